@@ -1,0 +1,62 @@
+package org.comet4j.core;
+
+import java.nio.ByteBuffer;
+
+/**
+ * The JNI bridge to libcomet4j.so, and nothing else: one native method per
+ * call of native/include/c4j.h, paired with native/src/jni.c.  Only
+ * primitives, byte arrays (UTF-8) and a direct buffer cross the boundary.
+ * Methods return a negative code on failure; {@link #strerror(int)} names it.
+ * Internal: applications use CometEngine.
+ */
+final class Native {
+    private Native() {}
+
+    /**
+     * Validates the configuration and allocates an engine.
+     * @return a handle (> 0), or a negative code; on -1000 (invalid
+     *         configuration) {@link #configError()} names the field.
+     */
+    static native long engineNew(String host, int port, int threads, byte[] secret,
+                                 int heartbeatMs, int idleTimeoutMs, int maxHeader,
+                                 int maxFrame, int maxMessage, int maxQueue,
+                                 int maxConns, String allowedOrigins);
+
+    static native String configError();
+
+    /** Binds and starts the workers; 0 or a negative code. */
+    static native int engineStart(long h);
+
+    /** The bound port, or -1. */
+    static native int enginePort(long h);
+
+    /** Closes everything and joins the workers; idempotent. */
+    static native int engineStop(long h);
+
+    /** Frees a stopped engine; the handle is invalid afterwards. */
+    static native void engineFree(long h);
+
+    static native int sendAll(long h, byte[] channel, byte[] json, long timeMs);
+
+    static native int sendTo(long h, byte[] cid, byte[] channel, byte[] json, long timeMs);
+
+    static native int drop(long h, byte[] cid, int code, String reason);
+
+    /** A new random connection id (22 URL-safe characters). */
+    static native String newId();
+
+    /** Signs claims (a JSON object) into an HS256 JWT with the engine's secret, or null. */
+    static native String ticket(long h, byte[] claimsJson);
+
+    /**
+     * Blocks up to timeoutMs and fills buf (direct, little-endian records, see
+     * c4j.h) from position 0.  Returns bytes written, 0 on timeout, or -1008
+     * once the engine has stopped and all events were read.
+     */
+    static native int poll(long h, ByteBuffer buf, int timeoutMs);
+
+    /** Fills out with c4j_stats_t's fields in order. */
+    static native void stats(long h, long[] out);
+
+    static native String strerror(int code);
+}

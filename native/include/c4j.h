@@ -1,0 +1,179 @@
+/* c4j.h - the public API of the comet4j-native core: the only header that
+ * the JNI bridge and comet4j-node include.  It reads as a table of contents:
+ * errors, configuration, the engine's life cycle, sending, tickets, events.
+ *
+ * Threads: every function here may be called from any thread.  Calls that
+ * send or drop only enqueue work for the worker loops and return at once;
+ * they never block on network I/O.  c4j_engine_poll() is the one call that
+ * blocks, and only one thread (the embedder's dispatcher) should call it.
+ */
+#ifndef C4J_H
+#define C4J_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- Errors ------------------------------------------------------------
+ * Functions return >= 0 on success and a negative code on failure.  libuv's
+ * codes (-errno) pass through unchanged; our own start at -1000.
+ */
+#define C4J_ERRNO_MAP(XX)                                                    \
+  XX(EINVAL_CONFIG, -1000, "invalid configuration value")                   \
+  XX(ESTATE,        -1001, "engine is not in the right state for this call")\
+  XX(ENOCONN,       -1002, "no such connection")                             \
+  XX(ETOOBIG,       -1003, "message too large")                              \
+  XX(EBADNAME,      -1004, "invalid channel name or connection id")          \
+  XX(ENOMEM,        -1005, "out of memory")                                  \
+  XX(ETICKET,       -1006, "invalid ticket")                                 \
+  XX(ETICKETEXP,    -1007, "ticket expired")                                 \
+  XX(ESTOPPED,      -1008, "engine stopped")                                 \
+  XX(EFULL,         -1009, "queue full")                                     \
+  XX(EBADJSON,      -1010, "invalid JSON")
+
+typedef enum {
+#define XX(name, val, msg) C4J_##name = (val),
+  C4J_ERRNO_MAP(XX)
+#undef XX
+  C4J_ERR_MAX_ = 0
+} c4j_errno_t;
+
+/* Returns a static, human readable text for any code (ours or libuv's). */
+const char *c4j_strerror(int err);
+
+/* ---- Limits on names --------------------------------------------------- */
+#define C4J_MAX_CHANNEL 128   /* bytes in a channel name */
+#define C4J_MAX_CHANNELS 256  /* channels a connection may subscribe to */
+#define C4J_MAX_ID 64         /* bytes in a connection id */
+#define C4J_MAX_USER 256      /* bytes in a user id */
+
+/* ---- WebSocket close codes used by the core ---------------------------- */
+#define C4J_CLOSE_NORMAL 1000
+#define C4J_CLOSE_GOING_AWAY 1001     /* engine stopping */
+#define C4J_CLOSE_PROTOCOL 1002       /* e.g. unmasked client frame */
+#define C4J_CLOSE_UNSUPPORTED 1003    /* binary message */
+#define C4J_CLOSE_BAD_DATA 1007       /* text that is not UTF-8 */
+#define C4J_CLOSE_POLICY 1008
+#define C4J_CLOSE_TOO_BIG 1009        /* frame or message over the limit */
+#define C4J_CLOSE_INTERNAL 1011
+#define C4J_CLOSE_SLOW_CONSUMER 4001  /* output queue over its byte limit */
+#define C4J_CLOSE_IDLE_TIMEOUT 4002   /* no traffic within idle timeout */
+#define C4J_CLOSE_DROPPED 4003        /* dropped by the application */
+#define C4J_CLOSE_REPLACED 4004       /* same id attached again elsewhere */
+
+/* ---- Configuration ----------------------------------------------------- */
+typedef struct {
+  const char *host;       /* listen address; default "0.0.0.0" */
+  int port;               /* default 4100; 0 picks a free port */
+  int threads;            /* worker loops; default: number of cores */
+  const uint8_t *secret;  /* HS256 key for tickets (copied) */
+  size_t secret_len;      /* at least 16 bytes */
+  int heartbeat_ms;       /* server ping interval; default 25000 */
+  int idle_timeout_ms;    /* close after this long with no client bytes;
+                             default 60000; must exceed heartbeat_ms */
+  int handshake_timeout_ms; /* a request must complete within; default 10000 */
+  size_t max_header;      /* request line + headers; default 8192 */
+  size_t max_frame;       /* payload of one client frame; default 65536 */
+  size_t max_message;     /* reassembled client message; default 65536 */
+  size_t max_queue;       /* bytes queued to one connection; default 1 MiB */
+  int max_conns;          /* connections held at once; default 100000 */
+  size_t event_queue;     /* bytes of pending events to the embedder;
+                             default 8 MiB; overflow is counted */
+  const char *allowed_origins; /* comma list or "*"; default "*" */
+} c4j_config_t;
+
+/* Fills every field with its default. */
+void c4j_config_init(c4j_config_t *cfg);
+
+/* ---- Engine life cycle -------------------------------------------------- */
+typedef struct c4j_engine_s c4j_engine_t;
+
+/* Validates cfg and allocates an engine.  Nothing is bound and no thread
+ * runs yet.  Returns 0 and sets *out, or C4J_EINVAL_CONFIG / C4J_ENOMEM;
+ * on C4J_EINVAL_CONFIG, c4j_config_error() names the bad field. */
+int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out);
+const char *c4j_config_error(void); /* thread-local text of the last error */
+
+/* Binds the listener (unless port is -1) and starts the worker threads.
+ * Returns 0, or a negative code (e.g. UV_EADDRINUSE) with nothing left
+ * running. */
+int c4j_engine_start(c4j_engine_t *e);
+
+/* The port actually bound (useful with port 0), or -1. */
+int c4j_engine_port(const c4j_engine_t *e);
+
+/* Closes the listener and every connection (close code 1001), joins the
+ * worker threads and wakes c4j_engine_poll() for good.  Idempotent. */
+int c4j_engine_stop(c4j_engine_t *e);
+
+/* Frees a stopped (or never started) engine. */
+void c4j_engine_free(c4j_engine_t *e);
+
+/* ---- Sending ------------------------------------------------------------
+ * `json` is the data as one JSON value (already serialized, UTF-8); the core
+ * wraps it into the message frame (see docs/protocol.md), encodes it once and
+ * shares the bytes among all recipients.  `time_ms` is the wall-clock stamp
+ * put into the frame (0: now).  Lengths are in bytes; strings need no NUL.
+ */
+int c4j_send_all(c4j_engine_t *e, const char *channel, size_t channel_len,
+                 const char *json, size_t json_len, int64_t time_ms);
+int c4j_send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
+                const char *channel, size_t channel_len,
+                const char *json, size_t json_len, int64_t time_ms);
+/* Closes a connection with the given close code and reason. */
+int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
+             const char *reason);
+
+/* ---- Ids and tickets ------------------------------------------------------
+ * A connection id is 22 characters of URL-safe base64 (128 random bits).
+ * A ticket is an HS256 JWT signed with the engine's secret whose payload is
+ * {"cid": id, "sub": user (optional), "exp": seconds, "ch": [channels]}.
+ */
+int c4j_new_id(char out[23]);
+/* Signs claims_json (a JSON object) into a JWT written to out (NUL ended).
+ * Returns the length, or C4J_EBADJSON / C4J_ETOOBIG. */
+int c4j_ticket_sign(const c4j_engine_t *e, const char *claims_json,
+                    size_t claims_len, char *out, size_t out_cap);
+
+/* ---- Events to the embedder ----------------------------------------------
+ * Workers append records to a bounded queue; c4j_engine_poll() copies whole
+ * records into buf.  Each record, all integers little-endian:
+ *   u32 size (of the whole record, header included), u8 type, u8[3] zero,
+ *   then fields by type, each string a u16 length and that many bytes:
+ *     C4J_EV_CONNECT: cid, user, ip, transport; u16 remote port
+ *     C4J_EV_DROP:    cid; u16 close code; reason
+ *     C4J_EV_MESSAGE: cid; text (a client text message the core did not
+ *                     handle itself)
+ *     C4J_EV_LOG:     u8 level (0 error, 1 warn, 2 info, 3 debug); text
+ */
+enum {
+  C4J_EV_CONNECT = 1,
+  C4J_EV_DROP = 2,
+  C4J_EV_MESSAGE = 3,
+  C4J_EV_LOG = 4
+};
+
+/* Waits up to timeout_ms for events and copies as many whole records as fit.
+ * Returns the bytes written (0 on timeout), or C4J_ESTOPPED once the engine
+ * has stopped and every event has been read. */
+int c4j_engine_poll(c4j_engine_t *e, uint8_t *buf, size_t cap,
+                    int timeout_ms);
+
+/* ---- Statistics ---------------------------------------------------------- */
+typedef struct {
+  uint64_t conns;            /* connections open now (attached) */
+  uint64_t accepted;         /* sockets accepted since start */
+  uint64_t messages_out;     /* frames queued to connections */
+  uint64_t bytes_out;
+  uint64_t slow_consumers;   /* closed with C4J_CLOSE_SLOW_CONSUMER */
+  uint64_t events_dropped;   /* event queue overflows */
+} c4j_stats_t;
+void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* C4J_H */

@@ -1,0 +1,59 @@
+/* http.h - the HTTP/1.1 request reader for the native port, over
+ * libhttp-parser, with no I/O: it collects one request's line and the few
+ * headers the core needs, within byte limits, and says when it is complete.
+ */
+#ifndef C4J_HTTP_H
+#define C4J_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <http_parser.h>
+
+#define C4J_HTTP_MAX_TARGET 2048
+
+/* One request.  Strings are NUL terminated copies, truncation is an error
+ * (431 or 414), never silent.  Invariant: `done` is set once the headers are
+ * complete; for an Upgrade request the parser stops there and `consumed`
+ * tells where the WebSocket bytes begin. */
+typedef struct {
+  http_parser parser;
+  size_t max_header;           /* bytes of request line + headers */
+  size_t header_bytes;
+  int method;                  /* enum http_method */
+  char target[C4J_HTTP_MAX_TARGET]; /* path and query, as sent */
+  char ws_key[32];             /* Sec-WebSocket-Key */
+  char ws_version[8];          /* Sec-WebSocket-Version */
+  char origin[256];
+  char forwarded_for[64];      /* first address of X-Forwarded-For */
+  int upgrade_websocket;       /* Upgrade: websocket (any case) */
+  int connection_upgrade;      /* Connection: contains token "upgrade" */
+  int done;
+  int status;                  /* HTTP status to answer on error, else 0 */
+  const char *error;           /* short reason on error */
+  /* private: which header is being read, and a partial name */
+  int cur;
+  char name[32]; size_t name_len;
+  size_t value_len;
+} c4j_http_req_t;
+
+void c4j_http_init(c4j_http_req_t *r, size_t max_header);
+/* Feeds bytes.  Returns bytes consumed (it stops right after the headers of
+ * a complete request), or -1 with r->status (400, 414, 431, 505) and
+ * r->error set. */
+long c4j_http_feed(c4j_http_req_t *r, const uint8_t *buf, size_t n);
+
+/* The path of the target, without the query: writes at most cap-1 bytes. */
+void c4j_http_path(const c4j_http_req_t *r, char *out, size_t cap);
+/* Looks up a query parameter by name, percent-decoding its value into out.
+ * Returns the decoded length, -1 if absent, -2 if it does not fit or is
+ * malformed. */
+long c4j_http_query(const c4j_http_req_t *r, const char *name, char *out,
+                    size_t cap);
+
+/* Writes a complete small response (status line, Content-Type text/plain,
+ * Content-Length, Connection: close, CORS header if origin is non-empty,
+ * body) into out.  Returns its length or -1 if it does not fit. */
+long c4j_http_write_error(char *out, size_t cap, int status,
+                          const char *body, const char *origin);
+
+#endif /* C4J_HTTP_H */
