@@ -1,0 +1,31 @@
+# comet4j-native: the two commands of the README, and a few helpers.
+#
+#   make demo    install what is missing, build, run Tomcat with the example
+#   make test    install, build, run every suite, print a summary line
+#   make bench   the figures: memory per connection and broadcast fan-out
+
+.PHONY: all install build test demo bench fuzz clean
+
+all: build
+
+install:
+	bash .ci/install
+
+build: install
+	mvn -B -q -DskipTests install
+
+test: install
+	bash tests/run-all.sh
+
+demo: build
+	bash tests/demo.sh
+
+bench: build
+	bash bench/fanout.sh
+
+fuzz: install
+	$(MAKE) -C native fuzz
+
+clean:
+	mvn -B -q clean
+	$(MAKE) -C native clean

@@ -1,0 +1,322 @@
+/* wsbench.c - a WebSocket load client for the benchmarks: opens N
+ * connections (spread over source addresses 127.0.0.2, .3, ...), attaches
+ * them with tickets, then measures how long one broadcast takes to reach
+ * the last of them, and how much the server's RSS grew per connection.
+ *
+ * It is one libuv loop; frames from the server are small and unmasked, so
+ * a tiny hand parser that only looks for "seq" and "ts" does.
+ *
+ *   wsbench -p PORT -t TICKETS_FILE -n N -pid SERVER_PID -cmd FIFO
+ *           [-m MESSAGES] [-i INTERVAL_MS] [-per-addr 5000]
+ *
+ * The server (bench/BenchServer.java) reads "send SEQ" lines from FIFO and
+ * broadcasts {"seq": SEQ, "ts": <microseconds since the epoch>}.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+
+typedef struct {
+  uv_tcp_t tcp;
+  uv_connect_t req;
+  uv_write_t wreq;
+  char *request;
+  int upgraded;   /* 101 seen */
+  int opened;     /* {"t":"open"} seen */
+  char hbuf[512]; /* bytes of the 101 response still being read */
+  size_t hlen;
+  char fbuf[1024]; /* partial frame */
+  size_t flen;
+} client_t;
+
+static int n_clients, port, messages = 20, interval_ms = 250;
+static int per_addr = 5000, server_pid;
+static int n_open, n_failed;
+static const char *cmd_path;
+static FILE *cmd;
+static client_t *clients;
+static char **tickets;
+
+/* Per message: how many clients have it, and when the last one got it. */
+typedef struct { int got; int64_t sent_us, last_us; } msg_stat_t;
+static msg_stat_t *stats;
+static int next_seq;
+static uv_timer_t timer;
+static long rss_before_kb;
+
+static int64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static long rss_kb(int pid) {
+  char path[64], line[256];
+  long kb = -1;
+  snprintf(path, sizeof(path), "/proc/%d/status", pid);
+  FILE *f = fopen(path, "r");
+  if (!f) return -1;
+  while (fgets(line, sizeof(line), f))
+    if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+  fclose(f);
+  return kb;
+}
+
+static void alloc_cb(uv_handle_t *h, size_t size, uv_buf_t *buf) {
+  static char slab[65536];
+  buf->base = slab;
+  buf->len = sizeof(slab);
+}
+
+static void on_frame(client_t *c, const char *p, size_t n) {
+  if (!c->opened) {
+    if (n >= 10 && memmem(p, n, "\"open\"", 6)) {
+      c->opened = 1;
+      n_open++;
+    }
+    return;
+  }
+  const char *s = memmem(p, n, "\"seq\":", 6);
+  const char *t = memmem(p, n, "\"ts\":", 5);
+  if (!s || !t) return;
+  int seq = atoi(s + 6);
+  if (seq < 0 || seq >= messages) return;
+  stats[seq].got++;
+  stats[seq].sent_us = strtoll(t + 5, NULL, 10);
+  stats[seq].last_us = now_us();
+}
+
+/* Splits the server's unmasked frames; only text frames matter here. */
+static void parse_frames(client_t *c, const char *p, size_t n) {
+  while (n > 0) {
+    size_t take = sizeof(c->fbuf) - c->flen;
+    if (take > n) take = n;
+    memcpy(c->fbuf + c->flen, p, take);
+    c->flen += take;
+    p += take;
+    n -= take;
+    for (;;) {
+      if (c->flen < 2) break;
+      const unsigned char *f = (const unsigned char *)c->fbuf;
+      size_t len = f[1] & 0x7f, hl = 2;
+      if (len == 126) {
+        if (c->flen < 4) break;
+        len = ((size_t)f[2] << 8) | f[3];
+        hl = 4;
+      } else if (len == 127) {
+        fprintf(stderr, "wsbench: unexpected huge frame\n");
+        exit(1);
+      }
+      if (hl + len > sizeof(c->fbuf)) {
+        fprintf(stderr, "wsbench: frame of %zu bytes too big\n", len);
+        exit(1);
+      }
+      if (c->flen < hl + len) break;
+      if ((f[0] & 0x0f) == 0x1) on_frame(c, c->fbuf + hl, len);
+      memmove(c->fbuf, c->fbuf + hl + len, c->flen - hl - len);
+      c->flen -= hl + len;
+    }
+  }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  client_t *c = s->data;
+  if (nread < 0) {
+    if (c->opened) n_open--;
+    n_failed++;
+    fprintf(stderr, "wsbench: connection closed: %s\n", uv_strerror(nread));
+    uv_close((uv_handle_t *)s, NULL);
+    return;
+  }
+  const char *p = buf->base;
+  size_t n = nread;
+  if (!c->upgraded) {
+    size_t take = sizeof(c->hbuf) - 1 - c->hlen;
+    if (take > n) take = n;
+    memcpy(c->hbuf + c->hlen, p, take);
+    c->hlen += take;
+    c->hbuf[c->hlen] = 0;
+    char *end = strstr(c->hbuf, "\r\n\r\n");
+    if (!end) return;
+    if (strncmp(c->hbuf, "HTTP/1.1 101", 12) != 0) {
+      fprintf(stderr, "wsbench: handshake refused: %.40s\n", c->hbuf);
+      exit(1);
+    }
+    c->upgraded = 1;
+    /* Frames may follow the 101 in the same read: parse what hbuf holds
+     * past the headers, then whatever of this read did not fit in it. */
+    size_t hdr = end + 4 - c->hbuf;
+    parse_frames(c, c->hbuf + hdr, c->hlen - hdr);
+    p += take;
+    n -= take;
+  }
+  parse_frames(c, p, n);
+}
+
+static void on_written(uv_write_t *w, int status) {
+  client_t *c = w->data;
+  free(c->request);
+  c->request = NULL;
+}
+
+static void on_connect(uv_connect_t *req, int status) {
+  client_t *c = req->data;
+  if (status < 0) {
+    fprintf(stderr, "wsbench: connect: %s\n", uv_strerror(status));
+    exit(1);
+  }
+  uv_buf_t b = uv_buf_init(c->request, strlen(c->request));
+  c->wreq.data = c;
+  uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+  uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+}
+
+static void start_client(uv_loop_t *loop, int i) {
+  client_t *c = &clients[i];
+  struct sockaddr_in src, dst;
+  char ip[32];
+  snprintf(ip, sizeof(ip), "127.0.%d.%d", (2 + i / per_addr) / 256,
+           (2 + i / per_addr) % 256);
+  uv_ip4_addr(ip, 0, &src);
+  uv_ip4_addr("127.0.0.1", port, &dst);
+  uv_tcp_init(loop, &c->tcp);
+  c->tcp.data = c;
+  int rc = uv_tcp_bind(&c->tcp, (struct sockaddr *)&src, 0);
+  if (rc < 0) {
+    fprintf(stderr, "wsbench: bind %s: %s\n", ip, uv_strerror(rc));
+    exit(1);
+  }
+  size_t cap = strlen(tickets[i]) + 256;
+  c->request = malloc(cap);
+  snprintf(c->request, cap,
+           "GET /ws?ticket=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\n\r\n",
+           tickets[i], port);
+  c->req.data = c;
+  uv_tcp_connect(&c->req, &c->tcp, (struct sockaddr *)&dst, on_connect);
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return x < y ? -1 : x > y;
+}
+
+static void report(void) {
+  int64_t lat[1024];
+  int k = 0;
+  for (int i = 0; i < messages; i++) {
+    if (stats[i].got != n_clients) {
+      fprintf(stderr, "wsbench: message %d reached %d of %d\n", i,
+              stats[i].got, n_clients);
+      continue;
+    }
+    lat[k++] = stats[i].last_us - stats[i].sent_us;
+  }
+  qsort(lat, k, sizeof(lat[0]), cmp_i64);
+  if (k == 0) {
+    printf("fanout: no message reached every client\n");
+    exit(1);
+  }
+  int p99 = (int)((k * 99 + 99) / 100) - 1;
+  printf("fanout: %d clients, %d/%d messages complete: median %.2f ms, "
+         "p99 %.2f ms, max %.2f ms\n", n_clients, k, messages,
+         lat[k / 2] / 1000.0, lat[p99] / 1000.0, lat[k - 1] / 1000.0);
+}
+
+static void tick(uv_timer_t *t) {
+  static int phase, waited;
+  if (phase == 0) {               /* waiting for every client to open */
+    if (n_open + n_failed < n_clients && waited++ < 600) return;
+    if (n_open < n_clients) {
+      fprintf(stderr, "wsbench: only %d of %d opened\n", n_open, n_clients);
+      exit(1);
+    }
+    phase = 1;
+    waited = 0;
+    return;
+  }
+  if (phase == 1) {               /* let the server settle, then read RSS */
+    if (++waited < 8) return;
+    long after = rss_kb(server_pid);
+    printf("memory: server RSS %ld kB -> %ld kB with %d idle connections: "
+           "%.0f bytes per connection\n", rss_before_kb, after, n_clients,
+           (after - rss_before_kb) * 1024.0 / n_clients);
+    fflush(stdout);
+    phase = 2;
+    return;
+  }
+  if (phase == 2) {               /* one broadcast per tick */
+    if (next_seq < messages) {
+      fprintf(cmd, "send %d\n", next_seq++);
+      fflush(cmd);
+      return;
+    }
+    phase = 3;
+    waited = 0;
+    return;
+  }
+  if (++waited > 8) {             /* stragglers had their chance */
+    report();
+    fflush(stdout);
+    _exit(0);
+  }
+}
+
+static void load_tickets(const char *path) {
+  FILE *f = fopen(path, "r");
+  if (!f) { perror(path); exit(1); }
+  tickets = calloc(n_clients, sizeof(char *));
+  char line[4096];
+  for (int i = 0; i < n_clients; i++) {
+    if (!fgets(line, sizeof(line), f)) {
+      fprintf(stderr, "wsbench: %s has fewer than %d tickets\n", path,
+              n_clients);
+      exit(1);
+    }
+    line[strcspn(line, "\r\n")] = 0;
+    tickets[i] = strdup(line);
+  }
+  fclose(f);
+}
+
+int main(int argc, char **argv) {
+  const char *ticket_path = NULL;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (!strcmp(argv[i], "-p")) port = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "-t")) ticket_path = argv[i + 1];
+    else if (!strcmp(argv[i], "-n")) n_clients = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "-pid")) server_pid = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "-cmd")) cmd_path = argv[i + 1];
+    else if (!strcmp(argv[i], "-m")) messages = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "-i")) interval_ms = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "-per-addr")) per_addr = atoi(argv[i + 1]);
+  }
+  if (!port || !ticket_path || n_clients <= 0 || !server_pid || !cmd_path ||
+      messages <= 0 || messages > 1024) {
+    fprintf(stderr, "usage: wsbench -p PORT -t TICKETS -n N -pid PID "
+                    "-cmd FIFO [-m MESSAGES<=1024] [-i MS]\n");
+    return 2;
+  }
+  cmd = fopen(cmd_path, "w");
+  if (!cmd) { perror(cmd_path); return 1; }
+  load_tickets(ticket_path);
+  clients = calloc(n_clients, sizeof(client_t));
+  stats = calloc(messages, sizeof(msg_stat_t));
+  rss_before_kb = rss_kb(server_pid);
+
+  uv_loop_t *loop = uv_default_loop();
+  for (int i = 0; i < n_clients; i++) start_client(loop, i);
+  uv_timer_init(loop, &timer);
+  uv_timer_start(&timer, tick, 100, interval_ms);
+  return uv_run(loop, UV_RUN_DEFAULT);
+}
