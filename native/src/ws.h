@@ -45,16 +45,19 @@ typedef struct {
 } c4j_ws_alloc_t;
 
 /* Parser state for one connection.  Invariant: `msg` holds the payload of
- * the fragmented message in progress (NULL when none), `hdr` the bytes of a
- * frame header split across feeds.  The parser keeps no buffer while a
- * connection is between frames. */
+ * the fragmented message in progress (NULL when none), `msg_opcode` that
+ * message's opcode (0 when none), `hdr` the bytes of a frame header split
+ * across feeds.  The parser keeps no buffer while a connection is between
+ * messages.  c4j_ws_parser_init() sets require_mask to 1 and alloc and data
+ * to NULL; set them after it. */
 struct c4j_ws_parser_s {
   const c4j_ws_callbacks_t *cb;
   const c4j_ws_alloc_t *alloc;   /* NULL: libc realloc/free */
   void *data;                    /* for the caller */
   size_t max_frame;              /* payload bytes in one frame */
   size_t max_message;            /* bytes in a reassembled message */
-  int require_mask;              /* 1 on a server: clients must mask */
+  int require_mask;              /* 1 on a server: clients must mask;
+                                    0 accepts masked and unmasked */
   /* private */
   uint8_t hdr[14];
   uint8_t hdr_len;
@@ -77,8 +80,10 @@ void c4j_ws_parser_free(c4j_ws_parser_t *p);
 /* Feeds n bytes.  Returns the bytes consumed (n unless a callback asked to
  * stop), or -1 on a protocol error, after which p->error_code holds the
  * close code to send (1002 protocol, 1003 unsupported data is not used:
- * binary is delivered, 1007 bad UTF-8, 1009 too big) and p->error_reason a
- * short text.  After an error the parser must not be fed again. */
+ * binary is delivered, 1007 bad UTF-8, 1009 too big, also when the
+ * allocator fails) and p->error_reason a short text.  After an error the
+ * parser must not be fed again (it would return -1 again).  Limits are
+ * checked from the frame header, before any payload is read. */
 long c4j_ws_feed(c4j_ws_parser_t *p, const uint8_t *buf, size_t n);
 
 /* Size of an unmasked server frame header for a payload of len bytes
