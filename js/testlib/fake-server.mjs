@@ -35,6 +35,7 @@ export async function startFakeServer(opts = {}) {
     }
     srv.handshakes.push(url.search);
     const answer = srv.handshake(url.searchParams, req);
+    if (answer.hang) return;   // never answers: the client's timeout case
     if (answer.status !== 200) {
       res.writeHead(answer.status, { 'Content-Type': 'application/json' });
       res.end(answer.body || '{"error":{"code":4030,"message":"connection refused"}}');
