@@ -20,7 +20,9 @@ typedef struct {
 } c4j_ticket_t;
 
 /* Signs claims (a JSON object, checked) into header.payload.signature in
- * out, NUL ended.  Returns the token length, C4J_EBADJSON, or C4J_ETOOBIG. */
+ * out, NUL ended.  Returns the token length, C4J_EBADJSON, C4J_ETOOBIG
+ * (out too small, or a token over the 8 KiB that verify accepts), or
+ * C4J_ENOMEM if OpenSSL fails. */
 int c4j_auth_sign(const uint8_t *key, size_t key_len, const char *claims,
                   size_t claims_len, char *out, size_t cap);
 
@@ -28,8 +30,10 @@ int c4j_auth_sign(const uint8_t *key, size_t key_len, const char *claims,
  * alg, no "none"), a signature compared in constant time, "exp" present and
  * greater than now_s, "cid" a string of 1..C4J_MAX_ID URL-safe characters,
  * optional "sub" string of at most C4J_MAX_USER bytes, optional "ch" array
- * of at most C4J_MAX_CHANNELS valid channel names.  Returns 0 and fills t,
- * C4J_ETICKETEXP when only the expiry fails, else C4J_ETICKET. */
+ * of at most C4J_MAX_CHANNELS valid channel names.  Tokens over 8 KiB,
+ * duplicate JSON keys and header fields other than "alg" and "typ": "JWT"
+ * are refused.  Returns 0 and fills t, C4J_ETICKETEXP when only the expiry
+ * fails, else C4J_ETICKET; t is zeroed on failure. */
 int c4j_auth_verify(const uint8_t *key, size_t key_len, const char *token,
                     size_t token_len, int64_t now_s, c4j_ticket_t *t);
 
@@ -38,7 +42,9 @@ int c4j_auth_verify(const uint8_t *key, size_t key_len, const char *token,
 int c4j_channel_name_ok(const char *name, size_t len);
 
 /* base64url without padding.  encode returns the length written (out needs
- * 4*ceil(n/3)+1); decode returns the length or -1 on bad input. */
+ * 4*ceil(n/3)+1); decode returns the length, or -1 on bad input (padding,
+ * a character outside the alphabet, nonzero unused bits) or if it does not
+ * fit in cap. */
 size_t c4j_b64url_encode(const uint8_t *in, size_t n, char *out);
 long c4j_b64url_decode(const char *in, size_t n, uint8_t *out, size_t cap);
 
