@@ -30,16 +30,21 @@ typedef struct {
   int done;
   int status;                  /* HTTP status to answer on error, else 0 */
   const char *error;           /* short reason on error */
-  /* private: which header is being read, and a partial name */
+  /* private: which header is being read, and a partial name (or, in the
+   * value of Upgrade or Connection, the current token) */
   int cur;
   char name[32]; size_t name_len;
   size_t value_len;
+  size_t target_len;
+  unsigned seen;               /* bit per header kind already read */
 } c4j_http_req_t;
 
 void c4j_http_init(c4j_http_req_t *r, size_t max_header);
 /* Feeds bytes.  Returns bytes consumed (it stops right after the headers of
- * a complete request), or -1 with r->status (400, 414, 431, 505) and
- * r->error set. */
+ * a complete request, and consumes nothing once done), or -1 with
+ * r->status (400, 414, 431, 505) and r->error set; after an error it keeps
+ * returning -1.  A second Sec-WebSocket-Key, Sec-WebSocket-Version or
+ * Origin is a 400; only the first X-Forwarded-For header counts. */
 long c4j_http_feed(c4j_http_req_t *r, const uint8_t *buf, size_t n);
 
 /* The path of the target, without the query: writes at most cap-1 bytes. */
