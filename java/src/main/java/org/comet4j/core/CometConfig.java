@@ -1,0 +1,306 @@
+package org.comet4j.core;
+
+import static org.comet4j.core.CometProtocol.*;
+
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.logging.Logger;
+
+import jakarta.servlet.ServletContext;
+
+import org.comet4j.core.exception.ConfigException;
+
+/**
+ * Every {@code Comet.*} setting, parsed and checked in one place.  The
+ * servlet listener reads the web.xml context-params into a map and calls
+ * {@link #parse(Map)}; tests and embedders call it with their own map.  A bad
+ * value throws {@link ConfigException} whose message starts with the
+ * parameter's name.  Instances are immutable.
+ */
+public final class CometConfig {
+
+    private static final Logger LOG = Logger.getLogger("org.comet4j");
+
+    private static final Set<String> WORK_STYLES = Set.of(
+            WORKSTYLE_AUTO, WORKSTYLE_WEBSOCKET, WORKSTYLE_STREAM, WORKSTYLE_LLOOP);
+
+    private static final Set<String> KNOWN = Set.of(
+            CONFIG_TIMEOUT, CONFIG_CACHEEXPIRES, CONFIG_CACHEFREQUENCY, CONFIG_CONNEXPIRES,
+            CONFIG_CONNFREQUENCY, CONFIG_WORKSTYLE, CONFIG_DEBUG, CONFIG_LANGUAGE, CONFIG_PORT,
+            CONFIG_HOST, CONFIG_PUBLICURL, CONFIG_THREADS, CONFIG_SECRET, CONFIG_HEARTBEAT,
+            CONFIG_MAXHEADER, CONFIG_MAXFRAME, CONFIG_MAXMESSAGE, CONFIG_MAXQUEUE,
+            CONFIG_MAXCONNECTIONS, CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
+            "Comet.CometEngine");
+
+    private final int timeout;
+    private final int cacheExpires;
+    private final int cacheFrequency;
+    private final int connExpires;
+    private final int connFrequency;
+    private final String workStyle;
+    private final boolean debug;
+    private final Locale locale;
+    private final int port;
+    private final String host;
+    private final List<String> publicUrls;
+    private final int threads;
+    private final byte[] secret;
+    private final int heartbeat;
+    private final int maxHeader;
+    private final int maxFrame;
+    private final int maxMessage;
+    private final int maxQueue;
+    private final int maxConnections;
+    private final String allowedOrigins;
+    private final int ticketTtl;
+
+    private CometConfig(Map<String, String> p) {
+        timeout = intParam(p, CONFIG_TIMEOUT, 60000, 1000, Integer.MAX_VALUE);
+        cacheExpires = intParam(p, CONFIG_CACHEEXPIRES, 60000, 0, Integer.MAX_VALUE);
+        cacheFrequency = intParam(p, CONFIG_CACHEFREQUENCY, 60000, 0, Integer.MAX_VALUE);
+        connExpires = intParam(p, CONFIG_CONNEXPIRES, 5000, 0, Integer.MAX_VALUE);
+        connFrequency = intParam(p, CONFIG_CONNFREQUENCY, 5000, 0, Integer.MAX_VALUE);
+        workStyle = choice(p, CONFIG_WORKSTYLE, WORKSTYLE_AUTO, WORK_STYLES);
+        debug = bool(p, CONFIG_DEBUG, false);
+        locale = language(p);
+        port = intParam(p, CONFIG_PORT, 4100, 0, 65535);
+        host = text(p, CONFIG_HOST, "0.0.0.0");
+        publicUrls = urls(p);
+        threads = intParam(p, CONFIG_THREADS, Runtime.getRuntime().availableProcessors(), 1, 1024);
+        secret = secret(p);
+        heartbeat = intParam(p, CONFIG_HEARTBEAT, 25000, 100, Integer.MAX_VALUE);
+        maxHeader = intParam(p, CONFIG_MAXHEADER, 8192, 256, 1 << 20);
+        maxFrame = intParam(p, CONFIG_MAXFRAME, 65536, 16, Integer.MAX_VALUE);
+        maxMessage = intParam(p, CONFIG_MAXMESSAGE, 65536, 16, Integer.MAX_VALUE);
+        maxQueue = intParam(p, CONFIG_MAXQUEUE, 1048576, 1024, Integer.MAX_VALUE);
+        maxConnections = intParam(p, CONFIG_MAXCONNECTIONS, 100000, 1, Integer.MAX_VALUE);
+        allowedOrigins = text(p, CONFIG_ALLOWEDORIGINS, "*");
+        ticketTtl = intParam(p, CONFIG_TICKETTTL, 60, 1, 86400 * 365);
+        if (timeout <= heartbeat) {
+            throw new ConfigException(CONFIG_TIMEOUT, "must be greater than " + CONFIG_HEARTBEAT
+                    + " (" + heartbeat + "): '" + timeout + "'");
+        }
+        for (String name : p.keySet()) {
+            if (name.startsWith("Comet.") && !KNOWN.contains(name)) {
+                LOG.warning("comet4j: unknown context-param '" + name + "' ignored");
+            }
+        }
+    }
+
+    /**
+     * Parses settings from a map of parameter name to value.  Missing, null
+     * and blank values take their defaults; names not starting with
+     * {@code Comet.} are ignored.
+     * @throws ConfigException naming the first bad parameter
+     */
+    public static CometConfig parse(Map<String, String> params) {
+        return new CometConfig(params == null ? Collections.emptyMap() : params);
+    }
+
+    /** Every default: what a web.xml without Comet.* context-params gets. */
+    public static CometConfig defaults() {
+        return parse(Collections.emptyMap());
+    }
+
+    /** Reads the context-params whose names start with {@code Comet.}. */
+    public static CometConfig fromServletContext(ServletContext ctx) {
+        Map<String, String> map = new HashMap<>();
+        for (Enumeration<String> e = ctx.getInitParameterNames(); e.hasMoreElements();) {
+            String name = e.nextElement();
+            if (name.startsWith("Comet.")) {
+                map.put(name, ctx.getInitParameter(name));
+            }
+        }
+        return parse(map);
+    }
+
+    // ---- parsing ---------------------------------------------------------
+
+    private static String raw(Map<String, String> p, String name) {
+        String v = p.get(name);
+        if (v == null || v.trim().isEmpty()) {
+            return null;
+        }
+        return v.trim();
+    }
+
+    private static int intParam(Map<String, String> p, String name, int def, int min, int max) {
+        String v = raw(p, name);
+        if (v == null) {
+            return def;
+        }
+        long n;
+        try {
+            n = Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new ConfigException(name, "not a number: '" + v + "'");
+        }
+        if (n < min || n > max) {
+            throw new ConfigException(name, "must be between " + min + " and " + max + ": '" + v + "'");
+        }
+        return (int) n;
+    }
+
+    private static boolean bool(Map<String, String> p, String name, boolean def) {
+        String v = raw(p, name);
+        if (v == null) {
+            return def;
+        }
+        if (v.equalsIgnoreCase("true")) {
+            return true;
+        }
+        if (v.equalsIgnoreCase("false")) {
+            return false;
+        }
+        throw new ConfigException(name, "must be true or false: '" + v + "'");
+    }
+
+    private static String text(Map<String, String> p, String name, String def) {
+        String v = raw(p, name);
+        return v == null ? def : v;
+    }
+
+    private static String choice(Map<String, String> p, String name, String def, Set<String> allowed) {
+        String v = raw(p, name);
+        if (v == null) {
+            return def;
+        }
+        if (!allowed.contains(v)) {
+            throw new ConfigException(name, "must be one of " + new java.util.TreeSet<>(allowed) + ": '" + v + "'");
+        }
+        return v;
+    }
+
+    private static Locale language(Map<String, String> p) {
+        String v = raw(p, CONFIG_LANGUAGE);
+        if (v == null) {
+            return Locale.CHINESE; // Comet4J's default
+        }
+        Locale l = Locale.forLanguageTag(v.replace('_', '-'));
+        if (l.getLanguage().isEmpty()) {
+            throw new ConfigException(CONFIG_LANGUAGE, "not a language code: '" + v + "'");
+        }
+        return l;
+    }
+
+    private static List<String> urls(Map<String, String> p) {
+        String v = raw(p, CONFIG_PUBLICURL);
+        if (v == null) {
+            return Collections.emptyList();
+        }
+        List<String> out = new ArrayList<>();
+        for (String s : v.split(",")) {
+            s = s.trim();
+            if (s.isEmpty()) {
+                continue;
+            }
+            try {
+                URI u = new URI(s);
+                String scheme = u.getScheme();
+                if (scheme == null || !(scheme.equals("ws") || scheme.equals("wss")) || u.getHost() == null) {
+                    throw new ConfigException(CONFIG_PUBLICURL, "not a ws:// or wss:// URL: '" + s + "'");
+                }
+            } catch (URISyntaxException e) {
+                throw new ConfigException(CONFIG_PUBLICURL, "not a URL: '" + s + "'");
+            }
+            out.add(s);
+        }
+        return Collections.unmodifiableList(out);
+    }
+
+    private static byte[] secret(Map<String, String> p) {
+        String v = p.get(CONFIG_SECRET); // not trimmed: spaces may be part of it
+        if (v == null || v.isEmpty()) {
+            byte[] b = new byte[32];
+            new SecureRandom().nextBytes(b);
+            return b;
+        }
+        byte[] b = v.getBytes(StandardCharsets.UTF_8);
+        if (b.length < 16) {
+            throw new ConfigException(CONFIG_SECRET, "must be at least 16 bytes, got " + b.length);
+        }
+        return b;
+    }
+
+    // ---- getters -----------------------------------------------------------
+
+    /** Comet.Timeout: idle timeout of a connection, ms (default 60000). */
+    public int getTimeout() { return timeout; }
+    /** Comet.CacheExpires (Comet4J; kept for compatibility, default 60000). */
+    public int getCacheExpires() { return cacheExpires; }
+    /** Comet.CacheFrequency (Comet4J; kept for compatibility, default 60000). */
+    public int getCacheFrequency() { return cacheFrequency; }
+    /** Comet.ConnExpires (Comet4J; kept for compatibility, default 5000). */
+    public int getConnExpires() { return connExpires; }
+    /** Comet.ConnFrequency (Comet4J; kept for compatibility, default 5000). */
+    public int getConnFrequency() { return connFrequency; }
+    /** Comet.WorkStyle: auto, websocket, stream or lpool (default auto). */
+    public String getWorkStyle() { return workStyle; }
+    /** Comet.Debug (default false). */
+    public boolean isDebug() { return debug; }
+    /** Comet.Language as a locale (default Chinese, as Comet4J). */
+    public Locale getLocale() { return locale; }
+    /** Comet.Language's language code, e.g. "zh" or "en". */
+    public String getLanguage() { return locale.getLanguage(); }
+    /** Comet.Port: the native listener's port; 0 picks a free one (default 4100). */
+    public int getPort() { return port; }
+    /** Comet.Host: the native listener's address (default 0.0.0.0). */
+    public String getHost() { return host; }
+    /** Comet.PublicUrl: the first endpoint URL browsers use, or null. */
+    public String getPublicUrl() { return publicUrls.isEmpty() ? null : publicUrls.get(0); }
+    /** Comet.PublicUrl as a list (it may be a comma list of several servers). */
+    public List<String> getPublicUrls() { return publicUrls; }
+    /** Comet.Threads: worker loops (default: number of cores). */
+    public int getThreads() { return threads; }
+    /** Comet.Secret's bytes (a copy); random per start when not set. */
+    public byte[] getSecret() { return Arrays.copyOf(secret, secret.length); }
+    /** Comet.Heartbeat: server ping interval, ms (default 25000). */
+    public int getHeartbeat() { return heartbeat; }
+    /** Comet.MaxHeader: request line and headers, bytes (default 8192). */
+    public int getMaxHeader() { return maxHeader; }
+    /** Comet.MaxFrame: payload of one client frame, bytes (default 65536). */
+    public int getMaxFrame() { return maxFrame; }
+    /** Comet.MaxMessage: a reassembled client message, bytes (default 65536). */
+    public int getMaxMessage() { return maxMessage; }
+    /** Comet.MaxQueue: bytes queued to one connection (default 1048576). */
+    public int getMaxQueue() { return maxQueue; }
+    /** Comet.MaxConnections: connections held at once (default 100000). */
+    public int getMaxConnections() { return maxConnections; }
+    /** Comet.AllowedOrigins: comma list of origins or "*" (default "*"). */
+    public String getAllowedOrigins() { return allowedOrigins; }
+    /** Comet.TicketTtl: ticket lifetime, seconds (default 60). */
+    public int getTicketTtl() { return ticketTtl; }
+
+    /** Maps a c4j_config_t field name (from the core's error) to its parameter. */
+    static String parameterOf(String coreField) {
+        if (coreField == null) {
+            return "Comet.*";
+        }
+        String f = coreField.toLowerCase(Locale.ROOT);
+        String[][] table = {
+            {"host", CONFIG_HOST}, {"port", CONFIG_PORT}, {"threads", CONFIG_THREADS},
+            {"secret", CONFIG_SECRET}, {"heartbeat", CONFIG_HEARTBEAT},
+            {"idle_timeout", CONFIG_TIMEOUT}, {"max_header", CONFIG_MAXHEADER},
+            {"max_frame", CONFIG_MAXFRAME}, {"max_message", CONFIG_MAXMESSAGE},
+            {"max_queue", CONFIG_MAXQUEUE}, {"max_conns", CONFIG_MAXCONNECTIONS},
+            {"allowed_origins", CONFIG_ALLOWEDORIGINS},
+        };
+        for (String[] row : table) {
+            if (f.contains(row[0])) {
+                return row[1];
+            }
+        }
+        return "Comet.*";
+    }
+}

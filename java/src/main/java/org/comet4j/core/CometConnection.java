@@ -1,0 +1,96 @@
+package org.comet4j.core;
+
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+
+/**
+ * One client attached to the native port, as the application sees it: its
+ * id (the cId of the handshake), address, user, transport, state and a
+ * snapshot of its handshake request.  The socket itself lives in the C core;
+ * this object only describes it.  Created by the engine's dispatcher when the
+ * core reports the attach; never by applications.
+ */
+public class CometConnection {
+
+    private final String id;
+    private final String clientIp;
+    private final int clientPort;
+    private final String user;
+    private final String workStyle;
+    private final RequestSnapshot request;
+    private final long connectTime = System.currentTimeMillis();
+    private volatile String state = CometProtocol.STATE_ALIVE;
+
+    CometConnection(String id, String clientIp, int clientPort, String user, String workStyle,
+                    RequestSnapshot request) {
+        this.id = id;
+        this.clientIp = clientIp;
+        this.clientPort = clientPort;
+        this.user = user;
+        this.workStyle = workStyle;
+        this.request = request;
+    }
+
+    /** The connection id (22 URL-safe characters). */
+    public String getId() {
+        return id;
+    }
+
+    /** The client's address as the native port saw it. */
+    public String getClientIp() {
+        return clientIp;
+    }
+
+    /** The client's port as the native port saw it. */
+    public int getClientPort() {
+        return clientPort;
+    }
+
+    /** The ticket's subject: the handshake's principal name, or null. */
+    public String getUser() {
+        return user;
+    }
+
+    /** The transport, e.g. "websocket". */
+    public String getWorkStyle() {
+        return workStyle;
+    }
+
+    /** {@link CometProtocol#STATE_ALIVE}, or {@link CometProtocol#STATE_DROPPED} once closed. */
+    public String getState() {
+        return state;
+    }
+
+    void setState(String state) {
+        this.state = state;
+    }
+
+    /** When the connection attached, ms since the epoch. */
+    public long getConnectTime() {
+        return connectTime;
+    }
+
+    /**
+     * A snapshot of the handshake request ({@link RequestSnapshot}): headers,
+     * cookies, parameters, principal, session id stay readable for the life
+     * of the connection.  Null if the ticket was minted outside this servlet.
+     */
+    public HttpServletRequest getRequest() {
+        return request;
+    }
+
+    /**
+     * Always null: the connection is held by the native core, not by a
+     * servlet response.  Kept so Comet4J code compiles.
+     * @deprecated use CometEngine.sendTo
+     */
+    @Deprecated
+    public HttpServletResponse getResponse() {
+        return null;
+    }
+
+    @Override
+    public String toString() {
+        return "CometConnection[" + id + " " + clientIp + ":" + clientPort + " " + state + "]";
+    }
+}

@@ -1,0 +1,149 @@
+package org.comet4j.core;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Logger;
+
+import org.comet4j.core.exception.DoubleAppModuleKeyException;
+
+/**
+ * The per-application singleton (Comet4J's entry point): the settings, the
+ * registered channels and the one {@link CometEngine}.  The engine object
+ * exists from the first {@link #getInstance()}, so listeners can be added in
+ * any order; {@link #init(CometConfig)} starts the native engine and
+ * {@link #destroy()} stops it and forgets this instance, so the next
+ * getInstance() (a redeploy, the next test) starts clean.
+ */
+public final class CometContext {
+
+    private static final Logger LOG = Logger.getLogger("org.comet4j");
+
+    private static CometContext instance;
+
+    /** This library's version. */
+    public final String version = "1.0.0";
+
+    private final CometEngine engine = new CometEngine();
+    private final List<String> appModules = new CopyOnWriteArrayList<>();
+    private volatile CometConfig config;
+    private volatile boolean init;
+
+    private CometContext() {}
+
+    /** The context of this application (one per class loader). */
+    public static synchronized CometContext getInstance() {
+        if (instance == null) {
+            instance = new CometContext();
+        }
+        return instance;
+    }
+
+    /**
+     * Starts the native engine and its dispatcher with cfg.  Called by
+     * CometAppListener; embedders and tests call it with
+     * {@code CometConfig.parse(map)}.
+     * @throws IllegalStateException if already initialized
+     * @throws org.comet4j.core.exception.CometException if the engine cannot start
+     */
+    public synchronized void init(CometConfig cfg) {
+        if (init) {
+            throw new IllegalStateException("comet4j: CometContext is already initialized");
+        }
+        engine.start(cfg);
+        config = cfg;
+        init = true;
+        LOG.info("comet4j " + version + ": push engine listening on " + cfg.getHost() + ":" + engine.getPort()
+                + " with " + cfg.getThreads() + " threads");
+    }
+
+    /**
+     * Stops the engine (every connection closes with 1001), frees it and
+     * clears the singleton.  Idempotent.
+     */
+    public void destroy() {
+        synchronized (this) {
+            engine.stop();
+            engine.removeAllListeners();
+            init = false;
+        }
+        synchronized (CometContext.class) {
+            if (instance == this) {
+                instance = null;
+            }
+        }
+    }
+
+    /** True once init succeeded and until destroy. */
+    public boolean isInit() {
+        return init;
+    }
+
+    public String getVersion() {
+        return version;
+    }
+
+    /** The engine: send messages and add listeners here. */
+    public CometEngine getEngine() {
+        return engine;
+    }
+
+    /**
+     * Registers a channel (Comet4J: application module).  Clients are allowed
+     * on every registered channel.
+     * @throws DoubleAppModuleKeyException if it is already registered
+     */
+    public synchronized void registChannel(String channel) {
+        if (channel == null || channel.isEmpty()
+                || channel.getBytes(StandardCharsets.UTF_8).length > 128) {
+            throw new IllegalArgumentException("comet4j: a channel name needs 1 to 128 bytes: '" + channel + "'");
+        }
+        if (appModules.contains(channel)) {
+            throw new DoubleAppModuleKeyException("comet4j: channel already registered: '" + channel + "'");
+        }
+        appModules.add(channel);
+    }
+
+    /** A copy of the registered channels, in registration order. */
+    public List<String> getAppModules() {
+        return new ArrayList<>(appModules);
+    }
+
+    /** The settings in use (defaults before init). */
+    public CometConfig getConfig() {
+        CometConfig c = config;
+        if (c == null) {
+            synchronized (this) {
+                if (config == null) {
+                    config = CometConfig.defaults();
+                }
+                c = config;
+            }
+        }
+        return c;
+    }
+
+    public int getTimeout() { return getConfig().getTimeout(); }
+    public int getCacheExpires() { return getConfig().getCacheExpires(); }
+    public int getCacheFrequency() { return getConfig().getCacheFrequency(); }
+    public int getConnExpires() { return getConfig().getConnExpires(); }
+    public int getConnFrequency() { return getConfig().getConnFrequency(); }
+    public String getWorkStyle() { return getConfig().getWorkStyle(); }
+    public boolean isDebug() { return getConfig().isDebug(); }
+    public String getLanguage() { return getConfig().getLanguage(); }
+    public Locale getLocale() { return getConfig().getLocale(); }
+    /** The bound port while running (useful with Comet.Port 0), else Comet.Port. */
+    public int getPort() { return engine.getPort() >= 0 ? engine.getPort() : getConfig().getPort(); }
+    public String getHost() { return getConfig().getHost(); }
+    public String getPublicUrl() { return getConfig().getPublicUrl(); }
+    public int getThreads() { return getConfig().getThreads(); }
+    public int getHeartbeat() { return getConfig().getHeartbeat(); }
+    public int getMaxFrame() { return getConfig().getMaxFrame(); }
+    public int getMaxMessage() { return getConfig().getMaxMessage(); }
+    public int getMaxQueue() { return getConfig().getMaxQueue(); }
+    public int getMaxConnections() { return getConfig().getMaxConnections(); }
+    public String getAllowedOrigins() { return getConfig().getAllowedOrigins(); }
+    public int getTicketTtl() { return getConfig().getTicketTtl(); }
+}

@@ -1,0 +1,55 @@
+package org.comet4j.core;
+
+/**
+ * Comet4J's protocol and configuration names, kept so application code that
+ * used them keeps compiling, plus the names comet4j-native adds.  The wire
+ * protocol itself is described in docs/protocol.md.
+ */
+public final class CometProtocol {
+
+    private CometProtocol() {}
+
+    /** The handshake servlet's action parameter and its one action. */
+    public static final String FLAG_ACTION = "cmd";
+    public static final String CMD_CONNECT = "conn";
+    /** The connection id's name in the handshake answer and in tickets. */
+    public static final String FLAG_ID = "cid";
+
+    public static final String WORKSTYLE_AUTO = "auto";
+    public static final String WORKSTYLE_WEBSOCKET = "websocket";
+    public static final String WORKSTYLE_STREAM = "stream";
+    public static final String WORKSTYLE_LLOOP = "lpool";
+
+    /** A connection attached and usable. */
+    public static final String STATE_ALIVE = "alive";
+    /** Comet4J's state between a lost request and the end; kept for old code. */
+    public static final String STATE_DYING = "dying";
+    /** The core reported the connection closed. */
+    public static final String STATE_DROPPED = "dropped";
+
+    public static final String CONFIG_TIMEOUT = "Comet.Timeout";
+    public static final String CONFIG_CACHEEXPIRES = "Comet.CacheExpires";
+    public static final String CONFIG_CACHEFREQUENCY = "Comet.CacheFrequency";
+    public static final String CONFIG_CONNEXPIRES = "Comet.ConnExpires";
+    public static final String CONFIG_CONNFREQUENCY = "Comet.ConnFrequency";
+    public static final String CONFIG_WORKSTYLE = "Comet.WorkStyle";
+    public static final String CONFIG_DEBUG = "Comet.Debug";
+    public static final String CONFIG_LANGUAGE = "Comet.Language";
+
+    public static final String CONFIG_PORT = "Comet.Port";
+    public static final String CONFIG_HOST = "Comet.Host";
+    public static final String CONFIG_PUBLICURL = "Comet.PublicUrl";
+    public static final String CONFIG_THREADS = "Comet.Threads";
+    public static final String CONFIG_SECRET = "Comet.Secret";
+    public static final String CONFIG_HEARTBEAT = "Comet.Heartbeat";
+    public static final String CONFIG_MAXHEADER = "Comet.MaxHeader";
+    public static final String CONFIG_MAXFRAME = "Comet.MaxFrame";
+    public static final String CONFIG_MAXMESSAGE = "Comet.MaxMessage";
+    public static final String CONFIG_MAXQUEUE = "Comet.MaxQueue";
+    public static final String CONFIG_MAXCONNECTIONS = "Comet.MaxConnections";
+    public static final String CONFIG_ALLOWEDORIGINS = "Comet.AllowedOrigins";
+    public static final String CONFIG_TICKETTTL = "Comet.TicketTtl";
+
+    /** Close code the core uses when the application drops a connection. */
+    public static final int CLOSE_DROPPED = 4003;
+}

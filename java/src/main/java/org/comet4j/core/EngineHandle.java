@@ -1,0 +1,140 @@
+package org.comet4j.core;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.LongFunction;
+import java.util.function.LongToIntFunction;
+
+import org.comet4j.core.exception.ConfigException;
+import org.comet4j.core.exception.NativeException;
+
+/**
+ * Owns one native engine (a c4j_engine_t*) and guards every use of it: calls
+ * take a read lock and fail with IllegalStateException once the engine is
+ * stopping; {@link #close()} frees it under the write lock, so no call can
+ * run on freed memory.  Life cycle: open (created and started) → stopping
+ * ({@link #stop()}: only poll still works, to drain the last events) →
+ * closed ({@link #close()}, compare-and-set, idempotent).
+ */
+final class EngineHandle implements AutoCloseable {
+
+    private static final int OPEN = 0;
+    private static final int STOPPING = 1;
+    private static final int CLOSED = 2;
+
+    private final long address;
+    private final AtomicInteger state = new AtomicInteger(OPEN);
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+
+    private EngineHandle(long address) {
+        this.address = address;
+    }
+
+    /**
+     * Loads the library, creates the engine from cfg and starts it.
+     * @throws ConfigException if the core refuses a value (naming it)
+     * @throws NativeException if it cannot start (e.g. port in use)
+     */
+    static EngineHandle open(CometConfig cfg) {
+        NativeLoader.ensureLoaded();
+        long h = Native.engineNew(cfg.getHost(), cfg.getPort(), cfg.getThreads(), cfg.getSecret(),
+                cfg.getHeartbeat(), cfg.getTimeout(), cfg.getMaxHeader(), cfg.getMaxFrame(),
+                cfg.getMaxMessage(), cfg.getMaxQueue(), cfg.getMaxConnections(), cfg.getAllowedOrigins());
+        if (h < 0) {
+            if (h == NativeException.EINVAL_CONFIG) {
+                String field = Native.configError();
+                throw new ConfigException(CometConfig.parameterOf(field),
+                        "refused by the native core: " + field);
+            }
+            throw Errors.exception("engine_new", (int) h);
+        }
+        if (h == 0) {
+            throw new NativeException("engine_new: returned no engine", 0);
+        }
+        int rc = Native.engineStart(h);
+        if (rc < 0) {
+            Native.engineFree(h); // a failed start leaves nothing running
+            String where = cfg.getHost() + ":" + cfg.getPort();
+            throw Errors.exception("engine_start on " + where + " (" + CometProtocol.CONFIG_HOST + "/"
+                    + CometProtocol.CONFIG_PORT + ")", rc);
+        }
+        return new EngineHandle(h);
+    }
+
+    /** Runs a native call that takes the handle and returns an int. */
+    int call(String op, LongToIntFunction f) {
+        lock.readLock().lock();
+        try {
+            ensureOpen(op);
+            return f.applyAsInt(address);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Runs a native call that takes the handle and returns an object. */
+    <T> T get(String op, LongFunction<T> f) {
+        lock.readLock().lock();
+        try {
+            ensureOpen(op);
+            return f.apply(address);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    /** Native.poll, still allowed while stopping; -1008 once closed. */
+    int poll(ByteBuffer buf, int timeoutMs) {
+        lock.readLock().lock();
+        try {
+            if (state.get() == CLOSED) {
+                return NativeException.ESTOPPED;
+            }
+            return Native.poll(address, buf, timeoutMs);
+        } finally {
+            lock.readLock().unlock();
+        }
+    }
+
+    boolean isOpen() {
+        return state.get() == OPEN;
+    }
+
+    /** Closes the listener and every connection; idempotent. */
+    void stop() {
+        if (state.compareAndSet(OPEN, STOPPING)) {
+            lock.readLock().lock();
+            try {
+                Native.engineStop(address);
+            } finally {
+                lock.readLock().unlock();
+            }
+        }
+    }
+
+    /** Stops (if needed) and frees the engine; idempotent. */
+    @Override
+    public void close() {
+        stop();
+        if (state.compareAndSet(STOPPING, CLOSED)) {
+            lock.writeLock().lock();
+            try {
+                Native.engineFree(address);
+            } finally {
+                lock.writeLock().unlock();
+            }
+        }
+    }
+
+    private void ensureOpen(String op) {
+        if (state.get() != OPEN) {
+            throw new IllegalStateException("comet4j: " + op + " after the engine was stopped");
+        }
+    }
+
+    static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,48 @@
+package org.comet4j.core.event;
+
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+
+import org.comet4j.core.CometEngine;
+import org.comet4j.event.Event;
+
+/**
+ * Fired by CometServlet during the handshake, on the container's request
+ * thread, with the real request and response (session, cookies, principal
+ * are all live).  A listener that returns false refuses the connection: the
+ * browser gets 403 and does not retry.  {@link #getConnectionId()} is the id
+ * the connection will have if it attaches.
+ */
+public class BeforeConnectEvent extends Event<CometEngine> {
+
+    private final HttpServletRequest request;
+    private final HttpServletResponse response;
+    private final String connectionId;
+
+    public BeforeConnectEvent(CometEngine target, HttpServletRequest request, HttpServletResponse response) {
+        this(target, request, response, null);
+    }
+
+    public BeforeConnectEvent(CometEngine target, HttpServletRequest request, HttpServletResponse response,
+                              String connectionId) {
+        super(target);
+        this.request = request;
+        this.response = response;
+        this.connectionId = connectionId;
+    }
+
+    /** The live handshake request; valid only while the listener runs. */
+    public HttpServletRequest getRequest() {
+        return request;
+    }
+
+    /** The live handshake response (a listener may add cookies or headers). */
+    public HttpServletResponse getResponse() {
+        return response;
+    }
+
+    /** The id the connection will have once it attaches. */
+    public String getConnectionId() {
+        return connectionId;
+    }
+}

@@ -1,0 +1,41 @@
+package org.comet4j.core.util;
+
+import java.io.IOException;
+
+import jakarta.servlet.Filter;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.FilterConfig;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
+
+/**
+ * Comet4J's filter that sets the character encoding of requests and
+ * responses, so parameters and output are decoded and encoded alike.  The
+ * init-param {@code encoding} names it; the default is UTF-8.
+ */
+public class CharacterEncodingFilter implements Filter {
+
+    private String encoding = "UTF-8";
+
+    @Override
+    public void init(FilterConfig config) throws ServletException {
+        String e = config.getInitParameter("encoding");
+        if (e != null && !e.trim().isEmpty()) {
+            encoding = e.trim();
+        }
+    }
+
+    @Override
+    public void doFilter(ServletRequest request, ServletResponse response, FilterChain chain)
+            throws IOException, ServletException {
+        request.setCharacterEncoding(encoding);
+        response.setCharacterEncoding(encoding);
+        chain.doFilter(request, response);
+    }
+
+    /** The encoding this filter sets. */
+    public String getEncoding() {
+        return encoding;
+    }
+}

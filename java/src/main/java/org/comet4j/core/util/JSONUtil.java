@@ -1,0 +1,260 @@
+package org.comet4j.core.util;
+
+import java.lang.reflect.Array;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.Date;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import org.comet4j.core.exception.CometException;
+
+/**
+ * Serializes Java objects to JSON text for the wire: the one serializer of
+ * comet4j (data given to sendTo/sendToAll, the handshake answer, ticket
+ * claims).  Comet4J's names ({@link #object2json}, {@link #convertToJson})
+ * with valid JSON:
+ * <ul>
+ * <li>null, String, Character (a one-character string), Boolean, Number
+ *     (NaN and infinities become null);</li>
+ * <li>Map (keys through String.valueOf, null keys skipped), Collection,
+ *     arrays including primitive arrays, enums (their name);</li>
+ * <li>Date: as Comet4J did, the quoted {@code Date.toString()} text, so
+ *     pages written for Comet4J keep working;</li>
+ * <li>anything else: a bean, its public getters getX()/isX() (boolean)
+ *     without arguments, in name order, getClass skipped.</li>
+ * </ul>
+ * A cycle (an object inside itself) or nesting deeper than {@value #MAX_DEPTH}
+ * throws {@link CometException}.  Strings escape quote, backslash, every
+ * control character and U+2028/U+2029, so the text is also safe in a script.
+ */
+public final class JSONUtil {
+
+    /** Deepest nesting of containers and beans accepted. */
+    public static final int MAX_DEPTH = 64;
+
+    private static final Map<Class<?>, List<Method>> GETTERS = new ConcurrentHashMap<>();
+
+    private JSONUtil() {}
+
+    /** Serializes obj to JSON text. */
+    public static String object2json(Object obj) {
+        StringBuilder sb = new StringBuilder();
+        new Writer(sb).value(obj, 0);
+        return sb.toString();
+    }
+
+    /** Comet4J's other name for {@link #object2json(Object)}. */
+    public static String convertToJson(Object obj) {
+        return object2json(obj);
+    }
+
+    /** Appends s as a JSON string (with quotes) to sb. */
+    public static void quote(StringBuilder sb, String s) {
+        sb.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"': sb.append("\\\""); break;
+                case '\\': sb.append("\\\\"); break;
+                case '\n': sb.append("\\n"); break;
+                case '\r': sb.append("\\r"); break;
+                case '\t': sb.append("\\t"); break;
+                case '\b': sb.append("\\b"); break;
+                case '\f': sb.append("\\f"); break;
+                default:
+                    if (c < 0x20 || c == '\u2028' || c == '\u2029' || c == 0x7f) {
+                        sb.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        sb.append(c);
+                    }
+            }
+        }
+        sb.append('"');
+    }
+
+    private static final class Writer {
+        private final StringBuilder sb;
+        private final IdentityHashMap<Object, Boolean> path = new IdentityHashMap<>();
+
+        Writer(StringBuilder sb) {
+            this.sb = sb;
+        }
+
+        void value(Object o, int depth) {
+            if (o == null) {
+                sb.append("null");
+            } else if (o instanceof String) {
+                quote(sb, (String) o);
+            } else if (o instanceof Character) {
+                quote(sb, o.toString());
+            } else if (o instanceof Boolean) {
+                sb.append(o.toString());
+            } else if (o instanceof Number) {
+                number((Number) o);
+            } else if (o instanceof Enum) {
+                quote(sb, ((Enum<?>) o).name());
+            } else if (o instanceof Date) {
+                quote(sb, o.toString());
+            } else if (o instanceof CharSequence) {
+                quote(sb, o.toString());
+            } else {
+                container(o, depth);
+            }
+        }
+
+        private void number(Number n) {
+            if (n instanceof Double || n instanceof Float) {
+                double d = n.doubleValue();
+                if (Double.isNaN(d) || Double.isInfinite(d)) {
+                    sb.append("null");
+                    return;
+                }
+            }
+            sb.append(n.toString());
+        }
+
+        private void container(Object o, int depth) {
+            if (depth >= MAX_DEPTH) {
+                throw new CometException("JSONUtil: nesting deeper than " + MAX_DEPTH
+                        + " at " + o.getClass().getName());
+            }
+            if (path.put(o, Boolean.TRUE) != null) {
+                throw new CometException("JSONUtil: cycle: a " + o.getClass().getName()
+                        + " contains itself");
+            }
+            try {
+                if (o instanceof Map) {
+                    map((Map<?, ?>) o, depth);
+                } else if (o instanceof Collection) {
+                    sb.append('[');
+                    boolean first = true;
+                    for (Object e : (Collection<?>) o) {
+                        if (!first) {
+                            sb.append(',');
+                        }
+                        first = false;
+                        value(e, depth + 1);
+                    }
+                    sb.append(']');
+                } else if (o.getClass().isArray()) {
+                    sb.append('[');
+                    int n = Array.getLength(o);
+                    for (int i = 0; i < n; i++) {
+                        if (i > 0) {
+                            sb.append(',');
+                        }
+                        value(Array.get(o, i), depth + 1);
+                    }
+                    sb.append(']');
+                } else {
+                    bean(o, depth);
+                }
+            } finally {
+                path.remove(o);
+            }
+        }
+
+        private void map(Map<?, ?> m, int depth) {
+            sb.append('{');
+            boolean first = true;
+            for (Map.Entry<?, ?> e : m.entrySet()) {
+                if (e.getKey() == null) {
+                    continue;
+                }
+                if (!first) {
+                    sb.append(',');
+                }
+                first = false;
+                Object k = e.getKey();
+                quote(sb, k instanceof Enum ? ((Enum<?>) k).name() : String.valueOf(k));
+                sb.append(':');
+                value(e.getValue(), depth + 1);
+            }
+            sb.append('}');
+        }
+
+        private void bean(Object o, int depth) {
+            sb.append('{');
+            boolean first = true;
+            for (Method m : getters(o.getClass())) {
+                Object v;
+                try {
+                    v = m.invoke(o);
+                } catch (InvocationTargetException e) {
+                    throw new CometException("JSONUtil: " + o.getClass().getName() + "." + m.getName()
+                            + "() threw " + e.getCause(), e.getCause());
+                } catch (IllegalAccessException e) {
+                    continue;
+                }
+                if (!first) {
+                    sb.append(',');
+                }
+                first = false;
+                quote(sb, property(m.getName()));
+                sb.append(':');
+                value(v, depth + 1);
+            }
+            sb.append('}');
+        }
+    }
+
+    private static List<Method> getters(Class<?> type) {
+        return GETTERS.computeIfAbsent(type, JSONUtil::findGetters);
+    }
+
+    private static List<Method> findGetters(Class<?> type) {
+        List<Method> out = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (Method m : type.getMethods()) {
+            if (Modifier.isStatic(m.getModifiers()) || m.isBridge() || m.getParameterCount() != 0
+                    || m.getReturnType() == void.class || m.getDeclaringClass() == Object.class) {
+                continue;
+            }
+            String n = m.getName();
+            boolean get = n.startsWith("get") && n.length() > 3;
+            boolean is = n.startsWith("is") && n.length() > 2
+                    && (m.getReturnType() == boolean.class || m.getReturnType() == Boolean.class);
+            if (!get && !is) {
+                continue;
+            }
+            Method callable = accessible(m);
+            if (callable != null && seen.add(property(n))) {
+                out.add(callable);
+            }
+        }
+        out.sort(Comparator.comparing(m -> property(m.getName())));
+        return out;
+    }
+
+    /**
+     * A public method of a non-public class (a private DTO, a lambda's
+     * class) may not be callable through the class itself; find the same
+     * method in a public superclass or interface, or make it accessible.
+     */
+    private static Method accessible(Method m) {
+        if (Modifier.isPublic(m.getDeclaringClass().getModifiers())) {
+            return m;
+        }
+        try {
+            m.setAccessible(true);
+            return m;
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static String property(String getter) {
+        String p = getter.startsWith("is") ? getter.substring(2) : getter.substring(3);
+        if (p.length() > 1 && Character.isUpperCase(p.charAt(0)) && Character.isUpperCase(p.charAt(1))) {
+            return p; // getURL -> URL, as java.beans does
+        }
+        return Character.toLowerCase(p.charAt(0)) + p.substring(1);
+    }
+}
