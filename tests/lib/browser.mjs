@@ -1,0 +1,19 @@
+// Headless Debian Chromium through playwright-core (never a downloaded
+// browser). launch() gives each run a fresh temporary profile.
+import { chromium } from 'playwright-core';
+
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync'];
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: CHROMIUM_ARGS,
+  });
+}
+
+/** The page's event log (webapp-example's app.js keeps window.comet4jEvents). */
+export function pageEvents(page) {
+  return page.evaluate(() => window.comet4jEvents.slice());
+}

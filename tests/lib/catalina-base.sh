@@ -1,0 +1,67 @@
+#!/bin/sh
+# Creates a private CATALINA_BASE that runs webapp-example on loopback only.
+# Shared by tests/demo.sh and tests/lib/tomcat.mjs.
+#
+#   catalina-base.sh BASE HTTP_PORT COMET_PORT WAR
+#
+# BASE must not exist or be empty. Tomcat itself comes from Debian's
+# tomcat10-common (CATALINA_HOME=/usr/share/tomcat10); only configuration,
+# logs and the WAR live in BASE. Start it with
+#   CATALINA_HOME=/usr/share/tomcat10 CATALINA_BASE=BASE \
+#     /usr/share/tomcat10/bin/catalina.sh run
+set -eu
+
+if [ $# -ne 4 ]; then
+  echo "usage: $0 BASE HTTP_PORT COMET_PORT WAR" >&2
+  exit 2
+fi
+base=$1 http_port=$2 comet_port=$3 war=$4
+home=${CATALINA_HOME:-/usr/share/tomcat10}
+skel=$home/skel/conf
+
+if [ ! -f "$war" ]; then
+  echo "$0: $war not found (build it: mvn -q install -DskipTests)" >&2
+  exit 1
+fi
+if [ -e "$base" ] && [ -n "$(ls -A "$base")" ]; then
+  echo "$0: $base is not empty" >&2
+  exit 1
+fi
+
+mkdir -p "$base/conf/Catalina/localhost" "$base/logs" "$base/temp" \
+  "$base/webapps" "$base/work"
+for f in web.xml context.xml catalina.properties logging.properties; do
+  cp "$skel/$f" "$base/conf/$f"
+done
+
+# Loopback only; no shutdown port (the process is stopped by signal, which
+# runs Tomcat's shutdown hook). The Host checks webapps/ every second, so a
+# WAR removed or copied in is undeployed or deployed within a second or two.
+cat > "$base/conf/server.xml" <<XML
+<?xml version="1.0" encoding="UTF-8"?>
+<Server port="-1" shutdown="SHUTDOWN">
+  <Listener className="org.apache.catalina.startup.VersionLoggerListener"/>
+  <Listener className="org.apache.catalina.core.JreMemoryLeakPreventionListener"/>
+  <Listener className="org.apache.catalina.core.ThreadLocalLeakPreventionListener"/>
+  <Service name="Catalina">
+    <Connector address="127.0.0.1" port="$http_port" protocol="HTTP/1.1"
+               connectionTimeout="20000"/>
+    <Engine name="Catalina" defaultHost="localhost">
+      <Host name="localhost" appBase="webapps" unpackWARs="true"
+            autoDeploy="true" backgroundProcessorDelay="1"/>
+    </Engine>
+  </Service>
+</Server>
+XML
+
+# Comet.Port and Comet.Host for this base. override="false" makes these win
+# over web.xml's context-params. They sit in conf/context.xml (the defaults
+# of every context of this private base) rather than in
+# conf/Catalina/localhost/webapp-example.xml because Tomcat deletes that
+# per-application file when the WAR is removed, and the redeploy test
+# removes the WAR and expects the same port afterwards.
+sed -i "s#</Context>#    <Parameter name=\"Comet.Port\" value=\"$comet_port\" override=\"false\"/>\\
+    <Parameter name=\"Comet.Host\" value=\"127.0.0.1\" override=\"false\"/>\\
+</Context>#" "$base/conf/context.xml"
+
+cp "$war" "$base/webapps/"

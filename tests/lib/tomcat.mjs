@@ -1,0 +1,161 @@
+// Runs Tomcat 10.1 from a private CATALINA_BASE with webapp-example, for
+// tests: free ports, logs under the base, stopped (process group) in an
+// after hook or, failing that, when node exits.
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(here, '../..');
+export const WAR = path.join(ROOT, 'webapp-example/target/webapp-example.war');
+export const CONTEXT = '/webapp-example';
+const CATALINA_HOME = process.env.CATALINA_HOME || '/usr/share/tomcat10';
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A port free on 127.0.0.1 right now (the OS picks it). */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves true if something accepts TCP connections on 127.0.0.1:port. */
+export function portOpen(port) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** The status of GET url, or 0 if nothing answered. */
+export async function status(url) {
+  try {
+    const res = await fetch(url, { redirect: 'manual' });
+    await res.arrayBuffer();
+    return res.status;
+  } catch {
+    return 0;
+  }
+}
+
+/** Polls cond() every 200 ms until it is true; throws after ms. */
+export async function waitFor(what, cond, ms = 30000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await sleep(200);
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+// Every Tomcat still running when node exits is killed, so a crashed test
+// run leaves no JVM behind.
+const running = new Set();
+process.on('exit', () => {
+  for (const pid of running) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+});
+
+/**
+ * Creates a base (tests/lib/catalina-base.sh), starts catalina.sh run in its
+ * own process group and waits until the example answers 200.
+ * Returns { base, httpPort, cometPort, url, log, logTail(), undeploy(),
+ * deploy(), stop() }.
+ */
+export async function startTomcat({ war = WAR } = {}) {
+  if (!fs.existsSync(war)) {
+    throw new Error(`${war} is missing: run 'mvn -q install -DskipTests' in ${ROOT}`);
+  }
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'c4j-tomcat-'));
+  const httpPort = await freePort();
+  let cometPort = await freePort();
+  while (cometPort === httpPort) cometPort = await freePort();
+  execFileSync(path.join(here, 'catalina-base.sh'),
+    [base, String(httpPort), String(cometPort), war], { stdio: 'inherit' });
+
+  const log = path.join(base, 'logs', 'console.log');
+  const out = fs.openSync(log, 'a');
+  const child = spawn(path.join(CATALINA_HOME, 'bin/catalina.sh'), ['run'], {
+    env: { ...process.env, CATALINA_HOME, CATALINA_BASE: base, CATALINA_PID: '' },
+    stdio: ['ignore', out, out],
+    detached: true, // its own process group: one kill reaches java too
+  });
+  fs.closeSync(out);
+  running.add(child.pid);
+  let exited = null;
+  const exit = new Promise((resolve) => child.on('exit', (code, sig) => {
+    exited = { code, sig };
+    running.delete(child.pid);
+    resolve();
+  }));
+
+  const url = `http://127.0.0.1:${httpPort}${CONTEXT}/`;
+  const t = {
+    base, httpPort, cometPort, url, log,
+    logTail(n = 60) {
+      try {
+        return fs.readFileSync(log, 'utf8').split('\n').slice(-n).join('\n');
+      } catch {
+        return '';
+      }
+    },
+    /** Removes the WAR; resolves once the context and the native port are gone. */
+    async undeploy() {
+      fs.rmSync(path.join(base, 'webapps', 'webapp-example.war'));
+      await waitFor('the context to go', async () => (await status(url)) === 404);
+      await waitFor(`native port ${cometPort} to close`, async () => !(await portOpen(cometPort)));
+    },
+    /** Copies the WAR back; resolves once the example answers again. */
+    async deploy() {
+      fs.copyFileSync(war, path.join(base, 'webapps', 'webapp-example.war'));
+      await waitFor('the context to answer', async () => (await status(url)) === 200, 60000);
+    },
+    /** SIGTERM to the group (Tomcat's shutdown hook), SIGKILL after 15 s. */
+    async stop() {
+      if (!exited) {
+        try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+        const killed = await Promise.race([exit.then(() => false), sleep(15000).then(() => true)]);
+        if (killed) {
+          try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+          await exit;
+        }
+      }
+      if (!process.env.C4J_KEEP_BASE) fs.rmSync(base, { recursive: true, force: true });
+    },
+  };
+
+  try {
+    await waitFor(`${url} to answer 200`, async () => {
+      if (exited) throw new Error(`catalina.sh exited (${JSON.stringify(exited)})`);
+      return (await status(url)) === 200;
+    }, 60000);
+  } catch (e) {
+    const tail = t.logTail();
+    const logs = localhostLog(base);
+    await t.stop();
+    throw new Error(`${e.message}\n--- console.log ---\n${tail}\n--- localhost log ---\n${logs}`);
+  }
+  return t;
+}
+
+/** The localhost.*.log of a base: where a failing listener's stack lands. */
+export function localhostLog(base, n = 80) {
+  try {
+    const dir = path.join(base, 'logs');
+    const f = fs.readdirSync(dir).filter((x) => x.startsWith('localhost.')).sort().pop();
+    return f ? fs.readFileSync(path.join(dir, f), 'utf8').split('\n').slice(-n).join('\n') : '';
+  } catch {
+    return '';
+  }
+}
