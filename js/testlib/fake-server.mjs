@@ -18,6 +18,13 @@ export async function startFakeServer(opts = {}) {
   let n = 0;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
+    const file = (opts.files || {})[url.pathname];
+    if (file) {
+      // Static files, to load a page and comet4j.js from the same origin.
+      res.writeHead(200, { 'Content-Type': file.type });
+      res.end(file.body);
+      return;
+    }
     if (url.pathname === '/echo') {
       // For JS.AJAX: answers with what it was sent.
       let body = '';
