@@ -1,0 +1,156 @@
+/* common.c - allocation helpers, clocks, the error map, connection ids and
+ * the configuration defaults and checks.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/random.h>
+#include <uv.h>
+
+#include "common.h"
+#include "auth.h"
+
+/* ---- Allocation ---------------------------------------------------------- */
+
+void *c4j__malloc(size_t n) { return malloc(n ? n : 1); }
+void *c4j__calloc(size_t n, size_t size) { return calloc(n ? n : 1, size ? size : 1); }
+void *c4j__realloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
+void c4j__free(void *p) { free(p); }
+
+char *c4j__strndup(const char *s, size_t n) {
+  char *d = c4j__malloc(n + 1);
+  if (d == NULL) return NULL;
+  memcpy(d, s, n);
+  d[n] = '\0';
+  return d;
+}
+
+/* ---- Clocks ------------------------------------------------------------- */
+
+uint64_t c4j__mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int64_t c4j__wall_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- Errors ------------------------------------------------------------- */
+
+const char *c4j_strerror(int err) {
+  switch (err) {
+#define XX(name, val, msg) case val: return msg;
+    C4J_ERRNO_MAP(XX)
+#undef XX
+    default: break;
+  }
+  if (err == 0) return "success";
+  if (err < 0) return uv_strerror(err); /* libuv's codes, incl. UV_EAI_* */
+  return "unknown error";
+}
+
+/* ---- Randomness and ids ------------------------------------------------- */
+
+int c4j__random(void *out, size_t n) {
+  uint8_t *p = out;
+  while (n > 0) {
+    ssize_t r = getrandom(p, n, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return -errno;
+    }
+    p += r;
+    n -= (size_t)r;
+  }
+  return 0;
+}
+
+int c4j_new_id(char out[23]) {
+  uint8_t raw[16];
+  char tmp[24];
+  int rc = c4j__random(raw, sizeof(raw));
+  if (rc < 0) return rc;
+  size_t n = c4j_b64url_encode(raw, sizeof(raw), tmp);
+  if (n != 22) return UV_EINVAL; /* Cannot happen: 16 bytes are 22 chars. */
+  memcpy(out, tmp, 22);
+  out[22] = '\0';
+  return 0;
+}
+
+/* ---- Configuration ------------------------------------------------------ */
+
+static _Thread_local char config_error[256];
+
+void c4j__config_set_error(const char *text) {
+  snprintf(config_error, sizeof(config_error), "%s", text);
+}
+
+const char *c4j_config_error(void) { return config_error; }
+
+void c4j_config_init(c4j_config_t *cfg) {
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  memset(cfg, 0, sizeof(*cfg));
+  cfg->host = "0.0.0.0";
+  cfg->port = 4100;
+  cfg->threads = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
+  cfg->heartbeat_ms = 25000;
+  cfg->idle_timeout_ms = 60000;
+  cfg->handshake_timeout_ms = 10000;
+  cfg->max_header = 8192;
+  cfg->max_frame = 65536;
+  cfg->max_message = 65536;
+  cfg->max_queue = 1u << 20;
+  cfg->max_conns = 100000;
+  cfg->event_queue = 8u << 20;
+  cfg->allowed_origins = "*";
+}
+
+#define BAD(text)                                                            \
+  do {                                                                       \
+    c4j__config_set_error(text);                                             \
+    return C4J_EINVAL_CONFIG;                                                \
+  } while (0)
+
+int c4j__config_check(const c4j_config_t *cfg) {
+  config_error[0] = '\0';
+  if (cfg == NULL) BAD("config: missing");
+  if (cfg->host == NULL || cfg->host[0] == '\0' || strlen(cfg->host) > 255)
+    BAD("host: must be an address or host name");
+  if (cfg->port < -1 || cfg->port > 65535)
+    BAD("port: must be between -1 and 65535");
+  if (cfg->threads < 1 || cfg->threads > 256)
+    BAD("threads: must be between 1 and 256");
+  if (cfg->secret == NULL || cfg->secret_len < 16 || cfg->secret_len > 1024)
+    BAD("secret: must be 16 to 1024 bytes");
+  if (cfg->heartbeat_ms < 100 || cfg->heartbeat_ms > 3600000)
+    BAD("heartbeat_ms: must be between 100 and 3600000");
+  if (cfg->idle_timeout_ms <= cfg->heartbeat_ms ||
+      cfg->idle_timeout_ms > 86400000)
+    BAD("idle_timeout_ms: must be longer than the ping interval "
+        "(at most 86400000)");
+  if (cfg->handshake_timeout_ms < 100 || cfg->handshake_timeout_ms > 600000)
+    BAD("handshake_timeout_ms: must be between 100 and 600000");
+  if (cfg->max_header < 512 || cfg->max_header > (1u << 20))
+    BAD("max_header: must be between 512 and 1048576");
+  if (cfg->max_frame < 125 || cfg->max_frame > (64u << 20))
+    BAD("max_frame: must be between 125 and 67108864");
+  if (cfg->max_message < 125 || cfg->max_message > (64u << 20))
+    BAD("max_message: must be between 125 and 67108864");
+  if (cfg->max_queue < 1024 || cfg->max_queue > (1u << 30))
+    BAD("max_queue: must be between 1024 and 1073741824");
+  if (cfg->max_conns < 1)
+    BAD("max_conns: must be at least 1");
+  if (cfg->event_queue < (256u << 10) || cfg->event_queue > (1u << 30))
+    BAD("event_queue: must be between 262144 and 1073741824");
+  if (cfg->allowed_origins == NULL || cfg->allowed_origins[0] == '\0' ||
+      strlen(cfg->allowed_origins) > 4096)
+    BAD("allowed_origins: must be \"*\" or a comma list of origins");
+  return 0;
+}

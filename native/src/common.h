@@ -1,0 +1,36 @@
+/* common.h - what every file of the core shares: allocation, clocks, the
+ * configuration check and a few small macros.  Internal names use c4j__.
+ */
+#ifndef C4J_COMMON_H
+#define C4J_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "c4j.h"
+
+#define C4J__CONTAINER_OF(ptr, type, member)                                 \
+  ((type *)((char *)(ptr) - offsetof(type, member)))
+
+/* Thin wrappers over libc so that one place can count or fail allocations
+ * later.  c4j__free(NULL) is a no-op. */
+void *c4j__malloc(size_t n);
+void *c4j__calloc(size_t n, size_t size);
+void *c4j__realloc(void *p, size_t n);
+void c4j__free(void *p);
+/* Copies n bytes of s and a NUL; NULL when out of memory. */
+char *c4j__strndup(const char *s, size_t n);
+
+/* Monotonic milliseconds (for timeouts) and wall-clock milliseconds and
+ * seconds since the epoch (for frames and ticket expiry). */
+uint64_t c4j__mono_ms(void);
+int64_t c4j__wall_ms(void);
+
+/* Checks every field of cfg.  Returns 0, or C4J_EINVAL_CONFIG after setting
+ * the thread-local text that c4j_config_error() returns. */
+int c4j__config_check(const c4j_config_t *cfg);
+void c4j__config_set_error(const char *text);
+
+/* Fills n bytes with cryptographically strong randomness; 0 or -errno. */
+int c4j__random(void *out, size_t n);
+
+#endif /* C4J_COMMON_H */

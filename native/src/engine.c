@@ -1,0 +1,339 @@
+/* engine.c - the public C API: engine life cycle, sending, tickets, events
+ * and statistics.  Sending only builds the frame once and pushes one inbox
+ * message per worker; the workers do the rest.
+ */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "common.h"
+#include "engine.h"
+#include "server.h"
+#include "worker.h"
+
+static int valid(const c4j_engine_t *e) {
+  return e != NULL && e->magic == C4J__ENGINE_MAGIC;
+}
+
+/* ---- The push guard ------------------------------------------------------- */
+
+int c4j__engine_enter(c4j_engine_t *e) {
+  atomic_fetch_add(&e->inflight, 1);
+  if (atomic_load(&e->state) == C4J__RUNNING) return 1;
+  atomic_fetch_sub(&e->inflight, 1);
+  return 0;
+}
+
+void c4j__engine_leave(c4j_engine_t *e) { atomic_fetch_sub(&e->inflight, 1); }
+
+int c4j__engine_origin_ok(const c4j_engine_t *e, const char *origin) {
+  const char *p = e->origins;
+  size_t olen = strlen(origin);
+  if (strcmp(p, "*") == 0 || olen == 0) return 1; /* no Origin: not a page */
+  while (*p != '\0') {
+    const char *end = strchr(p, ',');
+    size_t n;
+    if (end == NULL) end = p + strlen(p);
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    n = (size_t)(end - p);
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+    if ((n == 1 && *p == '*') || (n == olen && strncasecmp(p, origin, n) == 0))
+      return 1;
+    p = *end ? end + 1 : end;
+  }
+  return 0;
+}
+
+/* ---- Life cycle ----------------------------------------------------------- */
+
+int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
+  c4j_engine_t *e;
+  int rc = c4j__config_check(cfg);
+  if (rc != 0) return rc;
+  e = c4j__calloc(1, sizeof(*e));
+  if (e == NULL) return C4J_ENOMEM;
+  e->cfg = *cfg;
+  e->host = c4j__strndup(cfg->host, strlen(cfg->host));
+  e->origins = c4j__strndup(cfg->allowed_origins,
+                            strlen(cfg->allowed_origins));
+  e->secret = (uint8_t *)c4j__strndup((const char *)cfg->secret,
+                                      cfg->secret_len);
+  if (e->host == NULL || e->origins == NULL || e->secret == NULL ||
+      uv_mutex_init(&e->life) != 0) {
+    c4j__free(e->host);
+    c4j__free(e->origins);
+    c4j__free(e->secret);
+    c4j__free(e);
+    return C4J_ENOMEM;
+  }
+  if (c4j__events_init(&e->events, cfg->event_queue) != 0) {
+    uv_mutex_destroy(&e->life);
+    c4j__free(e->host);
+    c4j__free(e->origins);
+    c4j__free(e->secret);
+    c4j__free(e);
+    return C4J_ENOMEM;
+  }
+  e->cfg.host = e->host;
+  e->cfg.allowed_origins = e->origins;
+  e->cfg.secret = e->secret;
+  e->port = -1;
+  e->listen_fd = -1;
+  atomic_init(&e->state, C4J__NEW);
+  e->magic = C4J__ENGINE_MAGIC;
+  *out = e;
+  return 0;
+}
+
+/* Ends and frees every worker and closes the listener.  Called with the
+ * life lock held, from start (on failure) or stop. */
+static void teardown(c4j_engine_t *e) {
+  atomic_store(&e->state, C4J__STOPPING);
+  while (atomic_load(&e->inflight) != 0) uv_sleep(0);
+  if (e->workers != NULL) {
+    for (int i = 0; i < e->nworkers; i++)
+      if (e->workers[i] != NULL) c4j__worker_stop(e->workers[i]);
+    for (int i = 0; i < e->nworkers; i++) {
+      if (e->workers[i] == NULL) continue;
+      c4j__worker_free(e->workers[i]);
+      c4j__free(e->workers[i]);
+    }
+    c4j__free(e->workers);
+    e->workers = NULL;
+  }
+  e->nworkers = 0;
+  c4j__listener_close(e);
+}
+
+int c4j_engine_start(c4j_engine_t *e) {
+  int rc = 0, n;
+  struct sigaction sa;
+  if (!valid(e)) return C4J_ESTATE;
+  uv_mutex_lock(&e->life);
+  if (atomic_load(&e->state) != C4J__NEW) {
+    uv_mutex_unlock(&e->life);
+    return C4J_ESTATE;
+  }
+  /* Writes to a closed socket must fail with EPIPE, not kill the process.
+   * The JVM already handles SIGPIPE; only a default disposition is
+   * changed. */
+  if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL) {
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, NULL);
+  }
+  n = e->cfg.threads;
+  e->workers = c4j__calloc((size_t)n, sizeof(*e->workers));
+  if (e->workers == NULL) {
+    rc = C4J_ENOMEM;
+    goto fail;
+  }
+  e->nworkers = n;
+  for (int i = 0; i < n; i++) {
+    e->workers[i] = c4j__calloc(1, sizeof(c4j__worker_t));
+    if (e->workers[i] == NULL) {
+      rc = C4J_ENOMEM;
+      goto fail;
+    }
+    rc = c4j__worker_init(e->workers[i], e, i);
+    if (rc != 0) goto fail;
+  }
+  if (e->cfg.port != -1) {
+    rc = c4j__listener_open(e);
+    if (rc != 0) goto fail;
+    rc = c4j__listener_start(e->workers[0]);
+    if (rc != 0) goto fail;
+  }
+  atomic_store(&e->state, C4J__RUNNING);
+  for (int i = 0; i < n; i++) {
+    rc = c4j__worker_run(e->workers[i]);
+    if (rc != 0) goto fail;
+  }
+  uv_mutex_unlock(&e->life);
+  return 0;
+
+fail:
+  teardown(e);
+  atomic_store(&e->state, C4J__NEW);
+  uv_mutex_unlock(&e->life);
+  return rc;
+}
+
+int c4j_engine_port(const c4j_engine_t *e) {
+  if (!valid(e)) return -1;
+  return atomic_load(&((c4j_engine_t *)e)->state) == C4J__RUNNING ? e->port
+                                                                  : -1;
+}
+
+int c4j_engine_stop(c4j_engine_t *e) {
+  if (!valid(e)) return C4J_ESTATE;
+  uv_mutex_lock(&e->life);
+  if (atomic_load(&e->state) == C4J__RUNNING) teardown(e);
+  atomic_store(&e->state, C4J__STOPPED);
+  c4j__events_stop(&e->events);
+  uv_mutex_unlock(&e->life);
+  return 0;
+}
+
+void c4j_engine_free(c4j_engine_t *e) {
+  if (!valid(e)) return;
+  c4j_engine_stop(e);
+  c4j__events_free(&e->events);
+  uv_mutex_destroy(&e->life);
+  c4j__free(e->host);
+  c4j__free(e->origins);
+  if (e->secret != NULL) memset(e->secret, 0, e->cfg.secret_len);
+  c4j__free(e->secret);
+  e->magic = 0;
+  c4j__free(e);
+}
+
+/* ---- Sending -------------------------------------------------------------- */
+
+/* Builds {"t":"msg","ch":...,"data":...,"time":...} as one text frame.
+ * Channel names need no escaping (c4j_channel_name_ok). */
+static int msg_frame(const c4j_engine_t *e, const char *ch, size_t ch_len,
+                     const char *json, size_t json_len, int64_t time_ms,
+                     c4j__buf_t **out) {
+  static const char a[] = "{\"t\":\"msg\",\"ch\":\"";
+  static const char b[] = "\",\"data\":";
+  char tail[40];
+  size_t tail_len, len, h, at;
+  c4j__buf_t *buf;
+  size_t i = 0;
+
+  /* A cheap sanity check; the embedder serializes the JSON itself. */
+  while (i < json_len && (json[i] == ' ' || json[i] == '\t' ||
+                          json[i] == '\n' || json[i] == '\r'))
+    i++;
+  if (i == json_len || strchr("{[\"tfn-0123456789", json[i]) == NULL)
+    return C4J_EBADJSON;
+  tail_len = (size_t)snprintf(tail, sizeof(tail), ",\"time\":%" PRId64 "}",
+                              time_ms);
+  len = sizeof(a) - 1 + ch_len + sizeof(b) - 1 + json_len + tail_len;
+  h = c4j_ws_header_len(len);
+  if (h + len > e->cfg.max_queue) return C4J_ETOOBIG;
+  buf = c4j__buf_new(h + len);
+  if (buf == NULL) return C4J_ENOMEM;
+  at = c4j_ws_write_header(buf->data, C4J_WS_OP_TEXT, len);
+  memcpy(buf->data + at, a, sizeof(a) - 1);
+  at += sizeof(a) - 1;
+  memcpy(buf->data + at, ch, ch_len);
+  at += ch_len;
+  memcpy(buf->data + at, b, sizeof(b) - 1);
+  at += sizeof(b) - 1;
+  memcpy(buf->data + at, json, json_len);
+  at += json_len;
+  memcpy(buf->data + at, tail, tail_len);
+  *out = buf;
+  return 0;
+}
+
+/* Pushes one message of type to every worker, all sharing buf (whose
+ * reference is taken over).  All or nothing. */
+static int broadcast(c4j_engine_t *e, int type, const char *name,
+                     size_t name_len, c4j__buf_t *buf, int code,
+                     const char *reason) {
+  c4j__msg_t *msgs[256];
+  int n, i;
+  if (!c4j__engine_enter(e)) {
+    c4j__buf_unref(buf);
+    return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
+  }
+  n = e->nworkers;
+  for (i = 0; i < n; i++) {
+    msgs[i] = c4j__msg_new(type, name, name_len, reason);
+    if (msgs[i] == NULL) {
+      while (i-- > 0) c4j__free(msgs[i]);
+      c4j__engine_leave(e);
+      c4j__buf_unref(buf);
+      return C4J_ENOMEM;
+    }
+    msgs[i]->code = code;
+  }
+  if (buf != NULL && n > 1) c4j__buf_ref(buf, (unsigned)n - 1);
+  for (i = 0; i < n; i++) {
+    msgs[i]->buf = buf;
+    c4j__worker_push(e->workers[i], &msgs[i]->node);
+  }
+  c4j__engine_leave(e);
+  return 0;
+}
+
+int c4j_send_all(c4j_engine_t *e, const char *channel, size_t channel_len,
+                 const char *json, size_t json_len, int64_t time_ms) {
+  c4j__buf_t *buf;
+  int rc;
+  if (!valid(e)) return C4J_ESTATE;
+  if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
+    return C4J_EBADNAME;
+  if (json == NULL) return C4J_EBADJSON;
+  rc = msg_frame(e, channel, channel_len, json, json_len,
+                 time_ms ? time_ms : c4j__wall_ms(), &buf);
+  if (rc != 0) return rc;
+  return broadcast(e, C4J__MSG_SEND_ALL, channel, channel_len, buf, 0, NULL);
+}
+
+static int cid_ok(const char *cid, size_t len) {
+  if (cid == NULL || len == 0 || len > C4J_MAX_ID) return 0;
+  for (size_t i = 0; i < len; i++)
+    if ((uint8_t)cid[i] <= ' ' || (uint8_t)cid[i] >= 0x7f) return 0;
+  return 1;
+}
+
+int c4j_send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
+                const char *channel, size_t channel_len,
+                const char *json, size_t json_len, int64_t time_ms) {
+  c4j__buf_t *buf;
+  int rc;
+  if (!valid(e)) return C4J_ESTATE;
+  if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
+  if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
+    return C4J_EBADNAME;
+  if (json == NULL) return C4J_EBADJSON;
+  rc = msg_frame(e, channel, channel_len, json, json_len,
+                 time_ms ? time_ms : c4j__wall_ms(), &buf);
+  if (rc != 0) return rc;
+  /* Each worker looks the id up in its own map: no global lock. */
+  return broadcast(e, C4J__MSG_SEND_TO, cid, cid_len, buf, 0, NULL);
+}
+
+int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
+             const char *reason) {
+  if (!valid(e)) return C4J_ESTATE;
+  if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
+  if (code != 1000 && (code < 3000 || code > 4999)) return UV_EINVAL;
+  return broadcast(e, C4J__MSG_DROP, cid, cid_len, NULL, code,
+                   reason ? reason : "");
+}
+
+/* ---- Tickets, events, statistics ---------------------------------------- */
+
+int c4j_ticket_sign(const c4j_engine_t *e, const char *claims_json,
+                    size_t claims_len, char *out, size_t out_cap) {
+  if (!valid(e)) return C4J_ESTATE;
+  if (claims_json == NULL || out == NULL) return C4J_EBADJSON;
+  return c4j_auth_sign(e->secret, e->cfg.secret_len, claims_json, claims_len,
+                       out, out_cap);
+}
+
+int c4j_engine_poll(c4j_engine_t *e, uint8_t *buf, size_t cap,
+                    int timeout_ms) {
+  if (!valid(e)) return C4J_ESTATE;
+  if (buf == NULL && cap > 0) return UV_EINVAL;
+  return c4j__events_poll(&e->events, buf, cap, timeout_ms);
+}
+
+void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out) {
+  c4j_engine_t *m = (c4j_engine_t *)e; /* atomics are read, not changed */
+  memset(out, 0, sizeof(*out));
+  if (!valid(e)) return;
+  out->conns = atomic_load(&m->conns);
+  out->accepted = atomic_load(&m->accepted);
+  out->messages_out = atomic_load(&m->messages_out);
+  out->bytes_out = atomic_load(&m->bytes_out);
+  out->slow_consumers = atomic_load(&m->slow_consumers);
+  out->events_dropped = atomic_load(&m->events.dropped);
+}

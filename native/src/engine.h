@@ -1,0 +1,52 @@
+/* engine.h - the engine's internal state, shared by engine.c, worker.c,
+ * server.c and conn.c.  Embedders see only the opaque c4j_engine_t.
+ */
+#ifndef C4J_ENGINE_H
+#define C4J_ENGINE_H
+
+#include <stdatomic.h>
+#include <uv.h>
+
+#include "c4j.h"
+#include "events.h"
+
+typedef struct c4j__worker_s c4j__worker_t;
+
+#define C4J__ENGINE_MAGIC 0x436f6d65u /* "Come": catches stale handles */
+
+enum { C4J__NEW, C4J__RUNNING, C4J__STOPPING, C4J__STOPPED };
+
+/* Invariant: `state` only moves forward, under `life`.  Any thread that
+ * pushes into a worker inbox first raises `inflight`, then checks that the
+ * state is RUNNING; stop() lowers the state and waits for `inflight` to be
+ * 0 before it tells the workers to end, so no push can reach a worker
+ * whose inbox is closed. */
+struct c4j_engine_s {
+  uint32_t magic;
+  c4j_config_t cfg;        /* strings point to the copies below */
+  char *host;
+  char *origins;
+  uint8_t *secret;
+  uv_mutex_t life;
+  atomic_int state;
+  atomic_int inflight;
+  int port;                /* bound port, or -1 */
+  int listen_fd;           /* -1 when none */
+  int nworkers;
+  c4j__worker_t **workers;
+  c4j__events_t events;
+  atomic_uint next_seq;    /* attach order, for "replaced" (4004) */
+  atomic_int open_socks;   /* sockets held, attached or not */
+  atomic_ullong conns, accepted, slow_consumers;
+  atomic_ullong messages_out, bytes_out; /* workers add once a callback */
+};
+
+/* The push guard described above: enter returns 1 when pushing is allowed
+ * (and then leave must follow), 0 otherwise (and no leave). */
+int c4j__engine_enter(c4j_engine_t *e);
+void c4j__engine_leave(c4j_engine_t *e);
+
+/* Whether origin (NUL ended, "" when absent) may connect under cfg.allowed_origins. */
+int c4j__engine_origin_ok(const c4j_engine_t *e, const char *origin);
+
+#endif /* C4J_ENGINE_H */

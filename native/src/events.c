@@ -1,0 +1,194 @@
+/* events.c - the bounded event queue to the embedder. */
+#include <string.h>
+
+#include "common.h"
+#include "events.h"
+
+#define REC_HEADER 8 /* u32 size, u8 type, u8[3] zero */
+
+int c4j__events_init(c4j__events_t *ev, size_t cap) {
+  memset(ev, 0, sizeof(*ev));
+  ev->ring = c4j__malloc(cap);
+  if (ev->ring == NULL) return C4J_ENOMEM;
+  if (uv_mutex_init(&ev->lock) != 0) {
+    c4j__free(ev->ring);
+    return C4J_ENOMEM;
+  }
+  if (uv_cond_init(&ev->cond) != 0) {
+    uv_mutex_destroy(&ev->lock);
+    c4j__free(ev->ring);
+    return C4J_ENOMEM;
+  }
+  ev->cap = cap;
+  atomic_init(&ev->dropped, 0);
+  return 0;
+}
+
+void c4j__events_free(c4j__events_t *ev) {
+  if (ev->ring == NULL) return;
+  uv_cond_destroy(&ev->cond);
+  uv_mutex_destroy(&ev->lock);
+  c4j__free(ev->ring);
+  ev->ring = NULL;
+}
+
+void c4j__events_stop(c4j__events_t *ev) {
+  uv_mutex_lock(&ev->lock);
+  ev->stopped = 1;
+  uv_cond_broadcast(&ev->cond);
+  uv_mutex_unlock(&ev->lock);
+}
+
+/* ---- Writing records (called with the lock held) ----------------------- */
+
+/* Copies n bytes in at the logical end of the ring. */
+static void put(c4j__events_t *ev, const void *p, size_t n) {
+  size_t at = (ev->head + ev->used) % ev->cap;
+  size_t first = ev->cap - at < n ? ev->cap - at : n;
+  memcpy(ev->ring + at, p, first);
+  memcpy(ev->ring, (const uint8_t *)p + first, n - first);
+  ev->used += n;
+}
+
+static void put_u16(c4j__events_t *ev, unsigned v) {
+  uint8_t b[2] = { (uint8_t)v, (uint8_t)(v >> 8) };
+  put(ev, b, 2);
+}
+
+static void put_str(c4j__events_t *ev, const void *s, size_t n) {
+  put_u16(ev, (unsigned)n);
+  put(ev, s, n);
+}
+
+static void put_header(c4j__events_t *ev, size_t size, int type) {
+  uint8_t h[REC_HEADER] = { (uint8_t)size, (uint8_t)(size >> 8),
+                            (uint8_t)(size >> 16), (uint8_t)(size >> 24),
+                            (uint8_t)type, 0, 0, 0 };
+  put(ev, h, sizeof(h));
+}
+
+static size_t cut(size_t n) { return n > 65535 ? 65535 : n; }
+
+/* Locks and checks room for size bytes; returns 0 with the lock held, or
+ * C4J_EFULL without it. */
+static int reserve(c4j__events_t *ev, size_t size) {
+  uv_mutex_lock(&ev->lock);
+  if (ev->cap - ev->used < size) {
+    uv_mutex_unlock(&ev->lock);
+    atomic_fetch_add(&ev->dropped, 1);
+    return C4J_EFULL;
+  }
+  return 0;
+}
+
+static void commit(c4j__events_t *ev) {
+  uv_cond_signal(&ev->cond);
+  uv_mutex_unlock(&ev->lock);
+}
+
+int c4j__events_connect(c4j__events_t *ev, const char *cid, const char *user,
+                        const char *ip, const char *transport, int port) {
+  size_t lc = cut(strlen(cid)), lu = cut(strlen(user)), li = cut(strlen(ip));
+  size_t lt = cut(strlen(transport));
+  size_t size = REC_HEADER + 2 + lc + 2 + lu + 2 + li + 2 + lt + 2;
+  if (reserve(ev, size) != 0) return C4J_EFULL;
+  put_header(ev, size, C4J_EV_CONNECT);
+  put_str(ev, cid, lc);
+  put_str(ev, user, lu);
+  put_str(ev, ip, li);
+  put_str(ev, transport, lt);
+  put_u16(ev, (unsigned)port);
+  commit(ev);
+  return 0;
+}
+
+int c4j__events_drop(c4j__events_t *ev, const char *cid, int code,
+                     const char *reason) {
+  size_t lc = cut(strlen(cid)), lr = cut(strlen(reason));
+  size_t size = REC_HEADER + 2 + lc + 2 + 2 + lr;
+  if (reserve(ev, size) != 0) return C4J_EFULL;
+  put_header(ev, size, C4J_EV_DROP);
+  put_str(ev, cid, lc);
+  put_u16(ev, (unsigned)code);
+  put_str(ev, reason, lr);
+  commit(ev);
+  return 0;
+}
+
+int c4j__events_message(c4j__events_t *ev, const char *cid,
+                        const uint8_t *text, size_t len) {
+  size_t lc = cut(strlen(cid)), lt = cut(len);
+  size_t size = REC_HEADER + 2 + lc + 2 + lt;
+  if (reserve(ev, size) != 0) return C4J_EFULL;
+  put_header(ev, size, C4J_EV_MESSAGE);
+  put_str(ev, cid, lc);
+  put_str(ev, text, lt);
+  commit(ev);
+  return 0;
+}
+
+int c4j__events_log(c4j__events_t *ev, int level, const char *text) {
+  size_t lt = cut(strlen(text));
+  size_t size = REC_HEADER + 1 + 2 + lt;
+  uint8_t lv = (uint8_t)level;
+  if (reserve(ev, size) != 0) return C4J_EFULL;
+  put_header(ev, size, C4J_EV_LOG);
+  put(ev, &lv, 1);
+  put_str(ev, text, lt);
+  commit(ev);
+  return 0;
+}
+
+/* ---- Reading ------------------------------------------------------------ */
+
+static void take(c4j__events_t *ev, uint8_t *out, size_t n) {
+  size_t first = ev->cap - ev->head < n ? ev->cap - ev->head : n;
+  if (out != NULL) {
+    memcpy(out, ev->ring + ev->head, first);
+    memcpy(out + first, ev->ring, n - first);
+  }
+  ev->head = (ev->head + n) % ev->cap;
+  ev->used -= n;
+}
+
+static size_t peek_size(const c4j__events_t *ev) {
+  size_t s = 0;
+  for (int i = 3; i >= 0; i--) s = (s << 8) | ev->ring[(ev->head + i) % ev->cap];
+  return s;
+}
+
+int c4j__events_poll(c4j__events_t *ev, uint8_t *buf, size_t cap,
+                     int timeout_ms) {
+  size_t out = 0;
+  uint64_t deadline = c4j__mono_ms() + (uint64_t)(timeout_ms > 0 ? timeout_ms : 0);
+
+  if (cap > 0x7fffffff) cap = 0x7fffffff;
+
+  uv_mutex_lock(&ev->lock);
+  while (ev->used == 0 && !ev->stopped && timeout_ms > 0) {
+    uint64_t now = c4j__mono_ms();
+    if (now >= deadline) break;
+    uv_cond_timedwait(&ev->cond, &ev->lock, (deadline - now) * 1000000u);
+  }
+  while (ev->used > 0) {
+    size_t size = peek_size(ev);
+    if (size > cap) {
+      /* A record that can never fit would wedge the reader: drop it. */
+      if (out == 0) {
+        take(ev, NULL, size);
+        atomic_fetch_add(&ev->dropped, 1);
+        continue;
+      }
+      break;
+    }
+    if (size > cap - out) break;
+    take(ev, buf + out, size);
+    out += size;
+  }
+  if (out == 0 && ev->used == 0 && ev->stopped) {
+    uv_mutex_unlock(&ev->lock);
+    return C4J_ESTOPPED;
+  }
+  uv_mutex_unlock(&ev->lock);
+  return (int)out;
+}

@@ -1,0 +1,46 @@
+/* events.h - the bounded queue of event records from the workers to the
+ * embedder (record format in c4j.h).  A mutex and a condition variable
+ * guard it: it is not on the per-message hot path.
+ */
+#ifndef C4J_EVENTS_H
+#define C4J_EVENTS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+/* Invariant: `ring` holds `used` bytes of whole records starting at
+ * `head` (wrapping at `cap`); a record is appended entirely or not at all
+ * (then `dropped` grows). */
+typedef struct {
+  uv_mutex_t lock;
+  uv_cond_t cond;
+  uint8_t *ring;
+  size_t cap, head, used;
+  int stopped;
+  atomic_ullong dropped;
+} c4j__events_t;
+
+/* Returns 0 or C4J_ENOMEM. */
+int c4j__events_init(c4j__events_t *ev, size_t cap);
+void c4j__events_free(c4j__events_t *ev);
+/* Marks the queue stopped and wakes every waiter; the records left can
+ * still be read. */
+void c4j__events_stop(c4j__events_t *ev);
+
+/* Appends one record.  Strings longer than 65535 bytes are cut.  Returns 0,
+ * or C4J_EFULL after counting the record as dropped. */
+int c4j__events_connect(c4j__events_t *ev, const char *cid, const char *user,
+                        const char *ip, const char *transport, int port);
+int c4j__events_drop(c4j__events_t *ev, const char *cid, int code,
+                     const char *reason);
+int c4j__events_message(c4j__events_t *ev, const char *cid,
+                        const uint8_t *text, size_t len);
+int c4j__events_log(c4j__events_t *ev, int level, const char *text);
+
+/* See c4j_engine_poll(). */
+int c4j__events_poll(c4j__events_t *ev, uint8_t *buf, size_t cap,
+                     int timeout_ms);
+
+#endif /* C4J_EVENTS_H */

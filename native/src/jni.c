@@ -1,0 +1,289 @@
+/* jni.c - the JNI bridge for org.comet4j.core.Native, and nothing else: the
+ * only file that includes jni.h.  Natives are registered in JNI_OnLoad, so
+ * no generated headers are needed.  Handles are engine pointers in a jlong;
+ * bad handles and arguments return negative codes, never crash the JVM.
+ * Nothing here calls into Java from a libuv thread: only the caller's
+ * thread ever touches the JNIEnv.
+ */
+#include <jni.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "c4j.h"
+
+#define NATIVE_CLASS "org/comet4j/core/Native"
+#define C4J_EINVAL_ARG (-22) /* UV_EINVAL */
+
+static c4j_engine_t *handle(jlong h) {
+  return h == 0 ? NULL : (c4j_engine_t *)(intptr_t)h;
+}
+
+/* Copies a Java string's modified UTF-8 into a malloc'd C string; NULL for
+ * a null string or when out of memory (*oom set). */
+static char *dup_string(JNIEnv *env, jstring s, int *oom) {
+  const char *p;
+  char *d;
+  *oom = 0;
+  if (s == NULL) return NULL;
+  p = (*env)->GetStringUTFChars(env, s, NULL);
+  if (p == NULL) {
+    *oom = 1;
+    return NULL;
+  }
+  d = strdup(p);
+  (*env)->ReleaseStringUTFChars(env, s, p);
+  if (d == NULL) *oom = 1;
+  return d;
+}
+
+/* Copies a byte[] into a malloc'd buffer (one NUL added); NULL for null. */
+static char *dup_bytes(JNIEnv *env, jbyteArray a, size_t *len, int *oom) {
+  jsize n;
+  char *d;
+  *oom = 0;
+  *len = 0;
+  if (a == NULL) return NULL;
+  n = (*env)->GetArrayLength(env, a);
+  d = malloc((size_t)n + 1);
+  if (d == NULL) {
+    *oom = 1;
+    return NULL;
+  }
+  (*env)->GetByteArrayRegion(env, a, 0, n, (jbyte *)d);
+  d[n] = '\0';
+  *len = (size_t)n;
+  return d;
+}
+
+static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
+                          jint threads, jbyteArray secret, jint heartbeat_ms,
+                          jint idle_timeout_ms, jint max_header,
+                          jint max_frame, jint max_message, jint max_queue,
+                          jint max_conns, jstring allowed_origins) {
+  c4j_config_t cfg;
+  c4j_engine_t *e = NULL;
+  char *h, *o, *s;
+  size_t slen;
+  int oom1, oom2, oom3, rc;
+
+  c4j_config_init(&cfg);
+  h = dup_string(env, host, &oom1);
+  o = dup_string(env, allowed_origins, &oom2);
+  s = dup_bytes(env, secret, &slen, &oom3);
+  if (oom1 || oom2 || oom3) {
+    rc = C4J_ENOMEM;
+    goto done;
+  }
+  /* Zero (or a null string) keeps the default; the port is taken as is
+   * (0 picks a free port, -1 means no listener). */
+  if (h != NULL && h[0] != '\0') cfg.host = h;
+  cfg.port = port;
+  if (threads != 0) cfg.threads = threads;
+  cfg.secret = (const uint8_t *)s;
+  cfg.secret_len = slen;
+  if (heartbeat_ms != 0) cfg.heartbeat_ms = heartbeat_ms;
+  if (idle_timeout_ms != 0) cfg.idle_timeout_ms = idle_timeout_ms;
+  /* Negative sizes become huge and are refused by the check. */
+  if (max_header != 0) cfg.max_header = (size_t)(int64_t)max_header;
+  if (max_frame != 0) cfg.max_frame = (size_t)(int64_t)max_frame;
+  if (max_message != 0) cfg.max_message = (size_t)(int64_t)max_message;
+  if (max_queue != 0) cfg.max_queue = (size_t)(int64_t)max_queue;
+  if (max_conns != 0) cfg.max_conns = max_conns;
+  if (o != NULL && o[0] != '\0') cfg.allowed_origins = o;
+  rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
+done:
+  free(h);
+  free(o);
+  if (s != NULL) memset(s, 0, slen);
+  free(s);
+  if (rc != 0) return rc;
+  return (jlong)(intptr_t)e;
+}
+
+static jstring n_config_error(JNIEnv *env, jclass cls) {
+  return (*env)->NewStringUTF(env, c4j_config_error());
+}
+
+static jint n_engine_start(JNIEnv *env, jclass cls, jlong h) {
+  c4j_engine_t *e = handle(h);
+  return e ? c4j_engine_start(e) : C4J_ESTATE;
+}
+
+static jint n_engine_port(JNIEnv *env, jclass cls, jlong h) {
+  c4j_engine_t *e = handle(h);
+  return e ? c4j_engine_port(e) : -1;
+}
+
+static jint n_engine_stop(JNIEnv *env, jclass cls, jlong h) {
+  c4j_engine_t *e = handle(h);
+  return e ? c4j_engine_stop(e) : C4J_ESTATE;
+}
+
+static void n_engine_free(JNIEnv *env, jclass cls, jlong h) {
+  c4j_engine_t *e = handle(h);
+  if (e != NULL) c4j_engine_free(e);
+}
+
+/* Runs send with the bytes of two or three arrays pinned only for the
+ * copy into the frame (no blocking happens inside). */
+static jint n_send_all(JNIEnv *env, jclass cls, jlong h, jbyteArray channel,
+                       jbyteArray json, jlong time_ms) {
+  c4j_engine_t *e = handle(h);
+  char ch[C4J_MAX_CHANNEL + 1];
+  jsize chn, jn;
+  jbyte *j;
+  jint rc;
+  if (e == NULL) return C4J_ESTATE;
+  if (channel == NULL) return C4J_EBADNAME;
+  if (json == NULL) return C4J_EBADJSON;
+  chn = (*env)->GetArrayLength(env, channel);
+  if (chn <= 0 || chn > C4J_MAX_CHANNEL) return C4J_EBADNAME;
+  (*env)->GetByteArrayRegion(env, channel, 0, chn, (jbyte *)ch);
+  jn = (*env)->GetArrayLength(env, json);
+  j = (*env)->GetPrimitiveArrayCritical(env, json, NULL);
+  if (j == NULL) return C4J_ENOMEM;
+  rc = c4j_send_all(e, ch, (size_t)chn, (const char *)j, (size_t)jn, time_ms);
+  (*env)->ReleasePrimitiveArrayCritical(env, json, j, JNI_ABORT);
+  return rc;
+}
+
+static jint n_send_to(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
+                      jbyteArray channel, jbyteArray json, jlong time_ms) {
+  c4j_engine_t *e = handle(h);
+  char ch[C4J_MAX_CHANNEL + 1], id[C4J_MAX_ID + 1];
+  jsize chn, idn, jn;
+  jbyte *j;
+  jint rc;
+  if (e == NULL) return C4J_ESTATE;
+  if (cid == NULL || channel == NULL) return C4J_EBADNAME;
+  if (json == NULL) return C4J_EBADJSON;
+  idn = (*env)->GetArrayLength(env, cid);
+  chn = (*env)->GetArrayLength(env, channel);
+  if (idn <= 0 || idn > C4J_MAX_ID || chn <= 0 || chn > C4J_MAX_CHANNEL)
+    return C4J_EBADNAME;
+  (*env)->GetByteArrayRegion(env, cid, 0, idn, (jbyte *)id);
+  (*env)->GetByteArrayRegion(env, channel, 0, chn, (jbyte *)ch);
+  jn = (*env)->GetArrayLength(env, json);
+  j = (*env)->GetPrimitiveArrayCritical(env, json, NULL);
+  if (j == NULL) return C4J_ENOMEM;
+  rc = c4j_send_to(e, id, (size_t)idn, ch, (size_t)chn, (const char *)j,
+                   (size_t)jn, time_ms);
+  (*env)->ReleasePrimitiveArrayCritical(env, json, j, JNI_ABORT);
+  return rc;
+}
+
+static jint n_drop(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
+                   jint code, jstring reason) {
+  c4j_engine_t *e = handle(h);
+  char id[C4J_MAX_ID + 1];
+  char *r;
+  jsize idn;
+  int oom;
+  jint rc;
+  if (e == NULL) return C4J_ESTATE;
+  if (cid == NULL) return C4J_EBADNAME;
+  idn = (*env)->GetArrayLength(env, cid);
+  if (idn <= 0 || idn > C4J_MAX_ID) return C4J_EBADNAME;
+  (*env)->GetByteArrayRegion(env, cid, 0, idn, (jbyte *)id);
+  r = dup_string(env, reason, &oom);
+  if (oom) return C4J_ENOMEM;
+  rc = c4j_drop(e, id, (size_t)idn, code, r ? r : "");
+  free(r);
+  return rc;
+}
+
+static jstring n_new_id(JNIEnv *env, jclass cls) {
+  char id[23];
+  if (c4j_new_id(id) != 0) return NULL;
+  return (*env)->NewStringUTF(env, id);
+}
+
+static jstring n_ticket(JNIEnv *env, jclass cls, jlong h, jbyteArray claims) {
+  c4j_engine_t *e = handle(h);
+  char *c, out[16384];
+  size_t n;
+  int oom, rc;
+  if (e == NULL || claims == NULL) return NULL;
+  c = dup_bytes(env, claims, &n, &oom);
+  if (c == NULL) return NULL;
+  rc = c4j_ticket_sign(e, c, n, out, sizeof(out));
+  free(c);
+  if (rc < 0) return NULL;
+  return (*env)->NewStringUTF(env, out);
+}
+
+/* Blocks in c4j_engine_poll with no JNI critical section held: a direct
+ * buffer's address stays valid without pinning. */
+static jint n_poll(JNIEnv *env, jclass cls, jlong h, jobject buf,
+                   jint timeout_ms) {
+  c4j_engine_t *e = handle(h);
+  uint8_t *p;
+  jlong cap;
+  if (e == NULL) return C4J_ESTATE;
+  if (buf == NULL) return C4J_EINVAL_ARG;
+  p = (*env)->GetDirectBufferAddress(env, buf);
+  cap = (*env)->GetDirectBufferCapacity(env, buf);
+  if (p == NULL || cap <= 0) return C4J_EINVAL_ARG;
+  return c4j_engine_poll(e, p, (size_t)cap, timeout_ms);
+}
+
+static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
+  c4j_engine_t *e = handle(h);
+  c4j_stats_t s;
+  jlong v[6];
+  jsize n;
+  if (e == NULL || out == NULL) return;
+  c4j_engine_stats(e, &s);
+  v[0] = (jlong)s.conns;
+  v[1] = (jlong)s.accepted;
+  v[2] = (jlong)s.messages_out;
+  v[3] = (jlong)s.bytes_out;
+  v[4] = (jlong)s.slow_consumers;
+  v[5] = (jlong)s.events_dropped;
+  n = (*env)->GetArrayLength(env, out);
+  (*env)->SetLongArrayRegion(env, out, 0, n < 6 ? n : 6, v);
+}
+
+static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
+  return (*env)->NewStringUTF(env, c4j_strerror(code));
+}
+
+static const JNINativeMethod methods[] = {
+  { "engineNew",
+    "(Ljava/lang/String;II[BIIIIIIILjava/lang/String;)J",
+    (void *)n_engine_new },
+  { "configError", "()Ljava/lang/String;", (void *)n_config_error },
+  { "engineStart", "(J)I", (void *)n_engine_start },
+  { "enginePort", "(J)I", (void *)n_engine_port },
+  { "engineStop", "(J)I", (void *)n_engine_stop },
+  { "engineFree", "(J)V", (void *)n_engine_free },
+  { "sendAll", "(J[B[BJ)I", (void *)n_send_all },
+  { "sendTo", "(J[B[B[BJ)I", (void *)n_send_to },
+  { "drop", "(J[BILjava/lang/String;)I", (void *)n_drop },
+  { "newId", "()Ljava/lang/String;", (void *)n_new_id },
+  { "ticket", "(J[B)Ljava/lang/String;", (void *)n_ticket },
+  { "poll", "(JLjava/nio/ByteBuffer;I)I", (void *)n_poll },
+  { "stats", "(J[J)V", (void *)n_stats },
+  { "strerror", "(I)Ljava/lang/String;", (void *)n_strerror },
+};
+
+JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM *vm, void *reserved) {
+  JNIEnv *env;
+  jclass cls;
+  if ((*vm)->GetEnv(vm, (void **)&env, JNI_VERSION_1_8) != JNI_OK)
+    return JNI_ERR;
+  cls = (*env)->FindClass(env, NATIVE_CLASS);
+  if (cls == NULL) return JNI_ERR;
+  if ((*env)->RegisterNatives(env, cls, methods,
+                              sizeof(methods) / sizeof(methods[0])) != 0) {
+    (*env)->DeleteLocalRef(env, cls);
+    return JNI_ERR;
+  }
+  (*env)->DeleteLocalRef(env, cls);
+  return JNI_VERSION_1_8;
+}
+
+/* The class loader that loaded us is being collected, and Native with it:
+ * there is nothing cached to release and no global state to clear (all
+ * state lives in engine handles, which the Java side stops and frees). */
+JNIEXPORT void JNICALL JNI_OnUnload(JavaVM *vm, void *reserved) {}

@@ -1,0 +1,142 @@
+/* server.c - the listening socket: bind and listen ourselves (clear errors
+ * at start), accept4 on worker 0's loop through uv_poll, refuse with 503
+ * over max_conns, and hand every socket to a worker round-robin.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include "common.h"
+#include "conn.h"
+#include "http.h"
+#include "server.h"
+
+#define ACCEPTS_PER_WAKE 128
+
+int c4j__listener_open(c4j_engine_t *e) {
+  struct addrinfo hints, *res = NULL;
+  char port[8];
+  int fd, rc, one = 1;
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof(ss);
+
+  memset(&hints, 0, sizeof(hints));
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  snprintf(port, sizeof(port), "%d", e->cfg.port);
+  rc = getaddrinfo(e->host, port, &hints, &res);
+  if (rc != 0) return rc == EAI_NONAME ? UV_EAI_NONAME : UV_EAI_FAIL;
+  fd = socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    rc = -errno;
+    freeaddrinfo(res);
+    return rc;
+  }
+  /* A redeploy must be able to bind the same port at once. */
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0 ||
+      getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+    rc = -errno;
+    freeaddrinfo(res);
+    close(fd);
+    return rc;
+  }
+  freeaddrinfo(res);
+  e->listen_fd = fd;
+  e->port = ss.ss_family == AF_INET6
+                ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+  return 0;
+}
+
+/* Answers 503 on a socket no worker will own, then closes it. */
+static void refuse_busy(int fd) {
+  char buf[512];
+  long n;
+  /* Read what the client already sent, so close() does not reset. */
+  while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {}
+  n = c4j_http_write_error(buf, sizeof(buf), 503, "too many connections", "");
+  if (n > 0) (void)!send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+  shutdown(fd, SHUT_WR);
+  close(fd);
+}
+
+static void hand_off(c4j__worker_t *w0, int fd) {
+  c4j_engine_t *e = w0->engine;
+  c4j__worker_t *w = e->workers[w0->rr++ % (unsigned)e->nworkers];
+  c4j__msg_t *m;
+  if (w == w0) {
+    c4j__conn_adopt(w0, fd);
+    return;
+  }
+  m = c4j__msg_new(C4J__MSG_FD, NULL, 0, NULL);
+  if (m != NULL && c4j__engine_enter(e)) {
+    m->fd = fd;
+    c4j__worker_push(w, &m->node);
+    c4j__engine_leave(e);
+    return;
+  }
+  c4j__free(m);
+  close(fd);
+  atomic_fetch_sub(&e->open_socks, 1);
+}
+
+static void on_readable(uv_poll_t *h, int status, int events) {
+  c4j__worker_t *w = C4J__CONTAINER_OF(h, c4j__worker_t, listen);
+  c4j_engine_t *e = w->engine;
+  for (int i = 0; i < ACCEPTS_PER_WAKE; i++) {
+    int fd = accept4(e->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+          errno == ENOMEM) {
+        /* Out of descriptors: the socket stays readable, so polling would
+         * spin.  Pause until the next tick. */
+        uv_poll_stop(&w->listen);
+        w->listen_paused = 1;
+        c4j__events_log(&e->events, 1, "accept paused: out of descriptors");
+      }
+      break;
+    }
+    atomic_fetch_add(&e->accepted, 1);
+    if (atomic_fetch_add(&e->open_socks, 1) >= e->cfg.max_conns) {
+      atomic_fetch_sub(&e->open_socks, 1);
+      refuse_busy(fd);
+      continue;
+    }
+    hand_off(w, fd);
+  }
+  c4j__worker_flush(w);
+}
+
+int c4j__listener_start(c4j__worker_t *w) {
+  c4j_engine_t *e = w->engine;
+  int rc;
+  if (e->listen_fd < 0) return 0;
+  rc = uv_poll_init_socket(&w->loop, &w->listen, e->listen_fd);
+  if (rc != 0) return rc;
+  w->listening = 1;
+  return uv_poll_start(&w->listen, UV_READABLE, on_readable);
+}
+
+void c4j__listener_stop(c4j__worker_t *w) {
+  if (!w->listening) return;
+  w->listening = 0;
+  uv_close((uv_handle_t *)&w->listen, NULL);
+}
+
+void c4j__listener_resume(c4j__worker_t *w) {
+  if (!w->listening || !w->listen_paused) return;
+  w->listen_paused = 0;
+  uv_poll_start(&w->listen, UV_READABLE, on_readable);
+}
+
+void c4j__listener_close(c4j_engine_t *e) {
+  if (e->listen_fd >= 0) close(e->listen_fd);
+  e->listen_fd = -1;
+  e->port = -1;
+}

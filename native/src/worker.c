@@ -1,0 +1,249 @@
+/* worker.c - one libuv loop on its own thread: drains its inbox, owns its
+ * connections and indexes, and ticks once a period for heartbeats and
+ * timeouts (one timer per worker, none per connection).
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "conn.h"
+#include "server.h"
+#include "worker.h"
+
+#define H_ASYNC 0x01
+#define H_TICK 0x02
+
+/* ---- Inbox messages ------------------------------------------------------- */
+
+c4j__msg_t *c4j__msg_new(int type, const char *name, size_t name_len,
+                         const char *reason) {
+  size_t rlen = reason ? strnlen(reason, 1024) : 0;
+  c4j__msg_t *m = c4j__calloc(1, sizeof(*m) + name_len + 1 + rlen + 1);
+  if (m == NULL) return NULL;
+  m->type = (uint8_t)type;
+  m->fd = -1;
+  m->name_len = (uint16_t)name_len;
+  if (name_len) memcpy(m->text, name, name_len);
+  m->reason = m->text + name_len + 1;
+  if (rlen) memcpy(m->text + name_len + 1, reason, rlen);
+  return m;
+}
+
+void c4j__msg_free(c4j__msg_t *m) {
+  c4j__buf_unref(m->buf);
+  c4j__free(m);
+}
+
+/* ---- Handling messages ---------------------------------------------------- */
+
+static c4j__conn_t *find_conn(c4j__worker_t *w, const c4j__msg_t *m) {
+  c4j__cid_t *e = c4j__cid_map_find(&w->cids, m->text, m->name_len);
+  return e ? e->conn : NULL;
+}
+
+static void handle(c4j__worker_t *w, c4j__msg_t *m) {
+  c4j__conn_t *c;
+  c4j__chan_t *ch;
+  switch (m->type) {
+    case C4J__MSG_FD:
+      if (w->stopping) {
+        close(m->fd);
+        atomic_fetch_sub(&w->engine->open_socks, 1);
+      } else {
+        c4j__conn_adopt(w, m->fd);
+      }
+      break;
+    case C4J__MSG_SEND_ALL:
+      ch = c4j__chan_find(&w->chans, m->text, m->name_len);
+      if (ch != NULL) {
+        /* Sending may close a slow consumer, which unlinks its own node
+         * (and frees the channel with the last one): read next first and
+         * never touch ch afterwards. */
+        c4j__sub_t *s = ch->subs, *next;
+        for (; s != NULL; s = next) {
+          next = s->next;
+          c4j__conn_send(s->conn, m->buf);
+        }
+      }
+      break;
+    case C4J__MSG_SEND_TO:
+      if ((c = find_conn(w, m)) != NULL) c4j__conn_send(c, m->buf);
+      break;
+    case C4J__MSG_DROP:
+      if ((c = find_conn(w, m)) != NULL)
+        c4j__conn_close(c, m->code, m->reason, 0);
+      break;
+    case C4J__MSG_REPLACE:
+      c = find_conn(w, m);
+      if (c != NULL && (int32_t)(c->seq - m->seq) < 0)
+        c4j__conn_close(c, C4J_CLOSE_REPLACED, "replaced", 0);
+      break;
+    default:
+      break;
+  }
+}
+
+static void stop_walk_cb(uv_handle_t *h, void *arg) {
+  c4j__conn_t *c;
+  if (h->type != UV_TCP || uv_is_closing(h)) return;
+  c = (c4j__conn_t *)h;
+  if (c->state == C4J__CONN_OPEN) {
+    c4j__conn_close(c, C4J_CLOSE_GOING_AWAY, "server stopping", 0);
+    c4j__conn_flush(c); /* best effort: whatever the kernel takes now */
+  }
+  c4j__conn_abort(c);
+}
+
+/* Closes every handle; uv_run returns once their callbacks have run. */
+static void begin_stop(c4j__worker_t *w) {
+  if (w->stopping) return;
+  w->stopping = 1;
+  c4j__listener_stop(w);
+  uv_walk(&w->loop, stop_walk_cb, w);
+  if (w->handles & H_TICK) uv_close((uv_handle_t *)&w->tick, NULL);
+  if (w->handles & H_ASYNC) uv_close((uv_handle_t *)&w->async, NULL);
+}
+
+static void async_cb(uv_async_t *a) {
+  c4j__worker_t *w = C4J__CONTAINER_OF(a, c4j__worker_t, async);
+  c4j__qnode_t *n;
+  while ((n = c4j__mpsc_pop(&w->inbox)) != NULL) {
+    if (n == &w->stop_node) {
+      begin_stop(w);
+      continue;
+    }
+    c4j__msg_t *m = C4J__CONTAINER_OF(n, c4j__msg_t, node);
+    handle(w, m);
+    c4j__msg_free(m);
+  }
+  c4j__worker_flush(w);
+}
+
+/* ---- The tick ------------------------------------------------------------- */
+
+typedef struct {
+  uint32_t now;
+  int ping;
+} tick_t;
+
+static void tick_walk_cb(uv_handle_t *h, void *arg) {
+  tick_t *t = arg;
+  if (h->type != UV_TCP || uv_is_closing(h)) return;
+  c4j__conn_tick((c4j__conn_t *)h, t->now, t->ping);
+}
+
+static void tick_cb(uv_timer_t *timer) {
+  c4j__worker_t *w = C4J__CONTAINER_OF(timer, c4j__worker_t, tick);
+  tick_t t;
+  t.now = c4j__worker_now(w);
+  t.ping = (int32_t)(t.now - w->next_ping) >= 0;
+  if (t.ping) w->next_ping = t.now + (uint32_t)w->engine->cfg.heartbeat_ms;
+  c4j__listener_resume(w);
+  uv_walk(&w->loop, tick_walk_cb, &t);
+  c4j__worker_flush(w);
+}
+
+/* ---- Life cycle ----------------------------------------------------------- */
+
+uint32_t c4j__worker_now(const c4j__worker_t *w) {
+  return (uint32_t)(c4j__mono_ms() - w->start_ms);
+}
+
+static c4j__buf_t *text_frame(const char *text) {
+  size_t n = strlen(text), h = c4j_ws_header_len(n);
+  c4j__buf_t *b = c4j__buf_new(h + n);
+  if (b == NULL) return NULL;
+  c4j_ws_write_header(b->data, C4J_WS_OP_TEXT, n);
+  memcpy(b->data + h, text, n);
+  return b;
+}
+
+int c4j__worker_init(c4j__worker_t *w, c4j_engine_t *e, int index) {
+  const c4j_config_t *cfg = &e->cfg;
+  static const uint8_t ping[2] = { 0x80 | C4J_WS_OP_PING, 0 };
+  uint32_t period = 1000;
+  int rc;
+
+  w->engine = e;
+  w->index = index;
+  c4j__mpsc_init(&w->inbox);
+  c4j__chan_index_init(&w->chans);
+  c4j__cid_map_init(&w->cids);
+  w->start_ms = c4j__mono_ms();
+  w->next_ping = (uint32_t)cfg->heartbeat_ms;
+  w->ping = c4j__buf_copy(ping, sizeof(ping));
+  w->pong_text = text_frame("{\"t\":\"pong\"}");
+  if (w->ping == NULL || w->pong_text == NULL) return C4J_ENOMEM;
+  rc = uv_loop_init(&w->loop);
+  if (rc != 0) return rc;
+  w->loop_ready = 1;
+  rc = uv_async_init(&w->loop, &w->async, async_cb);
+  if (rc != 0) return rc;
+  w->handles |= H_ASYNC;
+  uv_timer_init(&w->loop, &w->tick);
+  w->handles |= H_TICK;
+  /* One tick a second, finer when a configured period is shorter. */
+  if ((uint32_t)cfg->heartbeat_ms / 2 < period) period = cfg->heartbeat_ms / 2;
+  if ((uint32_t)cfg->handshake_timeout_ms / 2 < period)
+    period = cfg->handshake_timeout_ms / 2;
+  if (period < 20) period = 20;
+  w->tick_ms = period;
+  return uv_timer_start(&w->tick, tick_cb, period, period);
+}
+
+static void thread_main(void *arg) {
+  c4j__worker_t *w = arg;
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+}
+
+int c4j__worker_run(c4j__worker_t *w) {
+  int rc = uv_thread_create(&w->thread, thread_main, w);
+  if (rc == 0) w->thread_started = 1;
+  return rc;
+}
+
+void c4j__worker_push(c4j__worker_t *w, c4j__qnode_t *n) {
+  c4j__mpsc_push(&w->inbox, n);
+  uv_async_send(&w->async);
+}
+
+void c4j__worker_stop(c4j__worker_t *w) {
+  if (w->thread_started) {
+    c4j__worker_push(w, &w->stop_node);
+    uv_thread_join(&w->thread);
+    w->thread_started = 0;
+  } else if (w->loop_ready && !w->stopping) {
+    /* Never ran: close the handles here, on the only thread using it. */
+    begin_stop(w);
+    uv_run(&w->loop, UV_RUN_DEFAULT);
+  }
+}
+
+void c4j__worker_free(c4j__worker_t *w) {
+  c4j__qnode_t *n;
+  if (w->loop_ready) {
+    if (!w->stopping) c4j__worker_stop(w);
+    /* Pushes in progress at stop time cannot exist (see engine.h); what
+     * is left here arrived before the stop and was never handled. */
+    while ((n = c4j__mpsc_pop(&w->inbox)) != NULL) {
+      c4j__msg_t *m;
+      if (n == &w->stop_node) continue;
+      m = C4J__CONTAINER_OF(n, c4j__msg_t, node);
+      if (m->type == C4J__MSG_FD) {
+        close(m->fd);
+        atomic_fetch_sub(&w->engine->open_socks, 1);
+      }
+      c4j__msg_free(m);
+    }
+    if (uv_loop_close(&w->loop) == UV_EBUSY) {
+      uv_run(&w->loop, UV_RUN_DEFAULT);
+      uv_loop_close(&w->loop);
+    }
+    w->loop_ready = 0;
+  }
+  c4j__buf_unref(w->ping);
+  c4j__buf_unref(w->pong_text);
+  w->ping = w->pong_text = NULL;
+  c4j__chan_index_free(&w->chans);
+  c4j__cid_map_free(&w->cids);
+}
