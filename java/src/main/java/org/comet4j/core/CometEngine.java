@@ -55,6 +55,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     private volatile Dispatcher dispatcher;
     private volatile CometConfig config;
     private volatile int port = -1;
+    private volatile boolean stopped;
 
     /** Engines are made by CometContext. */
     CometEngine() {}
@@ -62,8 +63,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     // ---- life cycle (CometContext calls these) -------------------------------
 
     synchronized void start(CometConfig cfg) {
-        if (handle != null) {
-            throw new IllegalStateException("comet4j: the engine is already started");
+        if (handle != null || stopped) {
+            throw new IllegalStateException("comet4j: an engine starts once; CometContext.destroy() and"
+                    + " getInstance() give a new one");
         }
         EngineHandle h = EngineHandle.open(cfg);
         try {
@@ -101,6 +103,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             Thread.currentThread().interrupt();
         }
         h.close();
+        stopped = true;
         handle = null;
         dispatcher = null;
         port = -1;
@@ -160,6 +163,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         byte[] ch = EngineHandle.utf8(channel);
         byte[] json = EngineHandle.utf8(JSONUtil.object2json(data));
         int rc = running("sendToAll").call("sendToAll", h -> Native.sendAll(h, ch, json, 0));
+        if (rc == NativeException.ESTOPPED) {
+            return; // the engine is stopping: every connection is closing anyway
+        }
         Errors.check("sendToAll(" + channel + ")", rc);
         if (hasListener(MessageEvent.class)) {
             for (CometConnection c : connections.values()) {
@@ -181,7 +187,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         byte[] cid = EngineHandle.utf8(c.getId());
         String r = reason == null ? "" : reason;
         int rc = running("drop").call("drop", h -> Native.drop(h, cid, code, r));
-        if (rc != NativeException.ENOCONN) {
+        if (rc != NativeException.ENOCONN && rc != NativeException.ESTOPPED) {
             Errors.check("drop(" + c.getId() + ")", rc);
         }
     }
@@ -191,8 +197,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         byte[] ch = EngineHandle.utf8(channel);
         byte[] js = EngineHandle.utf8(json);
         int rc = running("sendTo").call("sendTo", h -> Native.sendTo(h, id, ch, js, 0));
-        // A connection that closed a moment ago is not an error (Comet4J did not fail either).
-        if (rc == NativeException.ENOCONN) {
+        // A connection that closed a moment ago is not an error (Comet4J did not
+        // fail either), nor is a send while the engine stops.
+        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
             LOG.fine("comet4j: sendTo(" + cid + "): connection gone");
             return;
         }
@@ -214,7 +221,8 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     private EngineHandle running(String op) {
         EngineHandle h = handle;
         if (h == null) {
-            throw new IllegalStateException("comet4j: " + op + " before the engine was started"
+            throw new IllegalStateException(stopped ? "comet4j: " + op + " after the engine was stopped"
+                    : "comet4j: " + op + " before the engine was started"
                     + " (is CometAppListener the first listener in web.xml?)");
         }
         return h;
@@ -235,7 +243,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     /** Counters of the native core: conns, accepted, messagesOut, bytesOut, slowConsumers, eventsDropped. */
     public Map<String, Long> getStats() {
         long[] s = new long[6];
-        running("getStats").call("stats", h -> {
+        running("getStats").call("getStats", h -> {
             Native.stats(h, s);
             return 0;
         });

@@ -63,22 +63,32 @@ final class EngineHandle implements AutoCloseable {
         return new EngineHandle(h);
     }
 
-    /** Runs a native call that takes the handle and returns an int. */
+    /**
+     * Runs a native call that takes the handle and returns an int.  While
+     * stopping it returns -1008 (engine stopped) without calling.
+     * @throws IllegalStateException once closed
+     */
     int call(String op, LongToIntFunction f) {
         lock.readLock().lock();
         try {
-            ensureOpen(op);
+            ensureNotClosed(op);
+            if (state.get() != OPEN) {
+                return NativeException.ESTOPPED;
+            }
             return f.applyAsInt(address);
         } finally {
             lock.readLock().unlock();
         }
     }
 
-    /** Runs a native call that takes the handle and returns an object. */
+    /** Like {@link #call}, for calls returning an object: null while stopping. */
     <T> T get(String op, LongFunction<T> f) {
         lock.readLock().lock();
         try {
-            ensureOpen(op);
+            ensureNotClosed(op);
+            if (state.get() != OPEN) {
+                return null;
+            }
             return f.apply(address);
         } finally {
             lock.readLock().unlock();
@@ -128,9 +138,9 @@ final class EngineHandle implements AutoCloseable {
         }
     }
 
-    private void ensureOpen(String op) {
-        if (state.get() != OPEN) {
-            throw new IllegalStateException("comet4j: " + op + " after the engine was stopped");
+    private void ensureNotClosed(String op) {
+        if (state.get() == CLOSED) {
+            throw new IllegalStateException("comet4j: " + op + " after the engine was closed");
         }
     }
 

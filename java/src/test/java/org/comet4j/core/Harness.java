@@ -1,0 +1,224 @@
+package org.comet4j.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.net.http.WebSocketHandshakeException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+
+import org.comet4j.core.util.JSONUtil;
+import org.comet4j.test.FakeHttp;
+import org.comet4j.test.MiniJson;
+
+/**
+ * Test helpers around a real engine: start one on a free loopback port from
+ * a config map, do the servlet handshake without a container, attach
+ * java.net.http WebSocket clients, mint tickets by hand.
+ */
+final class Harness {
+
+    static final String SECRET = "0123456789abcdef-test-secret";
+    static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private Harness() {}
+
+    /** Starts CometContext's engine on 127.0.0.1 and a free port, with extra settings. */
+    static CometContext start(Map<String, String> extra, String... channels) {
+        Map<String, String> cfg = new HashMap<>();
+        cfg.put("Comet.Port", "0");
+        cfg.put("Comet.Host", "127.0.0.1");
+        cfg.put("Comet.Threads", "2");
+        cfg.put("Comet.Secret", SECRET);
+        cfg.putAll(extra);
+        CometContext cc = CometContext.getInstance();
+        for (String ch : channels) {
+            cc.registChannel(ch);
+        }
+        cc.init(CometConfig.parse(cfg));
+        return cc;
+    }
+
+    static void stop() {
+        CometContext.getInstance().destroy();
+    }
+
+    static CometEngine engine() {
+        return CometContext.getInstance().getEngine();
+    }
+
+    static String wsUrl(String ticket) {
+        return "ws://127.0.0.1:" + engine().getPort() + "/ws" + (ticket == null ? "" : "?ticket=" + ticket);
+    }
+
+    /** Runs CometServlet's handshake with a fake request. */
+    static FakeHttp.Resp handshake(FakeHttp.Req req) throws IOException {
+        FakeHttp.Resp resp = new FakeHttp.Resp();
+        new CometServlet().handle(FakeHttp.request(req), FakeHttp.response(resp));
+        return resp;
+    }
+
+    /** A successful handshake's answer. */
+    static Map<String, Object> handshake() throws IOException {
+        FakeHttp.Resp r = handshake(new FakeHttp.Req().param("cmd", "conn"));
+        assertEquals(200, r.status, r.body.toString());
+        return MiniJson.object(r.body.toString());
+    }
+
+    /** An HS256 JWT signed in Java, as "any backend that knows the secret" would. */
+    static String jwt(String secret, Map<String, Object> claims) {
+        Base64.Encoder b64 = Base64.getUrlEncoder().withoutPadding();
+        String head = b64.encodeToString("{\"alg\":\"HS256\",\"typ\":\"JWT\"}".getBytes(StandardCharsets.UTF_8));
+        String body = b64.encodeToString(JSONUtil.object2json(claims).getBytes(StandardCharsets.UTF_8));
+        try {
+            Mac mac = Mac.getInstance("HmacSHA256");
+            mac.init(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"));
+            byte[] sig = mac.doFinal((head + "." + body).getBytes(StandardCharsets.US_ASCII));
+            return head + "." + body + "." + b64.encodeToString(sig);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    /** Attaches a client; fails the test if the upgrade is refused. */
+    static Client connect(String ticket) throws Exception {
+        return connect(HTTP, ticket);
+    }
+
+    static Client connect(HttpClient http, String ticket) throws Exception {
+        Client c = new Client();
+        c.ws = connectAsync(http, ticket, c).get(10, TimeUnit.SECONDS);
+        return c;
+    }
+
+    static CompletableFuture<WebSocket> connectAsync(HttpClient http, String ticket, Client c) {
+        return http.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))
+                .buildAsync(URI.create(wsUrl(ticket)), c);
+    }
+
+    /** The HTTP status of a refused upgrade. */
+    static int refusedStatus(String ticket) throws Exception {
+        try {
+            WebSocket ws = connectAsync(HTTP, ticket, new Client()).get(10, TimeUnit.SECONDS);
+            ws.abort();
+            throw new AssertionError("the upgrade was accepted");
+        } catch (ExecutionException e) {
+            Throwable t = e.getCause();
+            while (t instanceof CompletionException && t.getCause() != null) {
+                t = t.getCause();
+            }
+            if (t instanceof WebSocketHandshakeException) {
+                return ((WebSocketHandshakeException) t).getResponse().statusCode();
+            }
+            throw new AssertionError("expected WebSocketHandshakeException", t);
+        }
+    }
+
+    /** A WebSocket client that queues the text messages it receives. */
+    static final class Client implements WebSocket.Listener {
+        final BlockingQueue<String> messages = new LinkedBlockingQueue<>();
+        final CompletableFuture<Integer> closed = new CompletableFuture<>();
+        volatile String closeReason;
+        volatile WebSocket ws;
+        volatile String id;
+        private final StringBuilder part = new StringBuilder();
+
+        @Override
+        public void onOpen(WebSocket webSocket) {
+            webSocket.request(Long.MAX_VALUE);
+        }
+
+        @Override
+        public CompletionStage<?> onText(WebSocket webSocket, CharSequence data, boolean last) {
+            synchronized (part) {
+                part.append(data);
+                if (last) {
+                    messages.add(part.toString());
+                    part.setLength(0);
+                }
+            }
+            return null;
+        }
+
+        @Override
+        public CompletionStage<?> onClose(WebSocket webSocket, int statusCode, String reason) {
+            closeReason = reason;
+            closed.complete(statusCode);
+            return null;
+        }
+
+        @Override
+        public void onError(WebSocket webSocket, Throwable error) {
+            closed.completeExceptionally(error);
+        }
+
+        /** The next message as a JSON object, waiting up to ms. */
+        Map<String, Object> next(long ms) throws InterruptedException {
+            String m = messages.poll(ms, TimeUnit.MILLISECONDS);
+            if (m == null) {
+                throw new AssertionError("no message within " + ms + " ms");
+            }
+            return MiniJson.object(m);
+        }
+
+        /** The next "msg" frame, skipping others (open, pong). */
+        Map<String, Object> nextMsg(long ms) throws InterruptedException {
+            long end = System.currentTimeMillis() + ms;
+            while (true) {
+                Map<String, Object> m = next(Math.max(1, end - System.currentTimeMillis()));
+                if ("msg".equals(m.get("t"))) {
+                    return m;
+                }
+            }
+        }
+
+        int closeCode(long ms) throws Exception {
+            try {
+                return closed.get(ms, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                throw new AssertionError("not closed within " + ms + " ms");
+            }
+        }
+
+        void close() {
+            WebSocket w = ws;
+            if (w != null) {
+                w.sendClose(WebSocket.NORMAL_CLOSURE, "bye");
+            }
+        }
+
+        void abort() {
+            WebSocket w = ws;
+            if (w != null) {
+                w.abort();
+            }
+        }
+    }
+
+    static List<String> list(Object o) {
+        List<String> out = new ArrayList<>();
+        for (Object x : (List<?>) o) {
+            out.add((String) x);
+        }
+        return out;
+    }
+}
