@@ -160,8 +160,8 @@ TEST(malformed) {
     "GET\r\n\r\n",
     "POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
     "GET / HTTP/1.1\r\nSec-WebSocket-Key: a\r\nsec-websocket-key: b\r\n\r\n",
-    "GET / HTTP/1.1\r\nSec-WebSocket-Version: 13\r\n"
-    "Sec-WebSocket-Version: 8\r\n\r\n",
+    ("GET / HTTP/1.1\r\nSec-WebSocket-Version: 13\r\n"
+     "Sec-WebSocket-Version: 8\r\n\r\n"),
     "GET / HTTP/1.1\r\nSec-WebSocket-Key:\r\nSec-WebSocket-Key: x\r\n\r\n",
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
