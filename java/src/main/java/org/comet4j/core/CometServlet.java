@@ -54,13 +54,14 @@ public class CometServlet extends HttpServlet {
         }
         CometConfig cfg = engine.getConfig();
         String cid = engine.newId();
-        RequestSnapshot snapshot = RequestSnapshot.of(request);
         if (!engine.fireEvent(new BeforeConnectEvent(engine, request, response, cid))) {
             if (!response.isCommitted()) {
                 error(response, 403, 4030, "connection refused");
             }
             return;
         }
+        // Taken after the listeners, so a session they created is in it.
+        RequestSnapshot snapshot = RequestSnapshot.of(request);
         Principal p = request.getUserPrincipal();
         String user = p == null ? null : p.getName();
         List<String> channels = cc.getAppModules();
