@@ -709,17 +709,18 @@ void c4j__worker_want_flush(c4j__worker_t *w, c4j__conn_t *c) {
 
 void c4j__worker_flush(c4j__worker_t *w) {
   c4j__conn_t *c;
-  while ((c = w->flush_list) != NULL) {
-    w->flush_list = c->flush_next;
-    c->flush_next = NULL;
-    c->flags &= (uint8_t)~F_IN_FLUSH;
-    c4j__conn_flush(c);
-  }
+  /* Count before writing, so that whoever reads a frame sees it counted. */
   if (w->messages_out > 0) {
     atomic_fetch_add_explicit(&w->engine->messages_out, w->messages_out,
                               memory_order_relaxed);
     atomic_fetch_add_explicit(&w->engine->bytes_out, w->bytes_out,
                               memory_order_relaxed);
     w->messages_out = w->bytes_out = 0;
+  }
+  while ((c = w->flush_list) != NULL) {
+    w->flush_list = c->flush_next;
+    c->flush_next = NULL;
+    c->flags &= (uint8_t)~F_IN_FLUSH;
+    c4j__conn_flush(c);
   }
 }

@@ -1,0 +1,848 @@
+/* test-engine.c - the whole core over real sockets: an engine on a free
+ * port with two workers, hand-written WebSocket clients (upgrade request by
+ * hand, masked frames from c4j_ws_write_masked), events read with
+ * c4j_engine_poll.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "c4j.h"
+#include "test.h"
+#include "ws.h"
+#include "auth.h"
+#include <uv.h>
+
+static const char SECRET[] = "0123456789abcdef0123456789abcdef";
+
+/* ---- Engine helpers -------------------------------------------------------- */
+
+static void base_config(c4j_config_t *cfg) {
+  c4j_config_init(cfg);
+  cfg->host = "127.0.0.1";
+  cfg->port = 0;
+  cfg->threads = 2;
+  cfg->secret = (const uint8_t *)SECRET;
+  cfg->secret_len = sizeof(SECRET) - 1;
+}
+
+static c4j_engine_t *start(const c4j_config_t *cfg) {
+  c4j_engine_t *e = NULL;
+  int rc = c4j_engine_new(cfg, &e);
+  CHECK_EQ(rc, 0);
+  if (rc != 0) return NULL;
+  rc = c4j_engine_start(e);
+  CHECK_EQ(rc, 0);
+  CHECK(c4j_engine_port(e) > 0);
+  return e;
+}
+
+static c4j_engine_t *start_default(void) {
+  c4j_config_t cfg;
+  base_config(&cfg);
+  return start(&cfg);
+}
+
+static void finish(c4j_engine_t *e) {
+  CHECK_EQ(c4j_engine_stop(e), 0);
+  c4j_engine_free(e);
+}
+
+/* A ticket for cid with channels (a JSON array text) expiring in ttl s. */
+static void mint(c4j_engine_t *e, const char *cid, const char *user,
+                 const char *channels, long ttl, char *out, size_t cap) {
+  char claims[1024];
+  int n;
+  if (user)
+    n = snprintf(claims, sizeof(claims),
+                 "{\"cid\":\"%s\",\"sub\":\"%s\",\"exp\":%ld,\"ch\":%s}", cid,
+                 user, (long)time(NULL) + ttl, channels);
+  else
+    n = snprintf(claims, sizeof(claims),
+                 "{\"cid\":\"%s\",\"exp\":%ld,\"ch\":%s}", cid,
+                 (long)time(NULL) + ttl, channels);
+  int rc = c4j_ticket_sign(e, claims, (size_t)n, out, cap);
+  CHECK(rc > 0);
+}
+
+/* ---- Events ---------------------------------------------------------------- */
+
+typedef struct {
+  int type;
+  char cid[80], user[80], ip[64], transport[16], text[256];
+  int code, port;
+} event_t;
+
+#define MAX_EVENTS 4096
+static event_t events[MAX_EVENTS];
+static int nevents;
+
+static size_t get_str(const uint8_t *p, char *out, size_t cap) {
+  size_t n = (size_t)p[0] | (size_t)p[1] << 8;
+  size_t c = n < cap - 1 ? n : cap - 1;
+  memcpy(out, p + 2, c);
+  out[c] = '\0';
+  return 2 + n;
+}
+
+/* Reads whatever events are pending (waiting up to ms) into events[]. */
+static int pump(c4j_engine_t *e, int ms) {
+  static uint8_t buf[1 << 16];
+  int n = c4j_engine_poll(e, buf, sizeof(buf), ms);
+  if (n <= 0) return n;
+  for (int at = 0; at < n;) {
+    const uint8_t *r = buf + at;
+    uint32_t size = r[0] | r[1] << 8 | r[2] << 16 | (uint32_t)r[3] << 24;
+    const uint8_t *p = r + 8;
+    event_t *ev = &events[nevents < MAX_EVENTS - 1 ? nevents++ : nevents];
+    memset(ev, 0, sizeof(*ev));
+    ev->type = r[4];
+    CHECK(size >= 8 && at + (int)size <= n);
+    if (ev->type == C4J_EV_CONNECT) {
+      p += get_str(p, ev->cid, sizeof(ev->cid));
+      p += get_str(p, ev->user, sizeof(ev->user));
+      p += get_str(p, ev->ip, sizeof(ev->ip));
+      p += get_str(p, ev->transport, sizeof(ev->transport));
+      ev->port = p[0] | p[1] << 8;
+      p += 2;
+    } else if (ev->type == C4J_EV_DROP) {
+      p += get_str(p, ev->cid, sizeof(ev->cid));
+      ev->code = p[0] | p[1] << 8;
+      p += 2;
+      p += get_str(p, ev->text, sizeof(ev->text));
+    } else if (ev->type == C4J_EV_MESSAGE) {
+      p += get_str(p, ev->cid, sizeof(ev->cid));
+      p += get_str(p, ev->text, sizeof(ev->text));
+    } else if (ev->type == C4J_EV_LOG) {
+      p += 1;
+      p += get_str(p, ev->text, sizeof(ev->text));
+    }
+    CHECK_EQ(p - r, size);
+    at += (int)size;
+  }
+  return n;
+}
+
+/* Waits (up to 5 s) for an event of type about cid; NULL on timeout. */
+static event_t *wait_event(c4j_engine_t *e, int type, const char *cid) {
+  for (int tries = 0; tries < 100; tries++) {
+    for (int i = 0; i < nevents; i++)
+      if (events[i].type == type && strcmp(events[i].cid, cid) == 0) {
+        events[i].type = -events[i].type; /* consumed */
+        return &events[i];
+      }
+    pump(e, 50);
+  }
+  return NULL;
+}
+
+static void reset_events(void) { nevents = 0; }
+
+/* ---- A hand-written client -------------------------------------------------- */
+
+typedef struct {
+  int fd;
+  uint8_t buf[1 << 17];
+  size_t len;
+  int status;            /* HTTP status of the upgrade answer */
+  char body[256];        /* body of an error answer */
+} client_t;
+
+static int tcp_connect(int port, int rcvbuf) {
+  struct sockaddr_in a;
+  struct timeval tv = { 5, 0 };
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* Reads more bytes; returns the count, 0 at EOF, -1 on timeout/error. */
+static ssize_t fill(client_t *c) {
+  ssize_t r;
+  if (c->len == sizeof(c->buf)) return -1;
+  r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+  if (r > 0) c->len += (size_t)r;
+  return r;
+}
+
+static void consume(client_t *c, size_t n) {
+  memmove(c->buf, c->buf + n, c->len - n);
+  c->len -= n;
+}
+
+/* Sends the upgrade request for target with extra header lines and reads
+ * the answer's head (and, for errors, its body).  Returns the status. */
+static int upgrade(client_t *c, int port, const char *target,
+                   const char *extra, int rcvbuf) {
+  char req[16384];
+  int n;
+  memset(c, 0, sizeof(*c));
+  c->fd = tcp_connect(port, rcvbuf);
+  CHECK(c->fd >= 0);
+  if (c->fd < 0) return -1;
+  n = snprintf(req, sizeof(req),
+               "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Version: 13\r\n%s\r\n",
+               target, extra ? extra : "");
+  CHECK_EQ(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
+  for (;;) {
+    uint8_t *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
+    if (end != NULL) {
+      size_t head = (size_t)(end - c->buf) + 4;
+      c->buf[head - 1] = '\0';
+      if (sscanf((char *)c->buf, "HTTP/1.1 %d", &c->status) != 1)
+        c->status = -1;
+      if (c->status == 101) {
+        CHECK(strstr((char *)c->buf,
+                     "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") !=
+              NULL);
+        consume(c, head);
+      } else {
+        /* Error answers close the connection: read the body to EOF. */
+        while (fill(c) > 0) {}
+        snprintf(c->body, sizeof(c->body), "%.*s", (int)(c->len - head),
+                 (char *)c->buf + head);
+      }
+      return c->status;
+    }
+    if (fill(c) <= 0) return -1;
+  }
+}
+
+static void client_close(client_t *c) {
+  if (c->fd >= 0) close(c->fd);
+  c->fd = -1;
+}
+
+/* Reads one server frame: returns its opcode, payload in out (NUL ended),
+ * or -1 on EOF/timeout. */
+static int read_frame(client_t *c, char *out, size_t cap, size_t *len) {
+  for (;;) {
+    if (c->len >= 2) {
+      size_t h = 2, n = c->buf[1] & 0x7f;
+      CHECK((c->buf[1] & 0x80) == 0); /* servers do not mask */
+      if (n == 126) {
+        h = 4;
+        if (c->len >= 4) n = (size_t)c->buf[2] << 8 | c->buf[3];
+      } else if (n == 127) {
+        h = 10;
+        if (c->len >= 10) {
+          n = 0;
+          for (int i = 0; i < 8; i++) n = n << 8 | c->buf[2 + i];
+        }
+      }
+      if (c->len >= h && c->len >= h + n) {
+        int op = c->buf[0] & 0x0f;
+        size_t k = n < cap - 1 ? n : cap - 1;
+        memcpy(out, c->buf + h, k);
+        out[k] = '\0';
+        if (len) *len = n;
+        consume(c, h + n);
+        return op;
+      }
+    }
+    if (fill(c) <= 0) return -1;
+  }
+}
+
+/* Reads frames until a text frame, skipping pings; returns 0 or -1. */
+static int read_text(client_t *c, char *out, size_t cap) {
+  for (;;) {
+    int op = read_frame(c, out, cap, NULL);
+    if (op == C4J_WS_OP_PING) continue;
+    return op == C4J_WS_OP_TEXT ? 0 : -1;
+  }
+}
+
+/* Reads until a close frame; returns its code, or -1. */
+static int read_close(client_t *c, char *reason, size_t cap) {
+  char p[256];
+  size_t n;
+  for (;;) {
+    int op = read_frame(c, p, sizeof(p), &n);
+    if (op < 0) return -1;
+    if (op != C4J_WS_OP_CLOSE) continue;
+    if (n < 2) return 1005;
+    if (reason) snprintf(reason, cap, "%.*s", (int)n - 2, p + 2);
+    return (uint8_t)p[0] << 8 | (uint8_t)p[1];
+  }
+}
+
+/* Whether the server closed the TCP connection (EOF within 5 s). */
+static int wait_eof(client_t *c) {
+  for (;;) {
+    ssize_t r;
+    c->len = 0;
+    r = fill(c);
+    if (r == 0) return 1;
+    if (r < 0) return errno == ECONNRESET;
+  }
+}
+
+static void send_frame(client_t *c, int op, const void *data, size_t len) {
+  static const uint8_t mask[4] = { 0x12, 0x34, 0x56, 0x78 };
+  uint8_t *f = malloc(len + 14);
+  size_t n = c4j_ws_write_masked(f, op, 1, mask, data, len);
+  CHECK_EQ(send(c->fd, f, n, MSG_NOSIGNAL), (ssize_t)n);
+  free(f);
+}
+
+static void send_text(client_t *c, const char *text) {
+  send_frame(c, C4J_WS_OP_TEXT, text, strlen(text));
+}
+
+/* Connects and attaches with a fresh ticket; returns the status. */
+static int attach(c4j_engine_t *e, client_t *c, const char *cid,
+                  const char *channels) {
+  char ticket[2048], target[2200];
+  mint(e, cid, NULL, channels, 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  return upgrade(c, c4j_engine_port(e), target, NULL, 0);
+}
+
+/* ---- Tests ----------------------------------------------------------------- */
+
+TEST(engine_config_errors) {
+  c4j_config_t cfg;
+  c4j_engine_t *e = NULL;
+  base_config(&cfg);
+  cfg.port = 70000;
+  CHECK_EQ(c4j_engine_new(&cfg, &e), C4J_EINVAL_CONFIG);
+  CHECK(strncmp(c4j_config_error(), "port", 4) == 0);
+  base_config(&cfg);
+  cfg.secret_len = 4;
+  CHECK_EQ(c4j_engine_new(&cfg, &e), C4J_EINVAL_CONFIG);
+  CHECK(strncmp(c4j_config_error(), "secret", 6) == 0);
+  base_config(&cfg);
+  cfg.idle_timeout_ms = cfg.heartbeat_ms;
+  CHECK_EQ(c4j_engine_new(&cfg, &e), C4J_EINVAL_CONFIG);
+  CHECK(strncmp(c4j_config_error(), "idle_timeout_ms", 15) == 0);
+  CHECK(e == NULL);
+  CHECK_STR(c4j_strerror(C4J_ETICKETEXP), "ticket expired");
+  CHECK_STR(c4j_strerror(-98), "address already in use");
+}
+
+TEST(engine_new_id) {
+  char a[23], b[23];
+  CHECK_EQ(c4j_new_id(a), 0);
+  CHECK_EQ(c4j_new_id(b), 0);
+  CHECK_EQ(strlen(a), 22);
+  CHECK(strcmp(a, b) != 0);
+  for (int i = 0; i < 22; i++)
+    CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                 "0123456789-_", a[i]) != NULL);
+}
+
+TEST(engine_connect_open_ping_message_close) {
+  c4j_engine_t *e = start_default();
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2200], text[512];
+  c4j_stats_t st;
+  event_t *ev;
+  if (e == NULL) return;
+  reset_events();
+  mint(e, "conn-1", "alice", "[\"clock\",\"chat\"]", 60, ticket,
+       sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  CHECK_EQ(upgrade(c, c4j_engine_port(e), target, NULL, 0), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"open\",\"cId\":\"conn-1\",\"channels\":[\"clock\",\"chat\"]}");
+  ev = wait_event(e, C4J_EV_CONNECT, "conn-1");
+  CHECK(ev != NULL);
+  if (ev) {
+    CHECK_STR(ev->user, "alice");
+    CHECK_STR(ev->ip, "127.0.0.1");
+    CHECK_STR(ev->transport, "websocket");
+    CHECK(ev->port > 0);
+  }
+  c4j_engine_stats(e, &st);
+  CHECK_EQ(st.conns, 1);
+  CHECK_EQ(st.accepted, 1);
+
+  /* {"t":"ping"} is answered by the core, other text goes to the app. */
+  send_text(c, "{\"t\": \"ping\"}");
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"pong\"}");
+  send_text(c, "{\"t\":\"say\",\"text\":\"hi\"}");
+  ev = wait_event(e, C4J_EV_MESSAGE, "conn-1");
+  CHECK(ev != NULL);
+  if (ev) CHECK_STR(ev->text, "{\"t\":\"say\",\"text\":\"hi\"}");
+
+  /* A WebSocket ping gets a pong with the same payload. */
+  send_frame(c, C4J_WS_OP_PING, "abc", 3);
+  CHECK_EQ(read_frame(c, text, sizeof(text), NULL), C4J_WS_OP_PONG);
+  CHECK_STR(text, "abc");
+
+  /* A fragmented text message is joined. */
+  {
+    static const uint8_t mask[4] = { 1, 2, 3, 4 };
+    uint8_t f[64];
+    size_t n = c4j_ws_write_masked(f, C4J_WS_OP_TEXT, 0, mask,
+                                   (const uint8_t *)"frag", 4);
+    CHECK_EQ(send(c->fd, f, n, 0), (ssize_t)n);
+    usleep(20000); /* the parser must keep the half message meanwhile */
+    n = c4j_ws_write_masked(f, C4J_WS_OP_CONT, 1, mask,
+                            (const uint8_t *)"ment", 4);
+    CHECK_EQ(send(c->fd, f, n, 0), (ssize_t)n);
+    ev = wait_event(e, C4J_EV_MESSAGE, "conn-1");
+    CHECK(ev != NULL);
+    if (ev) CHECK_STR(ev->text, "fragment");
+  }
+
+  /* The client closes: the core echoes the code, reports the drop. */
+  {
+    uint8_t payload[2] = { 0x03, 0xE8 };
+    send_frame(c, C4J_WS_OP_CLOSE, payload, 2);
+    CHECK_EQ(read_close(c, NULL, 0), 1000);
+    CHECK(wait_eof(c));
+    ev = wait_event(e, C4J_EV_DROP, "conn-1");
+    CHECK(ev != NULL);
+    if (ev) CHECK_EQ(ev->code, 1000);
+  }
+  c4j_engine_stats(e, &st);
+  CHECK_EQ(st.conns, 0);
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+#define NCLIENTS 4
+
+TEST(engine_send_all_and_send_to) {
+  c4j_engine_t *e = start_default();
+  client_t *c[NCLIENTS + 1];
+  char text[512], want[512], cid[16];
+  if (e == NULL) return;
+  reset_events();
+  for (int i = 0; i <= NCLIENTS; i++) {
+    c[i] = calloc(1, sizeof(client_t));
+    snprintf(cid, sizeof(cid), "b%d", i);
+    /* The last client only listens to "other". */
+    CHECK_EQ(attach(e, c[i], cid, i < NCLIENTS ? "[\"news\",\"other\"]"
+                                               : "[\"other\"]"), 101);
+    CHECK_EQ(read_text(c[i], text, sizeof(text)), 0);
+    CHECK(wait_event(e, C4J_EV_CONNECT, cid) != NULL);
+  }
+  /* 200 messages, in order, to every subscriber of "news". */
+  for (int k = 0; k < 200; k++) {
+    char data[64];
+    int n = snprintf(data, sizeof(data), "{\"k\":%d}", k);
+    CHECK_EQ(c4j_send_all(e, "news", 4, data, (size_t)n, 1700000000123), 0);
+  }
+  for (int i = 0; i < NCLIENTS; i++) {
+    for (int k = 0; k < 200; k++) {
+      snprintf(want, sizeof(want),
+               "{\"t\":\"msg\",\"ch\":\"news\",\"data\":{\"k\":%d},"
+               "\"time\":1700000000123}", k);
+      CHECK_EQ(read_text(c[i], text, sizeof(text)), 0);
+      if (strcmp(text, want) != 0) {
+        CHECK_STR(text, want);
+        break;
+      }
+    }
+  }
+  /* send_to reaches only b1; a later broadcast shows the others got
+   * nothing in between. */
+  CHECK_EQ(c4j_send_to(e, "b1", 2, "news", 4, "\"only\"", 6, 5), 0);
+  CHECK_EQ(c4j_send_to(e, "nobody", 6, "news", 4, "1", 1, 5), 0);
+  CHECK_EQ(c4j_send_all(e, "other", 5, "\"after\"", 7, 6), 0);
+  for (int i = 0; i <= NCLIENTS; i++) {
+    if (i == 1) {
+      CHECK_EQ(read_text(c[i], text, sizeof(text)), 0);
+      CHECK_STR(text, "{\"t\":\"msg\",\"ch\":\"news\",\"data\":\"only\",\"time\":5}");
+    }
+    CHECK_EQ(read_text(c[i], text, sizeof(text)), 0);
+    CHECK_STR(text, "{\"t\":\"msg\",\"ch\":\"other\",\"data\":\"after\",\"time\":6}");
+  }
+  /* Bad arguments are refused without reaching a worker. */
+  CHECK_EQ(c4j_send_all(e, "bad name", 8, "1", 1, 0), C4J_EBADNAME);
+  CHECK_EQ(c4j_send_all(e, "news", 4, "", 0, 0), C4J_EBADJSON);
+  CHECK_EQ(c4j_send_to(e, "", 0, "news", 4, "1", 1, 0), C4J_EBADNAME);
+  {
+    c4j_stats_t st;
+    c4j_engine_stats(e, &st);
+    CHECK_EQ(st.conns, NCLIENTS + 1);
+    CHECK(st.messages_out >= NCLIENTS * 200 + NCLIENTS + 2);
+  }
+  for (int i = 0; i <= NCLIENTS; i++) {
+    client_close(c[i]);
+    free(c[i]);
+  }
+  finish(e);
+}
+
+TEST(engine_refusals) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2200], claims[256];
+  int port, n;
+  base_config(&cfg);
+  cfg.allowed_origins = "http://good.example, https://also.example";
+  e = start(&cfg);
+  if (e == NULL) return;
+  port = c4j_engine_port(e);
+
+  CHECK_EQ(upgrade(c, port, "/ws", NULL, 0), 401);
+  CHECK(strstr(c->body, "ticket missing") != NULL);
+  client_close(c);
+
+  mint(e, "r1", NULL, "[]", -10, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  CHECK_EQ(upgrade(c, port, target, NULL, 0), 401);
+  CHECK(strstr(c->body, "ticket expired") != NULL);
+  client_close(c);
+
+  /* Forged: signed with another key. */
+  n = snprintf(claims, sizeof(claims), "{\"cid\":\"r2\",\"exp\":%ld}",
+               (long)time(NULL) + 60);
+  CHECK(c4j_auth_sign((const uint8_t *)"another-secret-of-32-bytes------",
+                      32, claims, (size_t)n, ticket, sizeof(ticket)) > 0);
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  CHECK_EQ(upgrade(c, port, target, NULL, 0), 401);
+  CHECK(strstr(c->body, "invalid ticket") != NULL);
+  client_close(c);
+
+  mint(e, "r3", NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/other?ticket=%s", ticket);
+  CHECK_EQ(upgrade(c, port, target, NULL, 0), 404);
+  client_close(c);
+
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  CHECK_EQ(upgrade(c, port, target, "Origin: http://evil.example\r\n", 0),
+           403);
+  client_close(c);
+  CHECK_EQ(upgrade(c, port, target, "Origin: https://also.example\r\n", 0),
+           101);
+  client_close(c);
+
+  /* A plain GET on /ws. */
+  memset(c, 0, sizeof(*c));
+  c->fd = tcp_connect(port, 0);
+  {
+    const char *req = "GET /ws HTTP/1.1\r\nHost: x\r\n\r\n";
+    char resp[512];
+    ssize_t r;
+    size_t got = 0;
+    CHECK_EQ(send(c->fd, req, strlen(req), 0), (ssize_t)strlen(req));
+    while ((r = recv(c->fd, resp + got, sizeof(resp) - 1 - got, 0)) > 0)
+      got += (size_t)r;
+    resp[got] = '\0';
+    CHECK(strncmp(resp, "HTTP/1.1 426", 12) == 0);
+  }
+  client_close(c);
+
+  /* Headers over max_header. */
+  {
+    char *big = malloc(10000);
+    memset(big, 'a', 9000);
+    memcpy(big, "X-Big: ", 7);
+    strcpy(big + 9000, "\r\n");
+    CHECK_EQ(upgrade(c, port, target, big, 0), 431);
+    client_close(c);
+    free(big);
+  }
+  {
+    c4j_stats_t st;
+    c4j_engine_stats(e, &st);
+    CHECK_EQ(st.conns, 0);
+  }
+  free(c);
+  finish(e);
+}
+
+/* Sends one bad frame and expects a close frame with code, then EOF and a
+ * DROP event with that code. */
+static void expect_protocol_close(c4j_engine_t *e, const char *cid,
+                                  const uint8_t *frame, size_t n, int code) {
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512];
+  event_t *ev;
+  CHECK_EQ(attach(e, c, cid, "[]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_EQ(send(c->fd, frame, n, MSG_NOSIGNAL), (ssize_t)n);
+  CHECK_EQ(read_close(c, NULL, 0), code);
+  CHECK(wait_eof(c));
+  ev = wait_event(e, C4J_EV_DROP, cid);
+  CHECK(ev != NULL);
+  if (ev) CHECK_EQ(ev->code, code);
+  client_close(c);
+  free(c);
+}
+
+TEST(engine_protocol_errors) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  static const uint8_t mask[4] = { 9, 8, 7, 6 };
+  uint8_t *f = malloc(5000);
+  size_t n;
+  base_config(&cfg);
+  cfg.max_frame = 1024;
+  cfg.max_message = 1024;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+
+  /* Unmasked client frame: 1002. */
+  f[0] = 0x81;
+  f[1] = 2;
+  f[2] = 'h';
+  f[3] = 'i';
+  expect_protocol_close(e, "p1", f, 4, C4J_CLOSE_PROTOCOL);
+
+  /* Over max_frame: 1009. */
+  memset(f + 100, 'x', 2000);
+  n = c4j_ws_write_masked(f, C4J_WS_OP_TEXT, 1, mask, f + 100, 2000);
+  expect_protocol_close(e, "p2", f, n, C4J_CLOSE_TOO_BIG);
+
+  /* Binary: 1003. */
+  n = c4j_ws_write_masked(f, C4J_WS_OP_BINARY, 1, mask,
+                          (const uint8_t *)"\x01\x02", 2);
+  expect_protocol_close(e, "p3", f, n, C4J_CLOSE_UNSUPPORTED);
+
+  /* Bad UTF-8: 1007. */
+  n = c4j_ws_write_masked(f, C4J_WS_OP_TEXT, 1, mask,
+                          (const uint8_t *)"\xff\xfe", 2);
+  expect_protocol_close(e, "p4", f, n, C4J_CLOSE_BAD_DATA);
+  free(f);
+  finish(e);
+}
+
+TEST(engine_disconnect_drop_and_replace) {
+  c4j_engine_t *e = start_default();
+  client_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+  char text[512], reason[128];
+  event_t *ev;
+  if (e == NULL) return;
+  reset_events();
+
+  /* The client just goes away: DROP with 1006. */
+  CHECK_EQ(attach(e, a, "d1", "[]"), 101);
+  CHECK_EQ(read_text(a, text, sizeof(text)), 0);
+  CHECK(wait_event(e, C4J_EV_CONNECT, "d1") != NULL);
+  client_close(a);
+  ev = wait_event(e, C4J_EV_DROP, "d1");
+  CHECK(ev != NULL);
+  if (ev) CHECK_EQ(ev->code, 1006);
+
+  /* The application drops a connection. */
+  CHECK_EQ(attach(e, a, "d2", "[]"), 101);
+  CHECK_EQ(read_text(a, text, sizeof(text)), 0);
+  CHECK(wait_event(e, C4J_EV_CONNECT, "d2") != NULL);
+  CHECK_EQ(c4j_drop(e, "d2", 2, C4J_CLOSE_DROPPED, "bye"), 0);
+  CHECK_EQ(read_close(a, reason, sizeof(reason)), C4J_CLOSE_DROPPED);
+  CHECK_STR(reason, "bye");
+  CHECK(wait_eof(a));
+  ev = wait_event(e, C4J_EV_DROP, "d2");
+  CHECK(ev != NULL);
+  if (ev) {
+    CHECK_EQ(ev->code, C4J_CLOSE_DROPPED);
+    CHECK_STR(ev->text, "bye");
+  }
+  client_close(a);
+  CHECK_EQ(c4j_drop(e, "d2", 2, 1004, "bad code"), -22);
+
+  /* The same id attaching again replaces the first connection (they land
+   * on different workers: round-robin over two). */
+  CHECK_EQ(attach(e, a, "d3", "[]"), 101);
+  CHECK_EQ(read_text(a, text, sizeof(text)), 0);
+  CHECK(wait_event(e, C4J_EV_CONNECT, "d3") != NULL);
+  CHECK_EQ(attach(e, b, "d3", "[]"), 101);
+  CHECK_EQ(read_text(b, text, sizeof(text)), 0);
+  CHECK_EQ(read_close(a, NULL, 0), C4J_CLOSE_REPLACED);
+  ev = wait_event(e, C4J_EV_DROP, "d3");
+  CHECK(ev != NULL);
+  if (ev) CHECK_EQ(ev->code, C4J_CLOSE_REPLACED);
+  CHECK_EQ(c4j_send_to(e, "d3", 2, "x", 1, "1", 1, 7), 0);
+  CHECK_EQ(read_text(b, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"msg\",\"ch\":\"x\",\"data\":1,\"time\":7}");
+  client_close(a);
+  client_close(b);
+  free(a);
+  free(b);
+  finish(e);
+}
+
+TEST(engine_slow_consumer) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2200], text[512];
+  char *data = malloc(16 * 1024);
+  c4j_stats_t st;
+  event_t *ev = NULL;
+  base_config(&cfg);
+  cfg.max_queue = 256 * 1024;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  mint(e, "slow", NULL, "[\"firehose\"]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  CHECK_EQ(upgrade(c, c4j_engine_port(e), target, NULL, 4096), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK(wait_event(e, C4J_EV_CONNECT, "slow") != NULL);
+  /* The client never reads while 64 MB are sent to it. */
+  data[0] = '"';
+  memset(data + 1, 'z', 16 * 1024 - 2);
+  data[16 * 1024 - 1] = '"';
+  for (int i = 0; i < 4096 && ev == NULL; i++) {
+    CHECK_EQ(c4j_send_all(e, "firehose", 8, data, 16 * 1024, 0), 0);
+    if (i % 64 == 63) {
+      pump(e, 1);
+      for (int k = 0; k < nevents; k++)
+        if (events[k].type == C4J_EV_DROP) ev = &events[k];
+    }
+  }
+  if (ev == NULL) ev = wait_event(e, C4J_EV_DROP, "slow");
+  CHECK(ev != NULL);
+  if (ev) {
+    CHECK_STR(ev->cid, "slow");
+    CHECK_EQ(ev->code, C4J_CLOSE_SLOW_CONSUMER);
+  }
+  c4j_engine_stats(e, &st);
+  CHECK_EQ(st.slow_consumers, 1);
+  CHECK_EQ(st.conns, 0);
+  /* What was written before the cut is still readable; the socket ends. */
+  CHECK(wait_eof(c));
+  client_close(c);
+  free(c);
+  free(data);
+  finish(e);
+}
+
+TEST(engine_idle_timeout_and_heartbeat) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512];
+  int pings = 0, op;
+  event_t *ev;
+  base_config(&cfg);
+  cfg.heartbeat_ms = 100;
+  cfg.idle_timeout_ms = 400;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(attach(e, c, "idle", "[]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  /* Never answer: pings arrive, then close 4002. */
+  while ((op = read_frame(c, text, sizeof(text), NULL)) == C4J_WS_OP_PING)
+    pings++;
+  CHECK(pings >= 1);
+  CHECK_EQ(op, C4J_WS_OP_CLOSE);
+  CHECK_EQ((uint8_t)text[0] << 8 | (uint8_t)text[1], C4J_CLOSE_IDLE_TIMEOUT);
+  ev = wait_event(e, C4J_EV_DROP, "idle");
+  CHECK(ev != NULL);
+  if (ev) CHECK_EQ(ev->code, C4J_CLOSE_IDLE_TIMEOUT);
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+TEST(engine_max_conns) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+  char text[512];
+  base_config(&cfg);
+  cfg.max_conns = 1;
+  e = start(&cfg);
+  if (e == NULL) return;
+  CHECK_EQ(attach(e, a, "m1", "[]"), 101);
+  CHECK_EQ(read_text(a, text, sizeof(text)), 0);
+  CHECK_EQ(attach(e, b, "m2", "[]"), 503);
+  client_close(b);
+  client_close(a);
+  free(a);
+  free(b);
+  finish(e);
+}
+
+TEST(engine_stop_frees_port) {
+  c4j_engine_t *e = start_default(), *e2 = NULL, *e3 = NULL;
+  c4j_config_t cfg;
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512];
+  int port, rc;
+  uint8_t buf[4096];
+  if (e == NULL) return;
+  reset_events();
+  port = c4j_engine_port(e);
+  CHECK_EQ(attach(e, c, "s1", "[]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK(wait_event(e, C4J_EV_CONNECT, "s1") != NULL);
+
+  /* A second engine on the same port fails cleanly. */
+  base_config(&cfg);
+  cfg.port = port;
+  CHECK_EQ(c4j_engine_new(&cfg, &e2), 0);
+  CHECK_EQ(c4j_engine_start(e2), UV_EADDRINUSE);
+  CHECK_EQ(c4j_engine_port(e2), -1);
+
+  /* Stop: the client sees 1001, the app a DROP, then poll ends. */
+  CHECK_EQ(c4j_engine_stop(e), 0);
+  CHECK_EQ(c4j_engine_stop(e), 0); /* idempotent */
+  CHECK_EQ(read_close(c, NULL, 0), C4J_CLOSE_GOING_AWAY);
+  CHECK(wait_eof(c));
+  CHECK(wait_event(e, C4J_EV_DROP, "s1") != NULL);
+  do rc = c4j_engine_poll(e, buf, sizeof(buf), 100); while (rc > 0);
+  CHECK_EQ(rc, C4J_ESTOPPED);
+  CHECK_EQ(c4j_send_all(e, "x", 1, "1", 1, 0), C4J_ESTOPPED);
+  CHECK_EQ(c4j_engine_port(e), -1);
+  c4j_engine_free(e);
+
+  /* The port is free at once: the failed engine can start now, and a
+   * third one after it stops too. */
+  CHECK_EQ(c4j_engine_start(e2), 0);
+  CHECK_EQ(c4j_engine_port(e2), port);
+  finish(e2);
+  CHECK_EQ(c4j_engine_new(&cfg, &e3), 0);
+  CHECK_EQ(c4j_engine_start(e3), 0);
+  finish(e3);
+  client_close(c);
+  free(c);
+}
+
+TEST(engine_without_listener) {
+  c4j_config_t cfg;
+  c4j_engine_t *e = NULL;
+  base_config(&cfg);
+  cfg.port = -1;
+  CHECK_EQ(c4j_engine_new(&cfg, &e), 0);
+  CHECK_EQ(c4j_send_all(e, "x", 1, "1", 1, 0), C4J_ESTATE);
+  CHECK_EQ(c4j_engine_start(e), 0);
+  CHECK_EQ(c4j_engine_port(e), -1);
+  CHECK_EQ(c4j_send_all(e, "x", 1, "1", 1, 0), 0);
+  CHECK_EQ(c4j_engine_start(e), C4J_ESTATE);
+  finish(e);
+  /* Never started. */
+  CHECK_EQ(c4j_engine_new(&cfg, &e), 0);
+  c4j_engine_free(e);
+}
+
+TEST_MAIN(T(engine_config_errors), T(engine_new_id),
+          T(engine_connect_open_ping_message_close),
+          T(engine_send_all_and_send_to), T(engine_refusals),
+          T(engine_protocol_errors), T(engine_disconnect_drop_and_replace),
+          T(engine_slow_consumer), T(engine_idle_timeout_and_heartbeat),
+          T(engine_max_conns), T(engine_stop_frees_port),
+          T(engine_without_listener))
