@@ -94,7 +94,10 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         h.stop();
         Dispatcher d = dispatcher;
         try {
-            if (d != null && !d.join(10000)) {
+            if (d != null && d.isCurrentThread()) {
+                // stop() from a listener: the dispatcher ends by itself after this returns.
+                LOG.fine("comet4j: engine stopped from the dispatcher thread");
+            } else if (d != null && !d.join(10000)) {
                 LOG.warning("comet4j: the dispatcher did not end within 10 s (a listener blocks?)");
                 d.interrupt();
                 d.join(2000);

@@ -55,6 +55,10 @@ final class Dispatcher implements Runnable {
         return !thread.isAlive();
     }
 
+    boolean isCurrentThread() {
+        return Thread.currentThread() == thread;
+    }
+
     void interrupt() {
         thread.interrupt();
     }

@@ -27,6 +27,7 @@ import org.comet4j.core.exception.CometException;
  *     arrays including primitive arrays, enums (their name);</li>
  * <li>Date: as Comet4J did, the quoted {@code Date.toString()} text, so
  *     pages written for Comet4J keep working;</li>
+ * <li>other JDK types (java.time, UUID, URI, Path, ...): their quoted toString();</li>
  * <li>anything else: a bean, its public getters getX()/isX() (boolean)
  *     without arguments, in name order, getClass skipped.</li>
  * </ul>
@@ -153,6 +154,8 @@ public final class JSONUtil {
                         value(Array.get(o, i), depth + 1);
                     }
                     sb.append(']');
+                } else if (isJdkValue(o.getClass())) {
+                    quote(sb, o.toString());
                 } else {
                     bean(o, depth);
                 }
@@ -203,6 +206,12 @@ public final class JSONUtil {
             }
             sb.append('}');
         }
+    }
+
+    /** JDK classes other than maps and collections (java.time, UUID, URI, Path...) are values. */
+    private static boolean isJdkValue(Class<?> type) {
+        String n = type.getName();
+        return n.startsWith("java.") || n.startsWith("javax.") || n.startsWith("jdk.") || n.startsWith("sun.");
     }
 
     private static List<Method> getters(Class<?> type) {

@@ -120,6 +120,16 @@ class JSONUtilTest {
     }
 
     @Test
+    void jdkValuesUseToString() {
+        java.util.UUID u = java.util.UUID.randomUUID();
+        assertEquals("\"" + u + "\"", JSONUtil.object2json(u));
+        assertEquals("\"2024-01-02T03:04:05\"",
+                JSONUtil.object2json(java.time.LocalDateTime.of(2024, 1, 2, 3, 4, 5)));
+        assertEquals("\"/tmp/x\"", JSONUtil.object2json(java.nio.file.Path.of("/tmp/x")));
+        assertEquals("\"PT1S\"", JSONUtil.object2json(java.time.Duration.ofSeconds(1)));
+    }
+
+    @Test
     void sharedButNotCyclicIsFine() {
         List<Object> shared = Arrays.asList(1, 2);
         assertEquals("[[1,2],[1,2]]", JSONUtil.object2json(Arrays.asList(shared, shared)));
