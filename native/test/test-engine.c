@@ -839,10 +839,62 @@ TEST(engine_without_listener) {
   c4j_engine_free(e);
 }
 
+TEST(engine_handshake_timeout_and_pipelined_frame) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], req[4096], text[512];
+  static const uint8_t mask[4] = { 5, 6, 7, 8 };
+  uint64_t t0;
+  int n;
+  base_config(&cfg);
+  cfg.handshake_timeout_ms = 200;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+
+  /* Connect and say nothing: closed after the handshake timeout. */
+  c->fd = tcp_connect(c4j_engine_port(e), 0);
+  t0 = (uint64_t)time(NULL);
+  CHECK(wait_eof(c));
+  CHECK((uint64_t)time(NULL) - t0 <= 2);
+  client_close(c);
+
+  /* The upgrade request and a first frame in one packet. */
+  memset(c, 0, sizeof(*c));
+  c->fd = tcp_connect(c4j_engine_port(e), 0);
+  mint(e, "pipe", NULL, "[]", 60, ticket, sizeof(ticket));
+  n = snprintf(req, sizeof(req),
+               "GET /ws?ticket=%s HTTP/1.1\r\nHost: x\r\n"
+               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+               "Sec-WebSocket-Version: 13\r\n\r\n", ticket);
+  n += (int)c4j_ws_write_masked((uint8_t *)req + n, C4J_WS_OP_TEXT, 1, mask,
+                                (const uint8_t *)"{\"t\":\"ping\"}", 12);
+  CHECK_EQ(send(c->fd, req, (size_t)n, 0), n);
+  for (;;) {
+    uint8_t *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
+    if (end != NULL) {
+      CHECK(strncmp((char *)c->buf, "HTTP/1.1 101", 12) == 0);
+      consume(c, (size_t)(end - c->buf) + 4);
+      break;
+    }
+    if (fill(c) <= 0) break;
+  }
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK(strncmp(text, "{\"t\":\"open\"", 11) == 0);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"pong\"}");
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
 TEST_MAIN(T(engine_config_errors), T(engine_new_id),
           T(engine_connect_open_ping_message_close),
           T(engine_send_all_and_send_to), T(engine_refusals),
           T(engine_protocol_errors), T(engine_disconnect_drop_and_replace),
           T(engine_slow_consumer), T(engine_idle_timeout_and_heartbeat),
           T(engine_max_conns), T(engine_stop_frees_port),
-          T(engine_without_listener))
+          T(engine_without_listener),
+          T(engine_handshake_timeout_and_pipelined_frame))
