@@ -14,8 +14,11 @@
 #define NATIVE_CLASS "org/comet4j/core/Native"
 #define C4J_EINVAL_ARG (-22) /* UV_EINVAL */
 
+/* User-space pointers are positive and engines are 8-byte aligned: zero,
+ * negative codes passed by mistake and odd values are refused here; the
+ * engine's magic number catches most stale handles after that. */
 static c4j_engine_t *handle(jlong h) {
-  return h == 0 ? NULL : (c4j_engine_t *)(intptr_t)h;
+  return h <= 0 || (h & 7) != 0 ? NULL : (c4j_engine_t *)(intptr_t)h;
 }
 
 /* Copies a Java string's modified UTF-8 into a malloc'd C string; NULL for
@@ -140,6 +143,7 @@ static jint n_send_all(JNIEnv *env, jclass cls, jlong h, jbyteArray channel,
   if (chn <= 0 || chn > C4J_MAX_CHANNEL) return C4J_EBADNAME;
   (*env)->GetByteArrayRegion(env, channel, 0, chn, (jbyte *)ch);
   jn = (*env)->GetArrayLength(env, json);
+  if (jn <= 0) return C4J_EBADJSON;
   j = (*env)->GetPrimitiveArrayCritical(env, json, NULL);
   if (j == NULL) return C4J_ENOMEM;
   rc = c4j_send_all(e, ch, (size_t)chn, (const char *)j, (size_t)jn, time_ms);
@@ -164,6 +168,7 @@ static jint n_send_to(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
   (*env)->GetByteArrayRegion(env, cid, 0, idn, (jbyte *)id);
   (*env)->GetByteArrayRegion(env, channel, 0, chn, (jbyte *)ch);
   jn = (*env)->GetArrayLength(env, json);
+  if (jn <= 0) return C4J_EBADJSON;
   j = (*env)->GetPrimitiveArrayCritical(env, json, NULL);
   if (j == NULL) return C4J_ENOMEM;
   rc = c4j_send_to(e, id, (size_t)idn, ch, (size_t)chn, (const char *)j,
