@@ -132,7 +132,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread < 0) {
     if (c->opened) n_open--;
     n_failed++;
-    fprintf(stderr, "wsbench: connection closed: %s\n", uv_strerror(nread));
+    if (n_failed <= 3)  /* one line says it; ten thousand would not */
+      fprintf(stderr, "wsbench: connection closed: %s\n", uv_strerror(nread));
     uv_close((uv_handle_t *)s, NULL);
     return;
   }
@@ -233,35 +234,55 @@ static void report(void) {
          lat[k / 2] / 1000.0, lat[p99] / 1000.0, lat[k - 1] / 1000.0);
 }
 
+/* The run, one step per timer tick: open the first half of the clients,
+ * settle and read the server's RSS; open the second half, settle and read
+ * it again; then broadcast.  Memory per connection is the slope between the
+ * two readings, so that one-time costs of the first connections (JIT
+ * compilation, heap and arena growth) are not charged to each of them. */
 static void tick(uv_timer_t *t) {
   static int phase, waited;
-  if (phase == 0) {               /* waiting for every client to open */
-    if (n_open + n_failed < n_clients && waited++ < 600) return;
-    if (n_open < n_clients) {
-      fprintf(stderr, "wsbench: only %d of %d opened\n", n_open, n_clients);
+  static int target = -1;
+  static long rss_half_kb;
+  uv_loop_t *loop = t->loop;
+  if (target < 0) target = n_clients / 2;
+  if (phase == 0 || phase == 2) { /* waiting for `target` clients to open */
+    if (n_open + n_failed < target && waited++ < 600) return;
+    if (n_open < target) {
+      fprintf(stderr, "wsbench: only %d of %d opened\n", n_open, target);
       exit(1);
     }
-    phase = 1;
+    phase++;
     waited = 0;
     return;
   }
-  if (phase == 1) {               /* let the server settle, then read RSS */
+  if (phase == 1 || phase == 3) { /* let the server settle, read RSS */
     if (++waited < 8) return;
-    long after = rss_kb(server_pid);
-    printf("memory: server RSS %ld kB -> %ld kB with %d idle connections: "
-           "%.0f bytes per connection\n", rss_before_kb, after, n_clients,
-           (after - rss_before_kb) * 1024.0 / n_clients);
+    waited = 0;
+    if (phase == 1) {
+      rss_half_kb = rss_kb(server_pid);
+      for (int i = target; i < n_clients; i++) start_client(loop, i);
+      target = n_clients;
+      phase = 2;
+      return;
+    }
+    long full = rss_kb(server_pid);
+    printf("memory: server RSS %ld kB at start, %ld kB with %d, %ld kB with "
+           "%d idle connections: %.0f bytes per connection (slope), %.0f "
+           "(total growth / N)\n", rss_before_kb, rss_half_kb, n_clients / 2,
+           full, n_clients,
+           (full - rss_half_kb) * 1024.0 / (n_clients - n_clients / 2),
+           (full - rss_before_kb) * 1024.0 / n_clients);
     fflush(stdout);
-    phase = 2;
+    phase = 4;
     return;
   }
-  if (phase == 2) {               /* one broadcast per tick */
+  if (phase == 4) {               /* one broadcast per tick */
     if (next_seq < messages) {
       fprintf(cmd, "send %d\n", next_seq++);
       fflush(cmd);
       return;
     }
-    phase = 3;
+    phase = 5;
     waited = 0;
     return;
   }
@@ -315,7 +336,7 @@ int main(int argc, char **argv) {
   rss_before_kb = rss_kb(server_pid);
 
   uv_loop_t *loop = uv_default_loop();
-  for (int i = 0; i < n_clients; i++) start_client(loop, i);
+  for (int i = 0; i < n_clients / 2; i++) start_client(loop, i);
   uv_timer_init(loop, &timer);
   uv_timer_start(&timer, tick, 100, interval_ms);
   return uv_run(loop, UV_RUN_DEFAULT);
