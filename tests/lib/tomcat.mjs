@@ -125,7 +125,10 @@ export async function startTomcat({ war = WAR } = {}) {
     async stop() {
       if (!exited) {
         try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-        const killed = await Promise.race([exit.then(() => false), sleep(15000).then(() => true)]);
+        let timer;
+        const late = new Promise((r) => { timer = setTimeout(() => r(true), 15000); });
+        const killed = await Promise.race([exit.then(() => false), late]);
+        clearTimeout(timer); // a pending timer would keep node (and node --test) waiting
         if (killed) {
           try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
           await exit;
