@@ -294,7 +294,12 @@
    *                    the code is in NO_RETRY_CODES.
    *
    * Retries wait a capped, jittered backoff and run a fresh handshake (a
-   * new ticket), and the 'start' event fires again once open.
+   * new ticket), and the 'start' event fires again once open. Unlike
+   * Comet4J, listeners stay registered after 'stop': they are needed again
+   * when the engine reconnects or the page starts it again.
+   *
+   * Event names are exact (case-sensitive) channel names; 'start' and
+   * 'stop' are the engine's own, so no channel should use them.
    * ------------------------------------------------------------------- */
 
   /* Close codes after which a reconnect would be refused again, or would
