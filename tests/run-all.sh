@@ -24,8 +24,8 @@ count() {
   local f="$log/$1.out" p=0 q=0
   case $1 in
     native) # "file: N passed, N failed" per test program
-      p=$(grep -Eo '[0-9]+ passed, [0-9]+ failed' "$f" | awk '{s+=$1} END {print s+0}')
-      q=$(grep -Eo '[0-9]+ passed, [0-9]+ failed' "$f" | awk '{s+=$3} END {print s+0}') ;;
+      p=$(grep -E '^test/' "$f" | grep -Eo '[0-9]+ passed, [0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+      q=$(grep -E '^test/' "$f" | grep -Eo '[0-9]+ passed, [0-9]+ failed' | awk '{s+=$3} END {print s+0}') ;;
     java)   # surefire's per-module "Tests run: N, Failures: F, Errors: E, Skipped: S"
       read -r p q < <(grep -E '^\[?(INFO|ERROR|WARNING)?\]? ?Tests run: [0-9]+, Failures' "$f" \
         | grep -v ' in ' | sed -E 's/.*Tests run: ([0-9]+), Failures: ([0-9]+), Errors: ([0-9]+), Skipped: ([0-9]+).*/\1 \2 \3 \4/' \
