@@ -31,4 +31,4 @@ pid=$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' "$work/server.out")
 
 echo "fanout: $N clients, Comet.Threads=$THREADS, $MESSAGES messages of 100 bytes every $INTERVAL ms"
 "$out/wsbench" -p "$port" -t "$work/tickets" -n "$N" -pid "$pid" -cmd "$work/cmd" \
-  -m "$MESSAGES" -i "$INTERVAL"
+  -m "$MESSAGES" -i "$INTERVAL" || { echo "server log:"; tail -20 "$work/server.err"; exit 1; }

@@ -38,7 +38,10 @@ int c4j__listener_open(c4j_engine_t *e) {
   }
   /* A redeploy must be able to bind the same port at once. */
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0 ||
+  /* The kernel caps the backlog at net.core.somaxconn: ask for the most,
+   * since a burst of reconnects after a restart fills a small queue and
+   * leaves clients in TCP retransmission backoff. */
+  if (bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 65535) != 0 ||
       getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
     rc = -errno;
     freeaddrinfo(res);
