@@ -75,7 +75,7 @@ typedef struct {
   int idle_timeout_ms;    /* close after this long with no client bytes;
                              default 60000; must exceed heartbeat_ms */
   int handshake_timeout_ms; /* a request must complete within; default 10000 */
-  size_t max_header;      /* request line + headers; default 8192 */
+  size_t max_header;      /* request line + headers; default 16384 */
   size_t max_frame;       /* payload of one client frame; default 65536 */
   size_t max_message;     /* reassembled client message; default 65536 */
   size_t max_queue;       /* bytes queued to one connection; default 1 MiB */

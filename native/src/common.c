@@ -103,7 +103,8 @@ void c4j_config_init(c4j_config_t *cfg) {
   cfg->heartbeat_ms = 25000;
   cfg->idle_timeout_ms = 60000;
   cfg->handshake_timeout_ms = 10000;
-  cfg->max_header = 8192;
+  /* Browsers send the application's cookies to this port too. */
+  cfg->max_header = 16384;
   cfg->max_frame = 65536;
   cfg->max_message = 65536;
   cfg->max_queue = 1u << 20;

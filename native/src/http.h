@@ -9,7 +9,8 @@
 #include <stdint.h>
 #include <http_parser.h>
 
-#define C4J_HTTP_MAX_TARGET 2048
+/* Room for a ticket that lists many channels (the JWT rides in the query). */
+#define C4J_HTTP_MAX_TARGET 4096
 
 /* One request.  Strings are NUL terminated copies, truncation is an error
  * (431 or 414), never silent.  Invariant: `done` is set once the headers are

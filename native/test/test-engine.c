@@ -191,7 +191,7 @@ static void consume(client_t *c, size_t n) {
  * the answer's head (and, for errors, its body).  Returns the status. */
 static int upgrade(client_t *c, int port, const char *target,
                    const char *extra, int rcvbuf) {
-  char req[16384];
+  char req[32768];
   int n;
   memset(c, 0, sizeof(*c));
   c->fd = tcp_connect(port, rcvbuf);
@@ -203,6 +203,8 @@ static int upgrade(client_t *c, int port, const char *target,
                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
                "Sec-WebSocket-Version: 13\r\n%s\r\n",
                target, extra ? extra : "");
+  CHECK(n > 0 && (size_t)n < sizeof(req));
+  if (n <= 0 || (size_t)n >= sizeof(req)) return -1;
   CHECK_EQ(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
   for (;;) {
     uint8_t *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
@@ -553,10 +555,11 @@ TEST(engine_refusals) {
 
   /* Headers over max_header. */
   {
-    char *big = malloc(10000);
-    memset(big, 'a', 9000);
+    /* Over the default max_header (16384). */
+    char *big = malloc(20000);
+    memset(big, 'a', 18000);
     memcpy(big, "X-Big: ", 7);
-    strcpy(big + 9000, "\r\n");
+    strcpy(big + 18000, "\r\n");
     CHECK_EQ(upgrade(c, port, target, big, 0), 431);
     client_close(c);
     free(big);

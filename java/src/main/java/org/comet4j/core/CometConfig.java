@@ -80,7 +80,7 @@ public final class CometConfig {
         threads = intParam(p, CONFIG_THREADS, Runtime.getRuntime().availableProcessors(), 1, 1024);
         secret = secret(p);
         heartbeat = intParam(p, CONFIG_HEARTBEAT, 25000, 100, Integer.MAX_VALUE);
-        maxHeader = intParam(p, CONFIG_MAXHEADER, 8192, 256, 1 << 20);
+        maxHeader = intParam(p, CONFIG_MAXHEADER, 16384, 512, 1 << 20);
         maxFrame = intParam(p, CONFIG_MAXFRAME, 65536, 16, Integer.MAX_VALUE);
         maxMessage = intParam(p, CONFIG_MAXMESSAGE, 65536, 16, Integer.MAX_VALUE);
         maxQueue = intParam(p, CONFIG_MAXQUEUE, 1048576, 1024, Integer.MAX_VALUE);
@@ -267,7 +267,7 @@ public final class CometConfig {
     public byte[] getSecret() { return Arrays.copyOf(secret, secret.length); }
     /** Comet.Heartbeat: server ping interval, ms (default 25000). */
     public int getHeartbeat() { return heartbeat; }
-    /** Comet.MaxHeader: request line and headers, bytes (default 8192). */
+    /** Comet.MaxHeader: request line and headers, bytes (default 16384: browsers send the application's cookies to the native port too). */
     public int getMaxHeader() { return maxHeader; }
     /** Comet.MaxFrame: payload of one client frame, bytes (default 65536). */
     public int getMaxFrame() { return maxFrame; }
