@@ -2,6 +2,8 @@
  * connections and indexes, and ticks once a period for heartbeats and
  * timeouts (one timer per worker, none per connection).
  */
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -193,6 +195,10 @@ int c4j__worker_init(c4j__worker_t *w, c4j_engine_t *e, int index) {
 
 static void thread_main(void *arg) {
   c4j__worker_t *w = arg;
+  char name[16];
+  /* Named, so that top -H and perf tell the loops apart from the JVM's. */
+  snprintf(name, sizeof(name), "c4j-worker-%d", w->index);
+  pthread_setname_np(pthread_self(), name);
   uv_run(&w->loop, UV_RUN_DEFAULT);
 }
 
