@@ -2,7 +2,8 @@
 #
 #   make demo    install what is missing, build, run Tomcat with the example
 #   make test    install, build, run every suite, print a summary line
-#   make bench   the figures: memory per connection and broadcast fan-out
+#   make bench   the figures: memory per connection, broadcast fan-out, and
+#                the kernel's floor for the same fan-out
 
 .PHONY: all install build test demo bench fuzz clean
 
@@ -21,7 +22,7 @@ demo: build
 	bash tests/demo.sh
 
 bench: build
-	bash bench/fanout.sh
+	bash bench/run.sh
 
 fuzz: install
 	$(MAKE) -C native fuzz
