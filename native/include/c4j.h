@@ -63,6 +63,7 @@ const char *c4j_strerror(int err);
 #define C4J_CLOSE_IDLE_TIMEOUT 4002   /* no traffic within idle timeout */
 #define C4J_CLOSE_DROPPED 4003        /* dropped by the application */
 #define C4J_CLOSE_REPLACED 4004       /* same id attached again elsewhere */
+#define C4J_CLOSE_EXPIRED 4005        /* dying period over (DROP event only) */
 
 /* ---- Configuration ----------------------------------------------------- */
 typedef struct {
@@ -83,6 +84,11 @@ typedef struct {
   size_t event_queue;     /* bytes of pending events to the embedder;
                              default 8 MiB; overflow is counted */
   const char *allowed_origins; /* comma list or "*"; default "*" */
+  int conn_expires_ms;    /* a lost connection keeps its identity this long
+                             (dying), then DROP; default 5000 */
+  int history_size;       /* broadcasts kept per channel for resume;
+                             default 1000; 0 keeps none */
+  int history_age_ms;     /* a kept broadcast expires after; default 60000 */
 } c4j_config_t;
 
 /* Fills every field with its default. */
@@ -148,12 +154,17 @@ int c4j_ticket_sign(const c4j_engine_t *e, const char *claims_json,
  *     C4J_EV_MESSAGE: cid; text (a client text message the core did not
  *                     handle itself)
  *     C4J_EV_LOG:     u8 level (0 error, 1 warn, 2 info, 3 debug); text
+ *     C4J_EV_DYING:   cid; u16 close code; reason (transport lost; the
+ *                     identity is kept for conn_expires_ms)
+ *     C4J_EV_REVIVAL: cid, user, ip, transport; u16 remote port
  */
 enum {
   C4J_EV_CONNECT = 1,
   C4J_EV_DROP = 2,
   C4J_EV_MESSAGE = 3,
-  C4J_EV_LOG = 4
+  C4J_EV_LOG = 4,
+  C4J_EV_DYING = 5,
+  C4J_EV_REVIVAL = 6
 };
 
 /* Waits up to timeout_ms for events and copies as many whole records as fit.

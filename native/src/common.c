@@ -110,6 +110,9 @@ void c4j_config_init(c4j_config_t *cfg) {
   cfg->max_queue = 1u << 20;
   cfg->max_conns = 100000;
   cfg->event_queue = 8u << 20;
+  cfg->conn_expires_ms = 5000;
+  cfg->history_size = 1000;
+  cfg->history_age_ms = 60000;
   cfg->allowed_origins = "*";
 }
 
@@ -150,6 +153,12 @@ int c4j__config_check(const c4j_config_t *cfg) {
     BAD("max_conns: must be at least 1");
   if (cfg->event_queue < (256u << 10) || cfg->event_queue > (1u << 30))
     BAD("event_queue: must be between 262144 and 1073741824");
+  if (cfg->conn_expires_ms < 0 || cfg->conn_expires_ms > 86400000)
+    BAD("conn_expires_ms: must be between 0 and 86400000");
+  if (cfg->history_size < 0 || cfg->history_size > 1000000)
+    BAD("history_size: must be between 0 and 1000000");
+  if (cfg->history_age_ms < 0)
+    BAD("history_age_ms: must not be negative");
   if (cfg->allowed_origins == NULL || cfg->allowed_origins[0] == '\0' ||
       strlen(cfg->allowed_origins) > 4096)
     BAD("allowed_origins: must be \"*\" or a comma list of origins");

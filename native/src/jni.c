@@ -62,7 +62,9 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint threads, jbyteArray secret, jint heartbeat_ms,
                           jint idle_timeout_ms, jint max_header,
                           jint max_frame, jint max_message, jint max_queue,
-                          jint max_conns, jstring allowed_origins) {
+                          jint max_conns, jstring allowed_origins,
+                          jint conn_expires_ms, jint history_size,
+                          jint history_age_ms) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
   char *h, *o, *s;
@@ -93,6 +95,10 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   if (max_queue != 0) cfg.max_queue = (size_t)(int64_t)max_queue;
   if (max_conns != 0) cfg.max_conns = max_conns;
   if (o != NULL && o[0] != '\0') cfg.allowed_origins = o;
+  /* These three are taken as they are: 0 is a meaningful value. */
+  cfg.conn_expires_ms = conn_expires_ms;
+  cfg.history_size = history_size;
+  cfg.history_age_ms = history_age_ms;
   rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
 done:
   free(h);
@@ -255,7 +261,7 @@ static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
 
 static const JNINativeMethod methods[] = {
   { "engineNew",
-    "(Ljava/lang/String;II[BIIIIIIILjava/lang/String;)J",
+    "(Ljava/lang/String;II[BIIIIIIILjava/lang/String;III)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },
   { "engineStart", "(J)I", (void *)n_engine_start },

@@ -39,7 +39,7 @@ public final class CometConfig {
             CONFIG_TIMEOUT, CONFIG_CACHEEXPIRES, CONFIG_CACHEFREQUENCY, CONFIG_CONNEXPIRES,
             CONFIG_CONNFREQUENCY, CONFIG_WORKSTYLE, CONFIG_DEBUG, CONFIG_LANGUAGE, CONFIG_PORT,
             CONFIG_HOST, CONFIG_PUBLICURL, CONFIG_THREADS, CONFIG_SECRET, CONFIG_HEARTBEAT,
-            CONFIG_MAXHEADER, CONFIG_MAXFRAME, CONFIG_MAXMESSAGE, CONFIG_MAXQUEUE,
+            CONFIG_MAXHEADER, CONFIG_HISTORYSIZE, CONFIG_MAXFRAME, CONFIG_MAXMESSAGE, CONFIG_MAXQUEUE,
             CONFIG_MAXCONNECTIONS, CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
             "Comet.CometEngine");
 
@@ -58,6 +58,7 @@ public final class CometConfig {
     private final byte[] secret;
     private final int heartbeat;
     private final int maxHeader;
+    private final int historySize;
     private final int maxFrame;
     private final int maxMessage;
     private final int maxQueue;
@@ -81,6 +82,7 @@ public final class CometConfig {
         secret = secret(p);
         heartbeat = intParam(p, CONFIG_HEARTBEAT, 25000, 100, Integer.MAX_VALUE);
         maxHeader = intParam(p, CONFIG_MAXHEADER, 16384, 512, 1 << 20);
+        historySize = intParam(p, CONFIG_HISTORYSIZE, 1000, 0, 1000000);
         maxFrame = intParam(p, CONFIG_MAXFRAME, 65536, 16, Integer.MAX_VALUE);
         maxMessage = intParam(p, CONFIG_MAXMESSAGE, 65536, 16, Integer.MAX_VALUE);
         maxQueue = intParam(p, CONFIG_MAXQUEUE, 1048576, 1024, Integer.MAX_VALUE);
@@ -269,6 +271,9 @@ public final class CometConfig {
     public int getHeartbeat() { return heartbeat; }
     /** Comet.MaxHeader: request line and headers, bytes (default 16384: browsers send the application's cookies to the native port too). */
     public int getMaxHeader() { return maxHeader; }
+
+    /** Comet.HistorySize: broadcasts kept per channel so that pages resume without loss (default 1000). */
+    public int getHistorySize() { return historySize; }
     /** Comet.MaxFrame: payload of one client frame, bytes (default 65536). */
     public int getMaxFrame() { return maxFrame; }
     /** Comet.MaxMessage: a reassembled client message, bytes (default 65536). */
@@ -295,6 +300,8 @@ public final class CometConfig {
             {"max_frame", CONFIG_MAXFRAME}, {"max_message", CONFIG_MAXMESSAGE},
             {"max_queue", CONFIG_MAXQUEUE}, {"max_conns", CONFIG_MAXCONNECTIONS},
             {"allowed_origins", CONFIG_ALLOWEDORIGINS},
+            {"conn_expires", CONFIG_CONNEXPIRES}, {"history_size", CONFIG_HISTORYSIZE},
+            {"history_age", CONFIG_CACHEEXPIRES},
         };
         for (String[] row : table) {
             if (f.contains(row[0])) {

@@ -43,6 +43,7 @@ public final class CometProtocol {
     public static final String CONFIG_SECRET = "Comet.Secret";
     public static final String CONFIG_HEARTBEAT = "Comet.Heartbeat";
     public static final String CONFIG_MAXHEADER = "Comet.MaxHeader";
+    public static final String CONFIG_HISTORYSIZE = "Comet.HistorySize";
     public static final String CONFIG_MAXFRAME = "Comet.MaxFrame";
     public static final String CONFIG_MAXMESSAGE = "Comet.MaxMessage";
     public static final String CONFIG_MAXQUEUE = "Comet.MaxQueue";

@@ -41,7 +41,8 @@ final class EngineHandle implements AutoCloseable {
         NativeLoader.ensureLoaded();
         long h = Native.engineNew(cfg.getHost(), cfg.getPort(), cfg.getThreads(), cfg.getSecret(),
                 cfg.getHeartbeat(), cfg.getTimeout(), cfg.getMaxHeader(), cfg.getMaxFrame(),
-                cfg.getMaxMessage(), cfg.getMaxQueue(), cfg.getMaxConnections(), cfg.getAllowedOrigins());
+                cfg.getMaxMessage(), cfg.getMaxQueue(), cfg.getMaxConnections(), cfg.getAllowedOrigins(),
+                cfg.getConnExpires(), cfg.getHistorySize(), cfg.getCacheExpires());
         if (h < 0) {
             if (h == NativeException.EINVAL_CONFIG) {
                 String field = Native.configError();

@@ -20,7 +20,8 @@ final class Native {
     static native long engineNew(String host, int port, int threads, byte[] secret,
                                  int heartbeatMs, int idleTimeoutMs, int maxHeader,
                                  int maxFrame, int maxMessage, int maxQueue,
-                                 int maxConns, String allowedOrigins);
+                                 int maxConns, String allowedOrigins,
+                                 int connExpiresMs, int historySize, int historyAgeMs);
 
     static native String configError();
 
