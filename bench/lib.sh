@@ -1,0 +1,38 @@
+# bench/lib.sh - sourced by the benchmarks: builds the load clients and
+# BenchServer, starts the server with N tickets, and cleans up on exit.
+# After start_server: $port, $pid (the JVM), $work/tickets, $work/cmd (the
+# FIFO the clients write "send SEQ" lines to).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+out=bench/out
+mkdir -p "$out"
+jar=$(ls java/target/comet4j-native-*.jar | grep -v sources | head -1)
+servlet=/usr/share/java/jakarta-servlet-api.jar
+uv_flags=$(pkg-config --cflags --libs libuv)
+for client in wsbench pollbench; do
+  cc -O2 -Wall -o "$out/$client" "bench/$client.c" $uv_flags
+done
+javac -d "$out" -cp "$jar:$servlet" bench/BenchServer.java
+
+work=$(mktemp -d)
+server=
+trap '[ -n "$server" ] && kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+
+# start_server N THREADS
+start_server() {
+  mkfifo "$work/cmd"
+  exec 3<>"$work/cmd"   # keeps the fifo open so neither side blocks on open
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  java -Xms64m -cp "$jar:$servlet:$out" BenchServer "$port" "$2" "$1" "$work/tickets" \
+    <"$work/cmd" >"$work/server.out" 2>"$work/server.err" &
+  server=$!
+  for _ in $(seq 100); do grep -q '^ready' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q '^ready' "$work/server.out" || { cat "$work/server.err"; exit 1; }
+  pid=$(sed -n 's/.*pid=\([0-9]*\).*/\1/p' "$work/server.out")
+}
+
+# server_log: the server's last lines, after a failure.
+server_log() {
+  echo "server log:"
+  tail -20 "$work/server.err"
+}
