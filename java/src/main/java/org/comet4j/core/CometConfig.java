@@ -35,6 +35,8 @@ public final class CometConfig {
     private static final Set<String> WORK_STYLES = Set.of(
             WORKSTYLE_AUTO, WORKSTYLE_WEBSOCKET, WORKSTYLE_STREAM, WORKSTYLE_LLOOP);
 
+    private static final Set<String> PUBLIC_SCHEMES = Set.of("http", "https", "ws", "wss");
+
     private static final Set<String> KNOWN = Set.of(
             CONFIG_TIMEOUT, CONFIG_CACHEEXPIRES, CONFIG_CACHEFREQUENCY, CONFIG_CONNEXPIRES,
             CONFIG_CONNFREQUENCY, CONFIG_WORKSTYLE, CONFIG_DEBUG, CONFIG_LANGUAGE, CONFIG_PORT,
@@ -210,8 +212,10 @@ public final class CometConfig {
             try {
                 URI u = new URI(s);
                 String scheme = u.getScheme();
-                if (scheme == null || !(scheme.equals("ws") || scheme.equals("wss")) || u.getHost() == null) {
-                    throw new ConfigException(CONFIG_PUBLICURL, "not a ws:// or wss:// URL: '" + s + "'");
+                if (scheme == null || !PUBLIC_SCHEMES.contains(scheme.toLowerCase(Locale.ROOT))
+                        || u.getHost() == null) {
+                    throw new ConfigException(CONFIG_PUBLICURL,
+                            "not an http://, https://, ws:// or wss:// URL: '" + s + "'");
                 }
             } catch (URISyntaxException e) {
                 throw new ConfigException(CONFIG_PUBLICURL, "not a URL: '" + s + "'");
@@ -239,11 +243,11 @@ public final class CometConfig {
 
     /** Comet.Timeout: idle timeout of a connection, ms (default 60000). */
     public int getTimeout() { return timeout; }
-    /** Comet.CacheExpires (Comet4J; kept for compatibility, default 60000). */
+    /** Comet.CacheExpires: ms a broadcast stays in its channel's history for resume (default 60000). */
     public int getCacheExpires() { return cacheExpires; }
     /** Comet.CacheFrequency (Comet4J; kept for compatibility, default 60000). */
     public int getCacheFrequency() { return cacheFrequency; }
-    /** Comet.ConnExpires (Comet4J; kept for compatibility, default 5000). */
+    /** Comet.ConnExpires: ms a connection whose transport was lost stays dying, waiting to be revived (default 5000). */
     public int getConnExpires() { return connExpires; }
     /** Comet.ConnFrequency (Comet4J; kept for compatibility, default 5000). */
     public int getConnFrequency() { return connFrequency; }
@@ -259,7 +263,11 @@ public final class CometConfig {
     public int getPort() { return port; }
     /** Comet.Host: the native listener's address (default 0.0.0.0). */
     public String getHost() { return host; }
-    /** Comet.PublicUrl: the first endpoint URL browsers use, or null. */
+    /**
+     * Comet.PublicUrl: the first base URL browsers use (e.g.
+     * https://example.com/comet; an entry ending in /ws means its base
+     * without /ws), or null.
+     */
     public String getPublicUrl() { return publicUrls.isEmpty() ? null : publicUrls.get(0); }
     /** Comet.PublicUrl as a list (it may be a comma list of several servers). */
     public List<String> getPublicUrls() { return publicUrls; }

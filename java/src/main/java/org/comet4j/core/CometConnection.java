@@ -13,10 +13,10 @@ import jakarta.servlet.http.HttpServletResponse;
 public class CometConnection {
 
     private final String id;
-    private final String clientIp;
-    private final int clientPort;
+    private volatile String clientIp;
+    private volatile int clientPort;
     private final String user;
-    private final String workStyle;
+    private volatile String workStyle;
     private final RequestSnapshot request;
     private final long connectTime = System.currentTimeMillis();
     private volatile String state = CometProtocol.STATE_ALIVE;
@@ -36,12 +36,12 @@ public class CometConnection {
         return id;
     }
 
-    /** The client's address as the native port saw it. */
+    /** The client's address as the native port saw it (of the latest attach). */
     public String getClientIp() {
         return clientIp;
     }
 
-    /** The client's port as the native port saw it. */
+    /** The client's port as the native port saw it (of the latest attach). */
     public int getClientPort() {
         return clientPort;
     }
@@ -51,12 +51,19 @@ public class CometConnection {
         return user;
     }
 
-    /** The transport, e.g. "websocket". */
+    /**
+     * The current transport: "websocket", "stream" (SSE) or "lpool" (long
+     * polling).  A connection revived over another transport reports the new one.
+     */
     public String getWorkStyle() {
         return workStyle;
     }
 
-    /** {@link CometProtocol#STATE_ALIVE}, or {@link CometProtocol#STATE_DROPPED} once closed. */
+    /**
+     * {@link CometProtocol#STATE_ALIVE}; {@link CometProtocol#STATE_DYING}
+     * while its transport is lost and it waits up to Comet.ConnExpires ms to
+     * be revived; {@link CometProtocol#STATE_DROPPED} once closed.
+     */
     public String getState() {
         return state;
     }
@@ -65,7 +72,15 @@ public class CometConnection {
         this.state = state;
     }
 
-    /** When the connection attached, ms since the epoch. */
+    /** A new transport attached under this id: alive again, with its address and work style. */
+    void revive(String clientIp, int clientPort, String workStyle) {
+        this.clientIp = clientIp;
+        this.clientPort = clientPort;
+        this.workStyle = workStyle;
+        this.state = CometProtocol.STATE_ALIVE;
+    }
+
+    /** When the connection first attached (a revival keeps it), ms since the epoch. */
     public long getConnectTime() {
         return connectTime;
     }

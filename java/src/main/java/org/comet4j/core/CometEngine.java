@@ -13,13 +13,17 @@ import org.comet4j.core.event.BeforeConnectEvent;
 import org.comet4j.core.event.BeforeDropEvent;
 import org.comet4j.core.event.ConnectEvent;
 import org.comet4j.core.event.DropEvent;
+import org.comet4j.core.event.DyingEvent;
 import org.comet4j.core.event.MessageEvent;
+import org.comet4j.core.event.RevivalEvent;
 import org.comet4j.core.exception.NativeException;
 import org.comet4j.core.listener.BeforeConnectListener;
 import org.comet4j.core.listener.BeforeDropListener;
 import org.comet4j.core.listener.ConnectListener;
 import org.comet4j.core.listener.DropListener;
+import org.comet4j.core.listener.DyingListener;
 import org.comet4j.core.listener.MessageListener;
+import org.comet4j.core.listener.RevivalListener;
 import org.comet4j.core.util.JSONUtil;
 import org.comet4j.event.Event;
 import org.comet4j.event.Observable;
@@ -238,7 +242,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         return id == null ? null : connections.get(id);
     }
 
-    /** A copy of the list of attached connections. */
+    /** A copy of the list of connections the core holds: alive ones and dying ones. */
     public List<CometConnection> getConnections() {
         return new ArrayList<>(connections.values());
     }
@@ -270,6 +274,10 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     public void removeDropListener(DropListener l) { removeListener(DropEvent.class, l); }
     public void addMessageListener(MessageListener l) { addListener(MessageEvent.class, l); }
     public void removeMessageListener(MessageListener l) { removeListener(MessageEvent.class, l); }
+    public void addDyingListener(DyingListener l) { addListener(DyingEvent.class, l); }
+    public void removeDyingListener(DyingListener l) { removeListener(DyingEvent.class, l); }
+    public void addRevivalListener(RevivalListener l) { addListener(RevivalEvent.class, l); }
+    public void removeRevivalListener(RevivalListener l) { removeListener(RevivalEvent.class, l); }
 
     // ---- handshake support (CometServlet) ----------------------------------------------
 
@@ -337,8 +345,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         CometConnection old = connections.get(cid);
         RequestSnapshot req = p != null ? p.request : old != null ? (RequestSnapshot) old.getRequest() : null;
         String u = !user.isEmpty() ? user : p != null ? p.user : null;
-        CometConnection c = new CometConnection(cid, ip, remotePort, u,
-                transport.isEmpty() ? CometProtocol.WORKSTYLE_WEBSOCKET : transport, req);
+        CometConnection c = new CometConnection(cid, ip, remotePort, u, workStyle(transport), req);
         old = connections.put(cid, c);
         if (old != null) {
             replaced.put(cid, old);
@@ -357,6 +364,45 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         c.setState(CometProtocol.STATE_DROPPED);
         fire(new BeforeDropEvent(this, c, code, reason));
         fire(new DropEvent(this, c, code, reason));
+    }
+
+    /**
+     * The transport is lost; the connection keeps its identity (and its
+     * object, in the map) until REVIVAL or DROP.
+     */
+    void onDying(String cid, int code, String reason) {
+        CometConnection c = connections.get(cid);
+        if (c == null) { // its connect event was lost: know it from now on
+            Pending p = pending.remove(cid);
+            c = new CometConnection(cid, null, 0, p != null ? p.user : null, CometProtocol.WORKSTYLE_WEBSOCKET,
+                    p != null ? p.request : null);
+            CometConnection raced = connections.putIfAbsent(cid, c);
+            if (raced != null) {
+                c = raced;
+            }
+        }
+        c.setState(CometProtocol.STATE_DYING);
+        fire(new DyingEvent(this, c, code, reason));
+    }
+
+    /**
+     * The same id attached again: the same object, alive, with the new
+     * transport's address and work style.  One Java does not know (dropped
+     * here already, or its events lost) is a new connection.
+     */
+    void onRevival(String cid, String user, String ip, int remotePort, String transport) {
+        CometConnection c = connections.get(cid);
+        if (c == null) {
+            onConnect(cid, user, ip, remotePort, transport);
+            return;
+        }
+        pending.remove(cid); // the handshake that got it its fresh ticket
+        c.revive(ip, remotePort, workStyle(transport));
+        fire(new RevivalEvent(this, c));
+    }
+
+    private static String workStyle(String transport) {
+        return transport.isEmpty() ? CometProtocol.WORKSTYLE_WEBSOCKET : transport;
     }
 
     void onClientMessage(String cid, String text) {

@@ -14,6 +14,11 @@ public final class CometProtocol {
     public static final String CMD_CONNECT = "conn";
     /** The connection id's name in the handshake answer and in tickets. */
     public static final String FLAG_ID = "cid";
+    /**
+     * The handshake parameter naming a connection the page had: if the
+     * engine still holds it, the answer reuses it (FLAG_ID is accepted too).
+     */
+    public static final String FLAG_CID = "cId";
 
     public static final String WORKSTYLE_AUTO = "auto";
     public static final String WORKSTYLE_WEBSOCKET = "websocket";

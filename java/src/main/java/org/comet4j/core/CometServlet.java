@@ -1,11 +1,15 @@
 package org.comet4j.core;
 
 import java.io.IOException;
+import java.net.URI;
 import java.security.Principal;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -20,7 +24,9 @@ import org.comet4j.core.util.JSONUtil;
  * The handshake endpoint (usually mapped at /conn): {@code cmd=conn} runs the
  * BeforeConnect listeners with the real request and response, and answers
  * either 403 (refused) or the connection id, a signed ticket and the native
- * endpoints to attach to (docs/protocol.md, section 1).  The request is
+ * URLs to attach to, one per transport (docs/protocol.md, section 1).  With
+ * {@code cId=<id>} of a connection the engine still holds (alive or dying,
+ * same user) it answers that id with a fresh ticket and no BeforeConnect.  The request is
  * copied into a {@link RequestSnapshot} that the connection carries once it
  * attaches.  It never holds a push connection itself.
  */
@@ -28,6 +34,12 @@ public class CometServlet extends HttpServlet {
 
     private static final long serialVersionUID = 1L;
     private static final Logger LOG = Logger.getLogger("org.comet4j");
+
+    /** The native port's paths (docs/protocol.md). */
+    static final String PATH_WS = "/ws";
+    static final String PATH_SSE = "/sse";
+    static final String PATH_POLL = "/poll";
+    static final String PATH_CMD = "/cmd";
 
     @Override
     protected void doGet(HttpServletRequest request, HttpServletResponse response) throws IOException {
@@ -53,43 +65,95 @@ public class CometServlet extends HttpServlet {
             return;
         }
         CometConfig cfg = engine.getConfig();
-        String cid = engine.newId();
-        if (!engine.fireEvent(new BeforeConnectEvent(engine, request, response, cid))) {
-            if (!response.isCommitted()) {
-                error(response, 403, 4030, "connection refused");
-            }
-            return;
-        }
-        // Taken after the listeners, so a session they created is in it.
-        RequestSnapshot snapshot = RequestSnapshot.of(request);
         Principal p = request.getUserPrincipal();
-        String user = p == null ? null : p.getName();
+        CometConnection known = known(engine, request, p == null ? null : p.getName());
+        String cid;
+        String user;
+        RequestSnapshot snapshot;
+        if (known != null) {
+            // The page had this connection and the engine still holds it (alive
+            // or dying): same id, fresh ticket, no second BeforeConnect.  Its
+            // attach revives it; if it was dropped meanwhile, the attach is a
+            // new connection with the request of the first handshake.
+            cid = known.getId();
+            user = known.getUser();
+            snapshot = known.getRequest() instanceof RequestSnapshot
+                    ? (RequestSnapshot) known.getRequest() : RequestSnapshot.of(request);
+        } else {
+            cid = engine.newId();
+            if (!engine.fireEvent(new BeforeConnectEvent(engine, request, response, cid))) {
+                if (!response.isCommitted()) {
+                    error(response, 403, 4030, "connection refused");
+                }
+                return;
+            }
+            // Taken after the listeners, so a session they created is in it.
+            snapshot = RequestSnapshot.of(request);
+            p = request.getUserPrincipal();
+            user = p == null ? null : p.getName();
+        }
         List<String> channels = cc.getAppModules();
         long expSeconds = System.currentTimeMillis() / 1000 + cfg.getTicketTtl();
         String ticket = engine.ticket(cid, user, expSeconds, channels);
         engine.addPending(cid, snapshot, user, expSeconds * 1000);
 
+        List<String> bases = bases(cfg, engine.getPort(), request);
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("v", 1);
         answer.put("cId", cid);
         answer.put("channels", channels);
         answer.put("ticket", ticket);
-        answer.put("endpoints", endpoints(cfg, engine.getPort(), request));
-        // "auto" means: WebSocket, the core's one transport so far.
-        answer.put("workStyle", CometProtocol.WORKSTYLE_AUTO.equals(cfg.getWorkStyle())
-                ? CometProtocol.WORKSTYLE_WEBSOCKET : cfg.getWorkStyle());
+        answer.put("endpoints", urls(bases, PATH_WS, true));
+        answer.put("stream", urls(bases, PATH_SSE, false));
+        answer.put("lpool", urls(bases, PATH_POLL, false));
+        answer.put("cmd", urls(bases, PATH_CMD, false));
+        answer.put("workStyle", cfg.getWorkStyle());
         answer.put("timeout", cfg.getTimeout());
         answer.put("heartbeat", cfg.getHeartbeat());
+        answer.put("connExpires", cfg.getConnExpires());
         write(response, 200, JSONUtil.object2json(answer));
         if (cfg.isDebug()) {
-            LOG.info("comet4j: handshake " + cid + " from " + request.getRemoteAddr());
+            LOG.info("comet4j: handshake " + cid + (known != null ? " (known)" : "") + " from "
+                    + request.getRemoteAddr());
         }
     }
 
-    /** Comet.PublicUrl if set, else ws://&lt;the request's host&gt;:&lt;port&gt;/ws. */
+    /**
+     * The connection named by the request's cId (or Comet4J's cid) if the
+     * engine still holds it and it belongs to the same user (both anonymous,
+     * or the same principal name); else null, and the handshake is a new one.
+     */
+    private static CometConnection known(CometEngine engine, HttpServletRequest request, String user) {
+        String id = request.getParameter(CometProtocol.FLAG_CID);
+        if (id == null || id.isEmpty()) {
+            id = request.getParameter(CometProtocol.FLAG_ID);
+        }
+        CometConnection c = engine.getConnection(id);
+        if (c == null || CometProtocol.STATE_DROPPED.equals(c.getState())
+                || !Objects.equals(c.getUser(), user)) {
+            return null;
+        }
+        return c;
+    }
+
+    /** The WebSocket URLs: ws(s)://&lt;base&gt;/ws for each base ({@link #bases}). */
     static List<String> endpoints(CometConfig cfg, int port, HttpServletRequest request) {
-        if (!cfg.getPublicUrls().isEmpty()) {
-            return cfg.getPublicUrls();
+        return urls(bases(cfg, port, request), PATH_WS, true);
+    }
+
+    /**
+     * One http(s) base per endpoint, without a trailing slash: each entry of
+     * Comet.PublicUrl (ws→http, wss→https; an entry ending in /ws is its base
+     * without /ws), else http://&lt;the request's host&gt;:&lt;port&gt;.
+     */
+    static List<String> bases(CometConfig cfg, int port, HttpServletRequest request) {
+        List<String> pub = cfg.getPublicUrls();
+        if (!pub.isEmpty()) {
+            List<String> out = new ArrayList<>(pub.size());
+            for (String u : pub) {
+                out.add(base(u));
+            }
+            return out;
         }
         String host = request.getServerName();
         if (host == null || host.isEmpty()) {
@@ -97,7 +161,39 @@ public class CometServlet extends HttpServlet {
         } else if (host.indexOf(':') >= 0 && !host.startsWith("[")) {
             host = "[" + host + "]"; // an IPv6 literal
         }
-        return Collections.singletonList("ws://" + host + ":" + port + "/ws");
+        return Collections.singletonList("http://" + host + ":" + port);
+    }
+
+    /** A Comet.PublicUrl entry (checked by CometConfig) as an http(s) base. */
+    static String base(String publicUrl) {
+        URI u = URI.create(publicUrl);
+        String scheme = u.getScheme().toLowerCase(Locale.ROOT);
+        if (scheme.equals("ws")) {
+            scheme = "http";
+        } else if (scheme.equals("wss")) {
+            scheme = "https";
+        }
+        String path = u.getRawPath() == null ? "" : u.getRawPath();
+        while (path.endsWith("/")) {
+            path = path.substring(0, path.length() - 1);
+        }
+        if (path.endsWith(PATH_WS)) {
+            path = path.substring(0, path.length() - PATH_WS.length());
+        }
+        return scheme + "://" + u.getRawAuthority() + path;
+    }
+
+    /** base + path for each base; with ws, http→ws and https→wss. */
+    static List<String> urls(List<String> bases, String path, boolean ws) {
+        List<String> out = new ArrayList<>(bases.size());
+        for (String b : bases) {
+            String u = b + path;
+            if (ws) {
+                u = u.startsWith("https:") ? "wss:" + u.substring(6) : "ws:" + u.substring(u.indexOf(':') + 1);
+            }
+            out.add(u);
+        }
+        return out;
     }
 
     static void error(HttpServletResponse response, int status, int code, String message) throws IOException {

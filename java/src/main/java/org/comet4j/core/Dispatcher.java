@@ -27,6 +27,8 @@ final class Dispatcher implements Runnable {
     private static final int EV_DROP = 2;
     private static final int EV_MESSAGE = 3;
     private static final int EV_LOG = 4;
+    private static final int EV_DYING = 5;
+    private static final int EV_REVIVAL = 6;
 
     private static final int POLL_TIMEOUT_MS = 1000;
 
@@ -146,6 +148,22 @@ final class Dispatcher implements Runnable {
                 int level = buf.get() & 0xff;
                 String text = string();
                 engine.onLog(level, text);
+                break;
+            }
+            case EV_DYING: {
+                String cid = string();
+                int code = buf.getShort() & 0xffff;
+                String reason = string();
+                engine.onDying(cid, code, reason);
+                break;
+            }
+            case EV_REVIVAL: {
+                String cid = string();
+                String user = string();
+                String ip = string();
+                String transport = string();
+                int port = buf.getShort() & 0xffff;
+                engine.onRevival(cid, user, ip, port, transport);
                 break;
             }
             default:

@@ -58,6 +58,12 @@ class CometConfigTest {
         assertEquals(List.of("wss://example.com/comet", "ws://b.example.com:4100/ws"), c.getPublicUrls());
         assertArrayEquals("sixteen-bytes-ok".getBytes(StandardCharsets.UTF_8), c.getSecret());
         assertEquals(30000, c.getTimeout());
+        assertEquals(List.of("https://example.com/comet", "http://[::1]:4100/"),
+                CometConfig.parse(Map.of("Comet.PublicUrl", "https://example.com/comet,http://[::1]:4100/"))
+                        .getPublicUrls());
+        for (String ws : new String[] {"auto", "websocket", "stream", "lpool"}) {
+            assertEquals(ws, CometConfig.parse(Map.of("Comet.WorkStyle", ws)).getWorkStyle());
+        }
     }
 
     private static void bad(String name, String value, String expected) {
@@ -87,7 +93,8 @@ class CometConfigTest {
         bad("Comet.Debug", "yes", "true or false");
         bad("Comet.WorkStyle", "carrier-pigeon", "must be one of");
         bad("Comet.Secret", "short", "at least 16 bytes");
-        bad("Comet.PublicUrl", "http://example.com/", "ws:// or wss://");
+        bad("Comet.PublicUrl", "ftp://example.com/", "http://, https://, ws:// or wss://");
+        bad("Comet.PublicUrl", "https:///comet", "http://, https://, ws:// or wss://");
         bad("Comet.PublicUrl", "ws://bad url", "not a URL");
         bad("Comet.Language", "123", "not a language code");
     }
