@@ -69,50 +69,70 @@
   var FORM_TYPE = 'application/x-www-form-urlencoded; charset=UTF-8';
 
   /* One HTTP request; done(status, text, xhr) runs exactly once, with status
-   * 0 on a network error. XMLHttpRequest where it exists (pages, and the
-   * AJAX callbacks get the real xhr), fetch otherwise (workers, node).
-   * Cookies go along so the handshake runs in the page's session. Returns
-   * {abort}; an aborted request never calls done. */
-  function request(method, url, body, done) {
+   * 0 on a network error or after opts.timeout ms. XMLHttpRequest where it
+   * exists (pages, and the AJAX callbacks get the real xhr), fetch
+   * otherwise (workers, node). opts: type (Content-Type of the body, form
+   * by default), credentials (false for the native port: the ticket is the
+   * credential, and the port's CORS answer does not allow cookies),
+   * timeout (ms). Cookies go along by default so the handshake runs in the
+   * page's session. Returns {abort}; an aborted request never calls done. */
+  function request(method, url, body, done, opts) {
+    opts = opts || {};
     var finished = false;
+    var timer = null;
+    var abort;
     function finish(status, text, xhr) {
       if (finished) return;
       finished = true;
+      if (timer) clearTimeout(timer);
       done(status, text, xhr);
     }
+    var type = opts.type || FORM_TYPE;
+    var creds = opts.credentials !== false;
     if (typeof root.XMLHttpRequest === 'function' ||
         typeof root.XMLHttpRequest === 'object') {
       var xhr = new root.XMLHttpRequest();
       xhr.open(method, url, true);
-      xhr.withCredentials = true;
-      if (body != null) xhr.setRequestHeader('Content-Type', FORM_TYPE);
+      xhr.withCredentials = creds;
+      if (body != null) xhr.setRequestHeader('Content-Type', type);
       xhr.onreadystatechange = function () {
         if (xhr.readyState === 4) finish(xhr.status, xhr.responseText, xhr);
       };
       xhr.send(body == null ? null : body);
-      return { abort: function () {
-        finished = true;
+      abort = function () {
         try { xhr.abort(); } catch (e) { /* already done */ }
-      } };
-    }
-    var ctrl = typeof root.AbortController === 'function' ?
-      new root.AbortController() : null;
-    var init = { method: method, credentials: 'include', cache: 'no-store' };
-    if (ctrl) init.signal = ctrl.signal;
-    if (body != null) {
-      init.body = body;
-      init.headers = { 'Content-Type': FORM_TYPE };
-    }
-    root.fetch(url, init).then(function (res) {
-      return res.text().then(function (text) {
-        finish(res.status, text, { status: res.status, responseText: text });
+      };
+    } else {
+      var ctrl = typeof root.AbortController === 'function' ?
+        new root.AbortController() : null;
+      var init = { method: method, credentials: creds ? 'include' : 'omit',
+                   cache: 'no-store' };
+      if (ctrl) init.signal = ctrl.signal;
+      if (body != null) {
+        init.body = body;
+        init.headers = { 'Content-Type': type };
+      }
+      root.fetch(url, init).then(function (res) {
+        return res.text().then(function (text) {
+          finish(res.status, text, { status: res.status, responseText: text });
+        });
+      }).catch(function () {
+        finish(0, '', { status: 0, responseText: '' });
       });
-    }).catch(function () {
-      finish(0, '', { status: 0, responseText: '' });
-    });
+      abort = function () { if (ctrl) ctrl.abort(); };
+    }
+    if (opts.timeout > 0) {
+      timer = setTimeout(function () {
+        timer = null;
+        abort();
+        finish(0, '', { status: 0, responseText: '', timedOut: true });
+      }, opts.timeout);
+    }
     return { abort: function () {
+      if (timer) clearTimeout(timer);
+      timer = null;
       finished = true;
-      if (ctrl) ctrl.abort();
+      abort();
     } };
   }
 
@@ -140,36 +160,55 @@
   };
 
   /* ---------------------------------------------------------------------
-   * Transport
+   * Transports
    *
-   * A transport carries protocol frames (strings) and knows nothing of
-   * their meaning. Every transport has the same shape, so a fallback list
-   * can be tried in order later:
+   * A transport carries protocol frames and knows nothing of their
+   * meaning. Every transport has the same shape, so the engine can try
+   * them in order (websocket, stream, lpool):
    *
-   *   var t = new Transport(callbacks)   callbacks: onOpen(), onFrame(text),
-   *                                                 onClose(code, reason)
-   *   t.open(endpoint, ticket)           starts connecting
-   *   t.send(text)                       one frame; false if it cannot
-   *   t.close()                          closes; no callback runs after it
+   *   var t = new Transport(callbacks, options)
+   *       callbacks: onFrame(frame, aside)  a frame as text, or an
+   *                                   already parsed object (batches);
+   *                                   aside: it answered a command
+   *                  onAlive()        bytes arrived that carry no frame
+   *                                   (an SSE comment, an empty poll)
+   *                  onClose(code, reason)
+   *   t.open(urls, ticket, since)    urls: {endpoint, cmd} of one server;
+   *                                  since: encoded resume position or ''
+   *   t.send(text)                   one frame to the server; false if it
+   *                                  cannot
+   *   t.close()                      closes; no callback runs after it
    *
    * onClose runs at most once, and only for a close the engine did not ask
-   * for.
+   * for; its code is a WebSocket close code (1006 for a network error or an
+   * HTTP refusal, the reason then says 'http:<status>').
+   *
+   * Transport.workStyle names it, Transport.supported(options) says whether
+   * this environment can run it, Transport.selfWatch says that it detects a
+   * dead connection by itself (long-poll: a poll not answered in time).
    * ------------------------------------------------------------------- */
 
-  function WebSocketTransport(callbacks, WebSocketImpl) {
+  function ticketQuery(ticket, since) {
+    return 'ticket=' + encodeURIComponent(ticket) +
+           (since ? '&since=' + since : '');
+  }
+
+  /* --- WebSocket --- */
+
+  function WebSocketTransport(callbacks, options) {
     this.callbacks = callbacks;
-    this.WebSocket = WebSocketImpl || root.WebSocket;
+    this.WebSocket = (options && options.WebSocket) || root.WebSocket;
     this.ws = null;
     this.closed = false;
   }
   WebSocketTransport.workStyle = 'websocket';
-  WebSocketTransport.supported = function () {
-    return typeof root.WebSocket === 'function' ||
-           typeof root.WebSocket === 'object';
+  WebSocketTransport.supported = function (options) {
+    var W = (options && options.WebSocket) || root.WebSocket;
+    return typeof W === 'function' || typeof W === 'object';
   };
-  WebSocketTransport.prototype.open = function (endpoint, ticket) {
+  WebSocketTransport.prototype.open = function (urls, ticket, since) {
     var self = this;
-    var url = appendQuery(endpoint, 'ticket=' + encodeURIComponent(ticket));
+    var url = appendQuery(urls.endpoint, ticketQuery(ticket, since));
     var ws;
     try {
       ws = new this.WebSocket(url);
@@ -180,9 +219,6 @@
       return;
     }
     this.ws = ws;
-    ws.onopen = function () {
-      if (!self.closed) self.callbacks.onOpen();
-    };
     ws.onmessage = function (ev) {
       if (self.closed) return;
       /* Binary frames are not part of the protocol; ignore them. */
@@ -196,7 +232,7 @@
   };
   WebSocketTransport.prototype.fail = function (code, reason) {
     if (this.closed) return;
-    this.closed = true;
+    this.close();
     this.callbacks.onClose(code, reason);
   };
   WebSocketTransport.prototype.send = function (text) {
@@ -217,13 +253,215 @@
     try { ws.close(1000); } catch (e) { /* already closing */ }
   };
 
-  /* workStyle -> transport constructor. Fallbacks join this table. */
-  var TRANSPORTS = { websocket: WebSocketTransport };
+  /* --- commands over HTTP (stream and lpool) ---
+   * POST <cmd>?ticket=T with the frame as a text/plain body: a "simple"
+   * cross-origin request, so no preflight. The answer is an array of reply
+   * frames, handed to onFrame like any other. */
+  function postCommand(transport, text) {
+    if (transport.closed || !transport.cmd) return false;
+    var req = request('POST', appendQuery(transport.cmd,
+                                          ticketQuery(transport.ticket, '')),
+      text, function (status, body) {
+        transport.cmds.splice(transport.cmds.indexOf(req), 1);
+        if (transport.closed || status !== 200) return;
+        deliverBatch(transport, body, true);
+      }, { type: 'text/plain;charset=UTF-8', credentials: false,
+           timeout: 30000 });
+    transport.cmds.push(req);
+    return true;
+  }
+
+  /* A JSON array of frames; anything else is reported as one bad frame so
+   * the engine logs it. A command's answer (aside) says nothing of the
+   * stream or poll that carries the connection, so it is no sign of life. */
+  function deliverBatch(transport, body, aside) {
+    var list;
+    try { list = JSON.parse(body); } catch (e) { list = null; }
+    if (!Array.isArray(list)) {
+      transport.callbacks.onFrame(String(body), aside);
+      return;
+    }
+    if (!aside) transport.callbacks.onAlive();
+    for (var i = 0; i < list.length && !transport.closed; i++) {
+      transport.callbacks.onFrame(list[i], aside);
+    }
+  }
+
+  function abortCommands(transport) {
+    var cmds = transport.cmds;
+    transport.cmds = [];
+    for (var i = 0; i < cmds.length; i++) cmds[i].abort();
+  }
+
+  /* --- streaming: Server-Sent Events read through fetch ---
+   * fetch rather than EventSource: it reports the HTTP status (401 and 503
+   * are not network errors), it never reconnects behind the engine's back
+   * with a ticket the engine has stopped using, and the comment lines that
+   * carry the heartbeat are visible to it (EventSource swallows them, so
+   * a watchdog could not tell a quiet stream from a dead one). */
+  function StreamTransport(callbacks) {
+    this.callbacks = callbacks;
+    this.ctrl = null;
+    this.reader = null;
+    this.cmd = '';
+    this.ticket = '';
+    this.cmds = [];
+    this.closed = false;
+  }
+  StreamTransport.workStyle = 'stream';
+  StreamTransport.supported = function () {
+    return typeof root.fetch === 'function' &&
+           typeof root.AbortController === 'function' &&
+           typeof root.TextDecoder === 'function' &&
+           typeof root.ReadableStream === 'function';
+  };
+  StreamTransport.prototype.open = function (urls, ticket, since) {
+    var self = this;
+    this.cmd = urls.cmd;
+    this.ticket = ticket;
+    this.ctrl = new root.AbortController();
+    var url = appendQuery(urls.endpoint, ticketQuery(ticket, since));
+    root.fetch(url, { method: 'GET', credentials: 'omit', cache: 'no-store',
+                      signal: this.ctrl.signal,
+                      headers: { Accept: 'text/event-stream' } })
+      .then(function (res) {
+        if (self.closed) return;
+        if (res.status !== 200 || !res.body) {
+          self.fail(1006, 'http:' + res.status);
+          return;
+        }
+        self.reader = res.body.getReader();
+        self.read(new root.TextDecoder(), '', []);
+      }, function (e) {
+        self.fail(1006, String(e && e.message));
+      });
+  };
+  /* Reads chunks; buf holds an unfinished line, data the data: lines of
+   * the event being read. */
+  StreamTransport.prototype.read = function (decoder, buf, data) {
+    var self = this;
+    this.reader.read().then(function (r) {
+      if (self.closed) return;
+      if (r.done) {
+        self.fail(1006, 'end of stream');
+        return;
+      }
+      buf += decoder.decode(r.value, { stream: true });
+      var lines = buf.split(/\r\n|\r|\n/);
+      buf = lines.pop();
+      var frames = 0;
+      for (var i = 0; i < lines.length && !self.closed; i++) {
+        var line = lines[i];
+        if (line === '') {
+          if (data.length) {
+            frames++;
+            var text = data.join('\n');
+            data = [];
+            self.callbacks.onFrame(text);
+          }
+        } else if (line.charAt(0) === ':') {
+          /* a comment: the heartbeat */
+        } else if (line.slice(0, 5) === 'data:') {
+          data.push(line.charAt(5) === ' ' ? line.slice(6) : line.slice(5));
+        }
+        /* event:, id:, retry: mean nothing in this protocol */
+      }
+      if (self.closed) return;
+      if (!frames) self.callbacks.onAlive();
+      self.read(decoder, buf, data);
+    }, function (e) {
+      self.fail(1006, String(e && e.message));
+    });
+  };
+  StreamTransport.prototype.send = function (text) {
+    return postCommand(this, text);
+  };
+  StreamTransport.prototype.fail = function (code, reason) {
+    if (this.closed) return;
+    this.close();
+    this.callbacks.onClose(code, reason);
+  };
+  StreamTransport.prototype.close = function () {
+    this.closed = true;
+    abortCommands(this);
+    if (this.ctrl) {
+      try { this.ctrl.abort(); } catch (e) { /* already over */ }
+    }
+    this.ctrl = null;
+    this.reader = null;
+  };
+
+  /* --- long-polling ---
+   * One GET at a time; each answer is a JSON array of frames (possibly
+   * empty, after the server's hold), and the next poll leaves at once. The
+   * resume position goes with the first poll only: later polls continue
+   * the same attachment. A poll not answered within hold + heartbeat means
+   * the connection is dead. */
+  function PollTransport(callbacks, options) {
+    this.callbacks = callbacks;
+    this.timeout = (options && options.pollTimeout) || 35000;
+    this.req = null;
+    this.cmd = '';
+    this.ticket = '';
+    this.cmds = [];
+    this.closed = false;
+  }
+  PollTransport.workStyle = 'lpool';
+  PollTransport.selfWatch = true;
+  PollTransport.supported = function () {
+    return typeof root.XMLHttpRequest === 'function' ||
+           typeof root.XMLHttpRequest === 'object' ||
+           typeof root.fetch === 'function';
+  };
+  PollTransport.prototype.open = function (urls, ticket, since) {
+    this.endpoint = urls.endpoint;
+    this.cmd = urls.cmd;
+    this.ticket = ticket;
+    this.poll(since);
+  };
+  PollTransport.prototype.poll = function (since) {
+    var self = this;
+    this.req = request('GET',
+      appendQuery(this.endpoint, ticketQuery(this.ticket, since) +
+                  '&_=' + (+new Date()).toString(36)),
+      null, function (status, body, xhr) {
+        self.req = null;
+        if (self.closed) return;
+        if (status !== 200) {
+          self.fail(1006, status ? 'http:' + status :
+                    xhr && xhr.timedOut ? 'poll timeout' : 'network error');
+          return;
+        }
+        deliverBatch(self, body);
+        if (!self.closed) self.poll('');
+      }, { credentials: false, timeout: this.timeout });
+  };
+  PollTransport.prototype.send = function (text) {
+    return postCommand(this, text);
+  };
+  PollTransport.prototype.fail = StreamTransport.prototype.fail;
+  PollTransport.prototype.close = function () {
+    this.closed = true;
+    abortCommands(this);
+    if (this.req) this.req.abort();
+    this.req = null;
+  };
+
+  /* workStyle -> transport constructor, and the order of the automatic
+   * fallback. */
+  var TRANSPORTS = { websocket: WebSocketTransport, stream: StreamTransport,
+                     lpool: PollTransport };
+  var FALLBACK_ORDER = ['websocket', 'stream', 'lpool'];
 
   /* ---------------------------------------------------------------------
    * Protocol: JSON frames, one object per frame, type in "t"
    * (docs/protocol.md). Only encodes and decodes; the engine decides.
    * ------------------------------------------------------------------- */
+
+  function stringList(v) {
+    if (!Array.isArray(v)) return [];
+    return v.filter(function (s) { return typeof s === 'string' && s; });
+  }
 
   var Protocol = {
     VERSION: 1,
@@ -233,20 +471,26 @@
     },
 
     /* A frame object, or null for anything that is not a well-formed
-     * frame: the engine drops those rather than dying on a server bug. */
+     * frame: the engine drops those rather than dying on a server bug.
+     * Takes the text of a frame, or an object already parsed from a
+     * long-poll batch. */
     decode: function (text) {
-      var f;
-      try {
-        f = JSON.parse(text);
-      } catch (e) {
-        return null;
+      var f = text;
+      if (typeof text === 'string') {
+        try {
+          f = JSON.parse(text);
+        } catch (e) {
+          return null;
+        }
       }
       if (!isObject(f) || typeof f.t !== 'string') return null;
       if (f.t === 'msg' && typeof f.ch !== 'string') return null;
+      if (f.t === 'recovered' && typeof f.ch !== 'string') return null;
       return f;
     },
 
-    /* The handshake answer, or null if it lacks what the engine needs. */
+    /* The handshake answer, or null if it lacks what the engine needs (a
+     * ticket and at least one URL to attach to). */
     decodeHandshake: function (text) {
       var h;
       try {
@@ -254,20 +498,45 @@
       } catch (e) {
         return null;
       }
-      if (!isObject(h) || typeof h.ticket !== 'string' ||
-          !Array.isArray(h.endpoints) || h.endpoints.length === 0 ||
-          typeof h.endpoints[0] !== 'string') {
-        return null;
-      }
-      return {
+      if (!isObject(h) || typeof h.ticket !== 'string') return null;
+      if (Array.isArray(h.endpoints) && h.endpoints.some(function (u) {
+        return typeof u !== 'string';
+      })) return null;
+      var hs = {
         cId: typeof h.cId === 'string' ? h.cId : '',
         channels: Array.isArray(h.channels) ? h.channels : [],
         ticket: h.ticket,
-        endpoints: h.endpoints,
-        workStyle: typeof h.workStyle === 'string' ? h.workStyle : 'websocket',
+        endpoints: stringList(h.endpoints),
+        stream: stringList(h.stream),
+        lpool: stringList(h.lpool),
+        cmd: stringList(h.cmd),
+        workStyle: typeof h.workStyle === 'string' ? h.workStyle : 'auto',
         heartbeat: h.heartbeat > 0 ? h.heartbeat : 0,
-        timeout: h.timeout > 0 ? h.timeout : 0
+        timeout: h.timeout > 0 ? h.timeout : 0,
+        connExpires: h.connExpires > 0 ? h.connExpires : 0
       };
+      if (!hs.endpoints.length && !hs.stream.length && !hs.lpool.length) {
+        return null;
+      }
+      return hs;
+    },
+
+    /* The URLs of one workStyle in a handshake answer. */
+    urlsOf: function (hs, workStyle) {
+      return workStyle === 'websocket' ? hs.endpoints : hs[workStyle] || [];
+    },
+
+    /* since: channel -> [epoch, offset], as URL-encoded JSON, or '' when
+     * there is nothing to resume. */
+    encodeSince: function (positions) {
+      var any = false;
+      for (var ch in positions) { any = true; break; }
+      return any ? encodeURIComponent(JSON.stringify(positions)) : '';
+    },
+
+    /* The long-poll hold the server uses (docs/protocol-v2-draft.md). */
+    pollHold: function (hs) {
+      return hs.timeout > 0 ? Math.min(25000, hs.timeout / 2) : 25000;
     },
 
     ping: function () { return { t: 'ping' }; }
@@ -286,20 +555,62 @@
    *   'http:<status>'  the handshake answered another status (404, 500..).
    *                    Retried.
    *   'timeout'        the handshake, or the server's open frame, did not
-   *                    come in time, or the connection went silent for two
-   *                    heartbeats. Retried.
+   *                    come in time, or the connection went silent (see
+   *                    heartbeats below). Retried.
    *   'closed:<code>'  the connection closed with this WebSocket close code
    *                    (1006: no close frame, e.g. the attach was refused
-   *                    with 401/503 or the network dropped). Retried unless
-   *                    the code is in NO_RETRY_CODES.
+   *                    with 401/503, the network dropped, or an HTTP
+   *                    transport failed). Retried unless the code is in
+   *                    NO_RETRY_CODES.
    *
-   * Retries wait a capped, jittered backoff and run a fresh handshake (a
-   * new ticket), and the 'start' event fires again once open. Unlike
-   * Comet4J, listeners stay registered after 'stop': they are needed again
-   * when the engine reconnects or the page starts it again.
+   * Retries run a fresh handshake (a new ticket) that names the old
+   * connection (cId=<old id>, so the server can revive it) and attach with
+   * since=<position per channel>, and the 'start' event fires again once
+   * open. Unlike Comet4J, listeners stay registered after 'stop': they are
+   * needed again when the engine reconnects or the page starts it again.
    *
-   * Event names are exact (case-sensitive) channel names; 'start' and
-   * 'stop' are the engine's own, so no channel should use them.
+   * Other events: 'recovered' (recovered, channel, engine) after a
+   * reconnect, once per channel the page had a position in: recovered is
+   * true if every message missed meanwhile was delivered (before this
+   * event), false if some were lost (older than the server's history, or
+   * the server restarted): the page should reload that channel's state.
+   *
+   * Event names are exact (case-sensitive) channel names; 'start', 'stop'
+   * and 'recovered' are the engine's own, so no channel should use them.
+   *
+   * Transports (getConnector().workStyle says which one is in use):
+   *   'websocket'  WebSocket on the handshake's endpoints
+   *   'stream'     Server-Sent Events (read with fetch) on its stream URLs
+   *   'lpool'      long-polling (one GET after another) on its lpool URLs
+   * Commands (the heartbeat ping) go over the WebSocket, or by POST to the
+   * cmd URL. By default ('auto') the engine tries them in that order: a
+   * transport that cannot open, or is cut before the server's open frame,
+   * is replaced at once by the next one, and the engine keeps using the
+   * one that worked until all of them have failed. The server's
+   * Comet.WorkStyle (the handshake's workStyle) forces one; a page forces
+   * one with the workStyle option, which wins over the server's:
+   *
+   *   JS.Engine.start('conn', param, { workStyle: 'lpool' });
+   *
+   * Reconnecting (Comet4J's AutoReconnect plugin, built in):
+   *   JS.Engine.autoReconnect = false;   // a lost connection stays 'stop'ped
+   *   JS.Engine.start('conn', param, { retryMin: 500, retryMax: 10000 });
+   * The n-th consecutive retry waits a random time in
+   * [0, min(retryMax, retryMin * 2^n)] ms ("full jitter"): pages dropped by
+   * the same server restart spread out instead of coming back together.
+   *
+   * Heartbeats: with the handshake's heartbeat H (or the heartbeat
+   * option), a WebSocket or a stream that hears nothing, not even the
+   * server's heartbeat, for deadBeats x H ms (2 by default) is taken as
+   * lost; the page pings every H. A long-poll that is not answered within
+   * the server's hold + H is taken as lost.
+   *
+   * Options (new JS.CometEngine(options), or start's third argument; the
+   * same names are properties of engine.options):
+   *   workStyle         'auto' | 'websocket' | 'stream' | 'lpool'
+   *   retryMin, retryMax, handshakeTimeout, openTimeout (ms)
+   *   heartbeat (ms, overrides the server's), deadBeats (default 2)
+   *   WebSocket         a WebSocket constructor (node, tests)
    * ------------------------------------------------------------------- */
 
   /* Close codes after which a reconnect would be refused again, or would
@@ -309,33 +620,46 @@
   var NO_RETRY_CODES = { 1002: 1, 1003: 1, 1007: 1, 1008: 1, 4003: 1, 4004: 1 };
 
   var DEFAULTS = {
+    workStyle: 'auto',
     handshakeTimeout: 10000, /* ms for the GET ?cmd=conn answer */
-    openTimeout: 10000,      /* ms from new WebSocket to the open frame */
-    retryMin: 500,           /* first reconnect delay, ms (before jitter) */
-    retryMax: 10000          /* cap of the doubling delay, ms */
+    openTimeout: 10000,      /* ms from opening a transport to the open frame */
+    retryMin: 500,           /* scale of the first reconnect delay, ms */
+    retryMax: 10000,         /* cap of the doubling delay, ms */
+    heartbeat: 0,            /* ms; 0: the server's */
+    deadBeats: 2             /* silent heartbeats before a reconnect */
   };
 
   function CometEngine(options) {
     this.options = {};
     for (var k in DEFAULTS) this.options[k] = DEFAULTS[k];
-    for (k in (options || {})) this.options[k] = options[k];
+    this.config(options);
 
     /* Comet4J's public fields. */
     this.running = false;   /* true between the 'start' and 'stop' events */
+    this.autoReconnect = true;
     this.connector = { workStyle: '', url: '', cId: '', channels: [],
                        param: '', running: false };
 
     this._listeners = {};   /* name -> array, replaced on every change */
     this._state = 'stopped'; /* stopped | connecting | open | waiting */
-    this._attempt = 0;      /* id of the current attempt; older callbacks
-                             * compare theirs and return */
+    this._attempt = 0;      /* id of the current transport attempt; older
+                             * callbacks compare theirs and return */
     this._failures = 0;     /* consecutive failed attempts, for backoff */
     this._http = null;      /* handshake request in flight */
     this._transport = null;
     this._timer = null;     /* handshake/open timeout or reconnect delay */
     this._beat = null;      /* heartbeat interval while open */
     this._lastRecv = 0;
+    this._positions = {};   /* channel -> [epoch, offset] last delivered */
+    this._lastId = '';      /* the connection to revive on a reconnect */
+    this._fallen = {};      /* workStyle -> true: could not open here */
   }
+
+  /* Merges options into engine.options; returns the engine. */
+  CometEngine.prototype.config = function (options) {
+    for (var k in (options || {})) this.options[k] = options[k];
+    return this;
+  };
 
   /* --- listeners --- */
 
@@ -387,14 +711,20 @@
 
   /* Starts connecting to url (the CometServlet mapping, e.g. 'conn').
    * param (object or query string) goes along with the handshake, where a
-   * BeforeConnectListener can read it. Ignored while already started. */
-  CometEngine.prototype.start = function (url, param) {
+   * BeforeConnectListener can read it; options as in config(). Ignored
+   * while already started. A start after stop() is a new session: nothing
+   * is resumed. */
+  CometEngine.prototype.start = function (url, param, options) {
     if (this._state !== 'stopped') return this;
     url = url || this.connector.url;
     if (!url) throw new Error('comet4j: start(url) needs the url of CometServlet');
+    this.config(options);
     this.connector.url = url;
     if (param !== undefined) this.connector.param = toQuery(param);
     this._failures = 0;
+    this._positions = {};
+    this._lastId = '';
+    this._fallen = {};
     this._connect();
     return this;
   };
@@ -414,7 +744,7 @@
   CometEngine.prototype.getId = function () { return this.connector.cId; };
   CometEngine.prototype.getConnector = function () { return this.connector; };
 
-  /* --- one attempt: handshake, attach, open --- */
+  /* --- one attempt: handshake, attach (trying transports), open --- */
 
   CometEngine.prototype._connect = function () {
     var self = this;
@@ -422,6 +752,9 @@
     this._state = 'connecting';
     var url = appendQuery(appendQuery(this.connector.url, 'cmd=conn'),
                           this.connector.param);
+    if (this._lastId) {
+      url = appendQuery(url, 'cId=' + encodeURIComponent(this._lastId));
+    }
     this._setTimer(this.options.handshakeTimeout, function () {
       self._fail(id, 'timeout');
     });
@@ -433,38 +766,86 @@
       if (status !== 200) return self._fail(id, 'http:' + status);
       var hs = Protocol.decodeHandshake(text);
       if (!hs) return self._fail(id, 'error');
-      self._attach(id, hs);
+      self.connector.cId = hs.cId;
+      self.connector.channels = hs.channels;
+      self._lastId = hs.cId || self._lastId;
+      /* One server for every transport of this attempt: the cmd URL must
+       * reach the server that holds the stream or the poll. */
+      self._server = Math.floor(Math.random() * 1e9);
+      self._tryTransport(hs, '');
     });
   };
 
-  CometEngine.prototype._attach = function (id, hs) {
-    var self = this;
-    var Transport = TRANSPORTS[hs.workStyle] || WebSocketTransport;
-    this.connector.cId = hs.cId;
-    this.connector.channels = hs.channels;
-    this.connector.workStyle = Transport.workStyle;
-    this._heartbeat = hs.heartbeat;
-    this._setTimer(this.options.openTimeout, function () {
-      self._fail(id, 'timeout');
+  /* The workStyles to try, in order: the forced one, or the automatic
+   * order without those that failed before or cannot run here. */
+  CometEngine.prototype._candidates = function (hs) {
+    var forced = this.options.workStyle;
+    if (!forced || forced === 'auto') forced = hs.workStyle;
+    if (forced && forced !== 'auto' && TRANSPORTS[forced]) return [forced];
+    var opts = this.options;
+    return FALLBACK_ORDER.filter(function (ws) {
+      return Protocol.urlsOf(hs, ws).length > 0 &&
+             TRANSPORTS[ws].supported(opts);
     });
+  };
+
+  /* Opens the next transport for this handshake; lastCause is why the
+   * previous one of this attempt failed. */
+  CometEngine.prototype._tryTransport = function (hs, lastCause) {
+    var self = this;
+    var all = this._candidates(hs);
+    var left = all.filter(function (ws) { return !self._fallen[ws]; });
+    var id = ++this._attempt;
+    if (!left.length || (all.length === 1 && lastCause)) {
+      /* Every transport failed: start from the first one next time. */
+      this._fallen = {};
+      return this._fail(id, lastCause || 'error');
+    }
+    var workStyle = left[0];
+    var Transport = TRANSPORTS[workStyle];
+    var urls = Protocol.urlsOf(hs, workStyle);
+    var i = this._server % urls.length;
+    this.connector.workStyle = workStyle;
+    this._hs = hs;
+    this._heartbeat = this.options.heartbeat > 0 ? this.options.heartbeat :
+                      hs.heartbeat;
+    var notOpen = function (cause, reason) {
+      self._fallen[workStyle] = true;
+      warn(workStyle + ' did not open (' + cause + (reason ? ' ' + reason : '') +
+           ')' + (all.length > 1 ? ', trying the next transport' : ''));
+      self._tryTransport(hs, cause);
+    };
+    this._setTimer(this.options.openTimeout, function () {
+      if (id === self._attempt) notOpen('timeout');
+    });
+    var poll = Protocol.pollHold(hs) + (this._heartbeat || 10000);
     /* Every callback checks the attempt id: a transport that belonged to an
      * earlier attempt may still report, and must change nothing. */
     this._transport = new Transport({
-      onOpen: function () {},
-      onFrame: function (text) {
-        if (id === self._attempt) self._onFrame(id, text);
+      onFrame: function (frame, aside) {
+        if (id === self._attempt) self._onFrame(id, frame, aside);
       },
-      onClose: function (code) {
+      onAlive: function () {
+        if (id === self._attempt) self._lastRecv = +new Date();
+      },
+      onClose: function (code, reason) {
         if (id !== self._attempt) return;
+        if (self._state === 'connecting' && !NO_RETRY_CODES[code]) {
+          notOpen('closed:' + code, reason);
+          return;
+        }
         self._fail(id, 'closed:' + code, !NO_RETRY_CODES[code]);
       }
-    }, this.options.WebSocket);
-    /* XXX: random choice among several endpoints comes with fallbacks. */
-    this._transport.open(hs.endpoints[0], hs.ticket);
+    }, { WebSocket: this.options.WebSocket, pollTimeout: poll });
+    this._transport.open({ endpoint: urls[i],
+                           cmd: hs.cmd.length ? hs.cmd[i % hs.cmd.length] : '' },
+                         hs.ticket, Protocol.encodeSince(this._positions));
   };
 
-  CometEngine.prototype._onFrame = function (id, text) {
-    this._lastRecv = Date.now();
+  /* aside: the frame came as the answer to a command, not over the
+   * connection itself, so it does not prove the connection alive. */
+  CometEngine.prototype._onFrame = function (id, text, aside) {
+    if (!aside) this._lastRecv = +new Date();
     var f = Protocol.decode(text);
     if (!f) {
       warn('dropped a malformed frame', text);
@@ -474,10 +855,29 @@
       if (this._state !== 'connecting') return;
       this._opened(id, f);
     } else if (f.t === 'msg') {
-      if (this._state === 'open') this.fire(f.ch, f.data, f.time, this);
+      if (this._state === 'open' && this._fresh(f)) {
+        this.fire(f.ch, f.data, f.time, this);
+      }
+    } else if (f.t === 'recovered') {
+      if (this._state === 'open') {
+        this.fire('recovered', f.recovered === true, f.ch, this);
+      }
     }
     /* 'pong' and frame types this version does not know: nothing to do
      * beyond the liveness stamp above. */
+  };
+
+  /* Whether a message is new to the page; remembers the position of
+   * broadcasts (frames with an epoch and offset). A frame at or below the
+   * last offset of the same epoch was delivered already (a replay that
+   * overlapped live traffic). Another epoch means the server's history
+   * restarted: its offsets start again. */
+  CometEngine.prototype._fresh = function (f) {
+    if (typeof f.e !== 'string' || typeof f.o !== 'number') return true;
+    var pos = this._positions[f.ch];
+    if (pos && pos[0] === f.e && f.o <= pos[1]) return false;
+    this._positions[f.ch] = [f.e, f.o];
+    return true;
   };
 
   CometEngine.prototype._opened = function (id, f) {
@@ -485,32 +885,44 @@
     this._clearTimer();
     this._state = 'open';
     this._failures = 0;
-    if (typeof f.cId === 'string' && f.cId) this.connector.cId = f.cId;
+    if (typeof f.cId === 'string' && f.cId) {
+      this.connector.cId = this._lastId = f.cId;
+    }
     if (Array.isArray(f.channels)) this.connector.channels = f.channels;
     this.running = this.connector.running = true;
-    /* Pings keep proxies and NATs from idling the socket out, and the
-     * pongs prove the server is still there: two heartbeats of silence
-     * mean the connection is dead even if no close ever arrives. */
+    /* Pings keep proxies and NATs from idling the connection out, and the
+     * pongs (or the server's own heartbeat) prove the server is still
+     * there: deadBeats heartbeats of silence mean the connection is dead
+     * even if no close ever arrives. A long-poll watches itself. */
     var beat = this._heartbeat;
+    var transport = this._transport;
     if (beat > 0) {
+      var dead = beat * this.options.deadBeats;
+      var sent = +new Date();
+      var Transport = TRANSPORTS[this.connector.workStyle];
       this._beat = setInterval(function () {
         if (id !== self._attempt) return;
-        if (Date.now() - self._lastRecv > 2 * beat) {
+        var now = +new Date();
+        if (!Transport.selfWatch && now - self._lastRecv > dead) {
           self._fail(id, 'timeout');
           return;
         }
-        self._transport.send(Protocol.encode(Protocol.ping()));
-      }, beat);
+        if (!Transport.selfWatch && now - sent >= beat - 20) {
+          sent = now;
+          transport.send(Protocol.encode(Protocol.ping()));
+        }
+      }, Math.max(20, Math.min(beat, dead) / 4));
     }
     this.fire('start', this.connector.cId, this.connector.channels, this);
   };
 
-  /* Ends attempt id with cause; reconnects later unless retry === false. */
+  /* Ends attempt id with cause; reconnects later unless retry === false or
+   * autoReconnect is off. */
   CometEngine.prototype._fail = function (id, cause, retry) {
     if (id !== this._attempt || this._state === 'stopped') return;
     var cId = this.connector.cId;
     this._cleanup();
-    if (retry === false) {
+    if (retry === false || !this.autoReconnect) {
       this._state = 'stopped';
     } else {
       /* Set up the retry before firing, so a 'stop' listener that calls
@@ -524,13 +936,12 @@
     this.fire('stop', cause, cId, this.connector.url, this);
   };
 
-  /* Capped doubling with jitter in [delay/2, delay], so pages dropped by
-   * the same server restart do not all come back in the same millisecond.
-   * XXX: full exponential backoff with jitter comes in the next issue. */
+  /* Exponential backoff with full jitter: a random delay in
+   * [0, min(retryMax, retryMin * 2^n)] ms before the n-th retry (n from 0). */
   CometEngine.prototype._retryDelay = function (n) {
-    var d = Math.min(this.options.retryMax,
-                     this.options.retryMin * Math.pow(2, Math.min(n, 16)));
-    return Math.round(d / 2 + Math.random() * d / 2);
+    var cap = Math.min(this.options.retryMax,
+                       this.options.retryMin * Math.pow(2, Math.min(n, 30)));
+    return Math.floor(Math.random() * cap);
   };
 
   /* Forgets the current attempt: its late callbacks become no-ops. */
@@ -560,6 +971,7 @@
 
   JS.Protocol = Protocol;
   JS.Transports = TRANSPORTS;
+  JS.FALLBACK_ORDER = FALLBACK_ORDER;
   JS.CometEngine = CometEngine;
   JS.Engine = new CometEngine();
   return JS;

@@ -271,7 +271,7 @@ test('callbacks of an earlier transport change nothing', async () => {
     clock: (d) => events.push('clock ' + d) });
   e.start(srv.url);
   while (made.length < 1) await sleep(5);
-  assert.match(made[0].url, /\/ws\?ticket=T\.c1$/);
+  assert.match(made[0].url, /\/ws\?ticket=T\.c1\.1$/);
   made[0].serverSays({ t: 'open', cId: 'c1', channels: [] });
   e.stop('x');
   e.start(srv.url);

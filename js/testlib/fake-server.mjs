@@ -1,21 +1,92 @@
 // An in-process stand-in for CometServlet + the native port, for protocol
-// edge cases the real server cannot easily be made to produce.
+// edge cases the real server cannot easily be made to produce. It speaks
+// docs/protocol.md and docs/protocol-v2-draft.md: WebSocket (/ws), SSE
+// (/sse), long-polling (/poll), commands (/cmd), broadcasts with an epoch
+// and offset, since and recovered.
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 
 export async function startFakeServer(opts = {}) {
   const srv = {
     handshakes: [],        // query strings of every GET /conn
+    requests: [],          // {path, query} of every request to the native paths
     sockets: [],           // open server-side WebSockets, newest last
-    frames: [],            // frames received from clients (parsed)
+    conns: [],             // every attached connection (all transports), newest last
+    frames: [],            // frames received from clients (parsed), any transport
+    cmdTypes: [],          // Content-Type of every POST /cmd
     // Behaviour knobs, changeable between requests:
     handshake: opts.handshake || ((q) => ({ status: 200 })),
     sendOpen: opts.sendOpen !== false,
     answerPing: opts.answerPing !== false,
     channels: ['clock', 'chat'],
     heartbeat: 0,
+    timeout: 60000,
+    workStyle: 'websocket',  // the handshake's workStyle
+    v2: opts.v2 === true,    // announce stream/lpool/cmd URLs in the handshake
+    block: { websocket: false, stream: false, lpool: false },  // refuse (401/503)
+    hang: { stream: false, lpool: false },  // accept but never answer
+    sseBeat: 0,              // ms between SSE comment lines (0: none)
+    pollHold: 300,           // ms a poll waits for frames before []
+    historySize: 100,        // broadcasts kept per channel for since
+    revive: false,           // a handshake with cId=<known id> keeps the id
   };
   let n = 0;
+  let tickets = 0;
+  const history = {};        // channel -> {epoch, next, frames: []}
+  const polls = new Map();   // ticket -> poll connection
+
+  function channelHistory(ch) {
+    if (!history[ch]) history[ch] = { epoch: 'E' + ch.slice(0, 7), next: 1, frames: [] };
+    return history[ch];
+  }
+
+  // Frames sent right after open: the resume replay and recovered frames.
+  function resumeFrames(sinceText) {
+    if (!sinceText) return [];
+    const since = JSON.parse(sinceText);
+    const out = [];
+    for (const ch of Object.keys(since)) {
+      const [epoch, offset] = since[ch];
+      const h = history[ch];
+      let ok = false;
+      if (h && h.epoch === epoch) {
+        const missed = h.frames.filter((f) => f.o > offset);
+        const first = h.frames.length ? h.frames[0].o : h.next;
+        if (offset + 1 >= first) {
+          out.push(...missed);
+          ok = true;
+        }
+      }
+      out.push({ t: 'recovered', ch, recovered: ok });
+    }
+    return out;
+  }
+
+  // One attached connection, whatever carries it: send(frame), close().
+  function attach(conn, ticket, sinceText) {
+    conn.cId = ticket.split('.')[1];
+    conn.ticket = ticket;
+    srv.conns.push(conn);
+    if (srv.sendOpen) conn.send({ t: 'open', cId: conn.cId, channels: srv.channels });
+    for (const f of resumeFrames(sinceText)) conn.send(f);
+  }
+  function detach(conn) {
+    srv.conns = srv.conns.filter((c) => c !== conn);
+  }
+  function validTicket(url) {
+    const ticket = url.searchParams.get('ticket') || '';
+    return ticket.startsWith('T.') ? ticket : null;
+  }
+  function handleCmd(frames) {
+    const replies = [];
+    for (const f of [].concat(frames)) {
+      srv.frames.push(f);
+      if (f.t === 'ping' && srv.answerPing) replies.push({ t: 'pong' });
+    }
+    return replies;
+  }
+  const CORS = { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' };
+
   const server = http.createServer((req, res) => {
     const url = new URL(req.url, 'http://x');
     const file = (opts.files || {})[url.pathname];
@@ -36,6 +107,76 @@ export async function startFakeServer(opts = {}) {
       });
       return;
     }
+    if (['/sse', '/poll', '/cmd'].includes(url.pathname)) {
+      srv.requests.push({ path: url.pathname, query: url.search });
+      const ticket = validTicket(url);
+      if (!ticket) {
+        res.writeHead(401, { ...CORS, 'Content-Type': 'text/plain' }).end('ticket missing');
+        return;
+      }
+      if (url.pathname === '/cmd') {
+        let body = '';
+        srv.cmdTypes.push(req.headers['content-type'] || '');
+        req.on('data', (c) => { body += c; });
+        req.on('end', () => {
+          res.writeHead(200, { ...CORS, 'Content-Type': 'application/json' });
+          res.end(JSON.stringify(handleCmd(JSON.parse(body))));
+        });
+        return;
+      }
+      if (url.pathname === '/sse') {
+        if (srv.block.stream) { res.writeHead(503, CORS).end('blocked'); return; }
+        if (srv.hang.stream) return;
+        res.writeHead(200, { ...CORS, 'Content-Type': 'text/event-stream' });
+        res.flushHeaders();
+        const conn = {
+          kind: 'stream', res,
+          send: (f) => res.write('data: ' + JSON.stringify(f) + '\n\n'),
+          raw: (text) => res.write(text),
+          close: () => res.destroy(),
+        };
+        const beat = srv.sseBeat > 0 ? setInterval(() => {
+          if (srv.sseBeat > 0) res.write(':\n\n');
+        }, srv.sseBeat) : null;
+        res.on('close', () => { clearInterval(beat); detach(conn); });
+        attach(conn, ticket, url.searchParams.get('since'));
+        return;
+      }
+      // /poll
+      if (srv.block.lpool) { res.writeHead(503, CORS).end('blocked'); return; }
+      if (srv.hang.lpool) return;
+      let conn = polls.get(ticket);
+      const fresh = !conn;
+      if (fresh) {
+        conn = {
+          kind: 'lpool', queue: [], pending: null, hold: null,
+          flush() {
+            if (!this.pending || (!this.queue.length && !this.due)) return;
+            const r = this.pending;
+            clearTimeout(this.hold);
+            this.pending = null;
+            this.due = false;
+            r.writeHead(200, { ...CORS, 'Content-Type': 'application/json', Connection: 'close' });
+            r.end(JSON.stringify(this.queue.splice(0)));
+          },
+          send(f) { this.queue.push(f); setImmediate(() => this.flush()); },
+          raw(text) {
+            if (!this.pending) return;
+            const r = this.pending;
+            this.pending = null;
+            r.writeHead(200, CORS).end(text);
+          },
+          close() { if (this.pending) this.pending.destroy(); polls.delete(ticket); detach(this); },
+        };
+        polls.set(ticket, conn);
+      }
+      conn.pending = res;
+      conn.hold = setTimeout(() => { conn.due = true; conn.flush(); }, srv.pollHold);
+      res.on('close', () => { if (conn.pending === res) { conn.pending = null; clearTimeout(conn.hold); } });
+      if (fresh) attach(conn, ticket, url.searchParams.get('since'));
+      conn.flush();
+      return;
+    }
     if (url.pathname !== '/conn' || url.searchParams.get('cmd') !== 'conn') {
       res.writeHead(404).end();
       return;
@@ -48,45 +189,76 @@ export async function startFakeServer(opts = {}) {
       res.end(answer.body || '{"error":{"code":4030,"message":"connection refused"}}');
       return;
     }
-    const cId = 'c' + (++n);
+    const old = url.searchParams.get('cId');
+    const cId = srv.revive && old ? old : 'c' + (++n);
     const { port } = server.address();
+    const base = `http://127.0.0.1:${port}`;
+    const hs = {
+      v: 1, cId, channels: srv.channels, ticket: `T.${cId}.${++tickets}`,
+      endpoints: [`ws://127.0.0.1:${port}/ws`], workStyle: srv.workStyle,
+      timeout: srv.timeout, heartbeat: srv.heartbeat,
+    };
+    if (srv.v2) {
+      Object.assign(hs, { stream: [base + '/sse'], lpool: [base + '/poll'], cmd: [base + '/cmd'],
+        connExpires: 5000 });
+    }
     res.writeHead(200, { 'Content-Type': 'application/json' });
-    res.end(answer.body || JSON.stringify({
-      v: 1, cId, channels: srv.channels, ticket: 'T.' + cId,
-      endpoints: [`ws://127.0.0.1:${port}/ws`], workStyle: 'websocket',
-      timeout: 60000, heartbeat: srv.heartbeat,
-    }));
+    res.end(answer.body || JSON.stringify(hs));
   });
   const wss = new WebSocketServer({ noServer: true });
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url, 'http://x');
-    const ticket = url.searchParams.get('ticket') || '';
-    if (url.pathname !== '/ws' || !ticket.startsWith('T.')) {
+    srv.requests.push({ path: url.pathname, query: url.search });
+    const ticket = validTicket(url);
+    if (url.pathname !== '/ws' || !ticket || srv.block.websocket) {
       socket.end('HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n');
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      const cId = ticket.slice(2);
-      ws.cId = cId;
+      const conn = {
+        kind: 'websocket', ws,
+        send: (f) => ws.send(JSON.stringify(f)),
+        raw: (text) => ws.send(text),
+        close: (code, reason) => (code ? ws.close(code, reason) : ws.terminate()),
+      };
+      ws.cId = ticket.split('.')[1];
       srv.sockets.push(ws);
       ws.on('message', (data) => {
         const f = JSON.parse(String(data));
         srv.frames.push(f);
         if (f.t === 'ping' && srv.answerPing) ws.send('{"t":"pong"}');
       });
-      ws.on('close', () => { srv.sockets = srv.sockets.filter((s) => s !== ws); });
-      if (srv.sendOpen) ws.send(JSON.stringify({ t: 'open', cId, channels: srv.channels }));
+      ws.on('close', () => {
+        srv.sockets = srv.sockets.filter((s) => s !== ws);
+        detach(conn);
+      });
+      attach(conn, ticket, url.searchParams.get('since'));
     });
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   srv.base = `http://127.0.0.1:${server.address().port}`;
   srv.url = srv.base + '/conn';
+  // A v1 message (no epoch, no offset) to every connection.
   srv.send = (ch, data, time = Date.now()) => {
-    for (const ws of srv.sockets) ws.send(JSON.stringify({ t: 'msg', ch, data, time }));
+    for (const c of srv.conns) c.send({ t: 'msg', ch, data, time });
   };
-  srv.raw = (text) => { for (const ws of srv.sockets) ws.send(text); };
+  // A broadcast: numbered, kept in the channel's history.
+  srv.broadcast = (ch, data, time = Date.now()) => {
+    const h = channelHistory(ch);
+    const f = { t: 'msg', ch, e: h.epoch, o: h.next++, data, time };
+    h.frames.push(f);
+    if (h.frames.length > srv.historySize) h.frames.shift();
+    for (const c of srv.conns) c.send(f);
+    return f;
+  };
+  // Sends a frame object as it is (a duplicate, a recovered frame...).
+  srv.frame = (f) => { for (const c of srv.conns) c.send(f); };
+  // A new epoch for a channel: what an engine restart looks like.
+  srv.restartHistory = (ch) => { delete history[ch]; history[ch] = { epoch: 'N' + ch.slice(0, 7), next: 1, frames: [] }; };
+  srv.raw = (text) => { for (const c of srv.conns) c.raw(text); };
   srv.close = async () => {
     for (const ws of srv.sockets) ws.terminate();
+    for (const c of srv.conns.slice()) c.close();
     wss.close();
     server.closeAllConnections();
     await new Promise((r) => server.close(r));
@@ -104,3 +276,12 @@ export function next(engine, name, ms = 5000) {
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// Polls cond every 5 ms until true; throws after ms.
+export async function until(what, cond, ms = 3000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting for ' + what);
+    await sleep(5);
+  }
+}
