@@ -2,8 +2,11 @@
 # Creates a private CATALINA_BASE that runs webapp-example on loopback only.
 # Shared by tests/demo.sh and tests/lib/tomcat.mjs.
 #
-#   catalina-base.sh BASE HTTP_PORT COMET_PORT WAR
+#   catalina-base.sh BASE HTTP_PORT COMET_PORT WAR [Name=Value ...]
 #
+# Each Name=Value (e.g. Comet.HistorySize=20) is one more context parameter
+# overriding web.xml, like Comet.Port below (tests that need a small history
+# or a short Comet.ConnExpires).
 # BASE must not exist or be empty. Tomcat itself comes from Debian's
 # tomcat10-common (CATALINA_HOME=/usr/share/tomcat10); only configuration,
 # logs and the WAR live in BASE. Start it with
@@ -11,11 +14,12 @@
 #     /usr/share/tomcat10/bin/catalina.sh run
 set -eu
 
-if [ $# -ne 4 ]; then
-  echo "usage: $0 BASE HTTP_PORT COMET_PORT WAR" >&2
+if [ $# -lt 4 ]; then
+  echo "usage: $0 BASE HTTP_PORT COMET_PORT WAR [Name=Value ...]" >&2
   exit 2
 fi
 base=$1 http_port=$2 comet_port=$3 war=$4
+shift 4
 home=${CATALINA_HOME:-/usr/share/tomcat10}
 skel=$home/skel/conf
 
@@ -63,5 +67,17 @@ XML
 sed -i "s#</Context>#    <Parameter name=\"Comet.Port\" value=\"$comet_port\" override=\"false\"/>\\
     <Parameter name=\"Comet.Host\" value=\"127.0.0.1\" override=\"false\"/>\\
 </Context>#" "$base/conf/context.xml"
+
+for kv in "$@"; do
+  name=${kv%%=*} value=${kv#*=}
+  case $name in
+    *[!A-Za-z0-9._]*|'') echo "$0: bad parameter name in $kv" >&2; exit 2 ;;
+  esac
+  case $value in
+    *[\&\<\>\"\#]*) echo "$0: unsupported character in $kv" >&2; exit 2 ;;
+  esac
+  sed -i "s#</Context>#    <Parameter name=\"$name\" value=\"$value\" override=\"false\"/>\\
+</Context>#" "$base/conf/context.xml"
+done
 
 cp "$war" "$base/webapps/"

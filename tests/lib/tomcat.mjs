@@ -69,11 +69,12 @@ process.on('exit', () => {
 
 /**
  * Creates a base (tests/lib/catalina-base.sh), starts catalina.sh run in its
- * own process group and waits until the example answers 200.
+ * own process group and waits until the example answers 200. params:
+ * context parameters that override web.xml ({'Comet.HistorySize': 20}).
  * Returns { base, httpPort, cometPort, url, log, logTail(), undeploy(),
  * deploy(), stop() }.
  */
-export async function startTomcat({ war = WAR } = {}) {
+export async function startTomcat({ war = WAR, params = {} } = {}) {
   if (!fs.existsSync(war)) {
     throw new Error(`${war} is missing: run 'mvn -q install -DskipTests' in ${ROOT}`);
   }
@@ -82,7 +83,8 @@ export async function startTomcat({ war = WAR } = {}) {
   let cometPort = await freePort();
   while (cometPort === httpPort) cometPort = await freePort();
   execFileSync(path.join(here, 'catalina-base.sh'),
-    [base, String(httpPort), String(cometPort), war], { stdio: 'inherit' });
+    [base, String(httpPort), String(cometPort), war,
+      ...Object.entries(params).map(([k, v]) => `${k}=${v}`)], { stdio: 'inherit' });
 
   const log = path.join(base, 'logs', 'console.log');
   const out = fs.openSync(log, 'a');

@@ -39,10 +39,22 @@
       events.push({ name: 'chat', data: line });
       var li = document.createElement('li');
       var who = document.createElement('b');
-      who.textContent = line.name + ': ';
+      who.textContent = line.name + (line['private'] ? ' (private)' : '') + ': ';
       li.appendChild(who);
       li.appendChild(document.createTextNode(line.text));
       $('chat-log').appendChild(li);
+    },
+    /* After a reconnect: recovered is false when lines were lost while
+     * the page was away (longer than the server's history keeps them).
+     * A real application would reload the channel's state here. */
+    recovered: function (recovered, channel) {
+      events.push({ name: 'recovered', recovered: recovered, channel: channel });
+      if (channel === 'chat' && !recovered) {
+        var li = document.createElement('li');
+        li.className = 'gap';
+        li.textContent = '(some lines were missed while this page was offline)';
+        $('chat-log').appendChild(li);
+      }
     }
   });
 
@@ -50,11 +62,16 @@
     e.preventDefault();
     var input = $('chat-input');
     if (!input.value) return;
-    JS.AJAX.post('chat', { name: $('chat-name').value, text: input.value });
+    JS.AJAX.post('chat', { name: $('chat-name').value, to: $('chat-to').value,
+                           text: input.value });
     input.value = '';
   });
 
-  /* ?refuse=1 demonstrates a refused handshake (see AppInit). */
+  /* ?refuse=1 demonstrates a refused handshake (see AppInit);
+   * ?workStyle=websocket|stream|lpool forces a transport (the default,
+   * auto, falls back from one to the next). */
   var refuse = /(^|[?&])refuse=1(&|$)/.test(location.search);
-  JS.Engine.start('conn', refuse ? { refuse: 1 } : undefined);
+  var forced = /(?:^|[?&])workStyle=(websocket|stream|lpool)(?:&|$)/.exec(location.search);
+  JS.Engine.start('conn', refuse ? { refuse: 1 } : undefined,
+                  { workStyle: forced ? forced[1] : 'auto' });
 }());

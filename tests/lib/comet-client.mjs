@@ -1,0 +1,208 @@
+// A node client of comet4j-native for tests that need many clients (one
+// browser each would not do): the real handshake (CometServlet, GET
+// conn?cmd=conn) for a ticket, then one of the three transports against the
+// real native port. It keeps what comet4j.js keeps: the position per
+// channel and no duplicates by offset, and it can resume (since, cId).
+//
+//   const c = new CometClient(tomcat.url + 'conn', { workStyle: 'stream' });
+//   await c.start();                 // resolves on the open frame
+//   c.messages('chat')               // data of every chat message, in order
+//   c.stop();
+import http from 'node:http';
+import { EventEmitter } from 'node:events';
+import { WebSocket } from 'ws';
+
+/** GET <conn>?cmd=conn[&extra]: the handshake answer (throws unless 200). */
+export async function handshake(connUrl, query = {}) {
+  const q = new URLSearchParams({ cmd: 'conn', ...query });
+  const res = await fetch(connUrl + '?' + q);
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`handshake: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+function withTicket(url, ticket, since) {
+  let u = url + (url.includes('?') ? '&' : '?') + 'ticket=' + encodeURIComponent(ticket);
+  if (since) u += '&since=' + encodeURIComponent(JSON.stringify(since));
+  return u;
+}
+
+export class CometClient extends EventEmitter {
+  constructor(connUrl, { workStyle = 'websocket', query = {} } = {}) {
+    super();
+    this.connUrl = connUrl;
+    this.workStyle = workStyle;
+    this.query = query;
+    this.cId = '';
+    this.positions = {};    // channel -> [epoch, offset]
+    this.frames = [];       // every frame delivered, after dedupe
+    this.duplicates = 0;    // frames dropped as already delivered
+    this.recovered = [];    // {ch, recovered}
+    this.closed = null;     // {code, reason} once the transport ended
+    this.open = false;
+    this._stopped = false;
+  }
+
+  /** Handshake (naming the old id when resuming), attach, wait for open. */
+  async start({ resume = false, timeout = 15000 } = {}) {
+    const query = { ...this.query };
+    if (resume && this.cId) query.cId = this.cId;
+    this.hs = await handshake(this.connUrl, query);
+    this.cId = this.hs.cId;
+    this.closed = null;
+    this.open = false;
+    this._stopped = false;
+    const since = resume && Object.keys(this.positions).length ? this.positions : null;
+    const opened = new Promise((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`${this.workStyle}: no open frame within ${timeout} ms`)), timeout);
+      this.once('open', () => { clearTimeout(t); resolve(); });
+      this.once('closed', (code, reason) => {
+        clearTimeout(t);
+        if (!this.open) reject(new Error(`${this.workStyle}: closed ${code} ${reason} before open`));
+      });
+    });
+    if (this.workStyle === 'websocket') this._ws(since);
+    else if (this.workStyle === 'stream') this._sse(since);
+    else this._poll(since);
+    await opened;
+    return this;
+  }
+
+  /** Data of every message of a channel, in delivery order. */
+  messages(ch) {
+    return this.frames.filter((f) => f.t === 'msg' && f.ch === ch).map((f) => f.data);
+  }
+
+  _frame(f) {
+    if (f.t === 'open') {
+      this.open = true;
+      if (f.cId) this.cId = f.cId;
+      this.emit('open', f);
+      return;
+    }
+    if (f.t === 'recovered') this.recovered.push({ ch: f.ch, recovered: f.recovered });
+    if (f.t === 'msg' && typeof f.e === 'string' && typeof f.o === 'number') {
+      const pos = this.positions[f.ch];
+      if (pos && pos[0] === f.e && f.o <= pos[1]) {
+        this.duplicates++;
+        return;
+      }
+      this.positions[f.ch] = [f.e, f.o];
+    }
+    this.frames.push(f);
+    this.emit('frame', f);
+  }
+
+  _closed(code, reason) {
+    if (this.closed) return;
+    this.closed = { code, reason };
+    this.open = false;
+    this.emit('closed', code, reason);
+  }
+
+  _ws(since) {
+    const ws = new WebSocket(withTicket(this.hs.endpoints[0], this.hs.ticket, since));
+    this.ws = ws;
+    ws.on('message', (data) => this._frame(JSON.parse(String(data))));
+    ws.on('close', (code, reason) => this._closed(code, String(reason)));
+    ws.on('unexpected-response', (req, res) => { this._closed(1006, 'http:' + res.statusCode); req.destroy(); });
+    ws.on('error', () => this._closed(1006, 'error'));
+  }
+
+  _sse(since) {
+    const req = http.get(withTicket(this.hs.stream[0], this.hs.ticket, since),
+      { agent: false, headers: { Accept: 'text/event-stream' } }, (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          this._closed(1006, 'http:' + res.statusCode);
+          return;
+        }
+        res.setEncoding('utf8');
+        let buf = '';
+        let data = [];
+        res.on('data', (chunk) => {
+          buf += chunk;
+          const lines = buf.split(/\r\n|\r|\n/);
+          buf = lines.pop();
+          for (const line of lines) {
+            if (line === '') {
+              if (data.length) this._frame(JSON.parse(data.join('\n')));
+              data = [];
+            } else if (line.startsWith('data:')) {
+              data.push(line.slice(line[5] === ' ' ? 6 : 5));
+            } else if (line.startsWith(':')) {
+              this.emit('heartbeat');
+            }
+          }
+        });
+        res.on('end', () => this._closed(1006, 'end of stream'));
+        res.on('error', () => this._closed(1006, 'error'));
+      });
+    req.on('error', () => this._closed(1006, 'error'));
+    this.req = req;
+  }
+
+  _poll(since) {
+    if (this._stopped) return;
+    const req = http.get(withTicket(this.hs.lpool[0], this.hs.ticket, since), { agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c) => { body += c; });
+      res.on('end', () => {
+        if (this._stopped) return;
+        if (res.statusCode !== 200) {
+          this._closed(1006, 'http:' + res.statusCode);
+          return;
+        }
+        for (const f of JSON.parse(body)) this._frame(f);
+        this._poll(null);
+      });
+      res.on('error', () => this._closed(1006, 'error'));
+    });
+    req.on('error', () => { if (!this._stopped) this._closed(1006, 'error'); });
+    this.req = req;
+  }
+
+  /** POST frames to the cmd URL; resolves with the reply frames. */
+  async command(frames) {
+    const res = await fetch(withTicket(this.hs.cmd[0], this.hs.ticket), {
+      method: 'POST', body: JSON.stringify(frames), headers: { 'Content-Type': 'text/plain' } });
+    return JSON.parse(await res.text());
+  }
+
+  /** Ends the transport from this side (a WebSocket with 1000). */
+  stop() {
+    this._stopped = true;
+    if (this.ws) { try { this.ws.close(1000); } catch { /* closing */ } this.ws = null; }
+    if (this.req) { this.req.destroy(); this.req = null; }
+    this.open = false;
+  }
+
+  /** Cuts the transport without a goodbye (a network loss, to the server). */
+  cut() {
+    this._stopped = true;
+    if (this.ws) { this.ws.terminate(); this.ws = null; }
+    if (this.req) { this.req.destroy(); this.req = null; }
+    this.open = false;
+  }
+}
+
+/** POST /chat with one message per line, in order; resolves on 200. */
+export async function publishLines(appUrl, lines, { name = 'test', to } = {}) {
+  const body = new URLSearchParams({ name, text: lines.join('\n') });
+  if (to) body.set('to', to);
+  const res = await fetch(appUrl + 'chat', { method: 'POST', body });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`POST /chat: ${res.status} ${text}`);
+  return JSON.parse(text);
+}
+
+/** Resolves once cond() is true (checked every 20 ms); throws after ms. */
+export async function eventually(what, cond, ms = 15000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (cond()) return;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
