@@ -1,0 +1,99 @@
+// Many node clients on the three transports against the real native port
+// (tests/lib/comet-client.mjs), with tickets from the real handshake:
+// everyone gets the same sequence; a client that stops reading is closed
+// with 4001 and the others are not held up.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startTomcat, localhostLog } from '../lib/tomcat.mjs';
+import { CometClient, publishLines, eventually } from '../lib/comet-client.mjs';
+
+const MAX_QUEUE = 65536;   // Comet.MaxQueue: a stalled reader passes it soon
+let tomcat;
+let clients = [];
+
+before(async () => {
+  tomcat = await startTomcat({ params: { 'Comet.MaxQueue': MAX_QUEUE } });
+});
+after(async () => {
+  for (const c of clients) c.stop();
+  await tomcat?.stop();
+});
+
+function withLogs(fn) {
+  return async (t) => {
+    try {
+      await fn(t);
+    } catch (e) {
+      e.message += `\n--- tomcat console ---\n${tomcat.logTail(40)}` +
+        `\n--- localhost log ---\n${localhostLog(tomcat.base, 40)}`;
+      throw e;
+    } finally {
+      for (const c of clients) c.stop();
+      clients = [];
+    }
+  };
+}
+
+const STYLES = ['websocket', 'stream', 'lpool'];
+
+/** n clients, round-robin over the transports, started `batch` at a time. */
+async function startClients(n, batch = 50) {
+  const made = Array.from({ length: n }, (_, i) =>
+    new CometClient(tomcat.url + 'conn', { workStyle: STYLES[i % 3] }));
+  clients.push(...made);
+  for (let i = 0; i < n; i += batch) {
+    await Promise.all(made.slice(i, i + batch).map((c) => c.start()));
+  }
+  return made;
+}
+
+const tagged = (c, tag) => c.messages('chat').filter((d) => d.text.startsWith(tag)).map((d) => d.text);
+
+// (c)
+test('1,000 clients over websocket, stream and lpool get the same sequence', withLogs(async () => {
+  const all = await startClients(1000);
+  assert.equal(all.filter((c) => c.open).length, 1000);
+  const tag = `c${Date.now()}-`;
+  const sent = [];
+  for (let k = 0; k < 3; k++) {
+    const batch = Array.from({ length: 50 }, (_, i) => `${tag}${k * 50 + i + 1}`);
+    sent.push(...batch);
+    await publishLines(tomcat.url, batch);
+  }
+  await eventually('every client to have all 150 lines',
+    () => all.every((c) => tagged(c, tag).length >= sent.length), 60000);
+  await new Promise((r) => setTimeout(r, 300));
+  for (const c of all) {
+    assert.deepEqual(tagged(c, tag), sent, `${c.workStyle} ${c.cId}`);
+    assert.equal(c.duplicates, 0, `${c.workStyle} ${c.cId}: the server sent a broadcast twice`);
+    assert.equal(c.closed, null, `${c.workStyle} ${c.cId} closed`);
+  }
+}));
+
+// (d)
+test('a WebSocket that stops reading is closed with 4001; the others get everything', withLogs(async () => {
+  const others = await startClients(6);
+  const [stalled] = await startClients(1);   // a websocket
+  assert.equal(stalled.workStyle, 'websocket');
+  stalled.ws.pause();   // stops reading: the kernel buffers fill, then the core's queue
+  const tag = `d${Date.now()}-`;
+  const pad = 'x'.repeat(450);
+  const sent = [];
+  // 8 posts of 1,000 lines of ~470 bytes: about 4 MB to every client.
+  for (let k = 0; k < 8; k++) {
+    const batch = Array.from({ length: 1000 }, (_, i) => `${tag}${k * 1000 + i + 1} ${pad}`);
+    sent.push(...batch);
+    await publishLines(tomcat.url, batch);
+  }
+  await eventually('every reading client to have all 8,000 lines',
+    () => others.every((c) => tagged(c, tag).length >= sent.length), 60000);
+  for (const c of others) {
+    assert.deepEqual(tagged(c, tag), sent, `${c.workStyle} ${c.cId}`);
+    assert.equal(c.closed, null);
+  }
+  const closed = new Promise((r) => (stalled.closed ? r() : stalled.once('closed', r)));
+  stalled.ws.resume();
+  await Promise.race([closed, new Promise((_, j) => setTimeout(() => j(new Error('no close')), 15000))]);
+  assert.equal(stalled.closed.code, 4001, JSON.stringify(stalled.closed));
+  assert.ok(tagged(stalled, tag).length < sent.length, 'the stalled client missed lines');
+}));
