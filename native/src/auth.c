@@ -235,7 +235,7 @@ int c4j_auth_verify(const uint8_t *key, size_t key_len, const char *token,
   c = part_json(dot1 + 1, (size_t)(dot2 - dot1 - 1), tmp, sizeof(tmp));
   rc = c ? claims(c, t) : C4J_ETICKET;
   json_decref(c);
-  if (rc == 0 && t->exp <= now_s) rc = C4J_ETICKETEXP;
+  if (rc == 0 && t->exp <= now_s) return C4J_ETICKETEXP; /* t stays filled */
   if (rc) memset(t, 0, sizeof(*t));
   return rc;
 }

@@ -32,8 +32,9 @@ int c4j_auth_sign(const uint8_t *key, size_t key_len, const char *claims,
  * optional "sub" string of at most C4J_MAX_USER bytes, optional "ch" array
  * of at most C4J_MAX_CHANNELS valid channel names.  Tokens over 8 KiB,
  * duplicate JSON keys and header fields other than "alg" and "typ": "JWT"
- * are refused.  Returns 0 and fills t, C4J_ETICKETEXP when only the expiry
- * fails, else C4J_ETICKET; t is zeroed on failure. */
+ * are refused.  Returns 0 and fills t; C4J_ETICKETEXP when only the expiry
+ * fails, with t filled too (the core still honours an expired ticket whose
+ * connection id it holds); else C4J_ETICKET with t zeroed. */
 int c4j_auth_verify(const uint8_t *key, size_t key_len, const char *token,
                     size_t token_len, int64_t now_s, c4j_ticket_t *t);
 

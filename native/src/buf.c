@@ -11,6 +11,8 @@ c4j__buf_t *c4j__buf_new(size_t len) {
   if (b == NULL) return NULL;
   atomic_init(&b->refs, 1);
   b->len = (uint32_t)len;
+  b->offset = 0;
+  atomic_init(&b->alt, NULL);
   return b;
 }
 
@@ -30,6 +32,17 @@ void c4j__buf_unref(c4j__buf_t *b) {
   /* Release on every drop, acquire before the free, as for shared_ptr. */
   if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_release) == 1) {
     atomic_thread_fence(memory_order_acquire);
+    c4j__buf_unref(atomic_load_explicit(&b->alt, memory_order_relaxed));
     c4j__free(b);
   }
+}
+
+c4j__buf_t *c4j__buf_set_alt(c4j__buf_t *b, c4j__buf_t *alt) {
+  c4j__buf_t *none = NULL;
+  if (atomic_compare_exchange_strong_explicit(&b->alt, &none, alt,
+                                              memory_order_acq_rel,
+                                              memory_order_acquire))
+    return alt;
+  c4j__buf_unref(alt); /* another worker won the race: use its copy */
+  return none;
 }

@@ -10,13 +10,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Invariant: `data` is written only by the creator, before the buffer is
- * shared; afterwards it is read-only and `refs` alone changes. */
-typedef struct {
+typedef struct c4j__buf_s c4j__buf_t;
+
+/* Invariant: `data`, `len` and `offset` are written only by the creator,
+ * before the buffer is shared; afterwards they are read-only and only
+ * `refs` and `alt` change.  `offset` is the channel offset of a broadcast
+ * frame (0 for every other frame).  `alt` is NULL or another encoding of
+ * the same frame (the SSE event), created at most once by whichever worker
+ * first needs it and installed with a compare-and-swap; this buffer holds
+ * one reference to it. */
+struct c4j__buf_s {
   atomic_uint refs;
   uint32_t len;
+  uint64_t offset;
+  _Atomic(c4j__buf_t *) alt;
   uint8_t data[];
-} c4j__buf_t;
+};
 
 /* A buffer of len bytes (contents undefined) with one reference, or NULL
  * when out of memory or len does not fit in 32 bits. */
@@ -25,8 +34,11 @@ c4j__buf_t *c4j__buf_new(size_t len);
 c4j__buf_t *c4j__buf_copy(const void *p, size_t n);
 /* Adds n references; returns b. */
 c4j__buf_t *c4j__buf_ref(c4j__buf_t *b, unsigned n);
-/* Drops one reference, freeing the buffer with the last one.  NULL is a
- * no-op. */
+/* Drops one reference, freeing the buffer (and its alt) with the last one.
+ * NULL is a no-op. */
 void c4j__buf_unref(c4j__buf_t *b);
+/* Installs alt (one reference, taken over) unless another thread did
+ * first; returns the installed one, borrowed for as long as b lives. */
+c4j__buf_t *c4j__buf_set_alt(c4j__buf_t *b, c4j__buf_t *alt);
 
 #endif /* C4J_BUF_H */

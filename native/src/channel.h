@@ -12,10 +12,14 @@ typedef struct c4j__chan_s c4j__chan_t;
 typedef struct c4j__sub_s c4j__sub_t;
 
 /* One subscription: a node both in its channel's list (prev/next) and in
- * its connection's list (conn_next). */
+ * its connection's list (conn_next).  `last` is the offset of the newest
+ * broadcast of the channel queued to the connection (0 before any): the
+ * connection is never sent a broadcast at or below it, so that a resume
+ * replay and live traffic neither repeat nor reorder. */
 struct c4j__sub_s {
   c4j__chan_t *chan;
   void *conn;
+  uint64_t last;
   c4j__sub_t *prev, *next;
   c4j__sub_t *conn_next;
 };

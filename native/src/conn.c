@@ -1,6 +1,8 @@
-/* conn.c - one client connection: reads the HTTP upgrade request, checks it
- * and its ticket, answers 101 (or an HTTP error), then reads WebSocket
- * frames and writes the frames queued to it, and runs the close handshake.
+/* conn.c - one client connection: reads the HTTP request, checks it and its
+ * ticket, routes it (WebSocket upgrade, SSE, long-poll, /cmd, OPTIONS) or
+ * refuses it, then writes the frames queued to it and reads what the
+ * transport carries; and the identity it attaches, which a dying or
+ * parked ghost keeps when the socket goes.
  *
  * Memory while idle: the uv_tcp_t and this struct, the cid entry, one node
  * per subscribed channel and, until the next tick, the output ring.  Reads
@@ -9,6 +11,7 @@
  * reads for the connection).
  */
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@
 #include "common.h"
 #include "conn.h"
 #include "engine.h"
+#include "stream.h"
 #include "worker.h"
 
 #define F_IN_FLUSH 0x01    /* on the worker's flush list */
@@ -26,10 +30,13 @@
 #define F_SHUTDOWN 0x04    /* uv_shutdown started */
 #define F_NO_INPUT 0x08    /* the parser failed: ignore further bytes */
 #define F_HTTP 0x10        /* u.http is the live member */
+#define F_BATCH 0x20       /* a poll on the worker's batch list */
+#define F_QUIET 0x40       /* a poll that continues a parked one */
 
 #define CLOSE_WAIT_MS 2000 /* how long a closing connection may linger */
 #define MAX_IOV 64
 #define MAX_OUT 32768      /* entries in one output ring */
+#define MAX_SINCE 64       /* channels read from `since` */
 
 struct c4j__wreq_s {
   uv_write_t req;
@@ -37,6 +44,15 @@ struct c4j__wreq_s {
   uint32_t bytes;          /* counted in c->queued until the callback */
   uint32_t n;
   c4j__buf_t *bufs[];
+};
+
+/* The body of POST /cmd being read, for the connection id its ticket
+ * names. */
+struct c4j__cmd_s {
+  char cid[C4J_MAX_ID + 1];
+  char acao[260];          /* Access-Control-Allow-Origin to answer */
+  size_t need, got;
+  char body[];
 };
 
 static int on_message(c4j_ws_parser_t *p, int op, const uint8_t *data,
@@ -48,11 +64,22 @@ static int on_close(c4j_ws_parser_t *p, int code, const uint8_t *reason,
 static const c4j_ws_callbacks_t ws_callbacks = { on_message, on_control,
                                                  on_close };
 
+/* A ghost is no handle, but its tcp.loop is set like a handle's so that
+ * the worker is found the same way. */
 static c4j__worker_t *worker(c4j__conn_t *c) {
   return c4j__worker_of(c->tcp.loop);
 }
 
 static c4j_engine_t *engine(c4j__conn_t *c) { return worker(c)->engine; }
+
+static int is_ghost(const c4j__conn_t *c) {
+  return c->state == C4J__CONN_PARKED || c->state == C4J__CONN_DYING;
+}
+
+static const char *transport_name(int t) {
+  static const char *names[] = { "websocket", "stream", "lpool", "cmd" };
+  return names[t];
+}
 
 /* ---- Output queue -------------------------------------------------------- */
 
@@ -78,7 +105,10 @@ static int push_out(c4j__conn_t *c, c4j__buf_t *b) {
   *slot(c, c->out_len) = b;
   c->out_len++;
   c->queued += b->len;
-  c4j__worker_want_flush(worker(c), c);
+  /* Ghosts and waiting polls write nothing until a transport takes them. */
+  if (!is_ghost(c) &&
+      !(c->transport == C4J__T_POLL && c->state == C4J__CONN_OPEN))
+    c4j__worker_want_flush(worker(c), c);
   return 0;
 }
 
@@ -110,6 +140,131 @@ static int queue_bytes(c4j__conn_t *c, const void *p, size_t n) {
   return 0;
 }
 
+/* ---- Lists of the worker -------------------------------------------------- */
+
+static void list_add(c4j__conn_t **head, c4j__conn_t *c) {
+  c->gprev = NULL;
+  c->gnext = *head;
+  if (*head) (*head)->gprev = c;
+  *head = c;
+}
+
+static void list_remove(c4j__conn_t **head, c4j__conn_t *c) {
+  if (c->gprev) c->gprev->gnext = c->gnext;
+  else *head = c->gnext;
+  if (c->gnext) c->gnext->gprev = c->gprev;
+  c->gnext = c->gprev = NULL;
+}
+
+static void unbatch(c4j__conn_t *c) {
+  if (!(c->flags & F_BATCH)) return;
+  c->flags &= (uint8_t)~F_BATCH;
+  list_remove(&worker(c)->batch, c);
+}
+
+/* ---- Identities ----------------------------------------------------------- */
+
+static void ghost_free(c4j__conn_t *g) {
+  c4j__worker_t *w = worker(g);
+  list_remove(&w->ghosts, g);
+  drop_out(g);
+  c4j__free(g->outq);
+  c4j__free(g);
+}
+
+/* Forgets c's identity for good and reports DROP (unless silent). */
+static void detach(c4j__conn_t *c, int code, const char *reason, int silent) {
+  c4j__worker_t *w = worker(c);
+  c4j_engine_t *e = w->engine;
+  c4j__chan_unsubscribe_all(&w->chans, &c->subs);
+  /* A silent detach hands the identity to another worker, which counts
+   * it from now on. */
+  if (!silent) c4j__events_drop(&e->events, c->cid->id, code, reason);
+  c4j__held_release(&e->held, c->cid->id, w->index);
+  if (!silent && c->state != C4J__CONN_DYING) atomic_fetch_sub(&e->conns, 1);
+  c4j__cid_map_remove(&w->cids, c->cid);
+  c->cid = NULL;
+}
+
+/* Moves c's identity into a new ghost in state (PARKED keeps the
+ * subscriptions; DYING does not, and reports DYING).  Returns the ghost,
+ * or NULL when out of memory (nothing changed). */
+static c4j__conn_t *to_ghost(c4j__conn_t *c, int state, int code, const char *reason) {
+  c4j__worker_t *w = worker(c);
+  c4j_engine_t *e = w->engine;
+  c4j__conn_t *g = c4j__calloc(1, sizeof(*g));
+  if (g == NULL) return NULL;
+  g->tcp.loop = &w->loop;
+  g->state = (uint8_t)state;
+  g->transport = c->transport;
+  g->seq = c->seq;
+  g->stamp = c4j__worker_now(w);
+  g->cid = c->cid;
+  g->cid->conn = g;
+  c->cid = NULL;
+  if (state == C4J__CONN_PARKED) {
+    g->subs = c->subs;
+    for (c4j__sub_t *s = g->subs; s; s = s->conn_next) s->conn = g;
+  } else {
+    c4j__chan_unsubscribe_all(&w->chans, &c->subs);
+    c4j__events_dying(&e->events, g->cid->id, code, reason);
+    atomic_fetch_sub(&e->conns, 1);
+  }
+  c->subs = NULL;
+  c4j__held_set(&e->held, g->cid->id, w->index,
+                state == C4J__CONN_PARKED ? C4J__HELD_PARKED
+                                          : C4J__HELD_DYING);
+  list_add(&w->ghosts, g);
+  return g;
+}
+
+/* The end of an attached connection's identity: dying when the transport
+ * was lost and the configuration keeps lost connections, else DROP. */
+static void end_identity(c4j__conn_t *c, int code, const char *reason) {
+  if (c->cid == NULL) return;
+  if ((code == 1006 || code == C4J_CLOSE_IDLE_TIMEOUT) &&
+      engine(c)->cfg.conn_expires_ms > 0 &&
+      to_ghost(c, C4J__CONN_DYING, code, reason) != NULL)
+    return;
+  detach(c, code, reason, 0);
+}
+
+/* Turns a parked ghost dying (its poll client did not come back). */
+static void parked_to_dying(c4j__conn_t *g) {
+  c4j__worker_t *w = worker(g);
+  c4j_engine_t *e = w->engine;
+  c4j__chan_unsubscribe_all(&w->chans, &g->subs);
+  /* Broadcasts come back through resume; only sendTo frames are kept. */
+  for (unsigned i = 0, n = g->out_len; i < n; i++) {
+    c4j__buf_t *b = pop_out(g);
+    g->queued -= b->len;
+    if (b->offset != 0 || push_out(g, b) < 0) c4j__buf_unref(b);
+  }
+  g->state = C4J__CONN_DYING;
+  g->stamp = c4j__worker_now(w);
+  c4j__events_dying(&e->events, g->cid->id, 1006, "poll not renewed");
+  c4j__held_set(&e->held, g->cid->id, w->index, C4J__HELD_DYING);
+  atomic_fetch_sub(&e->conns, 1);
+}
+
+void c4j__conn_ghost_tick(c4j__conn_t *g, uint32_t now) {
+  const c4j_config_t *cfg = &engine(g)->cfg;
+  uint32_t age = now - g->stamp;
+  if (g->state == C4J__CONN_PARKED) {
+    if (age < c4j__worker_poll_hold(worker(g)) + (uint32_t)cfg->heartbeat_ms)
+      return;
+    if (cfg->conn_expires_ms > 0) {
+      parked_to_dying(g);
+      return;
+    }
+    detach(g, 1006, "poll not renewed", 0);
+    ghost_free(g);
+  } else if (age >= (uint32_t)cfg->conn_expires_ms) {
+    detach(g, C4J_CLOSE_EXPIRED, "expired", 0);
+    ghost_free(g);
+  }
+}
+
 /* ---- Closing -------------------------------------------------------------- */
 
 static void close_cb(uv_handle_t *h) {
@@ -117,6 +272,10 @@ static void close_cb(uv_handle_t *h) {
   c4j_engine_t *e = c4j__worker_of(h->loop)->engine;
   if (c->flags & F_HTTP) {
     c4j__free(c->u.http);
+  } else if (c->state == C4J__CONN_BODY || c->transport == C4J__T_CMD) {
+    c4j__free(c->u.cmd);
+  } else if (c->transport == C4J__T_POLL) {
+    c4j__free(c->u.acao);
   } else if (c->u.ws != NULL) {
     c4j_ws_parser_free(c->u.ws);
     c4j__free(c->u.ws);
@@ -127,20 +286,14 @@ static void close_cb(uv_handle_t *h) {
   c4j__free(c);
 }
 
-/* Takes an open connection out of the indexes and reports its end. */
-static void detach(c4j__conn_t *c, int code, const char *reason) {
-  c4j__worker_t *w = worker(c);
-  c4j_engine_t *e = w->engine;
-  c4j__chan_unsubscribe_all(&w->chans, &c->subs);
-  c4j__events_drop(&e->events, c->cid->id, code, reason);
-  c4j__cid_map_remove(&w->cids, c->cid);
-  c->cid = NULL;
-  atomic_fetch_sub(&e->conns, 1);
-}
-
 void c4j__conn_abort(c4j__conn_t *c) {
   if (c->state == C4J__CONN_CLOSED) return;
-  if (c->state == C4J__CONN_OPEN) detach(c, 1006, "connection lost");
+  if (is_ghost(c)) {
+    c4j__conn_close(c, 1006, "connection lost", 1);
+    return;
+  }
+  if (c->state == C4J__CONN_OPEN) end_identity(c, 1006, "connection lost");
+  unbatch(c);
   c->state = C4J__CONN_CLOSED;
   uv_close((uv_handle_t *)&c->tcp, close_cb);
 }
@@ -149,15 +302,28 @@ void c4j__conn_close(c4j__conn_t *c, int code, const char *reason,
                      int discard) {
   uint8_t frame[127];
   size_t n;
+  if (is_ghost(c)) {
+    detach(c, code, reason, 0);
+    ghost_free(c);
+    return;
+  }
   if (c->state != C4J__CONN_OPEN) {
-    if (c->state == C4J__CONN_HANDSHAKE || c->state == C4J__CONN_REFUSING)
+    if (c->state == C4J__CONN_HANDSHAKE || c->state == C4J__CONN_REFUSING ||
+        c->state == C4J__CONN_BODY)
       c4j__conn_abort(c);
     return;
   }
-  detach(c, code, reason);
+  end_identity(c, code, reason);
+  unbatch(c);
   if (discard) drop_out(c);
-  c->state = C4J__CONN_CLOSING;
   c->stamp = c4j__worker_now(worker(c));
+  if (c->transport != C4J__T_WS) {
+    /* HTTP transports have no close frame: end the response. */
+    c->state = C4J__CONN_REFUSING;
+    c4j__worker_want_flush(worker(c), c);
+    return;
+  }
+  c->state = C4J__CONN_CLOSING;
   n = c4j_ws_write_close(frame, code, reason);
   if (queue_bytes(c, frame, n) < 0) c4j__conn_abort(c);
 }
@@ -215,7 +381,10 @@ void c4j__conn_flush(c4j__conn_t *c) {
   int r;
   c4j__wreq_t *wr;
 
-  if (c->state == C4J__CONN_CLOSED || c->wreq != NULL) return;
+  if (c->state == C4J__CONN_CLOSED || c->wreq != NULL || is_ghost(c) ||
+      c->state == C4J__CONN_BODY ||
+      (c->transport == C4J__T_POLL && c->state == C4J__CONN_OPEN))
+    return;
   if (c->out_len == 0) {
     drained(c);
     return;
@@ -278,40 +447,165 @@ void c4j__conn_flush(c4j__conn_t *c) {
   }
 }
 
+
+/* ---- Sending -------------------------------------------------------------- */
+
+/* A dying ghost keeps sendTo frames within max_queue, dropping the oldest
+ * (counted) to make room. */
+static void keep(c4j__conn_t *g, c4j__buf_t *b) {
+  size_t max = engine(g)->cfg.max_queue;
+  if (b->offset != 0 || b->len > max) return;
+  while (g->out_len > 0 &&
+         ((size_t)g->queued + b->len > max || g->out_len >= MAX_OUT)) {
+    c4j__buf_t *old = pop_out(g);
+    g->queued -= old->len;
+    c4j__buf_unref(old);
+    g->lost++;
+  }
+  if (push_out(g, c4j__buf_ref(b, 1)) < 0) {
+    c4j__buf_unref(b);
+    g->lost++;
+  }
+}
+
+/* A poll has something to answer: answer within the batch window. */
+static void batch(c4j__conn_t *c) {
+  c4j__worker_t *w = worker(c);
+  if (c->flags & F_BATCH) return;
+  c->flags |= F_BATCH;
+  list_add(&w->batch, c);
+  c4j__worker_batch_start(w);
+}
+
 void c4j__conn_send(c4j__conn_t *c, c4j__buf_t *b) {
   c4j__worker_t *w;
-  if (c->state != C4J__CONN_OPEN) return;
+  c4j__buf_t *out = b;
+  if (c->state == C4J__CONN_DYING) {
+    keep(c, b);
+    return;
+  }
+  if (c->state != C4J__CONN_OPEN && c->state != C4J__CONN_PARKED) return;
   w = worker(c);
-  if ((size_t)c->queued + b->len > w->engine->cfg.max_queue ||
+  if (c->transport == C4J__T_SSE && c->state == C4J__CONN_OPEN &&
+      (out = c4j__stream_event(b)) == NULL) {
+    c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
+    return;
+  }
+  if ((size_t)c->queued + out->len > w->engine->cfg.max_queue ||
       c->out_len >= MAX_OUT) {
     atomic_fetch_add(&w->engine->slow_consumers, 1);
     c4j__conn_close(c, C4J_CLOSE_SLOW_CONSUMER, "slow consumer", 1);
     return;
   }
-  if (push_out(c, c4j__buf_ref(b, 1)) < 0) {
-    c4j__buf_unref(b);
+  if (push_out(c, c4j__buf_ref(out, 1)) < 0) {
+    c4j__buf_unref(out);
     c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
     return;
   }
+  if (c->transport == C4J__T_POLL && c->state == C4J__CONN_OPEN) batch(c);
   w->messages_out++;
-  w->bytes_out += b->len;
+  w->bytes_out += out->len;
 }
 
-/* ---- The handshake -------------------------------------------------------- */
+void c4j__conn_send_sub(c4j__conn_t *c, c4j__sub_t *s, c4j__buf_t *b) {
+  if (b->offset != 0) {
+    if (b->offset <= s->last) return;
+    s->last = b->offset;
+  }
+  c4j__conn_send(c, b);
+}
 
-/* Answers an HTTP error and closes once it is written. */
-static void refuse(c4j__conn_t *c, int status, const char *reason) {
-  char out[512];
-  long n = c4j_http_write_error(out, sizeof(out), status, reason, "");
+/* ---- Long-poll answers ---------------------------------------------------- */
+
+/* Answers a waiting poll with what it has queued (possibly nothing), parks
+ * its identity and closes once the answer is written. */
+static void answer_poll(c4j__conn_t *c) {
+  c4j__buf_t *frames[MAX_IOV * 4], *resp;
+  c4j__conn_t *g = NULL;
+  size_t n = 0;
+  unbatch(c);
+  /* A poll answers at most this many frames; the rest stays parked. */
+  while (c->out_len > 0 && n < sizeof(frames) / sizeof(frames[0])) {
+    frames[n] = pop_out(c);
+    c->queued -= frames[n]->len;
+    n++;
+  }
+  resp = c4j__poll_answer(frames, n, c->u.acao);
+  if (resp == NULL || (g = to_ghost(c, C4J__CONN_PARKED, 0, NULL)) == NULL) {
+    for (size_t i = 0; i < n; i++) c4j__buf_unref(frames[i]);
+    c4j__buf_unref(resp);
+    c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) c4j__buf_unref(frames[i]);
+  /* Frames that did not fit wait in the ghost for the next poll. */
+  while (c->out_len > 0) {
+    c4j__buf_t *b = pop_out(c);
+    c->queued -= b->len;
+    if (push_out(g, b) < 0) c4j__buf_unref(b);
+  }
+  c->state = C4J__CONN_REFUSING;
+  if (push_out(c, resp) < 0) {
+    c4j__buf_unref(resp);
+    c4j__conn_abort(c);
+  }
+}
+
+void c4j__conn_answer_polls(c4j__worker_t *w) {
+  while (w->batch != NULL) answer_poll(w->batch);
+}
+
+/* ---- Answers -------------------------------------------------------------- */
+
+/* The Access-Control-Allow-Origin to answer the request with: its Origin,
+ * or "*" without one; NULL when the origin is not allowed (or unsafe to
+ * echo). */
+static const char *allow_origin(c4j__conn_t *c, const char *origin) {
+  for (const char *p = origin; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) return NULL;
+  if (!c4j__engine_origin_ok(engine(c), origin)) return NULL;
+  return origin[0] ? origin : "*";
+}
+
+/* Queues a whole HTTP answer and closes once it is written. */
+static void answer(c4j__conn_t *c, int status, const char *ctype,
+                   const char *body, const char *acao) {
+  char head[1024];
+  size_t blen = body ? strlen(body) : 0;
+  long n = c4j__http_head(head, sizeof(head), status, ctype,
+                          ctype ? (long long)blen : -1, 0, acao);
+  c4j__buf_t *b = n < 0 ? NULL : c4j__buf_new((size_t)n + blen);
+  if (b != NULL) {
+    memcpy(b->data, head, (size_t)n);
+    if (blen) memcpy(b->data + n, body, blen);
+  }
   if (c->flags & F_HTTP) {
     c4j__free(c->u.http);
     c->u.http = NULL;
     c->flags &= (uint8_t)~F_HTTP;
   }
   c->state = C4J__CONN_REFUSING;
-  if (n < 0 || queue_bytes(c, out, (size_t)n) < 0) c4j__conn_abort(c);
+  if (b == NULL || push_out(c, b) < 0) {
+    c4j__buf_unref(b);
+    c4j__conn_abort(c);
+  }
 }
 
+/* Answers an HTTP error (text/plain reason) and closes. */
+static void refuse(c4j__conn_t *c, int status, const char *reason) {
+  const char *acao = NULL;
+  if ((c->flags & F_HTTP) && status != 403)
+    acao = allow_origin(c, c->u.http->origin);
+  answer(c, status, "text/plain; charset=utf-8", reason, acao);
+}
+
+static void refuse_json(c4j__conn_t *c, int status, const char *message,
+                        const char *acao) {
+  char body[256];
+  snprintf(body, sizeof(body), "{\"error\":{\"code\":%d,\"message\":\"%s\"}}",
+           status, message);
+  answer(c, status, "application/json", body, acao);
+}
 static void peer_name(c4j__conn_t *c, const char *forwarded, char *ip,
                       size_t cap, int *port) {
   struct sockaddr_storage ss;
@@ -336,8 +630,6 @@ static void peer_name(c4j__conn_t *c, const char *forwarded, char *ip,
   if (loopback && forwarded[0] != '\0') snprintf(ip, cap, "%s", forwarded);
 }
 
-/* Builds {"t":"open","cId":"...","channels":[...]} as a text frame.  Names
- * were checked by c4j_auth_verify: nothing in them needs escaping. */
 static c4j__buf_t *open_frame(const c4j_ticket_t *t) {
   size_t len = strlen("{\"t\":\"open\",\"cId\":\"\",\"channels\":[]}") +
                strlen(t->cid);
@@ -366,84 +658,254 @@ static c4j__buf_t *open_frame(const c4j_ticket_t *t) {
   return b;
 }
 
-/* Tells the other workers that connection id cid attached with seq, so
- * that an older connection with that id there is closed (4004). */
-static void announce(c4j__worker_t *w, const char *cid, uint32_t seq) {
+/* A text frame holding text (for frames built per connection). */
+static c4j__buf_t *text_frame(const char *text, size_t n) {
+  size_t h = c4j_ws_header_len(n);
+  c4j__buf_t *b = c4j__buf_new(h + n);
+  if (b == NULL) return NULL;
+  c4j_ws_write_header(b->data, C4J_WS_OP_TEXT, n);
+  memcpy(b->data + h, text, n);
+  return b;
+}
+
+/* Sends text as one frame; -1 when out of memory. */
+static int send_text(c4j__conn_t *c, const char *text, size_t n) {
+  c4j__buf_t *b = text_frame(text, n);
+  if (b == NULL) return -1;
+  c4j__conn_send(c, b);
+  c4j__buf_unref(b);
+  return 0;
+}
+
+/* ---- Resume --------------------------------------------------------------- */
+
+/* Reads `since` ({"channel": ["epoch", offset], ...}) into *out (NULL when
+ * absent).  Returns 0, or -1 when it is malformed or too big. */
+static int read_since(c4j_http_req_t *r, json_t **out) {
+  char text[C4J_HTTP_MAX_TARGET];
+  long n = c4j_http_query(r, "since", text, sizeof(text));
+  const char *k;
+  json_t *j, *v;
+  *out = NULL;
+  if (n == -1) return 0;
+  if (n < 0) return -1;
+  j = json_loadb(text, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
+  if (!json_is_object(j) || json_object_size(j) > MAX_SINCE) goto bad;
+  json_object_foreach(j, k, v) {
+    json_t *ep = json_array_get(v, 0), *off = json_array_get(v, 1);
+    if (!json_is_array(v) || json_array_size(v) != 2 ||
+        !json_is_string(ep) || json_string_length(ep) != C4J__EPOCH_LEN ||
+        !json_is_integer(off) || json_integer_value(off) < 0)
+      goto bad;
+  }
+  *out = j;
+  return 0;
+bad:
+  json_decref(j);
+  return -1;
+}
+
+/* Replays what the client missed on each channel of since that it
+ * subscribes, then says whether that was everything.  A quiet poll (one
+ * that continues a parked one) hears only of failures.  Returns -1 when
+ * out of memory. */
+static int replay(c4j__conn_t *c, json_t *since, int quiet) {
+  c4j_engine_t *e = engine(c);
+  for (c4j__sub_t *s = c->subs; s && c->state == C4J__CONN_OPEN;
+       s = s->conn_next) {
+    json_t *v = json_object_get(since, s->chan->name);
+    c4j__buf_t **missed;
+    size_t n;
+    uint64_t last, off;
+    char text[C4J_MAX_CHANNEL + 64];
+    int ok, len;
+    if (v == NULL) continue;
+    off = (uint64_t)json_integer_value(json_array_get(v, 1));
+    ok = c4j__hist_since(&e->hist, s->chan->name, s->chan->len,
+                         json_string_value(json_array_get(v, 0)), off,
+                         c4j__mono_ms(), &missed, &n, &last);
+    if (ok < 0) return -1;
+    if (ok) {
+      /* Nothing at or below the client's offset is sent again, live or
+       * replayed; what the inbox still brings below `last` is skipped. */
+      if (s->last < off) s->last = off;
+      for (size_t i = 0; i < n; i++) {
+        c4j__conn_send_sub(c, s, missed[i]);
+        c4j__buf_unref(missed[i]);
+      }
+      c4j__free(missed);
+      if (quiet) continue;
+    }
+    len = snprintf(text, sizeof(text),
+                   "{\"t\":\"recovered\",\"ch\":\"%s\",\"recovered\":%s}",
+                   s->chan->name, ok ? "true" : "false");
+    if (send_text(c, text, (size_t)len) < 0) return -1;
+  }
+  return 0;
+}
+
+/* Moves what ghost g queued to c (which has taken g's identity) and frees
+ * g. */
+static void absorb(c4j__conn_t *c, c4j__conn_t *g) {
+  while (g->out_len > 0) {
+    c4j__buf_t *b = pop_out(g);
+    g->queued -= b->len;
+    c4j__conn_send(c, b);
+    c4j__buf_unref(b);
+  }
+  ghost_free(g);
+}
+
+/* ---- Attaching ------------------------------------------------------------ */
+
+/* Tells the holder of cid on another worker that this worker attached it
+ * with seq: the holder hands its frames over, or closes (4004). */
+static void take_from(c4j__worker_t *w, int holder, const char *cid,
+                      uint32_t seq) {
   c4j_engine_t *e = w->engine;
-  if (e->nworkers < 2 || !c4j__engine_enter(e)) return;
-  for (int i = 0; i < e->nworkers; i++) {
-    c4j__msg_t *m;
-    if (i == w->index) continue;
-    m = c4j__msg_new(C4J__MSG_REPLACE, cid, strlen(cid), NULL);
-    if (m == NULL) continue;
+  c4j__msg_t *m;
+  if (!c4j__engine_enter(e)) return;
+  m = c4j__msg_new(C4J__MSG_TAKE, cid, strlen(cid), NULL);
+  if (m != NULL) {
     m->seq = seq;
-    c4j__worker_push(e->workers[i], &m->node);
+    m->code = w->index;
+    c4j__worker_push(e->workers[holder], &m->node);
   }
   c4j__engine_leave(e);
 }
 
-static void attach(c4j__conn_t *c, const char *accept) {
+/* Attaches the checked request's ticket (w->ticket) with transport; for a
+ * WebSocket, accept is the Sec-WebSocket-Accept value. */
+static void attach(c4j__conn_t *c, int transport, const char *accept,
+                   const char *acao, json_t *since) {
   c4j__worker_t *w = worker(c);
   c4j_engine_t *e = w->engine;
   c4j_ticket_t *t = &w->ticket;
-  c4j__cid_t *old;
-  c4j__buf_t *open;
-  char resp[192], ip[64];
-  int n, port;
+  c4j__cid_t *local;
+  c4j__conn_t *ghost = NULL;
+  c4j__holder_t prev;
+  c4j__buf_t *open = NULL;
+  char resp[1024], ip[64], *kept_acao = NULL;
+  long n = 0;
+  int port, quiet;
 
   peer_name(c, c->u.http->forwarded_for, ip, sizeof(ip), &port);
-  old = c4j__cid_map_find(&w->cids, t->cid, strlen(t->cid));
-  if (old != NULL)
-    c4j__conn_close(old->conn, C4J_CLOSE_REPLACED, "replaced", 0);
-  c->cid = c4j__cid_map_add(&w->cids, t->cid, strlen(t->cid), c);
-  if (c->cid == NULL) goto nomem;
-  for (int i = 0; i < t->nchannels; i++) {
-    if (c4j__chan_subscribe(&w->chans, t->channels[i],
-                            strlen(t->channels[i]), c, &c->subs) != 0)
-      goto nomem;
+  local = c4j__cid_map_find(&w->cids, t->cid, strlen(t->cid));
+  if (local != NULL) {
+    if (is_ghost(local->conn)) ghost = local->conn;
+    else c4j__conn_close(local->conn, C4J_CLOSE_REPLACED, "replaced", 0);
   }
-  open = open_frame(t);
-  if (open == NULL) goto nomem;
-  n = snprintf(resp, sizeof(resp),
-               "HTTP/1.1 101 Switching Protocols\r\n"
-               "Upgrade: websocket\r\n"
-               "Connection: Upgrade\r\n"
-               "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
-  if (queue_bytes(c, resp, (size_t)n) < 0 || push_out(c, open) < 0) {
-    c4j__buf_unref(open);
+  c->transport = (uint8_t)transport;
+  c->seq = atomic_fetch_add(&e->next_seq, 1) + 1;
+  prev = c4j__held_claim(&e->held, t->cid, w->index, C4J__HELD_ALIVE);
+  if (prev.worker == -2) goto nomem;
+  if (prev.worker >= 0 && prev.worker != w->index)
+    take_from(w, prev.worker, t->cid, c->seq);
+  quiet = prev.state == C4J__HELD_PARKED && transport == C4J__T_POLL;
+
+  if (ghost != NULL) {
+    c->cid = ghost->cid;
+    c->cid->conn = c;
+    ghost->cid = NULL;
+    c->subs = ghost->subs;
+    ghost->subs = NULL;
+    for (c4j__sub_t *s = c->subs; s; s = s->conn_next) s->conn = c;
+  } else {
+    c->cid = c4j__cid_map_add(&w->cids, t->cid, strlen(t->cid), c);
+    if (c->cid == NULL) goto nomem;
+  }
+  if (c->subs == NULL)
+    for (int i = 0; i < t->nchannels; i++)
+      if (c4j__chan_subscribe(&w->chans, t->channels[i],
+                              strlen(t->channels[i]), c, &c->subs) != 0)
+        goto nomem;
+  if (!quiet && (open = open_frame(t)) == NULL) goto nomem;
+  if (transport == C4J__T_WS)
+    n = snprintf(resp, sizeof(resp),
+                 "HTTP/1.1 101 Switching Protocols\r\n"
+                 "Upgrade: websocket\r\n"
+                 "Connection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+  else if (transport == C4J__T_SSE)
+    n = c4j__http_head(resp, sizeof(resp), 200, "text/event-stream", -1, 1,
+                       acao);
+  if (n < 0 || (n > 0 && queue_bytes(c, resp, (size_t)n) < 0)) goto nomem;
+  /* acao may point into the request, which goes now. */
+  if (transport == C4J__T_POLL &&
+      (kept_acao = c4j__strndup(acao, strlen(acao))) == NULL)
     goto nomem;
-  }
   c4j__free(c->u.http);
-  c->u.http = NULL;
+  c->u.acao = kept_acao;
   c->flags &= (uint8_t)~F_HTTP;
   c->state = C4J__CONN_OPEN;
   c->stamp = c4j__worker_now(w);
-  c->seq = atomic_fetch_add(&e->next_seq, 1) + 1;
-  atomic_fetch_add(&e->conns, 1);
-  c4j__events_connect(&e->events, t->cid, t->user, ip, "websocket", port);
-  announce(w, t->cid, c->seq);
+
+  if (open != NULL) {
+    c4j__conn_send(c, open);
+    c4j__buf_unref(open);
+  }
+  if (ghost != NULL && ghost->state == C4J__CONN_PARKED) absorb(c, ghost);
+  if (since != NULL && c->state == C4J__CONN_OPEN && replay(c, since, quiet))
+    c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
+  if (ghost != NULL && ghost->state == C4J__CONN_DYING) absorb(c, ghost);
+  if (c->state != C4J__CONN_OPEN) return;
+  if (prev.state == C4J__HELD_DYING) {
+    atomic_fetch_add(&e->conns, 1);
+    c4j__events_revival(&e->events, t->cid, t->user, ip,
+                        transport_name(transport), port);
+  } else if (prev.state != C4J__HELD_PARKED) {
+    atomic_fetch_add(&e->conns, 1);
+    c4j__events_connect(&e->events, t->cid, t->user, ip,
+                        transport_name(transport), port);
+  }
   return;
 
 nomem:
-  c4j__chan_unsubscribe_all(&w->chans, &c->subs);
-  if (c->cid != NULL) c4j__cid_map_remove(&w->cids, c->cid);
+  c4j__buf_unref(open);
+  if (ghost != NULL) {
+    /* Give the identity back to the ghost it came from. */
+    ghost->cid = c->cid;
+    ghost->subs = c->subs;
+    if (ghost->cid) ghost->cid->conn = ghost;
+    for (c4j__sub_t *s = ghost->subs; s; s = s->conn_next) s->conn = ghost;
+  } else {
+    c4j__chan_unsubscribe_all(&w->chans, &c->subs);
+    if (c->cid != NULL) c4j__cid_map_remove(&w->cids, c->cid);
+    c4j__held_release(&e->held, t->cid, w->index);
+  }
   c->cid = NULL;
+  c->subs = NULL;
   drop_out(c);
   refuse(c, 503, "out of memory");
 }
 
-/* Checks a complete request.  Returns 0 when it may attach (accept set),
- * else the HTTP status to refuse with and *why. */
-static int check_request(c4j__conn_t *c, char accept[29], const char **why) {
+/* ---- Routing the request -------------------------------------------------- */
+
+/* Checks the ticket of the request (the expiry is forgiven while the core
+ * holds the id).  Returns 0 with w->ticket filled, else the HTTP status
+ * and *why. */
+static int check_ticket(c4j__conn_t *c, const char **why) {
   c4j__worker_t *w = worker(c);
   c4j_engine_t *e = w->engine;
-  c4j_http_req_t *r = c->u.http;
-  char path[64], token[C4J_HTTP_MAX_TARGET];
-  long tlen;
+  char token[C4J_HTTP_MAX_TARGET];
+  long tlen = c4j_http_query(c->u.http, "ticket", token, sizeof(token));
   int rc;
+  if (tlen == -1 || tlen == 0) return *why = "ticket missing", 401;
+  if (tlen < 0) return *why = "invalid ticket", 401;
+  rc = c4j_auth_verify(e->secret, e->cfg.secret_len, token, (size_t)tlen,
+                       c4j__wall_ms() / 1000, &w->ticket);
+  if (rc == C4J_ETICKETEXP &&
+      c4j__held_get(&e->held, w->ticket.cid).worker < 0) {
+    memset(&w->ticket, 0, sizeof(w->ticket));
+    return *why = "ticket expired", 401;
+  }
+  if (rc != 0 && rc != C4J_ETICKETEXP) return *why = "invalid ticket", 401;
+  return 0;
+}
 
-  c4j_http_path(r, path, sizeof(path));
-  if (strcmp(path, "/ws") != 0) return *why = "not found", 404;
+/* Checks a WebSocket upgrade.  Returns 0 (accept set) or the status. */
+static int check_upgrade(c4j_http_req_t *r, char accept[29],
+                         const char **why) {
   if (r->method != HTTP_GET) return *why = "method must be GET", 400;
   if (!r->upgrade_websocket) return *why = "upgrade required", 426;
   if (!r->connection_upgrade)
@@ -452,27 +914,148 @@ static int check_request(c4j__conn_t *c, char accept[29], const char **why) {
     return *why = "unsupported WebSocket version", 400;
   if (c4j_ws_accept_key(r->ws_key, strlen(r->ws_key), accept) != 0)
     return *why = "bad Sec-WebSocket-Key", 400;
-  if (!c4j__engine_origin_ok(e, r->origin))
-    return *why = "origin not allowed", 403;
-  tlen = c4j_http_query(r, "ticket", token, sizeof(token));
-  if (tlen == -1 || tlen == 0) return *why = "ticket missing", 401;
-  if (tlen < 0) return *why = "invalid ticket", 401;
-  rc = c4j_auth_verify(e->secret, e->cfg.secret_len, token, (size_t)tlen,
-                       c4j__wall_ms() / 1000, &w->ticket);
-  if (rc == C4J_ETICKETEXP) return *why = "ticket expired", 401;
-  if (rc != 0) return *why = "invalid ticket", 401;
   return 0;
 }
 
-/* The request is complete: attach or refuse. */
-static void upgrade(c4j__conn_t *c) {
-  char accept[29];
-  const char *why = "";
-  int status = check_request(c, accept, &why);
-  if (status != 0) refuse(c, status, why);
-  else attach(c, accept);
+static void cmd_run(c4j__conn_t *c);
+
+/* Starts reading the body of POST /cmd for the ticket's id. */
+static void cmd_start(c4j__conn_t *c, const char *acao) {
+  c4j__worker_t *w = worker(c);
+  c4j_engine_t *e = w->engine;
+  c4j_http_req_t *r = c->u.http;
+  c4j__cmd_t *cmd;
+  uint64_t len = r->parser.content_length;
+  if (c4j__held_get(&e->held, w->ticket.cid).worker < 0) {
+    refuse_json(c, 404, "unknown connection", acao);
+    return;
+  }
+  if ((r->parser.flags & F_CHUNKED) || len == ULLONG_MAX) {
+    refuse_json(c, 411, "Content-Length required", acao);
+    return;
+  }
+  if (len > e->cfg.max_message) {
+    refuse_json(c, 413, "body too large", acao);
+    return;
+  }
+  cmd = c4j__malloc(sizeof(*cmd) + (size_t)len + 1);
+  if (cmd == NULL) {
+    refuse_json(c, 503, "out of memory", acao);
+    return;
+  }
+  snprintf(cmd->cid, sizeof(cmd->cid), "%s", w->ticket.cid);
+  snprintf(cmd->acao, sizeof(cmd->acao), "%s", acao);
+  cmd->need = (size_t)len;
+  cmd->got = 0;
+  c4j__free(c->u.http);
+  c->flags &= (uint8_t)~F_HTTP;
+  c->u.cmd = cmd;
+  c->transport = C4J__T_CMD;
+  c->state = C4J__CONN_BODY;
+  if (len == 0) cmd_run(c);
 }
 
+/* The request is complete: route it, attach it or refuse it. */
+static void route(c4j__conn_t *c) {
+  c4j_http_req_t *r = c->u.http;
+  char path[64], accept[29];
+  const char *why = "", *acao;
+  json_t *since = NULL;
+  int status = 0, transport;
+
+  c4j_http_path(r, path, sizeof(path));
+  acao = allow_origin(c, r->origin);
+  if (acao == NULL) {
+    refuse(c, 403, "origin not allowed");
+    return;
+  }
+  if (r->method == HTTP_OPTIONS) {
+    answer(c, 204, NULL, NULL, acao);
+    return;
+  }
+  if (strcmp(path, "/ws") == 0) transport = C4J__T_WS;
+  else if (strcmp(path, "/sse") == 0) transport = C4J__T_SSE;
+  else if (strcmp(path, "/poll") == 0) transport = C4J__T_POLL;
+  else if (strcmp(path, "/cmd") == 0) transport = C4J__T_CMD;
+  else {
+    refuse(c, 404, "not found");
+    return;
+  }
+
+  if (transport == C4J__T_WS) status = check_upgrade(r, accept, &why);
+  else if (transport == C4J__T_CMD && r->method != HTTP_POST)
+    status = 405, why = "method must be POST";
+  else if (transport != C4J__T_CMD && r->method != HTTP_GET)
+    status = 405, why = "method must be GET";
+  if (status == 0) status = check_ticket(c, &why);
+  if (status == 0 && transport != C4J__T_CMD && read_since(r, &since) < 0)
+    status = 400, why = "invalid since";
+  if (status != 0) {
+    if (transport == C4J__T_CMD) refuse_json(c, status, why, acao);
+    else refuse(c, status, why);
+    return;
+  }
+  if (transport == C4J__T_CMD) cmd_start(c, acao);
+  else attach(c, transport, accept, acao, since);
+  json_decref(since);
+}
+
+/* ---- /cmd ----------------------------------------------------------------- */
+
+/* Handles one client frame of a /cmd body; appends a reply to replies. */
+static void cmd_frame(c4j__conn_t *c, json_t *frame, json_t *replies) {
+  c4j__worker_t *w = worker(c);
+  json_t *t = json_object_get(frame, "t");
+  char *text;
+  if (json_is_string(t) && strcmp(json_string_value(t), "ping") == 0) {
+    json_array_append_new(replies, json_pack("{s:s}", "t", "pong"));
+    return;
+  }
+  text = json_dumps(frame, JSON_COMPACT | JSON_ENCODE_ANY);
+  if (text == NULL) return;
+  c4j__events_message(&w->engine->events, c->u.cmd->cid,
+                      (const uint8_t *)text, strlen(text));
+  free(text);
+}
+
+static void cmd_run(c4j__conn_t *c) {
+  c4j__cmd_t *cmd = c->u.cmd;
+  json_t *body = json_loadb(cmd->body, cmd->got, 0, NULL), *replies;
+  char *text;
+  if (!json_is_object(body) && !json_is_array(body)) {
+    json_decref(body);
+    c->transport = C4J__T_CMD;
+    refuse_json(c, 400, "body must be a frame or an array of frames",
+                cmd->acao);
+    return;
+  }
+  replies = json_array();
+  if (json_is_object(body)) {
+    cmd_frame(c, body, replies);
+  } else {
+    size_t i;
+    json_t *f;
+    json_array_foreach(body, i, f) if (json_is_object(f))
+      cmd_frame(c, f, replies);
+  }
+  text = replies ? json_dumps(replies, JSON_COMPACT) : NULL;
+  json_decref(body);
+  json_decref(replies);
+  if (text == NULL) {
+    refuse_json(c, 503, "out of memory", cmd->acao);
+    return;
+  }
+  answer(c, 200, "application/json", text, cmd->acao);
+  free(text);
+}
+
+static void cmd_bytes(c4j__conn_t *c, const uint8_t *data, size_t n) {
+  c4j__cmd_t *cmd = c->u.cmd;
+  size_t k = n < cmd->need - cmd->got ? n : cmd->need - cmd->got;
+  memcpy(cmd->body + cmd->got, data, k);
+  cmd->got += k;
+  if (cmd->got == cmd->need) cmd_run(c);
+}
 /* ---- Reading -------------------------------------------------------------- */
 
 static void ws_bytes(c4j__conn_t *c, const uint8_t *data, size_t n) {
@@ -583,7 +1166,7 @@ static int on_close(c4j_ws_parser_t *p, int code, const uint8_t *reason,
     uint8_t frame[127];
     size_t n;
     snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)reason);
-    detach(c, code, len ? text : "closed by client");
+    detach(c, code, len ? text : "closed by client", 0);
     c->state = C4J__CONN_CLOSING;
     c->stamp = c4j__worker_now(worker(c));
     /* Echo the code; 1005 means "none" and must not be sent. */
@@ -624,15 +1207,23 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
         refuse(c, c->u.http->status ? c->u.http->status : 400,
                c->u.http->error ? c->u.http->error : "bad request");
       } else if (c->u.http->done) {
-        upgrade(c);
-        if (c->state == C4J__CONN_OPEN && (size_t)r < n)
+        route(c);
+        if (c->state == C4J__CONN_OPEN && c->transport == C4J__T_WS &&
+            (size_t)r < n)
           ws_bytes(c, data + r, n - (size_t)r);
+        else if (c->state == C4J__CONN_BODY && (size_t)r < n)
+          cmd_bytes(c, data + r, n - (size_t)r);
       }
-    } else if (c->state == C4J__CONN_OPEN ||
-               c->state == C4J__CONN_CLOSING) {
+    } else if (c->state == C4J__CONN_BODY) {
+      cmd_bytes(c, data, n);
+    } else if (c->transport == C4J__T_WS &&
+               (c->state == C4J__CONN_OPEN ||
+                c->state == C4J__CONN_CLOSING)) {
       if (c->state == C4J__CONN_OPEN) c->stamp = c4j__worker_now(w);
       ws_bytes(c, data, n);
     }
+    /* SSE and long-poll clients send nothing after the request: any more
+     * bytes are ignored. */
   }
   if (buf->base == (char *)w->rbuf) w->rbuf_busy = 0;
   c4j__worker_flush(w);
@@ -672,19 +1263,33 @@ fail:
 }
 
 void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping) {
-  const c4j_config_t *cfg = &engine(c)->cfg;
+  c4j__worker_t *w = worker(c);
+  const c4j_config_t *cfg = &w->engine->cfg;
   uint32_t age = now - c->stamp;
   switch (c->state) {
     case C4J__CONN_HANDSHAKE:
     case C4J__CONN_REFUSING:
+    case C4J__CONN_BODY:
       if (age >= (uint32_t)cfg->handshake_timeout_ms) c4j__conn_abort(c);
       break;
     case C4J__CONN_OPEN:
-      if (age >= (uint32_t)cfg->idle_timeout_ms) {
+      if (c->transport == C4J__T_POLL) {
+        if (age >= c4j__worker_poll_hold(w)) answer_poll(c);
+        break;
+      }
+      /* An SSE client talks through /cmd, never on its stream: a dead one
+       * shows when heartbeats fail to be written. */
+      if (c->transport == C4J__T_WS && age >= (uint32_t)cfg->idle_timeout_ms) {
         c4j__conn_close(c, C4J_CLOSE_IDLE_TIMEOUT, "idle timeout", 1);
         break;
       }
-      if (ping) c4j__conn_send(c, worker(c)->ping);
+      if (ping && c->transport == C4J__T_WS) {
+        c4j__conn_send(c, w->ping);
+      } else if (ping && (size_t)c->queued + w->comment->len <=
+                             cfg->max_queue) {
+        if (push_out(c, c4j__buf_ref(w->comment, 1)) < 0)
+          c4j__buf_unref(w->comment);
+      }
       /* Give the output ring back while the connection is idle. */
       if (c->out_len == 0 && c->outq != NULL) {
         c4j__free(c->outq);
@@ -698,6 +1303,68 @@ void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping) {
     default:
       break;
   }
+}
+
+/* ---- Hand-over between workers -------------------------------------------- */
+
+void c4j__conn_take(c4j__worker_t *w, const char *cid, size_t len, int to,
+                    uint32_t seq) {
+  c4j_engine_t *e = w->engine;
+  c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
+  c4j__conn_t *c;
+  if (id == NULL) return;
+  c = id->conn;
+  if (!is_ghost(c)) {
+    if ((int32_t)(c->seq - seq) < 0)
+      c4j__conn_close(c, C4J_CLOSE_REPLACED, "replaced", 0);
+    return;
+  }
+  /* The frames go to the new worker; a dying ghost holds no broadcasts
+   * (they come back through resume), a parked one hands them over too. */
+  if (c4j__engine_enter(e)) {
+    while (c->out_len > 0) {
+      c4j__buf_t *b = pop_out(c);
+      c4j__msg_t *m;
+      c->queued -= b->len;
+      if ((m = c4j__msg_new(C4J__MSG_KEPT, cid, len, NULL)) == NULL) {
+        c4j__buf_unref(b);
+        continue;
+      }
+      m->buf = b;
+      c4j__worker_push(e->workers[to], &m->node);
+    }
+    c4j__engine_leave(e);
+  }
+  detach(c, 0, NULL, 1);
+  ghost_free(c);
+}
+
+void c4j__conn_kept(c4j__worker_t *w, const char *cid, size_t len,
+                    c4j__buf_t *b) {
+  static const char pre[] = "{\"t\":\"msg\",\"ch\":\"";
+  c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
+  c4j__conn_t *c;
+  const uint8_t *json, *end;
+  size_t n;
+  if (id == NULL) return;
+  c = id->conn;
+  if (b->offset == 0) {
+    c4j__conn_send(c, b);
+    return;
+  }
+  /* A broadcast that waited for a parked poll: through its channel's
+   * subscription here, so that it is not sent twice. */
+  json = c4j__frame_json(b, &n);
+  if (n < sizeof(pre) || memcmp(json, pre, sizeof(pre) - 1) != 0) return;
+  json += sizeof(pre) - 1;
+  n -= sizeof(pre) - 1;
+  if ((end = memchr(json, '"', n)) == NULL) return;
+  for (c4j__sub_t *s = c->subs; s; s = s->conn_next)
+    if (s->chan->len == (size_t)(end - json) &&
+        memcmp(s->chan->name, json, s->chan->len) == 0) {
+      c4j__conn_send_sub(c, s, b);
+      return;
+    }
 }
 
 void c4j__worker_want_flush(c4j__worker_t *w, c4j__conn_t *c) {

@@ -69,7 +69,13 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
     c4j__free(e);
     return C4J_ENOMEM;
   }
-  if (c4j__events_init(&e->events, cfg->event_queue) != 0) {
+  if (c4j__events_init(&e->events, cfg->event_queue) != 0 ||
+      c4j__hist_init(&e->hist, (uint32_t)cfg->history_size,
+                     (uint64_t)cfg->history_age_ms) != 0 ||
+      c4j__held_init(&e->held) != 0) {
+    /* Each part frees safely when never initialized (zeroed by calloc)
+     * except the mutexes, which only a failed init leaves unset. */
+    if (e->events.ring != NULL) c4j__events_free(&e->events);
     uv_mutex_destroy(&e->life);
     c4j__free(e->host);
     c4j__free(e->origins);
@@ -181,6 +187,8 @@ void c4j_engine_free(c4j_engine_t *e) {
   if (!valid(e)) return;
   c4j_engine_stop(e);
   c4j__events_free(&e->events);
+  c4j__hist_free(&e->hist);
+  c4j__held_free(&e->held);
   uv_mutex_destroy(&e->life);
   c4j__free(e->host);
   c4j__free(e->origins);
@@ -192,15 +200,16 @@ void c4j_engine_free(c4j_engine_t *e) {
 
 /* ---- Sending -------------------------------------------------------------- */
 
-/* Builds {"t":"msg","ch":...,"data":...,"time":...} as one text frame.
- * Channel names need no escaping (c4j_channel_name_ok). */
+/* Builds {"t":"msg","ch":...[,"e":...,"o":...],"data":...,"time":...} as
+ * one text frame; hc is the channel's history (NULL for sendTo frames) and
+ * the frame gets its next offset.  Channel names need no escaping
+ * (c4j_channel_name_ok), nor do epochs (base64url). */
 static int msg_frame(const c4j_engine_t *e, const char *ch, size_t ch_len,
-                     const char *json, size_t json_len, int64_t time_ms,
-                     c4j__buf_t **out) {
+                     const c4j__hist_chan_t *hc, const char *json,
+                     size_t json_len, int64_t time_ms, c4j__buf_t **out) {
   static const char a[] = "{\"t\":\"msg\",\"ch\":\"";
-  static const char b[] = "\",\"data\":";
-  char tail[40];
-  size_t tail_len, len, h, at;
+  char mid[80], tail[40];
+  size_t mid_len, tail_len, len, h, at;
   c4j__buf_t *buf;
   size_t i = 0;
 
@@ -210,20 +219,27 @@ static int msg_frame(const c4j_engine_t *e, const char *ch, size_t ch_len,
     i++;
   if (i == json_len || strchr("{[\"tfn-0123456789", json[i]) == NULL)
     return C4J_EBADJSON;
+  if (hc != NULL)
+    mid_len = (size_t)snprintf(mid, sizeof(mid),
+                               "\",\"e\":\"%s\",\"o\":%" PRIu64 ",\"data\":",
+                               hc->epoch, hc->last + 1);
+  else
+    mid_len = (size_t)snprintf(mid, sizeof(mid), "\",\"data\":");
   tail_len = (size_t)snprintf(tail, sizeof(tail), ",\"time\":%" PRId64 "}",
                               time_ms);
-  len = sizeof(a) - 1 + ch_len + sizeof(b) - 1 + json_len + tail_len;
+  len = sizeof(a) - 1 + ch_len + mid_len + json_len + tail_len;
   h = c4j_ws_header_len(len);
   if (h + len > e->cfg.max_queue) return C4J_ETOOBIG;
   buf = c4j__buf_new(h + len);
   if (buf == NULL) return C4J_ENOMEM;
+  if (hc != NULL) buf->offset = hc->last + 1;
   at = c4j_ws_write_header(buf->data, C4J_WS_OP_TEXT, len);
   memcpy(buf->data + at, a, sizeof(a) - 1);
   at += sizeof(a) - 1;
   memcpy(buf->data + at, ch, ch_len);
   at += ch_len;
-  memcpy(buf->data + at, b, sizeof(b) - 1);
-  at += sizeof(b) - 1;
+  memcpy(buf->data + at, mid, mid_len);
+  at += mid_len;
   memcpy(buf->data + at, json, json_len);
   at += json_len;
   memcpy(buf->data + at, tail, tail_len);
@@ -264,16 +280,39 @@ static int broadcast(c4j_engine_t *e, int type, const char *name,
 
 int c4j_send_all(c4j_engine_t *e, const char *channel, size_t channel_len,
                  const char *json, size_t json_len, int64_t time_ms) {
+  c4j__hist_chan_t *hc;
   c4j__buf_t *buf;
   int rc;
   if (!valid(e)) return C4J_ESTATE;
   if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
     return C4J_EBADNAME;
   if (json == NULL) return C4J_EBADJSON;
-  rc = msg_frame(e, channel, channel_len, json, json_len,
-                 time_ms ? time_ms : c4j__wall_ms(), &buf);
-  if (rc != 0) return rc;
-  return broadcast(e, C4J__MSG_SEND_ALL, channel, channel_len, buf, 0, NULL);
+  if (time_ms == 0) time_ms = c4j__wall_ms();
+  if (e->hist.size == 0) {
+    rc = msg_frame(e, channel, channel_len, NULL, json, json_len, time_ms,
+                   &buf);
+    if (rc != 0) return rc;
+    return broadcast(e, C4J__MSG_SEND_ALL, channel, channel_len, buf, 0,
+                     NULL);
+  }
+  /* Offset, history and the pushes to every inbox under one lock, so that
+   * concurrent publishers deliver in offset order.  Nothing here blocks on
+   * I/O: building the frame is a copy, a push is a few atomics. */
+  c4j__hist_lock(&e->hist);
+  hc = c4j__hist_chan(&e->hist, channel, channel_len);
+  if (hc == NULL) {
+    c4j__hist_unlock(&e->hist);
+    return C4J_ENOMEM;
+  }
+  rc = msg_frame(e, channel, channel_len, hc, json, json_len, time_ms, &buf);
+  if (rc == 0) {
+    c4j__buf_ref(buf, 1); /* kept for the history if the push succeeds */
+    rc = broadcast(e, C4J__MSG_SEND_ALL, channel, channel_len, buf, 0, NULL);
+    if (rc == 0) c4j__hist_append(&e->hist, hc, buf, c4j__mono_ms());
+    c4j__buf_unref(buf);
+  }
+  c4j__hist_unlock(&e->hist);
+  return rc;
 }
 
 static int cid_ok(const char *cid, size_t len) {
@@ -293,7 +332,7 @@ int c4j_send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
   if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
     return C4J_EBADNAME;
   if (json == NULL) return C4J_EBADJSON;
-  rc = msg_frame(e, channel, channel_len, json, json_len,
+  rc = msg_frame(e, channel, channel_len, NULL, json, json_len,
                  time_ms ? time_ms : c4j__wall_ms(), &buf);
   if (rc != 0) return rc;
   /* Each worker looks the id up in its own map: no global lock. */

@@ -9,6 +9,8 @@
 
 #include "c4j.h"
 #include "events.h"
+#include "held.h"
+#include "history.h"
 
 typedef struct c4j__worker_s c4j__worker_t;
 
@@ -35,6 +37,8 @@ struct c4j_engine_s {
   int nworkers;
   c4j__worker_t **workers;
   c4j__events_t events;
+  c4j__hist_t hist;        /* broadcast history, for resume */
+  c4j__held_t held;        /* which worker holds which connection id */
   atomic_uint next_seq;    /* attach order, for "replaced" (4004) */
   atomic_int open_socks;   /* sockets held, attached or not */
   atomic_ullong conns, accepted, slow_consumers;

@@ -86,13 +86,15 @@ static void commit(c4j__events_t *ev) {
   uv_mutex_unlock(&ev->lock);
 }
 
-int c4j__events_connect(c4j__events_t *ev, const char *cid, const char *user,
-                        const char *ip, const char *transport, int port) {
+/* CONNECT and REVIVAL share a layout. */
+static int attach_record(c4j__events_t *ev, int type, const char *cid,
+                         const char *user, const char *ip,
+                         const char *transport, int port) {
   size_t lc = cut(strlen(cid)), lu = cut(strlen(user)), li = cut(strlen(ip));
   size_t lt = cut(strlen(transport));
   size_t size = REC_HEADER + 2 + lc + 2 + lu + 2 + li + 2 + lt + 2;
   if (reserve(ev, size) != 0) return C4J_EFULL;
-  put_header(ev, size, C4J_EV_CONNECT);
+  put_header(ev, size, type);
   put_str(ev, cid, lc);
   put_str(ev, user, lu);
   put_str(ev, ip, li);
@@ -102,17 +104,38 @@ int c4j__events_connect(c4j__events_t *ev, const char *cid, const char *user,
   return 0;
 }
 
-int c4j__events_drop(c4j__events_t *ev, const char *cid, int code,
-                     const char *reason) {
+int c4j__events_connect(c4j__events_t *ev, const char *cid, const char *user,
+                        const char *ip, const char *transport, int port) {
+  return attach_record(ev, C4J_EV_CONNECT, cid, user, ip, transport, port);
+}
+
+int c4j__events_revival(c4j__events_t *ev, const char *cid, const char *user,
+                        const char *ip, const char *transport, int port) {
+  return attach_record(ev, C4J_EV_REVIVAL, cid, user, ip, transport, port);
+}
+
+/* DROP and DYING share a layout. */
+static int end_record(c4j__events_t *ev, int type, const char *cid, int code,
+                      const char *reason) {
   size_t lc = cut(strlen(cid)), lr = cut(strlen(reason));
   size_t size = REC_HEADER + 2 + lc + 2 + 2 + lr;
   if (reserve(ev, size) != 0) return C4J_EFULL;
-  put_header(ev, size, C4J_EV_DROP);
+  put_header(ev, size, type);
   put_str(ev, cid, lc);
   put_u16(ev, (unsigned)code);
   put_str(ev, reason, lr);
   commit(ev);
   return 0;
+}
+
+int c4j__events_drop(c4j__events_t *ev, const char *cid, int code,
+                     const char *reason) {
+  return end_record(ev, C4J_EV_DROP, cid, code, reason);
+}
+
+int c4j__events_dying(c4j__events_t *ev, const char *cid, int code,
+                      const char *reason) {
+  return end_record(ev, C4J_EV_DYING, cid, code, reason);
 }
 
 int c4j__events_message(c4j__events_t *ev, const char *cid,

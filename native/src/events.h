@@ -33,8 +33,12 @@ void c4j__events_stop(c4j__events_t *ev);
  * or C4J_EFULL after counting the record as dropped. */
 int c4j__events_connect(c4j__events_t *ev, const char *cid, const char *user,
                         const char *ip, const char *transport, int port);
+int c4j__events_revival(c4j__events_t *ev, const char *cid, const char *user,
+                        const char *ip, const char *transport, int port);
 int c4j__events_drop(c4j__events_t *ev, const char *cid, int code,
                      const char *reason);
+int c4j__events_dying(c4j__events_t *ev, const char *cid, int code,
+                      const char *reason);
 int c4j__events_message(c4j__events_t *ev, const char *cid,
                         const uint8_t *text, size_t len);
 int c4j__events_log(c4j__events_t *ev, int level, const char *text);

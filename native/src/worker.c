@@ -14,6 +14,9 @@
 
 #define H_ASYNC 0x01
 #define H_TICK 0x02
+#define H_BATCH 0x04
+
+#define BATCH_MS 5 /* frames ready this soon after the first share a poll */
 
 /* ---- Inbox messages ------------------------------------------------------- */
 
@@ -64,7 +67,7 @@ static void handle(c4j__worker_t *w, c4j__msg_t *m) {
         c4j__sub_t *s = ch->subs, *next;
         for (; s != NULL; s = next) {
           next = s->next;
-          c4j__conn_send(s->conn, m->buf);
+          c4j__conn_send_sub(s->conn, s, m->buf);
         }
       }
       break;
@@ -75,10 +78,11 @@ static void handle(c4j__worker_t *w, c4j__msg_t *m) {
       if ((c = find_conn(w, m)) != NULL)
         c4j__conn_close(c, m->code, m->reason, 0);
       break;
-    case C4J__MSG_REPLACE:
-      c = find_conn(w, m);
-      if (c != NULL && (int32_t)(c->seq - m->seq) < 0)
-        c4j__conn_close(c, C4J_CLOSE_REPLACED, "replaced", 0);
+    case C4J__MSG_TAKE:
+      c4j__conn_take(w, m->text, m->name_len, m->code, m->seq);
+      break;
+    case C4J__MSG_KEPT:
+      c4j__conn_kept(w, m->text, m->name_len, m->buf);
       break;
     default:
       break;
@@ -96,13 +100,17 @@ static void stop_walk_cb(uv_handle_t *h, void *arg) {
   c4j__conn_abort(c);
 }
 
-/* Closes every handle; uv_run returns once their callbacks have run. */
+/* Closes every handle and drops every ghost (no dying phase at stop);
+ * uv_run returns once the handles' callbacks have run. */
 static void begin_stop(c4j__worker_t *w) {
   if (w->stopping) return;
   w->stopping = 1;
   c4j__listener_stop(w);
   uv_walk(&w->loop, stop_walk_cb, w);
+  while (w->ghosts != NULL)
+    c4j__conn_close(w->ghosts, C4J_CLOSE_GOING_AWAY, "server stopping", 1);
   if (w->handles & H_TICK) uv_close((uv_handle_t *)&w->tick, NULL);
+  if (w->handles & H_BATCH) uv_close((uv_handle_t *)&w->batch_timer, NULL);
   if (w->handles & H_ASYNC) uv_close((uv_handle_t *)&w->async, NULL);
 }
 
@@ -142,7 +150,27 @@ static void tick_cb(uv_timer_t *timer) {
   if (t.ping) w->next_ping = t.now + (uint32_t)w->engine->cfg.heartbeat_ms;
   c4j__listener_resume(w);
   uv_walk(&w->loop, tick_walk_cb, &t);
+  for (c4j__conn_t *g = w->ghosts, *next; g != NULL; g = next) {
+    next = g->gnext; /* the tick may free g */
+    c4j__conn_ghost_tick(g, t.now);
+  }
   c4j__worker_flush(w);
+}
+
+static void batch_cb(uv_timer_t *timer) {
+  c4j__worker_t *w = C4J__CONTAINER_OF(timer, c4j__worker_t, batch_timer);
+  c4j__conn_answer_polls(w);
+  c4j__worker_flush(w);
+}
+
+void c4j__worker_batch_start(c4j__worker_t *w) {
+  if (!uv_is_active((uv_handle_t *)&w->batch_timer))
+    uv_timer_start(&w->batch_timer, batch_cb, BATCH_MS, 0);
+}
+
+uint32_t c4j__worker_poll_hold(const c4j__worker_t *w) {
+  uint32_t half = (uint32_t)w->engine->cfg.idle_timeout_ms / 2;
+  return half < 25000 ? half : 25000;
 }
 
 /* ---- Life cycle ----------------------------------------------------------- */
@@ -175,7 +203,9 @@ int c4j__worker_init(c4j__worker_t *w, c4j_engine_t *e, int index) {
   w->next_ping = (uint32_t)cfg->heartbeat_ms;
   w->ping = c4j__buf_copy(ping, sizeof(ping));
   w->pong_text = text_frame("{\"t\":\"pong\"}");
-  if (w->ping == NULL || w->pong_text == NULL) return C4J_ENOMEM;
+  w->comment = c4j__buf_copy(":\n\n", 3);
+  if (w->ping == NULL || w->pong_text == NULL || w->comment == NULL)
+    return C4J_ENOMEM;
   rc = uv_loop_init(&w->loop);
   if (rc != 0) return rc;
   w->loop_ready = 1;
@@ -184,6 +214,8 @@ int c4j__worker_init(c4j__worker_t *w, c4j_engine_t *e, int index) {
   w->handles |= H_ASYNC;
   uv_timer_init(&w->loop, &w->tick);
   w->handles |= H_TICK;
+  uv_timer_init(&w->loop, &w->batch_timer);
+  w->handles |= H_BATCH;
   /* One tick a second, finer when a configured period is shorter. */
   if ((uint32_t)cfg->heartbeat_ms / 2 < period) period = cfg->heartbeat_ms / 2;
   if ((uint32_t)cfg->handshake_timeout_ms / 2 < period)
@@ -249,7 +281,8 @@ void c4j__worker_free(c4j__worker_t *w) {
   }
   c4j__buf_unref(w->ping);
   c4j__buf_unref(w->pong_text);
-  w->ping = w->pong_text = NULL;
+  c4j__buf_unref(w->comment);
+  w->ping = w->pong_text = w->comment = NULL;
   c4j__chan_index_free(&w->chans);
   c4j__cid_map_free(&w->cids);
 }

@@ -13,6 +13,7 @@
 #include "buf.h"
 #include "channel.h"
 #include "engine.h"
+#include "held.h"
 #include "queue.h"
 #include "ws.h"
 
@@ -26,7 +27,8 @@ enum {
   C4J__MSG_SEND_ALL,  /* buf to the subscribers of channel `text` */
   C4J__MSG_SEND_TO,   /* buf to the connection whose id is `text` */
   C4J__MSG_DROP,      /* close connection `text` with code and reason */
-  C4J__MSG_REPLACE    /* close connection `text` if attached before seq */
+  C4J__MSG_TAKE,      /* worker `code` attached `text` with seq */
+  C4J__MSG_KEPT       /* buf, kept for `text` by its former worker */
 };
 
 typedef struct {
@@ -65,11 +67,17 @@ struct c4j__worker_s {
   c4j__chan_index_t chans;
   c4j__cid_map_t cids;
   c4j__conn_t *flush_list;  /* connections with output to write */
+  c4j__conn_t *ghosts;      /* identities without a socket (conn.h) */
+  c4j__conn_t *batch;       /* long-polls to answer when `batch_timer`
+                               fires */
+  uv_timer_t batch_timer;
   uint64_t start_ms;
   uint32_t next_ping;       /* worker time of the next heartbeat round */
   uint32_t tick_ms;
-  c4j__buf_t *ping;         /* shared frames: ping, {"t":"pong"} */
+  c4j__buf_t *ping;         /* shared frames: ping, {"t":"pong"}, and the
+                               SSE heartbeat comment */
   c4j__buf_t *pong_text;
+  c4j__buf_t *comment;
   uint64_t messages_out, bytes_out; /* not yet added to the engine's */
   unsigned rr;              /* round-robin position of the listener */
   uint8_t handles;          /* which of async, tick were initialized */
@@ -96,6 +104,11 @@ void c4j__worker_free(c4j__worker_t *w);
 /* Milliseconds since the worker started, wrapping at 2^32: compare with
  * unsigned subtraction. */
 uint32_t c4j__worker_now(const c4j__worker_t *w);
+/* How long a long-poll is held: min(25000, idle_timeout / 2) ms. */
+uint32_t c4j__worker_poll_hold(const c4j__worker_t *w);
+/* Starts the batch window unless it runs: the waiting polls with frames
+ * are answered when it ends. */
+void c4j__worker_batch_start(c4j__worker_t *w);
 /* Puts c on the list written at the end of the current callback. */
 void c4j__worker_want_flush(c4j__worker_t *w, c4j__conn_t *c);
 void c4j__worker_flush(c4j__worker_t *w);

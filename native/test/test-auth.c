@@ -147,6 +147,8 @@ TEST(claims) {
   CHECK_EQ(verify_json(HS256, "{\"cid\":\"abc\",\"exp\":1700000000}"),
            C4J_ETICKETEXP);
   CHECK_EQ(verify_json(HS256, "{\"cid\":\"abc\",\"exp\":1}"), C4J_ETICKETEXP);
+  CHECK_STR(ticket.cid, "abc"); /* the claims of an expired ticket stay */
+  CHECK_EQ(ticket.exp, 1);
   CHECK_EQ(verify_json(HS256, "{\"cid\":\"abc\",\"exp\":1700000001}"), 0);
   CHECK_EQ(ticket.exp, 1700000001);
   CHECK_STR(ticket.user, "");

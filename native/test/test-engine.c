@@ -32,6 +32,9 @@ static void base_config(c4j_config_t *cfg) {
   cfg->threads = 2;
   cfg->secret = (const uint8_t *)SECRET;
   cfg->secret_len = sizeof(SECRET) - 1;
+  /* The plain v1 behaviour; the resume and dying tests turn these on. */
+  cfg->conn_expires_ms = 0;
+  cfg->history_size = 0;
 }
 
 static c4j_engine_t *start(const c4j_config_t *cfg) {
@@ -106,14 +109,14 @@ static int pump(c4j_engine_t *e, int ms) {
     memset(ev, 0, sizeof(*ev));
     ev->type = r[4];
     CHECK(size >= 8 && at + (int)size <= n);
-    if (ev->type == C4J_EV_CONNECT) {
+    if (ev->type == C4J_EV_CONNECT || ev->type == C4J_EV_REVIVAL) {
       p += get_str(p, ev->cid, sizeof(ev->cid));
       p += get_str(p, ev->user, sizeof(ev->user));
       p += get_str(p, ev->ip, sizeof(ev->ip));
       p += get_str(p, ev->transport, sizeof(ev->transport));
       ev->port = p[0] | p[1] << 8;
       p += 2;
-    } else if (ev->type == C4J_EV_DROP) {
+    } else if (ev->type == C4J_EV_DROP || ev->type == C4J_EV_DYING) {
       p += get_str(p, ev->cid, sizeof(ev->cid));
       ev->code = p[0] | p[1] << 8;
       p += 2;
@@ -893,6 +896,389 @@ TEST(engine_handshake_timeout_and_pipelined_frame) {
   finish(e);
 }
 
+/* ---- Resume, dying, HTTP transports ---------------------------------------- */
+
+/* Reads the epoch and offset out of a msg frame. */
+static uint64_t frame_offset(const char *text, char epoch[9]) {
+  const char *e = strstr(text, "\"e\":\""), *o = strstr(text, "\"o\":");
+  if (e == NULL || o == NULL) return 0;
+  memcpy(epoch, e + 5, 8);
+  epoch[8] = '\0';
+  return strtoull(o + 4, NULL, 10);
+}
+
+/* Attaches over WebSocket with since (already URL-encoded, may be NULL). */
+static int attach_since(c4j_engine_t *e, client_t *c, const char *cid,
+                        const char *channels, const char *since, long ttl) {
+  char ticket[2048], target[3000];
+  mint(e, cid, NULL, channels, ttl, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s%s%s", ticket,
+           since ? "&since=" : "", since ? since : "");
+  return upgrade(c, c4j_engine_port(e), target, NULL, 0);
+}
+
+static void send_k(c4j_engine_t *e, int from, int to) {
+  for (int k = from; k < to; k++) {
+    char data[32];
+    int n = snprintf(data, sizeof(data), "{\"k\":%d}", k);
+    CHECK_EQ(c4j_send_all(e, "news", 4, data, (size_t)n, 1), 0);
+  }
+}
+
+TEST(engine_resume_replays_without_gap_or_duplicate) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512], epoch[9] = "", since[128], want[256];
+  uint64_t off = 0;
+  base_config(&cfg);
+  cfg.history_size = 4;
+  e = start(&cfg);
+  if (e == NULL) return;
+  CHECK_EQ(attach_since(e, c, "r1", "[\"news\"]", NULL, 60), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0); /* open */
+  send_k(e, 0, 3);
+  for (int k = 0; k < 3; k++) {
+    CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+    off = frame_offset(text, epoch);
+    CHECK_EQ(off, k + 1);
+  }
+  client_close(c);
+  send_k(e, 3, 6); /* offsets 4..6 are missed */
+
+  /* Resume: open, the three missed in order, recovered, then live. */
+  snprintf(since, sizeof(since), "%%7B%%22news%%22%%3A%%5B%%22%s%%22%%2C%"
+           PRIu64 "%%5D%%7D", epoch, off);
+  CHECK_EQ(attach_since(e, c, "r1", "[\"news\"]", since, 60), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK(strncmp(text, "{\"t\":\"open\"", 11) == 0);
+  for (int k = 3; k < 6; k++) {
+    snprintf(want, sizeof(want), "{\"t\":\"msg\",\"ch\":\"news\",\"e\":\"%s\","
+             "\"o\":%d,\"data\":{\"k\":%d},\"time\":1}", epoch, k + 1, k);
+    CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+    CHECK_STR(text, want);
+  }
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"recovered\",\"ch\":\"news\",\"recovered\":true}");
+  send_k(e, 6, 7);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_EQ(frame_offset(text, epoch), 7);
+  client_close(c);
+
+  /* A gap older than the ring (offset 1: 2..7 needed, 4..7 kept). */
+  snprintf(since, sizeof(since),
+           "%%7B%%22news%%22%%3A%%5B%%22%s%%22%%2C1%%5D%%7D", epoch);
+  CHECK_EQ(attach_since(e, c, "r1", "[\"news\"]", since, 60), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"recovered\",\"ch\":\"news\",\"recovered\":false}");
+  client_close(c);
+  /* Another epoch. */
+  CHECK_EQ(attach_since(e, c, "r1", "[\"news\"]",
+                        "%7B%22news%22%3A%5B%22AAAAAAAA%22%2C7%5D%7D", 60),
+           101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"recovered\",\"ch\":\"news\",\"recovered\":false}");
+  client_close(c);
+  /* A malformed since is refused. */
+  CHECK_EQ(attach_since(e, c, "r1", "[\"news\"]", "%7B%22news%22%3A1%7D", 60),
+           400);
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+TEST(engine_dying_keeps_send_to_and_revives_elsewhere) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512];
+  event_t *ev;
+  base_config(&cfg);
+  cfg.conn_expires_ms = 3000;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(attach_since(e, c, "dy", "[]", NULL, 60), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK(wait_event(e, C4J_EV_CONNECT, "dy") != NULL);
+  client_close(c); /* the network goes: dying, not dropped */
+  ev = wait_event(e, C4J_EV_DYING, "dy");
+  CHECK(ev != NULL);
+  if (ev) CHECK_EQ(ev->code, 1006);
+  CHECK_EQ(c4j_send_to(e, "dy", 2, "x", 1, "\"kept\"", 6, 9), 0);
+  usleep(50000);
+  /* The next accept goes to the other worker; the ticket has expired, but
+   * the core still holds the id. */
+  CHECK_EQ(attach_since(e, c, "dy", "[]", NULL, -10), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK(strncmp(text, "{\"t\":\"open\"", 11) == 0);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"msg\",\"ch\":\"x\",\"data\":\"kept\",\"time\":9}");
+  ev = wait_event(e, C4J_EV_REVIVAL, "dy");
+  CHECK(ev != NULL);
+  if (ev) CHECK_STR(ev->transport, "websocket");
+  for (int i = 0; i < nevents; i++) {
+    CHECK(events[i].type != C4J_EV_DROP);
+    CHECK(events[i].type != C4J_EV_CONNECT);
+  }
+  /* A purposeful close drops at once. */
+  CHECK_EQ(c4j_drop(e, "dy", 2, C4J_CLOSE_DROPPED, "bye"), 0);
+  ev = wait_event(e, C4J_EV_DROP, "dy");
+  CHECK(ev != NULL);
+  if (ev) CHECK_EQ(ev->code, C4J_CLOSE_DROPPED);
+  client_close(c);
+  /* Now the expired ticket is refused. */
+  CHECK_EQ(attach_since(e, c, "dy", "[]", NULL, -10), 401);
+  CHECK(strstr(c->body, "ticket expired") != NULL);
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+TEST(engine_dying_expires_with_4005) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512];
+  event_t *ev;
+  c4j_stats_t st;
+  base_config(&cfg);
+  cfg.conn_expires_ms = 300;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(attach_since(e, c, "ex", "[]", NULL, 60), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  client_close(c);
+  CHECK(wait_event(e, C4J_EV_DYING, "ex") != NULL);
+  ev = wait_event(e, C4J_EV_DROP, "ex");
+  CHECK(ev != NULL);
+  if (ev) CHECK_EQ(ev->code, C4J_CLOSE_EXPIRED);
+  c4j_engine_stats(e, &st);
+  CHECK_EQ(st.conns, 0);
+  free(c);
+  finish(e);
+}
+
+/* Sends a plain HTTP request and reads until `until` appears or EOF. */
+static int http(client_t *c, int port, const char *method, const char *target,
+                const char *extra, const char *body, const char *until) {
+  char req[8192];
+  int n;
+  memset(c, 0, sizeof(*c));
+  c->fd = tcp_connect(port, 0);
+  n = snprintf(req, sizeof(req),
+               "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n%s",
+               method, target, extra ? extra : "", body ? strlen(body) : 0,
+               body ? body : "");
+  CHECK_EQ(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
+  for (;;) {
+    c->buf[c->len] = '\0';
+    if (until && strstr((char *)c->buf, until)) break;
+    if (c->len + 1 >= sizeof(c->buf) || fill(c) <= 0) break;
+  }
+  c->buf[c->len] = '\0';
+  if (sscanf((char *)c->buf, "HTTP/1.1 %d", &c->status) != 1) c->status = -1;
+  return c->status;
+}
+
+static const char *body_of(client_t *c) {
+  char *b = strstr((char *)c->buf, "\r\n\r\n");
+  return b ? b + 4 : "";
+}
+
+TEST(engine_sse_stream) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2200];
+  base_config(&cfg);
+  cfg.heartbeat_ms = 100;
+  cfg.history_size = 10;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  mint(e, "sse", NULL, "[\"news\"]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/sse?ticket=%s", ticket);
+  CHECK_EQ(http(c, c4j_engine_port(e), "GET", target,
+                "Origin: http://a.example\r\n", NULL, "\"t\":\"open\""), 200);
+  CHECK(strstr((char *)c->buf, "Content-Type: text/event-stream") != NULL);
+  CHECK(strstr((char *)c->buf,
+               "Access-Control-Allow-Origin: http://a.example") != NULL);
+  CHECK(strstr((char *)c->buf, "Cache-Control: no-store") != NULL);
+  CHECK(strstr(body_of(c), "data: {\"t\":\"open\",\"cId\":\"sse\"") ==
+        body_of(c));
+  {
+    event_t *ev = wait_event(e, C4J_EV_CONNECT, "sse");
+    CHECK(ev != NULL);
+    if (ev) CHECK_STR(ev->transport, "stream");
+  }
+  CHECK_EQ(c4j_send_all(e, "news", 4, "[1,\n2]", 6, 3), 0);
+  for (int i = 0; i < 50 && !strstr((char *)c->buf, "\"time\":3}\n\n"); i++) {
+    fill(c);
+    c->buf[c->len] = '\0';
+  }
+  CHECK(strstr((char *)c->buf, "\"o\":1,\"data\":[1, 2],\"time\":3}\n\n") !=
+        NULL);
+  for (int i = 0; i < 50 && !strstr((char *)c->buf, "\n\n:\n\n"); i++) {
+    fill(c);
+    c->buf[c->len] = '\0';
+  }
+  CHECK(strstr((char *)c->buf, "\n\n:\n\n") != NULL); /* a heartbeat */
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+TEST(engine_long_poll) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[3000], epoch[9] = "";
+  const char *b;
+  uint64_t t0;
+  event_t *ev;
+  base_config(&cfg);
+  cfg.idle_timeout_ms = 600; /* a poll is held 300 ms */
+  cfg.heartbeat_ms = 200;
+  cfg.history_size = 10;
+  cfg.conn_expires_ms = 5000;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  mint(e, "lp", NULL, "[\"news\"]", 60, ticket, sizeof(ticket));
+  send_k(e, 0, 2);
+
+  /* The first poll answers at once with open. */
+  snprintf(target, sizeof(target), "/poll?ticket=%s", ticket);
+  CHECK_EQ(http(c, c4j_engine_port(e), "GET", target, NULL, NULL, NULL), 200);
+  CHECK(strstr((char *)c->buf, "Connection: close") != NULL);
+  CHECK(strncmp(body_of(c), "[{\"t\":\"open\"", 12) == 0);
+  client_close(c);
+  ev = wait_event(e, C4J_EV_CONNECT, "lp");
+  CHECK(ev != NULL);
+  if (ev) CHECK_STR(ev->transport, "lpool");
+
+  /* History after since: answered at once, without recovered:true. */
+  frame_offset("\"e\":\"", epoch);
+  {
+    char since[128];
+    c4j_engine_t *dummy = NULL;
+    (void)dummy;
+    /* Learn the epoch from a poll that is answered with the live frame. */
+    snprintf(target, sizeof(target), "/poll?ticket=%s", ticket);
+    t0 = (uint64_t)c4j_engine_port(e);
+    send_k(e, 2, 3);
+    CHECK_EQ(http(c, (int)t0, "GET", target, NULL, NULL, NULL), 200);
+    b = body_of(c);
+    CHECK(strstr(b, "\"o\":3") != NULL);
+    CHECK(frame_offset(b, epoch) == 3);
+    client_close(c);
+    snprintf(since, sizeof(since),
+             "%%7B%%22news%%22%%3A%%5B%%22%s%%22%%2C1%%5D%%7D", epoch);
+    snprintf(target, sizeof(target), "/poll?ticket=%s&since=%s", ticket,
+             since);
+    CHECK_EQ(http(c, (int)t0, "GET", target, NULL, NULL, NULL), 200);
+    b = body_of(c);
+    CHECK(strstr(b, "\"o\":2") != NULL);
+    CHECK(strstr(b, "\"o\":3") != NULL);
+    CHECK(strstr(b, "recovered") == NULL);
+    client_close(c);
+    snprintf(since, sizeof(since),
+             "%%7B%%22news%%22%%3A%%5B%%22%s%%22%%2C3%%5D%%7D", epoch);
+    snprintf(target, sizeof(target), "/poll?ticket=%s&since=%s", ticket,
+             since);
+  }
+  /* Nothing new: held, then []. */
+  {
+    uint64_t start_ms = (uint64_t)time(NULL);
+    struct timespec a, z;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    CHECK_EQ(http(c, (int)t0, "GET", target, NULL, NULL, NULL), 200);
+    clock_gettime(CLOCK_MONOTONIC, &z);
+    CHECK_STR(body_of(c), "[]");
+    CHECK((z.tv_sec - a.tv_sec) * 1000 + (z.tv_nsec - a.tv_nsec) / 1000000 >=
+          250);
+    (void)start_ms;
+    client_close(c);
+  }
+  /* Held, and answered when a frame comes. */
+  {
+    c->fd = -1;
+    memset(c, 0, sizeof(*c));
+    c->fd = tcp_connect((int)t0, 0);
+    char req[3200];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+                     target);
+    CHECK_EQ(send(c->fd, req, (size_t)n, 0), n);
+    usleep(50000);
+    CHECK_EQ(c4j_send_to(e, "lp", 2, "x", 1, "\"direct\"", 8, 4), 0);
+    while (fill(c) > 0) {}
+    c->buf[c->len] = '\0';
+    CHECK_STR(body_of(c),
+              "[{\"t\":\"msg\",\"ch\":\"x\",\"data\":\"direct\",\"time\":4}]");
+    client_close(c);
+  }
+  for (int i = 0; i < nevents; i++) CHECK(events[i].type != C4J_EV_DYING);
+  /* No poll comes back: dying after hold + heartbeat. */
+  CHECK(wait_event(e, C4J_EV_DYING, "lp") != NULL);
+  free(c);
+  finish(e);
+}
+
+TEST(engine_cmd_options_and_cors) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c)), *s = calloc(1, sizeof(*s));
+  char ticket[2048], target[2200];
+  event_t *ev;
+  int port;
+  base_config(&cfg);
+  cfg.allowed_origins = "http://good.example";
+  e = start(&cfg);
+  if (e == NULL) return;
+  port = c4j_engine_port(e);
+  reset_events();
+  mint(e, "cm", NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/cmd?ticket=%s", ticket);
+  /* Unknown id. */
+  CHECK_EQ(http(c, port, "POST", target, NULL, "{\"t\":\"ping\"}", NULL), 404);
+  CHECK(strstr(body_of(c), "\"code\":404") != NULL);
+  client_close(c);
+  /* Attach over SSE, then talk through /cmd. */
+  snprintf(target, sizeof(target), "/sse?ticket=%s", ticket);
+  CHECK_EQ(http(s, port, "GET", target, NULL, NULL, "\"t\":\"open\""), 200);
+  snprintf(target, sizeof(target), "/cmd?ticket=%s", ticket);
+  CHECK_EQ(http(c, port, "POST", target, "Origin: http://good.example\r\n",
+                "[{\"t\":\"ping\"},{\"t\":\"say\",\"x\":1}]", NULL), 200);
+  CHECK_STR(body_of(c), "[{\"t\":\"pong\"}]");
+  CHECK(strstr((char *)c->buf, "Content-Type: application/json") != NULL);
+  CHECK(strstr((char *)c->buf,
+               "Access-Control-Allow-Origin: http://good.example") != NULL);
+  client_close(c);
+  ev = wait_event(e, C4J_EV_MESSAGE, "cm");
+  CHECK(ev != NULL);
+  if (ev) CHECK_STR(ev->text, "{\"t\":\"say\",\"x\":1}");
+  /* OPTIONS. */
+  CHECK_EQ(http(c, port, "OPTIONS", "/poll", "Origin: http://good.example\r\n",
+                NULL, NULL), 204);
+  CHECK(strstr((char *)c->buf,
+               "Access-Control-Allow-Methods: GET, POST, OPTIONS") != NULL);
+  CHECK(strstr((char *)c->buf, "Access-Control-Max-Age: 600") != NULL);
+  client_close(c);
+  /* A disallowed origin. */
+  CHECK_EQ(http(c, port, "GET", target, "Origin: http://evil.example\r\n",
+                NULL, NULL), 403);
+  CHECK(strstr((char *)c->buf, "Access-Control-Allow-Origin") == NULL);
+  client_close(c);
+  client_close(s);
+  free(c);
+  free(s);
+  finish(e);
+}
+
 TEST_MAIN(T(engine_config_errors), T(engine_new_id),
           T(engine_connect_open_ping_message_close),
           T(engine_send_all_and_send_to), T(engine_refusals),
@@ -900,4 +1286,8 @@ TEST_MAIN(T(engine_config_errors), T(engine_new_id),
           T(engine_slow_consumer), T(engine_idle_timeout_and_heartbeat),
           T(engine_max_conns), T(engine_stop_frees_port),
           T(engine_without_listener),
-          T(engine_handshake_timeout_and_pipelined_frame))
+          T(engine_handshake_timeout_and_pipelined_frame),
+          T(engine_resume_replays_without_gap_or_duplicate),
+          T(engine_dying_keeps_send_to_and_revives_elsewhere),
+          T(engine_dying_expires_with_4005), T(engine_sse_stream),
+          T(engine_long_poll), T(engine_cmd_options_and_cors))

@@ -1,0 +1,165 @@
+/* history.c - the per-channel broadcast history: an engine-wide chained
+ * hash table of channels, each with its epoch and a ring of entries.
+ */
+#include <string.h>
+
+#include "auth.h"
+#include "common.h"
+#include "history.h"
+
+static uint32_t hash(const char *s, size_t n) {
+  uint32_t v = 2166136261u;
+  for (size_t i = 0; i < n; i++) {
+    v ^= (uint8_t)s[i];
+    v *= 16777619u;
+  }
+  return v;
+}
+
+int c4j__hist_init(c4j__hist_t *h, uint32_t size, uint64_t age_ms) {
+  memset(h, 0, sizeof(*h));
+  if (uv_mutex_init(&h->lock) != 0) return C4J_ENOMEM;
+  h->size = size;
+  h->age_ms = age_ms;
+  return 0;
+}
+
+static void chan_free(c4j__hist_chan_t *ch, uint32_t size) {
+  for (uint32_t i = 0; i < ch->len; i++)
+    c4j__buf_unref(ch->ring[(ch->head + i) % size].buf);
+  c4j__free(ch->ring);
+  c4j__free(ch);
+}
+
+void c4j__hist_free(c4j__hist_t *h) {
+  for (size_t i = 0; i < h->nbuckets; i++) {
+    c4j__hist_chan_t *ch = h->buckets[i];
+    while (ch != NULL) {
+      c4j__hist_chan_t *next = ch->hnext;
+      chan_free(ch, h->size);
+      ch = next;
+    }
+  }
+  c4j__free(h->buckets);
+  uv_mutex_destroy(&h->lock);
+  memset(h, 0, sizeof(*h));
+}
+
+void c4j__hist_lock(c4j__hist_t *h) { uv_mutex_lock(&h->lock); }
+void c4j__hist_unlock(c4j__hist_t *h) { uv_mutex_unlock(&h->lock); }
+
+static c4j__hist_chan_t *find(const c4j__hist_t *h, const char *name,
+                              size_t len, uint32_t v) {
+  if (h->nbuckets == 0) return NULL;
+  for (c4j__hist_chan_t *ch = h->buckets[v & (h->nbuckets - 1)]; ch;
+       ch = ch->hnext)
+    if (ch->hash == v && strlen(ch->name) == len &&
+        memcmp(ch->name, name, len) == 0)
+      return ch;
+  return NULL;
+}
+
+static int grow(c4j__hist_t *h) {
+  size_t n = h->nbuckets ? h->nbuckets * 2 : 16;
+  c4j__hist_chan_t **nb = c4j__calloc(n, sizeof(*nb));
+  if (nb == NULL) return -1;
+  for (size_t i = 0; i < h->nbuckets; i++) {
+    c4j__hist_chan_t *ch = h->buckets[i];
+    while (ch != NULL) {
+      c4j__hist_chan_t *next = ch->hnext;
+      ch->hnext = nb[ch->hash & (n - 1)];
+      nb[ch->hash & (n - 1)] = ch;
+      ch = next;
+    }
+  }
+  c4j__free(h->buckets);
+  h->buckets = nb;
+  h->nbuckets = n;
+  return 0;
+}
+
+c4j__hist_chan_t *c4j__hist_chan(c4j__hist_t *h, const char *name,
+                                 size_t len) {
+  uint32_t v = hash(name, len);
+  c4j__hist_chan_t *ch;
+  uint8_t rnd[6];
+  if (h->size == 0) return NULL;
+  if ((ch = find(h, name, len, v)) != NULL) return ch;
+  if (h->count >= h->nbuckets && grow(h) != 0) return NULL;
+  ch = c4j__calloc(1, sizeof(*ch) + len + 1);
+  if (ch == NULL) return NULL;
+  ch->ring = c4j__malloc(h->size * sizeof(*ch->ring));
+  /* 48 random bits are 8 URL-safe characters. */
+  if (ch->ring == NULL || c4j__random(rnd, sizeof(rnd)) != 0) {
+    c4j__free(ch->ring);
+    c4j__free(ch);
+    return NULL;
+  }
+  c4j_b64url_encode(rnd, sizeof(rnd), ch->epoch);
+  ch->hash = v;
+  memcpy(ch->name, name, len);
+  ch->hnext = h->buckets[v & (h->nbuckets - 1)];
+  h->buckets[v & (h->nbuckets - 1)] = ch;
+  h->count++;
+  return ch;
+}
+
+static void drop_oldest(c4j__hist_t *h, c4j__hist_chan_t *ch) {
+  c4j__buf_unref(ch->ring[ch->head].buf);
+  ch->head = (ch->head + 1) % h->size;
+  ch->len--;
+}
+
+/* Drops the entries older than the history's age. */
+static void expire(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t now) {
+  while (ch->len > 0 && now - ch->ring[ch->head].stamp > h->age_ms)
+    drop_oldest(h, ch);
+}
+
+void c4j__hist_append(c4j__hist_t *h, c4j__hist_chan_t *ch, c4j__buf_t *b,
+                      uint64_t now) {
+  c4j__hist_entry_t *e;
+  expire(h, ch, now);
+  if (ch->len == h->size) drop_oldest(h, ch);
+  e = &ch->ring[(ch->head + ch->len) % h->size];
+  e->buf = c4j__buf_ref(b, 1);
+  e->stamp = now;
+  ch->len++;
+  ch->last = b->offset;
+}
+
+int c4j__hist_since(c4j__hist_t *h, const char *name, size_t len,
+                    const char *epoch, uint64_t offset, uint64_t now,
+                    c4j__buf_t ***out, size_t *n, uint64_t *last) {
+  c4j__hist_chan_t *ch;
+  uint64_t first;
+  size_t missed;
+  int rc = 0;
+  *out = NULL;
+  *n = 0;
+  uv_mutex_lock(&h->lock);
+  ch = find(h, name, len, hash(name, len));
+  if (ch == NULL || strcmp(ch->epoch, epoch) != 0 || offset > ch->last)
+    goto done;
+  expire(h, ch, now);
+  missed = (size_t)(ch->last - offset);
+  first = ch->last - ch->len + 1; /* the oldest offset still kept */
+  if (missed > 0 && offset + 1 < first) goto done;
+  if (missed > 0) {
+    *out = c4j__malloc(missed * sizeof(**out));
+    if (*out == NULL) {
+      rc = C4J_ENOMEM;
+      goto done;
+    }
+    for (size_t i = 0; i < missed; i++) {
+      uint32_t at = (uint32_t)(ch->len - missed + i);
+      (*out)[i] = c4j__buf_ref(ch->ring[(ch->head + at) % h->size].buf, 1);
+    }
+  }
+  *n = missed;
+  *last = ch->last;
+  rc = 1;
+done:
+  uv_mutex_unlock(&h->lock);
+  return rc;
+}

@@ -1,0 +1,73 @@
+/* history.h - per channel, engine-wide: the epoch, the offsets and a
+ * bounded ring of the last broadcasts (shared frame buffers) for resume.
+ */
+#ifndef C4J_HISTORY_H
+#define C4J_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "buf.h"
+
+#define C4J__EPOCH_LEN 8
+
+typedef struct {
+  c4j__buf_t *buf;          /* one reference; buf->offset is its offset */
+  uint64_t stamp;           /* c4j__mono_ms() when appended */
+} c4j__hist_entry_t;
+
+/* Invariants: a channel's entries hold consecutive offsets ending at
+ * `last` (the newest), oldest at `head`; `len` <= the history's size;
+ * offsets start at 1 and `last` is 0 before the first broadcast.  A
+ * channel exists from its first broadcast until the engine is freed, so
+ * its epoch never changes while the engine runs. */
+typedef struct c4j__hist_chan_s {
+  struct c4j__hist_chan_s *hnext;
+  uint64_t last;
+  uint32_t head, len;
+  uint32_t hash;
+  char epoch[C4J__EPOCH_LEN + 1];
+  c4j__hist_entry_t *ring;  /* `size` slots, allocated with the channel */
+  char name[];
+} c4j__hist_chan_t;
+
+/* Invariant: everything below `lock` is read and written only with it
+ * held.  The lock is held by a publisher from assigning an offset until
+ * the frame is pushed to every worker inbox, so offset order is delivery
+ * order; the workers never take it on their delivery path. */
+typedef struct {
+  uv_mutex_t lock;
+  uint32_t size;            /* entries per channel; 0 keeps none */
+  uint64_t age_ms;          /* entries older than this are dropped */
+  c4j__hist_chan_t **buckets;
+  size_t nbuckets, count;
+} c4j__hist_t;
+
+/* Returns 0 or C4J_ENOMEM. */
+int c4j__hist_init(c4j__hist_t *h, uint32_t size, uint64_t age_ms);
+void c4j__hist_free(c4j__hist_t *h);
+
+void c4j__hist_lock(c4j__hist_t *h);
+void c4j__hist_unlock(c4j__hist_t *h);
+
+/* With the lock held: the channel, created (with a fresh epoch) when
+ * absent.  NULL when out of memory or the history keeps nothing. */
+c4j__hist_chan_t *c4j__hist_chan(c4j__hist_t *h, const char *name,
+                                 size_t len);
+/* With the lock held: appends b (a new reference is taken), whose offset
+ * must be ch->last + 1, dropping the oldest entry when full. */
+void c4j__hist_append(c4j__hist_t *h, c4j__hist_chan_t *ch, c4j__buf_t *b,
+                      uint64_t now);
+
+/* What a client that has [epoch, offset] of channel name missed.  Takes
+ * the lock.  On success returns 1 and sets *out to a new array of *n
+ * references (oldest first; *out NULL when nothing was missed) and *last
+ * to the channel's newest offset.  Returns 0 (not recoverable: unknown
+ * channel or epoch, an offset ahead of the channel, or a gap older than
+ * the ring) or C4J_ENOMEM. */
+int c4j__hist_since(c4j__hist_t *h, const char *name, size_t len,
+                    const char *epoch, uint64_t offset, uint64_t now,
+                    c4j__buf_t ***out, size_t *n, uint64_t *last);
+
+#endif /* C4J_HISTORY_H */

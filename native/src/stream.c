@@ -1,0 +1,100 @@
+/* stream.c - SSE events, long-poll bodies and HTTP answer heads. */
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "stream.h"
+
+const uint8_t *c4j__frame_json(const c4j__buf_t *ws, size_t *n) {
+  size_t h = 2, len7 = ws->data[1] & 0x7f;
+  if (len7 == 126) h = 4;
+  else if (len7 == 127) h = 10;
+  *n = ws->len - h;
+  return ws->data + h;
+}
+
+c4j__buf_t *c4j__stream_event(c4j__buf_t *ws) {
+  c4j__buf_t *ev = atomic_load_explicit(&ws->alt, memory_order_acquire);
+  const uint8_t *json;
+  size_t n;
+  if (ev != NULL) return ev;
+  /* Made on first use rather than at publish time, so that an engine with
+   * no SSE client never pays for it; once made, every SSE connection on
+   * every worker shares it. */
+  json = c4j__frame_json(ws, &n);
+  ev = c4j__buf_new(6 + n + 2);
+  if (ev == NULL) return NULL;
+  memcpy(ev->data, "data: ", 6);
+  memcpy(ev->data + 6, json, n);
+  /* JSON needs no raw line breaks (those in strings are escaped): turn any
+   * between tokens into spaces so the event stays one data line. */
+  for (size_t i = 6; i < 6 + n; i++)
+    if (ev->data[i] == '\n' || ev->data[i] == '\r') ev->data[i] = ' ';
+  memcpy(ev->data + 6 + n, "\n\n", 2);
+  ev->offset = ws->offset;
+  return c4j__buf_set_alt(ws, ev);
+}
+
+static const char *phrase(int status) {
+  switch (status) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+  }
+}
+
+long c4j__http_head(char *out, size_t cap, int status, const char *ctype,
+                    long long length, int keep_open, const char *acao) {
+  char type[96] = "", clen[48] = "", cors[256] = "";
+  int n;
+  if (ctype != NULL) snprintf(type, sizeof(type), "Content-Type: %s\r\n", ctype);
+  if (length >= 0)
+    snprintf(clen, sizeof(clen), "Content-Length: %lld\r\n", length);
+  if (acao != NULL &&
+      snprintf(cors, sizeof(cors),
+               "Access-Control-Allow-Origin: %s\r\n"
+               "Access-Control-Allow-Methods: GET, POST, OPTIONS\r\n"
+               "Access-Control-Allow-Headers: Content-Type\r\n"
+               "Access-Control-Max-Age: 600\r\n"
+               "Vary: Origin\r\n", acao) >= (int)sizeof(cors))
+    return -1;
+  n = snprintf(out, cap,
+               "HTTP/1.1 %d %s\r\n%s%s%s%sCache-Control: no-store\r\n\r\n",
+               status, phrase(status), type, clen,
+               keep_open ? "" : "Connection: close\r\n", cors);
+  if (n < 0 || (size_t)n >= cap) return -1;
+  return n;
+}
+
+c4j__buf_t *c4j__poll_answer(c4j__buf_t *const *frames, size_t n,
+                             const char *acao) {
+  char head[768];
+  size_t body = 2 + (n > 0 ? n - 1 : 0), at, len;
+  long h;
+  c4j__buf_t *b;
+  for (size_t i = 0; i < n; i++) {
+    c4j__frame_json(frames[i], &len);
+    body += len;
+  }
+  h = c4j__http_head(head, sizeof(head), 200, "application/json",
+                     (long long)body, 0, acao);
+  if (h < 0 || (b = c4j__buf_new((size_t)h + body)) == NULL) return NULL;
+  memcpy(b->data, head, (size_t)h);
+  at = (size_t)h;
+  b->data[at++] = '[';
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *json = c4j__frame_json(frames[i], &len);
+    if (i > 0) b->data[at++] = ',';
+    memcpy(b->data + at, json, len);
+    at += len;
+  }
+  b->data[at] = ']';
+  return b;
+}

@@ -1,0 +1,105 @@
+/* test-history.c - the broadcast history: epochs, offsets, the bounded
+ * ring, expiry by age and what a resume gets back. */
+#include "buf.h"
+#include "common.h"
+#include "history.h"
+#include "test.h"
+
+/* Appends one frame to channel "c" and returns its offset. */
+static uint64_t add(c4j__hist_t *h, uint64_t now) {
+  c4j__hist_chan_t *ch;
+  c4j__buf_t *b = c4j__buf_copy("x", 1);
+  uint64_t off;
+  c4j__hist_lock(h);
+  ch = c4j__hist_chan(h, "c", 1);
+  b->offset = ch->last + 1;
+  c4j__hist_append(h, ch, b, now);
+  off = ch->last;
+  c4j__hist_unlock(h);
+  c4j__buf_unref(b);
+  return off;
+}
+
+static const char *epoch_of(c4j__hist_t *h) {
+  const char *e;
+  c4j__hist_lock(h);
+  e = c4j__hist_chan(h, "c", 1)->epoch;
+  c4j__hist_unlock(h);
+  return e;
+}
+
+static void release(c4j__buf_t **out, size_t n) {
+  for (size_t i = 0; i < n; i++) c4j__buf_unref(out[i]);
+  c4j__free(out);
+}
+
+TEST(history_offsets_and_epoch) {
+  c4j__hist_t h;
+  const char *e;
+  CHECK_EQ(c4j__hist_init(&h, 3, 1000), 0);
+  CHECK_EQ(add(&h, 0), 1);
+  CHECK_EQ(add(&h, 0), 2);
+  e = epoch_of(&h);
+  CHECK_EQ(strlen(e), 8);
+  for (int i = 0; i < 8; i++)
+    CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                 "0123456789-_", e[i]) != NULL);
+  c4j__hist_free(&h);
+}
+
+TEST(history_since) {
+  c4j__hist_t h;
+  c4j__buf_t **out;
+  size_t n;
+  uint64_t last;
+  char e[9];
+  CHECK_EQ(c4j__hist_init(&h, 3, 1000), 0);
+  for (int i = 0; i < 5; i++) add(&h, 0); /* offsets 1..5, 3..5 kept */
+  snprintf(e, sizeof(e), "%s", epoch_of(&h));
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, e, 2, 0, &out, &n, &last), 1);
+  CHECK_EQ(n, 3);
+  CHECK_EQ(last, 5);
+  for (size_t i = 0; i < n; i++) CHECK_EQ(out[i]->offset, 3 + i);
+  release(out, n);
+  /* Nothing missed. */
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, e, 5, 0, &out, &n, &last), 1);
+  CHECK_EQ(n, 0);
+  CHECK(out == NULL);
+  /* Too old, ahead, another epoch, unknown channel. */
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, e, 1, 0, &out, &n, &last), 0);
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, e, 6, 0, &out, &n, &last), 0);
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, "AAAAAAAA", 4, 0, &out, &n, &last),
+           0);
+  CHECK_EQ(c4j__hist_since(&h, "d", 1, e, 0, 0, &out, &n, &last), 0);
+  c4j__hist_free(&h);
+}
+
+TEST(history_expires_by_age) {
+  c4j__hist_t h;
+  c4j__buf_t **out;
+  size_t n;
+  uint64_t last;
+  char e[9];
+  CHECK_EQ(c4j__hist_init(&h, 10, 100), 0);
+  add(&h, 0);
+  add(&h, 50);
+  snprintf(e, sizeof(e), "%s", epoch_of(&h));
+  /* At 120 the first (at 0) is gone: a gap from 0 is lost, from 1 not. */
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, e, 0, 120, &out, &n, &last), 0);
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, e, 1, 120, &out, &n, &last), 1);
+  CHECK_EQ(n, 1);
+  release(out, n);
+  c4j__hist_free(&h);
+}
+
+TEST(history_none) {
+  c4j__hist_t h;
+  CHECK_EQ(c4j__hist_init(&h, 0, 100), 0);
+  c4j__hist_lock(&h);
+  CHECK(c4j__hist_chan(&h, "c", 1) == NULL);
+  c4j__hist_unlock(&h);
+  c4j__hist_free(&h);
+}
+
+TEST_MAIN(T(history_offsets_and_epoch), T(history_since),
+          T(history_expires_by_age), T(history_none))
