@@ -4,7 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import java.io.IOException;
 import java.net.URI;
+import java.net.URLEncoder;
 import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.net.http.WebSocket;
 import java.net.http.WebSocketHandshakeException;
 import java.nio.charset.StandardCharsets;
@@ -22,6 +25,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.stream.Stream;
 
 import javax.crypto.Mac;
 import javax.crypto.spec.SecretKeySpec;
@@ -68,6 +72,24 @@ final class Harness {
 
     static String wsUrl(String ticket) {
         return "ws://127.0.0.1:" + engine().getPort() + "/ws" + (ticket == null ? "" : "?ticket=" + ticket);
+    }
+
+    /** http://127.0.0.1:port/path?ticket=T[&since=S], since a channel → [epoch, offset] map or null. */
+    static String httpUrl(String path, String ticket, Map<String, List<Object>> since) {
+        return "http://127.0.0.1:" + engine().getPort() + path + "?ticket=" + ticket + sinceParam(since);
+    }
+
+    /** "&since=<URL-encoded JSON>", or "" for null. */
+    static String sinceParam(Map<String, List<Object>> since) {
+        return since == null ? "" : "&since=" + URLEncoder.encode(JSONUtil.object2json(since), StandardCharsets.UTF_8);
+    }
+
+    /** Attaches a WebSocket client with a since parameter (resume). */
+    static Client connect(String ticket, Map<String, List<Object>> since) throws Exception {
+        Client c = new Client();
+        c.ws = HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))
+                .buildAsync(URI.create(wsUrl(ticket) + sinceParam(since)), c).get(10, TimeUnit.SECONDS);
+        return c;
     }
 
     /** Runs CometServlet's handshake with a fake request. */
@@ -130,6 +152,86 @@ final class Harness {
                 return ((WebSocketHandshakeException) t).getResponse().statusCode();
             }
             throw new AssertionError("expected WebSocketHandshakeException", t);
+        }
+    }
+
+    /** GET url with a timeout: status, Content-Type and body. */
+    static HttpResponse<String> get(String url, long ms) throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMillis(ms)).GET().build();
+        return HTTP.send(req, HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** POST body to url with a timeout. */
+    static HttpResponse<String> post(String url, String body, long ms) throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMillis(ms))
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+        return HTTP.send(req, HttpResponse.BodyHandlers.ofString());
+    }
+
+    /** A long poll: GET url, the body parsed as a JSON array of frames. */
+    @SuppressWarnings("unchecked")
+    static List<Map<String, Object>> poll(String url, long ms) throws Exception {
+        HttpResponse<String> r = get(url, ms);
+        if (r.statusCode() != 200) {
+            throw new AssertionError("poll: " + r.statusCode() + " " + r.body());
+        }
+        String type = r.headers().firstValue("Content-Type").orElse("");
+        if (!type.startsWith("application/json")) {
+            throw new AssertionError("poll: Content-Type " + type);
+        }
+        return (List<Map<String, Object>>) MiniJson.parse(r.body());
+    }
+
+    /** An SSE client (java.net.http, BodyHandlers.ofLines()) that queues the frames of its data: lines. */
+    static final class Sse {
+        final HttpResponse<Stream<String>> response;
+        final BlockingQueue<String> lines = new LinkedBlockingQueue<>();
+        private final Thread reader;
+
+        Sse(String url) throws Exception {
+            HttpRequest req = HttpRequest.newBuilder(URI.create(url)).header("Accept", "text/event-stream")
+                    .GET().build();
+            response = HTTP.sendAsync(req, HttpResponse.BodyHandlers.ofLines()).get(10, TimeUnit.SECONDS);
+            reader = new Thread(() -> {
+                try {
+                    response.body().forEach(lines::add);
+                } catch (RuntimeException e) {
+                    // closed
+                }
+            }, "test-sse-reader");
+            reader.setDaemon(true);
+            reader.start();
+        }
+
+        /** The next frame (a data: line as JSON), skipping comments and blank lines. */
+        Map<String, Object> next(long ms) throws InterruptedException {
+            long end = System.currentTimeMillis() + ms;
+            while (true) {
+                String l = lines.poll(Math.max(1, end - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+                if (l == null) {
+                    throw new AssertionError("no SSE frame within " + ms + " ms");
+                }
+                if (l.startsWith("data:")) {
+                    return MiniJson.object(l.substring(5).trim());
+                }
+            }
+        }
+
+        /** The next "msg" frame, skipping others. */
+        Map<String, Object> nextMsg(long ms) throws InterruptedException {
+            long end = System.currentTimeMillis() + ms;
+            while (true) {
+                Map<String, Object> m = next(Math.max(1, end - System.currentTimeMillis()));
+                if ("msg".equals(m.get("t"))) {
+                    return m;
+                }
+            }
+        }
+
+        void close() {
+            response.body().close();
+            reader.interrupt();
         }
     }
 
