@@ -69,13 +69,17 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
     c4j__free(e);
     return C4J_ENOMEM;
   }
-  if (c4j__events_init(&e->events, cfg->event_queue) != 0 ||
-      c4j__hist_init(&e->hist, (uint32_t)cfg->history_size,
-                     (uint64_t)cfg->history_age_ms) != 0 ||
-      c4j__held_init(&e->held) != 0) {
-    /* Each part frees safely when never initialized (zeroed by calloc)
-     * except the mutexes, which only a failed init leaves unset. */
-    if (e->events.ring != NULL) c4j__events_free(&e->events);
+  rc = c4j__events_init(&e->events, cfg->event_queue);
+  if (rc == 0) {
+    rc = c4j__hist_init(&e->hist, (uint32_t)cfg->history_size,
+                        (uint64_t)cfg->history_age_ms);
+    if (rc != 0) c4j__events_free(&e->events);
+  }
+  if (rc == 0 && (rc = c4j__held_init(&e->held)) != 0) {
+    c4j__hist_free(&e->hist);
+    c4j__events_free(&e->events);
+  }
+  if (rc != 0) {
     uv_mutex_destroy(&e->life);
     c4j__free(e->host);
     c4j__free(e->origins);
