@@ -19,7 +19,6 @@ import org.comet4j.test.FakeHttp;
 import org.comet4j.test.MiniJson;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -71,7 +70,6 @@ class DyingTest {
     }
 
     @Test
-    @Disabled("waiting for DYING/REVIVAL (Comet.ConnExpires) in the core")
     void dyingThenRevivalWithTheSameTicket() throws Exception {
         Attached a = attach();
         CometEngine engine = Harness.engine();
@@ -112,7 +110,6 @@ class DyingTest {
     }
 
     @Test
-    @Disabled("waiting for DYING and the 4005 drop (Comet.ConnExpires) in the core")
     void dyingEndsWithDrop4005() throws Exception {
         Attached a = attach();
         lose(a);
@@ -128,7 +125,6 @@ class DyingTest {
     }
 
     @Test
-    @Disabled("waiting for DYING/REVIVAL (Comet.ConnExpires) in the core")
     void handshakeWithTheCidOfADyingConnectionRevivesIt() throws Exception {
         Attached a = attach();
         lose(a);
@@ -163,7 +159,6 @@ class DyingTest {
     }
 
     @Test
-    @Disabled("waiting for DYING/REVIVAL and /sse in the core")
     void revivalOverSseTakesItsWorkStyle() throws Exception {
         Attached a = attach();
         lose(a);

@@ -15,7 +15,6 @@ import org.comet4j.core.event.DropEvent;
 import org.comet4j.test.MiniJson;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,7 +46,6 @@ class FallbackTest {
     }
 
     @Test
-    @Disabled("waiting for /sse and /cmd in the core")
     void sseReceivesDataFrames() throws Exception {
         Map<String, Object> a = Harness.handshake();
         String cid = (String) a.get("cId");
@@ -86,7 +84,6 @@ class FallbackTest {
     }
 
     @Test
-    @Disabled("waiting for /poll in the core")
     void longPollReturnsAJsonArray() throws Exception {
         Map<String, Object> a = Harness.handshake();
         String cid = (String) a.get("cId");

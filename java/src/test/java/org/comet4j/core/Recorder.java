@@ -101,7 +101,7 @@ final class Recorder {
         while (true) {
             int seen = 0;
             for (Event<?> e : events) {
-                if (type.isInstance(e) && conn(e).getId().equals(cid) && ++seen == n) {
+                if (e.getClass() == type && conn(e).getId().equals(cid) && ++seen == n) {
                     return type.cast(e);
                 }
             }

@@ -12,7 +12,6 @@ import org.comet4j.core.event.ConnectEvent;
 import org.comet4j.core.event.DropEvent;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -55,7 +54,6 @@ class ResumeTest {
     }
 
     @Test
-    @Disabled("waiting for channel history (e/o on broadcasts) in the core")
     void broadcastsCarryEpochAndOffset() throws Exception {
         Harness.Client c = attach(null);
         try {
@@ -81,7 +79,6 @@ class ResumeTest {
     }
 
     @Test
-    @Disabled("waiting for since= resume in the core")
     void reconnectWithSinceGetsTheMissedBroadcasts() throws Exception {
         Harness.Client first = attach(null);
         Harness.engine().sendToAll("feed", "before");
@@ -115,7 +112,6 @@ class ResumeTest {
     }
 
     @Test
-    @Disabled("waiting for since= resume in the core")
     void unknownEpochIsNotRecovered() throws Exception {
         Harness.engine().sendToAll("other", "x");
         Harness.Client c = attach(Map.of("other", List.of("zzzzzzzz", 1L)));
