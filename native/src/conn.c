@@ -189,7 +189,8 @@ static void detach(c4j__conn_t *c, int code, const char *reason, int silent) {
 /* Moves c's identity into a new ghost in state (PARKED keeps the
  * subscriptions; DYING does not, and reports DYING).  Returns the ghost,
  * or NULL when out of memory (nothing changed). */
-static c4j__conn_t *to_ghost(c4j__conn_t *c, int state, int code, const char *reason) {
+static c4j__conn_t *to_ghost(c4j__conn_t *c, int state, int code,
+                             const char *reason) {
   c4j__worker_t *w = worker(c);
   c4j_engine_t *e = w->engine;
   c4j__conn_t *g = c4j__calloc(1, sizeof(*g));

@@ -54,7 +54,8 @@ long c4j__http_head(char *out, size_t cap, int status, const char *ctype,
                     long long length, int keep_open, const char *acao) {
   char type[96] = "", clen[48] = "", cors[256] = "";
   int n;
-  if (ctype != NULL) snprintf(type, sizeof(type), "Content-Type: %s\r\n", ctype);
+  if (ctype != NULL)
+    snprintf(type, sizeof(type), "Content-Type: %s\r\n", ctype);
   if (length >= 0)
     snprintf(clen, sizeof(clen), "Content-Length: %lld\r\n", length);
   if (acao != NULL &&
