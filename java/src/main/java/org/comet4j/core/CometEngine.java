@@ -46,12 +46,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
 
+    private static final int CLOSE_IDLE_TIMEOUT = 4002;
+
     /** How long a handshake waits for its connection beyond the ticket's expiry. */
     private static final long PENDING_GRACE_MS = 5000;
 
     private final Map<String, CometConnection> connections = new ConcurrentHashMap<>();
-    /** Connections replaced by a newer attach of the same id, until their drop arrives. */
-    private final Map<String, CometConnection> replaced = new ConcurrentHashMap<>();
     private final Map<String, Pending> pending = new ConcurrentHashMap<>();
     private volatile long nextPurge;
 
@@ -115,7 +115,6 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         dispatcher = null;
         port = -1;
         connections.clear();
-        replaced.clear();
         pending.clear();
     }
 
@@ -189,8 +188,16 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         drop(c, CometProtocol.CLOSE_DROPPED, "dropped by the application");
     }
 
-    /** Closes a connection with the given close code (4000-4999 or 1000) and reason. */
+    /**
+     * Closes a connection with the given close code (1000 or 3000-4999) and
+     * reason.  4002, 4004 and 4005 are the core's own (idle timeout, which
+     * starts a dying period; replaced; dying period over) and are refused.
+     * @throws IllegalArgumentException for one of those codes
+     */
     public void drop(CometConnection c, int code, String reason) {
+        if (code == CLOSE_IDLE_TIMEOUT || code == CometProtocol.CLOSE_REPLACED || code == CometProtocol.CLOSE_EXPIRED) {
+            throw new IllegalArgumentException("comet4j: close code " + code + " is reserved for the core");
+        }
         byte[] cid = EngineHandle.utf8(c.getId());
         String r = reason == null ? "" : reason;
         int rc = running("drop").call("drop", h -> Native.drop(h, cid, code, r));
@@ -342,22 +349,33 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     void onConnect(String cid, String user, String ip, int remotePort, String transport) {
         Pending p = pending.remove(cid);
-        CometConnection old = connections.get(cid);
-        RequestSnapshot req = p != null ? p.request : old != null ? (RequestSnapshot) old.getRequest() : null;
-        String u = !user.isEmpty() ? user : p != null ? p.user : null;
-        CometConnection c = new CometConnection(cid, ip, remotePort, u, workStyle(transport), req);
-        old = connections.put(cid, c);
-        if (old != null) {
-            replaced.put(cid, old);
+        CometConnection c = connections.get(cid);
+        if (c != null) {
+            // A new transport took the id of a live connection (the page
+            // reconnected with cId before the old transport was seen lost):
+            // the same connection goes on over it; the old one's DROP 4004
+            // is not the connection's end.
+            c.revive(ip, remotePort, workStyle(transport));
+            fire(new RevivalEvent(this, c));
+            return;
         }
+        String u = !user.isEmpty() ? user : p != null ? p.user : null;
+        c = new CometConnection(cid, ip, remotePort, u, workStyle(transport), p != null ? p.request : null);
+        connections.put(cid, c);
         fire(new ConnectEvent(this, c));
     }
 
     void onDrop(String cid, int code, String reason) {
-        CometConnection c = code == 4004 ? replaced.remove(cid) : null;
-        if (c == null) {
-            c = connections.remove(cid);
+        CometConnection c = connections.get(cid);
+        if (code == CometProtocol.CLOSE_REPLACED && c != null) {
+            // Only the transport ends: its id was attached again, and that
+            // attach is (or was already) reported as the same connection.
+            if (config != null && config.isDebug()) {
+                LOG.info("comet4j: " + cid + " moved to a new transport");
+            }
+            return;
         }
+        c = connections.remove(cid);
         if (c == null) { // its connect event was lost, or it never reached Java
             c = new CometConnection(cid, null, 0, null, CometProtocol.WORKSTYLE_WEBSOCKET, null);
         }

@@ -58,4 +58,8 @@ public final class CometProtocol {
 
     /** Close code the core uses when the application drops a connection. */
     public static final int CLOSE_DROPPED = 4003;
+    /** Close code of a transport whose connection id attached again elsewhere. */
+    public static final int CLOSE_REPLACED = 4004;
+    /** Close code in the DropEvent of a connection whose dying period (Comet.ConnExpires) ended. */
+    public static final int CLOSE_EXPIRED = 4005;
 }

@@ -3,6 +3,7 @@ package org.comet4j.core;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.ArrayList;
@@ -122,6 +123,36 @@ class ConnectionStateTest {
                 "dying c1 1006 dying",
                 "beforeDrop c1 4005",
                 "drop c1 4005 dropped"), log);
+    }
+
+    @Test
+    void aLiveIdOnANewTransportIsTheSameConnection() {
+        engine.onConnect("c5", "", "10.0.0.1", 50001, "websocket");
+        CometConnection c = engine.getConnection("c5");
+        // Attached on another worker: the new CONNECT, then the old transport's 4004.
+        engine.onConnect("c5", "", "10.0.0.1", 50002, "stream");
+        engine.onDrop("c5", CometProtocol.CLOSE_REPLACED, "replaced");
+        assertSame(c, engine.getConnection("c5"));
+        assertEquals("stream", c.getWorkStyle());
+        assertEquals(50002, c.getClientPort());
+        assertEquals(CometProtocol.STATE_ALIVE, c.getState());
+        // On the same worker: the 4004 first.
+        engine.onDrop("c5", CometProtocol.CLOSE_REPLACED, "replaced");
+        engine.onConnect("c5", "", "10.0.0.1", 50003, "lpool");
+        assertSame(c, engine.getConnection("c5"));
+        assertEquals("lpool", c.getWorkStyle());
+        assertEquals(List.of("connect c5 websocket", "revival c5 stream alive", "revival c5 lpool alive"), log);
+        // A 4004 for an id Java does not hold is a plain drop.
+        engine.onDrop("c6", CometProtocol.CLOSE_REPLACED, "replaced");
+        assertEquals("drop c6 4004 dropped", log.get(log.size() - 1));
+    }
+
+    @Test
+    void theCoresCloseCodesAreRefused() {
+        CometConnection c = new CometConnection("c7", null, 0, null, "websocket", null);
+        for (int code : new int[] {4002, 4004, 4005}) {
+            assertThrows(IllegalArgumentException.class, () -> engine.drop(c, code, "no"));
+        }
     }
 
     @Test

@@ -179,6 +179,32 @@ class DyingTest {
     }
 
     @Test
+    void attachingALiveIdMovesTheConnectionToTheNewTransport() throws Exception {
+        Attached a = attach();
+        // The page reconnects (handshake with cId) before the old transport is seen lost.
+        Map<String, Object> answer = MiniJson.object(Harness.handshake(
+                new FakeHttp.Req().param("cmd", "conn").param("cId", a.cid)).body.toString());
+        assertEquals(a.cid, answer.get("cId"));
+        Harness.Sse sse = new Harness.Sse(Harness.httpUrl("/sse", (String) answer.get("ticket"), null));
+        try {
+            assertEquals(a.cid, sse.next(5000).get("cId"));
+            assertEquals(CometProtocol.CLOSE_REPLACED, a.client.closeCode(5000));
+            assertSame(a.conn, events.await(RevivalEvent.class, a.cid, 5000).getConn());
+            assertSame(a.conn, Harness.engine().getConnection(a.cid), "the same CometConnection");
+            assertEquals(CometProtocol.WORKSTYLE_STREAM, a.conn.getWorkStyle());
+            assertEquals(CometProtocol.STATE_ALIVE, a.conn.getState());
+            Harness.engine().sendTo("news", a.conn, "over sse");
+            assertEquals("over sse", sse.nextMsg(5000).get("data"));
+            Thread.sleep(200); // the old transport's DROP 4004 has come and gone
+            assertEquals(List.of("connect", "revival"), events.kinds(a.cid));
+        } finally {
+            Harness.engine().drop(a.conn);
+            events.await(DropEvent.class, a.cid, 5000);
+            sse.close();
+        }
+    }
+
+    @Test
     void dropByTheApplicationHasNoDyingPhase() throws Exception {
         Attached a = attach();
         Harness.engine().drop(a.conn);

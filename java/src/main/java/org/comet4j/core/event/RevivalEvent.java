@@ -5,10 +5,12 @@ import org.comet4j.core.CometEngine;
 import org.comet4j.event.Event;
 
 /**
- * A dying connection attached again within {@code Comet.ConnExpires}: the
- * same {@link CometConnection}, alive again, its work style, address and
- * port those of the new transport.  The frames kept while it was dying are
- * sent to it after this.  Fired on the "comet4j-dispatcher" thread.
+ * A connection attached again: a dying one within {@code Comet.ConnExpires},
+ * or a live one whose page reconnected before its old transport was seen
+ * lost (that transport is closed with 4004, and no DropEvent follows).  The
+ * same {@link CometConnection}, alive, its work style, address and port those
+ * of the new transport.  Frames kept while it was dying are sent to it after
+ * this.  Fired on the "comet4j-dispatcher" thread.
  */
 public class RevivalEvent extends Event<CometEngine> {
 
