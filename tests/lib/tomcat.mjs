@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(here, '../..');
-export const WAR = path.join(ROOT, 'webapp-example/target/webapp-example.war');
+// C4J_WAR: another build of the example (e.g. a preview copy of the tree).
+export const WAR = process.env.C4J_WAR || path.join(ROOT, 'webapp-example/target/webapp-example.war');
 export const CONTEXT = '/webapp-example';
 const CATALINA_HOME = process.env.CATALINA_HOME || '/usr/share/tomcat10';
 
