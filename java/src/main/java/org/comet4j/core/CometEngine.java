@@ -37,6 +37,13 @@ import org.comet4j.event.Observable;
  * waiting for their connection to attach.  Sends only enqueue: they never
  * block on the network.
  *
+ * <p>Life cycle of a connection, on the dispatcher thread: Connect; then,
+ * when its transport is lost, Dying (it stays in getConnections() with state
+ * "dying" and sendTo still reaches it: the core keeps the frames) and either
+ * Revival (the same object, alive, with the new transport's work style and
+ * address) or, after Comet.ConnExpires, BeforeDrop and Drop with code 4005.
+ * Nothing is buffered here: the core holds the frames and the history.
+ *
  * <p>MessageEvent: fired after each send on the sending thread, with the
  * connection and the data as given (Comet4J).  sendToAll fires one per
  * connection known at that moment (Comet4J listeners read getConn()), and
