@@ -120,6 +120,18 @@ class CometServletTest {
     }
 
     @Test
+    void ipv6HostInTheAnswer() throws Exception {
+        FakeHttp.Req req = new FakeHttp.Req().param("cmd", "conn");
+        req.serverName = "::1";
+        Map<String, Object> a = MiniJson.object(Harness.handshake(req).body.toString());
+        String base = "[::1]:" + Harness.engine().getPort();
+        assertEquals(List.of("ws://" + base + "/ws"), a.get("endpoints"));
+        assertEquals(List.of("http://" + base + "/sse"), a.get("stream"));
+        assertEquals(List.of("http://" + base + "/poll"), a.get("lpool"));
+        assertEquals(List.of("http://" + base + "/cmd"), a.get("cmd"));
+    }
+
+    @Test
     void urlsFromPublicUrlBases() {
         CometConfig cfg = CometConfig.parse(Map.of("Comet.PublicUrl",
                 "https://example.com/comet, wss://b.example.com/comet/ws, ws://[2001:db8::1]:4100/ws,"
