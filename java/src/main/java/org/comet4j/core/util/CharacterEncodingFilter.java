@@ -38,4 +38,13 @@ public class CharacterEncodingFilter implements Filter {
     public String getEncoding() {
         return encoding;
     }
+
+    /**
+     * Nothing to release.  Declared, not inherited: Servlet 3.1 containers
+     * (Jetty 9.4, through the javax build) have no default destroy() and
+     * would fail with AbstractMethodError when the application stops.
+     */
+    @Override
+    public void destroy() {
+    }
 }
