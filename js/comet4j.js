@@ -7,10 +7,24 @@
  *   JS.Engine.on('clock', function (data, time, engine) { ... });
  *   JS.Engine.on({ start: fn, stop: fn });
  *   JS.Engine.start('conn');               // or start('conn', {room: 7})
+ *   JS.Engine.on('recovered', function (recovered, channel) {
+ *     if (!recovered) reloadStateOf(channel);   // messages were lost
+ *   });
  *
- * The file reads top to bottom: small helpers, the transport (WebSocket now;
- * streaming and long-polling fallbacks will implement the same interface),
- * the protocol codec (docs/protocol.md), then the engine.
+ * Transports: WebSocket, else streaming (SSE), else long-polling, chosen
+ * by itself; the server's Comet.WorkStyle or the page forces one:
+ *   JS.Engine.start('conn', param, { workStyle: 'lpool' });
+ *   JS.Engine.getConnector().workStyle     // the one in use
+ * Reconnecting (Comet4J's AutoReconnect plugin, built in): on by default,
+ * with exponential backoff and full jitter, resuming where the page was
+ * (no message missed or repeated while the server's history covers the gap):
+ *   JS.Engine.autoReconnect = false;       // switch it off
+ *   JS.Engine.config({ retryMin: 500, retryMax: 10000 });   // ms
+ * Every option is listed above the engine, below.
+ *
+ * The file reads top to bottom: small helpers, the transports (WebSocket,
+ * stream, lpool: one interface), the protocol codec (docs/protocol.md and
+ * docs/protocol-v2-draft.md), then the engine.
  */
 (function (root, factory) {
   var JS = factory(root);

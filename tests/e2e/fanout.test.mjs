@@ -59,8 +59,21 @@ test('1,000 clients over websocket, stream and lpool get the same sequence', wit
     sent.push(...batch);
     await publishLines(tomcat.url, batch);
   }
+  // On a timeout, say who is behind: transport, lines, closed or not.
+  const behind = () => {
+    const late = all.filter((c) => tagged(c, tag).length < sent.length);
+    const by = {};
+    for (const c of late) {
+      const k = `${c.workStyle}${c.closed ? ' closed ' + c.closed.code : ''}`;
+      by[k] = (by[k] || 0) + 1;
+    }
+    return `${late.length} behind: ${JSON.stringify(by)}; e.g. ` + late.slice(0, 3).map((c) =>
+      `${c.workStyle} has ${tagged(c, tag).length}, last offset ${JSON.stringify(c.positions.chat)}, dropped as already seen ${c.duplicates}`).join('; ');
+  };
   await eventually('every client to have all 150 lines',
-    () => all.every((c) => tagged(c, tag).length >= sent.length), 60000);
+    () => all.every((c) => tagged(c, tag).length >= sent.length), 30000).catch((e) => {
+    throw new Error(e.message + ': ' + behind());
+  });
   await new Promise((r) => setTimeout(r, 300));
   for (const c of all) {
     assert.deepEqual(tagged(c, tag), sent, `${c.workStyle} ${c.cId}`);
