@@ -188,7 +188,12 @@
    *                                   (an SSE comment, an empty poll)
    *                  onClose(code, reason)
    *   t.open(urls, ticket, since)    urls: {endpoint, cmd} of one server;
-   *                                  since: encoded resume position or ''
+   *                                  since: a function that returns the
+   *                                  encoded resume position (or ''), asked
+   *                                  before every request: long-polling
+   *                                  sends it on every poll, so a broadcast
+   *                                  published while a poll re-attached is
+   *                                  replayed, not lost
    *   t.send(text)                   one frame to the server; false if it
    *                                  cannot
    *   t.close()                      closes; no callback runs after it
@@ -203,8 +208,9 @@
    * ------------------------------------------------------------------- */
 
   function ticketQuery(ticket, since) {
+    var position = typeof since === 'function' ? since() : since;
     return 'ticket=' + encodeURIComponent(ticket) +
-           (since ? '&since=' + since : '');
+           (position ? '&since=' + position : '');
   }
 
   /* --- WebSocket --- */
@@ -431,10 +437,11 @@
     this.endpoint = urls.endpoint;
     this.cmd = urls.cmd;
     this.ticket = ticket;
-    this.poll(since);
+    this.since = since;
+    this.poll();
   };
-  PollTransport.prototype.poll = function (since) {
-    var self = this;
+  PollTransport.prototype.poll = function () {
+    var self = this, since = this.since;
     this.req = request('GET',
       appendQuery(this.endpoint, ticketQuery(this.ticket, since) +
                   '&_=' + (+new Date()).toString(36)),
@@ -447,7 +454,7 @@
           return;
         }
         deliverBatch(self, body);
-        if (!self.closed) self.poll('');
+        if (!self.closed) self.poll();
       }, { credentials: false, timeout: this.timeout });
   };
   PollTransport.prototype.send = function (text) {
@@ -853,7 +860,9 @@
     }, { WebSocket: this.options.WebSocket, pollTimeout: poll });
     this._transport.open({ endpoint: urls[i],
                            cmd: hs.cmd.length ? hs.cmd[i % hs.cmd.length] : '' },
-                         hs.ticket, Protocol.encodeSince(this._positions));
+                         hs.ticket, function () {
+                           return Protocol.encodeSince(self._positions);
+                         });
   };
 
   /* aside: the frame came as the answer to a command, not over the

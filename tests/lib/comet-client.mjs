@@ -155,7 +155,9 @@ export class CometClient extends EventEmitter {
           return;
         }
         for (const f of JSON.parse(body)) this._frame(f);
-        this._poll(null);
+        // Every poll says where it is, as comet4j.js does: a broadcast
+        // published while this poll re-attached is replayed, not lost.
+        this._poll(Object.keys(this.positions).length ? this.positions : null);
       });
       res.on('error', () => this._closed(1006, 'error'));
     });
