@@ -912,6 +912,18 @@
       this.connector.cId = this._lastId = f.cId;
     }
     if (Array.isArray(f.channels)) this.connector.channels = f.channels;
+    /* The server says where each channel stands now: a page that has had
+     * no message yet still knows what to resume from after a cut. A
+     * position the page already has stays (it is the last delivered). */
+    if (isObject(f.pos)) {
+      for (var ch in f.pos) {
+        var p = f.pos[ch];
+        if (!this._positions[ch] && Array.isArray(p) && p.length === 2 &&
+            typeof p[0] === 'string' && typeof p[1] === 'number') {
+          this._positions[ch] = [p[0], p[1]];
+        }
+      }
+    }
     this.running = this.connector.running = true;
     /* Pings keep proxies and NATs from idling the connection out, and the
      * pongs (or the server's own heartbeat) prove the server is still

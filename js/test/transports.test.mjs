@@ -287,6 +287,29 @@ for (const style of ['websocket', 'stream', 'lpool']) {
   });
 }
 
+for (const style of ['websocket', 'stream', 'lpool']) {
+  test(`${style}: a page cut before its first message resumes from the open frame's pos`, async () => {
+    srv.broadcast('chat', 'before the page');   // chat now stands at 1
+    const e = engine({ workStyle: style });
+    const got = [];
+    e.on('chat', (d) => got.push(d));
+    e.start(srv.url);
+    await next(e, 'start');
+    srv.block[style] = true;
+    const stopped = next(e, 'stop');
+    srv.conns[0].close();
+    await stopped;
+    srv.broadcast('chat', 'while away');
+    srv.block[style] = false;
+    srv.requests.length = 0;
+    await next(e, 'start');
+    const attach = srv.requests.find((r) => r.path !== '/cmd');
+    assert.deepEqual(sinceOf(attach), { chat: ['Echat', 1] });
+    await until('the missed line', () => got.length === 1);
+    assert.deepEqual(got, ['while away']);
+  });
+}
+
 test('dedupe: a frame at or below the last offset of its epoch is dropped', async () => {
   const e = engine();
   const got = [];

@@ -67,7 +67,12 @@ export async function startFakeServer(opts = {}) {
     conn.cId = ticket.split('.')[1];
     conn.ticket = ticket;
     srv.conns.push(conn);
-    if (srv.sendOpen) conn.send({ t: 'open', cId: conn.cId, channels: srv.channels });
+    if (srv.sendOpen) {
+      // Where each channel with a history stands now, as the core says it.
+      const pos = {};
+      for (const ch of Object.keys(history)) pos[ch] = [history[ch].epoch, history[ch].next - 1];
+      conn.send({ t: 'open', cId: conn.cId, channels: srv.channels, pos });
+    }
     for (const f of resumeFrames(sinceText)) conn.send(f);
   }
   function detach(conn) {

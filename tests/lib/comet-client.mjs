@@ -77,6 +77,10 @@ export class CometClient extends EventEmitter {
     if (f.t === 'open') {
       this.open = true;
       if (f.cId) this.cId = f.cId;
+      // Where each channel stands, for a client that has no message yet.
+      for (const [ch, p] of Object.entries(f.pos || {})) {
+        if (!this.positions[ch]) this.positions[ch] = p;
+      }
       this.emit('open', f);
       return;
     }
