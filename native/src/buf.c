@@ -12,6 +12,7 @@ c4j__buf_t *c4j__buf_new(size_t len) {
   atomic_init(&b->refs, 1);
   b->len = (uint32_t)len;
   b->offset = 0;
+  b->chan = NULL;
   atomic_init(&b->alt, NULL);
   return b;
 }

@@ -12,10 +12,13 @@
 
 typedef struct c4j__buf_s c4j__buf_t;
 
-/* Invariant: `data`, `len` and `offset` are written only by the creator,
+/* Invariant: `data`, `len`, `offset` and `chan` are written only by the
+ * creator,
  * before the buffer is shared; afterwards they are read-only and only
  * `refs` and `alt` change.  `offset` is the channel offset of a broadcast
- * frame (0 for every other frame).  `alt` is NULL or another encoding of
+ * frame (0 for every other frame) and `chan` its history channel (an
+ * opaque c4j__hist_chan_t, which lives as long as the engine; NULL for
+ * every other frame).  `alt` is NULL or another encoding of
  * the same frame (the SSE event), created at most once by whichever worker
  * first needs it and installed with a compare-and-swap; this buffer holds
  * one reference to it. */
@@ -23,6 +26,7 @@ struct c4j__buf_s {
   atomic_uint refs;
   uint32_t len;
   uint64_t offset;
+  const void *chan;
   _Atomic(c4j__buf_t *) alt;
   uint8_t data[];
 };

@@ -98,6 +98,7 @@ int c4j__chan_subscribe(c4j__chan_index_t *idx, const char *name, size_t len,
   }
   s->chan = c;
   s->conn = conn;
+  s->hist = NULL;
   s->last = 0;
   s->prev = NULL;
   s->next = c->subs;

@@ -15,10 +15,13 @@ typedef struct c4j__sub_s c4j__sub_t;
  * its connection's list (conn_next).  `last` is the offset of the newest
  * broadcast of the channel queued to the connection (0 before any): the
  * connection is never sent a broadcast at or below it, so that a resume
- * replay and live traffic neither repeat nor reorder. */
+ * replay and live traffic neither repeat nor reorder.  `hist` is the
+ * channel's history (an opaque c4j__hist_chan_t), NULL when the engine
+ * keeps none. */
 struct c4j__sub_s {
   c4j__chan_t *chan;
   void *conn;
+  const void *hist;
   uint64_t last;
   c4j__sub_t *prev, *next;
   c4j__sub_t *conn_next;

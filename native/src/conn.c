@@ -22,6 +22,7 @@
 #include "common.h"
 #include "conn.h"
 #include "engine.h"
+#include "resume.h"
 #include "stream.h"
 #include "worker.h"
 
@@ -31,7 +32,6 @@
 #define F_NO_INPUT 0x08    /* the parser failed: ignore further bytes */
 #define F_HTTP 0x10        /* u.http is the live member */
 #define F_BATCH 0x20       /* a poll on the worker's batch list */
-#define F_QUIET 0x40       /* a poll that continues a parked one */
 
 #define CLOSE_WAIT_MS 2000 /* how long a closing connection may linger */
 #define MAX_IOV 64
@@ -74,6 +74,13 @@ static c4j_engine_t *engine(c4j__conn_t *c) { return worker(c)->engine; }
 
 static int is_ghost(const c4j__conn_t *c) {
   return c->state == C4J__CONN_PARKED || c->state == C4J__CONN_DYING;
+}
+
+/* now - stamp, as 0 when the stamp is newer: a stamp taken during a tick
+ * is later than the tick's `now`. */
+static uint32_t age_of(uint32_t now, uint32_t stamp) {
+  int32_t d = (int32_t)(now - stamp);
+  return d > 0 ? (uint32_t)d : 0;
 }
 
 static const char *transport_name(int t) {
@@ -177,24 +184,43 @@ static void detach(c4j__conn_t *c, int code, const char *reason, int silent) {
   c4j__worker_t *w = worker(c);
   c4j_engine_t *e = w->engine;
   c4j__chan_unsubscribe_all(&w->chans, &c->subs);
+  /* Released before DROP is reported, so that whoever hears of it finds
+   * the id no longer held (an expired ticket is then refused). */
+  c4j__held_release(&e->held, c->cid->id, w->index);
   /* A silent detach hands the identity to another worker, which counts
    * it from now on. */
   if (!silent) c4j__events_drop(&e->events, c->cid->id, code, reason);
-  c4j__held_release(&e->held, c->cid->id, w->index);
   if (!silent && c->state != C4J__CONN_DYING) atomic_fetch_sub(&e->conns, 1);
   c4j__cid_map_remove(&w->cids, c->cid);
   c->cid = NULL;
 }
 
-/* Moves c's identity into a new ghost in state (PARKED keeps the
- * subscriptions; DYING does not, and reports DYING).  Returns the ghost,
- * or NULL when out of memory (nothing changed). */
+/* Where c's client stands: the offset of the last broadcast of each
+ * channel handed to it, that is queued to c and no longer in its queue nor
+ * in a write in flight. */
+static c4j__pos_t *positions(c4j__conn_t *c) {
+  c4j__pos_t *p = c4j__resume_positions(c->subs);
+  for (unsigned i = 0; p != NULL && i < c->out_len; i++)
+    c4j__resume_unsent(p, *slot(c, i));
+  for (uint32_t i = 0; p != NULL && c->wreq != NULL && i < c->wreq->n; i++)
+    c4j__resume_unsent(p, c->wreq->bufs[i]);
+  return p;
+}
+
+/* Moves c's identity into a new ghost in state, leaving its positions in
+ * the held register for whichever connection takes it next.  A DYING
+ * ghost reports DYING.  Either drops the subscriptions, since the next
+ * connection replays the history from the positions, except a PARKED one
+ * without history, which queues broadcasts for the next poll.  Returns
+ * the ghost, or NULL when out of memory (nothing changed). */
 static c4j__conn_t *to_ghost(c4j__conn_t *c, int state, int code,
                              const char *reason) {
   c4j__worker_t *w = worker(c);
   c4j_engine_t *e = w->engine;
   c4j__conn_t *g = c4j__calloc(1, sizeof(*g));
+  c4j__pos_t *pos;
   if (g == NULL) return NULL;
+  pos = positions(c);
   g->tcp.loop = &w->loop;
   g->state = (uint8_t)state;
   g->transport = c->transport;
@@ -203,18 +229,20 @@ static c4j__conn_t *to_ghost(c4j__conn_t *c, int state, int code,
   g->cid = c->cid;
   g->cid->conn = g;
   c->cid = NULL;
-  if (state == C4J__CONN_PARKED) {
+  if (state == C4J__CONN_PARKED && e->hist.size == 0) {
     g->subs = c->subs;
     for (c4j__sub_t *s = g->subs; s; s = s->conn_next) s->conn = g;
   } else {
     c4j__chan_unsubscribe_all(&w->chans, &c->subs);
+  }
+  if (state == C4J__CONN_DYING) {
     c4j__events_dying(&e->events, g->cid->id, code, reason);
     atomic_fetch_sub(&e->conns, 1);
   }
   c->subs = NULL;
   c4j__held_set(&e->held, g->cid->id, w->index,
                 state == C4J__CONN_PARKED ? C4J__HELD_PARKED
-                                          : C4J__HELD_DYING);
+                                          : C4J__HELD_DYING, pos);
   list_add(&w->ghosts, g);
   return g;
 }
@@ -244,13 +272,13 @@ static void parked_to_dying(c4j__conn_t *g) {
   g->state = C4J__CONN_DYING;
   g->stamp = c4j__worker_now(w);
   c4j__events_dying(&e->events, g->cid->id, 1006, "poll not renewed");
-  c4j__held_set(&e->held, g->cid->id, w->index, C4J__HELD_DYING);
+  c4j__held_set(&e->held, g->cid->id, w->index, C4J__HELD_DYING, NULL);
   atomic_fetch_sub(&e->conns, 1);
 }
 
 void c4j__conn_ghost_tick(c4j__conn_t *g, uint32_t now) {
   const c4j_config_t *cfg = &engine(g)->cfg;
-  uint32_t age = now - g->stamp;
+  uint32_t age = age_of(now, g->stamp);
   if (g->state == C4J__CONN_PARKED) {
     if (age < c4j__worker_poll_hold(worker(g)) + (uint32_t)cfg->heartbeat_ms)
       return;
@@ -539,11 +567,12 @@ static void answer_poll(c4j__conn_t *c) {
     return;
   }
   for (size_t i = 0; i < n; i++) c4j__buf_unref(frames[i]);
-  /* Frames that did not fit wait in the ghost for the next poll. */
+  /* Frames that did not fit wait in the ghost for the next poll, except
+   * broadcasts with a history: the next poll replays those. */
   while (c->out_len > 0) {
     c4j__buf_t *b = pop_out(c);
     c->queued -= b->len;
-    if (push_out(g, b) < 0) c4j__buf_unref(b);
+    if (b->chan != NULL || push_out(g, b) < 0) c4j__buf_unref(b);
   }
   c->state = C4J__CONN_REFUSING;
   if (push_out(c, resp) < 0) {
@@ -631,13 +660,28 @@ static void peer_name(c4j__conn_t *c, const char *forwarded, char *ip,
   if (loopback && forwarded[0] != '\0') snprintf(ip, cap, "%s", forwarded);
 }
 
-static c4j__buf_t *open_frame(const c4j_ticket_t *t) {
-  size_t len = strlen("{\"t\":\"open\",\"cId\":\"\",\"channels\":[]}") +
-               strlen(t->cid);
-  size_t h, at;
+/* {"t":"open","cId":..,"channels":[..],"pos":{"ch":["epoch",start],..}}:
+ * pos has each subscribed channel with a history, where its frames start
+ * (st[i] is the start of the i-th subscription of subs). */
+static c4j__buf_t *open_frame(const c4j_ticket_t *t, const c4j__sub_t *subs,
+                              const c4j__start_t *st) {
+  size_t len = strlen("{\"t\":\"open\",\"cId\":\"\",\"channels\":[],"
+                      "\"pos\":{}}") + strlen(t->cid);
+  size_t h, at, i;
+  char num[24];
+  const c4j__sub_t *s;
   c4j__buf_t *b;
-  for (int i = 0; i < t->nchannels; i++)
-    len += strlen(t->channels[i]) + 2 + (i > 0);
+  int first = 1;
+  for (int k = 0; k < t->nchannels; k++)
+    len += strlen(t->channels[k]) + 2 + (k > 0);
+  /* Each entry is "name":["epoch",start], with a comma between two. */
+  for (s = subs, i = 0; s; s = s->conn_next, i++)
+    if (s->hist != NULL) {
+      len += (size_t)snprintf(num, sizeof(num), "%" PRIu64, st[i].start) +
+             s->chan->len + C4J__EPOCH_LEN + 8 + !first;
+      first = 0;
+    }
+  first = 1;
   h = c4j_ws_header_len(len);
   b = c4j__buf_new(h + len);
   if (b == NULL) return NULL;
@@ -647,13 +691,28 @@ static c4j__buf_t *open_frame(const c4j_ticket_t *t) {
   PUTS("{\"t\":\"open\",\"cId\":\"");
   PUTS(t->cid);
   PUTS("\",\"channels\":[");
-  for (int i = 0; i < t->nchannels; i++) {
-    if (i > 0) PUTS(",");
+  for (int k = 0; k < t->nchannels; k++) {
+    if (k > 0) PUTS(",");
     PUTS("\"");
-    PUTS(t->channels[i]);
+    PUTS(t->channels[k]);
     PUTS("\"");
   }
-  PUTS("]}");
+  PUTS("],\"pos\":{");
+  /* Channel names need no escaping (c4j_channel_name_ok), nor epochs. */
+  for (s = subs, i = 0; s; s = s->conn_next, i++) {
+    if (s->hist == NULL) continue;
+    if (!first) PUTS(",");
+    first = 0;
+    PUTS("\"");
+    PUT(s->chan->name, s->chan->len);
+    PUTS("\":[\"");
+    PUTS(((const c4j__hist_chan_t *)s->hist)->epoch);
+    PUTS("\",");
+    snprintf(num, sizeof(num), "%" PRIu64, st[i].start);
+    PUTS(num);
+    PUTS("]");
+  }
+  PUTS("}}");
 #undef PUTS
 #undef PUT
   return b;
@@ -706,41 +765,28 @@ bad:
   return -1;
 }
 
-/* Replays what the client missed on each channel of since that it
- * subscribes, then says whether that was everything.  A quiet poll (one
- * that continues a parked one) hears only of failures.  Returns -1 when
- * out of memory. */
-static int replay(c4j__conn_t *c, json_t *since, int quiet) {
-  c4j_engine_t *e = engine(c);
-  for (c4j__sub_t *s = c->subs; s && c->state == C4J__CONN_OPEN;
-       s = s->conn_next) {
-    json_t *v = json_object_get(since, s->chan->name);
-    c4j__buf_t **missed;
-    size_t n;
-    uint64_t last, off;
+/* Sends each subscription what its start replays, then the `recovered`
+ * frame it is owed: a quiet poll (one that continues a parked one) hears
+ * only of losses.  Returns -1 when out of memory. */
+static int replay(c4j__conn_t *c, c4j__start_t *st, int quiet) {
+  size_t i = 0;
+  for (c4j__sub_t *s = c->subs; s; s = s->conn_next, i++) {
     char text[C4J_MAX_CHANNEL + 64];
-    int ok, len;
-    if (v == NULL) continue;
-    off = (uint64_t)json_integer_value(json_array_get(v, 1));
-    ok = c4j__hist_since(&e->hist, s->chan->name, s->chan->len,
-                         json_string_value(json_array_get(v, 0)), off,
-                         c4j__mono_ms(), &missed, &n, &last);
-    if (ok < 0) return -1;
-    if (ok) {
-      /* Nothing at or below the client's offset is sent again, live or
-       * replayed; what the inbox still brings below `last` is skipped. */
-      if (s->last < off) s->last = off;
-      for (size_t i = 0; i < n; i++) {
-        c4j__conn_send_sub(c, s, missed[i]);
-        c4j__buf_unref(missed[i]);
-      }
-      c4j__free(missed);
-      if (quiet) continue;
-    }
+    int len;
+    /* Sending may close c (a slow consumer), which frees its subs: stop
+     * there; the references go with st. */
+    for (size_t k = 0; k < st[i].n && c->state == C4J__CONN_OPEN; k++)
+      c4j__conn_send_sub(c, s, st[i].missed[k]);
+    if (c->state != C4J__CONN_OPEN) break;
+    if (st[i].say == C4J__SAY_NOTHING ||
+        (quiet && st[i].say == C4J__SAY_RECOVERED))
+      continue;
     len = snprintf(text, sizeof(text),
                    "{\"t\":\"recovered\",\"ch\":\"%s\",\"recovered\":%s}",
-                   s->chan->name, ok ? "true" : "false");
+                   s->chan->name,
+                   st[i].say == C4J__SAY_RECOVERED ? "true" : "false");
     if (send_text(c, text, (size_t)len) < 0) return -1;
+    if (c->state != C4J__CONN_OPEN) break;
   }
   return 0;
 }
@@ -776,7 +822,10 @@ static void take_from(c4j__worker_t *w, int holder, const char *cid,
 }
 
 /* Attaches the checked request's ticket (w->ticket) with transport; for a
- * WebSocket, accept is the Sec-WebSocket-Accept value. */
+ * WebSocket, accept is the Sec-WebSocket-Accept value.  The identity may
+ * come from a ghost here or on another worker: its subscriptions go on
+ * from the positions it left (or the client's since), so that nothing
+ * published meanwhile is lost or sent twice. */
 static void attach(c4j__conn_t *c, int transport, const char *accept,
                    const char *acao, json_t *since) {
   c4j__worker_t *w = worker(c);
@@ -785,6 +834,9 @@ static void attach(c4j__conn_t *c, int transport, const char *accept,
   c4j__cid_t *local;
   c4j__conn_t *ghost = NULL;
   c4j__holder_t prev;
+  c4j__pos_t *carried = NULL;
+  c4j__start_t *starts = NULL;
+  size_t nsubs = 0;
   c4j__buf_t *open = NULL;
   char resp[1024], ip[64], *kept_acao = NULL;
   long n = 0;
@@ -798,7 +850,8 @@ static void attach(c4j__conn_t *c, int transport, const char *accept,
   }
   c->transport = (uint8_t)transport;
   c->seq = atomic_fetch_add(&e->next_seq, 1) + 1;
-  prev = c4j__held_claim(&e->held, t->cid, w->index, C4J__HELD_ALIVE);
+  prev = c4j__held_claim(&e->held, t->cid, w->index, C4J__HELD_ALIVE,
+                         &carried);
   if (prev.worker == -2) goto nomem;
   if (prev.worker >= 0 && prev.worker != w->index)
     take_from(w, prev.worker, t->cid, c->seq);
@@ -820,7 +873,12 @@ static void attach(c4j__conn_t *c, int transport, const char *accept,
       if (c4j__chan_subscribe(&w->chans, t->channels[i],
                               strlen(t->channels[i]), c, &c->subs) != 0)
         goto nomem;
-  if (!quiet && (open = open_frame(t)) == NULL) goto nomem;
+  for (c4j__sub_t *s = c->subs; s; s = s->conn_next) nsubs++;
+  if (nsubs > 0 && (starts = c4j__calloc(nsubs, sizeof(*starts))) == NULL)
+    goto nomem;
+  if (c4j__resume_plan(&e->hist, c->subs, since, carried, starts) != 0)
+    goto nomem;
+  if (!quiet && (open = open_frame(t, c->subs, starts)) == NULL) goto nomem;
   if (transport == C4J__T_WS)
     n = snprintf(resp, sizeof(resp),
                  "HTTP/1.1 101 Switching Protocols\r\n"
@@ -835,20 +893,24 @@ static void attach(c4j__conn_t *c, int transport, const char *accept,
   if (transport == C4J__T_POLL &&
       (kept_acao = c4j__strndup(acao, strlen(acao))) == NULL)
     goto nomem;
+  c4j__free(carried);
   c4j__free(c->u.http);
   c->u.acao = kept_acao;
   c->flags &= (uint8_t)~F_HTTP;
   c->state = C4J__CONN_OPEN;
   c->stamp = c4j__worker_now(w);
 
+  /* open, the replay, then what the ghost kept (sendTo frames; with no
+   * history, the broadcasts a parked one queued). */
   if (open != NULL) {
     c4j__conn_send(c, open);
     c4j__buf_unref(open);
   }
-  if (ghost != NULL && ghost->state == C4J__CONN_PARKED) absorb(c, ghost);
-  if (since != NULL && c->state == C4J__CONN_OPEN && replay(c, since, quiet))
+  if (c->state == C4J__CONN_OPEN && replay(c, starts, quiet) < 0)
     c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
-  if (ghost != NULL && ghost->state == C4J__CONN_DYING) absorb(c, ghost);
+  c4j__resume_free(starts, nsubs);
+  c4j__free(starts);
+  if (ghost != NULL) absorb(c, ghost);
   if (c->state != C4J__CONN_OPEN) return;
   if (prev.state == C4J__HELD_DYING) {
     atomic_fetch_add(&e->conns, 1);
@@ -863,16 +925,30 @@ static void attach(c4j__conn_t *c, int transport, const char *accept,
 
 nomem:
   c4j__buf_unref(open);
-  if (ghost != NULL) {
+  c4j__resume_free(starts, nsubs);
+  c4j__free(starts);
+  if (ghost != NULL && ghost->cid == NULL) {
     /* Give the identity back to the ghost it came from. */
     ghost->cid = c->cid;
-    ghost->subs = c->subs;
+    if (e->hist.size == 0) {
+      ghost->subs = c->subs;
+      for (c4j__sub_t *s = ghost->subs; s; s = s->conn_next)
+        s->conn = ghost;
+    } else {
+      c4j__chan_unsubscribe_all(&w->chans, &c->subs);
+    }
     if (ghost->cid) ghost->cid->conn = ghost;
-    for (c4j__sub_t *s = ghost->subs; s; s = s->conn_next) s->conn = ghost;
+    c4j__held_set(&e->held, t->cid, w->index,
+                  ghost->state == C4J__CONN_PARKED ? C4J__HELD_PARKED
+                                                   : C4J__HELD_DYING,
+                  carried);
+  } else if (ghost != NULL) {
+    c4j__free(carried); /* the claim failed: nothing moved */
   } else {
     c4j__chan_unsubscribe_all(&w->chans, &c->subs);
     if (c->cid != NULL) c4j__cid_map_remove(&w->cids, c->cid);
     c4j__held_release(&e->held, t->cid, w->index);
+    c4j__free(carried);
   }
   c->cid = NULL;
   c->subs = NULL;
@@ -1266,7 +1342,7 @@ fail:
 void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping) {
   c4j__worker_t *w = worker(c);
   const c4j_config_t *cfg = &w->engine->cfg;
-  uint32_t age = now - c->stamp;
+  uint32_t age = age_of(now, c->stamp);
   switch (c->state) {
     case C4J__CONN_HANDSHAKE:
     case C4J__CONN_REFUSING:
@@ -1320,14 +1396,16 @@ void c4j__conn_take(c4j__worker_t *w, const char *cid, size_t len, int to,
       c4j__conn_close(c, C4J_CLOSE_REPLACED, "replaced", 0);
     return;
   }
-  /* The frames go to the new worker; a dying ghost holds no broadcasts
-   * (they come back through resume), a parked one hands them over too. */
+  /* The kept frames go to the new worker: sendTo frames and, with no
+   * history, the broadcasts a parked ghost queued.  Broadcasts with a
+   * history come back through the positions the ghost left. */
   if (c4j__engine_enter(e)) {
     while (c->out_len > 0) {
       c4j__buf_t *b = pop_out(c);
       c4j__msg_t *m;
       c->queued -= b->len;
-      if ((m = c4j__msg_new(C4J__MSG_KEPT, cid, len, NULL)) == NULL) {
+      if (b->chan != NULL ||
+          (m = c4j__msg_new(C4J__MSG_KEPT, cid, len, NULL)) == NULL) {
         c4j__buf_unref(b);
         continue;
       }
@@ -1342,30 +1420,8 @@ void c4j__conn_take(c4j__worker_t *w, const char *cid, size_t len, int to,
 
 void c4j__conn_kept(c4j__worker_t *w, const char *cid, size_t len,
                     c4j__buf_t *b) {
-  static const char pre[] = "{\"t\":\"msg\",\"ch\":\"";
   c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
-  c4j__conn_t *c;
-  const uint8_t *json, *end;
-  size_t n;
-  if (id == NULL) return;
-  c = id->conn;
-  if (b->offset == 0) {
-    c4j__conn_send(c, b);
-    return;
-  }
-  /* A broadcast that waited for a parked poll: through its channel's
-   * subscription here, so that it is not sent twice. */
-  json = c4j__frame_json(b, &n);
-  if (n < sizeof(pre) || memcmp(json, pre, sizeof(pre) - 1) != 0) return;
-  json += sizeof(pre) - 1;
-  n -= sizeof(pre) - 1;
-  if ((end = memchr(json, '"', n)) == NULL) return;
-  for (c4j__sub_t *s = c->subs; s; s = s->conn_next)
-    if (s->chan->len == (size_t)(end - json) &&
-        memcmp(s->chan->name, json, s->chan->len) == 0) {
-      c4j__conn_send_sub(c, s, b);
-      return;
-    }
+  if (id != NULL) c4j__conn_send(id->conn, b);
 }
 
 void c4j__worker_want_flush(c4j__worker_t *w, c4j__conn_t *c) {

@@ -236,7 +236,10 @@ static int msg_frame(const c4j_engine_t *e, const char *ch, size_t ch_len,
   if (h + len > e->cfg.max_queue) return C4J_ETOOBIG;
   buf = c4j__buf_new(h + len);
   if (buf == NULL) return C4J_ENOMEM;
-  if (hc != NULL) buf->offset = hc->last + 1;
+  if (hc != NULL) {
+    buf->offset = hc->last + 1;
+    buf->chan = hc;
+  }
   at = c4j_ws_write_header(buf->data, C4J_WS_OP_TEXT, len);
   memcpy(buf->data + at, a, sizeof(a) - 1);
   at += sizeof(a) - 1;
@@ -304,7 +307,7 @@ int c4j_send_all(c4j_engine_t *e, const char *channel, size_t channel_len,
    * I/O: building the frame is a copy, a push is a few atomics. */
   c4j__hist_lock(&e->hist);
   hc = c4j__hist_chan(&e->hist, channel, channel_len);
-  if (hc == NULL) {
+  if (hc == NULL || c4j__hist_reserve(&e->hist, hc) != 0) {
     c4j__hist_unlock(&e->hist);
     return C4J_ENOMEM;
   }

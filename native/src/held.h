@@ -1,11 +1,13 @@
 /* held.h - the engine-wide register of the connection ids the core holds
- * (attached, between long-polls, or dying) and which worker holds each:
- * what a worker needs to know about the others when an id attaches.
+ * (attached, between long-polls, or dying), which worker holds each and,
+ * for an id without a socket, where it stands in each channel: what a
+ * worker needs to know about the others when an id attaches.
  */
 #ifndef C4J_HELD_H
 #define C4J_HELD_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "channel.h"
@@ -23,9 +25,21 @@ typedef struct {
   int state;
 } c4j__holder_t;
 
-/* Invariant: `ids` maps every held id to (worker index << 2 | state),
- * read and written only under `lock`.  Taken on attach, state changes and
- * drops, never on the per-message path. */
+/* Where an identity stands: per history channel (an opaque
+ * c4j__hist_chan_t, alive as long as the engine), the offset of the last
+ * broadcast handed to its client.  The next connection of the identity
+ * goes on from there, on whichever worker it lands. */
+typedef struct {
+  uint32_t n;
+  struct {
+    const void *chan;
+    uint64_t off;
+  } v[];
+} c4j__pos_t;
+
+/* Invariant: `ids` maps every held id to a record (holder, state and the
+ * positions it left, if any), read and written only under `lock`.  Taken
+ * on attach, state changes and drops, never on the per-message path. */
 typedef struct {
   uv_mutex_t lock;
   c4j__cid_map_t ids;
@@ -35,12 +49,16 @@ int c4j__held_init(c4j__held_t *h);  /* 0 or C4J_ENOMEM */
 void c4j__held_free(c4j__held_t *h);
 /* Who holds cid. */
 c4j__holder_t c4j__held_get(c4j__held_t *h, const char *cid);
-/* Makes worker the holder of cid in state; returns the previous holder.
- * Returns C4J_ENOMEM in prev->worker (as -2) when out of memory. */
+/* Makes worker the holder of cid in state; returns the previous holder
+ * and moves the positions it left into *pos (NULL when none; the caller
+ * frees them).  Returns -2 in .worker when out of memory (nothing
+ * changed). */
 c4j__holder_t c4j__held_claim(c4j__held_t *h, const char *cid, int worker,
-                              int state);
-/* Sets cid's state if worker still holds it; returns whether it does. */
-int c4j__held_set(c4j__held_t *h, const char *cid, int worker, int state);
+                              int state, c4j__pos_t **pos);
+/* Sets cid's state if worker still holds it, and its positions unless pos
+ * is NULL (taken over either way); returns whether worker holds it. */
+int c4j__held_set(c4j__held_t *h, const char *cid, int worker, int state,
+                  c4j__pos_t *pos);
 /* Forgets cid if worker still holds it. */
 void c4j__held_release(c4j__held_t *h, const char *cid, int worker);
 

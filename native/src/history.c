@@ -88,10 +88,8 @@ c4j__hist_chan_t *c4j__hist_chan(c4j__hist_t *h, const char *name,
   if (h->count >= h->nbuckets && grow(h) != 0) return NULL;
   ch = c4j__calloc(1, sizeof(*ch) + len + 1);
   if (ch == NULL) return NULL;
-  ch->ring = c4j__malloc(h->size * sizeof(*ch->ring));
   /* 48 random bits are 8 URL-safe characters. */
-  if (ch->ring == NULL || c4j__random(rnd, sizeof(rnd)) != 0) {
-    c4j__free(ch->ring);
+  if (c4j__random(rnd, sizeof(rnd)) != 0) {
     c4j__free(ch);
     return NULL;
   }
@@ -116,9 +114,16 @@ static void expire(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t now) {
     drop_oldest(h, ch);
 }
 
-void c4j__hist_append(c4j__hist_t *h, c4j__hist_chan_t *ch, c4j__buf_t *b,
-                      uint64_t now) {
+int c4j__hist_reserve(c4j__hist_t *h, c4j__hist_chan_t *ch) {
+  if (ch->ring == NULL)
+    ch->ring = c4j__malloc(h->size * sizeof(*ch->ring));
+  return ch->ring != NULL ? 0 : C4J_ENOMEM;
+}
+
+int c4j__hist_append(c4j__hist_t *h, c4j__hist_chan_t *ch, c4j__buf_t *b,
+                     uint64_t now) {
   c4j__hist_entry_t *e;
+  if (c4j__hist_reserve(h, ch) != 0) return C4J_ENOMEM;
   expire(h, ch, now);
   if (ch->len == h->size) drop_oldest(h, ch);
   e = &ch->ring[(ch->head + ch->len) % h->size];
@@ -126,40 +131,45 @@ void c4j__hist_append(c4j__hist_t *h, c4j__hist_chan_t *ch, c4j__buf_t *b,
   e->stamp = now;
   ch->len++;
   ch->last = b->offset;
+  return 0;
 }
 
-int c4j__hist_since(c4j__hist_t *h, const char *name, size_t len,
-                    const char *epoch, uint64_t offset, uint64_t now,
-                    c4j__buf_t ***out, size_t *n, uint64_t *last) {
-  c4j__hist_chan_t *ch;
+int c4j__hist_after(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t offset,
+                    uint64_t now, c4j__buf_t ***out, size_t *n) {
   uint64_t first;
   size_t missed;
-  int rc = 0;
   *out = NULL;
   *n = 0;
-  uv_mutex_lock(&h->lock);
-  ch = find(h, name, len, hash(name, len));
-  if (ch == NULL || strcmp(ch->epoch, epoch) != 0 || offset > ch->last)
-    goto done;
+  if (offset > ch->last) return 0;
   expire(h, ch, now);
   missed = (size_t)(ch->last - offset);
   first = ch->last - ch->len + 1; /* the oldest offset still kept */
-  if (missed > 0 && offset + 1 < first) goto done;
+  if (missed > 0 && offset + 1 < first) return 0;
   if (missed > 0) {
     *out = c4j__malloc(missed * sizeof(**out));
-    if (*out == NULL) {
-      rc = C4J_ENOMEM;
-      goto done;
-    }
+    if (*out == NULL) return C4J_ENOMEM;
     for (size_t i = 0; i < missed; i++) {
       uint32_t at = (uint32_t)(ch->len - missed + i);
       (*out)[i] = c4j__buf_ref(ch->ring[(ch->head + at) % h->size].buf, 1);
     }
   }
   *n = missed;
-  *last = ch->last;
-  rc = 1;
-done:
+  return 1;
+}
+
+int c4j__hist_since(c4j__hist_t *h, const char *name, size_t len,
+                    const char *epoch, uint64_t offset, uint64_t now,
+                    c4j__buf_t ***out, size_t *n, uint64_t *last) {
+  c4j__hist_chan_t *ch;
+  int rc = 0;
+  *out = NULL;
+  *n = 0;
+  uv_mutex_lock(&h->lock);
+  ch = find(h, name, len, hash(name, len));
+  if (ch != NULL && strcmp(ch->epoch, epoch) == 0) {
+    rc = c4j__hist_after(h, ch, offset, now, out, n);
+    *last = ch->last;
+  }
   uv_mutex_unlock(&h->lock);
   return rc;
 }

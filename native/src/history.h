@@ -20,8 +20,11 @@ typedef struct {
 /* Invariants: a channel's entries hold consecutive offsets ending at
  * `last` (the newest), oldest at `head`; `len` <= the history's size;
  * offsets start at 1 and `last` is 0 before the first broadcast.  A
- * channel exists from its first broadcast until the engine is freed, so
- * its epoch never changes while the engine runs. */
+ * channel exists from its first broadcast or subscription until the
+ * engine is freed, so its epoch never changes while the engine runs and a
+ * pointer to it stays valid (positions and buffers keep one).  `ring` is
+ * allocated at the first broadcast, so that a channel only subscribed
+ * costs no ring. */
 typedef struct c4j__hist_chan_s {
   struct c4j__hist_chan_s *hnext;
   uint64_t last;
@@ -55,10 +58,17 @@ void c4j__hist_unlock(c4j__hist_t *h);
  * absent.  NULL when out of memory or the history keeps nothing. */
 c4j__hist_chan_t *c4j__hist_chan(c4j__hist_t *h, const char *name,
                                  size_t len);
+/* With the lock held: makes sure ch has its ring.  0 or C4J_ENOMEM. */
+int c4j__hist_reserve(c4j__hist_t *h, c4j__hist_chan_t *ch);
 /* With the lock held: appends b (a new reference is taken), whose offset
- * must be ch->last + 1, dropping the oldest entry when full. */
-void c4j__hist_append(c4j__hist_t *h, c4j__hist_chan_t *ch, c4j__buf_t *b,
-                      uint64_t now);
+ * must be ch->last + 1, dropping the oldest entry when full.  Returns 0, or
+ * C4J_ENOMEM (nothing kept) when the ring was not reserved and cannot be. */
+int c4j__hist_append(c4j__hist_t *h, c4j__hist_chan_t *ch, c4j__buf_t *b,
+                     uint64_t now);
+/* With the lock held: the entries of ch after offset, as for
+ * c4j__hist_since (without the epoch check). */
+int c4j__hist_after(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t offset,
+                    uint64_t now, c4j__buf_t ***out, size_t *n);
 
 /* What a client that has [epoch, offset] of channel name missed.  Takes
  * the lock.  On success returns 1 and sets *out to a new array of *n

@@ -32,6 +32,7 @@ c4j__buf_t *c4j__stream_event(c4j__buf_t *ws) {
     if (ev->data[i] == '\n' || ev->data[i] == '\r') ev->data[i] = ' ';
   memcpy(ev->data + 6 + n, "\n\n", 2);
   ev->offset = ws->offset;
+  ev->chan = ws->chan;
   return c4j__buf_set_alt(ws, ev);
 }
 

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -370,7 +371,9 @@ TEST(engine_connect_open_ping_message_close) {
   snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
   CHECK_EQ(upgrade(c, c4j_engine_port(e), target, NULL, 0), 101);
   CHECK_EQ(read_text(c, text, sizeof(text)), 0);
-  CHECK_STR(text, "{\"t\":\"open\",\"cId\":\"conn-1\",\"channels\":[\"clock\",\"chat\"]}");
+  /* No history in this engine: no positions. */
+  CHECK_STR(text, "{\"t\":\"open\",\"cId\":\"conn-1\",\"channels\":"
+                  "[\"clock\",\"chat\"],\"pos\":{}}");
   ev = wait_event(e, C4J_EV_CONNECT, "conn-1");
   CHECK(ev != NULL);
   if (ev) {
@@ -929,20 +932,26 @@ TEST(engine_resume_replays_without_gap_or_duplicate) {
   c4j_config_t cfg;
   c4j_engine_t *e;
   client_t *c = calloc(1, sizeof(*c));
-  char text[512], epoch[9] = "", since[128], want[256];
+  char text[512], epoch[9] = "", since[128], want[256], open0[512];
   uint64_t off = 0;
   base_config(&cfg);
   cfg.history_size = 4;
   e = start(&cfg);
   if (e == NULL) return;
   CHECK_EQ(attach_since(e, c, "r1", "[\"news\"]", NULL, 60), 101);
-  CHECK_EQ(read_text(c, text, sizeof(text)), 0); /* open */
+  /* open says where the channel stands before its first broadcast. */
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK(strstr(text, "\"pos\":{\"news\":[\"") != NULL);
+  CHECK(strstr(text, "\",0]}}") != NULL);
+  snprintf(open0, sizeof(open0), "%s", text);
   send_k(e, 0, 3);
   for (int k = 0; k < 3; k++) {
     CHECK_EQ(read_text(c, text, sizeof(text)), 0);
     off = frame_offset(text, epoch);
     CHECK_EQ(off, k + 1);
   }
+  snprintf(want, sizeof(want), "\"pos\":{\"news\":[\"%s\",0]}}", epoch);
+  CHECK(strstr(open0, want) != NULL);
   client_close(c);
   send_k(e, 3, 6); /* offsets 4..6 are missed */
 
@@ -952,6 +961,9 @@ TEST(engine_resume_replays_without_gap_or_duplicate) {
   CHECK_EQ(attach_since(e, c, "r1", "[\"news\"]", since, 60), 101);
   CHECK_EQ(read_text(c, text, sizeof(text)), 0);
   CHECK(strncmp(text, "{\"t\":\"open\"", 11) == 0);
+  /* The replay follows from the client's offset. */
+  snprintf(want, sizeof(want), "\"pos\":{\"news\":[\"%s\",3]}}", epoch);
+  CHECK(strstr(text, want) != NULL);
   for (int k = 3; k < 6; k++) {
     snprintf(want, sizeof(want), "{\"t\":\"msg\",\"ch\":\"news\",\"e\":\"%s\","
              "\"o\":%d,\"data\":{\"k\":%d},\"time\":1}", epoch, k + 1, k);
@@ -1224,6 +1236,107 @@ TEST(engine_long_poll) {
   finish(e);
 }
 
+/* ---- Long-polls that hop between workers ------------------------------ */
+
+typedef struct {
+  c4j_engine_t *e;
+  int n, rc;
+} publisher_t;
+
+static void *publish_fast(void *arg) {
+  publisher_t *p = arg;
+  for (int k = 0; k < p->n && p->rc == 0; k++) {
+    char data[32];
+    int n = snprintf(data, sizeof(data), "{\"k\":%d}", k);
+    p->rc = c4j_send_all(p->e, "news", 4, data, (size_t)n, 1);
+  }
+  return NULL;
+}
+
+/* Reads the offsets of the news frames of a poll body into got[] (up to
+ * cap); counts recovered:false.  Returns how many were read. */
+static int poll_offsets(const char *b, uint64_t *got, int at, int cap,
+                        int *lost) {
+  const char *p = b;
+  while ((p = strstr(p, "{\"t\":")) != NULL) {
+    if (strncmp(p, "{\"t\":\"msg\",\"ch\":\"news\"", 22) == 0) {
+      const char *o = strstr(p, "\"o\":");
+      if (o != NULL && at < cap) got[at++] = strtoull(o + 4, NULL, 10);
+    } else if (strncmp(p, "{\"t\":\"recovered\"", 16) == 0 &&
+               strstr(p, "\"recovered\":false") != NULL) {
+      (*lost)++;
+    }
+    p += 5;
+  }
+  return at;
+}
+
+/* A long-poll client that sends no `since` polls while a publisher sends
+ * N broadcasts as fast as it can: each poll is a new TCP connection that
+ * lands on the other worker, so the identity moves at every poll.  It must
+ * get offsets 1..N exactly once, in order. */
+TEST(engine_long_poll_hops_without_loss) {
+  enum { N = 300, ROUNDS = 12 };
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  uint64_t *got = calloc(N * 2, sizeof(*got));
+  char ticket[2048], target[2200], cid[16];
+  base_config(&cfg);
+  cfg.idle_timeout_ms = 1000; /* a poll is held 500 ms */
+  cfg.heartbeat_ms = 500;
+  cfg.history_size = 1000;
+  cfg.conn_expires_ms = 5000;
+  e = start(&cfg);
+  if (e == NULL || c == NULL || got == NULL) {
+    free(got);
+    free(c);
+    if (e) finish(e);
+    return;
+  }
+  for (int round = 0; round < ROUNDS; round++) {
+    publisher_t pub = { e, N, 0 };
+    pthread_t th;
+    int n = 0, lost = 0, polls = 0, ok = 1;
+    uint64_t base = 0;
+    char epoch[9];
+    snprintf(cid, sizeof(cid), "hop%d", round);
+    mint(e, cid, NULL, "[\"news\"]", 60, ticket, sizeof(ticket));
+    snprintf(target, sizeof(target), "/poll?ticket=%s", ticket);
+    CHECK_EQ(http(c, c4j_engine_port(e), "GET", target, NULL, NULL, NULL),
+             200);
+    CHECK(strncmp(body_of(c), "[{\"t\":\"open\"", 12) == 0);
+    client_close(c);
+    /* Offsets go on from the earlier rounds: the history's last. */
+    if (round > 0) base = (uint64_t)round * N;
+    CHECK_EQ(pthread_create(&th, NULL, publish_fast, &pub), 0);
+    /* Until everything came, or a poll is held empty to its end. */
+    while (n < N && polls++ < 10 * N) {
+      int before = n;
+      CHECK_EQ(http(c, c4j_engine_port(e), "GET", target, NULL, NULL, NULL),
+               200);
+      n = poll_offsets(body_of(c), got, n, N * 2, &lost);
+      client_close(c);
+      if (n == before && strcmp(body_of(c), "[]") == 0) break;
+    }
+    pthread_join(th, NULL);
+    CHECK_EQ(pub.rc, 0);
+    CHECK_EQ(lost, 0);
+    CHECK_EQ(n, N);
+    for (int i = 0; i < n && i < N; i++)
+      if (got[i] != base + (uint64_t)i + 1) ok = 0;
+    if (!ok || n != N) {
+      fprintf(stderr, "  round %d: %d frames, first %" PRIu64 ", last %"
+              PRIu64 "\n", round, n, n ? got[0] : 0, n ? got[n - 1] : 0);
+    }
+    CHECK(ok);
+    (void)epoch;
+  }
+  free(got);
+  free(c);
+  finish(e);
+}
+
 TEST(engine_cmd_options_and_cors) {
   c4j_config_t cfg;
   c4j_engine_t *e;
@@ -1286,4 +1399,5 @@ TEST_MAIN(T(engine_config_errors), T(engine_new_id),
           T(engine_resume_replays_without_gap_or_duplicate),
           T(engine_dying_keeps_send_to_and_revives_elsewhere),
           T(engine_dying_expires_with_4005), T(engine_sse_stream),
-          T(engine_long_poll), T(engine_cmd_options_and_cors))
+          T(engine_long_poll), T(engine_long_poll_hops_without_loss),
+          T(engine_cmd_options_and_cors))
