@@ -1049,6 +1049,46 @@ TEST(engine_dying_keeps_send_to_and_revives_elsewhere) {
   finish(e);
 }
 
+/* A revival without `since` goes on from where the dying identity stood:
+ * what was published meanwhile comes first, in order, then live frames. */
+TEST(engine_revival_resumes_without_since) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512], epoch[9] = "", want[128];
+  base_config(&cfg);
+  cfg.conn_expires_ms = 3000;
+  cfg.history_size = 100;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(attach_since(e, c, "rv", "[\"news\"]", NULL, 60), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0); /* open */
+  send_k(e, 0, 2);
+  for (int k = 0; k < 2; k++) {
+    CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+    CHECK_EQ(frame_offset(text, epoch), k + 1);
+  }
+  client_close(c);
+  CHECK(wait_event(e, C4J_EV_DYING, "rv") != NULL);
+  send_k(e, 2, 5);
+  CHECK_EQ(attach_since(e, c, "rv", "[\"news\"]", NULL, 60), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  snprintf(want, sizeof(want), "\"pos\":{\"news\":[\"%s\",2]}}", epoch);
+  CHECK(strstr(text, want) != NULL);
+  for (int k = 2; k < 5; k++) {
+    CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+    CHECK_EQ(frame_offset(text, epoch), k + 1);
+  }
+  send_k(e, 5, 6);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_EQ(frame_offset(text, epoch), 6);
+  CHECK(wait_event(e, C4J_EV_REVIVAL, "rv") != NULL);
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
 TEST(engine_dying_expires_with_4005) {
   c4j_config_t cfg;
   c4j_engine_t *e;
@@ -1404,6 +1444,7 @@ TEST_MAIN(T(engine_config_errors), T(engine_new_id),
           T(engine_handshake_timeout_and_pipelined_frame),
           T(engine_resume_replays_without_gap_or_duplicate),
           T(engine_dying_keeps_send_to_and_revives_elsewhere),
+          T(engine_revival_resumes_without_since),
           T(engine_dying_expires_with_4005), T(engine_sse_stream),
           T(engine_long_poll), T(engine_long_poll_hops_without_loss),
           T(engine_cmd_options_and_cors))
