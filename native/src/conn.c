@@ -996,6 +996,25 @@ static int check_upgrade(c4j_http_req_t *r, char accept[29],
 
 static void cmd_run(c4j__conn_t *c);
 
+/* The client of cid, attached on worker holder, is alive: restart the idle
+ * timer of its SSE stream.  Only the holder is told, not every worker as
+ * sendTo does: the held register (already read to accept the request)
+ * names it, one message beats one per worker on every ping, and a holder
+ * that changed meanwhile needs no touch (a new attach starts its own
+ * timer), so a touch that finds nothing is simply dropped. */
+static void touch(c4j__worker_t *w, int holder, const char *cid) {
+  c4j_engine_t *e = w->engine;
+  c4j__msg_t *m;
+  if (holder == w->index) {
+    c4j__conn_touch(w, cid, strlen(cid));
+    return;
+  }
+  if (!c4j__engine_enter(e)) return;
+  m = c4j__msg_new(C4J__MSG_TOUCH, cid, strlen(cid), NULL);
+  if (m != NULL) c4j__worker_push(e->workers[holder], &m->node);
+  c4j__engine_leave(e);
+}
+
 /* Starts reading the body of POST /cmd for the ticket's id. */
 static void cmd_start(c4j__conn_t *c, const char *acao) {
   c4j__worker_t *w = worker(c);
@@ -1003,7 +1022,8 @@ static void cmd_start(c4j__conn_t *c, const char *acao) {
   c4j_http_req_t *r = c->u.http;
   c4j__cmd_t *cmd;
   uint64_t len = r->parser.content_length;
-  if (c4j__held_get(&e->held, w->ticket.cid).worker < 0) {
+  c4j__holder_t holder = c4j__held_get(&e->held, w->ticket.cid);
+  if (holder.worker < 0) {
     refuse_json(c, 404, "unknown connection", acao);
     return;
   }
@@ -1022,6 +1042,7 @@ static void cmd_start(c4j__conn_t *c, const char *acao) {
   }
   snprintf(cmd->cid, sizeof(cmd->cid), "%s", w->ticket.cid);
   snprintf(cmd->acao, sizeof(cmd->acao), "%s", acao);
+  if (holder.state == C4J__HELD_ALIVE) touch(w, holder.worker, cmd->cid);
   cmd->need = (size_t)len;
   cmd->got = 0;
   c4j__free(c->u.http);
@@ -1354,9 +1375,11 @@ void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping) {
         if (age >= c4j__worker_poll_hold(w)) answer_poll(c);
         break;
       }
-      /* An SSE client talks through /cmd, never on its stream: a dead one
-       * shows when heartbeats fail to be written. */
-      if (c->transport == C4J__T_WS && age >= (uint32_t)cfg->idle_timeout_ms) {
+      /* A WebSocket's stamp is its last read; an SSE client talks through
+       * /cmd, never on its stream, so its stamp is its last /cmd on any
+       * worker (c4j__conn_touch).  Either silent this long is lost: a
+       * half-open peer shows here, not when TCP gives up on writes. */
+      if (age >= (uint32_t)cfg->idle_timeout_ms) {
         c4j__conn_close(c, C4J_CLOSE_IDLE_TIMEOUT, "idle timeout", 1);
         break;
       }
@@ -1416,6 +1439,13 @@ void c4j__conn_take(c4j__worker_t *w, const char *cid, size_t len, int to,
   }
   detach(c, 0, NULL, 1);
   ghost_free(c);
+}
+
+void c4j__conn_touch(c4j__worker_t *w, const char *cid, size_t len) {
+  c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
+  c4j__conn_t *c = id ? id->conn : NULL;
+  if (c != NULL && c->state == C4J__CONN_OPEN && c->transport == C4J__T_SSE)
+    c->stamp = c4j__worker_now(w);
 }
 
 void c4j__conn_kept(c4j__worker_t *w, const char *cid, size_t len,

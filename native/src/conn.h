@@ -57,7 +57,8 @@ struct c4j__conn_s {
   c4j__conn_t *flush_next;
   c4j__conn_t *gnext, *gprev; /* ghosts; for a poll, the batch list */
   uint32_t queued;
-  uint32_t stamp;           /* accept, last read, close start, or when a
+  uint32_t stamp;           /* accept, last read (for SSE: the last
+                               /cmd of its id), close start, or when a
                                ghost became one */
   uint32_t seq;             /* attach order */
   uint32_t lost;            /* frames a dying ghost dropped (queue full) */
@@ -98,6 +99,10 @@ void c4j__conn_take(c4j__worker_t *w, const char *cid, size_t len, int to,
 /* A frame kept for cid on another worker arrived: queue it to cid. */
 void c4j__conn_kept(c4j__worker_t *w, const char *cid, size_t len,
                     c4j__buf_t *b);
+/* The client of cid talked through /cmd: an attached SSE stream of it on
+ * w counts as alive from now (its idle timer restarts).  Anything else
+ * (WebSocket, long-poll, ghost, unknown id) is left alone. */
+void c4j__conn_touch(c4j__worker_t *w, const char *cid, size_t len);
 /* Answers the long-polls waiting in w's batch list. */
 void c4j__conn_answer_polls(c4j__worker_t *w);
 

@@ -84,6 +84,9 @@ static void handle(c4j__worker_t *w, c4j__msg_t *m) {
     case C4J__MSG_KEPT:
       c4j__conn_kept(w, m->text, m->name_len, m->buf);
       break;
+    case C4J__MSG_TOUCH:
+      c4j__conn_touch(w, m->text, m->name_len);
+      break;
     default:
       break;
   }

@@ -1184,6 +1184,113 @@ TEST(engine_sse_stream) {
   finish(e);
 }
 
+static uint64_t ms_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Heartbeats on SSE: the client talks through /cmd, so a POST /cmd of its
+ * id keeps its stream alive, on whichever worker each lands (a fresh TCP
+ * connection per ping: the listener deals them round-robin to the two
+ * workers); a stream whose client stops (its socket open, never closed: a
+ * half-open peer) is lost after idle_timeout_ms, DYING with 4002. */
+TEST(engine_sse_idle_timeout_and_cmd_liveness) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *live = calloc(1, sizeof(*live)), *mute = calloc(1, sizeof(*mute));
+  client_t *p = calloc(1, sizeof(*p));
+  char lt[2048], mt[2048], target[2200], cmd[2200];
+  uint64_t t_mute, t_dying = 0, t_end;
+  int port, pings = 0, live_lost = 0;
+  event_t *ev;
+  base_config(&cfg);
+  cfg.heartbeat_ms = 100;
+  cfg.idle_timeout_ms = 400;
+  cfg.conn_expires_ms = 5000;
+  e = start(&cfg);
+  if (e == NULL) return;
+  port = c4j_engine_port(e);
+  reset_events();
+  mint(e, "live", NULL, "[]", 60, lt, sizeof(lt));
+  mint(e, "mute", NULL, "[]", 60, mt, sizeof(mt));
+  snprintf(target, sizeof(target), "/sse?ticket=%s", lt);
+  CHECK_EQ(http(live, port, "GET", target, NULL, NULL, "\"t\":\"open\""), 200);
+  snprintf(target, sizeof(target), "/sse?ticket=%s", mt);
+  t_mute = ms_now();
+  CHECK_EQ(http(mute, port, "GET", target, NULL, NULL, "\"t\":\"open\""), 200);
+  CHECK(wait_event(e, C4J_EV_CONNECT, "live") != NULL);
+  CHECK(wait_event(e, C4J_EV_CONNECT, "mute") != NULL);
+  /* Ping for three idle timeouts, about once a heartbeat.  The listener
+   * deals sockets round-robin: live went to one worker, mute to the other;
+   * an empty connection before each ping makes every ping land on the
+   * worker that does not hold live's stream, so that only the touch sent
+   * between workers can keep it alive. */
+  snprintf(cmd, sizeof(cmd), "/cmd?ticket=%s", lt);
+  t_end = ms_now() + 3 * (uint64_t)cfg.idle_timeout_ms;
+  while (ms_now() < t_end) {
+    int spacer = tcp_connect(port, 0);
+    CHECK(spacer >= 0);
+    if (spacer >= 0) close(spacer);
+    CHECK_EQ(http(p, port, "POST", cmd, NULL, "{\"t\":\"ping\"}", NULL), 200);
+    CHECK_STR(body_of(p), "[{\"t\":\"pong\"}]");
+    client_close(p);
+    pings++;
+    pump(e, 100);
+    for (int i = 0; i < nevents; i++) {
+      if (strcmp(events[i].cid, "live") == 0 &&
+          (events[i].type == C4J_EV_DYING || events[i].type == C4J_EV_DROP))
+        live_lost++;
+      if (t_dying == 0 && events[i].type == C4J_EV_DYING &&
+          strcmp(events[i].cid, "mute") == 0)
+        t_dying = ms_now();
+    }
+  }
+  CHECK(pings >= 6);
+  CHECK_EQ(live_lost, 0);
+  /* The silent one went dying (the transport is lost, not closed on
+   * purpose), not before its idle timeout, and long before TCP would
+   * have noticed anything. */
+  ev = wait_event(e, C4J_EV_DYING, "mute");
+  CHECK(ev != NULL);
+  if (t_dying == 0) t_dying = ms_now();
+  if (ev) {
+    CHECK_EQ(ev->code, C4J_CLOSE_IDLE_TIMEOUT);
+    CHECK_STR(ev->text, "idle timeout");
+  }
+  CHECK(t_dying - t_mute >= (uint64_t)cfg.idle_timeout_ms - 5);
+  CHECK(t_dying - t_mute < 4 * (uint64_t)cfg.idle_timeout_ms);
+  /* Its response was ended (bounded: a stream left open keeps sending
+   * heartbeats, which would keep wait_eof reading for ever). */
+  {
+    ssize_t r = 1;
+    for (uint64_t stop = ms_now() + 5000; r > 0 && ms_now() < stop;) {
+      mute->len = 0;
+      r = fill(mute);
+    }
+    CHECK(r == 0 || (r < 0 && errno == ECONNRESET));
+  }
+  /* The pinged one is still attached and still gets frames. */
+  CHECK_EQ(c4j_send_to(e, "live", 4, "note", 4, "\"hi\"", 4, 7), 0);
+  for (int i = 0; i < 50 && !strstr((char *)live->buf, "\"data\":\"hi\""); i++) {
+    if (fill(live) <= 0) break;
+    live->buf[live->len] = '\0';
+  }
+  CHECK(strstr((char *)live->buf, "\"data\":\"hi\"") != NULL);
+  for (int i = 0; i < nevents; i++)
+    if (strcmp(events[i].cid, "live") == 0 &&
+        (events[i].type == C4J_EV_DYING || events[i].type == -C4J_EV_DYING ||
+         events[i].type == C4J_EV_DROP || events[i].type == -C4J_EV_DROP))
+      live_lost++;
+  CHECK_EQ(live_lost, 0);
+  client_close(live);
+  client_close(mute);
+  free(live);
+  free(mute);
+  free(p);
+  finish(e);
+}
+
 TEST(engine_long_poll) {
   c4j_config_t cfg;
   c4j_engine_t *e;
@@ -1446,5 +1553,6 @@ TEST_MAIN(T(engine_config_errors), T(engine_new_id),
           T(engine_dying_keeps_send_to_and_revives_elsewhere),
           T(engine_revival_resumes_without_since),
           T(engine_dying_expires_with_4005), T(engine_sse_stream),
+          T(engine_sse_idle_timeout_and_cmd_liveness),
           T(engine_long_poll), T(engine_long_poll_hops_without_loss),
           T(engine_cmd_options_and_cors))
