@@ -24,7 +24,7 @@
  *
  * The file reads top to bottom: small helpers, the transports (WebSocket,
  * stream, lpool: one interface), the protocol codec (docs/protocol.md and
- * docs/protocol-v2-draft.md), then the engine.
+ * docs/protocol.md, section 6), then the engine.
  */
 (function (root, factory) {
   var JS = factory(root);
@@ -555,7 +555,7 @@
       return any ? encodeURIComponent(JSON.stringify(positions)) : '';
     },
 
-    /* The long-poll hold the server uses (docs/protocol-v2-draft.md). */
+    /* The long-poll hold the server uses (docs/protocol.md, section 6). */
     pollHold: function (hs) {
       return hs.timeout > 0 ? Math.min(25000, hs.timeout / 2) : 25000;
     },

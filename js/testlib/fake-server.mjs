@@ -1,6 +1,6 @@
 // An in-process stand-in for CometServlet + the native port, for protocol
 // edge cases the real server cannot easily be made to produce. It speaks
-// docs/protocol.md and docs/protocol-v2-draft.md: WebSocket (/ws), SSE
+// docs/protocol.md: WebSocket (/ws), SSE
 // (/sse), long-polling (/poll), commands (/cmd), broadcasts with an epoch
 // and offset, since and recovered.
 import http from 'node:http';

@@ -1,6 +1,6 @@
 // Fallbacks, lost networks, resume and dying, seen from headless Chromium
 // against webapp-example in Tomcat with the native core (issue 3,
-// docs/protocol-v2-draft.md).
+// docs/protocol.md, section 6).
 //
 // The network is cut for real by a TCP proxy in front of the native port
 // (tests/lib/cut-proxy.mjs; pages reach the core only through it, by
