@@ -23,8 +23,8 @@
  * Every option is listed above the engine, below.
  *
  * The file reads top to bottom: small helpers, the transports (WebSocket,
- * stream, lpool: one interface), the protocol codec (docs/protocol.md and
- * docs/protocol.md, section 6), then the engine.
+ * stream, lpool: one interface), the protocol codec (docs/protocol.md,
+ * sections 1-6), then the engine.
  */
 (function (root, factory) {
   var JS = factory(root);
