@@ -69,6 +69,60 @@ process.on('exit', () => {
 });
 
 /**
+ * Watches a server started with spawn(..., {detached: true}) (its own
+ * process group) whose output goes to log, and waits until url answers
+ * 200. Returns { logTail(n), stop() }: stop sends SIGTERM to the group
+ * (Tomcat's shutdown hook undeploys, which stops the native engine),
+ * SIGKILL after 15 s, then removes dir (unless C4J_KEEP_BASE is set). If
+ * the server exits or never answers, it is stopped and the error carries
+ * the log's tail (and what more(), if given, returns).
+ */
+export async function supervise(child, { name, log, dir, url, ms = 60000, more }) {
+  running.add(child.pid);
+  let exited = null;
+  const exit = new Promise((resolve) => child.on('exit', (code, sig) => {
+    exited = { code, sig };
+    running.delete(child.pid);
+    resolve();
+  }));
+  const s = {
+    logTail(n = 60) {
+      try {
+        return fs.readFileSync(log, 'utf8').split('\n').slice(-n).join('\n');
+      } catch {
+        return '';
+      }
+    },
+    async stop() {
+      if (!exited) {
+        try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
+        let timer;
+        const late = new Promise((r) => { timer = setTimeout(() => r(true), 15000); });
+        const killed = await Promise.race([exit.then(() => false), late]);
+        clearTimeout(timer); // a pending timer would keep node (and node --test) waiting
+        if (killed) {
+          try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+          await exit;
+        }
+      }
+      if (!process.env.C4J_KEEP_BASE) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await waitFor(`${url} to answer 200`, async () => {
+      if (exited) throw new Error(`${name} exited (${JSON.stringify(exited)})`);
+      return (await status(url)) === 200;
+    }, ms);
+  } catch (e) {
+    const tail = s.logTail();
+    const extra = more ? more() : '';
+    await s.stop();
+    throw new Error(`${e.message}\n--- ${name} console ---\n${tail}${extra}`);
+  }
+  return s;
+}
+
+/**
  * Creates a base (tests/lib/catalina-base.sh), starts catalina.sh run in its
  * own process group and waits until the example answers 200. params:
  * context parameters that override web.xml ({'Comet.HistorySize': 20}).
@@ -95,24 +149,16 @@ export async function startTomcat({ war = WAR, params = {} } = {}) {
     detached: true, // its own process group: one kill reaches java too
   });
   fs.closeSync(out);
-  running.add(child.pid);
-  let exited = null;
-  const exit = new Promise((resolve) => child.on('exit', (code, sig) => {
-    exited = { code, sig };
-    running.delete(child.pid);
-    resolve();
-  }));
 
   const url = `http://127.0.0.1:${httpPort}${CONTEXT}/`;
+  const server = await supervise(child, {
+    name: 'catalina.sh', log, dir: base, url,
+    more: () => `\n--- localhost log ---\n${localhostLog(base)}`,
+  });
   const t = {
     base, httpPort, cometPort, url, log,
-    logTail(n = 60) {
-      try {
-        return fs.readFileSync(log, 'utf8').split('\n').slice(-n).join('\n');
-      } catch {
-        return '';
-      }
-    },
+    logTail: server.logTail,
+    stop: server.stop,
     /** Removes the WAR; resolves once the context and the native port are gone. */
     async undeploy() {
       fs.rmSync(path.join(base, 'webapps', 'webapp-example.war'));
@@ -124,34 +170,7 @@ export async function startTomcat({ war = WAR, params = {} } = {}) {
       fs.copyFileSync(war, path.join(base, 'webapps', 'webapp-example.war'));
       await waitFor('the context to answer', async () => (await status(url)) === 200, 60000);
     },
-    /** SIGTERM to the group (Tomcat's shutdown hook), SIGKILL after 15 s. */
-    async stop() {
-      if (!exited) {
-        try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-        let timer;
-        const late = new Promise((r) => { timer = setTimeout(() => r(true), 15000); });
-        const killed = await Promise.race([exit.then(() => false), late]);
-        clearTimeout(timer); // a pending timer would keep node (and node --test) waiting
-        if (killed) {
-          try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
-          await exit;
-        }
-      }
-      if (!process.env.C4J_KEEP_BASE) fs.rmSync(base, { recursive: true, force: true });
-    },
   };
-
-  try {
-    await waitFor(`${url} to answer 200`, async () => {
-      if (exited) throw new Error(`catalina.sh exited (${JSON.stringify(exited)})`);
-      return (await status(url)) === 200;
-    }, 60000);
-  } catch (e) {
-    const tail = t.logTail();
-    const logs = localhostLog(base);
-    await t.stop();
-    throw new Error(`${e.message}\n--- console.log ---\n${tail}\n--- localhost log ---\n${logs}`);
-  }
   return t;
 }
 

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, freePort, status, waitFor } from './tomcat.mjs';
+import { ROOT, freePort, supervise } from './tomcat.mjs';
 
 export const WAR_JAVAX = path.join(ROOT, 'webapp-example-javax/target/webapp-example-javax.war');
 export const CONTEXT_JAVAX = '/webapp-example-javax';
@@ -21,13 +21,6 @@ const JAVA = process.env.JAVA_HOME ? path.join(process.env.JAVA_HOME, 'bin/java'
 const ADD_OPENS = ['java.base/java.lang', 'java.base/java.io', 'java.base/java.util',
   'java.base/java.util.concurrent', 'java.rmi/sun.rmi.transport']
   .map((m) => `--add-opens=${m}=ALL-UNNAMED`);
-
-const running = new Set();
-process.on('exit', () => {
-  for (const pid of running) {
-    try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
-  }
-});
 
 function serverXml(httpPort) {
   // Loopback only, no shutdown port: stopped by signal (the shutdown hook).
@@ -133,50 +126,9 @@ export async function startTomcat9({ war = WAR_JAVAX } = {}) {
     detached: true, // its own process group
   });
   fs.closeSync(out);
-  running.add(child.pid);
-  let exited = null;
-  const exit = new Promise((resolve) => child.on('exit', (code, sig) => {
-    exited = { code, sig };
-    running.delete(child.pid);
-    resolve();
-  }));
 
   const url = `http://127.0.0.1:${httpPort}${CONTEXT_JAVAX}/`;
-  const t = {
-    dir, httpPort, cometPort, url, log,
-    logTail(n = 60) {
-      try {
-        return fs.readFileSync(log, 'utf8').split('\n').slice(-n).join('\n');
-      } catch {
-        return '';
-      }
-    },
-    /** SIGTERM to the group (Tomcat's shutdown hook), SIGKILL after 15 s. */
-    async stop() {
-      if (!exited) {
-        try { process.kill(-child.pid, 'SIGTERM'); } catch { /* gone */ }
-        let timer;
-        const late = new Promise((r) => { timer = setTimeout(() => r(true), 15000); });
-        const killed = await Promise.race([exit.then(() => false), late]);
-        clearTimeout(timer);
-        if (killed) {
-          try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
-          await exit;
-        }
-      }
-      if (!process.env.C4J_KEEP_BASE) fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-
-  try {
-    await waitFor(`${url} to answer 200`, async () => {
-      if (exited) throw new Error(`Tomcat 9 exited (${JSON.stringify(exited)})`);
-      return (await status(url)) === 200;
-    }, 30000);
-  } catch (e) {
-    const tail = t.logTail();
-    await t.stop();
-    throw new Error(`${e.message}\n--- Tomcat 9 console ---\n${tail}`);
-  }
+  const server = await supervise(child, { name: 'Tomcat 9', log, dir, url, ms: 30000 });
+  const t = { dir, httpPort, cometPort, url, log, logTail: server.logTail, stop: server.stop };
   return t;
 }
