@@ -43,6 +43,21 @@ final class Native {
 
     static native int drop(long h, byte[] cid, int code, String reason);
 
+    /**
+     * Subscribes a connection (by id, on whichever worker holds it) to a
+     * channel; when ackId >= 0 the core then sends it {"t":"ack","id":ackId,
+     * "pos":{channel:[epoch, offset]}}.
+     */
+    static native int subscribe(long h, byte[] cid, byte[] channel, long ackId);
+
+    static native int unsubscribe(long h, byte[] cid, byte[] channel);
+
+    /** Sends one whole frame (a JSON object, e.g. a command's answer) to one connection. */
+    static native int sendFrame(long h, byte[] cid, byte[] frameJson);
+
+    /** Sends a message to every connection whose ticket names this user. */
+    static native int sendUser(long h, byte[] user, byte[] channel, byte[] json, long timeMs);
+
     /** A new random connection id (22 URL-safe characters). */
     static native String newId();
 
