@@ -16,8 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import org.comet4j.core.exception.CometException;
 
 /**
- * Serializes Java objects to JSON text for the wire: the one serializer of
- * comet4j (data given to sendTo/sendToAll, the handshake answer, ticket
+ * Serializes Java objects to JSON text for the wire, and reads the client's
+ * command frames back ({@link #parse}): the one serializer of comet4j (data given to sendTo/sendToAll, the handshake answer, ticket
  * claims).  Comet4J's names ({@link #object2json}, {@link #convertToJson})
  * with valid JSON:
  * <ul>
@@ -54,6 +54,285 @@ public final class JSONUtil {
     /** Comet4J's other name for {@link #object2json(Object)}. */
     public static String convertToJson(Object obj) {
         return object2json(obj);
+    }
+
+    /** Longest text {@link #parse(String)} accepts, in chars. */
+    public static final int MAX_PARSE_LENGTH = 1 << 20;
+
+    /**
+     * Parses JSON text (RFC 8259, strictly: no comments, no trailing commas,
+     * no single quotes, no leading zeros, no duplicate keys, nothing after the
+     * value but white space) into plain Java values: {@code Map<String,
+     * Object>} (a LinkedHashMap, in the text's order), {@code List<Object>},
+     * String, Boolean, null, and numbers as Long when integral and in range,
+     * else Double (an integer out of long's range becomes a Double too).
+     * Nesting deeper than {@value #MAX_DEPTH} and text longer than
+     * {@value #MAX_PARSE_LENGTH} chars are refused.
+     * @throws IllegalArgumentException saying what is wrong and where
+     */
+    public static Object parse(String text) {
+        return parse(text, MAX_PARSE_LENGTH);
+    }
+
+    /** {@link #parse(String)} with another length limit (chars). */
+    public static Object parse(String text, int maxLength) {
+        if (text == null) {
+            throw new IllegalArgumentException("JSON: no text");
+        }
+        if (text.length() > maxLength) {
+            throw new IllegalArgumentException("JSON: text longer than " + maxLength + " chars");
+        }
+        Reader r = new Reader(text);
+        r.space();
+        Object v = r.value(0);
+        r.space();
+        if (r.pos != text.length()) {
+            throw r.error("unexpected text after the value");
+        }
+        return v;
+    }
+
+    /** The strict recursive-descent reader behind {@link #parse}. */
+    private static final class Reader {
+        private final String s;
+        int pos;
+
+        Reader(String s) {
+            this.s = s;
+        }
+
+        IllegalArgumentException error(String what) {
+            return new IllegalArgumentException("JSON: " + what + " at offset " + pos);
+        }
+
+        void space() {
+            while (pos < s.length()) {
+                char c = s.charAt(pos);
+                if (c != ' ' && c != '\t' && c != '\n' && c != '\r') {
+                    return;
+                }
+                pos++;
+            }
+        }
+
+        Object value(int depth) {
+            if (pos >= s.length()) {
+                throw error("unexpected end");
+            }
+            char c = s.charAt(pos);
+            switch (c) {
+                case '{': return object(depth);
+                case '[': return array(depth);
+                case '"': return string();
+                case 't': return literal("true", Boolean.TRUE);
+                case 'f': return literal("false", Boolean.FALSE);
+                case 'n': return literal("null", null);
+                default:
+                    if (c == '-' || (c >= '0' && c <= '9')) {
+                        return number();
+                    }
+                    throw error("unexpected character '" + c + "'");
+            }
+        }
+
+        private Object literal(String word, Object v) {
+            if (!s.startsWith(word, pos)) {
+                throw error("unexpected character '" + s.charAt(pos) + "'");
+            }
+            pos += word.length();
+            return v;
+        }
+
+        private Map<String, Object> object(int depth) {
+            if (depth >= MAX_DEPTH) {
+                throw error("nesting deeper than " + MAX_DEPTH);
+            }
+            pos++; // {
+            Map<String, Object> m = new java.util.LinkedHashMap<>();
+            space();
+            if (pos < s.length() && s.charAt(pos) == '}') {
+                pos++;
+                return m;
+            }
+            while (true) {
+                space();
+                if (pos >= s.length() || s.charAt(pos) != '"') {
+                    throw error("expected a string key");
+                }
+                int at = pos;
+                String k = string();
+                space();
+                expect(':');
+                space();
+                Object v = value(depth + 1);
+                if (m.containsKey(k)) {
+                    pos = at;
+                    throw error("duplicate key \"" + k + "\"");
+                }
+                m.put(k, v);
+                space();
+                if (pos < s.length() && s.charAt(pos) == ',') {
+                    pos++;
+                    continue;
+                }
+                expect('}');
+                return m;
+            }
+        }
+
+        private List<Object> array(int depth) {
+            if (depth >= MAX_DEPTH) {
+                throw error("nesting deeper than " + MAX_DEPTH);
+            }
+            pos++; // [
+            List<Object> l = new ArrayList<>();
+            space();
+            if (pos < s.length() && s.charAt(pos) == ']') {
+                pos++;
+                return l;
+            }
+            while (true) {
+                space();
+                l.add(value(depth + 1));
+                space();
+                if (pos < s.length() && s.charAt(pos) == ',') {
+                    pos++;
+                    continue;
+                }
+                expect(']');
+                return l;
+            }
+        }
+
+        private void expect(char c) {
+            if (pos >= s.length()) {
+                throw error("unexpected end, expected '" + c + "'");
+            }
+            if (s.charAt(pos) != c) {
+                throw error("expected '" + c + "', found '" + s.charAt(pos) + "'");
+            }
+            pos++;
+        }
+
+        private String string() {
+            pos++; // "
+            StringBuilder sb = null;
+            int start = pos;
+            while (true) {
+                if (pos >= s.length()) {
+                    throw error("unterminated string");
+                }
+                char c = s.charAt(pos);
+                if (c == '"') {
+                    String out = sb == null ? s.substring(start, pos) : sb.append(s, start, pos).toString();
+                    pos++;
+                    return out;
+                }
+                if (c < 0x20) {
+                    throw error("control character in a string");
+                }
+                if (c != '\\') {
+                    pos++;
+                    continue;
+                }
+                if (sb == null) {
+                    sb = new StringBuilder();
+                }
+                sb.append(s, start, pos);
+                pos++;
+                if (pos >= s.length()) {
+                    throw error("unterminated string");
+                }
+                char e = s.charAt(pos++);
+                switch (e) {
+                    case '"': sb.append('"'); break;
+                    case '\\': sb.append('\\'); break;
+                    case '/': sb.append('/'); break;
+                    case 'b': sb.append('\b'); break;
+                    case 'f': sb.append('\f'); break;
+                    case 'n': sb.append('\n'); break;
+                    case 'r': sb.append('\r'); break;
+                    case 't': sb.append('\t'); break;
+                    case 'u': {
+                        if (pos + 4 > s.length()) {
+                            throw error("short \\u escape");
+                        }
+                        int v = 0;
+                        for (int i = 0; i < 4; i++) {
+                            int d = Character.digit(s.charAt(pos + i), 16);
+                            if (d < 0) {
+                                throw error("bad \\u escape");
+                            }
+                            v = v * 16 + d;
+                        }
+                        pos += 4;
+                        sb.append((char) v);
+                        break;
+                    }
+                    default:
+                        pos--;
+                        throw error("bad escape '\\" + e + "'");
+                }
+                start = pos;
+            }
+        }
+
+        private Number number() {
+            int start = pos;
+            if (s.charAt(pos) == '-') {
+                pos++;
+            }
+            if (pos >= s.length() || !digit(s.charAt(pos))) {
+                throw error("bad number");
+            }
+            if (s.charAt(pos) == '0') {
+                pos++;
+                if (pos < s.length() && digit(s.charAt(pos))) {
+                    throw error("leading zero in a number");
+                }
+            } else {
+                digits();
+            }
+            boolean integral = true;
+            if (pos < s.length() && s.charAt(pos) == '.') {
+                integral = false;
+                pos++;
+                if (pos >= s.length() || !digit(s.charAt(pos))) {
+                    throw error("bad fraction");
+                }
+                digits();
+            }
+            if (pos < s.length() && (s.charAt(pos) == 'e' || s.charAt(pos) == 'E')) {
+                integral = false;
+                pos++;
+                if (pos < s.length() && (s.charAt(pos) == '+' || s.charAt(pos) == '-')) {
+                    pos++;
+                }
+                if (pos >= s.length() || !digit(s.charAt(pos))) {
+                    throw error("bad exponent");
+                }
+                digits();
+            }
+            String n = s.substring(start, pos);
+            if (integral && n.length() <= 19) {
+                try {
+                    return Long.parseLong(n);
+                } catch (NumberFormatException e) {
+                    // out of long's range: a double below
+                }
+            }
+            return Double.parseDouble(n);
+        }
+
+        private void digits() {
+            while (pos < s.length() && digit(s.charAt(pos))) {
+                pos++;
+            }
+        }
+
+        private static boolean digit(char c) {
+            return c >= '0' && c <= '9';
+        }
     }
 
     /** Appends s as a JSON string (with quotes) to sb. */
