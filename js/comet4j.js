@@ -20,11 +20,18 @@
  * (no message missed or repeated while the server's history covers the gap):
  *   JS.Engine.autoReconnect = false;       // switch it off
  *   JS.Engine.config({ retryMin: 500, retryMax: 10000 });   // ms
+ * Talking back (docs/protocol.md, section 7), each call returns a Promise
+ * (this part needs Promise: every current browser and node have it):
+ *   JS.Engine.subscribe('room.7').then(...)      // and unsubscribe(ch)
+ *   JS.Engine.publish('board', { text: 'hi' })   // a client-writable channel
+ *   JS.Engine.request('time.now', params).then(function (result) { ... },
+ *     function (err) { err.code; err.message; });  // 4040, 4080, 1006...
+ *   JS.Engine.on('join', function (channel, user, cId) { ... });  // presence
  * Every option is listed above the engine, below.
  *
  * The file reads top to bottom: small helpers, the transports (WebSocket,
  * stream, lpool: one interface), the protocol codec (docs/protocol.md,
- * sections 1-6), then the engine.
+ * sections 1-7), then the engine.
  */
 (function (root, factory) {
   var JS = factory(root);
@@ -194,8 +201,10 @@
    *                                  sends it on every poll, so a broadcast
    *                                  published while a poll re-attached is
    *                                  replayed, not lost
-   *   t.send(text)                   one frame to the server; false if it
-   *                                  cannot
+   *   t.send(text, failed)           one frame to the server; false if it
+   *                                  cannot. The HTTP transports call
+   *                                  failed(status) if the POST is not
+   *                                  answered 200 (0: network error)
    *   t.close()                      closes; no callback runs after it
    *
    * onClose runs at most once, and only for a close the engine did not ask
@@ -277,13 +286,17 @@
    * POST <cmd>?ticket=T with the frame as a text/plain body: a "simple"
    * cross-origin request, so no preflight. The answer is an array of reply
    * frames, handed to onFrame like any other. */
-  function postCommand(transport, text) {
+  function postCommand(transport, text, failed) {
     if (transport.closed || !transport.cmd) return false;
     var req = request('POST', appendQuery(transport.cmd,
                                           ticketQuery(transport.ticket, '')),
       text, function (status, body) {
         transport.cmds.splice(transport.cmds.indexOf(req), 1);
-        if (transport.closed || status !== 200) return;
+        if (transport.closed) return;
+        if (status !== 200) {
+          if (failed) failed(status);
+          return;
+        }
         deliverBatch(transport, body, true);
       }, { type: 'text/plain;charset=UTF-8', credentials: false,
            timeout: 30000 });
@@ -393,8 +406,8 @@
       self.fail(1006, String(e && e.message));
     });
   };
-  StreamTransport.prototype.send = function (text) {
-    return postCommand(this, text);
+  StreamTransport.prototype.send = function (text, failed) {
+    return postCommand(this, text, failed);
   };
   StreamTransport.prototype.fail = function (code, reason) {
     if (this.closed) return;
@@ -457,8 +470,8 @@
         if (!self.closed) self.poll();
       }, { credentials: false, timeout: this.timeout });
   };
-  PollTransport.prototype.send = function (text) {
-    return postCommand(this, text);
+  PollTransport.prototype.send = function (text, failed) {
+    return postCommand(this, text, failed);
   };
   PollTransport.prototype.fail = StreamTransport.prototype.fail;
   PollTransport.prototype.close = function () {
@@ -507,6 +520,9 @@
       if (!isObject(f) || typeof f.t !== 'string') return null;
       if (f.t === 'msg' && typeof f.ch !== 'string') return null;
       if (f.t === 'recovered' && typeof f.ch !== 'string') return null;
+      if ((f.t === 'join' || f.t === 'leave') && typeof f.ch !== 'string') return null;
+      if ((f.t === 'ack' || f.t === 'res' || f.t === 'err') &&
+          typeof f.id !== 'number') return null;
       return f;
     },
 
@@ -596,8 +612,31 @@
    * event), false if some were lost (older than the server's history, or
    * the server restarted): the page should reload that channel's state.
    *
-   * Event names are exact (case-sensitive) channel names; 'start', 'stop'
-   * and 'recovered' are the engine's own, so no channel should use them.
+   * 'join' and 'leave' (channel, user, cId, engine): someone's connection
+   * subscribed to, or left, a channel registered with presence that this
+   * page is subscribed to.
+   *
+   * Event names are exact (case-sensitive) channel names; 'start', 'stop',
+   * 'recovered', 'join' and 'leave' are the engine's own, so no channel
+   * should use them.
+   *
+   * Commands (docs/protocol.md, section 7): subscribe(channel),
+   * unsubscribe(channel), publish(channel, data) and request(route,
+   * params[, {timeout: ms}]) each return a Promise (they need Promise, as
+   * every current browser and node have; without it they throw). It
+   * resolves with the server's answer: undefined for the acks, the
+   * action's result for request. It rejects with an Error whose code and
+   * message are the server's (4000 bad command, 4030 refused by the
+   * application, 4031 channel not writable by pages, 4040 unknown channel
+   * or route, 4080 timed out, 5000 the action threw, 4290 too many
+   * subscriptions), or the page's own:
+   *   4080  no answer within requestTimeout ms (or the call's timeout)
+   *   1006  the connection was lost (or stop() was called) after the
+   *         command was sent and before its answer, or the engine is not
+   *         started: the command may or may not have been carried out
+   * Commands made while the engine is (re)connecting wait for the open
+   * connection. Subscriptions belong to the connection's identity on the
+   * server and survive reconnects: the page does not send them again.
    *
    * Transports (getConnector().workStyle says which one is in use):
    *   'websocket'  WebSocket on the handshake's endpoints
@@ -631,6 +670,7 @@
    *   workStyle         'auto' | 'websocket' | 'stream' | 'lpool'
    *   retryMin, retryMax, handshakeTimeout, openTimeout (ms)
    *   heartbeat (ms, overrides the server's), deadBeats (default 2)
+   *   requestTimeout    ms a command waits for its answer (default 15000)
    *   WebSocket         a WebSocket constructor (node, tests)
    * ------------------------------------------------------------------- */
 
@@ -647,8 +687,19 @@
     retryMin: 500,           /* scale of the first reconnect delay, ms */
     retryMax: 10000,         /* cap of the doubling delay, ms */
     heartbeat: 0,            /* ms; 0: the server's */
-    deadBeats: 2             /* silent heartbeats before a reconnect */
+    deadBeats: 2,            /* silent heartbeats before a reconnect */
+    requestTimeout: 15000    /* ms a command waits for its answer */
   };
+
+  /* The page's own error codes for commands (the server's are its own). */
+  var CODE_TIMEOUT = 4080;
+  var CODE_LOST = 1006;
+
+  function commandError(code, message) {
+    var e = new Error(message || ('error ' + code));
+    e.code = code;
+    return e;
+  }
 
   function CometEngine(options) {
     this.options = {};
@@ -674,6 +725,9 @@
     this._positions = {};   /* channel -> [epoch, offset] last delivered */
     this._lastId = '';      /* the connection to revive on a reconnect */
     this._fallen = {};      /* workStyle -> true: could not open here */
+    this._cmdId = 0;        /* id of the last command */
+    this._pending = {};     /* id -> command sent, waiting for its answer */
+    this._queue = [];       /* commands waiting for the connection to open */
   }
 
   /* Merges options into engine.options; returns the engine. */
@@ -757,12 +811,135 @@
     var cId = this.connector.cId;
     this._cleanup();
     this._state = 'stopped';
+    this._rejectPending('stopped before the answer', true);
     this.fire('stop', cause === undefined ? 'stop' : cause, cId,
               this.connector.url, this);
     return this;
   };
 
   CometEngine.prototype.getId = function () { return this.connector.cId; };
+
+  /* --- commands: subscribe, unsubscribe, publish, request --- */
+
+  CometEngine.prototype.subscribe = function (channel) {
+    return this._command({ t: 'sub', ch: channel }, 'ch');
+  };
+  CometEngine.prototype.unsubscribe = function (channel) {
+    return this._command({ t: 'unsub', ch: channel }, 'ch');
+  };
+  CometEngine.prototype.publish = function (channel, data) {
+    return this._command({ t: 'pub', ch: channel,
+                           data: data === undefined ? null : data }, 'ch');
+  };
+  /* options: {timeout: ms}, instead of the engine's requestTimeout. */
+  CometEngine.prototype.request = function (route, params, options) {
+    var f = { t: 'req', route: route };
+    if (params !== undefined) f.params = params;
+    return this._command(f, 'route', options);
+  };
+
+  /* One command: a Promise settled by its answer (see _answer), by the
+   * timeout, or by the loss of the connection. name: the field that must
+   * be a non-empty string. */
+  CometEngine.prototype._command = function (frame, name, options) {
+    var self = this;
+    if (typeof root.Promise !== 'function') {
+      throw new Error('comet4j: commands need Promise');
+    }
+    return new root.Promise(function (resolve, reject) {
+      if (typeof frame[name] !== 'string' || !frame[name]) {
+        reject(commandError(4000, frame.t + ': ' + name + ' must be a non-empty string'));
+        return;
+      }
+      if (self._state === 'stopped') {
+        reject(commandError(CODE_LOST, 'not connected: the engine is stopped'));
+        return;
+      }
+      frame.id = ++self._cmdId;
+      var ms = options && options.timeout > 0 ? options.timeout :
+               self.options.requestTimeout;
+      var cmd = { id: frame.id, frame: frame, resolve: resolve, reject: reject,
+                  timer: null };
+      cmd.timer = setTimeout(function () {
+        self._settle(cmd, commandError(CODE_TIMEOUT, frame.t + ' ' + frame[name] +
+                                       ': no answer within ' + ms + ' ms'));
+      }, ms);
+      if (self._state === 'open') self._send(cmd);
+      else self._queue.push(cmd);
+    });
+  };
+
+  /* Sends a command over the open transport and waits for its answer. */
+  CometEngine.prototype._send = function (cmd) {
+    var self = this;
+    var attempt = this._attempt;
+    this._pending[cmd.id] = cmd;
+    var sent = this._transport && this._transport.send(
+      Protocol.encode(cmd.frame), function (status) {
+        if (attempt !== self._attempt) return;
+        self._settle(cmd, commandError(CODE_LOST, 'command not delivered (' +
+                     (status ? 'http:' + status : 'network error') + ')'));
+      });
+    if (!sent) this._settle(cmd, commandError(CODE_LOST, 'command not sent: connection lost'));
+  };
+
+  /* Settles cmd once: with value, or rejected when value is an Error. */
+  CometEngine.prototype._settle = function (cmd, value) {
+    if (cmd.done) return;
+    cmd.done = true;
+    clearTimeout(cmd.timer);
+    delete this._pending[cmd.id];
+    var i = this._queue.indexOf(cmd);
+    if (i !== -1) this._queue.splice(i, 1);
+    if (value instanceof Error) cmd.reject(value);
+    else cmd.resolve(value);
+  };
+
+  /* Rejects the commands sent and not answered (all = the queued ones too). */
+  CometEngine.prototype._rejectPending = function (message, all) {
+    var list = [];
+    for (var id in this._pending) list.push(this._pending[id]);
+    if (all) list = list.concat(this._queue);
+    for (var i = 0; i < list.length; i++) {
+      this._settle(list[i], commandError(CODE_LOST, message));
+    }
+  };
+
+  /* An ack, res or err frame: the answer to the command of its id. */
+  CometEngine.prototype._answer = function (f) {
+    var cmd = this._pending[f.id];
+    if (!cmd) return;   /* answered already, timed out, or not ours */
+    if (f.t === 'err') {
+      this._settle(cmd, commandError(typeof f.code === 'number' ? f.code : 4000,
+                                     typeof f.message === 'string' ? f.message : ''));
+      return;
+    }
+    var frame = cmd.frame;
+    if (f.t === 'ack' && frame.t === 'sub') {
+      this._takePositions(f.pos, true);
+    } else if (f.t === 'ack' && frame.t === 'unsub') {
+      /* Not subscribed any more: nothing to resume there. */
+      delete this._positions[frame.ch];
+    }
+    this._settle(cmd, f.t === 'res' ? f.result : undefined);
+  };
+
+  /* Takes channel -> [epoch, offset] positions from the server (the open
+   * frame, a sub's ack): broadcasts that follow are above them. A position
+   * the page has stays when it is further on in the same epoch (it is the
+   * last delivered); newer (a sub's ack) also replaces one of another
+   * epoch. */
+  CometEngine.prototype._takePositions = function (pos, newer) {
+    if (!isObject(pos)) return;
+    for (var ch in pos) {
+      var p = pos[ch];
+      if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' ||
+          typeof p[1] !== 'number') continue;
+      var have = this._positions[ch];
+      if (have && (!newer || (have[0] === p[0] && have[1] >= p[1]))) continue;
+      this._positions[ch] = [p[0], p[1]];
+    }
+  };
   CometEngine.prototype.getConnector = function () { return this.connector; };
 
   /* --- one attempt: handshake, attach (trying transports), open --- */
@@ -885,6 +1062,10 @@
       if (this._state === 'open') {
         this.fire('recovered', f.recovered === true, f.ch, this);
       }
+    } else if (f.t === 'ack' || f.t === 'res' || f.t === 'err') {
+      this._answer(f);
+    } else if (f.t === 'join' || f.t === 'leave') {
+      if (this._state === 'open') this.fire(f.t, f.ch, f.user, f.cId, this);
     }
     /* 'pong' and frame types this version does not know: nothing to do
      * beyond the liveness stamp above. */
@@ -915,15 +1096,7 @@
     /* The server says where each channel stands now: a page that has had
      * no message yet still knows what to resume from after a cut. A
      * position the page already has stays (it is the last delivered). */
-    if (isObject(f.pos)) {
-      for (var ch in f.pos) {
-        var p = f.pos[ch];
-        if (!this._positions[ch] && Array.isArray(p) && p.length === 2 &&
-            typeof p[0] === 'string' && typeof p[1] === 'number') {
-          this._positions[ch] = [p[0], p[1]];
-        }
-      }
-    }
+    this._takePositions(f.pos, false);
     this.running = this.connector.running = true;
     /* Pings keep proxies and NATs from idling the connection out, and the
      * pongs (or the server's own heartbeat) prove the server is still
@@ -948,6 +1121,11 @@
         }
       }, Math.max(20, Math.min(beat, dead) / 4));
     }
+    /* Commands made while connecting go first, before the listeners of
+     * 'start' make theirs. */
+    var queued = this._queue;
+    this._queue = [];
+    for (var q = 0; q < queued.length; q++) this._send(queued[q]);
     this.fire('start', this.connector.cId, this.connector.channels, this);
   };
 
@@ -957,7 +1135,12 @@
     if (id !== this._attempt || this._state === 'stopped') return;
     var cId = this.connector.cId;
     this._cleanup();
-    if (retry === false || !this.autoReconnect) {
+    var stopping = retry === false || !this.autoReconnect;
+    /* Sent and unanswered: lost with the connection (resending could do a
+     * publish twice). Not yet sent: they wait for the next connection. */
+    this._rejectPending('connection lost (' + cause + ') before the answer',
+                        stopping);
+    if (stopping) {
       this._state = 'stopped';
     } else {
       /* Set up the retry before firing, so a 'stop' listener that calls

@@ -2,7 +2,8 @@
 // edge cases the real server cannot easily be made to produce. It speaks
 // docs/protocol.md: WebSocket (/ws), SSE
 // (/sse), long-polling (/poll), commands (/cmd), broadcasts with an epoch
-// and offset, since and recovered.
+// and offset, since and recovered, and section 7's commands (sub, unsub,
+// pub, req answered with ack, res or err) and presence frames.
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
 
@@ -29,6 +30,20 @@ export async function startFakeServer(opts = {}) {
     pollHold: 300,           // ms a poll waits for frames before []
     historySize: 100,        // broadcasts kept per channel for since
     revive: false,           // a handshake with cId=<known id> keeps the id
+    // Section 7. Channels a page may subscribe to (besides `channels`),
+    // publish to, and actions by route: (params, frame) -> result (a throw
+    // answers 5000 with its message).
+    subscribable: ['room'],
+    writable: ['board'],
+    routes: {},
+    refuse: [],              // channels whose sub is refused (4030)
+    mute: false,             // commands get no answer at all
+    delay: 0,                // ms before each answer
+    // Where HTTP transports get answers: 'conn' (over the stream or the
+    // poll, as frames addressed to the connection) or 'reply' (in the
+    // POST /cmd answer).
+    answerVia: 'conn',
+    subs: {},                // cId -> channels subscribed at run time
   };
   let n = 0;
   let tickets = 0;
@@ -82,11 +97,51 @@ export async function startFakeServer(opts = {}) {
     const ticket = url.searchParams.get('ticket') || '';
     return ticket.startsWith('T.') ? ticket : null;
   }
-  function handleCmd(frames) {
+  // The answer to a section 7 command, or null (not a command).
+  function answer(f, cId) {
+    const err = (code, message) => ({ t: 'err', id: f.id, code, message });
+    const known = (ch) => srv.channels.includes(ch) || srv.subscribable.includes(ch) ||
+      srv.writable.includes(ch);
+    if (f.t === 'sub') {
+      if (!known(f.ch)) return err(4040, 'unknown channel');
+      if (srv.refuse.includes(f.ch)) return err(4030, 'refused');
+      (srv.subs[cId] ||= []).push(f.ch);
+      const h = channelHistory(f.ch);
+      return { t: 'ack', id: f.id, pos: { [f.ch]: [h.epoch, h.next - 1] } };
+    }
+    if (f.t === 'unsub') {
+      srv.subs[cId] = (srv.subs[cId] || []).filter((c) => c !== f.ch);
+      return { t: 'ack', id: f.id };
+    }
+    if (f.t === 'pub') {
+      if (!known(f.ch)) return err(4040, 'unknown channel');
+      if (!srv.writable.includes(f.ch)) return err(4031, 'channel not writable');
+      setImmediate(() => srv.broadcast(f.ch, f.data));
+      return { t: 'ack', id: f.id };
+    }
+    if (f.t === 'req') {
+      const fn = srv.routes[f.route];
+      if (!fn) return err(4040, 'unknown route');
+      try {
+        return { t: 'res', id: f.id, result: fn(f.params, f) };
+      } catch (e) {
+        return err(5000, e.message);
+      }
+    }
+    if (typeof f.id === 'number') return err(4000, 'bad command');
+    return null;
+  }
+  // Replies for the POST /cmd answer; other answers go over conn.
+  function handleCmd(frames, conn) {
     const replies = [];
     for (const f of [].concat(frames)) {
       srv.frames.push(f);
       if (f.t === 'ping' && srv.answerPing) replies.push({ t: 'pong' });
+      if (f.t === 'ping' || srv.mute) continue;
+      const a = answer(f, conn && conn.cId);
+      if (!a) continue;
+      if (srv.answerVia === 'reply' && !srv.delay) replies.push(a);
+      else if (conn) setTimeout(() => conn.send(a), srv.delay);
     }
     return replies;
   }
@@ -125,7 +180,8 @@ export async function startFakeServer(opts = {}) {
         req.on('data', (c) => { body += c; });
         req.on('end', () => {
           res.writeHead(200, { ...CORS, 'Content-Type': 'application/json' });
-          res.end(JSON.stringify(handleCmd(JSON.parse(body))));
+          res.end(JSON.stringify(handleCmd(JSON.parse(body),
+            srv.conns.find((c) => c.ticket === ticket))));
         });
         return;
       }
@@ -230,8 +286,12 @@ export async function startFakeServer(opts = {}) {
       srv.sockets.push(ws);
       ws.on('message', (data) => {
         const f = JSON.parse(String(data));
-        srv.frames.push(f);
-        if (f.t === 'ping' && srv.answerPing) ws.send('{"t":"pong"}');
+        if (f.t === 'ping') {
+          srv.frames.push(f);
+          if (srv.answerPing) ws.send('{"t":"pong"}');
+        } else {
+          for (const r of handleCmd(f, conn)) conn.send(r);
+        }
       });
       ws.on('close', () => {
         srv.sockets = srv.sockets.filter((s) => s !== ws);
@@ -261,6 +321,8 @@ export async function startFakeServer(opts = {}) {
   // A new epoch for a channel: what an engine restart looks like.
   srv.restartHistory = (ch) => { delete history[ch]; history[ch] = { epoch: 'N' + ch.slice(0, 7), next: 1, frames: [] }; };
   srv.raw = (text) => { for (const c of srv.conns) c.raw(text); };
+  // Presence: a join or leave frame to every connection.
+  srv.presence = (t, ch, cId, user) => srv.frame({ t, ch, cId, user });
   srv.close = async () => {
     for (const ws of srv.sockets) ws.terminate();
     for (const c of srv.conns.slice()) c.close();
