@@ -133,6 +133,42 @@ int c4j_send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
 int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
              const char *reason);
 
+/* ---- Commands (docs/protocol.md section 7) -------------------------------
+ * Like sendTo, these reach a connection by its id on whichever worker holds
+ * it (attached, between long-polls, or dying) and return 0 once queued,
+ * whether or not the id is held: an unknown id is silently ignored.
+ *
+ * c4j_subscribe subscribes the connection to channel from now: no replay;
+ * the broadcasts that follow have offsets above the channel's newest at
+ * that moment.  With ack_id >= 0 it then queues to it
+ *   {"t":"ack","id":ack_id,"pos":{"<channel>":["<epoch>",<offset>]}}
+ * (pos {} when the engine keeps no history), or, when the connection
+ * already has C4J_MAX_CHANNELS channels,
+ *   {"t":"err","id":ack_id,"code":4290,"message":"too many subscriptions"}.
+ * Subscribing twice changes nothing and still acks (with the position the
+ * subscription stands at).  Run-time (un)subscriptions belong to the
+ * identity: its next connection (a reconnect, the next long-poll, a
+ * revival, on any worker) has the same channel set, not its ticket's.
+ */
+int c4j_subscribe(c4j_engine_t *e, const char *cid, size_t cid_len,
+                  const char *channel, size_t channel_len, int64_t ack_id);
+int c4j_unsubscribe(c4j_engine_t *e, const char *cid, size_t cid_len,
+                    const char *channel, size_t channel_len);
+/* Queues one whole frame, frame_json (a JSON object, e.g. a command's
+ * answer), to one connection, framed for its transport like any frame and
+ * kept while it is dying.  The core checks only that it starts with '{'
+ * and ends with '}' (the embedder serializes it) and that it fits
+ * max_queue. */
+int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
+                   const char *frame_json, size_t len);
+/* A message frame, as c4j_send_to builds it (no "e"/"o"), to every
+ * connection whose ticket's "sub" is user, on every worker: attached,
+ * between long-polls, or dying (kept, like sendTo frames).  Encoded once
+ * and shared. */
+int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
+                  const char *channel, size_t channel_len,
+                  const char *json, size_t json_len, int64_t time_ms);
+
 /* ---- Ids and tickets ------------------------------------------------------
  * A connection id is 22 characters of URL-safe base64 (128 random bits).
  * A ticket is an HS256 JWT signed with the engine's secret whose payload is

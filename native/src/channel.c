@@ -67,7 +67,7 @@ int c4j__chan_subscribe(c4j__chan_index_t *idx, const char *name, size_t len,
   c4j__chan_t *c;
   c4j__sub_t *s;
 
-  if (len == 0 || len > 255) return C4J_EBADNAME;
+  if (len == 0 || len > 0xffff) return C4J_EBADNAME;
   c = c4j__chan_find(idx, name, len);
   if (c != NULL) {
     for (s = *conn_subs; s; s = s->conn_next)
@@ -89,7 +89,7 @@ int c4j__chan_subscribe(c4j__chan_index_t *idx, const char *name, size_t len,
     c->subs = NULL;
     c->count = 0;
     c->hash = hash(name, len);
-    c->len = (uint8_t)len;
+    c->len = (uint16_t)len;
     memcpy(c->name, name, len);
     c->name[len] = '\0';
     c->hnext = idx->buckets[c->hash & (idx->nbuckets - 1)];
@@ -118,20 +118,46 @@ static void chan_remove(c4j__chan_index_t *idx, c4j__chan_t *c) {
   c4j__free(c);
 }
 
+/* Unlinks s from its channel (freed when left empty) and frees s. */
+static void sub_remove(c4j__chan_index_t *idx, c4j__sub_t *s) {
+  c4j__chan_t *c = s->chan;
+  if (s->prev) s->prev->next = s->next;
+  else c->subs = s->next;
+  if (s->next) s->next->prev = s->prev;
+  if (--c->count == 0) chan_remove(idx, c);
+  c4j__free(s);
+}
+
 void c4j__chan_unsubscribe_all(c4j__chan_index_t *idx,
                                c4j__sub_t **conn_subs) {
   c4j__sub_t *s = *conn_subs;
   while (s != NULL) {
     c4j__sub_t *next = s->conn_next;
-    c4j__chan_t *c = s->chan;
-    if (s->prev) s->prev->next = s->next;
-    else c->subs = s->next;
-    if (s->next) s->next->prev = s->prev;
-    if (--c->count == 0) chan_remove(idx, c);
-    c4j__free(s);
+    sub_remove(idx, s);
     s = next;
   }
   *conn_subs = NULL;
+}
+
+c4j__sub_t *c4j__chan_sub_of(c4j__sub_t *conn_subs, const char *name,
+                             size_t len) {
+  for (c4j__sub_t *s = conn_subs; s; s = s->conn_next)
+    if (s->chan->len == len && memcmp(s->chan->name, name, len) == 0)
+      return s;
+  return NULL;
+}
+
+int c4j__chan_unsubscribe(c4j__chan_index_t *idx, c4j__sub_t **conn_subs,
+                          const char *name, size_t len) {
+  for (c4j__sub_t **pp = conn_subs; *pp; pp = &(*pp)->conn_next)
+    if ((*pp)->chan->len == len &&
+        memcmp((*pp)->chan->name, name, len) == 0) {
+      c4j__sub_t *s = *pp;
+      *pp = s->conn_next;
+      sub_remove(idx, s);
+      return 1;
+    }
+  return 0;
 }
 
 /* ---- Connection ids ----------------------------------------------------- */

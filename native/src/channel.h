@@ -34,7 +34,7 @@ struct c4j__chan_s {
   c4j__sub_t *subs;
   uint32_t count;
   uint32_t hash;
-  uint8_t len;
+  uint16_t len;
   char name[];
 };
 
@@ -47,7 +47,8 @@ typedef struct {
 void c4j__chan_index_init(c4j__chan_index_t *idx);
 /* Frees the table; every connection must have unsubscribed first. */
 void c4j__chan_index_free(c4j__chan_index_t *idx);
-/* Subscribes conn to name (1..255 bytes, checked by the caller) and links
+/* Subscribes conn to name (1..65535 bytes, checked by the caller; the
+ * worker's user index holds user ids this way too) and links
  * the node into *conn_subs.  Subscribing twice is a no-op.  Returns 0 or
  * C4J_ENOMEM (nothing changed). */
 int c4j__chan_subscribe(c4j__chan_index_t *idx, const char *name, size_t len,
@@ -55,6 +56,13 @@ int c4j__chan_subscribe(c4j__chan_index_t *idx, const char *name, size_t len,
 /* Removes every subscription in *conn_subs and sets it to NULL; channels
  * left empty are freed. */
 void c4j__chan_unsubscribe_all(c4j__chan_index_t *idx, c4j__sub_t **conn_subs);
+/* Removes conn's subscription to name from *conn_subs, if any (the
+ * channel goes with its last one); returns whether there was one. */
+int c4j__chan_unsubscribe(c4j__chan_index_t *idx, c4j__sub_t **conn_subs,
+                          const char *name, size_t len);
+/* The subscription to name in a connection's list, or NULL. */
+c4j__sub_t *c4j__chan_sub_of(c4j__sub_t *conn_subs, const char *name,
+                             size_t len);
 /* The channel, or NULL when nobody on this worker subscribes to it. */
 c4j__chan_t *c4j__chan_find(const c4j__chan_index_t *idx, const char *name,
                             size_t len);

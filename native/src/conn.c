@@ -184,6 +184,7 @@ static void detach(c4j__conn_t *c, int code, const char *reason, int silent) {
   c4j__worker_t *w = worker(c);
   c4j_engine_t *e = w->engine;
   c4j__chan_unsubscribe_all(&w->chans, &c->subs);
+  c4j__chan_unsubscribe_all(&w->users, &c->user);
   /* Released before DROP is reported, so that whoever hears of it finds
    * the id no longer held (an expired ticket is then refused). */
   c4j__held_release(&e->held, c->cid->id, w->index);
@@ -219,8 +220,13 @@ static c4j__conn_t *to_ghost(c4j__conn_t *c, int state, int code,
   c4j_engine_t *e = w->engine;
   c4j__conn_t *g = c4j__calloc(1, sizeof(*g));
   c4j__pos_t *pos;
+  c4j__names_t *chans;
   if (g == NULL) return NULL;
   pos = positions(c);
+  /* The channel set goes with the identity: a ghost without
+   * subscriptions, or the next connection on another worker, finds it in
+   * the held register. */
+  chans = c4j__names_of(c->subs);
   g->tcp.loop = &w->loop;
   g->state = (uint8_t)state;
   g->transport = c->transport;
@@ -229,6 +235,9 @@ static c4j__conn_t *to_ghost(c4j__conn_t *c, int state, int code,
   g->cid = c->cid;
   g->cid->conn = g;
   c->cid = NULL;
+  g->user = c->user;
+  c->user = NULL;
+  if (g->user != NULL) g->user->conn = g;
   if (state == C4J__CONN_PARKED && e->hist.size == 0) {
     g->subs = c->subs;
     for (c4j__sub_t *s = g->subs; s; s = s->conn_next) s->conn = g;
@@ -242,7 +251,7 @@ static c4j__conn_t *to_ghost(c4j__conn_t *c, int state, int code,
   c->subs = NULL;
   c4j__held_set(&e->held, g->cid->id, w->index,
                 state == C4J__CONN_PARKED ? C4J__HELD_PARKED
-                                          : C4J__HELD_DYING, pos);
+                                          : C4J__HELD_DYING, pos, chans);
   list_add(&w->ghosts, g);
   return g;
 }
@@ -272,7 +281,8 @@ static void parked_to_dying(c4j__conn_t *g) {
   g->state = C4J__CONN_DYING;
   g->stamp = c4j__worker_now(w);
   c4j__events_dying(&e->events, g->cid->id, 1006, "poll not renewed");
-  c4j__held_set(&e->held, g->cid->id, w->index, C4J__HELD_DYING, NULL);
+  c4j__held_set(&e->held, g->cid->id, w->index, C4J__HELD_DYING, NULL,
+                NULL);
   atomic_fetch_sub(&e->conns, 1);
 }
 
@@ -835,6 +845,7 @@ static void attach(c4j__conn_t *c, int transport, const char *accept,
   c4j__conn_t *ghost = NULL;
   c4j__holder_t prev;
   c4j__pos_t *carried = NULL;
+  c4j__names_t *chans = NULL;
   c4j__start_t *starts = NULL;
   size_t nsubs = 0;
   c4j__buf_t *open = NULL;
@@ -851,7 +862,7 @@ static void attach(c4j__conn_t *c, int transport, const char *accept,
   c->transport = (uint8_t)transport;
   c->seq = atomic_fetch_add(&e->next_seq, 1) + 1;
   prev = c4j__held_claim(&e->held, t->cid, w->index, C4J__HELD_ALIVE,
-                         &carried);
+                         &carried, &chans);
   if (prev.worker == -2) goto nomem;
   if (prev.worker >= 0 && prev.worker != w->index)
     take_from(w, prev.worker, t->cid, c->seq);
@@ -864,15 +875,33 @@ static void attach(c4j__conn_t *c, int transport, const char *accept,
     c->subs = ghost->subs;
     ghost->subs = NULL;
     for (c4j__sub_t *s = c->subs; s; s = s->conn_next) s->conn = c;
+    c->user = ghost->user;
+    ghost->user = NULL;
+    if (c->user != NULL) c->user->conn = c;
   } else {
     c->cid = c4j__cid_map_add(&w->cids, t->cid, strlen(t->cid), c);
     if (c->cid == NULL) goto nomem;
+    if (t->user[0] != '\0' &&
+        c4j__chan_subscribe(&w->users, t->user, strlen(t->user), c,
+                            &c->user) != 0)
+      goto nomem;
   }
-  if (c->subs == NULL)
+  /* A held identity keeps the channel set it had, with what was
+   * (un)subscribed at run time; a new one takes its ticket's. */
+  if (c->subs == NULL && chans != NULL) {
+    for (size_t at = 0; at < chans->len;) {
+      size_t k = strlen(chans->names + at);
+      if (c4j__chan_subscribe(&w->chans, chans->names + at, k, c,
+                              &c->subs) != 0)
+        goto nomem;
+      at += k + 1;
+    }
+  } else if (c->subs == NULL) {
     for (int i = 0; i < t->nchannels; i++)
       if (c4j__chan_subscribe(&w->chans, t->channels[i],
                               strlen(t->channels[i]), c, &c->subs) != 0)
         goto nomem;
+  }
   for (c4j__sub_t *s = c->subs; s; s = s->conn_next) nsubs++;
   if (nsubs > 0 && (starts = c4j__calloc(nsubs, sizeof(*starts))) == NULL)
     goto nomem;
@@ -894,6 +923,7 @@ static void attach(c4j__conn_t *c, int transport, const char *accept,
       (kept_acao = c4j__strndup(acao, strlen(acao))) == NULL)
     goto nomem;
   c4j__free(carried);
+  c4j__free(chans);
   c4j__free(c->u.http);
   c->u.acao = kept_acao;
   c->flags &= (uint8_t)~F_HTTP;
@@ -927,9 +957,13 @@ nomem:
   c4j__buf_unref(open);
   c4j__resume_free(starts, nsubs);
   c4j__free(starts);
+  c4j__free(chans);
   if (ghost != NULL && ghost->cid == NULL) {
     /* Give the identity back to the ghost it came from. */
     ghost->cid = c->cid;
+    ghost->user = c->user;
+    c->user = NULL;
+    if (ghost->user != NULL) ghost->user->conn = ghost;
     if (e->hist.size == 0) {
       ghost->subs = c->subs;
       for (c4j__sub_t *s = ghost->subs; s; s = s->conn_next)
@@ -941,11 +975,12 @@ nomem:
     c4j__held_set(&e->held, t->cid, w->index,
                   ghost->state == C4J__CONN_PARKED ? C4J__HELD_PARKED
                                                    : C4J__HELD_DYING,
-                  carried);
+                  carried, NULL);
   } else if (ghost != NULL) {
     c4j__free(carried); /* the claim failed: nothing moved */
   } else {
     c4j__chan_unsubscribe_all(&w->chans, &c->subs);
+    c4j__chan_unsubscribe_all(&w->users, &c->user);
     if (c->cid != NULL) c4j__cid_map_remove(&w->cids, c->cid);
     c4j__held_release(&e->held, t->cid, w->index);
     c4j__free(carried);
@@ -954,6 +989,139 @@ nomem:
   c->subs = NULL;
   drop_out(c);
   refuse(c, 503, "out of memory");
+}
+
+/* ---- Run-time subscriptions ---------------------------------------------- */
+
+/* Whether c's subscriptions are in the channel index (attached, or a
+ * parked ghost without history, which queues broadcasts); otherwise its
+ * channel set and positions live in the held register only. */
+static int subs_live(c4j__conn_t *c) {
+  return c->state == C4J__CONN_OPEN ||
+         (c->state == C4J__CONN_PARKED && engine(c)->hist.size == 0);
+}
+
+/* Queues {"t":"ack","id":id,"pos":{"<ch>":["<epoch>",off]}} (pos {} when
+ * the channel has no history). */
+static void ack_sub(c4j__conn_t *c, int64_t id, const char *ch, size_t len,
+                    const c4j__hist_chan_t *hc, uint64_t off) {
+  char text[C4J_MAX_CHANNEL + 128];
+  int n;
+  if (hc != NULL)
+    n = snprintf(text, sizeof(text),
+                 "{\"t\":\"ack\",\"id\":%" PRId64 ",\"pos\":{\"%.*s\":"
+                 "[\"%s\",%" PRIu64 "]}}", id, (int)len, ch, hc->epoch, off);
+  else
+    n = snprintf(text, sizeof(text),
+                 "{\"t\":\"ack\",\"id\":%" PRId64 ",\"pos\":{}}", id);
+  if (n > 0 && (size_t)n < sizeof(text)) send_text(c, text, (size_t)n);
+}
+
+static void refuse_sub(c4j__conn_t *c, int64_t id) {
+  char text[128];
+  int n;
+  if (id < 0) return;
+  n = snprintf(text, sizeof(text),
+               "{\"t\":\"err\",\"id\":%" PRId64 ",\"code\":4290,"
+               "\"message\":\"too many subscriptions\"}", id);
+  send_text(c, text, (size_t)n);
+}
+
+/* The channel's history (created when absent) and its newest offset, now;
+ * NULL when the engine keeps none. */
+static c4j__hist_chan_t *newest(c4j_engine_t *e, const char *ch, size_t len,
+                                uint64_t *off) {
+  c4j__hist_chan_t *hc;
+  *off = 0;
+  if (e->hist.size == 0) return NULL;
+  c4j__hist_lock(&e->hist);
+  hc = c4j__hist_chan(&e->hist, ch, len);
+  if (hc != NULL) *off = hc->last;
+  c4j__hist_unlock(&e->hist);
+  return hc;
+}
+
+void c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
+                         const char *channel, int64_t ack_id) {
+  c4j_engine_t *e = w->engine;
+  c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
+  size_t chlen = strlen(channel);
+  c4j__hist_chan_t *hc = NULL;
+  uint64_t off = 0;
+  c4j__conn_t *c;
+  if (id == NULL) return;
+  c = id->conn;
+  if (subs_live(c)) {
+    c4j__sub_t *s = c4j__chan_sub_of(c->subs, channel, chlen);
+    size_t n = 0;
+    if (s == NULL) {
+      for (s = c->subs; s; s = s->conn_next) n++;
+      if (n >= C4J_MAX_CHANNELS) {
+        refuse_sub(c, ack_id);
+        return;
+      }
+      if (c4j__chan_subscribe(&w->chans, channel, chlen, c, &c->subs) != 0)
+        return;
+      s = c->subs; /* the new node is the head */
+      /* From now: every broadcast above the newest offset is still to
+       * come through this inbox (publishers push under the history's
+       * lock), and those at or below it are skipped (`last`). */
+      hc = newest(e, channel, chlen, &off);
+      s->hist = hc;
+      s->last = off;
+      c4j__held_update(&e->held, id->id, w->index, c4j__names_of(c->subs),
+                       NULL, NULL, 0);
+    }
+    hc = (c4j__hist_chan_t *)s->hist;
+    off = s->last;
+  } else {
+    /* A ghost: the next connection subscribes what the held register
+     * says, from the position kept there. */
+    c4j__names_t *set, *more;
+    if (!c4j__held_chans(&e->held, id->id, w->index, &set)) return;
+    if (!c4j__names_has(set, channel, chlen)) {
+      if (set != NULL && set->n >= C4J_MAX_CHANNELS) {
+        c4j__free(set);
+        refuse_sub(c, ack_id);
+        return;
+      }
+      more = c4j__names_with(set, channel, chlen);
+      c4j__free(set);
+      if (more == NULL) return;
+      hc = newest(e, channel, chlen, &off);
+      if (c4j__held_update(&e->held, id->id, w->index, more, hc, &off, 1) !=
+          1)
+        return;
+    } else {
+      c4j__free(set);
+      hc = newest(e, channel, chlen, &off);
+      if (hc != NULL)
+        c4j__held_update(&e->held, id->id, w->index, NULL, hc, &off, 0);
+    }
+  }
+  if (ack_id >= 0) ack_sub(c, ack_id, channel, chlen, hc, off);
+}
+
+void c4j__conn_unsubscribe(c4j__worker_t *w, const char *cid, size_t len,
+                           const char *channel) {
+  c4j_engine_t *e = w->engine;
+  c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
+  size_t chlen = strlen(channel);
+  c4j__names_t *set, *less;
+  c4j__conn_t *c;
+  if (id == NULL) return;
+  c = id->conn;
+  if (subs_live(c)) {
+    if (c4j__chan_unsubscribe(&w->chans, &c->subs, channel, chlen))
+      c4j__held_update(&e->held, id->id, w->index, c4j__names_of(c->subs),
+                       NULL, NULL, 0);
+    return;
+  }
+  if (!c4j__held_chans(&e->held, id->id, w->index, &set)) return;
+  if (c4j__names_has(set, channel, chlen) &&
+      (less = c4j__names_without(set, channel, chlen)) != NULL)
+    c4j__held_update(&e->held, id->id, w->index, less, NULL, NULL, 0);
+  c4j__free(set);
 }
 
 /* ---- Routing the request -------------------------------------------------- */

@@ -36,7 +36,9 @@ typedef struct c4j__cmd_s c4j__cmd_t;
  * open connection; `outq` is a ring of `out_cap` slots (NULL while never
  * used or freed when idle).  An identity (`cid` set) is in its worker's
  * cid map exactly while state is OPEN, PARKED or DYING, and in the
- * channel index while OPEN or PARKED.  A ghost (PARKED, DYING) is no libuv
+ * channel index while OPEN or PARKED; an identity whose ticket names a
+ * user is in the worker's user index (`user`) exactly while it is in the
+ * cid map, so that sendUser frames are kept while dying.  A ghost (PARKED, DYING) is no libuv
  * handle: `tcp` is unused, the worker's ghost list (`gnext`, `gprev`)
  * holds it and frees it.  Any other connection is a UV_TCP handle of the
  * worker, freed in its close callback.  Between frames an open WebSocket
@@ -52,6 +54,7 @@ struct c4j__conn_s {
   } u;
   c4j__cid_t *cid;          /* entry in the cid map, or NULL */
   c4j__sub_t *subs;
+  c4j__sub_t *user;         /* node in the worker's user index, or NULL */
   c4j__buf_t **outq;
   c4j__wreq_t *wreq;
   c4j__conn_t *flush_next;
@@ -103,6 +106,16 @@ void c4j__conn_kept(c4j__worker_t *w, const char *cid, size_t len,
  * w counts as alive from now (its idle timer restarts).  Anything else
  * (WebSocket, long-poll, ghost, unknown id) is left alone. */
 void c4j__conn_touch(c4j__worker_t *w, const char *cid, size_t len);
+/* Subscribes cid, if held here, to channel from now (no replay) and, when
+ * ack_id >= 0, queues it the ack (or the 4290 error over
+ * C4J_MAX_CHANNELS); the identity's channel set in the held register
+ * follows, so that the next connection of cid subscribes it too. */
+void c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
+                         const char *channel, int64_t ack_id);
+/* Unsubscribes cid, if held here, from channel, for its next connections
+ * too. */
+void c4j__conn_unsubscribe(c4j__worker_t *w, const char *cid, size_t len,
+                           const char *channel);
 /* Answers the long-polls waiting in w's batch list. */
 void c4j__conn_answer_polls(c4j__worker_t *w);
 

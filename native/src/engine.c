@@ -355,6 +355,93 @@ int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
                    reason ? reason : "");
 }
 
+/* ---- Commands --------------------------------------------------------- */
+
+/* Pushes one command message (cid, channel, id) to every worker: the one
+ * holding cid acts on it, as for sendTo. */
+static int command(c4j_engine_t *e, int type, const char *cid,
+                   size_t cid_len, const char *channel, size_t channel_len,
+                   int64_t id) {
+  char ch[C4J_MAX_CHANNEL + 1];
+  c4j__msg_t *msgs[256];
+  int n, i;
+  if (!valid(e)) return C4J_ESTATE;
+  if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
+  if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
+    return C4J_EBADNAME;
+  memcpy(ch, channel, channel_len);
+  ch[channel_len] = '\0';
+  if (!c4j__engine_enter(e))
+    return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
+  n = e->nworkers;
+  for (i = 0; i < n; i++) {
+    msgs[i] = c4j__msg_new(type, cid, cid_len, ch);
+    if (msgs[i] == NULL) {
+      while (i-- > 0) c4j__free(msgs[i]);
+      c4j__engine_leave(e);
+      return C4J_ENOMEM;
+    }
+    msgs[i]->id = id;
+  }
+  for (i = 0; i < n; i++) c4j__worker_push(e->workers[i], &msgs[i]->node);
+  c4j__engine_leave(e);
+  return 0;
+}
+
+int c4j_subscribe(c4j_engine_t *e, const char *cid, size_t cid_len,
+                  const char *channel, size_t channel_len, int64_t ack_id) {
+  return command(e, C4J__MSG_SUB, cid, cid_len, channel, channel_len,
+                 ack_id < 0 ? -1 : ack_id);
+}
+
+int c4j_unsubscribe(c4j_engine_t *e, const char *cid, size_t cid_len,
+                    const char *channel, size_t channel_len) {
+  return command(e, C4J__MSG_UNSUB, cid, cid_len, channel, channel_len, -1);
+}
+
+static int is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
+                   const char *frame_json, size_t len) {
+  size_t a = 0, b = len, h;
+  c4j__buf_t *buf;
+  if (!valid(e)) return C4J_ESTATE;
+  if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
+  if (frame_json == NULL) return C4J_EBADJSON;
+  /* Trimmed of white space, an object: the embedder serialized it, so a
+   * full parse per answer would only repeat its work. */
+  while (a < b && is_space(frame_json[a])) a++;
+  while (b > a && is_space(frame_json[b - 1])) b--;
+  if (b - a < 2 || frame_json[a] != '{' || frame_json[b - 1] != '}')
+    return C4J_EBADJSON;
+  h = c4j_ws_header_len(b - a);
+  if (h + b - a > e->cfg.max_queue) return C4J_ETOOBIG;
+  if ((buf = c4j__buf_new(h + b - a)) == NULL) return C4J_ENOMEM;
+  c4j_ws_write_header(buf->data, C4J_WS_OP_TEXT, b - a);
+  memcpy(buf->data + h, frame_json + a, b - a);
+  return broadcast(e, C4J__MSG_SEND_TO, cid, cid_len, buf, 0, NULL);
+}
+
+int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
+                  const char *channel, size_t channel_len,
+                  const char *json, size_t json_len, int64_t time_ms) {
+  c4j__buf_t *buf;
+  int rc;
+  if (!valid(e)) return C4J_ESTATE;
+  if (user == NULL || user_len == 0 || user_len > C4J_MAX_USER)
+    return C4J_EBADNAME;
+  if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
+    return C4J_EBADNAME;
+  if (json == NULL) return C4J_EBADJSON;
+  rc = msg_frame(e, channel, channel_len, NULL, json, json_len,
+                 time_ms ? time_ms : c4j__wall_ms(), &buf);
+  if (rc != 0) return rc;
+  /* Each worker looks the user up in its own index. */
+  return broadcast(e, C4J__MSG_SEND_USER, user, user_len, buf, 0, NULL);
+}
+
 /* ---- Tickets, events, statistics ---------------------------------------- */
 
 int c4j_ticket_sign(const c4j_engine_t *e, const char *claims_json,

@@ -1,4 +1,6 @@
-/* held.c - which worker holds which connection id, under one mutex. */
+/* held.c - which worker holds which connection id, under one mutex, with
+ * the positions and the channel set each identity carries from one
+ * connection to the next. */
 #include <string.h>
 
 #include "common.h"
@@ -7,6 +9,7 @@
 typedef struct {
   int worker, state;
   c4j__pos_t *pos;
+  c4j__names_t *chans;
 } record_t;
 
 int c4j__held_init(c4j__held_t *h) {
@@ -17,6 +20,7 @@ int c4j__held_init(c4j__held_t *h) {
 static void forget(c4j__held_t *h, c4j__cid_t *e) {
   record_t *r = e->conn;
   c4j__free(r->pos);
+  c4j__free(r->chans);
   c4j__free(r);
   c4j__cid_map_remove(&h->ids, e);
 }
@@ -47,11 +51,13 @@ c4j__holder_t c4j__held_get(c4j__held_t *h, const char *cid) {
 }
 
 c4j__holder_t c4j__held_claim(c4j__held_t *h, const char *cid, int worker,
-                              int state, c4j__pos_t **pos) {
+                              int state, c4j__pos_t **pos,
+                              c4j__names_t **chans) {
   c4j__holder_t r;
   c4j__cid_t *e;
   record_t *rec;
   *pos = NULL;
+  *chans = NULL;
   uv_mutex_lock(&h->lock);
   e = c4j__cid_map_find(&h->ids, cid, strlen(cid));
   r = unpack(e);
@@ -71,12 +77,13 @@ c4j__holder_t c4j__held_claim(c4j__held_t *h, const char *cid, int worker,
   rec->state = state;
   *pos = rec->pos;
   rec->pos = NULL;
+  *chans = c4j__names_copy(rec->chans);
   uv_mutex_unlock(&h->lock);
   return r;
 }
 
 int c4j__held_set(c4j__held_t *h, const char *cid, int worker, int state,
-                  c4j__pos_t *pos) {
+                  c4j__pos_t *pos, c4j__names_t *chans) {
   c4j__cid_t *e;
   int mine;
   uv_mutex_lock(&h->lock);
@@ -90,10 +97,143 @@ int c4j__held_set(c4j__held_t *h, const char *cid, int worker, int state,
       rec->pos = pos;
       pos = NULL;
     }
+    if (chans != NULL) {
+      c4j__free(rec->chans);
+      rec->chans = chans;
+      chans = NULL;
+    }
   }
   uv_mutex_unlock(&h->lock);
   c4j__free(pos);
+  c4j__free(chans);
   return mine;
+}
+
+int c4j__held_chans(c4j__held_t *h, const char *cid, int worker,
+                    c4j__names_t **chans) {
+  c4j__cid_t *e;
+  int mine;
+  *chans = NULL;
+  uv_mutex_lock(&h->lock);
+  e = c4j__cid_map_find(&h->ids, cid, strlen(cid));
+  mine = e != NULL && unpack(e).worker == worker;
+  if (mine) *chans = c4j__names_copy(((record_t *)e->conn)->chans);
+  uv_mutex_unlock(&h->lock);
+  return mine;
+}
+
+/* With the lock held: sets (or reads) rec's position for hist. */
+static int position(record_t *rec, const void *hist, uint64_t *off,
+                    int set) {
+  c4j__pos_t *p = rec->pos, *q;
+  uint32_t n = p ? p->n : 0;
+  for (uint32_t i = 0; i < n; i++)
+    if (p->v[i].chan == hist) {
+      if (set) p->v[i].off = *off;
+      else *off = p->v[i].off;
+      return 0;
+    }
+  if (!set) return 0;
+  q = c4j__malloc(sizeof(*q) + (n + 1) * sizeof(q->v[0]));
+  if (q == NULL) return C4J_ENOMEM;
+  q->n = n + 1;
+  if (n > 0) memcpy(q->v, p->v, n * sizeof(q->v[0]));
+  q->v[n].chan = hist;
+  q->v[n].off = *off;
+  c4j__free(p);
+  rec->pos = q;
+  return 0;
+}
+
+int c4j__held_update(c4j__held_t *h, const char *cid, int worker,
+                     c4j__names_t *chans, const void *hist, uint64_t *off,
+                     int set) {
+  c4j__cid_t *e;
+  int rc = 0;
+  uv_mutex_lock(&h->lock);
+  e = c4j__cid_map_find(&h->ids, cid, strlen(cid));
+  if (e != NULL && unpack(e).worker == worker) {
+    record_t *rec = e->conn;
+    rc = 1;
+    if (hist != NULL && position(rec, hist, off, set) != 0) rc = C4J_ENOMEM;
+    if (rc == 1 && chans != NULL) {
+      c4j__free(rec->chans);
+      rec->chans = chans;
+      chans = NULL;
+    }
+  }
+  uv_mutex_unlock(&h->lock);
+  c4j__free(chans);
+  return rc;
+}
+
+/* ---- Channel sets ---------------------------------------------------------- */
+
+static c4j__names_t *names_new(uint32_t n, size_t len) {
+  c4j__names_t *s = c4j__malloc(sizeof(*s) + len + 1);
+  if (s == NULL) return NULL;
+  s->n = n;
+  s->len = (uint32_t)len;
+  return s;
+}
+
+c4j__names_t *c4j__names_copy(const c4j__names_t *set) {
+  c4j__names_t *s;
+  if (set == NULL || (s = names_new(set->n, set->len)) == NULL) return NULL;
+  memcpy(s->names, set->names, set->len);
+  return s;
+}
+
+c4j__names_t *c4j__names_of(const c4j__sub_t *subs) {
+  size_t len = 0, at = 0;
+  uint32_t n = 0;
+  c4j__names_t *s;
+  for (const c4j__sub_t *p = subs; p; p = p->conn_next, n++)
+    len += p->chan->len + 1u;
+  if ((s = names_new(n, len)) == NULL) return NULL;
+  for (const c4j__sub_t *p = subs; p; p = p->conn_next) {
+    memcpy(s->names + at, p->chan->name, p->chan->len + 1u);
+    at += p->chan->len + 1u;
+  }
+  return s;
+}
+
+int c4j__names_has(const c4j__names_t *set, const char *name, size_t len) {
+  for (size_t at = 0; set != NULL && at < set->len;) {
+    size_t k = strlen(set->names + at);
+    if (k == len && memcmp(set->names + at, name, len) == 0) return 1;
+    at += k + 1;
+  }
+  return 0;
+}
+
+c4j__names_t *c4j__names_with(const c4j__names_t *set, const char *name,
+                              size_t len) {
+  size_t old = set ? set->len : 0;
+  c4j__names_t *s = names_new(set ? set->n + 1 : 1, old + len + 1);
+  if (s == NULL) return NULL;
+  if (old) memcpy(s->names, set->names, old);
+  memcpy(s->names + old, name, len);
+  s->names[old + len] = '\0';
+  return s;
+}
+
+c4j__names_t *c4j__names_without(const c4j__names_t *set, const char *name,
+                                 size_t len) {
+  c4j__names_t *s = names_new(0, set ? set->len : 0);
+  size_t out = 0;
+  if (s == NULL) return NULL;
+  for (size_t at = 0; set != NULL && at < set->len;) {
+    size_t k = strlen(set->names + at);
+    if (k != len || memcmp(set->names + at, name, len) != 0) {
+      memcpy(s->names + out, set->names + at, k + 1);
+      out += k + 1;
+      s->n++;
+    }
+    at += k + 1;
+  }
+  s->len = (uint32_t)out;
+  return s;
 }
 
 void c4j__held_release(c4j__held_t *h, const char *cid, int worker) {

@@ -37,9 +37,19 @@ typedef struct {
   } v[];
 } c4j__pos_t;
 
-/* Invariant: `ids` maps every held id to a record (holder, state and the
- * positions it left, if any), read and written only under `lock`.  Taken
- * on attach, state changes and drops, never on the per-message path. */
+/* The identity's channel set, once it differs from its ticket's or its
+ * subscriptions left with a connection: n names, each NUL ended, packed
+ * one after the other in `names` (len bytes in all). */
+typedef struct {
+  uint32_t n, len;
+  char names[];
+} c4j__names_t;
+
+/* Invariant: `ids` maps every held id to a record (holder, state, the
+ * positions it left, if any, and its channel set, NULL while that is the
+ * ticket's), read and written only under `lock`.  Taken on attach, state
+ * changes, drops and run-time (un)subscriptions, never on the per-message
+ * path. */
 typedef struct {
   uv_mutex_t lock;
   c4j__cid_map_t ids;
@@ -49,16 +59,44 @@ int c4j__held_init(c4j__held_t *h);  /* 0 or C4J_ENOMEM */
 void c4j__held_free(c4j__held_t *h);
 /* Who holds cid. */
 c4j__holder_t c4j__held_get(c4j__held_t *h, const char *cid);
-/* Makes worker the holder of cid in state; returns the previous holder
- * and moves the positions it left into *pos (NULL when none; the caller
- * frees them).  Returns -2 in .worker when out of memory (nothing
- * changed). */
+/* Makes worker the holder of cid in state; returns the previous holder,
+ * moves the positions it left into *pos (NULL when none; the caller frees
+ * them) and a copy of its channel set into *chans (NULL while that is the
+ * ticket's, or when out of memory; the caller frees it).  The set stays:
+ * it is the identity's until changed.  Returns -2 in .worker when out of
+ * memory (nothing changed). */
 c4j__holder_t c4j__held_claim(c4j__held_t *h, const char *cid, int worker,
-                              int state, c4j__pos_t **pos);
-/* Sets cid's state if worker still holds it, and its positions unless pos
- * is NULL (taken over either way); returns whether worker holds it. */
+                              int state, c4j__pos_t **pos,
+                              c4j__names_t **chans);
+/* Sets cid's state if worker still holds it, its positions unless pos is
+ * NULL and its channel set unless chans is NULL (both taken over either
+ * way); returns whether worker holds it. */
 int c4j__held_set(c4j__held_t *h, const char *cid, int worker, int state,
-                  c4j__pos_t *pos);
+                  c4j__pos_t *pos, c4j__names_t *chans);
+/* A copy of cid's channel set into *chans (NULL while the ticket's or when
+ * out of memory) if worker holds cid; returns whether it does. */
+int c4j__held_chans(c4j__held_t *h, const char *cid, int worker,
+                    c4j__names_t **chans);
+/* If worker holds cid: replaces its channel set with chans (taken over
+ * either way) and, when hist is not NULL, sets the position kept for hist
+ * to *off (set) or reads it into *off (!set; left alone when none is
+ * kept).  Returns whether worker holds cid, or C4J_ENOMEM. */
+int c4j__held_update(c4j__held_t *h, const char *cid, int worker,
+                     c4j__names_t *chans, const void *hist, uint64_t *off,
+                     int set);
+
+/* ---- Channel sets (no lock: plain values) ---- */
+/* The names of subs, in their order; NULL when out of memory. */
+c4j__names_t *c4j__names_of(const c4j__sub_t *subs);
+/* Whether set has name. */
+int c4j__names_has(const c4j__names_t *set, const char *name, size_t len);
+/* A new set: set (may be NULL: empty) with name added or removed; NULL
+ * when out of memory. */
+c4j__names_t *c4j__names_with(const c4j__names_t *set, const char *name,
+                              size_t len);
+c4j__names_t *c4j__names_without(const c4j__names_t *set, const char *name,
+                                 size_t len);
+c4j__names_t *c4j__names_copy(const c4j__names_t *set);
 /* Forgets cid if worker still holds it. */
 void c4j__held_release(c4j__held_t *h, const char *cid, int worker);
 

@@ -203,6 +203,90 @@ static jint n_drop(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
   return rc;
 }
 
+/* Copies cid and channel (either may be absent: NULL) into id and ch;
+ * returns their lengths through idn and chn, or C4J_EBADNAME. */
+static int cid_and_channel(JNIEnv *env, jbyteArray cid, jbyteArray channel,
+                           char *id, jsize *idn, char *ch, jsize *chn) {
+  if (cid == NULL || (channel == NULL && ch != NULL)) return C4J_EBADNAME;
+  *idn = (*env)->GetArrayLength(env, cid);
+  if (*idn <= 0 || *idn > C4J_MAX_ID) return C4J_EBADNAME;
+  (*env)->GetByteArrayRegion(env, cid, 0, *idn, (jbyte *)id);
+  if (ch == NULL) return 0;
+  *chn = (*env)->GetArrayLength(env, channel);
+  if (*chn <= 0 || *chn > C4J_MAX_CHANNEL) return C4J_EBADNAME;
+  (*env)->GetByteArrayRegion(env, channel, 0, *chn, (jbyte *)ch);
+  return 0;
+}
+
+static jint n_subscribe(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
+                        jbyteArray channel, jlong ack_id) {
+  c4j_engine_t *e = handle(h);
+  char ch[C4J_MAX_CHANNEL + 1], id[C4J_MAX_ID + 1];
+  jsize chn = 0, idn = 0;
+  int rc;
+  if (e == NULL) return C4J_ESTATE;
+  rc = cid_and_channel(env, cid, channel, id, &idn, ch, &chn);
+  if (rc != 0) return rc;
+  return c4j_subscribe(e, id, (size_t)idn, ch, (size_t)chn, ack_id);
+}
+
+static jint n_unsubscribe(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
+                          jbyteArray channel) {
+  c4j_engine_t *e = handle(h);
+  char ch[C4J_MAX_CHANNEL + 1], id[C4J_MAX_ID + 1];
+  jsize chn = 0, idn = 0;
+  int rc;
+  if (e == NULL) return C4J_ESTATE;
+  rc = cid_and_channel(env, cid, channel, id, &idn, ch, &chn);
+  if (rc != 0) return rc;
+  return c4j_unsubscribe(e, id, (size_t)idn, ch, (size_t)chn);
+}
+
+static jint n_send_frame(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
+                         jbyteArray frame) {
+  c4j_engine_t *e = handle(h);
+  char id[C4J_MAX_ID + 1];
+  jsize idn = 0, fn;
+  jbyte *f;
+  jint rc;
+  if (e == NULL) return C4J_ESTATE;
+  rc = cid_and_channel(env, cid, NULL, id, &idn, NULL, NULL);
+  if (rc != 0) return rc;
+  if (frame == NULL || (fn = (*env)->GetArrayLength(env, frame)) <= 0)
+    return C4J_EBADJSON;
+  f = (*env)->GetPrimitiveArrayCritical(env, frame, NULL);
+  if (f == NULL) return C4J_ENOMEM;
+  rc = c4j_send_frame(e, id, (size_t)idn, (const char *)f, (size_t)fn);
+  (*env)->ReleasePrimitiveArrayCritical(env, frame, f, JNI_ABORT);
+  return rc;
+}
+
+static jint n_send_user(JNIEnv *env, jclass cls, jlong h, jbyteArray user,
+                        jbyteArray channel, jbyteArray json, jlong time_ms) {
+  c4j_engine_t *e = handle(h);
+  char ch[C4J_MAX_CHANNEL + 1], u[C4J_MAX_USER + 1];
+  jsize chn, un, jn;
+  jbyte *j;
+  jint rc;
+  if (e == NULL) return C4J_ESTATE;
+  if (user == NULL || channel == NULL) return C4J_EBADNAME;
+  if (json == NULL) return C4J_EBADJSON;
+  un = (*env)->GetArrayLength(env, user);
+  chn = (*env)->GetArrayLength(env, channel);
+  if (un <= 0 || un > C4J_MAX_USER || chn <= 0 || chn > C4J_MAX_CHANNEL)
+    return C4J_EBADNAME;
+  (*env)->GetByteArrayRegion(env, user, 0, un, (jbyte *)u);
+  (*env)->GetByteArrayRegion(env, channel, 0, chn, (jbyte *)ch);
+  jn = (*env)->GetArrayLength(env, json);
+  if (jn <= 0) return C4J_EBADJSON;
+  j = (*env)->GetPrimitiveArrayCritical(env, json, NULL);
+  if (j == NULL) return C4J_ENOMEM;
+  rc = c4j_send_user(e, u, (size_t)un, ch, (size_t)chn, (const char *)j,
+                     (size_t)jn, time_ms);
+  (*env)->ReleasePrimitiveArrayCritical(env, json, j, JNI_ABORT);
+  return rc;
+}
+
 static jstring n_new_id(JNIEnv *env, jclass cls) {
   char id[23];
   if (c4j_new_id(id) != 0) return NULL;
@@ -271,6 +355,10 @@ static const JNINativeMethod methods[] = {
   { "sendAll", "(J[B[BJ)I", (void *)n_send_all },
   { "sendTo", "(J[B[B[BJ)I", (void *)n_send_to },
   { "drop", "(J[BILjava/lang/String;)I", (void *)n_drop },
+  { "subscribe", "(J[B[BJ)I", (void *)n_subscribe },
+  { "unsubscribe", "(J[B[B)I", (void *)n_unsubscribe },
+  { "sendFrame", "(J[B[B)I", (void *)n_send_frame },
+  { "sendUser", "(J[B[B[BJ)I", (void *)n_send_user },
   { "newId", "()Ljava/lang/String;", (void *)n_new_id },
   { "ticket", "(J[B)Ljava/lang/String;", (void *)n_ticket },
   { "poll", "(JLjava/nio/ByteBuffer;I)I", (void *)n_poll },

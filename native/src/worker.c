@@ -74,6 +74,24 @@ static void handle(c4j__worker_t *w, c4j__msg_t *m) {
     case C4J__MSG_SEND_TO:
       if ((c = find_conn(w, m)) != NULL) c4j__conn_send(c, m->buf);
       break;
+    case C4J__MSG_SEND_USER:
+      ch = c4j__chan_find(&w->users, m->text, m->name_len);
+      if (ch != NULL) {
+        /* As for SEND_ALL: a send may close a slow consumer and free its
+         * node, and the user's entry with the last one. */
+        c4j__sub_t *s = ch->subs, *next;
+        for (; s != NULL; s = next) {
+          next = s->next;
+          c4j__conn_send(s->conn, m->buf);
+        }
+      }
+      break;
+    case C4J__MSG_SUB:
+      c4j__conn_subscribe(w, m->text, m->name_len, m->reason, m->id);
+      break;
+    case C4J__MSG_UNSUB:
+      c4j__conn_unsubscribe(w, m->text, m->name_len, m->reason);
+      break;
     case C4J__MSG_DROP:
       if ((c = find_conn(w, m)) != NULL)
         c4j__conn_close(c, m->code, m->reason, 0);
@@ -201,6 +219,7 @@ int c4j__worker_init(c4j__worker_t *w, c4j_engine_t *e, int index) {
   w->index = index;
   c4j__mpsc_init(&w->inbox);
   c4j__chan_index_init(&w->chans);
+  c4j__chan_index_init(&w->users);
   c4j__cid_map_init(&w->cids);
   w->start_ms = c4j__mono_ms();
   w->next_ping = (uint32_t)cfg->heartbeat_ms;
@@ -287,5 +306,6 @@ void c4j__worker_free(c4j__worker_t *w) {
   c4j__buf_unref(w->comment);
   w->ping = w->pong_text = w->comment = NULL;
   c4j__chan_index_free(&w->chans);
+  c4j__chan_index_free(&w->users);
   c4j__cid_map_free(&w->cids);
 }

@@ -29,8 +29,12 @@ enum {
   C4J__MSG_DROP,      /* close connection `text` with code and reason */
   C4J__MSG_TAKE,      /* worker `code` attached `text` with seq */
   C4J__MSG_KEPT,      /* buf, kept for `text` by its former worker */
-  C4J__MSG_TOUCH      /* a /cmd request of `text` was accepted: its SSE
+  C4J__MSG_TOUCH,     /* a /cmd request of `text` was accepted: its SSE
                          stream here is alive */
+  C4J__MSG_SUB,       /* subscribe `text` to channel `reason`; ack `id`
+                         when >= 0 */
+  C4J__MSG_UNSUB,     /* unsubscribe `text` from channel `reason` */
+  C4J__MSG_SEND_USER  /* buf to the connections of user `text` */
 };
 
 typedef struct {
@@ -39,6 +43,7 @@ typedef struct {
   int fd;
   int code;
   uint32_t seq;
+  int64_t id;           /* a command's id (C4J__MSG_SUB) */
   c4j__buf_t *buf;      /* one reference, owned by the message */
   uint16_t name_len;
   const char *reason;   /* points into text, after the name's NUL */
@@ -67,6 +72,7 @@ struct c4j__worker_s {
   c4j__mpsc_t inbox;
   c4j__qnode_t stop_node;   /* pushed by stop(); never allocated */
   c4j__chan_index_t chans;
+  c4j__chan_index_t users;  /* user id -> its connections (conn.h) */
   c4j__cid_map_t cids;
   c4j__conn_t *flush_list;  /* connections with output to write */
   c4j__conn_t *ghosts;      /* identities without a socket (conn.h) */
