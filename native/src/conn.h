@@ -38,9 +38,9 @@ typedef struct c4j__cmd_s c4j__cmd_t;
  * cid map exactly while state is OPEN, PARKED or DYING, and in the
  * channel index while OPEN or PARKED; an identity whose ticket names a
  * user is in the worker's user index (`user`) exactly while it is in the
- * cid map, so that sendUser frames are kept while dying.  A ghost (PARKED, DYING) is no libuv
- * handle: `tcp` is unused, the worker's ghost list (`gnext`, `gprev`)
- * holds it and frees it.  Any other connection is a UV_TCP handle of the
+ * cid map, so that sendUser frames are kept while dying.  A ghost
+ * (PARKED, DYING) is no libuv handle: `tcp` is unused, the worker's
+ * ghost list (`gnext`, `gprev`) holds it and frees it.  Any other connection is a UV_TCP handle of the
  * worker, freed in its close callback.  Between frames an open WebSocket
  * holds no parser (`u.ws` NULL): the worker's scratch parser reads for
  * it. */

@@ -167,7 +167,7 @@ int c4j__held_update(c4j__held_t *h, const char *cid, int worker,
   return rc;
 }
 
-/* ---- Channel sets ---------------------------------------------------------- */
+/* ---- Channel sets ------------------------------------------------------ */
 
 static c4j__names_t *names_new(uint32_t n, size_t len) {
   c4j__names_t *s = c4j__malloc(sizeof(*s) + len + 1);
