@@ -43,6 +43,7 @@ public final class CometConfig {
             CONFIG_HOST, CONFIG_PUBLICURL, CONFIG_THREADS, CONFIG_SECRET, CONFIG_HEARTBEAT,
             CONFIG_MAXHEADER, CONFIG_HISTORYSIZE, CONFIG_MAXFRAME, CONFIG_MAXMESSAGE, CONFIG_MAXQUEUE,
             CONFIG_MAXCONNECTIONS, CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
+            CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS,
             "Comet.CometEngine");
 
     private final int timeout;
@@ -67,6 +68,8 @@ public final class CometConfig {
     private final int maxConnections;
     private final String allowedOrigins;
     private final int ticketTtl;
+    private final int actionTimeout;
+    private final int actionThreads;
 
     private CometConfig(Map<String, String> p) {
         timeout = intParam(p, CONFIG_TIMEOUT, 60000, 1000, Integer.MAX_VALUE);
@@ -91,6 +94,8 @@ public final class CometConfig {
         maxConnections = intParam(p, CONFIG_MAXCONNECTIONS, 100000, 1, Integer.MAX_VALUE);
         allowedOrigins = text(p, CONFIG_ALLOWEDORIGINS, "*");
         ticketTtl = intParam(p, CONFIG_TICKETTTL, 60, 1, 86400 * 365);
+        actionTimeout = intParam(p, CONFIG_ACTIONTIMEOUT, 30000, 1, Integer.MAX_VALUE);
+        actionThreads = intParam(p, CONFIG_ACTIONTHREADS, 16, 1, 1024);
         if (timeout <= heartbeat) {
             throw new ConfigException(CONFIG_TIMEOUT, "must be greater than " + CONFIG_HEARTBEAT
                     + " (" + heartbeat + "): '" + timeout + "'");
@@ -294,6 +299,10 @@ public final class CometConfig {
     public String getAllowedOrigins() { return allowedOrigins; }
     /** Comet.TicketTtl: ticket lifetime, seconds (default 60). */
     public int getTicketTtl() { return ticketTtl; }
+    /** Comet.ActionTimeout: ms a page request's action may take before it is answered 4080 (default 30000). */
+    public int getActionTimeout() { return actionTimeout; }
+    /** Comet.ActionThreads: threads of the engine's pool that runs ActionHandlers (default 16). */
+    public int getActionThreads() { return actionThreads; }
 
     /** Maps a c4j_config_t field name (from the core's error) to its parameter. */
     static String parameterOf(String coreField) {

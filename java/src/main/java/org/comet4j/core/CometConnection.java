@@ -1,5 +1,14 @@
 package org.comet4j.core;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Enumeration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 
@@ -20,6 +29,8 @@ public class CometConnection {
     private final RequestSnapshot request;
     private final long connectTime = System.currentTimeMillis();
     private volatile String state = CometProtocol.STATE_ALIVE;
+    /** The channels the engine knows it is subscribed to (the ticket's, then every subscribe/unsubscribe). */
+    final Set<String> channels = ConcurrentHashMap.newKeySet();
 
     CometConnection(String id, String clientIp, int clientPort, String user, String workStyle,
                     RequestSnapshot request) {
@@ -46,7 +57,10 @@ public class CometConnection {
         return clientPort;
     }
 
-    /** The ticket's subject: the handshake's principal name, or null. */
+    /**
+     * The ticket's subject: the user a BeforeConnectListener set
+     * (BeforeConnectEvent.setUser), else the handshake's principal name, or null.
+     */
     public String getUser() {
         return user;
     }
@@ -92,6 +106,47 @@ public class CometConnection {
      */
     public HttpServletRequest getRequest() {
         return request;
+    }
+
+    /** One header of the handshake request (case-insensitive), or null (also without a request). */
+    public String getHeader(String name) {
+        return request == null ? null : request.getHeader(name);
+    }
+
+    /**
+     * Every header of the handshake request, by its name as sent, with all
+     * its values; empty without a request.
+     */
+    public Map<String, List<String>> getHeaders() {
+        if (request == null) {
+            return Collections.emptyMap();
+        }
+        Map<String, List<String>> out = new LinkedHashMap<>();
+        for (Enumeration<String> n = request.getHeaderNames(); n.hasMoreElements();) {
+            String name = n.nextElement();
+            out.put(name, Collections.list(request.getHeaders(name)));
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    /** A query (or form) parameter of the handshake request, or null. */
+    public String getParameter(String name) {
+        return request == null ? null : request.getParameter(name);
+    }
+
+    /** The handshake request's parameters (each with all its values); empty without a request. */
+    public Map<String, String[]> getParameters() {
+        return request == null ? Collections.emptyMap() : request.getParameterMap();
+    }
+
+    /** The channels this connection is subscribed to, as far as the engine knows (a copy). */
+    public List<String> getChannels() {
+        return new ArrayList<>(channels);
+    }
+
+    /** True if the engine knows this connection is subscribed to the channel. */
+    public boolean isSubscribed(String channel) {
+        return channels.contains(channel);
     }
 
     /**

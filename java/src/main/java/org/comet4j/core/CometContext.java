@@ -4,6 +4,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Logger;
 
@@ -26,8 +28,9 @@ public final class CometContext {
     /** This library's version. */
     public final String version = "1.0.0";
 
-    private final CometEngine engine = new CometEngine();
     private final List<String> appModules = new CopyOnWriteArrayList<>();
+    private final Map<String, ChannelOptions> channelOptions = new ConcurrentHashMap<>();
+    private final CometEngine engine = new CometEngine(channelOptions);
     private volatile CometConfig config;
     private volatile boolean init;
 
@@ -91,19 +94,53 @@ public final class CometContext {
     }
 
     /**
-     * Registers a channel (Comet4J: application module).  Clients are allowed
-     * on every registered channel.
+     * Registers a channel (Comet4J: application module), server-push only:
+     * pages may subscribe to it (SubscribeListeners decide) but not publish
+     * on it (4031).
      * @throws DoubleAppModuleKeyException if it is already registered
      */
-    public synchronized void registChannel(String channel) {
+    public void registChannel(String channel) {
+        registChannel(channel, ChannelOptions.defaults());
+    }
+
+    /**
+     * Registers a channel with what pages may do on it, e.g.
+     * {@code registChannel("chat", ChannelOptions.defaults().clientWritable().presence())}.
+     * @throws DoubleAppModuleKeyException if it is already registered
+     */
+    public synchronized void registChannel(String channel, ChannelOptions options) {
         if (channel == null || channel.isEmpty()
                 || channel.getBytes(StandardCharsets.UTF_8).length > 128) {
             throw new IllegalArgumentException("comet4j: a channel name needs 1 to 128 bytes: '" + channel + "'");
         }
+        if (options == null) {
+            throw new NullPointerException("options");
+        }
         if (appModules.contains(channel)) {
             throw new DoubleAppModuleKeyException("comet4j: channel already registered: '" + channel + "'");
         }
+        channelOptions.put(channel, options);
         appModules.add(channel);
+    }
+
+    /**
+     * Registers a channel: clientWritable lets pages publish on it, presence
+     * sends join/leave frames to its pages and fires PresenceEvents.
+     */
+    public void registChannel(String channel, boolean clientWritable, boolean presence) {
+        ChannelOptions o = ChannelOptions.defaults();
+        if (clientWritable) {
+            o = o.clientWritable();
+        }
+        if (presence) {
+            o = o.presence();
+        }
+        registChannel(channel, o);
+    }
+
+    /** The options a channel was registered with, or null if it is not registered. */
+    public ChannelOptions getChannelOptions(String channel) {
+        return channel == null ? null : channelOptions.get(channel);
     }
 
     /** A copy of the registered channels, in registration order. */

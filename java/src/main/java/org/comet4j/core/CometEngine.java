@@ -1,29 +1,41 @@
 package org.comet4j.core;
 
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import org.comet4j.core.event.BeforeConnectEvent;
 import org.comet4j.core.event.BeforeDropEvent;
+import org.comet4j.core.event.ChannelEvent;
 import org.comet4j.core.event.ConnectEvent;
 import org.comet4j.core.event.DropEvent;
 import org.comet4j.core.event.DyingEvent;
 import org.comet4j.core.event.MessageEvent;
+import org.comet4j.core.event.PresenceEvent;
+import org.comet4j.core.event.PublishEvent;
 import org.comet4j.core.event.RevivalEvent;
+import org.comet4j.core.event.SubscribeEvent;
 import org.comet4j.core.exception.NativeException;
 import org.comet4j.core.listener.BeforeConnectListener;
 import org.comet4j.core.listener.BeforeDropListener;
+import org.comet4j.core.listener.ChannelListener;
 import org.comet4j.core.listener.ConnectListener;
 import org.comet4j.core.listener.DropListener;
 import org.comet4j.core.listener.DyingListener;
 import org.comet4j.core.listener.MessageListener;
+import org.comet4j.core.listener.PresenceListener;
+import org.comet4j.core.listener.PublishListener;
 import org.comet4j.core.listener.RevivalListener;
+import org.comet4j.core.listener.SubscribeListener;
 import org.comet4j.core.util.JSONUtil;
 import org.comet4j.event.Event;
 import org.comet4j.event.Observable;
@@ -48,6 +60,15 @@ import org.comet4j.event.Observable;
  * connection and the data as given (Comet4J).  sendToAll fires one per
  * connection known at that moment (Comet4J listeners read getConn()), and
  * none at all when no MessageListener is registered.
+ *
+ * <p>Talking back (docs/protocol.md section 7): pages subscribe, publish and
+ * send requests; {@link Commands} answers them on the dispatcher thread,
+ * with SubscribeListeners, PublishListeners, ChannelListeners and
+ * ActionHandlers (on the engine's own pool, {@link Actions}) deciding.  This
+ * class keeps who is subscribed to what (the ticket's channels at connect,
+ * then every subscribe and unsubscribe made through it) and which
+ * connections each user has, for getConnections(channel), getMemberCount,
+ * isOnline and presence; the subscriptions themselves live in the core.
  */
 public class CometEngine extends Observable<Event<CometEngine>> {
 
@@ -60,6 +81,15 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     private final Map<String, CometConnection> connections = new ConcurrentHashMap<>();
     private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+    /** Channel → its members; a channel's set goes when it empties. */
+    private final Map<String, Set<CometConnection>> members = new ConcurrentHashMap<>();
+    /** User → its connections (alive or dying); a user's set goes when it empties. */
+    private final Map<String, Set<CometConnection>> users = new ConcurrentHashMap<>();
+    private final Map<String, List<ChannelListener>> channelListeners = new ConcurrentHashMap<>();
+    private final Map<String, ActionHandler> actionHandlers = new ConcurrentHashMap<>();
+    private final Map<String, ChannelOptions> channelOptions;
+    private final Commands commands = new Commands(this);
+    private volatile Actions actions;
     private volatile long nextPurge;
 
     private volatile EngineHandle handle;
@@ -69,7 +99,14 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     private volatile boolean stopped;
 
     /** Engines are made by CometContext. */
-    CometEngine() {}
+    CometEngine() {
+        this(new ConcurrentHashMap<>());
+    }
+
+    /** channelOptions: CometContext's registered channels, read live. */
+    CometEngine(Map<String, ChannelOptions> channelOptions) {
+        this.channelOptions = channelOptions;
+    }
 
     // ---- life cycle (CometContext calls these) -------------------------------
 
@@ -85,6 +122,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             config = cfg;
             handle = h;
             dispatcher = d;
+            actions = new Actions(this, cfg.getActionThreads(), cfg.getActionTimeout());
             d.start();
         } catch (RuntimeException | Error e) {
             handle = null;
@@ -116,13 +154,20 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        Actions a = actions;
+        if (a != null) {
+            a.shutdown(); // before close: no action thread outlives the engine
+        }
         h.close();
         stopped = true;
         handle = null;
         dispatcher = null;
+        actions = null;
         port = -1;
         connections.clear();
         pending.clear();
+        members.clear();
+        users.clear();
     }
 
     /** True between start and stop. */
@@ -213,6 +258,372 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         }
     }
 
+    /**
+     * Sends data on channel to every connection of a user (the ticket's
+     * "sub": the principal name or BeforeConnectEvent.setUser), on every
+     * worker, through the core.  Nothing happens when the user is offline.
+     */
+    public void sendToUser(String userId, String channel, Object data) {
+        checkChannel(channel);
+        if (userId == null || userId.isEmpty()) {
+            throw new IllegalArgumentException("comet4j: user must not be empty");
+        }
+        byte[] u = EngineHandle.utf8(userId);
+        byte[] ch = EngineHandle.utf8(channel);
+        byte[] json = EngineHandle.utf8(JSONUtil.object2json(data));
+        int rc = running("sendToUser").call("sendToUser", h -> Native.sendUser(h, u, ch, json, 0));
+        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
+            return;
+        }
+        Errors.check("sendToUser(" + userId + ", " + channel + ")", rc);
+        if (hasListener(MessageEvent.class)) {
+            for (CometConnection c : getUserConnections(userId)) {
+                fireMessage(c, data, channel);
+            }
+        }
+    }
+
+    // ---- subscriptions -------------------------------------------------------------
+
+    /**
+     * Subscribes a connection to a channel, effective at once on whatever
+     * transport it uses (and kept across reconnects and revivals).  No
+     * SubscribeListener is asked: the server decides.  On a presence channel
+     * the members get a join.
+     * @return false if the core does not hold the connection
+     */
+    public boolean subscribe(String connectionId, String channel) {
+        checkChannel(channel);
+        int rc = nativeSubscribe(connectionId, channel, -1);
+        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
+            return false;
+        }
+        Errors.check("subscribe(" + connectionId + ", " + channel + ")", rc);
+        CometConnection c = connections.get(connectionId);
+        if (c != null) {
+            joined(c, channel);
+        } else {
+            Pending p = pending.get(connectionId);
+            if (p != null) { // attached in the core, its connect event not handled yet
+                p.channels.add(channel);
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Unsubscribes a connection from a channel, at once; on a presence
+     * channel the remaining members get a leave.
+     * @return false if the core does not hold the connection
+     */
+    public boolean unsubscribe(String connectionId, String channel) {
+        checkChannel(channel);
+        int rc = nativeUnsubscribe(connectionId, channel);
+        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
+            return false;
+        }
+        Errors.check("unsubscribe(" + connectionId + ", " + channel + ")", rc);
+        CometConnection c = connections.get(connectionId);
+        if (c != null) {
+            left(c, channel);
+        } else {
+            Pending p = pending.get(connectionId);
+            if (p != null) {
+                p.channels.remove(channel);
+            }
+        }
+        return true;
+    }
+
+    /** The connections subscribed to a channel (alive and dying), as far as this engine knows. */
+    public List<CometConnection> getConnections(String channel) {
+        Set<CometConnection> s = channel == null ? null : members.get(channel);
+        return s == null ? new ArrayList<>() : new ArrayList<>(s);
+    }
+
+    /** How many connections are subscribed to a channel. */
+    public int getMemberCount(String channel) {
+        Set<CometConnection> s = channel == null ? null : members.get(channel);
+        return s == null ? 0 : s.size();
+    }
+
+    // ---- users -------------------------------------------------------------------------
+
+    /** True while the user has at least one connection (alive or dying). */
+    public boolean isOnline(String userId) {
+        return userId != null && users.containsKey(userId);
+    }
+
+    /** Distinct users online (anonymous connections not counted); getConnections().size() counts connections. */
+    public int getOnlineCount() {
+        return users.size();
+    }
+
+    /** The connections of a user (a copy, possibly empty). */
+    public List<CometConnection> getUserConnections(String userId) {
+        Set<CometConnection> s = userId == null ? null : users.get(userId);
+        return s == null ? new ArrayList<>() : new ArrayList<>(s);
+    }
+
+    // ---- channel listeners and actions ---------------------------------------------------
+
+    /**
+     * Adds a listener for what pages publish on a channel: it runs on the
+     * dispatcher thread once a publication is accepted, before the broadcast,
+     * and whatever it does the broadcast goes on.
+     */
+    public void addChannelListener(String channel, ChannelListener l) {
+        checkChannel(channel);
+        if (l == null) {
+            throw new NullPointerException("listener");
+        }
+        channelListeners.computeIfAbsent(channel, k -> new CopyOnWriteArrayList<>()).add(l);
+    }
+
+    public boolean removeChannelListener(String channel, ChannelListener l) {
+        List<ChannelListener> list = channel == null ? null : channelListeners.get(channel);
+        return list != null && list.remove(l);
+    }
+
+    /**
+     * Routes a page's requests {"t":"req","route":route} to handler (see
+     * {@link ActionHandler}).
+     * @throws IllegalArgumentException if the route has a handler already
+     */
+    public void addActionHandler(String route, ActionHandler handler) {
+        if (route == null || route.isEmpty()) {
+            throw new IllegalArgumentException("comet4j: route must not be empty");
+        }
+        if (handler == null) {
+            throw new NullPointerException("handler");
+        }
+        if (actionHandlers.putIfAbsent(route, handler) != null) {
+            throw new IllegalArgumentException("comet4j: route already has a handler: '" + route + "'");
+        }
+    }
+
+    /** Removes a route's handler; its requests get 4040 from now on. */
+    public ActionHandler removeActionHandler(String route) {
+        return route == null ? null : actionHandlers.remove(route);
+    }
+
+    // ---- support for Commands and Actions --------------------------------------------------
+
+    ChannelOptions channelOptions(String channel) {
+        return channelOptions.get(channel);
+    }
+
+    ActionHandler actionHandler(String route) {
+        return actionHandlers.get(route);
+    }
+
+    Actions actions() {
+        return actions;
+    }
+
+    boolean isDebugOn() {
+        CometConfig c = config;
+        return c != null && c.isDebug();
+    }
+
+    int nativeSubscribe(String cid, String channel, long ackId) {
+        byte[] id = EngineHandle.utf8(cid);
+        byte[] ch = EngineHandle.utf8(channel);
+        return running("subscribe").call("subscribe", h -> Native.subscribe(h, id, ch, ackId));
+    }
+
+    int nativeUnsubscribe(String cid, String channel) {
+        byte[] id = EngineHandle.utf8(cid);
+        byte[] ch = EngineHandle.utf8(channel);
+        return running("unsubscribe").call("unsubscribe", h -> Native.unsubscribe(h, id, ch));
+    }
+
+    /**
+     * Sends one whole frame to one connection; false if it is gone or the
+     * engine stopped (never throws for those: answers race with drops).
+     */
+    boolean sendFrame(String cid, String frameJson) {
+        return sendFrame(cid, EngineHandle.utf8(frameJson));
+    }
+
+    private boolean sendFrame(String cid, byte[] frame) {
+        EngineHandle h = handle;
+        if (h == null) {
+            return false;
+        }
+        byte[] id = EngineHandle.utf8(cid);
+        int rc;
+        try {
+            rc = h.call("sendFrame", a -> Native.sendFrame(a, id, frame));
+        } catch (IllegalStateException e) { // closed meanwhile
+            return false;
+        }
+        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
+            return false;
+        }
+        if (rc < 0) {
+            LOG.warning("comet4j: " + Errors.exception("sendFrame(" + cid + ")", rc).getMessage());
+            return false;
+        }
+        return true;
+    }
+
+    /** {"t":"ack","id":id}. */
+    void sendAck(String cid, long id) {
+        sendFrame(cid, "{\"t\":\"ack\",\"id\":" + id + "}");
+    }
+
+    /** {"t":"err","id":id,"code":code,"message":message}; no id when id < 0 (the command had none). */
+    void sendError(String cid, long id, int code, String message) {
+        Map<String, Object> f = new LinkedHashMap<>();
+        f.put("t", "err");
+        if (id >= 0) {
+            f.put("id", id);
+        }
+        f.put("code", code);
+        f.put("message", message == null ? "" : message);
+        sendFrame(cid, JSONUtil.object2json(f));
+        if (isDebugOn()) {
+            LOG.info("comet4j: err " + code + " to " + cid + ": " + message);
+        }
+    }
+
+    /**
+     * Fires a decision event (SubscribeEvent, PublishEvent): false if a
+     * listener returned false or threw (a refusal fails closed).
+     */
+    boolean decide(Event<CometEngine> e) {
+        return fireEvent(e, (l, t) -> {
+            LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on "
+                    + e.getClass().getSimpleName() + "; refused", t);
+            e.stopEvent();
+        });
+    }
+
+    void fireChannel(ChannelEvent e) {
+        List<ChannelListener> list = channelListeners.get(e.getChannel());
+        if (list == null) {
+            return;
+        }
+        for (ChannelListener l : list) {
+            try {
+                if (!l.handleEvent(e)) {
+                    return;
+                }
+            } catch (RuntimeException | LinkageError | AssertionError t) {
+                LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on a ChannelEvent of "
+                        + e.getChannel(), t);
+            }
+            if (e.hasStoped() || e.hasPreventDefault()) {
+                return;
+            }
+        }
+    }
+
+    /** c is now a member of channel: record it; a join on a presence channel. */
+    void joined(CometConnection c, String channel) {
+        boolean added;
+        synchronized (c) {
+            added = !CometProtocol.STATE_DROPPED.equals(c.getState()) && c.channels.add(channel);
+            if (added) {
+                members.computeIfAbsent(channel, k -> ConcurrentHashMap.newKeySet()).add(c);
+            }
+        }
+        if (added) {
+            presence(channel, c, true);
+        }
+    }
+
+    /** c is no longer a member of channel; a leave on a presence channel. */
+    void left(CometConnection c, String channel) {
+        boolean removed;
+        synchronized (c) {
+            removed = c.channels.remove(channel);
+            if (removed) {
+                members.computeIfPresent(channel, (k, set) -> {
+                    set.remove(c);
+                    return set.isEmpty() ? null : set;
+                });
+            }
+        }
+        if (removed) {
+            presence(channel, c, false);
+        }
+    }
+
+    /**
+     * On a presence channel: a join/leave frame to each member, then a
+     * PresenceEvent.  The one fan-out done in Java: these frames are not
+     * channel messages (t is join/leave, not msg), so they cannot ride
+     * sendToAll; they go one sendFrame per member (fine for rooms, O(members)
+     * per change; a core-side broadcast of whole frames would replace it).
+     */
+    private void presence(String channel, CometConnection c, boolean joined) {
+        ChannelOptions o = channelOptions.get(channel);
+        if (o == null || !o.isPresence()) {
+            return;
+        }
+        if (handle != null) {
+            Map<String, Object> f = new LinkedHashMap<>();
+            f.put("t", joined ? "join" : "leave");
+            f.put("ch", channel);
+            f.put("cId", c.getId());
+            f.put("user", c.getUser());
+            byte[] frame = EngineHandle.utf8(JSONUtil.object2json(f));
+            for (CometConnection m : getConnections(channel)) {
+                sendFrame(m.getId(), frame);
+            }
+        }
+        fire(new PresenceEvent(this, channel, c, joined));
+    }
+
+    private void addUser(CometConnection c) {
+        String u = c.getUser();
+        if (u != null && !u.isEmpty()) {
+            users.computeIfAbsent(u, k -> ConcurrentHashMap.newKeySet()).add(c);
+        }
+    }
+
+    private void removeUser(CometConnection c) {
+        String u = c.getUser();
+        if (u != null && !u.isEmpty()) {
+            users.computeIfPresent(u, (k, set) -> {
+                set.remove(c);
+                return set.isEmpty() ? null : set;
+            });
+        }
+    }
+
+    /**
+     * A connection Java learns of: the user index, then its ticket's
+     * channels (the handshake's; for a ticket minted elsewhere, taken to be
+     * the registered channels) as memberships, with joins.
+     */
+    private void track(CometConnection c, Pending p) {
+        addUser(c);
+        Collection<String> chs = p != null ? p.channels : new ArrayList<>(channelOptions.keySet());
+        for (String ch : chs) {
+            joined(c, ch);
+        }
+    }
+
+    /** The connection with this id, made (and tracked) if Java has not seen it yet. */
+    CometConnection known(String cid) {
+        CometConnection c = connections.get(cid);
+        if (c != null) {
+            return c;
+        }
+        Pending p = pending.remove(cid);
+        c = new CometConnection(cid, null, 0, p != null ? p.user : null, CometProtocol.WORKSTYLE_WEBSOCKET,
+                p != null ? p.request : null);
+        CometConnection raced = connections.putIfAbsent(cid, c);
+        if (raced != null) {
+            return raced;
+        }
+        track(c, p);
+        return c;
+    }
+
     private void sendJson(String channel, String cid, String json) {
         byte[] id = EngineHandle.utf8(cid);
         byte[] ch = EngineHandle.utf8(channel);
@@ -292,6 +703,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     public void removeDyingListener(DyingListener l) { removeListener(DyingEvent.class, l); }
     public void addRevivalListener(RevivalListener l) { addListener(RevivalEvent.class, l); }
     public void removeRevivalListener(RevivalListener l) { removeListener(RevivalEvent.class, l); }
+    public void addSubscribeListener(SubscribeListener l) { addListener(SubscribeEvent.class, l); }
+    public void removeSubscribeListener(SubscribeListener l) { removeListener(SubscribeEvent.class, l); }
+    public void addPublishListener(PublishListener l) { addListener(PublishEvent.class, l); }
+    public void removePublishListener(PublishListener l) { removeListener(PublishEvent.class, l); }
+    public void addPresenceListener(PresenceListener l) { addListener(PresenceEvent.class, l); }
+    public void removePresenceListener(PresenceListener l) { removeListener(PresenceEvent.class, l); }
 
     // ---- handshake support (CometServlet) ----------------------------------------------
 
@@ -320,6 +737,11 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     /** Remembers a handshake until its connection attaches or the ticket expires. */
     void addPending(String cid, RequestSnapshot request, String user, long expiresAtMillis) {
+        addPending(cid, request, user, new ArrayList<>(channelOptions.keySet()), expiresAtMillis);
+    }
+
+    /** Remembers a handshake, with its ticket's channels, until its connection attaches or the ticket expires. */
+    void addPending(String cid, RequestSnapshot request, String user, List<String> channels, long expiresAtMillis) {
         long now = System.currentTimeMillis();
         if (now >= nextPurge) {
             nextPurge = now + 1000;
@@ -329,7 +751,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
                 }
             }
         }
-        pending.put(cid, new Pending(request, user, expiresAtMillis + PENDING_GRACE_MS));
+        pending.put(cid, new Pending(request, user, channels, expiresAtMillis + PENDING_GRACE_MS));
     }
 
     int pendingCount() {
@@ -343,11 +765,16 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     private static final class Pending {
         final RequestSnapshot request;
         final String user;
+        /** The ticket's channels, then the subscribe/unsubscribe calls made before the connect event. */
+        final Set<String> channels = ConcurrentHashMap.newKeySet();
         final long expiresAt;
 
-        Pending(RequestSnapshot request, String user, long expiresAt) {
+        Pending(RequestSnapshot request, String user, List<String> channels, long expiresAt) {
             this.request = request;
             this.user = user;
+            if (channels != null) {
+                this.channels.addAll(channels);
+            }
             this.expiresAt = expiresAt;
         }
     }
@@ -369,7 +796,13 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         String u = !user.isEmpty() ? user : p != null ? p.user : null;
         c = new CometConnection(cid, ip, remotePort, u, workStyle(transport), p != null ? p.request : null);
         connections.put(cid, c);
+        addUser(c);
         fire(new ConnectEvent(this, c));
+        // Joins after the ConnectEvent: listeners meet the connection before its presence.
+        Collection<String> chs = p != null ? p.channels : new ArrayList<>(channelOptions.keySet());
+        for (String ch : chs) {
+            joined(c, ch);
+        }
     }
 
     void onDrop(String cid, int code, String reason) {
@@ -386,7 +819,13 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         if (c == null) { // its connect event was lost, or it never reached Java
             c = new CometConnection(cid, null, 0, null, CometProtocol.WORKSTYLE_WEBSOCKET, null);
         }
-        c.setState(CometProtocol.STATE_DROPPED);
+        synchronized (c) {
+            c.setState(CometProtocol.STATE_DROPPED); // no join after this
+        }
+        removeUser(c);
+        for (String ch : new ArrayList<>(c.channels)) {
+            left(c, ch); // leaves before BeforeDrop/Drop: their listeners see the counts without it
+        }
         fire(new BeforeDropEvent(this, c, code, reason));
         fire(new DropEvent(this, c, code, reason));
     }
@@ -396,16 +835,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * object, in the map) until REVIVAL or DROP.
      */
     void onDying(String cid, int code, String reason) {
-        CometConnection c = connections.get(cid);
-        if (c == null) { // its connect event was lost: know it from now on
-            Pending p = pending.remove(cid);
-            c = new CometConnection(cid, null, 0, p != null ? p.user : null, CometProtocol.WORKSTYLE_WEBSOCKET,
-                    p != null ? p.request : null);
-            CometConnection raced = connections.putIfAbsent(cid, c);
-            if (raced != null) {
-                c = raced;
-            }
-        }
+        CometConnection c = known(cid); // its connect event may have been lost: know it from now on
         c.setState(CometProtocol.STATE_DYING);
         fire(new DyingEvent(this, c, code, reason));
     }
@@ -430,10 +860,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         return transport.isEmpty() ? CometProtocol.WORKSTYLE_WEBSOCKET : transport;
     }
 
+    /** A client frame (everything but ping): a command, answered by {@link Commands}. */
     void onClientMessage(String cid, String text) {
-        if (config != null && config.isDebug()) {
-            LOG.info("comet4j: client message from " + cid + " ignored: " + text);
+        if (isDebugOn()) {
+            LOG.info("comet4j: client frame from " + cid + ": " + text);
         }
+        commands.handle(cid, text);
     }
 
     void onLog(int level, String text) {

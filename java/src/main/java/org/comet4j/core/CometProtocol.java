@@ -55,6 +55,18 @@ public final class CometProtocol {
     public static final String CONFIG_MAXCONNECTIONS = "Comet.MaxConnections";
     public static final String CONFIG_ALLOWEDORIGINS = "Comet.AllowedOrigins";
     public static final String CONFIG_TICKETTTL = "Comet.TicketTtl";
+    public static final String CONFIG_ACTIONTIMEOUT = "Comet.ActionTimeout";
+    public static final String CONFIG_ACTIONTHREADS = "Comet.ActionThreads";
+
+    /** Error codes of {"t":"err"} answers to client commands (docs/protocol.md section 7). */
+    public static final int ERR_BAD_COMMAND = 4000;
+    public static final int ERR_REFUSED = 4030;
+    public static final int ERR_NOT_WRITABLE = 4031;
+    public static final int ERR_UNKNOWN = 4040;
+    public static final int ERR_TIMEOUT = 4080;
+    public static final int ERR_TOO_MANY = 4290;
+    public static final int ERR_ACTION = 5000;
+    public static final int ERR_BUSY = 5030;
 
     /** Close code the core uses when the application drops a connection. */
     public static final int CLOSE_DROPPED = 4003;

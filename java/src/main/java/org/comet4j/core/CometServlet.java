@@ -81,7 +81,8 @@ public class CometServlet extends HttpServlet {
                     ? (RequestSnapshot) known.getRequest() : RequestSnapshot.of(request);
         } else {
             cid = engine.newId();
-            if (!engine.fireEvent(new BeforeConnectEvent(engine, request, response, cid))) {
+            BeforeConnectEvent before = new BeforeConnectEvent(engine, request, response, cid);
+            if (!engine.fireEvent(before)) {
                 if (!response.isCommitted()) {
                     error(response, 403, 4030, "connection refused");
                 }
@@ -90,12 +91,13 @@ public class CometServlet extends HttpServlet {
             // Taken after the listeners, so a session they created is in it.
             snapshot = RequestSnapshot.of(request);
             p = request.getUserPrincipal();
-            user = p == null ? null : p.getName();
+            user = before.getUser() != null && !before.getUser().isEmpty() ? before.getUser()
+                    : p == null ? null : p.getName();
         }
         List<String> channels = cc.getAppModules();
         long expSeconds = System.currentTimeMillis() / 1000 + cfg.getTicketTtl();
         String ticket = engine.ticket(cid, user, expSeconds, channels);
-        engine.addPending(cid, snapshot, user, expSeconds * 1000);
+        engine.addPending(cid, snapshot, user, channels, expSeconds * 1000);
 
         List<String> bases = bases(cfg, engine.getPort(), request);
         Map<String, Object> answer = new LinkedHashMap<>();

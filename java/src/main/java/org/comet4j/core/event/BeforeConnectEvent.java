@@ -18,6 +18,7 @@ public class BeforeConnectEvent extends Event<CometEngine> {
     private final HttpServletRequest request;
     private final HttpServletResponse response;
     private final String connectionId;
+    private volatile String user;
 
     public BeforeConnectEvent(CometEngine target, HttpServletRequest request, HttpServletResponse response) {
         this(target, request, response, null);
@@ -39,6 +40,20 @@ public class BeforeConnectEvent extends Event<CometEngine> {
     /** The live handshake response (a listener may add cookies or headers). */
     public HttpServletResponse getResponse() {
         return response;
+    }
+
+    /**
+     * Binds the connection to a user id (it goes into the ticket's "sub";
+     * CometEngine.sendToUser and isOnline use it).  Without it the user is
+     * the request's principal name, or none.
+     */
+    public void setUser(String user) {
+        this.user = user;
+    }
+
+    /** The user set by {@link #setUser(String)}, or null. */
+    public String getUser() {
+        return user;
     }
 
     /** The id the connection will have once it attaches. */

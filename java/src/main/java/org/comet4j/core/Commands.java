@@ -1,0 +1,193 @@
+package org.comet4j.core;
+
+import static org.comet4j.core.CometProtocol.*;
+
+import java.util.Map;
+import java.util.logging.Level;
+import java.util.logging.Logger;
+
+import org.comet4j.core.event.ChannelEvent;
+import org.comet4j.core.event.PublishEvent;
+import org.comet4j.core.event.SubscribeEvent;
+import org.comet4j.core.exception.NativeException;
+import org.comet4j.core.util.JSONUtil;
+
+/**
+ * The client's commands (docs/protocol.md section 7), on the dispatcher
+ * thread: each MESSAGE record is parsed (JSONUtil.parse, strict and bounded)
+ * and answered with frames addressed to its connection.
+ * <ul>
+ * <li>{"t":"sub","id","ch"}: registered channel (else 4040), SubscribeListeners
+ *     (false → 4030), then Native.subscribe with the id: the core acks with pos;</li>
+ * <li>{"t":"unsub","id","ch"}: Native.unsubscribe, ack;</li>
+ * <li>{"t":"pub","id","ch","data"}: registered (4040) and client-writable
+ *     (4031) channel, PublishListeners (4030), the channel's ChannelListeners,
+ *     then the broadcast (sendToAll, through the core), ack;</li>
+ * <li>{"t":"req","id","route","params"}: the route's ActionHandler on the
+ *     engine's pool (4040 without one), res or err later.</li>
+ * </ul>
+ * Anything else, or a frame that is not such an object, gets err 4000.
+ */
+final class Commands {
+
+    private static final Logger LOG = Logger.getLogger("org.comet4j");
+
+    private final CometEngine engine;
+
+    Commands(CometEngine engine) {
+        this.engine = engine;
+    }
+
+    void handle(String cid, String text) {
+        Object v;
+        try {
+            v = JSONUtil.parse(text);
+        } catch (IllegalArgumentException e) {
+            engine.sendError(cid, -1, ERR_BAD_COMMAND, e.getMessage());
+            return;
+        }
+        if (!(v instanceof Map)) {
+            engine.sendError(cid, -1, ERR_BAD_COMMAND, "a command is a JSON object");
+            return;
+        }
+        Map<?, ?> m = (Map<?, ?>) v;
+        Object t = m.get("t");
+        Object idv = m.get("id");
+        long id = idv instanceof Long ? (Long) idv : -1;
+        if (!(t instanceof String)) {
+            engine.sendError(cid, id, ERR_BAD_COMMAND, "missing \"t\"");
+            return;
+        }
+        if (id < 0) {
+            engine.sendError(cid, -1, ERR_BAD_COMMAND, "\"id\" must be an integer >= 0");
+            return;
+        }
+        CometConnection c = engine.known(cid);
+        switch ((String) t) {
+            case "sub":
+                sub(c, id, m);
+                break;
+            case "unsub":
+                unsub(c, id, m);
+                break;
+            case "pub":
+                pub(c, id, m);
+                break;
+            case "req":
+                req(c, id, m);
+                break;
+            default:
+                engine.sendError(cid, id, ERR_BAD_COMMAND, "unknown command \"" + t + "\"");
+        }
+    }
+
+    /** The command's "ch", or null after answering 4000. */
+    private String channel(CometConnection c, long id, Map<?, ?> m) {
+        Object ch = m.get("ch");
+        if (!(ch instanceof String) || ((String) ch).isEmpty()) {
+            engine.sendError(c.getId(), id, ERR_BAD_COMMAND, "missing \"ch\"");
+            return null;
+        }
+        return (String) ch;
+    }
+
+    private void sub(CometConnection c, long id, Map<?, ?> m) {
+        String ch = channel(c, id, m);
+        if (ch == null) {
+            return;
+        }
+        if (engine.channelOptions(ch) == null) {
+            engine.sendError(c.getId(), id, ERR_UNKNOWN, "unknown channel " + ch);
+            return;
+        }
+        if (!engine.decide(new SubscribeEvent(engine, c, ch))) {
+            engine.sendError(c.getId(), id, ERR_REFUSED, "subscription refused");
+            return;
+        }
+        int rc = engine.nativeSubscribe(c.getId(), ch, id);
+        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
+            return; // gone meanwhile: nobody to answer
+        }
+        if (rc < 0) {
+            answerNativeError(c, id, rc);
+            return;
+        }
+        engine.joined(c, ch); // the core sends the ack with pos
+    }
+
+    private void unsub(CometConnection c, long id, Map<?, ?> m) {
+        String ch = channel(c, id, m);
+        if (ch == null) {
+            return;
+        }
+        if (engine.channelOptions(ch) == null && !c.isSubscribed(ch)) {
+            engine.sendError(c.getId(), id, ERR_UNKNOWN, "unknown channel " + ch);
+            return;
+        }
+        int rc = engine.nativeUnsubscribe(c.getId(), ch);
+        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
+            return;
+        }
+        if (rc < 0) {
+            answerNativeError(c, id, rc);
+            return;
+        }
+        engine.left(c, ch);
+        engine.sendAck(c.getId(), id);
+    }
+
+    private void pub(CometConnection c, long id, Map<?, ?> m) {
+        String ch = channel(c, id, m);
+        if (ch == null) {
+            return;
+        }
+        ChannelOptions o = engine.channelOptions(ch);
+        if (o == null) {
+            engine.sendError(c.getId(), id, ERR_UNKNOWN, "unknown channel " + ch);
+            return;
+        }
+        if (!o.isClientWritable()) {
+            engine.sendError(c.getId(), id, ERR_NOT_WRITABLE, "channel " + ch + " is not writable by pages");
+            return;
+        }
+        Object data = m.get("data");
+        if (!engine.decide(new PublishEvent(engine, c, ch, data))) {
+            engine.sendError(c.getId(), id, ERR_REFUSED, "publication refused");
+            return;
+        }
+        engine.fireChannel(new ChannelEvent(engine, ch, data, c));
+        try {
+            engine.sendToAll(ch, data);
+        } catch (RuntimeException e) {
+            LOG.log(Level.WARNING, "comet4j: publication of " + c.getId() + " on " + ch + " not sent", e);
+            engine.sendError(c.getId(), id, ERR_ACTION, String.valueOf(e.getMessage()));
+            return;
+        }
+        engine.sendAck(c.getId(), id);
+    }
+
+    private void req(CometConnection c, long id, Map<?, ?> m) {
+        Object route = m.get("route");
+        if (!(route instanceof String) || ((String) route).isEmpty()) {
+            engine.sendError(c.getId(), id, ERR_BAD_COMMAND, "missing \"route\"");
+            return;
+        }
+        ActionHandler h = engine.actionHandler((String) route);
+        Actions a = engine.actions();
+        if (h == null || a == null) {
+            engine.sendError(c.getId(), id, ERR_UNKNOWN, "unknown route " + route);
+            return;
+        }
+        a.run(h, new ActionRequest((String) route, m.get("params"), c, id));
+    }
+
+    private void answerNativeError(CometConnection c, long id, int rc) {
+        if (rc == NativeException.EFULL) {
+            engine.sendError(c.getId(), id, ERR_TOO_MANY, "too many subscriptions");
+        } else if (rc == NativeException.EBADNAME) {
+            engine.sendError(c.getId(), id, ERR_BAD_COMMAND, "invalid channel name");
+        } else {
+            engine.sendError(c.getId(), id, ERR_ACTION, Errors.exception("command", rc).getMessage());
+        }
+    }
+}
