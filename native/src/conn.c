@@ -1027,27 +1027,13 @@ static void refuse_sub(c4j__conn_t *c, int64_t id) {
   send_text(c, text, (size_t)n);
 }
 
-/* The channel's history (created when absent) and its newest offset, now;
- * NULL when the engine keeps none. */
-static c4j__hist_chan_t *newest(c4j_engine_t *e, const char *ch, size_t len,
-                                uint64_t *off) {
-  c4j__hist_chan_t *hc;
-  *off = 0;
-  if (e->hist.size == 0) return NULL;
-  c4j__hist_lock(&e->hist);
-  hc = c4j__hist_chan(&e->hist, ch, len);
-  if (hc != NULL) *off = hc->last;
-  c4j__hist_unlock(&e->hist);
-  return hc;
-}
-
 void c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
-                         const char *channel, int64_t ack_id) {
+                         const char *channel, int64_t ack_id,
+                         const void *hist, uint64_t off) {
   c4j_engine_t *e = w->engine;
   c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
   size_t chlen = strlen(channel);
-  c4j__hist_chan_t *hc = NULL;
-  uint64_t off = 0;
+  const c4j__hist_chan_t *hc = hist;
   c4j__conn_t *c;
   if (id == NULL) return;
   c = id->conn;
@@ -1063,11 +1049,10 @@ void c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
       if (c4j__chan_subscribe(&w->chans, channel, chlen, c, &c->subs) != 0)
         return;
       s = c->subs; /* the new node is the head */
-      /* From now: every broadcast above the newest offset is still to
-       * come through this inbox (publishers push under the history's
-       * lock), and those at or below it are skipped (`last`). */
-      hc = newest(e, channel, chlen, &off);
-      s->hist = hc;
+      /* Every broadcast above off is still to come through this inbox
+       * (c4j_subscribe pushed this message under the history's lock, as
+       * publishers do), and those at or below it are skipped (`last`). */
+      s->hist = hist;
       s->last = off;
       c4j__held_update(&e->held, id->id, w->index, c4j__names_of(c->subs),
                        NULL, NULL, 0);
@@ -1088,13 +1073,11 @@ void c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
       more = c4j__names_with(set, channel, chlen);
       c4j__free(set);
       if (more == NULL) return;
-      hc = newest(e, channel, chlen, &off);
       if (c4j__held_update(&e->held, id->id, w->index, more, hc, &off, 1) !=
           1)
         return;
     } else {
       c4j__free(set);
-      hc = newest(e, channel, chlen, &off);
       if (hc != NULL)
         c4j__held_update(&e->held, id->id, w->index, NULL, hc, &off, 0);
     }

@@ -106,12 +106,14 @@ void c4j__conn_kept(c4j__worker_t *w, const char *cid, size_t len,
  * w counts as alive from now (its idle timer restarts).  Anything else
  * (WebSocket, long-poll, ghost, unknown id) is left alone. */
 void c4j__conn_touch(c4j__worker_t *w, const char *cid, size_t len);
-/* Subscribes cid, if held here, to channel from now (no replay) and, when
- * ack_id >= 0, queues it the ack (or the 4290 error over
+/* Subscribes cid, if held here, to channel after offset off of its
+ * history hist (NULL: none), the newest when the embedder asked, and,
+ * when ack_id >= 0, queues it the ack (or the 4290 error over
  * C4J_MAX_CHANNELS); the identity's channel set in the held register
  * follows, so that the next connection of cid subscribes it too. */
 void c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
-                         const char *channel, int64_t ack_id);
+                         const char *channel, int64_t ack_id,
+                         const void *hist, uint64_t off);
 /* Unsubscribes cid, if held here, from channel, for its next connections
  * too. */
 void c4j__conn_unsubscribe(c4j__worker_t *w, const char *cid, size_t len,

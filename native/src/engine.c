@@ -358,13 +358,17 @@ int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
 /* ---- Commands --------------------------------------------------------- */
 
 /* Pushes one command message (cid, channel, id) to every worker: the one
- * holding cid acts on it, as for sendTo. */
+ * holding cid acts on it, as for sendTo.  A subscription starts after the
+ * channel's newest broadcast now: the messages are pushed under the
+ * history's lock, as broadcasts are, so that every later broadcast
+ * follows them in each inbox. */
 static int command(c4j_engine_t *e, int type, const char *cid,
                    size_t cid_len, const char *channel, size_t channel_len,
                    int64_t id) {
   char ch[C4J_MAX_CHANNEL + 1];
   c4j__msg_t *msgs[256];
-  int n, i;
+  c4j__hist_chan_t *hc = NULL;
+  int n, i, locked = type == C4J__MSG_SUB && e->hist.size > 0;
   if (!valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
@@ -383,7 +387,16 @@ static int command(c4j_engine_t *e, int type, const char *cid,
     }
     msgs[i]->id = id;
   }
-  for (i = 0; i < n; i++) c4j__worker_push(e->workers[i], &msgs[i]->node);
+  if (locked) {
+    c4j__hist_lock(&e->hist);
+    hc = c4j__hist_chan(&e->hist, ch, channel_len);
+  }
+  for (i = 0; i < n; i++) {
+    msgs[i]->hist = hc;
+    msgs[i]->off = hc ? hc->last : 0;
+    c4j__worker_push(e->workers[i], &msgs[i]->node);
+  }
+  if (locked) c4j__hist_unlock(&e->hist);
   c4j__engine_leave(e);
   return 0;
 }

@@ -87,7 +87,8 @@ static void handle(c4j__worker_t *w, c4j__msg_t *m) {
       }
       break;
     case C4J__MSG_SUB:
-      c4j__conn_subscribe(w, m->text, m->name_len, m->reason, m->id);
+      c4j__conn_subscribe(w, m->text, m->name_len, m->reason, m->id,
+                          m->hist, m->off);
       break;
     case C4J__MSG_UNSUB:
       c4j__conn_unsubscribe(w, m->text, m->name_len, m->reason);

@@ -43,7 +43,11 @@ typedef struct {
   int fd;
   int code;
   uint32_t seq;
-  int64_t id;           /* a command's id (C4J__MSG_SUB) */
+  int64_t id;           /* C4J__MSG_SUB: the ack's id, the channel's
+                           history (or NULL) and its newest offset when
+                           c4j_subscribe was called */
+  const void *hist;
+  uint64_t off;
   c4j__buf_t *buf;      /* one reference, owned by the message */
   uint16_t name_len;
   const char *reason;   /* points into text, after the name's NUL */
