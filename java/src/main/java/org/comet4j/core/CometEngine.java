@@ -289,8 +289,10 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * Subscribes a connection to a channel, effective at once on whatever
      * transport it uses (and kept across reconnects and revivals).  No
      * SubscribeListener is asked: the server decides.  On a presence channel
-     * the members get a join.
-     * @return false if the core does not hold the connection
+     * the members get a join.  The core applies it asynchronously on the
+     * worker holding the id (an id it does not hold is ignored there).
+     * @return false if this engine knows no such connection (neither
+     *         reported by the core nor given a ticket by the servlet lately)
      */
     public boolean subscribe(String connectionId, String channel) {
         checkChannel(channel);
@@ -302,19 +304,19 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         CometConnection c = connections.get(connectionId);
         if (c != null) {
             joined(c, channel);
-        } else {
-            Pending p = pending.get(connectionId);
-            if (p != null) { // attached in the core, its connect event not handled yet
-                p.channels.add(channel);
-            }
+            return true;
         }
-        return true;
+        Pending p = pending.get(connectionId);
+        if (p != null) { // attached in the core, its connect event not handled yet
+            p.channels.add(channel);
+        }
+        return p != null;
     }
 
     /**
      * Unsubscribes a connection from a channel, at once; on a presence
      * channel the remaining members get a leave.
-     * @return false if the core does not hold the connection
+     * @return false if this engine knows no such connection
      */
     public boolean unsubscribe(String connectionId, String channel) {
         checkChannel(channel);
@@ -326,13 +328,13 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         CometConnection c = connections.get(connectionId);
         if (c != null) {
             left(c, channel);
-        } else {
-            Pending p = pending.get(connectionId);
-            if (p != null) {
-                p.channels.remove(channel);
-            }
+            return true;
         }
-        return true;
+        Pending p = pending.get(connectionId);
+        if (p != null) {
+            p.channels.remove(channel);
+        }
+        return p != null;
     }
 
     /** The connections subscribed to a channel (alive and dying), as far as this engine knows. */
