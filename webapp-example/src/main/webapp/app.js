@@ -18,6 +18,15 @@
       events.push({ name: 'start', cId: cId, channels: channels });
       setStatus('connected', 'connected (' + engine.getConnector().workStyle +
                 ') as ' + cId);
+      /* Who was here before this page: the lobby.who action. join and
+       * leave keep the list up to date from now on. */
+      engine.request('lobby.who').then(function (members) {
+        for (var i = 0; i < members.length; i++) {
+          showMember(members[i].cId, members[i].user);
+        }
+      }, function (err) {
+        events.push({ name: 'error', route: 'lobby.who', code: err.code });
+      });
     },
     stop: function (cause, cId) {
       events.push({ name: 'stop', cause: cause, cId: cId });
@@ -44,6 +53,21 @@
       li.appendChild(document.createTextNode(line.text));
       $('chat-log').appendChild(li);
     },
+    board: function (note) {
+      events.push({ name: 'board', data: note });
+      var li = document.createElement('li');
+      li.textContent = (note.name || 'anonymous') + ': ' + note.text;
+      $('board-log').appendChild(li);
+    },
+    join: function (channel, user, cId) {
+      events.push({ name: 'join', channel: channel, user: user, cId: cId });
+      if (channel === 'lobby') showMember(cId, user);
+    },
+    leave: function (channel, user, cId) {
+      events.push({ name: 'leave', channel: channel, user: user, cId: cId });
+      var li = channel === 'lobby' && memberItem(cId);
+      if (li) li.parentNode.removeChild(li);
+    },
     /* After a reconnect: recovered is false when lines were lost while
      * the page was away (longer than the server's history keeps them).
      * A real application would reload the channel's state here. */
@@ -56,6 +80,53 @@
         $('chat-log').appendChild(li);
       }
     }
+  });
+
+  /* The lobby list: one li per connection, data-cid its id. */
+  function memberItem(cId) {
+    var items = $('lobby').children;
+    for (var i = 0; i < items.length; i++) {
+      if (items[i].getAttribute('data-cid') === cId) return items[i];
+    }
+    return null;
+  }
+  function showMember(cId, user) {
+    if (memberItem(cId)) return;
+    var li = document.createElement('li');
+    li.setAttribute('data-cid', cId);
+    li.textContent = (user || cId) + (cId === JS.Engine.getId() ? ' (you)' : '');
+    $('lobby').appendChild(li);
+  }
+
+  function failed(el) {
+    return function (err) {
+      el.textContent = 'error ' + err.code + ': ' + err.message;
+    };
+  }
+
+  JS.on($('board-form'), 'submit', function (e) {
+    e.preventDefault();
+    var input = $('board-input');
+    if (!input.value) return;
+    $('board-error').textContent = '';
+    JS.Engine.publish('board', { name: name || $('chat-name').value || undefined,
+                                 text: input.value })
+      .then(null, failed($('board-error')));
+    input.value = '';
+  });
+
+  JS.on($('time-now'), 'click', function () {
+    JS.Engine.request('time.now').then(function (now) {
+      $('time-result').textContent = now.text;
+    }, failed($('time-result')));
+  });
+
+  JS.on($('sum-form'), 'submit', function (e) {
+    e.preventDefault();
+    var numbers = $('sum-input').value.split(/[\s,]+/).filter(Boolean).map(Number);
+    JS.Engine.request('sum', { numbers: numbers }).then(function (total) {
+      $('sum-result').textContent = '= ' + total;
+    }, failed($('sum-result')));
   });
 
   JS.on($('chat-form'), 'submit', function (e) {
@@ -72,6 +143,10 @@
    * auto, falls back from one to the next). */
   var refuse = /(^|[?&])refuse=1(&|$)/.test(location.search);
   var forced = /(?:^|[?&])workStyle=(websocket|stream|lpool)(?:&|$)/.exec(location.search);
-  JS.Engine.start('conn', refuse ? { refuse: 1 } : undefined,
-                  { workStyle: forced ? forced[1] : 'auto' });
+  /* ?name=alice: the connection's user (see NameFromRequest in AppInit). */
+  var named = /(?:^|[?&])name=([^&]*)/.exec(location.search);
+  var name = named ? decodeURIComponent(named[1].replace(/\+/g, ' ')) : '';
+  if (name) $('chat-name').value = name;
+  var param = refuse ? { refuse: 1 } : name ? { name: name } : undefined;
+  JS.Engine.start('conn', param, { workStyle: forced ? forced[1] : 'auto' });
 }());

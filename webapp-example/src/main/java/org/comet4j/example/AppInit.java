@@ -2,8 +2,10 @@ package org.comet4j.example;
 
 import java.time.LocalTime;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Executors;
@@ -15,15 +17,19 @@ import java.util.logging.Logger;
 import jakarta.servlet.ServletContextEvent;
 import jakarta.servlet.ServletContextListener;
 
+import org.comet4j.core.ActionRequest;
+import org.comet4j.core.ChannelOptions;
 import org.comet4j.core.CometConnection;
 import org.comet4j.core.CometContext;
 import org.comet4j.core.CometEngine;
 import org.comet4j.core.event.BeforeConnectEvent;
 import org.comet4j.core.event.ConnectEvent;
 import org.comet4j.core.event.DropEvent;
+import org.comet4j.core.event.PublishEvent;
 import org.comet4j.core.listener.BeforeConnectListener;
 import org.comet4j.core.listener.ConnectListener;
 import org.comet4j.core.listener.DropListener;
+import org.comet4j.core.listener.PublishListener;
 
 /**
  * Sets up the example's channels and listeners, and pushes the clock.
@@ -36,6 +42,13 @@ public class AppInit implements ServletContextListener {
     public static final String CHAT = "chat";
     public static final String WELCOME = "welcome";
     public static final String COUNT = "count";
+    /** Pages write here themselves: JS.Engine.publish("board", {name, text}). */
+    public static final String BOARD = "board";
+    /** Who is here: pages get join and leave frames. */
+    public static final String LOBBY = "lobby";
+
+    static final int MAX_NOTE = 200;
+    static final int MAX_NAME = 40;
 
     private static final Logger LOG = Logger.getLogger(AppInit.class.getName());
     private static final DateTimeFormatter HMS = DateTimeFormatter.ofPattern("HH:mm:ss");
@@ -49,9 +62,23 @@ public class AppInit implements ServletContextListener {
         cc.registChannel(CHAT);
         cc.registChannel(WELCOME);
         cc.registChannel(COUNT);
+        cc.registChannel(BOARD, ChannelOptions.defaults().clientWritable());
+        cc.registChannel(LOBBY, ChannelOptions.defaults().presence());
 
         final CometEngine engine = cc.getEngine();
         engine.addBeforeConnectListener(new RefuseOnRequest());
+        engine.addBeforeConnectListener(new NameFromRequest());
+        engine.addPublishListener(new NotesOnly());
+
+        // Actions: JS.Engine.request(route, params) resolves with what they return.
+        engine.addActionHandler("time.now", req -> {
+            Map<String, Object> now = new LinkedHashMap<>();
+            now.put("time", System.currentTimeMillis());
+            now.put("text", LocalTime.now().format(HMS));
+            return now;
+        });
+        engine.addActionHandler("sum", AppInit::sum);
+        engine.addActionHandler("lobby.who", req -> who(engine));
         engine.addConnectListener(new ConnectListener() {
             @Override
             public boolean handleEvent(ConnectEvent e) {
@@ -122,6 +149,72 @@ public class AppInit implements ServletContextListener {
             ids.remove(minusId);
         }
         return ids.size();
+    }
+
+    /** The sum of params.numbers; anything else is an error (the page gets 5000). */
+    static Object sum(ActionRequest req) {
+        Object numbers = req.getParam("numbers");
+        if (!(numbers instanceof List)) {
+            throw new IllegalArgumentException("numbers must be a list");
+        }
+        double total = 0;
+        for (Object n : (List<?>) numbers) {
+            if (!(n instanceof Number)) {
+                throw new IllegalArgumentException("not a number: " + n);
+            }
+            total += ((Number) n).doubleValue();
+        }
+        return total == Math.rint(total) && Math.abs(total) < 1e15 ? (Object) (long) total : total;
+    }
+
+    /** Who is in the lobby now: [{cId, user}], for a page that just arrived. */
+    static List<Map<String, Object>> who(CometEngine engine) {
+        List<Map<String, Object>> out = new ArrayList<>();
+        for (CometConnection c : engine.getConnections(LOBBY)) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("cId", c.getId());
+            m.put("user", c.getUser());
+            out.add(m);
+        }
+        return out;
+    }
+
+    /**
+     * The example's users are anonymous: a page may say its name with
+     * JS.Engine.start('conn', {name: 'alice'}), and it becomes the
+     * connection's user (what join and leave frames show). Real
+     * applications take the user from the session instead.
+     */
+    static class NameFromRequest extends BeforeConnectListener {
+        @Override
+        public boolean handleEvent(BeforeConnectEvent e) {
+            String name = e.getRequest().getParameter("name");
+            if (name != null && !name.trim().isEmpty()) {
+                name = name.trim();
+                e.setUser(name.length() > MAX_NAME ? name.substring(0, MAX_NAME) : name);
+            }
+            return true;
+        }
+    }
+
+    /**
+     * Pages may publish on the board only notes: {"name": ..., "text": ...}
+     * with a text of 1 to MAX_NOTE characters. Anything else is refused
+     * (the page's publish rejects with 4030).
+     */
+    static class NotesOnly extends PublishListener {
+        @Override
+        public boolean handleEvent(PublishEvent e) {
+            if (!BOARD.equals(e.getChannel()) || !(e.getData() instanceof Map)) {
+                return false;
+            }
+            Map<?, ?> note = (Map<?, ?>) e.getData();
+            Object text = note.get("text");
+            Object name = note.get("name");
+            return text instanceof String && !((String) text).isEmpty()
+                    && ((String) text).length() <= MAX_NOTE
+                    && (name == null || name instanceof String && ((String) name).length() <= MAX_NAME);
+        }
     }
 
     /**
