@@ -48,6 +48,8 @@ class TalkBackTest {
 
     @BeforeAll
     static void start() {
+        CHANNEL_EVENTS.clear();
+        PRESENCE.clear();
         CometContext cc = CometContext.getInstance();
         cc.registChannel("news");                                         // server push only
         cc.registChannel("room", true, false);                            // pages publish
@@ -475,6 +477,22 @@ class TalkBackTest {
         assertEquals("x", nextMsg(c, "extra", 5000).get("data"));
         assertFalse(e.subscribe("AAAAAAAAAAAAAAAAAAAAAA", "room"));
         assertThrows(IllegalArgumentException.class, () -> e.subscribe(c.id, ""));
+    }
+
+    /** Destroy ends the action pool, even with an action running; then a fresh engine for the other tests. */
+    @Test
+    void destroyLeavesNoActionThread() throws Exception {
+        Harness.Client c = open();
+        send(c, "{\"t\":\"req\",\"id\":1,\"route\":\"slow\",\"params\":{\"ms\":60000}}");
+        await(() -> SLOW_STARTED.contains(c.id), "slow action started");
+        Harness.stop();
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().startsWith("comet4j-action")) {
+                t.join(5000);
+                assertFalse(t.isAlive(), t.getName() + " left after destroy");
+            }
+        }
+        start(); // the other tests' engine again (the class order is not fixed)
     }
 
     @Test
