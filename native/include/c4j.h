@@ -89,6 +89,11 @@ typedef struct {
   int history_size;       /* broadcasts kept per channel for resume;
                              default 1000; 0 keeps none */
   int history_age_ms;     /* a kept broadcast expires after; default 60000 */
+  const char *api_key;    /* the HTTP API's key (docs/protocol.md section
+                             8), 16 to 256 printable ASCII characters
+                             (copied); NULL or "": /api/ answers 404 */
+  int api_timeout_ms;     /* an /api/ request unanswered this long gets
+                             504; default 30000 */
 } c4j_config_t;
 
 /* Fills every field with its default. */
@@ -193,6 +198,11 @@ int c4j_ticket_sign(const c4j_engine_t *e, const char *claims_json,
  *     C4J_EV_DYING:   cid; u16 close code; reason (transport lost; the
  *                     identity is kept for conn_expires_ms)
  *     C4J_EV_REVIVAL: cid, user, ip, transport; u16 remote port
+ *     C4J_EV_API:     u32 request id; method ("GET" or "POST"); path
+ *                     (e.g. "/api/publish"); query (after '?', raw, may
+ *                     be empty); body (raw bytes, may be empty).  The
+ *                     request passed the API key; the core holds it until
+ *                     c4j_api_reply(id) or api_timeout_ms (then 504).
  */
 enum {
   C4J_EV_CONNECT = 1,
@@ -200,8 +210,17 @@ enum {
   C4J_EV_MESSAGE = 3,
   C4J_EV_LOG = 4,
   C4J_EV_DYING = 5,
-  C4J_EV_REVIVAL = 6
+  C4J_EV_REVIVAL = 6,
+  C4J_EV_API = 7
 };
+
+/* Answers the HTTP API request `id` (from C4J_EV_API) with status and a
+ * JSON body (application/json, Content-Length, Connection: close,
+ * Cache-Control: no-store).  Returns 0 once queued to the worker holding
+ * the request; an id no longer held (answered, timed out, client gone) is
+ * ignored.  status must be 100..599 (else UV_EINVAL). */
+int c4j_api_reply(c4j_engine_t *e, uint32_t id, int status, const char *json,
+                  size_t len);
 
 /* Waits up to timeout_ms for events and copies as many whole records as fit.
  * Returns the bytes written (0 on timeout), or C4J_ESTOPPED once the engine

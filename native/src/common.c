@@ -114,6 +114,8 @@ void c4j_config_init(c4j_config_t *cfg) {
   cfg->history_size = 1000;
   cfg->history_age_ms = 60000;
   cfg->allowed_origins = "*";
+  cfg->api_key = NULL;
+  cfg->api_timeout_ms = 30000;
 }
 
 #define BAD(text)                                                            \
@@ -162,5 +164,16 @@ int c4j__config_check(const c4j_config_t *cfg) {
   if (cfg->allowed_origins == NULL || cfg->allowed_origins[0] == '\0' ||
       strlen(cfg->allowed_origins) > 4096)
     BAD("allowed_origins: must be \"*\" or a comma list of origins");
+  if (cfg->api_key != NULL && cfg->api_key[0] != '\0') {
+    size_t n = strnlen(cfg->api_key, 257);
+    if (n < 16 || n > 256)
+      BAD("api_key: must be 16 to 256 printable ASCII characters");
+    for (size_t i = 0; i < n; i++)
+      if ((unsigned char)cfg->api_key[i] <= ' ' ||
+          (unsigned char)cfg->api_key[i] >= 0x7f)
+        BAD("api_key: must be 16 to 256 printable ASCII characters");
+  }
+  if (cfg->api_timeout_ms < 100 || cfg->api_timeout_ms > 3600000)
+    BAD("api_timeout_ms: must be between 100 and 3600000");
   return 0;
 }

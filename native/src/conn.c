@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "common.h"
 #include "conn.h"
@@ -47,11 +49,13 @@ struct c4j__wreq_s {
 };
 
 /* The body of POST /cmd being read, for the connection id its ticket
- * names. */
+ * names; or of an /api/ request (then `target` follows the body). */
 struct c4j__cmd_s {
   char cid[C4J_MAX_ID + 1];
   char acao[260];          /* Access-Control-Allow-Origin to answer */
   size_t need, got;
+  int method;              /* /api/: enum http_method */
+  const char *target;      /* /api/: path and query, NUL ended */
   char body[];
 };
 
@@ -84,7 +88,8 @@ static uint32_t age_of(uint32_t now, uint32_t stamp) {
 }
 
 static const char *transport_name(int t) {
-  static const char *names[] = { "websocket", "stream", "lpool", "cmd" };
+  static const char *names[] = { "websocket", "stream", "lpool", "cmd",
+                                 "api" };
   return names[t];
 }
 
@@ -311,7 +316,8 @@ static void close_cb(uv_handle_t *h) {
   c4j_engine_t *e = c4j__worker_of(h->loop)->engine;
   if (c->flags & F_HTTP) {
     c4j__free(c->u.http);
-  } else if (c->state == C4J__CONN_BODY || c->transport == C4J__T_CMD) {
+  } else if (c->state == C4J__CONN_BODY || c->transport == C4J__T_CMD ||
+             c->transport == C4J__T_API) {
     c4j__free(c->u.cmd);
   } else if (c->transport == C4J__T_POLL) {
     c4j__free(c->u.acao);
@@ -333,6 +339,7 @@ void c4j__conn_abort(c4j__conn_t *c) {
   }
   if (c->state == C4J__CONN_OPEN) end_identity(c, 1006, "connection lost");
   unbatch(c);
+  if (c->state == C4J__CONN_API) list_remove(&worker(c)->api_wait, c);
   c->state = C4J__CONN_CLOSED;
   uv_close((uv_handle_t *)&c->tcp, close_cb);
 }
@@ -348,7 +355,7 @@ void c4j__conn_close(c4j__conn_t *c, int code, const char *reason,
   }
   if (c->state != C4J__CONN_OPEN) {
     if (c->state == C4J__CONN_HANDSHAKE || c->state == C4J__CONN_REFUSING ||
-        c->state == C4J__CONN_BODY)
+        c->state == C4J__CONN_BODY || c->state == C4J__CONN_API)
       c4j__conn_abort(c);
     return;
   }
@@ -1204,6 +1211,124 @@ static void cmd_start(c4j__conn_t *c, const char *acao) {
   if (len == 0) cmd_run(c);
 }
 
+/* ---- The HTTP API (docs/protocol.md section 8) ---------------------------- */
+
+/* Whether the request carries the engine's API key, as
+ * "Authorization: Bearer <key>" or "X-Api-Key: <key>", compared in
+ * constant time (for keys of the right length). */
+static int api_key_ok(const c4j_engine_t *e, const c4j_http_req_t *r) {
+  const char *got = NULL;
+  size_t klen = strlen(e->api_key), glen;
+  if (r->auth_too_long) return 0;
+  if (r->api_key[0] != '\0') {
+    got = r->api_key;
+  } else if (strncasecmp(r->authorization, "Bearer ", 7) == 0) {
+    got = r->authorization + 7;
+    while (*got == ' ') got++;
+  }
+  if (got == NULL) return 0;
+  glen = strlen(got);
+  return glen == klen && CRYPTO_memcmp(got, e->api_key, klen) == 0;
+}
+
+static void api_run(c4j__conn_t *c);
+
+/* Checks an /api/ request (method, key, length) and starts reading its
+ * body. */
+static void api_start(c4j__conn_t *c) {
+  c4j__worker_t *w = worker(c);
+  c4j_engine_t *e = w->engine;
+  c4j_http_req_t *r = c->u.http;
+  uint64_t len = r->parser.content_length;
+  size_t max = e->cfg.max_message < 65535 ? e->cfg.max_message : 65535;
+  size_t tlen = strlen(r->target);
+  c4j__cmd_t *cmd;
+  if (r->method != HTTP_GET && r->method != HTTP_POST) {
+    refuse_json(c, 405, "method must be GET or POST", NULL);
+    return;
+  }
+  if (!api_key_ok(e, r)) {
+    refuse_json(c, 401, "invalid API key", NULL);
+    return;
+  }
+  if (r->parser.flags & F_CHUNKED) {
+    refuse_json(c, 411, "Content-Length required", NULL);
+    return;
+  }
+  if (len == ULLONG_MAX) {
+    if (r->method == HTTP_POST) {
+      refuse_json(c, 411, "Content-Length required", NULL);
+      return;
+    }
+    len = 0;
+  }
+  if (len > max) {
+    refuse_json(c, 413, "body too large", NULL);
+    return;
+  }
+  cmd = c4j__malloc(sizeof(*cmd) + (size_t)len + 1 + tlen + 1);
+  if (cmd == NULL) {
+    refuse_json(c, 503, "out of memory", NULL);
+    return;
+  }
+  cmd->cid[0] = cmd->acao[0] = '\0';
+  cmd->need = (size_t)len;
+  cmd->got = 0;
+  cmd->method = r->method;
+  memcpy(cmd->body + len + 1, r->target, tlen + 1);
+  cmd->target = cmd->body + len + 1;
+  c4j__free(c->u.http);
+  c->flags &= (uint8_t)~F_HTTP;
+  c->u.cmd = cmd;
+  c->transport = C4J__T_API;
+  c->state = C4J__CONN_BODY;
+  if (len == 0) api_run(c);
+}
+
+/* The body is read: hand the request to the embedder and wait. */
+static void api_run(c4j__conn_t *c) {
+  c4j__worker_t *w = worker(c);
+  c4j_engine_t *e = w->engine;
+  c4j__cmd_t *cmd = c->u.cmd;
+  const char *t = cmd->target, *q = strchr(t, '?');
+  size_t plen = q ? (size_t)(q - t) : strlen(t);
+  uint32_t id = (atomic_fetch_add(&e->next_api, 1) << 8) |
+                (uint32_t)w->index;
+  if (c4j__events_api(&e->events, id,
+                      cmd->method == HTTP_POST ? "POST" : "GET", t, plen,
+                      q ? q + 1 : "", q ? strlen(q + 1) : 0, cmd->body,
+                      cmd->got) != 0) {
+    refuse_json(c, 503, "event queue full", NULL);
+    return;
+  }
+  c4j__free(cmd);
+  c->u.cmd = NULL;
+  c->seq = id;
+  c->state = C4J__CONN_API;
+  c->stamp = c4j__worker_now(w);
+  list_add(&w->api_wait, c);
+}
+
+void c4j__conn_api_reply(c4j__worker_t *w, uint32_t id, c4j__buf_t *b) {
+  c4j__conn_t *c;
+  for (c = w->api_wait; c != NULL; c = c->gnext)
+    if (c->seq == id) break;
+  if (c == NULL) return;
+  list_remove(&w->api_wait, c);
+  c->state = C4J__CONN_REFUSING;
+  if (push_out(c, c4j__buf_ref(b, 1)) < 0) {
+    c4j__buf_unref(b);
+    c4j__conn_abort(c);
+  }
+}
+
+/* An /api/ request the embedder did not answer in time. */
+static void api_timeout(c4j__conn_t *c) {
+  list_remove(&worker(c)->api_wait, c);
+  c->state = C4J__CONN_REFUSING;
+  refuse_json(c, 504, "the application did not answer in time", NULL);
+}
+
 /* The request is complete: route it, attach it or refuse it. */
 static void route(c4j__conn_t *c) {
   c4j_http_req_t *r = c->u.http;
@@ -1213,6 +1338,11 @@ static void route(c4j__conn_t *c) {
   int status = 0, transport;
 
   c4j_http_path(r, path, sizeof(path));
+  /* The HTTP API is for servers: no Origin check, no CORS. */
+  if (engine(c)->api_key != NULL && strncmp(r->target, "/api/", 5) == 0) {
+    api_start(c);
+    return;
+  }
   acao = allow_origin(c, r->origin);
   if (acao == NULL) {
     refuse(c, 403, "origin not allowed");
@@ -1303,7 +1433,10 @@ static void cmd_bytes(c4j__conn_t *c, const uint8_t *data, size_t n) {
   size_t k = n < cmd->need - cmd->got ? n : cmd->need - cmd->got;
   memcpy(cmd->body + cmd->got, data, k);
   cmd->got += k;
-  if (cmd->got == cmd->need) cmd_run(c);
+  if (cmd->got == cmd->need) {
+    if (c->transport == C4J__T_API) api_run(c);
+    else cmd_run(c);
+  }
 }
 /* ---- Reading -------------------------------------------------------------- */
 
@@ -1550,6 +1683,9 @@ void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping) {
       break;
     case C4J__CONN_CLOSING:
       if (age >= CLOSE_WAIT_MS) c4j__conn_abort(c);
+      break;
+    case C4J__CONN_API:
+      if (age >= (uint32_t)cfg->api_timeout_ms) api_timeout(c);
       break;
     default:
       break;

@@ -23,10 +23,13 @@ enum {
   C4J__CONN_CLOSED,    /* uv_close called; freed in its callback */
   C4J__CONN_BODY,      /* reading the body of POST /cmd */
   C4J__CONN_PARKED,    /* ghost: a long-poll client between two polls */
-  C4J__CONN_DYING      /* ghost: transport lost, identity kept */
+  C4J__CONN_DYING,     /* ghost: transport lost, identity kept */
+  C4J__CONN_API        /* an /api/ request waiting for the embedder's
+                          answer: on the worker's api_wait list (`gnext`,
+                          `gprev`), its id in `seq` */
 };
 
-enum { C4J__T_WS, C4J__T_SSE, C4J__T_POLL, C4J__T_CMD };
+enum { C4J__T_WS, C4J__T_SSE, C4J__T_POLL, C4J__T_CMD, C4J__T_API };
 
 typedef struct c4j__wreq_s c4j__wreq_t;
 typedef struct c4j__cmd_s c4j__cmd_t;
@@ -118,6 +121,9 @@ void c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
  * too. */
 void c4j__conn_unsubscribe(c4j__worker_t *w, const char *cid, size_t len,
                            const char *channel);
+/* The embedder answered /api/ request id: b (a whole HTTP answer, one
+ * reference kept by the caller) goes to it if it still waits on w. */
+void c4j__conn_api_reply(c4j__worker_t *w, uint32_t id, c4j__buf_t *b);
 /* Answers the long-polls waiting in w's batch list. */
 void c4j__conn_answer_polls(c4j__worker_t *w);
 

@@ -12,6 +12,7 @@
 #include "common.h"
 #include "engine.h"
 #include "server.h"
+#include "stream.h"
 #include "worker.h"
 
 static int valid(const c4j_engine_t *e) {
@@ -61,8 +62,19 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
                             strlen(cfg->allowed_origins));
   e->secret = (uint8_t *)c4j__strndup((const char *)cfg->secret,
                                       cfg->secret_len);
+  if (cfg->api_key != NULL && cfg->api_key[0] != '\0') {
+    e->api_key = c4j__strndup(cfg->api_key, strlen(cfg->api_key));
+    if (e->api_key == NULL) {
+      c4j__free(e->host);
+      c4j__free(e->origins);
+      c4j__free(e->secret);
+      c4j__free(e);
+      return C4J_ENOMEM;
+    }
+  }
   if (e->host == NULL || e->origins == NULL || e->secret == NULL ||
       uv_mutex_init(&e->life) != 0) {
+    c4j__free(e->api_key);
     c4j__free(e->host);
     c4j__free(e->origins);
     c4j__free(e->secret);
@@ -81,6 +93,7 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
   }
   if (rc != 0) {
     uv_mutex_destroy(&e->life);
+    c4j__free(e->api_key);
     c4j__free(e->host);
     c4j__free(e->origins);
     c4j__free(e->secret);
@@ -90,6 +103,7 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
   e->cfg.host = e->host;
   e->cfg.allowed_origins = e->origins;
   e->cfg.secret = e->secret;
+  e->cfg.api_key = e->api_key;
   e->port = -1;
   e->listen_fd = -1;
   atomic_init(&e->state, C4J__NEW);
@@ -198,6 +212,8 @@ void c4j_engine_free(c4j_engine_t *e) {
   c4j__free(e->origins);
   if (e->secret != NULL) memset(e->secret, 0, e->cfg.secret_len);
   c4j__free(e->secret);
+  if (e->api_key != NULL) memset(e->api_key, 0, strlen(e->api_key));
+  c4j__free(e->api_key);
   e->magic = 0;
   c4j__free(e);
 }
@@ -453,6 +469,43 @@ int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
   if (rc != 0) return rc;
   /* Each worker looks the user up in its own index. */
   return broadcast(e, C4J__MSG_SEND_USER, user, user_len, buf, 0, NULL);
+}
+
+/* ---- The HTTP API ------------------------------------------------------ */
+
+int c4j_api_reply(c4j_engine_t *e, uint32_t id, int status, const char *json,
+                  size_t len) {
+  char head[256];
+  long h;
+  c4j__buf_t *buf;
+  c4j__msg_t *m;
+  unsigned wi;
+  if (!valid(e)) return C4J_ESTATE;
+  if (status < 100 || status > 599) return UV_EINVAL;
+  if (json == NULL) len = 0;
+  if (!c4j__engine_enter(e))
+    return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
+  wi = id & 0xffu;
+  if ((int)wi >= e->nworkers) {
+    c4j__engine_leave(e);
+    return C4J_ENOCONN;
+  }
+  h = c4j__http_head(head, sizeof(head), status, "application/json",
+                     (long long)len, 0, NULL);
+  buf = h < 0 ? NULL : c4j__buf_new((size_t)h + len);
+  m = buf ? c4j__msg_new(C4J__MSG_API_REPLY, NULL, 0, NULL) : NULL;
+  if (m == NULL) {
+    c4j__buf_unref(buf);
+    c4j__engine_leave(e);
+    return C4J_ENOMEM;
+  }
+  memcpy(buf->data, head, (size_t)h);
+  if (len) memcpy(buf->data + h, json, len);
+  m->seq = id;
+  m->buf = buf;
+  c4j__worker_push(e->workers[wi], &m->node);
+  c4j__engine_leave(e);
+  return 0;
 }
 
 /* ---- Tickets, events, statistics ---------------------------------------- */

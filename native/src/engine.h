@@ -29,6 +29,9 @@ struct c4j_engine_s {
   char *host;
   char *origins;
   uint8_t *secret;
+  char *api_key;           /* NULL when the HTTP API is off */
+  atomic_uint next_api;    /* HTTP API request ids (with the worker index
+                              in the low 8 bits) */
   uv_mutex_t life;
   atomic_int state;
   atomic_int inflight;

@@ -150,6 +150,25 @@ int c4j__events_message(c4j__events_t *ev, const char *cid,
   return 0;
 }
 
+int c4j__events_api(c4j__events_t *ev, uint32_t id, const char *method,
+                    const char *path, size_t path_len, const char *query,
+                    size_t query_len, const char *body, size_t body_len) {
+  size_t lm = cut(strlen(method)), lp = cut(path_len), lq = cut(query_len);
+  size_t lb = cut(body_len);
+  size_t size = REC_HEADER + 4 + 2 + lm + 2 + lp + 2 + lq + 2 + lb;
+  uint8_t idb[4] = { (uint8_t)id, (uint8_t)(id >> 8), (uint8_t)(id >> 16),
+                     (uint8_t)(id >> 24) };
+  if (reserve(ev, size) != 0) return C4J_EFULL;
+  put_header(ev, size, C4J_EV_API);
+  put(ev, idb, 4);
+  put_str(ev, method, lm);
+  put_str(ev, path, lp);
+  put_str(ev, query, lq);
+  put_str(ev, body, lb);
+  commit(ev);
+  return 0;
+}
+
 int c4j__events_log(c4j__events_t *ev, int level, const char *text) {
   size_t lt = cut(strlen(text));
   size_t size = REC_HEADER + 1 + 2 + lt;

@@ -41,6 +41,11 @@ int c4j__events_dying(c4j__events_t *ev, const char *cid, int code,
                       const char *reason);
 int c4j__events_message(c4j__events_t *ev, const char *cid,
                         const uint8_t *text, size_t len);
+/* C4J_EV_API (record in c4j.h); strings longer than 65535 bytes are
+ * cut (the caller keeps them within). */
+int c4j__events_api(c4j__events_t *ev, uint32_t id, const char *method,
+                    const char *path, size_t path_len, const char *query,
+                    size_t query_len, const char *body, size_t body_len);
 int c4j__events_log(c4j__events_t *ev, int level, const char *text);
 
 /* See c4j_engine_poll(). */

@@ -7,10 +7,11 @@
 
 /* Which header a value belongs to (r->cur); H_NAME while a name is read. */
 enum { H_NAME, H_OTHER, H_KEY, H_VERSION, H_ORIGIN, H_XFF, H_UPGRADE,
-       H_CONNECTION };
+       H_CONNECTION, H_AUTH, H_APIKEY };
 
 /* Headers whose second copy is an error (bit 1 << kind in r->seen). */
-#define ONCE ((1u << H_KEY) | (1u << H_VERSION) | (1u << H_ORIGIN))
+#define ONCE ((1u << H_KEY) | (1u << H_VERSION) | (1u << H_ORIGIN) |      \
+              (1u << H_AUTH) | (1u << H_APIKEY))
 
 static int fail(c4j_http_req_t *r, int status, const char *error) {
   if (!r->status) {
@@ -49,6 +50,8 @@ static char *dest(c4j_http_req_t *r, size_t *cap) {
   case H_VERSION: *cap = sizeof(r->ws_version); return r->ws_version;
   case H_ORIGIN: *cap = sizeof(r->origin); return r->origin;
   case H_XFF: *cap = sizeof(r->forwarded_for); return r->forwarded_for;
+  case H_AUTH: *cap = sizeof(r->authorization); return r->authorization;
+  case H_APIKEY: *cap = sizeof(r->api_key); return r->api_key;
   default: return NULL;
   }
 }
@@ -100,6 +103,7 @@ static int name_kind(const c4j_http_req_t *r) {
     { "sec-websocket-key", H_KEY }, { "sec-websocket-version", H_VERSION },
     { "origin", H_ORIGIN }, { "x-forwarded-for", H_XFF },
     { "upgrade", H_UPGRADE }, { "connection", H_CONNECTION },
+    { "authorization", H_AUTH }, { "x-api-key", H_APIKEY },
   };
   size_t i;
   if (r->name_len >= sizeof(r->name)) return H_OTHER;
@@ -153,7 +157,15 @@ static int on_header_value(http_parser *hp, const char *at, size_t len) {
     if (comma) r->value_len = cap;
     return 0;
   }
-  if (len >= cap - r->value_len) return stop(r, 431, "header too long");
+  if (len >= cap - r->value_len) {
+    /* A key this long matches no key: keep reading the request, which
+     * /api/ then refuses with 401 (and any other route ignores). */
+    if (r->cur == H_AUTH || r->cur == H_APIKEY) {
+      r->auth_too_long = 1;
+      return 0;
+    }
+    return stop(r, 431, "header too long");
+  }
   memcpy(d + r->value_len, at, len);
   r->value_len += len;
   d[r->value_len] = 0;

@@ -26,6 +26,10 @@ typedef struct {
   char ws_version[8];          /* Sec-WebSocket-Version */
   char origin[256];
   char forwarded_for[64];      /* first address of X-Forwarded-For */
+  char authorization[300];     /* Authorization (for /api/) */
+  char api_key[264];           /* X-Api-Key (for /api/) */
+  int auth_too_long;           /* one of these two did not fit: no key
+                                  can match (not an error otherwise) */
   int upgrade_websocket;       /* Upgrade: websocket (any case) */
   int connection_upgrade;      /* Connection: contains token "upgrade" */
   int done;
@@ -44,8 +48,8 @@ void c4j_http_init(c4j_http_req_t *r, size_t max_header);
 /* Feeds bytes.  Returns bytes consumed (it stops right after the headers of
  * a complete request, and consumes nothing once done), or -1 with
  * r->status (400, 414, 431, 505) and r->error set; after an error it keeps
- * returning -1.  A second Sec-WebSocket-Key, Sec-WebSocket-Version or
- * Origin is a 400; only the first X-Forwarded-For header counts. */
+ * returning -1.  A second Sec-WebSocket-Key, Sec-WebSocket-Version,
+ * Origin, Authorization or X-Api-Key is a 400; only the first X-Forwarded-For header counts. */
 long c4j_http_feed(c4j_http_req_t *r, const uint8_t *buf, size_t n);
 
 /* The path of the target, without the query: writes at most cap-1 bytes. */

@@ -64,18 +64,19 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint max_frame, jint max_message, jint max_queue,
                           jint max_conns, jstring allowed_origins,
                           jint conn_expires_ms, jint history_size,
-                          jint history_age_ms) {
+                          jint history_age_ms, jstring api_key) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
-  char *h, *o, *s;
+  char *h, *o, *s, *k;
   size_t slen;
-  int oom1, oom2, oom3, rc;
+  int oom1, oom2, oom3, oom4, rc;
 
   c4j_config_init(&cfg);
   h = dup_string(env, host, &oom1);
   o = dup_string(env, allowed_origins, &oom2);
   s = dup_bytes(env, secret, &slen, &oom3);
-  if (oom1 || oom2 || oom3) {
+  k = dup_string(env, api_key, &oom4);
+  if (oom1 || oom2 || oom3 || oom4) {
     rc = C4J_ENOMEM;
     goto done;
   }
@@ -99,10 +100,13 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   cfg.conn_expires_ms = conn_expires_ms;
   cfg.history_size = history_size;
   cfg.history_age_ms = history_age_ms;
+  cfg.api_key = k; /* NULL or "": the HTTP API is off */
   rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
 done:
   free(h);
   free(o);
+  if (k != NULL) memset(k, 0, strlen(k));
+  free(k);
   if (s != NULL) memset(s, 0, slen);
   free(s);
   if (rc != 0) return rc;
@@ -339,13 +343,29 @@ static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   (*env)->SetLongArrayRegion(env, out, 0, n < 6 ? n : 6, v);
 }
 
+static jint n_api_reply(JNIEnv *env, jclass cls, jlong h, jlong id,
+                        jint status, jbyteArray json) {
+  c4j_engine_t *e = handle(h);
+  size_t n;
+  int oom;
+  char *j;
+  jint rc;
+  if (e == NULL) return C4J_ESTATE;
+  if (id < 0 || id > 0xffffffffLL) return C4J_EINVAL_ARG;
+  j = dup_bytes(env, json, &n, &oom);
+  if (oom) return C4J_ENOMEM;
+  rc = c4j_api_reply(e, (uint32_t)id, status, j, n);
+  free(j);
+  return rc;
+}
+
 static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
   return (*env)->NewStringUTF(env, c4j_strerror(code));
 }
 
 static const JNINativeMethod methods[] = {
   { "engineNew",
-    "(Ljava/lang/String;II[BIIIIIIILjava/lang/String;III)J",
+    "(Ljava/lang/String;II[BIIIIIIILjava/lang/String;IIILjava/lang/String;)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },
   { "engineStart", "(J)I", (void *)n_engine_start },
@@ -363,6 +383,7 @@ static const JNINativeMethod methods[] = {
   { "ticket", "(J[B)Ljava/lang/String;", (void *)n_ticket },
   { "poll", "(JLjava/nio/ByteBuffer;I)I", (void *)n_poll },
   { "stats", "(J[J)V", (void *)n_stats },
+  { "apiReply", "(JJI[B)I", (void *)n_api_reply },
   { "strerror", "(I)Ljava/lang/String;", (void *)n_strerror },
 };
 

@@ -106,6 +106,9 @@ static void handle(c4j__worker_t *w, c4j__msg_t *m) {
     case C4J__MSG_TOUCH:
       c4j__conn_touch(w, m->text, m->name_len);
       break;
+    case C4J__MSG_API_REPLY:
+      c4j__conn_api_reply(w, m->seq, m->buf);
+      break;
     default:
       break;
   }
@@ -243,6 +246,8 @@ int c4j__worker_init(c4j__worker_t *w, c4j_engine_t *e, int index) {
   if ((uint32_t)cfg->heartbeat_ms / 2 < period) period = cfg->heartbeat_ms / 2;
   if ((uint32_t)cfg->handshake_timeout_ms / 2 < period)
     period = cfg->handshake_timeout_ms / 2;
+  if (e->api_key != NULL && (uint32_t)cfg->api_timeout_ms / 2 < period)
+    period = (uint32_t)cfg->api_timeout_ms / 2;
   if (period < 20) period = 20;
   w->tick_ms = period;
   return uv_timer_start(&w->tick, tick_cb, period, period);

@@ -34,7 +34,9 @@ enum {
   C4J__MSG_SUB,       /* subscribe `text` to channel `reason`; ack `id`
                          when >= 0 */
   C4J__MSG_UNSUB,     /* unsubscribe `text` from channel `reason` */
-  C4J__MSG_SEND_USER  /* buf to the connections of user `text` */
+  C4J__MSG_SEND_USER, /* buf to the connections of user `text` */
+  C4J__MSG_API_REPLY  /* buf (a whole HTTP answer) to the /api/ request
+                         `seq` waiting here */
 };
 
 typedef struct {
@@ -80,6 +82,8 @@ struct c4j__worker_s {
   c4j__cid_map_t cids;
   c4j__conn_t *flush_list;  /* connections with output to write */
   c4j__conn_t *ghosts;      /* identities without a socket (conn.h) */
+  c4j__conn_t *api_wait;    /* /api/ requests waiting for their answer
+                               (conn.h) */
   c4j__conn_t *batch;       /* long-polls to answer when `batch_timer`
                                fires */
   uv_timer_t batch_timer;

@@ -43,7 +43,7 @@ public final class CometConfig {
             CONFIG_HOST, CONFIG_PUBLICURL, CONFIG_THREADS, CONFIG_SECRET, CONFIG_HEARTBEAT,
             CONFIG_MAXHEADER, CONFIG_HISTORYSIZE, CONFIG_MAXFRAME, CONFIG_MAXMESSAGE, CONFIG_MAXQUEUE,
             CONFIG_MAXCONNECTIONS, CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
-            CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS,
+            CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY,
             "Comet.CometEngine");
 
     private final int timeout;
@@ -70,6 +70,7 @@ public final class CometConfig {
     private final int ticketTtl;
     private final int actionTimeout;
     private final int actionThreads;
+    private final String apiKey;
 
     private CometConfig(Map<String, String> p) {
         timeout = intParam(p, CONFIG_TIMEOUT, 60000, 1000, Integer.MAX_VALUE);
@@ -96,6 +97,11 @@ public final class CometConfig {
         ticketTtl = intParam(p, CONFIG_TICKETTTL, 60, 1, 86400 * 365);
         actionTimeout = intParam(p, CONFIG_ACTIONTIMEOUT, 30000, 1, Integer.MAX_VALUE);
         actionThreads = intParam(p, CONFIG_ACTIONTHREADS, 16, 1, 1024);
+        apiKey = text(p, CONFIG_APIKEY, "");
+        if (!apiKey.isEmpty() && (apiKey.length() < 16 || apiKey.length() > 256
+                || !apiKey.chars().allMatch(ch -> ch > ' ' && ch < 0x7f))) {
+            throw new ConfigException(CONFIG_APIKEY, "must be 16 to 256 printable ASCII characters");
+        }
         if (timeout <= heartbeat) {
             throw new ConfigException(CONFIG_TIMEOUT, "must be greater than " + CONFIG_HEARTBEAT
                     + " (" + heartbeat + "): '" + timeout + "'");
@@ -304,6 +310,11 @@ public final class CometConfig {
     /** Comet.ActionThreads: threads of the engine's pool that runs ActionHandlers (default 16). */
     public int getActionThreads() { return actionThreads; }
 
+    /** Comet.ApiKey: the key of the HTTP API on the native port; "" (the default) turns the API off. */
+    String getApiKey() { return apiKey; }
+    /** Whether Comet.ApiKey is set, that is the native port answers /api/ requests. */
+    public boolean isApiEnabled() { return !apiKey.isEmpty(); }
+
     /** Maps a c4j_config_t field name (from the core's error) to its parameter. */
     static String parameterOf(String coreField) {
         if (coreField == null) {
@@ -318,7 +329,7 @@ public final class CometConfig {
             {"max_queue", CONFIG_MAXQUEUE}, {"max_conns", CONFIG_MAXCONNECTIONS},
             {"allowed_origins", CONFIG_ALLOWEDORIGINS},
             {"conn_expires", CONFIG_CONNEXPIRES}, {"history_size", CONFIG_HISTORYSIZE},
-            {"history_age", CONFIG_CACHEEXPIRES},
+            {"history_age", CONFIG_CACHEEXPIRES}, {"api_key", CONFIG_APIKEY},
         };
         for (String[] row : table) {
             if (f.contains(row[0])) {

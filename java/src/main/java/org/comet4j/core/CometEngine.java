@@ -89,6 +89,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     private final Map<String, ActionHandler> actionHandlers = new ConcurrentHashMap<>();
     private final Map<String, ChannelOptions> channelOptions;
     private final Commands commands = new Commands(this);
+    private final ApiHandler api = new ApiHandler(this);
     private volatile Actions actions;
     private volatile long nextPurge;
 
@@ -868,6 +869,22 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             LOG.info("comet4j: client frame from " + cid + ": " + text);
         }
         commands.handle(cid, text);
+    }
+
+    /** An HTTP API request that passed the key (docs/protocol.md section 8): answered by {@link ApiHandler}. */
+    void onApi(long id, String method, String path, String query, String body) {
+        api.handle(id, method, path, query, body);
+    }
+
+    /** Answers HTTP API request id; false when the engine no longer runs. */
+    boolean apiReply(long id, int status, String json) {
+        byte[] b = EngineHandle.utf8(json);
+        try {
+            int rc = running("apiReply").call("apiReply", h -> Native.apiReply(h, id, status, b));
+            return rc == 0;
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     void onLog(int level, String text) {

@@ -57,6 +57,8 @@ public final class CometProtocol {
     public static final String CONFIG_TICKETTTL = "Comet.TicketTtl";
     public static final String CONFIG_ACTIONTIMEOUT = "Comet.ActionTimeout";
     public static final String CONFIG_ACTIONTHREADS = "Comet.ActionThreads";
+    /** The key of the HTTP API on the native port (docs/protocol.md section 8); empty: off. */
+    public static final String CONFIG_APIKEY = "Comet.ApiKey";
 
     /** Error codes of {"t":"err"} answers to client commands (docs/protocol.md section 7). */
     public static final int ERR_BAD_COMMAND = 4000;

@@ -29,6 +29,7 @@ final class Dispatcher implements Runnable {
     private static final int EV_LOG = 4;
     private static final int EV_DYING = 5;
     private static final int EV_REVIVAL = 6;
+    private static final int EV_API = 7;
 
     private static final int POLL_TIMEOUT_MS = 1000;
 
@@ -164,6 +165,15 @@ final class Dispatcher implements Runnable {
                 String transport = string();
                 int port = buf.getShort() & 0xffff;
                 engine.onRevival(cid, user, ip, port, transport);
+                break;
+            }
+            case EV_API: {
+                long id = buf.getInt() & 0xffffffffL;
+                String method = string();
+                String path = string();
+                String query = string();
+                String body = string();
+                engine.onApi(id, method, path, query, body);
                 break;
             }
             default:

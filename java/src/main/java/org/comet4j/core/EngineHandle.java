@@ -42,7 +42,8 @@ final class EngineHandle implements AutoCloseable {
         long h = Native.engineNew(cfg.getHost(), cfg.getPort(), cfg.getThreads(), cfg.getSecret(),
                 cfg.getHeartbeat(), cfg.getTimeout(), cfg.getMaxHeader(), cfg.getMaxFrame(),
                 cfg.getMaxMessage(), cfg.getMaxQueue(), cfg.getMaxConnections(), cfg.getAllowedOrigins(),
-                cfg.getConnExpires(), cfg.getHistorySize(), cfg.getCacheExpires());
+                cfg.getConnExpires(), cfg.getHistorySize(), cfg.getCacheExpires(),
+                cfg.getApiKey());
         if (h < 0) {
             if (h == NativeException.EINVAL_CONFIG) {
                 String field = Native.configError();

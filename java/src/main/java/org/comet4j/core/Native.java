@@ -21,7 +21,8 @@ final class Native {
                                  int heartbeatMs, int idleTimeoutMs, int maxHeader,
                                  int maxFrame, int maxMessage, int maxQueue,
                                  int maxConns, String allowedOrigins,
-                                 int connExpiresMs, int historySize, int historyAgeMs);
+                                 int connExpiresMs, int historySize, int historyAgeMs,
+                                 String apiKey);
 
     static native String configError();
 
@@ -73,6 +74,9 @@ final class Native {
 
     /** Fills out with c4j_stats_t's fields in order. */
     static native void stats(long h, long[] out);
+
+    /** Answers HTTP API request id (event 7) with status and a JSON body; 0 once queued. */
+    static native int apiReply(long h, long id, int status, byte[] json);
 
     static native String strerror(int code);
 }
