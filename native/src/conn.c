@@ -1034,16 +1034,24 @@ static void refuse_sub(c4j__conn_t *c, int64_t id) {
   send_text(c, text, (size_t)n);
 }
 
-void c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
-                         const char *channel, int64_t ack_id,
-                         const void *hist, uint64_t off) {
+/* Whether c is a socket on its way to becoming a ghost: neither attached
+ * nor a ghost yet. */
+static int in_transition(const c4j__conn_t *c) {
+  return c->state != C4J__CONN_OPEN && c->state != C4J__CONN_PARKED &&
+         c->state != C4J__CONN_DYING;
+}
+
+int c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
+                        const char *channel, int64_t ack_id,
+                        const void *hist, uint64_t off) {
   c4j_engine_t *e = w->engine;
   c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
   size_t chlen = strlen(channel);
   const c4j__hist_chan_t *hc = hist;
   c4j__conn_t *c;
-  if (id == NULL) return;
+  if (id == NULL) return 0;
   c = id->conn;
+  if (in_transition(c)) return C4J__LATER;
   if (subs_live(c)) {
     c4j__sub_t *s = c4j__chan_sub_of(c->subs, channel, chlen);
     size_t n = 0;
@@ -1051,10 +1059,10 @@ void c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
       for (s = c->subs; s; s = s->conn_next) n++;
       if (n >= C4J_MAX_CHANNELS) {
         refuse_sub(c, ack_id);
-        return;
+        return 0;
       }
       if (c4j__chan_subscribe(&w->chans, channel, chlen, c, &c->subs) != 0)
-        return;
+        return 0;
       s = c->subs; /* the new node is the head */
       /* Every broadcast above off is still to come through this inbox
        * (c4j_subscribe pushed this message under the history's lock, as
@@ -1070,19 +1078,19 @@ void c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
     /* A ghost: the next connection subscribes what the held register
      * says, from the position kept there. */
     c4j__names_t *set, *more;
-    if (!c4j__held_chans(&e->held, id->id, w->index, &set)) return;
+    if (!c4j__held_chans(&e->held, id->id, w->index, &set)) return 0;
     if (!c4j__names_has(set, channel, chlen)) {
       if (set != NULL && set->n >= C4J_MAX_CHANNELS) {
         c4j__free(set);
         refuse_sub(c, ack_id);
-        return;
+        return 0;
       }
       more = c4j__names_with(set, channel, chlen);
       c4j__free(set);
-      if (more == NULL) return;
+      if (more == NULL) return 0;
       if (c4j__held_update(&e->held, id->id, w->index, more, hc, &off, 1) !=
           1)
-        return;
+        return 0;
     } else {
       c4j__free(set);
       if (hc != NULL)
@@ -1090,28 +1098,31 @@ void c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
     }
   }
   if (ack_id >= 0) ack_sub(c, ack_id, channel, chlen, hc, off);
+  return 0;
 }
 
-void c4j__conn_unsubscribe(c4j__worker_t *w, const char *cid, size_t len,
-                           const char *channel) {
+int c4j__conn_unsubscribe(c4j__worker_t *w, const char *cid, size_t len,
+                          const char *channel) {
   c4j_engine_t *e = w->engine;
   c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
   size_t chlen = strlen(channel);
   c4j__names_t *set, *less;
   c4j__conn_t *c;
-  if (id == NULL) return;
+  if (id == NULL) return 0;
   c = id->conn;
+  if (in_transition(c)) return C4J__LATER;
   if (subs_live(c)) {
     if (c4j__chan_unsubscribe(&w->chans, &c->subs, channel, chlen))
       c4j__held_update(&e->held, id->id, w->index, c4j__names_of(c->subs),
                        NULL, NULL, 0);
-    return;
+    return 0;
   }
-  if (!c4j__held_chans(&e->held, id->id, w->index, &set)) return;
+  if (!c4j__held_chans(&e->held, id->id, w->index, &set)) return 0;
   if (c4j__names_has(set, channel, chlen) &&
       (less = c4j__names_without(set, channel, chlen)) != NULL)
     c4j__held_update(&e->held, id->id, w->index, less, NULL, NULL, 0);
   c4j__free(set);
+  return 0;
 }
 
 /* ---- Routing the request -------------------------------------------------- */

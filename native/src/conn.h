@@ -114,13 +114,18 @@ void c4j__conn_touch(c4j__worker_t *w, const char *cid, size_t len);
  * when ack_id >= 0, queues it the ack (or the 4290 error over
  * C4J_MAX_CHANNELS); the identity's channel set in the held register
  * follows, so that the next connection of cid subscribes it too. */
-void c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
-                         const char *channel, int64_t ack_id,
-                         const void *hist, uint64_t off);
+int c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
+                        const char *channel, int64_t ack_id,
+                        const void *hist, uint64_t off);
 /* Unsubscribes cid, if held here, from channel, for its next connections
  * too. */
-void c4j__conn_unsubscribe(c4j__worker_t *w, const char *cid, size_t len,
-                           const char *channel);
+int c4j__conn_unsubscribe(c4j__worker_t *w, const char *cid, size_t len,
+                          const char *channel);
+/* Both return C4J__LATER when cid's socket is closing here and its ghost
+ * does not exist yet: the worker hands the command in again on a later
+ * tick (otherwise the ghost, made from the closing socket's channels,
+ * would undo it); else 0. */
+#define C4J__LATER 1
 /* The embedder answered /api/ request id: b (a whole HTTP answer, one
  * reference kept by the caller) goes to it if it still waits on w. */
 void c4j__conn_api_reply(c4j__worker_t *w, uint32_t id, c4j__buf_t *b);

@@ -46,7 +46,9 @@ static c4j__conn_t *find_conn(c4j__worker_t *w, const c4j__msg_t *m) {
   return e ? e->conn : NULL;
 }
 
-static void handle(c4j__worker_t *w, c4j__msg_t *m) {
+/* Handles one inbox message; returns 1 when it must be kept for a later
+ * tick (see retry_later), else 0 and the caller frees it. */
+static int handle(c4j__worker_t *w, c4j__msg_t *m) {
   c4j__conn_t *c;
   c4j__chan_t *ch;
   switch (m->type) {
@@ -87,12 +89,15 @@ static void handle(c4j__worker_t *w, c4j__msg_t *m) {
       }
       break;
     case C4J__MSG_SUB:
-      c4j__conn_subscribe(w, m->text, m->name_len, m->reason, m->id,
-                          m->hist, m->off);
-      break;
     case C4J__MSG_UNSUB:
-      c4j__conn_unsubscribe(w, m->text, m->name_len, m->reason);
-      break;
+      /* Commands for one identity keep their order: while any waits, the
+       * next ones wait behind it. */
+      if (w->later != NULL) return 1;
+      if (m->type == C4J__MSG_SUB)
+        return c4j__conn_subscribe(w, m->text, m->name_len, m->reason,
+                                   m->id, m->hist, m->off) == C4J__LATER;
+      return c4j__conn_unsubscribe(w, m->text, m->name_len, m->reason) ==
+             C4J__LATER;
     case C4J__MSG_DROP:
       if ((c = find_conn(w, m)) != NULL)
         c4j__conn_close(c, m->code, m->reason, 0);
@@ -112,6 +117,7 @@ static void handle(c4j__worker_t *w, c4j__msg_t *m) {
     default:
       break;
   }
+  return 0;
 }
 
 static void stop_walk_cb(uv_handle_t *h, void *arg) {
@@ -139,6 +145,31 @@ static void begin_stop(c4j__worker_t *w) {
   if (w->handles & H_ASYNC) uv_close((uv_handle_t *)&w->async, NULL);
 }
 
+/* Puts m at the end of the commands waiting for the next tick. */
+static void keep_for_later(c4j__worker_t *w, c4j__msg_t *m) {
+  c4j__qnode_t **tail = &w->later;
+  while (*tail != NULL) tail = (c4j__qnode_t **)&(*tail)->next;
+  atomic_store(&m->node.next, NULL);
+  *tail = &m->node;
+}
+
+/* Hands the waiting commands in again, oldest first.  A command still
+ * waiting after RETRY_TICKS ticks is dropped: its identity never became a
+ * ghost (it was dropped for good, and the command with it). */
+#define RETRY_TICKS 20
+static void retry_later(c4j__worker_t *w) {
+  c4j__qnode_t *n = w->later, *next;
+  w->later = NULL;
+  for (; n != NULL; n = next) {
+    c4j__msg_t *m = C4J__CONTAINER_OF(n, c4j__msg_t, node);
+    next = atomic_load(&n->next);
+    if (handle(w, m) && ++m->code < RETRY_TICKS)
+      keep_for_later(w, m);
+    else
+      c4j__msg_free(m);
+  }
+}
+
 static void async_cb(uv_async_t *a) {
   c4j__worker_t *w = C4J__CONTAINER_OF(a, c4j__worker_t, async);
   c4j__qnode_t *n;
@@ -148,8 +179,10 @@ static void async_cb(uv_async_t *a) {
       continue;
     }
     c4j__msg_t *m = C4J__CONTAINER_OF(n, c4j__msg_t, node);
-    handle(w, m);
-    c4j__msg_free(m);
+    if (handle(w, m))
+      keep_for_later(w, m);
+    else
+      c4j__msg_free(m);
   }
   c4j__worker_flush(w);
 }
@@ -174,6 +207,7 @@ static void tick_cb(uv_timer_t *timer) {
   t.ping = (int32_t)(t.now - w->next_ping) >= 0;
   if (t.ping) w->next_ping = t.now + (uint32_t)w->engine->cfg.heartbeat_ms;
   c4j__listener_resume(w);
+  retry_later(w);
   uv_walk(&w->loop, tick_walk_cb, &t);
   for (c4j__conn_t *g = w->ghosts, *next; g != NULL; g = next) {
     next = g->gnext; /* the tick may free g */
@@ -300,6 +334,10 @@ void c4j__worker_free(c4j__worker_t *w) {
         atomic_fetch_sub(&w->engine->open_socks, 1);
       }
       c4j__msg_free(m);
+    }
+    while ((n = w->later) != NULL) {
+      w->later = atomic_load(&n->next);
+      c4j__msg_free(C4J__CONTAINER_OF(n, c4j__msg_t, node));
     }
     if (uv_loop_close(&w->loop) == UV_EBUSY) {
       uv_run(&w->loop, UV_RUN_DEFAULT);

@@ -43,7 +43,7 @@ typedef struct {
   c4j__qnode_t node;
   uint8_t type;
   int fd;
-  int code;
+  int code;             /* C4J__MSG_SUB/UNSUB: ticks waited (C4J__LATER) */
   uint32_t seq;
   int64_t id;           /* C4J__MSG_SUB: the ack's id, the channel's
                            history (or NULL) and its newest offset when
@@ -82,6 +82,8 @@ struct c4j__worker_s {
   c4j__cid_map_t cids;
   c4j__conn_t *flush_list;  /* connections with output to write */
   c4j__conn_t *ghosts;      /* identities without a socket (conn.h) */
+  c4j__qnode_t *later;      /* subscribe commands to hand in again at the
+                               next tick, oldest first (C4J__LATER) */
   c4j__conn_t *api_wait;    /* /api/ requests waiting for their answer
                                (conn.h) */
   c4j__conn_t *batch;       /* long-polls to answer when `batch_timer`
