@@ -1,0 +1,206 @@
+/* comet4j-node.c - the C core as a standalone server, no JVM: settings
+ * from flags or a Comet.* file (options.c), the engine, and the embedder's
+ * one thread: it drains c4j_engine_poll, keeps what events say about
+ * connections (registry.c), answers the HTTP API (api.c), answers client
+ * commands with 4040 (no application here), logs, and stops on
+ * SIGINT/SIGTERM. */
+#include "api.h"
+#include "options.h"
+#include "registry.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static volatile sig_atomic_t stop_signal;
+static int log_level = LOG_INFO;
+
+static void on_signal(int sig) { stop_signal = sig; }
+
+static void logf_(int level, const char *fmt, ...) {
+  static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+  if (level > log_level) return;
+  char ts[32];
+  time_t t = time(NULL);
+  struct tm tm;
+  gmtime_r(&t, &tm);
+  strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  fprintf(stderr, "%s %-5s ", ts, names[level]);
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+/* ---- reading event records ---- */
+typedef struct { const uint8_t *p, *end; int ok; } rd_t;
+
+static uint32_t rd_u32(rd_t *r) {
+  if (r->end - r->p < 4) { r->ok = 0; return 0; }
+  uint32_t v = r->p[0] | r->p[1] << 8 | r->p[2] << 16 | (uint32_t)r->p[3] << 24;
+  r->p += 4;
+  return v;
+}
+static unsigned rd_u16(rd_t *r) {
+  if (r->end - r->p < 2) { r->ok = 0; return 0; }
+  unsigned v = r->p[0] | r->p[1] << 8;
+  r->p += 2;
+  return v;
+}
+static unsigned rd_u8(rd_t *r) {
+  if (r->end - r->p < 1) { r->ok = 0; return 0; }
+  return *r->p++;
+}
+static str_t rd_str(rd_t *r) {
+  str_t s = {"", 0};
+  size_t n = rd_u16(r);
+  if (!r->ok || (size_t)(r->end - r->p) < n) { r->ok = 0; return s; }
+  s.p = (const char *)r->p;
+  s.n = n;
+  r->p += n;
+  return s;
+}
+
+#define S(s) (int)(s).n, (s).p
+
+/* A client's sub/pub/req with an id gets 4040: no application here. */
+static void on_message(c4j_engine_t *e, str_t cid, str_t text) {
+  json_t *m = json_loadb(text.p, text.n, 0, NULL);
+  json_t *t = json_object_get(m, "t"), *id = json_object_get(m, "id");
+  const char *ts = json_string_value(t);
+  if (id && ts && (!strcmp(ts, "sub") || !strcmp(ts, "pub") || !strcmp(ts, "req"))) {
+    json_t *err = json_pack("{s:s,s:O,s:i,s:s}", "t", "err", "id", id, "code", 4040,
+                            "message", "no application on this node");
+    char *js = err ? json_dumps(err, JSON_COMPACT) : NULL;
+    if (js) c4j_send_frame(e, cid.p, cid.n, js, strlen(js));
+    free(js);
+    json_decref(err);
+  }
+  logf_(LOG_DEBUG, "message %.*s: %.*s", S(cid), (int)(text.n > 200 ? 200 : text.n), text.p);
+  json_decref(m);
+}
+
+static void on_record(c4j_engine_t *e, const uint8_t *rec, size_t size) {
+  rd_t r = {rec + 8, rec + size, 1};
+  str_t cid, user, ip, tr, reason, text;
+  unsigned code, port;
+  switch (rec[4]) {
+  case C4J_EV_CONNECT:
+  case C4J_EV_REVIVAL:
+    cid = rd_str(&r); user = rd_str(&r); ip = rd_str(&r); tr = rd_str(&r);
+    port = rd_u16(&r);
+    if (!r.ok) break;
+    reg_add(cid.p, cid.n, user.p, user.n);
+    logf_(LOG_DEBUG, "%s %.*s user=%.*s %.*s:%u %.*s",
+          rec[4] == C4J_EV_CONNECT ? "connect" : "revival", S(cid), S(user), S(ip),
+          port, S(tr));
+    return;
+  case C4J_EV_DYING:
+  case C4J_EV_DROP:
+    cid = rd_str(&r); code = rd_u16(&r); reason = rd_str(&r);
+    if (!r.ok) break;
+    if (rec[4] == C4J_EV_DROP) reg_remove(cid.p, cid.n);
+    logf_(LOG_DEBUG, "%s %.*s %u %.*s", rec[4] == C4J_EV_DROP ? "drop" : "dying",
+          S(cid), code, S(reason));
+    return;
+  case C4J_EV_MESSAGE:
+    cid = rd_str(&r); text = rd_str(&r);
+    if (!r.ok) break;
+    on_message(e, cid, text);
+    return;
+  case C4J_EV_LOG:
+    code = rd_u8(&r); text = rd_str(&r);
+    if (!r.ok) break;
+    logf_(code > LOG_DEBUG ? LOG_DEBUG : (int)code, "core: %.*s", S(text));
+    return;
+  case C4J_EV_API: {
+    uint32_t id = rd_u32(&r);
+    str_t method = rd_str(&r), path = rd_str(&r), query = rd_str(&r), body = rd_str(&r);
+    if (!r.ok) break;
+    int status = api_handle(e, id, method, path, query, body);
+    logf_(LOG_DEBUG, "api %.*s %.*s -> %d", S(method), S(path), status);
+    return;
+  }
+  default:
+    logf_(LOG_DEBUG, "event type %u ignored", rec[4]);
+    return;
+  }
+  logf_(LOG_WARN, "malformed event record (type %u)", rec[4]);
+}
+
+int main(int argc, char **argv) {
+  node_options_t o;
+  int rc = node_options_parse(argc, argv, &o);
+  if (rc) {
+    node_options_free();
+    return rc == 1 ? 0 : rc;
+  }
+  log_level = o.log_level;
+
+  c4j_engine_t *e;
+  if ((rc = c4j_engine_new(&o.cfg, &e)) < 0) {
+    fprintf(stderr, "comet4j-node: %s\n",
+            rc == C4J_EINVAL_CONFIG ? c4j_config_error() : c4j_strerror(rc));
+    node_options_free();
+    return 2;
+  }
+  node_options_free(); /* the engine copied what it keeps */
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+
+  if ((rc = c4j_engine_start(e)) < 0) {
+    fprintf(stderr, "comet4j-node: cannot start: %s\n", c4j_strerror(rc));
+    c4j_engine_free(e);
+    return 1;
+  }
+  logf_(LOG_INFO, "comet4j-node listening on port %d", c4j_engine_port(e));
+
+  size_t cap = 1 << 20;
+  uint8_t *buf = malloc(cap);
+  if (!buf) {
+    c4j_engine_stop(e);
+    c4j_engine_free(e);
+    return 1;
+  }
+  int stopping = 0;
+  for (;;) {
+    if (stop_signal && !stopping) {
+      logf_(LOG_INFO, "signal %d: stopping", (int)stop_signal);
+      stopping = 1;
+      c4j_engine_stop(e);
+    }
+    int n = c4j_engine_poll(e, buf, cap, 200);
+    if (n == C4J_ESTOPPED) break;
+    if (n < 0) {
+      logf_(LOG_ERROR, "poll: %s", c4j_strerror(n));
+      break;
+    }
+    for (int off = 0; off + 8 <= n;) {
+      uint32_t size = buf[off] | buf[off + 1] << 8 | buf[off + 2] << 16 |
+                      (uint32_t)buf[off + 3] << 24;
+      if (size < 8 || size > (uint32_t)(n - off)) {
+        logf_(LOG_ERROR, "bad event record size %u", size);
+        break;
+      }
+      on_record(e, buf + off, size);
+      off += size;
+    }
+  }
+  c4j_engine_stop(e);
+  c4j_engine_free(e);
+  free(buf);
+  reg_free();
+  logf_(LOG_INFO, "stopped");
+  return 0;
+}

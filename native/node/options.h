@@ -1,0 +1,21 @@
+/* options.h - comet4j-node's settings: flags and `--config FILE` lines with
+ * the Comet.* names of the JVM side, checked into a c4j_config_t. */
+#ifndef NODE_OPTIONS_H
+#define NODE_OPTIONS_H
+
+#include "c4j.h"
+
+enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+typedef struct {
+  c4j_config_t cfg;  /* strings point into the option table's storage */
+  int log_level;
+} node_options_t;
+
+/* Parses argv (and the --config file it names).  Returns 0, 1 after
+ * --help (usage printed), or 2 after printing "Comet.X: message" to
+ * stderr for a bad value, an unknown flag or key, or a missing secret. */
+int node_options_parse(int argc, char **argv, node_options_t *out);
+void node_options_free(void);
+
+#endif

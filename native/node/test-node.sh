@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# test-node.sh NODE CLIENT - comet4j-node over real sockets (run by
+# `make test` on a build with ASan + UBSan): flags, the WebSocket client,
+# the HTTP API with curl, SIGTERM.  Ends with "test/node: N passed, N failed".
+set -u
+NODE=$1 CLIENT=$2
+dir=$(mktemp -d)
+pid=; cpid=
+cleanup() {
+  [ -n "$cpid" ] && kill "$cpid" 2>/dev/null
+  [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+pass=0; fail=0
+ok()  { pass=$((pass+1)); echo "  ok: $1"; }
+bad() { fail=$((fail+1)); echo "  FAILED: $1"; [ -n "${2:-}" ] && sed 's/^/    | /' "$2" | tail -20; }
+check() { if eval "$2"; then ok "$1"; else bad "$1" "${3:-}"; fi; }
+# wait_for FILE PATTERN: up to 10 s
+wait_for() { for _ in $(seq 100); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+secret=0123456789abcdef-node-test-secret
+key=test-api-key-0123456789
+printf '%s\n' "$secret" > "$dir/secret"
+printf '%s\n' "$key" > "$dir/key"
+
+# Bad values exit 2 naming the parameter; no secret is refused.
+"$NODE" --port abc --secret-file "$dir/secret" 2> "$dir/bad.err"; rc=$?
+check "bad --port exits 2 naming Comet.Port" '[ $rc -eq 2 ] && grep -q "Comet.Port" "$dir/bad.err"' "$dir/bad.err"
+printf 'Comet.Threads = 0\n' > "$dir/bad.conf"
+"$NODE" --config "$dir/bad.conf" --secret-file "$dir/secret" 2> "$dir/bad2.err"; rc=$?
+check "bad Comet.Threads in --config exits 2 naming it" '[ $rc -eq 2 ] && grep -q "Comet.Threads" "$dir/bad2.err"' "$dir/bad2.err"
+"$NODE" --port 0 2> "$dir/nosecret.err"; rc=$?
+check "no secret: exits 2 naming Comet.Secret" '[ $rc -eq 2 ] && grep -q "Comet.Secret" "$dir/nosecret.err"' "$dir/nosecret.err"
+
+# The server, from a config file and flags.
+printf '# comet4j-node\nComet.Port = 0\nComet.Host = 127.0.0.1\nComet.HistorySize = 10\n' > "$dir/node.conf"
+"$NODE" --config "$dir/node.conf" --secret-file "$dir/secret" --api-key-file "$dir/key" \
+  --threads 2 --log-level debug 2> "$dir/node.err" &
+pid=$!
+if ! wait_for "$dir/node.err" "listening on port"; then
+  bad "comet4j-node starts" "$dir/node.err"
+  echo "test/node: $pass passed, $((fail+1)) failed"; exit 1
+fi
+port=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$dir/node.err" | head -1)
+ok "starts on port $port"
+api=http://127.0.0.1:$port/api
+
+cid=AAAAAAAAAAAAAAAAAAAAAA
+"$CLIENT" "$port" "$secret" "$cid" alice news 20 '{"t":"sub","id":7,"ch":"x"}' > "$dir/client.out" 2>&1 &
+cpid=$!
+check "the client attaches (open frame)" 'wait_for "$dir/client.out" "\"t\":\"open\""' "$dir/client.out"
+check "a sub with an id gets 4040" 'wait_for "$dir/client.out" "\"code\":4040"' "$dir/client.out"
+
+out=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $key" \
+  -d '{"channel":"news","data":{"text":"hello node"}}' "$api/publish")
+check "POST /api/publish: 200 {\"ok\":true}" '[ "$out" = "{\"ok\":true} 200" ]'
+check "the client got the broadcast" 'wait_for "$dir/client.out" "hello node"' "$dir/client.out"
+
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" \
+  -d '{"channel":"news","data":"to alice","user":"alice"}' "$api/send")
+check "POST /api/send to a user" '[ "$out" = "{\"ok\":true} 200" ] && wait_for "$dir/client.out" "to alice"' "$dir/client.out"
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" \
+  -d "{\"channel\":\"news\",\"data\":\"to cid\",\"cId\":\"$cid\"}" "$api/send")
+check "POST /api/send to a cId" '[ "$out" = "{\"ok\":true} 200" ] && wait_for "$dir/client.out" "to cid"' "$dir/client.out"
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" \
+  -d '{"channel":"news","data":1,"cId":"BBBBBBBBBBBBBBBBBBBBBB"}' "$api/send")
+check "POST /api/send to an unknown cId: 404" '[ "${out##* }" = 404 ]'
+
+out=$(curl -s -w ' %{http_code}' -d '{"channel":"news","data":1}' "$api/publish")
+check "no key: 401" '[ "${out##* }" = 401 ]'
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" -d '{"channel":"news"}' "$api/publish")
+check "missing data: 400 with the ApiHandler message" \
+  '[ "$out" = "{\"error\":{\"code\":400,\"message\":\"\\\"data\\\" is required\"}} 400" ]'
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/publish")
+check "GET /api/publish: 405" '[ "${out##* }" = 405 ]'
+
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/online")
+check "GET /api/online" '[ "$out" = "{\"users\":1,\"connections\":1} 200" ]'
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/online?user=al%69ce")
+check "GET /api/online?user=alice" '[ "$out" = "{\"user\":\"alice\",\"online\":true,\"connections\":1} 200" ]'
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/presence?channel=news")
+check "GET /api/presence: 501" '[ "${out##* }" = 501 ]'
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/nope")
+check "unknown API: 404" '[ "$out" = "{\"error\":{\"code\":404,\"message\":\"no such API: /api/nope\"}} 404" ]'
+
+# SIGTERM: the client gets 1001, the node exits 0 without a sanitizer report.
+kill -TERM "$pid"
+for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$pid" 2>/dev/null; then rc=timeout; else wait "$pid"; rc=$?; fi
+pid=
+check "SIGTERM: exit 0" '[ "$rc" = 0 ]' "$dir/node.err"
+check "no ASan/UBSan report" '! grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$dir/node.err"' "$dir/node.err"
+check "the client got close 1001" 'wait_for "$dir/client.out" "close 1001"' "$dir/client.out"
+wait "$cpid" 2>/dev/null; cpid=
+
+echo "test/node: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
