@@ -102,6 +102,18 @@ static char *slurp(const char *path, size_t *len) {
   return b;
 }
 
+/* Settings of the JVM side that mean nothing here: a shared file may
+ * carry them; they are ignored with a warning. */
+static int jvm_only(const char *k) {
+  static const char *names[] = {
+    "Comet.CacheFrequency", "Comet.ConnFrequency", "Comet.WorkStyle", "Comet.Debug",
+    "Comet.Language", "Comet.PublicUrl", "Comet.TicketTtl", "Comet.ActionTimeout",
+    "Comet.ActionThreads", "Comet.CometEngine"};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (strcmp(names[i], k) == 0) return 1;
+  return 0;
+}
+
 static int load_file(const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) return bad("--config", "cannot read '%s'", path);
@@ -120,8 +132,10 @@ static int load_file(const char *path) {
     *eq = 0;
     char *k = trim(s), *v = trim(eq + 1);
     opt_t *o = by_key(k);
-    if (!o) rc = bad(k, "unknown parameter (in %s)", path);
-    else set(o, v);
+    if (o) set(o, v);
+    else if (jvm_only(k))
+      fprintf(stderr, "comet4j-node: %s: ignored (no application on this node)\n", k);
+    else rc = bad(k, "unknown parameter (in %s)", path);
   }
   fclose(f);
   return rc;

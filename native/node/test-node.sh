@@ -34,7 +34,7 @@ check "bad Comet.Threads in --config exits 2 naming it" '[ $rc -eq 2 ] && grep -
 check "no secret: exits 2 naming Comet.Secret" '[ $rc -eq 2 ] && grep -q "Comet.Secret" "$dir/nosecret.err"' "$dir/nosecret.err"
 
 # The server, from a config file and flags.
-printf '# comet4j-node\nComet.Port = 0\nComet.Host = 127.0.0.1\nComet.HistorySize = 10\n' > "$dir/node.conf"
+printf '# comet4j-node\nComet.Port = 0\nComet.WorkStyle = auto\nComet.Host = 127.0.0.1\nComet.HistorySize = 10\n' > "$dir/node.conf"
 "$NODE" --config "$dir/node.conf" --secret-file "$dir/secret" --api-key-file "$dir/key" \
   --threads 2 --log-level debug 2> "$dir/node.err" &
 pid=$!
