@@ -137,54 +137,61 @@ static void n_engine_free(JNIEnv *env, jclass cls, jlong h) {
   if (e != NULL) c4j_engine_free(e);
 }
 
-/* Runs send with the bytes of two or three arrays pinned only for the
- * copy into the frame (no blocking happens inside). */
-static jint n_send_all(JNIEnv *env, jclass cls, jlong h, jbyteArray channel,
-                       jbyteArray json, jlong time_ms) {
+/* Copies a name (channel, id, user) of 1..max bytes out of a Java array
+ * into out; C4J_EBADNAME for a null, empty or longer one. */
+static int copy_name(JNIEnv *env, jbyteArray a, char *out, jsize max,
+                     jsize *len) {
+  if (a == NULL) return C4J_EBADNAME;
+  *len = (*env)->GetArrayLength(env, a);
+  if (*len <= 0 || *len > max) return C4J_EBADNAME;
+  (*env)->GetByteArrayRegion(env, a, 0, *len, (jbyte *)out);
+  return 0;
+}
+
+/* What the three sends share: who (an id, a user or nobody), a channel and
+ * the JSON data.  The data stays pinned only for the copy into the frame
+ * (no blocking happens inside). */
+enum { TO_ALL, TO_CID, TO_USER };
+
+static jint send_json(JNIEnv *env, jlong h, int to, jbyteArray who,
+                      jbyteArray channel, jbyteArray json, jlong time_ms) {
   c4j_engine_t *e = handle(h);
-  char ch[C4J_MAX_CHANNEL + 1];
-  jsize chn, jn;
+  char ch[C4J_MAX_CHANNEL + 1], w[C4J_MAX_USER + 1];
+  jsize chn = 0, wn = 0, jn;
   jbyte *j;
   jint rc;
   if (e == NULL) return C4J_ESTATE;
-  if (channel == NULL) return C4J_EBADNAME;
-  if (json == NULL) return C4J_EBADJSON;
-  chn = (*env)->GetArrayLength(env, channel);
-  if (chn <= 0 || chn > C4J_MAX_CHANNEL) return C4J_EBADNAME;
-  (*env)->GetByteArrayRegion(env, channel, 0, chn, (jbyte *)ch);
-  jn = (*env)->GetArrayLength(env, json);
-  if (jn <= 0) return C4J_EBADJSON;
+  if (to != TO_ALL &&
+      (rc = copy_name(env, who, w, to == TO_CID ? C4J_MAX_ID : C4J_MAX_USER,
+                      &wn)) != 0)
+    return rc;
+  if ((rc = copy_name(env, channel, ch, C4J_MAX_CHANNEL, &chn)) != 0)
+    return rc;
+  if (json == NULL || (jn = (*env)->GetArrayLength(env, json)) <= 0)
+    return C4J_EBADJSON;
   j = (*env)->GetPrimitiveArrayCritical(env, json, NULL);
   if (j == NULL) return C4J_ENOMEM;
-  rc = c4j_send_all(e, ch, (size_t)chn, (const char *)j, (size_t)jn, time_ms);
+  if (to == TO_ALL)
+    rc = c4j_send_all(e, ch, (size_t)chn, (const char *)j, (size_t)jn,
+                      time_ms);
+  else if (to == TO_CID)
+    rc = c4j_send_to(e, w, (size_t)wn, ch, (size_t)chn, (const char *)j,
+                     (size_t)jn, time_ms);
+  else
+    rc = c4j_send_user(e, w, (size_t)wn, ch, (size_t)chn, (const char *)j,
+                       (size_t)jn, time_ms);
   (*env)->ReleasePrimitiveArrayCritical(env, json, j, JNI_ABORT);
   return rc;
 }
 
+static jint n_send_all(JNIEnv *env, jclass cls, jlong h, jbyteArray channel,
+                       jbyteArray json, jlong time_ms) {
+  return send_json(env, h, TO_ALL, NULL, channel, json, time_ms);
+}
+
 static jint n_send_to(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
                       jbyteArray channel, jbyteArray json, jlong time_ms) {
-  c4j_engine_t *e = handle(h);
-  char ch[C4J_MAX_CHANNEL + 1], id[C4J_MAX_ID + 1];
-  jsize chn, idn, jn;
-  jbyte *j;
-  jint rc;
-  if (e == NULL) return C4J_ESTATE;
-  if (cid == NULL || channel == NULL) return C4J_EBADNAME;
-  if (json == NULL) return C4J_EBADJSON;
-  idn = (*env)->GetArrayLength(env, cid);
-  chn = (*env)->GetArrayLength(env, channel);
-  if (idn <= 0 || idn > C4J_MAX_ID || chn <= 0 || chn > C4J_MAX_CHANNEL)
-    return C4J_EBADNAME;
-  (*env)->GetByteArrayRegion(env, cid, 0, idn, (jbyte *)id);
-  (*env)->GetByteArrayRegion(env, channel, 0, chn, (jbyte *)ch);
-  jn = (*env)->GetArrayLength(env, json);
-  if (jn <= 0) return C4J_EBADJSON;
-  j = (*env)->GetPrimitiveArrayCritical(env, json, NULL);
-  if (j == NULL) return C4J_ENOMEM;
-  rc = c4j_send_to(e, id, (size_t)idn, ch, (size_t)chn, (const char *)j,
-                   (size_t)jn, time_ms);
-  (*env)->ReleasePrimitiveArrayCritical(env, json, j, JNI_ABORT);
-  return rc;
+  return send_json(env, h, TO_CID, cid, channel, json, time_ms);
 }
 
 static jint n_drop(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
@@ -211,15 +218,9 @@ static jint n_drop(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
  * returns their lengths through idn and chn, or C4J_EBADNAME. */
 static int cid_and_channel(JNIEnv *env, jbyteArray cid, jbyteArray channel,
                            char *id, jsize *idn, char *ch, jsize *chn) {
-  if (cid == NULL || (channel == NULL && ch != NULL)) return C4J_EBADNAME;
-  *idn = (*env)->GetArrayLength(env, cid);
-  if (*idn <= 0 || *idn > C4J_MAX_ID) return C4J_EBADNAME;
-  (*env)->GetByteArrayRegion(env, cid, 0, *idn, (jbyte *)id);
-  if (ch == NULL) return 0;
-  *chn = (*env)->GetArrayLength(env, channel);
-  if (*chn <= 0 || *chn > C4J_MAX_CHANNEL) return C4J_EBADNAME;
-  (*env)->GetByteArrayRegion(env, channel, 0, *chn, (jbyte *)ch);
-  return 0;
+  int rc = copy_name(env, cid, id, C4J_MAX_ID, idn);
+  if (rc != 0 || ch == NULL) return rc;
+  return copy_name(env, channel, ch, C4J_MAX_CHANNEL, chn);
 }
 
 static jint n_subscribe(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
@@ -267,28 +268,7 @@ static jint n_send_frame(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
 
 static jint n_send_user(JNIEnv *env, jclass cls, jlong h, jbyteArray user,
                         jbyteArray channel, jbyteArray json, jlong time_ms) {
-  c4j_engine_t *e = handle(h);
-  char ch[C4J_MAX_CHANNEL + 1], u[C4J_MAX_USER + 1];
-  jsize chn, un, jn;
-  jbyte *j;
-  jint rc;
-  if (e == NULL) return C4J_ESTATE;
-  if (user == NULL || channel == NULL) return C4J_EBADNAME;
-  if (json == NULL) return C4J_EBADJSON;
-  un = (*env)->GetArrayLength(env, user);
-  chn = (*env)->GetArrayLength(env, channel);
-  if (un <= 0 || un > C4J_MAX_USER || chn <= 0 || chn > C4J_MAX_CHANNEL)
-    return C4J_EBADNAME;
-  (*env)->GetByteArrayRegion(env, user, 0, un, (jbyte *)u);
-  (*env)->GetByteArrayRegion(env, channel, 0, chn, (jbyte *)ch);
-  jn = (*env)->GetArrayLength(env, json);
-  if (jn <= 0) return C4J_EBADJSON;
-  j = (*env)->GetPrimitiveArrayCritical(env, json, NULL);
-  if (j == NULL) return C4J_ENOMEM;
-  rc = c4j_send_user(e, u, (size_t)un, ch, (size_t)chn, (const char *)j,
-                     (size_t)jn, time_ms);
-  (*env)->ReleasePrimitiveArrayCritical(env, json, j, JNI_ABORT);
-  return rc;
+  return send_json(env, h, TO_USER, user, channel, json, time_ms);
 }
 
 static jstring n_new_id(JNIEnv *env, jclass cls) {
