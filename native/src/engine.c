@@ -270,6 +270,21 @@ static int msg_frame(const c4j_engine_t *e, const char *ch, size_t ch_len,
   return 0;
 }
 
+/* Makes one message of type for each worker, all or nothing: returns
+ * their count, or C4J_ENOMEM with none left allocated. */
+static int new_msgs(c4j_engine_t *e, c4j__msg_t **msgs, int type,
+                    const char *name, size_t name_len, const char *reason) {
+  int n = e->nworkers;
+  for (int i = 0; i < n; i++) {
+    msgs[i] = c4j__msg_new(type, name, name_len, reason);
+    if (msgs[i] == NULL) {
+      while (i-- > 0) c4j__free(msgs[i]);
+      return C4J_ENOMEM;
+    }
+  }
+  return n;
+}
+
 /* Pushes one message of type to every worker, all sharing buf (whose
  * reference is taken over).  All or nothing. */
 static int broadcast(c4j_engine_t *e, int type, const char *name,
@@ -281,17 +296,13 @@ static int broadcast(c4j_engine_t *e, int type, const char *name,
     c4j__buf_unref(buf);
     return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
   }
-  n = e->nworkers;
-  for (i = 0; i < n; i++) {
-    msgs[i] = c4j__msg_new(type, name, name_len, reason);
-    if (msgs[i] == NULL) {
-      while (i-- > 0) c4j__free(msgs[i]);
-      c4j__engine_leave(e);
-      c4j__buf_unref(buf);
-      return C4J_ENOMEM;
-    }
-    msgs[i]->code = code;
+  n = new_msgs(e, msgs, type, name, name_len, reason);
+  if (n < 0) {
+    c4j__engine_leave(e);
+    c4j__buf_unref(buf);
+    return n;
   }
+  for (i = 0; i < n; i++) msgs[i]->code = code;
   if (buf != NULL && n > 1) c4j__buf_ref(buf, (unsigned)n - 1);
   for (i = 0; i < n; i++) {
     msgs[i]->buf = buf;
@@ -393,16 +404,12 @@ static int command(c4j_engine_t *e, int type, const char *cid,
   ch[channel_len] = '\0';
   if (!c4j__engine_enter(e))
     return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
-  n = e->nworkers;
-  for (i = 0; i < n; i++) {
-    msgs[i] = c4j__msg_new(type, cid, cid_len, ch);
-    if (msgs[i] == NULL) {
-      while (i-- > 0) c4j__free(msgs[i]);
-      c4j__engine_leave(e);
-      return C4J_ENOMEM;
-    }
-    msgs[i]->id = id;
+  n = new_msgs(e, msgs, type, cid, cid_len, ch);
+  if (n < 0) {
+    c4j__engine_leave(e);
+    return n;
   }
+  for (i = 0; i < n; i++) msgs[i]->id = id;
   if (locked) {
     c4j__hist_lock(&e->hist);
     hc = c4j__hist_chan(&e->hist, ch, channel_len);
