@@ -4,7 +4,7 @@
 // with 4001 and the others are not held up.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTomcat, localhostLog } from '../lib/tomcat.mjs';
+import { startTomcat, logOnFailure } from '../lib/tomcat.mjs';
 import { CometClient, publishLines, eventually } from '../lib/comet-client.mjs';
 
 let tomcat;
@@ -18,20 +18,11 @@ after(async () => {
   await tomcat?.stop();
 });
 
-function withLogs(fn) {
-  return async (t) => {
-    try {
-      await fn(t);
-    } catch (e) {
-      e.message += `\n--- tomcat console ---\n${tomcat.logTail(40)}` +
-        `\n--- localhost log ---\n${localhostLog(tomcat.base, 40)}`;
-      throw e;
-    } finally {
-      for (const c of clients) c.stop();
-      clients = [];
-    }
-  };
-}
+// Failures carry the end of Tomcat's logs; every test cleans up after itself.
+const withLogs = (fn) => logOnFailure(() => tomcat, fn, () => {
+  for (const c of clients) c.stop();
+  clients = [];
+});
 
 const STYLES = ['websocket', 'stream', 'lpool'];
 

@@ -9,7 +9,7 @@
 // alone.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTomcat, freePort, localhostLog } from '../lib/tomcat.mjs';
+import { startTomcat, freePort, logOnFailure } from '../lib/tomcat.mjs';
 import { launchBrowser } from '../lib/browser.mjs';
 import { startCutProxy } from '../lib/cut-proxy.mjs';
 import { publishLines } from '../lib/comet-client.mjs';
@@ -40,19 +40,10 @@ after(async () => {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-function withLogs(fn) {
-  return async (t) => {
-    try {
-      await fn(t);
-    } catch (e) {
-      e.message += `\n--- tomcat console ---\n${tomcat.logTail(40)}` +
-        `\n--- localhost log ---\n${localhostLog(tomcat.base, 40)}`;
-      throw e;
-    } finally {
-      for (const c of contexts.splice(0)) await c.close().catch(() => {});
-    }
-  };
-}
+// Failures carry the end of Tomcat's logs; every test cleans up after itself.
+const withLogs = (fn) => logOnFailure(() => tomcat, fn, async () => {
+  for (const c of contexts.splice(0)) await c.close().catch(() => {});
+});
 
 /** A page of the example in its own context; query e.g. '?workStyle=lpool'. */
 async function openPage(query = '', prepare) {

@@ -4,7 +4,7 @@
 // actions answer (and an unknown route is 4040), presence join and leave.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTomcat, localhostLog } from '../lib/tomcat.mjs';
+import { startTomcat, logOnFailure } from '../lib/tomcat.mjs';
 import { launchBrowser, pageEvents } from '../lib/browser.mjs';
 
 let tomcat;
@@ -20,17 +20,7 @@ after(async () => {
 });
 
 // Failures carry the end of Tomcat's logs: the base is deleted afterwards.
-function withLogs(fn) {
-  return async (t) => {
-    try {
-      await fn(t);
-    } catch (e) {
-      e.message += `\n--- tomcat console ---\n${tomcat.logTail(40)}` +
-        `\n--- localhost log ---\n${localhostLog(tomcat.base, 40)}`;
-      throw e;
-    }
-  };
-}
+const withLogs = (fn) => logOnFailure(() => tomcat, fn);
 
 async function openConnected(query = '') {
   const context = await browser.newContext();  // its own cookies: its own session

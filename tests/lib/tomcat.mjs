@@ -174,6 +174,28 @@ export async function startTomcat({ war = WAR, params = {} } = {}) {
   return t;
 }
 
+/**
+ * Wraps a test so that a failure carries the end of Tomcat's logs (the base
+ * is deleted afterwards); cleanup, if given, runs after the test either way.
+ * tomcatOf returns the running Tomcat (it is started in a before hook).
+ */
+export function logOnFailure(tomcatOf, fn, cleanup) {
+  return async (t) => {
+    try {
+      await fn(t);
+    } catch (e) {
+      const tomcat = tomcatOf();
+      if (tomcat) {
+        e.message += `\n--- tomcat console ---\n${tomcat.logTail(40)}` +
+          `\n--- localhost log ---\n${localhostLog(tomcat.base, 40)}`;
+      }
+      throw e;
+    } finally {
+      if (cleanup) await cleanup();
+    }
+  };
+}
+
 /** The localhost.*.log of a base: where a failing listener's stack lands. */
 export function localhostLog(base, n = 80) {
   try {
