@@ -32,7 +32,8 @@ extern "C" {
   XX(ETICKETEXP,    -1007, "ticket expired")                                 \
   XX(ESTOPPED,      -1008, "engine stopped")                                 \
   XX(EFULL,         -1009, "queue full")                                     \
-  XX(EBADJSON,      -1010, "invalid JSON")
+  XX(EBADJSON,      -1010, "invalid JSON")                                 \
+  XX(EHUB,          -1011, "hub unavailable")
 
 typedef enum {
 #define XX(name, val, msg) C4J_##name = (val),
@@ -94,6 +95,14 @@ typedef struct {
                              (copied); NULL or "": /api/ answers 404 */
   int api_timeout_ms;     /* an /api/ request unanswered this long gets
                              504; default 30000 */
+  const char *hub;        /* how nodes reach each other (docs/protocol.md
+                             section 9): "local" (the default; NULL and ""
+                             too) or "redis://host[:port][/db]" (copied) */
+  const char *hub_prefix; /* prefix of every Redis key and channel; default
+                             "c4j"; 1 to 64 of [A-Za-z0-9_.:-] (copied) */
+  int listen_actions;     /* 1 (default): with a Redis hub, this node takes
+                             requests from the action queue (C4J_EV_ACTION);
+                             0: it only holds connections */
 } c4j_config_t;
 
 /* Fills every field with its default. */
@@ -174,6 +183,35 @@ int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
                   const char *channel, size_t channel_len,
                   const char *json, size_t json_len, int64_t time_ms);
 
+/* ---- The hub (docs/protocol.md section 9) --------------------------------
+ * With hub "local" everything above stays in this process.  With a Redis
+ * hub, c4j_send_all goes through Redis (which assigns the offset and keeps
+ * the history) to every node, this one included; c4j_send_to,
+ * c4j_send_frame and c4j_drop reach an id held by any node; c4j_send_user
+ * reaches the user's connections on every node.  While Redis is
+ * unreachable, sends still reach this node's own connections at once and
+ * wait in a bounded outbox for the others; the node reconnects with
+ * backoff.  None of these calls blocks on Redis.
+ *
+ * c4j_hub_action queues a request (a JSON object the embedder made: the
+ * core does not read it) for exactly one node with listen_actions, which
+ * gets it as C4J_EV_ACTION.  With hub "local" it goes to this engine's own
+ * events (C4J_ESTATE when listen_actions is 0).  At most 65535 bytes.
+ *
+ * c4j_hub_set and c4j_hub_get keep cluster-wide facts (presence, online)
+ * in named maps: set writes field = value (a JSON value; NULL value:
+ * removes the field) in map key for this node, kept in Redis while the
+ * node lives and written again after Redis restarts; get returns, into
+ * out, the JSON object {field: value} merged over every live node, and
+ * its length; it waits for Redis at most timeout_ms (then C4J_EHUB).
+ * Both answer C4J_ESTATE with hub "local" (the embedder knows it all). */
+int c4j_hub_action(c4j_engine_t *e, const char *json, size_t len);
+int c4j_hub_set(c4j_engine_t *e, const char *key, size_t key_len,
+                const char *field, size_t field_len, const char *value,
+                size_t value_len);
+int c4j_hub_get(c4j_engine_t *e, const char *key, size_t key_len, char *out,
+                size_t cap, int timeout_ms);
+
 /* ---- Ids and tickets ------------------------------------------------------
  * A connection id is 22 characters of URL-safe base64 (128 random bits).
  * A ticket is an HS256 JWT signed with the engine's secret whose payload is
@@ -203,6 +241,8 @@ int c4j_ticket_sign(const c4j_engine_t *e, const char *claims_json,
  *                     be empty); body (raw bytes, may be empty).  The
  *                     request passed the API key; the core holds it until
  *                     c4j_api_reply(id) or api_timeout_ms (then 504).
+ *     C4J_EV_ACTION:  text (a request from c4j_hub_action, on this node
+ *                     or another)
  */
 enum {
   C4J_EV_CONNECT = 1,
@@ -211,7 +251,8 @@ enum {
   C4J_EV_LOG = 4,
   C4J_EV_DYING = 5,
   C4J_EV_REVIVAL = 6,
-  C4J_EV_API = 7
+  C4J_EV_API = 7,
+  C4J_EV_ACTION = 8
 };
 
 /* Answers the HTTP API request `id` (from C4J_EV_API) with status and a
@@ -236,6 +277,9 @@ typedef struct {
   uint64_t bytes_out;
   uint64_t slow_consumers;   /* closed with C4J_CLOSE_SLOW_CONSUMER */
   uint64_t events_dropped;   /* event queue overflows */
+  uint64_t hub_up;           /* 1 while the Redis hub is linked */
+  uint64_t hub_outbox;       /* hub records waiting for Redis */
+  uint64_t hub_dropped;      /* hub records lost (outbox full) */
 } c4j_stats_t;
 void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out);
 

@@ -11,6 +11,7 @@
 #include "events.h"
 #include "held.h"
 #include "history.h"
+#include "hub.h"
 
 typedef struct c4j__worker_s c4j__worker_t;
 
@@ -42,6 +43,10 @@ struct c4j_engine_s {
   c4j__events_t events;
   c4j__hist_t hist;        /* broadcast history, for resume */
   c4j__held_t held;        /* which worker holds which connection id */
+  char *hub;               /* copies of cfg.hub and cfg.hub_prefix */
+  char *hub_prefix;
+  char node_id[C4J__NODE_ID_LEN + 1]; /* this engine's id on the hub */
+  c4j__redis_t *redis;     /* the link to Redis; NULL with hub "local" */
   atomic_uint next_seq;    /* attach order, for "replaced" (4004) */
   atomic_int open_socks;   /* sockets held, attached or not */
   atomic_ullong conns, accepted, slow_consumers;

@@ -150,6 +150,16 @@ int c4j__events_message(c4j__events_t *ev, const char *cid,
   return 0;
 }
 
+int c4j__events_action(c4j__events_t *ev, const char *text, size_t len) {
+  size_t lt = cut(len);
+  size_t size = REC_HEADER + 2 + lt;
+  if (reserve(ev, size) != 0) return C4J_EFULL;
+  put_header(ev, size, C4J_EV_ACTION);
+  put_str(ev, text, lt);
+  commit(ev);
+  return 0;
+}
+
 int c4j__events_api(c4j__events_t *ev, uint32_t id, const char *method,
                     const char *path, size_t path_len, const char *query,
                     size_t query_len, const char *body, size_t body_len) {

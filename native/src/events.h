@@ -41,6 +41,8 @@ int c4j__events_dying(c4j__events_t *ev, const char *cid, int code,
                       const char *reason);
 int c4j__events_message(c4j__events_t *ev, const char *cid,
                         const uint8_t *text, size_t len);
+/* C4J_EV_ACTION: a request from the action queue (c4j_hub_action). */
+int c4j__events_action(c4j__events_t *ev, const char *text, size_t len);
 /* C4J_EV_API (record in c4j.h); strings longer than 65535 bytes are
  * cut (the caller keeps them within). */
 int c4j__events_api(c4j__events_t *ev, uint32_t id, const char *method,
