@@ -16,6 +16,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.logging.Logger;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import jakarta.servlet.ServletContext;
 
@@ -32,8 +34,17 @@ public final class CometConfig {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
 
+    /** Comet.Hub's default: this node is alone. */
+    static final String HUB_LOCAL = "local";
+
     private static final Set<String> WORK_STYLES = Set.of(
             WORKSTYLE_AUTO, WORKSTYLE_WEBSOCKET, WORKSTYLE_STREAM, WORKSTYLE_LLOOP);
+
+    /** redis://host[:port][/db]: a name, an IPv4 address or a bracketed IPv6 one. */
+    private static final Pattern REDIS_URL = Pattern.compile(
+            "redis://([A-Za-z0-9._-]+|\\[[0-9A-Fa-f:.]+\\])(?::([0-9]{1,5}))?(?:/([0-9]{1,9}))?");
+
+    private static final Pattern HUB_PREFIX = Pattern.compile("[A-Za-z0-9_.:-]{1,64}");
 
     private static final Set<String> PUBLIC_SCHEMES = Set.of("http", "https", "ws", "wss");
 
@@ -44,6 +55,7 @@ public final class CometConfig {
             CONFIG_MAXHEADER, CONFIG_HISTORYSIZE, CONFIG_MAXFRAME, CONFIG_MAXMESSAGE, CONFIG_MAXQUEUE,
             CONFIG_MAXCONNECTIONS, CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
             CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY,
+            CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS,
             "Comet.CometEngine");
 
     private final int timeout;
@@ -71,6 +83,9 @@ public final class CometConfig {
     private final int actionTimeout;
     private final int actionThreads;
     private final String apiKey;
+    private final String hub;
+    private final String hubPrefix;
+    private final boolean listenActions;
 
     private CometConfig(Map<String, String> p) {
         timeout = intParam(p, CONFIG_TIMEOUT, 60000, 1000, Integer.MAX_VALUE);
@@ -81,7 +96,7 @@ public final class CometConfig {
         workStyle = choice(p, CONFIG_WORKSTYLE, WORKSTYLE_AUTO, WORK_STYLES);
         debug = bool(p, CONFIG_DEBUG, false);
         locale = language(p);
-        port = intParam(p, CONFIG_PORT, 4100, 0, 65535);
+        port = intParam(p, CONFIG_PORT, 4100, -1, 65535);
         host = text(p, CONFIG_HOST, "0.0.0.0");
         publicUrls = urls(p);
         threads = intParam(p, CONFIG_THREADS, Runtime.getRuntime().availableProcessors(), 1, 1024);
@@ -101,6 +116,17 @@ public final class CometConfig {
         if (!apiKey.isEmpty() && (apiKey.length() < 16 || apiKey.length() > 256
                 || !apiKey.chars().allMatch(ch -> ch > ' ' && ch < 0x7f))) {
             throw new ConfigException(CONFIG_APIKEY, "must be 16 to 256 printable ASCII characters");
+        }
+        hub = hub(p);
+        hubPrefix = text(p, CONFIG_HUBPREFIX, "c4j");
+        if (!HUB_PREFIX.matcher(hubPrefix).matches()) {
+            throw new ConfigException(CONFIG_HUBPREFIX,
+                    "must be 1 to 64 characters of A-Z a-z 0-9 _ . : - ('" + hubPrefix + "')");
+        }
+        listenActions = bool(p, CONFIG_LISTENACTIONS, true);
+        if (port == -1 && publicUrls.isEmpty()) {
+            throw new ConfigException(CONFIG_PUBLICURL, "required when " + CONFIG_PORT
+                    + " is -1 (no listener here: it lists the nodes pages attach to)");
         }
         if (timeout <= heartbeat) {
             throw new ConfigException(CONFIG_TIMEOUT, "must be greater than " + CONFIG_HEARTBEAT
@@ -236,6 +262,24 @@ public final class CometConfig {
         return Collections.unmodifiableList(out);
     }
 
+    private static String hub(Map<String, String> p) {
+        String v = raw(p, CONFIG_HUB);
+        if (v == null || v.equals(HUB_LOCAL)) {
+            return HUB_LOCAL;
+        }
+        Matcher m = REDIS_URL.matcher(v);
+        if (!m.matches()) {
+            throw new ConfigException(CONFIG_HUB, "must be local or redis://host[:port][/db]: '" + v + "'");
+        }
+        if (m.group(2) != null) {
+            int port = Integer.parseInt(m.group(2));
+            if (port < 1 || port > 65535) {
+                throw new ConfigException(CONFIG_HUB, "port must be between 1 and 65535: '" + v + "'");
+            }
+        }
+        return v;
+    }
+
     private static byte[] secret(Map<String, String> p) {
         String v = p.get(CONFIG_SECRET); // not trimmed: spaces may be part of it
         if (v == null || v.isEmpty()) {
@@ -270,7 +314,11 @@ public final class CometConfig {
     public Locale getLocale() { return locale; }
     /** Comet.Language's language code, e.g. "zh" or "en". */
     public String getLanguage() { return locale.getLanguage(); }
-    /** Comet.Port: the native listener's port; 0 picks a free one (default 4100). */
+    /**
+     * Comet.Port: the native listener's port; 0 picks a free one; -1 runs
+     * no listener (HubServer: with a Redis hub, comet4j-node processes hold
+     * the connections, and Comet.PublicUrl lists them) (default 4100).
+     */
     public int getPort() { return port; }
     /** Comet.Host: the native listener's address (default 0.0.0.0). */
     public String getHost() { return host; }
@@ -315,12 +363,29 @@ public final class CometConfig {
     /** Whether Comet.ApiKey is set, that is the native port answers /api/ requests. */
     public boolean isApiEnabled() { return !apiKey.isEmpty(); }
 
+    /** Comet.Hub: "local" (the default: this node is alone) or the redis://host[:port][/db] URL of the cluster's Redis. */
+    public String getHub() { return hub; }
+    /** Whether Comet.Hub is a Redis URL: sends, actions, online and presence go through the cluster. */
+    public boolean isHubRedis() { return !HUB_LOCAL.equals(hub); }
+    /** Comet.HubPrefix: prefix of the hub's Redis keys and channel; nodes with the same one form a cluster (default c4j). */
+    public String getHubPrefix() { return hubPrefix; }
+    /**
+     * Comet.ListenActions: with a Redis hub, true (the default) runs page
+     * requests here (this node's own, and queued ones from nodes with
+     * false); false queues this node's page requests for the others.
+     */
+    public boolean isListenActions() { return listenActions; }
+
     /** Maps a c4j_config_t field name (from the core's error) to its parameter. */
     static String parameterOf(String coreField) {
         if (coreField == null) {
             return "Comet.*";
         }
-        String f = coreField.toLowerCase(Locale.ROOT);
+        String f = coreField.toLowerCase(Locale.ROOT).trim();
+        // The core's text starts with the field ("hub: cannot reach ..."):
+        // match that first, so that words of the reason name nothing.
+        int colon = f.indexOf(':');
+        String field = colon > 0 ? f.substring(0, colon) : f;
         String[][] table = {
             {"host", CONFIG_HOST}, {"port", CONFIG_PORT}, {"threads", CONFIG_THREADS},
             {"secret", CONFIG_SECRET}, {"heartbeat", CONFIG_HEARTBEAT},
@@ -330,7 +395,13 @@ public final class CometConfig {
             {"allowed_origins", CONFIG_ALLOWEDORIGINS},
             {"conn_expires", CONFIG_CONNEXPIRES}, {"history_size", CONFIG_HISTORYSIZE},
             {"history_age", CONFIG_CACHEEXPIRES}, {"api_key", CONFIG_APIKEY},
+            {"hub_prefix", CONFIG_HUBPREFIX}, {"listen_actions", CONFIG_LISTENACTIONS}, {"hub", CONFIG_HUB},
         };
+        for (String[] row : table) {
+            if (field.equals(row[0]) || field.startsWith(row[0] + "_ms")) {
+                return row[1];
+            }
+        }
         for (String[] row : table) {
             if (f.contains(row[0])) {
                 return row[1];

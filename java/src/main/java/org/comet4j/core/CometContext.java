@@ -58,8 +58,11 @@ public final class CometContext {
         engine.start(cfg);
         config = cfg;
         init = true;
-        LOG.info("comet4j " + version + ": push engine listening on " + cfg.getHost() + ":" + engine.getPort()
-                + " with " + cfg.getThreads() + " threads");
+        String where = cfg.getPort() == -1 ? "no listener (Comet.Port=-1; pages attach to " + cfg.getPublicUrls() + ")"
+                : "listening on " + cfg.getHost() + ":" + engine.getPort();
+        LOG.info("comet4j " + version + ": push engine " + where + " with " + cfg.getThreads() + " threads"
+                + (cfg.isHubRedis() ? ", hub " + cfg.getHub() + " (prefix " + cfg.getHubPrefix() + ", "
+                + (cfg.isListenActions() ? "runs actions" : "queues actions") + ")" : ""));
     }
 
     /**

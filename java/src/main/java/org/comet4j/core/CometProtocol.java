@@ -59,6 +59,12 @@ public final class CometProtocol {
     public static final String CONFIG_ACTIONTHREADS = "Comet.ActionThreads";
     /** The key of the HTTP API on the native port (docs/protocol.md section 8); empty: off. */
     public static final String CONFIG_APIKEY = "Comet.ApiKey";
+    /** How nodes reach each other: "local" (the default) or redis://host[:port][/db] (docs/protocol.md section 9). */
+    public static final String CONFIG_HUB = "Comet.Hub";
+    /** Prefix of every Redis key and channel of the hub (default c4j): one cluster per prefix. */
+    public static final String CONFIG_HUBPREFIX = "Comet.HubPrefix";
+    /** With a Redis hub, whether this node runs page requests (true, the default) or queues them for others. */
+    public static final String CONFIG_LISTENACTIONS = "Comet.ListenActions";
 
     /** Error codes of {"t":"err"} answers to client commands (docs/protocol.md section 7). */
     public static final int ERR_BAD_COMMAND = 4000;
@@ -68,6 +74,7 @@ public final class CometProtocol {
     public static final int ERR_TIMEOUT = 4080;
     public static final int ERR_TOO_MANY = 4290;
     public static final int ERR_ACTION = 5000;
+    /** The request could not be taken now: the action pool's queue is full, or the hub's action queue refused it. */
     public static final int ERR_BUSY = 5030;
 
     /** Close code the core uses when the application drops a connection. */

@@ -35,7 +35,8 @@ final class EngineHandle implements AutoCloseable {
     /**
      * Loads the library, creates the engine from cfg and starts it.
      * @throws ConfigException if the core refuses a value (naming it)
-     * @throws NativeException if it cannot start (e.g. port in use)
+     * @throws NativeException if it cannot start (e.g. port in use; the
+     *         hub's Redis unreachable: the message starts with Comet.Hub)
      */
     static EngineHandle open(CometConfig cfg) {
         NativeLoader.ensureLoaded();
@@ -43,7 +44,7 @@ final class EngineHandle implements AutoCloseable {
                 cfg.getHeartbeat(), cfg.getTimeout(), cfg.getMaxHeader(), cfg.getMaxFrame(),
                 cfg.getMaxMessage(), cfg.getMaxQueue(), cfg.getMaxConnections(), cfg.getAllowedOrigins(),
                 cfg.getConnExpires(), cfg.getHistorySize(), cfg.getCacheExpires(),
-                cfg.getApiKey());
+                cfg.getApiKey(), cfg.getHub(), cfg.getHubPrefix(), cfg.isListenActions() ? 1 : 0);
         if (h < 0) {
             if (h == NativeException.EINVAL_CONFIG) {
                 String field = Native.configError();
@@ -57,12 +58,32 @@ final class EngineHandle implements AutoCloseable {
         }
         int rc = Native.engineStart(h);
         if (rc < 0) {
+            // The hub connects here: its reason is in configError() (same thread).
+            String why = rc == NativeException.EHUB ? Native.configError() : null;
             Native.engineFree(h); // a failed start leaves nothing running
+            if (rc == NativeException.EHUB) {
+                throw hubException(cfg, why, rc);
+            }
             String where = cfg.getHost() + ":" + cfg.getPort();
             throw Errors.exception("engine_start on " + where + " (" + CometProtocol.CONFIG_HOST + "/"
                     + CometProtocol.CONFIG_PORT + ")", rc);
         }
         return new EngineHandle(h);
+    }
+
+    /**
+     * "Comet.Hub: cannot reach redis://...: Connection refused (-1011)" from
+     * the core's "hub: cannot reach ..." text.
+     */
+    private static NativeException hubException(CometConfig cfg, String why, int rc) {
+        String reason = why == null ? "" : why.trim();
+        if (reason.regionMatches(true, 0, "hub:", 0, 4)) {
+            reason = reason.substring(4).trim();
+        }
+        if (reason.isEmpty()) {
+            reason = "cannot reach " + cfg.getHub() + ": " + Native.strerror(rc);
+        }
+        return new NativeException(CometProtocol.CONFIG_HUB + ": " + reason + " (" + rc + ")", rc);
     }
 
     /**

@@ -22,7 +22,8 @@ final class Native {
                                  int maxFrame, int maxMessage, int maxQueue,
                                  int maxConns, String allowedOrigins,
                                  int connExpiresMs, int historySize, int historyAgeMs,
-                                 String apiKey);
+                                 String apiKey, String hub, String hubPrefix,
+                                 int listenActions);
 
     static native String configError();
 
@@ -79,4 +80,16 @@ final class Native {
     static native int apiReply(long h, long id, int status, byte[] json);
 
     static native String strerror(int code);
+
+    /** Queues an action request (a JSON object) for one node with
+     *  Comet.ListenActions (c4j_hub_action); 0 or a negative code. */
+    static native int hubAction(long h, byte[] json);
+
+    /** Sets field of the cluster-wide map key to value (a JSON value), or
+     *  removes it when value is null (c4j_hub_set). */
+    static native int hubSet(long h, byte[] key, byte[] field, byte[] value);
+
+    /** The cluster-wide map key as a UTF-8 JSON object, or null with rc[0]
+     *  the negative code (c4j_hub_get). */
+    static native byte[] hubGet(long h, byte[] key, int timeoutMs, int[] rc);
 }

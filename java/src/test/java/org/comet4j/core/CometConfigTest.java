@@ -78,8 +78,8 @@ class CometConfigTest {
         bad("Comet.Port", "abc", "not a number: 'abc'");
         assertEquals("Comet.Port: not a number: 'abc'",
                 assertThrows(ConfigException.class, () -> CometConfig.parse(Map.of("Comet.Port", "abc"))).getMessage());
-        bad("Comet.Port", "70000", "between 0 and 65535");
-        bad("Comet.Port", "-1", "between");
+        bad("Comet.Port", "70000", "between -1 and 65535");
+        bad("Comet.Port", "-2", "between");
         bad("Comet.Threads", "0", "between 1");
         bad("Comet.Timeout", "1e3", "not a number");
         bad("Comet.Timeout", "20000", "greater than Comet.Heartbeat");
@@ -107,7 +107,51 @@ class CometConfigTest {
     }
 
     @Test
+    void hubSettings() {
+        CometConfig d = CometConfig.defaults();
+        assertEquals("local", d.getHub());
+        assertFalse(d.isHubRedis());
+        assertEquals("c4j", d.getHubPrefix());
+        assertTrue(d.isListenActions());
+        for (String url : new String[] {"redis://127.0.0.1", "redis://redis.internal:6380", "redis://h/3",
+            "redis://[::1]:6379/0"}) {
+            CometConfig c = CometConfig.parse(Map.of("Comet.Hub", url));
+            assertEquals(url, c.getHub());
+            assertTrue(c.isHubRedis());
+        }
+        CometConfig c = CometConfig.parse(Map.of("Comet.Hub", " local ", "Comet.HubPrefix", "app-1:prod.x_y",
+                "Comet.ListenActions", "FALSE"));
+        assertFalse(c.isHubRedis());
+        assertEquals("app-1:prod.x_y", c.getHubPrefix());
+        assertFalse(c.isListenActions());
+        bad("Comet.Hub", "redis", "must be local or redis://host[:port][/db]");
+        bad("Comet.Hub", "http://127.0.0.1:6379", "must be local or redis://");
+        bad("Comet.Hub", "redis://", "must be local or redis://");
+        bad("Comet.Hub", "redis://h:port", "must be local or redis://");
+        bad("Comet.Hub", "redis://h:70000", "port must be between 1 and 65535");
+        bad("Comet.Hub", "redis://h/db", "must be local or redis://");
+        bad("Comet.Hub", "redis://user:pw@h", "must be local or redis://");
+        bad("Comet.HubPrefix", "has space", "1 to 64 characters");
+        bad("Comet.HubPrefix", "x".repeat(65), "1 to 64 characters");
+        bad("Comet.ListenActions", "sometimes", "true or false");
+    }
+
+    @Test
+    void portMinusOneNeedsPublicUrl() {
+        CometConfig c = CometConfig.parse(Map.of("Comet.Port", "-1", "Comet.PublicUrl", "ws://node1:4100/ws"));
+        assertEquals(-1, c.getPort());
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> CometConfig.parse(Map.of("Comet.Port", "-1")));
+        assertEquals("Comet.PublicUrl", e.getParameter());
+        assertTrue(e.getMessage().contains("Comet.Port is -1"), e.getMessage());
+    }
+
+    @Test
     void coreFieldNamesMapToParameters() {
+        assertEquals("Comet.Hub", CometConfig.parameterOf("hub: cannot reach redis://report:6379/0: refused"));
+        assertEquals("Comet.HubPrefix", CometConfig.parameterOf("hub_prefix: must be 1 to 64 of A-Z"));
+        assertEquals("Comet.ListenActions", CometConfig.parameterOf("listen_actions: must be 0 or 1"));
+        assertEquals("Comet.Heartbeat", CometConfig.parameterOf("heartbeat_ms: must be between 100 and 3600000"));
         assertEquals("Comet.MaxFrame", CometConfig.parameterOf("max_frame"));
         assertEquals("Comet.Timeout", CometConfig.parameterOf("idle_timeout_ms"));
         assertEquals("Comet.Secret", CometConfig.parameterOf("secret_len"));

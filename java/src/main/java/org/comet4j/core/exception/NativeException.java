@@ -19,6 +19,8 @@ public class NativeException extends CometException {
     public static final int ESTOPPED = -1008;
     public static final int EFULL = -1009;
     public static final int EBADJSON = -1010;
+    /** The hub (Comet.Hub's Redis) is unreachable, or refused the call. */
+    public static final int EHUB = -1011;
 
     private final int code;
 
