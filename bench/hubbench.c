@@ -1,0 +1,507 @@
+/* hubbench.c - the load client of the hub benchmarks (bench/hub-latency.sh,
+ * bench/hub-conns.sh): subscribers on one comet4j-node, a publisher on
+ * another, both one libuv loop.
+ *
+ *   hubbench sub -p PORT -s SECRET -n N [-ch CHANNEL] [-m MESSAGES]
+ *                [-addr K] [-per-addr 5000] [-idle MS] [-T SECONDS]
+ *     Mints N HS256 tickets with SECRET (channel CHANNEL, default "bench"),
+ *     attaches N WebSocket clients bound to 127.0.0.K, 127.0.0.K+1, ...
+ *     (per-addr clients each), prints "ready N" once all are open, then
+ *     counts the broadcasts {"seq":S,"ts":MICROSECONDS} each client gets
+ *     and the delay now - ts of every delivery.  Ends when every client
+ *     has MESSAGES of them, or after MS (default 3000) without one once
+ *     one came, or after SECONDS (default 120), or on SIGTERM; prints one
+ *     "sub:" line.  It answers the server's pings.
+ *
+ *   hubbench pub -p PORT -k APIKEY [-ch CHANNEL] [-r RATE] [-d SECONDS]
+ *                [-count N] [-c CONCURRENCY] [-addr K]
+ *     POSTs /api/publish {"channel":CHANNEL,"data":{"seq":S,"ts":now}} at
+ *     RATE a second for SECONDS (or N in all), at most CONCURRENCY at once
+ *     (the API closes every connection: one connection per request, bound
+ *     round-robin to 16 source addresses from 127.0.0.K so the ephemeral
+ *     ports last); prints one "pub:" line.
+ */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <uv.h>
+
+static int port, n_clients, messages = 1, per_addr = 5000, addr_base = 2;
+static int idle_ms = 3000, limit_s = 120;
+static const char *secret, *api_key, *channel = "bench";
+static uv_loop_t *loop;
+static int64_t start_us;
+
+static int64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static void src_addr(int k, struct sockaddr_in *a) {
+  char ip[32];
+  snprintf(ip, sizeof ip, "127.0.%d.%d", k / 256, k % 256);
+  uv_ip4_addr(ip, 0, a);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t size, uv_buf_t *buf) {
+  static char slab[65536];
+  (void)h; (void)size;
+  buf->base = slab;
+  buf->len = sizeof slab;
+}
+
+/* ---- tickets ------------------------------------------------------------ */
+
+static void b64url(const unsigned char *in, size_t n, char *out) {
+  static const char t[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  size_t j = 0;
+  for (size_t i = 0; i < n; i += 3) {
+    unsigned v = in[i] << 16 | (i + 1 < n ? in[i + 1] << 8 : 0) |
+                 (i + 2 < n ? in[i + 2] : 0);
+    out[j++] = t[v >> 18 & 63];
+    out[j++] = t[v >> 12 & 63];
+    if (i + 1 < n) out[j++] = t[v >> 6 & 63];
+    if (i + 2 < n) out[j++] = t[v & 63];
+  }
+  out[j] = 0;
+}
+
+/* A ticket for a fresh random connection id, valid for an hour. */
+static char *mint(void) {
+  unsigned char id[16], mac[32];
+  char cid[32], payload[256], hdr[64], pl[400], sig[64];
+  static char tok[1024];
+  unsigned maclen = 0;
+  RAND_bytes(id, sizeof id);
+  b64url(id, sizeof id, cid);
+  snprintf(payload, sizeof payload, "{\"cid\":\"%s\",\"exp\":%ld,\"ch\":[\"%s\"]}",
+           cid, (long)time(NULL) + 3600, channel);
+  const char *h = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+  b64url((const unsigned char *)h, strlen(h), hdr);
+  b64url((const unsigned char *)payload, strlen(payload), pl);
+  snprintf(tok, sizeof tok, "%s.%s", hdr, pl);
+  HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)tok,
+       strlen(tok), mac, &maclen);
+  b64url(mac, maclen, sig);
+  strcat(tok, ".");
+  strcat(tok, sig);
+  return tok;
+}
+
+/* ---- subscribers -------------------------------------------------------- */
+
+typedef struct {
+  uv_tcp_t tcp;
+  uv_connect_t req;
+  uv_write_t wreq;
+  char *request;
+  int upgraded, opened, closed;
+  int got;          /* broadcasts received */
+  char hbuf[512];
+  size_t hlen;
+  char fbuf[1024];
+  size_t flen;
+} client_t;
+
+static client_t *clients;
+static int n_open, n_failed, n_started, n_ready_printed;
+static int64_t n_deliveries, last_msg_us;
+/* Delivery delays in 10 us buckets up to 2 s; beyond goes in the last. */
+#define BUCKETS 200000
+static uint32_t *hist;
+static int64_t max_delay_us, min_delay_us = INT64_MAX;
+#define MAX_CONNECTING 256
+
+static void start_client(int i);
+
+static void ramp(void) {
+  while (n_started < n_clients && n_started - n_open - n_failed < MAX_CONNECTING)
+    start_client(n_started++);
+}
+
+static void on_frame(client_t *c, const char *p, size_t n) {
+  if (!c->opened) {
+    if (memmem(p, n, "\"open\"", 6)) {
+      c->opened = 1;
+      n_open++;
+      ramp();
+    }
+    return;
+  }
+  const char *s = memmem(p, n, "\"seq\":", 6);
+  const char *t = memmem(p, n, "\"ts\":", 5);
+  if (!s || !t) return;
+  int64_t now = now_us();
+  int64_t d = now - strtoll(t + 5, NULL, 10);
+  if (d < 0) d = 0;
+  if (d > max_delay_us) max_delay_us = d;
+  if (d < min_delay_us) min_delay_us = d;
+  int64_t b = d / 10;
+  hist[b >= BUCKETS ? BUCKETS - 1 : b]++;
+  c->got++;
+  n_deliveries++;
+  last_msg_us = now;
+}
+
+static void pong_written(uv_write_t *w, int status) {
+  (void)status;
+  free(w);
+}
+
+/* Answers a server ping (a client frame is masked; the mask is zero), so
+ * that an idle client is not closed after Comet.Timeout. */
+static void pong(client_t *c, const char *p, size_t n) {
+  if (n > 125 || c->closed) return;
+  uv_write_t *w = malloc(sizeof *w + 6 + n);
+  char *f = (char *)(w + 1);
+  f[0] = (char)0x8a;
+  f[1] = (char)(0x80 | n);
+  memset(f + 2, 0, 4);
+  memcpy(f + 6, p, n);
+  uv_buf_t b = uv_buf_init(f, (unsigned)(6 + n));
+  if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, pong_written) < 0) free(w);
+}
+
+static void parse_frames(client_t *c, const char *p, size_t n) {
+  while (n > 0) {
+    size_t take = sizeof c->fbuf - c->flen;
+    if (take > n) take = n;
+    memcpy(c->fbuf + c->flen, p, take);
+    c->flen += take;
+    p += take;
+    n -= take;
+    for (;;) {
+      if (c->flen < 2) break;
+      const unsigned char *f = (const unsigned char *)c->fbuf;
+      size_t len = f[1] & 0x7f, hl = 2;
+      if (len == 126) {
+        if (c->flen < 4) break;
+        len = ((size_t)f[2] << 8) | f[3];
+        hl = 4;
+      } else if (len == 127) {
+        fprintf(stderr, "hubbench: unexpected huge frame\n");
+        exit(1);
+      }
+      if (hl + len > sizeof c->fbuf) {
+        fprintf(stderr, "hubbench: frame of %zu bytes too big\n", len);
+        exit(1);
+      }
+      if (c->flen < hl + len) break;
+      if ((f[0] & 0x0f) == 0x1) on_frame(c, c->fbuf + hl, len);
+      if ((f[0] & 0x0f) == 0x9) pong(c, c->fbuf + hl, len);
+      if ((f[0] & 0x0f) == 0x8 && len >= 2 && n_failed < 3)
+        fprintf(stderr, "hubbench: server closed with %d %.*s\n",
+                (f[hl] << 8) | f[hl + 1], (int)len - 2, c->fbuf + hl + 2);
+      memmove(c->fbuf, c->fbuf + hl + len, c->flen - hl - len);
+      c->flen -= hl + len;
+    }
+  }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  client_t *c = s->data;
+  if (nread < 0) {
+    if (c->opened) n_open--;
+    n_failed++;
+    c->closed = 1;
+    if (n_failed <= 3)
+      fprintf(stderr, "hubbench: connection closed: %s (%s)\n",
+              uv_strerror((int)nread), c->upgraded ? "after 101" : "before 101");
+    uv_close((uv_handle_t *)s, NULL);
+    ramp();
+    return;
+  }
+  const char *p = buf->base;
+  size_t n = (size_t)nread;
+  if (!c->upgraded) {
+    size_t take = sizeof c->hbuf - 1 - c->hlen;
+    if (take > n) take = n;
+    memcpy(c->hbuf + c->hlen, p, take);
+    c->hlen += take;
+    c->hbuf[c->hlen] = 0;
+    char *end = strstr(c->hbuf, "\r\n\r\n");
+    if (!end) return;
+    if (strncmp(c->hbuf, "HTTP/1.1 101", 12) != 0) {
+      fprintf(stderr, "hubbench: handshake refused: %.60s\n", c->hbuf);
+      exit(1);
+    }
+    c->upgraded = 1;
+    size_t hdr = end + 4 - c->hbuf;
+    parse_frames(c, c->hbuf + hdr, c->hlen - hdr);
+    p += take;
+    n -= take;
+  }
+  parse_frames(c, p, n);
+}
+
+static void on_written(uv_write_t *w, int status) {
+  client_t *c = w->data;
+  (void)status;
+  free(c->request);
+  c->request = NULL;
+}
+
+static void on_connect(uv_connect_t *req, int status) {
+  client_t *c = req->data;
+  if (status < 0) {
+    fprintf(stderr, "hubbench: connect: %s\n", uv_strerror(status));
+    exit(1);
+  }
+  uv_buf_t b = uv_buf_init(c->request, (unsigned)strlen(c->request));
+  c->wreq.data = c;
+  uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written);
+  uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+}
+
+static void start_client(int i) {
+  client_t *c = &clients[i];
+  struct sockaddr_in src, dst;
+  src_addr(addr_base + i / per_addr, &src);
+  uv_ip4_addr("127.0.0.1", port, &dst);
+  uv_tcp_init(loop, &c->tcp);
+  c->tcp.data = c;
+  int rc = uv_tcp_bind(&c->tcp, (struct sockaddr *)&src, 0);
+  if (rc < 0) {
+    fprintf(stderr, "hubbench: bind: %s\n", uv_strerror(rc));
+    exit(1);
+  }
+  const char *ticket = mint();
+  size_t cap = strlen(ticket) + 256;
+  c->request = malloc(cap);
+  snprintf(c->request, cap,
+           "GET /ws?ticket=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\n\r\n", ticket, port);
+  c->req.data = c;
+  uv_tcp_connect(&c->req, &c->tcp, (struct sockaddr *)&dst, on_connect);
+}
+
+static double percentile(double q) {
+  int64_t want = (int64_t)(q * (double)n_deliveries + 0.999999), seen = 0;
+  if (want < 1) want = 1;
+  for (int b = 0; b < BUCKETS; b++) {
+    seen += hist[b];
+    if (seen >= want) return (b + 1) * 10 / 1000.0; /* bucket's upper end, ms */
+  }
+  return max_delay_us / 1000.0;
+}
+
+static void sub_report(void) {
+  int complete = 0, none = 0, open_now = 0;
+  for (int i = 0; i < n_clients; i++) {
+    if (clients[i].got >= messages) complete++;
+    if (clients[i].got == 0) none++;
+    if (clients[i].opened && !clients[i].closed) open_now++;
+  }
+  printf("sub: %d clients, %d open at the end, %d with all %d messages, %d with "
+         "none; %" PRId64 " deliveries", n_clients, open_now, complete, messages,
+         none, n_deliveries);
+  if (n_deliveries)
+    printf("; delay p50 %.2f ms, p99 %.2f ms, max %.2f ms", percentile(0.50),
+           percentile(0.99), max_delay_us / 1000.0);
+  printf("\n");
+  fflush(stdout);
+}
+
+static void sub_tick(uv_timer_t *t) {
+  int64_t now = now_us();
+  if (!n_ready_printed && n_open + n_failed >= n_clients) {
+    n_ready_printed = 1;
+    printf("ready %d of %d open\n", n_open, n_clients);
+    fflush(stdout);
+  }
+  int done = n_ready_printed && n_deliveries >= (int64_t)messages * n_open &&
+             n_open > 0;
+  if (done) {
+    done = 1;
+    for (int i = 0; i < n_clients && done; i++)
+      if (clients[i].opened && !clients[i].closed && clients[i].got < messages)
+        done = 0;
+  }
+  if (done || (last_msg_us && now - last_msg_us > (int64_t)idle_ms * 1000) ||
+      now - start_us > (int64_t)limit_s * 1000000) {
+    sub_report();
+    uv_timer_stop(t);
+    _exit(0);   /* the kernel closes tens of thousands of sockets faster */
+  }
+}
+
+/* SIGTERM or SIGINT: report what came so far and exit. */
+static void on_term(uv_signal_t *h, int sig) {
+  (void)h; (void)sig;
+  sub_report();
+  _exit(0);
+}
+
+static int run_sub(void) {
+  if (!port || !secret || n_clients <= 0) {
+    fprintf(stderr, "usage: hubbench sub -p PORT -s SECRET -n N [-m M] ...\n");
+    return 2;
+  }
+  clients = calloc((size_t)n_clients, sizeof *clients);
+  hist = calloc(BUCKETS, sizeof *hist);
+  ramp();
+  static uv_timer_t t;
+  uv_timer_init(loop, &t);
+  uv_timer_start(&t, sub_tick, 50, 50);
+  static uv_signal_t term, intr;
+  uv_signal_init(loop, &term);
+  uv_signal_start(&term, on_term, SIGTERM);
+  uv_signal_init(loop, &intr);
+  uv_signal_start(&intr, on_term, SIGINT);
+  return uv_run(loop, UV_RUN_DEFAULT);
+}
+
+/* ---- publisher ---------------------------------------------------------- */
+
+typedef struct {
+  uv_tcp_t tcp;
+  uv_connect_t req;
+  uv_write_t wreq;
+  char out[512];
+  char in[64];
+  size_t in_len;
+} post_t;
+
+static int rate = 10000, duration_s = 5, concurrency = 256;
+static int64_t total, sent, answered, ok, failed, in_flight;
+static int64_t pub_start_us, pub_end_us;
+
+static void post_closed(uv_handle_t *h) { free(h->data); }
+
+static void post_done(post_t *p, int good) {
+  answered++;
+  in_flight--;
+  if (good) ok++;
+  else if (failed++ < 3)
+    fprintf(stderr, "hubbench: publish failed: %.*s\n", (int)p->in_len, p->in);
+  uv_close((uv_handle_t *)&p->tcp, post_closed);
+}
+
+static void post_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  post_t *p = s->data;
+  if (nread > 0 && p->in_len < sizeof p->in) {
+    size_t take = sizeof p->in - p->in_len;
+    if (take > (size_t)nread) take = (size_t)nread;
+    memcpy(p->in + p->in_len, buf->base, take);
+    p->in_len += take;
+  }
+  if (nread < 0) {
+    uv_read_stop(s);
+    post_done(p, p->in_len >= 12 && !memcmp(p->in, "HTTP/1.1 200", 12));
+  }
+}
+
+static void post_written(uv_write_t *w, int status) { (void)w; (void)status; }
+
+static void post_connected(uv_connect_t *req, int status) {
+  post_t *p = req->data;
+  if (status < 0) {
+    snprintf(p->in, sizeof p->in, "connect: %s", uv_strerror(status));
+    p->in_len = strlen(p->in);
+    post_done(p, 0);
+    return;
+  }
+  /* The send time is taken now, when the request leaves. */
+  char body[160];
+  int bl = snprintf(body, sizeof body,
+                    "{\"channel\":\"%s\",\"data\":{\"seq\":%" PRId64 ",\"ts\":%" PRId64 "}}",
+                    channel, sent++, now_us());
+  int n = snprintf(p->out, sizeof p->out,
+                   "POST /api/publish HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %d\r\n\r\n%s", api_key, bl, body);
+  uv_buf_t b = uv_buf_init(p->out, (unsigned)n);
+  uv_write(&p->wreq, (uv_stream_t *)&p->tcp, &b, 1, post_written);
+  uv_read_start((uv_stream_t *)&p->tcp, alloc_cb, post_read);
+}
+
+static int64_t started;
+
+static void start_post(void) {
+  post_t *p = calloc(1, sizeof *p);
+  struct sockaddr_in src, dst;
+  src_addr(addr_base + (int)(started % 16), &src);
+  uv_ip4_addr("127.0.0.1", port, &dst);
+  uv_tcp_init(loop, &p->tcp);
+  p->tcp.data = p;
+  p->req.data = p;
+  uv_tcp_bind(&p->tcp, (struct sockaddr *)&src, 0);
+  in_flight++;
+  started++;
+  uv_tcp_connect(&p->req, &p->tcp, (struct sockaddr *)&dst, post_connected);
+}
+
+static void pub_tick(uv_timer_t *t) {
+  int64_t now = now_us();
+  int64_t due = (now - pub_start_us) * rate / 1000000 + 1;
+  if (due > total) due = total;
+  while (started < due && in_flight < concurrency) start_post();
+  if (started >= total && !pub_end_us) pub_end_us = now;
+  if (answered >= total) {
+    double secs = (pub_end_us - pub_start_us) / 1e6;
+    printf("pub: %" PRId64 " publishes in %.2f s (%.0f a second, asked %d), "
+           "%" PRId64 " answered 200, %" PRId64 " failed\n", total, secs,
+           secs > 0 ? total / secs : 0.0, rate, ok, failed);
+    fflush(stdout);
+    uv_timer_stop(t);
+    uv_stop(loop);
+  }
+}
+
+static int run_pub(void) {
+  if (!port || !api_key) {
+    fprintf(stderr, "usage: hubbench pub -p PORT -k APIKEY [-r RATE] [-d S] ...\n");
+    return 2;
+  }
+  if (!total) total = (int64_t)rate * duration_s;
+  pub_start_us = now_us();
+  static uv_timer_t t;
+  uv_timer_init(loop, &t);
+  uv_timer_start(&t, pub_tick, 0, 1);
+  uv_run(loop, UV_RUN_DEFAULT);
+  return failed ? 1 : 0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    fprintf(stderr, "usage: hubbench sub|pub ...\n");
+    return 2;
+  }
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const char *k = argv[i], *v = argv[i + 1];
+    if (!strcmp(k, "-p")) port = atoi(v);
+    else if (!strcmp(k, "-s")) secret = v;
+    else if (!strcmp(k, "-k")) api_key = v;
+    else if (!strcmp(k, "-n")) n_clients = atoi(v);
+    else if (!strcmp(k, "-ch")) channel = v;
+    else if (!strcmp(k, "-m")) messages = atoi(v);
+    else if (!strcmp(k, "-addr")) addr_base = atoi(v);
+    else if (!strcmp(k, "-per-addr")) per_addr = atoi(v);
+    else if (!strcmp(k, "-idle")) idle_ms = atoi(v);
+    else if (!strcmp(k, "-T")) limit_s = atoi(v);
+    else if (!strcmp(k, "-r")) rate = atoi(v);
+    else if (!strcmp(k, "-d")) duration_s = atoi(v);
+    else if (!strcmp(k, "-count")) total = atoll(v);
+    else if (!strcmp(k, "-c")) concurrency = atoi(v);
+    else {
+      fprintf(stderr, "hubbench: unknown option %s\n", k);
+      return 2;
+    }
+  }
+  loop = uv_default_loop();
+  start_us = now_us();
+  if (!strcmp(argv[1], "sub")) return run_sub();
+  if (!strcmp(argv[1], "pub")) return run_pub();
+  fprintf(stderr, "hubbench: sub or pub, not %s\n", argv[1]);
+  return 2;
+}
