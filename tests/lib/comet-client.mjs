@@ -28,11 +28,19 @@ function withTicket(url, ticket, since) {
 }
 
 export class CometClient extends EventEmitter {
-  constructor(connUrl, { workStyle = 'websocket', query = {} } = {}) {
+  /**
+   * base: a node to attach to instead of the handshake's first URL
+   * (http://host:port; /ws, /sse, /poll and /cmd are appended), e.g. one
+   * comet4j-node of a cluster (any node accepts a ticket signed with the
+   * shared secret). It may be changed between start()s: a page moving to
+   * another node.
+   */
+  constructor(connUrl, { workStyle = 'websocket', query = {}, base = null } = {}) {
     super();
     this.connUrl = connUrl;
     this.workStyle = workStyle;
     this.query = query;
+    this.base = base;
     this.cId = '';
     this.positions = {};    // channel -> [epoch, offset]
     this.frames = [];       // every frame delivered, after dedupe
@@ -73,6 +81,15 @@ export class CometClient extends EventEmitter {
     return this.frames.filter((f) => f.t === 'msg' && f.ch === ch).map((f) => f.data);
   }
 
+  /** The URL of one of the handshake's lists (endpoints, stream, lpool, cmd), or this.base's. */
+  _url(list) {
+    if (this.base) {
+      const suffix = { endpoints: '/ws', stream: '/sse', lpool: '/poll', cmd: '/cmd' }[list];
+      return (list === 'endpoints' ? this.base.replace(/^http/, 'ws') : this.base) + suffix;
+    }
+    return this.hs[list][0];
+  }
+
   _frame(f) {
     if (f.t === 'open') {
       this.open = true;
@@ -105,7 +122,7 @@ export class CometClient extends EventEmitter {
   }
 
   _ws(since) {
-    const ws = new WebSocket(withTicket(this.hs.endpoints[0], this.hs.ticket, since));
+    const ws = new WebSocket(withTicket(this._url('endpoints'), this.hs.ticket, since));
     this.ws = ws;
     ws.on('message', (data) => this._frame(JSON.parse(String(data))));
     ws.on('close', (code, reason) => this._closed(code, String(reason)));
@@ -114,7 +131,7 @@ export class CometClient extends EventEmitter {
   }
 
   _sse(since) {
-    const req = http.get(withTicket(this.hs.stream[0], this.hs.ticket, since),
+    const req = http.get(withTicket(this._url('stream'), this.hs.ticket, since),
       { agent: false, headers: { Accept: 'text/event-stream' } }, (res) => {
         if (res.statusCode !== 200) {
           res.resume();
@@ -148,7 +165,7 @@ export class CometClient extends EventEmitter {
 
   _poll(since) {
     if (this._stopped) return;
-    const req = http.get(withTicket(this.hs.lpool[0], this.hs.ticket, since), { agent: false }, (res) => {
+    const req = http.get(withTicket(this._url('lpool'), this.hs.ticket, since), { agent: false }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => { body += c; });
@@ -171,9 +188,25 @@ export class CometClient extends EventEmitter {
 
   /** POST frames to the cmd URL; resolves with the reply frames. */
   async command(frames) {
-    const res = await fetch(withTicket(this.hs.cmd[0], this.hs.ticket), {
+    const res = await fetch(withTicket(this._url('cmd'), this.hs.ticket), {
       method: 'POST', body: JSON.stringify(frames), headers: { 'Content-Type': 'text/plain' } });
     return JSON.parse(await res.text());
+  }
+
+  /**
+   * Sends client frames (section 7): over the WebSocket when that is the
+   * transport, else by POST /cmd. Answers arrive as frames (and, for
+   * POST /cmd, whatever its reply holds is delivered as frames too).
+   */
+  async send(...frames) {
+    if (this.workStyle === 'websocket') {
+      if (!this.ws) throw new Error('send: no WebSocket');
+      for (const f of frames) this.ws.send(JSON.stringify(f));
+      return [];
+    }
+    const reply = await this.command(frames);
+    if (Array.isArray(reply)) for (const f of reply) if (f && f.t) this._frame(f);
+    return reply;
   }
 
   /** Ends the transport from this side (a WebSocket with 1000). */

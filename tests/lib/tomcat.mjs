@@ -125,17 +125,19 @@ export async function supervise(child, { name, log, dir, url, ms = 60000, more }
 /**
  * Creates a base (tests/lib/catalina-base.sh), starts catalina.sh run in its
  * own process group and waits until the example answers 200. params:
- * context parameters that override web.xml ({'Comet.HistorySize': 20}).
+ * context parameters that override web.xml ({'Comet.HistorySize': 20});
+ * cometPort: Comet.Port (default a free port; -1 for no listener).
  * Returns { base, httpPort, cometPort, url, log, logTail(), undeploy(),
  * deploy(), stop() }.
  */
-export async function startTomcat({ war = WAR, params = {} } = {}) {
+export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCometPort } = {}) {
   if (!fs.existsSync(war)) {
     throw new Error(`${war} is missing: run 'mvn -q install -DskipTests' in ${ROOT}`);
   }
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'c4j-tomcat-'));
   const httpPort = await freePort();
-  let cometPort = await freePort();
+  // cometPort -1: no native listener (HubServer mode, docs/protocol.md 9).
+  let cometPort = fixedCometPort ?? await freePort();
   while (cometPort === httpPort) cometPort = await freePort();
   execFileSync(path.join(here, 'catalina-base.sh'),
     [base, String(httpPort), String(cometPort), war,
