@@ -61,7 +61,7 @@ final class Actions {
 
     /** Runs handler for request on the pool; the answer goes to the request's connection. */
     void run(ActionHandler handler, ActionRequest request) {
-        String cid = request.getConnection().getId();
+        String cid = request.getConnectionId(); // its node may be another: sendFrame reaches it there
         long id = request.getId();
         AtomicBoolean answered = new AtomicBoolean();
         AtomicReference<Future<?>> task = new AtomicReference<>();

@@ -7,6 +7,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -24,6 +25,13 @@ import org.comet4j.core.util.JSONUtil;
  * <li>GET /api/presence?channel=c: the channel's members</li>
  * </ul>
  * Errors are {"error":{"code":n,"message":"..."}}.
+ *
+ * <p>With a Redis hub (Comet.Hub=redis://...) online and presence (of a
+ * channel registered with presence) are the cluster's (CometEngine.hubGet,
+ * up to 500 ms on this thread; this node's own figures when Redis does not
+ * answer), and /api/send with a cId this node does not hold goes through
+ * the hub to whichever node holds it (answered ok: nobody here knows
+ * whether one does).
  */
 final class ApiHandler {
 
@@ -91,10 +99,13 @@ final class ApiHandler {
                 try {
                     if (cid instanceof String) {
                         CometConnection c = engine.getConnection((String) cid);
-                        if (c == null) {
+                        if (c != null) {
+                            engine.sendTo(channel, c, data);
+                        } else if (engine.isHubRedis() && !((String) cid).isEmpty()) {
+                            engine.sendToConnection((String) cid, channel, data);
+                        } else {
                             throw new Failure(404, "unknown connection: " + cid);
                         }
-                        engine.sendTo(channel, c, data);
                     } else if (user instanceof String && !((String) user).isEmpty()) {
                         engine.sendToUser((String) user, channel, data);
                     } else {
@@ -109,7 +120,23 @@ final class ApiHandler {
                 get(method);
                 Map<String, Object> m = new LinkedHashMap<>();
                 String user = q.get("user");
-                if (user != null) {
+                Map<String, Object> cluster = engine.hubGet(CometEngine.HUB_ONLINE);
+                if (cluster != null) {
+                    if (user != null) {
+                        int n = 0;
+                        for (Object u : cluster.values()) {
+                            if (user.equals(u)) {
+                                n++;
+                            }
+                        }
+                        m.put("user", user);
+                        m.put("online", n > 0);
+                        m.put("connections", n);
+                    } else {
+                        m.put("users", CometEngine.distinctUsers(cluster));
+                        m.put("connections", cluster.size());
+                    }
+                } else if (user != null) {
                     m.put("user", user);
                     m.put("online", engine.isOnline(user));
                     m.put("connections", engine.getUserConnections(user).size());
@@ -126,11 +153,23 @@ final class ApiHandler {
                     throw new Failure(400, "query parameter \"channel\" is required");
                 }
                 List<Object> members = new ArrayList<>();
-                for (CometConnection c : engine.getConnections(channel)) {
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    m.put("cId", c.getId());
-                    m.put("user", c.getUser());
-                    members.add(m);
+                ChannelOptions o = engine.channelOptions(channel);
+                Map<String, Object> cluster = o != null && o.isPresence()
+                        ? engine.hubGet(CometEngine.HUB_PRESENCE + channel) : null;
+                if (cluster != null) {
+                    for (Map.Entry<String, Object> e : new TreeMap<>(cluster).entrySet()) {
+                        Map<String, Object> m = new LinkedHashMap<>();
+                        m.put("cId", e.getKey());
+                        m.put("user", e.getValue());
+                        members.add(m);
+                    }
+                } else {
+                    for (CometConnection c : engine.getConnections(channel)) {
+                        Map<String, Object> m = new LinkedHashMap<>();
+                        m.put("cId", c.getId());
+                        m.put("user", c.getUser());
+                        members.add(m);
+                    }
                 }
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("channel", channel);

@@ -1,8 +1,10 @@
 package org.comet4j.core;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -10,6 +12,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -69,12 +72,34 @@ import org.comet4j.event.Observable;
  * then every subscribe and unsubscribe made through it) and which
  * connections each user has, for getConnections(channel), getMemberCount,
  * isOnline and presence; the subscriptions themselves live in the core.
+ *
+ * <p>Several nodes (Comet.Hub=redis://..., docs/protocol.md section 9): the
+ * core routes sendToAll, sendTo, sendToUser, drop and command answers to
+ * whichever node holds the connection.  This class also writes the cluster's
+ * maps (Native.hubSet): "online" (connection id → user, or null) for each
+ * connection it knows, and "presence:&lt;channel&gt;" for each member of a
+ * presence channel; isOnline, getOnlineCount, getMemberCount of a presence
+ * channel and the HTTP API's online and presence answers read them back
+ * (Native.hubGet, up to {@value #HUB_GET_TIMEOUT_MS} ms) and fall back to
+ * this node's own numbers, with one warning, when Redis does not answer.
+ * The CometConnection objects (getConnections, getUserConnections,
+ * getConnection) stay this node's own.  With Comet.ListenActions=false the
+ * pages' requests go to the hub's action queue; a listening node gets them
+ * as ACTION events ({@link #onAction}).
  */
 public class CometEngine extends Observable<Event<CometEngine>> {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
 
     private static final int CLOSE_IDLE_TIMEOUT = 4002;
+
+    /** How long a query of the cluster's maps waits for Redis. */
+    static final int HUB_GET_TIMEOUT_MS = 500;
+
+    /** The cluster's map of connections: connection id → user (or null). */
+    static final String HUB_ONLINE = "online";
+    /** The cluster's map of a presence channel's members: "presence:" + channel, id → user. */
+    static final String HUB_PRESENCE = "presence:";
 
     /** How long a handshake waits for its connection beyond the ticket's expiry. */
     private static final long PENDING_GRACE_MS = 5000;
@@ -98,6 +123,11 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     private volatile CometConfig config;
     private volatile int port = -1;
     private volatile boolean stopped;
+    /** Comet.Hub is a Redis URL: the cluster's maps are written and read. */
+    private volatile boolean hubRedis;
+    /** Comet.Hub is Redis and Comet.ListenActions false: page requests go to the action queue. */
+    private volatile boolean queueActions;
+    private final AtomicBoolean hubGetWarned = new AtomicBoolean();
 
     /** Engines are made by CometContext. */
     CometEngine() {
@@ -121,6 +151,8 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             port = h.call("enginePort", Native::enginePort);
             Dispatcher d = new Dispatcher(this, h, Math.max(256 * 1024, cfg.getMaxMessage() + 4096));
             config = cfg;
+            hubRedis = cfg.isHubRedis();
+            queueActions = cfg.isHubRedis() && !cfg.isListenActions();
             handle = h;
             dispatcher = d;
             actions = new Actions(this, cfg.getActionThreads(), cfg.getActionTimeout());
@@ -164,6 +196,8 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         handle = null;
         dispatcher = null;
         actions = null;
+        hubRedis = false;
+        queueActions = false;
         port = -1;
         connections.clear();
         pending.clear();
@@ -248,14 +282,18 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * @throws IllegalArgumentException for one of those codes
      */
     public void drop(CometConnection c, int code, String reason) {
+        dropId(c.getId(), code, reason);
+    }
+
+    private void dropId(String connectionId, int code, String reason) {
         if (code == CLOSE_IDLE_TIMEOUT || code == CometProtocol.CLOSE_REPLACED || code == CometProtocol.CLOSE_EXPIRED) {
             throw new IllegalArgumentException("comet4j: close code " + code + " is reserved for the core");
         }
-        byte[] cid = EngineHandle.utf8(c.getId());
+        byte[] cid = EngineHandle.utf8(connectionId);
         String r = reason == null ? "" : reason;
         int rc = running("drop").call("drop", h -> Native.drop(h, cid, code, r));
         if (rc != NativeException.ENOCONN && rc != NativeException.ESTOPPED) {
-            Errors.check("drop(" + c.getId() + ")", rc);
+            Errors.check("drop(" + connectionId + ")", rc);
         }
     }
 
@@ -282,6 +320,32 @@ public class CometEngine extends Observable<Event<CometEngine>> {
                 fireMessage(c, data, channel);
             }
         }
+    }
+
+    /**
+     * Sends data on channel to one connection by its id, wherever it is: on
+     * this node, or (Comet.Hub=redis://...) on whichever node holds it.  For
+     * a HubServer (Comet.Port=-1), which has no CometConnection objects of
+     * its own.  An id nobody holds is ignored.  No MessageEvent.
+     */
+    public void sendToConnection(String connectionId, String channel, Object data) {
+        checkChannel(channel);
+        if (connectionId == null || connectionId.isEmpty()) {
+            throw new IllegalArgumentException("comet4j: connection id must not be empty");
+        }
+        sendJson(channel, connectionId, JSONUtil.object2json(data));
+    }
+
+    /**
+     * Closes a connection by its id, wherever it is (like
+     * {@link #drop(CometConnection, int, String)}); an id nobody holds is
+     * ignored.
+     */
+    public void dropConnection(String connectionId, int code, String reason) {
+        if (connectionId == null || connectionId.isEmpty()) {
+            throw new IllegalArgumentException("comet4j: connection id must not be empty");
+        }
+        dropId(connectionId, code, reason);
     }
 
     // ---- subscriptions -------------------------------------------------------------
@@ -344,22 +408,60 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         return s == null ? new ArrayList<>() : new ArrayList<>(s);
     }
 
-    /** How many connections are subscribed to a channel. */
+    /**
+     * How many connections are subscribed to a channel.  With a Redis hub,
+     * for a presence channel: across the cluster.
+     */
     public int getMemberCount(String channel) {
+        if (channel != null && isPresenceChannel(channel)) {
+            Map<String, Object> cluster = hubGet(HUB_PRESENCE + channel);
+            if (cluster != null) {
+                return cluster.size();
+            }
+        }
         Set<CometConnection> s = channel == null ? null : members.get(channel);
         return s == null ? 0 : s.size();
     }
 
     // ---- users -------------------------------------------------------------------------
 
-    /** True while the user has at least one connection (alive or dying). */
+    /**
+     * True while the user has at least one connection (alive or dying); with
+     * a Redis hub, on any node of the cluster.
+     */
     public boolean isOnline(String userId) {
-        return userId != null && users.containsKey(userId);
+        if (userId == null) {
+            return false;
+        }
+        if (users.containsKey(userId)) {
+            return true;
+        }
+        Map<String, Object> cluster = hubGet(HUB_ONLINE);
+        return cluster != null && cluster.containsValue(userId);
     }
 
-    /** Distinct users online (anonymous connections not counted); getConnections().size() counts connections. */
+    /**
+     * Distinct users online (anonymous connections not counted), with a
+     * Redis hub across the cluster; getConnections().size() counts this
+     * node's connections.
+     */
     public int getOnlineCount() {
+        Map<String, Object> cluster = hubGet(HUB_ONLINE);
+        if (cluster != null) {
+            return distinctUsers(cluster);
+        }
         return users.size();
+    }
+
+    /** The distinct non-null users among the values of a hub map. */
+    static int distinctUsers(Map<String, Object> map) {
+        Set<Object> u = new HashSet<>();
+        for (Object v : map.values()) {
+            if (v instanceof String && !((String) v).isEmpty()) {
+                u.add(v);
+            }
+        }
+        return u.size();
     }
 
     /** The connections of a user (a copy, possibly empty). */
@@ -422,6 +524,155 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     Actions actions() {
         return actions;
+    }
+
+    // ---- the hub (Comet.Hub=redis://...) -------------------------------------------------
+
+    /** Whether Comet.Hub is Redis on this running engine. */
+    boolean isHubRedis() {
+        return hubRedis;
+    }
+
+    /** Whether page requests go to the hub's action queue (Redis hub, Comet.ListenActions=false). */
+    boolean queuesActions() {
+        return queueActions;
+    }
+
+    /** Native.hubAction: 0, or a negative code (-1008 while stopping). */
+    int hubAction(String requestJson) {
+        byte[] json = EngineHandle.utf8(requestJson);
+        EngineHandle h = handle;
+        if (h == null) {
+            return NativeException.ESTOPPED;
+        }
+        try {
+            return h.call("hubAction", a -> Native.hubAction(a, json));
+        } catch (IllegalStateException e) { // closed meanwhile
+            return NativeException.ESTOPPED;
+        }
+    }
+
+    /**
+     * Writes field = value (a JSON value) in this node's part of the
+     * cluster's map key, or removes it (value null).  Never blocks; a
+     * failure (outbox full, stopping) is logged at FINE: the core writes
+     * the maps again after Redis comes back, a lost write is not.
+     */
+    private void hubSet(String key, String field, String valueJson) {
+        EngineHandle h = handle;
+        if (!hubRedis || h == null) {
+            return;
+        }
+        byte[] k = EngineHandle.utf8(key);
+        byte[] f = EngineHandle.utf8(field);
+        byte[] v = valueJson == null ? null : EngineHandle.utf8(valueJson);
+        int rc;
+        try {
+            rc = h.call("hubSet", a -> Native.hubSet(a, k, f, v));
+        } catch (IllegalStateException e) {
+            return;
+        }
+        if (rc < 0 && rc != NativeException.ESTOPPED) {
+            LOG.log(rc == NativeException.EFULL ? Level.WARNING : Level.FINE,
+                    "comet4j: " + Errors.exception("hubSet(" + key + ", " + field + ")", rc).getMessage());
+        }
+    }
+
+    /**
+     * The cluster's map key (merged over every live node), or null when the
+     * hub is local, the engine is not running or Redis does not answer within
+     * {@value #HUB_GET_TIMEOUT_MS} ms (the first such failure is logged as a
+     * warning: callers then answer with this node's own numbers).
+     */
+    @SuppressWarnings("unchecked")
+    Map<String, Object> hubGet(String key) {
+        EngineHandle h = handle;
+        if (!hubRedis || h == null) {
+            return null;
+        }
+        byte[] k = EngineHandle.utf8(key);
+        int[] rc = new int[1];
+        byte[] json;
+        try {
+            json = h.get("hubGet", a -> Native.hubGet(a, k, HUB_GET_TIMEOUT_MS, rc));
+        } catch (IllegalStateException e) {
+            return null;
+        }
+        if (json != null) {
+            try {
+                Object o = JSONUtil.parse(new String(json, StandardCharsets.UTF_8));
+                if (o instanceof Map) {
+                    return (Map<String, Object>) o;
+                }
+            } catch (IllegalArgumentException e) {
+                rc[0] = NativeException.EBADJSON;
+            }
+        }
+        if (rc[0] == NativeException.ESTOPPED || !isRunning()) {
+            return null;
+        }
+        if (hubGetWarned.compareAndSet(false, true)) {
+            LOG.warning("comet4j: the hub did not answer for " + key + " ("
+                    + (rc[0] < 0 ? Errors.exception("hubGet", rc[0]).getMessage() : "not a JSON object")
+                    + "): online and presence figures are this node's own until it does (warned once)");
+        }
+        return null;
+    }
+
+    /** The connection is (still) held by this node: its entry in the cluster's online map. */
+    private void hubOnline(CometConnection c) {
+        if (hubRedis) {
+            hubSet(HUB_ONLINE, c.getId(), JSONUtil.object2json(c.getUser()));
+        }
+    }
+
+    private boolean isPresenceChannel(String channel) {
+        ChannelOptions o = channelOptions.get(channel);
+        return o != null && o.isPresence();
+    }
+
+    /**
+     * A request from the hub's action queue (event ACTION): {"cId","user",
+     * "id","route","params"} from a page on any node.  Run like a page's own
+     * request (unknown route 4040, timeout 4080, a throw 5000); the answer
+     * goes to cId wherever it is.  The ActionRequest's connection is this
+     * node's object when it holds cId, else null.
+     */
+    void onAction(String json) {
+        Object v;
+        try {
+            v = JSONUtil.parse(json);
+        } catch (IllegalArgumentException e) {
+            LOG.warning("comet4j: a queued action that is not JSON was skipped: " + e.getMessage());
+            return;
+        }
+        Map<?, ?> m = v instanceof Map ? (Map<?, ?>) v : null;
+        Object cid = m == null ? null : m.get("cId");
+        Object idv = m == null ? null : m.get("id");
+        if (!(cid instanceof String) || ((String) cid).isEmpty() || !(idv instanceof Long) || (Long) idv < 0) {
+            LOG.warning("comet4j: a queued action without \"cId\" or \"id\" was skipped: " + json);
+            return;
+        }
+        String id = (String) cid;
+        long reqId = (Long) idv;
+        if (isDebugOn()) {
+            LOG.info("comet4j: queued action for " + id + ": " + json);
+        }
+        Object route = m.get("route");
+        if (!(route instanceof String) || ((String) route).isEmpty()) {
+            sendError(id, reqId, CometProtocol.ERR_BAD_COMMAND, "missing \"route\"");
+            return;
+        }
+        ActionHandler h = actionHandler((String) route);
+        Actions a = actions;
+        if (h == null || a == null) {
+            sendError(id, reqId, CometProtocol.ERR_UNKNOWN, "unknown route " + route);
+            return;
+        }
+        Object user = m.get("user");
+        a.run(h, new ActionRequest((String) route, m.get("params"), id,
+                user instanceof String && !((String) user).isEmpty() ? (String) user : null,
+                connections.get(id), reqId));
     }
 
     boolean isDebugOn() {
@@ -533,6 +784,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             }
         }
         if (added) {
+            if (hubRedis && isPresenceChannel(channel)) {
+                hubSet(HUB_PRESENCE + channel, c.getId(), JSONUtil.object2json(c.getUser()));
+            }
             presence(channel, c, true);
         }
     }
@@ -550,6 +804,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             }
         }
         if (removed) {
+            if (hubRedis && isPresenceChannel(channel)) {
+                hubSet(HUB_PRESENCE + channel, c.getId(), null);
+            }
             presence(channel, c, false);
         }
     }
@@ -623,6 +880,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         if (raced != null) {
             return raced;
         }
+        hubOnline(c);
         track(c, p);
         return c;
     }
@@ -675,15 +933,21 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         return new ArrayList<>(connections.values());
     }
 
-    /** Counters of the native core: conns, accepted, messagesOut, bytesOut, slowConsumers, eventsDropped. */
+    /**
+     * Counters of the native core: conns, accepted, messagesOut, bytesOut,
+     * slowConsumers, eventsDropped, and the hub's: hubUp (1 while linked to
+     * Redis), hubOutbox (records waiting for Redis), hubDropped (records lost
+     * to a full outbox).
+     */
     public Map<String, Long> getStats() {
-        long[] s = new long[6];
+        long[] s = new long[9];
         running("getStats").call("getStats", h -> {
             Native.stats(h, s);
             return 0;
         });
         Map<String, Long> m = new LinkedHashMap<>();
-        String[] names = {"conns", "accepted", "messagesOut", "bytesOut", "slowConsumers", "eventsDropped"};
+        String[] names = {"conns", "accepted", "messagesOut", "bytesOut", "slowConsumers", "eventsDropped",
+            "hubUp", "hubOutbox", "hubDropped"};
         for (int i = 0; i < names.length; i++) {
             m.put(names[i], s[i]);
         }
@@ -793,6 +1057,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             // the same connection goes on over it; the old one's DROP 4004
             // is not the connection's end.
             c.revive(ip, remotePort, workStyle(transport));
+            hubOnline(c);
             fire(new RevivalEvent(this, c));
             return;
         }
@@ -800,6 +1065,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         c = new CometConnection(cid, ip, remotePort, u, workStyle(transport), p != null ? p.request : null);
         connections.put(cid, c);
         addUser(c);
+        hubOnline(c);
         fire(new ConnectEvent(this, c));
         // Joins after the ConnectEvent: listeners meet the connection before its presence.
         Collection<String> chs = p != null ? p.channels : new ArrayList<>(channelOptions.keySet());
@@ -826,6 +1092,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             c.setState(CometProtocol.STATE_DROPPED); // no join after this
         }
         removeUser(c);
+        hubSet(HUB_ONLINE, cid, null);
         for (String ch : new ArrayList<>(c.channels)) {
             left(c, ch); // leaves before BeforeDrop/Drop: their listeners see the counts without it
         }
@@ -856,6 +1123,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         }
         pending.remove(cid); // the handshake that got it its fresh ticket
         c.revive(ip, remotePort, workStyle(transport));
+        hubOnline(c); // it may have lived on another node meanwhile
         fire(new RevivalEvent(this, c));
     }
 

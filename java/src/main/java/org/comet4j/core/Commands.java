@@ -2,6 +2,7 @@ package org.comet4j.core;
 
 import static org.comet4j.core.CometProtocol.*;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
@@ -24,7 +25,12 @@ import org.comet4j.core.util.JSONUtil;
  *     (4031) channel, PublishListeners (4030), the channel's ChannelListeners,
  *     then the broadcast (sendToAll, through the core), ack;</li>
  * <li>{"t":"req","id","route","params"}: the route's ActionHandler on the
- *     engine's pool (4040 without one), res or err later.</li>
+ *     engine's pool (4040 without one), res or err later.  With a Redis hub
+ *     and Comet.ListenActions=false it is not run here: it goes to the hub's
+ *     action queue as {"cId","user","id","route","params"} for a listening
+ *     node, which answers the page wherever it is (CometEngine.onAction); a
+ *     queue that refuses it (Redis outbox full, engine stopping) is answered
+ *     err 5030, one too large for it (over 65535 bytes) err 4000.</li>
  * </ul>
  * Anything else, or a frame that is not such an object, gets err 4000.
  */
@@ -172,6 +178,10 @@ final class Commands {
             engine.sendError(c.getId(), id, ERR_BAD_COMMAND, "missing \"route\"");
             return;
         }
+        if (engine.queuesActions()) {
+            queue(c, id, (String) route, m.get("params"));
+            return;
+        }
         ActionHandler h = engine.actionHandler((String) route);
         Actions a = engine.actions();
         if (h == null || a == null) {
@@ -179,6 +189,26 @@ final class Commands {
             return;
         }
         a.run(h, new ActionRequest((String) route, m.get("params"), c, id));
+    }
+
+    /** A request for the hub's action queue; only a refusal is answered here. */
+    private void queue(CometConnection c, long id, String route, Object params) {
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("cId", c.getId());
+        r.put("user", c.getUser());
+        r.put("id", id);
+        r.put("route", route);
+        r.put("params", params);
+        int rc = engine.hubAction(JSONUtil.object2json(r));
+        if (rc >= 0 || rc == NativeException.ESTOPPED) {
+            return;
+        }
+        if (rc == NativeException.ETOOBIG) {
+            engine.sendError(c.getId(), id, ERR_BAD_COMMAND, "request too large for the action queue");
+        } else {
+            engine.sendError(c.getId(), id, ERR_BUSY,
+                    "action queue unavailable: " + Errors.exception("hubAction", rc).getMessage());
+        }
     }
 
     private void answerNativeError(CometConnection c, long id, int rc) {

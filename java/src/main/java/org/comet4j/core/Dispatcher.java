@@ -30,6 +30,7 @@ final class Dispatcher implements Runnable {
     private static final int EV_DYING = 5;
     private static final int EV_REVIVAL = 6;
     private static final int EV_API = 7;
+    private static final int EV_ACTION = 8;
 
     private static final int POLL_TIMEOUT_MS = 1000;
 
@@ -174,6 +175,11 @@ final class Dispatcher implements Runnable {
                 String query = string();
                 String body = string();
                 engine.onApi(id, method, path, query, body);
+                break;
+            }
+            case EV_ACTION: {
+                String json = string();
+                engine.onAction(json);
                 break;
             }
             default:

@@ -1,0 +1,344 @@
+package org.comet4j.core;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+
+import org.comet4j.core.exception.ConfigException;
+import org.comet4j.core.exception.NativeException;
+import org.comet4j.test.FakeHttp;
+import org.comet4j.test.MiniJson;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Two engines in this JVM on one real redis-server (docs/protocol.md
+ * section 9): A is CometContext's (the handshake servlet's), with
+ * Comet.ListenActions=false; B is a second CometEngine that runs the
+ * actions.  Pages attach over real WebSockets to either; what A sends
+ * reaches pages on B, A's pages' requests run once on B, and online and
+ * presence are the cluster's.
+ */
+class HubTest {
+
+    static final String KEY = "hub-test-api-key-0123456789";
+
+    static RedisServer redis;
+    static String prefix;
+    static CometEngine a;
+    static CometEngine b;
+    static final Map<String, ChannelOptions> channelsB = new ConcurrentHashMap<>();
+    static final AtomicInteger echoOnA = new AtomicInteger();
+    static final AtomicInteger echoOnB = new AtomicInteger();
+    static final List<ActionRequest> requestsOnB = Collections.synchronizedList(new ArrayList<>());
+
+    final List<Harness.Client> clients = Collections.synchronizedList(new ArrayList<>());
+
+    @BeforeAll
+    static void start() throws Exception {
+        redis = RedisServer.start();
+        prefix = "t" + System.nanoTime();
+        CometContext.getInstance().registChannel("news");
+        CometContext.getInstance().registChannel("lobby", false, true);
+        Harness.start(Map.of("Comet.Hub", redis.url, "Comet.HubPrefix", prefix, "Comet.ListenActions", "false",
+                "Comet.ApiKey", KEY, "Comet.ConnExpires", "200"));
+        a = Harness.engine();
+        a.addActionHandler("echo", req -> {
+            echoOnA.incrementAndGet(); // must never run: A queues its requests
+            return "from A";
+        });
+
+        channelsB.put("news", ChannelOptions.defaults());
+        channelsB.put("lobby", ChannelOptions.defaults().presence());
+        b = new CometEngine(channelsB);
+        b.start(config(Map.of("Comet.ListenActions", "true")));
+        b.addActionHandler("echo", req -> {
+            echoOnB.incrementAndGet();
+            requestsOnB.add(req);
+            Map<String, Object> m = new HashMap<>();
+            m.put("node", "B");
+            m.put("params", req.getParams());
+            m.put("user", req.getUser());
+            return m;
+        });
+        b.addActionHandler("boom", req -> {
+            throw new IllegalStateException("it broke on B");
+        });
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        try {
+            if (b != null) {
+                b.stop();
+            }
+            Harness.stop();
+        } finally {
+            if (redis != null) {
+                redis.close();
+            }
+        }
+    }
+
+    @AfterEach
+    void closeClients() throws Exception {
+        for (Harness.Client c : clients) {
+            c.abort();
+        }
+        // Comet.ConnExpires=200: their drops (and the map entries' removal) follow.
+        await(() -> a.getConnections().isEmpty() && b.getConnections().isEmpty(), "the clients' drops");
+    }
+
+    /** A config on this Redis with the test's prefix: loopback, a free port, short dying period. */
+    static CometConfig config(Map<String, String> extra) {
+        Map<String, String> cfg = new HashMap<>();
+        cfg.put("Comet.Port", "0");
+        cfg.put("Comet.Host", "127.0.0.1");
+        cfg.put("Comet.Threads", "2");
+        cfg.put("Comet.Secret", Harness.SECRET);
+        cfg.put("Comet.Hub", redis.url);
+        cfg.put("Comet.HubPrefix", prefix);
+        cfg.put("Comet.ConnExpires", "200");
+        cfg.putAll(extra);
+        return CometConfig.parse(cfg);
+    }
+
+    // ---- helpers -------------------------------------------------------------------
+
+    /** A page on A, through the servlet's handshake (user: the principal). */
+    Harness.Client openOnA(String user) throws Exception {
+        FakeHttp.Req req = new FakeHttp.Req();
+        req.user = user;
+        FakeHttp.Resp r = Harness.handshake(req.param("cmd", "conn"));
+        assertEquals(200, r.status, r.body.toString());
+        Map<String, Object> ans = MiniJson.object(r.body.toString());
+        Harness.Client c = Harness.connect((String) ans.get("ticket"));
+        clients.add(c);
+        c.id = (String) ans.get("cId");
+        assertEquals("open", c.next(10000).get("t"));
+        await(() -> a.getConnection(c.id) != null, "connect event of " + c.id + " on A");
+        return c;
+    }
+
+    /** A page on B, with a ticket B signs for its channels. */
+    Harness.Client openOnB(String user) throws Exception {
+        String cid = b.newId();
+        String ticket = b.ticket(cid, user, System.currentTimeMillis() / 1000 + 60,
+                new ArrayList<>(channelsB.keySet()));
+        Harness.Client c = new Harness.Client();
+        c.ws = Harness.HTTP.newWebSocketBuilder().connectTimeout(Duration.ofSeconds(10))
+                .buildAsync(URI.create("ws://127.0.0.1:" + b.getPort() + "/ws?ticket=" + ticket), c)
+                .get(10, TimeUnit.SECONDS);
+        clients.add(c);
+        c.id = cid;
+        assertEquals("open", c.next(10000).get("t"));
+        await(() -> b.getConnection(cid) != null, "connect event of " + cid + " on B");
+        return c;
+    }
+
+    static void await(BooleanSupplier cond, String what) throws InterruptedException {
+        long end = System.currentTimeMillis() + 10000;
+        while (!cond.getAsBoolean()) {
+            if (System.currentTimeMillis() > end) {
+                throw new AssertionError("not within 10 s: " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    /** The next msg frame on channel ch (skipping others). */
+    static Map<String, Object> msgOn(Harness.Client c, String ch, long ms) throws InterruptedException {
+        long end = System.currentTimeMillis() + ms;
+        while (true) {
+            Map<String, Object> m = c.nextMsg(Math.max(1, end - System.currentTimeMillis()));
+            if (ch.equals(m.get("ch"))) {
+                return m;
+            }
+        }
+    }
+
+    /** The answer (res or err) to request id. */
+    static Map<String, Object> answer(Harness.Client c, long id, long ms) throws InterruptedException {
+        long end = System.currentTimeMillis() + ms;
+        while (true) {
+            Map<String, Object> m = c.next(Math.max(1, end - System.currentTimeMillis()));
+            Object t = m.get("t");
+            if (("res".equals(t) || "err".equals(t)) && Long.valueOf(id).equals(m.get("id"))) {
+                return m;
+            }
+        }
+    }
+
+    static Map<String, Object> api(String pathAndQuery) throws Exception {
+        HttpRequest req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + a.getPort() + pathAndQuery))
+                .timeout(Duration.ofSeconds(10)).header("Authorization", "Bearer " + KEY).GET().build();
+        HttpResponse<String> r = Harness.HTTP.send(req, HttpResponse.BodyHandlers.ofString());
+        assertEquals(200, r.statusCode(), r.body());
+        return MiniJson.object(r.body());
+    }
+
+    // ---- (a) configuration -----------------------------------------------------------
+
+    @Test
+    void badHubValueNamesCometHub() {
+        ConfigException e = assertThrows(ConfigException.class,
+                () -> CometConfig.parse(Map.of("Comet.Hub", "redis:/127.0.0.1:6379")));
+        assertEquals("Comet.Hub", e.getParameter());
+        assertTrue(e.getMessage().startsWith("Comet.Hub: "), e.getMessage());
+    }
+
+    @Test
+    void unreachableRedisFailsStartUpNamingCometHub() throws Exception {
+        int nobody = RedisServer.freePort();
+        CometEngine e = new CometEngine();
+        NativeException x = assertThrows(NativeException.class,
+                () -> e.start(config(Map.of("Comet.Hub", "redis://127.0.0.1:" + nobody + "/0"))));
+        assertTrue(x.getMessage().startsWith("Comet.Hub: "), x.getMessage());
+        assertTrue(x.getMessage().contains(String.valueOf(nobody)), x.getMessage());
+        assertEquals(NativeException.EHUB, x.getCode());
+        assertFalse(e.isRunning());
+    }
+
+    // ---- (b) sends cross nodes -----------------------------------------------------------
+
+    @Test
+    void sendToAllOnAReachesPagesOnBothNodes() throws Exception {
+        Harness.Client onB = openOnB("bob");
+        Harness.Client onA = openOnA("alice");
+        a.sendToAll("news", Map.of("n", 1L));
+        assertEquals(Map.of("n", 1L), msgOn(onB, "news", 10000).get("data"));
+        assertEquals(Map.of("n", 1L), msgOn(onA, "news", 10000).get("data"));
+        b.sendToAll("news", "from B");
+        assertEquals("from B", msgOn(onA, "news", 10000).get("data"));
+        assertEquals("from B", msgOn(onB, "news", 10000).get("data"));
+    }
+
+    @Test
+    void sendToAConnectionOrUserOnAnotherNode() throws Exception {
+        Harness.Client onB = openOnB("carol");
+        assertNull(a.getConnection(onB.id), "A does not hold it");
+        a.sendToConnection(onB.id, "news", "just you");
+        assertEquals("just you", msgOn(onB, "news", 10000).get("data"));
+        a.sendToUser("carol", "news", "carol, on any node");
+        assertEquals("carol, on any node", msgOn(onB, "news", 10000).get("data"));
+        a.dropConnection(onB.id, 4100, "moved");
+        assertEquals(4100, onB.closeCode(10000));
+    }
+
+    @Test
+    void hubServerWithoutListenerSendsThroughTheHub() throws Exception {
+        Harness.Client onB = openOnB("dave");
+        CometEngine hs = new CometEngine();
+        hs.start(config(Map.of("Comet.Port", "-1", "Comet.PublicUrl", "ws://127.0.0.1:" + b.getPort() + "/ws")));
+        try {
+            assertEquals(-1, hs.getPort());
+            hs.sendToAll("news", "from the HubServer");
+            assertEquals("from the HubServer", msgOn(onB, "news", 10000).get("data"));
+            hs.sendToConnection(onB.id, "news", "by id");
+            assertEquals("by id", msgOn(onB, "news", 10000).get("data"));
+        } finally {
+            hs.stop();
+        }
+    }
+
+    // ---- (c) the action queue ----------------------------------------------------------------
+
+    @Test
+    void aRequestOnANonListeningNodeRunsOnceOnTheListeningOne() throws Exception {
+        int onA = echoOnA.get();
+        int onB = echoOnB.get();
+        Harness.Client c = openOnA("erin");
+        c.ws.sendText("{\"t\":\"req\",\"id\":7,\"route\":\"echo\",\"params\":{\"x\":1}}", true).join();
+        Map<String, Object> res = answer(c, 7, 10000);
+        assertEquals("res", res.get("t"), res.toString());
+        assertEquals(Map.of("node", "B", "params", Map.of("x", 1L), "user", "erin"), res.get("result"));
+        Thread.sleep(500); // a second run would have happened by now
+        assertEquals(onB + 1, echoOnB.get(), "ran exactly once on B");
+        assertEquals(onA, echoOnA.get(), "never on A");
+        ActionRequest r = requestsOnB.get(requestsOnB.size() - 1);
+        assertEquals(c.id, r.getConnectionId());
+        assertTrue(r.isRemote());
+        assertNull(r.getConnection());
+        assertEquals("erin", r.getUser());
+        assertEquals(7, r.getId());
+        assertEquals("0", redis.command("LLEN", prefix + ":actions").substring(1), "the queue is empty");
+    }
+
+    @Test
+    void queuedRequestErrorsComeBackFromTheListeningNode() throws Exception {
+        Harness.Client c = openOnA(null);
+        c.ws.sendText("{\"t\":\"req\",\"id\":8,\"route\":\"nowhere\"}", true).join();
+        Map<String, Object> e = answer(c, 8, 10000);
+        assertEquals("err", e.get("t"), e.toString());
+        assertEquals(4040L, e.get("code"), e.toString());
+        c.ws.sendText("{\"t\":\"req\",\"id\":9,\"route\":\"boom\",\"params\":null}", true).join();
+        e = answer(c, 9, 10000);
+        assertEquals(5000L, e.get("code"), e.toString());
+        assertEquals("it broke on B", e.get("message"));
+    }
+
+    @Test
+    void aRequestOnTheListeningNodeRunsThere() throws Exception {
+        int onB = echoOnB.get();
+        Harness.Client c = openOnB("frank");
+        c.ws.sendText("{\"t\":\"req\",\"id\":3,\"route\":\"echo\"}", true).join();
+        Map<String, Object> res = answer(c, 3, 10000);
+        assertEquals("res", res.get("t"), res.toString());
+        assertEquals(onB + 1, echoOnB.get());
+        ActionRequest r = requestsOnB.get(requestsOnB.size() - 1);
+        assertFalse(r.isRemote());
+        assertSame(b.getConnection(c.id), r.getConnection());
+    }
+
+    // ---- (d) online and presence across the cluster ----------------------------------------------
+
+    @Test
+    void onlineAndPresenceAreTheClusters() throws Exception {
+        Harness.Client alice = openOnA("alice");
+        Harness.Client bob = openOnB("bob");
+        Harness.Client anon = openOnB(null);
+        await(() -> a.getOnlineCount() == 2 && b.getOnlineCount() == 2, "two users on both nodes");
+        assertTrue(a.isOnline("bob"), "bob, on B, seen from A");
+        assertTrue(b.isOnline("alice"), "alice, on A, seen from B");
+        assertFalse(a.isOnline("nobody"));
+        await(() -> a.getMemberCount("lobby") == 3 && b.getMemberCount("lobby") == 3, "three in the lobby");
+        assertEquals(1, a.getMemberCount("news"), "news is no presence channel: A's own members");
+
+        Map<String, Object> online = api("/api/online");
+        assertEquals(2L, online.get("users"), online.toString());
+        assertEquals(3L, online.get("connections"), online.toString());
+        Map<String, Object> u = api("/api/online?user=bob");
+        assertEquals(Map.of("user", "bob", "online", true, "connections", 1L), u);
+        Map<String, Object> p = api("/api/presence?channel=lobby");
+        assertEquals(3L, p.get("count"), p.toString());
+        List<String> ids = new ArrayList<>();
+        for (Object m : (List<?>) p.get("members")) {
+            ids.add((String) ((Map<?, ?>) m).get("cId"));
+        }
+        assertTrue(ids.containsAll(List.of(alice.id, bob.id, anon.id)), p.toString());
+
+        bob.abort();
+        await(() -> !a.isOnline("bob"), "bob's drop seen from A");
+        await(() -> a.getMemberCount("lobby") == 2, "bob left the lobby");
+        assertEquals(1, a.getOnlineCount());
+    }
+}
