@@ -39,6 +39,7 @@ start_redis() {
   pids+=($!)
   wait_grep "$work/redis.log" 100 'Ready to accept' || { cat "$work/redis.log"; exit 1; }
   redis_url=redis://127.0.0.1:$port/0
+  redis_pid=${pids[-1]}
 }
 
 start_node() {
@@ -52,5 +53,8 @@ start_node() {
   printf -v "${name}_port" '%s' "$port"
   printf -v "${name}_pid" '%s' "$pid"
 }
+
+# cpu_ms PID: user + system CPU time of a process so far, ms.
+cpu_ms() { awk -v t="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / t)}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }

@@ -26,6 +26,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,6 +306,10 @@ static void sub_report(void) {
   printf("sub: %d clients, %d open at the end, %d with all %d messages, %d with "
          "none; %" PRId64 " deliveries", n_clients, open_now, complete, messages,
          none, n_deliveries);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  printf("; cpu %ld ms", (long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+                             (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
   if (n_deliveries)
     printf("; delay p50 %.2f ms, p99 %.2f ms, max %.2f ms", percentile(0.50),
            percentile(0.99), max_delay_us / 1000.0);
