@@ -74,7 +74,7 @@ public final class CometProtocol {
     public static final int ERR_TIMEOUT = 4080;
     public static final int ERR_TOO_MANY = 4290;
     public static final int ERR_ACTION = 5000;
-    /** The request could not be taken now: the action pool's queue is full, or the hub's action queue refused it. */
+    /** The request could not be taken now: the action pool's queue is full. */
     public static final int ERR_BUSY = 5030;
 
     /** Close code the core uses when the application drops a connection. */

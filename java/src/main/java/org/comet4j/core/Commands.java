@@ -29,8 +29,9 @@ import org.comet4j.core.util.JSONUtil;
  *     and Comet.ListenActions=false it is not run here: it goes to the hub's
  *     action queue as {"cId","user","id","route","params"} for a listening
  *     node, which answers the page wherever it is (CometEngine.onAction); a
- *     queue that refuses it (Redis outbox full, engine stopping) is answered
- *     err 5030, one too large for it (over 65535 bytes) err 4000.</li>
+ *     request the queue refuses (outbox full while Redis is away, over 65535
+ *     bytes) is answered err 5000 "request not queued: ..." at once, as
+ *     comet4j-node answers it.</li>
  * </ul>
  * Anything else, or a frame that is not such an object, gets err 4000.
  */
@@ -203,12 +204,9 @@ final class Commands {
         if (rc >= 0 || rc == NativeException.ESTOPPED) {
             return;
         }
-        if (rc == NativeException.ETOOBIG) {
-            engine.sendError(c.getId(), id, ERR_BAD_COMMAND, "request too large for the action queue");
-        } else {
-            engine.sendError(c.getId(), id, ERR_BUSY,
-                    "action queue unavailable: " + Errors.exception("hubAction", rc).getMessage());
-        }
+        String why = Errors.exception("hubAction", rc).getMessage();
+        LOG.warning("comet4j: req from " + c.getId() + " not queued: " + why);
+        engine.sendError(c.getId(), id, ERR_ACTION, "request not queued: " + why);
     }
 
     private void answerNativeError(CometConnection c, long id, int rc) {

@@ -297,6 +297,19 @@ class HubTest {
     }
 
     @Test
+    void aRequestTheQueueRefusesIsAnswered5000AtOnce() throws Exception {
+        int onB = echoOnB.get();
+        Harness.Client c = openOnA("gina");
+        // A 65516-byte frame; 65554 bytes once wrapped for the queue (at most 65535).
+        String big = "x".repeat(65470);
+        c.ws.sendText("{\"t\":\"req\",\"id\":11,\"route\":\"echo\",\"params\":\"" + big + "\"}", true).join();
+        Map<String, Object> e = answer(c, 11, 10000);
+        assertEquals(5000L, e.get("code"), e.toString());
+        assertTrue(((String) e.get("message")).startsWith("request not queued: "), e.toString());
+        assertEquals(onB, echoOnB.get());
+    }
+
+    @Test
     void aRequestOnTheListeningNodeRunsThere() throws Exception {
         int onB = echoOnB.get();
         Harness.Client c = openOnB("frank");
