@@ -7,7 +7,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -153,23 +152,11 @@ final class ApiHandler {
                     throw new Failure(400, "query parameter \"channel\" is required");
                 }
                 List<Object> members = new ArrayList<>();
-                ChannelOptions o = engine.channelOptions(channel);
-                Map<String, Object> cluster = o != null && o.isPresence()
-                        ? engine.hubGet(CometEngine.HUB_PRESENCE + channel) : null;
-                if (cluster != null) {
-                    for (Map.Entry<String, Object> e : new TreeMap<>(cluster).entrySet()) {
-                        Map<String, Object> m = new LinkedHashMap<>();
-                        m.put("cId", e.getKey());
-                        m.put("user", e.getValue());
-                        members.add(m);
-                    }
-                } else {
-                    for (CometConnection c : engine.getConnections(channel)) {
-                        Map<String, Object> m = new LinkedHashMap<>();
-                        m.put("cId", c.getId());
-                        m.put("user", c.getUser());
-                        members.add(m);
-                    }
+                for (Map.Entry<String, String> e : engine.getMembers(channel).entrySet()) {
+                    Map<String, Object> m = new LinkedHashMap<>();
+                    m.put("cId", e.getKey());
+                    m.put("user", e.getValue());
+                    members.add(m);
                 }
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("channel", channel);

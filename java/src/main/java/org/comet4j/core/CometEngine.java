@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -406,6 +407,30 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     public List<CometConnection> getConnections(String channel) {
         Set<CometConnection> s = channel == null ? null : members.get(channel);
         return s == null ? new ArrayList<>() : new ArrayList<>(s);
+    }
+
+    /**
+     * The members of a channel: connection id → user (null when
+     * anonymous), sorted by id.  With a Redis hub, for a presence channel:
+     * across the cluster (this node's own while Redis does not answer);
+     * otherwise this node's members, as {@link #getConnections(String)}.
+     */
+    public Map<String, String> getMembers(String channel) {
+        Map<String, String> out = new TreeMap<>();
+        if (channel == null) {
+            return out;
+        }
+        Map<String, Object> cluster = isPresenceChannel(channel) ? hubGet(HUB_PRESENCE + channel) : null;
+        if (cluster != null) {
+            for (Map.Entry<String, Object> e : cluster.entrySet()) {
+                out.put(e.getKey(), e.getValue() instanceof String ? (String) e.getValue() : null);
+            }
+            return out;
+        }
+        for (CometConnection c : getConnections(channel)) {
+            out.put(c.getId(), c.getUser());
+        }
+        return out;
     }
 
     /**

@@ -335,6 +335,10 @@ class HubTest {
         assertFalse(a.isOnline("nobody"));
         await(() -> a.getMemberCount("lobby") == 3 && b.getMemberCount("lobby") == 3, "three in the lobby");
         assertEquals(1, a.getMemberCount("news"), "news is no presence channel: A's own members");
+        Map<String, String> members = a.getMembers("lobby");
+        assertEquals("bob", members.get(bob.id), members.toString());
+        assertEquals("alice", members.get(alice.id), members.toString());
+        assertTrue(members.containsKey(anon.id) && members.get(anon.id) == null, members.toString());
 
         Map<String, Object> online = api("/api/online");
         assertEquals(2L, online.get("users"), online.toString());

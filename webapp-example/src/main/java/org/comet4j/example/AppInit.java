@@ -167,13 +167,16 @@ public class AppInit implements ServletContextListener {
         return total == Math.rint(total) && Math.abs(total) < 1e15 ? (Object) (long) total : total;
     }
 
-    /** Who is in the lobby now: [{cId, user}], for a page that just arrived. */
+    /**
+     * Who is in the lobby now: [{cId, user}], for a page that just arrived
+     * (with Comet.Hub=redis://..., on every node of the cluster).
+     */
     static List<Map<String, Object>> who(CometEngine engine) {
         List<Map<String, Object>> out = new ArrayList<>();
-        for (CometConnection c : engine.getConnections(LOBBY)) {
+        for (Map.Entry<String, String> e : engine.getMembers(LOBBY).entrySet()) {
             Map<String, Object> m = new LinkedHashMap<>();
-            m.put("cId", c.getId());
-            m.put("user", c.getUser());
+            m.put("cId", e.getKey());
+            m.put("user", e.getValue());
             out.add(m);
         }
         return out;
