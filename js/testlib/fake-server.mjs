@@ -49,6 +49,10 @@ export async function startFakeServer(opts = {}) {
   let tickets = 0;
   const history = {};        // channel -> {epoch, next, frames: []}
   const polls = new Map();   // ticket -> poll connection
+  // Tickets of poll connections closed by the server: a poll that was
+  // between two requests when its connection closed must not attach again
+  // with the same ticket (a core answers it 401).
+  const cutPolls = new Set();
 
   function channelHistory(ch) {
     if (!history[ch]) history[ch] = { epoch: 'E' + ch.slice(0, 7), next: 1, frames: [] };
@@ -206,6 +210,7 @@ export async function startFakeServer(opts = {}) {
       // /poll
       if (srv.block.lpool) { res.writeHead(503, CORS).end('blocked'); return; }
       if (srv.hang.lpool) return;
+      if (cutPolls.has(ticket)) { res.writeHead(401, CORS).end('closed'); return; }
       let conn = polls.get(ticket);
       const fresh = !conn;
       if (fresh) {
@@ -227,7 +232,12 @@ export async function startFakeServer(opts = {}) {
             this.pending = null;
             r.writeHead(200, CORS).end(text);
           },
-          close() { if (this.pending) this.pending.destroy(); polls.delete(ticket); detach(this); },
+          close() {
+            if (this.pending) this.pending.destroy();
+            polls.delete(ticket);
+            cutPolls.add(ticket);
+            detach(this);
+          },
         };
         polls.set(ticket, conn);
       }
