@@ -527,8 +527,9 @@
     },
 
     /* The handshake answer, or null if it lacks what the engine needs (a
-     * ticket and at least one URL to attach to). */
-    decodeHandshake: function (text) {
+     * ticket and at least one URL to attach to). page: the page's
+     * overrides, {endpoints, workers} (see nodeLists), if any. */
+    decodeHandshake: function (text, page) {
       var h;
       try {
         h = JSON.parse(text);
@@ -552,10 +553,70 @@
         timeout: h.timeout > 0 ? h.timeout : 0,
         connExpires: h.connExpires > 0 ? h.connExpires : 0
       };
+      var lists = Protocol.nodeLists(hs, h.workers, page);
+      for (var k in lists) hs[k] = lists[k];
       if (!hs.endpoints.length && !hs.stream.length && !hs.lpool.length) {
         return null;
       }
       return hs;
+    },
+
+    /* The four URL lists (endpoints, stream, lpool, cmd) the page uses,
+     * one entry per node, the same index naming the same node in each:
+     * the handshake's, or those derived from the page's endpoints option,
+     * with {workerIndex} expanded. workers: the handshake's count; the
+     * page's (page.workers) wins. */
+    nodeLists: function (hs, workers, page) {
+      page = page || {};
+      var lists = { endpoints: hs.endpoints, stream: hs.stream,
+                    lpool: hs.lpool, cmd: hs.cmd };
+      var own = stringList(page.endpoints);
+      if (own.length) lists = Protocol.fromEndpoints(own);
+      var n = page.workers != null ? page.workers : workers;
+      for (var k in lists) lists[k] = Protocol.expandWorkers(lists[k], n);
+      return lists;
+    },
+
+    /* Each URL holding {workerIndex} becomes n URLs, with 0..n-1 in its
+     * place (n: a whole number >= 1; anything else counts as 1, so the
+     * pattern stands for worker 0). Other URLs stay as they are. */
+    expandWorkers: function (urls, n) {
+      n = n >= 1 ? Math.floor(n) : 1;
+      var out = [];
+      for (var i = 0; i < urls.length; i++) {
+        var parts = urls[i].split('{workerIndex}');
+        if (parts.length === 1) {
+          out.push(urls[i]);
+          continue;
+        }
+        for (var w = 0; w < n; w++) out.push(parts.join(String(w)));
+      }
+      return out;
+    },
+
+    /* The four lists for WebSocket URLs given by the page, built the way
+     * CometServlet builds them from Comet.PublicUrl: the base of
+     * ws(s)://host:port/path[/ws] is http(s)://host:port/path, and each
+     * list is base + /ws (as ws: or wss:), /sse, /poll, /cmd. */
+    fromEndpoints: function (urls) {
+      var lists = { endpoints: [], stream: [], lpool: [], cmd: [] };
+      for (var i = 0; i < urls.length; i++) {
+        var base = urls[i].replace(/^ws(s?):/i, 'http$1:')
+                          .replace(/\/+$/, '').replace(/\/ws$/, '');
+        lists.endpoints.push(base.replace(/^http/i, 'ws') + '/ws');
+        lists.stream.push(base + '/sse');
+        lists.lpool.push(base + '/poll');
+        lists.cmd.push(base + '/cmd');
+      }
+      return lists;
+    },
+
+    /* What names a node across the lists: a URL without its scheme and
+     * its last path segment (ws://h:4100/ws and http://h:4100/sse are
+     * the same node, h:4100). */
+    nodeOf: function (url) {
+      return url.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '')
+                .replace(/\/[^\/]*$/, '');
     },
 
     /* The URLs of one workStyle in a handshake answer. */

@@ -94,3 +94,46 @@ test('decodeHandshake fills defaults and rejects answers it cannot use', () => {
     assert.equal(P.decodeHandshake(bad), null, bad);
   }
 });
+
+test('{workerIndex}: a URL stands for one per worker, 0 without a count', () => {
+  assert.deepEqual(P.expandWorkers(['ws://h:41{workerIndex}/ws', 'ws://k/ws'], 4),
+    ['ws://h:410/ws', 'ws://h:411/ws', 'ws://h:412/ws', 'ws://h:413/ws', 'ws://k/ws']);
+  assert.deepEqual(P.expandWorkers(['http://h{workerIndex}:8{workerIndex}/p'], 2),
+    ['http://h0:80/p', 'http://h1:81/p']);
+  for (const none of [undefined, 0, -3, 'x', NaN]) {
+    assert.deepEqual(P.expandWorkers(['ws://h:41{workerIndex}/ws'], none), ['ws://h:410/ws'], String(none));
+  }
+  // Every list of a handshake, with its workers count; the page's wins.
+  const text = JSON.stringify({ ticket: 't', workers: 2, endpoints: ['ws://h:5{workerIndex}/ws'],
+    lpool: ['http://h:5{workerIndex}/poll'], cmd: ['http://h:5{workerIndex}/cmd'] });
+  const h = P.decodeHandshake(text);
+  assert.deepEqual(h.endpoints, ['ws://h:50/ws', 'ws://h:51/ws']);
+  assert.deepEqual(h.cmd, ['http://h:50/cmd', 'http://h:51/cmd']);
+  assert.equal(h.workers, undefined, 'nothing left to expand later');
+  assert.deepEqual(P.decodeHandshake(text, { workers: 3 }).lpool,
+    ['http://h:50/poll', 'http://h:51/poll', 'http://h:52/poll']);
+});
+
+test('the page\'s endpoints: the four lists as CometServlet derives them from Comet.PublicUrl', () => {
+  assert.deepEqual(P.fromEndpoints(['ws://a:4100/ws', 'wss://b.example/push/', 'ws://c:41{workerIndex}']), {
+    endpoints: ['ws://a:4100/ws', 'wss://b.example/push/ws', 'ws://c:41{workerIndex}/ws'],
+    stream: ['http://a:4100/sse', 'https://b.example/push/sse', 'http://c:41{workerIndex}/sse'],
+    lpool: ['http://a:4100/poll', 'https://b.example/push/poll', 'http://c:41{workerIndex}/poll'],
+    cmd: ['http://a:4100/cmd', 'https://b.example/push/cmd', 'http://c:41{workerIndex}/cmd'],
+  });
+  const h = P.decodeHandshake('{"ticket":"t","endpoints":["ws://tomcat/ws"]}',
+    { endpoints: ['ws://n:41{workerIndex}/ws'], workers: 2 });
+  assert.deepEqual(h.endpoints, ['ws://n:410/ws', 'ws://n:411/ws']);
+  assert.deepEqual(h.stream, ['http://n:410/sse', 'http://n:411/sse']);
+  // An empty or absent option leaves the handshake's lists.
+  assert.deepEqual(P.decodeHandshake('{"ticket":"t","endpoints":["ws://tomcat/ws"]}',
+    { endpoints: [] }).endpoints, ['ws://tomcat/ws']);
+});
+
+test('a node is named the same in every list', () => {
+  assert.equal(P.nodeOf('ws://h:4100/ws'), 'h:4100');
+  assert.equal(P.nodeOf('http://h:4100/sse'), 'h:4100');
+  assert.equal(P.nodeOf('https://b.example/push/cmd'), 'b.example/push');
+  assert.equal(P.nodeOf('wss://b.example/push/ws'), 'b.example/push');
+  assert.notEqual(P.nodeOf('ws://h:4100/ws'), P.nodeOf('ws://h:4101/ws'));
+});
