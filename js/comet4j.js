@@ -27,6 +27,10 @@
  *   JS.Engine.request('time.now', params).then(function (result) { ... },
  *     function (err) { err.code; err.message; });  // 4040, 4080, 1006...
  *   JS.Engine.on('join', function (channel, user, cId) { ... });  // presence
+ * Several nodes (docs/protocol.md, section 9): the page attaches to one of
+ * the handshake's nodes at random, and after a failure to another one;
+ * a URL may hold {workerIndex}, one node per worker:
+ *   JS.Engine.start('conn', param, { workers: 4 });   // overrides the server's
  * Every option is listed above the engine, below.
  *
  * The file reads top to bottom: small helpers, the transports (WebSocket,
@@ -706,7 +710,8 @@
    * Commands (the heartbeat ping) go over the WebSocket, or by POST to the
    * cmd URL. By default ('auto') the engine tries them in that order: a
    * transport that cannot open, or is cut before the server's open frame,
-   * is replaced at once by the next one, and the engine keeps using the
+   * is replaced at once by the next one (with several nodes, once it
+   * failed on two of them: see Balancing), and the engine keeps using the
    * one that worked until all of them have failed. The server's
    * Comet.WorkStyle (the handshake's workStyle) forces one; a page forces
    * one with the workStyle option, which wins over the server's:
@@ -720,7 +725,23 @@
    * [0, min(retryMax, retryMin * 2^n)] ms ("full jitter"): pages dropped by
    * the same server restart spread out instead of coming back together.
    *
-   * Heartbeats: with the handshake's heartbeat H (or the heartbeat
+   * Balancing: the handshake's lists (endpoints, stream, lpool, cmd) hold
+ * one URL per node, the same index naming the same node in each; a URL
+ * holding {workerIndex} stands for one URL per worker, 0 to workers-1
+ * (the handshake's workers count, or the workers option; without a count
+ * it is worker 0). Each transport try picks a node at random and sends
+ * its commands to the cmd URL of that node. A node where a transport does
+ * not open (refused, cut or silent before the open frame) is avoided: the
+ * next try goes to another one, over the same transport; a transport is
+ * given up for the next one once it failed on two nodes (or on the only
+ * one). An open connection lost by a failure ('timeout', or closed with
+ * 1001, 1006, 1011, 1012, 1013, 1014) also makes its node avoided; after
+ * any other close (1000, 4001 slow consumer, 4002 idle...) the page goes
+ * back to the node it was on. Avoided nodes are not picked until every
+ * node is avoided; then the memory is cleared, and the node that failed
+ * last is still left out while there is another. start() forgets it all.
+ *
+ * Heartbeats: with the handshake's heartbeat H (or the heartbeat
    * option), a WebSocket or a stream that hears nothing, not even the
    * server's heartbeat, for deadBeats x H ms (2 by default) is taken as
    * lost; the page pings every H. A long-poll that is not answered within
@@ -732,6 +753,12 @@
    *   retryMin, retryMax, handshakeTimeout, openTimeout (ms)
    *   heartbeat (ms, overrides the server's), deadBeats (default 2)
    *   requestTimeout    ms a command waits for its answer (default 15000)
+   *   workers           the count {workerIndex} stands for (overrides the
+   *                     handshake's workers)
+   *   endpoints         ['ws://host:port/ws', ...]: the nodes, instead of
+   *                     the handshake's lists; the stream, lpool and cmd
+   *                     URLs are derived as CometServlet does from
+   *                     Comet.PublicUrl (base/sse, base/poll, base/cmd)
    *   WebSocket         a WebSocket constructor (node, tests)
    * ------------------------------------------------------------------- */
 
@@ -740,6 +767,17 @@
    * (1003), bad UTF-8 (1007), policy (1008), dropped by the application
    * (4003), replaced by a newer attach of the same id (4004). */
   var NO_RETRY_CODES = { 1002: 1, 1003: 1, 1007: 1, 1008: 1, 4003: 1, 4004: 1 };
+
+  /* Whether the loss of an open connection (a stop cause) is the node's
+   * failure rather than a normal close: silence ('timeout'), no close
+   * frame (1006: the process died, the network dropped, an HTTP
+   * transport failed), the server going away or restarting (1001, 1012),
+   * an internal error or overload (1011, 1013), a bad gateway (1014). */
+  var NODE_LOST_CODES = { 1001: 1, 1006: 1, 1011: 1, 1012: 1, 1013: 1, 1014: 1 };
+  function nodeLost(cause) {
+    return cause === 'timeout' ||
+           NODE_LOST_CODES[String(cause).replace(/^closed:/, '')] === 1;
+  }
 
   var DEFAULTS = {
     workStyle: 'auto',
@@ -786,6 +824,12 @@
     this._positions = {};   /* channel -> [epoch, offset] last delivered */
     this._lastId = '';      /* the connection to revive on a reconnect */
     this._fallen = {};      /* workStyle -> true: could not open here */
+    this._tries = {};       /* workStyle -> nodes it failed on, this
+                             * handshake */
+    this._node = '';        /* the node of the current attempt */
+    this._avoided = {};     /* node -> true: failed, not picked for now */
+    this._lastFailed = '';  /* the node that failed last */
+    this._stay = '';        /* the node to go back to (a normal close) */
     this._cmdId = 0;        /* id of the last command */
     this._pending = {};     /* id -> command sent, waiting for its answer */
     this._queue = [];       /* commands waiting for the connection to open */
@@ -861,6 +905,8 @@
     this._positions = {};
     this._lastId = '';
     this._fallen = {};
+    this._avoided = {};
+    this._lastFailed = this._stay = '';
     this._connect();
     return this;
   };
@@ -1023,14 +1069,12 @@
       if (status === 403) return self._fail(id, 'refused', false);
       if (status === 0) return self._fail(id, 'error');
       if (status !== 200) return self._fail(id, 'http:' + status);
-      var hs = Protocol.decodeHandshake(text);
+      var hs = Protocol.decodeHandshake(text, self.options);
       if (!hs) return self._fail(id, 'error');
       self.connector.cId = hs.cId;
       self.connector.channels = hs.channels;
       self._lastId = hs.cId || self._lastId;
-      /* One server for every transport of this attempt: the cmd URL must
-       * reach the server that holds the stream or the poll. */
-      self._server = Math.floor(Math.random() * 1e9);
+      self._tries = {};
       self._tryTransport(hs, '');
     });
   };
@@ -1055,7 +1099,7 @@
     var all = this._candidates(hs);
     var left = all.filter(function (ws) { return !self._fallen[ws]; });
     var id = ++this._attempt;
-    if (!left.length || (all.length === 1 && lastCause)) {
+    if (!left.length) {
       /* Every transport failed: start from the first one next time. */
       this._fallen = {};
       return this._fail(id, lastCause || 'error');
@@ -1063,15 +1107,27 @@
     var workStyle = left[0];
     var Transport = TRANSPORTS[workStyle];
     var urls = Protocol.urlsOf(hs, workStyle);
-    var i = this._server % urls.length;
+    var i = this._pick(urls);
+    var node = this._node = Protocol.nodeOf(urls[i]);
     this.connector.workStyle = workStyle;
     this._hs = hs;
     this._heartbeat = this.options.heartbeat > 0 ? this.options.heartbeat :
                       hs.heartbeat;
+    /* The node is avoided from now on; the transport is given up once it
+     * failed on two nodes (or on the only one): one failure may be the
+     * node's, two are more likely the network's (a proxy that blocks
+     * WebSocket), and trying every node first would make pages behind
+     * such a proxy wait openTimeout times the number of nodes. */
     var notOpen = function (cause, reason) {
-      self._fallen[workStyle] = true;
-      warn(workStyle + ' did not open (' + cause + (reason ? ' ' + reason : '') +
-           ')' + (all.length > 1 ? ', trying the next transport' : ''));
+      self._avoid(node);
+      self._tries[workStyle] = (self._tries[workStyle] || 0) + 1;
+      var next = 'another node';
+      if (self._tries[workStyle] >= Math.min(2, urls.length)) {
+        self._fallen[workStyle] = true;
+        next = 'the next transport';
+      }
+      warn(workStyle + ' did not open on ' + node + ' (' + cause +
+           (reason ? ' ' + reason : '') + '), trying ' + next);
       self._tryTransport(hs, cause);
     };
     this._setTimer(this.options.openTimeout, function () {
@@ -1096,6 +1152,8 @@
         self._fail(id, 'closed:' + code, !NO_RETRY_CODES[code]);
       }
     }, { WebSocket: this.options.WebSocket, pollTimeout: poll });
+    /* The cmd URL of the same index: it must reach the node that holds
+     * the stream or the poll. */
     this._transport.open({ endpoint: urls[i],
                            cmd: hs.cmd.length ? hs.cmd[i % hs.cmd.length] : '' },
                          hs.ticket, function () {
@@ -1195,6 +1253,12 @@
   CometEngine.prototype._fail = function (id, cause, retry) {
     if (id !== this._attempt || this._state === 'stopped') return;
     var cId = this.connector.cId;
+    if (this._state === 'open') {
+      /* A lost node is avoided; after a normal close the page goes back
+       * to the node it was on. */
+      if (nodeLost(cause)) this._avoid(this._node);
+      else this._stay = this._node;
+    }
     this._cleanup();
     var stopping = retry === false || !this.autoReconnect;
     /* Sent and unanswered: lost with the connection (resending could do a
@@ -1213,6 +1277,36 @@
       });
     }
     this.fire('stop', cause, cId, this.connector.url, this);
+  };
+
+  /* Balancing. The node an attempt attaches to: the one to stay on after
+   * a normal close, if it is still listed and not avoided; else one at
+   * random among those not avoided. Once every node listed is avoided the
+   * memory is cleared, and the node that failed last is still left out
+   * while there is another. */
+  CometEngine.prototype._pick = function (urls) {
+    var stay = this._stay;
+    this._stay = '';
+    var nodes = urls.map(Protocol.nodeOf);
+    var avoided = this._avoided;
+    var ok = [];
+    for (var i = 0; i < nodes.length; i++) {
+      if (nodes[i] === stay && !avoided[stay]) return i;
+      if (!avoided[nodes[i]]) ok.push(i);
+    }
+    if (!ok.length) {
+      this._avoided = {};
+      for (i = 0; i < nodes.length; i++) {
+        if (nodes[i] !== this._lastFailed) ok.push(i);
+      }
+      if (!ok.length) return Math.floor(Math.random() * nodes.length);
+    }
+    return ok[Math.floor(Math.random() * ok.length)];
+  };
+
+  CometEngine.prototype._avoid = function (node) {
+    this._avoided[node] = true;
+    this._lastFailed = node;
   };
 
   /* Exponential backoff with full jitter: a random delay in

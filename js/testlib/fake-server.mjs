@@ -30,6 +30,12 @@ export async function startFakeServer(opts = {}) {
     pollHold: 300,           // ms a poll waits for frames before []
     historySize: 100,        // broadcasts kept per channel for since
     revive: false,           // a handshake with cId=<known id> keeps the id
+    // Balancing: the http bases of the nodes the handshake lists (each
+    // base gives /ws, /sse, /poll and /cmd URLs; a base may hold
+    // {workerIndex}), instead of this server alone, and the `workers` count
+    // it announces (0: none).
+    nodes: null,
+    workers: 0,
     // Section 7. Channels a page may subscribe to (besides `channels`),
     // publish to, and actions by route: (params, frame) -> result (a throw
     // answers 5000 with its message).
@@ -273,6 +279,15 @@ export async function startFakeServer(opts = {}) {
       Object.assign(hs, { stream: [base + '/sse'], lpool: [base + '/poll'], cmd: [base + '/cmd'],
         connExpires: 5000 });
     }
+    if (srv.nodes) {
+      Object.assign(hs, {
+        endpoints: srv.nodes.map((b) => b.replace(/^http/, 'ws') + '/ws'),
+        stream: srv.nodes.map((b) => b + '/sse'),
+        lpool: srv.nodes.map((b) => b + '/poll'),
+        cmd: srv.nodes.map((b) => b + '/cmd'),
+      });
+    }
+    if (srv.workers) hs.workers = srv.workers;
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end(answer.body || JSON.stringify(hs));
   });
@@ -310,7 +325,10 @@ export async function startFakeServer(opts = {}) {
       attach(conn, ticket, url.searchParams.get('since'));
     });
   });
-  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port || 0, '127.0.0.1', resolve);
+  });
   srv.base = `http://127.0.0.1:${server.address().port}`;
   srv.url = srv.base + '/conn';
   // A v1 message (no epoch, no offset) to every connection.
