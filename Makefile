@@ -2,7 +2,8 @@
 #
 #   make demo    install what is missing, build, run Tomcat with the example
 #   make test    install, build, run every suite, print a summary line
-#   make bench   the figures: memory per connection, broadcast fan-out, and
+#   make bench   the figures: memory per connection, broadcast fan-out, the
+#                hub (cross-node latency, connections across 4 nodes), and
 #                the kernel's floor for the same fan-out
 
 .PHONY: all install build test demo bench fuzz clean
