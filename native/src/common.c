@@ -116,6 +116,9 @@ void c4j_config_init(c4j_config_t *cfg) {
   cfg->allowed_origins = "*";
   cfg->api_key = NULL;
   cfg->api_timeout_ms = 30000;
+  cfg->hub = "local";
+  cfg->hub_prefix = "c4j";
+  cfg->listen_actions = 1;
 }
 
 #define BAD(text)                                                            \
@@ -175,5 +178,17 @@ int c4j__config_check(const c4j_config_t *cfg) {
   }
   if (cfg->api_timeout_ms < 100 || cfg->api_timeout_ms > 3600000)
     BAD("api_timeout_ms: must be between 100 and 3600000");
+  if (cfg->hub != NULL && cfg->hub[0] != '\0' &&
+      strcmp(cfg->hub, "local") != 0 &&
+      (strncmp(cfg->hub, "redis://", 8) != 0 || strlen(cfg->hub) > 512))
+    BAD("hub: must be \"local\" or redis://host[:port][/db]");
+  if (cfg->hub_prefix == NULL || cfg->hub_prefix[0] == '\0' ||
+      strlen(cfg->hub_prefix) > 64 ||
+      strspn(cfg->hub_prefix, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+                              "qrstuvwxyz0123456789_.:-") !=
+          strlen(cfg->hub_prefix))
+    BAD("hub_prefix: must be 1 to 64 of A-Z a-z 0-9 _ . : -");
+  if (cfg->listen_actions != 0 && cfg->listen_actions != 1)
+    BAD("listen_actions: must be 0 or 1");
   return 0;
 }

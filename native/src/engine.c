@@ -62,9 +62,13 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
                             strlen(cfg->allowed_origins));
   e->secret = (uint8_t *)c4j__strndup((const char *)cfg->secret,
                                       cfg->secret_len);
+  e->hub = c4j__strndup(cfg->hub ? cfg->hub : "", cfg->hub ? strlen(cfg->hub) : 0);
+  e->hub_prefix = c4j__strndup(cfg->hub_prefix, strlen(cfg->hub_prefix));
   if (cfg->api_key != NULL && cfg->api_key[0] != '\0') {
     e->api_key = c4j__strndup(cfg->api_key, strlen(cfg->api_key));
     if (e->api_key == NULL) {
+      c4j__free(e->hub);
+      c4j__free(e->hub_prefix);
       c4j__free(e->host);
       c4j__free(e->origins);
       c4j__free(e->secret);
@@ -73,7 +77,10 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
     }
   }
   if (e->host == NULL || e->origins == NULL || e->secret == NULL ||
+      e->hub == NULL || e->hub_prefix == NULL ||
       uv_mutex_init(&e->life) != 0) {
+    c4j__free(e->hub);
+    c4j__free(e->hub_prefix);
     c4j__free(e->api_key);
     c4j__free(e->host);
     c4j__free(e->origins);
@@ -93,6 +100,8 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
   }
   if (rc != 0) {
     uv_mutex_destroy(&e->life);
+    c4j__free(e->hub);
+    c4j__free(e->hub_prefix);
     c4j__free(e->api_key);
     c4j__free(e->host);
     c4j__free(e->origins);
@@ -104,6 +113,8 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
   e->cfg.allowed_origins = e->origins;
   e->cfg.secret = e->secret;
   e->cfg.api_key = e->api_key;
+  e->cfg.hub = e->hub;
+  e->cfg.hub_prefix = e->hub_prefix;
   e->port = -1;
   e->listen_fd = -1;
   atomic_init(&e->state, C4J__NEW);
@@ -117,6 +128,7 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
 static void teardown(c4j_engine_t *e) {
   atomic_store(&e->state, C4J__STOPPING);
   while (atomic_load(&e->inflight) != 0) uv_sleep(0);
+  c4j__hub_stop(e); /* its thread delivers through the workers */
   if (e->workers != NULL) {
     for (int i = 0; i < e->nworkers; i++)
       if (e->workers[i] != NULL) c4j__worker_stop(e->workers[i]);
@@ -175,6 +187,9 @@ int c4j_engine_start(c4j_engine_t *e) {
     rc = c4j__worker_run(e->workers[i]);
     if (rc != 0) goto fail;
   }
+  /* Last: records from the other nodes need running workers. */
+  rc = c4j__hub_start(e);
+  if (rc != 0) goto fail;
   uv_mutex_unlock(&e->life);
   return 0;
 
@@ -208,6 +223,8 @@ void c4j_engine_free(c4j_engine_t *e) {
   c4j__hist_free(&e->hist);
   c4j__held_free(&e->held);
   uv_mutex_destroy(&e->life);
+  c4j__free(e->hub);
+  c4j__free(e->hub_prefix);
   c4j__free(e->host);
   c4j__free(e->origins);
   if (e->secret != NULL) memset(e->secret, 0, e->cfg.secret_len);
@@ -220,6 +237,15 @@ void c4j_engine_free(c4j_engine_t *e) {
 
 /* ---- Sending -------------------------------------------------------------- */
 
+/* A cheap sanity check; the embedder serializes the JSON itself. */
+int c4j__engine_json_ok(const char *json, size_t len) {
+  size_t i = 0;
+  while (i < len && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' ||
+                     json[i] == '\r'))
+    i++;
+  return i < len && strchr("{[\"tfn-0123456789", json[i]) != NULL;
+}
+
 /* Builds {"t":"msg","ch":...[,"e":...,"o":...],"data":...,"time":...} as
  * one text frame; hc is the channel's history (NULL for sendTo frames) and
  * the frame gets its next offset.  Channel names need no escaping
@@ -231,14 +257,8 @@ static int msg_frame(const c4j_engine_t *e, const char *ch, size_t ch_len,
   char mid[80], tail[40];
   size_t mid_len, tail_len, len, h, at;
   c4j__buf_t *buf;
-  size_t i = 0;
 
-  /* A cheap sanity check; the embedder serializes the JSON itself. */
-  while (i < json_len && (json[i] == ' ' || json[i] == '\t' ||
-                          json[i] == '\n' || json[i] == '\r'))
-    i++;
-  if (i == json_len || strchr("{[\"tfn-0123456789", json[i]) == NULL)
-    return C4J_EBADJSON;
+  if (!c4j__engine_json_ok(json, json_len)) return C4J_EBADJSON;
   if (hc != NULL)
     mid_len = (size_t)snprintf(mid, sizeof(mid),
                                "\",\"e\":\"%s\",\"o\":%" PRIu64 ",\"data\":",
@@ -312,39 +332,50 @@ static int broadcast(c4j_engine_t *e, int type, const char *name,
   return 0;
 }
 
+/* See engine.h. */
+int c4j__engine_publish(c4j_engine_t *e, const char *ch, size_t ch_len,
+                        c4j__hist_chan_t *hc, const char *json,
+                        size_t json_len, int64_t time_ms, int push) {
+  c4j__buf_t *buf;
+  int rc;
+  if (hc != NULL && c4j__hist_reserve(&e->hist, hc) != 0) return C4J_ENOMEM;
+  rc = msg_frame(e, ch, ch_len, hc, json, json_len, time_ms, &buf);
+  if (rc != 0) return rc;
+  if (hc == NULL) /* no history: nothing to keep */
+    return push ? broadcast(e, C4J__MSG_SEND_ALL, ch, ch_len, buf, 0, NULL)
+                : (c4j__buf_unref(buf), 0);
+  if (push) {
+    c4j__buf_ref(buf, 1); /* kept for the history if the push succeeds */
+    rc = broadcast(e, C4J__MSG_SEND_ALL, ch, ch_len, buf, 0, NULL);
+  }
+  if (rc == 0) c4j__hist_append(&e->hist, hc, buf, c4j__mono_ms());
+  c4j__buf_unref(buf);
+  return rc;
+}
+
 int c4j_send_all(c4j_engine_t *e, const char *channel, size_t channel_len,
                  const char *json, size_t json_len, int64_t time_ms) {
   c4j__hist_chan_t *hc;
-  c4j__buf_t *buf;
   int rc;
   if (!valid(e)) return C4J_ESTATE;
   if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
     return C4J_EBADNAME;
   if (json == NULL) return C4J_EBADJSON;
   if (time_ms == 0) time_ms = c4j__wall_ms();
-  if (e->hist.size == 0) {
-    rc = msg_frame(e, channel, channel_len, NULL, json, json_len, time_ms,
-                   &buf);
-    if (rc != 0) return rc;
-    return broadcast(e, C4J__MSG_SEND_ALL, channel, channel_len, buf, 0,
-                     NULL);
-  }
+  if (c4j__hub_remote(e))
+    return c4j__hub_send_all(e, channel, channel_len, json, json_len,
+                             time_ms);
+  if (e->hist.size == 0)
+    return c4j__engine_publish(e, channel, channel_len, NULL, json, json_len,
+                               time_ms, 1);
   /* Offset, history and the pushes to every inbox under one lock, so that
    * concurrent publishers deliver in offset order.  Nothing here blocks on
    * I/O: building the frame is a copy, a push is a few atomics. */
   c4j__hist_lock(&e->hist);
   hc = c4j__hist_chan(&e->hist, channel, channel_len);
-  if (hc == NULL || c4j__hist_reserve(&e->hist, hc) != 0) {
-    c4j__hist_unlock(&e->hist);
-    return C4J_ENOMEM;
-  }
-  rc = msg_frame(e, channel, channel_len, hc, json, json_len, time_ms, &buf);
-  if (rc == 0) {
-    c4j__buf_ref(buf, 1); /* kept for the history if the push succeeds */
-    rc = broadcast(e, C4J__MSG_SEND_ALL, channel, channel_len, buf, 0, NULL);
-    if (rc == 0) c4j__hist_append(&e->hist, hc, buf, c4j__mono_ms());
-    c4j__buf_unref(buf);
-  }
+  rc = hc == NULL ? C4J_ENOMEM
+                  : c4j__engine_publish(e, channel, channel_len, hc, json,
+                                        json_len, time_ms, 1);
   c4j__hist_unlock(&e->hist);
   return rc;
 }
@@ -356,21 +387,47 @@ static int cid_ok(const char *cid, size_t len) {
   return 1;
 }
 
+/* Whether this node holds cid (attached, parked or dying). */
+static int held_here(c4j_engine_t *e, const char *cid, size_t len) {
+  char id[C4J_MAX_ID + 1];
+  memcpy(id, cid, len);
+  id[len] = '\0';
+  return c4j__held_get(&e->held, id).worker >= 0;
+}
+
+int c4j__engine_send_local(c4j_engine_t *e, int type, const char *name,
+                           size_t name_len, const char *channel,
+                           size_t channel_len, const char *json,
+                           size_t json_len, int64_t time_ms) {
+  c4j__buf_t *buf;
+  int rc = msg_frame(e, channel, channel_len, NULL, json, json_len,
+                     time_ms ? time_ms : c4j__wall_ms(), &buf);
+  if (rc != 0) return rc;
+  /* Each worker looks the id (or the user) up in its own map: no global
+   * lock. */
+  return broadcast(e, type, name, name_len, buf, 0, NULL);
+}
+
 int c4j_send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
                 const char *channel, size_t channel_len,
                 const char *json, size_t json_len, int64_t time_ms) {
-  c4j__buf_t *buf;
-  int rc;
   if (!valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
     return C4J_EBADNAME;
   if (json == NULL) return C4J_EBADJSON;
-  rc = msg_frame(e, channel, channel_len, NULL, json, json_len,
-                 time_ms ? time_ms : c4j__wall_ms(), &buf);
-  if (rc != 0) return rc;
-  /* Each worker looks the id up in its own map: no global lock. */
-  return broadcast(e, C4J__MSG_SEND_TO, cid, cid_len, buf, 0, NULL);
+  if (time_ms == 0) time_ms = c4j__wall_ms();
+  if (c4j__hub_remote(e) && !held_here(e, cid, cid_len))
+    return c4j__hub_send_to(e, cid, cid_len, channel, channel_len, json,
+                            json_len, time_ms);
+  return c4j__engine_send_local(e, C4J__MSG_SEND_TO, cid, cid_len, channel,
+                                channel_len, json, json_len, time_ms);
+}
+
+int c4j__engine_drop_local(c4j_engine_t *e, const char *cid, size_t cid_len,
+                           int code, const char *reason) {
+  return broadcast(e, C4J__MSG_DROP, cid, cid_len, NULL, code,
+                   reason ? reason : "");
 }
 
 int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
@@ -378,8 +435,9 @@ int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
   if (!valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (code != 1000 && (code < 3000 || code > 4999)) return UV_EINVAL;
-  return broadcast(e, C4J__MSG_DROP, cid, cid_len, NULL, code,
-                   reason ? reason : "");
+  if (c4j__hub_remote(e) && !held_here(e, cid, cid_len))
+    return c4j__hub_drop(e, cid, cid_len, code, reason ? reason : "");
+  return c4j__engine_drop_local(e, cid, cid_len, code, reason);
 }
 
 /* ---- Commands --------------------------------------------------------- */
@@ -439,31 +497,46 @@ static int is_space(char c) {
   return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
-                   const char *frame_json, size_t len) {
-  size_t a = 0, b = len, h;
-  c4j__buf_t *buf;
-  if (!valid(e)) return C4J_ESTATE;
-  if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
-  if (frame_json == NULL) return C4J_EBADJSON;
+/* The frame_json of c4j_send_frame, trimmed, if it passes its check. */
+static int frame_trim(const char *frame_json, size_t len, size_t *a,
+                      size_t *b) {
+  *a = 0;
+  *b = len;
   /* Trimmed of white space, an object: the embedder serialized it, so a
    * full parse per answer would only repeat its work. */
-  while (a < b && is_space(frame_json[a])) a++;
-  while (b > a && is_space(frame_json[b - 1])) b--;
-  if (b - a < 2 || frame_json[a] != '{' || frame_json[b - 1] != '}')
-    return C4J_EBADJSON;
-  h = c4j_ws_header_len(b - a);
-  if (h + b - a > e->cfg.max_queue) return C4J_ETOOBIG;
-  if ((buf = c4j__buf_new(h + b - a)) == NULL) return C4J_ENOMEM;
-  c4j_ws_write_header(buf->data, C4J_WS_OP_TEXT, b - a);
-  memcpy(buf->data + h, frame_json + a, b - a);
+  while (*a < *b && is_space(frame_json[*a])) (*a)++;
+  while (*b > *a && is_space(frame_json[*b - 1])) (*b)--;
+  return *b - *a >= 2 && frame_json[*a] == '{' && frame_json[*b - 1] == '}';
+}
+
+int c4j__engine_frame_local(c4j_engine_t *e, const char *cid, size_t cid_len,
+                            const char *frame, size_t len) {
+  size_t h = c4j_ws_header_len(len);
+  c4j__buf_t *buf;
+  if (h + len > e->cfg.max_queue) return C4J_ETOOBIG;
+  if ((buf = c4j__buf_new(h + len)) == NULL) return C4J_ENOMEM;
+  c4j_ws_write_header(buf->data, C4J_WS_OP_TEXT, len);
+  memcpy(buf->data + h, frame, len);
   return broadcast(e, C4J__MSG_SEND_TO, cid, cid_len, buf, 0, NULL);
+}
+
+int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
+                   const char *frame_json, size_t len) {
+  size_t a, b;
+  if (!valid(e)) return C4J_ESTATE;
+  if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
+  if (frame_json == NULL || !frame_trim(frame_json, len, &a, &b))
+    return C4J_EBADJSON;
+  if (c4j_ws_header_len(b - a) + b - a > e->cfg.max_queue)
+    return C4J_ETOOBIG;
+  if (c4j__hub_remote(e) && !held_here(e, cid, cid_len))
+    return c4j__hub_send_frame(e, cid, cid_len, frame_json + a, b - a);
+  return c4j__engine_frame_local(e, cid, cid_len, frame_json + a, b - a);
 }
 
 int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
                   const char *channel, size_t channel_len,
                   const char *json, size_t json_len, int64_t time_ms) {
-  c4j__buf_t *buf;
   int rc;
   if (!valid(e)) return C4J_ESTATE;
   if (user == NULL || user_len == 0 || user_len > C4J_MAX_USER)
@@ -471,11 +544,14 @@ int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
   if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
     return C4J_EBADNAME;
   if (json == NULL) return C4J_EBADJSON;
-  rc = msg_frame(e, channel, channel_len, NULL, json, json_len,
-                 time_ms ? time_ms : c4j__wall_ms(), &buf);
-  if (rc != 0) return rc;
-  /* Each worker looks the user up in its own index. */
-  return broadcast(e, C4J__MSG_SEND_USER, user, user_len, buf, 0, NULL);
+  if (time_ms == 0) time_ms = c4j__wall_ms();
+  rc = c4j__engine_send_local(e, C4J__MSG_SEND_USER, user, user_len, channel,
+                              channel_len, json, json_len, time_ms);
+  /* The user's connections on the other nodes too. */
+  if (rc == 0 && c4j__hub_remote(e))
+    rc = c4j__hub_send_user(e, user, user_len, channel, channel_len, json,
+                            json_len, time_ms);
+  return rc;
 }
 
 /* ---- The HTTP API ------------------------------------------------------ */
@@ -542,4 +618,11 @@ void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out) {
   out->bytes_out = atomic_load(&m->bytes_out);
   out->slow_consumers = atomic_load(&m->slow_consumers);
   out->events_dropped = atomic_load(&m->events.dropped);
+  if (c4j__engine_enter(m)) { /* the hub lives while the engine runs */
+    if (m->redis != NULL) {
+      out->hub_up = (uint64_t)c4j__redis_up(m->redis);
+      c4j__redis_stats(m->redis, &out->hub_outbox, &out->hub_dropped);
+    }
+    c4j__engine_leave(m);
+  }
 }

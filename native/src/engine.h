@@ -47,6 +47,7 @@ struct c4j_engine_s {
   char *hub_prefix;
   char node_id[C4J__NODE_ID_LEN + 1]; /* this engine's id on the hub */
   c4j__redis_t *redis;     /* the link to Redis; NULL with hub "local" */
+  struct c4j__hub_wait_s *hub_waits; /* hub.c's, on the Redis thread */
   atomic_uint next_seq;    /* attach order, for "replaced" (4004) */
   atomic_int open_socks;   /* sockets held, attached or not */
   atomic_ullong conns, accepted, slow_consumers;
@@ -60,5 +61,29 @@ void c4j__engine_leave(c4j_engine_t *e);
 
 /* Whether origin (NUL ended, "" when absent) may connect under cfg.allowed_origins. */
 int c4j__engine_origin_ok(const c4j_engine_t *e, const char *origin);
+
+/* ---- Local delivery, for c4j_* and the hub (hub.c) ----------------------
+ * These skip the hub: they reach only this node's connections. */
+
+/* Whether json starts like a JSON value (the embedder serialized it). */
+int c4j__engine_json_ok(const char *json, size_t len);
+/* Builds the message frame of a broadcast once and pushes it (unless
+ * !push) to every worker.  hc: the channel's history, its lock held; the
+ * frame gets offset hc->last + 1 and is kept in the ring.  hc NULL: a
+ * frame without offset, kept nowhere. */
+int c4j__engine_publish(c4j_engine_t *e, const char *ch, size_t ch_len,
+                        c4j__hist_chan_t *hc, const char *json,
+                        size_t json_len, int64_t time_ms, int push);
+/* type C4J__MSG_SEND_TO (name: a connection id) or C4J__MSG_SEND_USER
+ * (name: a user): the message frame to it. */
+int c4j__engine_send_local(c4j_engine_t *e, int type, const char *name,
+                           size_t name_len, const char *channel,
+                           size_t channel_len, const char *json,
+                           size_t json_len, int64_t time_ms);
+/* A whole frame (checked) to a connection. */
+int c4j__engine_frame_local(c4j_engine_t *e, const char *cid, size_t cid_len,
+                            const char *frame, size_t len);
+int c4j__engine_drop_local(c4j_engine_t *e, const char *cid, size_t cid_len,
+                           int code, const char *reason);
 
 #endif /* C4J_ENGINE_H */

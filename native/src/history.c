@@ -89,11 +89,14 @@ c4j__hist_chan_t *c4j__hist_chan(c4j__hist_t *h, const char *name,
   ch = c4j__calloc(1, sizeof(*ch) + len + 1);
   if (ch == NULL) return NULL;
   /* 48 random bits are 8 URL-safe characters. */
-  if (c4j__random(rnd, sizeof(rnd)) != 0) {
+  if (h->epoch[0] != '\0') {
+    memcpy(ch->epoch, h->epoch, sizeof(ch->epoch));
+  } else if (c4j__random(rnd, sizeof(rnd)) != 0) {
     c4j__free(ch);
     return NULL;
+  } else {
+    c4j_b64url_encode(rnd, sizeof(rnd), ch->epoch);
   }
-  c4j_b64url_encode(rnd, sizeof(rnd), ch->epoch);
   ch->hash = v;
   memcpy(ch->name, name, len);
   ch->hnext = h->buckets[v & (h->nbuckets - 1)];
@@ -132,6 +135,19 @@ int c4j__hist_append(c4j__hist_t *h, c4j__hist_chan_t *ch, c4j__buf_t *b,
   ch->len++;
   ch->last = b->offset;
   return 0;
+}
+
+void c4j__hist_each(c4j__hist_t *h, void (*fn)(c4j__hist_chan_t *, void *),
+                    void *arg) {
+  for (size_t i = 0; i < h->nbuckets; i++)
+    for (c4j__hist_chan_t *ch = h->buckets[i]; ch != NULL; ch = ch->hnext)
+      fn(ch, arg);
+}
+
+void c4j__hist_jump(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t last) {
+  if (last <= ch->last) return;
+  while (ch->len > 0) drop_oldest(h, ch);
+  ch->last = last;
 }
 
 int c4j__hist_after(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t offset,

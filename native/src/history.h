@@ -42,6 +42,9 @@ typedef struct c4j__hist_chan_s {
 typedef struct {
   uv_mutex_t lock;
   uint32_t size;            /* entries per channel; 0 keeps none */
+  char epoch[C4J__EPOCH_LEN + 1]; /* with a hub: every channel's epoch
+                                     (the cluster's); "" picks one per
+                                     channel */
   uint64_t age_ms;          /* entries older than this are dropped */
   c4j__hist_chan_t **buckets;
   size_t nbuckets, count;
@@ -65,6 +68,12 @@ int c4j__hist_reserve(c4j__hist_t *h, c4j__hist_chan_t *ch);
  * C4J_ENOMEM (nothing kept) when the ring was not reserved and cannot be. */
 int c4j__hist_append(c4j__hist_t *h, c4j__hist_chan_t *ch, c4j__buf_t *b,
                      uint64_t now);
+/* With the lock held: calls fn for every channel. */
+void c4j__hist_each(c4j__hist_t *h, void (*fn)(c4j__hist_chan_t *, void *),
+                    void *arg);
+/* With the lock held: forgets ch's entries and makes `last` its newest
+ * offset (only forward): the offsets between were never seen here. */
+void c4j__hist_jump(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t last);
 /* With the lock held: the entries of ch after offset, as for
  * c4j__hist_since (without the epoch check). */
 int c4j__hist_after(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t offset,

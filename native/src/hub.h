@@ -68,6 +68,21 @@ void c4j__hub_stop(c4j_engine_t *e);
 /* Whether the engine has a Redis hub (else everything is local). */
 int c4j__hub_remote(const c4j_engine_t *e);
 
+/* The sends of c4j.h with a Redis hub, after their checks (time_ms set);
+ * engine.c calls them for what this node does not hold. */
+int c4j__hub_send_all(c4j_engine_t *e, const char *ch, size_t ch_len,
+                      const char *json, size_t len, int64_t time_ms);
+int c4j__hub_send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
+                     const char *ch, size_t ch_len, const char *json,
+                     size_t len, int64_t time_ms);
+int c4j__hub_send_user(c4j_engine_t *e, const char *user, size_t user_len,
+                       const char *ch, size_t ch_len, const char *json,
+                       size_t len, int64_t time_ms);
+int c4j__hub_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
+                        const char *frame, size_t len);
+int c4j__hub_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
+                  const char *reason);
+
 /* ---- redis.c: called by hub.c, from any thread, never blocking ---------
  * Each returns 0 once queued (to the Redis thread, or to the outbox while
  * Redis is unreachable), C4J_EFULL when the outbox is full (the record is

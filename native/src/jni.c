@@ -64,19 +64,23 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint max_frame, jint max_message, jint max_queue,
                           jint max_conns, jstring allowed_origins,
                           jint conn_expires_ms, jint history_size,
-                          jint history_age_ms, jstring api_key) {
+                          jint history_age_ms, jstring api_key,
+                          jstring hub, jstring hub_prefix,
+                          jint listen_actions) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
-  char *h, *o, *s, *k;
+  char *h, *o, *s, *k, *hb, *hp;
   size_t slen;
-  int oom1, oom2, oom3, oom4, rc;
+  int oom1, oom2, oom3, oom4, oom5, oom6, rc;
 
   c4j_config_init(&cfg);
   h = dup_string(env, host, &oom1);
   o = dup_string(env, allowed_origins, &oom2);
   s = dup_bytes(env, secret, &slen, &oom3);
   k = dup_string(env, api_key, &oom4);
-  if (oom1 || oom2 || oom3 || oom4) {
+  hb = dup_string(env, hub, &oom5);
+  hp = dup_string(env, hub_prefix, &oom6);
+  if (oom1 || oom2 || oom3 || oom4 || oom5 || oom6) {
     rc = C4J_ENOMEM;
     goto done;
   }
@@ -101,8 +105,13 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   cfg.history_size = history_size;
   cfg.history_age_ms = history_age_ms;
   cfg.api_key = k; /* NULL or "": the HTTP API is off */
+  if (hb != NULL && hb[0] != '\0') cfg.hub = hb;
+  if (hp != NULL && hp[0] != '\0') cfg.hub_prefix = hp;
+  cfg.listen_actions = listen_actions;
   rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
 done:
+  free(hb);
+  free(hp);
   free(h);
   free(o);
   if (k != NULL) memset(k, 0, strlen(k));
@@ -309,7 +318,7 @@ static jint n_poll(JNIEnv *env, jclass cls, jlong h, jobject buf,
 static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   c4j_engine_t *e = handle(h);
   c4j_stats_t s;
-  jlong v[6];
+  jlong v[9];
   jsize n;
   if (e == NULL || out == NULL) return;
   c4j_engine_stats(e, &s);
@@ -319,8 +328,11 @@ static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   v[3] = (jlong)s.bytes_out;
   v[4] = (jlong)s.slow_consumers;
   v[5] = (jlong)s.events_dropped;
+  v[6] = (jlong)s.hub_up;
+  v[7] = (jlong)s.hub_outbox;
+  v[8] = (jlong)s.hub_dropped;
   n = (*env)->GetArrayLength(env, out);
-  (*env)->SetLongArrayRegion(env, out, 0, n < 6 ? n : 6, v);
+  (*env)->SetLongArrayRegion(env, out, 0, n < 9 ? n : 9, v);
 }
 
 static jint n_api_reply(JNIEnv *env, jclass cls, jlong h, jlong id,
@@ -339,13 +351,77 @@ static jint n_api_reply(JNIEnv *env, jclass cls, jlong h, jlong id,
   return rc;
 }
 
+static jint n_hub_action(JNIEnv *env, jclass cls, jlong h,
+                         jbyteArray json) {
+  c4j_engine_t *e = handle(h);
+  size_t n;
+  int oom;
+  char *j;
+  jint rc;
+  if (e == NULL) return C4J_ESTATE;
+  if (json == NULL) return C4J_EBADJSON;
+  if ((j = dup_bytes(env, json, &n, &oom)) == NULL) return C4J_ENOMEM;
+  rc = c4j_hub_action(e, j, n);
+  free(j);
+  return rc;
+}
+
+/* value null removes the field. */
+static jint n_hub_set(JNIEnv *env, jclass cls, jlong h, jbyteArray key,
+                      jbyteArray field, jbyteArray value) {
+  c4j_engine_t *e = handle(h);
+  size_t kn, fn, vn = 0;
+  int oom1, oom2, oom3 = 0;
+  char *k, *f, *v = NULL;
+  jint rc;
+  if (e == NULL) return C4J_ESTATE;
+  if (key == NULL || field == NULL) return C4J_EBADNAME;
+  k = dup_bytes(env, key, &kn, &oom1);
+  f = dup_bytes(env, field, &fn, &oom2);
+  if (value != NULL) v = dup_bytes(env, value, &vn, &oom3);
+  rc = oom1 || oom2 || oom3 ? C4J_ENOMEM
+                            : c4j_hub_set(e, k, kn, f, fn, v, vn);
+  free(k);
+  free(f);
+  free(v);
+  return rc;
+}
+
+/* The merged map as UTF-8 JSON, or null with rc[0] set to the code. */
+static jbyteArray n_hub_get(JNIEnv *env, jclass cls, jlong h, jbyteArray key,
+                            jint timeout_ms, jintArray rc_out) {
+  c4j_engine_t *e = handle(h);
+  size_t kn, cap = 1u << 20;
+  int oom;
+  jint rc = C4J_ESTATE;
+  char *k = NULL, *out = NULL;
+  jbyteArray arr = NULL;
+  if (e != NULL && key != NULL) {
+    k = dup_bytes(env, key, &kn, &oom);
+    out = malloc(cap);
+    rc = k == NULL || out == NULL
+             ? C4J_ENOMEM
+             : c4j_hub_get(e, k, kn, out, cap, timeout_ms);
+  }
+  if (rc >= 0 && (arr = (*env)->NewByteArray(env, rc)) != NULL)
+    (*env)->SetByteArrayRegion(env, arr, 0, rc, (const jbyte *)out);
+  free(k);
+  free(out);
+  if (rc_out != NULL && (*env)->GetArrayLength(env, rc_out) > 0) {
+    jint code = rc < 0 ? rc : 0;
+    (*env)->SetIntArrayRegion(env, rc_out, 0, 1, &code);
+  }
+  return arr;
+}
+
 static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
   return (*env)->NewStringUTF(env, c4j_strerror(code));
 }
 
 static const JNINativeMethod methods[] = {
   { "engineNew",
-    "(Ljava/lang/String;II[BIIIIIIILjava/lang/String;IIILjava/lang/String;)J",
+    "(Ljava/lang/String;II[BIIIIIIILjava/lang/String;IIILjava/lang/String;"
+    "Ljava/lang/String;Ljava/lang/String;I)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },
   { "engineStart", "(J)I", (void *)n_engine_start },
@@ -364,6 +440,9 @@ static const JNINativeMethod methods[] = {
   { "poll", "(JLjava/nio/ByteBuffer;I)I", (void *)n_poll },
   { "stats", "(J[J)V", (void *)n_stats },
   { "apiReply", "(JJI[B)I", (void *)n_api_reply },
+  { "hubAction", "(J[B)I", (void *)n_hub_action },
+  { "hubSet", "(J[B[B[B)I", (void *)n_hub_set },
+  { "hubGet", "(J[BI[I)[B", (void *)n_hub_get },
   { "strerror", "(I)Ljava/lang/String;", (void *)n_strerror },
 };
 

@@ -1,0 +1,351 @@
+/* test-hub.c - several engines in one process linked through a real
+ * redis-server (started here on a free port, no persistence, killed and
+ * restarted on the same port): broadcasts, sends to an id or a user held
+ * by another engine, drops, resume on another engine, a late engine
+ * filling its history from Redis, the action queue, Redis going away.
+ */
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "engine-client.h"
+
+/* ---- redis-server ------------------------------------------------------------ */
+
+static int redis_port;
+static pid_t redis_pid;
+
+static int free_port(void) {
+  struct sockaddr_in a;
+  socklen_t n = sizeof(a);
+  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, (struct sockaddr *)&a, sizeof(a));
+  getsockname(fd, (struct sockaddr *)&a, &n);
+  port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+static int port_open(int port) {
+  struct sockaddr_in a;
+  int fd = socket(AF_INET, SOCK_STREAM, 0), ok;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+  close(fd);
+  return ok;
+}
+
+static void redis_start(void) {
+  char port[16];
+  snprintf(port, sizeof(port), "%d", redis_port);
+  redis_pid = fork();
+  if (redis_pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 1); /* not the test's pipes: a reader would wait for it */
+    dup2(null, 2);
+    execlp("redis-server", "redis-server", "--port", port, "--bind",
+           "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel",
+           "warning", (char *)NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 200 && !port_open(redis_port); i++) uv_sleep(25);
+  CHECK(port_open(redis_port));
+}
+
+static void redis_kill(void) {
+  if (redis_pid <= 0) return;
+  kill(redis_pid, SIGKILL);
+  waitpid(redis_pid, NULL, 0);
+  redis_pid = 0;
+}
+
+/* ---- Engines on the hub ---------------------------------------------------------- */
+
+static char hub_url[64];
+
+static void hub_config(c4j_config_t *cfg, int listen_actions) {
+  base_config(cfg);
+  cfg->history_size = 100;
+  cfg->conn_expires_ms = 0;
+  cfg->hub = hub_url;
+  cfg->listen_actions = listen_actions;
+}
+
+static c4j_engine_t *hub_engine(int listen_actions) {
+  c4j_config_t cfg;
+  hub_config(&cfg, listen_actions);
+  return start(&cfg);
+}
+
+/* Waits until e's link to Redis is up (or down: want 0). */
+static int wait_link(c4j_engine_t *e, int want, int ms) {
+  c4j_stats_t s;
+  for (int t = 0; t < ms; t += 20) {
+    c4j_engine_stats(e, &s);
+    if ((int)s.hub_up == want) return 1;
+    uv_sleep(20);
+  }
+  return 0;
+}
+
+/* The text frame after the open frame, or "" on timeout. */
+static void next_text(client_t *c, char *out, size_t cap) {
+  if (read_text(c, out, cap) != 0) out[0] = '\0';
+}
+
+/* Attaches c to e for channel news and reads the open frame. */
+static void attach_news(c4j_engine_t *e, client_t *c, const char *cid,
+                        const char *since) {
+  char ticket[2048], target[2600], open[1024];
+  mint(e, cid, NULL, "[\"news\"]", 60, ticket, sizeof(ticket));
+  if (since)
+    snprintf(target, sizeof(target), "/ws?ticket=%s&since=%s", ticket, since);
+  else
+    snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  CHECK_EQ(upgrade(c, c4j_engine_port(e), target, NULL, 0), 101);
+  next_text(c, open, sizeof(open));
+  CHECK(strstr(open, "\"t\":\"open\"") != NULL);
+}
+
+static void publish(c4j_engine_t *e, int k) {
+  char data[32];
+  int n = snprintf(data, sizeof(data), "%d", k);
+  CHECK_EQ(c4j_send_all(e, "news", 4, data, (size_t)n, 0), 0);
+}
+
+/* The offset ("o") and data of a message frame; 0 when it has none. */
+static uint64_t offset_of(const char *text) {
+  const char *o = strstr(text, "\"o\":");
+  return o ? strtoull(o + 4, NULL, 10) : 0;
+}
+
+static long data_of(const char *text) {
+  const char *d = strstr(text, "\"data\":");
+  return d ? strtol(d + 7, NULL, 10) : -1;
+}
+
+/* Reads messages until one carries data k; returns its offset (0 when
+ * none, -1 when k never came). */
+static long long expect_data(client_t *c, long k) {
+  char text[1024];
+  for (int i = 0; i < 50; i++) {
+    next_text(c, text, sizeof(text));
+    if (getenv("HUB_DEBUG")) fprintf(stderr, "    got %s\n", text);
+    if (text[0] == '\0') break;
+    if (strstr(text, "\"t\":\"msg\"") && data_of(text) == k)
+      return (long long)offset_of(text);
+  }
+  fprintf(stderr, "  data %ld never came\n", k);
+  return -1;
+}
+
+/* ---- Tests ------------------------------------------------------------------------ */
+
+TEST(hub_unreachable_fails_start) {
+  c4j_config_t cfg;
+  c4j_engine_t *e = NULL;
+  char url[64];
+  snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", free_port());
+  base_config(&cfg);
+  cfg.hub = url;
+  CHECK_EQ(c4j_engine_new(&cfg, &e), 0);
+  CHECK_EQ(c4j_engine_start(e), C4J_EHUB);
+  CHECK(strncmp(c4j_config_error(), "hub: ", 5) == 0);
+  CHECK(strstr(c4j_config_error(), "cannot reach") != NULL);
+  c4j_engine_free(e);
+  base_config(&cfg);
+  cfg.hub = "memcached://x";
+  CHECK_EQ(c4j_engine_new(&cfg, &e), C4J_EINVAL_CONFIG);
+  CHECK(strncmp(c4j_config_error(), "hub", 3) == 0);
+}
+
+TEST(hub_broadcast_reaches_every_engine) {
+  c4j_engine_t *a = hub_engine(1), *b = hub_engine(1);
+  client_t ca, cb;
+  long long oa, ob;
+  attach_news(a, &ca, "hubA1", NULL);
+  attach_news(b, &cb, "hubB1", NULL);
+  publish(a, 1);
+  oa = expect_data(&ca, 1);
+  ob = expect_data(&cb, 1);
+  CHECK(oa > 0);
+  CHECK_EQ(oa, ob); /* one offset, assigned by Redis */
+  publish(b, 2);
+  CHECK_EQ(expect_data(&ca, 2), oa + 1);
+  CHECK_EQ(expect_data(&cb, 2), oa + 1);
+  client_close(&ca);
+  client_close(&cb);
+  finish(a);
+  finish(b);
+}
+
+TEST(hub_direct_sends_cross_engines) {
+  c4j_engine_t *a = hub_engine(1), *b = hub_engine(1);
+  client_t cb;
+  char text[1024], ticket[2048], target[2200];
+  /* A user's connection on b. */
+  mint(b, "hubB2", "alice", "[\"news\"]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  CHECK_EQ(upgrade(&cb, c4j_engine_port(b), target, NULL, 0), 101);
+  next_text(&cb, text, sizeof(text));
+  CHECK_EQ(c4j_send_to(a, "hubB2", 5, "direct", 6, "7", 1, 0), 0);
+  next_text(&cb, text, sizeof(text));
+  CHECK(strstr(text, "\"ch\":\"direct\"") && data_of(text) == 7);
+  CHECK_EQ(c4j_send_user(a, "alice", 5, "u", 1, "8", 1, 0), 0);
+  next_text(&cb, text, sizeof(text));
+  CHECK(strstr(text, "\"ch\":\"u\"") && data_of(text) == 8);
+  CHECK_EQ(c4j_send_frame(a, "hubB2", 5, "{\"t\":\"res\",\"id\":9}", 18), 0);
+  next_text(&cb, text, sizeof(text));
+  CHECK_STR(text, "{\"t\":\"res\",\"id\":9}");
+  CHECK_EQ(c4j_drop(a, "hubB2", 5, 4100, "bye"), 0);
+  CHECK_EQ(read_close(&cb, text, sizeof(text)), 4100);
+  client_close(&cb);
+  finish(a);
+  finish(b);
+}
+
+TEST(hub_resume_on_another_engine) {
+  c4j_engine_t *a = hub_engine(1), *b = hub_engine(1);
+  client_t c;
+  char since[128], epoch[16], text[1024];
+  long long first;
+  attach_news(a, &c, "hubR1", NULL);
+  publish(a, 10);
+  first = expect_data(&c, 10);
+  CHECK(first > 0);
+  client_close(&c);
+  /* Published on b while the page is away (one publisher: one order). */
+  publish(b, 11);
+  publish(b, 12);
+  publish(b, 13);
+  uv_sleep(200);
+  /* The cluster's epoch, as a live frame on b shows it. */
+  {
+    client_t p;
+    attach_news(b, &p, "hubR0", NULL);
+    publish(b, 14);
+    next_text(&p, text, sizeof(text));
+    const char *e = strstr(text, "\"e\":\"");
+    CHECK(e != NULL);
+    snprintf(epoch, sizeof(epoch), "%.8s", e ? e + 5 : "");
+    client_close(&p);
+  }
+  /* The page comes back on b with the position it had on a. */
+  snprintf(since, sizeof(since), "%%7B%%22news%%22%%3A%%5B%%22%s%%22%%2C%lld%%5D%%7D",
+           epoch, first);
+  attach_news(b, &c, "hubR1", since);
+  for (int k = 11; k <= 14; k++) CHECK_EQ(expect_data(&c, k), first + k - 10);
+  client_close(&c);
+  finish(a);
+  finish(b);
+}
+
+TEST(hub_late_engine_fills_its_history) {
+  c4j_engine_t *a = hub_engine(1), *late;
+  client_t c, p;
+  char since[128], epoch[16], text[1024];
+  long long base;
+  attach_news(a, &p, "hubL0", NULL);
+  publish(a, 20);
+  next_text(&p, text, sizeof(text));
+  base = (long long)offset_of(text);
+  CHECK(strstr(text, "\"e\":\"") != NULL);
+  snprintf(epoch, sizeof(epoch), "%.8s",
+           strstr(text, "\"e\":\"") ? strstr(text, "\"e\":\"") + 5 : "");
+  publish(a, 21);
+  publish(a, 22);
+  late = hub_engine(1);
+  publish(a, 23); /* late sees 23 after a gap: fetches 20..22 first */
+  uv_sleep(300);
+  snprintf(since, sizeof(since), "%%7B%%22news%%22%%3A%%5B%%22%s%%22%%2C%lld%%5D%%7D",
+           epoch, base);
+  attach_news(late, &c, "hubL1", since);
+  for (int k = 21; k <= 23; k++) CHECK_EQ(expect_data(&c, k), base + k - 20);
+  client_close(&c);
+  client_close(&p);
+  finish(a);
+  finish(late);
+}
+
+TEST(hub_action_runs_once_on_a_listener) {
+  c4j_engine_t *a = hub_engine(0), *b = hub_engine(1), *c = hub_engine(1);
+  int got_b = 0, got_c = 0, got_a = 0;
+  char json[64];
+  for (int i = 0; i < 20; i++) {
+    int n = snprintf(json, sizeof(json), "{\"cId\":\"x\",\"id\":%d}", i);
+    CHECK_EQ(c4j_hub_action(a, json, (size_t)n), 0);
+  }
+  for (int t = 0; t < 100 && got_b + got_c < 20; t++) {
+    reset_events();
+    pump(b, 20);
+    for (int i = 0; i < nevents; i++) got_b += events[i].type == C4J_EV_ACTION;
+    reset_events();
+    pump(c, 20);
+    for (int i = 0; i < nevents; i++) got_c += events[i].type == C4J_EV_ACTION;
+  }
+  reset_events();
+  pump(a, 200);
+  for (int i = 0; i < nevents; i++) got_a += events[i].type == C4J_EV_ACTION;
+  CHECK_EQ(got_b + got_c, 20);
+  CHECK_EQ(got_a, 0);
+  finish(a);
+  finish(b);
+  finish(c);
+}
+
+TEST(hub_survives_redis_restart) {
+  c4j_engine_t *a = hub_engine(1), *b = hub_engine(1);
+  client_t ca, cb;
+  long long o1, o2;
+  attach_news(a, &ca, "hubF1", NULL);
+  attach_news(b, &cb, "hubF2", NULL);
+  publish(a, 30);
+  o1 = expect_data(&ca, 30);
+  CHECK_EQ(expect_data(&cb, 30), o1);
+  redis_kill();
+  CHECK(wait_link(a, 0, 3000));
+  CHECK(wait_link(b, 0, 3000));
+  publish(a, 31); /* a's own page gets it now, without an offset */
+  CHECK_EQ(expect_data(&ca, 31), 0);
+  redis_start(); /* empty: no epoch, no offsets */
+  CHECK(wait_link(a, 1, 8000));
+  CHECK(wait_link(b, 1, 8000));
+  o2 = expect_data(&cb, 31); /* from the outbox, with an offset */
+  CHECK(o2 > o1);
+  publish(b, 32);
+  /* a's page had 31 already: the next message it sees is 32. */
+  {
+    char text[1024];
+    next_text(&ca, text, sizeof(text));
+    CHECK_EQ(data_of(text), 32);
+    CHECK_EQ(offset_of(text), o2 + 1);
+  }
+  CHECK_EQ(expect_data(&cb, 32), o2 + 1);
+  client_close(&ca);
+  client_close(&cb);
+  finish(a);
+  finish(b);
+}
+
+static void setup(void) {
+  signal(SIGPIPE, SIG_IGN);
+  redis_port = free_port();
+  snprintf(hub_url, sizeof(hub_url), "redis://127.0.0.1:%d/0", redis_port);
+  redis_start();
+}
+
+TEST(hub_setup) { setup(); }
+TEST(hub_teardown) { redis_kill(); }
+
+TEST_MAIN(T(hub_setup), T(hub_unreachable_fails_start),
+          T(hub_broadcast_reaches_every_engine),
+          T(hub_direct_sends_cross_engines), T(hub_resume_on_another_engine),
+          T(hub_late_engine_fills_its_history),
+          T(hub_action_runs_once_on_a_listener),
+          T(hub_survives_redis_restart), T(hub_teardown))
