@@ -1,0 +1,583 @@
+/* test-redis.c - the link to Redis (redis.c) against a real redis-server
+ * started on a free port: the epoch, the publish script, the action queue,
+ * the cluster-wide maps, Redis killed and restarted, stop while down.  A
+ * synchronous hiredis client watches Redis.  hub.c's callbacks are the
+ * real ones (actions land in the engine's events).
+ */
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <uv.h>
+
+#include "common.h"
+#include "engine.h"
+#include "hub.h"
+#include "test.h"
+
+#define NODE_A "AAAAAAAAAAAAAAAAAAAAAA"
+#define NODE_B "BBBBBBBBBBBBBBBBBBBBBB"
+#define NODE_C "CCCCCCCCCCCCCCCCCCCCCC"
+
+static int g_port;
+static pid_t g_pid = -1;
+static char g_url[64];
+static int g_order[64], g_norder; /* actions in the order they came */
+
+/* ---- Helpers ------------------------------------------------------------- */
+
+static int free_port(void) {
+  struct sockaddr_in a;
+  socklen_t l = sizeof(a);
+  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, (struct sockaddr *)&a, sizeof(a));
+  getsockname(fd, (struct sockaddr *)&a, &l);
+  port = ntohs(a.sin_port);
+  close(fd);
+  return port;
+}
+
+static redisContext *cli(void) {
+  struct timeval tv = { 3, 0 };
+  redisContext *c = redisConnectWithTimeout("127.0.0.1", g_port, tv);
+  if (c != NULL && c->err) {
+    redisFree(c);
+    return NULL;
+  }
+  if (c) redisSetTimeout(c, tv);
+  return c;
+}
+
+/* Starts redis-server on g_port (with a password unless pass is NULL)
+ * and waits until it answers. */
+static int server_up(const char *pass) {
+  char port[16];
+  snprintf(port, sizeof(port), "%d", g_port);
+  g_pid = fork();
+  if (g_pid == 0) {
+    int fd = open("/dev/null", O_WRONLY);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl("/usr/bin/redis-server", "redis-server", "--port", port, "--bind",
+          "127.0.0.1", "--save", "", "--appendonly", "no",
+          pass ? "--requirepass" : (char *)NULL, pass, (char *)NULL);
+    _exit(127);
+  }
+  for (int i = 0; i < 300; i++) {
+    redisContext *c = cli();
+    if (c != NULL) {
+      redisFree(c);
+      return 0;
+    }
+    usleep(10000);
+  }
+  return -1;
+}
+
+static void server_kill(void) {
+  if (g_pid <= 0) return;
+  kill(g_pid, SIGKILL);
+  waitpid(g_pid, NULL, 0);
+  g_pid = -1;
+}
+
+static long long cmd_int(const char *fmt, const char *a, const char *b) {
+  redisContext *c = cli();
+  redisReply *rep;
+  long long v = -1;
+  if (c == NULL) return -2;
+  rep = redisCommand(c, fmt, a, b);
+  if (rep && rep->type == REDIS_REPLY_INTEGER) v = rep->integer;
+  if (rep && rep->type == REDIS_REPLY_STRING) v = atoll(rep->str);
+  if (rep) freeReplyObject(rep);
+  redisFree(c);
+  return v;
+}
+
+static void cmd_do(const char *fmt, const char *a, const char *b,
+                   const char *d) {
+  redisContext *c = cli();
+  redisReply *rep;
+  if (c == NULL) return;
+  rep = redisCommand(c, fmt, a, b, d);
+  if (rep) freeReplyObject(rep);
+  redisFree(c);
+}
+
+static c4j_engine_t *engine_q(int listen, size_t event_queue) {
+  c4j_config_t cfg;
+  c4j_engine_t *e = NULL;
+  c4j_config_init(&cfg);
+  if (event_queue) cfg.event_queue = event_queue;
+  cfg.secret = (const uint8_t *)"0123456789abcdef0123";
+  cfg.secret_len = 20;
+  cfg.port = -1;
+  cfg.history_size = 5;
+  cfg.listen_actions = listen;
+  CHECK_EQ(c4j_engine_new(&cfg, &e), 0);
+  return e;
+}
+
+static c4j_engine_t *engine(int listen) { return engine_q(listen, 0); }
+
+static c4j__redis_t *link_to(c4j_engine_t *e, const char *prefix,
+                             const char *node, const char *epoch,
+                             char *epoch_out) {
+  char why[256], out[C4J__EPOCH_LEN + 1];
+  int rc;
+  snprintf(e->node_id, sizeof(e->node_id), "%s", node);
+  rc = c4j__redis_start(e, g_url, prefix, node, epoch,
+                        epoch_out ? epoch_out : out, 2000, &e->redis, why,
+                        sizeof(why));
+  CHECK_EQ(rc, 0);
+  if (rc != 0) fprintf(stderr, "  start: %s\n", why);
+  return e->redis;
+}
+
+/* Waits up to ms for the link to be `up`; 1 if it was. */
+static int wait_up(c4j__redis_t *r, int up, int ms) {
+  for (int i = 0; i < ms / 10; i++) {
+    if (c4j__redis_up(r) == up) return 1;
+    usleep(10000);
+  }
+  return c4j__redis_up(r) == up;
+}
+
+/* A subscriber on <prefix>:bus; NULL if it could not subscribe. */
+static redisContext *subscriber(const char *prefix, const char *pass) {
+  redisContext *c = cli();
+  redisReply *rep;
+  if (c == NULL) return NULL;
+  if (pass && (rep = redisCommand(c, "AUTH %s", pass)) != NULL)
+    freeReplyObject(rep);
+  rep = redisCommand(c, "SUBSCRIBE %s:bus", prefix);
+  if (rep == NULL) {
+    redisFree(c);
+    return NULL;
+  }
+  freeReplyObject(rep);
+  return c;
+}
+
+/* The next record on the bus, into buf (NUL ended); its length or -1. */
+static int next_record(redisContext *c, char *buf, size_t cap) {
+  redisReply *rep = NULL;
+  int n = -1;
+  if (c == NULL || redisGetReply(c, (void **)&rep) != REDIS_OK) return -1;
+  if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 3 &&
+      rep->element[2]->type == REDIS_REPLY_STRING &&
+      rep->element[2]->len < cap) {
+    n = (int)rep->element[2]->len;
+    memcpy(buf, rep->element[2]->str, (size_t)n);
+    buf[n] = '\0';
+  }
+  freeReplyObject(rep);
+  return n;
+}
+
+/* The offset field of an "m" record, or -1. */
+static long long rec_offset(const char *rec) {
+  const char *p = rec;
+  for (int i = 0; i < 4 && p; i++) {
+    p = strchr(p, '\t');
+    if (p) p++;
+  }
+  return p ? atoll(p) : -1;
+}
+
+/* Adds to seen[n] for every C4J_EV_ACTION {"n":n} waiting in e's events;
+ * returns how many actions it read. */
+static int drain_actions(c4j_engine_t *e, int *seen, int max) {
+  static uint8_t buf[1 << 19]; /* whole records of up to 64 KiB */
+  int got = 0, n = c4j_engine_poll(e, buf, sizeof(buf), 0);
+  for (int i = 0; n > 0 && i + 8 <= n;) {
+    uint32_t size = buf[i] | buf[i + 1] << 8 | buf[i + 2] << 16 |
+                    (uint32_t)buf[i + 3] << 24;
+    if (buf[i + 4] == C4J_EV_ACTION) {
+      size_t len = buf[i + 8] | buf[i + 9] << 8;
+      char text[128];
+      int k = -1;
+      snprintf(text, sizeof(text), "%.*s", (int)len, (char *)buf + i + 10);
+      if (sscanf(text, "{\"n\":%d", &k) == 1 && k >= 0 && k < max) {
+        seen[k]++;
+        if (g_norder < 64) g_order[g_norder++] = k;
+      }
+      got++;
+    }
+    if (size < 8) break;
+    i += (int)size;
+  }
+  return got;
+}
+
+static int get_map(c4j__redis_t *r, const char *key, char *out, size_t cap) {
+  return c4j__redis_get(r, key, strlen(key), out, cap, 1000);
+}
+
+static int set_kv(c4j__redis_t *r, const char *key, const char *field,
+                  const char *value) {
+  return c4j__redis_set(r, key, strlen(key), field, strlen(field), value,
+                        value ? strlen(value) : 0);
+}
+
+/* Waits up to ms for get(key) to hold (want 1) or lack (0) field. */
+static int wait_field(c4j__redis_t *r, const char *key, const char *field,
+                      int want, int ms) {
+  char out[4096];
+  for (int i = 0; i <= ms / 20; i++) {
+    json_t *o;
+    int has = 0;
+    int n = get_map(r, key, out, sizeof(out));
+    if (n > 0 && (o = json_loadb(out, (size_t)n, 0, NULL)) != NULL) {
+      has = json_object_get(o, field) != NULL;
+      json_decref(o);
+    }
+    if (has == want) return 1;
+    usleep(20000);
+  }
+  return 0;
+}
+
+static size_t count_of(const char *s, const char *needle) {
+  size_t n = 0;
+  for (const char *p = s; (p = strstr(p, needle)) != NULL; p++) n++;
+  return n;
+}
+
+/* ---- Tests --------------------------------------------------------------- */
+
+TEST(redis_server_starts) {
+  g_port = free_port();
+  snprintf(g_url, sizeof(g_url), "redis://127.0.0.1:%d/0", g_port);
+  atexit(server_kill); /* even when a check fails */
+  CHECK_EQ(server_up(NULL), 0);
+}
+
+TEST(redis_start_errors) {
+  c4j_engine_t *e = engine(0);
+  c4j__redis_t *r = NULL;
+  char why[256], out[9], url[64];
+  const char *bad[] = { "http://127.0.0.1", "redis://", "redis://h:0",
+                        "redis://h:99999", "redis://h:1/x", "redis://h:1/",
+                        "redis://h:1/2/3", "redis://h:1:2", "redis://h h",
+                        "redis://h:+1", NULL };
+  snprintf(url, sizeof(url), "redis://127.0.0.1:%d", free_port());
+  why[0] = '\0';
+  CHECK_EQ(c4j__redis_start(e, url, "c4j", NODE_A, "abcdefgh", out, 1000, &r,
+                            why, sizeof(why)), C4J_EHUB);
+  CHECK(strstr(why, "cannot reach") != NULL);
+  CHECK(strstr(why, "/0: ") != NULL);
+  for (int i = 0; bad[i]; i++) {
+    why[0] = '\0';
+    CHECK_EQ(c4j__redis_start(e, bad[i], "c4j", NODE_A, "abcdefgh", out,
+                              1000, &r, why, sizeof(why)), C4J_EHUB);
+    CHECK(strstr(why, "bad URL") != NULL);
+  }
+  CHECK(r == NULL);
+  /* A bad epoch already in Redis. */
+  cmd_do("SET %s %s%s", "bad:epoch", "not an epoch", "");
+  CHECK_EQ(c4j__redis_start(e, g_url, "bad", NODE_A, "abcdefgh", out, 1000,
+                            &r, why, sizeof(why)), C4J_EHUB);
+  CHECK(strstr(why, "base64url") != NULL);
+  c4j_engine_free(e);
+}
+
+TEST(redis_epoch) {
+  c4j_engine_t *e1 = engine(0), *e2 = engine(0);
+  char out1[9] = "", out2[9] = "";
+  c4j__redis_t *r1 = link_to(e1, "ep", NODE_A, "abcdefgh", out1);
+  c4j__redis_t *r2 = link_to(e2, "ep", NODE_B, "zzzzzzzz", out2);
+  CHECK_STR(out1, "abcdefgh");
+  CHECK_STR(out2, "abcdefgh"); /* the cluster's, not its own */
+  CHECK(wait_up(r1, 1, 3000));
+  CHECK(wait_up(r2, 1, 3000));
+  CHECK_EQ(cmd_int("HEXISTS %s %s", "ep:nodes", NODE_A), 1);
+  c4j__hub_stop(e1);
+  c4j__hub_stop(e2);
+  CHECK_EQ(cmd_int("HEXISTS %s %s", "ep:nodes", NODE_A), 0); /* goodbye */
+  c4j_engine_free(e1);
+  c4j_engine_free(e2);
+}
+
+TEST(redis_publish) {
+  c4j_engine_t *e = engine(0);
+  c4j__redis_t *r = link_to(e, "pub", NODE_A, "abcdefgh", NULL);
+  redisContext *s = subscriber("pub", NULL);
+  const char *data[3] = { "\"one\"", "\"a\tb\nc\"",
+                          "\"h\xc3\xa9llo w\xc3\xb6rld\"" };
+  char rec[256], want[256];
+  CHECK(s != NULL);
+  CHECK(wait_up(r, 1, 3000));
+  for (int i = 0; i < 3; i++)
+    CHECK_EQ(c4j__redis_publish(r, "news", 4, data[i], strlen(data[i]),
+                                1000 + i, 0, i == 1), 0);
+  for (int i = 0; i < 3; i++) {
+    snprintf(want, sizeof(want), "m\t%s\tnews\tabcdefgh\t%d\t%d\t%s\n%s",
+             NODE_A, i + 1, 1000 + i, i == 1 ? "l" : "-", data[i]);
+    CHECK_EQ(next_record(s, rec, sizeof(rec)), (long long)strlen(want));
+    CHECK_STR(rec, want);
+  }
+  CHECK_EQ(cmd_int("XLEN %s%s", "pub:h:news", ""), 3);
+  CHECK_EQ(c4j__redis_publish(r, "news", 4, "1", 1, 5, 10, 0), 0);
+  CHECK_EQ(next_record(s, rec, sizeof(rec)) > 0, 1);
+  CHECK_EQ(rec_offset(rec), 11);
+  for (int i = 0; i < 3; i++) c4j__redis_publish(r, "news", 4, "2", 1, 5, 0, 0);
+  for (int i = 0; i < 3; i++) next_record(s, rec, sizeof(rec));
+  CHECK_EQ(rec_offset(rec), 14);
+  CHECK_EQ(cmd_int("XLEN %s%s", "pub:h:news", ""), 5); /* history_size */
+  CHECK_EQ(cmd_int("HGET %s %s", "pub:seq", "news"), 14);
+  CHECK(cmd_int("PTTL %s%s", "pub:h:news", "") > 0);
+  /* Fetches run (their answer goes to hub.c): no crash, no leak. */
+  CHECK_EQ(c4j__redis_fetch(r, "news", 4, 0), 0);
+  CHECK_EQ(c4j__redis_fetch(r, "news", 4, 11), 0);
+  CHECK_EQ(c4j__redis_fetch(r, "none", 4, 3), 0);
+  CHECK_EQ(c4j__redis_bus(r, "t\tx\n", 4), 0);
+  CHECK_EQ(next_record(s, rec, sizeof(rec)), 4);
+  CHECK_STR(rec, "t\tx\n");
+  usleep(100000);
+  redisFree(s);
+  c4j__hub_stop(e);
+  c4j_engine_free(e);
+}
+
+TEST(redis_actions) {
+  c4j_engine_t *a = engine(1), *b = engine(1), *c = engine(0);
+  c4j__redis_t *ra = link_to(a, "act", NODE_A, "abcdefgh", NULL);
+  c4j__redis_t *rc = link_to(c, "act3", NODE_C, "abcdefgh", NULL);
+  c4j__redis_t *rb;
+  int seen[20] = { 0 }, got = 0;
+  CHECK(wait_up(ra, 1, 3000));
+  CHECK(wait_up(rc, 1, 3000));
+  /* One listening node: each exactly once. */
+  CHECK_EQ(c4j__redis_action(ra, "{\"n\":0}", 7), 0);
+  CHECK_EQ(c4j__redis_action(ra, "{\"n\":1}", 7), 0);
+  for (int i = 0; i < 300 && got < 2; i++, usleep(10000))
+    got += drain_actions(a, seen, 20);
+  usleep(300000);
+  got += drain_actions(a, seen, 20);
+  CHECK_EQ(got, 2);
+  CHECK_EQ(seen[0], 1);
+  CHECK_EQ(seen[1], 1);
+  /* Two listening nodes: 20 actions, each once in all. */
+  rb = link_to(b, "act", NODE_B, "abcdefgh", NULL);
+  CHECK(wait_up(rb, 1, 3000));
+  memset(seen, 0, sizeof(seen));
+  got = 0;
+  for (int i = 0; i < 20; i++) {
+    char j[24];
+    snprintf(j, sizeof(j), "{\"n\":%d}", i);
+    CHECK_EQ(c4j__redis_action(i % 2 ? rb : ra, j, strlen(j)), 0);
+  }
+  for (int i = 0; i < 500 && got < 20; i++, usleep(10000))
+    got += drain_actions(a, seen, 20) + drain_actions(b, seen, 20);
+  usleep(1200000);
+  got += drain_actions(a, seen, 20) + drain_actions(b, seen, 20);
+  CHECK_EQ(got, 20);
+  for (int i = 0; i < 20; i++) CHECK_EQ(seen[i], 1);
+  CHECK_EQ(cmd_int("LLEN %s%s", "act:actions", ""), 0);
+  /* A node with listen_actions 0 leaves them in the queue. */
+  CHECK_EQ(c4j__redis_action(rc, "{\"n\":0}", 7), 0);
+  usleep(300000);
+  CHECK_EQ(drain_actions(c, seen, 20), 0);
+  CHECK_EQ(cmd_int("LLEN %s%s", "act3:actions", ""), 1);
+  c4j__hub_stop(a);
+  c4j__hub_stop(b);
+  c4j__hub_stop(c);
+  c4j_engine_free(a);
+  c4j_engine_free(b);
+  c4j_engine_free(c);
+}
+
+TEST(redis_set_get) {
+  c4j_engine_t *a = engine(0), *b = engine(0);
+  c4j__redis_t *ra = link_to(a, "kv", NODE_A, "abcdefgh", NULL);
+  c4j__redis_t *rb = link_to(b, "kv", NODE_B, "abcdefgh", NULL);
+  char out[4096], now[24], big[70000];
+  json_t *o;
+  int n;
+  CHECK(wait_up(ra, 1, 3000));
+  CHECK(wait_up(rb, 1, 3000));
+  CHECK_EQ(set_kv(ra, "presence", "u1", "1"), 0);
+  CHECK_EQ(set_kv(rb, "presence", "u2", "{\"a\":2}"), 0);
+  CHECK_EQ(set_kv(ra, "presence", "q\"t\tx", "true"), 0);
+  CHECK(wait_field(ra, "presence", "u2", 1, 2000));
+  CHECK(wait_field(ra, "presence", "q\"t\tx", 1, 2000));
+  n = get_map(rb, "presence", out, sizeof(out));
+  CHECK(n > 0);
+  o = json_loadb(out, n > 0 ? (size_t)n : 0, 0, NULL);
+  CHECK(o != NULL);
+  CHECK_EQ(json_integer_value(json_object_get(o, "u1")), 1);
+  CHECK_EQ(json_integer_value(json_object_get(json_object_get(o, "u2"), "a")),
+           2);
+  CHECK_EQ(json_object_size(o), 3);
+  json_decref(o);
+  /* Dead, unknown and odd nodes and fields are left out. */
+  cmd_do("HSET %s %s %s", "kv:kv:presence", NODE_C ":u3", "3");
+  cmd_do("HSET %s %s %s", "kv:nodes", NODE_C, "1000");
+  cmd_do("HSET %s %s %s", "kv:kv:presence", "DDDDDDDDDDDDDDDDDDDDDD:u4", "4");
+  cmd_do("HSET %s %s %s", "kv:kv:presence", "nocolon", "5");
+  cmd_do("HSET %s %s %s", "kv:kv:presence", NODE_A ":", "6");
+  cmd_do("HSET %s %s %s", "kv:kv:presence", NODE_A ":u5", "");
+  cmd_do("HSET %s %s %s", "kv:nodes", "EEEEEEEEEEEEEEEEEEEEEE", "abc");
+  cmd_do("HSET %s %s %s", "kv:kv:presence", "EEEEEEEEEEEEEEEEEEEEEE:u6", "6");
+  n = get_map(ra, "presence", out, sizeof(out));
+  o = json_loadb(out, n > 0 ? (size_t)n : 0, 0, NULL);
+  CHECK(o != NULL);
+  CHECK_EQ(json_object_size(o), 3);
+  json_decref(o);
+  snprintf(now, sizeof(now), "%lld", (long long)c4j__wall_ms());
+  cmd_do("HSET %s %s %s", "kv:nodes", NODE_C, now);
+  CHECK(wait_field(ra, "presence", "u3", 1, 500));
+  /* Removal, and one field from two nodes. */
+  CHECK_EQ(set_kv(ra, "presence", "u1", NULL), 0);
+  CHECK(wait_field(ra, "presence", "u1", 0, 2000));
+  CHECK_EQ(set_kv(ra, "presence", "dup", "1"), 0);
+  CHECK_EQ(set_kv(rb, "presence", "dup", "2"), 0);
+  CHECK(wait_field(ra, "presence", "dup", 1, 2000));
+  usleep(100000);
+  n = get_map(ra, "presence", out, sizeof(out));
+  CHECK(n > 0 && count_of(out, "\"dup\"") == 1);
+  /* Limits. */
+  CHECK_EQ(get_map(ra, "presence", out, 4), C4J_ETOOBIG);
+  CHECK_EQ(c4j__redis_get(ra, "x", 0, out, sizeof(out), 100), UV_EINVAL);
+  n = get_map(ra, "empty", out, sizeof(out));
+  CHECK_EQ(n, 2);
+  CHECK_STR(out, "{}");
+  CHECK_EQ(c4j__redis_set(ra, "k", 1, "", 0, "1", 1), UV_EINVAL);
+  memset(big, '1', sizeof(big));
+  CHECK_EQ(c4j__redis_set(ra, "k", 1, "f", 1, big, 65537), C4J_ETOOBIG);
+  cmd_do("SET %s %s%s", "kv:kv:wrongtype", "x", "");
+  CHECK_EQ(get_map(ra, "wrongtype", out, sizeof(out)), 2);
+  c4j__hub_stop(a);
+  c4j__hub_stop(b);
+  c4j_engine_free(a);
+  c4j_engine_free(b);
+}
+
+/* A full event queue: the action goes back to the head of the queue and
+ * comes again later, in order, exactly once. */
+TEST(redis_actions_full) {
+  c4j_engine_t *e = engine_q(1, 256u << 10);
+  c4j__redis_t *r = link_to(e, "act4", NODE_A, "abcdefgh", NULL);
+  static char big[60001];
+  int seen[10] = { 0 }, got;
+  CHECK(wait_up(r, 1, 3000));
+  memset(big, 'x', sizeof(big));
+  for (int i = 0; i < 10; i++) {
+    int n = snprintf(big, 32, "{\"n\":%d,\"pad\":\"", i);
+    big[n] = 'x';
+    memcpy(big + sizeof(big) - 3, "\"}", 2);
+    CHECK_EQ(c4j__redis_action(r, big, sizeof(big) - 1), 0);
+  }
+  usleep(500000);
+  CHECK(cmd_int("LLEN %s%s", "act4:actions", "") > 0); /* waiting */
+  g_norder = 0;
+  got = drain_actions(e, seen, 10);
+  CHECK(got > 0 && got < 10);
+  for (int i = 0; i < 500 && got < 10; i++, usleep(10000))
+    got += drain_actions(e, seen, 10);
+  usleep(300000);
+  got += drain_actions(e, seen, 10);
+  CHECK_EQ(got, 10);
+  for (int i = 0; i < 10; i++) CHECK_EQ(seen[i], 1);
+  for (int i = 0; i < 10 && i < g_norder; i++) CHECK_EQ(g_order[i], i);
+  c4j__hub_stop(e);
+  c4j_engine_free(e);
+}
+
+/* Redis killed and restarted on the same port: the outbox waits, the link
+ * comes back, the records follow in order and the map is written again. */
+TEST(redis_restart) {
+  c4j_engine_t *e = engine(0);
+  c4j__redis_t *r = link_to(e, "rs", NODE_A, "abcdefgh", NULL);
+  uint64_t outbox = 0, dropped = 0, t0;
+  redisContext *s;
+  char rec[256] = "";
+  CHECK(wait_up(r, 1, 3000));
+  CHECK_EQ(set_kv(r, "k7", "f", "7"), 0);
+  CHECK(wait_field(r, "k7", "f", 1, 2000));
+  server_kill();
+  CHECK(wait_up(r, 0, 2000));
+  t0 = c4j__mono_ms();
+  CHECK_EQ(c4j__redis_get(r, "k7", 2, rec, sizeof(rec), 300), C4J_EHUB);
+  CHECK(c4j__mono_ms() - t0 < 1500);
+  for (int i = 0; i < 3; i++)
+    CHECK_EQ(c4j__redis_publish(r, "ch", 2, "\"x\"", 3, 7, 100, 1), 0);
+  CHECK_EQ(c4j__redis_bus(r, "t\ty\n", 4), 0);
+  usleep(50000);
+  c4j__redis_stats(r, &outbox, &dropped);
+  CHECK_EQ(outbox, 4);
+  CHECK_EQ(dropped, 0);
+  /* Redis answers NOAUTH until our subscriber is in place: the node keeps
+   * trying (and must not link half-way). */
+  CHECK_EQ(server_up("pw"), 0);
+  s = subscriber("rs", "pw");
+  CHECK(s != NULL);
+  usleep(300000);
+  CHECK_EQ(c4j__redis_up(r), 0);
+  {
+    redisContext *c = cli();
+    redisReply *rep = c ? redisCommand(c, "AUTH pw") : NULL;
+    if (rep) freeReplyObject(rep);
+    rep = c ? redisCommand(c, "CONFIG SET requirepass %s", "") : NULL;
+    CHECK(rep != NULL && rep->type == REDIS_REPLY_STATUS);
+    if (rep) freeReplyObject(rep);
+    if (c) redisFree(c);
+  }
+  CHECK(wait_up(r, 1, 8000));
+  for (int i = 0; i < 3; i++) {
+    CHECK(next_record(s, rec, sizeof(rec)) > 0);
+    CHECK_EQ(rec_offset(rec), 101 + i);
+    CHECK(strstr(rec, "\tl\n\"x\"") != NULL);
+  }
+  CHECK_EQ(next_record(s, rec, sizeof(rec)), 4);
+  CHECK_STR(rec, "t\ty\n");
+  CHECK_EQ(cmd_int("XLEN %s%s", "rs:h:ch", ""), 3);
+  CHECK_EQ(cmd_int("HGET %s %s", "rs:seq", "ch"), 103);
+  CHECK(wait_field(r, "k7", "f", 1, 2000));
+  c4j__redis_stats(r, &outbox, &dropped);
+  CHECK_EQ(outbox, 0);
+  if (s) redisFree(s);
+  c4j__hub_stop(e);
+  c4j_engine_free(e);
+}
+
+/* The outbox's bound, and stop while Redis is down: quick, no leak. */
+TEST(redis_stop_while_down) {
+  c4j_engine_t *e = engine(1);
+  c4j__redis_t *r = link_to(e, "sd", NODE_A, "abcdefgh", NULL);
+  uint64_t outbox = 0, dropped = 0, t0;
+  int rc = 0, i;
+  CHECK(wait_up(r, 1, 3000));
+  server_kill();
+  CHECK(wait_up(r, 0, 2000));
+  for (i = 0; i < 10000 && rc == 0; i++)
+    rc = c4j__redis_publish(r, "ch", 2, "1", 1, 7, 0, 0);
+  CHECK_EQ(rc, 0);
+  CHECK_EQ(c4j__redis_action(r, "{}", 2), C4J_EFULL);
+  CHECK_EQ(c4j__redis_publish(r, "ch", 2, "1", 1, 7, 0, 0), C4J_EFULL);
+  c4j__redis_stats(r, &outbox, &dropped);
+  CHECK_EQ(outbox, 10000);
+  CHECK_EQ(dropped, 2);
+  CHECK_EQ(set_kv(r, "k", "f", "1"), 0);
+  CHECK_EQ(c4j__redis_fetch(r, "ch", 2, 0), 0);
+  usleep(200000);
+  t0 = c4j__mono_ms();
+  c4j__hub_stop(e);
+  CHECK(c4j__mono_ms() - t0 < 1000);
+  c4j_engine_free(e);
+}
+
+TEST_MAIN(T(redis_server_starts), T(redis_start_errors), T(redis_epoch),
+          T(redis_publish), T(redis_actions), T(redis_actions_full),
+          T(redis_set_get),
+          T(redis_restart), T(redis_stop_while_down))
