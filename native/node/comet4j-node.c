@@ -1,9 +1,9 @@
 /* comet4j-node.c - the C core as a standalone server, no JVM: settings
  * from flags or a Comet.* file (options.c), the engine, and the embedder's
  * one thread: it drains c4j_engine_poll, keeps what events say about
- * connections (registry.c), answers the HTTP API (api.c), answers client
- * commands with 4040 (no application here), logs, and stops on
- * SIGINT/SIGTERM. */
+ * connections (registry.c), answers the HTTP API (api.c), hands a page's
+ * requests to the hub's action queue (or answers 4040 without a Redis
+ * hub: no application here), logs, and stops on SIGINT/SIGTERM. */
 #include "api.h"
 #include "options.h"
 #include "registry.h"
@@ -18,6 +18,7 @@
 
 static volatile sig_atomic_t stop_signal;
 static int log_level = LOG_INFO;
+static int hub_remote; /* Comet.Hub is redis://... */
 
 static void on_signal(int sig) { stop_signal = sig; }
 
@@ -68,18 +69,59 @@ static str_t rd_str(rd_t *r) {
 
 #define S(s) (int)(s).n, (s).p
 
-/* A client's sub/pub/req with an id gets 4040: no application here. */
+static void send_err(c4j_engine_t *e, str_t cid, json_t *id, int code,
+                     const char *message) {
+  json_t *err = json_pack("{s:s,s:O,s:i,s:s}", "t", "err", "id", id, "code", code,
+                          "message", message);
+  char *js = err ? json_dumps(err, JSON_COMPACT) : NULL;
+  if (js) c4j_send_frame(e, cid.p, cid.n, js, strlen(js));
+  free(js);
+  json_decref(err);
+}
+
+/* A page's req, with a Redis hub: onto the action queue as
+ * {"cId","user","id","route","params"} (docs/protocol.md section 9); a
+ * node of the application pops it and answers the page through the hub.
+ * When the queue refuses it, the page gets 5000 at once. */
+static void queue_action(c4j_engine_t *e, str_t cid, json_t *m, json_t *id) {
+  json_t *route = json_object_get(m, "route"), *params = json_object_get(m, "params");
+  if (!json_is_string(route) || json_string_length(route) == 0) {
+    send_err(e, cid, id, 4000, "bad command: \"route\" (a string) is required");
+    return;
+  }
+  const char *user;
+  size_t ulen = 0;
+  if (!reg_user(cid.p, cid.n, &user, &ulen)) ulen = 0;
+  json_t *a = json_pack("{s:s%,s:o,s:O,s:O,s:O}", "cId", cid.p, cid.n,
+                        "user", ulen ? json_stringn(user, ulen) : json_null(),
+                        "id", id, "route", route,
+                        "params", params ? params : json_null());
+  char *js = a ? json_dumps(a, JSON_COMPACT) : NULL;
+  int rc = js ? c4j_hub_action(e, js, strlen(js)) : C4J_ENOMEM;
+  if (rc < 0) {
+    char msg[160];
+    snprintf(msg, sizeof msg, "request not queued: %s", c4j_strerror(rc));
+    logf_(LOG_WARN, "req from %.*s: %s", S(cid), msg);
+    send_err(e, cid, id, 5000, msg);
+  }
+  free(js);
+  json_decref(a);
+}
+
+/* A client's sub/pub/req with an id gets 4040: no application here.  With
+ * a Redis hub a req goes to the action queue instead; sub and pub still
+ * get 4040 (unsub nothing, as before): they need the application's yes or
+ * no (SubscribeListener, PublishListener, which channels pages may write),
+ * and the hub carries only requests to the application, not these.  ping
+ * is the core's. */
 static void on_message(c4j_engine_t *e, str_t cid, str_t text) {
   json_t *m = json_loadb(text.p, text.n, 0, NULL);
   json_t *t = json_object_get(m, "t"), *id = json_object_get(m, "id");
   const char *ts = json_string_value(t);
-  if (id && ts && (!strcmp(ts, "sub") || !strcmp(ts, "pub") || !strcmp(ts, "req"))) {
-    json_t *err = json_pack("{s:s,s:O,s:i,s:s}", "t", "err", "id", id, "code", 4040,
-                            "message", "no application on this node");
-    char *js = err ? json_dumps(err, JSON_COMPACT) : NULL;
-    if (js) c4j_send_frame(e, cid.p, cid.n, js, strlen(js));
-    free(js);
-    json_decref(err);
+  if (id && ts && hub_remote && !strcmp(ts, "req")) {
+    queue_action(e, cid, m, id);
+  } else if (id && ts && (!strcmp(ts, "sub") || !strcmp(ts, "pub") || !strcmp(ts, "req"))) {
+    send_err(e, cid, id, 4040, "no application on this node");
   }
   logf_(LOG_DEBUG, "message %.*s: %.*s", S(cid), (int)(text.n > 200 ? 200 : text.n), text.p);
   json_decref(m);
@@ -126,11 +168,42 @@ static void on_record(c4j_engine_t *e, const uint8_t *rec, size_t size) {
     logf_(LOG_DEBUG, "api %.*s %.*s -> %d", S(method), S(path), status);
     return;
   }
+  case C4J_EV_ACTION:
+    /* Not for this node: listen_actions is always 0 here. */
+    text = rd_str(&r);
+    if (!r.ok) break;
+    logf_(LOG_WARN, "action ignored (no action handlers): %.*s",
+          (int)(text.n > 200 ? 200 : text.n), text.p);
+    return;
   default:
     logf_(LOG_DEBUG, "event type %u ignored", rec[4]);
     return;
   }
   logf_(LOG_WARN, "malformed event record (type %u)", rec[4]);
+}
+
+/* With a Redis hub: while the link is down (the core logs its loss and
+ * return), how much waits in the outbox, every 10 s; and any record the
+ * outbox lost.  Checked at most once a second. */
+static void watch_hub(c4j_engine_t *e) {
+  static int64_t last_check, last_report;
+  static uint64_t was_dropped;
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+  if (now - last_check < 1000) return;
+  last_check = now;
+  c4j_stats_t st;
+  c4j_engine_stats(e, &st);
+  if (!st.hub_up && st.hub_outbox > 0 && now - last_report >= 10000) {
+    logf_(LOG_WARN, "hub: Redis unreachable, %llu records wait in the outbox",
+          (unsigned long long)st.hub_outbox);
+    last_report = now;
+  }
+  if (st.hub_dropped != was_dropped)
+    logf_(LOG_WARN, "hub: %llu records lost so far (outbox full)",
+          (unsigned long long)st.hub_dropped);
+  was_dropped = st.hub_dropped;
 }
 
 int main(int argc, char **argv) {
@@ -141,6 +214,7 @@ int main(int argc, char **argv) {
     return rc == 1 ? 0 : rc;
   }
   log_level = o.log_level;
+  hub_remote = o.hub_remote;
 
   c4j_engine_t *e;
   if ((rc = c4j_engine_new(&o.cfg, &e)) < 0) {
@@ -159,12 +233,20 @@ int main(int argc, char **argv) {
   sigaction(SIGTERM, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
+  /* Like a busy port, an unreachable hub is the machine's state, not a
+   * bad value: exit 1 (c4j_config_error() says which hub and why). */
   if ((rc = c4j_engine_start(e)) < 0) {
-    fprintf(stderr, "comet4j-node: cannot start: %s\n", c4j_strerror(rc));
+    if (rc == C4J_EHUB)
+      fprintf(stderr, "comet4j-node: Comet.Hub: cannot start: %s\n", c4j_config_error());
+    else
+      fprintf(stderr, "comet4j-node: cannot start: %s\n", c4j_strerror(rc));
     c4j_engine_free(e);
     return 1;
   }
-  logf_(LOG_INFO, "comet4j-node listening on port %d", c4j_engine_port(e));
+  if (hub_remote) reg_hub(e);
+  api_set_hub(hub_remote);
+  logf_(LOG_INFO, "comet4j-node listening on port %d%s", c4j_engine_port(e),
+        hub_remote ? " (Redis hub)" : "");
 
   size_t cap = 1 << 20;
   uint8_t *buf = malloc(cap);
@@ -182,6 +264,7 @@ int main(int argc, char **argv) {
     }
     int n = c4j_engine_poll(e, buf, cap, 200);
     if (n == C4J_ESTOPPED) break;
+    if (hub_remote && !stopping) watch_hub(e);
     if (n < 0) {
       logf_(LOG_ERROR, "poll: %s", c4j_strerror(n));
       break;
@@ -201,6 +284,7 @@ int main(int argc, char **argv) {
   c4j_engine_free(e);
   free(buf);
   reg_free();
+  api_free();
   logf_(LOG_INFO, "stopped");
   return 0;
 }

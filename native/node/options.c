@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { T_INT, T_TEXT, T_SECRET_FILE, T_KEY_FILE, T_LEVEL };
+enum { T_INT, T_TEXT, T_SECRET_FILE, T_KEY_FILE, T_LEVEL, T_BOOL };
 
 typedef struct {
   const char *key;   /* Comet.* name */
@@ -40,6 +40,9 @@ static opt_t opts[] = {
   {"Comet.CacheExpires", "--cache-expires", T_INT, 0, 2147483647L, NULL, NULL},
   {"Comet.ConnExpires", "--conn-expires", T_INT, 0, 2147483647L, NULL, NULL},
   {"Comet.ApiTimeout", "--api-timeout", T_INT, 1, 2147483647L, NULL, NULL},
+  {"Comet.Hub", "--hub", T_TEXT, 0, 0, NULL, NULL},
+  {"Comet.HubPrefix", "--hub-prefix", T_TEXT, 0, 0, NULL, NULL},
+  {"Comet.ListenActions", "--listen-actions", T_BOOL, 0, 0, NULL, NULL},
   {"Comet.LogLevel", "--log-level", T_LEVEL, 0, 0, NULL, NULL},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -147,7 +150,9 @@ static void usage(void) {
           "  flag                config file key        \n");
   for (size_t i = 0; i < NOPTS; i++)
     fprintf(stderr, "  %-20s %s\n", opts[i].flag, opts[i].key);
-  fprintf(stderr, "A secret (Comet.Secret or Comet.SecretFile, >= 16 bytes) is required.\n");
+  fprintf(stderr, "A secret (Comet.Secret or Comet.SecretFile, >= 16 bytes) is required.\n"
+                  "Comet.Hub: local (default) or redis://host[:port][/db] (several nodes);\n"
+                  "Comet.ListenActions: false (requests go to the hub's action queue).\n");
 }
 
 static int parse_int(opt_t *o, int *out) {
@@ -163,6 +168,37 @@ static int parse_int(opt_t *o, int *out) {
   }
   *out = (int)n;
   return 0;
+}
+
+/* "local", or redis://host[:port][/db] with a port of 1 to 65535 and a
+ * db of digits: the form docs/protocol.md section 9 gives. */
+static int hub_ok(const char *v) {
+  if (!strcmp(v, "local")) return 1;
+  if (strncmp(v, "redis://", 8) != 0 || strlen(v) > 512) return 0;
+  const char *p = v + 8;
+  size_t host = strcspn(p, ":/");
+  if (host == 0) return 0;
+  for (size_t i = 0; i < host; i++)
+    if (isspace((unsigned char)p[i]) || p[i] == '@') return 0;
+  p += host;
+  if (*p == ':') {
+    size_t n = strspn(++p, "0123456789");
+    if (n == 0 || n > 5 || atol(p) < 1 || atol(p) > 65535) return 0;
+    p += n;
+  }
+  if (*p == '/') {
+    size_t n = strspn(++p, "0123456789");
+    if (n == 0 || n > 5) return 0;
+    p += n;
+  }
+  return *p == 0;
+}
+
+static int prefix_ok(const char *v) {
+  size_t n = strlen(v);
+  return n >= 1 && n <= 64 &&
+         strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                   "0123456789_.:-") == n;
 }
 
 int node_options_parse(int argc, char **argv, node_options_t *out) {
@@ -199,7 +235,9 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
 
   c4j_config_t *c = &out->cfg;
   c4j_config_init(c);
+  c->listen_actions = 0; /* a node only holds connections */
   out->log_level = LOG_INFO;
+  out->hub_remote = 0;
   for (size_t i = 0; i < NOPTS; i++) {
     opt_t *o = &opts[i];
     if (!o->value) continue;
@@ -237,7 +275,25 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
     else if (!strcmp(k, "Comet.CacheExpires")) c->history_age_ms = n;
     else if (!strcmp(k, "Comet.ConnExpires")) c->conn_expires_ms = n;
     else if (!strcmp(k, "Comet.ApiTimeout")) c->api_timeout_ms = n;
-    else if (!strcmp(k, "Comet.LogLevel")) {
+    else if (!strcmp(k, "Comet.Hub")) {
+      if (!hub_ok(o->value))
+        return bad(k, "must be local or redis://host[:port][/db]: '%s'", o->value);
+      c->hub = o->value;
+      out->hub_remote = strncmp(o->value, "redis://", 8) == 0;
+    } else if (!strcmp(k, "Comet.HubPrefix")) {
+      if (!prefix_ok(o->value))
+        return bad(k, "must be 1 to 64 of A-Z a-z 0-9 _ . : -: '%s'", o->value);
+      c->hub_prefix = o->value;
+    } else if (!strcmp(k, "Comet.ListenActions")) {
+      /* The JVM's default is true; here there is nothing to run a
+       * request, so only false is accepted (requests go to the queue for
+       * the application's nodes). */
+      if (!strcmp(o->value, "true"))
+        return bad(k, "comet4j-node runs no actions (it has no action "
+                      "handlers): must be false%s", "");
+      if (strcmp(o->value, "false") != 0)
+        return bad(k, "must be true or false: '%s'", o->value);
+    } else if (!strcmp(k, "Comet.LogLevel")) {
       static const char *names[] = {"error", "warn", "info", "debug"};
       out->log_level = -1;
       for (int l = 0; l < 4; l++)

@@ -10,6 +10,7 @@ enum { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 typedef struct {
   c4j_config_t cfg;  /* strings point into the option table's storage */
   int log_level;
+  int hub_remote;    /* Comet.Hub is redis://...: other nodes exist */
 } node_options_t;
 
 /* Parses argv (and the --config file it names).  Returns 0, 1 after

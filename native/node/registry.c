@@ -1,6 +1,8 @@
-/* registry.c - two chained hash maps: connection id -> user, user -> count. */
+/* registry.c - two chained hash maps: connection id -> user, user -> count;
+ * with a hub, this node's share of the "online" map follows them. */
 #include "registry.h"
 
+#include <jansson.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,26 @@ typedef struct ent {
 
 static ent_t *conns[NB], *users[NB];
 static size_t nconns, nusers;
+static c4j_engine_t *hub;
+
+void reg_hub(c4j_engine_t *e) { hub = e; }
+
+/* The hub call only queues (c4j.h); a failure (outbox full, engine
+ * stopping) leaves the map without this entry until the node's entries
+ * are written again, which /api/online tolerates: it is a count. */
+static void hub_online(const char *cid, size_t n, const char *user, size_t ulen,
+                       int held) {
+  if (!hub) return;
+  if (!held) {
+    c4j_hub_set(hub, "online", 6, cid, n, NULL, 0);
+    return;
+  }
+  json_t *u = ulen ? json_stringn(user, ulen) : json_null();
+  char *js = u ? json_dumps(u, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+  if (js) c4j_hub_set(hub, "online", 6, cid, n, js, strlen(js));
+  free(js);
+  json_decref(u);
+}
 
 static size_t hash(const char *s, size_t n) {
   uint64_t h = 1469598103934665603ULL;
@@ -57,18 +79,24 @@ static void user_inc(const char *u, size_t n, int by) {
   }
 }
 
-void reg_remove(const char *cid, size_t n) {
+static int unlink_conn(const char *cid, size_t n) {
   ent_t **p = find(conns, cid, n);
-  if (!*p) return;
+  if (!*p) return 0;
   ent_t *e = *p;
   *p = e->next;
   user_inc(e->user, e->user_len, -1);
   free(e->key); free(e->user); free(e);
   nconns--;
+  return 1;
+}
+
+void reg_remove(const char *cid, size_t n) {
+  if (unlink_conn(cid, n)) hub_online(cid, n, NULL, 0, 0);
 }
 
 void reg_add(const char *cid, size_t n, const char *user, size_t ulen) {
-  reg_remove(cid, n);
+  unlink_conn(cid, n);
+  hub_online(cid, n, user, ulen, 1);
   ent_t *e = calloc(1, sizeof *e);
   if (!e || !(e->key = dup(cid, n))) { free(e); return; }
   e->len = n;
@@ -80,6 +108,14 @@ void reg_add(const char *cid, size_t n, const char *user, size_t ulen) {
 }
 
 int reg_has(const char *cid, size_t n) { return *find(conns, cid, n) != NULL; }
+
+int reg_user(const char *cid, size_t n, const char **user, size_t *len) {
+  ent_t *e = *find(conns, cid, n);
+  if (!e) return 0;
+  *user = e->user ? e->user : "";
+  *len = e->user_len;
+  return 1;
+}
 size_t reg_conns(void) { return nconns; }
 size_t reg_users(void) { return nusers; }
 
@@ -88,8 +124,11 @@ size_t reg_user_conns(const char *u, size_t n) {
   return *p ? (*p)->count : 0;
 }
 
+/* The engine has stopped: only memory is freed here (a stopped node's
+ * entries are ignored once its hub heartbeat is 10 s old). */
 void reg_free(void) {
+  hub = NULL;
   for (int i = 0; i < NB; i++) {
-    while (conns[i]) reg_remove(conns[i]->key, conns[i]->len);
+    while (conns[i]) unlink_conn(conns[i]->key, conns[i]->len);
   }
 }

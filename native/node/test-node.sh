@@ -33,8 +33,23 @@ check "bad Comet.Threads in --config exits 2 naming it" '[ $rc -eq 2 ] && grep -
 "$NODE" --port 0 2> "$dir/nosecret.err"; rc=$?
 check "no secret: exits 2 naming Comet.Secret" '[ $rc -eq 2 ] && grep -q "Comet.Secret" "$dir/nosecret.err"' "$dir/nosecret.err"
 
+# The hub's settings (a Redis hub itself: test-node-hub.sh).
+"$NODE" --hub redis:/x --secret-file "$dir/secret" 2> "$dir/bad3.err"; rc=$?
+check "bad --hub exits 2 naming Comet.Hub" '[ $rc -eq 2 ] && grep -q "Comet.Hub:" "$dir/bad3.err"' "$dir/bad3.err"
+printf 'Comet.Hub = redis://h:99999\n' > "$dir/bad4.conf"
+"$NODE" --config "$dir/bad4.conf" --secret-file "$dir/secret" 2> "$dir/bad4.err"; rc=$?
+check "a bad port in Comet.Hub (file) exits 2 naming it" '[ $rc -eq 2 ] && grep -q "Comet.Hub:" "$dir/bad4.err"' "$dir/bad4.err"
+"$NODE" --hub-prefix 'a b' --secret-file "$dir/secret" 2> "$dir/bad5.err"; rc=$?
+check "bad --hub-prefix exits 2 naming Comet.HubPrefix" '[ $rc -eq 2 ] && grep -q "Comet.HubPrefix:" "$dir/bad5.err"' "$dir/bad5.err"
+"$NODE" --listen-actions true --secret-file "$dir/secret" 2> "$dir/bad6.err"; rc=$?
+check "--listen-actions true exits 2: the node runs no actions" \
+  '[ $rc -eq 2 ] && grep -q "Comet.ListenActions: comet4j-node runs no actions" "$dir/bad6.err"' "$dir/bad6.err"
+"$NODE" --listen-actions maybe --secret-file "$dir/secret" 2> "$dir/bad7.err"; rc=$?
+check "bad --listen-actions exits 2 naming it" '[ $rc -eq 2 ] && grep -q "Comet.ListenActions:" "$dir/bad7.err"' "$dir/bad7.err"
+
 # The server, from a config file and flags.
 printf '# comet4j-node\nComet.Port = 0\nComet.WorkStyle = auto\nComet.Host = 127.0.0.1\nComet.HistorySize = 10\n' > "$dir/node.conf"
+printf 'Comet.Hub = local\nComet.ListenActions = false\n' >> "$dir/node.conf"
 "$NODE" --config "$dir/node.conf" --secret-file "$dir/secret" --api-key-file "$dir/key" \
   --threads 2 --log-level debug 2> "$dir/node.err" &
 pid=$!
@@ -83,6 +98,11 @@ out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/presence?channel=new
 check "GET /api/presence: 501" '[ "${out##* }" = 501 ]'
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/nope")
 check "unknown API: 404" '[ "$out" = "{\"error\":{\"code\":404,\"message\":\"no such API: /api/nope\"}} 404" ]'
+
+# Without a Redis hub a req is answered 4040 too (after the online counts:
+# this client stays dying a while).
+"$CLIENT" "$port" "$secret" CCCCCCCCCCCCCCCCCCCCCC carol news 2 '{"t":"req","id":9,"route":"a.b","params":1}' > "$dir/req.out" 2>&1
+check "without a Redis hub a req gets 4040" 'grep -q "\"id\":9,\"code\":4040" "$dir/req.out"' "$dir/req.out"
 
 # SIGTERM: the client gets 1001, the node exits 0 without a sanitizer report.
 kill -TERM "$pid"
