@@ -1135,6 +1135,8 @@ int c4j__redis_set(c4j__redis_t *r, const char *key, size_t key_len,
 }
 
 void c4j__redis_stats(c4j__redis_t *r, uint64_t *outbox, uint64_t *dropped) {
+  *outbox = *dropped = 0;
+  if (r == NULL) return;
   uv_mutex_lock(&r->lock);
   *outbox = r->pending_n;
   uv_mutex_unlock(&r->lock);

@@ -219,6 +219,28 @@ static int drain_actions(c4j_engine_t *e, int *seen, int max) {
   return got;
 }
 
+/* Whether a C4J_EV_LOG record waiting in e's events holds needle (the
+ * records read are gone). */
+static int has_log(c4j_engine_t *e, const char *needle) {
+  static uint8_t buf[1 << 16];
+  int found = 0, n;
+  while ((n = c4j_engine_poll(e, buf, sizeof(buf), 0)) > 0) {
+    for (int i = 0; i + 8 <= n;) {
+      uint32_t size = buf[i] | buf[i + 1] << 8 | buf[i + 2] << 16 |
+                      (uint32_t)buf[i + 3] << 24;
+      if (size < 8) break;
+      if (buf[i + 4] == C4J_EV_LOG && size >= 11) {
+        char text[512];
+        size_t len = buf[i + 9] | buf[i + 10] << 8;
+        snprintf(text, sizeof(text), "%.*s", (int)len, (char *)buf + i + 11);
+        found |= strstr(text, needle) != NULL;
+      }
+      i += (int)size;
+    }
+  }
+  return found;
+}
+
 static int get_map(c4j__redis_t *r, const char *key, char *out, size_t cap) {
   return c4j__redis_get(r, key, strlen(key), out, cap, 1000);
 }
@@ -505,8 +527,10 @@ TEST(redis_restart) {
   CHECK(wait_up(r, 1, 3000));
   CHECK_EQ(set_kv(r, "k7", "f", "7"), 0);
   CHECK(wait_field(r, "k7", "f", 1, 2000));
+  CHECK(has_log(e, "hub: linked to redis://127.0.0.1:"));
   server_kill();
   CHECK(wait_up(r, 0, 2000));
+  CHECK(has_log(e, "hub: lost redis://127.0.0.1:"));
   t0 = c4j__mono_ms();
   CHECK_EQ(c4j__redis_get(r, "k7", 2, rec, sizeof(rec), 300), C4J_EHUB);
   CHECK(c4j__mono_ms() - t0 < 1500);
@@ -534,6 +558,7 @@ TEST(redis_restart) {
     if (c) redisFree(c);
   }
   CHECK(wait_up(r, 1, 8000));
+  CHECK(has_log(e, "hub: linked to"));
   for (int i = 0; i < 3; i++) {
     CHECK(next_record(s, rec, sizeof(rec)) > 0);
     CHECK_EQ(rec_offset(rec), 101 + i);
