@@ -253,7 +253,7 @@ void c4j__hub_on_history(c4j_engine_t *e, const char *ch, size_t ch_len,
   limit = w != NULL && w->head != NULL ? rec_offset(w->head) : UINT64_MAX;
   for (size_t i = 0; hc != NULL && i < n && v[i].offset < limit; i++)
     deliver(e, hc, v[i].offset, v[i].time_ms, v[i].data, v[i].data_len,
-            push);
+            push && !v[i].mine);
   /* Then what waited, in order; what is still missing is skipped. */
   while (w != NULL && w->head != NULL) {
     hub_rec_t *rec = w->head;

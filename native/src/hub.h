@@ -28,7 +28,8 @@
  * Redis keys ("<p>" is the prefix):
  *   <p>:epoch          the cluster's epoch (SET NX by every node)
  *   <p>:seq            hash: channel -> its newest offset
- *   <p>:h:<channel>    stream: id "<offset>-1", fields t (time), d (data);
+ *   <p>:h:<channel>    stream: id "<offset>-1", fields t (time), d (data),
+ *                      l (the node id, when flags was "l");
  *                      MAXLEN history_size, PEXPIRE history_age_ms
  *   <p>:actions        list: requests for listen_actions nodes
  *   <p>:nodes          hash: node id -> its last heartbeat (ms)
@@ -53,6 +54,8 @@ typedef struct {
   int64_t time_ms;
   const char *data;
   size_t data_len;
+  int mine;                 /* this node delivered it itself already (it
+                               waited in the outbox: stream field l) */
 } c4j__hub_entry_t;
 
 /* ---- hub.c: called by the engine ---------------------------------------- */

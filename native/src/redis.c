@@ -123,8 +123,13 @@ static const char publish_lua[] =
     "local s = string.format('%d', o + 1)\n"
     "redis.call('HSET', KEYS[1], ARGV[1], s)\n"
     "if (tonumber(ARGV[6]) or 0) > 0 then\n"
-    "  redis.pcall('XADD', KEYS[2], 'MAXLEN', ARGV[6], s .. '-1',\n"
-    "              't', ARGV[3], 'd', ARGV[5])\n"
+    "  if ARGV[4] == 'l' then\n"
+    "    redis.pcall('XADD', KEYS[2], 'MAXLEN', ARGV[6], s .. '-1',\n"
+    "                't', ARGV[3], 'd', ARGV[5], 'l', ARGV[9])\n"
+    "  else\n"
+    "    redis.pcall('XADD', KEYS[2], 'MAXLEN', ARGV[6], s .. '-1',\n"
+    "                't', ARGV[3], 'd', ARGV[5])\n"
+    "  end\n"
     "  if (tonumber(ARGV[7]) or 0) > 0 then\n"
     "    redis.pcall('PEXPIRE', KEYS[2], ARGV[7])\n"
     "  end\n"
@@ -568,8 +573,10 @@ static void requeue_sent(c4j__redis_t *r) {
 
 /* ---- Fetch --------------------------------------------------------------- */
 
-/* One stream entry [id "<offset>-1", [t, time, d, data]]; 1 if usable. */
-static int parse_entry(const redisReply *en, c4j__hub_entry_t *out) {
+/* One stream entry [id "<offset>-1", [t, time, d, data(, l, node)]]; 1
+ * if usable.  l: the node that delivered it itself while cut off. */
+static int parse_entry(const c4j__redis_t *r, const redisReply *en,
+                       c4j__hub_entry_t *out) {
   const redisReply *id, *f;
   char *end;
   int have_d = 0;
@@ -589,6 +596,7 @@ static int parse_entry(const redisReply *en, c4j__hub_entry_t *out) {
         k->len != 1)
       continue;
     if (k->str[0] == 't') out->time_ms = strtoll(v->str, NULL, 10);
+    if (k->str[0] == 'l') out->mine = strcmp(v->str, r->node_id) == 0;
     if (k->str[0] == 'd') {
       out->data = v->str;
       out->data_len = v->len;
@@ -606,7 +614,7 @@ static void answer_fetch(c4j__redis_t *r, const req_t *q,
     v = c4j__calloc(rep->elements, sizeof(*v));
     /* XREVRANGE answers newest first; hub.c wants oldest first. */
     for (size_t i = rep->elements; v != NULL && i-- > 0;)
-      if (parse_entry(rep->element[i], &v[n])) n++;
+      if (parse_entry(r, rep->element[i], &v[n])) n++;
   } else if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
     log_text(r, 1, "hub: history fetch failed: %s%s", rep->str, "");
   }

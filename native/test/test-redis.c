@@ -221,10 +221,14 @@ static int drain_actions(c4j_engine_t *e, int *seen, int max) {
 
 /* Whether a C4J_EV_LOG record waiting in e's events holds needle (the
  * records read are gone). */
+/* Whether a log record with needle comes within a second (the Redis
+ * thread logs a change just after it shows in the up flag). */
 static int has_log(c4j_engine_t *e, const char *needle) {
   static uint8_t buf[1 << 16];
   int found = 0, n;
-  while ((n = c4j_engine_poll(e, buf, sizeof(buf), 0)) > 0) {
+  uint64_t end = c4j__mono_ms() + 1000;
+  while (!found && ((n = c4j_engine_poll(e, buf, sizeof(buf), 50)) > 0 ||
+                    (n == 0 && c4j__mono_ms() < end))) {
     for (int i = 0; i + 8 <= n;) {
       uint32_t size = buf[i] | buf[i + 1] << 8 | buf[i + 2] << 16 |
                       (uint32_t)buf[i + 3] << 24;
