@@ -21,6 +21,7 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libuv.h>
 
+#include "auth.h"
 #include "common.h"
 #include "engine.h"
 #include "hub.h"
@@ -319,6 +320,43 @@ static int epoch_ok(const redisReply *rep) {
 }
 
 /* SET <p>:epoch NX, then GET it: the cluster's epoch. */
+static int parse_entry(const c4j__redis_t *r, const redisReply *en,
+                       c4j__hub_entry_t *out);
+
+/* At start, on the blocking connection: every channel's history, so that
+ * a page that resumes here from another node finds what it missed even
+ * before the next broadcast.  At most PRELOAD_MAX channels. */
+#define PRELOAD_MAX 10000
+static void preload(c4j__redis_t *r, redisContext *c) {
+  char key[KEY_CAP];
+  int size = r->e->cfg.history_size;
+  redisReply *seq = redisCommand(c, "HKEYS %s", r->k_seq);
+  if (seq == NULL || seq->type != REDIS_REPLY_ARRAY || size <= 0) {
+    if (seq) freeReplyObject(seq);
+    return;
+  }
+  for (size_t i = 0; i < seq->elements && i < PRELOAD_MAX; i++) {
+    const redisReply *ch = seq->element[i];
+    redisReply *h;
+    c4j__hub_entry_t *v;
+    size_t n = 0, klen;
+    if (ch->type != REDIS_REPLY_STRING ||
+        !c4j_channel_name_ok(ch->str, ch->len))
+      continue;
+    klen = make_key(r, ":h:", ch->str, ch->len, key);
+    h = redisCommand(c, "XREVRANGE %b + - COUNT %d", key, klen, size);
+    if (h == NULL) break;
+    v = h->type == REDIS_REPLY_ARRAY ? c4j__calloc(h->elements + 1, sizeof(*v))
+                                     : NULL;
+    for (size_t j = h->elements; v != NULL && j-- > 0;) /* oldest first */
+      if (parse_entry(r, h->element[j], &v[n])) n++;
+    if (n > 0) c4j__hub_on_history(r->e, ch->str, ch->len, v, n);
+    c4j__free(v);
+    freeReplyObject(h);
+  }
+  freeReplyObject(seq);
+}
+
 static int read_epoch(c4j__redis_t *r, const char *epoch,
                       char epoch_out[C4J__EPOCH_LEN + 1], int timeout_ms,
                       char *why, size_t cap) {
@@ -339,6 +377,7 @@ static int read_epoch(c4j__redis_t *r, const char *epoch,
   } else {
     memcpy(epoch_out, get->str, get->len);
     epoch_out[get->len] = '\0';
+    preload(r, c);
     rc = 0;
   }
   if (set) freeReplyObject(set);

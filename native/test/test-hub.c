@@ -260,17 +260,65 @@ TEST(hub_late_engine_fills_its_history) {
            strstr(text, "\"e\":\"") ? strstr(text, "\"e\":\"") + 5 : "");
   publish(a, 21);
   publish(a, 22);
+  CHECK_EQ(expect_data(&p, 22), base + 2);
+  /* Started after them: its history comes from Redis at start. */
   late = hub_engine(1);
-  publish(a, 23); /* late sees 23 after a gap: fetches 20..22 first */
-  uv_sleep(300);
-  snprintf(since, sizeof(since), "%%7B%%22news%%22%%3A%%5B%%22%s%%22%%2C%lld%%5D%%7D",
-           epoch, base);
+  snprintf(since, sizeof(since),
+           "%%7B%%22news%%22%%3A%%5B%%22%s%%22%%2C%lld%%5D%%7D", epoch, base);
   attach_news(late, &c, "hubL1", since);
-  for (int k = 21; k <= 23; k++) CHECK_EQ(expect_data(&c, k), base + k - 20);
+  CHECK_EQ(expect_data(&c, 21), base + 1);
+  CHECK_EQ(expect_data(&c, 22), base + 2);
+  publish(a, 23);
+  CHECK_EQ(expect_data(&c, 23), base + 3);
   client_close(&c);
   client_close(&p);
   finish(a);
   finish(late);
+}
+
+/* Broadcasts from another engine land in this one's ring even with no
+ * page here: a page subscribing later gets only what follows, and one
+ * resuming gets what it missed. */
+TEST(hub_ring_serves_later_pages) {
+  c4j_engine_t *a = hub_engine(1), *b = hub_engine(1);
+  client_t pa, pb, c;
+  char since[160], epoch[16], text[1024];
+  long long base;
+  attach_news(a, &pa, "hubG0", NULL);
+  CHECK_EQ(c4j_send_all(a, "gaps", 4, "40", 2, 0), 0);
+  CHECK_EQ(c4j_send_all(a, "gaps", 4, "41", 2, 0), 0);
+  CHECK_EQ(c4j_send_all(a, "gaps", 4, "42", 2, 0), 0);
+  uv_sleep(200);
+  /* A page subscribes to gaps on b now. */
+  {
+    char ticket[2048], target[2300];
+    mint(b, "hubG1", NULL, "[\"gaps\"]", 60, ticket, sizeof(ticket));
+    snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+    CHECK_EQ(upgrade(&pb, c4j_engine_port(b), target, NULL, 0), 101);
+    next_text(&pb, text, sizeof(text)); /* open */
+  }
+  CHECK_EQ(c4j_send_all(a, "gaps", 4, "43", 2, 0), 0);
+  next_text(&pb, text, sizeof(text));
+  CHECK_EQ(data_of(text), 43); /* not 40..42 */
+  base = (long long)offset_of(text) - 3;
+  snprintf(epoch, sizeof(epoch), "%.8s",
+           strstr(text, "\"e\":\"") ? strstr(text, "\"e\":\"") + 5 : "");
+  /* ...but they are in b's ring for a page that resumes there. */
+  {
+    char ticket[2048], target[2400];
+    snprintf(since, sizeof(since),
+             "%%7B%%22gaps%%22%%3A%%5B%%22%s%%22%%2C%lld%%5D%%7D", epoch, base);
+    mint(b, "hubG2", NULL, "[\"gaps\"]", 60, ticket, sizeof(ticket));
+    snprintf(target, sizeof(target), "/ws?ticket=%s&since=%s", ticket, since);
+    CHECK_EQ(upgrade(&c, c4j_engine_port(b), target, NULL, 0), 101);
+    next_text(&c, text, sizeof(text)); /* open */
+    for (int k = 41; k <= 43; k++) CHECK_EQ(expect_data(&c, k), base + k - 40);
+  }
+  client_close(&c);
+  client_close(&pb);
+  client_close(&pa);
+  finish(a);
+  finish(b);
 }
 
 TEST(hub_action_runs_once_on_a_listener) {
@@ -346,6 +394,6 @@ TEST(hub_teardown) { redis_kill(); }
 TEST_MAIN(T(hub_setup), T(hub_unreachable_fails_start),
           T(hub_broadcast_reaches_every_engine),
           T(hub_direct_sends_cross_engines), T(hub_resume_on_another_engine),
-          T(hub_late_engine_fills_its_history),
+          T(hub_late_engine_fills_its_history), T(hub_ring_serves_later_pages),
           T(hub_action_runs_once_on_a_listener),
           T(hub_survives_redis_restart), T(hub_teardown))
