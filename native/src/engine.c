@@ -387,12 +387,27 @@ static int cid_ok(const char *cid, size_t len) {
   return 1;
 }
 
-/* Whether this node holds cid (attached, parked or dying). */
+/* How this node holds cid: C4J__HELD_NONE, or attached, parked, dying. */
 static int held_here(c4j_engine_t *e, const char *cid, size_t len) {
   char id[C4J_MAX_ID + 1];
+  c4j__holder_t h;
   memcpy(id, cid, len);
   id[len] = '\0';
-  return c4j__held_get(&e->held, id).worker >= 0;
+  h = c4j__held_get(&e->held, id);
+  return h.worker >= 0 ? h.state : C4J__HELD_NONE;
+}
+
+/* Where a send to cid goes: here (TO_HERE) when this node holds it, to
+ * the other nodes (TO_HUB) when it does not, or only as a dying ghost
+ * (its page may have come back on another node; a page comes back on one
+ * node, so it gets the frame once). */
+enum { TO_HERE = 1, TO_HUB = 2 };
+static int route(c4j_engine_t *e, const char *cid, size_t len) {
+  int state;
+  if (!c4j__hub_remote(e)) return TO_HERE;
+  state = held_here(e, cid, len);
+  if (state == C4J__HELD_NONE) return TO_HUB;
+  return state == C4J__HELD_DYING ? TO_HERE | TO_HUB : TO_HERE;
 }
 
 int c4j__engine_send_local(c4j_engine_t *e, int type, const char *name,
@@ -411,15 +426,18 @@ int c4j__engine_send_local(c4j_engine_t *e, int type, const char *name,
 int c4j_send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
                 const char *channel, size_t channel_len,
                 const char *json, size_t json_len, int64_t time_ms) {
+  int to;
   if (!valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
     return C4J_EBADNAME;
   if (json == NULL) return C4J_EBADJSON;
   if (time_ms == 0) time_ms = c4j__wall_ms();
-  if (c4j__hub_remote(e) && !held_here(e, cid, cid_len))
-    return c4j__hub_send_to(e, cid, cid_len, channel, channel_len, json,
-                            json_len, time_ms);
+  if ((to = route(e, cid, cid_len)) & TO_HUB) {
+    int rc = c4j__hub_send_to(e, cid, cid_len, channel, channel_len, json,
+                              json_len, time_ms);
+    if (rc != 0 || !(to & TO_HERE)) return rc;
+  }
   return c4j__engine_send_local(e, C4J__MSG_SEND_TO, cid, cid_len, channel,
                                 channel_len, json, json_len, time_ms);
 }
@@ -432,11 +450,14 @@ int c4j__engine_drop_local(c4j_engine_t *e, const char *cid, size_t cid_len,
 
 int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
              const char *reason) {
+  int to;
   if (!valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (code != 1000 && (code < 3000 || code > 4999)) return UV_EINVAL;
-  if (c4j__hub_remote(e) && !held_here(e, cid, cid_len))
-    return c4j__hub_drop(e, cid, cid_len, code, reason ? reason : "");
+  if ((to = route(e, cid, cid_len)) & TO_HUB) {
+    int rc = c4j__hub_drop(e, cid, cid_len, code, reason ? reason : "");
+    if (rc != 0 || !(to & TO_HERE)) return rc;
+  }
   return c4j__engine_drop_local(e, cid, cid_len, code, reason);
 }
 
@@ -523,14 +544,17 @@ int c4j__engine_frame_local(c4j_engine_t *e, const char *cid, size_t cid_len,
 int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
                    const char *frame_json, size_t len) {
   size_t a, b;
+  int to;
   if (!valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (frame_json == NULL || !frame_trim(frame_json, len, &a, &b))
     return C4J_EBADJSON;
   if (c4j_ws_header_len(b - a) + b - a > e->cfg.max_queue)
     return C4J_ETOOBIG;
-  if (c4j__hub_remote(e) && !held_here(e, cid, cid_len))
-    return c4j__hub_send_frame(e, cid, cid_len, frame_json + a, b - a);
+  if ((to = route(e, cid, cid_len)) & TO_HUB) {
+    int rc = c4j__hub_send_frame(e, cid, cid_len, frame_json + a, b - a);
+    if (rc != 0 || !(to & TO_HERE)) return rc;
+  }
   return c4j__engine_frame_local(e, cid, cid_len, frame_json + a, b - a);
 }
 

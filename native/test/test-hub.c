@@ -246,6 +246,31 @@ TEST(hub_resume_on_another_engine) {
   finish(b);
 }
 
+/* A page whose connection died on a (a keeps its identity, dying) and
+ * came back on b with the same id: sends from a reach it on b. */
+TEST(hub_send_to_a_page_that_moved) {
+  c4j_config_t cfg;
+  c4j_engine_t *a, *b = hub_engine(1);
+  client_t c;
+  char text[1024];
+  hub_config(&cfg, 1);
+  cfg.conn_expires_ms = 5000;
+  a = start(&cfg);
+  attach_news(a, &c, "hubM1", NULL);
+  client_close(&c);
+  uv_sleep(200); /* a notices: the id is dying there */
+  attach_news(b, &c, "hubM1", NULL);
+  CHECK_EQ(c4j_send_to(a, "hubM1", 5, "direct", 6, "5", 1, 0), 0);
+  next_text(&c, text, sizeof(text));
+  CHECK(strstr(text, "\"ch\":\"direct\"") && data_of(text) == 5);
+  CHECK_EQ(c4j_send_frame(a, "hubM1", 5, "{\"t\":\"res\",\"id\":6}", 18), 0);
+  next_text(&c, text, sizeof(text));
+  CHECK_STR(text, "{\"t\":\"res\",\"id\":6}");
+  client_close(&c);
+  finish(a);
+  finish(b);
+}
+
 TEST(hub_late_engine_fills_its_history) {
   c4j_engine_t *a = hub_engine(1), *late;
   client_t c, p;
@@ -394,6 +419,7 @@ TEST(hub_teardown) { redis_kill(); }
 TEST_MAIN(T(hub_setup), T(hub_unreachable_fails_start),
           T(hub_broadcast_reaches_every_engine),
           T(hub_direct_sends_cross_engines), T(hub_resume_on_another_engine),
+          T(hub_send_to_a_page_that_moved),
           T(hub_late_engine_fills_its_history), T(hub_ring_serves_later_pages),
           T(hub_action_runs_once_on_a_listener),
           T(hub_survives_redis_restart), T(hub_teardown))
