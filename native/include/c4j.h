@@ -175,6 +175,13 @@ int c4j_unsubscribe(c4j_engine_t *e, const char *cid, size_t cid_len,
  * max_queue. */
 int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
                    const char *frame_json, size_t len);
+/* One whole frame (checked as for c4j_send_frame), e.g. a presence
+ * join/leave, to every connection subscribed to channel, on every node
+ * with a Redis hub.  Not a broadcast: no offset, no history (a page that
+ * was away does not get it again). */
+int c4j_send_channel_frame(c4j_engine_t *e, const char *channel,
+                           size_t channel_len, const char *frame_json,
+                           size_t len);
 /* A message frame, as c4j_send_to builds it (no "e"/"o"), to every
  * connection whose ticket's "sub" is user, on every worker: attached,
  * between long-polls, or dying (kept, like sendTo frames).  Encoded once

@@ -558,6 +558,36 @@ int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
   return c4j__engine_frame_local(e, cid, cid_len, frame_json + a, b - a);
 }
 
+int c4j__engine_chan_frame_local(c4j_engine_t *e, const char *ch,
+                                 size_t ch_len, const char *frame,
+                                 size_t len) {
+  size_t h = c4j_ws_header_len(len);
+  c4j__buf_t *buf;
+  if (h + len > e->cfg.max_queue) return C4J_ETOOBIG;
+  if ((buf = c4j__buf_new(h + len)) == NULL) return C4J_ENOMEM;
+  c4j_ws_write_header(buf->data, C4J_WS_OP_TEXT, len);
+  memcpy(buf->data + h, frame, len);
+  return broadcast(e, C4J__MSG_SEND_ALL, ch, ch_len, buf, 0, NULL);
+}
+
+int c4j_send_channel_frame(c4j_engine_t *e, const char *channel,
+                           size_t channel_len, const char *frame_json,
+                           size_t len) {
+  size_t a, b;
+  int rc;
+  if (!valid(e)) return C4J_ESTATE;
+  if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
+    return C4J_EBADNAME;
+  if (frame_json == NULL || !frame_trim(frame_json, len, &a, &b))
+    return C4J_EBADJSON;
+  rc = c4j__engine_chan_frame_local(e, channel, channel_len, frame_json + a,
+                                    b - a);
+  if (rc == 0 && c4j__hub_remote(e))
+    rc = c4j__hub_send_chan_frame(e, channel, channel_len, frame_json + a,
+                                  b - a);
+  return rc;
+}
+
 int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
                   const char *channel, size_t channel_len,
                   const char *json, size_t json_len, int64_t time_ms) {

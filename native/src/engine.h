@@ -83,6 +83,10 @@ int c4j__engine_send_local(c4j_engine_t *e, int type, const char *name,
 /* A whole frame (checked) to a connection. */
 int c4j__engine_frame_local(c4j_engine_t *e, const char *cid, size_t cid_len,
                             const char *frame, size_t len);
+/* A whole frame (checked) to the subscribers of a channel. */
+int c4j__engine_chan_frame_local(c4j_engine_t *e, const char *ch,
+                                 size_t ch_len, const char *frame,
+                                 size_t len);
 int c4j__engine_drop_local(c4j_engine_t *e, const char *cid, size_t cid_len,
                            int code, const char *reason);
 

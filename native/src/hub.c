@@ -268,13 +268,14 @@ void c4j__hub_on_history(c4j_engine_t *e, const char *ch, size_t ch_len,
   c4j__hist_unlock(&e->hist);
 }
 
-/* ---- Records to one connection or user ---------------------------------------- */
+/* ---- Records to a connection, a user or a channel's pages ------------------------ */
 
 static void on_direct(c4j_engine_t *e, const hub_fields_t *r, int k) {
   char reason[128];
+  int cid_ok = r->n[2] <= C4J_MAX_ID; /* for t, f, d: field 2 is an id */
   switch (r->f[0][0]) {
   case 't': /* t origin cid channel time */
-    if (k == 5 && c4j_channel_name_ok(r->f[3], r->n[3]))
+    if (k == 5 && cid_ok && c4j_channel_name_ok(r->f[3], r->n[3]))
       c4j__engine_send_local(e, C4J__MSG_SEND_TO, r->f[2], r->n[2], r->f[3],
                              r->n[3], r->payload, r->payload_len,
                              (int64_t)field_u64(r, 4));
@@ -289,12 +290,17 @@ static void on_direct(c4j_engine_t *e, const hub_fields_t *r, int k) {
     break;
   }
   case 'f': /* f origin cid; payload: the frame */
-    if (k == 3)
+    if (k == 3 && cid_ok)
       c4j__engine_frame_local(e, r->f[2], r->n[2], r->payload,
                               r->payload_len);
     break;
+  case 'c': /* c origin channel; payload: the frame */
+    if (k == 3 && c4j_channel_name_ok(r->f[2], r->n[2]))
+      c4j__engine_chan_frame_local(e, r->f[2], r->n[2], r->payload,
+                                   r->payload_len);
+    break;
   case 'd': /* d origin cid code; payload: the reason */
-    if (k == 4) {
+    if (k == 4 && cid_ok) {
       size_t n = r->payload_len < sizeof(reason) ? r->payload_len
                                                  : sizeof(reason) - 1;
       memcpy(reason, r->payload, n);
@@ -313,7 +319,7 @@ void c4j__hub_on_record(c4j_engine_t *e, const char *rec, size_t len) {
     return; /* not ours: ignored */
   if (r.f[0][0] == 'm')
     on_broadcast(e, rec, len, &r, k);
-  else if (!from_self(e, &r) && r.n[2] <= C4J_MAX_ID)
+  else if (!from_self(e, &r))
     on_direct(e, &r, k);
 }
 
@@ -388,6 +394,14 @@ int c4j__hub_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
   char h[C4J_MAX_ID + 64];
   int n = snprintf(h, sizeof(h), "f\t%s\t%.*s", e->node_id, (int)cid_len,
                    cid);
+  return bus_send(e, h, (size_t)n, frame, len, NULL, 0);
+}
+
+int c4j__hub_send_chan_frame(c4j_engine_t *e, const char *ch, size_t ch_len,
+                             const char *frame, size_t len) {
+  char h[C4J_MAX_CHANNEL + 64];
+  int n = snprintf(h, sizeof(h), "c\t%s\t%.*s", e->node_id, (int)ch_len,
+                   ch);
   return bus_send(e, h, (size_t)n, frame, len, NULL, 0);
 }
 

@@ -19,6 +19,7 @@
  *   u <origin> <channel> <time> <user length> \n <user><data>
  *                                                       sendToUser
  *   f <origin> <cid> \n <frame>                          sendFrame
+ *   c <origin> <channel> \n <frame>                      channel frame
  *   d <origin> <cid> <code> \n <reason>                  drop
  * (the spaces above stand for single tabs).  Channel names, ids, epochs
  * and numbers never hold a tab or a newline; user ids may, so they travel
@@ -85,6 +86,8 @@ int c4j__hub_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
                         const char *frame, size_t len);
 int c4j__hub_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
                   const char *reason);
+int c4j__hub_send_chan_frame(c4j_engine_t *e, const char *ch, size_t ch_len,
+                             const char *frame, size_t len);
 
 /* ---- redis.c: called by hub.c, from any thread, never blocking ---------
  * Each returns 0 once queued (to the Redis thread, or to the outbox while

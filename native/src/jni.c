@@ -351,6 +351,24 @@ static jint n_api_reply(JNIEnv *env, jclass cls, jlong h, jlong id,
   return rc;
 }
 
+static jint n_send_channel_frame(JNIEnv *env, jclass cls, jlong h,
+                                 jbyteArray channel, jbyteArray frame) {
+  c4j_engine_t *e = handle(h);
+  size_t cn, fn;
+  int oom1, oom2;
+  char *c, *f;
+  jint rc;
+  if (e == NULL) return C4J_ESTATE;
+  if (channel == NULL) return C4J_EBADNAME;
+  if (frame == NULL) return C4J_EBADJSON;
+  c = dup_bytes(env, channel, &cn, &oom1);
+  f = dup_bytes(env, frame, &fn, &oom2);
+  rc = oom1 || oom2 ? C4J_ENOMEM : c4j_send_channel_frame(e, c, cn, f, fn);
+  free(c);
+  free(f);
+  return rc;
+}
+
 static jint n_hub_action(JNIEnv *env, jclass cls, jlong h,
                          jbyteArray json) {
   c4j_engine_t *e = handle(h);
@@ -440,6 +458,7 @@ static const JNINativeMethod methods[] = {
   { "poll", "(JLjava/nio/ByteBuffer;I)I", (void *)n_poll },
   { "stats", "(J[J)V", (void *)n_stats },
   { "apiReply", "(JJI[B)I", (void *)n_api_reply },
+  { "sendChannelFrame", "(J[B[B)I", (void *)n_send_channel_frame },
   { "hubAction", "(J[B)I", (void *)n_hub_action },
   { "hubSet", "(J[B[B[B)I", (void *)n_hub_set },
   { "hubGet", "(J[BI[I)[B", (void *)n_hub_get },

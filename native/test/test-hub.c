@@ -203,6 +203,13 @@ TEST(hub_direct_sends_cross_engines) {
   CHECK_EQ(c4j_send_frame(a, "hubB2", 5, "{\"t\":\"res\",\"id\":9}", 18), 0);
   next_text(&cb, text, sizeof(text));
   CHECK_STR(text, "{\"t\":\"res\",\"id\":9}");
+  /* A whole frame to the channel's pages, on every engine. */
+  {
+    const char *f = "{\"t\":\"join\",\"ch\":\"news\"}";
+    CHECK_EQ(c4j_send_channel_frame(a, "news", 4, f, strlen(f)), 0);
+  }
+  next_text(&cb, text, sizeof(text));
+  CHECK_STR(text, "{\"t\":\"join\",\"ch\":\"news\"}");
   CHECK_EQ(c4j_drop(a, "hubB2", 5, 4100, "bye"), 0);
   CHECK_EQ(read_close(&cb, text, sizeof(text)), 4100);
   client_close(&cb);
