@@ -81,6 +81,10 @@ final class Native {
 
     static native String strerror(int code);
 
+    /** One whole frame to every page subscribed to channel, on every node
+     *  (c4j_send_channel_frame); 0 or a negative code. */
+    static native int sendChannelFrame(long h, byte[] channel, byte[] frameJson);
+
     /** Queues an action request (a JSON object) for one node with
      *  Comet.ListenActions (c4j_hub_action); 0 or a negative code. */
     static native int hubAction(long h, byte[] json);
