@@ -77,8 +77,9 @@ import org.comet4j.event.Observable;
  * <p>Several nodes (Comet.Hub=redis://..., docs/protocol.md section 9): the
  * core routes sendToAll, sendTo, sendToUser, drop and command answers to
  * whichever node holds the connection.  This class also writes the cluster's
- * maps (Native.hubSet): "online" (connection id → user, or null) for each
- * connection it knows, and "presence:&lt;channel&gt;" for each member of a
+ * maps (Native.hubSet): "online" (connection id → user, or null) and
+ * "conn:&lt;id&gt;" (u → user, for a handshake on another node that gets the
+ * page's old id, {@link #knownElsewhere}) for each connection it knows, and "presence:&lt;channel&gt;" for each member of a
  * presence channel; isOnline, getOnlineCount, getMemberCount of a presence
  * channel and the HTTP API's online and presence answers read them back
  * (Native.hubGet, up to {@value #HUB_GET_TIMEOUT_MS} ms) and fall back to
@@ -101,6 +102,14 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     static final String HUB_ONLINE = "online";
     /** The cluster's map of a presence channel's members: "presence:" + channel, id → user. */
     static final String HUB_PRESENCE = "presence:";
+    /**
+     * One map per connection: "conn:" + id, field {@value #HUB_CONN_USER} → user (or null),
+     * written by the node that holds it, for a handshake on another node.
+     */
+    static final String HUB_CONN = "conn:";
+    static final String HUB_CONN_USER = "u";
+    /** How long a handshake waits for Redis to learn whether another node holds its cId. */
+    static final int HUB_CONN_TIMEOUT_MS = 300;
 
     /** How long a handshake waits for its connection beyond the ticket's expiry. */
     private static final long PENDING_GRACE_MS = 5000;
@@ -609,18 +618,33 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * {@value #HUB_GET_TIMEOUT_MS} ms (the first such failure is logged as a
      * warning: callers then answer with this node's own numbers).
      */
-    @SuppressWarnings("unchecked")
     Map<String, Object> hubGet(String key) {
+        int[] rc = new int[1];
+        Map<String, Object> m = hubGet(key, HUB_GET_TIMEOUT_MS, rc);
+        if (m != null || !hubRedis || rc[0] == NativeException.ESTOPPED || !isRunning()) {
+            return m;
+        }
+        if (hubGetWarned.compareAndSet(false, true)) {
+            LOG.warning("comet4j: the hub did not answer for " + key + " ("
+                    + (rc[0] < 0 ? Errors.exception("hubGet", rc[0]).getMessage() : "not a JSON object")
+                    + "): online and presence figures are this node's own until it does (warned once)");
+        }
+        return null;
+    }
+
+    /** Native.hubGet parsed; null on any failure (rc[0]: the code, EBADJSON, or 0 for a non-object). */
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> hubGet(String key, int timeoutMs, int[] rc) {
         EngineHandle h = handle;
         if (!hubRedis || h == null) {
             return null;
         }
         byte[] k = EngineHandle.utf8(key);
-        int[] rc = new int[1];
         byte[] json;
         try {
-            json = h.get("hubGet", a -> Native.hubGet(a, k, HUB_GET_TIMEOUT_MS, rc));
+            json = h.get("hubGet", a -> Native.hubGet(a, k, timeoutMs, rc));
         } catch (IllegalStateException e) {
+            rc[0] = NativeException.ESTOPPED;
             return null;
         }
         if (json != null) {
@@ -633,21 +657,54 @@ public class CometEngine extends Observable<Event<CometEngine>> {
                 rc[0] = NativeException.EBADJSON;
             }
         }
-        if (rc[0] == NativeException.ESTOPPED || !isRunning()) {
-            return null;
-        }
-        if (hubGetWarned.compareAndSet(false, true)) {
-            LOG.warning("comet4j: the hub did not answer for " + key + " ("
-                    + (rc[0] < 0 ? Errors.exception("hubGet", rc[0]).getMessage() : "not a JSON object")
-                    + "): online and presence figures are this node's own until it does (warned once)");
-        }
         return null;
     }
 
-    /** The connection is (still) held by this node: its entry in the cluster's online map. */
+    /**
+     * With a Redis hub, whether another node holds connection id (alive or
+     * dying: its "conn:" + id map): {user} (user null when anonymous), else
+     * null, also when the id is not one of ours in form or Redis does not
+     * answer within {@value #HUB_CONN_TIMEOUT_MS} ms.  For the handshake.
+     */
+    String[] knownElsewhere(String id) {
+        if (!hubRedis || !isId(id)) {
+            return null;
+        }
+        Map<String, Object> m = hubGet(HUB_CONN + id, HUB_CONN_TIMEOUT_MS, new int[1]);
+        if (m == null || !m.containsKey(HUB_CONN_USER)) {
+            return null;
+        }
+        Object u = m.get(HUB_CONN_USER);
+        if (u == null) {
+            return new String[] {null};
+        }
+        return u instanceof String && !((String) u).isEmpty() ? new String[] {(String) u} : null;
+    }
+
+    /** 22 characters of URL-safe base64, as {@link #newId()} makes them. */
+    static boolean isId(String id) {
+        if (id == null || id.length() != 22) {
+            return false;
+        }
+        for (int i = 0; i < id.length(); i++) {
+            char ch = id.charAt(i);
+            if (!(ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-'
+                    || ch == '_')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The connection is (still) held by this node: its entries in the
+     * cluster's online map and its own conn: map.
+     */
     private void hubOnline(CometConnection c) {
         if (hubRedis) {
-            hubSet(HUB_ONLINE, c.getId(), JSONUtil.object2json(c.getUser()));
+            String user = JSONUtil.object2json(c.getUser());
+            hubSet(HUB_ONLINE, c.getId(), user);
+            hubSet(HUB_CONN + c.getId(), HUB_CONN_USER, user);
         }
     }
 
@@ -1118,6 +1175,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         }
         removeUser(c);
         hubSet(HUB_ONLINE, cid, null);
+        hubSet(HUB_CONN + cid, HUB_CONN_USER, null);
         for (String ch : new ArrayList<>(c.channels)) {
             left(c, ch); // leaves before BeforeDrop/Drop: their listeners see the counts without it
         }

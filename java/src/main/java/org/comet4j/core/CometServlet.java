@@ -26,7 +26,8 @@ import org.comet4j.core.util.JSONUtil;
  * either 403 (refused) or the connection id, a signed ticket and the native
  * URLs to attach to, one per transport (docs/protocol.md, section 1).  With
  * {@code cId=<id>} of a connection the engine still holds (alive or dying,
- * same user) it answers that id with a fresh ticket and no BeforeConnect.  The request is
+ * same user) it answers that id with a fresh ticket and no BeforeConnect;
+ * with a Redis hub, also when another node holds it (the page moved here).  The request is
  * copied into a {@link RequestSnapshot} that the connection carries once it
  * attaches.  It never holds a push connection itself.
  */
@@ -66,11 +67,23 @@ public class CometServlet extends HttpServlet {
         }
         CometConfig cfg = engine.getConfig();
         Principal p = request.getUserPrincipal();
-        CometConnection known = known(engine, request, p == null ? null : p.getName());
+        String principal = p == null ? null : p.getName();
+        String oldId = request.getParameter(CometProtocol.FLAG_CID);
+        if (oldId == null || oldId.isEmpty()) {
+            oldId = request.getParameter(CometProtocol.FLAG_ID);
+        }
+        CometConnection known = known(engine, oldId, principal);
+        String[] elsewhere = known == null ? knownElsewhere(engine, oldId, principal) : null;
         String cid;
         String user;
         RequestSnapshot snapshot;
-        if (known != null) {
+        if (elsewhere != null) {
+            // Another node of the cluster holds it (the page moved here): the
+            // same id, so what is sent to it is not lost; no second BeforeConnect.
+            cid = oldId;
+            user = elsewhere[0];
+            snapshot = RequestSnapshot.of(request);
+        } else if (known != null) {
             // The page had this connection and the engine still holds it (alive
             // or dying): same id, fresh ticket, no second BeforeConnect.  Its
             // attach revives it; if it was dropped meanwhile, the attach is a
@@ -115,7 +128,8 @@ public class CometServlet extends HttpServlet {
         answer.put("connExpires", cfg.getConnExpires());
         write(response, 200, JSONUtil.object2json(answer));
         if (cfg.isDebug()) {
-            LOG.info("comet4j: handshake " + cid + (known != null ? " (known)" : "") + " from "
+            LOG.info("comet4j: handshake " + cid + (known != null ? " (known)" : elsewhere != null
+                    ? " (known elsewhere)" : "") + " from "
                     + request.getRemoteAddr());
         }
     }
@@ -125,17 +139,25 @@ public class CometServlet extends HttpServlet {
      * engine still holds it and it belongs to the same user (both anonymous,
      * or the same principal name); else null, and the handshake is a new one.
      */
-    private static CometConnection known(CometEngine engine, HttpServletRequest request, String user) {
-        String id = request.getParameter(CometProtocol.FLAG_CID);
-        if (id == null || id.isEmpty()) {
-            id = request.getParameter(CometProtocol.FLAG_ID);
-        }
+    private static CometConnection known(CometEngine engine, String id, String user) {
         CometConnection c = engine.getConnection(id);
         if (c == null || CometProtocol.STATE_DROPPED.equals(c.getState())
                 || !Objects.equals(c.getUser(), user)) {
             return null;
         }
         return c;
+    }
+
+    /**
+     * With a Redis hub, for an id this engine does not hold: {user} when
+     * another node holds it for the same user, else null (a new id).
+     */
+    private static String[] knownElsewhere(CometEngine engine, String id, String user) {
+        if (id == null || engine.getConnection(id) != null) {
+            return null;
+        }
+        String[] u = engine.knownElsewhere(id);
+        return u != null && Objects.equals(u[0], user) ? u : null;
     }
 
     /** The WebSocket URLs: ws(s)://&lt;base&gt;/ws for each base ({@link #bases}). */

@@ -2,6 +2,7 @@ package org.comet4j.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -10,8 +11,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -21,8 +24,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
+import org.comet4j.core.event.BeforeConnectEvent;
 import org.comet4j.core.exception.ConfigException;
 import org.comet4j.core.exception.NativeException;
+import org.comet4j.core.listener.BeforeConnectListener;
 import org.comet4j.test.FakeHttp;
 import org.comet4j.test.MiniJson;
 import org.junit.jupiter.api.AfterAll;
@@ -359,5 +364,98 @@ class HubTest {
         await(() -> !a.isOnline("bob"), "bob's drop seen from A");
         await(() -> a.getMemberCount("lobby") == 2, "bob left the lobby");
         assertEquals(1, a.getOnlineCount());
+    }
+
+    // ---- (e) a page that moved: its old id, held by another node --------------------------
+
+    /** A's servlet handshake with cId=id as user (null: anonymous); its answer. */
+    static Map<String, Object> handshakeOnA(String id, String user) throws Exception {
+        FakeHttp.Req req = new FakeHttp.Req().param("cmd", "conn").param("cId", id);
+        req.user = user;
+        FakeHttp.Resp r = Harness.handshake(req);
+        assertEquals(200, r.status, r.body.toString());
+        return MiniJson.object(r.body.toString());
+    }
+
+    static Map<String, Object> claims(Map<String, Object> answer) {
+        String payload = ((String) answer.get("ticket")).split("\\.")[1];
+        return MiniJson.object(new String(Base64.getUrlDecoder().decode(payload), StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aHandshakeKeepsAnIdAnotherNodeHolds() throws Exception {
+        Harness.Client erin = openOnB("erin");
+        Harness.Client anon = openOnB(null);
+        assertNull(a.getConnection(erin.id), "A does not hold it");
+        await(() -> a.knownElsewhere(erin.id) != null && a.knownElsewhere(anon.id) != null,
+                "B's conn: entries seen from A");
+        assertEquals("erin", a.knownElsewhere(erin.id)[0]);
+        assertNull(a.knownElsewhere(anon.id)[0], "anonymous");
+
+        AtomicInteger before = new AtomicInteger();
+        BeforeConnectListener count = new BeforeConnectListener() {
+            @Override
+            public boolean handleEvent(BeforeConnectEvent e) {
+                before.incrementAndGet();
+                return true;
+            }
+        };
+        a.addBeforeConnectListener(count);
+        try {
+            Map<String, Object> same = handshakeOnA(erin.id, "erin");
+            assertEquals(erin.id, same.get("cId"), "the id B holds is kept");
+            assertEquals(erin.id, claims(same).get("cid"), "a ticket for it");
+            assertEquals("erin", claims(same).get("sub"));
+            Map<String, Object> sameAnon = handshakeOnA(anon.id, null);
+            assertEquals(anon.id, sameAnon.get("cId"), "an anonymous page keeps its id too");
+            assertNull(claims(sameAnon).get("sub"));
+            assertEquals(0, before.get(), "no second BeforeConnect for a kept id");
+
+            Map<String, Object> other = handshakeOnA(erin.id, "mallory");
+            assertNotEquals(erin.id, other.get("cId"), "another user's id gives a new one");
+            assertEquals("mallory", claims(other).get("sub"));
+            assertNotEquals(erin.id, handshakeOnA(erin.id, null).get("cId"), "nor to an anonymous page");
+            assertNotEquals(anon.id, handshakeOnA(anon.id, "erin").get("cId"), "nor an anonymous id to erin");
+            String unknown = b.newId();
+            assertNotEquals(unknown, handshakeOnA(unknown, null).get("cId"), "an id nobody holds: a new one");
+            assertEquals(4, before.get(), "BeforeConnect for each new id");
+
+            b.dropConnection(erin.id, 4100, "gone");
+            assertEquals(4100, erin.closeCode(10000));
+            await(() -> b.getConnection(erin.id) == null, "the drop on B");
+            await(() -> a.knownElsewhere(erin.id) == null, "B's conn: entry removed, seen from A");
+            assertNotEquals(erin.id, handshakeOnA(erin.id, "erin").get("cId"), "dropped everywhere: a new id");
+        } finally {
+            a.removeBeforeConnectListener(count);
+        }
+    }
+
+    @Test
+    void aMovedPageAttachesToAnotherNodeWithItsId() throws Exception {
+        Harness.Client onB = openOnB("frank");
+        await(() -> a.knownElsewhere(onB.id) != null, "B's conn: entry seen from A");
+        Map<String, Object> ans = handshakeOnA(onB.id, "frank");
+        assertEquals(onB.id, ans.get("cId"));
+        Harness.Client onA = Harness.connect((String) ans.get("ticket"));
+        clients.add(onA);
+        Map<String, Object> open = onA.next(10000);
+        assertEquals("open", open.get("t"));
+        assertEquals(onB.id, open.get("cId"));
+        await(() -> a.getConnection(onB.id) != null, "connect event on A");
+        assertEquals("frank", a.getConnection(onB.id).getUser());
+        a.sendToConnection(onB.id, "news", "the same id on A");
+        assertEquals("the same id on A", msgOn(onA, "news", 10000).get("data"));
+    }
+
+    @Test
+    void idsAreCheckedBeforeRedisIsAsked() {
+        assertTrue(CometEngine.isId(a.newId()));
+        assertTrue(CometEngine.isId("AZaz09-_AZaz09-_AZaz09"));
+        assertFalse(CometEngine.isId("AZaz09-_AZaz09-_AZaz0"), "21 chars");
+        assertFalse(CometEngine.isId("AZaz09-_AZaz09-_AZaz09A"), "23 chars");
+        assertFalse(CometEngine.isId("AZaz09+/AZaz09-_AZaz09"), "not URL-safe");
+        assertFalse(CometEngine.isId("AZaz09-_AZaz09-_AZaz:0"));
+        assertFalse(CometEngine.isId(null));
+        assertNull(a.knownElsewhere("x:y"));
     }
 }
