@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,16 +28,28 @@ void reg_hub(c4j_engine_t *e) { hub = e; }
 /* The hub call only queues (c4j.h); a failure (outbox full, engine
  * stopping) leaves the map without this entry until the node's entries
  * are written again, which /api/online tolerates: it is a count. */
+/* This node's entries of the cluster maps for one connection: "online"
+ * (cId -> user) and "conn:<cId>" (u -> user), the one a handshake on
+ * another node reads to keep the page's id (docs/protocol.md section 9). */
 static void hub_online(const char *cid, size_t n, const char *user, size_t ulen,
                        int held) {
+  char key[5 + 256];
+  size_t klen;
+  json_t *u;
+  char *js;
   if (!hub) return;
+  klen = (size_t)snprintf(key, sizeof key, "conn:%.*s", (int)(n < 256 ? n : 256), cid);
   if (!held) {
     c4j_hub_set(hub, "online", 6, cid, n, NULL, 0);
+    c4j_hub_set(hub, key, klen, "u", 1, NULL, 0);
     return;
   }
-  json_t *u = ulen ? json_stringn(user, ulen) : json_null();
-  char *js = u ? json_dumps(u, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
-  if (js) c4j_hub_set(hub, "online", 6, cid, n, js, strlen(js));
+  u = ulen ? json_stringn(user, ulen) : json_null();
+  js = u ? json_dumps(u, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+  if (js) {
+    c4j_hub_set(hub, "online", 6, cid, n, js, strlen(js));
+    c4j_hub_set(hub, key, klen, "u", 1, js, strlen(js));
+  }
   free(js);
   json_decref(u);
 }

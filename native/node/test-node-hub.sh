@@ -141,6 +141,9 @@ check "POST /api/send on B to a user on A" '[ "$out" = "{\"ok\":true} 200" ] && 
 check "GET /api/online on A counts B's connection" \
   'until_eq 50 "{\"users\":2,\"connections\":2}" get "$api_a/online"'
 [ "$got" = '{"users":2,"connections":2}' ] || echo "    | got: $got"
+check "B writes conn:<cId> (u -> user) for handshakes on other nodes" \
+  'until_eq 30 "\"bob\"" rcmd HVALS "c4j:kv:conn:$cid_b"'
+[ "$got" = '"bob"' ] || echo "    | got: $got"
 check "GET /api/online?user=bob on A" \
   'until_eq 30 "{\"user\":\"bob\",\"online\":true,\"connections\":1}" get "$api_a/online?user=bob"'
 [ "$got" = '{"user":"bob","online":true,"connections":1}' ] || echo "    | got: $got"

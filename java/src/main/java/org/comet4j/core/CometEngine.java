@@ -894,11 +894,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     }
 
     /**
-     * On a presence channel: a join/leave frame to each member, then a
-     * PresenceEvent.  The one fan-out done in Java: these frames are not
-     * channel messages (t is join/leave, not msg), so they cannot ride
-     * sendToAll; they go one sendFrame per member (fine for rooms, O(members)
-     * per change; a core-side broadcast of whole frames would replace it).
+     * On a presence channel: a join/leave frame to the channel's pages on
+     * every node (the core's channel frame: not a message, so no offset and
+     * no history), then a PresenceEvent.
      */
     private void presence(String channel, CometConnection c, boolean joined) {
         ChannelOptions o = channelOptions.get(channel);
@@ -912,8 +910,15 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             f.put("cId", c.getId());
             f.put("user", c.getUser());
             byte[] frame = EngineHandle.utf8(JSONUtil.object2json(f));
-            for (CometConnection m : getConnections(channel)) {
-                sendFrame(m.getId(), frame);
+            byte[] ch = EngineHandle.utf8(channel);
+            int rc;
+            try {
+                rc = handle.call("sendChannelFrame", a -> Native.sendChannelFrame(a, ch, frame));
+            } catch (IllegalStateException e) { // closed meanwhile
+                rc = NativeException.ESTOPPED;
+            }
+            if (rc < 0 && rc != NativeException.ESTOPPED) {
+                LOG.warning("comet4j: " + Errors.exception("presence frame on " + channel, rc).getMessage());
             }
         }
         fire(new PresenceEvent(this, channel, c, joined));

@@ -1,6 +1,7 @@
 package org.comet4j.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -347,6 +348,10 @@ class HubTest {
         assertEquals("alice", members.get(alice.id), members.toString());
         assertTrue(members.containsKey(anon.id) && members.get(anon.id) == null, members.toString());
 
+        // The joins on B reached alice's page on A (one channel frame each).
+        String joins = frames(alice, 3, "\"t\":\"join\""); // hers too
+        assertTrue(joins.contains(bob.id) && joins.contains(anon.id), joins);
+
         Map<String, Object> online = api("/api/online");
         assertEquals(2L, online.get("users"), online.toString());
         assertEquals(3L, online.get("connections"), online.toString());
@@ -364,6 +369,22 @@ class HubTest {
         await(() -> !a.isOnline("bob"), "bob's drop seen from A");
         await(() -> a.getMemberCount("lobby") == 2, "bob left the lobby");
         assertEquals(1, a.getOnlineCount());
+    }
+
+    /** The next n frames of c holding needle, joined (fails after 5 s). */
+    static String frames(Harness.Client c, int n, String needle) throws Exception {
+        StringBuilder got = new StringBuilder();
+        long end = System.currentTimeMillis() + 5000;
+        for (int k = 0; k < n; ) {
+            String f = c.messages.poll(Math.max(1, end - System.currentTimeMillis()),
+                    java.util.concurrent.TimeUnit.MILLISECONDS);
+            assertNotNull(f, "only " + k + " of " + n + " frames with " + needle + ": " + got);
+            if (f.contains(needle)) {
+                got.append(f).append('\n');
+                k++;
+            }
+        }
+        return got.toString();
     }
 
     // ---- (e) a page that moved: its old id, held by another node --------------------------
