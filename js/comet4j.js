@@ -822,6 +822,7 @@
     this._beat = null;      /* heartbeat interval while open */
     this._lastRecv = 0;
     this._positions = {};   /* channel -> [epoch, offset] last delivered */
+    this._ids = [];         /* the last message ids ("u") delivered */
     this._lastId = '';      /* the connection to revive on a reconnect */
     this._fallen = {};      /* workStyle -> true: could not open here */
     this._tries = {};       /* workStyle -> nodes it failed on, this
@@ -903,6 +904,7 @@
     if (param !== undefined) this.connector.param = toQuery(param);
     this._failures = 0;
     this._positions = {};
+    this._ids = [];
     this._lastId = '';
     this._fallen = {};
     this._avoided = {};
@@ -1196,11 +1198,24 @@
    * overlapped live traffic). Another epoch means the server's history
    * restarted: its offsets start again. */
   CometEngine.prototype._fresh = function (f) {
-    if (typeof f.e !== 'string' || typeof f.o !== 'number') return true;
+    var fresh = true;
+    /* A broadcast its node delivered while cut off from the other nodes
+     * carries a message id, and so does its copy with an offset, later
+     * (docs/protocol.md section 9): the copy moves the position on but is
+     * not delivered twice. */
+    if (typeof f.u === 'string') {
+      if (this._ids.indexOf(f.u) >= 0) {
+        fresh = false;
+      } else {
+        this._ids.push(f.u);
+        if (this._ids.length > 256) this._ids.shift();
+      }
+    }
+    if (typeof f.e !== 'string' || typeof f.o !== 'number') return fresh;
     var pos = this._positions[f.ch];
     if (pos && pos[0] === f.e && f.o <= pos[1]) return false;
     this._positions[f.ch] = [f.e, f.o];
-    return true;
+    return fresh;
   };
 
   CometEngine.prototype._opened = function (id, f) {

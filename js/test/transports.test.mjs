@@ -328,6 +328,30 @@ test('dedupe: a frame at or below the last offset of its epoch is dropped', asyn
   assert.deepEqual(got, ['one', 'two', 'other epoch', 'three']);
 });
 
+test('dedupe: a message id ("u") seen once is not delivered again, its offset is kept', async () => {
+  const e = engine();
+  const got = [];
+  e.on('chat', (d) => got.push(d));
+  e.start(srv.url);
+  await next(e, 'start');
+  srv.broadcast('chat', 'before');                       // Echat 1
+  srv.frame({ t: 'msg', ch: 'chat', u: 'N.1', data: 'cut off', time: 1 });
+  srv.frame({ t: 'msg', ch: 'chat', u: 'N.2', data: 'cut off 2', time: 1 });
+  // Later the same two with offsets (the node's link came back), then new.
+  srv.frame({ t: 'msg', ch: 'chat', u: 'N.1', e: 'Echat', o: 2, data: 'cut off', time: 1 });
+  srv.frame({ t: 'msg', ch: 'chat', u: 'N.2', e: 'Echat', o: 3, data: 'cut off 2', time: 1 });
+  srv.frame({ t: 'msg', ch: 'chat', e: 'Echat', o: 4, data: 'after', time: 1 });
+  await until('4 messages', () => got.length >= 4);
+  await sleep(30);
+  assert.deepEqual(got, ['before', 'cut off', 'cut off 2', 'after']);
+  // The position went on with the copies: a reconnect asks from 4.
+  srv.requests.length = 0;
+  srv.conns[0].close();
+  await next(e, 'start');
+  const attach = srv.requests.find((r) => r.path !== '/cmd');
+  assert.deepEqual(sinceOf(attach), { chat: ['Echat', 4] });
+});
+
 test('recovered:false reaches the page; a new epoch after it is delivered', async () => {
   srv.historySize = 2;
   const e = engine();

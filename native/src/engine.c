@@ -246,25 +246,32 @@ int c4j__engine_json_ok(const char *json, size_t len) {
   return i < len && strchr("{[\"tfn-0123456789", json[i]) != NULL;
 }
 
-/* Builds {"t":"msg","ch":...[,"e":...,"o":...],"data":...,"time":...} as
- * one text frame; hc is the channel's history (NULL for sendTo frames) and
- * the frame gets its next offset.  Channel names need no escaping
- * (c4j_channel_name_ok), nor do epochs (base64url). */
+/* Builds {"t":"msg","ch":...[,"u":...][,"e":...,"o":...],"data":...,
+ * "time":...} as one text frame; hc is the channel's history (NULL for
+ * sendTo frames) and the frame gets its next offset; u (NULL: none) is
+ * the id of a broadcast its node delivered before Redis gave it an offset
+ * (docs/protocol.md section 9).  Channel names need no escaping
+ * (c4j_channel_name_ok), nor do epochs and ids (base64url, '.'). */
 static int msg_frame(const c4j_engine_t *e, const char *ch, size_t ch_len,
-                     const c4j__hist_chan_t *hc, const char *json,
-                     size_t json_len, int64_t time_ms, c4j__buf_t **out) {
+                     const c4j__hist_chan_t *hc, const char *u,
+                     const char *json, size_t json_len, int64_t time_ms,
+                     c4j__buf_t **out) {
   static const char a[] = "{\"t\":\"msg\",\"ch\":\"";
-  char mid[80], tail[40];
+  char mid[160], tail[40];
   size_t mid_len, tail_len, len, h, at;
   c4j__buf_t *buf;
 
   if (!c4j__engine_json_ok(json, json_len)) return C4J_EBADJSON;
+  mid_len = 0;
+  if (u != NULL)
+    mid_len = (size_t)snprintf(mid, sizeof(mid), "\",\"u\":\"%.47s", u);
   if (hc != NULL)
-    mid_len = (size_t)snprintf(mid, sizeof(mid),
-                               "\",\"e\":\"%s\",\"o\":%" PRIu64 ",\"data\":",
-                               hc->epoch, hc->last + 1);
+    mid_len += (size_t)snprintf(mid + mid_len, sizeof(mid) - mid_len,
+                                "\",\"e\":\"%s\",\"o\":%" PRIu64 ",\"data\":",
+                                hc->epoch, hc->last + 1);
   else
-    mid_len = (size_t)snprintf(mid, sizeof(mid), "\",\"data\":");
+    mid_len += (size_t)snprintf(mid + mid_len, sizeof(mid) - mid_len,
+                                "\",\"data\":");
   tail_len = (size_t)snprintf(tail, sizeof(tail), ",\"time\":%" PRId64 "}",
                               time_ms);
   len = sizeof(a) - 1 + ch_len + mid_len + json_len + tail_len;
@@ -334,12 +341,12 @@ static int broadcast(c4j_engine_t *e, int type, const char *name,
 
 /* See engine.h. */
 int c4j__engine_publish(c4j_engine_t *e, const char *ch, size_t ch_len,
-                        c4j__hist_chan_t *hc, const char *json,
+                        c4j__hist_chan_t *hc, const char *u, const char *json,
                         size_t json_len, int64_t time_ms, int push) {
   c4j__buf_t *buf;
   int rc;
   if (hc != NULL && c4j__hist_reserve(&e->hist, hc) != 0) return C4J_ENOMEM;
-  rc = msg_frame(e, ch, ch_len, hc, json, json_len, time_ms, &buf);
+  rc = msg_frame(e, ch, ch_len, hc, u, json, json_len, time_ms, &buf);
   if (rc != 0) return rc;
   if (hc == NULL) /* no history: nothing to keep */
     return push ? broadcast(e, C4J__MSG_SEND_ALL, ch, ch_len, buf, 0, NULL)
@@ -366,15 +373,16 @@ int c4j_send_all(c4j_engine_t *e, const char *channel, size_t channel_len,
     return c4j__hub_send_all(e, channel, channel_len, json, json_len,
                              time_ms);
   if (e->hist.size == 0)
-    return c4j__engine_publish(e, channel, channel_len, NULL, json, json_len,
-                               time_ms, 1);
+    return c4j__engine_publish(e, channel, channel_len, NULL, NULL, json,
+                               json_len, time_ms, 1);
   /* Offset, history and the pushes to every inbox under one lock, so that
    * concurrent publishers deliver in offset order.  Nothing here blocks on
    * I/O: building the frame is a copy, a push is a few atomics. */
   c4j__hist_lock(&e->hist);
   hc = c4j__hist_chan(&e->hist, channel, channel_len);
   rc = hc == NULL ? C4J_ENOMEM
-                  : c4j__engine_publish(e, channel, channel_len, hc, json,
+                  : c4j__engine_publish(e, channel, channel_len, hc, NULL,
+                                        json,
                                         json_len, time_ms, 1);
   c4j__hist_unlock(&e->hist);
   return rc;
@@ -415,7 +423,7 @@ int c4j__engine_send_local(c4j_engine_t *e, int type, const char *name,
                            size_t channel_len, const char *json,
                            size_t json_len, int64_t time_ms) {
   c4j__buf_t *buf;
-  int rc = msg_frame(e, channel, channel_len, NULL, json, json_len,
+  int rc = msg_frame(e, channel, channel_len, NULL, NULL, json, json_len,
                      time_ms ? time_ms : c4j__wall_ms(), &buf);
   if (rc != 0) return rc;
   /* Each worker looks the id (or the user) up in its own map: no global

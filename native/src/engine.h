@@ -48,6 +48,8 @@ struct c4j_engine_s {
   char node_id[C4J__NODE_ID_LEN + 1]; /* this engine's id on the hub */
   c4j__redis_t *redis;     /* the link to Redis; NULL with hub "local" */
   struct c4j__hub_wait_s *hub_waits; /* hub.c's, on the Redis thread */
+  atomic_ullong hub_msg_ids;  /* message ids of broadcasts delivered here
+                                 while cut from Redis */
   atomic_uint next_seq;    /* attach order, for "replaced" (4004) */
   atomic_int open_socks;   /* sockets held, attached or not */
   atomic_ullong conns, accepted, slow_consumers;
@@ -70,9 +72,10 @@ int c4j__engine_json_ok(const char *json, size_t len);
 /* Builds the message frame of a broadcast once and pushes it (unless
  * !push) to every worker.  hc: the channel's history, its lock held; the
  * frame gets offset hc->last + 1 and is kept in the ring.  hc NULL: a
- * frame without offset, kept nowhere. */
+ * frame without offset, kept nowhere.  u: NULL, or the broadcast's
+ * message id (see hub.h). */
 int c4j__engine_publish(c4j_engine_t *e, const char *ch, size_t ch_len,
-                        c4j__hist_chan_t *hc, const char *json,
+                        c4j__hist_chan_t *hc, const char *u, const char *json,
                         size_t json_len, int64_t time_ms, int push);
 /* type C4J__MSG_SEND_TO (name: a connection id) or C4J__MSG_SEND_USER
  * (name: a user): the message frame to it. */

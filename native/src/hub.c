@@ -195,26 +195,50 @@ static void fetch(c4j_engine_t *e, c4j__hist_chan_t *hc, const char *rec,
 
 /* With the history lock held: delivers the broadcast at offset to this
  * node (unless it is older than the channel's newest), jumping over what
- * was never seen here.  push 0: keep it in the ring only. */
+ * was never seen here.  push 0: keep it in the ring only.  u: its
+ * message id, or NULL. */
 static void deliver(c4j_engine_t *e, c4j__hist_chan_t *hc, uint64_t offset,
-                    int64_t time_ms, const char *data, size_t len, int push) {
+                    int64_t time_ms, const char *u, const char *data,
+                    size_t len, int push) {
   if (offset <= hc->last) return;
   if (offset > hc->last + 1) c4j__hist_jump(&e->hist, hc, offset - 1);
-  if (c4j__engine_publish(e, hc->name, strlen(hc->name), hc, data, len,
+  if (c4j__engine_publish(e, hc->name, strlen(hc->name), hc, u, data, len,
                           time_ms, push) != 0)
     c4j__hist_jump(&e->hist, hc, offset); /* lost here; the offset stays */
 }
 
-/* An "m" record: m origin channel epoch offset time flags. */
+/* An "m" record's message id (field 6, "-" for none) into u; NULL when
+ * none or malformed. */
+static const char *record_u(const hub_fields_t *r, char u[C4J__MSG_ID_CAP]) {
+  if (r->n[6] == 0 || r->n[6] >= C4J__MSG_ID_CAP || field_is(r, 6, "-"))
+    return NULL;
+  for (size_t i = 0; i < r->n[6]; i++)
+    if (r->f[6][i] == '"' || r->f[6][i] == '\\' ||
+        (unsigned char)r->f[6][i] < 0x20)
+      return NULL;
+  memcpy(u, r->f[6], r->n[6]);
+  u[r->n[6]] = '\0';
+  return u;
+}
+
+/* Whether this node delivered the record's broadcast itself already (its
+ * message id is this node's). */
+static int done_here(const c4j_engine_t *e, const char *u) {
+  return u != NULL && strncmp(u, e->node_id, C4J__NODE_ID_LEN) == 0;
+}
+
+/* An "m" record: m origin channel epoch offset time u. */
 static void on_broadcast(c4j_engine_t *e, const char *rec, size_t len,
                          const hub_fields_t *r, int k) {
+  char ubuf[C4J__MSG_ID_CAP];
   uint64_t offset = k == 7 ? field_u64(r, 4) : 0;
-  int push = !(from_self(e, r) && field_is(r, 6, "l"));
+  const char *u = k == 7 ? record_u(r, ubuf) : NULL;
+  int push = !done_here(e, u);
   c4j__hist_chan_t *hc;
   if (offset == 0 || !c4j_channel_name_ok(r->f[2], r->n[2])) return;
   if (e->hist.size == 0) {
     if (push)
-      c4j__engine_publish(e, r->f[2], r->n[2], NULL, r->payload,
+      c4j__engine_publish(e, r->f[2], r->n[2], NULL, u, r->payload,
                           r->payload_len, (int64_t)field_u64(r, 5), 1);
     return;
   }
@@ -227,7 +251,7 @@ static void on_broadcast(c4j_engine_t *e, const char *rec, size_t len,
     else if (offset > hc->last + 1)
       fetch(e, hc, rec, len);
     else
-      deliver(e, hc, offset, (int64_t)field_u64(r, 5), r->payload,
+      deliver(e, hc, offset, (int64_t)field_u64(r, 5), u, r->payload,
               r->payload_len, push);
   }
   c4j__hist_unlock(&e->hist);
@@ -252,16 +276,19 @@ void c4j__hub_on_history(c4j_engine_t *e, const char *ch, size_t ch_len,
   push = w != NULL ? w->push : hc != NULL && hc->last > 0;
   limit = w != NULL && w->head != NULL ? rec_offset(w->head) : UINT64_MAX;
   for (size_t i = 0; hc != NULL && i < n && v[i].offset < limit; i++)
-    deliver(e, hc, v[i].offset, v[i].time_ms, v[i].data, v[i].data_len,
-            push && !v[i].mine);
+    deliver(e, hc, v[i].offset, v[i].time_ms, v[i].u, v[i].data,
+            v[i].data_len, push && !v[i].mine);
   /* Then what waited, in order; what is still missing is skipped. */
   while (w != NULL && w->head != NULL) {
     hub_rec_t *rec = w->head;
     hub_fields_t r;
     w->head = rec->next;
-    if (hc != NULL && split(rec->text, rec->len, &r) == 7)
-      deliver(e, hc, field_u64(&r, 4), (int64_t)field_u64(&r, 5), r.payload,
-              r.payload_len, !(from_self(e, &r) && field_is(&r, 6, "l")));
+    if (hc != NULL && split(rec->text, rec->len, &r) == 7) {
+      char ubuf[C4J__MSG_ID_CAP];
+      const char *u = record_u(&r, ubuf);
+      deliver(e, hc, field_u64(&r, 4), (int64_t)field_u64(&r, 5), u,
+              r.payload, r.payload_len, !done_here(e, u));
+    }
     c4j__free(rec);
   }
   c4j__free(w);
@@ -346,6 +373,7 @@ void c4j__hub_on_link(c4j_engine_t *e, int up) {
 
 int c4j__hub_send_all(c4j_engine_t *e, const char *ch, size_t ch_len,
                       const char *json, size_t len, int64_t time_ms) {
+  char u[C4J__MSG_ID_CAP];
   c4j__hist_chan_t *hc = NULL;
   int rc = 0, up;
   if (!c4j__engine_json_ok(json, len)) return C4J_EBADJSON;
@@ -358,12 +386,17 @@ int c4j__hub_send_all(c4j_engine_t *e, const char *ch, size_t ch_len,
   }
   /* Linked: Redis gives the offset and every node, this one too, delivers
    * it from the bus.  Not linked: this node's pages get it now, without an
-   * offset, and the others once the outbox is sent. */
+   * offset but with a message id, and the others once the outbox is
+   * sent; the copy with an offset (in this node's ring) has the same id. */
   up = c4j__redis_up(e->redis);
-  if (!up) rc = c4j__engine_publish(e, ch, ch_len, NULL, json, len, time_ms, 1);
+  if (!up) { /* the id lets pages drop the copy with an offset, later */
+    snprintf(u, sizeof(u), "%s.%llu", e->node_id,
+             (unsigned long long)atomic_fetch_add(&e->hub_msg_ids, 1) + 1);
+    rc = c4j__engine_publish(e, ch, ch_len, NULL, u, json, len, time_ms, 1);
+  }
   if (rc == 0)
     rc = c4j__redis_publish(e->redis, ch, ch_len, json, len, time_ms,
-                            hc ? hc->last : 0, !up);
+                            hc ? hc->last : 0, up ? NULL : u);
   if (rc == C4J_EFULL && !up) rc = 0; /* delivered here at least */
   c4j__hist_unlock(&e->hist);
   return rc;

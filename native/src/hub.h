@@ -11,10 +11,11 @@
  * Bus records.  Every node subscribes to the one Redis channel
  * "<prefix>:bus"; a record is a header line of tab-separated fields, a
  * '\n', then the payload (bytes up to the end):
- *   m <origin> <channel> <epoch> <offset> <time> <flags> \n <data>
- *       a broadcast; offset assigned by the publish script; flags "l" when
- *       the origin already delivered it to its own connections (it waited
- *       in the outbox), else "-"
+ *   m <origin> <channel> <epoch> <offset> <time> <u> \n <data>
+ *       a broadcast; offset assigned by the publish script; u "-", or the
+ *       message id "<origin>.<n>" the origin gave it when it delivered it
+ *       to its own connections itself (it waited in the outbox: the frames
+ *       carry "u" so that pages drop the second copy)
  *   t <origin> <cid> <channel> <time> \n <data>        sendTo
  *   u <origin> <channel> <time> <user length> \n <user><data>
  *                                                       sendToUser
@@ -30,7 +31,7 @@
  *   <p>:epoch          the cluster's epoch (SET NX by every node)
  *   <p>:seq            hash: channel -> its newest offset
  *   <p>:h:<channel>    stream: id "<offset>-1", fields t (time), d (data),
- *                      l (the node id, when flags was "l");
+ *                      u (the message id, when not "-");
  *                      MAXLEN history_size, PEXPIRE history_age_ms
  *   <p>:actions        list: requests for listen_actions nodes
  *   <p>:nodes          hash: node id -> its last heartbeat (ms)
@@ -46,6 +47,7 @@
 #include "history.h"
 
 #define C4J__NODE_ID_LEN 22 /* like a connection id */
+#define C4J__MSG_ID_CAP 48  /* "<node id>.<n>" and its NUL */
 
 typedef struct c4j__redis_s c4j__redis_t;
 
@@ -55,8 +57,9 @@ typedef struct {
   int64_t time_ms;
   const char *data;
   size_t data_len;
-  int mine;                 /* this node delivered it itself already (it
-                               waited in the outbox: stream field l) */
+  const char *u;            /* its message id (stream field u), or NULL */
+  int mine;                 /* u is this node's: it delivered it itself
+                               already (it waited in the outbox) */
 } c4j__hub_entry_t;
 
 /* ---- hub.c: called by the engine ---------------------------------------- */
@@ -110,10 +113,11 @@ int c4j__redis_up(c4j__redis_t *r);
 
 /* A broadcast: the script assigns the offset (max(stored, known_last)+1),
  * appends it to the channel's stream and publishes the "m" record.
- * local_done: the caller already delivered it here (sets flag "l"). */
+ * u: NULL, or the message id the caller gave it when it delivered it
+ * here itself (shorter than C4J__MSG_ID_CAP). */
 int c4j__redis_publish(c4j__redis_t *r, const char *ch, size_t ch_len,
                        const char *data, size_t len, int64_t time_ms,
-                       uint64_t known_last, int local_done);
+                       uint64_t known_last, const char *u);
 /* A whole bus record (t, u, f or d; hub.c made it) published as is. */
 int c4j__redis_bus(c4j__redis_t *r, const char *rec, size_t len);
 /* Asks for channel ch's history after offset `after` (at most

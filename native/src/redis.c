@@ -43,7 +43,8 @@
 
 /* ---- Types ---------------------------------------------------------------
  * A request from any thread.  a, b and c point into data (NUL ended):
- *   publish: a channel, b data (num known_last, time_ms, local_done)
+ *   publish: a channel, b data (num known_last, time_ms, u: the message
+ *            id when this node delivered it itself, else "")
  *   bus: a record; action: a JSON text; fetch: a channel (num after)
  *   set: a key, b field, c value (has_value 0: remove); in the kv table
  *        num holds the hash of key and field.
@@ -53,7 +54,7 @@ enum { R_PUBLISH, R_BUS, R_ACTION, R_FETCH, R_SET };
 typedef struct req_s {
   struct req_s *next;
   int kind;
-  int local_done;
+  char u[C4J__MSG_ID_CAP];
   int has_value;
   int64_t time_ms;
   uint64_t num;
@@ -124,9 +125,9 @@ static const char publish_lua[] =
     "local s = string.format('%d', o + 1)\n"
     "redis.call('HSET', KEYS[1], ARGV[1], s)\n"
     "if (tonumber(ARGV[6]) or 0) > 0 then\n"
-    "  if ARGV[4] == 'l' then\n"
+    "  if ARGV[4] ~= '-' then\n"
     "    redis.pcall('XADD', KEYS[2], 'MAXLEN', ARGV[6], s .. '-1',\n"
-    "                't', ARGV[3], 'd', ARGV[5], 'l', ARGV[9])\n"
+    "                't', ARGV[3], 'd', ARGV[5], 'u', ARGV[4])\n"
     "  else\n"
     "    redis.pcall('XADD', KEYS[2], 'MAXLEN', ARGV[6], s .. '-1',\n"
     "                't', ARGV[3], 'd', ARGV[5])\n"
@@ -551,7 +552,7 @@ static void send_publish(c4j__redis_t *r, req_t *q, int eval) {
   argv[2] = "4";
   argv[3] = r->k_seq, argv[4] = hkey, argv[5] = r->k_epoch;
   argv[6] = r->k_bus, argv[7] = q->a, argv[8] = known, argv[9] = when;
-  argv[10] = q->local_done ? "l" : "-", argv[11] = q->b, argv[12] = size;
+  argv[10] = q->u[0] ? q->u : "-", argv[11] = q->b, argv[12] = size;
   argv[13] = age, argv[14] = r->epoch, argv[15] = r->node_id;
   for (i = 0; i < 16; i++) lens[i] = strlen(argv[i]);
   lens[7] = q->a_len;
@@ -612,8 +613,9 @@ static void requeue_sent(c4j__redis_t *r) {
 
 /* ---- Fetch --------------------------------------------------------------- */
 
-/* One stream entry [id "<offset>-1", [t, time, d, data(, l, node)]]; 1
- * if usable.  l: the node that delivered it itself while cut off. */
+/* One stream entry [id "<offset>-1", [t, time, d, data(, u, id)]]; 1 if
+ * usable.  u: the message id its node gave it, delivering it itself while
+ * cut off (the id starts with the node's). */
 static int parse_entry(const c4j__redis_t *r, const redisReply *en,
                        c4j__hub_entry_t *out) {
   const redisReply *id, *f;
@@ -635,7 +637,10 @@ static int parse_entry(const c4j__redis_t *r, const redisReply *en,
         k->len != 1)
       continue;
     if (k->str[0] == 't') out->time_ms = strtoll(v->str, NULL, 10);
-    if (k->str[0] == 'l') out->mine = strcmp(v->str, r->node_id) == 0;
+    if (k->str[0] == 'u' && v->len < C4J__MSG_ID_CAP) {
+      out->u = v->str;
+      out->mine = strncmp(v->str, r->node_id, strlen(r->node_id)) == 0;
+    }
     if (k->str[0] == 'd') {
       out->data = v->str;
       out->data_len = v->len;
@@ -1138,14 +1143,16 @@ int c4j__redis_up(c4j__redis_t *r) { return r != NULL && linked(r); }
 
 int c4j__redis_publish(c4j__redis_t *r, const char *ch, size_t ch_len,
                        const char *data, size_t len, int64_t time_ms,
-                       uint64_t known_last, int local_done) {
+                       uint64_t known_last, const char *u) {
   req_t *q;
   if (ch_len == 0 || ch_len > C4J_MAX_CHANNEL) return UV_EINVAL;
+  if (u != NULL && (u[0] == '\0' || strlen(u) >= C4J__MSG_ID_CAP))
+    return UV_EINVAL;
   q = req_new(R_PUBLISH, ch, ch_len, data, len, NULL, 0);
   if (q != NULL) {
     q->time_ms = time_ms;
     q->num = known_last;
-    q->local_done = local_done != 0;
+    if (u != NULL) memcpy(q->u, u, strlen(u) + 1);
   }
   return submit(r, q, 1);
 }

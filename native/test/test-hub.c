@@ -130,12 +130,21 @@ static long data_of(const char *text) {
   return d ? strtol(d + 7, NULL, 10) : -1;
 }
 
+static char last_text[1024]; /* the frame expect_data found */
+
+/* The message id ("u") of a frame, or "". */
+static void u_of(const char *text, char *out, size_t cap) {
+  const char *u = strstr(text, "\"u\":\"");
+  const char *end = u ? strchr(u + 5, '"') : NULL;
+  snprintf(out, cap, "%.*s", end ? (int)(end - u - 5) : 0, end ? u + 5 : "");
+}
+
 /* Reads messages until one carries data k; returns its offset (0 when
  * none, -1 when k never came). */
 static long long expect_data(client_t *c, long k) {
-  char text[1024];
+  char *text = last_text;
   for (int i = 0; i < 50; i++) {
-    next_text(c, text, sizeof(text));
+    next_text(c, text, sizeof(last_text));
     if (getenv("HUB_DEBUG")) fprintf(stderr, "    got %s\n", text);
     if (text[0] == '\0') break;
     if (strstr(text, "\"t\":\"msg\"") && data_of(text) == k)
@@ -382,6 +391,7 @@ TEST(hub_action_runs_once_on_a_listener) {
 TEST(hub_survives_redis_restart) {
   c4j_engine_t *a = hub_engine(1), *b = hub_engine(1);
   client_t ca, cb;
+  char u31[64], u[64];
   long long o1, o2;
   attach_news(a, &ca, "hubF1", NULL);
   attach_news(b, &cb, "hubF2", NULL);
@@ -393,11 +403,15 @@ TEST(hub_survives_redis_restart) {
   CHECK(wait_link(b, 0, 3000));
   publish(a, 31); /* a's own page gets it now, without an offset */
   CHECK_EQ(expect_data(&ca, 31), 0);
+  u_of(last_text, u31, sizeof(u31));
+  CHECK(strlen(u31) > 22); /* "<node id>.<n>" */
   redis_start(); /* empty: no epoch, no offsets */
   CHECK(wait_link(a, 1, 8000));
   CHECK(wait_link(b, 1, 8000));
   o2 = expect_data(&cb, 31); /* from the outbox, with an offset */
   CHECK(o2 > o1);
+  u_of(last_text, u, sizeof(u));
+  CHECK_STR(u, u31); /* the same id: a page can tell it had it */
   publish(b, 32);
   /* a's page had 31 already: the next message it sees is 32. */
   {
@@ -407,6 +421,20 @@ TEST(hub_survives_redis_restart) {
     CHECK_EQ(offset_of(text), o2 + 1);
   }
   CHECK_EQ(expect_data(&cb, 32), o2 + 1);
+  /* A page of a that resumes from before 31 gets it again, with its id. */
+  {
+    client_t cr;
+    char since[128], epoch[16];
+    const char *ep = strstr(last_text, "\"e\":\"");
+    snprintf(epoch, sizeof(epoch), "%.8s", ep ? ep + 5 : "");
+    snprintf(since, sizeof(since),
+             "%%7B%%22news%%22%%3A%%5B%%22%s%%22%%2C%lld%%5D%%7D", epoch, o1);
+    attach_news(a, &cr, "hubF3", since);
+    CHECK_EQ(expect_data(&cr, 31), o2);
+    u_of(last_text, u, sizeof(u));
+    CHECK_STR(u, u31);
+    client_close(&cr);
+  }
   client_close(&ca);
   client_close(&cb);
   finish(a);

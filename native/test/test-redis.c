@@ -345,18 +345,19 @@ TEST(redis_publish) {
   CHECK(wait_up(r, 1, 3000));
   for (int i = 0; i < 3; i++)
     CHECK_EQ(c4j__redis_publish(r, "news", 4, data[i], strlen(data[i]),
-                                1000 + i, 0, i == 1), 0);
+                                1000 + i, 0, i == 1 ? NODE_A ".7" : NULL),
+             0);
   for (int i = 0; i < 3; i++) {
     snprintf(want, sizeof(want), "m\t%s\tnews\tabcdefgh\t%d\t%d\t%s\n%s",
-             NODE_A, i + 1, 1000 + i, i == 1 ? "l" : "-", data[i]);
+             NODE_A, i + 1, 1000 + i, i == 1 ? NODE_A ".7" : "-", data[i]);
     CHECK_EQ(next_record(s, rec, sizeof(rec)), (long long)strlen(want));
     CHECK_STR(rec, want);
   }
   CHECK_EQ(cmd_int("XLEN %s%s", "pub:h:news", ""), 3);
-  CHECK_EQ(c4j__redis_publish(r, "news", 4, "1", 1, 5, 10, 0), 0);
+  CHECK_EQ(c4j__redis_publish(r, "news", 4, "1", 1, 5, 10, NULL), 0);
   CHECK_EQ(next_record(s, rec, sizeof(rec)) > 0, 1);
   CHECK_EQ(rec_offset(rec), 11);
-  for (int i = 0; i < 3; i++) c4j__redis_publish(r, "news", 4, "2", 1, 5, 0, 0);
+  for (int i = 0; i < 3; i++) c4j__redis_publish(r, "news", 4, "2", 1, 5, 0, NULL);
   for (int i = 0; i < 3; i++) next_record(s, rec, sizeof(rec));
   CHECK_EQ(rec_offset(rec), 14);
   CHECK_EQ(cmd_int("XLEN %s%s", "pub:h:news", ""), 5); /* history_size */
@@ -539,7 +540,8 @@ TEST(redis_restart) {
   CHECK_EQ(c4j__redis_get(r, "k7", 2, rec, sizeof(rec), 300), C4J_EHUB);
   CHECK(c4j__mono_ms() - t0 < 1500);
   for (int i = 0; i < 3; i++)
-    CHECK_EQ(c4j__redis_publish(r, "ch", 2, "\"x\"", 3, 7, 100, 1), 0);
+    CHECK_EQ(c4j__redis_publish(r, "ch", 2, "\"x\"", 3, 7, 100, NODE_A ".1"),
+             0);
   CHECK_EQ(c4j__redis_bus(r, "t\ty\n", 4), 0);
   usleep(50000);
   c4j__redis_stats(r, &outbox, &dropped);
@@ -566,7 +568,7 @@ TEST(redis_restart) {
   for (int i = 0; i < 3; i++) {
     CHECK(next_record(s, rec, sizeof(rec)) > 0);
     CHECK_EQ(rec_offset(rec), 101 + i);
-    CHECK(strstr(rec, "\tl\n\"x\"") != NULL);
+    CHECK(strstr(rec, "\t" NODE_A ".1\n\"x\"") != NULL);
   }
   CHECK_EQ(next_record(s, rec, sizeof(rec)), 4);
   CHECK_STR(rec, "t\ty\n");
@@ -590,10 +592,10 @@ TEST(redis_stop_while_down) {
   server_kill();
   CHECK(wait_up(r, 0, 2000));
   for (i = 0; i < 10000 && rc == 0; i++)
-    rc = c4j__redis_publish(r, "ch", 2, "1", 1, 7, 0, 0);
+    rc = c4j__redis_publish(r, "ch", 2, "1", 1, 7, 0, NULL);
   CHECK_EQ(rc, 0);
   CHECK_EQ(c4j__redis_action(r, "{}", 2), C4J_EFULL);
-  CHECK_EQ(c4j__redis_publish(r, "ch", 2, "1", 1, 7, 0, 0), C4J_EFULL);
+  CHECK_EQ(c4j__redis_publish(r, "ch", 2, "1", 1, 7, 0, NULL), C4J_EFULL);
   c4j__redis_stats(r, &outbox, &dropped);
   CHECK_EQ(outbox, 10000);
   CHECK_EQ(dropped, 2);

@@ -45,6 +45,7 @@ export class CometClient extends EventEmitter {
     this.positions = {};    // channel -> [epoch, offset]
     this.frames = [];       // every frame delivered, after dedupe
     this.duplicates = 0;    // frames dropped as already delivered
+    this.ids = new Set();   // message ids ("u") delivered
     this.recovered = [];    // {ch, recovered}
     this.closed = null;     // {code, reason} once the transport ended
     this.open = false;
@@ -102,13 +103,21 @@ export class CometClient extends EventEmitter {
       return;
     }
     if (f.t === 'recovered') this.recovered.push({ ch: f.ch, recovered: f.recovered });
+    // As comet4j.js does: by offset, and by message id (a broadcast its
+    // node delivered while cut from Redis, and its copy with an offset).
+    let seen = false;
+    if (f.t === 'msg' && typeof f.u === 'string') {
+      seen = this.ids.has(f.u);
+      this.ids.add(f.u);
+    }
     if (f.t === 'msg' && typeof f.e === 'string' && typeof f.o === 'number') {
       const pos = this.positions[f.ch];
-      if (pos && pos[0] === f.e && f.o <= pos[1]) {
-        this.duplicates++;
-        return;
-      }
-      this.positions[f.ch] = [f.e, f.o];
+      if (pos && pos[0] === f.e && f.o <= pos[1]) seen = true;
+      else this.positions[f.ch] = [f.e, f.o];
+    }
+    if (seen) {
+      this.duplicates++;
+      return;
     }
     this.frames.push(f);
     this.emit('frame', f);
