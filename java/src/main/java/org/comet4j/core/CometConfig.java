@@ -55,7 +55,7 @@ public final class CometConfig {
             CONFIG_MAXHEADER, CONFIG_HISTORYSIZE, CONFIG_MAXFRAME, CONFIG_MAXMESSAGE, CONFIG_MAXQUEUE,
             CONFIG_MAXCONNECTIONS, CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
             CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY,
-            CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS,
+            CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS, CONFIG_WORKERS,
             "Comet.CometEngine");
 
     private final int timeout;
@@ -235,14 +235,25 @@ public final class CometConfig {
         return l;
     }
 
+    /** The pattern in a Comet.PublicUrl entry that Comet.Workers expands. */
+    static final String WORKER_INDEX = "{workerIndex}";
+
     private static List<String> urls(Map<String, String> p) {
+        int workers = intParam(p, CONFIG_WORKERS, 1, 1, 1000);
         String v = raw(p, CONFIG_PUBLICURL);
         if (v == null) {
             return Collections.emptyList();
         }
         List<String> out = new ArrayList<>();
+        List<String> entries = new ArrayList<>();
         for (String s : v.split(",")) {
             s = s.trim();
+            // ws://h:41{workerIndex}/ws with Comet.Workers=4: ...:410 to ...:413
+            for (int i = 0; i < (s.contains(WORKER_INDEX) ? workers : 1); i++) {
+                entries.add(s.replace(WORKER_INDEX, Integer.toString(i)));
+            }
+        }
+        for (String s : entries) {
             if (s.isEmpty()) {
                 continue;
             }

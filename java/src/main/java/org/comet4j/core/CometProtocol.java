@@ -65,6 +65,8 @@ public final class CometProtocol {
     public static final String CONFIG_HUBPREFIX = "Comet.HubPrefix";
     /** With a Redis hub, whether this node runs page requests (true, the default) or queues them for others. */
     public static final String CONFIG_LISTENACTIONS = "Comet.ListenActions";
+    /** How many nodes a Comet.PublicUrl entry with {workerIndex} stands for (0 to count-1; default 1). */
+    public static final String CONFIG_WORKERS = "Comet.Workers";
 
     /** Error codes of {"t":"err"} answers to client commands (docs/protocol.md section 7). */
     public static final int ERR_BAD_COMMAND = 4000;

@@ -61,6 +61,13 @@ class CometConfigTest {
         assertEquals(List.of("https://example.com/comet", "http://[::1]:4100/"),
                 CometConfig.parse(Map.of("Comet.PublicUrl", "https://example.com/comet,http://[::1]:4100/"))
                         .getPublicUrls());
+        // {workerIndex} with Comet.Workers: one URL per node process.
+        assertEquals(List.of("ws://h:4100/ws", "ws://h:4101/ws", "ws://h:4102/ws", "https://x/"),
+                CometConfig.parse(Map.of("Comet.PublicUrl", "ws://h:410{workerIndex}/ws, https://x/",
+                        "Comet.Workers", "3")).getPublicUrls());
+        assertEquals(List.of("ws://h:4100/ws"),
+                CometConfig.parse(Map.of("Comet.PublicUrl", "ws://h:410{workerIndex}/ws")).getPublicUrls());
+        bad("Comet.Workers", "0", "");
         for (String ws : new String[] {"auto", "websocket", "stream", "lpool"}) {
             assertEquals(ws, CometConfig.parse(Map.of("Comet.WorkStyle", ws)).getWorkStyle());
         }
