@@ -496,9 +496,12 @@ int c4j_hub_get(c4j_engine_t *e, const char *key, size_t key_len, char *out,
   if (timeout_ms < 1) timeout_ms = 1;
   if (!c4j__engine_enter(e))
     return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
-  rc = e->redis == NULL ? C4J_ESTATE
-                        : c4j__redis_get(e->redis, key, key_len, out, cap,
-                                         timeout_ms);
+  /* While the link is down the answer is known: no request thread waits
+   * for a Redis that is not there. */
+  rc = e->redis == NULL            ? C4J_ESTATE
+       : !c4j__redis_up(e->redis) ? C4J_EHUB
+                                  : c4j__redis_get(e->redis, key, key_len, out,
+                                                   cap, timeout_ms);
   c4j__engine_leave(e);
   return rc;
 }

@@ -401,6 +401,12 @@ TEST(hub_survives_redis_restart) {
   redis_kill();
   CHECK(wait_link(a, 0, 3000));
   CHECK(wait_link(b, 0, 3000));
+  {
+    char out[256];
+    uint64_t t0 = uv_hrtime();
+    CHECK_EQ(c4j_hub_get(a, "online", 6, out, sizeof(out), 2000), C4J_EHUB);
+    CHECK(uv_hrtime() - t0 < 100000000u); /* at once, not after 2 s */
+  }
   publish(a, 31); /* a's own page gets it now, without an offset */
   CHECK_EQ(expect_data(&ca, 31), 0);
   u_of(last_text, u31, sizeof(u31));
