@@ -6,6 +6,7 @@
  */
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 
 #include "engine-client.h"
@@ -46,6 +47,7 @@ static void redis_start(void) {
   snprintf(port, sizeof(port), "%d", redis_port);
   redis_pid = fork();
   if (redis_pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan if the test dies */
     int null = open("/dev/null", O_RDWR);
     dup2(null, 1); /* not the test's pipes: a reader would wait for it */
     dup2(null, 2);

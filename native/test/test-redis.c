@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -64,6 +65,7 @@ static int server_up(const char *pass) {
   snprintf(port, sizeof(port), "%d", g_port);
   g_pid = fork();
   if (g_pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan if the test dies */
     int fd = open("/dev/null", O_WRONLY);
     dup2(fd, 1);
     dup2(fd, 2);
