@@ -476,9 +476,9 @@ int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
  * channel's newest broadcast now: the messages are pushed under the
  * history's lock, as broadcasts are, so that every later broadcast
  * follows them in each inbox. */
-static int command(c4j_engine_t *e, int type, const char *cid,
-                   size_t cid_len, const char *channel, size_t channel_len,
-                   int64_t id) {
+int c4j__engine_command(c4j_engine_t *e, int type, const char *cid,
+                        size_t cid_len, const char *channel,
+                        size_t channel_len, int64_t id) {
   char ch[C4J_MAX_CHANNEL + 1];
   c4j__msg_t *msgs[256];
   c4j__hist_chan_t *hc = NULL;
@@ -511,15 +511,34 @@ static int command(c4j_engine_t *e, int type, const char *cid,
   return 0;
 }
 
+/* A (un)subscription of an id: here, and through the hub when this node
+ * does not hold it (or holds it only dying), like sendTo. */
+static int routed_command(c4j_engine_t *e, int type, const char *cid,
+                          size_t cid_len, const char *channel,
+                          size_t channel_len, int64_t id) {
+  int to;
+  if (!valid(e)) return C4J_ESTATE;
+  if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
+  if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
+    return C4J_EBADNAME;
+  if ((to = route(e, cid, cid_len)) & TO_HUB) {
+    int rc = c4j__hub_command(e, type == C4J__MSG_SUB, cid, cid_len, channel,
+                              channel_len, id);
+    if (rc != 0 || !(to & TO_HERE)) return rc;
+  }
+  return c4j__engine_command(e, type, cid, cid_len, channel, channel_len, id);
+}
+
 int c4j_subscribe(c4j_engine_t *e, const char *cid, size_t cid_len,
                   const char *channel, size_t channel_len, int64_t ack_id) {
-  return command(e, C4J__MSG_SUB, cid, cid_len, channel, channel_len,
-                 ack_id < 0 ? -1 : ack_id);
+  return routed_command(e, C4J__MSG_SUB, cid, cid_len, channel, channel_len,
+                        ack_id < 0 ? -1 : ack_id);
 }
 
 int c4j_unsubscribe(c4j_engine_t *e, const char *cid, size_t cid_len,
                     const char *channel, size_t channel_len) {
-  return command(e, C4J__MSG_UNSUB, cid, cid_len, channel, channel_len, -1);
+  return routed_command(e, C4J__MSG_UNSUB, cid, cid_len, channel,
+                        channel_len, -1);
 }
 
 static int is_space(char c) {

@@ -90,6 +90,11 @@ int c4j__engine_frame_local(c4j_engine_t *e, const char *cid, size_t cid_len,
 int c4j__engine_chan_frame_local(c4j_engine_t *e, const char *ch,
                                  size_t ch_len, const char *frame,
                                  size_t len);
+/* type C4J__MSG_SUB or C4J__MSG_UNSUB of cid to channel (see
+ * c4j_subscribe; id: the ack's, or -1). */
+int c4j__engine_command(c4j_engine_t *e, int type, const char *cid,
+                        size_t cid_len, const char *channel,
+                        size_t channel_len, int64_t id);
 int c4j__engine_drop_local(c4j_engine_t *e, const char *cid, size_t cid_len,
                            int code, const char *reason);
 

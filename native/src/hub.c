@@ -326,6 +326,16 @@ static void on_direct(c4j_engine_t *e, const hub_fields_t *r, int k) {
       c4j__engine_chan_frame_local(e, r->f[2], r->n[2], r->payload,
                                    r->payload_len);
     break;
+  case 's': /* s origin cid channel ack */
+  case 'x': /* x origin cid channel */
+    if (k == (r->f[0][0] == 's' ? 5 : 4) && cid_ok &&
+        c4j_channel_name_ok(r->f[3], r->n[3])) {
+      int64_t ack = -1;
+      if (k == 5 && !field_is(r, 4, "-1")) ack = (int64_t)field_u64(r, 4);
+      c4j__engine_command(e, r->f[0][0] == 's' ? C4J__MSG_SUB : C4J__MSG_UNSUB,
+                          r->f[2], r->n[2], r->f[3], r->n[3], ack);
+    }
+    break;
   case 'd': /* d origin cid code; payload: the reason */
     if (k == 4 && cid_ok) {
       size_t n = r->payload_len < sizeof(reason) ? r->payload_len
@@ -428,6 +438,19 @@ int c4j__hub_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
   int n = snprintf(h, sizeof(h), "f\t%s\t%.*s", e->node_id, (int)cid_len,
                    cid);
   return bus_send(e, h, (size_t)n, frame, len, NULL, 0);
+}
+
+int c4j__hub_command(c4j_engine_t *e, int subscribe, const char *cid,
+                     size_t cid_len, const char *ch, size_t ch_len,
+                     int64_t ack_id) {
+  char h[C4J_MAX_ID + C4J_MAX_CHANNEL + 64];
+  int n = subscribe
+              ? snprintf(h, sizeof(h), "s\t%s\t%.*s\t%.*s\t%lld", e->node_id,
+                         (int)cid_len, cid, (int)ch_len, ch,
+                         (long long)ack_id)
+              : snprintf(h, sizeof(h), "x\t%s\t%.*s\t%.*s", e->node_id,
+                         (int)cid_len, cid, (int)ch_len, ch);
+  return bus_send(e, h, (size_t)n, NULL, 0, NULL, 0);
 }
 
 int c4j__hub_send_chan_frame(c4j_engine_t *e, const char *ch, size_t ch_len,

@@ -21,6 +21,8 @@
  *                                                       sendToUser
  *   f <origin> <cid> \n <frame>                          sendFrame
  *   c <origin> <channel> \n <frame>                      channel frame
+ *   s <origin> <cid> <channel> <ack id or -1> \n         subscribe
+ *   x <origin> <cid> <channel> \n                        unsubscribe
  *   d <origin> <cid> <code> \n <reason>                  drop
  * (the spaces above stand for single tabs).  Channel names, ids, epochs
  * and numbers never hold a tab or a newline; user ids may, so they travel
@@ -89,6 +91,9 @@ int c4j__hub_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
                         const char *frame, size_t len);
 int c4j__hub_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
                   const char *reason);
+int c4j__hub_command(c4j_engine_t *e, int subscribe, const char *cid,
+                     size_t cid_len, const char *ch, size_t ch_len,
+                     int64_t ack_id);
 int c4j__hub_send_chan_frame(c4j_engine_t *e, const char *ch, size_t ch_len,
                              const char *frame, size_t len);
 

@@ -221,6 +221,20 @@ TEST(hub_direct_sends_cross_engines) {
   }
   next_text(&cb, text, sizeof(text));
   CHECK_STR(text, "{\"t\":\"join\",\"ch\":\"news\"}");
+  /* (Un)subscribing a page held by b, from a. */
+  CHECK_EQ(c4j_subscribe(a, "hubB2", 5, "extra", 5, 12), 0);
+  next_text(&cb, text, sizeof(text));
+  CHECK(strstr(text, "\"t\":\"ack\",\"id\":12") != NULL);
+  CHECK(strstr(text, "\"extra\"") != NULL);
+  CHECK_EQ(c4j_send_all(a, "extra", 5, "13", 2, 0), 0);
+  next_text(&cb, text, sizeof(text));
+  CHECK(strstr(text, "\"ch\":\"extra\"") && data_of(text) == 13);
+  CHECK_EQ(c4j_unsubscribe(a, "hubB2", 5, "extra", 5), 0);
+  uv_sleep(100);
+  CHECK_EQ(c4j_send_all(a, "extra", 5, "14", 2, 0), 0);
+  CHECK_EQ(c4j_send_to(a, "hubB2", 5, "direct", 6, "15", 2, 0), 0);
+  next_text(&cb, text, sizeof(text));
+  CHECK(data_of(text) == 15); /* 14 did not come: unsubscribed */
   CHECK_EQ(c4j_drop(a, "hubB2", 5, 4100, "bye"), 0);
   CHECK_EQ(read_close(&cb, text, sizeof(text)), 4100);
   client_close(&cb);
