@@ -2,8 +2,9 @@
  * from flags or a Comet.* file (options.c), the engine, and the embedder's
  * one thread: it drains c4j_engine_poll, keeps what events say about
  * connections (registry.c), answers the HTTP API (api.c), hands a page's
- * requests to the hub's action queue (or answers 4040 without a Redis
- * hub: no application here), logs, and stops on SIGINT/SIGTERM. */
+ * sub, unsub, pub and req to the hub's action queue (or answers 4040
+ * without a Redis hub: no application here), logs, and stops on
+ * SIGINT/SIGTERM. */
 #include "api.h"
 #include "options.h"
 #include "registry.h"
@@ -79,48 +80,59 @@ static void send_err(c4j_engine_t *e, str_t cid, json_t *id, int code,
   json_decref(err);
 }
 
-/* A page's req, with a Redis hub: onto the action queue as
- * {"cId","user","id","route","params"} (docs/protocol.md section 9); a
- * node of the application pops it and answers the page through the hub.
- * When the queue refuses it, the page gets 5000 at once. */
-static void queue_action(c4j_engine_t *e, str_t cid, json_t *m, json_t *id) {
-  json_t *route = json_object_get(m, "route"), *params = json_object_get(m, "params");
-  if (!json_is_string(route) || json_string_length(route) == 0) {
-    send_err(e, cid, id, 4000, "bad command: \"route\" (a string) is required");
+/* A page's command, with a Redis hub: onto the action queue
+ * (docs/protocol.md section 9) as {"t","cId","user","id"} and then
+ * "route","params" (req), "ch" (sub, unsub) or "ch","data" (pub); a node
+ * of the application pops it, decides (its listeners, which channels pages
+ * may write) and answers the page through the hub.  A bad command gets
+ * 4000 here; when the queue refuses it, 5000 at once. */
+static void queue_action(c4j_engine_t *e, str_t cid, const char *t, json_t *m, json_t *id) {
+  int req = !strcmp(t, "req"), pub = !strcmp(t, "pub");
+  const char *key = req ? "route" : "ch", *extra = req ? "params" : pub ? "data" : NULL;
+  json_t *k = json_object_get(m, key), *x = extra ? json_object_get(m, extra) : NULL;
+  if (!json_is_integer(id) || json_integer_value(id) < 0 || !json_is_string(k) ||
+      json_string_length(k) == 0) {
+    char msg[96];
+    snprintf(msg, sizeof msg, "bad command: \"id\" (an integer >= 0) and \"%s\" (a string) "
+             "are required", key);
+    send_err(e, cid, id, 4000, msg);
     return;
   }
   const char *user;
   size_t ulen = 0;
   if (!reg_user(cid.p, cid.n, &user, &ulen)) ulen = 0;
-  json_t *a = json_pack("{s:s%,s:o,s:O,s:O,s:O}", "cId", cid.p, cid.n,
+  json_t *a = json_pack("{s:s,s:s%,s:o,s:O,s:O}", "t", t, "cId", cid.p, cid.n,
                         "user", ulen ? json_stringn(user, ulen) : json_null(),
-                        "id", id, "route", route,
-                        "params", params ? params : json_null());
+                        "id", id, key, k);
+  if (a && extra && json_object_set(a, extra, x ? x : json_null()) < 0) {
+    json_decref(a);
+    a = NULL;
+  }
   char *js = a ? json_dumps(a, JSON_COMPACT) : NULL;
   int rc = js ? c4j_hub_action(e, js, strlen(js)) : C4J_ENOMEM;
   if (rc < 0) {
     char msg[160];
     snprintf(msg, sizeof msg, "request not queued: %s", c4j_strerror(rc));
-    logf_(LOG_WARN, "req from %.*s: %s", S(cid), msg);
+    logf_(LOG_WARN, "%s from %.*s: %s", t, S(cid), msg);
     send_err(e, cid, id, 5000, msg);
   }
   free(js);
   json_decref(a);
 }
 
-/* A client's sub/pub/req with an id gets 4040: no application here.  With
- * a Redis hub a req goes to the action queue instead; sub and pub still
- * get 4040 (unsub nothing, as before): they need the application's yes or
- * no (SubscribeListener, PublishListener, which channels pages may write),
- * and the hub carries only requests to the application, not these.  ping
- * is the core's. */
+/* A client's sub, unsub, pub or req with an id: with a Redis hub, to the
+ * action queue (the application decides on its node); without one there
+ * is no application here: sub, pub and req get 4040 (unsub nothing, as
+ * before).  ping is the core's. */
 static void on_message(c4j_engine_t *e, str_t cid, str_t text) {
   json_t *m = json_loadb(text.p, text.n, 0, NULL);
   json_t *t = json_object_get(m, "t"), *id = json_object_get(m, "id");
   const char *ts = json_string_value(t);
-  if (id && ts && hub_remote && !strcmp(ts, "req")) {
-    queue_action(e, cid, m, id);
-  } else if (id && ts && (!strcmp(ts, "sub") || !strcmp(ts, "pub") || !strcmp(ts, "req"))) {
+  int cmd = ts && (!strcmp(ts, "sub") || !strcmp(ts, "unsub") || !strcmp(ts, "pub") ||
+                   !strcmp(ts, "req"));
+  if (id && cmd && hub_remote) {
+    queue_action(e, cid, ts, m, id);
+  } else if (id && cmd && strcmp(ts, "unsub")) {
     send_err(e, cid, id, 4040, "no application on this node");
   }
   logf_(LOG_DEBUG, "message %.*s: %.*s", S(cid), (int)(text.n > 200 ? 200 : text.n), text.p);

@@ -1,8 +1,8 @@
 /* test-node-client.c - the WebSocket client of test-node.sh: mints an HS256
- * ticket, attaches to /ws, optionally sends one text message, and prints
- * each text frame it gets as a line until the server closes or the time
- * is up.  Exit 0 after a close frame, 1 otherwise.
- *   test-node-client PORT SECRET CID USER CHANNEL SECONDS [TEXT] */
+ * ticket, attaches to /ws, optionally sends text messages (in order, after
+ * the open frame), and prints each text frame it gets as a line until the
+ * server closes or the time is up.  Exit 0 after a close frame, 1 otherwise.
+ *   test-node-client PORT SECRET CID USER CHANNEL SECONDS [TEXT...] */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/hmac.h>
@@ -29,7 +29,7 @@ static void b64url(const unsigned char *in, size_t n, char *out) {
 
 int main(int argc, char **argv) {
   if (argc < 7) {
-    fprintf(stderr, "usage: %s PORT SECRET CID USER CHANNEL SECONDS [TEXT]\n", argv[0]);
+    fprintf(stderr, "usage: %s PORT SECRET CID USER CHANNEL SECONDS [TEXT...]\n", argv[0]);
     return 2;
   }
   char payload[512], hdr[64], pl[1024], sig[64], tok[2048], req[2560];
@@ -107,15 +107,15 @@ int main(int argc, char **argv) {
       }
       memmove(buf, buf + off + pl_len, len - off - pl_len);
       len -= off + pl_len;
-      if (!sent) { /* after the open frame: one masked text frame */
-        const char *t = argv[7];
+      for (int m = 7; !sent && m < argc; m++) { /* after the open frame: masked text frames */
+        const char *t = argv[m];
         size_t tl = strlen(t);
         unsigned char f[6 + 125] = {0x81, (unsigned char)(0x80 | tl), 7, 7, 7, 7};
         if (tl > 125) return 2;
         for (size_t i = 0; i < tl; i++) f[6 + i] = (unsigned char)t[i] ^ 7;
         if (write(fd, f, 6 + tl) < 0) return 1;
-        sent = 1;
       }
+      sent = 1;
     }
   }
   printf("timeout\n");

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test-node-hub.sh NODE CLIENT - two comet4j-node processes on one real
 # redis-server (docs/protocol.md section 9): a publish, a send and the
-# online count across nodes, a page's req onto the action queue, the
-# presence map, start-up without Redis, and Redis killed and restarted
+# online count across nodes, a page's sub, unsub, pub and req onto the
+# action queue, the presence map, start-up without Redis, and Redis killed and restarted
 # mid-test.  Run by `make test` after test-node.sh, on the same sanitized
 # build.  Ends with "test/node-hub: N passed, N failed".
 set -u
@@ -110,17 +110,35 @@ cid_a=AAAAAAAAAAAAAAAAAAAAAA cid_b=BBBBBBBBBBBBBBBBBBBBBB
 "$CLIENT" "$port_b" "$secret" "$cid_b" bob news 90 > "$dir/b.out" 2>&1 &
 cpid_b=$!
 req='{"t":"req","id":5,"route":"cart.add","params":{"n":1}}'
-"$CLIENT" "$port_a" "$secret" "$cid_a" alice news 90 "$req" > "$dir/a.out" 2>&1 &
+# and sub, unsub, pub (two bad ones: no ch, a string id)
+"$CLIENT" "$port_a" "$secret" "$cid_a" alice news 90 "$req" \
+  '{"t":"sub","id":1,"ch":"room.7"}' '{"t":"unsub","id":2,"ch":"room.7"}' \
+  '{"t":"pub","id":3,"ch":"room.7","data":{"x":[1,"y"]}}' '{"t":"pub","id":4,"data":1}' \
+  '{"t":"sub","id":"6","ch":"room.7"}' '{"t":"pub","id":7,"ch":"room.7"}' > "$dir/a.out" 2>&1 &
 cpid_a=$!
 check "a client attaches to B" 'wait_for "$dir/b.out" "\"t\":\"open\""' "$dir/b.out"
 check "a client attaches to A" 'wait_for "$dir/a.out" "\"t\":\"open\""' "$dir/a.out"
 
-# The req from A's page: one entry on c4j:actions, nothing answered by A.
-want="{\"cId\":\"$cid_a\",\"user\":\"alice\",\"id\":5,\"route\":\"cart.add\",\"params\":{\"n\":1}}"
-check "a req on A is one entry of c4j:actions with its cId, user, id, route, params" \
-  'until_eq 50 "$want" rcmd LRANGE c4j:actions 0 -1' "$dir/node-a.err"
-[ "$got" = "$want" ] || echo "    | LRANGE: $got"
-check "A does not answer the req itself (no 4040)" '! grep -q "\"code\":4040" "$dir/a.out"' "$dir/a.out"
+# The req, sub, unsub and pub from A's page: one entry each on c4j:actions
+# (a node of the application decides), nothing answered by A but the bad
+# ones (4000 at once).
+want="{\"t\":\"req\",\"cId\":\"$cid_a\",\"user\":\"alice\",\"id\":5,\"route\":\"cart.add\",\"params\":{\"n\":1}}"
+want_all=$(printf '%s\n' "$want" \
+  "{\"t\":\"sub\",\"cId\":\"$cid_a\",\"user\":\"alice\",\"id\":1,\"ch\":\"room.7\"}" \
+  "{\"t\":\"unsub\",\"cId\":\"$cid_a\",\"user\":\"alice\",\"id\":2,\"ch\":\"room.7\"}" \
+  "{\"t\":\"pub\",\"cId\":\"$cid_a\",\"user\":\"alice\",\"id\":3,\"ch\":\"room.7\",\"data\":{\"x\":[1,\"y\"]}}" \
+  "{\"t\":\"pub\",\"cId\":\"$cid_a\",\"user\":\"alice\",\"id\":7,\"ch\":\"room.7\",\"data\":null}" | sort)
+actions_sorted() { rcmd LRANGE c4j:actions 0 -1 | sort; }
+check "req, sub, unsub, pub on A: one entry each on c4j:actions (t, cId, user, id, route/params or ch/data)" \
+  'until_eq 50 "$want_all" actions_sorted' "$dir/node-a.err"
+[ "$got" = "$want_all" ] || printf '    | LRANGE: %s\n' "$got"
+check "the req's entry, with \"t\":\"req\", is there once" \
+  '[ "$(rcmd LRANGE c4j:actions 0 -1 | grep -cxF "$want")" = 1 ]'
+check "a pub without ch gets 4000 from A" 'wait_for "$dir/a.out" "\"id\":4,\"code\":4000"' "$dir/a.out"
+check "a sub with a string id gets 4000 from A" 'wait_for "$dir/a.out" "\"id\":\"6\",\"code\":4000"' "$dir/a.out"
+check "after them, c4j:actions still holds exactly those entries" '[ "$(actions_sorted)" = "$want_all" ]'
+check "A does not answer the req, sub, unsub, pub itself (no 4040, nothing for ids 1-3, 5, 7)" \
+  '! grep -qE "\"code\":4040|\"id\":[12357][,}]" "$dir/a.out"' "$dir/a.out"
 
 # A publish on A reaches B's page (and A's).
 out=$(post "$api_a/publish" '{"channel":"news","data":"from A"}')
