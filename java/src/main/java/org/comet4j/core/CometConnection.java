@@ -18,6 +18,20 @@ import jakarta.servlet.http.HttpServletResponse;
  * snapshot of its handshake request.  The socket itself lives in the C core;
  * this object only describes it.  Created by the engine's dispatcher when the
  * core reports the attach; never by applications.
+ *
+ * <p><b>A page on another node</b> ({@link #isRemote()}): with a Redis hub, a
+ * page held by another node (a comet4j-node, say) sends its sub, unsub and
+ * pub through the hub's action queue (docs/protocol.md section 9), and this
+ * node's SubscribeListeners, PublishListeners and ChannelListeners decide
+ * on them.  Their event's connection is then a stand-in made for that one
+ * command: only {@link #getId()} and {@link #getUser()} are meaningful;
+ * {@link #getState()} is "alive" (it just sent a command),
+ * {@link #getWorkStyle()}, {@link #getClientIp()} and {@link #getRequest()}
+ * are null, {@link #getClientPort()} 0, the headers and parameters empty,
+ * {@link #getChannels()} empty (its subscriptions live on its node), and
+ * {@link #getConnectTime()} is when the stand-in was made.  Use the id to
+ * address it ({@link CometEngine#sendToConnection}); this node's
+ * getConnections() never lists it.
  */
 public class CometConnection {
 
@@ -29,17 +43,38 @@ public class CometConnection {
     private final RequestSnapshot request;
     private final long connectTime = System.currentTimeMillis();
     private volatile String state = CometProtocol.STATE_ALIVE;
+    private final boolean remote;
     /** The channels the engine knows it is subscribed to (the ticket's, then every subscribe/unsubscribe). */
     final Set<String> channels = ConcurrentHashMap.newKeySet();
 
     CometConnection(String id, String clientIp, int clientPort, String user, String workStyle,
                     RequestSnapshot request) {
+        this(id, clientIp, clientPort, user, workStyle, request, false);
+    }
+
+    private CometConnection(String id, String clientIp, int clientPort, String user, String workStyle,
+                            RequestSnapshot request, boolean remote) {
+        this.remote = remote;
         this.id = id;
         this.clientIp = clientIp;
         this.clientPort = clientPort;
         this.user = user;
         this.workStyle = workStyle;
         this.request = request;
+    }
+
+    /** The stand-in for a page another node holds (see the class comment): its id and user only. */
+    static CometConnection remote(String id, String user) {
+        return new CometConnection(id, null, 0, user, null, null, true);
+    }
+
+    /**
+     * True for the stand-in of a page held by another node of the hub (its
+     * command came through the hub's action queue; see the class comment):
+     * only the id and the user are meaningful.
+     */
+    public boolean isRemote() {
+        return remote;
     }
 
     /** The connection id (22 URL-safe characters). */
@@ -102,7 +137,8 @@ public class CometConnection {
     /**
      * A snapshot of the handshake request ({@link RequestSnapshot}): headers,
      * cookies, parameters, principal, session id stay readable for the life
-     * of the connection.  Null if the ticket was minted outside this servlet.
+     * of the connection.  Null if the ticket was minted outside this servlet,
+     * and for a page on another node ({@link #isRemote()}).
      */
     public HttpServletRequest getRequest() {
         return request;
@@ -161,6 +197,6 @@ public class CometConnection {
 
     @Override
     public String toString() {
-        return "CometConnection[" + id + " " + clientIp + ":" + clientPort + " " + state + "]";
+        return "CometConnection[" + id + (remote ? " remote" : " " + clientIp + ":" + clientPort) + " " + state + "]";
     }
 }

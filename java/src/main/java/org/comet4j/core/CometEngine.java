@@ -87,7 +87,8 @@ import org.comet4j.event.Observable;
  * The CometConnection objects (getConnections, getUserConnections,
  * getConnection) stay this node's own.  With Comet.ListenActions=false the
  * pages' requests go to the hub's action queue; a listening node gets them
- * as ACTION events ({@link #onAction}).
+ * as ACTION events ({@link #onAction}), and with them the sub, unsub and
+ * pub of pages on comet4j-node.
  */
 public class CometEngine extends Observable<Event<CometEngine>> {
 
@@ -714,11 +715,16 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     }
 
     /**
-     * A request from the hub's action queue (event ACTION): {"cId","user",
-     * "id","route","params"} from a page on any node.  Run like a page's own
-     * request (unknown route 4040, timeout 4080, a throw 5000); the answer
-     * goes to cId wherever it is.  The ActionRequest's connection is this
-     * node's object when it holds cId, else null.
+     * A record from the hub's action queue (event ACTION), from a page on any
+     * node: {"t":"req"} (or no "t"), {"cId","user","id","route","params"}:
+     * a request, run like a page's own (unknown route 4040, timeout 4080, a
+     * throw 5000), the ActionRequest's connection this node's object when it
+     * holds cId, else null; {"t":"sub"|"unsub"|"pub","cId","user","id","ch"}
+     * (pub: "data"), from comet4j-node: the same decisions as a page's own
+     * command ({@link Commands#run}: registered channel, SubscribeListeners,
+     * PublishListeners, writable by pages) for this node's connection, or for
+     * a stand-in ({@link CometConnection#remote}) when another node holds it.
+     * Every answer goes to cId wherever it is.
      */
     void onAction(String json) {
         Object v;
@@ -740,6 +746,18 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         if (isDebugOn()) {
             LOG.info("comet4j: queued action for " + id + ": " + json);
         }
+        Object t = m.get("t");
+        Object u = m.get("user");
+        String user = u instanceof String && !((String) u).isEmpty() ? (String) u : null;
+        if ("sub".equals(t) || "unsub".equals(t) || "pub".equals(t)) {
+            CometConnection c = connections.get(id);
+            commands.run((String) t, c != null ? c : CometConnection.remote(id, user), reqId, m);
+            return;
+        }
+        if (t != null && !"req".equals(t)) {
+            sendError(id, reqId, CometProtocol.ERR_BAD_COMMAND, "unknown command " + JSONUtil.object2json(t));
+            return;
+        }
         Object route = m.get("route");
         if (!(route instanceof String) || ((String) route).isEmpty()) {
             sendError(id, reqId, CometProtocol.ERR_BAD_COMMAND, "missing \"route\"");
@@ -751,10 +769,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             sendError(id, reqId, CometProtocol.ERR_UNKNOWN, "unknown route " + route);
             return;
         }
-        Object user = m.get("user");
-        a.run(h, new ActionRequest((String) route, m.get("params"), id,
-                user instanceof String && !((String) user).isEmpty() ? (String) user : null,
-                connections.get(id), reqId));
+        a.run(h, new ActionRequest((String) route, m.get("params"), id, user, connections.get(id), reqId));
     }
 
     boolean isDebugOn() {

@@ -27,13 +27,20 @@ import org.comet4j.core.util.JSONUtil;
  * <li>{"t":"req","id","route","params"}: the route's ActionHandler on the
  *     engine's pool (4040 without one), res or err later.  With a Redis hub
  *     and Comet.ListenActions=false it is not run here: it goes to the hub's
- *     action queue as {"cId","user","id","route","params"} for a listening
- *     node, which answers the page wherever it is (CometEngine.onAction); a
- *     request the queue refuses (outbox full while Redis is away, over 65535
- *     bytes) is answered err 5000 "request not queued: ..." at once, as
- *     comet4j-node answers it.</li>
+ *     action queue as {"t":"req","cId","user","id","route","params"} for a
+ *     listening node, which answers the page wherever it is
+ *     (CometEngine.onAction); a request the queue refuses (outbox full while
+ *     Redis is away, over 65535 bytes) is answered err 5000 "request not
+ *     queued: ..." at once, as comet4j-node answers it.</li>
  * </ul>
  * Anything else, or a frame that is not such an object, gets err 4000.
+ *
+ * <p>The sub, unsub and pub of a page on comet4j-node come through the hub's
+ * action queue ({"t":"sub"|"unsub"|"pub","cId","user","id","ch"[,"data"]})
+ * and run here the same way ({@link #run}) for a stand-in of that page
+ * ({@link CometConnection#isRemote()}): the core routes Native.subscribe
+ * and unsubscribe, acks and errors to the node that holds it.  This node
+ * keeps no membership for such a page (no join/leave, no presence entry).
  */
 final class Commands {
 
@@ -69,8 +76,16 @@ final class Commands {
             engine.sendError(cid, -1, ERR_BAD_COMMAND, "\"id\" must be an integer >= 0");
             return;
         }
-        CometConnection c = engine.known(cid);
-        switch ((String) t) {
+        run((String) t, engine.known(cid), id, m);
+    }
+
+    /**
+     * One command t of connection c (this node's, or the stand-in of a page
+     * another node holds, {@link CometConnection#isRemote()}: its command
+     * came through the hub's action queue, CometEngine.onAction).
+     */
+    void run(String t, CometConnection c, long id, Map<?, ?> m) {
+        switch (t) {
             case "sub":
                 sub(c, id, m);
                 break;
@@ -84,7 +99,7 @@ final class Commands {
                 req(c, id, m);
                 break;
             default:
-                engine.sendError(cid, id, ERR_BAD_COMMAND, "unknown command \"" + t + "\"");
+                engine.sendError(c.getId(), id, ERR_BAD_COMMAND, "unknown command \"" + t + "\"");
         }
     }
 
@@ -119,7 +134,10 @@ final class Commands {
             answerNativeError(c, id, rc);
             return;
         }
-        engine.joined(c, ch); // the core sends the ack with pos
+        if (!c.isRemote()) { // a remote page's memberships: see docs/protocol.md section 9, "Limits today"
+            engine.joined(c, ch);
+        }
+        // the core sends the ack with pos (the node that holds the page)
     }
 
     private void unsub(CometConnection c, long id, Map<?, ?> m) {
@@ -139,7 +157,9 @@ final class Commands {
             answerNativeError(c, id, rc);
             return;
         }
-        engine.left(c, ch);
+        if (!c.isRemote()) {
+            engine.left(c, ch);
+        }
         engine.sendAck(c.getId(), id);
     }
 
@@ -195,6 +215,7 @@ final class Commands {
     /** A request for the hub's action queue; only a refusal is answered here. */
     private void queue(CometConnection c, long id, String route, Object params) {
         Map<String, Object> r = new LinkedHashMap<>();
+        r.put("t", "req");
         r.put("cId", c.getId());
         r.put("user", c.getUser());
         r.put("id", id);

@@ -26,9 +26,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
 import org.comet4j.core.event.BeforeConnectEvent;
+import org.comet4j.core.event.PublishEvent;
+import org.comet4j.core.event.SubscribeEvent;
 import org.comet4j.core.exception.ConfigException;
 import org.comet4j.core.exception.NativeException;
 import org.comet4j.core.listener.BeforeConnectListener;
+import org.comet4j.core.listener.PublishListener;
+import org.comet4j.core.listener.SubscribeListener;
 import org.comet4j.test.FakeHttp;
 import org.comet4j.test.MiniJson;
 import org.junit.jupiter.api.AfterAll;
@@ -75,6 +79,8 @@ class HubTest {
 
         channelsB.put("news", ChannelOptions.defaults());
         channelsB.put("lobby", ChannelOptions.defaults().presence());
+        channelsB.put("chat", ChannelOptions.defaults().clientWritable());
+        channelsB.put("vip", ChannelOptions.defaults());
         b = new CometEngine(channelsB);
         b.start(config(Map.of("Comet.ListenActions", "true")));
         b.addActionHandler("echo", req -> {
@@ -182,13 +188,13 @@ class HubTest {
         }
     }
 
-    /** The answer (res or err) to request id. */
+    /** The answer (ack, res or err) to command id. */
     static Map<String, Object> answer(Harness.Client c, long id, long ms) throws InterruptedException {
         long end = System.currentTimeMillis() + ms;
         while (true) {
             Map<String, Object> m = c.next(Math.max(1, end - System.currentTimeMillis()));
             Object t = m.get("t");
-            if (("res".equals(t) || "err".equals(t)) && Long.valueOf(id).equals(m.get("id"))) {
+            if (("ack".equals(t) || "res".equals(t) || "err".equals(t)) && Long.valueOf(id).equals(m.get("id"))) {
                 return m;
             }
         }
@@ -328,6 +334,114 @@ class HubTest {
         ActionRequest r = requestsOnB.get(requestsOnB.size() - 1);
         assertFalse(r.isRemote());
         assertSame(b.getConnection(c.id), r.getConnection());
+    }
+
+    /**
+     * What comet4j-node queues for its pages' sub, unsub and pub (and a req
+     * without "t"), pushed from A (which does not listen) for a page A holds:
+     * B decides with its listeners and channel options, for a stand-in of
+     * the page, and every answer reaches the page on A.
+     */
+    @Test
+    void subUnsubPubOfAPageOnAnotherNodeRunOnTheListeningNode() throws Exception {
+        Harness.Client p = openOnA("paula");
+        Harness.Client q = openOnB("quinn"); // on chat by its ticket
+        List<CometConnection> subs = Collections.synchronizedList(new ArrayList<>());
+        List<CometConnection> pubs = Collections.synchronizedList(new ArrayList<>());
+        SubscribeListener noVip = new SubscribeListener() {
+            @Override
+            public boolean handleEvent(SubscribeEvent e) {
+                subs.add(e.getConn());
+                return !"vip".equals(e.getChannel());
+            }
+        };
+        PublishListener countPubs = new PublishListener() {
+            @Override
+            public boolean handleEvent(PublishEvent e) {
+                pubs.add(e.getConn());
+                return true;
+            }
+        };
+        b.addSubscribeListener(noVip);
+        b.addPublishListener(countPubs);
+        String who = "\"cId\":\"" + p.id + "\",\"user\":\"paula\"";
+        try {
+            // sub on a known channel: the ack with pos comes from A, then its broadcasts
+            assertEquals(0, a.hubAction("{\"t\":\"sub\"," + who + ",\"id\":21,\"ch\":\"chat\"}"));
+            Map<String, Object> ack = answer(p, 21, 10000);
+            assertEquals("ack", ack.get("t"), ack.toString());
+            assertTrue(ack.get("pos") instanceof Map && ((Map<?, ?>) ack.get("pos")).containsKey("chat"),
+                    ack.toString());
+            assertEquals(1, subs.size(), "B's SubscribeListener asked once");
+            CometConnection stand = subs.get(0);
+            assertEquals(p.id, stand.getId());
+            assertEquals("paula", stand.getUser());
+            assertTrue(stand.isRemote());
+            assertNull(stand.getRequest());
+            assertEquals(CometProtocol.STATE_ALIVE, stand.getState());
+            assertNull(b.getConnection(p.id), "B does not hold it, nor lists the stand-in");
+            b.sendToAll("chat", "hello chat");
+            assertEquals("hello chat", msgOn(p, "chat", 10000).get("data"));
+            assertEquals("hello chat", msgOn(q, "chat", 10000).get("data"));
+
+            // refused by the SubscribeListener; unknown channel
+            a.hubAction("{\"t\":\"sub\"," + who + ",\"id\":22,\"ch\":\"vip\"}");
+            Map<String, Object> e = answer(p, 22, 10000);
+            assertEquals("err", e.get("t"), e.toString());
+            assertEquals(4030L, e.get("code"), e.toString());
+            a.hubAction("{\"t\":\"sub\"," + who + ",\"id\":23,\"ch\":\"nowhere\"}");
+            assertEquals(4040L, answer(p, 23, 10000).get("code"));
+
+            // pub on a writable channel: every page on it (A and B), and the ack
+            a.hubAction("{\"t\":\"pub\"," + who + ",\"id\":24,\"ch\":\"chat\",\"data\":{\"k\":[1,\"v\"]}}");
+            String got = until(p, "\"t\":\"ack\",\"id\":24", "\"data\":{\"k\":[1,\"v\"]}");
+            assertTrue(got.contains("\"ch\":\"chat\""), got);
+            assertEquals(Map.of("k", List.of(1L, "v")), msgOn(q, "chat", 10000).get("data"));
+            assertEquals(1, pubs.size(), "B's PublishListener asked once");
+            assertEquals(p.id, pubs.get(0).getId());
+            assertTrue(pubs.get(0).isRemote());
+
+            // pub on a channel pages may not write
+            a.hubAction("{\"t\":\"pub\"," + who + ",\"id\":25,\"ch\":\"news\",\"data\":1}");
+            e = answer(p, 25, 10000);
+            assertEquals(4031L, e.get("code"), e.toString());
+            assertEquals(1, pubs.size(), "no PublishListener for a channel pages may not write");
+
+            // unsub: the ack, then no more of chat (q still gets it)
+            a.hubAction("{\"t\":\"unsub\"," + who + ",\"id\":26,\"ch\":\"chat\"}");
+            assertEquals(Map.of("t", "ack", "id", 26L), answer(p, 26, 10000));
+            b.sendToAll("chat", "after unsub");
+            assertEquals("after unsub", msgOn(q, "chat", 10000).get("data"));
+            a.sendToAll("news", "marker"); // after chat's on the bus: p has had chat's, if any
+            String rest = until(p, "marker");
+            assertFalse(rest.contains("after unsub"), rest);
+
+            // a record without "t" is a request, as before; an unknown "t" is 4000
+            a.hubAction("{" + who + ",\"id\":27,\"route\":\"echo\",\"params\":2}");
+            Map<String, Object> res = answer(p, 27, 10000);
+            assertEquals("res", res.get("t"), res.toString());
+            assertEquals(Map.of("node", "B", "params", 2L, "user", "paula"), res.get("result"));
+            a.hubAction("{\"t\":\"nope\"," + who + ",\"id\":28}");
+            assertEquals(4000L, answer(p, 28, 10000).get("code"));
+            assertEquals(2, subs.size(), "the listener saw sub 21 and 22 only");
+        } finally {
+            b.removeSubscribeListener(noVip);
+            b.removePublishListener(countPubs);
+        }
+    }
+
+    /** The frames of c until every needle was in one (fails after 10 s), joined. */
+    static String until(Harness.Client c, String... needles) throws Exception {
+        StringBuilder got = new StringBuilder();
+        List<String> left = new ArrayList<>(List.of(needles));
+        long end = System.currentTimeMillis() + 10000;
+        while (!left.isEmpty()) {
+            String f = c.messages.poll(Math.max(1, end - System.currentTimeMillis()), TimeUnit.MILLISECONDS);
+            assertNotNull(f, "not within 10 s: " + left + "; got " + got);
+            got.append(f).append('\n');
+            left.removeIf(f::contains);
+        }
+        return got.toString();
     }
 
     // ---- (d) online and presence across the cluster ----------------------------------------------
