@@ -215,6 +215,42 @@ for (const [where, workStyle] of [['node A', 'websocket'], ['node B', 'stream'],
   }));
 }
 
+// (c') A page on a comet4j-node talks back: its pub and sub go through the
+// action queue to T2, which decides with the example's listeners.
+test('a page on node A publishes on board and subscribes at run time; T2 decides, pages everywhere see it', T, withLogs(async () => {
+  const a = await client(nodeA.base, 'websocket');
+  const b = await client(nodeB.base, 'lpool');
+  const answer = (id) => a.frames.find((f) => (f.t === 'ack' || f.t === 'err') && f.id === id);
+  const tag = `p${Date.now()}`;
+  // The example's PublishListener takes notes {text[, name]} on board only.
+  await a.send({ t: 'pub', id: 1, ch: 'board', data: { tag, text: 'hello' } },
+    { t: 'pub', id: 2, ch: 'chat', data: { tag, text: 'x' } },   // chat: not writable by pages
+    { t: 'pub', id: 6, ch: 'board', data: { tag, text: '' } });  // refused by the listener
+  await eventually('answers to the pubs', () => answer(1) && answer(2) && answer(6), 20000);
+  assert.equal(answer(1).t, 'ack', JSON.stringify(answer(1)));
+  assert.equal(answer(2).code, 4031, JSON.stringify(answer(2)));
+  assert.equal(answer(6).code, 4030, JSON.stringify(answer(6)));
+  const onBoard = (c) => c.messages('board').filter((d) => d && d.tag === tag).length;
+  await eventually('the page on node B gets the pub', () => onBoard(b) === 1, 20000);
+  await eventually('the publisher gets it too', () => onBoard(a) === 1, 20000);
+  await sleep(500);
+  assert.equal(onBoard(b), 1, 'once');
+  // unsub, then a broadcast on board no longer reaches the page on A.
+  await a.send({ t: 'unsub', id: 3, ch: 'board' });
+  await eventually('the unsub ack', () => answer(3), 20000);
+  assert.equal(answer(3).t, 'ack', JSON.stringify(answer(3)));
+  await b.send({ t: 'pub', id: 4, ch: 'board', data: { tag: tag + 'x', text: 'again' } });
+  await eventually('node B\'s page sees its own pub', () =>
+    b.messages('board').some((d) => d && d.tag === tag + 'x'), 20000);
+  await sleep(500);
+  assert.ok(!a.messages('board').some((d) => d && d.tag === tag + 'x'), 'unsubscribed on A');
+  // and sub brings it back, acked with a position.
+  await a.send({ t: 'sub', id: 5, ch: 'board' });
+  await eventually('the sub ack', () => answer(5), 20000);
+  assert.equal(answer(5).t, 'ack', JSON.stringify(answer(5)));
+  assert.ok(answer(5).pos && answer(5).pos.board, JSON.stringify(answer(5)));
+}));
+
 // (d) Redis stopped for 4 s and started again (empty) while node A
 // publishes every 50 ms; clients on node B end up with every message, in
 // order; clients on A get them at once and once.
