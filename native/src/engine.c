@@ -557,15 +557,22 @@ static int frame_trim(const char *frame_json, size_t len, size_t *a,
   return *b - *a >= 2 && frame_json[*a] == '{' && frame_json[*b - 1] == '}';
 }
 
-int c4j__engine_frame_local(c4j_engine_t *e, const char *cid, size_t cid_len,
-                            const char *frame, size_t len) {
+/* A whole frame (already checked) pushed as a message of type, to the
+ * connection or the channel `name` on every worker. */
+static int whole_frame(c4j_engine_t *e, int type, const char *name,
+                       size_t name_len, const char *frame, size_t len) {
   size_t h = c4j_ws_header_len(len);
   c4j__buf_t *buf;
   if (h + len > e->cfg.max_queue) return C4J_ETOOBIG;
   if ((buf = c4j__buf_new(h + len)) == NULL) return C4J_ENOMEM;
   c4j_ws_write_header(buf->data, C4J_WS_OP_TEXT, len);
   memcpy(buf->data + h, frame, len);
-  return broadcast(e, C4J__MSG_SEND_TO, cid, cid_len, buf, 0, NULL);
+  return broadcast(e, type, name, name_len, buf, 0, NULL);
+}
+
+int c4j__engine_frame_local(c4j_engine_t *e, const char *cid, size_t cid_len,
+                            const char *frame, size_t len) {
+  return whole_frame(e, C4J__MSG_SEND_TO, cid, cid_len, frame, len);
 }
 
 int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
@@ -588,13 +595,7 @@ int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
 int c4j__engine_chan_frame_local(c4j_engine_t *e, const char *ch,
                                  size_t ch_len, const char *frame,
                                  size_t len) {
-  size_t h = c4j_ws_header_len(len);
-  c4j__buf_t *buf;
-  if (h + len > e->cfg.max_queue) return C4J_ETOOBIG;
-  if ((buf = c4j__buf_new(h + len)) == NULL) return C4J_ENOMEM;
-  c4j_ws_write_header(buf->data, C4J_WS_OP_TEXT, len);
-  memcpy(buf->data + h, frame, len);
-  return broadcast(e, C4J__MSG_SEND_ALL, ch, ch_len, buf, 0, NULL);
+  return whole_frame(e, C4J__MSG_SEND_ALL, ch, ch_len, frame, len);
 }
 
 int c4j_send_channel_frame(c4j_engine_t *e, const char *channel,

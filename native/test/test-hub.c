@@ -4,31 +4,13 @@
  * by another engine, drops, resume on another engine, a late engine
  * filling its history from Redis, the action queue, Redis going away.
  */
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-
 #include "engine-client.h"
+#include "redis-server.h"
 
 /* ---- redis-server ------------------------------------------------------------ */
 
 static int redis_port;
 static pid_t redis_pid;
-
-static int free_port(void) {
-  struct sockaddr_in a;
-  socklen_t n = sizeof(a);
-  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, (struct sockaddr *)&a, sizeof(a));
-  getsockname(fd, (struct sockaddr *)&a, &n);
-  port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
 
 static int port_open(int port) {
   struct sockaddr_in a;
@@ -43,29 +25,12 @@ static int port_open(int port) {
 }
 
 static void redis_start(void) {
-  char port[16];
-  snprintf(port, sizeof(port), "%d", redis_port);
-  redis_pid = fork();
-  if (redis_pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan if the test dies */
-    int null = open("/dev/null", O_RDWR);
-    dup2(null, 1); /* not the test's pipes: a reader would wait for it */
-    dup2(null, 2);
-    execlp("redis-server", "redis-server", "--port", port, "--bind",
-           "127.0.0.1", "--save", "", "--appendonly", "no", "--loglevel",
-           "warning", (char *)NULL);
-    _exit(127);
-  }
+  redis_pid = test_redis_spawn(redis_port, NULL);
   for (int i = 0; i < 200 && !port_open(redis_port); i++) uv_sleep(25);
   CHECK(port_open(redis_port));
 }
 
-static void redis_kill(void) {
-  if (redis_pid <= 0) return;
-  kill(redis_pid, SIGKILL);
-  waitpid(redis_pid, NULL, 0);
-  redis_pid = 0;
-}
+static void redis_kill(void) { test_redis_kill(&redis_pid); }
 
 /* ---- Engines on the hub ---------------------------------------------------------- */
 
@@ -162,7 +127,7 @@ TEST(hub_unreachable_fails_start) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
   char url[64];
-  snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", free_port());
+  snprintf(url, sizeof(url), "redis://127.0.0.1:%d/0", test_free_port());
   base_config(&cfg);
   cfg.hub = url;
   CHECK_EQ(c4j_engine_new(&cfg, &e), 0);
@@ -465,7 +430,7 @@ TEST(hub_survives_redis_restart) {
 
 static void setup(void) {
   signal(SIGPIPE, SIG_IGN);
-  redis_port = free_port();
+  redis_port = test_free_port();
   snprintf(hub_url, sizeof(hub_url), "redis://127.0.0.1:%d/0", redis_port);
   redis_start();
 }

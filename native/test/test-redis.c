@@ -7,7 +7,6 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -21,6 +20,7 @@
 #include "engine.h"
 #include "hub.h"
 #include "test.h"
+#include "redis-server.h"
 
 #define NODE_A "AAAAAAAAAAAAAAAAAAAAAA"
 #define NODE_B "BBBBBBBBBBBBBBBBBBBBBB"
@@ -32,20 +32,6 @@ static char g_url[64];
 static int g_order[64], g_norder; /* actions in the order they came */
 
 /* ---- Helpers ------------------------------------------------------------- */
-
-static int free_port(void) {
-  struct sockaddr_in a;
-  socklen_t l = sizeof(a);
-  int fd = socket(AF_INET, SOCK_STREAM, 0), port;
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, (struct sockaddr *)&a, sizeof(a));
-  getsockname(fd, (struct sockaddr *)&a, &l);
-  port = ntohs(a.sin_port);
-  close(fd);
-  return port;
-}
 
 static redisContext *cli(void) {
   struct timeval tv = { 3, 0 };
@@ -61,19 +47,7 @@ static redisContext *cli(void) {
 /* Starts redis-server on g_port (with a password unless pass is NULL)
  * and waits until it answers. */
 static int server_up(const char *pass) {
-  char port[16];
-  snprintf(port, sizeof(port), "%d", g_port);
-  g_pid = fork();
-  if (g_pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL); /* no orphan if the test dies */
-    int fd = open("/dev/null", O_WRONLY);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execl("/usr/bin/redis-server", "redis-server", "--port", port, "--bind",
-          "127.0.0.1", "--save", "", "--appendonly", "no",
-          pass ? "--requirepass" : (char *)NULL, pass, (char *)NULL);
-    _exit(127);
-  }
+  g_pid = test_redis_spawn(g_port, pass);
   for (int i = 0; i < 300; i++) {
     redisContext *c = cli();
     if (c != NULL) {
@@ -85,12 +59,7 @@ static int server_up(const char *pass) {
   return -1;
 }
 
-static void server_kill(void) {
-  if (g_pid <= 0) return;
-  kill(g_pid, SIGKILL);
-  waitpid(g_pid, NULL, 0);
-  g_pid = -1;
-}
+static void server_kill(void) { test_redis_kill(&g_pid); }
 
 static long long cmd_int(const char *fmt, const char *a, const char *b) {
   redisContext *c = cli();
@@ -284,7 +253,7 @@ static size_t count_of(const char *s, const char *needle) {
 /* ---- Tests --------------------------------------------------------------- */
 
 TEST(redis_server_starts) {
-  g_port = free_port();
+  g_port = test_free_port();
   snprintf(g_url, sizeof(g_url), "redis://127.0.0.1:%d/0", g_port);
   atexit(server_kill); /* even when a check fails */
   CHECK_EQ(server_up(NULL), 0);
@@ -298,7 +267,7 @@ TEST(redis_start_errors) {
                         "redis://h:99999", "redis://h:1/x", "redis://h:1/",
                         "redis://h:1/2/3", "redis://h:1:2", "redis://h h",
                         "redis://h:+1", NULL };
-  snprintf(url, sizeof(url), "redis://127.0.0.1:%d", free_port());
+  snprintf(url, sizeof(url), "redis://127.0.0.1:%d", test_free_port());
   why[0] = '\0';
   CHECK_EQ(c4j__redis_start(e, url, "c4j", NODE_A, "abcdefgh", out, 1000, &r,
                             why, sizeof(why)), C4J_EHUB);
