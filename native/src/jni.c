@@ -416,10 +416,15 @@ static jbyteArray n_hub_get(JNIEnv *env, jclass cls, jlong h, jbyteArray key,
   jbyteArray arr = NULL;
   if (e != NULL && key != NULL) {
     k = dup_bytes(env, key, &kn, &oom);
-    out = malloc(cap);
-    rc = k == NULL || out == NULL
-             ? C4J_ENOMEM
-             : c4j_hub_get(e, k, kn, out, cap, timeout_ms);
+    /* A map bigger than the buffer (a cluster's "online" with many
+     * connections) is asked again with a bigger one, up to 256 MiB. */
+    do {
+      free(out);
+      out = malloc(cap);
+      rc = k == NULL || out == NULL
+               ? C4J_ENOMEM
+               : c4j_hub_get(e, k, kn, out, cap, timeout_ms);
+    } while (rc == C4J_ETOOBIG && (cap *= 4) <= (256u << 20));
   }
   if (rc >= 0 && (arr = (*env)->NewByteArray(env, rc)) != NULL)
     (*env)->SetByteArrayRegion(env, arr, 0, rc, (const jbyte *)out);
