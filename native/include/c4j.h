@@ -204,6 +204,9 @@ int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
  * core does not read it) for exactly one node with listen_actions, which
  * gets it as C4J_EV_ACTION.  With hub "local" it goes to this engine's own
  * events (C4J_ESTATE when listen_actions is 0).  At most 65535 bytes.
+ * Once it has run (answered), the node that got it calls
+ * c4j_hub_action_done with the same bytes; a request whose node dies
+ * before that goes back to the queue for another node (at least once).
  *
  * c4j_hub_set and c4j_hub_get keep cluster-wide facts (presence, online)
  * in named maps: set writes field = value (a JSON value; NULL value:
@@ -213,6 +216,7 @@ int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
  * its length; it waits for Redis at most timeout_ms (then C4J_EHUB).
  * Both answer C4J_ESTATE with hub "local" (the embedder knows it all). */
 int c4j_hub_action(c4j_engine_t *e, const char *json, size_t len);
+int c4j_hub_action_done(c4j_engine_t *e, const char *json, size_t len);
 int c4j_hub_set(c4j_engine_t *e, const char *key, size_t key_len,
                 const char *field, size_t field_len, const char *value,
                 size_t value_len);

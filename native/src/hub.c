@@ -492,6 +492,18 @@ int c4j_hub_action(c4j_engine_t *e, const char *json, size_t len) {
   return rc;
 }
 
+int c4j_hub_action_done(c4j_engine_t *e, const char *json, size_t len) {
+  int rc;
+  if (!valid(e)) return C4J_ESTATE;
+  if (json == NULL || len == 0 || len > 65535) return C4J_EBADJSON;
+  if (!c4j__engine_enter(e))
+    return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
+  rc = e->redis == NULL ? 0 /* local: nothing to forget */
+                        : c4j__redis_action_done(e->redis, json, len);
+  c4j__engine_leave(e);
+  return rc;
+}
+
 int c4j_hub_set(c4j_engine_t *e, const char *key, size_t key_len,
                 const char *field, size_t field_len, const char *value,
                 size_t value_len) {

@@ -35,7 +35,12 @@
  *   <p>:h:<channel>    stream: id "<offset>-1", fields t (time), d (data),
  *                      u (the message id, when not "-");
  *                      MAXLEN history_size, PEXPIRE history_age_ms
- *   <p>:actions        list: requests for listen_actions nodes
+ *   <p>:actions        list: requests for listen_actions nodes (LPUSH;
+ *                      popped from the right)
+ *   <p>:taken:<node>   list: the requests a node popped and is running
+ *                      (BLMOVE from <p>:actions, LREM when done; put
+ *                      back by any node once that node is gone)
+ *   <p>:takers         set: the nodes that take requests
  *   <p>:nodes          hash: node id -> its last heartbeat (ms)
  *   <p>:kv:<key>       hash: "<node id>:<field>" -> value (c4j_hub_set)
  */
@@ -132,6 +137,8 @@ int c4j__redis_fetch(c4j__redis_t *r, const char *ch, size_t ch_len,
                      uint64_t after);
 /* LPUSH onto <p>:actions. */
 int c4j__redis_action(c4j__redis_t *r, const char *json, size_t len);
+/* LREM from this node's <p>:taken:<node id>: the request is done. */
+int c4j__redis_action_done(c4j__redis_t *r, const char *json, size_t len);
 /* c4j_hub_set / c4j_hub_get (see c4j.h).  get blocks the calling thread
  * at most timeout_ms on a connection of its own; it never waits for the
  * Redis thread. */

@@ -384,6 +384,21 @@ static jint n_hub_action(JNIEnv *env, jclass cls, jlong h,
   return rc;
 }
 
+static jint n_hub_action_done(JNIEnv *env, jclass cls, jlong h,
+                              jbyteArray json) {
+  c4j_engine_t *e = handle(h);
+  size_t n;
+  int oom;
+  char *j;
+  jint rc;
+  if (e == NULL) return C4J_ESTATE;
+  if (json == NULL) return C4J_EBADJSON;
+  if ((j = dup_bytes(env, json, &n, &oom)) == NULL) return C4J_ENOMEM;
+  rc = c4j_hub_action_done(e, j, n);
+  free(j);
+  return rc;
+}
+
 /* value null removes the field. */
 static jint n_hub_set(JNIEnv *env, jclass cls, jlong h, jbyteArray key,
                       jbyteArray field, jbyteArray value) {
@@ -465,6 +480,7 @@ static const JNINativeMethod methods[] = {
   { "apiReply", "(JJI[B)I", (void *)n_api_reply },
   { "sendChannelFrame", "(J[B[B)I", (void *)n_send_channel_frame },
   { "hubAction", "(J[B)I", (void *)n_hub_action },
+  { "hubActionDone", "(J[B)I", (void *)n_hub_action_done },
   { "hubSet", "(J[B[B[B)I", (void *)n_hub_set },
   { "hubGet", "(J[BI[I)[B", (void *)n_hub_get },
   { "strerror", "(I)Ljava/lang/String;", (void *)n_strerror },

@@ -49,7 +49,7 @@
  *   set: a key, b field, c value (has_value 0: remove); in the kv table
  *        num holds the hash of key and field.
  */
-enum { R_PUBLISH, R_BUS, R_ACTION, R_FETCH, R_SET };
+enum { R_PUBLISH, R_BUS, R_ACTION, R_DONE, R_FETCH, R_SET };
 
 typedef struct req_s {
   struct req_s *next;
@@ -90,6 +90,7 @@ struct c4j__redis_s {
   char epoch[C4J__EPOCH_LEN + 1];
   char prefix[65];
   char k_bus[80], k_seq[80], k_epoch[80], k_actions[80], k_nodes[80];
+  char k_taken[120], k_takers[80]; /* this node's taken requests; who takes */
   int listen;
 
   uv_mutex_t lock;
@@ -233,8 +234,9 @@ static int send_argv(conn_t *c, redisCallbackFn *fn, void *priv, int argc,
 /* For arguments that are NUL-ended strings. */
 static int send_strs(conn_t *c, redisCallbackFn *fn, void *priv, int argc,
                      const char **argv) {
-  size_t lens[8];
-  for (int i = 0; i < argc && i < 8; i++) lens[i] = strlen(argv[i]);
+  size_t lens[12];
+  if (argc > 12) return -1;
+  for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
   return send_argv(c, fn, priv, argc, argv, lens);
 }
 
@@ -569,6 +571,12 @@ static void send_record(c4j__redis_t *r, req_t *q, int eval) {
     send_publish(r, q, eval);
     return;
   }
+  if (q->kind == R_DONE) { /* LREM <taken> 1 <request> */
+    const char *dv[4] = { "LREM", r->k_taken, "1", q->a };
+    size_t dl[4] = { 4, strlen(r->k_taken), 1, q->a_len };
+    send_argv(&r->cmd, record_cb, q, 4, dv, dl);
+    return;
+  }
   argv[0] = q->kind == R_BUS ? "PUBLISH" : "LPUSH";
   argv[1] = q->kind == R_BUS ? r->k_bus : r->k_actions;
   argv[2] = q->a;
@@ -703,22 +711,21 @@ static void act_wait_cb(uv_timer_t *t) {
   if (linked(r) && r->act.connected) brpop(r);
 }
 
+/* A request moves from the queue to this node's taken list as it is
+ * popped, and leaves it when the embedder says it is done
+ * (c4j_hub_action_done): if this node dies meanwhile, another one puts it
+ * back (requeue_dead). */
 static void brpop_cb(redisAsyncContext *ac, void *reply, void *priv) {
   c4j__redis_t *r = ((conn_t *)ac->data)->r;
-  redisReply *rep = reply, *item;
-  const char *argv[3];
-  size_t lens[3];
+  redisReply *rep = reply;
+  const char *argv[5] = { "LMOVE", r->k_taken, r->k_actions, "LEFT", "RIGHT" };
   if (rep == NULL || r->stopping) return;
-  if (rep->type == REDIS_REPLY_ARRAY && rep->elements == 2 &&
-      rep->element[1]->type == REDIS_REPLY_STRING) {
-    item = rep->element[1];
-    if (c4j__hub_on_action(r->e, item->str, item->len) != C4J_EFULL) {
+  if (rep->type == REDIS_REPLY_STRING) {
+    if (c4j__hub_on_action(r->e, rep->str, rep->len) != C4J_EFULL) {
       brpop(r);
       return;
     }
-    argv[0] = "RPUSH", argv[1] = r->k_actions, argv[2] = item->str;
-    lens[0] = 5, lens[1] = strlen(r->k_actions), lens[2] = item->len;
-    send_argv(&r->act, NULL, NULL, 3, argv, lens); /* back at the head */
+    send_strs(&r->act, NULL, NULL, 5, argv); /* back at the head */
   } else if (rep->type != REDIS_REPLY_ERROR) {
     brpop(r); /* nothing within the second */
     return;
@@ -727,8 +734,36 @@ static void brpop_cb(redisAsyncContext *ac, void *reply, void *priv) {
 }
 
 static void brpop(c4j__redis_t *r) {
-  const char *argv[3] = { "BRPOP", r->k_actions, "1" };
-  send_strs(&r->act, brpop_cb, NULL, 3, argv);
+  const char *argv[6] = { "BLMOVE", r->k_actions, r->k_taken, "RIGHT", "LEFT",
+                          "1" };
+  send_strs(&r->act, brpop_cb, NULL, 6, argv);
+}
+
+/* Every tick: the requests taken by nodes that are gone (no heartbeat for
+ * ALIVE_MS, or left) go back to the head of the queue, oldest first.  A
+ * node that was only cut off may still finish them: at least once. */
+static const char requeue_lua[] =
+    "local n = 0\n"
+    "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
+    "  local hb = tonumber(redis.call('HGET', KEYS[2], id))\n"
+    "  if hb == nil or tonumber(ARGV[1]) - hb > tonumber(ARGV[2]) then\n"
+    "    local k = ARGV[3] .. id\n"
+    "    while redis.call('LMOVE', k, KEYS[3], 'RIGHT', 'RIGHT') do\n"
+    "      n = n + 1\n"
+    "    end\n"
+    "    redis.call('SREM', KEYS[1], id)\n"
+    "  end\n"
+    "end\n"
+    "return n\n";
+
+static void requeue_dead(c4j__redis_t *r) {
+  char now[24], alive[24], base[100];
+  const char *argv[9] = { "EVAL", requeue_lua, "3", r->k_takers, r->k_nodes,
+                          r->k_actions, now, alive, base };
+  snprintf(now, sizeof(now), "%lld", (long long)c4j__wall_ms());
+  snprintf(alive, sizeof(alive), "%d", ALIVE_MS);
+  snprintf(base, sizeof(base), "%s:taken:", r->prefix);
+  send_strs(&r->cmd, NULL, NULL, 9, argv);
 }
 
 /* ---- The link ------------------------------------------------------------ */
@@ -753,7 +788,11 @@ static void link_up(c4j__redis_t *r) {
   kv_write_all(r, 0);
   flush_outbox(r);
   atomic_store(&r->up, 1);
-  if (r->listen) brpop(r);
+  if (r->listen) {
+    const char *argv[3] = { "SADD", r->k_takers, r->node_id };
+    send_strs(&r->cmd, NULL, NULL, 3, argv); /* after the heartbeat */
+    brpop(r);
+  }
   log_text(r, 2, "hub: linked to %s%s", r->url, "");
   c4j__hub_on_link(r->e, 1);
 }
@@ -961,6 +1000,7 @@ static void tick_cb(uv_timer_t *t) {
   }
   if (probe(r)) return;
   if (!r->hb_sent) heartbeat(r);
+  requeue_dead(r);
 }
 
 /* ---- The thread ---------------------------------------------------------- */
@@ -1058,6 +1098,8 @@ static int init_names(c4j__redis_t *r, const char *prefix,
   snprintf(r->k_epoch, sizeof(r->k_epoch), "%s:epoch", prefix);
   snprintf(r->k_actions, sizeof(r->k_actions), "%s:actions", prefix);
   snprintf(r->k_nodes, sizeof(r->k_nodes), "%s:nodes", prefix);
+  snprintf(r->k_taken, sizeof(r->k_taken), "%s:taken:%s", prefix, node_id);
+  snprintf(r->k_takers, sizeof(r->k_takers), "%s:takers", prefix);
   return 0;
 }
 
@@ -1155,6 +1197,10 @@ int c4j__redis_publish(c4j__redis_t *r, const char *ch, size_t ch_len,
     if (u != NULL) memcpy(q->u, u, strlen(u) + 1);
   }
   return submit(r, q, 1);
+}
+
+int c4j__redis_action_done(c4j__redis_t *r, const char *json, size_t len) {
+  return submit(r, req_new(R_DONE, json, len, NULL, 0, NULL, 0), 1);
 }
 
 int c4j__redis_bus(c4j__redis_t *r, const char *rec, size_t len) {

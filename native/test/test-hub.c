@@ -343,6 +343,20 @@ TEST(hub_ring_serves_later_pages) {
   finish(b);
 }
 
+/* Pumps e's events once; each action is done at once.  How many. */
+static int take_actions(c4j_engine_t *e) {
+  int n = 0;
+  reset_events();
+  pump(e, 20);
+  for (int i = 0; i < nevents; i++)
+    if (events[i].type == C4J_EV_ACTION) {
+      CHECK_EQ(c4j_hub_action_done(e, events[i].text, strlen(events[i].text)),
+               0);
+      n++;
+    }
+  return n;
+}
+
 TEST(hub_action_runs_once_on_a_listener) {
   c4j_engine_t *a = hub_engine(0), *b = hub_engine(1), *c = hub_engine(1);
   int got_b = 0, got_c = 0, got_a = 0;
@@ -352,12 +366,8 @@ TEST(hub_action_runs_once_on_a_listener) {
     CHECK_EQ(c4j_hub_action(a, json, (size_t)n), 0);
   }
   for (int t = 0; t < 100 && got_b + got_c < 20; t++) {
-    reset_events();
-    pump(b, 20);
-    for (int i = 0; i < nevents; i++) got_b += events[i].type == C4J_EV_ACTION;
-    reset_events();
-    pump(c, 20);
-    for (int i = 0; i < nevents; i++) got_c += events[i].type == C4J_EV_ACTION;
+    got_b += take_actions(b);
+    got_c += take_actions(c);
   }
   reset_events();
   pump(a, 200);
@@ -367,6 +377,40 @@ TEST(hub_action_runs_once_on_a_listener) {
   finish(a);
   finish(b);
   finish(c);
+}
+
+/* Waits up to ms for an action on e; returns it (its text) or "". */
+static const char *next_action(c4j_engine_t *e, int ms) {
+  static char text[256];
+  for (int t = 0; t < ms; t += 50) {
+    reset_events();
+    pump(e, 50);
+    for (int i = 0; i < nevents; i++)
+      if (events[i].type == C4J_EV_ACTION) {
+        snprintf(text, sizeof(text), "%s", events[i].text);
+        return text;
+      }
+  }
+  return "";
+}
+
+/* A request taken by a node that stops before it is done goes to another
+ * node; one that is done does not. */
+TEST(hub_action_of_a_lost_node_runs_elsewhere) {
+  c4j_engine_t *a = hub_engine(0), *b = hub_engine(1), *c, *d;
+  const char *req = "{\"cId\":\"y\",\"id\":77}";
+  CHECK_EQ(c4j_hub_action(a, req, strlen(req)), 0);
+  CHECK_STR(next_action(b, 3000), req);
+  c = hub_engine(1);
+  finish(b); /* gone without c4j_hub_action_done */
+  CHECK_STR(next_action(c, 8000), req);
+  CHECK_EQ(c4j_hub_action_done(c, req, strlen(req)), 0);
+  uv_sleep(200);
+  d = hub_engine(1);
+  finish(c); /* done: nothing goes back */
+  CHECK_STR(next_action(d, 5000), "");
+  finish(a);
+  finish(d);
 }
 
 TEST(hub_survives_redis_restart) {
@@ -444,4 +488,5 @@ TEST_MAIN(T(hub_setup), T(hub_unreachable_fails_start),
           T(hub_send_to_a_page_that_moved),
           T(hub_late_engine_fills_its_history), T(hub_ring_serves_later_pages),
           T(hub_action_runs_once_on_a_listener),
+          T(hub_action_of_a_lost_node_runs_elsewhere),
           T(hub_survives_redis_restart), T(hub_teardown))

@@ -61,6 +61,18 @@ final class Actions {
 
     /** Runs handler for request on the pool; the answer goes to the request's connection. */
     void run(ActionHandler handler, ActionRequest request) {
+        run(handler, request, null);
+    }
+
+    /**
+     * As {@link #run(ActionHandler, ActionRequest)}; then, once the page has
+     * its answer (res, 5000, 4080 or 5030), done (may be null) runs: for a
+     * request from the hub's queue it tells the core that it is finished.
+     * A request the stopping engine never answers is not done: its node
+     * gone, another node runs it.
+     */
+    void run(ActionHandler handler, ActionRequest request, Runnable done) {
+        Runnable fin = done != null ? done : () -> { };
         String cid = request.getConnectionId(); // its node may be another: sendFrame reaches it there
         long id = request.getId();
         AtomicBoolean answered = new AtomicBoolean();
@@ -75,6 +87,7 @@ final class Actions {
                     }
                     engine.sendError(cid, id, CometProtocol.ERR_TIMEOUT,
                             "request timed out after " + timeoutMs + " ms");
+                    fin.run();
                 }
             }, timeoutMs, TimeUnit.MILLISECONDS);
         } catch (RejectedExecutionException e) { // shut down: the engine is stopping
@@ -97,18 +110,21 @@ final class Actions {
                         }
                         String m = t.getMessage();
                         engine.sendError(cid, id, CometProtocol.ERR_ACTION, m != null ? m : t.getClass().getName());
+                        fin.run();
                     }
                     return;
                 }
                 if (answered.compareAndSet(false, true)) {
                     timeout.cancel(false);
                     engine.sendFrame(cid, frame);
+                    fin.run();
                 }
             }));
         } catch (RejectedExecutionException e) {
             timeout.cancel(false);
             if (answered.compareAndSet(false, true) && !pool.isShutdown()) {
                 engine.sendError(cid, id, CometProtocol.ERR_BUSY, "too many requests waiting");
+                fin.run();
             }
         }
     }

@@ -727,11 +727,15 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * Every answer goes to cId wherever it is.
      */
     void onAction(String json) {
+        // Done: the record leaves this node's taken list (else, this node
+        // gone, another node runs it again).
+        Runnable done = () -> actionDone(json);
         Object v;
         try {
             v = JSONUtil.parse(json);
         } catch (IllegalArgumentException e) {
             LOG.warning("comet4j: a queued action that is not JSON was skipped: " + e.getMessage());
+            done.run();
             return;
         }
         Map<?, ?> m = v instanceof Map ? (Map<?, ?>) v : null;
@@ -739,6 +743,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         Object idv = m == null ? null : m.get("id");
         if (!(cid instanceof String) || ((String) cid).isEmpty() || !(idv instanceof Long) || (Long) idv < 0) {
             LOG.warning("comet4j: a queued action without \"cId\" or \"id\" was skipped: " + json);
+            done.run();
             return;
         }
         String id = (String) cid;
@@ -752,24 +757,44 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         if ("sub".equals(t) || "unsub".equals(t) || "pub".equals(t)) {
             CometConnection c = connections.get(id);
             commands.run((String) t, c != null ? c : CometConnection.remote(id, user), reqId, m);
+            done.run();
             return;
         }
         if (t != null && !"req".equals(t)) {
             sendError(id, reqId, CometProtocol.ERR_BAD_COMMAND, "unknown command " + JSONUtil.object2json(t));
+            done.run();
             return;
         }
         Object route = m.get("route");
         if (!(route instanceof String) || ((String) route).isEmpty()) {
             sendError(id, reqId, CometProtocol.ERR_BAD_COMMAND, "missing \"route\"");
+            done.run();
             return;
         }
         ActionHandler h = actionHandler((String) route);
         Actions a = actions;
         if (h == null || a == null) {
             sendError(id, reqId, CometProtocol.ERR_UNKNOWN, "unknown route " + route);
+            done.run();
             return;
         }
-        a.run(h, new ActionRequest((String) route, m.get("params"), id, user, connections.get(id), reqId));
+        a.run(h, new ActionRequest((String) route, m.get("params"), id, user, connections.get(id), reqId), done);
+    }
+
+    /** The queued action json has been answered (c4j_hub_action_done). */
+    private void actionDone(String json) {
+        EngineHandle h = handle;
+        if (h == null) {
+            return;
+        }
+        byte[] b = EngineHandle.utf8(json);
+        try {
+            int rc = h.call("hubActionDone", a -> Native.hubActionDone(a, b));
+            if (rc < 0 && rc != NativeException.ESTOPPED) {
+                LOG.warning("comet4j: " + Errors.exception("hubActionDone", rc).getMessage());
+            }
+        } catch (IllegalStateException e) { // closed meanwhile: another node will run it
+        }
     }
 
     boolean isDebugOn() {

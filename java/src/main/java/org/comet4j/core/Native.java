@@ -89,6 +89,10 @@ final class Native {
      *  Comet.ListenActions (c4j_hub_action); 0 or a negative code. */
     static native int hubAction(long h, byte[] json);
 
+    /** The action request json (the bytes of its ACTION event) has run and
+     *  been answered: it leaves this node's taken list (c4j_hub_action_done). */
+    static native int hubActionDone(long h, byte[] json);
+
     /** Sets field of the cluster-wide map key to value (a JSON value), or
      *  removes it when value is null (c4j_hub_set). */
     static native int hubSet(long h, byte[] key, byte[] field, byte[] value);

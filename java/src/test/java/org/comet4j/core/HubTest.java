@@ -295,6 +295,18 @@ class HubTest {
         assertEquals("erin", r.getUser());
         assertEquals(7, r.getId());
         assertEquals("0", redis.command("LLEN", prefix + ":actions").substring(1), "the queue is empty");
+        // Answered, so done: no taken list keeps it (else, B gone, it would run again).
+        await(() -> ":0".equals(taken()), "B's taken list is empty");
+    }
+
+    /** How many requests the nodes' taken lists hold, as Redis answers (":n"). */
+    static String taken() {
+        try {
+            return redis.command("EVAL", "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1])) do "
+                    + "n = n + redis.call('LLEN', k) end return n", "0", prefix + ":taken:*");
+        } catch (java.io.IOException e) {
+            return e.toString();
+        }
     }
 
     @Test
