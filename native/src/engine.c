@@ -15,7 +15,7 @@
 #include "stream.h"
 #include "worker.h"
 
-static int valid(const c4j_engine_t *e) {
+int c4j__engine_valid(const c4j_engine_t *e) {
   return e != NULL && e->magic == C4J__ENGINE_MAGIC;
 }
 
@@ -29,6 +29,10 @@ int c4j__engine_enter(c4j_engine_t *e) {
 }
 
 void c4j__engine_leave(c4j_engine_t *e) { atomic_fetch_sub(&e->inflight, 1); }
+
+int c4j__engine_refusal(c4j_engine_t *e) {
+  return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
+}
 
 int c4j__engine_origin_ok(const c4j_engine_t *e, const char *origin) {
   const char *p = e->origins;
@@ -147,7 +151,7 @@ static void teardown(c4j_engine_t *e) {
 int c4j_engine_start(c4j_engine_t *e) {
   int rc = 0, n;
   struct sigaction sa;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   uv_mutex_lock(&e->life);
   if (atomic_load(&e->state) != C4J__NEW) {
     uv_mutex_unlock(&e->life);
@@ -201,13 +205,13 @@ fail:
 }
 
 int c4j_engine_port(const c4j_engine_t *e) {
-  if (!valid(e)) return -1;
+  if (!c4j__engine_valid(e)) return -1;
   return atomic_load(&((c4j_engine_t *)e)->state) == C4J__RUNNING ? e->port
                                                                   : -1;
 }
 
 int c4j_engine_stop(c4j_engine_t *e) {
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   uv_mutex_lock(&e->life);
   if (atomic_load(&e->state) == C4J__RUNNING) teardown(e);
   atomic_store(&e->state, C4J__STOPPED);
@@ -217,7 +221,7 @@ int c4j_engine_stop(c4j_engine_t *e) {
 }
 
 void c4j_engine_free(c4j_engine_t *e) {
-  if (!valid(e)) return;
+  if (!c4j__engine_valid(e)) return;
   c4j_engine_stop(e);
   c4j__events_free(&e->events);
   c4j__hist_free(&e->hist);
@@ -321,7 +325,7 @@ static int broadcast(c4j_engine_t *e, int type, const char *name,
   int n, i;
   if (!c4j__engine_enter(e)) {
     c4j__buf_unref(buf);
-    return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
+    return c4j__engine_refusal(e);
   }
   n = new_msgs(e, msgs, type, name, name_len, reason);
   if (n < 0) {
@@ -364,7 +368,7 @@ int c4j_send_all(c4j_engine_t *e, const char *channel, size_t channel_len,
                  const char *json, size_t json_len, int64_t time_ms) {
   c4j__hist_chan_t *hc;
   int rc;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
     return C4J_EBADNAME;
   if (json == NULL) return C4J_EBADJSON;
@@ -435,7 +439,7 @@ int c4j_send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
                 const char *channel, size_t channel_len,
                 const char *json, size_t json_len, int64_t time_ms) {
   int to;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
     return C4J_EBADNAME;
@@ -459,7 +463,7 @@ int c4j__engine_drop_local(c4j_engine_t *e, const char *cid, size_t cid_len,
 int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
              const char *reason) {
   int to;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (code != 1000 && (code < 3000 || code > 4999)) return UV_EINVAL;
   if ((to = route(e, cid, cid_len)) & TO_HUB) {
@@ -483,14 +487,14 @@ int c4j__engine_command(c4j_engine_t *e, int type, const char *cid,
   c4j__msg_t *msgs[256];
   c4j__hist_chan_t *hc = NULL;
   int n, i, locked = type == C4J__MSG_SUB && e->hist.size > 0;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
     return C4J_EBADNAME;
   memcpy(ch, channel, channel_len);
   ch[channel_len] = '\0';
   if (!c4j__engine_enter(e))
-    return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
+    return c4j__engine_refusal(e);
   n = new_msgs(e, msgs, type, cid, cid_len, ch);
   if (n < 0) {
     c4j__engine_leave(e);
@@ -517,7 +521,7 @@ static int routed_command(c4j_engine_t *e, int type, const char *cid,
                           size_t cid_len, const char *channel,
                           size_t channel_len, int64_t id) {
   int to;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
     return C4J_EBADNAME;
@@ -579,7 +583,7 @@ int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
                    const char *frame_json, size_t len) {
   size_t a, b;
   int to;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (frame_json == NULL || !frame_trim(frame_json, len, &a, &b))
     return C4J_EBADJSON;
@@ -603,7 +607,7 @@ int c4j_send_channel_frame(c4j_engine_t *e, const char *channel,
                            size_t len) {
   size_t a, b;
   int rc;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
     return C4J_EBADNAME;
   if (frame_json == NULL || !frame_trim(frame_json, len, &a, &b))
@@ -620,7 +624,7 @@ int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
                   const char *channel, size_t channel_len,
                   const char *json, size_t json_len, int64_t time_ms) {
   int rc;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (user == NULL || user_len == 0 || user_len > C4J_MAX_USER)
     return C4J_EBADNAME;
   if (channel == NULL || !c4j_channel_name_ok(channel, channel_len))
@@ -645,11 +649,11 @@ int c4j_api_reply(c4j_engine_t *e, uint32_t id, int status, const char *json,
   c4j__buf_t *buf;
   c4j__msg_t *m;
   unsigned wi;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (status < 100 || status > 599) return UV_EINVAL;
   if (json == NULL) len = 0;
   if (!c4j__engine_enter(e))
-    return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
+    return c4j__engine_refusal(e);
   wi = id & 0xffu;
   if ((int)wi >= e->nworkers) {
     c4j__engine_leave(e);
@@ -677,7 +681,7 @@ int c4j_api_reply(c4j_engine_t *e, uint32_t id, int status, const char *json,
 
 int c4j_ticket_sign(const c4j_engine_t *e, const char *claims_json,
                     size_t claims_len, char *out, size_t out_cap) {
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (claims_json == NULL || out == NULL) return C4J_EBADJSON;
   return c4j_auth_sign(e->secret, e->cfg.secret_len, claims_json, claims_len,
                        out, out_cap);
@@ -685,7 +689,7 @@ int c4j_ticket_sign(const c4j_engine_t *e, const char *claims_json,
 
 int c4j_engine_poll(c4j_engine_t *e, uint8_t *buf, size_t cap,
                     int timeout_ms) {
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (buf == NULL && cap > 0) return UV_EINVAL;
   return c4j__events_poll(&e->events, buf, cap, timeout_ms);
 }
@@ -693,7 +697,7 @@ int c4j_engine_poll(c4j_engine_t *e, uint8_t *buf, size_t cap,
 void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out) {
   c4j_engine_t *m = (c4j_engine_t *)e; /* atomics are read, not changed */
   memset(out, 0, sizeof(*out));
-  if (!valid(e)) return;
+  if (!c4j__engine_valid(e)) return;
   out->conns = atomic_load(&m->conns);
   out->accepted = atomic_load(&m->accepted);
   out->messages_out = atomic_load(&m->messages_out);

@@ -60,6 +60,11 @@ struct c4j_engine_s {
  * (and then leave must follow), 0 otherwise (and no leave). */
 int c4j__engine_enter(c4j_engine_t *e);
 void c4j__engine_leave(c4j_engine_t *e);
+/* What a public call answers when enter refused: C4J_ESTATE before start,
+ * C4J_ESTOPPED after stop. */
+int c4j__engine_refusal(c4j_engine_t *e);
+/* Whether e is a live engine handle (not freed, not garbage). */
+int c4j__engine_valid(const c4j_engine_t *e);
 
 /* Whether origin (NUL ended, "" when absent) may connect under cfg.allowed_origins. */
 int c4j__engine_origin_ok(const c4j_engine_t *e, const char *origin);

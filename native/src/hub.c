@@ -159,6 +159,17 @@ static hub_wait_t *wait_find(c4j_engine_t *e, const char *ch, size_t len) {
   return NULL;
 }
 
+/* wait_find, and unlinks what it found. */
+static hub_wait_t *wait_take(c4j_engine_t *e, const char *ch, size_t len) {
+  for (hub_wait_t **pw = &e->hub_waits; *pw != NULL; pw = &(*pw)->next)
+    if ((*pw)->ch_len == len && memcmp((*pw)->ch, ch, len) == 0) {
+      hub_wait_t *w = *pw;
+      *pw = w->next;
+      return w;
+    }
+  return NULL;
+}
+
 static void wait_add(hub_wait_t *w, const char *rec, size_t len) {
   hub_rec_t *r = c4j__malloc(sizeof(*r) + len);
   if (r == NULL) return; /* lost: pages resuming later find the gap */
@@ -227,17 +238,26 @@ static int done_here(const c4j_engine_t *e, const char *u) {
   return u != NULL && strncmp(u, e->node_id, C4J__NODE_ID_LEN) == 0;
 }
 
+/* With the history lock held: deliver() for an "m" record (split); its
+ * pages here have it already when its message id is this node's. */
+static void deliver_record(c4j_engine_t *e, c4j__hist_chan_t *hc,
+                           const hub_fields_t *r) {
+  char ubuf[C4J__MSG_ID_CAP];
+  const char *u = record_u(r, ubuf);
+  deliver(e, hc, field_u64(r, 4), (int64_t)field_u64(r, 5), u, r->payload,
+          r->payload_len, !done_here(e, u));
+}
+
 /* An "m" record: m origin channel epoch offset time u. */
 static void on_broadcast(c4j_engine_t *e, const char *rec, size_t len,
                          const hub_fields_t *r, int k) {
-  char ubuf[C4J__MSG_ID_CAP];
   uint64_t offset = k == 7 ? field_u64(r, 4) : 0;
-  const char *u = k == 7 ? record_u(r, ubuf) : NULL;
-  int push = !done_here(e, u);
   c4j__hist_chan_t *hc;
   if (offset == 0 || !c4j_channel_name_ok(r->f[2], r->n[2])) return;
   if (e->hist.size == 0) {
-    if (push)
+    char ubuf[C4J__MSG_ID_CAP];
+    const char *u = record_u(r, ubuf);
+    if (!done_here(e, u))
       c4j__engine_publish(e, r->f[2], r->n[2], NULL, u, r->payload,
                           r->payload_len, (int64_t)field_u64(r, 5), 1);
     return;
@@ -251,25 +271,21 @@ static void on_broadcast(c4j_engine_t *e, const char *rec, size_t len,
     else if (offset > hc->last + 1)
       fetch(e, hc, rec, len);
     else
-      deliver(e, hc, offset, (int64_t)field_u64(r, 5), u, r->payload,
-              r->payload_len, push);
+      deliver_record(e, hc, r);
   }
   c4j__hist_unlock(&e->hist);
 }
 
 void c4j__hub_on_history(c4j_engine_t *e, const char *ch, size_t ch_len,
                          const c4j__hub_entry_t *v, size_t n) {
-  hub_wait_t *w, **pw;
+  hub_wait_t *w;
   c4j__hist_chan_t *hc;
   uint64_t limit;
   int push;
   if (e->hist.size == 0) return;
   c4j__hist_lock(&e->hist);
   hc = c4j__hist_chan(&e->hist, ch, ch_len);
-  for (pw = &e->hub_waits; *pw != NULL; pw = &(*pw)->next)
-    if ((*pw)->ch_len == ch_len && memcmp((*pw)->ch, ch, ch_len) == 0) break;
-  w = *pw;
-  if (w != NULL) *pw = w->next;
+  w = wait_take(e, ch, ch_len);
   /* Pages here have seen none of a channel this node knew nothing of.
    * What the first waiting record holds and after is live: it comes from
    * the records, delivered, not from the fetch. */
@@ -283,12 +299,8 @@ void c4j__hub_on_history(c4j_engine_t *e, const char *ch, size_t ch_len,
     hub_rec_t *rec = w->head;
     hub_fields_t r;
     w->head = rec->next;
-    if (hc != NULL && split(rec->text, rec->len, &r) == 7) {
-      char ubuf[C4J__MSG_ID_CAP];
-      const char *u = record_u(&r, ubuf);
-      deliver(e, hc, field_u64(&r, 4), (int64_t)field_u64(&r, 5), u,
-              r.payload, r.payload_len, !done_here(e, u));
-    }
+    if (hc != NULL && split(rec->text, rec->len, &r) == 7)
+      deliver_record(e, hc, &r);
     c4j__free(rec);
   }
   c4j__free(w);
@@ -471,18 +483,14 @@ int c4j__hub_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
 
 /* ---- The public hub calls ------------------------------------------------- */
 
-static int valid(const c4j_engine_t *e) {
-  return e != NULL && e->magic == C4J__ENGINE_MAGIC;
-}
-
 int c4j_hub_action(c4j_engine_t *e, const char *json, size_t len) {
   int rc;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (json == NULL || len < 2 || json[0] != '{' || json[len - 1] != '}')
     return C4J_EBADJSON;
   if (len > 65535) return C4J_ETOOBIG;
   if (!c4j__engine_enter(e))
-    return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
+    return c4j__engine_refusal(e);
   if (e->redis != NULL)
     rc = c4j__redis_action(e->redis, json, len);
   else
@@ -494,10 +502,10 @@ int c4j_hub_action(c4j_engine_t *e, const char *json, size_t len) {
 
 int c4j_hub_action_done(c4j_engine_t *e, const char *json, size_t len) {
   int rc;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (json == NULL || len == 0 || len > 65535) return C4J_EBADJSON;
   if (!c4j__engine_enter(e))
-    return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
+    return c4j__engine_refusal(e);
   rc = e->redis == NULL ? 0 /* local: nothing to forget */
                         : c4j__redis_action_done(e->redis, json, len);
   c4j__engine_leave(e);
@@ -508,13 +516,13 @@ int c4j_hub_set(c4j_engine_t *e, const char *key, size_t key_len,
                 const char *field, size_t field_len, const char *value,
                 size_t value_len) {
   int rc;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (key == NULL || field == NULL || key_len == 0 || field_len == 0 ||
       key_len > 256 || field_len > 256)
     return C4J_EBADNAME;
   if (value != NULL && value_len > 65536) return C4J_ETOOBIG;
   if (!c4j__engine_enter(e))
-    return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
+    return c4j__engine_refusal(e);
   rc = e->redis == NULL ? C4J_ESTATE
                         : c4j__redis_set(e->redis, key, key_len, field,
                                          field_len, value, value_len);
@@ -525,12 +533,12 @@ int c4j_hub_set(c4j_engine_t *e, const char *key, size_t key_len,
 int c4j_hub_get(c4j_engine_t *e, const char *key, size_t key_len, char *out,
                 size_t cap, int timeout_ms) {
   int rc;
-  if (!valid(e)) return C4J_ESTATE;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (key == NULL || key_len == 0 || key_len > 256) return C4J_EBADNAME;
   if (out == NULL || cap == 0) return C4J_ETOOBIG;
   if (timeout_ms < 1) timeout_ms = 1;
   if (!c4j__engine_enter(e))
-    return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
+    return c4j__engine_refusal(e);
   /* While the link is down the answer is known: no request thread waits
    * for a Redis that is not there. */
   rc = e->redis == NULL            ? C4J_ESTATE

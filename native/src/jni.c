@@ -369,8 +369,9 @@ static jint n_send_channel_frame(JNIEnv *env, jclass cls, jlong h,
   return rc;
 }
 
-static jint n_hub_action(JNIEnv *env, jclass cls, jlong h,
-                         jbyteArray json) {
+/* fn(e, the bytes of json): the calls that take one JSON text. */
+static jint call_json(JNIEnv *env, jlong h, jbyteArray json,
+                      int (*fn)(c4j_engine_t *, const char *, size_t)) {
   c4j_engine_t *e = handle(h);
   size_t n;
   int oom;
@@ -379,24 +380,19 @@ static jint n_hub_action(JNIEnv *env, jclass cls, jlong h,
   if (e == NULL) return C4J_ESTATE;
   if (json == NULL) return C4J_EBADJSON;
   if ((j = dup_bytes(env, json, &n, &oom)) == NULL) return C4J_ENOMEM;
-  rc = c4j_hub_action(e, j, n);
+  rc = fn(e, j, n);
   free(j);
   return rc;
 }
 
+static jint n_hub_action(JNIEnv *env, jclass cls, jlong h,
+                         jbyteArray json) {
+  return call_json(env, h, json, c4j_hub_action);
+}
+
 static jint n_hub_action_done(JNIEnv *env, jclass cls, jlong h,
                               jbyteArray json) {
-  c4j_engine_t *e = handle(h);
-  size_t n;
-  int oom;
-  char *j;
-  jint rc;
-  if (e == NULL) return C4J_ESTATE;
-  if (json == NULL) return C4J_EBADJSON;
-  if ((j = dup_bytes(env, json, &n, &oom)) == NULL) return C4J_ENOMEM;
-  rc = c4j_hub_action_done(e, j, n);
-  free(j);
-  return rc;
+  return call_json(env, h, json, c4j_hub_action_done);
 }
 
 /* value null removes the field. */
