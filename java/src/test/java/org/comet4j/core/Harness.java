@@ -24,6 +24,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import java.util.concurrent.TimeoutException;
 import java.util.stream.Stream;
 
@@ -282,15 +283,28 @@ final class Harness {
             return MiniJson.object(m);
         }
 
-        /** The next "msg" frame, skipping others (open, pong). */
-        Map<String, Object> nextMsg(long ms) throws InterruptedException {
+        /** The next message that matches, skipping others, waiting up to ms in all. */
+        Map<String, Object> nextWhere(Predicate<Map<String, Object>> p, long ms) throws InterruptedException {
             long end = System.currentTimeMillis() + ms;
             while (true) {
                 Map<String, Object> m = next(Math.max(1, end - System.currentTimeMillis()));
-                if ("msg".equals(m.get("t"))) {
+                if (p.test(m)) {
                     return m;
                 }
             }
+        }
+
+        /** The next "msg" frame, skipping others (open, pong). */
+        Map<String, Object> nextMsg(long ms) throws InterruptedException {
+            return nextWhere(m -> "msg".equals(m.get("t")), ms);
+        }
+
+        /** The answer (ack, res or err) to command id, skipping other frames. */
+        Map<String, Object> answer(long id, long ms) throws InterruptedException {
+            return nextWhere(m -> {
+                Object t = m.get("t");
+                return ("ack".equals(t) || "res".equals(t) || "err".equals(t)) && Long.valueOf(id).equals(m.get("id"));
+            }, ms);
         }
 
         int closeCode(long ms) throws Exception {

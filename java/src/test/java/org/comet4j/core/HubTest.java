@@ -179,25 +179,7 @@ class HubTest {
 
     /** The next msg frame on channel ch (skipping others). */
     static Map<String, Object> msgOn(Harness.Client c, String ch, long ms) throws InterruptedException {
-        long end = System.currentTimeMillis() + ms;
-        while (true) {
-            Map<String, Object> m = c.nextMsg(Math.max(1, end - System.currentTimeMillis()));
-            if (ch.equals(m.get("ch"))) {
-                return m;
-            }
-        }
-    }
-
-    /** The answer (ack, res or err) to command id. */
-    static Map<String, Object> answer(Harness.Client c, long id, long ms) throws InterruptedException {
-        long end = System.currentTimeMillis() + ms;
-        while (true) {
-            Map<String, Object> m = c.next(Math.max(1, end - System.currentTimeMillis()));
-            Object t = m.get("t");
-            if (("ack".equals(t) || "res".equals(t) || "err".equals(t)) && Long.valueOf(id).equals(m.get("id"))) {
-                return m;
-            }
-        }
+        return c.nextWhere(m -> "msg".equals(m.get("t")) && ch.equals(m.get("ch")), ms);
     }
 
     static Map<String, Object> api(String pathAndQuery) throws Exception {
@@ -282,7 +264,7 @@ class HubTest {
         int onB = echoOnB.get();
         Harness.Client c = openOnA("erin");
         c.ws.sendText("{\"t\":\"req\",\"id\":7,\"route\":\"echo\",\"params\":{\"x\":1}}", true).join();
-        Map<String, Object> res = answer(c, 7, 10000);
+        Map<String, Object> res = c.answer(7, 10000);
         assertEquals("res", res.get("t"), res.toString());
         assertEquals(Map.of("node", "B", "params", Map.of("x", 1L), "user", "erin"), res.get("result"));
         Thread.sleep(500); // a second run would have happened by now
@@ -313,11 +295,11 @@ class HubTest {
     void queuedRequestErrorsComeBackFromTheListeningNode() throws Exception {
         Harness.Client c = openOnA(null);
         c.ws.sendText("{\"t\":\"req\",\"id\":8,\"route\":\"nowhere\"}", true).join();
-        Map<String, Object> e = answer(c, 8, 10000);
+        Map<String, Object> e = c.answer(8, 10000);
         assertEquals("err", e.get("t"), e.toString());
         assertEquals(4040L, e.get("code"), e.toString());
         c.ws.sendText("{\"t\":\"req\",\"id\":9,\"route\":\"boom\",\"params\":null}", true).join();
-        e = answer(c, 9, 10000);
+        e = c.answer(9, 10000);
         assertEquals(5000L, e.get("code"), e.toString());
         assertEquals("it broke on B", e.get("message"));
     }
@@ -329,7 +311,7 @@ class HubTest {
         // A 65516-byte frame; 65554 bytes once wrapped for the queue (at most 65535).
         String big = "x".repeat(65470);
         c.ws.sendText("{\"t\":\"req\",\"id\":11,\"route\":\"echo\",\"params\":\"" + big + "\"}", true).join();
-        Map<String, Object> e = answer(c, 11, 10000);
+        Map<String, Object> e = c.answer(11, 10000);
         assertEquals(5000L, e.get("code"), e.toString());
         assertTrue(((String) e.get("message")).startsWith("request not queued: "), e.toString());
         assertEquals(onB, echoOnB.get());
@@ -340,7 +322,7 @@ class HubTest {
         int onB = echoOnB.get();
         Harness.Client c = openOnB("frank");
         c.ws.sendText("{\"t\":\"req\",\"id\":3,\"route\":\"echo\"}", true).join();
-        Map<String, Object> res = answer(c, 3, 10000);
+        Map<String, Object> res = c.answer(3, 10000);
         assertEquals("res", res.get("t"), res.toString());
         assertEquals(onB + 1, echoOnB.get());
         ActionRequest r = requestsOnB.get(requestsOnB.size() - 1);
@@ -380,7 +362,7 @@ class HubTest {
         try {
             // sub on a known channel: the ack with pos comes from A, then its broadcasts
             assertEquals(0, a.hubAction("{\"t\":\"sub\"," + who + ",\"id\":21,\"ch\":\"chat\"}"));
-            Map<String, Object> ack = answer(p, 21, 10000);
+            Map<String, Object> ack = p.answer(21, 10000);
             assertEquals("ack", ack.get("t"), ack.toString());
             assertTrue(ack.get("pos") instanceof Map && ((Map<?, ?>) ack.get("pos")).containsKey("chat"),
                     ack.toString());
@@ -398,11 +380,11 @@ class HubTest {
 
             // refused by the SubscribeListener; unknown channel
             a.hubAction("{\"t\":\"sub\"," + who + ",\"id\":22,\"ch\":\"vip\"}");
-            Map<String, Object> e = answer(p, 22, 10000);
+            Map<String, Object> e = p.answer(22, 10000);
             assertEquals("err", e.get("t"), e.toString());
             assertEquals(4030L, e.get("code"), e.toString());
             a.hubAction("{\"t\":\"sub\"," + who + ",\"id\":23,\"ch\":\"nowhere\"}");
-            assertEquals(4040L, answer(p, 23, 10000).get("code"));
+            assertEquals(4040L, p.answer(23, 10000).get("code"));
 
             // pub on a writable channel: every page on it (A and B), and the ack
             a.hubAction("{\"t\":\"pub\"," + who + ",\"id\":24,\"ch\":\"chat\",\"data\":{\"k\":[1,\"v\"]}}");
@@ -415,13 +397,13 @@ class HubTest {
 
             // pub on a channel pages may not write
             a.hubAction("{\"t\":\"pub\"," + who + ",\"id\":25,\"ch\":\"news\",\"data\":1}");
-            e = answer(p, 25, 10000);
+            e = p.answer(25, 10000);
             assertEquals(4031L, e.get("code"), e.toString());
             assertEquals(1, pubs.size(), "no PublishListener for a channel pages may not write");
 
             // unsub: the ack, then no more of chat (q still gets it)
             a.hubAction("{\"t\":\"unsub\"," + who + ",\"id\":26,\"ch\":\"chat\"}");
-            assertEquals(Map.of("t", "ack", "id", 26L), answer(p, 26, 10000));
+            assertEquals(Map.of("t", "ack", "id", 26L), p.answer(26, 10000));
             b.sendToAll("chat", "after unsub");
             assertEquals("after unsub", msgOn(q, "chat", 10000).get("data"));
             a.sendToAll("news", "marker"); // after chat's on the bus: p has had chat's, if any
@@ -430,11 +412,11 @@ class HubTest {
 
             // a record without "t" is a request, as before; an unknown "t" is 4000
             a.hubAction("{" + who + ",\"id\":27,\"route\":\"echo\",\"params\":2}");
-            Map<String, Object> res = answer(p, 27, 10000);
+            Map<String, Object> res = p.answer(27, 10000);
             assertEquals("res", res.get("t"), res.toString());
             assertEquals(Map.of("node", "B", "params", 2L, "user", "paula"), res.get("result"));
             a.hubAction("{\"t\":\"nope\"," + who + ",\"id\":28}");
-            assertEquals(4000L, answer(p, 28, 10000).get("code"));
+            assertEquals(4000L, p.answer(28, 10000).get("code"));
             assertEquals(2, subs.size(), "the listener saw sub 21 and 22 only");
         } finally {
             b.removeSubscribeListener(noVip);

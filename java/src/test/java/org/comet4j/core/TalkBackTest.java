@@ -143,25 +143,7 @@ class TalkBackTest {
 
     /** The next frame of type t (skipping others, e.g. joins of other tests' clients). */
     static Map<String, Object> nextOf(Harness.Client c, String t, long ms) throws InterruptedException {
-        long end = System.currentTimeMillis() + ms;
-        while (true) {
-            Map<String, Object> m = c.next(Math.max(1, end - System.currentTimeMillis()));
-            if (t.equals(m.get("t"))) {
-                return m;
-            }
-        }
-    }
-
-    /** The answer (ack, res or err) to command id. */
-    static Map<String, Object> answer(Harness.Client c, long id, long ms) throws InterruptedException {
-        long end = System.currentTimeMillis() + ms;
-        while (true) {
-            Map<String, Object> m = c.next(Math.max(1, end - System.currentTimeMillis()));
-            Object t = m.get("t");
-            if (("ack".equals(t) || "res".equals(t) || "err".equals(t)) && Long.valueOf(id).equals(m.get("id"))) {
-                return m;
-            }
-        }
+        return c.nextWhere(m -> t.equals(m.get("t")), ms);
     }
 
     static void assertErr(Map<String, Object> m, long code) {
@@ -196,11 +178,11 @@ class TalkBackTest {
     void subscribeAckedRefusedUnknown() throws Exception {
         Harness.Client c = open();
         send(c, "{\"t\":\"unsub\",\"id\":1,\"ch\":\"room\"}");
-        assertEquals("ack", answer(c, 1, 5000).get("t"));
+        assertEquals("ack", c.answer(1, 5000).get("t"));
         assertFalse(Harness.engine().getConnection(c.id).isSubscribed("room"));
 
         send(c, "{\"t\":\"sub\",\"id\":2,\"ch\":\"room\"}");
-        Map<String, Object> ack = answer(c, 2, 5000);
+        Map<String, Object> ack = c.answer(2, 5000);
         assertEquals("ack", ack.get("t"), ack.toString());
         assertTrue(((Map<?, ?>) ack.get("pos")).containsKey("room"), ack.toString());
         assertTrue(Harness.engine().getConnection(c.id).isSubscribed("room"));
@@ -210,21 +192,21 @@ class TalkBackTest {
         assertEquals("after-sub", nextMsg(c, "room", 5000).get("data"));
 
         send(c, "{\"t\":\"sub\",\"id\":3,\"ch\":\"secret\"}");
-        assertErr(answer(c, 3, 5000), 4030);
+        assertErr(c.answer(3, 5000), 4030);
         send(c, "{\"t\":\"sub\",\"id\":4,\"ch\":\"nope\"}");
-        assertErr(answer(c, 4, 5000), 4040);
+        assertErr(c.answer(4, 5000), 4040);
     }
 
     @Test
     void unsubscribedPageGetsNothingUntilSubscribed() throws Exception {
         Harness.Client c = open();
         send(c, "{\"t\":\"unsub\",\"id\":1,\"ch\":\"room\"}");
-        answer(c, 1, 5000);
+        c.answer(1, 5000);
         Harness.engine().sendToAll("room", "missed");
         Harness.engine().sendToAll("news", "marker");
         assertEquals("news", c.nextMsg(5000).get("ch")); // the room message never came
         send(c, "{\"t\":\"sub\",\"id\":2,\"ch\":\"room\"}");
-        answer(c, 2, 5000);
+        c.answer(2, 5000);
         Harness.engine().sendToAll("room", "live");
         assertEquals("live", c.nextMsg(5000).get("data"));
     }
@@ -237,9 +219,9 @@ class TalkBackTest {
         assertErr(e, 4000);
         assertNull(e.get("id"));
         send(c, "{\"t\":\"dance\",\"id\":9}");
-        assertErr(answer(c, 9, 5000), 4000);
+        assertErr(c.answer(9, 5000), 4000);
         send(c, "{\"t\":\"sub\",\"id\":10}");
-        assertErr(answer(c, 10, 5000), 4000);
+        assertErr(c.answer(10, 5000), 4000);
         send(c, "{\"t\":\"sub\",\"ch\":\"room\"}");
         assertErr(nextOf(c, "err", 5000), 4000);
     }
@@ -254,7 +236,7 @@ class TalkBackTest {
         send(a, "{\"t\":\"pub\",\"id\":3,\"ch\":\"room\",\"data\":{\"text\":\"hi\",\"n\":[1,2]}}");
         // the broadcast first (ChannelListeners, broadcast, then the ack), the publisher included
         assertEquals(Map.of("text", "hi", "n", List.of(1L, 2L)), nextMsg(a, "room", 5000).get("data"));
-        assertEquals("ack", answer(a, 3, 5000).get("t"));
+        assertEquals("ack", a.answer(3, 5000).get("t"));
         Map<String, Object> m = nextMsg(b, "room", 5000);
         assertEquals(Map.of("text", "hi", "n", List.of(1L, 2L)), m.get("data"));
         ChannelEvent ev = CHANNEL_EVENTS.poll(5, TimeUnit.SECONDS);
@@ -268,11 +250,11 @@ class TalkBackTest {
     void publishRefusals() throws Exception {
         Harness.Client a = open();
         send(a, "{\"t\":\"pub\",\"id\":1,\"ch\":\"news\",\"data\":1}");
-        assertErr(answer(a, 1, 5000), 4031);
+        assertErr(a.answer(1, 5000), 4031);
         send(a, "{\"t\":\"pub\",\"id\":2,\"ch\":\"room\",\"data\":\"forbidden\"}");
-        assertErr(answer(a, 2, 5000), 4030);
+        assertErr(a.answer(2, 5000), 4030);
         send(a, "{\"t\":\"pub\",\"id\":3,\"ch\":\"nope\",\"data\":1}");
-        assertErr(answer(a, 3, 5000), 4040);
+        assertErr(a.answer(3, 5000), 4040);
     }
 
     // ---- requests --------------------------------------------------------------------------
@@ -281,7 +263,7 @@ class TalkBackTest {
     void requestsAndTheirErrors() throws Exception {
         Harness.Client c = open("req-user");
         send(c, "{\"t\":\"req\",\"id\":4,\"route\":\"echo\",\"params\":{\"sku\":\"A1\",\"qty\":2}}");
-        Map<String, Object> res = answer(c, 4, 5000);
+        Map<String, Object> res = c.answer(4, 5000);
         assertEquals("res", res.get("t"), res.toString());
         Map<?, ?> r = (Map<?, ?>) res.get("result");
         assertEquals("echo", r.get("route"));
@@ -290,12 +272,12 @@ class TalkBackTest {
         assertEquals(c.id, r.get("cid"));
 
         send(c, "{\"t\":\"req\",\"id\":5,\"route\":\"boom\"}");
-        Map<String, Object> e = answer(c, 5, 5000);
+        Map<String, Object> e = c.answer(5, 5000);
         assertErr(e, 5000);
         assertEquals("cart is empty", e.get("message"));
 
         send(c, "{\"t\":\"req\",\"id\":6,\"route\":\"nope\"}");
-        assertErr(answer(c, 6, 5000), 4040);
+        assertErr(c.answer(6, 5000), 4040);
     }
 
     @Test
@@ -303,11 +285,11 @@ class TalkBackTest {
         Harness.Client c = open();
         long t0 = System.currentTimeMillis();
         send(c, "{\"t\":\"req\",\"id\":7,\"route\":\"slow\",\"params\":{\"ms\":1500}}");
-        assertErr(answer(c, 7, 5000), 4080);
+        assertErr(c.answer(7, 5000), 4080);
         long took = System.currentTimeMillis() - t0;
         assertTrue(took >= 900 && took < 1450, "4080 after " + took + " ms");
         send(c, "{\"t\":\"req\",\"id\":8,\"route\":\"echo\"}");
-        assertEquals("res", answer(c, 8, 5000).get("t"));
+        assertEquals("res", c.answer(8, 5000).get("t"));
         Thread.sleep(700); // past the slow action's end: no second answer to 7
         Harness.engine().sendToAll("news", "marker");
         while (true) {
@@ -421,7 +403,7 @@ class TalkBackTest {
         assertEquals("ben", pe.getUser());
 
         send(b, "{\"t\":\"unsub\",\"id\":1,\"ch\":\"chat\"}");
-        answer(b, 1, 5000);
+        b.answer(1, 5000);
         Map<String, Object> leave;
         do {
             leave = nextOf(a, "leave", 5000);
@@ -431,7 +413,7 @@ class TalkBackTest {
         assertEquals(members, e.getMemberCount("chat"));
 
         send(b, "{\"t\":\"sub\",\"id\":2,\"ch\":\"chat\"}");
-        answer(b, 2, 5000);
+        b.answer(2, 5000);
         do {
             join = nextOf(a, "join", 5000);
         } while (!b.id.equals(join.get("cId")));
