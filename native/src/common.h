@@ -11,6 +11,12 @@
 #define C4J__CONTAINER_OF(ptr, type, member)                                 \
   ((type *)((char *)(ptr) - offsetof(type, member)))
 
+/* Lengths every layer agrees on: a channel's epoch (base64url of 6 random
+ * bytes, the same on every node of a cluster) and a node's id on the hub
+ * (like a connection id). */
+#define C4J__EPOCH_LEN 8
+#define C4J__NODE_ID_LEN 22
+
 /* Thin wrappers over libc so that one place can count or fail allocations
  * later.  c4j__free(NULL) is a no-op. */
 void *c4j__malloc(size_t n);

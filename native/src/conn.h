@@ -1,13 +1,30 @@
-/* conn.h - one client connection: the HTTP request, then its transport
- * (WebSocket, SSE, a long-poll, or one /cmd request), an output queue of
- * shared buffers out, and the identity (connection id, subscriptions) that
- * may outlive the socket while dying or between two polls.
+/* conn.h - one client connection, and the files that make up the
+ * connection layer, each owning one concern:
+ *
+ *   conn.c          the socket's life: output ring and writes, sending,
+ *                   closing, read dispatch, the tick, adoption
+ *   wsconn.c        an attached WebSocket: frames in, the close handshake
+ *   request.c       the HTTP request: routing, ticket and upgrade checks,
+ *                   origins, refusals and plain answers
+ *   cmd.c           POST /cmd bodies and /api/ requests
+ *   poll.c          long-poll answers and their batch window
+ *   identity.c      the identity a connection attaches: attach, ghosts
+ *                   (dying, parked), the hand-over between workers
+ *   subscription.c  run-time (un)subscriptions of an identity
+ *
+ * A connection is the HTTP request, then its transport (WebSocket, SSE, a
+ * long-poll, or one /cmd or /api/ request), an output queue of shared
+ * buffers, and the identity (connection id, subscriptions) that may
+ * outlive the socket while dying or between two polls.  The worker's loop
+ * (worker.c, above) calls the functions of the first section; the second
+ * section is for the connection files among themselves.
  */
 #ifndef C4J_CONN_H
 #define C4J_CONN_H
 
 #include <stdint.h>
 #include <uv.h>
+#include <jansson.h>
 
 #include "buf.h"
 #include "channel.h"
@@ -21,7 +38,7 @@ enum {
   C4J__CONN_OPEN,      /* attached: frames flow on the transport */
   C4J__CONN_CLOSING,   /* close frame queued; waiting for the peer */
   C4J__CONN_CLOSED,    /* uv_close called; freed in its callback */
-  C4J__CONN_BODY,      /* reading the body of POST /cmd */
+  C4J__CONN_BODY,      /* reading the body of POST /cmd or /api/ */
   C4J__CONN_PARKED,    /* ghost: a long-poll client between two polls */
   C4J__CONN_DYING,     /* ghost: transport lost, identity kept */
   C4J__CONN_API        /* an /api/ request waiting for the embedder's
@@ -31,8 +48,28 @@ enum {
 
 enum { C4J__T_WS, C4J__T_SSE, C4J__T_POLL, C4J__T_CMD, C4J__T_API };
 
+/* Flags. */
+#define C4J__F_IN_FLUSH 0x01    /* on the worker's flush list */
+#define C4J__F_PEER_CLOSED 0x02 /* the client's close frame arrived */
+#define C4J__F_SHUTDOWN 0x04    /* uv_shutdown started */
+#define C4J__F_NO_INPUT 0x08    /* the parser failed: ignore further bytes */
+#define C4J__F_HTTP 0x10        /* u.http is the live member */
+#define C4J__F_BATCH 0x20       /* a poll on the worker's batch list */
+
+#define C4J__MAX_IOV 64
+#define C4J__MAX_OUT 32768      /* entries in one output ring */
+
 typedef struct c4j__wreq_s c4j__wreq_t;
 typedef struct c4j__cmd_s c4j__cmd_t;
+
+/* A write in flight: the buffers handed to uv_write, one reference each. */
+struct c4j__wreq_s {
+  uv_write_t req;
+  c4j__conn_t *c;
+  uint32_t bytes;          /* counted in c->queued until the callback */
+  uint32_t n;
+  c4j__buf_t *bufs[];
+};
 
 /* Invariants: `queued` is the byte count of every buffer in `outq` plus
  * those of the write in flight (`wreq`), and stays within max_queue for an
@@ -42,11 +79,12 @@ typedef struct c4j__cmd_s c4j__cmd_t;
  * channel index while OPEN or PARKED; an identity whose ticket names a
  * user is in the worker's user index (`user`) exactly while it is in the
  * cid map, so that sendUser frames are kept while dying.  A ghost
- * (PARKED, DYING) is no libuv handle: `tcp` is unused, the worker's
- * ghost list (`gnext`, `gprev`) holds it and frees it.  Any other connection is a UV_TCP handle of the
- * worker, freed in its close callback.  Between frames an open WebSocket
- * holds no parser (`u.ws` NULL): the worker's scratch parser reads for
- * it. */
+ * (PARKED, DYING) is no libuv handle: `tcp` is unused but for `tcp.loop`
+ * (set as a handle's, so that the worker is found the same way), the
+ * worker's ghost list (`gnext`, `gprev`) holds it and frees it.  Any other
+ * connection is a UV_TCP handle of the worker, freed in its close
+ * callback.  Between frames an open WebSocket holds no parser (`u.ws`
+ * NULL): the worker's scratch parser reads for it. */
 struct c4j__conn_s {
   uv_tcp_t tcp;
   union {
@@ -74,62 +112,178 @@ struct c4j__conn_s {
   uint8_t transport;
 };
 
-/* Adopts an accepted socket on worker w; on failure closes fd. */
+/* ---- For the worker's loop ------------------------------------------------ */
+
+/* conn.c: adopts an accepted socket on worker w; on failure closes fd. */
 void c4j__conn_adopt(c4j__worker_t *w, int fd);
-/* Queues b (a new reference) to a connection with an identity; over
- * max_queue an attached one is closed with 4001, a dying one drops its
- * oldest frames. */
+/* conn.c: queues b (a new reference) to a connection with an identity;
+ * over max_queue an attached one is closed with 4001, a dying one drops
+ * its oldest frames. */
 void c4j__conn_send(c4j__conn_t *c, c4j__buf_t *b);
-/* c4j__conn_send for a broadcast through subscription s: skipped when s
- * already had this offset. */
+/* conn.c: c4j__conn_send for a broadcast through subscription s: skipped
+ * when s already had this offset. */
 void c4j__conn_send_sub(c4j__conn_t *c, c4j__sub_t *s, c4j__buf_t *b);
-/* Ends a connection with code and reason: a transport loss (1006, 4002)
- * leaves a dying ghost when conn_expires_ms allows, anything else drops
- * the identity.  A WebSocket gets a close frame; discard drops output not
- * yet written.  A ghost is dropped and freed. */
+/* conn.c: ends a connection with code and reason: a transport loss (1006,
+ * 4002) leaves a dying ghost when conn_expires_ms allows, anything else
+ * drops the identity.  A WebSocket gets a close frame; discard drops
+ * output not yet written.  A ghost is dropped and freed. */
 void c4j__conn_close(c4j__conn_t *c, int code, const char *reason,
                      int discard);
-/* Closes the socket now (no close frame); the identity counts as lost. */
+/* conn.c: closes the socket now (no close frame); the identity counts as
+ * lost. */
 void c4j__conn_abort(c4j__conn_t *c);
-/* Writes what can be written. */
+/* conn.c: writes what can be written. */
 void c4j__conn_flush(c4j__conn_t *c);
-/* Checks timeouts, and queues a heartbeat on a heartbeat round. */
+/* conn.c: checks timeouts, and queues a heartbeat on a heartbeat round. */
 void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping);
-/* A ghost's timers: a parked poll turns dying, a dying one expires. */
-void c4j__conn_ghost_tick(c4j__conn_t *g, uint32_t now);
-/* Worker `to` attached cid with seq: a ghost of it here hands its sendTo
- * frames over (C4J__MSG_KEPT) and goes silently; an older attached
- * connection is closed with 4004. */
-void c4j__conn_take(c4j__worker_t *w, const char *cid, size_t len, int to,
-                    uint32_t seq);
-/* A frame kept for cid on another worker arrived: queue it to cid. */
-void c4j__conn_kept(c4j__worker_t *w, const char *cid, size_t len,
-                    c4j__buf_t *b);
-/* The client of cid talked through /cmd: an attached SSE stream of it on
- * w counts as alive from now (its idle timer restarts).  Anything else
- * (WebSocket, long-poll, ghost, unknown id) is left alone. */
-void c4j__conn_touch(c4j__worker_t *w, const char *cid, size_t len);
-/* Subscribes cid, if held here, to channel after offset off of its
- * history hist (NULL: none), the newest when the embedder asked, and,
- * when ack_id >= 0, queues it the ack (or the 4290 error over
- * C4J_MAX_CHANNELS); the identity's channel set in the held register
- * follows, so that the next connection of cid subscribes it too. */
-int c4j__conn_subscribe(c4j__worker_t *w, const char *cid, size_t len,
-                        const char *channel, int64_t ack_id,
-                        const void *hist, uint64_t off);
-/* Unsubscribes cid, if held here, from channel, for its next connections
- * too. */
-int c4j__conn_unsubscribe(c4j__worker_t *w, const char *cid, size_t len,
-                          const char *channel);
+
+/* identity.c: a ghost's timers: a parked poll turns dying, a dying one
+ * expires. */
+void c4j__identity_ghost_tick(c4j__conn_t *g, uint32_t now);
+/* identity.c: worker `to` attached cid with seq: a ghost of it here hands
+ * its sendTo frames over (C4J__MSG_KEPT) and goes silently; an older
+ * attached connection is closed with 4004. */
+void c4j__identity_take(c4j__worker_t *w, const char *cid, size_t len,
+                        int to, uint32_t seq);
+/* identity.c: a frame kept for cid on another worker arrived: queue it to
+ * cid. */
+void c4j__identity_kept(c4j__worker_t *w, const char *cid, size_t len,
+                        c4j__buf_t *b);
+/* identity.c: the client of cid talked through /cmd: an attached SSE
+ * stream of it on w counts as alive from now (its idle timer restarts).
+ * Anything else (WebSocket, long-poll, ghost, unknown id) is left alone. */
+void c4j__identity_touch(c4j__worker_t *w, const char *cid, size_t len);
+
+/* subscription.c: subscribes cid, if held here, to channel after offset
+ * off of its history hist (NULL: none), the newest when the embedder
+ * asked, and, when ack_id >= 0, queues it the ack (or the err 4290 over
+ * C4J_MAX_CHANNELS, or the err 5030 when out of memory); the identity's
+ * channel set in the held register follows, so that the next connection
+ * of cid subscribes it too. */
+int c4j__subscription_add(c4j__worker_t *w, const char *cid, size_t len,
+                          const char *channel, int64_t ack_id,
+                          const void *hist, uint64_t off);
+/* subscription.c: unsubscribes cid, if held here, from channel, for its
+ * next connections too. */
+int c4j__subscription_remove(c4j__worker_t *w, const char *cid, size_t len,
+                             const char *channel);
 /* Both return C4J__LATER when cid's socket is closing here and its ghost
  * does not exist yet: the worker hands the command in again on a later
  * tick (otherwise the ghost, made from the closing socket's channels,
  * would undo it); else 0. */
 #define C4J__LATER 1
-/* The embedder answered /api/ request id: b (a whole HTTP answer, one
- * reference kept by the caller) goes to it if it still waits on w. */
-void c4j__conn_api_reply(c4j__worker_t *w, uint32_t id, c4j__buf_t *b);
-/* Answers the long-polls waiting in w's batch list. */
-void c4j__conn_answer_polls(c4j__worker_t *w);
+
+/* cmd.c: the embedder answered /api/ request id: b (a whole HTTP answer,
+ * one reference kept by the caller) goes to it if it still waits on w. */
+void c4j__cmd_api_reply(c4j__worker_t *w, uint32_t id, c4j__buf_t *b);
+
+/* ---- Within the connection files ------------------------------------------ */
+
+static inline c4j__worker_t *c4j__conn_worker(const c4j__conn_t *c) {
+  return c4j__worker_of(c->tcp.loop);
+}
+
+static inline c4j_engine_t *c4j__conn_engine(const c4j__conn_t *c) {
+  return c4j__conn_worker(c)->engine;
+}
+
+static inline int c4j__conn_is_ghost(const c4j__conn_t *c) {
+  return c->state == C4J__CONN_PARKED || c->state == C4J__CONN_DYING;
+}
+
+/* now - stamp, as 0 when the stamp is newer: a stamp taken during a tick
+ * is later than the tick's `now`. */
+static inline uint32_t c4j__conn_age(uint32_t now, uint32_t stamp) {
+  int32_t d = (int32_t)(now - stamp);
+  return d > 0 ? (uint32_t)d : 0;
+}
+
+static inline c4j__buf_t **c4j__conn_slot(c4j__conn_t *c, unsigned i) {
+  return &c->outq[(c->out_head + i) % c->out_cap];
+}
+
+/* conn.c: appends b to the output ring, taking over the caller's
+ * reference, outside the max_queue check.  Returns 0, or -1 when out of
+ * memory (b untouched). */
+int c4j__conn_push_out(c4j__conn_t *c, c4j__buf_t *b);
+/* conn.c: takes the oldest buffer out of the ring (the caller's reference
+ * from then on; `queued` is the caller's to lower). */
+c4j__buf_t *c4j__conn_pop_out(c4j__conn_t *c);
+/* conn.c: drops everything not yet handed to a write. */
+void c4j__conn_drop_out(c4j__conn_t *c);
+/* conn.c: queues a copy of n bytes the connection itself produced
+ * (responses, control frames), outside the max_queue check; -1 when out
+ * of memory. */
+int c4j__conn_queue_bytes(c4j__conn_t *c, const void *p, size_t n);
+/* conn.c: c4j__conn_send of buffer b, then drops the caller's reference;
+ * b NULL (out of memory) closes c with 1011.  For frames made for one
+ * connection. */
+void c4j__conn_send_new(c4j__conn_t *c, c4j__buf_t *b);
+/* conn.c: the worker's intrusive lists of connections (ghosts, polls in a
+ * batch, /api/ requests waiting), through `gnext` and `gprev`. */
+void c4j__conn_list_add(c4j__conn_t **head, c4j__conn_t *c);
+void c4j__conn_list_remove(c4j__conn_t **head, c4j__conn_t *c);
+
+/* request.c: feeds bytes read during the handshake; once the request is
+ * complete routes it, and hands what followed it in the same read to the
+ * transport (WebSocket frames, a body). */
+void c4j__request_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
+/* request.c: queues a whole HTTP answer (ctype NULL: no body headers)
+ * and closes once it is written. */
+void c4j__request_answer(c4j__conn_t *c, int status, const char *ctype,
+                         const char *body, const char *acao);
+/* request.c: an HTTP error with a text/plain reason (the CORS headers for
+ * an allowed origin but on 403), then close. */
+void c4j__request_refuse(c4j__conn_t *c, int status, const char *reason);
+/* request.c: an HTTP error with the JSON body
+ * {"error":{"code":status,"message":message}}, then close. */
+void c4j__request_refuse_json(c4j__conn_t *c, int status,
+                              const char *message, const char *acao);
+
+/* wsconn.c: bytes read on an attached (or closing) WebSocket. */
+void c4j__wsconn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
+
+/* cmd.c: starts reading the body of POST /cmd for the checked ticket
+ * (w->ticket) or of an /api/ request (checked here: method, key,
+ * length); bytes read after the request go to c4j__cmd_bytes. */
+void c4j__cmd_start(c4j__conn_t *c, const char *acao);
+void c4j__cmd_api_start(c4j__conn_t *c);
+void c4j__cmd_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
+/* cmd.c: an /api/ request the embedder did not answer in time: 504. */
+void c4j__cmd_api_timeout(c4j__conn_t *c);
+
+/* poll.c: a waiting poll has something to answer: answer it within the
+ * batch window. */
+void c4j__poll_batch(c4j__conn_t *c);
+/* poll.c: takes c off the batch list, if on it. */
+void c4j__poll_unbatch(c4j__conn_t *c);
+/* poll.c: answers a waiting poll with what it has queued (possibly
+ * nothing), parks its identity and closes once the answer is written. */
+void c4j__poll_answer(c4j__conn_t *c);
+/* poll.c: how long a long-poll is held: min(25000, idle_timeout / 2) ms. */
+uint32_t c4j__poll_hold(const c4j__worker_t *w);
+
+/* identity.c: attaches the checked request's ticket (w->ticket) with
+ * transport; for a WebSocket, accept is the Sec-WebSocket-Accept value.
+ * The identity may come from a ghost here or on another worker: its
+ * subscriptions go on from the positions it left (or the client's since),
+ * so that nothing published meanwhile is lost or sent twice.  Answers 503
+ * when out of memory. */
+void c4j__identity_attach(c4j__conn_t *c, int transport, const char *accept,
+                          const char *acao, json_t *since);
+/* identity.c: the end of an attached connection's identity: dying when
+ * the transport was lost and the configuration keeps lost connections,
+ * else DROP. */
+void c4j__identity_end(c4j__conn_t *c, int code, const char *reason);
+/* identity.c: forgets c's identity for good and reports DROP (unless
+ * silent: handed to another worker). */
+void c4j__identity_detach(c4j__conn_t *c, int code, const char *reason,
+                          int silent);
+/* identity.c: moves c's identity into a new ghost in state (PARKED or
+ * DYING); NULL when out of memory (nothing changed). */
+c4j__conn_t *c4j__identity_to_ghost(c4j__conn_t *c, int state, int code,
+                                    const char *reason);
+/* identity.c: unlinks and frees a ghost (its identity already gone). */
+void c4j__identity_ghost_free(c4j__conn_t *g);
 
 #endif /* C4J_CONN_H */

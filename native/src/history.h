@@ -9,8 +9,7 @@
 #include <uv.h>
 
 #include "buf.h"
-
-#define C4J__EPOCH_LEN 8
+#include "common.h"
 
 typedef struct {
   c4j__buf_t *buf;          /* one reference; buf->offset is its offset */

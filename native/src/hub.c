@@ -1,6 +1,8 @@
-/* hub.c - the hub's meaning (see hub.h): which sends stay in this process
- * and which go to the other nodes, and what a record from another node
- * does here.  The link itself is redis.c's.
+/* hub.c - the hub's meaning (see hub.h): the records that carry sends to
+ * the other nodes, and what a record from another node does here, through
+ * local delivery (deliver.h).  The link itself is redis.c's, which hears
+ * of nothing above it: it calls back into this file through the table of
+ * callbacks handed to c4j__redis_start.
  *
  * A broadcast from the bus is delivered in offset order: a record whose
  * offset is not the channel's next waits, with every later record of that
@@ -18,9 +20,11 @@
 
 #include "auth.h"
 #include "common.h"
+#include "deliver.h"
 #include "engine.h"
+#include "frames.h"
 #include "hub.h"
-#include "worker.h"
+#include "redis.h"
 
 /* A record waiting behind a fetch. */
 typedef struct hub_rec_s {
@@ -45,19 +49,57 @@ typedef struct c4j__hub_wait_s {
 
 int c4j__hub_remote(const c4j_engine_t *e) { return e->redis != NULL; }
 
+void c4j__hub_stats(c4j_engine_t *e, uint64_t *up, uint64_t *outbox,
+                    uint64_t *dropped) {
+  *up = *outbox = *dropped = 0;
+  if (e->redis == NULL) return;
+  *up = (uint64_t)c4j__redis_up(e->redis);
+  c4j__redis_stats(e->redis, outbox, dropped);
+}
+
+/* ---- What redis.c tells, on the Redis thread ------------------------------ */
+
+static void on_log(void *data, int level, const char *text) {
+  c4j_engine_t *e = data;
+  c4j__events_log(&e->events, level, text);
+}
+
+static void on_record(void *data, const char *rec, size_t len);
+static void on_history(void *data, const char *ch, size_t ch_len,
+                       const c4j__redis_entry_t *v, size_t n);
+static void on_link(void *data, int up);
+
+/* A request popped from the action queue: an ACTION event. */
+static int on_action(void *data, const char *json, size_t len) {
+  c4j_engine_t *e = data;
+  return c4j__events_action(&e->events, json, len);
+}
+
 /* ---- Start and stop ------------------------------------------------------- */
 
 int c4j__hub_start(c4j_engine_t *e) {
   char epoch[C4J__EPOCH_LEN + 1], why[256], text[400];
   uint8_t rnd[6];
+  c4j__redis_options_t o;
+  c4j__redis_callbacks_t cb = { NULL, on_log, on_record, on_history,
+                                on_action, on_link };
   int rc;
   if (e->hub[0] == '\0' || strcmp(e->hub, "local") == 0) return 0;
   if (c4j_new_id(e->node_id) != 0 || c4j__random(rnd, sizeof(rnd)) != 0)
     return C4J_ENOMEM;
   c4j_b64url_encode(rnd, sizeof(rnd), epoch);
+  memset(&o, 0, sizeof(o));
+  o.url = e->hub;
+  o.prefix = e->hub_prefix;
+  o.node_id = e->node_id;
+  o.epoch = epoch;
+  o.history_size = e->cfg.history_size;
+  o.history_age_ms = e->cfg.history_age_ms;
+  o.listen_actions = e->cfg.listen_actions;
+  o.timeout_ms = 2000;
+  cb.data = e;
   why[0] = '\0';
-  rc = c4j__redis_start(e, e->hub, e->hub_prefix, e->node_id, epoch,
-                        e->hist.epoch, 2000, &e->redis, why, sizeof(why));
+  rc = c4j__redis_start(&o, &cb, e->hist.epoch, &e->redis, why, sizeof(why));
   if (rc != 0) {
     snprintf(text, sizeof(text), "hub: %s", why[0] ? why : c4j_strerror(rc));
     c4j__config_set_error(text);
@@ -213,7 +255,7 @@ static void deliver(c4j_engine_t *e, c4j__hist_chan_t *hc, uint64_t offset,
                     size_t len, int push) {
   if (offset <= hc->last) return;
   if (offset > hc->last + 1) c4j__hist_jump(&e->hist, hc, offset - 1);
-  if (c4j__engine_publish(e, hc->name, strlen(hc->name), hc, u, data, len,
+  if (c4j__deliver_publish(e, hc->name, strlen(hc->name), hc, u, data, len,
                           time_ms, push) != 0)
     c4j__hist_jump(&e->hist, hc, offset); /* lost here; the offset stays */
 }
@@ -258,7 +300,7 @@ static void on_broadcast(c4j_engine_t *e, const char *rec, size_t len,
     char ubuf[C4J__MSG_ID_CAP];
     const char *u = record_u(r, ubuf);
     if (!done_here(e, u))
-      c4j__engine_publish(e, r->f[2], r->n[2], NULL, u, r->payload,
+      c4j__deliver_publish(e, r->f[2], r->n[2], NULL, u, r->payload,
                           r->payload_len, (int64_t)field_u64(r, 5), 1);
     return;
   }
@@ -276,13 +318,15 @@ static void on_broadcast(c4j_engine_t *e, const char *rec, size_t len,
   c4j__hist_unlock(&e->hist);
 }
 
-void c4j__hub_on_history(c4j_engine_t *e, const char *ch, size_t ch_len,
-                         const c4j__hub_entry_t *v, size_t n) {
+/* The answer to a fetch (or, at start, the history Redis keeps). */
+static void on_history(void *data, const char *ch, size_t ch_len,
+                       const c4j__redis_entry_t *v, size_t n) {
+  c4j_engine_t *e = data;
   hub_wait_t *w;
   c4j__hist_chan_t *hc;
   uint64_t limit;
   int push;
-  if (e->hist.size == 0) return;
+  if (e->hist.size == 0 || !c4j_channel_name_ok(ch, ch_len)) return;
   c4j__hist_lock(&e->hist);
   hc = c4j__hist_chan(&e->hist, ch, ch_len);
   w = wait_take(e, ch, ch_len);
@@ -315,28 +359,26 @@ static void on_direct(c4j_engine_t *e, const hub_fields_t *r, int k) {
   switch (r->f[0][0]) {
   case 't': /* t origin cid channel time */
     if (k == 5 && cid_ok && c4j_channel_name_ok(r->f[3], r->n[3]))
-      c4j__engine_send_local(e, C4J__MSG_SEND_TO, r->f[2], r->n[2], r->f[3],
-                             r->n[3], r->payload, r->payload_len,
-                             (int64_t)field_u64(r, 4));
+      c4j__deliver_to(e, r->f[2], r->n[2], r->f[3], r->n[3], r->payload,
+                      r->payload_len, (int64_t)field_u64(r, 4));
     break;
   case 'u': { /* u origin channel time user_len; payload: user, data */
     uint64_t ulen = k == 5 ? field_u64(r, 4) : 0;
     if (ulen > 0 && ulen <= C4J_MAX_USER && ulen < r->payload_len &&
         c4j_channel_name_ok(r->f[2], r->n[2]))
-      c4j__engine_send_local(e, C4J__MSG_SEND_USER, r->payload, ulen,
-                             r->f[2], r->n[2], r->payload + ulen,
-                             r->payload_len - ulen, (int64_t)field_u64(r, 3));
+      c4j__deliver_user(e, r->payload, ulen, r->f[2], r->n[2],
+                        r->payload + ulen, r->payload_len - ulen,
+                        (int64_t)field_u64(r, 3));
     break;
   }
   case 'f': /* f origin cid; payload: the frame */
     if (k == 3 && cid_ok)
-      c4j__engine_frame_local(e, r->f[2], r->n[2], r->payload,
-                              r->payload_len);
+      c4j__deliver_frame(e, r->f[2], r->n[2], r->payload, r->payload_len);
     break;
   case 'c': /* c origin channel; payload: the frame */
     if (k == 3 && c4j_channel_name_ok(r->f[2], r->n[2]))
-      c4j__engine_chan_frame_local(e, r->f[2], r->n[2], r->payload,
-                                   r->payload_len);
+      c4j__deliver_channel_frame(e, r->f[2], r->n[2], r->payload,
+                                 r->payload_len);
     break;
   case 's': /* s origin cid channel ack */
   case 'x': /* x origin cid channel */
@@ -344,8 +386,10 @@ static void on_direct(c4j_engine_t *e, const hub_fields_t *r, int k) {
         c4j_channel_name_ok(r->f[3], r->n[3])) {
       int64_t ack = -1;
       if (k == 5 && !field_is(r, 4, "-1")) ack = (int64_t)field_u64(r, 4);
-      c4j__engine_command(e, r->f[0][0] == 's' ? C4J__MSG_SUB : C4J__MSG_UNSUB,
-                          r->f[2], r->n[2], r->f[3], r->n[3], ack);
+      if (r->f[0][0] == 's')
+        c4j__deliver_subscribe(e, r->f[2], r->n[2], r->f[3], r->n[3], ack);
+      else
+        c4j__deliver_unsubscribe(e, r->f[2], r->n[2], r->f[3], r->n[3]);
     }
     break;
   case 'd': /* d origin cid code; payload: the reason */
@@ -354,14 +398,16 @@ static void on_direct(c4j_engine_t *e, const hub_fields_t *r, int k) {
                                                  : sizeof(reason) - 1;
       memcpy(reason, r->payload, n);
       reason[n] = '\0';
-      c4j__engine_drop_local(e, r->f[2], r->n[2], (int)field_u64(r, 3),
-                             reason);
+      c4j__deliver_drop(e, r->f[2], r->n[2], (int)field_u64(r, 3), reason);
     }
     break;
   }
 }
 
-void c4j__hub_on_record(c4j_engine_t *e, const char *rec, size_t len) {
+/* A record from the bus: a broadcast, or a send for one of this node's
+ * connections (skipped when this node sent it). */
+static void on_record(void *data, const char *rec, size_t len) {
+  c4j_engine_t *e = data;
   hub_fields_t r;
   int k = split(rec, len, &r);
   if (k < 3 || r.n[0] != 1 || r.n[2] == 0 || r.n[2] > C4J_MAX_CHANNEL)
@@ -372,10 +418,6 @@ void c4j__hub_on_record(c4j_engine_t *e, const char *rec, size_t len) {
     on_direct(e, &r, k);
 }
 
-int c4j__hub_on_action(c4j_engine_t *e, const char *json, size_t len) {
-  return c4j__events_action(&e->events, json, len);
-}
-
 /* Once linked again: fetch what every channel known here may have missed
  * while the link was down. */
 static void refetch(c4j__hist_chan_t *hc, void *arg) {
@@ -384,7 +426,8 @@ static void refetch(c4j__hist_chan_t *hc, void *arg) {
     fetch(e, hc, NULL, 0);
 }
 
-void c4j__hub_on_link(c4j_engine_t *e, int up) {
+static void on_link(void *data, int up) {
+  c4j_engine_t *e = data;
   if (!up || e->hist.size == 0) return;
   c4j__hist_lock(&e->hist);
   c4j__hist_each(&e->hist, refetch, e);
@@ -398,7 +441,7 @@ int c4j__hub_send_all(c4j_engine_t *e, const char *ch, size_t ch_len,
   char u[C4J__MSG_ID_CAP];
   c4j__hist_chan_t *hc = NULL;
   int rc = 0, up;
-  if (!c4j__engine_json_ok(json, len)) return C4J_EBADJSON;
+  if (!c4j__frame_json_ok(json, len)) return C4J_EBADJSON;
   if (len + ch_len + 128 > e->cfg.max_queue) return C4J_ETOOBIG;
   c4j__hist_lock(&e->hist);
   if (e->hist.size > 0 &&
@@ -414,7 +457,7 @@ int c4j__hub_send_all(c4j_engine_t *e, const char *ch, size_t ch_len,
   if (!up) { /* the id lets pages drop the copy with an offset, later */
     snprintf(u, sizeof(u), "%s.%llu", e->node_id,
              (unsigned long long)atomic_fetch_add(&e->hub_msg_ids, 1) + 1);
-    rc = c4j__engine_publish(e, ch, ch_len, NULL, u, json, len, time_ms, 1);
+    rc = c4j__deliver_publish(e, ch, ch_len, NULL, u, json, len, time_ms, 1);
   }
   if (rc == 0)
     rc = c4j__redis_publish(e->redis, ch, ch_len, json, len, time_ms,
@@ -429,7 +472,7 @@ int c4j__hub_send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
                      size_t len, int64_t time_ms) {
   char h[C4J_MAX_ID + C4J_MAX_CHANNEL + 64];
   int n;
-  if (!c4j__engine_json_ok(json, len)) return C4J_EBADJSON;
+  if (!c4j__frame_json_ok(json, len)) return C4J_EBADJSON;
   n = snprintf(h, sizeof(h), "t\t%s\t%.*s\t%.*s\t%" PRId64, e->node_id,
                (int)cid_len, cid, (int)ch_len, ch, time_ms);
   return bus_send(e, h, (size_t)n, json, len, NULL, 0);

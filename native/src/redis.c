@@ -1,17 +1,19 @@
-/* redis.c - the link to Redis (hub.h): one thread with its own libuv loop
- * and three hiredis connections (commands, the bus subscription, the
+/* redis.c - the link to Redis (redis.h): one thread with its own libuv
+ * loop and three hiredis connections (commands, the bus subscription, the
  * action queue), the publish script, the outbox that keeps records while
  * Redis is unreachable, reconnecting with backoff, and this node's copy of
  * its cluster-wide map entries (written again after Redis restarts).
  * Callers never wait for Redis: they queue requests under `lock` and wake
  * the thread.  Only c4j__redis_get talks to Redis on the caller's thread,
- * on a connection of its own, because its caller wants an answer.
+ * on a connection of its own, because its caller wants an answer.  What
+ * Redis says goes up through the callbacks the layer above handed in.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,10 +23,8 @@
 #include <hiredis/async.h>
 #include <hiredis/adapters/libuv.h>
 
-#include "auth.h"
 #include "common.h"
-#include "engine.h"
-#include "hub.h"
+#include "redis.h"
 
 #define OUTBOX_MAX_N 10000
 #define OUTBOX_MAX_BYTES (16u << 20)
@@ -82,7 +82,8 @@ typedef struct {
  * answered, in order: when the link drops they go back to the head of
  * the outbox. */
 struct c4j__redis_s {
-  c4j_engine_t *e;
+  c4j__redis_callbacks_t cb;
+  int history_size, history_age_ms;
   char host[256];
   int port, db;
   char url[300];
@@ -219,7 +220,7 @@ static void log_text(c4j__redis_t *r, int level, const char *fmt,
                      const char *a, const char *b) {
   char text[512];
   snprintf(text, sizeof(text), fmt, a, b);
-  c4j__events_log(&r->e->events, level, text);
+  r->cb.log_cb(r->cb.data, level, text);
 }
 
 static int linked(c4j__redis_t *r) { return atomic_load(&r->up); }
@@ -324,7 +325,7 @@ static int epoch_ok(const redisReply *rep) {
 
 /* SET <p>:epoch NX, then GET it: the cluster's epoch. */
 static int parse_entry(const c4j__redis_t *r, const redisReply *en,
-                       c4j__hub_entry_t *out);
+                       c4j__redis_entry_t *out);
 
 /* At start, on the blocking connection: every channel's history, so that
  * a page that resumes here from another node finds what it missed even
@@ -332,7 +333,7 @@ static int parse_entry(const c4j__redis_t *r, const redisReply *en,
 #define PRELOAD_MAX 10000
 static void preload(c4j__redis_t *r, redisContext *c) {
   char key[KEY_CAP];
-  int size = r->e->cfg.history_size;
+  int size = r->history_size;
   redisReply *seq = redisCommand(c, "HKEYS %s", r->k_seq);
   if (seq == NULL || seq->type != REDIS_REPLY_ARRAY || size <= 0) {
     if (seq) freeReplyObject(seq);
@@ -341,10 +342,11 @@ static void preload(c4j__redis_t *r, redisContext *c) {
   for (size_t i = 0; i < seq->elements && i < PRELOAD_MAX; i++) {
     const redisReply *ch = seq->element[i];
     redisReply *h;
-    c4j__hub_entry_t *v;
+    c4j__redis_entry_t *v;
     size_t n = 0, klen;
-    if (ch->type != REDIS_REPLY_STRING ||
-        !c4j_channel_name_ok(ch->str, ch->len))
+    /* The layer above checks the name (history_cb). */
+    if (ch->type != REDIS_REPLY_STRING || ch->len == 0 ||
+        ch->len > C4J_MAX_CHANNEL)
       continue;
     klen = make_key(r, ":h:", ch->str, ch->len, key);
     h = redisCommand(c, "XREVRANGE %b + - COUNT %d", key, klen, size);
@@ -353,7 +355,7 @@ static void preload(c4j__redis_t *r, redisContext *c) {
                                      : NULL;
     for (size_t j = h->elements; v != NULL && j-- > 0;) /* oldest first */
       if (parse_entry(r, h->element[j], &v[n])) n++;
-    if (n > 0) c4j__hub_on_history(r->e, ch->str, ch->len, v, n);
+    if (n > 0) r->cb.history_cb(r->cb.data, ch->str, ch->len, v, n);
     c4j__free(v);
     freeReplyObject(h);
   }
@@ -546,8 +548,8 @@ static void send_publish(c4j__redis_t *r, req_t *q, int eval) {
   int i;
   snprintf(known, sizeof(known), "%llu", (unsigned long long)q->num);
   snprintf(when, sizeof(when), "%lld", (long long)q->time_ms);
-  snprintf(size, sizeof(size), "%d", r->e->cfg.history_size);
-  snprintf(age, sizeof(age), "%d", r->e->cfg.history_age_ms);
+  snprintf(size, sizeof(size), "%d", r->history_size);
+  snprintf(age, sizeof(age), "%d", r->history_age_ms);
   make_key(r, ":h:", q->a, q->a_len, hkey);
   argv[0] = eval || !r->sha[0] ? "EVAL" : "EVALSHA";
   argv[1] = eval || !r->sha[0] ? publish_lua : r->sha;
@@ -625,7 +627,7 @@ static void requeue_sent(c4j__redis_t *r) {
  * usable.  u: the message id its node gave it, delivering it itself while
  * cut off (the id starts with the node's). */
 static int parse_entry(const c4j__redis_t *r, const redisReply *en,
-                       c4j__hub_entry_t *out) {
+                       c4j__redis_entry_t *out) {
   const redisReply *id, *f;
   char *end;
   int have_d = 0;
@@ -660,7 +662,7 @@ static int parse_entry(const c4j__redis_t *r, const redisReply *en,
 
 static void answer_fetch(c4j__redis_t *r, const req_t *q,
                          const redisReply *rep) {
-  c4j__hub_entry_t *v = NULL;
+  c4j__redis_entry_t *v = NULL;
   size_t n = 0;
   if (rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
     v = c4j__calloc(rep->elements, sizeof(*v));
@@ -670,7 +672,7 @@ static void answer_fetch(c4j__redis_t *r, const req_t *q,
   } else if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
     log_text(r, 1, "hub: history fetch failed: %s%s", rep->str, "");
   }
-  c4j__hub_on_history(r->e, q->a, q->a_len, v, n);
+  r->cb.history_cb(r->cb.data, q->a, q->a_len, v, n);
   c4j__free(v);
 }
 
@@ -687,7 +689,7 @@ static void send_fetch(c4j__redis_t *r, req_t *q) {
   char key[KEY_CAP], start[32], count[24];
   const char *argv[6];
   size_t lens[6];
-  int size = r->e->cfg.history_size;
+  int size = r->history_size;
   if (size > 0 && linked(r)) {
     lens[1] = make_key(r, ":h:", q->a, q->a_len, key);
     if (q->num == 0) snprintf(start, sizeof(start), "-");
@@ -698,7 +700,7 @@ static void send_fetch(c4j__redis_t *r, req_t *q) {
     for (int i = 0; i < 6; i++) lens[i] = i == 1 ? lens[1] : strlen(argv[i]);
     if (send_argv(&r->cmd, fetch_cb, q, 6, argv, lens) == 0) return;
   }
-  c4j__hub_on_history(r->e, q->a, q->a_len, NULL, 0);
+  r->cb.history_cb(r->cb.data, q->a, q->a_len, NULL, 0);
   c4j__free(q);
 }
 
@@ -721,7 +723,7 @@ static void brpop_cb(redisAsyncContext *ac, void *reply, void *priv) {
   const char *argv[5] = { "LMOVE", r->k_taken, r->k_actions, "LEFT", "RIGHT" };
   if (rep == NULL || r->stopping) return;
   if (rep->type == REDIS_REPLY_STRING) {
-    if (c4j__hub_on_action(r->e, rep->str, rep->len) != C4J_EFULL) {
+    if (r->cb.action_cb(r->cb.data, rep->str, rep->len) != C4J_EFULL) {
       brpop(r);
       return;
     }
@@ -794,7 +796,7 @@ static void link_up(c4j__redis_t *r) {
     brpop(r);
   }
   log_text(r, 2, "hub: linked to %s%s", r->url, "");
-  c4j__hub_on_link(r->e, 1);
+  r->cb.link_cb(r->cb.data, 1);
 }
 
 static void check_ready(c4j__redis_t *r) {
@@ -826,7 +828,7 @@ static void sub_cb(redisAsyncContext *ac, void *reply, void *priv) {
   if (kind->type != REDIS_REPLY_STRING) return;
   if (strcmp(kind->str, "message") == 0 &&
       rep->element[2]->type == REDIS_REPLY_STRING) {
-    c4j__hub_on_record(r->e, rep->element[2]->str, rep->element[2]->len);
+    r->cb.record_cb(r->cb.data, rep->element[2]->str, rep->element[2]->len);
   } else if (strcmp(kind->str, "subscribe") == 0) {
     r->subscribed = 1;
     check_ready(r);
@@ -947,7 +949,7 @@ static void link_lost(c4j__redis_t *r, const char *why) {
   requeue_sent(r);
   if (was_up) {
     log_text(r, 1, "hub: lost %s (%s), reconnecting", r->url, text);
-    c4j__hub_on_link(r->e, 0);
+    r->cb.link_cb(r->cb.data, 0);
   } else if (r->fails == 0) {
     log_text(r, 1, "hub: cannot link to %s (%s), retrying", r->url, text);
   }
@@ -1132,17 +1134,22 @@ static void drop_loop(c4j__redis_t *r) {
   uv_mutex_destroy(&r->lock);
 }
 
-int c4j__redis_start(c4j_engine_t *e, const char *url, const char *prefix,
-                     const char *node_id, const char *epoch,
-                     char epoch_out[C4J__EPOCH_LEN + 1], int timeout_ms,
-                     c4j__redis_t **out, char *why, size_t why_cap) {
+int c4j__redis_start(const c4j__redis_options_t *opts,
+                     const c4j__redis_callbacks_t *cb,
+                     char epoch_out[C4J__EPOCH_LEN + 1], c4j__redis_t **out,
+                     char *why, size_t why_cap) {
+  const char *url = opts->url, *prefix = opts->prefix;
+  const char *node_id = opts->node_id, *epoch = opts->epoch;
+  int timeout_ms = opts->timeout_ms;
   c4j__redis_t *r = c4j__calloc(1, sizeof(*r));
   if (r == NULL) {
     snprintf(why, why_cap, "out of memory");
     return C4J_EHUB;
   }
-  r->e = e;
-  r->listen = e->cfg.listen_actions == 1;
+  r->cb = *cb;
+  r->history_size = opts->history_size;
+  r->history_age_ms = opts->history_age_ms;
+  r->listen = opts->listen_actions == 1;
   if (parse_url(r, url) != 0) {
     snprintf(why, why_cap, "bad URL %s (redis://host[:port][/db])",
              url ? url : "(null)");

@@ -80,8 +80,8 @@ long c4j__http_head(char *out, size_t cap, int status, const char *ctype,
   return n;
 }
 
-c4j__buf_t *c4j__poll_answer(c4j__buf_t *const *frames, size_t n,
-                             const char *acao) {
+c4j__buf_t *c4j__stream_poll_body(c4j__buf_t *const *frames, size_t n,
+                                  const char *acao) {
   char head[768];
   size_t body = 2 + (n > 0 ? n - 1 : 0), at, len;
   long h;

@@ -31,7 +31,7 @@ long c4j__http_head(char *out, size_t cap, int status, const char *ctype,
 /* A long-poll answer: the head and the JSON array of the n frames (WebSocket
  * frames, their JSON copied out), as one new buffer; NULL when out of
  * memory. */
-c4j__buf_t *c4j__poll_answer(c4j__buf_t *const *frames, size_t n,
-                             const char *acao);
+c4j__buf_t *c4j__stream_poll_body(c4j__buf_t *const *frames, size_t n,
+                                  const char *acao);
 
 #endif /* C4J_STREAM_H */

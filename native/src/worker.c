@@ -1,6 +1,9 @@
-/* worker.c - one libuv loop on its own thread: drains its inbox, owns its
- * connections and indexes, and ticks once a period for heartbeats and
- * timeouts (one timer per worker, none per connection).
+/* worker.c - one libuv loop on its own thread: drains its inbox (handing
+ * each message to the connection layer: fan-out of a broadcast to a
+ * channel's subscribers, sends to an id or a user, commands, drops,
+ * hand-overs), ticks once a period for heartbeats and timeouts (one timer
+ * per worker, none per connection), and writes once a loop turn what the
+ * turn queued (the flush, a uv_prepare).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -9,35 +12,14 @@
 
 #include "common.h"
 #include "conn.h"
-#include "server.h"
+#include "frames.h"
+#include "listener.h"
 #include "worker.h"
 
 #define H_ASYNC 0x01
 #define H_TICK 0x02
 #define H_BATCH 0x04
-
-#define BATCH_MS 5 /* frames ready this soon after the first share a poll */
-
-/* ---- Inbox messages ------------------------------------------------------- */
-
-c4j__msg_t *c4j__msg_new(int type, const char *name, size_t name_len,
-                         const char *reason) {
-  size_t rlen = reason ? strnlen(reason, 1024) : 0;
-  c4j__msg_t *m = c4j__calloc(1, sizeof(*m) + name_len + 1 + rlen + 1);
-  if (m == NULL) return NULL;
-  m->type = (uint8_t)type;
-  m->fd = -1;
-  m->name_len = (uint16_t)name_len;
-  if (name_len) memcpy(m->text, name, name_len);
-  m->reason = m->text + name_len + 1;
-  if (rlen) memcpy(m->text + name_len + 1, reason, rlen);
-  return m;
-}
-
-void c4j__msg_free(c4j__msg_t *m) {
-  c4j__buf_unref(m->buf);
-  c4j__free(m);
-}
+#define H_FLUSH 0x08
 
 /* ---- Handling messages ---------------------------------------------------- */
 
@@ -94,25 +76,25 @@ static int handle(c4j__worker_t *w, c4j__msg_t *m) {
        * next ones wait behind it. */
       if (w->later != NULL) return 1;
       if (m->type == C4J__MSG_SUB)
-        return c4j__conn_subscribe(w, m->text, m->name_len, m->reason,
-                                   m->id, m->hist, m->off) == C4J__LATER;
-      return c4j__conn_unsubscribe(w, m->text, m->name_len, m->reason) ==
+        return c4j__subscription_add(w, m->text, m->name_len, m->reason,
+                                     m->id, m->hist, m->off) == C4J__LATER;
+      return c4j__subscription_remove(w, m->text, m->name_len, m->reason) ==
              C4J__LATER;
     case C4J__MSG_DROP:
       if ((c = find_conn(w, m)) != NULL)
         c4j__conn_close(c, m->code, m->reason, 0);
       break;
     case C4J__MSG_TAKE:
-      c4j__conn_take(w, m->text, m->name_len, m->code, m->seq);
+      c4j__identity_take(w, m->text, m->name_len, m->code, m->seq);
       break;
     case C4J__MSG_KEPT:
-      c4j__conn_kept(w, m->text, m->name_len, m->buf);
+      c4j__identity_kept(w, m->text, m->name_len, m->buf);
       break;
     case C4J__MSG_TOUCH:
-      c4j__conn_touch(w, m->text, m->name_len);
+      c4j__identity_touch(w, m->text, m->name_len);
       break;
     case C4J__MSG_API_REPLY:
-      c4j__conn_api_reply(w, m->seq, m->buf);
+      c4j__cmd_api_reply(w, m->seq, m->buf);
       break;
     default:
       break;
@@ -142,6 +124,10 @@ static void begin_stop(c4j__worker_t *w) {
     c4j__conn_close(w->ghosts, C4J_CLOSE_GOING_AWAY, "server stopping", 1);
   if (w->handles & H_TICK) uv_close((uv_handle_t *)&w->tick, NULL);
   if (w->handles & H_BATCH) uv_close((uv_handle_t *)&w->batch_timer, NULL);
+  if (w->handles & H_FLUSH) {
+    uv_close((uv_handle_t *)&w->flush, NULL);
+    uv_close((uv_handle_t *)&w->flush_io, NULL);
+  }
   if (w->handles & H_ASYNC) uv_close((uv_handle_t *)&w->async, NULL);
 }
 
@@ -184,7 +170,6 @@ static void async_cb(uv_async_t *a) {
     else
       c4j__msg_free(m);
   }
-  c4j__worker_flush(w);
 }
 
 /* ---- The tick ------------------------------------------------------------- */
@@ -211,41 +196,44 @@ static void tick_cb(uv_timer_t *timer) {
   uv_walk(&w->loop, tick_walk_cb, &t);
   for (c4j__conn_t *g = w->ghosts, *next; g != NULL; g = next) {
     next = g->gnext; /* the tick may free g */
-    c4j__conn_ghost_tick(g, t.now);
+    c4j__identity_ghost_tick(g, t.now);
   }
-  c4j__worker_flush(w);
 }
 
-static void batch_cb(uv_timer_t *timer) {
-  c4j__worker_t *w = C4J__CONTAINER_OF(timer, c4j__worker_t, batch_timer);
-  c4j__conn_answer_polls(w);
-  c4j__worker_flush(w);
+/* ---- The flush ------------------------------------------------------------ */
+
+/* Twice a loop turn: before the loop waits for I/O (after the timers) and
+ * right after the I/O callbacks, every connection that got output since
+ * (from reads, the inbox, timers) is written, once, whatever number of
+ * frames it got.  Both run before the turn's close callbacks, which free
+ * connections: none on the list can be freed while on it. */
+static void flush(c4j__worker_t *w) {
+  c4j__conn_t *c;
+  /* Count before writing, so that whoever reads a frame sees it counted. */
+  if (w->messages_out > 0) {
+    atomic_fetch_add_explicit(&w->engine->messages_out, w->messages_out,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->engine->bytes_out, w->bytes_out,
+                              memory_order_relaxed);
+    w->messages_out = w->bytes_out = 0;
+  }
+  while ((c = w->flush_list) != NULL) {
+    w->flush_list = c->flush_next;
+    c->flush_next = NULL;
+    c->flags &= (uint8_t)~C4J__F_IN_FLUSH;
+    c4j__conn_flush(c);
+  }
 }
 
-void c4j__worker_batch_start(c4j__worker_t *w) {
-  if (!uv_is_active((uv_handle_t *)&w->batch_timer))
-    uv_timer_start(&w->batch_timer, batch_cb, BATCH_MS, 0);
+static void prepare_cb(uv_prepare_t *p) {
+  flush(C4J__CONTAINER_OF(p, c4j__worker_t, flush));
 }
 
-uint32_t c4j__worker_poll_hold(const c4j__worker_t *w) {
-  uint32_t half = (uint32_t)w->engine->cfg.idle_timeout_ms / 2;
-  return half < 25000 ? half : 25000;
+static void check_cb(uv_check_t *p) {
+  flush(C4J__CONTAINER_OF(p, c4j__worker_t, flush_io));
 }
 
 /* ---- Life cycle ----------------------------------------------------------- */
-
-uint32_t c4j__worker_now(const c4j__worker_t *w) {
-  return (uint32_t)(c4j__mono_ms() - w->start_ms);
-}
-
-static c4j__buf_t *text_frame(const char *text) {
-  size_t n = strlen(text), h = c4j_ws_header_len(n);
-  c4j__buf_t *b = c4j__buf_new(h + n);
-  if (b == NULL) return NULL;
-  c4j_ws_write_header(b->data, C4J_WS_OP_TEXT, n);
-  memcpy(b->data + h, text, n);
-  return b;
-}
 
 int c4j__worker_init(c4j__worker_t *w, c4j_engine_t *e, int index) {
   const c4j_config_t *cfg = &e->cfg;
@@ -262,7 +250,7 @@ int c4j__worker_init(c4j__worker_t *w, c4j_engine_t *e, int index) {
   w->start_ms = c4j__mono_ms();
   w->next_ping = (uint32_t)cfg->heartbeat_ms;
   w->ping = c4j__buf_copy(ping, sizeof(ping));
-  w->pong_text = text_frame("{\"t\":\"pong\"}");
+  w->pong_text = c4j__frame_text(C4J__FRAME_PONG, strlen(C4J__FRAME_PONG));
   w->comment = c4j__buf_copy(":\n\n", 3);
   if (w->ping == NULL || w->pong_text == NULL || w->comment == NULL)
     return C4J_ENOMEM;
@@ -276,6 +264,12 @@ int c4j__worker_init(c4j__worker_t *w, c4j_engine_t *e, int index) {
   w->handles |= H_TICK;
   uv_timer_init(&w->loop, &w->batch_timer);
   w->handles |= H_BATCH;
+  uv_prepare_init(&w->loop, &w->flush);
+  uv_check_init(&w->loop, &w->flush_io);
+  w->handles |= H_FLUSH;
+  if ((rc = uv_prepare_start(&w->flush, prepare_cb)) != 0 ||
+      (rc = uv_check_start(&w->flush_io, check_cb)) != 0)
+    return rc;
   /* One tick a second, finer when a configured period is shorter. */
   if ((uint32_t)cfg->heartbeat_ms / 2 < period) period = cfg->heartbeat_ms / 2;
   if ((uint32_t)cfg->handshake_timeout_ms / 2 < period)
@@ -300,11 +294,6 @@ int c4j__worker_run(c4j__worker_t *w) {
   int rc = uv_thread_create(&w->thread, thread_main, w);
   if (rc == 0) w->thread_started = 1;
   return rc;
-}
-
-void c4j__worker_push(c4j__worker_t *w, c4j__qnode_t *n) {
-  c4j__mpsc_push(&w->inbox, n);
-  uv_async_send(&w->async);
 }
 
 void c4j__worker_stop(c4j__worker_t *w) {

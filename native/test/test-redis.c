@@ -1,8 +1,9 @@
-/* test-redis.c - the link to Redis (redis.c) against a real redis-server
- * started on a free port: the epoch, the publish script, the action queue,
- * the cluster-wide maps, Redis killed and restarted, stop while down.  A
- * synchronous hiredis client watches Redis.  hub.c's callbacks are the
- * real ones (actions land in the engine's events).
+/* test-redis.c - the link to Redis (redis.c) alone, against a real
+ * redis-server started on a free port: the epoch, the publish script, the
+ * action queue, the cluster-wide maps, Redis killed and restarted, stop
+ * while down.  A synchronous hiredis client watches Redis.  No engine:
+ * the link's callbacks are this test's (a host that keeps the actions in
+ * a bounded queue, as the engine's events do, and the log lines).
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -17,8 +18,7 @@
 #include <uv.h>
 
 #include "common.h"
-#include "engine.h"
-#include "hub.h"
+#include "redis.h"
 #include "test.h"
 #include "redis-server.h"
 
@@ -84,34 +84,112 @@ static void cmd_do(const char *fmt, const char *a, const char *b,
   redisFree(c);
 }
 
-static c4j_engine_t *engine_q(int listen, size_t event_queue) {
-  c4j_config_t cfg;
-  c4j_engine_t *e = NULL;
-  c4j_config_init(&cfg);
-  if (event_queue) cfg.event_queue = event_queue;
-  cfg.secret = (const uint8_t *)"0123456789abcdef0123";
-  cfg.secret_len = 20;
-  cfg.port = -1;
-  cfg.history_size = 5;
-  cfg.listen_actions = listen;
-  CHECK_EQ(c4j_engine_new(&cfg, &e), 0);
-  return e;
+/* What the link tells its host, kept for the checks.  Actions wait in a
+ * queue of `cap` bytes (the engine's event queue): when it is full the
+ * callback answers C4J_EFULL and the link tries again later. */
+typedef struct {
+  c4j__redis_t *r;
+  int listen;
+  uv_mutex_t lock;
+  size_t cap, used;
+  int nact;
+  char *act[64];
+  char logs[1 << 14];
+  size_t nlog;
+  int records, histories;
+} host_t;
+
+static void host_log(void *data, int level, const char *text) {
+  host_t *h = data;
+  size_t n = strlen(text);
+  uv_mutex_lock(&h->lock);
+  if (h->nlog + n + 2 < sizeof(h->logs)) {
+    memcpy(h->logs + h->nlog, text, n);
+    h->nlog += n;
+    h->logs[h->nlog++] = '\n';
+    h->logs[h->nlog] = '\0';
+  }
+  uv_mutex_unlock(&h->lock);
 }
 
-static c4j_engine_t *engine(int listen) { return engine_q(listen, 0); }
+static void host_record(void *data, const char *rec, size_t len) {
+  host_t *h = data;
+  uv_mutex_lock(&h->lock);
+  h->records++;
+  uv_mutex_unlock(&h->lock);
+}
 
-static c4j__redis_t *link_to(c4j_engine_t *e, const char *prefix,
+static void host_history(void *data, const char *ch, size_t ch_len,
+                         const c4j__redis_entry_t *v, size_t n) {
+  host_t *h = data;
+  uv_mutex_lock(&h->lock);
+  h->histories++;
+  uv_mutex_unlock(&h->lock);
+}
+
+static int host_action(void *data, const char *json, size_t len) {
+  host_t *h = data;
+  int rc = 0;
+  uv_mutex_lock(&h->lock);
+  if (h->used + len > h->cap || h->nact == 64) {
+    rc = C4J_EFULL;
+  } else {
+    h->act[h->nact] = c4j__strndup(json, len);
+    if (h->act[h->nact] != NULL) {
+      h->nact++;
+      h->used += len;
+    }
+  }
+  uv_mutex_unlock(&h->lock);
+  return rc;
+}
+
+static void host_link(void *data, int up) {}
+
+static host_t *host_q(int listen, size_t cap) {
+  host_t *h = calloc(1, sizeof(*h));
+  uv_mutex_init(&h->lock);
+  h->listen = listen;
+  h->cap = cap ? cap : 8u << 20;
+  return h;
+}
+
+static host_t *host(int listen) { return host_q(listen, 0); }
+
+/* Stops the host's link (the node says goodbye to Redis). */
+static void host_stop(host_t *h) {
+  c4j__redis_stop(h->r);
+  h->r = NULL;
+}
+
+/* Stops the host's link (if any) and frees what it kept. */
+static void host_free(host_t *h) {
+  host_stop(h);
+  for (int i = 0; i < h->nact; i++) c4j__free(h->act[i]);
+  uv_mutex_destroy(&h->lock);
+  free(h);
+}
+
+static int start(host_t *h, const char *url, const char *prefix,
+                 const char *node, const char *epoch, char *epoch_out,
+                 int timeout_ms, c4j__redis_t **out, char *why,
+                 size_t why_cap) {
+  c4j__redis_options_t o = { url, prefix, node, epoch, 5, 60000, h->listen,
+                             timeout_ms };
+  c4j__redis_callbacks_t cb = { h, host_log, host_record, host_history,
+                                host_action, host_link };
+  return c4j__redis_start(&o, &cb, epoch_out, out, why, why_cap);
+}
+
+static c4j__redis_t *link_to(host_t *h, const char *prefix,
                              const char *node, const char *epoch,
                              char *epoch_out) {
   char why[256], out[C4J__EPOCH_LEN + 1];
-  int rc;
-  snprintf(e->node_id, sizeof(e->node_id), "%s", node);
-  rc = c4j__redis_start(e, g_url, prefix, node, epoch,
-                        epoch_out ? epoch_out : out, 2000, &e->redis, why,
-                        sizeof(why));
+  int rc = start(h, g_url, prefix, node, epoch, epoch_out ? epoch_out : out,
+                 2000, &h->r, why, sizeof(why));
   CHECK_EQ(rc, 0);
   if (rc != 0) fprintf(stderr, "  start: %s\n", why);
-  return e->redis;
+  return h->r;
 }
 
 /* Waits up to ms for the link to be `up`; 1 if it was. */
@@ -165,54 +243,39 @@ static long long rec_offset(const char *rec) {
   return p ? atoll(p) : -1;
 }
 
-/* Adds to seen[n] for every C4J_EV_ACTION {"n":n} waiting in e's events;
- * returns how many actions it read. */
-static int drain_actions(c4j_engine_t *e, int *seen, int max) {
-  static uint8_t buf[1 << 19]; /* whole records of up to 64 KiB */
-  int got = 0, n = c4j_engine_poll(e, buf, sizeof(buf), 0);
-  for (int i = 0; n > 0 && i + 8 <= n;) {
-    uint32_t size = buf[i] | buf[i + 1] << 8 | buf[i + 2] << 16 |
-                    (uint32_t)buf[i + 3] << 24;
-    if (buf[i + 4] == C4J_EV_ACTION) {
-      size_t len = buf[i + 8] | buf[i + 9] << 8;
-      char text[128];
-      int k = -1;
-      snprintf(text, sizeof(text), "%.*s", (int)len, (char *)buf + i + 10);
-      if (sscanf(text, "{\"n\":%d", &k) == 1 && k >= 0 && k < max) {
-        seen[k]++;
-        if (g_norder < 64) g_order[g_norder++] = k;
-      }
-      got++;
+/* Adds to seen[n] for every action {"n":n} the host took (and empties
+ * its queue); returns how many actions it read. */
+static int drain_actions(host_t *h, int *seen, int max) {
+  int got;
+  uv_mutex_lock(&h->lock);
+  got = h->nact;
+  for (int i = 0; i < h->nact; i++) {
+    int k = -1;
+    if (sscanf(h->act[i], "{\"n\":%d", &k) == 1 && k >= 0 && k < max) {
+      seen[k]++;
+      if (g_norder < 64) g_order[g_norder++] = k;
     }
-    if (size < 8) break;
-    i += (int)size;
+    c4j__free(h->act[i]);
   }
+  h->nact = 0;
+  h->used = 0;
+  uv_mutex_unlock(&h->lock);
   return got;
 }
 
-/* Whether a C4J_EV_LOG record waiting in e's events holds needle (the
- * records read are gone). */
-/* Whether a log record with needle comes within a second (the Redis
- * thread logs a change just after it shows in the up flag). */
-static int has_log(c4j_engine_t *e, const char *needle) {
-  static uint8_t buf[1 << 16];
-  int found = 0, n;
+/* Whether a log line with needle comes within a second (the Redis thread
+ * logs a change just after it shows in the up flag); the lines read are
+ * forgotten. */
+static int has_log(host_t *h, const char *needle) {
   uint64_t end = c4j__mono_ms() + 1000;
-  while (!found && ((n = c4j_engine_poll(e, buf, sizeof(buf), 50)) > 0 ||
-                    (n == 0 && c4j__mono_ms() < end))) {
-    for (int i = 0; i + 8 <= n;) {
-      uint32_t size = buf[i] | buf[i + 1] << 8 | buf[i + 2] << 16 |
-                      (uint32_t)buf[i + 3] << 24;
-      if (size < 8) break;
-      if (buf[i + 4] == C4J_EV_LOG && size >= 11) {
-        char text[512];
-        size_t len = buf[i + 9] | buf[i + 10] << 8;
-        snprintf(text, sizeof(text), "%.*s", (int)len, (char *)buf + i + 11);
-        found |= strstr(text, needle) != NULL;
-      }
-      i += (int)size;
-    }
-  }
+  int found = 0;
+  do {
+    uv_mutex_lock(&h->lock);
+    found = strstr(h->logs, needle) != NULL;
+    if (found) h->nlog = h->logs[0] = 0;
+    uv_mutex_unlock(&h->lock);
+    if (!found) usleep(20000);
+  } while (!found && c4j__mono_ms() < end);
   return found;
 }
 
@@ -260,7 +323,7 @@ TEST(redis_server_starts) {
 }
 
 TEST(redis_start_errors) {
-  c4j_engine_t *e = engine(0);
+  host_t *e = host(0);
   c4j__redis_t *r = NULL;
   char why[256], out[9], url[64];
   const char *bad[] = { "http://127.0.0.1", "redis://", "redis://h:0",
@@ -269,27 +332,27 @@ TEST(redis_start_errors) {
                         "redis://h:+1", NULL };
   snprintf(url, sizeof(url), "redis://127.0.0.1:%d", test_free_port());
   why[0] = '\0';
-  CHECK_EQ(c4j__redis_start(e, url, "c4j", NODE_A, "abcdefgh", out, 1000, &r,
+  CHECK_EQ(start(e, url, "c4j", NODE_A, "abcdefgh", out, 1000, &r,
                             why, sizeof(why)), C4J_EHUB);
   CHECK(strstr(why, "cannot reach") != NULL);
   CHECK(strstr(why, "/0: ") != NULL);
   for (int i = 0; bad[i]; i++) {
     why[0] = '\0';
-    CHECK_EQ(c4j__redis_start(e, bad[i], "c4j", NODE_A, "abcdefgh", out,
+    CHECK_EQ(start(e, bad[i], "c4j", NODE_A, "abcdefgh", out,
                               1000, &r, why, sizeof(why)), C4J_EHUB);
     CHECK(strstr(why, "bad URL") != NULL);
   }
   CHECK(r == NULL);
   /* A bad epoch already in Redis. */
   cmd_do("SET %s %s%s", "bad:epoch", "not an epoch", "");
-  CHECK_EQ(c4j__redis_start(e, g_url, "bad", NODE_A, "abcdefgh", out, 1000,
+  CHECK_EQ(start(e, g_url, "bad", NODE_A, "abcdefgh", out, 1000,
                             &r, why, sizeof(why)), C4J_EHUB);
   CHECK(strstr(why, "base64url") != NULL);
-  c4j_engine_free(e);
+  host_free(e);
 }
 
 TEST(redis_epoch) {
-  c4j_engine_t *e1 = engine(0), *e2 = engine(0);
+  host_t *e1 = host(0), *e2 = host(0);
   char out1[9] = "", out2[9] = "";
   c4j__redis_t *r1 = link_to(e1, "ep", NODE_A, "abcdefgh", out1);
   c4j__redis_t *r2 = link_to(e2, "ep", NODE_B, "zzzzzzzz", out2);
@@ -298,15 +361,15 @@ TEST(redis_epoch) {
   CHECK(wait_up(r1, 1, 3000));
   CHECK(wait_up(r2, 1, 3000));
   CHECK_EQ(cmd_int("HEXISTS %s %s", "ep:nodes", NODE_A), 1);
-  c4j__hub_stop(e1);
-  c4j__hub_stop(e2);
+  host_stop(e1);
+  host_stop(e2);
   CHECK_EQ(cmd_int("HEXISTS %s %s", "ep:nodes", NODE_A), 0); /* goodbye */
-  c4j_engine_free(e1);
-  c4j_engine_free(e2);
+  host_free(e1);
+  host_free(e2);
 }
 
 TEST(redis_publish) {
-  c4j_engine_t *e = engine(0);
+  host_t *e = host(0);
   c4j__redis_t *r = link_to(e, "pub", NODE_A, "abcdefgh", NULL);
   redisContext *s = subscriber("pub", NULL);
   const char *data[3] = { "\"one\"", "\"a\tb\nc\"",
@@ -343,12 +406,11 @@ TEST(redis_publish) {
   CHECK_STR(rec, "t\tx\n");
   usleep(100000);
   redisFree(s);
-  c4j__hub_stop(e);
-  c4j_engine_free(e);
+  host_free(e);
 }
 
 TEST(redis_actions) {
-  c4j_engine_t *a = engine(1), *b = engine(1), *c = engine(0);
+  host_t *a = host(1), *b = host(1), *c = host(0);
   c4j__redis_t *ra = link_to(a, "act", NODE_A, "abcdefgh", NULL);
   c4j__redis_t *rc = link_to(c, "act3", NODE_C, "abcdefgh", NULL);
   c4j__redis_t *rb;
@@ -387,16 +449,16 @@ TEST(redis_actions) {
   usleep(300000);
   CHECK_EQ(drain_actions(c, seen, 20), 0);
   CHECK_EQ(cmd_int("LLEN %s%s", "act3:actions", ""), 1);
-  c4j__hub_stop(a);
-  c4j__hub_stop(b);
-  c4j__hub_stop(c);
-  c4j_engine_free(a);
-  c4j_engine_free(b);
-  c4j_engine_free(c);
+  host_stop(a);
+  host_stop(b);
+  host_stop(c);
+  host_free(a);
+  host_free(b);
+  host_free(c);
 }
 
 TEST(redis_set_get) {
-  c4j_engine_t *a = engine(0), *b = engine(0);
+  host_t *a = host(0), *b = host(0);
   c4j__redis_t *ra = link_to(a, "kv", NODE_A, "abcdefgh", NULL);
   c4j__redis_t *rb = link_to(b, "kv", NODE_B, "abcdefgh", NULL);
   char out[4096], now[24], big[70000];
@@ -455,16 +517,16 @@ TEST(redis_set_get) {
   CHECK_EQ(c4j__redis_set(ra, "k", 1, "f", 1, big, 65537), C4J_ETOOBIG);
   cmd_do("SET %s %s%s", "kv:kv:wrongtype", "x", "");
   CHECK_EQ(get_map(ra, "wrongtype", out, sizeof(out)), 2);
-  c4j__hub_stop(a);
-  c4j__hub_stop(b);
-  c4j_engine_free(a);
-  c4j_engine_free(b);
+  host_stop(a);
+  host_stop(b);
+  host_free(a);
+  host_free(b);
 }
 
 /* A full event queue: the action goes back to the head of the queue and
  * comes again later, in order, exactly once. */
 TEST(redis_actions_full) {
-  c4j_engine_t *e = engine_q(1, 256u << 10);
+  host_t *e = host_q(1, 256u << 10);
   c4j__redis_t *r = link_to(e, "act4", NODE_A, "abcdefgh", NULL);
   static char big[60001];
   int seen[10] = { 0 }, got;
@@ -488,14 +550,13 @@ TEST(redis_actions_full) {
   CHECK_EQ(got, 10);
   for (int i = 0; i < 10; i++) CHECK_EQ(seen[i], 1);
   for (int i = 0; i < 10 && i < g_norder; i++) CHECK_EQ(g_order[i], i);
-  c4j__hub_stop(e);
-  c4j_engine_free(e);
+  host_free(e);
 }
 
 /* Redis killed and restarted on the same port: the outbox waits, the link
  * comes back, the records follow in order and the map is written again. */
 TEST(redis_restart) {
-  c4j_engine_t *e = engine(0);
+  host_t *e = host(0);
   c4j__redis_t *r = link_to(e, "rs", NODE_A, "abcdefgh", NULL);
   uint64_t outbox = 0, dropped = 0, t0;
   redisContext *s;
@@ -549,13 +610,12 @@ TEST(redis_restart) {
   c4j__redis_stats(r, &outbox, &dropped);
   CHECK_EQ(outbox, 0);
   if (s) redisFree(s);
-  c4j__hub_stop(e);
-  c4j_engine_free(e);
+  host_free(e);
 }
 
 /* The outbox's bound, and stop while Redis is down: quick, no leak. */
 TEST(redis_stop_while_down) {
-  c4j_engine_t *e = engine(1);
+  host_t *e = host(1);
   c4j__redis_t *r = link_to(e, "sd", NODE_A, "abcdefgh", NULL);
   uint64_t outbox = 0, dropped = 0, t0;
   int rc = 0, i;
@@ -574,9 +634,9 @@ TEST(redis_stop_while_down) {
   CHECK_EQ(c4j__redis_fetch(r, "ch", 2, 0), 0);
   usleep(200000);
   t0 = c4j__mono_ms();
-  c4j__hub_stop(e);
+  host_stop(e);
   CHECK(c4j__mono_ms() - t0 < 1000);
-  c4j_engine_free(e);
+  host_free(e);
 }
 
 TEST_MAIN(T(redis_server_starts), T(redis_start_errors), T(redis_epoch),

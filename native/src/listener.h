@@ -1,8 +1,9 @@
-/* server.h - the listening socket: bound on the caller's thread at start,
- * accepted on worker 0's loop, sockets handed round-robin to the workers.
+/* listener.h - the native port's listening socket: bound on the caller's
+ * thread at start, accepted on worker 0's loop, sockets handed round-robin
+ * to the workers.
  */
-#ifndef C4J_SERVER_H
-#define C4J_SERVER_H
+#ifndef C4J_LISTENER_H
+#define C4J_LISTENER_H
 
 #include "engine.h"
 #include "worker.h"
@@ -20,4 +21,4 @@ void c4j__listener_resume(c4j__worker_t *w);
 /* Closes the socket (after the workers have ended). */
 void c4j__listener_close(c4j_engine_t *e);
 
-#endif /* C4J_SERVER_H */
+#endif /* C4J_LISTENER_H */

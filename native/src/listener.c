@@ -1,6 +1,7 @@
-/* server.c - the listening socket: bind and listen ourselves (clear errors
- * at start), accept4 on worker 0's loop through uv_poll, refuse with 503
- * over max_conns, and hand every socket to a worker round-robin.
+/* listener.c - the native port's listening socket: bind and listen
+ * ourselves (clear errors at start), accept4 on worker 0's loop through
+ * uv_poll, refuse with 503 over max_conns, and hand every socket to a
+ * worker round-robin.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 #include "common.h"
 #include "conn.h"
 #include "http.h"
-#include "server.h"
+#include "listener.h"
 
 #define ACCEPTS_PER_WAKE 128
 
@@ -113,7 +114,6 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     }
     hand_off(w, fd);
   }
-  c4j__worker_flush(w);
 }
 
 int c4j__listener_start(c4j__worker_t *w) {

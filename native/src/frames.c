@@ -1,0 +1,185 @@
+/* frames.c - the frames the core writes itself (frames.h), each built
+ * once into a shared buffer as an unmasked WebSocket text frame.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "common.h"
+#include "frames.h"
+#include "ws.h"
+
+int c4j__frame_json_ok(const char *json, size_t len) {
+  size_t i = 0;
+  while (i < len && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' ||
+                     json[i] == '\r'))
+    i++;
+  return i < len && strchr("{[\"tfn-0123456789", json[i]) != NULL;
+}
+
+static int is_space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+int c4j__frame_trim(const char *frame, size_t len, size_t *a, size_t *b) {
+  *a = 0;
+  *b = len;
+  while (*a < *b && is_space(frame[*a])) (*a)++;
+  while (*b > *a && is_space(frame[*b - 1])) (*b)--;
+  return *b - *a >= 2 && frame[*a] == '{' && frame[*b - 1] == '}';
+}
+
+c4j__buf_t *c4j__frame_text(const char *text, size_t n) {
+  size_t h = c4j_ws_header_len(n);
+  c4j__buf_t *b = c4j__buf_new(h + n);
+  if (b == NULL) return NULL;
+  c4j_ws_write_header(b->data, C4J_WS_OP_TEXT, n);
+  memcpy(b->data + h, text, n);
+  return b;
+}
+
+int c4j__frame_msg(size_t max, const char *ch, size_t ch_len,
+                   const c4j__hist_chan_t *hc, const char *u,
+                   const char *json, size_t json_len, int64_t time_ms,
+                   c4j__buf_t **out) {
+  static const char a[] = "{\"t\":\"msg\",\"ch\":\"";
+  char mid[160], tail[40];
+  size_t mid_len, tail_len, len, h, at;
+  c4j__buf_t *buf;
+
+  if (!c4j__frame_json_ok(json, json_len)) return C4J_EBADJSON;
+  mid_len = 0;
+  if (u != NULL)
+    mid_len = (size_t)snprintf(mid, sizeof(mid), "\",\"u\":\"%.47s", u);
+  if (hc != NULL)
+    mid_len += (size_t)snprintf(mid + mid_len, sizeof(mid) - mid_len,
+                                "\",\"e\":\"%s\",\"o\":%" PRIu64 ",\"data\":",
+                                hc->epoch, hc->last + 1);
+  else
+    mid_len += (size_t)snprintf(mid + mid_len, sizeof(mid) - mid_len,
+                                "\",\"data\":");
+  tail_len = (size_t)snprintf(tail, sizeof(tail), ",\"time\":%" PRId64 "}",
+                              time_ms);
+  len = sizeof(a) - 1 + ch_len + mid_len + json_len + tail_len;
+  h = c4j_ws_header_len(len);
+  if (h + len > max) return C4J_ETOOBIG;
+  buf = c4j__buf_new(h + len);
+  if (buf == NULL) return C4J_ENOMEM;
+  if (hc != NULL) {
+    buf->offset = hc->last + 1;
+    buf->chan = hc;
+  }
+  at = c4j_ws_write_header(buf->data, C4J_WS_OP_TEXT, len);
+  memcpy(buf->data + at, a, sizeof(a) - 1);
+  at += sizeof(a) - 1;
+  memcpy(buf->data + at, ch, ch_len);
+  at += ch_len;
+  memcpy(buf->data + at, mid, mid_len);
+  at += mid_len;
+  memcpy(buf->data + at, json, json_len);
+  at += json_len;
+  memcpy(buf->data + at, tail, tail_len);
+  *out = buf;
+  return 0;
+}
+
+c4j__buf_t *c4j__frame_open(const c4j_ticket_t *t, const c4j__sub_t *subs,
+                            const c4j__start_t *st) {
+  size_t len = strlen("{\"t\":\"open\",\"cId\":\"\",\"channels\":[],"
+                      "\"pos\":{}}") + strlen(t->cid);
+  size_t h, at, i;
+  char num[24];
+  const c4j__sub_t *s;
+  c4j__buf_t *b;
+  int first = 1;
+  for (int k = 0; k < t->nchannels; k++)
+    len += strlen(t->channels[k]) + 2 + (k > 0);
+  /* Each entry is "name":["epoch",start], with a comma between two. */
+  for (s = subs, i = 0; s; s = s->conn_next, i++)
+    if (s->hist != NULL) {
+      len += (size_t)snprintf(num, sizeof(num), "%" PRIu64, st[i].start) +
+             s->chan->len + C4J__EPOCH_LEN + 8 + !first;
+      first = 0;
+    }
+  first = 1;
+  h = c4j_ws_header_len(len);
+  b = c4j__buf_new(h + len);
+  if (b == NULL) return NULL;
+  at = c4j_ws_write_header(b->data, C4J_WS_OP_TEXT, len);
+#define PUT(s, n) (memcpy(b->data + at, (s), (n)), at += (n))
+#define PUTS(s) PUT(s, strlen(s))
+  PUTS("{\"t\":\"open\",\"cId\":\"");
+  PUTS(t->cid);
+  PUTS("\",\"channels\":[");
+  for (int k = 0; k < t->nchannels; k++) {
+    if (k > 0) PUTS(",");
+    PUTS("\"");
+    PUTS(t->channels[k]);
+    PUTS("\"");
+  }
+  PUTS("],\"pos\":{");
+  for (s = subs, i = 0; s; s = s->conn_next, i++) {
+    if (s->hist == NULL) continue;
+    if (!first) PUTS(",");
+    first = 0;
+    PUTS("\"");
+    PUT(s->chan->name, s->chan->len);
+    PUTS("\":[\"");
+    PUTS(((const c4j__hist_chan_t *)s->hist)->epoch);
+    PUTS("\",");
+    snprintf(num, sizeof(num), "%" PRIu64, st[i].start);
+    PUTS(num);
+    PUTS("]");
+  }
+  PUTS("}}");
+#undef PUTS
+#undef PUT
+  return b;
+}
+
+c4j__buf_t *c4j__frame_ack(int64_t id, const char *ch, size_t len,
+                           const c4j__hist_chan_t *hc, uint64_t off) {
+  char text[C4J_MAX_CHANNEL + 128];
+  int n;
+  if (hc != NULL)
+    n = snprintf(text, sizeof(text),
+                 "{\"t\":\"ack\",\"id\":%" PRId64 ",\"pos\":{\"%.*s\":"
+                 "[\"%s\",%" PRIu64 "]}}", id, (int)len, ch, hc->epoch, off);
+  else
+    n = snprintf(text, sizeof(text),
+                 "{\"t\":\"ack\",\"id\":%" PRId64 ",\"pos\":{}}", id);
+  if (n < 0 || (size_t)n >= sizeof(text)) return NULL;
+  return c4j__frame_text(text, (size_t)n);
+}
+
+c4j__buf_t *c4j__frame_err(int64_t id, int code, const char *message) {
+  char text[128 + 200 * 6];
+  size_t n;
+  if (id >= 0)
+    n = (size_t)snprintf(text, sizeof(text),
+                         "{\"t\":\"err\",\"id\":%" PRId64 ",\"code\":%d,"
+                         "\"message\":\"", id, code);
+  else
+    n = (size_t)snprintf(text, sizeof(text),
+                         "{\"t\":\"err\",\"code\":%d,\"message\":\"", code);
+  for (size_t i = 0; message[i] != '\0' && i < 200; i++) {
+    unsigned char c = (unsigned char)message[i];
+    if (c == '"' || c == '\\')
+      n += (size_t)snprintf(text + n, sizeof(text) - n, "\\%c", c);
+    else if (c < 0x20)
+      n += (size_t)snprintf(text + n, sizeof(text) - n, "\\u%04x", c);
+    else
+      text[n++] = (char)c;
+  }
+  n += (size_t)snprintf(text + n, sizeof(text) - n, "\"}");
+  return c4j__frame_text(text, n);
+}
+
+c4j__buf_t *c4j__frame_recovered(const char *ch, int recovered) {
+  char text[C4J_MAX_CHANNEL + 64];
+  int n = snprintf(text, sizeof(text),
+                   "{\"t\":\"recovered\",\"ch\":\"%s\",\"recovered\":%s}",
+                   ch, recovered ? "true" : "false");
+  if (n < 0 || (size_t)n >= sizeof(text)) return NULL;
+  return c4j__frame_text(text, (size_t)n);
+}

@@ -1,0 +1,70 @@
+/* frames.h - every frame the core writes itself, made in one place: the
+ * message frame of a broadcast or a send ({"t":"msg"}), the open frame,
+ * a subscription's ack, a command's err, the recovered frame, pong, and
+ * a whole frame the embedder serialized.  Each comes back as a new buffer
+ * (one reference, the caller's) holding one unmasked WebSocket text
+ * frame, which the HTTP transports re-encode (stream.h).  No I/O.
+ *
+ * Channel names need no escaping (c4j_channel_name_ok), nor do epochs
+ * and ids (base64url, '.').
+ */
+#ifndef C4J_FRAMES_H
+#define C4J_FRAMES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth.h"
+#include "buf.h"
+#include "channel.h"
+#include "history.h"
+#include "resume.h"
+
+#define C4J__FRAME_PONG "{\"t\":\"pong\"}"
+
+/* Whether json starts like a JSON value: a cheap check, since the
+ * embedder serialized it and a full parse per send would repeat its
+ * work. */
+int c4j__frame_json_ok(const char *json, size_t len);
+
+/* Whether frame (len bytes) is a JSON object once trimmed of white
+ * space; sets [*a, *b) to the trimmed part. */
+int c4j__frame_trim(const char *frame, size_t len, size_t *a, size_t *b);
+
+/* A text frame holding the n bytes of text; NULL when out of memory. */
+c4j__buf_t *c4j__frame_text(const char *text, size_t n);
+
+/* {"t":"msg","ch":ch[,"u":u][,"e":epoch,"o":offset],"data":json,
+ * "time":time_ms} into *out.  hc: the channel's history (its lock held):
+ * the frame gets offset hc->last + 1 and buf->offset, buf->chan say so;
+ * NULL for a frame without offset.  u: NULL, or the message id of a
+ * broadcast its node delivered before Redis gave it an offset.  Returns
+ * 0, C4J_EBADJSON (json does not start like a value), C4J_ETOOBIG (over
+ * max bytes with its header) or C4J_ENOMEM. */
+int c4j__frame_msg(size_t max, const char *ch, size_t ch_len,
+                   const c4j__hist_chan_t *hc, const char *u,
+                   const char *json, size_t json_len, int64_t time_ms,
+                   c4j__buf_t **out);
+
+/* {"t":"open","cId":..,"channels":[..],"pos":{"ch":["epoch",start],..}}:
+ * the ticket's id and channels, and each subscription of subs with a
+ * history, where its frames start (st[i] is the start of the i-th
+ * subscription).  NULL when out of memory. */
+c4j__buf_t *c4j__frame_open(const c4j_ticket_t *t, const c4j__sub_t *subs,
+                            const c4j__start_t *st);
+
+/* {"t":"ack","id":id,"pos":{"<ch>":["<epoch>",off]}} (pos {} when hc is
+ * NULL: the channel has no history).  NULL when out of memory. */
+c4j__buf_t *c4j__frame_ack(int64_t id, const char *ch, size_t len,
+                           const c4j__hist_chan_t *hc, uint64_t off);
+
+/* {"t":"err"[,"id":id],"code":code,"message":message} (no id when id <
+ * 0); message is plain text of at most 200 bytes, escaped here.  NULL
+ * when out of memory. */
+c4j__buf_t *c4j__frame_err(int64_t id, int code, const char *message);
+
+/* {"t":"recovered","ch":ch,"recovered":true|false}.  NULL when out of
+ * memory. */
+c4j__buf_t *c4j__frame_recovered(const char *ch, int recovered);
+
+#endif /* C4J_FRAMES_H */

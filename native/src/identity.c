@@ -1,0 +1,497 @@
+/* identity.c - the identity a connection carries (its connection id, its
+ * user, its channel set and where it stands in each channel), from the
+ * attach that gives it to a socket to the DROP that ends it: attach, the
+ * ghosts that keep it without a socket (PARKED between two long-polls,
+ * DYING after a transport loss, for conn_expires_ms), the resume replay
+ * of what it missed, and its hand-over between workers when it comes back
+ * on another one.  The engine-wide held register (held.h) says which
+ * worker holds each identity; this worker's cid map, channel index and
+ * user index hold its connections.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <jansson.h>
+
+#include "common.h"
+#include "conn.h"
+#include "engine.h"
+#include "frames.h"
+#include "resume.h"
+#include "stream.h"
+
+static const char *transport_name(int t) {
+  static const char *names[] = { "websocket", "stream", "lpool", "cmd",
+                                 "api" };
+  return names[t];
+}
+
+/* ---- Ghosts --------------------------------------------------------------- */
+
+void c4j__identity_ghost_free(c4j__conn_t *g) {
+  c4j__worker_t *w = c4j__conn_worker(g);
+  c4j__conn_list_remove(&w->ghosts, g);
+  c4j__conn_drop_out(g);
+  c4j__free(g->outq);
+  c4j__free(g);
+}
+
+void c4j__identity_detach(c4j__conn_t *c, int code, const char *reason,
+                          int silent) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  c4j_engine_t *e = w->engine;
+  c4j__chan_unsubscribe_all(&w->chans, &c->subs);
+  c4j__chan_unsubscribe_all(&w->users, &c->user);
+  /* Released before DROP is reported, so that whoever hears of it finds
+   * the id no longer held (an expired ticket is then refused). */
+  c4j__held_release(&e->held, c->cid->id, w->index);
+  /* A silent detach hands the identity to another worker, which counts
+   * it from now on. */
+  if (!silent) c4j__events_drop(&e->events, c->cid->id, code, reason);
+  if (!silent && c->state != C4J__CONN_DYING) atomic_fetch_sub(&e->conns, 1);
+  c4j__cid_map_remove(&w->cids, c->cid);
+  c->cid = NULL;
+}
+
+/* Where c's client stands: the offset of the last broadcast of each
+ * channel handed to it, that is queued to c and no longer in its queue nor
+ * in a write in flight. */
+static c4j__pos_t *positions(c4j__conn_t *c) {
+  c4j__pos_t *p = c4j__resume_positions(c->subs);
+  for (unsigned i = 0; p != NULL && i < c->out_len; i++)
+    c4j__resume_unsent(p, *c4j__conn_slot(c, i));
+  for (uint32_t i = 0; p != NULL && c->wreq != NULL && i < c->wreq->n; i++)
+    c4j__resume_unsent(p, c->wreq->bufs[i]);
+  return p;
+}
+
+/* Moves c's identity into a new ghost in state, leaving its positions in
+ * the held register for whichever connection takes it next.  A DYING
+ * ghost reports DYING.  Either drops the subscriptions, since the next
+ * connection replays the history from the positions, except a PARKED one
+ * without history, which queues broadcasts for the next poll. */
+c4j__conn_t *c4j__identity_to_ghost(c4j__conn_t *c, int state, int code,
+                                    const char *reason) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  c4j_engine_t *e = w->engine;
+  c4j__conn_t *g = c4j__calloc(1, sizeof(*g));
+  c4j__pos_t *pos;
+  c4j__names_t *chans;
+  if (g == NULL) return NULL;
+  pos = positions(c);
+  /* The channel set goes with the identity: a ghost without
+   * subscriptions, or the next connection on another worker, finds it in
+   * the held register. */
+  chans = c4j__names_of(c->subs);
+  g->tcp.loop = &w->loop;
+  g->state = (uint8_t)state;
+  g->transport = c->transport;
+  g->seq = c->seq;
+  g->stamp = c4j__worker_now(w);
+  g->cid = c->cid;
+  g->cid->conn = g;
+  c->cid = NULL;
+  g->user = c->user;
+  c->user = NULL;
+  if (g->user != NULL) g->user->conn = g;
+  if (state == C4J__CONN_PARKED && e->hist.size == 0) {
+    g->subs = c->subs;
+    for (c4j__sub_t *s = g->subs; s; s = s->conn_next) s->conn = g;
+  } else {
+    c4j__chan_unsubscribe_all(&w->chans, &c->subs);
+  }
+  if (state == C4J__CONN_DYING) {
+    c4j__events_dying(&e->events, g->cid->id, code, reason);
+    atomic_fetch_sub(&e->conns, 1);
+  }
+  c->subs = NULL;
+  c4j__held_set(&e->held, g->cid->id, w->index,
+                state == C4J__CONN_PARKED ? C4J__HELD_PARKED
+                                          : C4J__HELD_DYING, pos, chans);
+  c4j__conn_list_add(&w->ghosts, g);
+  return g;
+}
+
+void c4j__identity_end(c4j__conn_t *c, int code, const char *reason) {
+  if (c->cid == NULL) return;
+  if ((code == 1006 || code == C4J_CLOSE_IDLE_TIMEOUT) &&
+      c4j__conn_engine(c)->cfg.conn_expires_ms > 0 &&
+      c4j__identity_to_ghost(c, C4J__CONN_DYING, code, reason) != NULL)
+    return;
+  c4j__identity_detach(c, code, reason, 0);
+}
+
+/* Turns a parked ghost dying (its poll client did not come back). */
+static void parked_to_dying(c4j__conn_t *g) {
+  c4j__worker_t *w = c4j__conn_worker(g);
+  c4j_engine_t *e = w->engine;
+  c4j__chan_unsubscribe_all(&w->chans, &g->subs);
+  /* Broadcasts come back through resume; only sendTo frames are kept. */
+  for (unsigned i = 0, n = g->out_len; i < n; i++) {
+    c4j__buf_t *b = c4j__conn_pop_out(g);
+    g->queued -= b->len;
+    if (b->offset != 0 || c4j__conn_push_out(g, b) < 0) c4j__buf_unref(b);
+  }
+  g->state = C4J__CONN_DYING;
+  g->stamp = c4j__worker_now(w);
+  c4j__events_dying(&e->events, g->cid->id, 1006, "poll not renewed");
+  c4j__held_set(&e->held, g->cid->id, w->index, C4J__HELD_DYING, NULL,
+                NULL);
+  atomic_fetch_sub(&e->conns, 1);
+}
+
+void c4j__identity_ghost_tick(c4j__conn_t *g, uint32_t now) {
+  const c4j_config_t *cfg = &c4j__conn_engine(g)->cfg;
+  uint32_t age = c4j__conn_age(now, g->stamp);
+  if (g->state == C4J__CONN_PARKED) {
+    if (age < c4j__poll_hold(c4j__conn_worker(g)) +
+                  (uint32_t)cfg->heartbeat_ms)
+      return;
+    if (cfg->conn_expires_ms > 0) {
+      parked_to_dying(g);
+      return;
+    }
+    c4j__identity_detach(g, 1006, "poll not renewed", 0);
+    c4j__identity_ghost_free(g);
+  } else if (age >= (uint32_t)cfg->conn_expires_ms) {
+    c4j__identity_detach(g, C4J_CLOSE_EXPIRED, "expired", 0);
+    c4j__identity_ghost_free(g);
+  }
+}
+
+/* ---- Attaching ------------------------------------------------------------ */
+
+/* The client's address: the socket's peer, or X-Forwarded-For when the
+ * peer is a proxy on this machine. */
+static void peer_name(c4j__conn_t *c, const char *forwarded, char *ip,
+                      size_t cap, int *port) {
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+  int loopback = 0;
+  ip[0] = '\0';
+  *port = 0;
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+    if (ss.ss_family == AF_INET) {
+      struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+      uv_ip4_name(a, ip, cap);
+      *port = ntohs(a->sin_port);
+      loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    } else if (ss.ss_family == AF_INET6) {
+      struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+      uv_ip6_name(a, ip, cap);
+      *port = ntohs(a->sin6_port);
+      loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+    }
+  }
+  if (loopback && forwarded[0] != '\0') snprintf(ip, cap, "%s", forwarded);
+}
+
+/* Tells the holder of cid on another worker that this worker attached it
+ * with seq: the holder hands its frames over, or closes (4004). */
+static void take_from(c4j__worker_t *w, int holder, const char *cid,
+                      uint32_t seq) {
+  c4j_engine_t *e = w->engine;
+  c4j__msg_t *m;
+  if (!c4j__engine_enter(e)) return;
+  m = c4j__msg_new(C4J__MSG_TAKE, cid, strlen(cid), NULL);
+  if (m != NULL) {
+    m->seq = seq;
+    m->code = w->index;
+    c4j__worker_push(e->workers[holder], &m->node);
+  }
+  c4j__engine_leave(e);
+}
+
+/* Sends each subscription what its start replays, then the `recovered`
+ * frame it is owed: a quiet poll (one that continues a parked one) hears
+ * only of losses. */
+static void replay(c4j__conn_t *c, c4j__start_t *st, int quiet) {
+  size_t i = 0;
+  for (c4j__sub_t *s = c->subs; s; s = s->conn_next, i++) {
+    /* Sending may close c (a slow consumer), which frees its subs: stop
+     * there; the references go with st. */
+    for (size_t k = 0; k < st[i].n && c->state == C4J__CONN_OPEN; k++)
+      c4j__conn_send_sub(c, s, st[i].missed[k]);
+    if (c->state != C4J__CONN_OPEN) break;
+    if (st[i].say == C4J__SAY_NOTHING ||
+        (quiet && st[i].say == C4J__SAY_RECOVERED))
+      continue;
+    c4j__conn_send_new(c, c4j__frame_recovered(
+                              s->chan->name, st[i].say == C4J__SAY_RECOVERED));
+    if (c->state != C4J__CONN_OPEN) break;
+  }
+}
+
+/* Moves what ghost g queued to c (which has taken g's identity) and frees
+ * g. */
+static void absorb(c4j__conn_t *c, c4j__conn_t *g) {
+  while (g->out_len > 0) {
+    c4j__buf_t *b = c4j__conn_pop_out(g);
+    g->queued -= b->len;
+    c4j__conn_send(c, b);
+    c4j__buf_unref(b);
+  }
+  c4j__identity_ghost_free(g);
+}
+
+/* What an attach holds between its steps. */
+typedef struct {
+  c4j__conn_t *ghost;      /* the identity's ghost on this worker, or NULL */
+  c4j__holder_t prev;      /* who held the id before the claim */
+  c4j__pos_t *carried;     /* the positions it left (owned until commit) */
+  c4j__names_t *chans;     /* its channel set, NULL: the ticket's */
+  c4j__start_t *starts;    /* one per subscription */
+  size_t nsubs;
+  c4j__buf_t *open;        /* the open frame, NULL for a quiet poll */
+  char *acao;              /* a long-poll's Allow-Origin, kept */
+} attach_t;
+
+/* Takes the identity: the ghost's (and the subscriptions a parked ghost
+ * without history kept), or a new one in the cid map and the user index.
+ * Returns 0, or -1 when out of memory (undone by give_back). */
+static int take_identity(c4j__conn_t *c, attach_t *a, const c4j_ticket_t *t) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  c4j__conn_t *g = a->ghost;
+  if (g != NULL) {
+    c->cid = g->cid;
+    c->cid->conn = c;
+    g->cid = NULL;
+    c->subs = g->subs;
+    g->subs = NULL;
+    for (c4j__sub_t *s = c->subs; s; s = s->conn_next) s->conn = c;
+    c->user = g->user;
+    g->user = NULL;
+    if (c->user != NULL) c->user->conn = c;
+    return 0;
+  }
+  c->cid = c4j__cid_map_add(&w->cids, t->cid, strlen(t->cid), c);
+  if (c->cid == NULL) return -1;
+  if (t->user[0] != '\0' &&
+      c4j__chan_subscribe(&w->users, t->user, strlen(t->user), c,
+                          &c->user) != 0)
+    return -1;
+  return 0;
+}
+
+static void give_back(c4j__conn_t *c, attach_t *a) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  c4j__conn_t *g = a->ghost;
+  if (g != NULL) {
+    g->cid = c->cid;
+    g->cid->conn = g;
+    g->user = c->user;
+    if (g->user != NULL) g->user->conn = g;
+  } else {
+    c4j__chan_unsubscribe_all(&w->users, &c->user);
+    if (c->cid != NULL) c4j__cid_map_remove(&w->cids, c->cid);
+  }
+  c->cid = NULL;
+  c->user = NULL;
+}
+
+/* Subscribes the identity's channel set: the one it kept, with what was
+ * (un)subscribed at run time, or a new identity's ticket's.  Returns 0 or
+ * -1 when out of memory (undone by unsubscribe_set). */
+static int subscribe_set(c4j__conn_t *c, attach_t *a, const c4j_ticket_t *t) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  if (c->subs != NULL) return 0; /* a parked ghost's, still subscribed */
+  if (a->chans != NULL) {
+    for (size_t at = 0; at < a->chans->len;) {
+      size_t k = strlen(a->chans->names + at);
+      if (c4j__chan_subscribe(&w->chans, a->chans->names + at, k, c,
+                              &c->subs) != 0)
+        return -1;
+      at += k + 1;
+    }
+    return 0;
+  }
+  for (int i = 0; i < t->nchannels; i++)
+    if (c4j__chan_subscribe(&w->chans, t->channels[i],
+                            strlen(t->channels[i]), c, &c->subs) != 0)
+      return -1;
+  return 0;
+}
+
+static void unsubscribe_set(c4j__conn_t *c, attach_t *a) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  c4j__conn_t *g = a->ghost;
+  if (g != NULL && g->state == C4J__CONN_PARKED && w->engine->hist.size == 0) {
+    g->subs = c->subs; /* a parked ghost without history keeps them */
+    for (c4j__sub_t *s = g->subs; s; s = s->conn_next) s->conn = g;
+  } else {
+    c4j__chan_unsubscribe_all(&w->chans, &c->subs);
+  }
+  c->subs = NULL;
+}
+
+/* Plans where each subscription starts (resume.h), makes the open frame
+ * and queues the transport's answer head.  Returns 0 or -1 when out of
+ * memory (undone by unplan). */
+static int plan(c4j__conn_t *c, attach_t *a, const c4j_ticket_t *t,
+                const char *accept, const char *acao, json_t *since,
+                int quiet) {
+  c4j_engine_t *e = c4j__conn_engine(c);
+  char resp[1024];
+  long n = 0;
+  for (c4j__sub_t *s = c->subs; s; s = s->conn_next) a->nsubs++;
+  if (a->nsubs > 0 &&
+      (a->starts = c4j__calloc(a->nsubs, sizeof(*a->starts))) == NULL)
+    return -1;
+  if (c4j__resume_plan(&e->hist, c->subs, since, a->carried, a->starts) != 0)
+    return -1;
+  if (!quiet && (a->open = c4j__frame_open(t, c->subs, a->starts)) == NULL)
+    return -1;
+  if (c->transport == C4J__T_WS)
+    n = snprintf(resp, sizeof(resp),
+                 "HTTP/1.1 101 Switching Protocols\r\n"
+                 "Upgrade: websocket\r\n"
+                 "Connection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+  else if (c->transport == C4J__T_SSE)
+    n = c4j__http_head(resp, sizeof(resp), 200, "text/event-stream", -1, 1,
+                       acao);
+  if (n < 0 || (n > 0 && c4j__conn_queue_bytes(c, resp, (size_t)n) < 0))
+    return -1;
+  /* acao points into the request, which goes at commit. */
+  if (c->transport == C4J__T_POLL &&
+      (a->acao = c4j__strndup(acao, strlen(acao))) == NULL)
+    return -1;
+  return 0;
+}
+
+static void unplan(c4j__conn_t *c, attach_t *a) {
+  c4j__buf_unref(a->open);
+  c4j__resume_free(a->starts, a->nsubs);
+  c4j__free(a->starts);
+  c4j__free(a->acao);
+  c4j__conn_drop_out(c);
+}
+
+void c4j__identity_attach(c4j__conn_t *c, int transport, const char *accept,
+                          const char *acao, json_t *since) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  c4j_engine_t *e = w->engine;
+  c4j_ticket_t *t = &w->ticket;
+  c4j__cid_t *local;
+  attach_t a;
+  char ip[64];
+  int port, quiet;
+
+  memset(&a, 0, sizeof(a));
+  peer_name(c, c->u.http->forwarded_for, ip, sizeof(ip), &port);
+  local = c4j__cid_map_find(&w->cids, t->cid, strlen(t->cid));
+  if (local != NULL) {
+    if (c4j__conn_is_ghost(local->conn)) a.ghost = local->conn;
+    else c4j__conn_close(local->conn, C4J_CLOSE_REPLACED, "replaced", 0);
+  }
+  c->transport = (uint8_t)transport;
+  c->seq = atomic_fetch_add(&e->next_seq, 1) + 1;
+
+  /* 1. The claim in the held register (nothing to undo when it fails). */
+  a.prev = c4j__held_claim(&e->held, t->cid, w->index, C4J__HELD_ALIVE,
+                           &a.carried, &a.chans);
+  if (a.prev.worker == -2) goto fail_claim;
+  if (a.prev.worker >= 0 && a.prev.worker != w->index)
+    take_from(w, a.prev.worker, t->cid, c->seq);
+  quiet = a.prev.state == C4J__HELD_PARKED && transport == C4J__T_POLL;
+  /* 2. The identity, 3. its channels, 4. the plan and the answer head. */
+  if (take_identity(c, &a, t) != 0) goto fail_identity;
+  if (subscribe_set(c, &a, t) != 0) goto fail_channels;
+  if (plan(c, &a, t, accept, acao, since, quiet) != 0) goto fail_plan;
+
+  /* Commit: nothing fails from here on. */
+  c4j__free(a.carried);
+  c4j__free(a.chans);
+  c4j__free(c->u.http);
+  c->u.acao = a.acao;
+  c->flags &= (uint8_t)~C4J__F_HTTP;
+  c->state = C4J__CONN_OPEN;
+  c->stamp = c4j__worker_now(w);
+  /* open, the replay, then what the ghost kept (sendTo frames; with no
+   * history, the broadcasts a parked one queued). */
+  if (a.open != NULL) c4j__conn_send_new(c, a.open);
+  if (c->state == C4J__CONN_OPEN) replay(c, a.starts, quiet);
+  c4j__resume_free(a.starts, a.nsubs);
+  c4j__free(a.starts);
+  if (a.ghost != NULL) absorb(c, a.ghost);
+  if (c->state != C4J__CONN_OPEN) return;
+  if (a.prev.state == C4J__HELD_DYING) {
+    atomic_fetch_add(&e->conns, 1);
+    c4j__events_revival(&e->events, t->cid, t->user, ip,
+                        transport_name(transport), port);
+  } else if (a.prev.state != C4J__HELD_PARKED) {
+    atomic_fetch_add(&e->conns, 1);
+    c4j__events_connect(&e->events, t->cid, t->user, ip,
+                        transport_name(transport), port);
+  }
+  return;
+
+  /* Out of memory: undo the steps that were done, last first. */
+fail_plan:
+  unplan(c, &a);
+fail_channels:
+  unsubscribe_set(c, &a);
+fail_identity:
+  give_back(c, &a);
+  if (a.ghost != NULL) /* the ghost keeps its place and its positions */
+    c4j__held_set(&e->held, t->cid, w->index,
+                  a.ghost->state == C4J__CONN_PARKED ? C4J__HELD_PARKED
+                                                     : C4J__HELD_DYING,
+                  a.carried, NULL);
+  else {
+    c4j__held_release(&e->held, t->cid, w->index);
+    c4j__free(a.carried);
+  }
+fail_claim:
+  c4j__free(a.chans);
+  c4j__request_refuse(c, 503, "out of memory");
+}
+
+/* ---- Hand-over between workers -------------------------------------------- */
+
+void c4j__identity_take(c4j__worker_t *w, const char *cid, size_t len,
+                        int to, uint32_t seq) {
+  c4j_engine_t *e = w->engine;
+  c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
+  c4j__conn_t *c;
+  if (id == NULL) return;
+  c = id->conn;
+  if (!c4j__conn_is_ghost(c)) {
+    if ((int32_t)(c->seq - seq) < 0)
+      c4j__conn_close(c, C4J_CLOSE_REPLACED, "replaced", 0);
+    return;
+  }
+  /* The kept frames go to the new worker: sendTo frames and, with no
+   * history, the broadcasts a parked ghost queued.  Broadcasts with a
+   * history come back through the positions the ghost left. */
+  if (c4j__engine_enter(e)) {
+    while (c->out_len > 0) {
+      c4j__buf_t *b = c4j__conn_pop_out(c);
+      c4j__msg_t *m;
+      c->queued -= b->len;
+      if (b->chan != NULL ||
+          (m = c4j__msg_new(C4J__MSG_KEPT, cid, len, NULL)) == NULL) {
+        c4j__buf_unref(b);
+        continue;
+      }
+      m->buf = b;
+      c4j__worker_push(e->workers[to], &m->node);
+    }
+    c4j__engine_leave(e);
+  }
+  c4j__identity_detach(c, 0, NULL, 1);
+  c4j__identity_ghost_free(c);
+}
+
+void c4j__identity_touch(c4j__worker_t *w, const char *cid, size_t len) {
+  c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
+  c4j__conn_t *c = id ? id->conn : NULL;
+  if (c != NULL && c->state == C4J__CONN_OPEN && c->transport == C4J__T_SSE)
+    c->stamp = c4j__worker_now(w);
+}
+
+void c4j__identity_kept(c4j__worker_t *w, const char *cid, size_t len,
+                        c4j__buf_t *b) {
+  c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
+  if (id != NULL) c4j__conn_send(id->conn, b);
+}

@@ -1,0 +1,58 @@
+/* inbox.h - what travels through a worker's inbox (the lock-free queue of
+ * queue.h): one message type for every kind of work another thread hands
+ * a worker, and its constructor.  The worker's loop (worker.c) handles
+ * them; delivery (deliver.c), the listener and the connection files make
+ * them.
+ */
+#ifndef C4J_INBOX_H
+#define C4J_INBOX_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "queue.h"
+
+enum {
+  C4J__MSG_FD = 1,    /* an accepted socket to adopt: fd */
+  C4J__MSG_SEND_ALL,  /* buf to the subscribers of channel `text` */
+  C4J__MSG_SEND_TO,   /* buf to the connection whose id is `text` */
+  C4J__MSG_DROP,      /* close connection `text` with code and reason */
+  C4J__MSG_TAKE,      /* worker `code` attached `text` with seq */
+  C4J__MSG_KEPT,      /* buf, kept for `text` by its former worker */
+  C4J__MSG_TOUCH,     /* a /cmd request of `text` was accepted: its SSE
+                         stream here is alive */
+  C4J__MSG_SUB,       /* subscribe `text` to channel `reason`; ack `id`
+                         when >= 0 */
+  C4J__MSG_UNSUB,     /* unsubscribe `text` from channel `reason` */
+  C4J__MSG_SEND_USER, /* buf to the connections of user `text` */
+  C4J__MSG_API_REPLY  /* buf (a whole HTTP answer) to the /api/ request
+                         `seq` waiting here */
+};
+
+typedef struct {
+  c4j__qnode_t node;
+  uint8_t type;
+  int fd;
+  int code;             /* C4J__MSG_SUB/UNSUB: ticks waited (see
+                           subscription.h, C4J__LATER) */
+  uint32_t seq;
+  int64_t id;           /* C4J__MSG_SUB: the ack's id, the channel's
+                           history (or NULL) and its newest offset when
+                           c4j_subscribe was called */
+  const void *hist;
+  uint64_t off;
+  c4j__buf_t *buf;      /* one reference, owned by the message */
+  uint16_t name_len;
+  const char *reason;   /* points into text, after the name's NUL */
+  char text[];          /* name NUL reason NUL */
+} c4j__msg_t;
+
+/* A message with copies of name and reason (either may be NULL; reason
+ * is cut at 1024 bytes); NULL when out of memory.  Freed with
+ * c4j__msg_free, which drops buf. */
+c4j__msg_t *c4j__msg_new(int type, const char *name, size_t name_len,
+                         const char *reason);
+void c4j__msg_free(c4j__msg_t *m);
+
+#endif /* C4J_INBOX_H */

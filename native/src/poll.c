@@ -1,0 +1,71 @@
+/* poll.c - long-poll answers: a waiting poll is answered with the frames
+ * queued to it as soon as it has one (frames ready within BATCH_MS of the
+ * first share the answer: the worker's batch list and timer) or after the
+ * poll hold with [], and its identity is parked as a ghost until the
+ * client's next poll.
+ */
+#include "common.h"
+#include "conn.h"
+#include "engine.h"
+#include "stream.h"
+
+#define BATCH_MS 5 /* frames ready this soon after the first share a poll */
+
+uint32_t c4j__poll_hold(const c4j__worker_t *w) {
+  uint32_t half = (uint32_t)w->engine->cfg.idle_timeout_ms / 2;
+  return half < 25000 ? half : 25000;
+}
+
+static void batch_cb(uv_timer_t *timer) {
+  c4j__worker_t *w = C4J__CONTAINER_OF(timer, c4j__worker_t, batch_timer);
+  while (w->batch != NULL) c4j__poll_answer(w->batch);
+}
+
+void c4j__poll_batch(c4j__conn_t *c) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  if (c->flags & C4J__F_BATCH) return;
+  c->flags |= C4J__F_BATCH;
+  c4j__conn_list_add(&w->batch, c);
+  if (!uv_is_active((uv_handle_t *)&w->batch_timer))
+    uv_timer_start(&w->batch_timer, batch_cb, BATCH_MS, 0);
+}
+
+void c4j__poll_unbatch(c4j__conn_t *c) {
+  if (!(c->flags & C4J__F_BATCH)) return;
+  c->flags &= (uint8_t)~C4J__F_BATCH;
+  c4j__conn_list_remove(&c4j__conn_worker(c)->batch, c);
+}
+
+void c4j__poll_answer(c4j__conn_t *c) {
+  c4j__buf_t *frames[C4J__MAX_IOV * 4], *resp;
+  c4j__conn_t *g = NULL;
+  size_t n = 0;
+  c4j__poll_unbatch(c);
+  /* A poll answers at most this many frames; the rest stays parked. */
+  while (c->out_len > 0 && n < sizeof(frames) / sizeof(frames[0])) {
+    frames[n] = c4j__conn_pop_out(c);
+    c->queued -= frames[n]->len;
+    n++;
+  }
+  resp = c4j__stream_poll_body(frames, n, c->u.acao);
+  if (resp == NULL ||
+      (g = c4j__identity_to_ghost(c, C4J__CONN_PARKED, 0, NULL)) == NULL) {
+    for (size_t i = 0; i < n; i++) c4j__buf_unref(frames[i]);
+    c4j__buf_unref(resp);
+    c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
+    return;
+  }
+  for (size_t i = 0; i < n; i++) c4j__buf_unref(frames[i]);
+  /* Frames that did not fit wait in the ghost for the next poll, except
+   * broadcasts with a history: the next poll replays those. */
+  while (c->out_len > 0) {
+    c4j__buf_t *b = c4j__conn_pop_out(c);
+    c->queued -= b->len;
+    if (b->chan != NULL || c4j__conn_push_out(g, b) < 0) c4j__buf_unref(b);
+  }
+  c->state = C4J__CONN_REFUSING;
+  if (c4j__conn_push_out(c, resp) < 0) {
+    c4j__buf_unref(resp);
+    c4j__conn_abort(c);
+  }
+}

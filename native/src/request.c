@@ -1,0 +1,224 @@
+/* request.c - the HTTP request of a new connection: fed to http.c's
+ * parser, then routed (`/ws`, `/sse`, `/poll`, `/cmd`, `/api/`, OPTIONS)
+ * once complete; the Origin, the ticket (with the expiry forgiven while
+ * the core holds the id), the WebSocket upgrade and `since` are checked
+ * here, and every refusal is answered here with its status and reason.
+ * What an accepted request becomes is identity.c's (attach) or cmd.c's
+ * (a body to read).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <jansson.h>
+
+#include "common.h"
+#include "conn.h"
+#include "engine.h"
+#include "stream.h"
+
+#define MAX_SINCE 64 /* channels read from `since` */
+
+/* ---- Origins -------------------------------------------------------------- */
+
+/* Whether origin (NUL ended, "" when absent) may connect under
+ * cfg.allowed_origins: a comma list of origins, "*" for any. */
+static int origin_ok(const c4j_engine_t *e, const char *origin) {
+  const char *p = e->origins;
+  size_t olen = strlen(origin);
+  if (strcmp(p, "*") == 0 || olen == 0) return 1; /* no Origin: not a page */
+  while (*p != '\0') {
+    const char *end = strchr(p, ',');
+    size_t n;
+    if (end == NULL) end = p + strlen(p);
+    while (p < end && (*p == ' ' || *p == '\t')) p++;
+    n = (size_t)(end - p);
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+    if ((n == 1 && *p == '*') || (n == olen && strncasecmp(p, origin, n) == 0))
+      return 1;
+    p = *end ? end + 1 : end;
+  }
+  return 0;
+}
+
+/* The Access-Control-Allow-Origin to answer the request with: its Origin,
+ * or "*" without one; NULL when the origin is not allowed (or unsafe to
+ * echo). */
+static const char *allow_origin(c4j__conn_t *c, const char *origin) {
+  for (const char *p = origin; *p; p++)
+    if ((unsigned char)*p < 0x20 || *p == 0x7f) return NULL;
+  if (!origin_ok(c4j__conn_engine(c), origin)) return NULL;
+  return origin[0] ? origin : "*";
+}
+
+/* ---- Answers -------------------------------------------------------------- */
+
+void c4j__request_answer(c4j__conn_t *c, int status, const char *ctype,
+                         const char *body, const char *acao) {
+  char head[1024];
+  size_t blen = body ? strlen(body) : 0;
+  long n = c4j__http_head(head, sizeof(head), status, ctype,
+                          ctype ? (long long)blen : -1, 0, acao);
+  c4j__buf_t *b = n < 0 ? NULL : c4j__buf_new((size_t)n + blen);
+  if (b != NULL) {
+    memcpy(b->data, head, (size_t)n);
+    if (blen) memcpy(b->data + n, body, blen);
+  }
+  if (c->flags & C4J__F_HTTP) {
+    c4j__free(c->u.http);
+    c->u.http = NULL;
+    c->flags &= (uint8_t)~C4J__F_HTTP;
+  }
+  c->state = C4J__CONN_REFUSING;
+  if (b == NULL || c4j__conn_push_out(c, b) < 0) {
+    c4j__buf_unref(b);
+    c4j__conn_abort(c);
+  }
+}
+
+void c4j__request_refuse(c4j__conn_t *c, int status, const char *reason) {
+  const char *acao = NULL;
+  if ((c->flags & C4J__F_HTTP) && status != 403)
+    acao = allow_origin(c, c->u.http->origin);
+  c4j__request_answer(c, status, "text/plain; charset=utf-8", reason, acao);
+}
+
+void c4j__request_refuse_json(c4j__conn_t *c, int status,
+                              const char *message, const char *acao) {
+  char body[256];
+  snprintf(body, sizeof(body), "{\"error\":{\"code\":%d,\"message\":\"%s\"}}",
+           status, message);
+  c4j__request_answer(c, status, "application/json", body, acao);
+}
+
+/* ---- Checks --------------------------------------------------------------- */
+
+/* Reads `since` ({"channel": ["epoch", offset], ...}) into *out (NULL when
+ * absent).  Returns 0, or -1 when it is malformed or too big. */
+static int read_since(c4j_http_req_t *r, json_t **out) {
+  char text[C4J_HTTP_MAX_TARGET];
+  long n = c4j_http_query(r, "since", text, sizeof(text));
+  const char *k;
+  json_t *j, *v;
+  *out = NULL;
+  if (n == -1) return 0;
+  if (n < 0) return -1;
+  j = json_loadb(text, (size_t)n, JSON_REJECT_DUPLICATES, NULL);
+  if (!json_is_object(j) || json_object_size(j) > MAX_SINCE) goto bad;
+  json_object_foreach(j, k, v) {
+    json_t *ep = json_array_get(v, 0), *off = json_array_get(v, 1);
+    if (!json_is_array(v) || json_array_size(v) != 2 ||
+        !json_is_string(ep) || json_string_length(ep) != C4J__EPOCH_LEN ||
+        !json_is_integer(off) || json_integer_value(off) < 0)
+      goto bad;
+  }
+  *out = j;
+  return 0;
+bad:
+  json_decref(j);
+  return -1;
+}
+
+/* Checks the ticket of the request (the expiry is forgiven while the core
+ * holds the id).  Returns 0 with w->ticket filled, else the HTTP status
+ * and *why. */
+static int check_ticket(c4j__conn_t *c, const char **why) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  c4j_engine_t *e = w->engine;
+  char token[C4J_HTTP_MAX_TARGET];
+  long tlen = c4j_http_query(c->u.http, "ticket", token, sizeof(token));
+  int rc;
+  if (tlen == -1 || tlen == 0) return *why = "ticket missing", 401;
+  if (tlen < 0) return *why = "invalid ticket", 401;
+  rc = c4j_auth_verify(e->secret, e->cfg.secret_len, token, (size_t)tlen,
+                       c4j__wall_ms() / 1000, &w->ticket);
+  if (rc == C4J_ETICKETEXP &&
+      c4j__held_get(&e->held, w->ticket.cid).worker < 0) {
+    memset(&w->ticket, 0, sizeof(w->ticket));
+    return *why = "ticket expired", 401;
+  }
+  if (rc != 0 && rc != C4J_ETICKETEXP) return *why = "invalid ticket", 401;
+  return 0;
+}
+
+/* Checks a WebSocket upgrade.  Returns 0 (accept set) or the status. */
+static int check_upgrade(c4j_http_req_t *r, char accept[29],
+                         const char **why) {
+  if (r->method != HTTP_GET) return *why = "method must be GET", 400;
+  if (!r->upgrade_websocket) return *why = "upgrade required", 426;
+  if (!r->connection_upgrade)
+    return *why = "Connection: Upgrade missing", 400;
+  if (strcmp(r->ws_version, "13") != 0)
+    return *why = "unsupported WebSocket version", 400;
+  if (c4j_ws_accept_key(r->ws_key, strlen(r->ws_key), accept) != 0)
+    return *why = "bad Sec-WebSocket-Key", 400;
+  return 0;
+}
+
+/* ---- Routing -------------------------------------------------------------- */
+
+/* The request is complete: route it, attach it or refuse it. */
+static void route(c4j__conn_t *c) {
+  c4j_http_req_t *r = c->u.http;
+  char path[64], accept[29];
+  const char *why = "", *acao;
+  json_t *since = NULL;
+  int status = 0, transport;
+
+  c4j_http_path(r, path, sizeof(path));
+  /* The HTTP API is for servers: no Origin check, no CORS. */
+  if (c4j__conn_engine(c)->api_key != NULL &&
+      strncmp(r->target, "/api/", 5) == 0) {
+    c4j__cmd_api_start(c);
+    return;
+  }
+  acao = allow_origin(c, r->origin);
+  if (acao == NULL) {
+    c4j__request_refuse(c, 403, "origin not allowed");
+    return;
+  }
+  if (r->method == HTTP_OPTIONS) {
+    c4j__request_answer(c, 204, NULL, NULL, acao);
+    return;
+  }
+  if (strcmp(path, "/ws") == 0) transport = C4J__T_WS;
+  else if (strcmp(path, "/sse") == 0) transport = C4J__T_SSE;
+  else if (strcmp(path, "/poll") == 0) transport = C4J__T_POLL;
+  else if (strcmp(path, "/cmd") == 0) transport = C4J__T_CMD;
+  else {
+    c4j__request_refuse(c, 404, "not found");
+    return;
+  }
+
+  if (transport == C4J__T_WS) status = check_upgrade(r, accept, &why);
+  else if (transport == C4J__T_CMD && r->method != HTTP_POST)
+    status = 405, why = "method must be POST";
+  else if (transport != C4J__T_CMD && r->method != HTTP_GET)
+    status = 405, why = "method must be GET";
+  if (status == 0) status = check_ticket(c, &why);
+  if (status == 0 && transport != C4J__T_CMD && read_since(r, &since) < 0)
+    status = 400, why = "invalid since";
+  if (status != 0) {
+    if (transport == C4J__T_CMD) c4j__request_refuse_json(c, status, why, acao);
+    else c4j__request_refuse(c, status, why);
+    return;
+  }
+  if (transport == C4J__T_CMD) c4j__cmd_start(c, acao);
+  else c4j__identity_attach(c, transport, accept, acao, since);
+  json_decref(since);
+}
+
+void c4j__request_bytes(c4j__conn_t *c, const uint8_t *data, size_t n) {
+  long r = c4j_http_feed(c->u.http, data, n);
+  if (r < 0) {
+    c4j__request_refuse(c, c->u.http->status ? c->u.http->status : 400,
+                        c->u.http->error ? c->u.http->error : "bad request");
+    return;
+  }
+  if (!c->u.http->done) return;
+  route(c);
+  if (c->state == C4J__CONN_OPEN && c->transport == C4J__T_WS &&
+      (size_t)r < n)
+    c4j__wsconn_bytes(c, data + r, n - (size_t)r);
+  else if (c->state == C4J__CONN_BODY && (size_t)r < n)
+    c4j__cmd_bytes(c, data + r, n - (size_t)r);
+}
