@@ -254,6 +254,15 @@ int c4j_ticket_sign(const c4j_engine_t *e, const char *claims_json,
  *                     c4j_api_reply(id) or api_timeout_ms (then 504).
  *     C4J_EV_ACTION:  text (a request from c4j_hub_action, on this node
  *                     or another)
+ *     C4J_EV_SUB:     cid; channel; u8 subscribed (1) or unsubscribed
+ *                     (0); u16 code: 0 when done, else why it was
+ *                     refused (4290 too many subscriptions, 5030 out of
+ *                     memory).  The core's decision on a subscription
+ *                     of this node's identity: after CONNECT for each of
+ *                     its channels, for each run-time change (or refusal)
+ *                     of its set, and before DROP for each channel it
+ *                     had (unsubscribed).  Nothing when a subscription
+ *                     changes nothing (subscribed twice).
  */
 enum {
   C4J_EV_CONNECT = 1,
@@ -263,7 +272,8 @@ enum {
   C4J_EV_DYING = 5,
   C4J_EV_REVIVAL = 6,
   C4J_EV_API = 7,
-  C4J_EV_ACTION = 8
+  C4J_EV_ACTION = 8,
+  C4J_EV_SUB = 9
 };
 
 /* Answers the HTTP API request `id` (from C4J_EV_API) with status and a
@@ -279,6 +289,54 @@ int c4j_api_reply(c4j_engine_t *e, uint32_t id, int status, const char *json,
  * has stopped and every event has been read. */
 int c4j_engine_poll(c4j_engine_t *e, uint8_t *buf, size_t cap,
                     int timeout_ms);
+
+/* ---- Who is here ------------------------------------------------------------
+ * The core is the one model of membership: it registers every identity it
+ * holds (attached, between long-polls or dying) with its user and its
+ * channels, as its workers decide them (C4J_EV_SUB says so), and an
+ * embedder asks it rather than keep an index of its own.  Each answer is
+ * a JSON text written into out (NUL ended); the call returns its length,
+ * or C4J_ETOOBIG when it does not fit in cap bytes (ask again with more
+ * room), C4J_EBADNAME, C4J_ENOCONN (c4j_identity), C4J_ENOMEM.
+ *
+ * With a Redis hub and cluster 1, the answers are the cluster's, read from
+ * the hub's maps that every node's core writes for its own identities
+ * ("online": cId -> user, "conn:<cId>": u -> user, and for a presence
+ * channel, see c4j_channel_presence, "presence:<channel>": cId -> user),
+ * waiting at most timeout_ms; when Redis does not answer in time, the
+ * answer is this node's own (and a warning is logged, once until Redis
+ * answers again).  Members of a channel that is no presence channel on
+ * any node are only known node by node: ask with cluster 0.
+ * Users are JSON strings, or null for an anonymous identity.
+ */
+/* {"channel":ch,"count":n,"members":[{"cId":id,"user":u},...]}, sorted by
+ * cId: the identities subscribed to channel (the cluster's presence map
+ * with cluster 1). */
+int c4j_members(c4j_engine_t *e, const char *channel, size_t channel_len,
+                int cluster, char *out, size_t cap, int timeout_ms);
+/* How many identities are subscribed to channel (as c4j_members), or a
+ * negative code. */
+int c4j_member_count(c4j_engine_t *e, const char *channel,
+                     size_t channel_len, int cluster, int timeout_ms);
+/* user NULL: {"users":distinct users,"connections":identities}; else
+ * {"user":user,"online":true|false,"connections":its identities}: this
+ * node's, or the cluster's when cluster is 1 and the hub is Redis. */
+int c4j_online(c4j_engine_t *e, const char *user, size_t user_len,
+               int cluster, char *out, size_t cap, int timeout_ms);
+/* This node's identity cid: {"cId":id,"user":u,"channels":[...]}. */
+int c4j_identity(c4j_engine_t *e, const char *cid, size_t cid_len, char *out,
+                 size_t cap);
+/* The ids of user's identities on this node: ["id",...]. */
+int c4j_user_identities(c4j_engine_t *e, const char *user, size_t user_len,
+                        char *out, size_t cap);
+/* Marks channel a presence channel (on 1) or not (0): from then on, when
+ * an identity joins or leaves it, its members get
+ *   {"t":"join"|"leave","ch":channel,"cId":id,"user":u}
+ * (on every node, through the hub) and, with a Redis hub, the core keeps
+ * this node's members in the map "presence:<channel>".  Returns 0,
+ * C4J_EBADNAME or C4J_ENOMEM. */
+int c4j_channel_presence(c4j_engine_t *e, const char *channel,
+                         size_t channel_len, int on);
 
 /* ---- Statistics ---------------------------------------------------------- */
 typedef struct {

@@ -1,8 +1,9 @@
 /* api.c - /api/publish, /api/send, /api/online, /api/presence for
- * comet4j-node: routes, checks like ApiHandler, answers with jansson; with
- * a Redis hub, online and presence come from the hub's maps. */
+ * comet4j-node: routes, checks like ApiHandler, answers with jansson.  The
+ * online and presence answers are the core's own (c4j_online,
+ * c4j_members: the JSON the Java library's ApiHandler passes on too),
+ * the cluster's with a Redis hub. */
 #include "api.h"
-#include "registry.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -17,51 +18,20 @@ typedef struct { int status; char msg[512]; } fail_t;
 #define HUB_MAX_MAP (64u << 20)
 
 static int hub_remote;
-static char *map_buf;     /* c4j_hub_get's answer; grows, main thread only */
-static size_t map_cap;
+static char *ans_buf;     /* the core's answers; grows, main thread only */
+static size_t ans_cap;
 
 void api_set_hub(int remote) { hub_remote = remote; }
 
 void api_free(void) {
-  free(map_buf);
-  map_buf = NULL;
-  map_cap = 0;
+  free(ans_buf);
+  ans_buf = NULL;
+  ans_cap = 0;
 }
 
-/* The hub's map `key`, merged over the live nodes, as a JSON object: NULL
- * with *rc a negative code when there is no Redis hub (C4J_ESTATE), Redis
- * is down or slow (C4J_EHUB), or the answer is not an object. */
-static json_t *hub_map(c4j_engine_t *e, const char *key, size_t klen, int *rc) {
-  *rc = C4J_ESTATE;
-  if (!hub_remote) return NULL;
-  c4j_stats_t st;
-  c4j_engine_stats(e, &st);
-  *rc = C4J_EHUB;
-  if (!st.hub_up) return NULL; /* not worth HUB_WAIT_MS */
-  for (;;) {
-    if (!map_buf) {
-      map_cap = 64 << 10;
-      if (!(map_buf = malloc(map_cap))) { map_cap = 0; *rc = C4J_ENOMEM; return NULL; }
-    }
-    int n = c4j_hub_get(e, key, klen, map_buf, map_cap, HUB_WAIT_MS);
-    if (n == C4J_ETOOBIG || (n >= 0 && (size_t)n >= map_cap)) {
-      size_t want = n > 0 ? (size_t)n + 1 : map_cap * 2;
-      if (want < map_cap * 2) want = map_cap * 2;
-      if (want > HUB_MAX_MAP) { *rc = C4J_ETOOBIG; return NULL; }
-      char *nb = realloc(map_buf, want);
-      if (!nb) { *rc = C4J_ENOMEM; return NULL; }
-      map_buf = nb;
-      map_cap = want;
-      continue;
-    }
-    if (n < 0) { *rc = n; return NULL; }
-    json_t *m = json_loadb(map_buf, (size_t)n, 0, NULL);
-    if (json_is_object(m)) { *rc = 0; return m; }
-    json_decref(m);
-    *rc = C4J_EBADJSON;
-    return NULL;
-  }
-}
+/* A JSON answer of the core (c4j_online, c4j_members) into a new value;
+ * NULL with f filled when it cannot be had. */
+static json_t *core_answer(fail_t *f, int n, const char *buf);
 
 static json_t *failf(fail_t *f, int status, const char *fmt, const char *a) {
   f->status = status;
@@ -160,17 +130,80 @@ static json_t *send_result(fail_t *f, int rc) {
   return failf(f, rc == C4J_ESTOPPED ? 503 : 500, "%s", c4j_strerror(rc));
 }
 
-/* Whether another node holds cid (the hub's "online" map).  When the map
- * cannot be read (Redis down), the answer is yes: the send then waits in
- * the outbox like any other, and an id nobody holds is ignored. */
+/* Asks the core with ask(e, buf, cap), growing the buffer while the
+ * answer does not fit; the answer's length or a negative code. */
+typedef int (*ask_fn)(c4j_engine_t *e, const void *arg, char *buf,
+                      size_t cap);
+static int ask(c4j_engine_t *e, ask_fn fn, const void *arg) {
+  for (;;) {
+    if (!ans_buf) {
+      ans_cap = 64 << 10;
+      if (!(ans_buf = malloc(ans_cap))) { ans_cap = 0; return C4J_ENOMEM; }
+    }
+    int n = fn(e, arg, ans_buf, ans_cap);
+    if (n != C4J_ETOOBIG) return n;
+    if (ans_cap >= HUB_MAX_MAP) return n;
+    char *nb = realloc(ans_buf, ans_cap * 4);
+    if (!nb) return C4J_ENOMEM;
+    ans_buf = nb;
+    ans_cap *= 4;
+  }
+}
+
+typedef struct { const char *s; size_t n; } text_t;
+
+static int ask_identity(c4j_engine_t *e, const void *arg, char *b, size_t c) {
+  const text_t *t = arg;
+  return c4j_identity(e, t->s, t->n, b, c);
+}
+
+static int ask_online(c4j_engine_t *e, const void *arg, char *b, size_t c) {
+  const text_t *t = arg;
+  return c4j_online(e, t->s, t->n, 1, b, c, HUB_WAIT_MS);
+}
+
+static int ask_members(c4j_engine_t *e, const void *arg, char *b, size_t c) {
+  const text_t *t = arg;
+  return c4j_members(e, t->s, t->n, 1, b, c, HUB_WAIT_MS);
+}
+
+static json_t *core_answer(fail_t *f, int n, const char *buf) {
+  if (n == C4J_EBADNAME) return failf(f, 400, "%s", c4j_strerror(n));
+  if (n < 0) return failf(f, n == C4J_ESTOPPED ? 503 : 500, "%s", c4j_strerror(n));
+  json_t *j = json_loadb(buf, (size_t)n, 0, NULL);
+  return j ? j : failf(f, 500, "bad answer from the core%s", "");
+}
+
+/* Whether another node may hold cid (the cluster's "online" map, which
+ * every node's core writes).  When the map cannot be read (Redis down),
+ * the answer is yes: the send then waits in the outbox like any other,
+ * and an id nobody holds is ignored. */
 static int held_elsewhere(c4j_engine_t *e, const char *cid, size_t cn) {
-  int rc;
   if (!hub_remote) return 0;
-  json_t *m = hub_map(e, "online", 6, &rc);
-  if (!m) return 1;
+  size_t cap = 64 << 10;
+  char *buf = malloc(cap);
+  int n = buf ? c4j_hub_get(e, "online", 6, buf, cap, HUB_WAIT_MS) : C4J_ENOMEM;
+  while (buf && (n == C4J_ETOOBIG || (n >= 0 && (size_t)n >= cap)) && cap < HUB_MAX_MAP) {
+    char *nb = realloc(buf, cap *= 4);
+    if (!nb) break;
+    buf = nb;
+    n = c4j_hub_get(e, "online", 6, buf, cap, HUB_WAIT_MS);
+  }
+  json_t *m = buf && n >= 0 && (size_t)n < cap ? json_loadb(buf, (size_t)n, 0, NULL) : NULL;
+  free(buf);
+  if (!json_is_object(m)) {
+    json_decref(m);
+    return 1;
+  }
   int held = strlen(cid) == cn && json_object_get(m, cid) != NULL;
   json_decref(m);
   return held;
+}
+
+/* Whether this node holds cid. */
+static int held_here(c4j_engine_t *e, const char *cid, size_t cn) {
+  text_t t = {cid, cn};
+  return ask(e, ask_identity, &t) >= 0;
 }
 
 static json_t *publish_or_send(c4j_engine_t *e, fail_t *f, int is_send,
@@ -193,7 +226,7 @@ static json_t *publish_or_send(c4j_engine_t *e, fail_t *f, int is_send,
   if (json_is_string(cid)) {
     const char *c = json_string_value(cid);
     size_t cn = json_string_length(cid);
-    if (!reg_has(c, cn) && !held_elsewhere(e, c, cn)) {
+    if (!held_here(e, c, cn) && !held_elsewhere(e, c, cn)) {
       failf(f, 404, "unknown connection: %s", c);
       goto out;
     }
@@ -210,64 +243,6 @@ out:
   return res;
 }
 
-/* {"users","connections"} from the online map (cId -> user or null):
- * connections are its fields, users its distinct non-null values. */
-static json_t *online_all(json_t *map) {
-  json_t *seen = json_object(), *v;
-  const char *k;
-  if (!seen) return NULL;
-  json_object_foreach(map, k, v) {
-    if (json_is_string(v) && json_string_length(v) > 0)
-      json_object_set_new(seen, json_string_value(v), json_true());
-  }
-  json_t *res = json_pack("{s:I,s:I}", "users", (json_int_t)json_object_size(seen),
-                          "connections", (json_int_t)json_object_size(map));
-  json_decref(seen);
-  return res;
-}
-
-/* The connections of user u in the online map. */
-static size_t online_user(json_t *map, const char *u, size_t un) {
-  json_t *v;
-  const char *k;
-  size_t n = 0;
-  json_object_foreach(map, k, v) {
-    if (json_is_string(v) && json_string_length(v) == un &&
-        memcmp(json_string_value(v), u, un) == 0)
-      n++;
-  }
-  return n;
-}
-
-/* The hub's "presence:<channel>" map (cId -> user, written by the nodes
- * that run the application's presence) shaped like ApiHandler's answer.
- * Without a hub the node cannot know: a connection's channels are not
- * reported to it. */
-static json_t *presence(c4j_engine_t *e, fail_t *f, const char *c, size_t cn) {
-  if (!hub_remote)
-    return failf(f, 501,
-                 "presence is not available on comet4j-node without a hub: a "
-                 "connection's channels (its ticket's) are not reported to the node%s", "");
-  char key[16 + C4J_MAX_CHANNEL];
-  if (cn > C4J_MAX_CHANNEL || memchr(c, 0, cn))
-    return failf(f, 400, "%s", c4j_strerror(C4J_EBADNAME));
-  int klen = snprintf(key, sizeof key, "presence:%.*s", (int)cn, c), rc;
-  json_t *map = hub_map(e, key, (size_t)klen, &rc), *v;
-  if (!map) {
-    if (rc == C4J_EBADNAME) return failf(f, 400, "%s", c4j_strerror(rc));
-    return failf(f, 503, "presence unavailable: %s", c4j_strerror(rc));
-  }
-  json_t *members = json_array();
-  const char *k;
-  json_object_foreach(map, k, v) {
-    json_array_append_new(members, json_pack("{s:s,s:O}", "cId", k, "user", v));
-  }
-  json_t *res = json_pack("{s:s%,s:I,s:o}", "channel", c, cn, "count",
-                          (json_int_t)json_array_size(members), "members", members);
-  json_decref(map);
-  return res;
-}
-
 static json_t *route(c4j_engine_t *e, fail_t *f, str_t method, str_t path,
                      str_t query, str_t body) {
   if (eq(path, "/api/publish")) return publish_or_send(e, f, 0, method, body);
@@ -278,20 +253,12 @@ static json_t *route(c4j_engine_t *e, fail_t *f, str_t method, str_t path,
     size_t un;
     int r = param(query, "user", &u, &un);
     if (r < 0) return failf(f, 400, "bad query%s", "");
-    int rc;
-    json_t *map = hub_map(e, "online", 6, &rc), *res;
-    /* Redis down or slow: what this node holds is better than nothing. */
-    if (r == 0) {
-      res = map ? online_all(map)
-                : json_pack("{s:I,s:I}", "users", (json_int_t)reg_users(),
-                            "connections", (json_int_t)reg_conns());
-    } else {
-      size_t k = map ? online_user(map, u, un) : reg_user_conns(u, un);
-      res = json_pack("{s:s%,s:b,s:I}", "user", u, un, "online", k > 0,
-                      "connections", (json_int_t)k);
-      free(u);
-    }
-    json_decref(map);
+    /* The core's answer: the cluster's, or (Redis down or slow) what this
+     * node holds, which is better than nothing. */
+    text_t t = {r ? u : NULL, r ? un : 0};
+    int n = ask(e, ask_online, &t); /* before reading ans_buf: it may move */
+    json_t *res = core_answer(f, n, ans_buf);
+    free(u);
     return res;
   }
   if (eq(path, "/api/presence")) {
@@ -304,7 +271,9 @@ static json_t *route(c4j_engine_t *e, fail_t *f, str_t method, str_t path,
       free(c);
       return failf(f, 400, "query parameter \"channel\" is required%s", "");
     }
-    json_t *res = presence(e, f, c, cn);
+    text_t t = {c, cn};
+    int n = ask(e, ask_members, &t);
+    json_t *res = core_answer(f, n, ans_buf);
     free(c);
     return res;
   }

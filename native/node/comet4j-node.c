@@ -1,13 +1,12 @@
 /* comet4j-node.c - the C core as a standalone server, no JVM: settings
  * from flags or a Comet.* file (options.c), the engine, and the embedder's
- * one thread: it drains c4j_engine_poll, keeps what events say about
- * connections (registry.c), answers the HTTP API (api.c), hands a page's
- * sub, unsub, pub and req to the hub's action queue (or answers 4040
- * without a Redis hub: no application here), logs, and stops on
- * SIGINT/SIGTERM. */
+ * one thread: it drains c4j_engine_poll, answers the HTTP API (api.c),
+ * hands a page's sub, unsub, pub and req to the hub's action queue (or
+ * answers 4040 without a Redis hub: no application here), logs, and stops
+ * on SIGINT/SIGTERM.  Who is connected and subscribed it asks the core
+ * (c4j.h, "Who is here"): it keeps no index of its own. */
 #include "api.h"
 #include "options.h"
-#include "registry.h"
 
 #include <jansson.h>
 #include <signal.h>
@@ -98,12 +97,15 @@ static void queue_action(c4j_engine_t *e, str_t cid, const char *t, json_t *m, j
     send_err(e, cid, id, 4000, msg);
     return;
   }
-  const char *user;
-  size_t ulen = 0;
-  if (!reg_user(cid.p, cid.n, &user, &ulen)) ulen = 0;
-  json_t *a = json_pack("{s:s,s:s%,s:o,s:O,s:O}", "t", t, "cId", cid.p, cid.n,
-                        "user", ulen ? json_stringn(user, ulen) : json_null(),
+  /* The page's user, as the core knows it. */
+  static char who[1 << 17]; /* main thread only; 256 channels fit */
+  int wn = c4j_identity(e, cid.p, cid.n, who, sizeof who);
+  json_t *ident = wn > 0 ? json_loadb(who, (size_t)wn, 0, NULL) : NULL;
+  json_t *user = json_object_get(ident, "user");
+  json_t *a = json_pack("{s:s,s:s%,s:O,s:O,s:O}", "t", t, "cId", cid.p, cid.n,
+                        "user", json_is_string(user) ? user : json_null(),
                         "id", id, key, k);
+  json_decref(ident);
   if (a && extra && json_object_set(a, extra, x ? x : json_null()) < 0) {
     json_decref(a);
     a = NULL;
@@ -149,7 +151,6 @@ static void on_record(c4j_engine_t *e, const uint8_t *rec, size_t size) {
     cid = rd_str(&r); user = rd_str(&r); ip = rd_str(&r); tr = rd_str(&r);
     port = rd_u16(&r);
     if (!r.ok) break;
-    reg_add(cid.p, cid.n, user.p, user.n);
     logf_(LOG_DEBUG, "%s %.*s user=%.*s %.*s:%u %.*s",
           rec[4] == C4J_EV_CONNECT ? "connect" : "revival", S(cid), S(user), S(ip),
           port, S(tr));
@@ -158,7 +159,6 @@ static void on_record(c4j_engine_t *e, const uint8_t *rec, size_t size) {
   case C4J_EV_DROP:
     cid = rd_str(&r); code = rd_u16(&r); reason = rd_str(&r);
     if (!r.ok) break;
-    if (rec[4] == C4J_EV_DROP) reg_remove(cid.p, cid.n);
     logf_(LOG_DEBUG, "%s %.*s %u %.*s", rec[4] == C4J_EV_DROP ? "drop" : "dying",
           S(cid), code, S(reason));
     return;
@@ -180,6 +180,12 @@ static void on_record(c4j_engine_t *e, const uint8_t *rec, size_t size) {
     logf_(LOG_DEBUG, "api %.*s %.*s -> %d", S(method), S(path), status);
     return;
   }
+  case C4J_EV_SUB:
+    cid = rd_str(&r); text = rd_str(&r); port = rd_u8(&r); code = rd_u16(&r);
+    if (!r.ok) break;
+    logf_(LOG_DEBUG, "%s %.*s %.*s%s", port ? "sub" : "unsub", S(cid), S(text),
+          code ? " refused" : "");
+    return;
   case C4J_EV_ACTION:
     /* Not for this node: listen_actions is always 0 here. */
     text = rd_str(&r);
@@ -236,6 +242,20 @@ int main(int argc, char **argv) {
     return 2;
   }
   node_options_free(); /* the engine copied what it keeps */
+  for (char *save = NULL, *ch = o.presence ? strtok_r(o.presence, ",", &save) : NULL;
+       ch; ch = strtok_r(NULL, ",", &save)) {
+    while (*ch == ' ') ch++;
+    size_t n = strlen(ch);
+    while (n && ch[n - 1] == ' ') ch[--n] = 0;
+    if (n && (rc = c4j_channel_presence(e, ch, n, 1)) < 0) {
+      fprintf(stderr, "comet4j-node: Comet.PresenceChannels: %s: '%s'\n",
+              c4j_strerror(rc), ch);
+      free(o.presence);
+      c4j_engine_free(e);
+      return 2;
+    }
+  }
+  free(o.presence);
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -255,7 +275,6 @@ int main(int argc, char **argv) {
     c4j_engine_free(e);
     return 1;
   }
-  if (hub_remote) reg_hub(e);
   api_set_hub(hub_remote);
   logf_(LOG_INFO, "comet4j-node listening on port %d%s", c4j_engine_port(e),
         hub_remote ? " (Redis hub)" : "");
@@ -295,7 +314,6 @@ int main(int argc, char **argv) {
   c4j_engine_stop(e);
   c4j_engine_free(e);
   free(buf);
-  reg_free();
   api_free();
   logf_(LOG_INFO, "stopped");
   return 0;

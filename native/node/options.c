@@ -43,6 +43,7 @@ static opt_t opts[] = {
   {"Comet.Hub", "--hub", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.HubPrefix", "--hub-prefix", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.ListenActions", "--listen-actions", T_BOOL, 0, 0, NULL, NULL},
+  {"Comet.PresenceChannels", "--presence-channels", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.LogLevel", "--log-level", T_LEVEL, 0, 0, NULL, NULL},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
@@ -152,7 +153,9 @@ static void usage(void) {
     fprintf(stderr, "  %-20s %s\n", opts[i].flag, opts[i].key);
   fprintf(stderr, "A secret (Comet.Secret or Comet.SecretFile, >= 16 bytes) is required.\n"
                   "Comet.Hub: local (default) or redis://host[:port][/db] (several nodes);\n"
-                  "Comet.ListenActions: false (requests go to the hub's action queue).\n");
+                  "Comet.ListenActions: false (requests go to the hub's action queue).\n"
+                  "Comet.PresenceChannels: a comma list of channels whose members\n"
+                  "  get join/leave frames and are listed in the hub's presence map.\n");
 }
 
 static int parse_int(opt_t *o, int *out) {
@@ -238,6 +241,7 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
   c->listen_actions = 0; /* a node only holds connections */
   out->log_level = LOG_INFO;
   out->hub_remote = 0;
+  out->presence = NULL;
   for (size_t i = 0; i < NOPTS; i++) {
     opt_t *o = &opts[i];
     if (!o->value) continue;
@@ -293,6 +297,10 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
                       "handlers): must be false%s", "");
       if (strcmp(o->value, "false") != 0)
         return bad(k, "must be true or false: '%s'", o->value);
+    } else if (!strcmp(k, "Comet.PresenceChannels")) {
+      free(out->presence);
+      if (!(out->presence = strdup(o->value)))
+        return bad(k, "out of memory%s", "");
     } else if (!strcmp(k, "Comet.LogLevel")) {
       static const char *names[] = {"error", "warn", "info", "debug"};
       out->log_level = -1;

@@ -11,6 +11,8 @@ typedef struct {
   c4j_config_t cfg;  /* strings point into the option table's storage */
   int log_level;
   int hub_remote;    /* Comet.Hub is redis://...: other nodes exist */
+  char *presence;    /* Comet.PresenceChannels: a comma list, or NULL
+                        (a copy: the caller frees it) */
 } node_options_t;
 
 /* Parses argv (and the --config file it names).  Returns 0, 1 after

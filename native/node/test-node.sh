@@ -47,11 +47,15 @@ check "--listen-actions true exits 2: the node runs no actions" \
 "$NODE" --listen-actions maybe --secret-file "$dir/secret" 2> "$dir/bad7.err"; rc=$?
 check "bad --listen-actions exits 2 naming it" '[ $rc -eq 2 ] && grep -q "Comet.ListenActions:" "$dir/bad7.err"' "$dir/bad7.err"
 
+"$NODE" --presence-channels 'news,bad name' --secret-file "$dir/secret" --port 0 2> "$dir/bad8.err"; rc=$?
+check "a bad name in --presence-channels exits 2 naming Comet.PresenceChannels" \
+  '[ $rc -eq 2 ] && grep -q "Comet.PresenceChannels: .*bad name" "$dir/bad8.err"' "$dir/bad8.err"
+
 # The server, from a config file and flags.
 printf '# comet4j-node\nComet.Port = 0\nComet.WorkStyle = auto\nComet.Host = 127.0.0.1\nComet.HistorySize = 10\n' > "$dir/node.conf"
 printf 'Comet.Hub = local\nComet.ListenActions = false\n' >> "$dir/node.conf"
 "$NODE" --config "$dir/node.conf" --secret-file "$dir/secret" --api-key-file "$dir/key" \
-  --threads 2 --log-level debug 2> "$dir/node.err" &
+  --threads 2 --log-level debug --presence-channels 'other, news' 2> "$dir/node.err" &
 pid=$!
 if ! wait_for "$dir/node.err" "listening on port"; then
   bad "comet4j-node starts" "$dir/node.err"
@@ -66,6 +70,8 @@ cid=AAAAAAAAAAAAAAAAAAAAAA
 cpid=$!
 check "the client attaches (open frame)" 'wait_for "$dir/client.out" "\"t\":\"open\""' "$dir/client.out"
 check "a sub with an id gets 4040" 'wait_for "$dir/client.out" "\"code\":4040"' "$dir/client.out"
+check "news is a presence channel: the client hears its own join" \
+  'wait_for "$dir/client.out" "{\"t\":\"join\",\"ch\":\"news\",\"cId\":\"$cid\",\"user\":\"alice\"}"' "$dir/client.out"
 
 out=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $key" \
   -d '{"channel":"news","data":{"text":"hello node"}}' "$api/publish")
@@ -95,7 +101,13 @@ check "GET /api/online" '[ "$out" = "{\"users\":1,\"connections\":1} 200" ]'
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/online?user=al%69ce")
 check "GET /api/online?user=alice" '[ "$out" = "{\"user\":\"alice\",\"online\":true,\"connections\":1} 200" ]'
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/presence?channel=news")
-check "GET /api/presence: 501" '[ "${out##* }" = 501 ]'
+check "GET /api/presence: the core's members of news" \
+  '[ "$out" = "{\"channel\":\"news\",\"count\":1,\"members\":[{\"cId\":\"$cid\",\"user\":\"alice\"}]} 200" ]' \
+  <(echo "got: $out")
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/presence?channel=none")
+check "GET /api/presence of an empty channel" '[ "$out" = "{\"channel\":\"none\",\"count\":0,\"members\":[]} 200" ]'
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/presence?channel=a%22b")
+check "GET /api/presence of a bad name: 400" '[ "${out##* }" = 400 ]'
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/nope")
 check "unknown API: 404" '[ "$out" = "{\"error\":{\"code\":404,\"message\":\"no such API: /api/nope\"}} 404" ]'
 
@@ -103,6 +115,10 @@ check "unknown API: 404" '[ "$out" = "{\"error\":{\"code\":404,\"message\":\"no 
 # this client stays dying a while).
 "$CLIENT" "$port" "$secret" CCCCCCCCCCCCCCCCCCCCCC carol news 2 '{"t":"req","id":9,"route":"a.b","params":1}' > "$dir/req.out" 2>&1
 check "without a Redis hub a req gets 4040" 'grep -q "\"id\":9,\"code\":4040" "$dir/req.out"' "$dir/req.out"
+check "alice heard carol join news" \
+  'wait_for "$dir/client.out" "\"t\":\"join\",\"ch\":\"news\",\"cId\":\"CCCCCCCCCCCCCCCCCCCCCC\",\"user\":\"carol\""' "$dir/client.out"
+out=$(curl -s -H "X-Api-Key: $key" "$api/online")
+check "carol counts while dying" '[ "$out" = "{\"users\":2,\"connections\":2}" ]'
 
 # SIGTERM: the client gets 1001, the node exits 0 without a sanitizer report.
 kill -TERM "$pid"

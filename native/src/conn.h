@@ -283,6 +283,11 @@ void c4j__identity_detach(c4j__conn_t *c, int code, const char *reason,
  * DYING); NULL when out of memory (nothing changed). */
 c4j__conn_t *c4j__identity_to_ghost(c4j__conn_t *c, int state, int code,
                                     const char *reason);
+/* identity.c: c's identity (attached or a ghost) joined / left channel ch:
+ * the register of who is here follows, and when that changed it, the
+ * embedder hears it (C4J_EV_SUB) and the hooks run (engine.h). */
+void c4j__identity_joined(c4j__conn_t *c, const char *ch, size_t len);
+void c4j__identity_left(c4j__conn_t *c, const char *ch, size_t len);
 /* identity.c: unlinks and frees a ghost (its identity already gone). */
 void c4j__identity_ghost_free(c4j__conn_t *g);
 

@@ -13,6 +13,7 @@
 #include "engine.h"
 #include "hub.h"
 #include "listener.h"
+#include "presence.h"
 #include "worker.h"
 
 /* ---- Life cycle ----------------------------------------------------------- */
@@ -58,6 +59,8 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
                      (uint64_t)cfg->history_age_ms) != 0)
     goto fail_events;
   if (c4j__held_init(&e->held) != 0) goto fail_hist;
+  if (c4j__members_init(&e->members) != 0) goto fail_held;
+  e->hooks = c4j__presence_hooks;
   e->cfg.host = e->host;
   e->cfg.allowed_origins = e->origins;
   e->cfg.secret = e->secret;
@@ -71,6 +74,8 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
   *out = e;
   return 0;
 
+fail_held:
+  c4j__held_free(&e->held);
 fail_hist:
   c4j__hist_free(&e->hist);
 fail_events:
@@ -182,6 +187,7 @@ void c4j_engine_free(c4j_engine_t *e) {
   c4j__events_free(&e->events);
   c4j__hist_free(&e->hist);
   c4j__held_free(&e->held);
+  c4j__members_free(&e->members);
   uv_mutex_destroy(&e->life);
   free_copies(e);
   e->magic = 0;

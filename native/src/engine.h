@@ -15,6 +15,7 @@
 #include "events.h"
 #include "held.h"
 #include "history.h"
+#include "members.h"
 
 typedef struct c4j__worker_s c4j__worker_t;
 typedef struct c4j__redis_s c4j__redis_t;
@@ -23,6 +24,20 @@ struct c4j__hub_wait_s;
 #define C4J__ENGINE_MAGIC 0x436f6d65u /* "Come": catches stale handles */
 
 enum { C4J__NEW, C4J__RUNNING, C4J__STOPPING, C4J__STOPPED };
+
+/* The one way up from the connection layer: what its decisions mean
+ * beyond the worker that took them (presence frames, the cluster's maps).
+ * The engine fills it at creation (presence.c); the workers call it on
+ * their own thread, after the register (members.h) has changed. */
+typedef struct {
+  /* Identity cid (of user, "" when anonymous) came to this node (1) or
+   * left it for good (0). */
+  void (*identity_cb)(c4j_engine_t *e, const char *cid, const char *user,
+                      int here);
+  /* It joined (1) or left (0) channel ch. */
+  void (*member_cb)(c4j_engine_t *e, const char *cid, const char *user,
+                    const char *ch, size_t ch_len, int joined);
+} c4j__hooks_t;
 
 /* Invariant: `state` only moves forward, under `life`.  Any thread that
  * pushes into a worker inbox first raises `inflight`, then checks that the
@@ -48,6 +63,8 @@ struct c4j_engine_s {
   c4j__events_t events;
   c4j__hist_t hist;        /* broadcast history, for resume */
   c4j__held_t held;        /* which worker holds which connection id */
+  c4j__members_t members;  /* who is here: identities, users, channels */
+  c4j__hooks_t hooks;
   char *hub;               /* copies of cfg.hub and cfg.hub_prefix */
   char *hub_prefix;
   char node_id[C4J__NODE_ID_LEN + 1]; /* this engine's id on the hub */
@@ -55,6 +72,7 @@ struct c4j_engine_s {
   struct c4j__hub_wait_s *hub_waits; /* hub.c's, on the Redis thread */
   atomic_ullong hub_msg_ids;  /* message ids of broadcasts delivered here
                                  while cut from Redis */
+  atomic_int hub_warned;   /* a cluster map went unanswered (logged) */
   atomic_uint next_seq;    /* attach order, for "replaced" (4004) */
   atomic_int open_socks;   /* sockets held, attached or not */
   atomic_ullong conns, accepted, slow_consumers;

@@ -150,6 +150,21 @@ int c4j__events_message(c4j__events_t *ev, const char *cid,
   return 0;
 }
 
+int c4j__events_sub(c4j__events_t *ev, const char *cid, const char *channel,
+                    size_t channel_len, int subscribed, int code) {
+  size_t lc = cut(strlen(cid)), lch = cut(channel_len);
+  size_t size = REC_HEADER + 2 + lc + 2 + lch + 1 + 2;
+  uint8_t on = (uint8_t)(subscribed != 0);
+  if (reserve(ev, size) != 0) return C4J_EFULL;
+  put_header(ev, size, C4J_EV_SUB);
+  put_str(ev, cid, lc);
+  put_str(ev, channel, lch);
+  put(ev, &on, 1);
+  put_u16(ev, (unsigned)code);
+  commit(ev);
+  return 0;
+}
+
 int c4j__events_action(c4j__events_t *ev, const char *text, size_t len) {
   size_t lt = cut(len);
   size_t size = REC_HEADER + 2 + lt;

@@ -41,6 +41,11 @@ int c4j__events_dying(c4j__events_t *ev, const char *cid, int code,
                       const char *reason);
 int c4j__events_message(c4j__events_t *ev, const char *cid,
                         const uint8_t *text, size_t len);
+/* C4J_EV_SUB: cid's subscription to channel was decided: subscribed (1)
+ * or unsubscribed (0), code 0 when done, else the refusal's (4290,
+ * 5030). */
+int c4j__events_sub(c4j__events_t *ev, const char *cid, const char *channel,
+                    size_t channel_len, int subscribed, int code);
 /* C4J_EV_ACTION: a request from the action queue (c4j_hub_action). */
 int c4j__events_action(c4j__events_t *ev, const char *text, size_t len);
 /* C4J_EV_API (record in c4j.h); strings longer than 65535 bytes are

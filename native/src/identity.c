@@ -26,6 +26,61 @@ static const char *transport_name(int t) {
   return names[t];
 }
 
+/* ---- The register of who is here ------------------------------------------ */
+
+/* The user of c's identity, "" when anonymous. */
+static const char *user_of(const c4j__conn_t *c) {
+  return c->user != NULL ? c->user->chan->name : "";
+}
+
+void c4j__identity_joined(c4j__conn_t *c, const char *ch, size_t len) {
+  c4j_engine_t *e = c4j__conn_engine(c);
+  int rc = c4j__members_join(&e->members, c->cid->id, ch, len);
+  if (rc == 1) {
+    c4j__events_sub(&e->events, c->cid->id, ch, len, 1, 0);
+    e->hooks.member_cb(e, c->cid->id, user_of(c), ch, len, 1);
+  } else if (rc < 0) {
+    c4j__events_log(&e->events, 1, "out of memory: a membership is not "
+                    "counted (members, presence)");
+  }
+}
+
+void c4j__identity_left(c4j__conn_t *c, const char *ch, size_t len) {
+  c4j_engine_t *e = c4j__conn_engine(c);
+  if (c4j__members_leave(&e->members, c->cid->id, ch, len) == 1) {
+    c4j__events_sub(&e->events, c->cid->id, ch, len, 0, 0);
+    e->hooks.member_cb(e, c->cid->id, user_of(c), ch, len, 0);
+  }
+}
+
+/* c's identity is here: in the register with every channel it has (after
+ * its CONNECT, so that the embedder meets it before its joins).  A
+ * register that knew it already changes only where it differs. */
+static void registered(c4j__conn_t *c) {
+  c4j_engine_t *e = c4j__conn_engine(c);
+  int rc = c4j__members_connect(&e->members, c->cid->id, user_of(c));
+  if (rc == 1) e->hooks.identity_cb(e, c->cid->id, user_of(c), 1);
+  for (c4j__sub_t *s = c->subs; rc >= 0 && s != NULL; s = s->conn_next)
+    c4j__identity_joined(c, s->chan->name, s->chan->len);
+}
+
+/* c's identity ends: out of the register, its leaves reported before its
+ * DROP (listeners see the counts without it). */
+static void unregistered(c4j__conn_t *c) {
+  c4j_engine_t *e = c4j__conn_engine(c);
+  char user[C4J_MAX_USER + 1];
+  c4j__names_t *chans;
+  if (!c4j__members_drop(&e->members, c->cid->id, &chans, user)) return;
+  for (size_t at = 0; chans != NULL && at < chans->len;) {
+    size_t k = strlen(chans->names + at);
+    c4j__events_sub(&e->events, c->cid->id, chans->names + at, k, 0, 0);
+    e->hooks.member_cb(e, c->cid->id, user, chans->names + at, k, 0);
+    at += k + 1;
+  }
+  c4j__free(chans);
+  e->hooks.identity_cb(e, c->cid->id, user, 0);
+}
+
 /* ---- Ghosts --------------------------------------------------------------- */
 
 void c4j__identity_ghost_free(c4j__conn_t *g) {
@@ -47,7 +102,10 @@ void c4j__identity_detach(c4j__conn_t *c, int code, const char *reason,
   c4j__held_release(&e->held, c->cid->id, w->index);
   /* A silent detach hands the identity to another worker, which counts
    * it from now on. */
-  if (!silent) c4j__events_drop(&e->events, c->cid->id, code, reason);
+  if (!silent) {
+    unregistered(c);
+    c4j__events_drop(&e->events, c->cid->id, code, reason);
+  }
   if (!silent && c->state != C4J__CONN_DYING) atomic_fetch_sub(&e->conns, 1);
   c4j__cid_map_remove(&w->cids, c->cid);
   c->cid = NULL;
@@ -424,6 +482,8 @@ void c4j__identity_attach(c4j__conn_t *c, int transport, const char *accept,
     c4j__events_connect(&e->events, t->cid, t->user, ip,
                         transport_name(transport), port);
   }
+  /* A poll continuing a parked one is the same identity, unchanged. */
+  if (a.prev.state != C4J__HELD_PARKED) registered(c);
   return;
 
   /* Out of memory: undo the steps that were done, last first. */

@@ -31,8 +31,13 @@ static int in_transition(const c4j__conn_t *c) {
          c->state != C4J__CONN_DYING;
 }
 
-/* The err answer to subscription id (none without an id). */
-static void refuse(c4j__conn_t *c, int64_t id, int code, const char *why) {
+/* Refuses c's subscription to channel: the embedder hears it
+ * (C4J_EV_SUB with the code) and the page gets the err answer (none
+ * without an ack id). */
+static void refuse(c4j__conn_t *c, const char *channel, size_t chlen,
+                   int64_t id, int code, const char *why) {
+  c4j__events_sub(&c4j__conn_engine(c)->events, c->cid->id, channel, chlen,
+                  1, code);
   if (id >= 0) c4j__conn_send_new(c, c4j__frame_err(id, code, why));
 }
 
@@ -79,11 +84,12 @@ int c4j__subscription_add(c4j__worker_t *w, const char *cid, size_t len,
     if (s == NULL) {
       for (s = c->subs; s; s = s->conn_next) n++;
       if (n >= C4J_MAX_CHANNELS) {
-        refuse(c, ack_id, ERR_TOO_MANY, "too many subscriptions");
+        refuse(c, channel, chlen, ack_id, ERR_TOO_MANY,
+               "too many subscriptions");
         return 0;
       }
       if (c4j__chan_subscribe(&w->chans, channel, chlen, c, &c->subs) != 0) {
-        refuse(c, ack_id, ERR_BUSY, "out of memory");
+        refuse(c, channel, chlen, ack_id, ERR_BUSY, "out of memory");
         return 0;
       }
       s = c->subs; /* the new node is the head */
@@ -99,10 +105,12 @@ int c4j__subscription_add(c4j__worker_t *w, const char *cid, size_t len,
     off = s->last;
   } else if ((err = add_to_ghost(w, id, channel, chlen, &hist, &off)) != 0) {
     if (err < 0) return 0;
-    refuse(c, ack_id, err,
+    refuse(c, channel, chlen, ack_id, err,
            err == ERR_TOO_MANY ? "too many subscriptions" : "out of memory");
     return 0;
   }
+  /* Decided: the register follows (nothing when subscribed already). */
+  c4j__identity_joined(c, channel, chlen);
   if (ack_id >= 0)
     c4j__conn_send_new(c, c4j__frame_ack(ack_id, channel, chlen, hist, off));
   return 0;
@@ -119,15 +127,18 @@ int c4j__subscription_remove(c4j__worker_t *w, const char *cid, size_t len,
   c = id->conn;
   if (in_transition(c)) return C4J__LATER;
   if (subs_live(c)) {
-    if (c4j__chan_unsubscribe(&w->chans, &c->subs, channel, chlen))
+    if (c4j__chan_unsubscribe(&w->chans, &c->subs, channel, chlen)) {
       c4j__held_update(&e->held, id->id, w->index, c4j__names_of(c->subs),
                        NULL, NULL, 0);
+      c4j__identity_left(c, channel, chlen);
+    }
     return 0;
   }
   if (!c4j__held_chans(&e->held, id->id, w->index, &set)) return 0;
   if (c4j__names_has(set, channel, chlen) &&
-      (less = c4j__names_without(set, channel, chlen)) != NULL)
-    c4j__held_update(&e->held, id->id, w->index, less, NULL, NULL, 0);
+      (less = c4j__names_without(set, channel, chlen)) != NULL &&
+      c4j__held_update(&e->held, id->id, w->index, less, NULL, NULL, 0) == 1)
+    c4j__identity_left(c, channel, chlen);
   c4j__free(set);
   return 0;
 }

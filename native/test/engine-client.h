@@ -138,6 +138,12 @@ static int pump(c4j_engine_t *e, int ms) {
       p += get_str(p, ev->text, sizeof(ev->text));
     } else if (ev->type == C4J_EV_ACTION) {
       p += get_str(p, ev->text, sizeof(ev->text));
+    } else if (ev->type == C4J_EV_SUB) { /* text: channel, port: on */
+      p += get_str(p, ev->cid, sizeof(ev->cid));
+      p += get_str(p, ev->text, sizeof(ev->text));
+      ev->port = p[0];
+      ev->code = p[1] | p[2] << 8;
+      p += 3;
     } else if (ev->type == C4J_EV_API) {
       ev->id = p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
       p += 4;
