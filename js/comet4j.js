@@ -26,6 +26,7 @@
  *   JS.Engine.publish('board', { text: 'hi' })   // a client-writable channel
  *   JS.Engine.request('time.now', params).then(function (result) { ... },
  *     function (err) { err.code; err.message; });  // 4040, 4080, 1006...
+ *   err.code === JS.CODES.TIMEOUT                // the codes have names
  *   JS.Engine.on('join', function (channel, user, cId) { ... });  // presence
  * Several nodes (docs/protocol.md, section 9): the page attaches to one of
  * the handshake's nodes at random, and after a failure to another one;
@@ -33,9 +34,9 @@
  *   JS.Engine.start('conn', param, { workers: 4 });   // overrides the server's
  * Every option is listed above the engine, below.
  *
- * The file reads top to bottom: small helpers, the transports (WebSocket,
- * stream, lpool: one interface), the protocol codec (docs/protocol.md,
- * sections 1-7), then the engine.
+ * The file reads top to bottom: small helpers and the one table of codes
+ * (CODES), the transports (WebSocket, stream, lpool: one interface), the
+ * protocol codec (docs/protocol.md, sections 1-7), then the engine.
  */
 (function (root, factory) {
   var JS = factory(root);
@@ -184,6 +185,79 @@
     }
   };
 
+  /* --- codes ---
+   * The one table of the codes this client names: WebSocket close codes
+   * (RFC 6455's 1000-1014 and the protocol's 4001-4005, docs/protocol.md
+   * sections 5 and 6) and command error codes (section 7), so that a code
+   * means one thing everywhere in this file, and a page can compare an
+   * error with a name rather than a number (err.code === JS.CODES.TIMEOUT).
+   * HTTP statuses (200, 403...) are not in it: they belong to HTTP, and
+   * are only read where an HTTP answer is. Frozen, as are the sets below:
+   * a page that assigned to them would change what the engine does. */
+  var CODES = Object.freeze({
+    /* close codes */
+    NORMAL: 1000,            /* a normal close; the page closes with it */
+    GOING_AWAY: 1001,        /* the server is stopping */
+    PROTOCOL_ERROR: 1002,    /* e.g. an unmasked client frame */
+    UNSUPPORTED_DATA: 1003,  /* binary data refused */
+    LOST: 1006,              /* no close frame: the network dropped, the
+                              * attach was refused with an HTTP status, an
+                              * HTTP transport failed; also a command
+                              * whose connection was lost or never there */
+    INVALID_DATA: 1007,      /* text that is not UTF-8 */
+    POLICY: 1008,
+    TOO_BIG: 1009,           /* over Comet.MaxFrame or Comet.MaxMessage */
+    INTERNAL_ERROR: 1011,
+    SERVICE_RESTART: 1012,
+    TRY_AGAIN_LATER: 1013,
+    BAD_GATEWAY: 1014,
+    SLOW_CONSUMER: 4001,     /* the output queue passed Comet.MaxQueue */
+    IDLE: 4002,              /* nothing from the page within timeout */
+    DROPPED: 4003,           /* dropped by the application */
+    REPLACED: 4004,          /* the same connection id attached again */
+    EXPIRED: 4005,           /* dying period over (only in the DROP event) */
+    /* command errors: the server's err frames, and the page's own
+     * TIMEOUT and LOST */
+    BAD_COMMAND: 4000,
+    REFUSED: 4030,           /* a Subscribe/PublishListener said no */
+    NOT_WRITABLE: 4031,      /* channel not writable by pages */
+    UNKNOWN: 4040,           /* unknown channel or route */
+    TIMEOUT: 4080,           /* no answer in time (server's or page's) */
+    TOO_MANY: 4290,          /* too many subscriptions */
+    ACTION_FAILED: 5000,     /* the action threw, or could not be queued */
+    BUSY: 5030               /* the action pool's queue is full */
+  });
+
+  /* A set of codes (code -> true) named by their CODES names, so that the
+   * sets below cannot name a code the table does not have: a misspelt
+   * name throws when the file loads instead of leaving a hole. */
+  function codeSet(names) {
+    var set = {};
+    for (var i = 0; i < names.length; i++) {
+      if (typeof CODES[names[i]] !== 'number') {
+        throw new Error('comet4j: no code named ' + names[i]);
+      }
+      set[CODES[names[i]]] = true;
+    }
+    return Object.freeze(set);
+  }
+
+  /* Close codes after which a reconnect would be refused again, or would
+   * fight the server's decision: a protocol error, binary data, bad UTF-8,
+   * policy, dropped by the application, replaced by a newer attach of the
+   * same id. */
+  var NO_RETRY_CODES = codeSet(['PROTOCOL_ERROR', 'UNSUPPORTED_DATA',
+                                'INVALID_DATA', 'POLICY', 'DROPPED',
+                                'REPLACED']);
+
+  /* Close codes that mean the loss of an open connection is the node's
+   * failure rather than a normal close: no close frame (the process died,
+   * the network dropped, an HTTP transport failed), the server going away
+   * or restarting, an internal error or overload, a bad gateway. */
+  var NODE_LOST_CODES = codeSet(['GOING_AWAY', 'LOST', 'INTERNAL_ERROR',
+                                 'SERVICE_RESTART', 'TRY_AGAIN_LATER',
+                                 'BAD_GATEWAY']);
+
   /* ---------------------------------------------------------------------
    * Transports
    *
@@ -248,7 +322,9 @@
     } catch (e) {
       /* A malformed endpoint throws synchronously; report it like any
        * other failed attempt, but asynchronously as callers expect. */
-      setTimeout(function () { self.fail(1006, String(e && e.message)); }, 0);
+      setTimeout(function () {
+        self.fail(CODES.LOST, String(e && e.message));
+      }, 0);
       return;
     }
     this.ws = ws;
@@ -260,7 +336,7 @@
     /* Browsers fire error then close; the close carries the useful code. */
     ws.onerror = function () {};
     ws.onclose = function (ev) {
-      self.fail(ev.code || 1006, ev.reason || '');
+      self.fail(ev.code || CODES.LOST, ev.reason || '');
     };
   };
   WebSocketTransport.prototype.fail = function (code, reason) {
@@ -283,7 +359,7 @@
     this.ws = null;
     if (!ws) return;
     ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
-    try { ws.close(1000); } catch (e) { /* already closing */ }
+    try { ws.close(CODES.NORMAL); } catch (e) { /* already closing */ }
   };
 
   /* --- commands over HTTP (stream and lpool) ---
@@ -364,13 +440,13 @@
       .then(function (res) {
         if (self.closed) return;
         if (res.status !== 200 || !res.body) {
-          self.fail(1006, 'http:' + res.status);
+          self.fail(CODES.LOST, 'http:' + res.status);
           return;
         }
         self.reader = res.body.getReader();
         self.read(new root.TextDecoder(), '', []);
       }, function (e) {
-        self.fail(1006, String(e && e.message));
+        self.fail(CODES.LOST, String(e && e.message));
       });
   };
   /* Reads chunks; buf holds an unfinished line, data the data: lines of
@@ -380,7 +456,7 @@
     this.reader.read().then(function (r) {
       if (self.closed) return;
       if (r.done) {
-        self.fail(1006, 'end of stream');
+        self.fail(CODES.LOST, 'end of stream');
         return;
       }
       buf += decoder.decode(r.value, { stream: true });
@@ -407,7 +483,7 @@
       if (!frames) self.callbacks.onAlive();
       self.read(decoder, buf, data);
     }, function (e) {
-      self.fail(1006, String(e && e.message));
+      self.fail(CODES.LOST, String(e && e.message));
     });
   };
   StreamTransport.prototype.send = function (text, failed) {
@@ -466,7 +542,7 @@
         self.req = null;
         if (self.closed) return;
         if (status !== 200) {
-          self.fail(1006, status ? 'http:' + status :
+          self.fail(CODES.LOST, status ? 'http:' + status :
                     xhr && xhr.timedOut ? 'poll timeout' : 'network error');
           return;
         }
@@ -691,12 +767,13 @@
    * every current browser and node have; without it they throw). It
    * resolves with the server's answer: undefined for the acks, the
    * action's result for request. It rejects with an Error whose code and
-   * message are the server's (4000 bad command, 4030 refused by the
-   * application, 4031 channel not writable by pages, 4040 unknown channel
-   * or route, 4080 timed out, 5000 the action threw, 4290 too many
-   * subscriptions), or the page's own:
-   *   4080  no answer within requestTimeout ms (or the call's timeout)
-   *   1006  the connection was lost (or stop() was called) after the
+   * message are the server's (CODES names them: 4000 bad command, 4030
+   * refused by the application, 4031 channel not writable by pages, 4040
+   * unknown channel or route, 4080 timed out, 5000 the action threw, 5030
+   * the action pool is full, 4290 too many subscriptions), or the page's
+   * own:
+   *   4080  TIMEOUT: no answer within requestTimeout ms (or the call's)
+   *   1006  LOST: the connection was lost (or stop() was called) after the
    *         command was sent and before its answer, or the engine is not
    *         started: the command may or may not have been carried out
    * Commands made while the engine is (re)connecting wait for the open
@@ -726,22 +803,23 @@
    * the same server restart spread out instead of coming back together.
    *
    * Balancing: the handshake's lists (endpoints, stream, lpool, cmd) hold
- * one URL per node, the same index naming the same node in each; a URL
- * holding {workerIndex} stands for one URL per worker, 0 to workers-1
- * (the handshake's workers count, or the workers option; without a count
- * it is worker 0). Each transport try picks a node at random and sends
- * its commands to the cmd URL of that node. A node where a transport does
- * not open (refused, cut or silent before the open frame) is avoided: the
- * next try goes to another one, over the same transport; a transport is
- * given up for the next one once it failed on two nodes (or on the only
- * one). An open connection lost by a failure ('timeout', or closed with
- * 1001, 1006, 1011, 1012, 1013, 1014) also makes its node avoided; after
- * any other close (1000, 4001 slow consumer, 4002 idle...) the page goes
- * back to the node it was on. Avoided nodes are not picked until every
- * node is avoided; then the memory is cleared, and the node that failed
- * last is still left out while there is another. start() forgets it all.
- *
- * Heartbeats: with the handshake's heartbeat H (or the heartbeat
+   * one URL per node, the same index naming the same node in each; a URL
+   * holding {workerIndex} stands for one URL per worker, 0 to workers-1
+   * (the handshake's workers count, or the workers option; without a count
+   * it is worker 0). Each transport try picks a node at random and sends
+   * its commands to the cmd URL of that node. A node where a transport does
+   * not open (refused, cut or silent before the open frame) is avoided: the
+   * next try goes to another one, over the same transport; a transport is
+   * given up for the next one once it failed on two nodes (or on the only
+   * one). An open connection lost by a failure ('timeout', or closed with
+   * a code of NODE_LOST_CODES: 1001, 1006, 1011-1014) also makes its node
+   * avoided; after any other close (1000, 4001 slow consumer, 4002
+   * idle...) the page goes back to the node it was on. Avoided nodes are
+   * not picked until every node is avoided; then the memory is cleared,
+   * and the node that failed last is still left out while there is
+   * another. start() forgets it all.
+   *
+   * Heartbeats: with the handshake's heartbeat H (or the heartbeat
    * option), a WebSocket or a stream that hears nothing, not even the
    * server's heartbeat, for deadBeats x H ms (2 by default) is taken as
    * lost; the page pings every H. A long-poll that is not answered within
@@ -762,21 +840,12 @@
    *   WebSocket         a WebSocket constructor (node, tests)
    * ------------------------------------------------------------------- */
 
-  /* Close codes after which a reconnect would be refused again, or would
-   * fight the server's decision: protocol error (1002), binary data
-   * (1003), bad UTF-8 (1007), policy (1008), dropped by the application
-   * (4003), replaced by a newer attach of the same id (4004). */
-  var NO_RETRY_CODES = { 1002: 1, 1003: 1, 1007: 1, 1008: 1, 4003: 1, 4004: 1 };
-
   /* Whether the loss of an open connection (a stop cause) is the node's
-   * failure rather than a normal close: silence ('timeout'), no close
-   * frame (1006: the process died, the network dropped, an HTTP
-   * transport failed), the server going away or restarting (1001, 1012),
-   * an internal error or overload (1011, 1013), a bad gateway (1014). */
-  var NODE_LOST_CODES = { 1001: 1, 1006: 1, 1011: 1, 1012: 1, 1013: 1, 1014: 1 };
+   * failure rather than a normal close: silence ('timeout'), or a close
+   * code in NODE_LOST_CODES. */
   function nodeLost(cause) {
     return cause === 'timeout' ||
-           NODE_LOST_CODES[String(cause).replace(/^closed:/, '')] === 1;
+           NODE_LOST_CODES[String(cause).replace(/^closed:/, '')] === true;
   }
 
   var DEFAULTS = {
@@ -790,10 +859,7 @@
     requestTimeout: 15000    /* ms a command waits for its answer */
   };
 
-  /* The page's own error codes for commands (the server's are its own). */
-  var CODE_TIMEOUT = 4080;
-  var CODE_LOST = 1006;
-
+  /* An Error with the code of a failed command (CODES). */
   function commandError(code, message) {
     var e = new Error(message || ('error ' + code));
     e.code = code;
@@ -957,11 +1023,12 @@
     }
     return new root.Promise(function (resolve, reject) {
       if (typeof frame[name] !== 'string' || !frame[name]) {
-        reject(commandError(4000, frame.t + ': ' + name + ' must be a non-empty string'));
+        reject(commandError(CODES.BAD_COMMAND,
+                            frame.t + ': ' + name + ' must be a non-empty string'));
         return;
       }
       if (self._state === 'stopped') {
-        reject(commandError(CODE_LOST, 'not connected: the engine is stopped'));
+        reject(commandError(CODES.LOST, 'not connected: the engine is stopped'));
         return;
       }
       frame.id = ++self._cmdId;
@@ -970,7 +1037,7 @@
       var cmd = { id: frame.id, frame: frame, resolve: resolve, reject: reject,
                   timer: null };
       cmd.timer = setTimeout(function () {
-        self._settle(cmd, commandError(CODE_TIMEOUT, frame.t + ' ' + frame[name] +
+        self._settle(cmd, commandError(CODES.TIMEOUT, frame.t + ' ' + frame[name] +
                                        ': no answer within ' + ms + ' ms'));
       }, ms);
       if (self._state === 'open') self._send(cmd);
@@ -986,10 +1053,13 @@
     var sent = this._transport && this._transport.send(
       Protocol.encode(cmd.frame), function (status) {
         if (attempt !== self._attempt) return;
-        self._settle(cmd, commandError(CODE_LOST, 'command not delivered (' +
+        self._settle(cmd, commandError(CODES.LOST, 'command not delivered (' +
                      (status ? 'http:' + status : 'network error') + ')'));
       });
-    if (!sent) this._settle(cmd, commandError(CODE_LOST, 'command not sent: connection lost'));
+    if (!sent) {
+      this._settle(cmd, commandError(CODES.LOST,
+                                     'command not sent: connection lost'));
+    }
   };
 
   /* Settles cmd once: with value, or rejected when value is an Error. */
@@ -1010,7 +1080,7 @@
     for (var id in this._pending) list.push(this._pending[id]);
     if (all) list = list.concat(this._queue);
     for (var i = 0; i < list.length; i++) {
-      this._settle(list[i], commandError(CODE_LOST, message));
+      this._settle(list[i], commandError(CODES.LOST, message));
     }
   };
 
@@ -1019,7 +1089,8 @@
     var cmd = this._pending[f.id];
     if (!cmd) return;   /* answered already, timed out, or not ours */
     if (f.t === 'err') {
-      this._settle(cmd, commandError(typeof f.code === 'number' ? f.code : 4000,
+      this._settle(cmd, commandError(typeof f.code === 'number' ? f.code :
+                                     CODES.BAD_COMMAND,
                                      typeof f.message === 'string' ? f.message : ''));
       return;
     }
@@ -1360,6 +1431,9 @@
   JS.Protocol = Protocol;
   JS.Transports = TRANSPORTS;
   JS.FALLBACK_ORDER = FALLBACK_ORDER;
+  JS.CODES = CODES;
+  JS.NO_RETRY_CODES = NO_RETRY_CODES;
+  JS.NODE_LOST_CODES = NODE_LOST_CODES;
   JS.CometEngine = CometEngine;
   JS.Engine = new CometEngine();
   return JS;
