@@ -817,7 +817,7 @@
    * idle...) the page goes back to the node it was on. Avoided nodes are
    * not picked until every node is avoided; then the memory is cleared,
    * and the node that failed last is still left out while there is
-   * another. start() forgets it all.
+   * another. start() forgets it all (NodePicker keeps this memory).
    *
    * Heartbeats: with the handshake's heartbeat H (or the heartbeat
    * option), a WebSocket or a stream that hears nothing, not even the
@@ -840,13 +840,84 @@
    *   WebSocket         a WebSocket constructor (node, tests)
    * ------------------------------------------------------------------- */
 
-  /* Whether the loss of an open connection (a stop cause) is the node's
-   * failure rather than a normal close: silence ('timeout'), or a close
-   * code in NODE_LOST_CODES. */
-  function nodeLost(cause) {
+  /* The engine's parts come first, each owning one piece of its state so
+   * that CometEngine below only decides when things happen. None of them
+   * does I/O or fires events. */
+
+  /* --- NodePicker: the node each try attaches to ---
+   * Owns the balancing memory of one session (Balancing above, and
+   * docs/protocol.md section 9): the random choice among a list's nodes,
+   * the nodes avoided since they failed, the node that failed last, the
+   * node to go back to after a normal close, and the node of the current
+   * try (current). A node is what Protocol.nodeOf names, so the same
+   * index of the handshake's lists is one node. random: a function like
+   * Math.random, the default (tests pass their own). */
+  function NodePicker(random) {
+    this.random = random || Math.random;
+    this.reset();
+  }
+
+  NodePicker.prototype.reset = function () {
+    this.avoided = Object.create(null);   /* node -> true: failed, not
+                                           * picked for now */
+    this.lastFailed = '';
+    this.stay = '';
+    this.current = '';
+  };
+
+  /* The index in urls of the node to attach to, which becomes current:
+   * the node to stay on after a normal close, if it is still listed and
+   * not avoided; else one at random among those not avoided. Once every
+   * node listed is avoided the memory is cleared, and the node that failed
+   * last is still left out while there is another. */
+  NodePicker.prototype.pick = function (urls) {
+    var nodes = urls.map(Protocol.nodeOf);
+    var i = this._choose(nodes);
+    this.current = nodes[i];
+    return i;
+  };
+
+  NodePicker.prototype._choose = function (nodes) {
+    var stay = this.stay;
+    this.stay = '';
+    var ok = [];
+    for (var i = 0; i < nodes.length; i++) {
+      if (nodes[i] === stay && !this.avoided[stay]) return i;
+      if (!this.avoided[nodes[i]]) ok.push(i);
+    }
+    if (!ok.length) {
+      this.avoided = Object.create(null);
+      for (i = 0; i < nodes.length; i++) {
+        if (nodes[i] !== this.lastFailed) ok.push(i);
+      }
+      if (!ok.length) return Math.floor(this.random() * nodes.length);
+    }
+    return ok[Math.floor(this.random() * ok.length)];
+  };
+
+  /* node failed (a transport did not open there, or its connection was
+   * lost): it is not picked again for now. */
+  NodePicker.prototype.avoid = function (node) {
+    this.avoided[node] = true;
+    this.lastFailed = node;
+  };
+
+  /* The open connection on the current node ended with the stop cause
+   * cause: a lost node is avoided; after a normal close the next try goes
+   * back to it. */
+  NodePicker.prototype.closed = function (cause) {
+    if (NodePicker.lost(cause)) this.avoid(this.current);
+    else this.stay = this.current;
+  };
+
+  /* Whether a stop cause is the node's failure rather than a normal
+   * close: silence ('timeout'), or a close code in NODE_LOST_CODES. */
+  NodePicker.lost = function (cause) {
     return cause === 'timeout' ||
            NODE_LOST_CODES[String(cause).replace(/^closed:/, '')] === true;
-  }
+  };
+
+  /* --- CometEngine --- */
 
   var DEFAULTS = {
     workStyle: 'auto',
@@ -893,10 +964,7 @@
     this._fallen = {};      /* workStyle -> true: could not open here */
     this._tries = {};       /* workStyle -> nodes it failed on, this
                              * handshake */
-    this._node = '';        /* the node of the current attempt */
-    this._avoided = {};     /* node -> true: failed, not picked for now */
-    this._lastFailed = '';  /* the node that failed last */
-    this._stay = '';        /* the node to go back to (a normal close) */
+    this._picker = new NodePicker();        /* the node of each try */
     this._cmdId = 0;        /* id of the last command */
     this._pending = {};     /* id -> command sent, waiting for its answer */
     this._queue = [];       /* commands waiting for the connection to open */
@@ -973,8 +1041,7 @@
     this._ids = [];
     this._lastId = '';
     this._fallen = {};
-    this._avoided = {};
-    this._lastFailed = this._stay = '';
+    this._picker.reset();
     this._connect();
     return this;
   };
@@ -1180,8 +1247,8 @@
     var workStyle = left[0];
     var Transport = TRANSPORTS[workStyle];
     var urls = Protocol.urlsOf(hs, workStyle);
-    var i = this._pick(urls);
-    var node = this._node = Protocol.nodeOf(urls[i]);
+    var i = this._picker.pick(urls);
+    var node = this._picker.current;
     this.connector.workStyle = workStyle;
     this._hs = hs;
     this._heartbeat = this.options.heartbeat > 0 ? this.options.heartbeat :
@@ -1192,7 +1259,7 @@
      * WebSocket), and trying every node first would make pages behind
      * such a proxy wait openTimeout times the number of nodes. */
     var notOpen = function (cause, reason) {
-      self._avoid(node);
+      self._picker.avoid(node);
       self._tries[workStyle] = (self._tries[workStyle] || 0) + 1;
       var next = 'another node';
       if (self._tries[workStyle] >= Math.min(2, urls.length)) {
@@ -1342,8 +1409,7 @@
     if (this._state === 'open') {
       /* A lost node is avoided; after a normal close the page goes back
        * to the node it was on. */
-      if (nodeLost(cause)) this._avoid(this._node);
-      else this._stay = this._node;
+      this._picker.closed(cause);
     }
     this._cleanup();
     var stopping = retry === false || !this.autoReconnect;
@@ -1363,36 +1429,6 @@
       });
     }
     this.fire('stop', cause, cId, this.connector.url, this);
-  };
-
-  /* Balancing. The node an attempt attaches to: the one to stay on after
-   * a normal close, if it is still listed and not avoided; else one at
-   * random among those not avoided. Once every node listed is avoided the
-   * memory is cleared, and the node that failed last is still left out
-   * while there is another. */
-  CometEngine.prototype._pick = function (urls) {
-    var stay = this._stay;
-    this._stay = '';
-    var nodes = urls.map(Protocol.nodeOf);
-    var avoided = this._avoided;
-    var ok = [];
-    for (var i = 0; i < nodes.length; i++) {
-      if (nodes[i] === stay && !avoided[stay]) return i;
-      if (!avoided[nodes[i]]) ok.push(i);
-    }
-    if (!ok.length) {
-      this._avoided = {};
-      for (i = 0; i < nodes.length; i++) {
-        if (nodes[i] !== this._lastFailed) ok.push(i);
-      }
-      if (!ok.length) return Math.floor(Math.random() * nodes.length);
-    }
-    return ok[Math.floor(Math.random() * ok.length)];
-  };
-
-  CometEngine.prototype._avoid = function (node) {
-    this._avoided[node] = true;
-    this._lastFailed = node;
   };
 
   /* Exponential backoff with full jitter: a random delay in
@@ -1434,6 +1470,7 @@
   JS.CODES = CODES;
   JS.NO_RETRY_CODES = NO_RETRY_CODES;
   JS.NODE_LOST_CODES = NODE_LOST_CODES;
+  JS.NodePicker = NodePicker;
   JS.CometEngine = CometEngine;
   JS.Engine = new CometEngine();
   return JS;
