@@ -844,6 +844,124 @@
    * that CometEngine below only decides when things happen. None of them
    * does I/O or fires events. */
 
+  /* --- Commands: the page's commands until they are settled ---
+   * Owns every command that subscribe, unsubscribe, publish and request
+   * make, from its id to its settling: the id (counted from 1 per engine;
+   * the server's answer carries it), the commands waiting for the
+   * connection to open (queue), those sent and waiting for their answer
+   * (pending, by id), and each one's timer. A command settles exactly
+   * once: with its answer (an err frame rejects with the server's code and
+   * message), with TIMEOUT (4080) when no answer came in its time, or
+   * with LOST (1006) when it could not be sent or its connection was lost.
+   * The engine decides when to send and when a connection is lost; this
+   * keeps the books. settled(frame, answer), if given, runs as each
+   * command settles, before its Promise does: answer is the server's ack
+   * or res frame, or null when the command failed. */
+  function Commands(settled) {
+    this.lastId = 0;
+    this.pending = {};   /* id -> command sent, waiting for its answer */
+    this.queue = [];     /* commands waiting for the connection to open */
+    this.settled = settled || null;
+  }
+
+  /* An Error with the code of a failed command (CODES). */
+  function commandError(code, message) {
+    var e = new Error(message || ('error ' + code));
+    e.code = code;
+    return e;
+  }
+
+  /* A new command for frame, which gets its id here; cmd.promise settles
+   * as said above, ms from now at the latest. what names the command in
+   * the timeout's message. Neither sent nor queued yet: see send, wait. */
+  Commands.prototype.make = function (frame, what, ms) {
+    var self = this;
+    var cmd = { id: ++this.lastId, frame: frame, timer: null, done: false,
+                resolve: null, reject: null, promise: null };
+    frame.id = cmd.id;
+    cmd.promise = new root.Promise(function (resolve, reject) {
+      cmd.resolve = resolve;
+      cmd.reject = reject;
+    });
+    cmd.timer = setTimeout(function () {
+      self.settle(cmd, commandError(CODES.TIMEOUT,
+                                    what + ': no answer within ' + ms + ' ms'));
+    }, ms);
+    return cmd;
+  };
+
+  /* Keeps cmd until flush: the connection is not open yet. */
+  Commands.prototype.wait = function (cmd) {
+    this.queue.push(cmd);
+  };
+
+  /* Sends cmd with send(text, failed), the transport's send: it returns
+   * false when it cannot send, and an HTTP transport calls failed(status)
+   * when its POST is not answered 200 (0: a network error). Then cmd waits
+   * for its answer. */
+  Commands.prototype.send = function (cmd, send) {
+    var self = this;
+    this.pending[cmd.id] = cmd;
+    var sent = send(Protocol.encode(cmd.frame), function (status) {
+      self.settle(cmd, commandError(CODES.LOST, 'command not delivered (' +
+                  (status ? 'http:' + status : 'network error') + ')'));
+    });
+    if (!sent) {
+      this.settle(cmd, commandError(CODES.LOST,
+                                    'command not sent: connection lost'));
+    }
+  };
+
+  /* Sends the commands that waited for the connection, oldest first. */
+  Commands.prototype.flush = function (send) {
+    var queued = this.queue;
+    this.queue = [];
+    for (var i = 0; i < queued.length; i++) this.send(queued[i], send);
+  };
+
+  /* An ack, res or err frame: settles the command of its id. Returns
+   * false when no command waits for it (answered already, timed out, or
+   * not ours). An err without a numeric code counts as BAD_COMMAND. */
+  Commands.prototype.answer = function (f) {
+    var cmd = this.pending[f.id];
+    if (!cmd) return false;
+    if (f.t === 'err') {
+      this.settle(cmd, commandError(
+        typeof f.code === 'number' ? f.code : CODES.BAD_COMMAND,
+        typeof f.message === 'string' ? f.message : ''));
+    } else {
+      this.settle(cmd, f.t === 'res' ? f.result : undefined, f);
+    }
+    return true;
+  };
+
+  /* Settles cmd once: rejected when value is an Error, else resolved with
+   * value. answer: the server's frame that answered it, if any. */
+  Commands.prototype.settle = function (cmd, value, answer) {
+    if (cmd.done) return;
+    cmd.done = true;
+    clearTimeout(cmd.timer);
+    delete this.pending[cmd.id];
+    var i = this.queue.indexOf(cmd);
+    if (i !== -1) this.queue.splice(i, 1);
+    var failed = value instanceof Error;
+    if (this.settled) this.settled(cmd.frame, failed ? null : answer || null);
+    if (failed) cmd.reject(value);
+    else cmd.resolve(value);
+  };
+
+  /* Rejects with LOST every command sent and not answered; all: the
+   * queued ones too. Sent ones are not sent again on the next connection:
+   * resending could do a publish twice. */
+  Commands.prototype.rejectAll = function (message, all) {
+    var list = [];
+    for (var id in this.pending) list.push(this.pending[id]);
+    if (all) list = list.concat(this.queue);
+    for (var i = 0; i < list.length; i++) {
+      this.settle(list[i], commandError(CODES.LOST, message));
+    }
+  };
+
   /* --- NodePicker: the node each try attaches to ---
    * Owns the balancing memory of one session (Balancing above, and
    * docs/protocol.md section 9): the random choice among a list's nodes,
@@ -930,14 +1048,8 @@
     requestTimeout: 15000    /* ms a command waits for its answer */
   };
 
-  /* An Error with the code of a failed command (CODES). */
-  function commandError(code, message) {
-    var e = new Error(message || ('error ' + code));
-    e.code = code;
-    return e;
-  }
-
   function CometEngine(options) {
+    var self = this;
     this.options = {};
     for (var k in DEFAULTS) this.options[k] = DEFAULTS[k];
     this.config(options);
@@ -965,9 +1077,13 @@
     this._tries = {};       /* workStyle -> nodes it failed on, this
                              * handshake */
     this._picker = new NodePicker();        /* the node of each try */
-    this._cmdId = 0;        /* id of the last command */
-    this._pending = {};     /* id -> command sent, waiting for its answer */
-    this._queue = [];       /* commands waiting for the connection to open */
+    /* Commands; a sub's ack brings its channel's position, an unsub's
+     * ack ends it (not subscribed any more: nothing to resume there). */
+    this._commands = new Commands(function (frame, answer) {
+      if (!answer || answer.t !== 'ack') return;
+      if (frame.t === 'sub') self._takePositions(answer.pos, true);
+      else if (frame.t === 'unsub') delete self._positions[frame.ch];
+    });
   }
 
   /* Merges options into engine.options; returns the engine. */
@@ -1053,7 +1169,7 @@
     var cId = this.connector.cId;
     this._cleanup();
     this._state = 'stopped';
-    this._rejectPending('stopped before the answer', true);
+    this._commands.rejectAll('stopped before the answer', true);
     this.fire('stop', cause === undefined ? 'stop' : cause, cId,
               this.connector.url, this);
     return this;
@@ -1080,95 +1196,42 @@
     return this._command(f, 'route', options);
   };
 
-  /* One command: a Promise settled by its answer (see _answer), by the
-   * timeout, or by the loss of the connection. name: the field that must
-   * be a non-empty string. */
+  /* One command: the Promise of a Commands entry, settled by its answer,
+   * by its timeout, or by the loss of the connection. name: the field
+   * that must be a non-empty string. A bad command, or one made while the
+   * engine is stopped, is rejected at once and gets no id. */
   CometEngine.prototype._command = function (frame, name, options) {
-    var self = this;
     if (typeof root.Promise !== 'function') {
       throw new Error('comet4j: commands need Promise');
     }
-    return new root.Promise(function (resolve, reject) {
-      if (typeof frame[name] !== 'string' || !frame[name]) {
-        reject(commandError(CODES.BAD_COMMAND,
-                            frame.t + ': ' + name + ' must be a non-empty string'));
-        return;
-      }
-      if (self._state === 'stopped') {
-        reject(commandError(CODES.LOST, 'not connected: the engine is stopped'));
-        return;
-      }
-      frame.id = ++self._cmdId;
-      var ms = options && options.timeout > 0 ? options.timeout :
-               self.options.requestTimeout;
-      var cmd = { id: frame.id, frame: frame, resolve: resolve, reject: reject,
-                  timer: null };
-      cmd.timer = setTimeout(function () {
-        self._settle(cmd, commandError(CODES.TIMEOUT, frame.t + ' ' + frame[name] +
-                                       ': no answer within ' + ms + ' ms'));
-      }, ms);
-      if (self._state === 'open') self._send(cmd);
-      else self._queue.push(cmd);
-    });
+    if (typeof frame[name] !== 'string' || !frame[name]) {
+      return root.Promise.reject(commandError(CODES.BAD_COMMAND,
+        frame.t + ': ' + name + ' must be a non-empty string'));
+    }
+    if (this._state === 'stopped') {
+      return root.Promise.reject(commandError(CODES.LOST,
+        'not connected: the engine is stopped'));
+    }
+    var ms = options && options.timeout > 0 ? options.timeout :
+             this.options.requestTimeout;
+    var cmd = this._commands.make(frame, frame.t + ' ' + frame[name], ms);
+    if (this._state === 'open') this._commands.send(cmd, this._sender());
+    else this._commands.wait(cmd);
+    return cmd.promise;
   };
 
-  /* Sends a command over the open transport and waits for its answer. */
-  CometEngine.prototype._send = function (cmd) {
+  /* The send function Commands uses for this attempt: over the current
+   * transport; a failed POST that reports once a newer attempt began
+   * changes nothing (its command was rejected with the connection). */
+  CometEngine.prototype._sender = function () {
     var self = this;
     var attempt = this._attempt;
-    this._pending[cmd.id] = cmd;
-    var sent = this._transport && this._transport.send(
-      Protocol.encode(cmd.frame), function (status) {
-        if (attempt !== self._attempt) return;
-        self._settle(cmd, commandError(CODES.LOST, 'command not delivered (' +
-                     (status ? 'http:' + status : 'network error') + ')'));
+    var transport = this._transport;
+    return function (text, failed) {
+      return !!transport && transport.send(text, function (status) {
+        if (attempt === self._attempt) failed(status);
       });
-    if (!sent) {
-      this._settle(cmd, commandError(CODES.LOST,
-                                     'command not sent: connection lost'));
-    }
-  };
-
-  /* Settles cmd once: with value, or rejected when value is an Error. */
-  CometEngine.prototype._settle = function (cmd, value) {
-    if (cmd.done) return;
-    cmd.done = true;
-    clearTimeout(cmd.timer);
-    delete this._pending[cmd.id];
-    var i = this._queue.indexOf(cmd);
-    if (i !== -1) this._queue.splice(i, 1);
-    if (value instanceof Error) cmd.reject(value);
-    else cmd.resolve(value);
-  };
-
-  /* Rejects the commands sent and not answered (all = the queued ones too). */
-  CometEngine.prototype._rejectPending = function (message, all) {
-    var list = [];
-    for (var id in this._pending) list.push(this._pending[id]);
-    if (all) list = list.concat(this._queue);
-    for (var i = 0; i < list.length; i++) {
-      this._settle(list[i], commandError(CODES.LOST, message));
-    }
-  };
-
-  /* An ack, res or err frame: the answer to the command of its id. */
-  CometEngine.prototype._answer = function (f) {
-    var cmd = this._pending[f.id];
-    if (!cmd) return;   /* answered already, timed out, or not ours */
-    if (f.t === 'err') {
-      this._settle(cmd, commandError(typeof f.code === 'number' ? f.code :
-                                     CODES.BAD_COMMAND,
-                                     typeof f.message === 'string' ? f.message : ''));
-      return;
-    }
-    var frame = cmd.frame;
-    if (f.t === 'ack' && frame.t === 'sub') {
-      this._takePositions(f.pos, true);
-    } else if (f.t === 'ack' && frame.t === 'unsub') {
-      /* Not subscribed any more: nothing to resume there. */
-      delete this._positions[frame.ch];
-    }
-    this._settle(cmd, f.t === 'res' ? f.result : undefined);
+    };
   };
 
   /* Takes channel -> [epoch, offset] positions from the server (the open
@@ -1322,7 +1385,7 @@
         this.fire('recovered', f.recovered === true, f.ch, this);
       }
     } else if (f.t === 'ack' || f.t === 'res' || f.t === 'err') {
-      this._answer(f);
+      this._commands.answer(f);
     } else if (f.t === 'join' || f.t === 'leave') {
       if (this._state === 'open') this.fire(f.t, f.ch, f.user, f.cId, this);
     }
@@ -1395,9 +1458,7 @@
     }
     /* Commands made while connecting go first, before the listeners of
      * 'start' make theirs. */
-    var queued = this._queue;
-    this._queue = [];
-    for (var q = 0; q < queued.length; q++) this._send(queued[q]);
+    this._commands.flush(this._sender());
     this.fire('start', this.connector.cId, this.connector.channels, this);
   };
 
@@ -1415,8 +1476,8 @@
     var stopping = retry === false || !this.autoReconnect;
     /* Sent and unanswered: lost with the connection (resending could do a
      * publish twice). Not yet sent: they wait for the next connection. */
-    this._rejectPending('connection lost (' + cause + ') before the answer',
-                        stopping);
+    this._commands.rejectAll('connection lost (' + cause +
+                             ') before the answer', stopping);
     if (stopping) {
       this._state = 'stopped';
     } else {
@@ -1470,6 +1531,7 @@
   JS.CODES = CODES;
   JS.NO_RETRY_CODES = NO_RETRY_CODES;
   JS.NODE_LOST_CODES = NODE_LOST_CODES;
+  JS.Commands = Commands;
   JS.NodePicker = NodePicker;
   JS.CometEngine = CometEngine;
   JS.Engine = new CometEngine();

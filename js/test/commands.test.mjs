@@ -78,7 +78,7 @@ for (const [style, via] of variants) {
 
     // Answers in the reverse order of the commands still reach their own.
     const other = engine();
-    assert.equal(other._cmdId, 0, 'a counter per engine');
+    assert.equal(other._commands.lastId, 0, 'a counter per engine');
     srv.mute = true;
     const p1 = e.request('sum', { a: 1, b: 1 });
     const p2 = e.request('sum', { a: 2, b: 2 });
@@ -158,7 +158,7 @@ for (const [style, via] of variants) {
     assert.ok(Date.now() - t1 < 140);
     srv.frame({ t: 'res', id: 1, result: 'late' });
     await sleep(30);
-    assert.deepEqual(e._pending, {});
+    assert.deepEqual(e._commands.pending, {});
     assert.equal(e.running, true);
   });
 
