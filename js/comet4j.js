@@ -36,7 +36,10 @@
  *
  * The file reads top to bottom: small helpers and the one table of codes
  * (CODES), the transports (WebSocket, stream, lpool: one interface), the
- * protocol codec (docs/protocol.md, sections 1-7), then the engine.
+ * protocol codec (docs/protocol.md, sections 1-7), then the engine: its
+ * parts (Subscription records in a SubscriptionTable, Commands, the
+ * NodePicker), each owning one piece of its state, and CometEngine, which
+ * decides when things happen.
  */
 (function (root, factory) {
   var JS = factory(root);
@@ -841,8 +844,186 @@
    * ------------------------------------------------------------------- */
 
   /* The engine's parts come first, each owning one piece of its state so
-   * that CometEngine below only decides when things happen. None of them
-   * does I/O or fires events. */
+   * that CometEngine below only decides when things happen: the
+   * subscription records (resume), the commands (their Promises), and the
+   * node picker (balancing). None of them does I/O or fires events. */
+
+  /* --- Subscription: one channel as the page knows it ---
+   * A record owns one channel's resume position and its state. The
+   * position (epoch, offset) is that of the last broadcast the page has of
+   * the channel, or where the server said the channel starts (the pos of
+   * the open frame or of a sub's ack); the next attach sends it back in
+   * since, so that the server replays what the page missed. epoch is null
+   * until the server has given one: such a record has nothing to resume
+   * from and is left out of since. state says which command about the
+   * channel is on its way; it is bookkeeping, and decides nothing sent:
+   *   'subscribing'    a subscribe() is not answered yet
+   *   'subscribed'     none is: the server placed the channel (a sub's ack,
+   *                    the open frame's pos, a broadcast with a position)
+   *   'unsubscribing'  an unsubscribe() is not answered yet; the position
+   *                    still goes in since until the ack, as the server
+   *                    may still hold the subscription
+   * placed: the server has placed the channel at least once, so a failed
+   * subscribe() leaves the record in place rather than removing it. */
+  function Subscription(channel, state) {
+    this.channel = channel;
+    this.state = state || 'subscribing';
+    this.placed = this.state !== 'subscribing';
+    this.epoch = null;
+    this.offset = 0;
+  }
+
+  Subscription.prototype.positioned = function () {
+    return this.epoch !== null;
+  };
+
+  /* Takes a position the server gave. The page's own stays when it has
+   * one and newer is false (the open frame: the page's is the last it was
+   * delivered), or when it is further on in the same epoch; newer (a sub's
+   * ack) also replaces one of another epoch. Returns whether it was
+   * taken. */
+  Subscription.prototype.take = function (epoch, offset, newer) {
+    this.placed = true;
+    if (this.positioned() &&
+        (!newer || (this.epoch === epoch && this.offset >= offset))) {
+      return false;
+    }
+    this.epoch = epoch;
+    this.offset = offset;
+    return true;
+  };
+
+  /* A broadcast at (epoch, offset): false if the page has it already (at
+   * or below the position in the same epoch: a replay that overlapped
+   * live traffic), else it becomes the position. Another epoch means the
+   * server's history restarted: its offsets start again. */
+  Subscription.prototype.advance = function (epoch, offset) {
+    this.placed = true;
+    if (this.epoch === epoch && offset <= this.offset) return false;
+    this.epoch = epoch;
+    this.offset = offset;
+    return true;
+  };
+
+  /* --- SubscriptionTable: the engine's Subscription records ---
+   * Owns the records of one session (start() begins a new one), by
+   * channel, and the window of message ids delivered; builds the since
+   * position of an attach from the records. A record exists for a channel
+   * the page subscribed to by command, or that the server gave a position
+   * (the ticket's channels with a history); an unsubscribe's ack removes
+   * it. The table has no prototype, so that a channel named 'constructor'
+   * or 'toString' is a channel like any other. */
+  function SubscriptionTable() {
+    this.reset();
+  }
+
+  /* How many message ids ("u") the page remembers (docs/protocol.md,
+   * section 9: the copies of an outage's broadcasts come soon after). */
+  SubscriptionTable.IDS_KEPT = 256;
+
+  SubscriptionTable.prototype.reset = function () {
+    this.records = Object.create(null);
+    this.ids = [];   /* the last message ids delivered, oldest first */
+  };
+
+  SubscriptionTable.prototype.get = function (channel) {
+    return this.records[channel];
+  };
+
+  /* The record of channel, made in state if there is none. */
+  SubscriptionTable.prototype.ensure = function (channel, state) {
+    return this.records[channel] ||
+           (this.records[channel] = new Subscription(channel, state));
+  };
+
+  SubscriptionTable.prototype.remove = function (channel) {
+    delete this.records[channel];
+  };
+
+  /* Takes channel -> [epoch, offset] positions from the server (the open
+   * frame's, newer false; a sub's ack, newer true: see Subscription.take);
+   * an entry that is not [string, number] is skipped. */
+  SubscriptionTable.prototype.take = function (pos, newer) {
+    if (!isObject(pos)) return;
+    for (var ch in pos) {
+      var p = pos[ch];
+      if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' ||
+          typeof p[1] !== 'number') continue;
+      this.ensure(ch, 'subscribed').take(p[0], p[1], newer);
+    }
+  };
+
+  /* Whether a msg frame is new to the page; moves the position of a
+   * broadcast's channel on (see Subscription.advance). A broadcast its
+   * node delivered while cut off from the other nodes carries a message
+   * id, and so does its copy with an offset, later (docs/protocol.md
+   * section 9): the copy moves the position on but is not delivered
+   * twice. A frame without a position (sendTo) only has its id checked. */
+  SubscriptionTable.prototype.fresh = function (f) {
+    var fresh = true;
+    if (typeof f.u === 'string') {
+      if (this.ids.indexOf(f.u) >= 0) {
+        fresh = false;
+      } else {
+        this.ids.push(f.u);
+        if (this.ids.length > SubscriptionTable.IDS_KEPT) this.ids.shift();
+      }
+    }
+    if (typeof f.e !== 'string' || typeof f.o !== 'number') return fresh;
+    return this.ensure(f.ch, 'subscribed').advance(f.e, f.o) && fresh;
+  };
+
+  /* channel -> [epoch, offset] of every record with a position (an object
+   * without a prototype, as the table). */
+  SubscriptionTable.prototype.positions = function () {
+    var out = Object.create(null);
+    for (var ch in this.records) {
+      var r = this.records[ch];
+      if (r.positioned()) out[ch] = [r.epoch, r.offset];
+    }
+    return out;
+  };
+
+  /* The since parameter of the next attach, or '' when no record has a
+   * position (docs/protocol.md, section 6). */
+  SubscriptionTable.prototype.since = function () {
+    return Protocol.encodeSince(this.positions());
+  };
+
+  /* A command frame was made (before it is sent): a sub or unsub marks
+   * its channel's record until its answer. */
+  SubscriptionTable.prototype.commandMade = function (frame) {
+    var r = this.records[frame.ch];
+    if (frame.t === 'sub') this.ensure(frame.ch).state = 'subscribing';
+    else if (frame.t === 'unsub' && r) r.state = 'unsubscribing';
+  };
+
+  /* A command settled. answer: the server's frame when it succeeded (ack,
+   * res), null when it failed (an err, a timeout, a lost connection: the
+   * server may or may not have done it). A sub's ack brings the channel's
+   * position; an unsub's ack removes the record. A failed sub removes a
+   * record the server never placed (there is nothing to resume) and
+   * leaves any other as it was, with its position; a failed unsub leaves
+   * the record too: the same since goes out as if the command had not
+   * been made. */
+  SubscriptionTable.prototype.commandDone = function (frame, answer) {
+    if (frame.t !== 'sub' && frame.t !== 'unsub') return;
+    var acked = answer !== null && answer.t === 'ack';
+    if (acked && frame.t === 'unsub') {
+      this.remove(frame.ch);
+      return;
+    }
+    if (acked) this.take(answer.pos, true);
+    var r = this.records[frame.ch];
+    if (!r) return;
+    if (frame.t === 'unsub') {
+      if (r.state === 'unsubscribing') r.state = 'subscribed';
+      return;
+    }
+    if (answer !== null) r.placed = true;
+    if (!r.placed) this.remove(frame.ch);
+    else r.state = 'subscribed';
+  };
 
   /* --- Commands: the page's commands until they are settled ---
    * Owns every command that subscribe, unsubscribe, publish and request
@@ -1070,19 +1251,15 @@
     this._timer = null;     /* handshake/open timeout or reconnect delay */
     this._beat = null;      /* heartbeat interval while open */
     this._lastRecv = 0;
-    this._positions = {};   /* channel -> [epoch, offset] last delivered */
-    this._ids = [];         /* the last message ids ("u") delivered */
     this._lastId = '';      /* the connection to revive on a reconnect */
     this._fallen = {};      /* workStyle -> true: could not open here */
     this._tries = {};       /* workStyle -> nodes it failed on, this
                              * handshake */
+    this._subs = new SubscriptionTable();   /* positions for resume */
     this._picker = new NodePicker();        /* the node of each try */
-    /* Commands; a sub's ack brings its channel's position, an unsub's
-     * ack ends it (not subscribed any more: nothing to resume there). */
+    /* Commands; a sub's or unsub's answer updates its channel's record. */
     this._commands = new Commands(function (frame, answer) {
-      if (!answer || answer.t !== 'ack') return;
-      if (frame.t === 'sub') self._takePositions(answer.pos, true);
-      else if (frame.t === 'unsub') delete self._positions[frame.ch];
+      self._subs.commandDone(frame, answer);
     });
   }
 
@@ -1153,8 +1330,7 @@
     this.connector.url = url;
     if (param !== undefined) this.connector.param = toQuery(param);
     this._failures = 0;
-    this._positions = {};
-    this._ids = [];
+    this._subs.reset();
     this._lastId = '';
     this._fallen = {};
     this._picker.reset();
@@ -1215,6 +1391,9 @@
     var ms = options && options.timeout > 0 ? options.timeout :
              this.options.requestTimeout;
     var cmd = this._commands.make(frame, frame.t + ' ' + frame[name], ms);
+    /* Before sending: a send that fails at once settles the command, and
+     * its record must already say that it was made. */
+    this._subs.commandMade(frame);
     if (this._state === 'open') this._commands.send(cmd, this._sender());
     else this._commands.wait(cmd);
     return cmd.promise;
@@ -1234,22 +1413,6 @@
     };
   };
 
-  /* Takes channel -> [epoch, offset] positions from the server (the open
-   * frame, a sub's ack): broadcasts that follow are above them. A position
-   * the page has stays when it is further on in the same epoch (it is the
-   * last delivered); newer (a sub's ack) also replaces one of another
-   * epoch. */
-  CometEngine.prototype._takePositions = function (pos, newer) {
-    if (!isObject(pos)) return;
-    for (var ch in pos) {
-      var p = pos[ch];
-      if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' ||
-          typeof p[1] !== 'number') continue;
-      var have = this._positions[ch];
-      if (have && (!newer || (have[0] === p[0] && have[1] >= p[1]))) continue;
-      this._positions[ch] = [p[0], p[1]];
-    }
-  };
   CometEngine.prototype.getConnector = function () { return this.connector; };
 
   /* --- one attempt: handshake, attach (trying transports), open --- */
@@ -1360,7 +1523,7 @@
     this._transport.open({ endpoint: urls[i],
                            cmd: hs.cmd.length ? hs.cmd[i % hs.cmd.length] : '' },
                          hs.ticket, function () {
-                           return Protocol.encodeSince(self._positions);
+                           return self._subs.since();
                          });
   };
 
@@ -1377,7 +1540,7 @@
       if (this._state !== 'connecting') return;
       this._opened(id, f);
     } else if (f.t === 'msg') {
-      if (this._state === 'open' && this._fresh(f)) {
+      if (this._state === 'open' && this._subs.fresh(f)) {
         this.fire(f.ch, f.data, f.time, this);
       }
     } else if (f.t === 'recovered') {
@@ -1393,32 +1556,6 @@
      * beyond the liveness stamp above. */
   };
 
-  /* Whether a message is new to the page; remembers the position of
-   * broadcasts (frames with an epoch and offset). A frame at or below the
-   * last offset of the same epoch was delivered already (a replay that
-   * overlapped live traffic). Another epoch means the server's history
-   * restarted: its offsets start again. */
-  CometEngine.prototype._fresh = function (f) {
-    var fresh = true;
-    /* A broadcast its node delivered while cut off from the other nodes
-     * carries a message id, and so does its copy with an offset, later
-     * (docs/protocol.md section 9): the copy moves the position on but is
-     * not delivered twice. */
-    if (typeof f.u === 'string') {
-      if (this._ids.indexOf(f.u) >= 0) {
-        fresh = false;
-      } else {
-        this._ids.push(f.u);
-        if (this._ids.length > 256) this._ids.shift();
-      }
-    }
-    if (typeof f.e !== 'string' || typeof f.o !== 'number') return fresh;
-    var pos = this._positions[f.ch];
-    if (pos && pos[0] === f.e && f.o <= pos[1]) return false;
-    this._positions[f.ch] = [f.e, f.o];
-    return fresh;
-  };
-
   CometEngine.prototype._opened = function (id, f) {
     var self = this;
     this._clearTimer();
@@ -1431,7 +1568,7 @@
     /* The server says where each channel stands now: a page that has had
      * no message yet still knows what to resume from after a cut. A
      * position the page already has stays (it is the last delivered). */
-    this._takePositions(f.pos, false);
+    this._subs.take(f.pos, false);
     this.running = this.connector.running = true;
     /* Pings keep proxies and NATs from idling the connection out, and the
      * pongs (or the server's own heartbeat) prove the server is still
@@ -1531,6 +1668,8 @@
   JS.CODES = CODES;
   JS.NO_RETRY_CODES = NO_RETRY_CODES;
   JS.NODE_LOST_CODES = NODE_LOST_CODES;
+  JS.Subscription = Subscription;
+  JS.SubscriptionTable = SubscriptionTable;
   JS.Commands = Commands;
   JS.NodePicker = NodePicker;
   JS.CometEngine = CometEngine;
