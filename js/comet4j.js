@@ -26,6 +26,7 @@
  *   JS.Engine.publish('board', { text: 'hi' })   // a client-writable channel
  *   JS.Engine.request('time.now', params).then(function (result) { ... },
  *     function (err) { err.code; err.message; });  // 4040, 4080, 1006...
+ *   err.code === JS.CODES.TIMEOUT                // the codes have names
  *   JS.Engine.on('join', function (channel, user, cId) { ... });  // presence
  * Several nodes (docs/protocol.md, section 9): the page attaches to one of
  * the handshake's nodes at random, and after a failure to another one;
@@ -33,9 +34,12 @@
  *   JS.Engine.start('conn', param, { workers: 4 });   // overrides the server's
  * Every option is listed above the engine, below.
  *
- * The file reads top to bottom: small helpers, the transports (WebSocket,
- * stream, lpool: one interface), the protocol codec (docs/protocol.md,
- * sections 1-7), then the engine.
+ * The file reads top to bottom: small helpers and the one table of codes
+ * (CODES), the transports (WebSocket, stream, lpool: one interface), the
+ * protocol codec (docs/protocol.md, sections 1-7), then the engine: its
+ * parts (Subscription records in a SubscriptionTable, Commands, the
+ * NodePicker), each owning one piece of its state, and CometEngine, which
+ * decides when things happen.
  */
 (function (root, factory) {
   var JS = factory(root);
@@ -184,6 +188,79 @@
     }
   };
 
+  /* --- codes ---
+   * The one table of the codes this client names: WebSocket close codes
+   * (RFC 6455's 1000-1014 and the protocol's 4001-4005, docs/protocol.md
+   * sections 5 and 6) and command error codes (section 7), so that a code
+   * means one thing everywhere in this file, and a page can compare an
+   * error with a name rather than a number (err.code === JS.CODES.TIMEOUT).
+   * HTTP statuses (200, 403...) are not in it: they belong to HTTP, and
+   * are only read where an HTTP answer is. Frozen, as are the sets below:
+   * a page that assigned to them would change what the engine does. */
+  var CODES = Object.freeze({
+    /* close codes */
+    NORMAL: 1000,            /* a normal close; the page closes with it */
+    GOING_AWAY: 1001,        /* the server is stopping */
+    PROTOCOL_ERROR: 1002,    /* e.g. an unmasked client frame */
+    UNSUPPORTED_DATA: 1003,  /* binary data refused */
+    LOST: 1006,              /* no close frame: the network dropped, the
+                              * attach was refused with an HTTP status, an
+                              * HTTP transport failed; also a command
+                              * whose connection was lost or never there */
+    INVALID_DATA: 1007,      /* text that is not UTF-8 */
+    POLICY: 1008,
+    TOO_BIG: 1009,           /* over Comet.MaxFrame or Comet.MaxMessage */
+    INTERNAL_ERROR: 1011,
+    SERVICE_RESTART: 1012,
+    TRY_AGAIN_LATER: 1013,
+    BAD_GATEWAY: 1014,
+    SLOW_CONSUMER: 4001,     /* the output queue passed Comet.MaxQueue */
+    IDLE: 4002,              /* nothing from the page within timeout */
+    DROPPED: 4003,           /* dropped by the application */
+    REPLACED: 4004,          /* the same connection id attached again */
+    EXPIRED: 4005,           /* dying period over (only in the DROP event) */
+    /* command errors: the server's err frames, and the page's own
+     * TIMEOUT and LOST */
+    BAD_COMMAND: 4000,
+    REFUSED: 4030,           /* a Subscribe/PublishListener said no */
+    NOT_WRITABLE: 4031,      /* channel not writable by pages */
+    UNKNOWN: 4040,           /* unknown channel or route */
+    TIMEOUT: 4080,           /* no answer in time (server's or page's) */
+    TOO_MANY: 4290,          /* too many subscriptions */
+    ACTION_FAILED: 5000,     /* the action threw, or could not be queued */
+    BUSY: 5030               /* the action pool's queue is full */
+  });
+
+  /* A set of codes (code -> true) named by their CODES names, so that the
+   * sets below cannot name a code the table does not have: a misspelt
+   * name throws when the file loads instead of leaving a hole. */
+  function codeSet(names) {
+    var set = {};
+    for (var i = 0; i < names.length; i++) {
+      if (typeof CODES[names[i]] !== 'number') {
+        throw new Error('comet4j: no code named ' + names[i]);
+      }
+      set[CODES[names[i]]] = true;
+    }
+    return Object.freeze(set);
+  }
+
+  /* Close codes after which a reconnect would be refused again, or would
+   * fight the server's decision: a protocol error, binary data, bad UTF-8,
+   * policy, dropped by the application, replaced by a newer attach of the
+   * same id. */
+  var NO_RETRY_CODES = codeSet(['PROTOCOL_ERROR', 'UNSUPPORTED_DATA',
+                                'INVALID_DATA', 'POLICY', 'DROPPED',
+                                'REPLACED']);
+
+  /* Close codes that mean the loss of an open connection is the node's
+   * failure rather than a normal close: no close frame (the process died,
+   * the network dropped, an HTTP transport failed), the server going away
+   * or restarting, an internal error or overload, a bad gateway. */
+  var NODE_LOST_CODES = codeSet(['GOING_AWAY', 'LOST', 'INTERNAL_ERROR',
+                                 'SERVICE_RESTART', 'TRY_AGAIN_LATER',
+                                 'BAD_GATEWAY']);
+
   /* ---------------------------------------------------------------------
    * Transports
    *
@@ -248,7 +325,9 @@
     } catch (e) {
       /* A malformed endpoint throws synchronously; report it like any
        * other failed attempt, but asynchronously as callers expect. */
-      setTimeout(function () { self.fail(1006, String(e && e.message)); }, 0);
+      setTimeout(function () {
+        self.fail(CODES.LOST, String(e && e.message));
+      }, 0);
       return;
     }
     this.ws = ws;
@@ -260,7 +339,7 @@
     /* Browsers fire error then close; the close carries the useful code. */
     ws.onerror = function () {};
     ws.onclose = function (ev) {
-      self.fail(ev.code || 1006, ev.reason || '');
+      self.fail(ev.code || CODES.LOST, ev.reason || '');
     };
   };
   WebSocketTransport.prototype.fail = function (code, reason) {
@@ -283,7 +362,7 @@
     this.ws = null;
     if (!ws) return;
     ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
-    try { ws.close(1000); } catch (e) { /* already closing */ }
+    try { ws.close(CODES.NORMAL); } catch (e) { /* already closing */ }
   };
 
   /* --- commands over HTTP (stream and lpool) ---
@@ -364,13 +443,13 @@
       .then(function (res) {
         if (self.closed) return;
         if (res.status !== 200 || !res.body) {
-          self.fail(1006, 'http:' + res.status);
+          self.fail(CODES.LOST, 'http:' + res.status);
           return;
         }
         self.reader = res.body.getReader();
         self.read(new root.TextDecoder(), '', []);
       }, function (e) {
-        self.fail(1006, String(e && e.message));
+        self.fail(CODES.LOST, String(e && e.message));
       });
   };
   /* Reads chunks; buf holds an unfinished line, data the data: lines of
@@ -380,7 +459,7 @@
     this.reader.read().then(function (r) {
       if (self.closed) return;
       if (r.done) {
-        self.fail(1006, 'end of stream');
+        self.fail(CODES.LOST, 'end of stream');
         return;
       }
       buf += decoder.decode(r.value, { stream: true });
@@ -407,7 +486,7 @@
       if (!frames) self.callbacks.onAlive();
       self.read(decoder, buf, data);
     }, function (e) {
-      self.fail(1006, String(e && e.message));
+      self.fail(CODES.LOST, String(e && e.message));
     });
   };
   StreamTransport.prototype.send = function (text, failed) {
@@ -466,7 +545,7 @@
         self.req = null;
         if (self.closed) return;
         if (status !== 200) {
-          self.fail(1006, status ? 'http:' + status :
+          self.fail(CODES.LOST, status ? 'http:' + status :
                     xhr && xhr.timedOut ? 'poll timeout' : 'network error');
           return;
         }
@@ -691,12 +770,13 @@
    * every current browser and node have; without it they throw). It
    * resolves with the server's answer: undefined for the acks, the
    * action's result for request. It rejects with an Error whose code and
-   * message are the server's (4000 bad command, 4030 refused by the
-   * application, 4031 channel not writable by pages, 4040 unknown channel
-   * or route, 4080 timed out, 5000 the action threw, 4290 too many
-   * subscriptions), or the page's own:
-   *   4080  no answer within requestTimeout ms (or the call's timeout)
-   *   1006  the connection was lost (or stop() was called) after the
+   * message are the server's (CODES names them: 4000 bad command, 4030
+   * refused by the application, 4031 channel not writable by pages, 4040
+   * unknown channel or route, 4080 timed out, 5000 the action threw, 5030
+   * the action pool is full, 4290 too many subscriptions), or the page's
+   * own:
+   *   4080  TIMEOUT: no answer within requestTimeout ms (or the call's)
+   *   1006  LOST: the connection was lost (or stop() was called) after the
    *         command was sent and before its answer, or the engine is not
    *         started: the command may or may not have been carried out
    * Commands made while the engine is (re)connecting wait for the open
@@ -726,22 +806,23 @@
    * the same server restart spread out instead of coming back together.
    *
    * Balancing: the handshake's lists (endpoints, stream, lpool, cmd) hold
- * one URL per node, the same index naming the same node in each; a URL
- * holding {workerIndex} stands for one URL per worker, 0 to workers-1
- * (the handshake's workers count, or the workers option; without a count
- * it is worker 0). Each transport try picks a node at random and sends
- * its commands to the cmd URL of that node. A node where a transport does
- * not open (refused, cut or silent before the open frame) is avoided: the
- * next try goes to another one, over the same transport; a transport is
- * given up for the next one once it failed on two nodes (or on the only
- * one). An open connection lost by a failure ('timeout', or closed with
- * 1001, 1006, 1011, 1012, 1013, 1014) also makes its node avoided; after
- * any other close (1000, 4001 slow consumer, 4002 idle...) the page goes
- * back to the node it was on. Avoided nodes are not picked until every
- * node is avoided; then the memory is cleared, and the node that failed
- * last is still left out while there is another. start() forgets it all.
- *
- * Heartbeats: with the handshake's heartbeat H (or the heartbeat
+   * one URL per node, the same index naming the same node in each; a URL
+   * holding {workerIndex} stands for one URL per worker, 0 to workers-1
+   * (the handshake's workers count, or the workers option; without a count
+   * it is worker 0). Each transport try picks a node at random and sends
+   * its commands to the cmd URL of that node. A node where a transport does
+   * not open (refused, cut or silent before the open frame) is avoided: the
+   * next try goes to another one, over the same transport; a transport is
+   * given up for the next one once it failed on two nodes (or on the only
+   * one). An open connection lost by a failure ('timeout', or closed with
+   * a code of NODE_LOST_CODES: 1001, 1006, 1011-1014) also makes its node
+   * avoided; after any other close (1000, 4001 slow consumer, 4002
+   * idle...) the page goes back to the node it was on. Avoided nodes are
+   * not picked until every node is avoided; then the memory is cleared,
+   * and the node that failed last is still left out while there is
+   * another. start() forgets it all (NodePicker keeps this memory).
+   *
+   * Heartbeats: with the handshake's heartbeat H (or the heartbeat
    * option), a WebSocket or a stream that hears nothing, not even the
    * server's heartbeat, for deadBeats x H ms (2 by default) is taken as
    * lost; the page pings every H. A long-poll that is not answered within
@@ -762,22 +843,380 @@
    *   WebSocket         a WebSocket constructor (node, tests)
    * ------------------------------------------------------------------- */
 
-  /* Close codes after which a reconnect would be refused again, or would
-   * fight the server's decision: protocol error (1002), binary data
-   * (1003), bad UTF-8 (1007), policy (1008), dropped by the application
-   * (4003), replaced by a newer attach of the same id (4004). */
-  var NO_RETRY_CODES = { 1002: 1, 1003: 1, 1007: 1, 1008: 1, 4003: 1, 4004: 1 };
+  /* The engine's parts come first, each owning one piece of its state so
+   * that CometEngine below only decides when things happen: the
+   * subscription records (resume), the commands (their Promises), and the
+   * node picker (balancing). None of them does I/O or fires events. */
 
-  /* Whether the loss of an open connection (a stop cause) is the node's
-   * failure rather than a normal close: silence ('timeout'), no close
-   * frame (1006: the process died, the network dropped, an HTTP
-   * transport failed), the server going away or restarting (1001, 1012),
-   * an internal error or overload (1011, 1013), a bad gateway (1014). */
-  var NODE_LOST_CODES = { 1001: 1, 1006: 1, 1011: 1, 1012: 1, 1013: 1, 1014: 1 };
-  function nodeLost(cause) {
-    return cause === 'timeout' ||
-           NODE_LOST_CODES[String(cause).replace(/^closed:/, '')] === 1;
+  /* --- Subscription: one channel as the page knows it ---
+   * A record owns one channel's resume position and its state. The
+   * position (epoch, offset) is that of the last broadcast the page has of
+   * the channel, or where the server said the channel starts (the pos of
+   * the open frame or of a sub's ack); the next attach sends it back in
+   * since, so that the server replays what the page missed. epoch is null
+   * until the server has given one: such a record has nothing to resume
+   * from and is left out of since. state says which command about the
+   * channel is on its way; it is bookkeeping, and decides nothing sent:
+   *   'subscribing'    a subscribe() is not answered yet
+   *   'subscribed'     none is: the server placed the channel (a sub's ack,
+   *                    the open frame's pos, a broadcast with a position)
+   *   'unsubscribing'  an unsubscribe() is not answered yet; the position
+   *                    still goes in since until the ack, as the server
+   *                    may still hold the subscription
+   * placed: the server has placed the channel at least once, so a failed
+   * subscribe() leaves the record in place rather than removing it. */
+  function Subscription(channel, state) {
+    this.channel = channel;
+    this.state = state || 'subscribing';
+    this.placed = this.state !== 'subscribing';
+    this.epoch = null;
+    this.offset = 0;
   }
+
+  Subscription.prototype.positioned = function () {
+    return this.epoch !== null;
+  };
+
+  /* Takes a position the server gave. The page's own stays when it has
+   * one and newer is false (the open frame: the page's is the last it was
+   * delivered), or when it is further on in the same epoch; newer (a sub's
+   * ack) also replaces one of another epoch. Returns whether it was
+   * taken. */
+  Subscription.prototype.take = function (epoch, offset, newer) {
+    this.placed = true;
+    if (this.positioned() &&
+        (!newer || (this.epoch === epoch && this.offset >= offset))) {
+      return false;
+    }
+    this.epoch = epoch;
+    this.offset = offset;
+    return true;
+  };
+
+  /* A broadcast at (epoch, offset): false if the page has it already (at
+   * or below the position in the same epoch: a replay that overlapped
+   * live traffic), else it becomes the position. Another epoch means the
+   * server's history restarted: its offsets start again. */
+  Subscription.prototype.advance = function (epoch, offset) {
+    this.placed = true;
+    if (this.epoch === epoch && offset <= this.offset) return false;
+    this.epoch = epoch;
+    this.offset = offset;
+    return true;
+  };
+
+  /* --- SubscriptionTable: the engine's Subscription records ---
+   * Owns the records of one session (start() begins a new one), by
+   * channel, and the window of message ids delivered; builds the since
+   * position of an attach from the records. A record exists for a channel
+   * the page subscribed to by command, or that the server gave a position
+   * (the ticket's channels with a history); an unsubscribe's ack removes
+   * it. The table has no prototype, so that a channel named 'constructor'
+   * or 'toString' is a channel like any other. */
+  function SubscriptionTable() {
+    this.reset();
+  }
+
+  /* How many message ids ("u") the page remembers (docs/protocol.md,
+   * section 9: the copies of an outage's broadcasts come soon after). */
+  SubscriptionTable.IDS_KEPT = 256;
+
+  SubscriptionTable.prototype.reset = function () {
+    this.records = Object.create(null);
+    this.ids = [];   /* the last message ids delivered, oldest first */
+  };
+
+  SubscriptionTable.prototype.get = function (channel) {
+    return this.records[channel];
+  };
+
+  /* The record of channel, made in state if there is none. */
+  SubscriptionTable.prototype.ensure = function (channel, state) {
+    return this.records[channel] ||
+           (this.records[channel] = new Subscription(channel, state));
+  };
+
+  SubscriptionTable.prototype.remove = function (channel) {
+    delete this.records[channel];
+  };
+
+  /* Takes channel -> [epoch, offset] positions from the server (the open
+   * frame's, newer false; a sub's ack, newer true: see Subscription.take);
+   * an entry that is not [string, number] is skipped. */
+  SubscriptionTable.prototype.take = function (pos, newer) {
+    if (!isObject(pos)) return;
+    for (var ch in pos) {
+      var p = pos[ch];
+      if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' ||
+          typeof p[1] !== 'number') continue;
+      this.ensure(ch, 'subscribed').take(p[0], p[1], newer);
+    }
+  };
+
+  /* Whether a msg frame is new to the page; moves the position of a
+   * broadcast's channel on (see Subscription.advance). A broadcast its
+   * node delivered while cut off from the other nodes carries a message
+   * id, and so does its copy with an offset, later (docs/protocol.md
+   * section 9): the copy moves the position on but is not delivered
+   * twice. A frame without a position (sendTo) only has its id checked. */
+  SubscriptionTable.prototype.fresh = function (f) {
+    var fresh = true;
+    if (typeof f.u === 'string') {
+      if (this.ids.indexOf(f.u) >= 0) {
+        fresh = false;
+      } else {
+        this.ids.push(f.u);
+        if (this.ids.length > SubscriptionTable.IDS_KEPT) this.ids.shift();
+      }
+    }
+    if (typeof f.e !== 'string' || typeof f.o !== 'number') return fresh;
+    return this.ensure(f.ch, 'subscribed').advance(f.e, f.o) && fresh;
+  };
+
+  /* channel -> [epoch, offset] of every record with a position (an object
+   * without a prototype, as the table). */
+  SubscriptionTable.prototype.positions = function () {
+    var out = Object.create(null);
+    for (var ch in this.records) {
+      var r = this.records[ch];
+      if (r.positioned()) out[ch] = [r.epoch, r.offset];
+    }
+    return out;
+  };
+
+  /* The since parameter of the next attach, or '' when no record has a
+   * position (docs/protocol.md, section 6). */
+  SubscriptionTable.prototype.since = function () {
+    return Protocol.encodeSince(this.positions());
+  };
+
+  /* A command frame was made (before it is sent): a sub or unsub marks
+   * its channel's record until its answer. */
+  SubscriptionTable.prototype.commandMade = function (frame) {
+    var r = this.records[frame.ch];
+    if (frame.t === 'sub') this.ensure(frame.ch).state = 'subscribing';
+    else if (frame.t === 'unsub' && r) r.state = 'unsubscribing';
+  };
+
+  /* A command settled. answer: the server's frame when it succeeded (ack,
+   * res), null when it failed (an err, a timeout, a lost connection: the
+   * server may or may not have done it). A sub's ack brings the channel's
+   * position; an unsub's ack removes the record. A failed sub removes a
+   * record the server never placed (there is nothing to resume) and
+   * leaves any other as it was, with its position; a failed unsub leaves
+   * the record too: the same since goes out as if the command had not
+   * been made. */
+  SubscriptionTable.prototype.commandDone = function (frame, answer) {
+    if (frame.t !== 'sub' && frame.t !== 'unsub') return;
+    var acked = answer !== null && answer.t === 'ack';
+    if (acked && frame.t === 'unsub') {
+      this.remove(frame.ch);
+      return;
+    }
+    if (acked) this.take(answer.pos, true);
+    var r = this.records[frame.ch];
+    if (!r) return;
+    if (frame.t === 'unsub') {
+      if (r.state === 'unsubscribing') r.state = 'subscribed';
+      return;
+    }
+    if (answer !== null) r.placed = true;
+    if (!r.placed) this.remove(frame.ch);
+    else r.state = 'subscribed';
+  };
+
+  /* --- Commands: the page's commands until they are settled ---
+   * Owns every command that subscribe, unsubscribe, publish and request
+   * make, from its id to its settling: the id (counted from 1 per engine;
+   * the server's answer carries it), the commands waiting for the
+   * connection to open (queue), those sent and waiting for their answer
+   * (pending, by id), and each one's timer. A command settles exactly
+   * once: with its answer (an err frame rejects with the server's code and
+   * message), with TIMEOUT (4080) when no answer came in its time, or
+   * with LOST (1006) when it could not be sent or its connection was lost.
+   * The engine decides when to send and when a connection is lost; this
+   * keeps the books. settled(frame, answer), if given, runs as each
+   * command settles, before its Promise does: answer is the server's ack
+   * or res frame, or null when the command failed. */
+  function Commands(settled) {
+    this.lastId = 0;
+    this.pending = {};   /* id -> command sent, waiting for its answer */
+    this.queue = [];     /* commands waiting for the connection to open */
+    this.settled = settled || null;
+  }
+
+  /* An Error with the code of a failed command (CODES). */
+  function commandError(code, message) {
+    var e = new Error(message || ('error ' + code));
+    e.code = code;
+    return e;
+  }
+
+  /* A new command for frame, which gets its id here; cmd.promise settles
+   * as said above, ms from now at the latest. what names the command in
+   * the timeout's message. Neither sent nor queued yet: see send, wait. */
+  Commands.prototype.make = function (frame, what, ms) {
+    var self = this;
+    var cmd = { id: ++this.lastId, frame: frame, timer: null, done: false,
+                resolve: null, reject: null, promise: null };
+    frame.id = cmd.id;
+    cmd.promise = new root.Promise(function (resolve, reject) {
+      cmd.resolve = resolve;
+      cmd.reject = reject;
+    });
+    cmd.timer = setTimeout(function () {
+      self.settle(cmd, commandError(CODES.TIMEOUT,
+                                    what + ': no answer within ' + ms + ' ms'));
+    }, ms);
+    return cmd;
+  };
+
+  /* Keeps cmd until flush: the connection is not open yet. */
+  Commands.prototype.wait = function (cmd) {
+    this.queue.push(cmd);
+  };
+
+  /* Sends cmd with send(text, failed), the transport's send: it returns
+   * false when it cannot send, and an HTTP transport calls failed(status)
+   * when its POST is not answered 200 (0: a network error). Then cmd waits
+   * for its answer. */
+  Commands.prototype.send = function (cmd, send) {
+    var self = this;
+    this.pending[cmd.id] = cmd;
+    var sent = send(Protocol.encode(cmd.frame), function (status) {
+      self.settle(cmd, commandError(CODES.LOST, 'command not delivered (' +
+                  (status ? 'http:' + status : 'network error') + ')'));
+    });
+    if (!sent) {
+      this.settle(cmd, commandError(CODES.LOST,
+                                    'command not sent: connection lost'));
+    }
+  };
+
+  /* Sends the commands that waited for the connection, oldest first. */
+  Commands.prototype.flush = function (send) {
+    var queued = this.queue;
+    this.queue = [];
+    for (var i = 0; i < queued.length; i++) this.send(queued[i], send);
+  };
+
+  /* An ack, res or err frame: settles the command of its id. Returns
+   * false when no command waits for it (answered already, timed out, or
+   * not ours). An err without a numeric code counts as BAD_COMMAND. */
+  Commands.prototype.answer = function (f) {
+    var cmd = this.pending[f.id];
+    if (!cmd) return false;
+    if (f.t === 'err') {
+      this.settle(cmd, commandError(
+        typeof f.code === 'number' ? f.code : CODES.BAD_COMMAND,
+        typeof f.message === 'string' ? f.message : ''));
+    } else {
+      this.settle(cmd, f.t === 'res' ? f.result : undefined, f);
+    }
+    return true;
+  };
+
+  /* Settles cmd once: rejected when value is an Error, else resolved with
+   * value. answer: the server's frame that answered it, if any. */
+  Commands.prototype.settle = function (cmd, value, answer) {
+    if (cmd.done) return;
+    cmd.done = true;
+    clearTimeout(cmd.timer);
+    delete this.pending[cmd.id];
+    var i = this.queue.indexOf(cmd);
+    if (i !== -1) this.queue.splice(i, 1);
+    var failed = value instanceof Error;
+    if (this.settled) this.settled(cmd.frame, failed ? null : answer || null);
+    if (failed) cmd.reject(value);
+    else cmd.resolve(value);
+  };
+
+  /* Rejects with LOST every command sent and not answered; all: the
+   * queued ones too. Sent ones are not sent again on the next connection:
+   * resending could do a publish twice. */
+  Commands.prototype.rejectAll = function (message, all) {
+    var list = [];
+    for (var id in this.pending) list.push(this.pending[id]);
+    if (all) list = list.concat(this.queue);
+    for (var i = 0; i < list.length; i++) {
+      this.settle(list[i], commandError(CODES.LOST, message));
+    }
+  };
+
+  /* --- NodePicker: the node each try attaches to ---
+   * Owns the balancing memory of one session (Balancing above, and
+   * docs/protocol.md section 9): the random choice among a list's nodes,
+   * the nodes avoided since they failed, the node that failed last, the
+   * node to go back to after a normal close, and the node of the current
+   * try (current). A node is what Protocol.nodeOf names, so the same
+   * index of the handshake's lists is one node. random: a function like
+   * Math.random, the default (tests pass their own). */
+  function NodePicker(random) {
+    this.random = random || Math.random;
+    this.reset();
+  }
+
+  NodePicker.prototype.reset = function () {
+    this.avoided = Object.create(null);   /* node -> true: failed, not
+                                           * picked for now */
+    this.lastFailed = '';
+    this.stay = '';
+    this.current = '';
+  };
+
+  /* The index in urls of the node to attach to, which becomes current:
+   * the node to stay on after a normal close, if it is still listed and
+   * not avoided; else one at random among those not avoided. Once every
+   * node listed is avoided the memory is cleared, and the node that failed
+   * last is still left out while there is another. */
+  NodePicker.prototype.pick = function (urls) {
+    var nodes = urls.map(Protocol.nodeOf);
+    var i = this._choose(nodes);
+    this.current = nodes[i];
+    return i;
+  };
+
+  NodePicker.prototype._choose = function (nodes) {
+    var stay = this.stay;
+    this.stay = '';
+    var ok = [];
+    for (var i = 0; i < nodes.length; i++) {
+      if (nodes[i] === stay && !this.avoided[stay]) return i;
+      if (!this.avoided[nodes[i]]) ok.push(i);
+    }
+    if (!ok.length) {
+      this.avoided = Object.create(null);
+      for (i = 0; i < nodes.length; i++) {
+        if (nodes[i] !== this.lastFailed) ok.push(i);
+      }
+      if (!ok.length) return Math.floor(this.random() * nodes.length);
+    }
+    return ok[Math.floor(this.random() * ok.length)];
+  };
+
+  /* node failed (a transport did not open there, or its connection was
+   * lost): it is not picked again for now. */
+  NodePicker.prototype.avoid = function (node) {
+    this.avoided[node] = true;
+    this.lastFailed = node;
+  };
+
+  /* The open connection on the current node ended with the stop cause
+   * cause: a lost node is avoided; after a normal close the next try goes
+   * back to it. */
+  NodePicker.prototype.closed = function (cause) {
+    if (NodePicker.lost(cause)) this.avoid(this.current);
+    else this.stay = this.current;
+  };
+
+  /* Whether a stop cause is the node's failure rather than a normal
+   * close: silence ('timeout'), or a close code in NODE_LOST_CODES. */
+  NodePicker.lost = function (cause) {
+    return cause === 'timeout' ||
+           NODE_LOST_CODES[String(cause).replace(/^closed:/, '')] === true;
+  };
+
+  /* --- CometEngine --- */
 
   var DEFAULTS = {
     workStyle: 'auto',
@@ -790,17 +1229,8 @@
     requestTimeout: 15000    /* ms a command waits for its answer */
   };
 
-  /* The page's own error codes for commands (the server's are its own). */
-  var CODE_TIMEOUT = 4080;
-  var CODE_LOST = 1006;
-
-  function commandError(code, message) {
-    var e = new Error(message || ('error ' + code));
-    e.code = code;
-    return e;
-  }
-
   function CometEngine(options) {
+    var self = this;
     this.options = {};
     for (var k in DEFAULTS) this.options[k] = DEFAULTS[k];
     this.config(options);
@@ -821,19 +1251,16 @@
     this._timer = null;     /* handshake/open timeout or reconnect delay */
     this._beat = null;      /* heartbeat interval while open */
     this._lastRecv = 0;
-    this._positions = {};   /* channel -> [epoch, offset] last delivered */
-    this._ids = [];         /* the last message ids ("u") delivered */
     this._lastId = '';      /* the connection to revive on a reconnect */
     this._fallen = {};      /* workStyle -> true: could not open here */
     this._tries = {};       /* workStyle -> nodes it failed on, this
                              * handshake */
-    this._node = '';        /* the node of the current attempt */
-    this._avoided = {};     /* node -> true: failed, not picked for now */
-    this._lastFailed = '';  /* the node that failed last */
-    this._stay = '';        /* the node to go back to (a normal close) */
-    this._cmdId = 0;        /* id of the last command */
-    this._pending = {};     /* id -> command sent, waiting for its answer */
-    this._queue = [];       /* commands waiting for the connection to open */
+    this._subs = new SubscriptionTable();   /* positions for resume */
+    this._picker = new NodePicker();        /* the node of each try */
+    /* Commands; a sub's or unsub's answer updates its channel's record. */
+    this._commands = new Commands(function (frame, answer) {
+      self._subs.commandDone(frame, answer);
+    });
   }
 
   /* Merges options into engine.options; returns the engine. */
@@ -903,12 +1330,10 @@
     this.connector.url = url;
     if (param !== undefined) this.connector.param = toQuery(param);
     this._failures = 0;
-    this._positions = {};
-    this._ids = [];
+    this._subs.reset();
     this._lastId = '';
     this._fallen = {};
-    this._avoided = {};
-    this._lastFailed = this._stay = '';
+    this._picker.reset();
     this._connect();
     return this;
   };
@@ -920,7 +1345,7 @@
     var cId = this.connector.cId;
     this._cleanup();
     this._state = 'stopped';
-    this._rejectPending('stopped before the answer', true);
+    this._commands.rejectAll('stopped before the answer', true);
     this.fire('stop', cause === undefined ? 'stop' : cause, cId,
               this.connector.url, this);
     return this;
@@ -947,108 +1372,47 @@
     return this._command(f, 'route', options);
   };
 
-  /* One command: a Promise settled by its answer (see _answer), by the
-   * timeout, or by the loss of the connection. name: the field that must
-   * be a non-empty string. */
+  /* One command: the Promise of a Commands entry, settled by its answer,
+   * by its timeout, or by the loss of the connection. name: the field
+   * that must be a non-empty string. A bad command, or one made while the
+   * engine is stopped, is rejected at once and gets no id. */
   CometEngine.prototype._command = function (frame, name, options) {
-    var self = this;
     if (typeof root.Promise !== 'function') {
       throw new Error('comet4j: commands need Promise');
     }
-    return new root.Promise(function (resolve, reject) {
-      if (typeof frame[name] !== 'string' || !frame[name]) {
-        reject(commandError(4000, frame.t + ': ' + name + ' must be a non-empty string'));
-        return;
-      }
-      if (self._state === 'stopped') {
-        reject(commandError(CODE_LOST, 'not connected: the engine is stopped'));
-        return;
-      }
-      frame.id = ++self._cmdId;
-      var ms = options && options.timeout > 0 ? options.timeout :
-               self.options.requestTimeout;
-      var cmd = { id: frame.id, frame: frame, resolve: resolve, reject: reject,
-                  timer: null };
-      cmd.timer = setTimeout(function () {
-        self._settle(cmd, commandError(CODE_TIMEOUT, frame.t + ' ' + frame[name] +
-                                       ': no answer within ' + ms + ' ms'));
-      }, ms);
-      if (self._state === 'open') self._send(cmd);
-      else self._queue.push(cmd);
-    });
+    if (typeof frame[name] !== 'string' || !frame[name]) {
+      return root.Promise.reject(commandError(CODES.BAD_COMMAND,
+        frame.t + ': ' + name + ' must be a non-empty string'));
+    }
+    if (this._state === 'stopped') {
+      return root.Promise.reject(commandError(CODES.LOST,
+        'not connected: the engine is stopped'));
+    }
+    var ms = options && options.timeout > 0 ? options.timeout :
+             this.options.requestTimeout;
+    var cmd = this._commands.make(frame, frame.t + ' ' + frame[name], ms);
+    /* Before sending: a send that fails at once settles the command, and
+     * its record must already say that it was made. */
+    this._subs.commandMade(frame);
+    if (this._state === 'open') this._commands.send(cmd, this._sender());
+    else this._commands.wait(cmd);
+    return cmd.promise;
   };
 
-  /* Sends a command over the open transport and waits for its answer. */
-  CometEngine.prototype._send = function (cmd) {
+  /* The send function Commands uses for this attempt: over the current
+   * transport; a failed POST that reports once a newer attempt began
+   * changes nothing (its command was rejected with the connection). */
+  CometEngine.prototype._sender = function () {
     var self = this;
     var attempt = this._attempt;
-    this._pending[cmd.id] = cmd;
-    var sent = this._transport && this._transport.send(
-      Protocol.encode(cmd.frame), function (status) {
-        if (attempt !== self._attempt) return;
-        self._settle(cmd, commandError(CODE_LOST, 'command not delivered (' +
-                     (status ? 'http:' + status : 'network error') + ')'));
+    var transport = this._transport;
+    return function (text, failed) {
+      return !!transport && transport.send(text, function (status) {
+        if (attempt === self._attempt) failed(status);
       });
-    if (!sent) this._settle(cmd, commandError(CODE_LOST, 'command not sent: connection lost'));
+    };
   };
 
-  /* Settles cmd once: with value, or rejected when value is an Error. */
-  CometEngine.prototype._settle = function (cmd, value) {
-    if (cmd.done) return;
-    cmd.done = true;
-    clearTimeout(cmd.timer);
-    delete this._pending[cmd.id];
-    var i = this._queue.indexOf(cmd);
-    if (i !== -1) this._queue.splice(i, 1);
-    if (value instanceof Error) cmd.reject(value);
-    else cmd.resolve(value);
-  };
-
-  /* Rejects the commands sent and not answered (all = the queued ones too). */
-  CometEngine.prototype._rejectPending = function (message, all) {
-    var list = [];
-    for (var id in this._pending) list.push(this._pending[id]);
-    if (all) list = list.concat(this._queue);
-    for (var i = 0; i < list.length; i++) {
-      this._settle(list[i], commandError(CODE_LOST, message));
-    }
-  };
-
-  /* An ack, res or err frame: the answer to the command of its id. */
-  CometEngine.prototype._answer = function (f) {
-    var cmd = this._pending[f.id];
-    if (!cmd) return;   /* answered already, timed out, or not ours */
-    if (f.t === 'err') {
-      this._settle(cmd, commandError(typeof f.code === 'number' ? f.code : 4000,
-                                     typeof f.message === 'string' ? f.message : ''));
-      return;
-    }
-    var frame = cmd.frame;
-    if (f.t === 'ack' && frame.t === 'sub') {
-      this._takePositions(f.pos, true);
-    } else if (f.t === 'ack' && frame.t === 'unsub') {
-      /* Not subscribed any more: nothing to resume there. */
-      delete this._positions[frame.ch];
-    }
-    this._settle(cmd, f.t === 'res' ? f.result : undefined);
-  };
-
-  /* Takes channel -> [epoch, offset] positions from the server (the open
-   * frame, a sub's ack): broadcasts that follow are above them. A position
-   * the page has stays when it is further on in the same epoch (it is the
-   * last delivered); newer (a sub's ack) also replaces one of another
-   * epoch. */
-  CometEngine.prototype._takePositions = function (pos, newer) {
-    if (!isObject(pos)) return;
-    for (var ch in pos) {
-      var p = pos[ch];
-      if (!Array.isArray(p) || p.length !== 2 || typeof p[0] !== 'string' ||
-          typeof p[1] !== 'number') continue;
-      var have = this._positions[ch];
-      if (have && (!newer || (have[0] === p[0] && have[1] >= p[1]))) continue;
-      this._positions[ch] = [p[0], p[1]];
-    }
-  };
   CometEngine.prototype.getConnector = function () { return this.connector; };
 
   /* --- one attempt: handshake, attach (trying transports), open --- */
@@ -1109,8 +1473,8 @@
     var workStyle = left[0];
     var Transport = TRANSPORTS[workStyle];
     var urls = Protocol.urlsOf(hs, workStyle);
-    var i = this._pick(urls);
-    var node = this._node = Protocol.nodeOf(urls[i]);
+    var i = this._picker.pick(urls);
+    var node = this._picker.current;
     this.connector.workStyle = workStyle;
     this._hs = hs;
     this._heartbeat = this.options.heartbeat > 0 ? this.options.heartbeat :
@@ -1121,7 +1485,7 @@
      * WebSocket), and trying every node first would make pages behind
      * such a proxy wait openTimeout times the number of nodes. */
     var notOpen = function (cause, reason) {
-      self._avoid(node);
+      self._picker.avoid(node);
       self._tries[workStyle] = (self._tries[workStyle] || 0) + 1;
       var next = 'another node';
       if (self._tries[workStyle] >= Math.min(2, urls.length)) {
@@ -1159,7 +1523,7 @@
     this._transport.open({ endpoint: urls[i],
                            cmd: hs.cmd.length ? hs.cmd[i % hs.cmd.length] : '' },
                          hs.ticket, function () {
-                           return Protocol.encodeSince(self._positions);
+                           return self._subs.since();
                          });
   };
 
@@ -1176,7 +1540,7 @@
       if (this._state !== 'connecting') return;
       this._opened(id, f);
     } else if (f.t === 'msg') {
-      if (this._state === 'open' && this._fresh(f)) {
+      if (this._state === 'open' && this._subs.fresh(f)) {
         this.fire(f.ch, f.data, f.time, this);
       }
     } else if (f.t === 'recovered') {
@@ -1184,38 +1548,12 @@
         this.fire('recovered', f.recovered === true, f.ch, this);
       }
     } else if (f.t === 'ack' || f.t === 'res' || f.t === 'err') {
-      this._answer(f);
+      this._commands.answer(f);
     } else if (f.t === 'join' || f.t === 'leave') {
       if (this._state === 'open') this.fire(f.t, f.ch, f.user, f.cId, this);
     }
     /* 'pong' and frame types this version does not know: nothing to do
      * beyond the liveness stamp above. */
-  };
-
-  /* Whether a message is new to the page; remembers the position of
-   * broadcasts (frames with an epoch and offset). A frame at or below the
-   * last offset of the same epoch was delivered already (a replay that
-   * overlapped live traffic). Another epoch means the server's history
-   * restarted: its offsets start again. */
-  CometEngine.prototype._fresh = function (f) {
-    var fresh = true;
-    /* A broadcast its node delivered while cut off from the other nodes
-     * carries a message id, and so does its copy with an offset, later
-     * (docs/protocol.md section 9): the copy moves the position on but is
-     * not delivered twice. */
-    if (typeof f.u === 'string') {
-      if (this._ids.indexOf(f.u) >= 0) {
-        fresh = false;
-      } else {
-        this._ids.push(f.u);
-        if (this._ids.length > 256) this._ids.shift();
-      }
-    }
-    if (typeof f.e !== 'string' || typeof f.o !== 'number') return fresh;
-    var pos = this._positions[f.ch];
-    if (pos && pos[0] === f.e && f.o <= pos[1]) return false;
-    this._positions[f.ch] = [f.e, f.o];
-    return fresh;
   };
 
   CometEngine.prototype._opened = function (id, f) {
@@ -1230,7 +1568,7 @@
     /* The server says where each channel stands now: a page that has had
      * no message yet still knows what to resume from after a cut. A
      * position the page already has stays (it is the last delivered). */
-    this._takePositions(f.pos, false);
+    this._subs.take(f.pos, false);
     this.running = this.connector.running = true;
     /* Pings keep proxies and NATs from idling the connection out, and the
      * pongs (or the server's own heartbeat) prove the server is still
@@ -1257,9 +1595,7 @@
     }
     /* Commands made while connecting go first, before the listeners of
      * 'start' make theirs. */
-    var queued = this._queue;
-    this._queue = [];
-    for (var q = 0; q < queued.length; q++) this._send(queued[q]);
+    this._commands.flush(this._sender());
     this.fire('start', this.connector.cId, this.connector.channels, this);
   };
 
@@ -1271,15 +1607,14 @@
     if (this._state === 'open') {
       /* A lost node is avoided; after a normal close the page goes back
        * to the node it was on. */
-      if (nodeLost(cause)) this._avoid(this._node);
-      else this._stay = this._node;
+      this._picker.closed(cause);
     }
     this._cleanup();
     var stopping = retry === false || !this.autoReconnect;
     /* Sent and unanswered: lost with the connection (resending could do a
      * publish twice). Not yet sent: they wait for the next connection. */
-    this._rejectPending('connection lost (' + cause + ') before the answer',
-                        stopping);
+    this._commands.rejectAll('connection lost (' + cause +
+                             ') before the answer', stopping);
     if (stopping) {
       this._state = 'stopped';
     } else {
@@ -1292,36 +1627,6 @@
       });
     }
     this.fire('stop', cause, cId, this.connector.url, this);
-  };
-
-  /* Balancing. The node an attempt attaches to: the one to stay on after
-   * a normal close, if it is still listed and not avoided; else one at
-   * random among those not avoided. Once every node listed is avoided the
-   * memory is cleared, and the node that failed last is still left out
-   * while there is another. */
-  CometEngine.prototype._pick = function (urls) {
-    var stay = this._stay;
-    this._stay = '';
-    var nodes = urls.map(Protocol.nodeOf);
-    var avoided = this._avoided;
-    var ok = [];
-    for (var i = 0; i < nodes.length; i++) {
-      if (nodes[i] === stay && !avoided[stay]) return i;
-      if (!avoided[nodes[i]]) ok.push(i);
-    }
-    if (!ok.length) {
-      this._avoided = {};
-      for (i = 0; i < nodes.length; i++) {
-        if (nodes[i] !== this._lastFailed) ok.push(i);
-      }
-      if (!ok.length) return Math.floor(Math.random() * nodes.length);
-    }
-    return ok[Math.floor(Math.random() * ok.length)];
-  };
-
-  CometEngine.prototype._avoid = function (node) {
-    this._avoided[node] = true;
-    this._lastFailed = node;
   };
 
   /* Exponential backoff with full jitter: a random delay in
@@ -1360,6 +1665,13 @@
   JS.Protocol = Protocol;
   JS.Transports = TRANSPORTS;
   JS.FALLBACK_ORDER = FALLBACK_ORDER;
+  JS.CODES = CODES;
+  JS.NO_RETRY_CODES = NO_RETRY_CODES;
+  JS.NODE_LOST_CODES = NODE_LOST_CODES;
+  JS.Subscription = Subscription;
+  JS.SubscriptionTable = SubscriptionTable;
+  JS.Commands = Commands;
+  JS.NodePicker = NodePicker;
   JS.CometEngine = CometEngine;
   JS.Engine = new CometEngine();
   return JS;

@@ -42,6 +42,15 @@ async function started(workStyle, opts) {
   return e;
 }
 const commands = () => srv.frames.filter((f) => f.t !== 'ping');
+// The engine's resume position of a channel (its Subscription record's),
+// and a way to put one there, as if the page had been delivered it.
+function pos(e, ch) {
+  const r = e._subs.get(ch);
+  return r && r.positioned() ? [r.epoch, r.offset] : undefined;
+}
+function setPos(e, ch, epoch, offset) {
+  Object.assign(e._subs.ensure(ch, 'subscribed'), { epoch, offset, placed: true });
+}
 async function rejection(promise) {
   try {
     await promise;
@@ -78,7 +87,7 @@ for (const [style, via] of variants) {
 
     // Answers in the reverse order of the commands still reach their own.
     const other = engine();
-    assert.equal(other._cmdId, 0, 'a counter per engine');
+    assert.equal(other._commands.lastId, 0, 'a counter per engine');
     srv.mute = true;
     const p1 = e.request('sum', { a: 1, b: 1 });
     const p2 = e.request('sum', { a: 2, b: 2 });
@@ -119,14 +128,15 @@ for (const [style, via] of variants) {
     const e = await started(style);
     // The fake's open frame names every channel with a history: forget it,
     // as a core (which names the subscribed ones) would not have sent it.
-    delete e._positions.room;
+    e._subs.remove('room');
     assert.equal(await e.subscribe('room'), undefined);
-    assert.deepEqual(e._positions.room, ['Eroom', 2]);
+    assert.deepEqual(pos(e, 'room'), ['Eroom', 2]);
+    assert.equal(e._subs.get('room').state, 'subscribed');
     const got = [];
     e.on('room', (d) => got.push(d));
     srv.broadcast('room', 'live');
     await until('the live message', () => got.length === 1);
-    assert.deepEqual(e._positions.room, ['Eroom', 3]);
+    assert.deepEqual(pos(e, 'room'), ['Eroom', 3]);
 
     // Cut: the reconnect names the position, and sends no sub again.
     srv.requests.length = 0;
@@ -139,7 +149,7 @@ for (const [style, via] of variants) {
 
     // unsubscribe forgets the position.
     await e.unsubscribe('room');
-    assert.equal(e._positions.room, undefined);
+    assert.equal(e._subs.get('room'), undefined, 'the record is gone');
     assert.deepEqual(commands().pop(), { t: 'unsub', ch: 'room', id: 2 });
   });
 
@@ -158,7 +168,7 @@ for (const [style, via] of variants) {
     assert.ok(Date.now() - t1 < 140);
     srv.frame({ t: 'res', id: 1, result: 'late' });
     await sleep(30);
-    assert.deepEqual(e._pending, {});
+    assert.deepEqual(e._commands.pending, {});
     assert.equal(e.running, true);
   });
 
@@ -266,14 +276,14 @@ test('a sub ack keeps a further position of the same epoch; takes another epoch'
   const e = engine();
   e.start(srv.url);
   await next(e, 'start');
-  e._positions.room = ['Eroom', 9];
+  setPos(e, 'room', 'Eroom', 9);
   srv.broadcast('room', 1);   // history at 1: the ack says ['Eroom', 1]
-  e._positions.room = ['Eroom', 9];
+  setPos(e, 'room', 'Eroom', 9);
   await e.subscribe('room');
-  assert.deepEqual(e._positions.room, ['Eroom', 9]);
-  e._positions.room = ['OLDEPOCH', 50];
+  assert.deepEqual(pos(e, 'room'), ['Eroom', 9]);
+  setPos(e, 'room', 'OLDEPOCH', 50);
   await e.subscribe('room');
-  assert.deepEqual(e._positions.room, ['Eroom', 1]);
+  assert.deepEqual(pos(e, 'room'), ['Eroom', 1]);
 });
 
 for (const style of ['websocket', 'lpool']) {
