@@ -1,10 +1,8 @@
 package org.comet4j.core;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
-import java.util.HashSet;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -13,7 +11,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -76,41 +73,19 @@ import org.comet4j.event.Observable;
  *
  * <p>Several nodes (Comet.Hub=redis://..., docs/protocol.md section 9): the
  * core routes sendToAll, sendTo, sendToUser, drop and command answers to
- * whichever node holds the connection.  This class also writes the cluster's
- * maps (Native.hubSet): "online" (connection id → user, or null) and
- * "conn:&lt;id&gt;" (u → user, for a handshake on another node that gets the
- * page's old id, {@link #knownElsewhere}) for each connection it knows, and "presence:&lt;channel&gt;" for each member of a
- * presence channel; isOnline, getOnlineCount, getMemberCount of a presence
- * channel and the HTTP API's online and presence answers read them back
- * (Native.hubGet, up to {@value #HUB_GET_TIMEOUT_MS} ms) and fall back to
- * this node's own numbers, with one warning, when Redis does not answer.
- * The CometConnection objects (getConnections, getUserConnections,
- * getConnection) stay this node's own.  With Comet.ListenActions=false the
- * pages' requests go to the hub's action queue; a listening node gets them
- * as ACTION events ({@link #onAction}), and with them the sub, unsub and
- * pub of pages on comet4j-node.
+ * whichever node holds the connection.  isOnline, getOnlineCount,
+ * getMemberCount and getMembers of a presence channel answer from the
+ * cluster's maps ({@link ClusterMaps}), or this node's own numbers when
+ * Redis does not answer; the CometConnection objects (getConnections,
+ * getUserConnections, getConnection) stay this node's own.  With
+ * Comet.ListenActions=false the pages' requests go to the hub's action
+ * queue, whose records a listening node runs ({@link RemoteActions}).
  */
 public class CometEngine extends Observable<Event<CometEngine>> {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
 
     private static final int CLOSE_IDLE_TIMEOUT = 4002;
-
-    /** How long a query of the cluster's maps waits for Redis. */
-    static final int HUB_GET_TIMEOUT_MS = 500;
-
-    /** The cluster's map of connections: connection id → user (or null). */
-    static final String HUB_ONLINE = "online";
-    /** The cluster's map of a presence channel's members: "presence:" + channel, id → user. */
-    static final String HUB_PRESENCE = "presence:";
-    /**
-     * One map per connection: "conn:" + id, field {@value #HUB_CONN_USER} → user (or null),
-     * written by the node that holds it, for a handshake on another node.
-     */
-    static final String HUB_CONN = "conn:";
-    static final String HUB_CONN_USER = "u";
-    /** How long a handshake waits for Redis to learn whether another node holds its cId. */
-    static final int HUB_CONN_TIMEOUT_MS = 300;
 
     /** How long a handshake waits for its connection beyond the ticket's expiry. */
     private static final long PENDING_GRACE_MS = 5000;
@@ -124,7 +99,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     private final Map<String, List<ChannelListener>> channelListeners = new ConcurrentHashMap<>();
     private final Map<String, ActionHandler> actionHandlers = new ConcurrentHashMap<>();
     private final Map<String, ChannelOptions> channelOptions;
+    private final ClusterMaps cluster = new ClusterMaps(this);
     private final Commands commands = new Commands(this);
+    private final RemoteActions remoteActions = new RemoteActions(this, commands);
     private final ApiHandler api = new ApiHandler(this);
     private volatile Actions actions;
     private volatile long nextPurge;
@@ -138,7 +115,6 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     private volatile boolean hubRedis;
     /** Comet.Hub is Redis and Comet.ListenActions false: page requests go to the action queue. */
     private volatile boolean queueActions;
-    private final AtomicBoolean hubGetWarned = new AtomicBoolean();
 
     /** Engines are made by CometContext. */
     CometEngine() {
@@ -430,9 +406,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         if (channel == null) {
             return out;
         }
-        Map<String, Object> cluster = isPresenceChannel(channel) ? hubGet(HUB_PRESENCE + channel) : null;
-        if (cluster != null) {
-            for (Map.Entry<String, Object> e : cluster.entrySet()) {
+        Map<String, Object> m = isPresenceChannel(channel) ? cluster.get(ClusterMaps.HUB_PRESENCE + channel) : null;
+        if (m != null) {
+            for (Map.Entry<String, Object> e : m.entrySet()) {
                 out.put(e.getKey(), e.getValue() instanceof String ? (String) e.getValue() : null);
             }
             return out;
@@ -449,9 +425,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      */
     public int getMemberCount(String channel) {
         if (channel != null && isPresenceChannel(channel)) {
-            Map<String, Object> cluster = hubGet(HUB_PRESENCE + channel);
-            if (cluster != null) {
-                return cluster.size();
+            Map<String, Object> m = cluster.get(ClusterMaps.HUB_PRESENCE + channel);
+            if (m != null) {
+                return m.size();
             }
         }
         Set<CometConnection> s = channel == null ? null : members.get(channel);
@@ -471,8 +447,8 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         if (users.containsKey(userId)) {
             return true;
         }
-        Map<String, Object> cluster = hubGet(HUB_ONLINE);
-        return cluster != null && cluster.containsValue(userId);
+        Map<String, Object> m = cluster.get(ClusterMaps.HUB_ONLINE);
+        return m != null && m.containsValue(userId);
     }
 
     /**
@@ -481,22 +457,11 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * node's connections.
      */
     public int getOnlineCount() {
-        Map<String, Object> cluster = hubGet(HUB_ONLINE);
-        if (cluster != null) {
-            return distinctUsers(cluster);
+        Map<String, Object> m = cluster.get(ClusterMaps.HUB_ONLINE);
+        if (m != null) {
+            return ClusterMaps.distinctUsers(m);
         }
         return users.size();
-    }
-
-    /** The distinct non-null users among the values of a hub map. */
-    static int distinctUsers(Map<String, Object> map) {
-        Set<Object> u = new HashSet<>();
-        for (Object v : map.values()) {
-            if (v instanceof String && !((String) v).isEmpty()) {
-                u.add(v);
-            }
-        }
-        return u.size();
     }
 
     /** The connections of a user (a copy, possibly empty). */
@@ -573,140 +538,24 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         return queueActions;
     }
 
-    /** Native.hubAction: 0, or a negative code (-1008 while stopping). */
+    /** A request onto the hub's action queue ({@link RemoteActions#enqueue}): 0, or a negative code. */
     int hubAction(String requestJson) {
-        byte[] json = EngineHandle.utf8(requestJson);
-        EngineHandle h = handle;
-        if (h == null) {
-            return NativeException.ESTOPPED;
-        }
-        try {
-            return h.call("hubAction", a -> Native.hubAction(a, json));
-        } catch (IllegalStateException e) { // closed meanwhile
-            return NativeException.ESTOPPED;
-        }
+        return remoteActions.enqueue(requestJson);
     }
 
-    /**
-     * Writes field = value (a JSON value) in this node's part of the
-     * cluster's map key, or removes it (value null).  Never blocks; a
-     * failure (outbox full, stopping) is logged at FINE: the core writes
-     * the maps again after Redis comes back, a lost write is not.
-     */
-    private void hubSet(String key, String field, String valueJson) {
-        EngineHandle h = handle;
-        if (!hubRedis || h == null) {
-            return;
-        }
-        byte[] k = EngineHandle.utf8(key);
-        byte[] f = EngineHandle.utf8(field);
-        byte[] v = valueJson == null ? null : EngineHandle.utf8(valueJson);
-        int rc;
-        try {
-            rc = h.call("hubSet", a -> Native.hubSet(a, k, f, v));
-        } catch (IllegalStateException e) {
-            return;
-        }
-        if (rc < 0 && rc != NativeException.ESTOPPED) {
-            LOG.log(rc == NativeException.EFULL ? Level.WARNING : Level.FINE,
-                    "comet4j: " + Errors.exception("hubSet(" + key + ", " + field + ")", rc).getMessage());
-        }
+    /** The native handle while the engine runs, else null. */
+    EngineHandle handle() {
+        return handle;
     }
 
-    /**
-     * The cluster's map key (merged over every live node), or null when the
-     * hub is local, the engine is not running or Redis does not answer within
-     * {@value #HUB_GET_TIMEOUT_MS} ms (the first such failure is logged as a
-     * warning: callers then answer with this node's own numbers).
-     */
+    /** The cluster's map key, or null ({@link ClusterMaps#get}). */
     Map<String, Object> hubGet(String key) {
-        int[] rc = new int[1];
-        Map<String, Object> m = hubGet(key, HUB_GET_TIMEOUT_MS, rc);
-        if (m != null || !hubRedis || rc[0] == NativeException.ESTOPPED || !isRunning()) {
-            return m;
-        }
-        if (hubGetWarned.compareAndSet(false, true)) {
-            LOG.warning("comet4j: the hub did not answer for " + key + " ("
-                    + (rc[0] < 0 ? Errors.exception("hubGet", rc[0]).getMessage() : "not a JSON object")
-                    + "): online and presence figures are this node's own until it does (warned once)");
-        }
-        return null;
+        return cluster.get(key);
     }
 
-    /** Native.hubGet parsed; null on any failure (rc[0]: the code, EBADJSON, or 0 for a non-object). */
-    @SuppressWarnings("unchecked")
-    private Map<String, Object> hubGet(String key, int timeoutMs, int[] rc) {
-        EngineHandle h = handle;
-        if (!hubRedis || h == null) {
-            return null;
-        }
-        byte[] k = EngineHandle.utf8(key);
-        byte[] json;
-        try {
-            json = h.get("hubGet", a -> Native.hubGet(a, k, timeoutMs, rc));
-        } catch (IllegalStateException e) {
-            rc[0] = NativeException.ESTOPPED;
-            return null;
-        }
-        if (json != null) {
-            try {
-                Object o = JSONUtil.parse(new String(json, StandardCharsets.UTF_8));
-                if (o instanceof Map) {
-                    return (Map<String, Object>) o;
-                }
-            } catch (IllegalArgumentException e) {
-                rc[0] = NativeException.EBADJSON;
-            }
-        }
-        return null;
-    }
-
-    /**
-     * With a Redis hub, whether another node holds connection id (alive or
-     * dying: its "conn:" + id map): {user} (user null when anonymous), else
-     * null, also when the id is not one of ours in form or Redis does not
-     * answer within {@value #HUB_CONN_TIMEOUT_MS} ms.  For the handshake.
-     */
+    /** Whether another node holds connection id ({@link ClusterMaps#knownElsewhere}). */
     String[] knownElsewhere(String id) {
-        if (!hubRedis || !isId(id)) {
-            return null;
-        }
-        Map<String, Object> m = hubGet(HUB_CONN + id, HUB_CONN_TIMEOUT_MS, new int[1]);
-        if (m == null || !m.containsKey(HUB_CONN_USER)) {
-            return null;
-        }
-        Object u = m.get(HUB_CONN_USER);
-        if (u == null) {
-            return new String[] {null};
-        }
-        return u instanceof String && !((String) u).isEmpty() ? new String[] {(String) u} : null;
-    }
-
-    /** 22 characters of URL-safe base64, as {@link #newId()} makes them. */
-    static boolean isId(String id) {
-        if (id == null || id.length() != 22) {
-            return false;
-        }
-        for (int i = 0; i < id.length(); i++) {
-            char ch = id.charAt(i);
-            if (!(ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-'
-                    || ch == '_')) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /**
-     * The connection is (still) held by this node: its entries in the
-     * cluster's online map and its own conn: map.
-     */
-    private void hubOnline(CometConnection c) {
-        if (hubRedis) {
-            String user = JSONUtil.object2json(c.getUser());
-            hubSet(HUB_ONLINE, c.getId(), user);
-            hubSet(HUB_CONN + c.getId(), HUB_CONN_USER, user);
-        }
+        return cluster.knownElsewhere(id);
     }
 
     private boolean isPresenceChannel(String channel) {
@@ -714,87 +563,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         return o != null && o.isPresence();
     }
 
-    /**
-     * A record from the hub's action queue (event ACTION), from a page on any
-     * node: {"t":"req"} (or no "t"), {"cId","user","id","route","params"}:
-     * a request, run like a page's own (unknown route 4040, timeout 4080, a
-     * throw 5000), the ActionRequest's connection this node's object when it
-     * holds cId, else null; {"t":"sub"|"unsub"|"pub","cId","user","id","ch"}
-     * (pub: "data"), from comet4j-node: the same decisions as a page's own
-     * command ({@link Commands#run}: registered channel, SubscribeListeners,
-     * PublishListeners, writable by pages) for this node's connection, or for
-     * a stand-in ({@link CometConnection#remote}) when another node holds it.
-     * Every answer goes to cId wherever it is.
-     */
+    /** A record from the hub's action queue (event ACTION): run by {@link RemoteActions}. */
     void onAction(String json) {
-        // Done: the record leaves this node's taken list (else, this node
-        // gone, another node runs it again).
-        Runnable done = () -> actionDone(json);
-        Object v;
-        try {
-            v = JSONUtil.parse(json);
-        } catch (IllegalArgumentException e) {
-            LOG.warning("comet4j: a queued action that is not JSON was skipped: " + e.getMessage());
-            done.run();
-            return;
-        }
-        Map<?, ?> m = v instanceof Map ? (Map<?, ?>) v : null;
-        Object cid = m == null ? null : m.get("cId");
-        Object idv = m == null ? null : m.get("id");
-        if (!(cid instanceof String) || ((String) cid).isEmpty() || !(idv instanceof Long) || (Long) idv < 0) {
-            LOG.warning("comet4j: a queued action without \"cId\" or \"id\" was skipped: " + json);
-            done.run();
-            return;
-        }
-        String id = (String) cid;
-        long reqId = (Long) idv;
-        if (isDebugOn()) {
-            LOG.info("comet4j: queued action for " + id + ": " + json);
-        }
-        Object t = m.get("t");
-        Object u = m.get("user");
-        String user = u instanceof String && !((String) u).isEmpty() ? (String) u : null;
-        if ("sub".equals(t) || "unsub".equals(t) || "pub".equals(t)) {
-            CometConnection c = connections.get(id);
-            commands.run((String) t, c != null ? c : CometConnection.remote(id, user), reqId, m);
-            done.run();
-            return;
-        }
-        if (t != null && !"req".equals(t)) {
-            sendError(id, reqId, CometProtocol.ERR_BAD_COMMAND, "unknown command " + JSONUtil.object2json(t));
-            done.run();
-            return;
-        }
-        Object route = m.get("route");
-        if (!(route instanceof String) || ((String) route).isEmpty()) {
-            sendError(id, reqId, CometProtocol.ERR_BAD_COMMAND, "missing \"route\"");
-            done.run();
-            return;
-        }
-        ActionHandler h = actionHandler((String) route);
-        Actions a = actions;
-        if (h == null || a == null) {
-            sendError(id, reqId, CometProtocol.ERR_UNKNOWN, "unknown route " + route);
-            done.run();
-            return;
-        }
-        a.run(h, new ActionRequest((String) route, m.get("params"), id, user, connections.get(id), reqId), done);
-    }
-
-    /** The queued action json has been answered (c4j_hub_action_done). */
-    private void actionDone(String json) {
-        EngineHandle h = handle;
-        if (h == null) {
-            return;
-        }
-        byte[] b = EngineHandle.utf8(json);
-        try {
-            int rc = h.call("hubActionDone", a -> Native.hubActionDone(a, b));
-            if (rc < 0 && rc != NativeException.ESTOPPED) {
-                LOG.warning("comet4j: " + Errors.exception("hubActionDone", rc).getMessage());
-            }
-        } catch (IllegalStateException e) { // closed meanwhile: another node will run it
-        }
+        remoteActions.onAction(json);
     }
 
     boolean isDebugOn() {
@@ -907,7 +678,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         }
         if (added) {
             if (hubRedis && isPresenceChannel(channel)) {
-                hubSet(HUB_PRESENCE + channel, c.getId(), JSONUtil.object2json(c.getUser()));
+                cluster.set(ClusterMaps.HUB_PRESENCE + channel, c.getId(), JSONUtil.object2json(c.getUser()));
             }
             presence(channel, c, true);
         }
@@ -927,7 +698,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         }
         if (removed) {
             if (hubRedis && isPresenceChannel(channel)) {
-                hubSet(HUB_PRESENCE + channel, c.getId(), null);
+                cluster.set(ClusterMaps.HUB_PRESENCE + channel, c.getId(), null);
             }
             presence(channel, c, false);
         }
@@ -1007,7 +778,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         if (raced != null) {
             return raced;
         }
-        hubOnline(c);
+        cluster.online(c);
         track(c, p);
         return c;
     }
@@ -1184,7 +955,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             // the same connection goes on over it; the old one's DROP 4004
             // is not the connection's end.
             c.revive(ip, remotePort, workStyle(transport));
-            hubOnline(c);
+            cluster.online(c);
             fire(new RevivalEvent(this, c));
             return;
         }
@@ -1192,7 +963,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         c = new CometConnection(cid, ip, remotePort, u, workStyle(transport), p != null ? p.request : null);
         connections.put(cid, c);
         addUser(c);
-        hubOnline(c);
+        cluster.online(c);
         fire(new ConnectEvent(this, c));
         // Joins after the ConnectEvent: listeners meet the connection before its presence.
         Collection<String> chs = p != null ? p.channels : new ArrayList<>(channelOptions.keySet());
@@ -1219,8 +990,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             c.setState(CometProtocol.STATE_DROPPED); // no join after this
         }
         removeUser(c);
-        hubSet(HUB_ONLINE, cid, null);
-        hubSet(HUB_CONN + cid, HUB_CONN_USER, null);
+        cluster.offline(cid);
         for (String ch : new ArrayList<>(c.channels)) {
             left(c, ch); // leaves before BeforeDrop/Drop: their listeners see the counts without it
         }
@@ -1251,7 +1021,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         }
         pending.remove(cid); // the handshake that got it its fresh ticket
         c.revive(ip, remotePort, workStyle(transport));
-        hubOnline(c); // it may have lived on another node meanwhile
+        cluster.online(c); // it may have lived on another node meanwhile
         fire(new RevivalEvent(this, c));
     }
 
