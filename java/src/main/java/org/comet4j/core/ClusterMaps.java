@@ -18,7 +18,8 @@ import org.comet4j.core.util.JSONUtil;
  * "online" (connection id → user, or null) and "conn:&lt;id&gt;" (u → user,
  * for a handshake on another node that gets the page's old id,
  * {@link #knownElsewhere}) for each connection it knows, and
- * "presence:&lt;channel&gt;" for each member of a presence channel.  isOnline, getOnlineCount,
+ * "presence:&lt;channel&gt;" for each member of a presence channel
+ * ({@link Membership} writes those).  isOnline, getOnlineCount,
  * getMemberCount of a presence channel and the HTTP API's online and
  * presence answers read them back (up to {@value #HUB_GET_TIMEOUT_MS} ms)
  * and fall back to this node's own numbers, with one warning, when Redis

@@ -2,13 +2,11 @@ package org.comet4j.core;
 
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Level;
@@ -65,11 +63,10 @@ import org.comet4j.event.Observable;
  * <p>Talking back (docs/protocol.md section 7): pages subscribe, publish and
  * send requests; {@link Commands} answers them on the dispatcher thread,
  * with SubscribeListeners, PublishListeners, ChannelListeners and
- * ActionHandlers (on the engine's own pool, {@link Actions}) deciding.  This
- * class keeps who is subscribed to what (the ticket's channels at connect,
- * then every subscribe and unsubscribe made through it) and which
- * connections each user has, for getConnections(channel), getMemberCount,
- * isOnline and presence; the subscriptions themselves live in the core.
+ * ActionHandlers (on the engine's own pool, {@link Actions}) deciding.  Who
+ * is subscribed to what and which connections each user has, for
+ * getConnections(channel), getMemberCount, isOnline and presence, is
+ * {@link Membership}'s; the subscriptions themselves live in the core.
  *
  * <p>Several nodes (Comet.Hub=redis://..., docs/protocol.md section 9): the
  * core routes sendToAll, sendTo, sendToUser, drop and command answers to
@@ -92,14 +89,11 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     private final Map<String, CometConnection> connections = new ConcurrentHashMap<>();
     private final Map<String, Pending> pending = new ConcurrentHashMap<>();
-    /** Channel → its members; a channel's set goes when it empties. */
-    private final Map<String, Set<CometConnection>> members = new ConcurrentHashMap<>();
-    /** User → its connections (alive or dying); a user's set goes when it empties. */
-    private final Map<String, Set<CometConnection>> users = new ConcurrentHashMap<>();
     private final Map<String, List<ChannelListener>> channelListeners = new ConcurrentHashMap<>();
     private final Map<String, ActionHandler> actionHandlers = new ConcurrentHashMap<>();
     private final Map<String, ChannelOptions> channelOptions;
     private final ClusterMaps cluster = new ClusterMaps(this);
+    private final Membership membership;
     private final Commands commands = new Commands(this);
     private final RemoteActions remoteActions = new RemoteActions(this, commands);
     private final ApiHandler api = new ApiHandler(this);
@@ -124,6 +118,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     /** channelOptions: CometContext's registered channels, read live. */
     CometEngine(Map<String, ChannelOptions> channelOptions) {
         this.channelOptions = channelOptions;
+        this.membership = new Membership(this, channelOptions, cluster);
     }
 
     // ---- life cycle (CometContext calls these) -------------------------------
@@ -188,8 +183,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         port = -1;
         connections.clear();
         pending.clear();
-        members.clear();
-        users.clear();
+        membership.clear();
     }
 
     /** True between start and stop. */
@@ -355,7 +349,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         Errors.check("subscribe(" + connectionId + ", " + channel + ")", rc);
         CometConnection c = connections.get(connectionId);
         if (c != null) {
-            joined(c, channel);
+            membership.joined(c, channel);
             return true;
         }
         Pending p = pending.get(connectionId);
@@ -379,7 +373,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         Errors.check("unsubscribe(" + connectionId + ", " + channel + ")", rc);
         CometConnection c = connections.get(connectionId);
         if (c != null) {
-            left(c, channel);
+            membership.left(c, channel);
             return true;
         }
         Pending p = pending.get(connectionId);
@@ -391,8 +385,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     /** The connections subscribed to a channel (alive and dying), as far as this engine knows. */
     public List<CometConnection> getConnections(String channel) {
-        Set<CometConnection> s = channel == null ? null : members.get(channel);
-        return s == null ? new ArrayList<>() : new ArrayList<>(s);
+        return membership.connections(channel);
     }
 
     /**
@@ -402,21 +395,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * otherwise this node's members, as {@link #getConnections(String)}.
      */
     public Map<String, String> getMembers(String channel) {
-        Map<String, String> out = new TreeMap<>();
-        if (channel == null) {
-            return out;
-        }
-        Map<String, Object> m = isPresenceChannel(channel) ? cluster.get(ClusterMaps.HUB_PRESENCE + channel) : null;
-        if (m != null) {
-            for (Map.Entry<String, Object> e : m.entrySet()) {
-                out.put(e.getKey(), e.getValue() instanceof String ? (String) e.getValue() : null);
-            }
-            return out;
-        }
-        for (CometConnection c : getConnections(channel)) {
-            out.put(c.getId(), c.getUser());
-        }
-        return out;
+        return membership.members(channel);
     }
 
     /**
@@ -424,14 +403,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * for a presence channel: across the cluster.
      */
     public int getMemberCount(String channel) {
-        if (channel != null && isPresenceChannel(channel)) {
-            Map<String, Object> m = cluster.get(ClusterMaps.HUB_PRESENCE + channel);
-            if (m != null) {
-                return m.size();
-            }
-        }
-        Set<CometConnection> s = channel == null ? null : members.get(channel);
-        return s == null ? 0 : s.size();
+        return membership.count(channel);
     }
 
     // ---- users -------------------------------------------------------------------------
@@ -441,14 +413,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * a Redis hub, on any node of the cluster.
      */
     public boolean isOnline(String userId) {
-        if (userId == null) {
-            return false;
-        }
-        if (users.containsKey(userId)) {
-            return true;
-        }
-        Map<String, Object> m = cluster.get(ClusterMaps.HUB_ONLINE);
-        return m != null && m.containsValue(userId);
+        return membership.online(userId);
     }
 
     /**
@@ -457,17 +422,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * node's connections.
      */
     public int getOnlineCount() {
-        Map<String, Object> m = cluster.get(ClusterMaps.HUB_ONLINE);
-        if (m != null) {
-            return ClusterMaps.distinctUsers(m);
-        }
-        return users.size();
+        return membership.onlineCount();
     }
 
     /** The connections of a user (a copy, possibly empty). */
     public List<CometConnection> getUserConnections(String userId) {
-        Set<CometConnection> s = userId == null ? null : users.get(userId);
-        return s == null ? new ArrayList<>() : new ArrayList<>(s);
+        return membership.userConnections(userId);
     }
 
     // ---- channel listeners and actions ---------------------------------------------------
@@ -556,11 +516,6 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     /** Whether another node holds connection id ({@link ClusterMaps#knownElsewhere}). */
     String[] knownElsewhere(String id) {
         return cluster.knownElsewhere(id);
-    }
-
-    private boolean isPresenceChannel(String channel) {
-        ChannelOptions o = channelOptions.get(channel);
-        return o != null && o.isPresence();
     }
 
     /** A record from the hub's action queue (event ACTION): run by {@link RemoteActions}. */
@@ -667,89 +622,14 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         }
     }
 
-    /** c is now a member of channel: record it; a join on a presence channel. */
+    /** c is now a member of channel ({@link Membership#joined}). */
     void joined(CometConnection c, String channel) {
-        boolean added;
-        synchronized (c) {
-            added = !CometProtocol.STATE_DROPPED.equals(c.getState()) && c.channels.add(channel);
-            if (added) {
-                members.computeIfAbsent(channel, k -> ConcurrentHashMap.newKeySet()).add(c);
-            }
-        }
-        if (added) {
-            if (hubRedis && isPresenceChannel(channel)) {
-                cluster.set(ClusterMaps.HUB_PRESENCE + channel, c.getId(), JSONUtil.object2json(c.getUser()));
-            }
-            presence(channel, c, true);
-        }
+        membership.joined(c, channel);
     }
 
-    /** c is no longer a member of channel; a leave on a presence channel. */
+    /** c is no longer a member of channel ({@link Membership#left}). */
     void left(CometConnection c, String channel) {
-        boolean removed;
-        synchronized (c) {
-            removed = c.channels.remove(channel);
-            if (removed) {
-                members.computeIfPresent(channel, (k, set) -> {
-                    set.remove(c);
-                    return set.isEmpty() ? null : set;
-                });
-            }
-        }
-        if (removed) {
-            if (hubRedis && isPresenceChannel(channel)) {
-                cluster.set(ClusterMaps.HUB_PRESENCE + channel, c.getId(), null);
-            }
-            presence(channel, c, false);
-        }
-    }
-
-    /**
-     * On a presence channel: a join/leave frame to the channel's pages on
-     * every node (the core's channel frame: not a message, so no offset and
-     * no history), then a PresenceEvent.
-     */
-    private void presence(String channel, CometConnection c, boolean joined) {
-        ChannelOptions o = channelOptions.get(channel);
-        if (o == null || !o.isPresence()) {
-            return;
-        }
-        if (handle != null) {
-            Map<String, Object> f = new LinkedHashMap<>();
-            f.put("t", joined ? "join" : "leave");
-            f.put("ch", channel);
-            f.put("cId", c.getId());
-            f.put("user", c.getUser());
-            byte[] frame = EngineHandle.utf8(JSONUtil.object2json(f));
-            byte[] ch = EngineHandle.utf8(channel);
-            int rc;
-            try {
-                rc = handle.call("sendChannelFrame", a -> Native.sendChannelFrame(a, ch, frame));
-            } catch (IllegalStateException e) { // closed meanwhile
-                rc = NativeException.ESTOPPED;
-            }
-            if (rc < 0 && rc != NativeException.ESTOPPED) {
-                LOG.warning("comet4j: " + Errors.exception("presence frame on " + channel, rc).getMessage());
-            }
-        }
-        fire(new PresenceEvent(this, channel, c, joined));
-    }
-
-    private void addUser(CometConnection c) {
-        String u = c.getUser();
-        if (u != null && !u.isEmpty()) {
-            users.computeIfAbsent(u, k -> ConcurrentHashMap.newKeySet()).add(c);
-        }
-    }
-
-    private void removeUser(CometConnection c) {
-        String u = c.getUser();
-        if (u != null && !u.isEmpty()) {
-            users.computeIfPresent(u, (k, set) -> {
-                set.remove(c);
-                return set.isEmpty() ? null : set;
-            });
-        }
+        membership.left(c, channel);
     }
 
     /**
@@ -758,10 +638,10 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * the registered channels) as memberships, with joins.
      */
     private void track(CometConnection c, Pending p) {
-        addUser(c);
+        membership.connected(c);
         Collection<String> chs = p != null ? p.channels : new ArrayList<>(channelOptions.keySet());
         for (String ch : chs) {
-            joined(c, ch);
+            membership.joined(c, ch);
         }
     }
 
@@ -962,13 +842,13 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         String u = !user.isEmpty() ? user : p != null ? p.user : null;
         c = new CometConnection(cid, ip, remotePort, u, workStyle(transport), p != null ? p.request : null);
         connections.put(cid, c);
-        addUser(c);
+        membership.connected(c);
         cluster.online(c);
         fire(new ConnectEvent(this, c));
         // Joins after the ConnectEvent: listeners meet the connection before its presence.
         Collection<String> chs = p != null ? p.channels : new ArrayList<>(channelOptions.keySet());
         for (String ch : chs) {
-            joined(c, ch);
+            membership.joined(c, ch);
         }
     }
 
@@ -989,11 +869,8 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         synchronized (c) {
             c.setState(CometProtocol.STATE_DROPPED); // no join after this
         }
-        removeUser(c);
         cluster.offline(cid);
-        for (String ch : new ArrayList<>(c.channels)) {
-            left(c, ch); // leaves before BeforeDrop/Drop: their listeners see the counts without it
-        }
+        membership.dropped(c); // leaves before BeforeDrop/Drop: their listeners see the counts without it
         fire(new BeforeDropEvent(this, c, code, reason));
         fire(new DropEvent(this, c, code, reason));
     }
@@ -1059,7 +936,8 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         LOG.log(l, "comet4j core: " + text);
     }
 
-    private void fire(Event<CometEngine> e) {
+    /** Fires e to its listeners; one that throws is logged and the others still run. */
+    void fire(Event<CometEngine> e) {
         fireEvent(e, (l, t) -> LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on "
                 + e.getClass().getSimpleName(), t));
     }
