@@ -1,12 +1,9 @@
 package org.comet4j.core;
 
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Level;
@@ -43,17 +40,12 @@ import org.comet4j.event.Observable;
  * The application's handle on the push engine, with Comet4J's API: send to
  * one connection, to a list or to all, look connections up, and listen to
  * their life cycle.  Sending serializes the data once (JSONUtil) and hands
- * it to the native core, which frames it once and fans it out; this class
- * keeps only the map of connections the core reported, and the handshakes
- * waiting for their connection to attach.  Sends only enqueue: they never
- * block on the network.
- *
- * <p>Life cycle of a connection, on the dispatcher thread: Connect; then,
- * when its transport is lost, Dying (it stays in getConnections() with state
- * "dying" and sendTo still reaches it: the core keeps the frames) and either
- * Revival (the same object, alive, with the new transport's work style and
- * address) or, after Comet.ConnExpires, BeforeDrop and Drop with code 4005.
- * Nothing is buffered here: the core holds the frames and the history.
+ * it to the native core, which frames it once and fans it out.  Sends only
+ * enqueue: they never block on the network.  The connections the core
+ * reported, their life cycle (Connect; Dying; Revival, or BeforeDrop and
+ * Drop) and the handshakes waiting for their connection are
+ * {@link Connections}'.  Nothing is buffered here: the core holds the frames
+ * and the history.
  *
  * <p>MessageEvent: fired after each send on the sending thread, with the
  * connection and the data as given (Comet4J).  sendToAll fires one per
@@ -84,21 +76,16 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     private static final int CLOSE_IDLE_TIMEOUT = 4002;
 
-    /** How long a handshake waits for its connection beyond the ticket's expiry. */
-    private static final long PENDING_GRACE_MS = 5000;
-
-    private final Map<String, CometConnection> connections = new ConcurrentHashMap<>();
-    private final Map<String, Pending> pending = new ConcurrentHashMap<>();
     private final Map<String, List<ChannelListener>> channelListeners = new ConcurrentHashMap<>();
     private final Map<String, ActionHandler> actionHandlers = new ConcurrentHashMap<>();
     private final Map<String, ChannelOptions> channelOptions;
     private final ClusterMaps cluster = new ClusterMaps(this);
     private final Membership membership;
+    private final Connections connections;
     private final Commands commands = new Commands(this);
     private final RemoteActions remoteActions = new RemoteActions(this, commands);
     private final ApiHandler api = new ApiHandler(this);
     private volatile Actions actions;
-    private volatile long nextPurge;
 
     private volatile EngineHandle handle;
     private volatile Dispatcher dispatcher;
@@ -119,6 +106,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     CometEngine(Map<String, ChannelOptions> channelOptions) {
         this.channelOptions = channelOptions;
         this.membership = new Membership(this, channelOptions, cluster);
+        this.connections = new Connections(this, channelOptions.keySet(), membership, cluster);
     }
 
     // ---- life cycle (CometContext calls these) -------------------------------
@@ -182,7 +170,6 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         queueActions = false;
         port = -1;
         connections.clear();
-        pending.clear();
         membership.clear();
     }
 
@@ -242,7 +229,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         }
         Errors.check("sendToAll(" + channel + ")", rc);
         if (hasListener(MessageEvent.class)) {
-            for (CometConnection c : connections.values()) {
+            for (CometConnection c : connections.all()) {
                 fireMessage(c, data, channel);
             }
         }
@@ -341,22 +328,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      *         reported by the core nor given a ticket by the servlet lately)
      */
     public boolean subscribe(String connectionId, String channel) {
-        checkChannel(channel);
-        int rc = nativeSubscribe(connectionId, channel, -1);
-        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
-            return false;
-        }
-        Errors.check("subscribe(" + connectionId + ", " + channel + ")", rc);
-        CometConnection c = connections.get(connectionId);
-        if (c != null) {
-            membership.joined(c, channel);
-            return true;
-        }
-        Pending p = pending.get(connectionId);
-        if (p != null) { // attached in the core, its connect event not handled yet
-            p.channels.add(channel);
-        }
-        return p != null;
+        return connections.subscribe(connectionId, channel);
     }
 
     /**
@@ -365,22 +337,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * @return false if this engine knows no such connection
      */
     public boolean unsubscribe(String connectionId, String channel) {
-        checkChannel(channel);
-        int rc = nativeUnsubscribe(connectionId, channel);
-        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
-            return false;
-        }
-        Errors.check("unsubscribe(" + connectionId + ", " + channel + ")", rc);
-        CometConnection c = connections.get(connectionId);
-        if (c != null) {
-            membership.left(c, channel);
-            return true;
-        }
-        Pending p = pending.get(connectionId);
-        if (p != null) {
-            p.channels.remove(channel);
-        }
-        return p != null;
+        return connections.unsubscribe(connectionId, channel);
     }
 
     /** The connections subscribed to a channel (alive and dying), as far as this engine knows. */
@@ -632,35 +589,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         membership.left(c, channel);
     }
 
-    /**
-     * A connection Java learns of: the user index, then its ticket's
-     * channels (the handshake's; for a ticket minted elsewhere, taken to be
-     * the registered channels) as memberships, with joins.
-     */
-    private void track(CometConnection c, Pending p) {
-        membership.connected(c);
-        Collection<String> chs = p != null ? p.channels : new ArrayList<>(channelOptions.keySet());
-        for (String ch : chs) {
-            membership.joined(c, ch);
-        }
-    }
-
     /** The connection with this id, made (and tracked) if Java has not seen it yet. */
     CometConnection known(String cid) {
-        CometConnection c = connections.get(cid);
-        if (c != null) {
-            return c;
-        }
-        Pending p = pending.remove(cid);
-        c = new CometConnection(cid, null, 0, p != null ? p.user : null, CometProtocol.WORKSTYLE_WEBSOCKET,
-                p != null ? p.request : null);
-        CometConnection raced = connections.putIfAbsent(cid, c);
-        if (raced != null) {
-            return raced;
-        }
-        cluster.online(c);
-        track(c, p);
-        return c;
+        return connections.known(cid);
     }
 
     private void sendJson(String channel, String cid, String json) {
@@ -683,13 +614,14 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         }
     }
 
-    private static void checkChannel(String channel) {
+    static void checkChannel(String channel) {
         if (channel == null || channel.isEmpty()) {
             throw new IllegalArgumentException("comet4j: channel must not be empty");
         }
     }
 
-    private EngineHandle running(String op) {
+    /** The handle, or IllegalStateException naming op (before start, after stop). */
+    EngineHandle running(String op) {
         EngineHandle h = handle;
         if (h == null) {
             throw new IllegalStateException(stopped ? "comet4j: " + op + " after the engine was stopped"
@@ -703,12 +635,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     /** The connection with this id, or null. */
     public CometConnection getConnection(String id) {
-        return id == null ? null : connections.get(id);
+        return connections.get(id);
     }
 
     /** A copy of the list of connections the core holds: alive ones and dying ones. */
     public List<CometConnection> getConnections() {
-        return new ArrayList<>(connections.values());
+        return new ArrayList<>(connections.all());
     }
 
     /**
@@ -757,27 +689,14 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     // ---- handshake support (CometServlet) ----------------------------------------------
 
-    /** A new connection id from the core. */
+    /** A new connection id from the core ({@link Connections#newId}). */
     String newId() {
-        running("newId");
-        return Native.newId();
+        return connections.newId();
     }
 
-    /** Signs a ticket for cid (see docs/protocol.md). */
+    /** Signs a ticket for cid (see docs/protocol.md; {@link Connections#ticket}). */
     String ticket(String cid, String user, long expSeconds, List<String> channels) {
-        Map<String, Object> claims = new LinkedHashMap<>();
-        claims.put("cid", cid);
-        if (user != null) {
-            claims.put("sub", user);
-        }
-        claims.put("exp", expSeconds);
-        claims.put("ch", channels);
-        byte[] json = EngineHandle.utf8(JSONUtil.object2json(claims));
-        String t = running("ticket").get("ticket", h -> Native.ticket(h, json));
-        if (t == null) {
-            throw new NativeException("ticket: the core could not sign the claims", NativeException.EBADJSON);
-        }
-        return t;
+        return connections.ticket(cid, user, expSeconds, channels);
     }
 
     /** Remembers a handshake until its connection attaches or the ticket expires. */
@@ -787,123 +706,37 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     /** Remembers a handshake, with its ticket's channels, until its connection attaches or the ticket expires. */
     void addPending(String cid, RequestSnapshot request, String user, List<String> channels, long expiresAtMillis) {
-        long now = System.currentTimeMillis();
-        if (now >= nextPurge) {
-            nextPurge = now + 1000;
-            for (Iterator<Pending> it = pending.values().iterator(); it.hasNext();) {
-                if (it.next().expiresAt < now) {
-                    it.remove();
-                }
-            }
-        }
-        pending.put(cid, new Pending(request, user, channels, expiresAtMillis + PENDING_GRACE_MS));
+        connections.addPending(cid, request, user, channels, expiresAtMillis);
     }
 
     int pendingCount() {
-        return pending.size();
+        return connections.pendingCount();
     }
 
     CometConfig getConfig() {
         return config;
     }
 
-    private static final class Pending {
-        final RequestSnapshot request;
-        final String user;
-        /** The ticket's channels, then the subscribe/unsubscribe calls made before the connect event. */
-        final Set<String> channels = ConcurrentHashMap.newKeySet();
-        final long expiresAt;
-
-        Pending(RequestSnapshot request, String user, List<String> channels, long expiresAt) {
-            this.request = request;
-            this.user = user;
-            if (channels != null) {
-                this.channels.addAll(channels);
-            }
-            this.expiresAt = expiresAt;
-        }
-    }
-
     // ---- events from the core (the dispatcher thread calls these) ------------------------
 
+    /** CONNECT: a new connection, or a live one on a new transport ({@link Connections}). */
     void onConnect(String cid, String user, String ip, int remotePort, String transport) {
-        Pending p = pending.remove(cid);
-        CometConnection c = connections.get(cid);
-        if (c != null) {
-            // A new transport took the id of a live connection (the page
-            // reconnected with cId before the old transport was seen lost):
-            // the same connection goes on over it; the old one's DROP 4004
-            // is not the connection's end.
-            c.revive(ip, remotePort, workStyle(transport));
-            cluster.online(c);
-            fire(new RevivalEvent(this, c));
-            return;
-        }
-        String u = !user.isEmpty() ? user : p != null ? p.user : null;
-        c = new CometConnection(cid, ip, remotePort, u, workStyle(transport), p != null ? p.request : null);
-        connections.put(cid, c);
-        membership.connected(c);
-        cluster.online(c);
-        fire(new ConnectEvent(this, c));
-        // Joins after the ConnectEvent: listeners meet the connection before its presence.
-        Collection<String> chs = p != null ? p.channels : new ArrayList<>(channelOptions.keySet());
-        for (String ch : chs) {
-            membership.joined(c, ch);
-        }
+        connections.onConnect(cid, user, ip, remotePort, transport);
     }
 
+    /** DROP: the connection's end (or, code 4004, only its old transport's). */
     void onDrop(String cid, int code, String reason) {
-        CometConnection c = connections.get(cid);
-        if (code == CometProtocol.CLOSE_REPLACED && c != null) {
-            // Only the transport ends: its id was attached again, and that
-            // attach is (or was already) reported as the same connection.
-            if (config != null && config.isDebug()) {
-                LOG.info("comet4j: " + cid + " moved to a new transport");
-            }
-            return;
-        }
-        c = connections.remove(cid);
-        if (c == null) { // its connect event was lost, or it never reached Java
-            c = new CometConnection(cid, null, 0, null, CometProtocol.WORKSTYLE_WEBSOCKET, null);
-        }
-        synchronized (c) {
-            c.setState(CometProtocol.STATE_DROPPED); // no join after this
-        }
-        cluster.offline(cid);
-        membership.dropped(c); // leaves before BeforeDrop/Drop: their listeners see the counts without it
-        fire(new BeforeDropEvent(this, c, code, reason));
-        fire(new DropEvent(this, c, code, reason));
+        connections.onDrop(cid, code, reason);
     }
 
-    /**
-     * The transport is lost; the connection keeps its identity (and its
-     * object, in the map) until REVIVAL or DROP.
-     */
+    /** DYING: the transport is lost; the connection waits to be revived. */
     void onDying(String cid, int code, String reason) {
-        CometConnection c = known(cid); // its connect event may have been lost: know it from now on
-        c.setState(CometProtocol.STATE_DYING);
-        fire(new DyingEvent(this, c, code, reason));
+        connections.onDying(cid, code, reason);
     }
 
-    /**
-     * The same id attached again: the same object, alive, with the new
-     * transport's address and work style.  One Java does not know (dropped
-     * here already, or its events lost) is a new connection.
-     */
+    /** REVIVAL: the same id attached again. */
     void onRevival(String cid, String user, String ip, int remotePort, String transport) {
-        CometConnection c = connections.get(cid);
-        if (c == null) {
-            onConnect(cid, user, ip, remotePort, transport);
-            return;
-        }
-        pending.remove(cid); // the handshake that got it its fresh ticket
-        c.revive(ip, remotePort, workStyle(transport));
-        cluster.online(c); // it may have lived on another node meanwhile
-        fire(new RevivalEvent(this, c));
-    }
-
-    private static String workStyle(String transport) {
-        return transport.isEmpty() ? CometProtocol.WORKSTYLE_WEBSOCKET : transport;
+        connections.onRevival(cid, user, ip, remotePort, transport);
     }
 
     /** A client frame (everything but ping): a command, answered by {@link Commands}. */
