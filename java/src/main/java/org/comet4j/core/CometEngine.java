@@ -5,7 +5,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -20,7 +19,6 @@ import org.comet4j.core.event.PresenceEvent;
 import org.comet4j.core.event.PublishEvent;
 import org.comet4j.core.event.RevivalEvent;
 import org.comet4j.core.event.SubscribeEvent;
-import org.comet4j.core.exception.NativeException;
 import org.comet4j.core.listener.BeforeConnectListener;
 import org.comet4j.core.listener.BeforeDropListener;
 import org.comet4j.core.listener.ChannelListener;
@@ -32,7 +30,6 @@ import org.comet4j.core.listener.PresenceListener;
 import org.comet4j.core.listener.PublishListener;
 import org.comet4j.core.listener.RevivalListener;
 import org.comet4j.core.listener.SubscribeListener;
-import org.comet4j.core.util.JSONUtil;
 import org.comet4j.event.Event;
 import org.comet4j.event.Observable;
 
@@ -40,12 +37,12 @@ import org.comet4j.event.Observable;
  * The application's handle on the push engine, with Comet4J's API: send to
  * one connection, to a list or to all, look connections up, and listen to
  * their life cycle.  Sending serializes the data once (JSONUtil) and hands
- * it to the native core, which frames it once and fans it out.  Sends only
- * enqueue: they never block on the network.  The connections the core
- * reported, their life cycle (Connect; Dying; Revival, or BeforeDrop and
- * Drop) and the handshakes waiting for their connection are
- * {@link Connections}'.  Nothing is buffered here: the core holds the frames
- * and the history.
+ * it to the native core, which frames it once and fans it out
+ * ({@link Delivery}).  Sends only enqueue: they never block on the network.
+ * The connections the core reported, their life cycle (Connect; Dying;
+ * Revival, or BeforeDrop and Drop) and the handshakes waiting for their
+ * connection are {@link Connections}'.  Nothing is buffered here: the core
+ * holds the frames and the history.
  *
  * <p>MessageEvent: fired after each send on the sending thread, with the
  * connection and the data as given (Comet4J).  sendToAll fires one per
@@ -55,10 +52,11 @@ import org.comet4j.event.Observable;
  * <p>Talking back (docs/protocol.md section 7): pages subscribe, publish and
  * send requests; {@link Commands} answers them on the dispatcher thread,
  * with SubscribeListeners, PublishListeners, ChannelListeners and
- * ActionHandlers (on the engine's own pool, {@link Actions}) deciding.  Who
- * is subscribed to what and which connections each user has, for
- * getConnections(channel), getMemberCount, isOnline and presence, is
- * {@link Membership}'s; the subscriptions themselves live in the core.
+ * ActionHandlers ({@link Handlers}; requests on the engine's own pool,
+ * {@link Actions}) deciding.  Who is subscribed to what and which
+ * connections each user has, for getConnections(channel), getMemberCount,
+ * isOnline and presence, is {@link Membership}'s; the subscriptions
+ * themselves live in the core.
  *
  * <p>Several nodes (Comet.Hub=redis://..., docs/protocol.md section 9): the
  * core routes sendToAll, sendTo, sendToUser, drop and command answers to
@@ -74,14 +72,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
 
-    private static final int CLOSE_IDLE_TIMEOUT = 4002;
-
-    private final Map<String, List<ChannelListener>> channelListeners = new ConcurrentHashMap<>();
-    private final Map<String, ActionHandler> actionHandlers = new ConcurrentHashMap<>();
     private final Map<String, ChannelOptions> channelOptions;
     private final ClusterMaps cluster = new ClusterMaps(this);
     private final Membership membership;
     private final Connections connections;
+    private final Delivery delivery;
+    private final Handlers handlers = new Handlers();
     private final Commands commands = new Commands(this);
     private final RemoteActions remoteActions = new RemoteActions(this, commands);
     private final ApiHandler api = new ApiHandler(this);
@@ -107,6 +103,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         this.channelOptions = channelOptions;
         this.membership = new Membership(this, channelOptions, cluster);
         this.connections = new Connections(this, channelOptions.keySet(), membership, cluster);
+        this.delivery = new Delivery(this, connections);
     }
 
     // ---- life cycle (CometContext calls these) -------------------------------
@@ -188,12 +185,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     /** Sends data (serialized by JSONUtil) on channel to one connection. */
     public void sendTo(String channel, CometConnection c, Object data) {
-        checkChannel(channel);
-        if (c == null) {
-            throw new NullPointerException("connection");
-        }
-        sendJson(channel, c.getId(), JSONUtil.object2json(data));
-        fireMessage(c, data, channel);
+        delivery.sendTo(channel, c, data);
     }
 
     /** Sends each element of data as its own message, in order (Comet4J). */
@@ -205,34 +197,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     /** Sends data, serialized once, to each connection of the list. */
     public void sendTo(String channel, List<CometConnection> list, Object data) {
-        checkChannel(channel);
-        if (list.isEmpty()) {
-            return;
-        }
-        String json = JSONUtil.object2json(data);
-        for (CometConnection c : list) {
-            sendJson(channel, c.getId(), json);
-        }
-        for (CometConnection c : list) {
-            fireMessage(c, data, channel);
-        }
+        delivery.sendTo(channel, list, data);
     }
 
     /** Sends data on channel to every connection: serialized once, fanned out by the core. */
     public void sendToAll(String channel, Object data) {
-        checkChannel(channel);
-        byte[] ch = EngineHandle.utf8(channel);
-        byte[] json = EngineHandle.utf8(JSONUtil.object2json(data));
-        int rc = running("sendToAll").call("sendToAll", h -> Native.sendAll(h, ch, json, 0));
-        if (rc == NativeException.ESTOPPED) {
-            return; // the engine is stopping: every connection is closing anyway
-        }
-        Errors.check("sendToAll(" + channel + ")", rc);
-        if (hasListener(MessageEvent.class)) {
-            for (CometConnection c : connections.all()) {
-                fireMessage(c, data, channel);
-            }
-        }
+        delivery.sendToAll(channel, data);
     }
 
     /**
@@ -250,19 +220,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * @throws IllegalArgumentException for one of those codes
      */
     public void drop(CometConnection c, int code, String reason) {
-        dropId(c.getId(), code, reason);
-    }
-
-    private void dropId(String connectionId, int code, String reason) {
-        if (code == CLOSE_IDLE_TIMEOUT || code == CometProtocol.CLOSE_REPLACED || code == CometProtocol.CLOSE_EXPIRED) {
-            throw new IllegalArgumentException("comet4j: close code " + code + " is reserved for the core");
-        }
-        byte[] cid = EngineHandle.utf8(connectionId);
-        String r = reason == null ? "" : reason;
-        int rc = running("drop").call("drop", h -> Native.drop(h, cid, code, r));
-        if (rc != NativeException.ENOCONN && rc != NativeException.ESTOPPED) {
-            Errors.check("drop(" + connectionId + ")", rc);
-        }
+        delivery.drop(c, code, reason);
     }
 
     /**
@@ -271,23 +229,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * worker, through the core.  Nothing happens when the user is offline.
      */
     public void sendToUser(String userId, String channel, Object data) {
-        checkChannel(channel);
-        if (userId == null || userId.isEmpty()) {
-            throw new IllegalArgumentException("comet4j: user must not be empty");
-        }
-        byte[] u = EngineHandle.utf8(userId);
-        byte[] ch = EngineHandle.utf8(channel);
-        byte[] json = EngineHandle.utf8(JSONUtil.object2json(data));
-        int rc = running("sendToUser").call("sendToUser", h -> Native.sendUser(h, u, ch, json, 0));
-        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
-            return;
-        }
-        Errors.check("sendToUser(" + userId + ", " + channel + ")", rc);
-        if (hasListener(MessageEvent.class)) {
-            for (CometConnection c : getUserConnections(userId)) {
-                fireMessage(c, data, channel);
-            }
-        }
+        delivery.sendToUser(userId, channel, data);
     }
 
     /**
@@ -297,11 +239,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * its own.  An id nobody holds is ignored.  No MessageEvent.
      */
     public void sendToConnection(String connectionId, String channel, Object data) {
-        checkChannel(channel);
-        if (connectionId == null || connectionId.isEmpty()) {
-            throw new IllegalArgumentException("comet4j: connection id must not be empty");
-        }
-        sendJson(channel, connectionId, JSONUtil.object2json(data));
+        delivery.sendToConnection(connectionId, channel, data);
     }
 
     /**
@@ -310,10 +248,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * ignored.
      */
     public void dropConnection(String connectionId, int code, String reason) {
-        if (connectionId == null || connectionId.isEmpty()) {
-            throw new IllegalArgumentException("comet4j: connection id must not be empty");
-        }
-        dropId(connectionId, code, reason);
+        delivery.dropConnection(connectionId, code, reason);
     }
 
     // ---- subscriptions -------------------------------------------------------------
@@ -395,16 +330,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * and whatever it does the broadcast goes on.
      */
     public void addChannelListener(String channel, ChannelListener l) {
-        checkChannel(channel);
-        if (l == null) {
-            throw new NullPointerException("listener");
-        }
-        channelListeners.computeIfAbsent(channel, k -> new CopyOnWriteArrayList<>()).add(l);
+        Delivery.checkChannel(channel);
+        handlers.addChannelListener(channel, l);
     }
 
     public boolean removeChannelListener(String channel, ChannelListener l) {
-        List<ChannelListener> list = channel == null ? null : channelListeners.get(channel);
-        return list != null && list.remove(l);
+        return handlers.removeChannelListener(channel, l);
     }
 
     /**
@@ -413,222 +344,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * @throws IllegalArgumentException if the route has a handler already
      */
     public void addActionHandler(String route, ActionHandler handler) {
-        if (route == null || route.isEmpty()) {
-            throw new IllegalArgumentException("comet4j: route must not be empty");
-        }
-        if (handler == null) {
-            throw new NullPointerException("handler");
-        }
-        if (actionHandlers.putIfAbsent(route, handler) != null) {
-            throw new IllegalArgumentException("comet4j: route already has a handler: '" + route + "'");
-        }
+        handlers.addActionHandler(route, handler);
     }
 
     /** Removes a route's handler; its requests get 4040 from now on. */
     public ActionHandler removeActionHandler(String route) {
-        return route == null ? null : actionHandlers.remove(route);
-    }
-
-    // ---- support for Commands and Actions --------------------------------------------------
-
-    ChannelOptions channelOptions(String channel) {
-        return channelOptions.get(channel);
-    }
-
-    ActionHandler actionHandler(String route) {
-        return actionHandlers.get(route);
-    }
-
-    Actions actions() {
-        return actions;
-    }
-
-    // ---- the hub (Comet.Hub=redis://...) -------------------------------------------------
-
-    /** Whether Comet.Hub is Redis on this running engine. */
-    boolean isHubRedis() {
-        return hubRedis;
-    }
-
-    /** Whether page requests go to the hub's action queue (Redis hub, Comet.ListenActions=false). */
-    boolean queuesActions() {
-        return queueActions;
-    }
-
-    /** A request onto the hub's action queue ({@link RemoteActions#enqueue}): 0, or a negative code. */
-    int hubAction(String requestJson) {
-        return remoteActions.enqueue(requestJson);
-    }
-
-    /** The native handle while the engine runs, else null. */
-    EngineHandle handle() {
-        return handle;
-    }
-
-    /** The cluster's map key, or null ({@link ClusterMaps#get}). */
-    Map<String, Object> hubGet(String key) {
-        return cluster.get(key);
-    }
-
-    /** Whether another node holds connection id ({@link ClusterMaps#knownElsewhere}). */
-    String[] knownElsewhere(String id) {
-        return cluster.knownElsewhere(id);
-    }
-
-    /** A record from the hub's action queue (event ACTION): run by {@link RemoteActions}. */
-    void onAction(String json) {
-        remoteActions.onAction(json);
-    }
-
-    boolean isDebugOn() {
-        CometConfig c = config;
-        return c != null && c.isDebug();
-    }
-
-    int nativeSubscribe(String cid, String channel, long ackId) {
-        byte[] id = EngineHandle.utf8(cid);
-        byte[] ch = EngineHandle.utf8(channel);
-        return running("subscribe").call("subscribe", h -> Native.subscribe(h, id, ch, ackId));
-    }
-
-    int nativeUnsubscribe(String cid, String channel) {
-        byte[] id = EngineHandle.utf8(cid);
-        byte[] ch = EngineHandle.utf8(channel);
-        return running("unsubscribe").call("unsubscribe", h -> Native.unsubscribe(h, id, ch));
-    }
-
-    /**
-     * Sends one whole frame to one connection; false if it is gone or the
-     * engine stopped (never throws for those: answers race with drops).
-     */
-    boolean sendFrame(String cid, String frameJson) {
-        return sendFrame(cid, EngineHandle.utf8(frameJson));
-    }
-
-    private boolean sendFrame(String cid, byte[] frame) {
-        EngineHandle h = handle;
-        if (h == null) {
-            return false;
-        }
-        byte[] id = EngineHandle.utf8(cid);
-        int rc;
-        try {
-            rc = h.call("sendFrame", a -> Native.sendFrame(a, id, frame));
-        } catch (IllegalStateException e) { // closed meanwhile
-            return false;
-        }
-        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
-            return false;
-        }
-        if (rc < 0) {
-            LOG.warning("comet4j: " + Errors.exception("sendFrame(" + cid + ")", rc).getMessage());
-            return false;
-        }
-        return true;
-    }
-
-    /** {"t":"ack","id":id}. */
-    void sendAck(String cid, long id) {
-        sendFrame(cid, "{\"t\":\"ack\",\"id\":" + id + "}");
-    }
-
-    /** {"t":"err","id":id,"code":code,"message":message}; no id when id < 0 (the command had none). */
-    void sendError(String cid, long id, int code, String message) {
-        Map<String, Object> f = new LinkedHashMap<>();
-        f.put("t", "err");
-        if (id >= 0) {
-            f.put("id", id);
-        }
-        f.put("code", code);
-        f.put("message", message == null ? "" : message);
-        sendFrame(cid, JSONUtil.object2json(f));
-        if (isDebugOn()) {
-            LOG.info("comet4j: err " + code + " to " + cid + ": " + message);
-        }
-    }
-
-    /**
-     * Fires a decision event (SubscribeEvent, PublishEvent): false if a
-     * listener returned false or threw (a refusal fails closed).
-     */
-    boolean decide(Event<CometEngine> e) {
-        return fireEvent(e, (l, t) -> {
-            LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on "
-                    + e.getClass().getSimpleName() + "; refused", t);
-            e.stopEvent();
-        });
-    }
-
-    void fireChannel(ChannelEvent e) {
-        List<ChannelListener> list = channelListeners.get(e.getChannel());
-        if (list == null) {
-            return;
-        }
-        for (ChannelListener l : list) {
-            try {
-                if (!l.handleEvent(e)) {
-                    return;
-                }
-            } catch (RuntimeException | LinkageError | AssertionError t) {
-                LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on a ChannelEvent of "
-                        + e.getChannel(), t);
-            }
-            if (e.hasStoped() || e.hasPreventDefault()) {
-                return;
-            }
-        }
-    }
-
-    /** c is now a member of channel ({@link Membership#joined}). */
-    void joined(CometConnection c, String channel) {
-        membership.joined(c, channel);
-    }
-
-    /** c is no longer a member of channel ({@link Membership#left}). */
-    void left(CometConnection c, String channel) {
-        membership.left(c, channel);
-    }
-
-    /** The connection with this id, made (and tracked) if Java has not seen it yet. */
-    CometConnection known(String cid) {
-        return connections.known(cid);
-    }
-
-    private void sendJson(String channel, String cid, String json) {
-        byte[] id = EngineHandle.utf8(cid);
-        byte[] ch = EngineHandle.utf8(channel);
-        byte[] js = EngineHandle.utf8(json);
-        int rc = running("sendTo").call("sendTo", h -> Native.sendTo(h, id, ch, js, 0));
-        // A connection that closed a moment ago is not an error (Comet4J did not
-        // fail either), nor is a send while the engine stops.
-        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
-            LOG.fine("comet4j: sendTo(" + cid + "): connection gone");
-            return;
-        }
-        Errors.check("sendTo(" + channel + ", " + cid + ")", rc);
-    }
-
-    private void fireMessage(CometConnection c, Object data, String channel) {
-        if (hasListener(MessageEvent.class)) {
-            fireEvent(new MessageEvent(this, c, data, channel));
-        }
-    }
-
-    static void checkChannel(String channel) {
-        if (channel == null || channel.isEmpty()) {
-            throw new IllegalArgumentException("comet4j: channel must not be empty");
-        }
-    }
-
-    /** The handle, or IllegalStateException naming op (before start, after stop). */
-    EngineHandle running(String op) {
-        EngineHandle h = handle;
-        if (h == null) {
-            throw new IllegalStateException(stopped ? "comet4j: " + op + " after the engine was stopped"
-                    : "comet4j: " + op + " before the engine was started"
-                    + " (is CometAppListener the first listener in web.xml?)");
-        }
-        return h;
+        return handlers.removeActionHandler(route);
     }
 
     // ---- connections -------------------------------------------------------------
@@ -690,9 +411,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     // ---- handshake support (CometServlet) ----------------------------------------------
 
     /** A new connection id from the core ({@link Connections#newId}). */
-    String newId() {
-        return connections.newId();
-    }
+    String newId() { return connections.newId(); }
 
     /** Signs a ticket for cid (see docs/protocol.md; {@link Connections#ticket}). */
     String ticket(String cid, String user, long expSeconds, List<String> channels) {
@@ -709,35 +428,27 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         connections.addPending(cid, request, user, channels, expiresAtMillis);
     }
 
-    int pendingCount() {
-        return connections.pendingCount();
-    }
+    int pendingCount() { return connections.pendingCount(); }
 
-    CometConfig getConfig() {
-        return config;
-    }
+    CometConfig getConfig() { return config; }
 
-    // ---- events from the core (the dispatcher thread calls these) ------------------------
+    /** Whether another node holds connection id ({@link ClusterMaps#knownElsewhere}). */
+    String[] knownElsewhere(String id) { return cluster.knownElsewhere(id); }
 
-    /** CONNECT: a new connection, or a live one on a new transport ({@link Connections}). */
+    // ---- events from the core (the Dispatcher calls these) --------------------------------
+
+    /** CONNECT, DYING, REVIVAL and DROP records: the life cycle above ({@link Connections}). */
     void onConnect(String cid, String user, String ip, int remotePort, String transport) {
         connections.onConnect(cid, user, ip, remotePort, transport);
     }
 
-    /** DROP: the connection's end (or, code 4004, only its old transport's). */
-    void onDrop(String cid, int code, String reason) {
-        connections.onDrop(cid, code, reason);
-    }
+    void onDying(String cid, int code, String reason) { connections.onDying(cid, code, reason); }
 
-    /** DYING: the transport is lost; the connection waits to be revived. */
-    void onDying(String cid, int code, String reason) {
-        connections.onDying(cid, code, reason);
-    }
-
-    /** REVIVAL: the same id attached again. */
     void onRevival(String cid, String user, String ip, int remotePort, String transport) {
         connections.onRevival(cid, user, ip, remotePort, transport);
     }
+
+    void onDrop(String cid, int code, String reason) { connections.onDrop(cid, code, reason); }
 
     /** A client frame (everything but ping): a command, answered by {@link Commands}. */
     void onClientMessage(String cid, String text) {
@@ -752,16 +463,8 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         api.handle(id, method, path, query, body);
     }
 
-    /** Answers HTTP API request id; false when the engine no longer runs. */
-    boolean apiReply(long id, int status, String json) {
-        byte[] b = EngineHandle.utf8(json);
-        try {
-            int rc = running("apiReply").call("apiReply", h -> Native.apiReply(h, id, status, b));
-            return rc == 0;
-        } catch (RuntimeException e) {
-            return false;
-        }
-    }
+    /** A record from the hub's action queue (event ACTION): run by {@link RemoteActions}. */
+    void onAction(String json) { remoteActions.onAction(json); }
 
     void onLog(int level, String text) {
         Level l = level == 0 ? Level.SEVERE : level == 1 ? Level.WARNING : level == 2 ? Level.INFO
@@ -773,5 +476,94 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     void fire(Event<CometEngine> e) {
         fireEvent(e, (l, t) -> LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on "
                 + e.getClass().getSimpleName(), t));
+    }
+
+    // ---- for Commands, Actions, RemoteActions, ApiHandler and the classes above ---------------
+
+    /** The native handle while the engine runs, else null. */
+    EngineHandle handle() { return handle; }
+
+    /** The handle, or IllegalStateException naming op (before start, after stop). */
+    EngineHandle running(String op) {
+        EngineHandle h = handle;
+        if (h == null) {
+            throw new IllegalStateException(stopped ? "comet4j: " + op + " after the engine was stopped"
+                    : "comet4j: " + op + " before the engine was started"
+                    + " (is CometAppListener the first listener in web.xml?)");
+        }
+        return h;
+    }
+
+    boolean isDebugOn() {
+        CometConfig c = config;
+        return c != null && c.isDebug();
+    }
+
+    /** Whether Comet.Hub is Redis on this running engine. */
+    boolean isHubRedis() { return hubRedis; }
+
+    /** Whether page requests go to the hub's action queue (Redis hub, Comet.ListenActions=false). */
+    boolean queuesActions() { return queueActions; }
+
+    ChannelOptions channelOptions(String channel) { return channelOptions.get(channel); }
+
+    ActionHandler actionHandler(String route) { return handlers.actionHandler(route); }
+
+    Actions actions() { return actions; }
+
+    /**
+     * Fires a decision event (SubscribeEvent, PublishEvent): false if a
+     * listener returned false or threw (a refusal fails closed).
+     */
+    boolean decide(Event<CometEngine> e) {
+        return fireEvent(e, (l, t) -> {
+            LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on "
+                    + e.getClass().getSimpleName() + "; refused", t);
+            e.stopEvent();
+        });
+    }
+
+    /** Runs the channel's ChannelListeners ({@link Handlers#fireChannel}). */
+    void fireChannel(ChannelEvent e) { handlers.fireChannel(e); }
+
+    /** The connection with this id, made (and tracked) if Java has not seen it yet. */
+    CometConnection known(String cid) { return connections.known(cid); }
+
+    /** c is now a member of channel ({@link Membership#joined}). */
+    void joined(CometConnection c, String channel) { membership.joined(c, channel); }
+
+    /** c is no longer a member of channel ({@link Membership#left}). */
+    void left(CometConnection c, String channel) { membership.left(c, channel); }
+
+    /** Native.subscribe ({@link Delivery#subscribe}): 0 or a negative code. */
+    int nativeSubscribe(String cid, String channel, long ackId) { return delivery.subscribe(cid, channel, ackId); }
+
+    /** Native.unsubscribe ({@link Delivery#unsubscribe}): 0 or a negative code. */
+    int nativeUnsubscribe(String cid, String channel) { return delivery.unsubscribe(cid, channel); }
+
+    /** One whole frame to one connection; false if it is gone or the engine stopped ({@link Delivery#frame}). */
+    boolean sendFrame(String cid, String frameJson) { return delivery.frame(cid, frameJson); }
+
+    /** {"t":"ack","id":id}. */
+    void sendAck(String cid, long id) { delivery.ack(cid, id); }
+
+    /** {"t":"err","id":id,"code":code,"message":message}; no id when id < 0 (the command had none). */
+    void sendError(String cid, long id, int code, String message) { delivery.error(cid, id, code, message); }
+
+    /** A request onto the hub's action queue ({@link RemoteActions#enqueue}): 0, or a negative code. */
+    int hubAction(String requestJson) { return remoteActions.enqueue(requestJson); }
+
+    /** The cluster's map key, or null ({@link ClusterMaps#get}). */
+    Map<String, Object> hubGet(String key) { return cluster.get(key); }
+
+    /** Answers HTTP API request id; false when the engine no longer runs. */
+    boolean apiReply(long id, int status, String json) {
+        byte[] b = EngineHandle.utf8(json);
+        try {
+            int rc = running("apiReply").call("apiReply", h -> Native.apiReply(h, id, status, b));
+            return rc == 0;
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 }

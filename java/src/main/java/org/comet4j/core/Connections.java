@@ -191,7 +191,7 @@ final class Connections {
      * @return false if neither is known (or the core holds no such id)
      */
     boolean subscribe(String cid, String channel) {
-        CometEngine.checkChannel(channel);
+        Delivery.checkChannel(channel);
         int rc = engine.nativeSubscribe(cid, channel, -1);
         if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
             return false;
@@ -211,7 +211,7 @@ final class Connections {
 
     /** As {@link #subscribe}: Native.unsubscribe, then a leave, or one channel less. */
     boolean unsubscribe(String cid, String channel) {
-        CometEngine.checkChannel(channel);
+        Delivery.checkChannel(channel);
         int rc = engine.nativeUnsubscribe(cid, channel);
         if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
             return false;
