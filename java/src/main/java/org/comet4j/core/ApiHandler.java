@@ -26,7 +26,7 @@ import org.comet4j.core.util.JSONUtil;
  * Errors are {"error":{"code":n,"message":"..."}}.
  *
  * <p>With a Redis hub (Comet.Hub=redis://...) online and presence (of a
- * channel registered with presence) are the cluster's (CometEngine.hubGet,
+ * channel registered with presence) are the cluster's (ClusterMaps,
  * up to 500 ms on this thread; this node's own figures when Redis does not
  * answer), and /api/send with a cId this node does not hold goes through
  * the hub to whichever node holds it (answered ok: nobody here knows
@@ -119,7 +119,7 @@ final class ApiHandler {
                 get(method);
                 Map<String, Object> m = new LinkedHashMap<>();
                 String user = q.get("user");
-                Map<String, Object> cluster = engine.hubGet(CometEngine.HUB_ONLINE);
+                Map<String, Object> cluster = engine.hubGet(ClusterMaps.HUB_ONLINE);
                 if (cluster != null) {
                     if (user != null) {
                         int n = 0;
@@ -132,7 +132,7 @@ final class ApiHandler {
                         m.put("online", n > 0);
                         m.put("connections", n);
                     } else {
-                        m.put("users", CometEngine.distinctUsers(cluster));
+                        m.put("users", ClusterMaps.distinctUsers(cluster));
                         m.put("connections", cluster.size());
                     }
                 } else if (user != null) {

@@ -1,19 +1,10 @@
 package org.comet4j.core;
 
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Collection;
-import java.util.Collections;
-import java.util.HashSet;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
@@ -28,7 +19,6 @@ import org.comet4j.core.event.PresenceEvent;
 import org.comet4j.core.event.PublishEvent;
 import org.comet4j.core.event.RevivalEvent;
 import org.comet4j.core.event.SubscribeEvent;
-import org.comet4j.core.exception.NativeException;
 import org.comet4j.core.listener.BeforeConnectListener;
 import org.comet4j.core.listener.BeforeDropListener;
 import org.comet4j.core.listener.ChannelListener;
@@ -40,7 +30,6 @@ import org.comet4j.core.listener.PresenceListener;
 import org.comet4j.core.listener.PublishListener;
 import org.comet4j.core.listener.RevivalListener;
 import org.comet4j.core.listener.SubscribeListener;
-import org.comet4j.core.util.JSONUtil;
 import org.comet4j.event.Event;
 import org.comet4j.event.Observable;
 
@@ -48,17 +37,12 @@ import org.comet4j.event.Observable;
  * The application's handle on the push engine, with Comet4J's API: send to
  * one connection, to a list or to all, look connections up, and listen to
  * their life cycle.  Sending serializes the data once (JSONUtil) and hands
- * it to the native core, which frames it once and fans it out; this class
- * keeps only the map of connections the core reported, and the handshakes
- * waiting for their connection to attach.  Sends only enqueue: they never
- * block on the network.
- *
- * <p>Life cycle of a connection, on the dispatcher thread: Connect; then,
- * when its transport is lost, Dying (it stays in getConnections() with state
- * "dying" and sendTo still reaches it: the core keeps the frames) and either
- * Revival (the same object, alive, with the new transport's work style and
- * address) or, after Comet.ConnExpires, BeforeDrop and Drop with code 4005.
- * Nothing is buffered here: the core holds the frames and the history.
+ * it to the native core, which frames it once and fans it out
+ * ({@link Delivery}).  Sends only enqueue: they never block on the network.
+ * The connections the core reported, their life cycle (Connect; Dying;
+ * Revival, or BeforeDrop and Drop) and the handshakes waiting for their
+ * connection are {@link Connections}'.  Nothing is buffered here: the core
+ * holds the frames and the history.
  *
  * <p>MessageEvent: fired after each send on the sending thread, with the
  * connection and the data as given (Comet4J).  sendToAll fires one per
@@ -68,66 +52,36 @@ import org.comet4j.event.Observable;
  * <p>Talking back (docs/protocol.md section 7): pages subscribe, publish and
  * send requests; {@link Commands} answers them on the dispatcher thread,
  * with SubscribeListeners, PublishListeners, ChannelListeners and
- * ActionHandlers (on the engine's own pool, {@link Actions}) deciding.  This
- * class keeps who is subscribed to what (the ticket's channels at connect,
- * then every subscribe and unsubscribe made through it) and which
+ * ActionHandlers ({@link Handlers}; requests on the engine's own pool,
+ * {@link Actions}) deciding.  Who is subscribed to what and which
  * connections each user has, for getConnections(channel), getMemberCount,
- * isOnline and presence; the subscriptions themselves live in the core.
+ * isOnline and presence, is {@link Membership}'s; the subscriptions
+ * themselves live in the core.
  *
  * <p>Several nodes (Comet.Hub=redis://..., docs/protocol.md section 9): the
  * core routes sendToAll, sendTo, sendToUser, drop and command answers to
- * whichever node holds the connection.  This class also writes the cluster's
- * maps (Native.hubSet): "online" (connection id → user, or null) and
- * "conn:&lt;id&gt;" (u → user, for a handshake on another node that gets the
- * page's old id, {@link #knownElsewhere}) for each connection it knows, and "presence:&lt;channel&gt;" for each member of a
- * presence channel; isOnline, getOnlineCount, getMemberCount of a presence
- * channel and the HTTP API's online and presence answers read them back
- * (Native.hubGet, up to {@value #HUB_GET_TIMEOUT_MS} ms) and fall back to
- * this node's own numbers, with one warning, when Redis does not answer.
- * The CometConnection objects (getConnections, getUserConnections,
- * getConnection) stay this node's own.  With Comet.ListenActions=false the
- * pages' requests go to the hub's action queue; a listening node gets them
- * as ACTION events ({@link #onAction}), and with them the sub, unsub and
- * pub of pages on comet4j-node.
+ * whichever node holds the connection.  isOnline, getOnlineCount,
+ * getMemberCount and getMembers of a presence channel answer from the
+ * cluster's maps ({@link ClusterMaps}), or this node's own numbers when
+ * Redis does not answer; the CometConnection objects (getConnections,
+ * getUserConnections, getConnection) stay this node's own.  With
+ * Comet.ListenActions=false the pages' requests go to the hub's action
+ * queue, whose records a listening node runs ({@link RemoteActions}).
  */
 public class CometEngine extends Observable<Event<CometEngine>> {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
 
-    private static final int CLOSE_IDLE_TIMEOUT = 4002;
-
-    /** How long a query of the cluster's maps waits for Redis. */
-    static final int HUB_GET_TIMEOUT_MS = 500;
-
-    /** The cluster's map of connections: connection id → user (or null). */
-    static final String HUB_ONLINE = "online";
-    /** The cluster's map of a presence channel's members: "presence:" + channel, id → user. */
-    static final String HUB_PRESENCE = "presence:";
-    /**
-     * One map per connection: "conn:" + id, field {@value #HUB_CONN_USER} → user (or null),
-     * written by the node that holds it, for a handshake on another node.
-     */
-    static final String HUB_CONN = "conn:";
-    static final String HUB_CONN_USER = "u";
-    /** How long a handshake waits for Redis to learn whether another node holds its cId. */
-    static final int HUB_CONN_TIMEOUT_MS = 300;
-
-    /** How long a handshake waits for its connection beyond the ticket's expiry. */
-    private static final long PENDING_GRACE_MS = 5000;
-
-    private final Map<String, CometConnection> connections = new ConcurrentHashMap<>();
-    private final Map<String, Pending> pending = new ConcurrentHashMap<>();
-    /** Channel → its members; a channel's set goes when it empties. */
-    private final Map<String, Set<CometConnection>> members = new ConcurrentHashMap<>();
-    /** User → its connections (alive or dying); a user's set goes when it empties. */
-    private final Map<String, Set<CometConnection>> users = new ConcurrentHashMap<>();
-    private final Map<String, List<ChannelListener>> channelListeners = new ConcurrentHashMap<>();
-    private final Map<String, ActionHandler> actionHandlers = new ConcurrentHashMap<>();
     private final Map<String, ChannelOptions> channelOptions;
+    private final ClusterMaps cluster = new ClusterMaps(this);
+    private final Membership membership;
+    private final Connections connections;
+    private final Delivery delivery;
+    private final Handlers handlers = new Handlers();
     private final Commands commands = new Commands(this);
+    private final RemoteActions remoteActions = new RemoteActions(this, commands);
     private final ApiHandler api = new ApiHandler(this);
     private volatile Actions actions;
-    private volatile long nextPurge;
 
     private volatile EngineHandle handle;
     private volatile Dispatcher dispatcher;
@@ -138,7 +92,6 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     private volatile boolean hubRedis;
     /** Comet.Hub is Redis and Comet.ListenActions false: page requests go to the action queue. */
     private volatile boolean queueActions;
-    private final AtomicBoolean hubGetWarned = new AtomicBoolean();
 
     /** Engines are made by CometContext. */
     CometEngine() {
@@ -148,6 +101,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     /** channelOptions: CometContext's registered channels, read live. */
     CometEngine(Map<String, ChannelOptions> channelOptions) {
         this.channelOptions = channelOptions;
+        this.membership = new Membership(this, channelOptions, cluster);
+        this.connections = new Connections(this, channelOptions.keySet(), membership, cluster);
+        this.delivery = new Delivery(this, connections);
     }
 
     // ---- life cycle (CometContext calls these) -------------------------------
@@ -211,9 +167,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         queueActions = false;
         port = -1;
         connections.clear();
-        pending.clear();
-        members.clear();
-        users.clear();
+        membership.clear();
     }
 
     /** True between start and stop. */
@@ -231,12 +185,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     /** Sends data (serialized by JSONUtil) on channel to one connection. */
     public void sendTo(String channel, CometConnection c, Object data) {
-        checkChannel(channel);
-        if (c == null) {
-            throw new NullPointerException("connection");
-        }
-        sendJson(channel, c.getId(), JSONUtil.object2json(data));
-        fireMessage(c, data, channel);
+        delivery.sendTo(channel, c, data);
     }
 
     /** Sends each element of data as its own message, in order (Comet4J). */
@@ -248,34 +197,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     /** Sends data, serialized once, to each connection of the list. */
     public void sendTo(String channel, List<CometConnection> list, Object data) {
-        checkChannel(channel);
-        if (list.isEmpty()) {
-            return;
-        }
-        String json = JSONUtil.object2json(data);
-        for (CometConnection c : list) {
-            sendJson(channel, c.getId(), json);
-        }
-        for (CometConnection c : list) {
-            fireMessage(c, data, channel);
-        }
+        delivery.sendTo(channel, list, data);
     }
 
     /** Sends data on channel to every connection: serialized once, fanned out by the core. */
     public void sendToAll(String channel, Object data) {
-        checkChannel(channel);
-        byte[] ch = EngineHandle.utf8(channel);
-        byte[] json = EngineHandle.utf8(JSONUtil.object2json(data));
-        int rc = running("sendToAll").call("sendToAll", h -> Native.sendAll(h, ch, json, 0));
-        if (rc == NativeException.ESTOPPED) {
-            return; // the engine is stopping: every connection is closing anyway
-        }
-        Errors.check("sendToAll(" + channel + ")", rc);
-        if (hasListener(MessageEvent.class)) {
-            for (CometConnection c : connections.values()) {
-                fireMessage(c, data, channel);
-            }
-        }
+        delivery.sendToAll(channel, data);
     }
 
     /**
@@ -293,19 +220,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * @throws IllegalArgumentException for one of those codes
      */
     public void drop(CometConnection c, int code, String reason) {
-        dropId(c.getId(), code, reason);
-    }
-
-    private void dropId(String connectionId, int code, String reason) {
-        if (code == CLOSE_IDLE_TIMEOUT || code == CometProtocol.CLOSE_REPLACED || code == CometProtocol.CLOSE_EXPIRED) {
-            throw new IllegalArgumentException("comet4j: close code " + code + " is reserved for the core");
-        }
-        byte[] cid = EngineHandle.utf8(connectionId);
-        String r = reason == null ? "" : reason;
-        int rc = running("drop").call("drop", h -> Native.drop(h, cid, code, r));
-        if (rc != NativeException.ENOCONN && rc != NativeException.ESTOPPED) {
-            Errors.check("drop(" + connectionId + ")", rc);
-        }
+        delivery.drop(c, code, reason);
     }
 
     /**
@@ -314,23 +229,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * worker, through the core.  Nothing happens when the user is offline.
      */
     public void sendToUser(String userId, String channel, Object data) {
-        checkChannel(channel);
-        if (userId == null || userId.isEmpty()) {
-            throw new IllegalArgumentException("comet4j: user must not be empty");
-        }
-        byte[] u = EngineHandle.utf8(userId);
-        byte[] ch = EngineHandle.utf8(channel);
-        byte[] json = EngineHandle.utf8(JSONUtil.object2json(data));
-        int rc = running("sendToUser").call("sendToUser", h -> Native.sendUser(h, u, ch, json, 0));
-        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
-            return;
-        }
-        Errors.check("sendToUser(" + userId + ", " + channel + ")", rc);
-        if (hasListener(MessageEvent.class)) {
-            for (CometConnection c : getUserConnections(userId)) {
-                fireMessage(c, data, channel);
-            }
-        }
+        delivery.sendToUser(userId, channel, data);
     }
 
     /**
@@ -340,11 +239,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * its own.  An id nobody holds is ignored.  No MessageEvent.
      */
     public void sendToConnection(String connectionId, String channel, Object data) {
-        checkChannel(channel);
-        if (connectionId == null || connectionId.isEmpty()) {
-            throw new IllegalArgumentException("comet4j: connection id must not be empty");
-        }
-        sendJson(channel, connectionId, JSONUtil.object2json(data));
+        delivery.sendToConnection(connectionId, channel, data);
     }
 
     /**
@@ -353,10 +248,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * ignored.
      */
     public void dropConnection(String connectionId, int code, String reason) {
-        if (connectionId == null || connectionId.isEmpty()) {
-            throw new IllegalArgumentException("comet4j: connection id must not be empty");
-        }
-        dropId(connectionId, code, reason);
+        delivery.dropConnection(connectionId, code, reason);
     }
 
     // ---- subscriptions -------------------------------------------------------------
@@ -371,22 +263,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      *         reported by the core nor given a ticket by the servlet lately)
      */
     public boolean subscribe(String connectionId, String channel) {
-        checkChannel(channel);
-        int rc = nativeSubscribe(connectionId, channel, -1);
-        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
-            return false;
-        }
-        Errors.check("subscribe(" + connectionId + ", " + channel + ")", rc);
-        CometConnection c = connections.get(connectionId);
-        if (c != null) {
-            joined(c, channel);
-            return true;
-        }
-        Pending p = pending.get(connectionId);
-        if (p != null) { // attached in the core, its connect event not handled yet
-            p.channels.add(channel);
-        }
-        return p != null;
+        return connections.subscribe(connectionId, channel);
     }
 
     /**
@@ -395,28 +272,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * @return false if this engine knows no such connection
      */
     public boolean unsubscribe(String connectionId, String channel) {
-        checkChannel(channel);
-        int rc = nativeUnsubscribe(connectionId, channel);
-        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
-            return false;
-        }
-        Errors.check("unsubscribe(" + connectionId + ", " + channel + ")", rc);
-        CometConnection c = connections.get(connectionId);
-        if (c != null) {
-            left(c, channel);
-            return true;
-        }
-        Pending p = pending.get(connectionId);
-        if (p != null) {
-            p.channels.remove(channel);
-        }
-        return p != null;
+        return connections.unsubscribe(connectionId, channel);
     }
 
     /** The connections subscribed to a channel (alive and dying), as far as this engine knows. */
     public List<CometConnection> getConnections(String channel) {
-        Set<CometConnection> s = channel == null ? null : members.get(channel);
-        return s == null ? new ArrayList<>() : new ArrayList<>(s);
+        return membership.connections(channel);
     }
 
     /**
@@ -426,21 +287,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * otherwise this node's members, as {@link #getConnections(String)}.
      */
     public Map<String, String> getMembers(String channel) {
-        Map<String, String> out = new TreeMap<>();
-        if (channel == null) {
-            return out;
-        }
-        Map<String, Object> cluster = isPresenceChannel(channel) ? hubGet(HUB_PRESENCE + channel) : null;
-        if (cluster != null) {
-            for (Map.Entry<String, Object> e : cluster.entrySet()) {
-                out.put(e.getKey(), e.getValue() instanceof String ? (String) e.getValue() : null);
-            }
-            return out;
-        }
-        for (CometConnection c : getConnections(channel)) {
-            out.put(c.getId(), c.getUser());
-        }
-        return out;
+        return membership.members(channel);
     }
 
     /**
@@ -448,14 +295,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * for a presence channel: across the cluster.
      */
     public int getMemberCount(String channel) {
-        if (channel != null && isPresenceChannel(channel)) {
-            Map<String, Object> cluster = hubGet(HUB_PRESENCE + channel);
-            if (cluster != null) {
-                return cluster.size();
-            }
-        }
-        Set<CometConnection> s = channel == null ? null : members.get(channel);
-        return s == null ? 0 : s.size();
+        return membership.count(channel);
     }
 
     // ---- users -------------------------------------------------------------------------
@@ -465,14 +305,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * a Redis hub, on any node of the cluster.
      */
     public boolean isOnline(String userId) {
-        if (userId == null) {
-            return false;
-        }
-        if (users.containsKey(userId)) {
-            return true;
-        }
-        Map<String, Object> cluster = hubGet(HUB_ONLINE);
-        return cluster != null && cluster.containsValue(userId);
+        return membership.online(userId);
     }
 
     /**
@@ -481,28 +314,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * node's connections.
      */
     public int getOnlineCount() {
-        Map<String, Object> cluster = hubGet(HUB_ONLINE);
-        if (cluster != null) {
-            return distinctUsers(cluster);
-        }
-        return users.size();
-    }
-
-    /** The distinct non-null users among the values of a hub map. */
-    static int distinctUsers(Map<String, Object> map) {
-        Set<Object> u = new HashSet<>();
-        for (Object v : map.values()) {
-            if (v instanceof String && !((String) v).isEmpty()) {
-                u.add(v);
-            }
-        }
-        return u.size();
+        return membership.onlineCount();
     }
 
     /** The connections of a user (a copy, possibly empty). */
     public List<CometConnection> getUserConnections(String userId) {
-        Set<CometConnection> s = userId == null ? null : users.get(userId);
-        return s == null ? new ArrayList<>() : new ArrayList<>(s);
+        return membership.userConnections(userId);
     }
 
     // ---- channel listeners and actions ---------------------------------------------------
@@ -513,16 +330,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * and whatever it does the broadcast goes on.
      */
     public void addChannelListener(String channel, ChannelListener l) {
-        checkChannel(channel);
-        if (l == null) {
-            throw new NullPointerException("listener");
-        }
-        channelListeners.computeIfAbsent(channel, k -> new CopyOnWriteArrayList<>()).add(l);
+        Delivery.checkChannel(channel);
+        handlers.addChannelListener(channel, l);
     }
 
     public boolean removeChannelListener(String channel, ChannelListener l) {
-        List<ChannelListener> list = channel == null ? null : channelListeners.get(channel);
-        return list != null && list.remove(l);
+        return handlers.removeChannelListener(channel, l);
     }
 
     /**
@@ -531,533 +344,24 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * @throws IllegalArgumentException if the route has a handler already
      */
     public void addActionHandler(String route, ActionHandler handler) {
-        if (route == null || route.isEmpty()) {
-            throw new IllegalArgumentException("comet4j: route must not be empty");
-        }
-        if (handler == null) {
-            throw new NullPointerException("handler");
-        }
-        if (actionHandlers.putIfAbsent(route, handler) != null) {
-            throw new IllegalArgumentException("comet4j: route already has a handler: '" + route + "'");
-        }
+        handlers.addActionHandler(route, handler);
     }
 
     /** Removes a route's handler; its requests get 4040 from now on. */
     public ActionHandler removeActionHandler(String route) {
-        return route == null ? null : actionHandlers.remove(route);
-    }
-
-    // ---- support for Commands and Actions --------------------------------------------------
-
-    ChannelOptions channelOptions(String channel) {
-        return channelOptions.get(channel);
-    }
-
-    ActionHandler actionHandler(String route) {
-        return actionHandlers.get(route);
-    }
-
-    Actions actions() {
-        return actions;
-    }
-
-    // ---- the hub (Comet.Hub=redis://...) -------------------------------------------------
-
-    /** Whether Comet.Hub is Redis on this running engine. */
-    boolean isHubRedis() {
-        return hubRedis;
-    }
-
-    /** Whether page requests go to the hub's action queue (Redis hub, Comet.ListenActions=false). */
-    boolean queuesActions() {
-        return queueActions;
-    }
-
-    /** Native.hubAction: 0, or a negative code (-1008 while stopping). */
-    int hubAction(String requestJson) {
-        byte[] json = EngineHandle.utf8(requestJson);
-        EngineHandle h = handle;
-        if (h == null) {
-            return NativeException.ESTOPPED;
-        }
-        try {
-            return h.call("hubAction", a -> Native.hubAction(a, json));
-        } catch (IllegalStateException e) { // closed meanwhile
-            return NativeException.ESTOPPED;
-        }
-    }
-
-    /**
-     * Writes field = value (a JSON value) in this node's part of the
-     * cluster's map key, or removes it (value null).  Never blocks; a
-     * failure (outbox full, stopping) is logged at FINE: the core writes
-     * the maps again after Redis comes back, a lost write is not.
-     */
-    private void hubSet(String key, String field, String valueJson) {
-        EngineHandle h = handle;
-        if (!hubRedis || h == null) {
-            return;
-        }
-        byte[] k = EngineHandle.utf8(key);
-        byte[] f = EngineHandle.utf8(field);
-        byte[] v = valueJson == null ? null : EngineHandle.utf8(valueJson);
-        int rc;
-        try {
-            rc = h.call("hubSet", a -> Native.hubSet(a, k, f, v));
-        } catch (IllegalStateException e) {
-            return;
-        }
-        if (rc < 0 && rc != NativeException.ESTOPPED) {
-            LOG.log(rc == NativeException.EFULL ? Level.WARNING : Level.FINE,
-                    "comet4j: " + Errors.exception("hubSet(" + key + ", " + field + ")", rc).getMessage());
-        }
-    }
-
-    /**
-     * The cluster's map key (merged over every live node), or null when the
-     * hub is local, the engine is not running or Redis does not answer within
-     * {@value #HUB_GET_TIMEOUT_MS} ms (the first such failure is logged as a
-     * warning: callers then answer with this node's own numbers).
-     */
-    Map<String, Object> hubGet(String key) {
-        int[] rc = new int[1];
-        Map<String, Object> m = hubGet(key, HUB_GET_TIMEOUT_MS, rc);
-        if (m != null || !hubRedis || rc[0] == NativeException.ESTOPPED || !isRunning()) {
-            return m;
-        }
-        if (hubGetWarned.compareAndSet(false, true)) {
-            LOG.warning("comet4j: the hub did not answer for " + key + " ("
-                    + (rc[0] < 0 ? Errors.exception("hubGet", rc[0]).getMessage() : "not a JSON object")
-                    + "): online and presence figures are this node's own until it does (warned once)");
-        }
-        return null;
-    }
-
-    /** Native.hubGet parsed; null on any failure (rc[0]: the code, EBADJSON, or 0 for a non-object). */
-    @SuppressWarnings("unchecked")
-    private Map<String, Object> hubGet(String key, int timeoutMs, int[] rc) {
-        EngineHandle h = handle;
-        if (!hubRedis || h == null) {
-            return null;
-        }
-        byte[] k = EngineHandle.utf8(key);
-        byte[] json;
-        try {
-            json = h.get("hubGet", a -> Native.hubGet(a, k, timeoutMs, rc));
-        } catch (IllegalStateException e) {
-            rc[0] = NativeException.ESTOPPED;
-            return null;
-        }
-        if (json != null) {
-            try {
-                Object o = JSONUtil.parse(new String(json, StandardCharsets.UTF_8));
-                if (o instanceof Map) {
-                    return (Map<String, Object>) o;
-                }
-            } catch (IllegalArgumentException e) {
-                rc[0] = NativeException.EBADJSON;
-            }
-        }
-        return null;
-    }
-
-    /**
-     * With a Redis hub, whether another node holds connection id (alive or
-     * dying: its "conn:" + id map): {user} (user null when anonymous), else
-     * null, also when the id is not one of ours in form or Redis does not
-     * answer within {@value #HUB_CONN_TIMEOUT_MS} ms.  For the handshake.
-     */
-    String[] knownElsewhere(String id) {
-        if (!hubRedis || !isId(id)) {
-            return null;
-        }
-        Map<String, Object> m = hubGet(HUB_CONN + id, HUB_CONN_TIMEOUT_MS, new int[1]);
-        if (m == null || !m.containsKey(HUB_CONN_USER)) {
-            return null;
-        }
-        Object u = m.get(HUB_CONN_USER);
-        if (u == null) {
-            return new String[] {null};
-        }
-        return u instanceof String && !((String) u).isEmpty() ? new String[] {(String) u} : null;
-    }
-
-    /** 22 characters of URL-safe base64, as {@link #newId()} makes them. */
-    static boolean isId(String id) {
-        if (id == null || id.length() != 22) {
-            return false;
-        }
-        for (int i = 0; i < id.length(); i++) {
-            char ch = id.charAt(i);
-            if (!(ch >= 'A' && ch <= 'Z' || ch >= 'a' && ch <= 'z' || ch >= '0' && ch <= '9' || ch == '-'
-                    || ch == '_')) {
-                return false;
-            }
-        }
-        return true;
-    }
-
-    /**
-     * The connection is (still) held by this node: its entries in the
-     * cluster's online map and its own conn: map.
-     */
-    private void hubOnline(CometConnection c) {
-        if (hubRedis) {
-            String user = JSONUtil.object2json(c.getUser());
-            hubSet(HUB_ONLINE, c.getId(), user);
-            hubSet(HUB_CONN + c.getId(), HUB_CONN_USER, user);
-        }
-    }
-
-    private boolean isPresenceChannel(String channel) {
-        ChannelOptions o = channelOptions.get(channel);
-        return o != null && o.isPresence();
-    }
-
-    /**
-     * A record from the hub's action queue (event ACTION), from a page on any
-     * node: {"t":"req"} (or no "t"), {"cId","user","id","route","params"}:
-     * a request, run like a page's own (unknown route 4040, timeout 4080, a
-     * throw 5000), the ActionRequest's connection this node's object when it
-     * holds cId, else null; {"t":"sub"|"unsub"|"pub","cId","user","id","ch"}
-     * (pub: "data"), from comet4j-node: the same decisions as a page's own
-     * command ({@link Commands#run}: registered channel, SubscribeListeners,
-     * PublishListeners, writable by pages) for this node's connection, or for
-     * a stand-in ({@link CometConnection#remote}) when another node holds it.
-     * Every answer goes to cId wherever it is.
-     */
-    void onAction(String json) {
-        // Done: the record leaves this node's taken list (else, this node
-        // gone, another node runs it again).
-        Runnable done = () -> actionDone(json);
-        Object v;
-        try {
-            v = JSONUtil.parse(json);
-        } catch (IllegalArgumentException e) {
-            LOG.warning("comet4j: a queued action that is not JSON was skipped: " + e.getMessage());
-            done.run();
-            return;
-        }
-        Map<?, ?> m = v instanceof Map ? (Map<?, ?>) v : null;
-        Object cid = m == null ? null : m.get("cId");
-        Object idv = m == null ? null : m.get("id");
-        if (!(cid instanceof String) || ((String) cid).isEmpty() || !(idv instanceof Long) || (Long) idv < 0) {
-            LOG.warning("comet4j: a queued action without \"cId\" or \"id\" was skipped: " + json);
-            done.run();
-            return;
-        }
-        String id = (String) cid;
-        long reqId = (Long) idv;
-        if (isDebugOn()) {
-            LOG.info("comet4j: queued action for " + id + ": " + json);
-        }
-        Object t = m.get("t");
-        Object u = m.get("user");
-        String user = u instanceof String && !((String) u).isEmpty() ? (String) u : null;
-        if ("sub".equals(t) || "unsub".equals(t) || "pub".equals(t)) {
-            CometConnection c = connections.get(id);
-            commands.run((String) t, c != null ? c : CometConnection.remote(id, user), reqId, m);
-            done.run();
-            return;
-        }
-        if (t != null && !"req".equals(t)) {
-            sendError(id, reqId, CometProtocol.ERR_BAD_COMMAND, "unknown command " + JSONUtil.object2json(t));
-            done.run();
-            return;
-        }
-        Object route = m.get("route");
-        if (!(route instanceof String) || ((String) route).isEmpty()) {
-            sendError(id, reqId, CometProtocol.ERR_BAD_COMMAND, "missing \"route\"");
-            done.run();
-            return;
-        }
-        ActionHandler h = actionHandler((String) route);
-        Actions a = actions;
-        if (h == null || a == null) {
-            sendError(id, reqId, CometProtocol.ERR_UNKNOWN, "unknown route " + route);
-            done.run();
-            return;
-        }
-        a.run(h, new ActionRequest((String) route, m.get("params"), id, user, connections.get(id), reqId), done);
-    }
-
-    /** The queued action json has been answered (c4j_hub_action_done). */
-    private void actionDone(String json) {
-        EngineHandle h = handle;
-        if (h == null) {
-            return;
-        }
-        byte[] b = EngineHandle.utf8(json);
-        try {
-            int rc = h.call("hubActionDone", a -> Native.hubActionDone(a, b));
-            if (rc < 0 && rc != NativeException.ESTOPPED) {
-                LOG.warning("comet4j: " + Errors.exception("hubActionDone", rc).getMessage());
-            }
-        } catch (IllegalStateException e) { // closed meanwhile: another node will run it
-        }
-    }
-
-    boolean isDebugOn() {
-        CometConfig c = config;
-        return c != null && c.isDebug();
-    }
-
-    int nativeSubscribe(String cid, String channel, long ackId) {
-        byte[] id = EngineHandle.utf8(cid);
-        byte[] ch = EngineHandle.utf8(channel);
-        return running("subscribe").call("subscribe", h -> Native.subscribe(h, id, ch, ackId));
-    }
-
-    int nativeUnsubscribe(String cid, String channel) {
-        byte[] id = EngineHandle.utf8(cid);
-        byte[] ch = EngineHandle.utf8(channel);
-        return running("unsubscribe").call("unsubscribe", h -> Native.unsubscribe(h, id, ch));
-    }
-
-    /**
-     * Sends one whole frame to one connection; false if it is gone or the
-     * engine stopped (never throws for those: answers race with drops).
-     */
-    boolean sendFrame(String cid, String frameJson) {
-        return sendFrame(cid, EngineHandle.utf8(frameJson));
-    }
-
-    private boolean sendFrame(String cid, byte[] frame) {
-        EngineHandle h = handle;
-        if (h == null) {
-            return false;
-        }
-        byte[] id = EngineHandle.utf8(cid);
-        int rc;
-        try {
-            rc = h.call("sendFrame", a -> Native.sendFrame(a, id, frame));
-        } catch (IllegalStateException e) { // closed meanwhile
-            return false;
-        }
-        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
-            return false;
-        }
-        if (rc < 0) {
-            LOG.warning("comet4j: " + Errors.exception("sendFrame(" + cid + ")", rc).getMessage());
-            return false;
-        }
-        return true;
-    }
-
-    /** {"t":"ack","id":id}. */
-    void sendAck(String cid, long id) {
-        sendFrame(cid, "{\"t\":\"ack\",\"id\":" + id + "}");
-    }
-
-    /** {"t":"err","id":id,"code":code,"message":message}; no id when id < 0 (the command had none). */
-    void sendError(String cid, long id, int code, String message) {
-        Map<String, Object> f = new LinkedHashMap<>();
-        f.put("t", "err");
-        if (id >= 0) {
-            f.put("id", id);
-        }
-        f.put("code", code);
-        f.put("message", message == null ? "" : message);
-        sendFrame(cid, JSONUtil.object2json(f));
-        if (isDebugOn()) {
-            LOG.info("comet4j: err " + code + " to " + cid + ": " + message);
-        }
-    }
-
-    /**
-     * Fires a decision event (SubscribeEvent, PublishEvent): false if a
-     * listener returned false or threw (a refusal fails closed).
-     */
-    boolean decide(Event<CometEngine> e) {
-        return fireEvent(e, (l, t) -> {
-            LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on "
-                    + e.getClass().getSimpleName() + "; refused", t);
-            e.stopEvent();
-        });
-    }
-
-    void fireChannel(ChannelEvent e) {
-        List<ChannelListener> list = channelListeners.get(e.getChannel());
-        if (list == null) {
-            return;
-        }
-        for (ChannelListener l : list) {
-            try {
-                if (!l.handleEvent(e)) {
-                    return;
-                }
-            } catch (RuntimeException | LinkageError | AssertionError t) {
-                LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on a ChannelEvent of "
-                        + e.getChannel(), t);
-            }
-            if (e.hasStoped() || e.hasPreventDefault()) {
-                return;
-            }
-        }
-    }
-
-    /** c is now a member of channel: record it; a join on a presence channel. */
-    void joined(CometConnection c, String channel) {
-        boolean added;
-        synchronized (c) {
-            added = !CometProtocol.STATE_DROPPED.equals(c.getState()) && c.channels.add(channel);
-            if (added) {
-                members.computeIfAbsent(channel, k -> ConcurrentHashMap.newKeySet()).add(c);
-            }
-        }
-        if (added) {
-            if (hubRedis && isPresenceChannel(channel)) {
-                hubSet(HUB_PRESENCE + channel, c.getId(), JSONUtil.object2json(c.getUser()));
-            }
-            presence(channel, c, true);
-        }
-    }
-
-    /** c is no longer a member of channel; a leave on a presence channel. */
-    void left(CometConnection c, String channel) {
-        boolean removed;
-        synchronized (c) {
-            removed = c.channels.remove(channel);
-            if (removed) {
-                members.computeIfPresent(channel, (k, set) -> {
-                    set.remove(c);
-                    return set.isEmpty() ? null : set;
-                });
-            }
-        }
-        if (removed) {
-            if (hubRedis && isPresenceChannel(channel)) {
-                hubSet(HUB_PRESENCE + channel, c.getId(), null);
-            }
-            presence(channel, c, false);
-        }
-    }
-
-    /**
-     * On a presence channel: a join/leave frame to the channel's pages on
-     * every node (the core's channel frame: not a message, so no offset and
-     * no history), then a PresenceEvent.
-     */
-    private void presence(String channel, CometConnection c, boolean joined) {
-        ChannelOptions o = channelOptions.get(channel);
-        if (o == null || !o.isPresence()) {
-            return;
-        }
-        if (handle != null) {
-            Map<String, Object> f = new LinkedHashMap<>();
-            f.put("t", joined ? "join" : "leave");
-            f.put("ch", channel);
-            f.put("cId", c.getId());
-            f.put("user", c.getUser());
-            byte[] frame = EngineHandle.utf8(JSONUtil.object2json(f));
-            byte[] ch = EngineHandle.utf8(channel);
-            int rc;
-            try {
-                rc = handle.call("sendChannelFrame", a -> Native.sendChannelFrame(a, ch, frame));
-            } catch (IllegalStateException e) { // closed meanwhile
-                rc = NativeException.ESTOPPED;
-            }
-            if (rc < 0 && rc != NativeException.ESTOPPED) {
-                LOG.warning("comet4j: " + Errors.exception("presence frame on " + channel, rc).getMessage());
-            }
-        }
-        fire(new PresenceEvent(this, channel, c, joined));
-    }
-
-    private void addUser(CometConnection c) {
-        String u = c.getUser();
-        if (u != null && !u.isEmpty()) {
-            users.computeIfAbsent(u, k -> ConcurrentHashMap.newKeySet()).add(c);
-        }
-    }
-
-    private void removeUser(CometConnection c) {
-        String u = c.getUser();
-        if (u != null && !u.isEmpty()) {
-            users.computeIfPresent(u, (k, set) -> {
-                set.remove(c);
-                return set.isEmpty() ? null : set;
-            });
-        }
-    }
-
-    /**
-     * A connection Java learns of: the user index, then its ticket's
-     * channels (the handshake's; for a ticket minted elsewhere, taken to be
-     * the registered channels) as memberships, with joins.
-     */
-    private void track(CometConnection c, Pending p) {
-        addUser(c);
-        Collection<String> chs = p != null ? p.channels : new ArrayList<>(channelOptions.keySet());
-        for (String ch : chs) {
-            joined(c, ch);
-        }
-    }
-
-    /** The connection with this id, made (and tracked) if Java has not seen it yet. */
-    CometConnection known(String cid) {
-        CometConnection c = connections.get(cid);
-        if (c != null) {
-            return c;
-        }
-        Pending p = pending.remove(cid);
-        c = new CometConnection(cid, null, 0, p != null ? p.user : null, CometProtocol.WORKSTYLE_WEBSOCKET,
-                p != null ? p.request : null);
-        CometConnection raced = connections.putIfAbsent(cid, c);
-        if (raced != null) {
-            return raced;
-        }
-        hubOnline(c);
-        track(c, p);
-        return c;
-    }
-
-    private void sendJson(String channel, String cid, String json) {
-        byte[] id = EngineHandle.utf8(cid);
-        byte[] ch = EngineHandle.utf8(channel);
-        byte[] js = EngineHandle.utf8(json);
-        int rc = running("sendTo").call("sendTo", h -> Native.sendTo(h, id, ch, js, 0));
-        // A connection that closed a moment ago is not an error (Comet4J did not
-        // fail either), nor is a send while the engine stops.
-        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
-            LOG.fine("comet4j: sendTo(" + cid + "): connection gone");
-            return;
-        }
-        Errors.check("sendTo(" + channel + ", " + cid + ")", rc);
-    }
-
-    private void fireMessage(CometConnection c, Object data, String channel) {
-        if (hasListener(MessageEvent.class)) {
-            fireEvent(new MessageEvent(this, c, data, channel));
-        }
-    }
-
-    private static void checkChannel(String channel) {
-        if (channel == null || channel.isEmpty()) {
-            throw new IllegalArgumentException("comet4j: channel must not be empty");
-        }
-    }
-
-    private EngineHandle running(String op) {
-        EngineHandle h = handle;
-        if (h == null) {
-            throw new IllegalStateException(stopped ? "comet4j: " + op + " after the engine was stopped"
-                    : "comet4j: " + op + " before the engine was started"
-                    + " (is CometAppListener the first listener in web.xml?)");
-        }
-        return h;
+        return handlers.removeActionHandler(route);
     }
 
     // ---- connections -------------------------------------------------------------
 
     /** The connection with this id, or null. */
     public CometConnection getConnection(String id) {
-        return id == null ? null : connections.get(id);
+        return connections.get(id);
     }
 
     /** A copy of the list of connections the core holds: alive ones and dying ones. */
     public List<CometConnection> getConnections() {
-        return new ArrayList<>(connections.values());
+        return new ArrayList<>(connections.all());
     }
 
     /**
@@ -1106,27 +410,12 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     // ---- handshake support (CometServlet) ----------------------------------------------
 
-    /** A new connection id from the core. */
-    String newId() {
-        running("newId");
-        return Native.newId();
-    }
+    /** A new connection id from the core ({@link Connections#newId}). */
+    String newId() { return connections.newId(); }
 
-    /** Signs a ticket for cid (see docs/protocol.md). */
+    /** Signs a ticket for cid (see docs/protocol.md; {@link Connections#ticket}). */
     String ticket(String cid, String user, long expSeconds, List<String> channels) {
-        Map<String, Object> claims = new LinkedHashMap<>();
-        claims.put("cid", cid);
-        if (user != null) {
-            claims.put("sub", user);
-        }
-        claims.put("exp", expSeconds);
-        claims.put("ch", channels);
-        byte[] json = EngineHandle.utf8(JSONUtil.object2json(claims));
-        String t = running("ticket").get("ticket", h -> Native.ticket(h, json));
-        if (t == null) {
-            throw new NativeException("ticket: the core could not sign the claims", NativeException.EBADJSON);
-        }
-        return t;
+        return connections.ticket(cid, user, expSeconds, channels);
     }
 
     /** Remembers a handshake until its connection attaches or the ticket expires. */
@@ -1136,128 +425,30 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     /** Remembers a handshake, with its ticket's channels, until its connection attaches or the ticket expires. */
     void addPending(String cid, RequestSnapshot request, String user, List<String> channels, long expiresAtMillis) {
-        long now = System.currentTimeMillis();
-        if (now >= nextPurge) {
-            nextPurge = now + 1000;
-            for (Iterator<Pending> it = pending.values().iterator(); it.hasNext();) {
-                if (it.next().expiresAt < now) {
-                    it.remove();
-                }
-            }
-        }
-        pending.put(cid, new Pending(request, user, channels, expiresAtMillis + PENDING_GRACE_MS));
+        connections.addPending(cid, request, user, channels, expiresAtMillis);
     }
 
-    int pendingCount() {
-        return pending.size();
-    }
+    int pendingCount() { return connections.pendingCount(); }
 
-    CometConfig getConfig() {
-        return config;
-    }
+    CometConfig getConfig() { return config; }
 
-    private static final class Pending {
-        final RequestSnapshot request;
-        final String user;
-        /** The ticket's channels, then the subscribe/unsubscribe calls made before the connect event. */
-        final Set<String> channels = ConcurrentHashMap.newKeySet();
-        final long expiresAt;
+    /** Whether another node holds connection id ({@link ClusterMaps#knownElsewhere}). */
+    String[] knownElsewhere(String id) { return cluster.knownElsewhere(id); }
 
-        Pending(RequestSnapshot request, String user, List<String> channels, long expiresAt) {
-            this.request = request;
-            this.user = user;
-            if (channels != null) {
-                this.channels.addAll(channels);
-            }
-            this.expiresAt = expiresAt;
-        }
-    }
+    // ---- events from the core (the Dispatcher calls these) --------------------------------
 
-    // ---- events from the core (the dispatcher thread calls these) ------------------------
-
+    /** CONNECT, DYING, REVIVAL and DROP records: the life cycle above ({@link Connections}). */
     void onConnect(String cid, String user, String ip, int remotePort, String transport) {
-        Pending p = pending.remove(cid);
-        CometConnection c = connections.get(cid);
-        if (c != null) {
-            // A new transport took the id of a live connection (the page
-            // reconnected with cId before the old transport was seen lost):
-            // the same connection goes on over it; the old one's DROP 4004
-            // is not the connection's end.
-            c.revive(ip, remotePort, workStyle(transport));
-            hubOnline(c);
-            fire(new RevivalEvent(this, c));
-            return;
-        }
-        String u = !user.isEmpty() ? user : p != null ? p.user : null;
-        c = new CometConnection(cid, ip, remotePort, u, workStyle(transport), p != null ? p.request : null);
-        connections.put(cid, c);
-        addUser(c);
-        hubOnline(c);
-        fire(new ConnectEvent(this, c));
-        // Joins after the ConnectEvent: listeners meet the connection before its presence.
-        Collection<String> chs = p != null ? p.channels : new ArrayList<>(channelOptions.keySet());
-        for (String ch : chs) {
-            joined(c, ch);
-        }
+        connections.onConnect(cid, user, ip, remotePort, transport);
     }
 
-    void onDrop(String cid, int code, String reason) {
-        CometConnection c = connections.get(cid);
-        if (code == CometProtocol.CLOSE_REPLACED && c != null) {
-            // Only the transport ends: its id was attached again, and that
-            // attach is (or was already) reported as the same connection.
-            if (config != null && config.isDebug()) {
-                LOG.info("comet4j: " + cid + " moved to a new transport");
-            }
-            return;
-        }
-        c = connections.remove(cid);
-        if (c == null) { // its connect event was lost, or it never reached Java
-            c = new CometConnection(cid, null, 0, null, CometProtocol.WORKSTYLE_WEBSOCKET, null);
-        }
-        synchronized (c) {
-            c.setState(CometProtocol.STATE_DROPPED); // no join after this
-        }
-        removeUser(c);
-        hubSet(HUB_ONLINE, cid, null);
-        hubSet(HUB_CONN + cid, HUB_CONN_USER, null);
-        for (String ch : new ArrayList<>(c.channels)) {
-            left(c, ch); // leaves before BeforeDrop/Drop: their listeners see the counts without it
-        }
-        fire(new BeforeDropEvent(this, c, code, reason));
-        fire(new DropEvent(this, c, code, reason));
-    }
+    void onDying(String cid, int code, String reason) { connections.onDying(cid, code, reason); }
 
-    /**
-     * The transport is lost; the connection keeps its identity (and its
-     * object, in the map) until REVIVAL or DROP.
-     */
-    void onDying(String cid, int code, String reason) {
-        CometConnection c = known(cid); // its connect event may have been lost: know it from now on
-        c.setState(CometProtocol.STATE_DYING);
-        fire(new DyingEvent(this, c, code, reason));
-    }
-
-    /**
-     * The same id attached again: the same object, alive, with the new
-     * transport's address and work style.  One Java does not know (dropped
-     * here already, or its events lost) is a new connection.
-     */
     void onRevival(String cid, String user, String ip, int remotePort, String transport) {
-        CometConnection c = connections.get(cid);
-        if (c == null) {
-            onConnect(cid, user, ip, remotePort, transport);
-            return;
-        }
-        pending.remove(cid); // the handshake that got it its fresh ticket
-        c.revive(ip, remotePort, workStyle(transport));
-        hubOnline(c); // it may have lived on another node meanwhile
-        fire(new RevivalEvent(this, c));
+        connections.onRevival(cid, user, ip, remotePort, transport);
     }
 
-    private static String workStyle(String transport) {
-        return transport.isEmpty() ? CometProtocol.WORKSTYLE_WEBSOCKET : transport;
-    }
+    void onDrop(String cid, int code, String reason) { connections.onDrop(cid, code, reason); }
 
     /** A client frame (everything but ping): a command, answered by {@link Commands}. */
     void onClientMessage(String cid, String text) {
@@ -1272,6 +463,99 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         api.handle(id, method, path, query, body);
     }
 
+    /** A record from the hub's action queue (event ACTION): run by {@link RemoteActions}. */
+    void onAction(String json) { remoteActions.onAction(json); }
+
+    void onLog(int level, String text) {
+        Level l = level == 0 ? Level.SEVERE : level == 1 ? Level.WARNING : level == 2 ? Level.INFO
+                : (config != null && config.isDebug()) ? Level.INFO : Level.FINE;
+        LOG.log(l, "comet4j core: " + text);
+    }
+
+    /** Fires e to its listeners; one that throws is logged and the others still run. */
+    void fire(Event<CometEngine> e) {
+        fireEvent(e, (l, t) -> LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on "
+                + e.getClass().getSimpleName(), t));
+    }
+
+    // ---- for Commands, Actions, RemoteActions, ApiHandler and the classes above ---------------
+
+    /** The native handle while the engine runs, else null. */
+    EngineHandle handle() { return handle; }
+
+    /** The handle, or IllegalStateException naming op (before start, after stop). */
+    EngineHandle running(String op) {
+        EngineHandle h = handle;
+        if (h == null) {
+            throw new IllegalStateException(stopped ? "comet4j: " + op + " after the engine was stopped"
+                    : "comet4j: " + op + " before the engine was started"
+                    + " (is CometAppListener the first listener in web.xml?)");
+        }
+        return h;
+    }
+
+    boolean isDebugOn() {
+        CometConfig c = config;
+        return c != null && c.isDebug();
+    }
+
+    /** Whether Comet.Hub is Redis on this running engine. */
+    boolean isHubRedis() { return hubRedis; }
+
+    /** Whether page requests go to the hub's action queue (Redis hub, Comet.ListenActions=false). */
+    boolean queuesActions() { return queueActions; }
+
+    ChannelOptions channelOptions(String channel) { return channelOptions.get(channel); }
+
+    ActionHandler actionHandler(String route) { return handlers.actionHandler(route); }
+
+    Actions actions() { return actions; }
+
+    /**
+     * Fires a decision event (SubscribeEvent, PublishEvent): false if a
+     * listener returned false or threw (a refusal fails closed).
+     */
+    boolean decide(Event<CometEngine> e) {
+        return fireEvent(e, (l, t) -> {
+            LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on "
+                    + e.getClass().getSimpleName() + "; refused", t);
+            e.stopEvent();
+        });
+    }
+
+    /** Runs the channel's ChannelListeners ({@link Handlers#fireChannel}). */
+    void fireChannel(ChannelEvent e) { handlers.fireChannel(e); }
+
+    /** The connection with this id, made (and tracked) if Java has not seen it yet. */
+    CometConnection known(String cid) { return connections.known(cid); }
+
+    /** c is now a member of channel ({@link Membership#joined}). */
+    void joined(CometConnection c, String channel) { membership.joined(c, channel); }
+
+    /** c is no longer a member of channel ({@link Membership#left}). */
+    void left(CometConnection c, String channel) { membership.left(c, channel); }
+
+    /** Native.subscribe ({@link Delivery#subscribe}): 0 or a negative code. */
+    int nativeSubscribe(String cid, String channel, long ackId) { return delivery.subscribe(cid, channel, ackId); }
+
+    /** Native.unsubscribe ({@link Delivery#unsubscribe}): 0 or a negative code. */
+    int nativeUnsubscribe(String cid, String channel) { return delivery.unsubscribe(cid, channel); }
+
+    /** One whole frame to one connection; false if it is gone or the engine stopped ({@link Delivery#frame}). */
+    boolean sendFrame(String cid, String frameJson) { return delivery.frame(cid, frameJson); }
+
+    /** {"t":"ack","id":id}. */
+    void sendAck(String cid, long id) { delivery.ack(cid, id); }
+
+    /** {"t":"err","id":id,"code":code,"message":message}; no id when id < 0 (the command had none). */
+    void sendError(String cid, long id, int code, String message) { delivery.error(cid, id, code, message); }
+
+    /** A request onto the hub's action queue ({@link RemoteActions#enqueue}): 0, or a negative code. */
+    int hubAction(String requestJson) { return remoteActions.enqueue(requestJson); }
+
+    /** The cluster's map key, or null ({@link ClusterMaps#get}). */
+    Map<String, Object> hubGet(String key) { return cluster.get(key); }
+
     /** Answers HTTP API request id; false when the engine no longer runs. */
     boolean apiReply(long id, int status, String json) {
         byte[] b = EngineHandle.utf8(json);
@@ -1281,16 +565,5 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         } catch (RuntimeException e) {
             return false;
         }
-    }
-
-    void onLog(int level, String text) {
-        Level l = level == 0 ? Level.SEVERE : level == 1 ? Level.WARNING : level == 2 ? Level.INFO
-                : (config != null && config.isDebug()) ? Level.INFO : Level.FINE;
-        LOG.log(l, "comet4j core: " + text);
-    }
-
-    private void fire(Event<CometEngine> e) {
-        fireEvent(e, (l, t) -> LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on "
-                + e.getClass().getSimpleName(), t));
     }
 }

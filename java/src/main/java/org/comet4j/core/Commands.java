@@ -29,7 +29,7 @@ import org.comet4j.core.util.JSONUtil;
  *     and Comet.ListenActions=false it is not run here: it goes to the hub's
  *     action queue as {"t":"req","cId","user","id","route","params"} for a
  *     listening node, which answers the page wherever it is
- *     (CometEngine.onAction); a request the queue refuses (outbox full while
+ *     (RemoteActions.onAction); a request the queue refuses (outbox full while
  *     Redis is away, over 65535 bytes) is answered err 5000 "request not
  *     queued: ..." at once, as comet4j-node answers it.</li>
  * </ul>
@@ -82,7 +82,7 @@ final class Commands {
     /**
      * One command t of connection c (this node's, or the stand-in of a page
      * another node holds, {@link CometConnection#isRemote()}: its command
-     * came through the hub's action queue, CometEngine.onAction).
+     * came through the hub's action queue, RemoteActions.onAction).
      */
     void run(String t, CometConnection c, long id, Map<?, ?> m) {
         switch (t) {

@@ -578,13 +578,13 @@ class HubTest {
 
     @Test
     void idsAreCheckedBeforeRedisIsAsked() {
-        assertTrue(CometEngine.isId(a.newId()));
-        assertTrue(CometEngine.isId("AZaz09-_AZaz09-_AZaz09"));
-        assertFalse(CometEngine.isId("AZaz09-_AZaz09-_AZaz0"), "21 chars");
-        assertFalse(CometEngine.isId("AZaz09-_AZaz09-_AZaz09A"), "23 chars");
-        assertFalse(CometEngine.isId("AZaz09+/AZaz09-_AZaz09"), "not URL-safe");
-        assertFalse(CometEngine.isId("AZaz09-_AZaz09-_AZaz:0"));
-        assertFalse(CometEngine.isId(null));
+        assertTrue(ClusterMaps.isId(a.newId()));
+        assertTrue(ClusterMaps.isId("AZaz09-_AZaz09-_AZaz09"));
+        assertFalse(ClusterMaps.isId("AZaz09-_AZaz09-_AZaz0"), "21 chars");
+        assertFalse(ClusterMaps.isId("AZaz09-_AZaz09-_AZaz09A"), "23 chars");
+        assertFalse(ClusterMaps.isId("AZaz09+/AZaz09-_AZaz09"), "not URL-safe");
+        assertFalse(ClusterMaps.isId("AZaz09-_AZaz09-_AZaz:0"));
+        assertFalse(ClusterMaps.isId(null));
         assertNull(a.knownElsewhere("x:y"));
     }
 }

@@ -1,0 +1,312 @@
+package org.comet4j.core;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.logging.Logger;
+
+import org.comet4j.core.event.BeforeDropEvent;
+import org.comet4j.core.event.ConnectEvent;
+import org.comet4j.core.event.DropEvent;
+import org.comet4j.core.event.DyingEvent;
+import org.comet4j.core.event.RevivalEvent;
+import org.comet4j.core.exception.NativeException;
+import org.comet4j.core.util.JSONUtil;
+
+/**
+ * The map of the connections the core reported (one CometConnection object
+ * per connection id, alive or dying, until its drop), and the handshakes:
+ * a new id and its signed ticket for the servlet, then the handshake
+ * waiting for its connection to attach (the request snapshot, user and
+ * ticket channels, kept until the ticket expires and a grace period after).  Nothing is buffered here: the core holds the frames and
+ * the history.
+ *
+ * <p>Life cycle of a connection, from the core's records on the dispatcher
+ * thread: Connect; then, when its transport is lost, Dying (it stays in
+ * getConnections() with state "dying" and sendTo still reaches it: the core
+ * keeps the frames) and either Revival (the same object, alive, with the
+ * new transport's work style and address) or, after Comet.ConnExpires,
+ * BeforeDrop and Drop with code 4005.  Each step first updates
+ * {@link Membership} and the cluster's online map ({@link ClusterMaps}),
+ * then fires its events; a connection's joins come after its ConnectEvent,
+ * its leaves before its BeforeDropEvent.
+ */
+final class Connections {
+
+    private static final Logger LOG = Logger.getLogger("org.comet4j");
+
+    /** How long a handshake waits for its connection beyond the ticket's expiry. */
+    static final long PENDING_GRACE_MS = 5000;
+
+    private final CometEngine engine;
+    /** The registered channels (a live view): a connection without a handshake here starts on them. */
+    private final Collection<String> registered;
+    private final Membership membership;
+    private final ClusterMaps cluster;
+    private final Map<String, CometConnection> connections = new ConcurrentHashMap<>();
+    private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+    private volatile long nextPurge;
+
+    Connections(CometEngine engine, Collection<String> registered, Membership membership, ClusterMaps cluster) {
+        this.engine = engine;
+        this.registered = registered;
+        this.membership = membership;
+        this.cluster = cluster;
+    }
+
+    private static final class Pending {
+        final RequestSnapshot request;
+        final String user;
+        /** The ticket's channels, then the subscribe/unsubscribe calls made before the connect event. */
+        final Set<String> channels = ConcurrentHashMap.newKeySet();
+        final long expiresAt;
+
+        Pending(RequestSnapshot request, String user, List<String> channels, long expiresAt) {
+            this.request = request;
+            this.user = user;
+            if (channels != null) {
+                this.channels.addAll(channels);
+            }
+            this.expiresAt = expiresAt;
+        }
+    }
+
+    // ---- the map -----------------------------------------------------------------------
+
+    /** The connection with this id, or null. */
+    CometConnection get(String cid) {
+        return cid == null ? null : connections.get(cid);
+    }
+
+    /** The connections, alive and dying: a live, unmodifiable view. */
+    Collection<CometConnection> all() {
+        return Collections.unmodifiableCollection(connections.values());
+    }
+
+    /** The engine stopped: no connection and no handshake any more. */
+    void clear() {
+        connections.clear();
+        pending.clear();
+    }
+
+    /** The connection with this id, made (and tracked) if Java has not seen it yet. */
+    CometConnection known(String cid) {
+        CometConnection c = connections.get(cid);
+        if (c != null) {
+            return c;
+        }
+        Pending p = pending.remove(cid);
+        c = new CometConnection(cid, null, 0, p != null ? p.user : null, CometProtocol.WORKSTYLE_WEBSOCKET,
+                p != null ? p.request : null);
+        CometConnection raced = connections.putIfAbsent(cid, c);
+        if (raced != null) {
+            return raced;
+        }
+        cluster.online(c);
+        track(c, p);
+        return c;
+    }
+
+    /**
+     * A connection Java learns of: the user index, then its ticket's
+     * channels (the handshake's; for a ticket minted elsewhere, taken to be
+     * the registered channels) as memberships, with joins.
+     */
+    private void track(CometConnection c, Pending p) {
+        membership.connected(c);
+        joinTicketChannels(c, p);
+    }
+
+    private void joinTicketChannels(CometConnection c, Pending p) {
+        Collection<String> chs = p != null ? p.channels : new ArrayList<>(registered);
+        for (String ch : chs) {
+            membership.joined(c, ch);
+        }
+    }
+
+    // ---- handshakes -----------------------------------------------------------------
+
+    /** A new connection id from the core. */
+    String newId() {
+        engine.running("newId");
+        return Native.newId();
+    }
+
+    /** Signs a ticket for cid (see docs/protocol.md). */
+    String ticket(String cid, String user, long expSeconds, List<String> channels) {
+        Map<String, Object> claims = new LinkedHashMap<>();
+        claims.put("cid", cid);
+        if (user != null) {
+            claims.put("sub", user);
+        }
+        claims.put("exp", expSeconds);
+        claims.put("ch", channels);
+        byte[] json = EngineHandle.utf8(JSONUtil.object2json(claims));
+        String t = engine.running("ticket").get("ticket", h -> Native.ticket(h, json));
+        if (t == null) {
+            throw new NativeException("ticket: the core could not sign the claims", NativeException.EBADJSON);
+        }
+        return t;
+    }
+
+    /**
+     * Remembers a handshake, with its ticket's channels, until its
+     * connection attaches or the ticket expires (and PENDING_GRACE_MS more);
+     * at most once a second, forgets the handshakes past that.
+     */
+    void addPending(String cid, RequestSnapshot request, String user, List<String> channels, long expiresAtMillis) {
+        long now = System.currentTimeMillis();
+        if (now >= nextPurge) {
+            nextPurge = now + 1000;
+            purge(now);
+        }
+        pending.put(cid, new Pending(request, user, channels, expiresAtMillis + PENDING_GRACE_MS));
+    }
+
+    /** Forgets the handshakes whose wait ended before now. */
+    void purge(long now) {
+        for (Iterator<Pending> it = pending.values().iterator(); it.hasNext();) {
+            if (it.next().expiresAt < now) {
+                it.remove();
+            }
+        }
+    }
+
+    int pendingCount() {
+        return pending.size();
+    }
+
+    // ---- the application's subscribe and unsubscribe ------------------------------------
+
+    /**
+     * Native.subscribe, then a join for a connection Java holds, else one
+     * more channel for its handshake (it attached in the core, its connect
+     * event not handled yet).
+     * @return false if neither is known (or the core holds no such id)
+     */
+    boolean subscribe(String cid, String channel) {
+        Delivery.checkChannel(channel);
+        int rc = engine.nativeSubscribe(cid, channel, -1);
+        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
+            return false;
+        }
+        Errors.check("subscribe(" + cid + ", " + channel + ")", rc);
+        CometConnection c = get(cid);
+        if (c != null) {
+            membership.joined(c, channel);
+            return true;
+        }
+        Pending p = pending.get(cid);
+        if (p != null) {
+            p.channels.add(channel);
+        }
+        return p != null;
+    }
+
+    /** As {@link #subscribe}: Native.unsubscribe, then a leave, or one channel less. */
+    boolean unsubscribe(String cid, String channel) {
+        Delivery.checkChannel(channel);
+        int rc = engine.nativeUnsubscribe(cid, channel);
+        if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
+            return false;
+        }
+        Errors.check("unsubscribe(" + cid + ", " + channel + ")", rc);
+        CometConnection c = get(cid);
+        if (c != null) {
+            membership.left(c, channel);
+            return true;
+        }
+        Pending p = pending.get(cid);
+        if (p != null) {
+            p.channels.remove(channel);
+        }
+        return p != null;
+    }
+
+    // ---- events from the core (the dispatcher thread calls these) ------------------------
+
+    void onConnect(String cid, String user, String ip, int remotePort, String transport) {
+        Pending p = pending.remove(cid);
+        CometConnection c = connections.get(cid);
+        if (c != null) {
+            // A new transport took the id of a live connection (the page
+            // reconnected with cId before the old transport was seen lost):
+            // the same connection goes on over it; the old one's DROP 4004
+            // is not the connection's end.
+            revive(c, ip, remotePort, transport);
+            return;
+        }
+        String u = !user.isEmpty() ? user : p != null ? p.user : null;
+        c = new CometConnection(cid, ip, remotePort, u, workStyle(transport), p != null ? p.request : null);
+        connections.put(cid, c);
+        membership.connected(c);
+        cluster.online(c);
+        engine.fire(new ConnectEvent(engine, c));
+        // Joins after the ConnectEvent: listeners meet the connection before its presence.
+        joinTicketChannels(c, p);
+    }
+
+    void onDrop(String cid, int code, String reason) {
+        CometConnection c = connections.get(cid);
+        if (code == CometProtocol.CLOSE_REPLACED && c != null) {
+            // Only the transport ends: its id was attached again, and that
+            // attach is (or was already) reported as the same connection.
+            if (engine.isDebugOn()) {
+                LOG.info("comet4j: " + cid + " moved to a new transport");
+            }
+            return;
+        }
+        c = connections.remove(cid);
+        if (c == null) { // its connect event was lost, or it never reached Java
+            c = new CometConnection(cid, null, 0, null, CometProtocol.WORKSTYLE_WEBSOCKET, null);
+        }
+        synchronized (c) {
+            c.setState(CometProtocol.STATE_DROPPED); // no join after this
+        }
+        cluster.offline(cid);
+        membership.dropped(c); // leaves before BeforeDrop/Drop: their listeners see the counts without it
+        engine.fire(new BeforeDropEvent(engine, c, code, reason));
+        engine.fire(new DropEvent(engine, c, code, reason));
+    }
+
+    /**
+     * The transport is lost; the connection keeps its identity (and its
+     * object, in the map) until REVIVAL or DROP.
+     */
+    void onDying(String cid, int code, String reason) {
+        CometConnection c = known(cid); // its connect event may have been lost: know it from now on
+        c.setState(CometProtocol.STATE_DYING);
+        engine.fire(new DyingEvent(engine, c, code, reason));
+    }
+
+    /**
+     * The same id attached again: the same object, alive, with the new
+     * transport's address and work style.  One Java does not know (dropped
+     * here already, or its events lost) is a new connection.
+     */
+    void onRevival(String cid, String user, String ip, int remotePort, String transport) {
+        CometConnection c = connections.get(cid);
+        if (c == null) {
+            onConnect(cid, user, ip, remotePort, transport);
+            return;
+        }
+        pending.remove(cid); // the handshake that got it its fresh ticket
+        revive(c, ip, remotePort, transport);
+    }
+
+    private void revive(CometConnection c, String ip, int remotePort, String transport) {
+        c.revive(ip, remotePort, workStyle(transport));
+        cluster.online(c); // it may have lived on another node meanwhile
+        engine.fire(new RevivalEvent(engine, c));
+    }
+
+    private static String workStyle(String transport) {
+        return transport.isEmpty() ? CometProtocol.WORKSTYLE_WEBSOCKET : transport;
+    }
+}
