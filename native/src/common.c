@@ -2,6 +2,8 @@
  * the configuration defaults and checks.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +17,32 @@
 
 /* ---- Allocation ---------------------------------------------------------- */
 
-void *c4j__malloc(size_t n) { return malloc(n ? n : 1); }
-void *c4j__calloc(size_t n, size_t size) { return calloc(n ? n : 1, size ? size : 1); }
-void *c4j__realloc(void *p, size_t n) { return realloc(p, n ? n : 1); }
+/* The failure a test asked for: the next allocation on the thread named
+ * fail_thread fails.  Unarmed, it costs one relaxed load. */
+static atomic_int fail_armed;
+static char fail_thread[16];
+
+void c4j__alloc_fail_next(const char *thread) {
+  snprintf(fail_thread, sizeof(fail_thread), "%s", thread);
+  atomic_store(&fail_armed, 1);
+}
+
+static int fails(void) {
+  char name[16];
+  if (!atomic_load_explicit(&fail_armed, memory_order_relaxed)) return 0;
+  if (pthread_getname_np(pthread_self(), name, sizeof(name)) != 0 ||
+      strcmp(name, fail_thread) != 0)
+    return 0;
+  return atomic_exchange(&fail_armed, 0);
+}
+
+void *c4j__malloc(size_t n) { return fails() ? NULL : malloc(n ? n : 1); }
+void *c4j__calloc(size_t n, size_t size) {
+  return fails() ? NULL : calloc(n ? n : 1, size ? size : 1);
+}
+void *c4j__realloc(void *p, size_t n) {
+  return fails() ? NULL : realloc(p, n ? n : 1);
+}
 void c4j__free(void *p) { free(p); }
 
 char *c4j__strndup(const char *s, size_t n) {

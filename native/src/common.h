@@ -23,6 +23,10 @@ void *c4j__malloc(size_t n);
 void *c4j__calloc(size_t n, size_t size);
 void *c4j__realloc(void *p, size_t n);
 void c4j__free(void *p);
+/* For tests: the next c4j__malloc, c4j__calloc or c4j__realloc on the
+ * thread named `thread` (pthread_setname_np: "c4j-worker-0", ...) fails,
+ * once, so that a test can walk an out-of-memory path. */
+void c4j__alloc_fail_next(const char *thread);
 /* Copies n bytes of s and a NUL; NULL when out of memory. */
 char *c4j__strndup(const char *s, size_t n);
 

@@ -1,0 +1,264 @@
+/* test-subscription.c - run-time (un)subscriptions (subscription.c) and the
+ * register of who is here they keep (identity.c, members.c, presence.c),
+ * over a real engine and real sockets: every subscription with an ack id
+ * is answered, out of memory too; the SUB events in their order; the
+ * answers of c4j_members, c4j_online, c4j_identity, c4j_user_identities;
+ * the join and leave frames of a presence channel.
+ */
+#include "engine-client.h"
+#include "common.h"
+
+/* Waits for the SUB event of cid on channel ch (subscribed `on`); NULL on
+ * timeout. */
+static event_t *wait_sub(c4j_engine_t *e, const char *cid, const char *ch,
+                         int on) {
+  for (int tries = 0; tries < 100; tries++) {
+    for (int i = 0; i < nevents; i++)
+      if (events[i].type == C4J_EV_SUB && strcmp(events[i].cid, cid) == 0 &&
+          strcmp(events[i].text, ch) == 0 && events[i].port == on) {
+        events[i].type = -events[i].type;
+        return &events[i];
+      }
+    pump(e, 50);
+  }
+  return NULL;
+}
+
+/* How many SUB events of cid on ch (subscribed `on`) wait unread, after
+ * 200 ms more of events. */
+static int subs_waiting(c4j_engine_t *e, const char *cid, const char *ch,
+                        int on) {
+  int n = 0;
+  pump(e, 200);
+  for (int i = 0; i < nevents; i++)
+    n += events[i].type == C4J_EV_SUB && strcmp(events[i].cid, cid) == 0 &&
+         strcmp(events[i].text, ch) == 0 && events[i].port == on;
+  return n;
+}
+
+static int ws(c4j_engine_t *e, client_t *c, const char *cid,
+              const char *user, const char *channels) {
+  char ticket[2048], target[2200];
+  mint(e, cid, user, channels, 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  return upgrade(c, c4j_engine_port(e), target, NULL, 0);
+}
+
+/* The answer of a question of the core into a static buffer. */
+static const char *members(c4j_engine_t *e, const char *ch) {
+  static char out[4096];
+  int n = c4j_members(e, ch, strlen(ch), 0, out, sizeof(out), 100);
+  if (n < 0) snprintf(out, sizeof(out), "error %d", n);
+  return out;
+}
+
+static const char *online(c4j_engine_t *e, const char *user) {
+  static char out[1024];
+  int n = c4j_online(e, user, user ? strlen(user) : 0, 0, out, sizeof(out),
+                     100);
+  if (n < 0) snprintf(out, sizeof(out), "error %d", n);
+  return out;
+}
+
+/* The worker runs out of memory as it subscribes: the page still gets an
+ * answer (err 5030 with its id) instead of waiting for its timeout, the
+ * embedder hears the refusal, nothing is counted, and the next
+ * subscription works. */
+TEST(subscription_out_of_memory_is_answered) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512];
+  event_t *ev;
+  base_config(&cfg);
+  cfg.threads = 1; /* the client is c4j-worker-0's */
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(ws(e, c, "oom", "olga", "[\"news\"]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0); /* open */
+  CHECK(wait_event(e, C4J_EV_CONNECT, "oom") != NULL);
+  c4j__alloc_fail_next("c4j-worker-0");
+  CHECK_EQ(c4j_subscribe(e, "oom", 3, "room", 4, 7), 0);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"err\",\"id\":7,\"code\":5030,"
+                  "\"message\":\"out of memory\"}");
+  CHECK((ev = wait_sub(e, "oom", "room", 1)) != NULL);
+  CHECK_EQ(ev ? ev->code : -1, 5030);
+  CHECK_EQ(c4j_member_count(e, "room", 4, 0, 100), 0);
+  CHECK_EQ(c4j_subscribe(e, "oom", 3, "room", 4, 8), 0);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"ack\",\"id\":8,\"pos\":{}}");
+  CHECK((ev = wait_sub(e, "oom", "room", 1)) != NULL);
+  CHECK_EQ(ev ? ev->code : -1, 0);
+  CHECK_EQ(c4j_member_count(e, "room", 4, 0, 100), 1);
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+/* The SUB events, in order: after CONNECT one per ticket channel, one per
+ * run-time change or refusal (none for a subscription that changes
+ * nothing), and before DROP one per channel left. */
+TEST(subscription_events_in_order) {
+  c4j_engine_t *e = start_default();
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512];
+  int connect_at = -1, drop_at = -1, last_sub = -1, first_sub = -1;
+  event_t *ev;
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(ws(e, c, "ev", "eve", "[\"a\",\"b\"]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK(wait_sub(e, "ev", "a", 1) != NULL);
+  CHECK(wait_sub(e, "ev", "b", 1) != NULL);
+  CHECK_EQ(c4j_subscribe(e, "ev", 2, "c", 1, 1), 0);
+  CHECK_EQ(c4j_subscribe(e, "ev", 2, "a", 1, 2), 0); /* has it: no event */
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK((ev = wait_sub(e, "ev", "c", 1)) != NULL);
+  CHECK_EQ(ev ? ev->code : -1, 0);
+  CHECK_EQ(subs_waiting(e, "ev", "a", 1), 0); /* only the first */
+  CHECK_EQ(c4j_unsubscribe(e, "ev", 2, "b", 1), 0);
+  CHECK(wait_sub(e, "ev", "b", 0) != NULL);
+  /* Over the limit: refused with 4290, not counted. */
+  for (int i = 0; i < C4J_MAX_CHANNELS - 2; i++) {
+    char ch[16];
+    int n = snprintf(ch, sizeof(ch), "x%d", i);
+    CHECK_EQ(c4j_subscribe(e, "ev", 2, ch, (size_t)n, -1), 0);
+  }
+  CHECK_EQ(c4j_subscribe(e, "ev", 2, "over", 4, 3), 0);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK(strstr(text, "\"code\":4290") != NULL);
+  CHECK((ev = wait_sub(e, "ev", "over", 1)) != NULL);
+  CHECK_EQ(ev ? ev->code : -1, 4290);
+  CHECK_EQ(c4j_member_count(e, "over", 4, 0, 100), 0);
+  CHECK_EQ(c4j_member_count(e, "x0", 2, 0, 100), 1);
+  /* Dropped: the leaves come before the DROP. */
+  CHECK_EQ(c4j_drop(e, "ev", 2, 4003, "bye"), 0);
+  CHECK(wait_event(e, C4J_EV_DROP, "ev") != NULL);
+  for (int i = 0; i < nevents; i++) {
+    int t = events[i].type < 0 ? -events[i].type : events[i].type;
+    if (strcmp(events[i].cid, "ev") != 0) continue;
+    if (t == C4J_EV_CONNECT) connect_at = i;
+    if (t == C4J_EV_DROP) drop_at = i;
+    if (t == C4J_EV_SUB && first_sub < 0) first_sub = i;
+    if (t == C4J_EV_SUB) last_sub = i;
+  }
+  CHECK(connect_at >= 0 && first_sub > connect_at);
+  CHECK(drop_at > last_sub);
+  CHECK(wait_sub(e, "ev", "x0", 0) != NULL);
+  CHECK(wait_sub(e, "ev", "c", 0) != NULL);
+  CHECK_EQ(c4j_member_count(e, "x0", 2, 0, 100), 0);
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+/* The core's answers: members sorted by id, online counts, an identity,
+ * a user's identities; too small a buffer; bad names. */
+TEST(subscription_questions) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+  client_t *x = calloc(1, sizeof(*x));
+  char text[512], small[8];
+  base_config(&cfg);
+  cfg.conn_expires_ms = 5000; /* a lost page stays a member while dying */
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(ws(e, b, "qb", "uma", "[\"news\",\"room\"]"), 101);
+  CHECK_EQ(ws(e, a, "qa", "uma", "[\"news\"]"), 101);
+  CHECK_EQ(ws(e, x, "qx", NULL, "[\"news\"]"), 101);
+  for (int i = 0; i < 3; i++)
+    CHECK_EQ(read_text(i == 0 ? a : i == 1 ? b : x, text, sizeof(text)), 0);
+  CHECK(wait_sub(e, "qx", "news", 1) != NULL);
+  CHECK(wait_sub(e, "qa", "news", 1) != NULL);
+  CHECK(wait_sub(e, "qb", "room", 1) != NULL);
+  CHECK_STR(members(e, "news"),
+            "{\"channel\":\"news\",\"count\":3,\"members\":["
+            "{\"cId\":\"qa\",\"user\":\"uma\"},{\"cId\":\"qb\",\"user\":\"uma\"},"
+            "{\"cId\":\"qx\",\"user\":null}]}");
+  CHECK_STR(members(e, "none"),
+            "{\"channel\":\"none\",\"count\":0,\"members\":[]}");
+  CHECK_STR(members(e, "bad name"), "error -1004");
+  CHECK_STR(online(e, NULL), "{\"users\":1,\"connections\":3}");
+  CHECK_STR(online(e, "uma"),
+            "{\"user\":\"uma\",\"online\":true,\"connections\":2}");
+  CHECK_STR(online(e, "ned"),
+            "{\"user\":\"ned\",\"online\":false,\"connections\":0}");
+  CHECK(c4j_identity(e, "qb", 2, text, sizeof(text)) > 0);
+  CHECK_STR(text, "{\"cId\":\"qb\",\"user\":\"uma\","
+                  "\"channels\":[\"news\",\"room\"]}");
+  CHECK_EQ(c4j_identity(e, "zz", 2, text, sizeof(text)), C4J_ENOCONN);
+  CHECK(c4j_user_identities(e, "uma", 3, text, sizeof(text)) > 0);
+  CHECK(strcmp(text, "[\"qa\",\"qb\"]") == 0 ||
+        strcmp(text, "[\"qb\",\"qa\"]") == 0);
+  CHECK_EQ(c4j_members(e, "news", 4, 0, small, sizeof(small), 100),
+           C4J_ETOOBIG);
+  CHECK_EQ(c4j_member_count(e, "room", 4, 1, 100), 1); /* local: no hub */
+  /* A lost page is still a member while dying; gone after its DROP. */
+  client_close(a);
+  CHECK(wait_event(e, C4J_EV_DYING, "qa") != NULL);
+  CHECK_EQ(c4j_member_count(e, "news", 4, 0, 100), 3);
+  CHECK_EQ(c4j_drop(e, "qa", 2, 4003, "gone"), 0);
+  CHECK(wait_event(e, C4J_EV_DROP, "qa") != NULL);
+  CHECK_EQ(c4j_member_count(e, "news", 4, 0, 100), 2);
+  CHECK_STR(online(e, "uma"),
+            "{\"user\":\"uma\",\"online\":true,\"connections\":1}");
+  client_close(b);
+  client_close(x);
+  free(a);
+  free(b);
+  free(x);
+  finish(e);
+}
+
+/* A presence channel: every member hears each join (its own too) and
+ * each leave; a plain channel says nothing. */
+TEST(subscription_presence_frames) {
+  c4j_engine_t *e = start_default();
+  client_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+  char text[512];
+  if (e == NULL) return;
+  CHECK_EQ(c4j_channel_presence(e, "lobby", 5, 1), 0);
+  CHECK_EQ(c4j_channel_presence(e, "bad name", 8, 1), C4J_EBADNAME);
+  CHECK_EQ(ws(e, a, "pa", "ann", "[\"lobby\",\"plain\"]"), 101);
+  CHECK_EQ(read_text(a, text, sizeof(text)), 0); /* open */
+  CHECK_EQ(read_text(a, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"join\",\"ch\":\"lobby\",\"cId\":\"pa\","
+                  "\"user\":\"ann\"}");
+  CHECK_EQ(ws(e, b, "pb", NULL, "[\"lobby\"]"), 101);
+  CHECK_EQ(read_text(a, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"join\",\"ch\":\"lobby\",\"cId\":\"pb\","
+                  "\"user\":null}");
+  /* b leaves lobby at run time, then comes back, then is dropped. */
+  CHECK_EQ(c4j_unsubscribe(e, "pb", 2, "lobby", 5), 0);
+  CHECK_EQ(read_text(a, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"leave\",\"ch\":\"lobby\",\"cId\":\"pb\","
+                  "\"user\":null}");
+  CHECK_EQ(c4j_subscribe(e, "pb", 2, "lobby", 5, -1), 0);
+  CHECK_EQ(read_text(a, text, sizeof(text)), 0);
+  CHECK(strstr(text, "{\"t\":\"join\",\"ch\":\"lobby\",\"cId\":\"pb\"") ==
+        text);
+  CHECK_EQ(c4j_drop(e, "pb", 2, 4003, "bye"), 0);
+  CHECK_EQ(read_text(a, text, sizeof(text)), 0);
+  CHECK(strstr(text, "{\"t\":\"leave\",\"ch\":\"lobby\",\"cId\":\"pb\"") ==
+        text);
+  /* Not a presence channel any more: a's own leave says nothing. */
+  CHECK_EQ(c4j_channel_presence(e, "lobby", 5, 0), 0);
+  CHECK_EQ(c4j_unsubscribe(e, "pa", 2, "lobby", 5), 0);
+  CHECK_EQ(c4j_send_all(e, "plain", 5, "1", 1, 0), 0);
+  CHECK_EQ(read_text(a, text, sizeof(text)), 0);
+  CHECK(strstr(text, "{\"t\":\"msg\",\"ch\":\"plain\"") == text);
+  client_close(a);
+  client_close(b);
+  free(a);
+  free(b);
+  finish(e);
+}
+
+TEST_MAIN(T(subscription_out_of_memory_is_answered),
+          T(subscription_events_in_order), T(subscription_questions),
+          T(subscription_presence_frames))
