@@ -25,6 +25,7 @@
 
 #include "common.h"
 #include "redis.h"
+#include "redisint.h"
 
 #define OUTBOX_MAX_N 10000
 #define OUTBOX_MAX_BYTES (16u << 20)
@@ -37,84 +38,7 @@
                                report a refused non-blocking connect) */
 #define TICK_MS 2000        /* heartbeat and dead-socket probe */
 #define HB_LATE_MS 5000     /* an unanswered heartbeat this old: link lost */
-#define ALIVE_MS 10000      /* get keeps fields of nodes seen this recently */
 #define ACT_WAIT_MS 100     /* pause after the event queue was full */
-#define KEY_CAP 400         /* prefix (64) + ":kv:" + a name (256) */
-
-/* ---- Types ---------------------------------------------------------------
- * A request from any thread.  a, b and c point into data (NUL ended):
- *   publish: a channel, b data (num known_last, time_ms, u: the message
- *            id when this node delivered it itself, else "")
- *   bus: a record; action: a JSON text; fetch: a channel (num after)
- *   set: a key, b field, c value (has_value 0: remove); in the kv table
- *        num holds the hash of key and field.
- */
-enum { R_PUBLISH, R_BUS, R_ACTION, R_DONE, R_FETCH, R_SET };
-
-typedef struct req_s {
-  struct req_s *next;
-  int kind;
-  char u[C4J__MSG_ID_CAP];
-  int has_value;
-  int64_t time_ms;
-  uint64_t num;
-  size_t a_len, b_len, c_len;
-  char *a, *b, *c;
-  char data[];
-} req_t;
-
-typedef struct {
-  req_t *head, *tail;
-} fifo_t;
-
-typedef struct {
-  c4j__redis_t *r;
-  redisAsyncContext *ac; /* NULL when none; once hiredis frees it (in its
-                            connect or disconnect callback) we drop it */
-  int connected;
-} conn_t;
-
-/* Invariants: `in`, `pending_n`, `pending_bytes` and `closing` are shared
- * and guarded by `lock`; everything below `thread` belongs to the Redis
- * thread (and to start and stop while that thread does not run).
- * pending_* count the publish, bus and action records not yet written to
- * Redis (in `in` or in `outbox`); `sent` holds those written and not yet
- * answered, in order: when the link drops they go back to the head of
- * the outbox. */
-struct c4j__redis_s {
-  c4j__redis_callbacks_t cb;
-  int history_size, history_age_ms;
-  char host[256];
-  int port, db;
-  char url[300];
-  char node_id[C4J__NODE_ID_LEN + 1];
-  char epoch[C4J__EPOCH_LEN + 1];
-  char prefix[65];
-  char k_bus[80], k_seq[80], k_epoch[80], k_actions[80], k_nodes[80];
-  char k_taken[120], k_takers[80]; /* this node's taken requests; who takes */
-  int listen;
-
-  uv_mutex_t lock;
-  fifo_t in;
-  size_t pending_n, pending_bytes;
-  int closing;
-  atomic_int up;
-  atomic_ullong dropped;
-
-  uv_thread_t thread;
-  uv_loop_t loop;
-  uv_async_t wake;
-  uv_timer_t retry, guard, tick, act_wait;
-  conn_t cmd, sub, act;
-  int scripted, subscribed, stopping;
-  unsigned fails;
-  char sha[41];
-  uint64_t hb_sent; /* when the unanswered heartbeat left, or 0 */
-  uint64_t rng;
-  fifo_t outbox, sent;
-  req_t **slots; /* the kv table: chains of R_SET requests */
-  size_t nslots, nkv;
-};
 
 /* Offsets are assigned here so that every node agrees; Lua numbers are
  * doubles, exact up to 2^53.  XADD and PEXPIRE may fail (a stream id not
@@ -145,41 +69,8 @@ static const char publish_lua[] =
     "return s\n";
 
 static void link_lost(c4j__redis_t *r, const char *why);
-static void check_ready(c4j__redis_t *r);
 
 /* ---- Small helpers ------------------------------------------------------- */
-
-static void fifo_push(fifo_t *f, req_t *q) {
-  q->next = NULL;
-  if (f->tail) f->tail->next = q;
-  else f->head = q;
-  f->tail = q;
-}
-
-static req_t *fifo_pop(fifo_t *f) {
-  req_t *q = f->head;
-  if (q == NULL) return NULL;
-  f->head = q->next;
-  if (f->head == NULL) f->tail = NULL;
-  q->next = NULL;
-  return q;
-}
-
-/* Removes q wherever it is (replies come in order, so it is the head). */
-static void fifo_remove(fifo_t *f, req_t *q) {
-  req_t *prev = NULL, *p = f->head;
-  while (p != NULL && p != q) prev = p, p = p->next;
-  if (p == NULL) return;
-  if (prev) prev->next = p->next;
-  else f->head = p->next;
-  if (f->tail == p) f->tail = prev;
-  p->next = NULL;
-}
-
-static void fifo_free(fifo_t *f) {
-  req_t *q;
-  while ((q = fifo_pop(f)) != NULL) c4j__free(q);
-}
 
 static char *put_part(char *dst, const char *s, size_t n) {
   if (n) memcpy(dst, s, n);
@@ -187,7 +78,7 @@ static char *put_part(char *dst, const char *s, size_t n) {
   return dst;
 }
 
-static req_t *req_new(int kind, const char *a, size_t al, const char *b,
+req_t *c4j__rlink_req(int kind, const char *a, size_t al, const char *b,
                       size_t bl, const char *c, size_t cl) {
   req_t *q = c4j__malloc(sizeof(*q) + al + bl + cl + 3);
   if (q == NULL) return NULL;
@@ -202,13 +93,9 @@ static req_t *req_new(int kind, const char *a, size_t al, const char *b,
   return q;
 }
 
-static size_t req_size(const req_t *q) {
-  return sizeof(*q) + q->a_len + q->b_len + q->c_len + 3;
-}
-
 /* "<prefix><mid><name>" into buf (KEY_CAP bytes); its length. */
-static size_t make_key(const c4j__redis_t *r, const char *mid,
-                       const char *name, size_t len, char *buf) {
+size_t c4j__rlink_key(const c4j__redis_t *r, const char *mid,
+                      const char *name, size_t len, char *buf) {
   int n = snprintf(buf, KEY_CAP, "%s%s", r->prefix, mid);
   if (n < 0 || (size_t)n + len >= KEY_CAP) len = 0; /* callers check */
   if (len) memcpy(buf + n, name, len);
@@ -216,29 +103,27 @@ static size_t make_key(const c4j__redis_t *r, const char *mid,
   return (size_t)n + len;
 }
 
-static void log_text(c4j__redis_t *r, int level, const char *fmt,
-                     const char *a, const char *b) {
+void c4j__rlink_log(c4j__redis_t *r, int level, const char *fmt,
+                    const char *a, const char *b) {
   char text[512];
   snprintf(text, sizeof(text), fmt, a, b);
   r->cb.log_cb(r->cb.data, level, text);
 }
 
-static int linked(c4j__redis_t *r) { return atomic_load(&r->up); }
-
-static int send_argv(conn_t *c, redisCallbackFn *fn, void *priv, int argc,
-                     const char **argv, const size_t *lens) {
+int c4j__rlink_send(conn_t *c, redisCallbackFn *fn, void *priv, int argc,
+                    const char **argv, const size_t *lens) {
   if (c->ac == NULL) return -1;
   return redisAsyncCommandArgv(c->ac, fn, priv, argc, argv, lens) ==
                  REDIS_OK ? 0 : -1;
 }
 
 /* For arguments that are NUL-ended strings. */
-static int send_strs(conn_t *c, redisCallbackFn *fn, void *priv, int argc,
-                     const char **argv) {
+int c4j__rlink_send_strs(conn_t *c, redisCallbackFn *fn, void *priv,
+                         int argc, const char **argv) {
   size_t lens[12];
   if (argc > 12) return -1;
   for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
-  return send_argv(c, fn, priv, argc, argv, lens);
+  return c4j__rlink_send(c, fn, priv, argc, argv, lens);
 }
 
 /* ---- The URL and the blocking connections -------------------------------- */
@@ -288,8 +173,8 @@ static struct timeval tv_of(int ms) {
 
 /* A blocking connection with every call bounded by timeout_ms, on the
  * right database; NULL with why filled. */
-static redisContext *sync_connect(const c4j__redis_t *r, int timeout_ms,
-                                  char *why, size_t cap) {
+redisContext *c4j__rlink_connect_sync(const c4j__redis_t *r, int timeout_ms,
+                                      char *why, size_t cap) {
   uint64_t t0 = c4j__mono_ms();
   redisContext *c = redisConnectWithTimeout(r->host, r->port,
                                             tv_of(timeout_ms));
@@ -348,7 +233,7 @@ static void preload(c4j__redis_t *r, redisContext *c) {
     if (ch->type != REDIS_REPLY_STRING || ch->len == 0 ||
         ch->len > C4J_MAX_CHANNEL)
       continue;
-    klen = make_key(r, ":h:", ch->str, ch->len, key);
+    klen = c4j__rlink_key(r, ":h:", ch->str, ch->len, key);
     h = redisCommand(c, "XREVRANGE %b + - COUNT %d", key, klen, size);
     if (h == NULL) break;
     v = h->type == REDIS_REPLY_ARRAY ? c4j__calloc(h->elements + 1, sizeof(*v))
@@ -367,7 +252,7 @@ static int read_epoch(c4j__redis_t *r, const char *epoch,
                       char *why, size_t cap) {
   redisReply *set, *get;
   int rc = -1;
-  redisContext *c = sync_connect(r, timeout_ms, why, cap);
+  redisContext *c = c4j__rlink_connect_sync(r, timeout_ms, why, cap);
   if (c == NULL) return -1;
   set = redisCommand(c, "SET %s %s NX", r->k_epoch, epoch);
   get = set ? redisCommand(c, "GET %s", r->k_epoch) : NULL;
@@ -482,10 +367,10 @@ static void send_kv(c4j__redis_t *r, const req_t *q, int remove) {
   argv[2] = name;
   argv[3] = q->c;
   lens[0] = 4;
-  lens[1] = make_key(r, ":kv:", q->a, q->a_len, key);
+  lens[1] = c4j__rlink_key(r, ":kv:", q->a, q->a_len, key);
   lens[2] = nl + 1 + q->b_len;
   lens[3] = q->c_len;
-  send_argv(&r->cmd, NULL, NULL, remove ? 3 : 4, argv, lens);
+  c4j__rlink_send(&r->cmd, NULL, NULL, remove ? 3 : 4, argv, lens);
 }
 
 /* Writes every entry (after a link-up: Redis may have restarted empty);
@@ -537,7 +422,7 @@ static void record_cb(redisAsyncContext *ac, void *reply, void *priv) {
     return;
   }
   if (rep->type == REDIS_REPLY_ERROR)
-    log_text(r, 1, "hub: redis refused a record: %s%s", rep->str, "");
+    c4j__rlink_log(r, 1, "hub: redis refused a record: %s%s", rep->str, "");
   c4j__free(q);
 }
 
@@ -550,7 +435,7 @@ static void send_publish(c4j__redis_t *r, req_t *q, int eval) {
   snprintf(when, sizeof(when), "%lld", (long long)q->time_ms);
   snprintf(size, sizeof(size), "%d", r->history_size);
   snprintf(age, sizeof(age), "%d", r->history_age_ms);
-  make_key(r, ":h:", q->a, q->a_len, hkey);
+  c4j__rlink_key(r, ":h:", q->a, q->a_len, hkey);
   argv[0] = eval || !r->sha[0] ? "EVAL" : "EVALSHA";
   argv[1] = eval || !r->sha[0] ? publish_lua : r->sha;
   argv[2] = "4";
@@ -561,7 +446,7 @@ static void send_publish(c4j__redis_t *r, req_t *q, int eval) {
   for (i = 0; i < 16; i++) lens[i] = strlen(argv[i]);
   lens[7] = q->a_len;
   lens[11] = q->b_len;
-  send_argv(&r->cmd, record_cb, q, 16, argv, lens);
+  c4j__rlink_send(&r->cmd, record_cb, q, 16, argv, lens);
 }
 
 /* Writes q to Redis; it stays in `sent` until answered. */
@@ -576,7 +461,7 @@ static void send_record(c4j__redis_t *r, req_t *q, int eval) {
   if (q->kind == R_DONE) { /* LREM <taken> 1 <request> */
     const char *dv[4] = { "LREM", r->k_taken, "1", q->a };
     size_t dl[4] = { 4, strlen(r->k_taken), 1, q->a_len };
-    send_argv(&r->cmd, record_cb, q, 4, dv, dl);
+    c4j__rlink_send(&r->cmd, record_cb, q, 4, dv, dl);
     return;
   }
   argv[0] = q->kind == R_BUS ? "PUBLISH" : "LPUSH";
@@ -585,7 +470,7 @@ static void send_record(c4j__redis_t *r, req_t *q, int eval) {
   lens[0] = strlen(argv[0]);
   lens[1] = strlen(argv[1]);
   lens[2] = q->a_len;
-  send_argv(&r->cmd, record_cb, q, 3, argv, lens);
+  c4j__rlink_send(&r->cmd, record_cb, q, 3, argv, lens);
 }
 
 static void flush_outbox(c4j__redis_t *r) {
@@ -670,7 +555,7 @@ static void answer_fetch(c4j__redis_t *r, const req_t *q,
     for (size_t i = rep->elements; v != NULL && i-- > 0;)
       if (parse_entry(r, rep->element[i], &v[n])) n++;
   } else if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
-    log_text(r, 1, "hub: history fetch failed: %s%s", rep->str, "");
+    c4j__rlink_log(r, 1, "hub: history fetch failed: %s%s", rep->str, "");
   }
   r->cb.history_cb(r->cb.data, q->a, q->a_len, v, n);
   c4j__free(v);
@@ -691,14 +576,14 @@ static void send_fetch(c4j__redis_t *r, req_t *q) {
   size_t lens[6];
   int size = r->history_size;
   if (size > 0 && linked(r)) {
-    lens[1] = make_key(r, ":h:", q->a, q->a_len, key);
+    lens[1] = c4j__rlink_key(r, ":h:", q->a, q->a_len, key);
     if (q->num == 0) snprintf(start, sizeof(start), "-");
     else snprintf(start, sizeof(start), "(%llu-1", (unsigned long long)q->num);
     snprintf(count, sizeof(count), "%d", size);
     argv[0] = "XREVRANGE", argv[1] = key, argv[2] = "+", argv[3] = start;
     argv[4] = "COUNT", argv[5] = count;
     for (int i = 0; i < 6; i++) lens[i] = i == 1 ? lens[1] : strlen(argv[i]);
-    if (send_argv(&r->cmd, fetch_cb, q, 6, argv, lens) == 0) return;
+    if (c4j__rlink_send(&r->cmd, fetch_cb, q, 6, argv, lens) == 0) return;
   }
   r->cb.history_cb(r->cb.data, q->a, q->a_len, NULL, 0);
   c4j__free(q);
@@ -727,7 +612,7 @@ static void brpop_cb(redisAsyncContext *ac, void *reply, void *priv) {
       brpop(r);
       return;
     }
-    send_strs(&r->act, NULL, NULL, 5, argv); /* back at the head */
+    c4j__rlink_send_strs(&r->act, NULL, NULL, 5, argv); /* back at the head */
   } else if (rep->type != REDIS_REPLY_ERROR) {
     brpop(r); /* nothing within the second */
     return;
@@ -738,7 +623,7 @@ static void brpop_cb(redisAsyncContext *ac, void *reply, void *priv) {
 static void brpop(c4j__redis_t *r) {
   const char *argv[6] = { "BLMOVE", r->k_actions, r->k_taken, "RIGHT", "LEFT",
                           "1" };
-  send_strs(&r->act, brpop_cb, NULL, 6, argv);
+  c4j__rlink_send_strs(&r->act, brpop_cb, NULL, 6, argv);
 }
 
 /* Every tick: the requests taken by nodes that are gone (no heartbeat for
@@ -765,7 +650,7 @@ static void requeue_dead(c4j__redis_t *r) {
   snprintf(now, sizeof(now), "%lld", (long long)c4j__wall_ms());
   snprintf(alive, sizeof(alive), "%d", ALIVE_MS);
   snprintf(base, sizeof(base), "%s:taken:", r->prefix);
-  send_strs(&r->cmd, NULL, NULL, 9, argv);
+  c4j__rlink_send_strs(&r->cmd, NULL, NULL, 9, argv);
 }
 
 /* ---- The link ------------------------------------------------------------ */
@@ -779,7 +664,7 @@ static void heartbeat(c4j__redis_t *r) {
   char now[24];
   const char *argv[4] = { "HSET", r->k_nodes, r->node_id, now };
   snprintf(now, sizeof(now), "%lld", (long long)c4j__wall_ms());
-  if (send_strs(&r->cmd, hb_cb, NULL, 4, argv) == 0)
+  if (c4j__rlink_send_strs(&r->cmd, hb_cb, NULL, 4, argv) == 0)
     r->hb_sent = c4j__mono_ms();
 }
 
@@ -792,14 +677,15 @@ static void link_up(c4j__redis_t *r) {
   atomic_store(&r->up, 1);
   if (r->listen) {
     const char *argv[3] = { "SADD", r->k_takers, r->node_id };
-    send_strs(&r->cmd, NULL, NULL, 3, argv); /* after the heartbeat */
+    /* after the heartbeat */
+    c4j__rlink_send_strs(&r->cmd, NULL, NULL, 3, argv);
     brpop(r);
   }
-  log_text(r, 2, "hub: linked to %s%s", r->url, "");
+  c4j__rlink_log(r, 2, "hub: linked to %s%s", r->url, "");
   r->cb.link_cb(r->cb.data, 1);
 }
 
-static void check_ready(c4j__redis_t *r) {
+void c4j__rlink_ready(c4j__redis_t *r) {
   if (!linked(r) && r->cmd.connected && r->scripted && r->subscribed &&
       (!r->listen || r->act.connected))
     link_up(r);
@@ -813,9 +699,9 @@ static void script_cb(redisAsyncContext *ac, void *reply, void *priv) {
   if (rep->type == REDIS_REPLY_STRING && rep->len < sizeof(r->sha))
     memcpy(r->sha, rep->str, rep->len + 1);
   else if (rep->type == REDIS_REPLY_ERROR)
-    log_text(r, 1, "hub: SCRIPT LOAD failed: %s%s", rep->str, "");
+    c4j__rlink_log(r, 1, "hub: SCRIPT LOAD failed: %s%s", rep->str, "");
   r->scripted = 1;
-  check_ready(r);
+  c4j__rlink_ready(r);
 }
 
 static void sub_cb(redisAsyncContext *ac, void *reply, void *priv) {
@@ -831,7 +717,7 @@ static void sub_cb(redisAsyncContext *ac, void *reply, void *priv) {
     r->cb.record_cb(r->cb.data, rep->element[2]->str, rep->element[2]->len);
   } else if (strcmp(kind->str, "subscribe") == 0) {
     r->subscribed = 1;
-    check_ready(r);
+    c4j__rlink_ready(r);
   }
 }
 
@@ -861,10 +747,10 @@ static void on_connect(const redisAsyncContext *cac, int status) {
   c->connected = 1;
   keepalive(ac->c.fd);
   snprintf(db, sizeof(db), "%d", r->db);
-  if (c != &r->sub && r->db != 0) send_strs(c, NULL, NULL, 2, sel);
-  if (c == &r->cmd) send_strs(c, script_cb, NULL, 3, load);
-  if (c == &r->sub) send_strs(c, sub_cb, NULL, 2, subscribe);
-  check_ready(r);
+  if (c != &r->sub && r->db != 0) c4j__rlink_send_strs(c, NULL, NULL, 2, sel);
+  if (c == &r->cmd) c4j__rlink_send_strs(c, script_cb, NULL, 3, load);
+  if (c == &r->sub) c4j__rlink_send_strs(c, sub_cb, NULL, 2, subscribe);
+  c4j__rlink_ready(r);
 }
 
 static void on_disconnect(const redisAsyncContext *cac, int status) {
@@ -948,10 +834,10 @@ static void link_lost(c4j__redis_t *r, const char *why) {
   r->hb_sent = 0;
   requeue_sent(r);
   if (was_up) {
-    log_text(r, 1, "hub: lost %s (%s), reconnecting", r->url, text);
+    c4j__rlink_log(r, 1, "hub: lost %s (%s), reconnecting", r->url, text);
     r->cb.link_cb(r->cb.data, 0);
   } else if (r->fails == 0) {
-    log_text(r, 1, "hub: cannot link to %s (%s), retrying", r->url, text);
+    c4j__rlink_log(r, 1, "hub: cannot link to %s (%s), retrying", r->url, text);
   }
   uv_timer_start(&r->retry, retry_cb, backoff(r), 0);
 }
@@ -1011,7 +897,7 @@ static void tick_cb(uv_timer_t *t) {
 static void goodbye(c4j__redis_t *r) {
   const char *argv[3] = { "HDEL", r->k_nodes, r->node_id };
   kv_write_all(r, 1);
-  send_strs(&r->cmd, NULL, NULL, 3, argv);
+  c4j__rlink_send_strs(&r->cmd, NULL, NULL, 3, argv);
   if (r->cmd.ac) redisAsyncHandleWrite(r->cmd.ac);
 }
 
@@ -1060,7 +946,7 @@ static void run(void *arg) {
 
 /* Queues q for the Redis thread.  Records (bounded) count in the outbox
  * until written; over its bounds while the link is down: C4J_EFULL. */
-static int submit(c4j__redis_t *r, req_t *q, int bounded) {
+int c4j__rlink_submit(c4j__redis_t *r, req_t *q, int bounded) {
   size_t sz;
   int rc = 0;
   if (q == NULL) return C4J_ENOMEM;
@@ -1197,34 +1083,37 @@ int c4j__redis_publish(c4j__redis_t *r, const char *ch, size_t ch_len,
   if (ch_len == 0 || ch_len > C4J_MAX_CHANNEL) return UV_EINVAL;
   if (u != NULL && (u[0] == '\0' || strlen(u) >= C4J__MSG_ID_CAP))
     return UV_EINVAL;
-  q = req_new(R_PUBLISH, ch, ch_len, data, len, NULL, 0);
+  q = c4j__rlink_req(R_PUBLISH, ch, ch_len, data, len, NULL, 0);
   if (q != NULL) {
     q->time_ms = time_ms;
     q->num = known_last;
     if (u != NULL) memcpy(q->u, u, strlen(u) + 1);
   }
-  return submit(r, q, 1);
+  return c4j__rlink_submit(r, q, 1);
 }
 
 int c4j__redis_action_done(c4j__redis_t *r, const char *json, size_t len) {
-  return submit(r, req_new(R_DONE, json, len, NULL, 0, NULL, 0), 1);
+  return c4j__rlink_submit(
+      r, c4j__rlink_req(R_DONE, json, len, NULL, 0, NULL, 0), 1);
 }
 
 int c4j__redis_bus(c4j__redis_t *r, const char *rec, size_t len) {
-  return submit(r, req_new(R_BUS, rec, len, NULL, 0, NULL, 0), 1);
+  return c4j__rlink_submit(
+      r, c4j__rlink_req(R_BUS, rec, len, NULL, 0, NULL, 0), 1);
 }
 
 int c4j__redis_fetch(c4j__redis_t *r, const char *ch, size_t ch_len,
                      uint64_t after) {
   req_t *q;
   if (ch_len == 0 || ch_len > C4J_MAX_CHANNEL) return UV_EINVAL;
-  q = req_new(R_FETCH, ch, ch_len, NULL, 0, NULL, 0);
+  q = c4j__rlink_req(R_FETCH, ch, ch_len, NULL, 0, NULL, 0);
   if (q != NULL) q->num = after;
-  return submit(r, q, 0);
+  return c4j__rlink_submit(r, q, 0);
 }
 
 int c4j__redis_action(c4j__redis_t *r, const char *json, size_t len) {
-  return submit(r, req_new(R_ACTION, json, len, NULL, 0, NULL, 0), 1);
+  return c4j__rlink_submit(
+      r, c4j__rlink_req(R_ACTION, json, len, NULL, 0, NULL, 0), 1);
 }
 
 int c4j__redis_set(c4j__redis_t *r, const char *key, size_t key_len,
@@ -1235,10 +1124,10 @@ int c4j__redis_set(c4j__redis_t *r, const char *key, size_t key_len,
       key_len > KV_MAX_NAME || field_len < 1 || field_len > KV_MAX_NAME)
     return UV_EINVAL;
   if (value != NULL && value_len > KV_MAX_VALUE) return C4J_ETOOBIG;
-  q = req_new(R_SET, key, key_len, field, field_len, value,
+  q = c4j__rlink_req(R_SET, key, key_len, field, field_len, value,
               value ? value_len : 0);
   if (q != NULL) q->has_value = value != NULL;
-  return submit(r, q, 0);
+  return c4j__rlink_submit(r, q, 0);
 }
 
 void c4j__redis_stats(c4j__redis_t *r, uint64_t *outbox, uint64_t *dropped) {
@@ -1368,11 +1257,11 @@ int c4j__redis_get(c4j__redis_t *r, const char *key, size_t key_len,
   if (key == NULL || key_len < 1 || key_len > KV_MAX_NAME ||
       (out == NULL && cap > 0))
     return UV_EINVAL;
-  if ((c = sync_connect(r, timeout_ms, why, sizeof(why))) == NULL)
+  if ((c = c4j__rlink_connect_sync(r, timeout_ms, why, sizeof(why))) == NULL)
     return C4J_EHUB;
   redisAppendCommandArgv(c, 2, argv, lens);
   argv[1] = k;
-  lens[1] = make_key(r, ":kv:", key, key_len, k);
+  lens[1] = c4j__rlink_key(r, ":kv:", key, key_len, k);
   redisAppendCommandArgv(c, 2, argv, lens);
   if (redisGetReply(c, (void **)&nodes) == REDIS_OK &&
       redisGetReply(c, (void **)&kv) == REDIS_OK && nodes && kv) {
