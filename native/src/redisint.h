@@ -1,11 +1,16 @@
 /* redisint.h - what the files behind redis.h share, and nothing above
- * them includes: the link's types, the request queue and the helpers for
- * sending commands.  For now redis.c holds the whole link.
+ * them includes.  The link to Redis is cut by concern:
+ *
+ *   redis.c     the link's life, the records, the bus, the history and
+ *               the action queue (being cut further)
+ *   rediskv.c   the cluster-wide maps: this node's entries (the kv
+ *               table, written again after each link-up), and the
+ *               merged get on the caller's thread
  *
  * Every function of this header runs on the Redis thread (or in start and
  * stop while that thread does not run) unless its comment says otherwise.
- * Names: c4j__rlink_ (redis.c); the static inline helpers below are
- * unprefixed.
+ * Names: c4j__rlink_ (redis.c), c4j__rkv_; the static inline helpers
+ * below are unprefixed.
  */
 #ifndef C4J_REDISINT_H
 #define C4J_REDISINT_H
@@ -177,5 +182,17 @@ redisContext *c4j__rlink_connect_sync(const c4j__redis_t *r, int timeout_ms,
 /* The script or the bus subscription just came in: links up if every
  * part of the link is there now. */
 void c4j__rlink_ready(c4j__redis_t *r);
+
+/* ---- rediskv.c: the cluster-wide maps ----------------------------------- */
+
+/* An R_SET request, stolen: kept in the kv table (a removal only until
+ * sent) and written now when the link is up. */
+void c4j__rkv_dispatch(c4j__redis_t *r, req_t *q);
+/* Writes every entry (after a link-up: Redis may have restarted empty);
+ * removals, once sent, are forgotten.  With `remove`, deletes them all
+ * (the node stops). */
+void c4j__rkv_write_all(c4j__redis_t *r, int remove);
+/* Frees the kv table (stop). */
+void c4j__rkv_free(c4j__redis_t *r);
 
 #endif /* C4J_REDISINT_H */
