@@ -4,7 +4,8 @@
  * Redis is unreachable, reconnecting with backoff, heartbeats.  Callers
  * never wait for Redis: they queue requests under `lock` and wake the
  * thread.  What Redis says goes up through the callbacks the layer above
- * handed in.  The cluster-wide maps are rediskv.c's (redisint.h).
+ * handed in.  The action queue is redisact.c's, the cluster-wide maps
+ * rediskv.c's (redisint.h).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -34,7 +35,6 @@
                                report a refused non-blocking connect) */
 #define TICK_MS 2000        /* heartbeat and dead-socket probe */
 #define HB_LATE_MS 5000     /* an unanswered heartbeat this old: link lost */
-#define ACT_WAIT_MS 100     /* pause after the event queue was full */
 
 /* Offsets are assigned here so that every node agrees; Lua numbers are
  * doubles, exact up to 2^53.  XADD and PEXPIRE may fail (a stream id not
@@ -455,70 +455,6 @@ static void send_fetch(c4j__redis_t *r, req_t *q) {
   c4j__free(q);
 }
 
-/* ---- The action queue ---------------------------------------------------- */
-
-static void brpop(c4j__redis_t *r);
-
-static void act_wait_cb(uv_timer_t *t) {
-  c4j__redis_t *r = t->data;
-  if (linked(r) && r->act.connected) brpop(r);
-}
-
-/* A request moves from the queue to this node's taken list as it is
- * popped, and leaves it when the embedder says it is done
- * (c4j_hub_action_done): if this node dies meanwhile, another one puts it
- * back (requeue_dead). */
-static void brpop_cb(redisAsyncContext *ac, void *reply, void *priv) {
-  c4j__redis_t *r = ((conn_t *)ac->data)->r;
-  redisReply *rep = reply;
-  const char *argv[5] = { "LMOVE", r->k_taken, r->k_actions, "LEFT", "RIGHT" };
-  if (rep == NULL || r->stopping) return;
-  if (rep->type == REDIS_REPLY_STRING) {
-    if (r->cb.action_cb(r->cb.data, rep->str, rep->len) != C4J_EFULL) {
-      brpop(r);
-      return;
-    }
-    c4j__rlink_send_strs(&r->act, NULL, NULL, 5, argv); /* back at the head */
-  } else if (rep->type != REDIS_REPLY_ERROR) {
-    brpop(r); /* nothing within the second */
-    return;
-  }
-  uv_timer_start(&r->act_wait, act_wait_cb, ACT_WAIT_MS, 0);
-}
-
-static void brpop(c4j__redis_t *r) {
-  const char *argv[6] = { "BLMOVE", r->k_actions, r->k_taken, "RIGHT", "LEFT",
-                          "1" };
-  c4j__rlink_send_strs(&r->act, brpop_cb, NULL, 6, argv);
-}
-
-/* Every tick: the requests taken by nodes that are gone (no heartbeat for
- * ALIVE_MS, or left) go back to the head of the queue, oldest first.  A
- * node that was only cut off may still finish them: at least once. */
-static const char requeue_lua[] =
-    "local n = 0\n"
-    "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-    "  local hb = tonumber(redis.call('HGET', KEYS[2], id))\n"
-    "  if hb == nil or tonumber(ARGV[1]) - hb > tonumber(ARGV[2]) then\n"
-    "    local k = ARGV[3] .. id\n"
-    "    while redis.call('LMOVE', k, KEYS[3], 'RIGHT', 'RIGHT') do\n"
-    "      n = n + 1\n"
-    "    end\n"
-    "    redis.call('SREM', KEYS[1], id)\n"
-    "  end\n"
-    "end\n"
-    "return n\n";
-
-static void requeue_dead(c4j__redis_t *r) {
-  char now[24], alive[24], base[100];
-  const char *argv[9] = { "EVAL", requeue_lua, "3", r->k_takers, r->k_nodes,
-                          r->k_actions, now, alive, base };
-  snprintf(now, sizeof(now), "%lld", (long long)c4j__wall_ms());
-  snprintf(alive, sizeof(alive), "%d", ALIVE_MS);
-  snprintf(base, sizeof(base), "%s:taken:", r->prefix);
-  c4j__rlink_send_strs(&r->cmd, NULL, NULL, 9, argv);
-}
-
 /* ---- The link ------------------------------------------------------------ */
 
 static void hb_cb(redisAsyncContext *ac, void *reply, void *priv) {
@@ -541,12 +477,7 @@ static void link_up(c4j__redis_t *r) {
   c4j__rkv_write_all(r, 0);
   flush_outbox(r);
   atomic_store(&r->up, 1);
-  if (r->listen) {
-    const char *argv[3] = { "SADD", r->k_takers, r->node_id };
-    /* after the heartbeat */
-    c4j__rlink_send_strs(&r->cmd, NULL, NULL, 3, argv);
-    brpop(r);
-  }
+  if (r->listen) c4j__ract_start(r); /* after the heartbeat */
   c4j__rlink_log(r, 2, "hub: linked to %s%s", r->url, "");
   r->cb.link_cb(r->cb.data, 1);
 }
@@ -754,7 +685,7 @@ static void tick_cb(uv_timer_t *t) {
   }
   if (probe(r)) return;
   if (!r->hb_sent) heartbeat(r);
-  requeue_dead(r);
+  c4j__ract_requeue_dead(r);
 }
 
 /* ---- The thread ---------------------------------------------------------- */
@@ -958,11 +889,6 @@ int c4j__redis_publish(c4j__redis_t *r, const char *ch, size_t ch_len,
   return c4j__rlink_submit(r, q, 1);
 }
 
-int c4j__redis_action_done(c4j__redis_t *r, const char *json, size_t len) {
-  return c4j__rlink_submit(
-      r, c4j__rlink_req(R_DONE, json, len, NULL, 0, NULL, 0), 1);
-}
-
 int c4j__redis_bus(c4j__redis_t *r, const char *rec, size_t len) {
   return c4j__rlink_submit(
       r, c4j__rlink_req(R_BUS, rec, len, NULL, 0, NULL, 0), 1);
@@ -975,11 +901,6 @@ int c4j__redis_fetch(c4j__redis_t *r, const char *ch, size_t ch_len,
   q = c4j__rlink_req(R_FETCH, ch, ch_len, NULL, 0, NULL, 0);
   if (q != NULL) q->num = after;
   return c4j__rlink_submit(r, q, 0);
-}
-
-int c4j__redis_action(c4j__redis_t *r, const char *json, size_t len) {
-  return c4j__rlink_submit(
-      r, c4j__rlink_req(R_ACTION, json, len, NULL, 0, NULL, 0), 1);
 }
 
 void c4j__redis_stats(c4j__redis_t *r, uint64_t *outbox, uint64_t *dropped) {

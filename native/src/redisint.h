@@ -1,16 +1,19 @@
 /* redisint.h - what the files behind redis.h share, and nothing above
  * them includes.  The link to Redis is cut by concern:
  *
- *   redis.c     the link's life, the records, the bus, the history and
- *               the action queue (being cut further)
+ *   redis.c     the link's life, the records, the bus and the history
+ *               (being cut further)
+ *   redisact.c  the action queue: popping (BLMOVE into this node's taken
+ *               list), the pause when the layer above is full, the
+ *               requeue of the requests of nodes that are gone
  *   rediskv.c   the cluster-wide maps: this node's entries (the kv
  *               table, written again after each link-up), and the
  *               merged get on the caller's thread
  *
  * Every function of this header runs on the Redis thread (or in start and
  * stop while that thread does not run) unless its comment says otherwise.
- * Names: c4j__rlink_ (redis.c), c4j__rkv_; the static inline helpers
- * below are unprefixed.
+ * Names: c4j__rlink_ (redis.c), c4j__ract_, c4j__rkv_; the static inline
+ * helpers below are unprefixed.
  */
 #ifndef C4J_REDISINT_H
 #define C4J_REDISINT_H
@@ -182,6 +185,13 @@ redisContext *c4j__rlink_connect_sync(const c4j__redis_t *r, int timeout_ms,
 /* The script or the bus subscription just came in: links up if every
  * part of the link is there now. */
 void c4j__rlink_ready(c4j__redis_t *r);
+
+/* ---- redisact.c: the action queue --------------------------------------- */
+
+/* The link came up on a listening node: joins the takers and pops. */
+void c4j__ract_start(c4j__redis_t *r);
+/* Every tick: the requests of nodes that are gone go back to the queue. */
+void c4j__ract_requeue_dead(c4j__redis_t *r);
 
 /* ---- rediskv.c: the cluster-wide maps ----------------------------------- */
 
