@@ -1,11 +1,14 @@
-/* redis.c - the link to Redis (redis.h): one thread with its own libuv
- * loop and three hiredis connections (commands, the bus subscription, the
- * action queue), the publish script, the outbox that keeps records while
- * Redis is unreachable, reconnecting with backoff, heartbeats.  Callers
- * never wait for Redis: they queue requests under `lock` and wake the
- * thread.  What Redis says goes up through the callbacks the layer above
- * handed in.  The action queue is redisact.c's, the cluster-wide maps
- * rediskv.c's (redisint.h).
+/* redis.c - the link to Redis (redis.h), its life: one thread with its
+ * own libuv loop and three hiredis connections (commands, the bus
+ * subscription, the action queue); the blocking connection that reads the
+ * cluster's epoch at start; connecting, losing the link and reconnecting
+ * with backoff, the guard on a connect that never answers, heartbeats and
+ * the probe for dead sockets; the request queue from the callers' threads
+ * (submit, wake, dispatch); start and stop, up and stats.  Callers never
+ * wait for Redis: they queue requests under `lock` and wake the thread.
+ * What Redis says goes up through the callbacks the layer above handed
+ * in.  The records, the bus and the history are redisbus.c's, the action
+ * queue redisact.c's, the cluster-wide maps rediskv.c's (redisint.h).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -36,37 +39,9 @@
 #define TICK_MS 2000        /* heartbeat and dead-socket probe */
 #define HB_LATE_MS 5000     /* an unanswered heartbeat this old: link lost */
 
-/* Offsets are assigned here so that every node agrees; Lua numbers are
- * doubles, exact up to 2^53.  XADD and PEXPIRE may fail (a stream id not
- * above the top after someone trimmed by hand): the record is still
- * published. */
-static const char publish_lua[] =
-    "local o = tonumber(redis.call('HGET', KEYS[1], ARGV[1])) or 0\n"
-    "local k = tonumber(ARGV[2]) or 0\n"
-    "if k > o then o = k end\n"
-    "local s = string.format('%d', o + 1)\n"
-    "redis.call('HSET', KEYS[1], ARGV[1], s)\n"
-    "if (tonumber(ARGV[6]) or 0) > 0 then\n"
-    "  if ARGV[4] ~= '-' then\n"
-    "    redis.pcall('XADD', KEYS[2], 'MAXLEN', ARGV[6], s .. '-1',\n"
-    "                't', ARGV[3], 'd', ARGV[5], 'u', ARGV[4])\n"
-    "  else\n"
-    "    redis.pcall('XADD', KEYS[2], 'MAXLEN', ARGV[6], s .. '-1',\n"
-    "                't', ARGV[3], 'd', ARGV[5])\n"
-    "  end\n"
-    "  if (tonumber(ARGV[7]) or 0) > 0 then\n"
-    "    redis.pcall('PEXPIRE', KEYS[2], ARGV[7])\n"
-    "  end\n"
-    "end\n"
-    "redis.call('SET', KEYS[3], ARGV[8], 'NX')\n"
-    "redis.call('PUBLISH', KEYS[4], 'm\\t' .. ARGV[9] .. '\\t' .. ARGV[1] ..\n"
-    "  '\\t' .. ARGV[8] .. '\\t' .. s .. '\\t' .. ARGV[3] .. '\\t' ..\n"
-    "  ARGV[4] .. '\\n' .. ARGV[5])\n"
-    "return s\n";
-
 static void link_lost(c4j__redis_t *r, const char *why);
 
-/* ---- Small helpers ------------------------------------------------------- */
+/* ---- Requests and commands, for every file ------------------------------- */
 
 static char *put_part(char *dst, const char *s, size_t n) {
   if (n) memcpy(dst, s, n);
@@ -204,45 +179,7 @@ static int epoch_ok(const redisReply *rep) {
   return 1;
 }
 
-/* SET <p>:epoch NX, then GET it: the cluster's epoch. */
-static int parse_entry(const c4j__redis_t *r, const redisReply *en,
-                       c4j__redis_entry_t *out);
-
-/* At start, on the blocking connection: every channel's history, so that
- * a page that resumes here from another node finds what it missed even
- * before the next broadcast.  At most PRELOAD_MAX channels. */
-#define PRELOAD_MAX 10000
-static void preload(c4j__redis_t *r, redisContext *c) {
-  char key[KEY_CAP];
-  int size = r->history_size;
-  redisReply *seq = redisCommand(c, "HKEYS %s", r->k_seq);
-  if (seq == NULL || seq->type != REDIS_REPLY_ARRAY || size <= 0) {
-    if (seq) freeReplyObject(seq);
-    return;
-  }
-  for (size_t i = 0; i < seq->elements && i < PRELOAD_MAX; i++) {
-    const redisReply *ch = seq->element[i];
-    redisReply *h;
-    c4j__redis_entry_t *v;
-    size_t n = 0, klen;
-    /* The layer above checks the name (history_cb). */
-    if (ch->type != REDIS_REPLY_STRING || ch->len == 0 ||
-        ch->len > C4J_MAX_CHANNEL)
-      continue;
-    klen = c4j__rlink_key(r, ":h:", ch->str, ch->len, key);
-    h = redisCommand(c, "XREVRANGE %b + - COUNT %d", key, klen, size);
-    if (h == NULL) break;
-    v = h->type == REDIS_REPLY_ARRAY ? c4j__calloc(h->elements + 1, sizeof(*v))
-                                     : NULL;
-    for (size_t j = h->elements; v != NULL && j-- > 0;) /* oldest first */
-      if (parse_entry(r, h->element[j], &v[n])) n++;
-    if (n > 0) r->cb.history_cb(r->cb.data, ch->str, ch->len, v, n);
-    c4j__free(v);
-    freeReplyObject(h);
-  }
-  freeReplyObject(seq);
-}
-
+/* SET <p>:epoch NX, then GET it: the cluster's epoch; then the preload. */
 static int read_epoch(c4j__redis_t *r, const char *epoch,
                       char epoch_out[C4J__EPOCH_LEN + 1], int timeout_ms,
                       char *why, size_t cap) {
@@ -263,196 +200,13 @@ static int read_epoch(c4j__redis_t *r, const char *epoch,
   } else {
     memcpy(epoch_out, get->str, get->len);
     epoch_out[get->len] = '\0';
-    preload(r, c);
+    c4j__rbus_preload(r, c);
     rc = 0;
   }
   if (set) freeReplyObject(set);
   if (get) freeReplyObject(get);
   redisFree(c);
   return rc;
-}
-
-/* ---- Records: publish, bus, action --------------------------------------- */
-
-static void send_record(c4j__redis_t *r, req_t *q, int eval);
-
-static void record_cb(redisAsyncContext *ac, void *reply, void *priv) {
-  c4j__redis_t *r = ((conn_t *)ac->data)->r;
-  redisReply *rep = reply;
-  req_t *q = priv;
-  if (rep == NULL) return; /* the link dropped: q went back to the outbox */
-  fifo_remove(&r->sent, q);
-  if (rep->type == REDIS_REPLY_ERROR && q->kind == R_PUBLISH &&
-      strncmp(rep->str, "NOSCRIPT", 8) == 0) {
-    send_record(r, q, 1); /* the script cache was flushed */
-    return;
-  }
-  if (rep->type == REDIS_REPLY_ERROR)
-    c4j__rlink_log(r, 1, "hub: redis refused a record: %s%s", rep->str, "");
-  c4j__free(q);
-}
-
-static void send_publish(c4j__redis_t *r, req_t *q, int eval) {
-  char hkey[KEY_CAP], known[24], when[24], size[24], age[24];
-  const char *argv[16];
-  size_t lens[16];
-  int i;
-  snprintf(known, sizeof(known), "%llu", (unsigned long long)q->num);
-  snprintf(when, sizeof(when), "%lld", (long long)q->time_ms);
-  snprintf(size, sizeof(size), "%d", r->history_size);
-  snprintf(age, sizeof(age), "%d", r->history_age_ms);
-  c4j__rlink_key(r, ":h:", q->a, q->a_len, hkey);
-  argv[0] = eval || !r->sha[0] ? "EVAL" : "EVALSHA";
-  argv[1] = eval || !r->sha[0] ? publish_lua : r->sha;
-  argv[2] = "4";
-  argv[3] = r->k_seq, argv[4] = hkey, argv[5] = r->k_epoch;
-  argv[6] = r->k_bus, argv[7] = q->a, argv[8] = known, argv[9] = when;
-  argv[10] = q->u[0] ? q->u : "-", argv[11] = q->b, argv[12] = size;
-  argv[13] = age, argv[14] = r->epoch, argv[15] = r->node_id;
-  for (i = 0; i < 16; i++) lens[i] = strlen(argv[i]);
-  lens[7] = q->a_len;
-  lens[11] = q->b_len;
-  c4j__rlink_send(&r->cmd, record_cb, q, 16, argv, lens);
-}
-
-/* Writes q to Redis; it stays in `sent` until answered. */
-static void send_record(c4j__redis_t *r, req_t *q, int eval) {
-  const char *argv[3];
-  size_t lens[3];
-  fifo_push(&r->sent, q);
-  if (q->kind == R_PUBLISH) {
-    send_publish(r, q, eval);
-    return;
-  }
-  if (q->kind == R_DONE) { /* LREM <taken> 1 <request> */
-    const char *dv[4] = { "LREM", r->k_taken, "1", q->a };
-    size_t dl[4] = { 4, strlen(r->k_taken), 1, q->a_len };
-    c4j__rlink_send(&r->cmd, record_cb, q, 4, dv, dl);
-    return;
-  }
-  argv[0] = q->kind == R_BUS ? "PUBLISH" : "LPUSH";
-  argv[1] = q->kind == R_BUS ? r->k_bus : r->k_actions;
-  argv[2] = q->a;
-  lens[0] = strlen(argv[0]);
-  lens[1] = strlen(argv[1]);
-  lens[2] = q->a_len;
-  c4j__rlink_send(&r->cmd, record_cb, q, 3, argv, lens);
-}
-
-static void flush_outbox(c4j__redis_t *r) {
-  size_t n = 0, bytes = 0;
-  req_t *q;
-  while ((q = fifo_pop(&r->outbox)) != NULL) {
-    n++;
-    bytes += req_size(q);
-    send_record(r, q, 0);
-  }
-  if (n == 0) return;
-  uv_mutex_lock(&r->lock);
-  r->pending_n -= n;
-  r->pending_bytes -= bytes;
-  uv_mutex_unlock(&r->lock);
-}
-
-/* The records written but not answered when the link dropped go back to
- * the head of the outbox, in order (Redis may or may not have run them:
- * at least once rather than at most once). */
-static void requeue_sent(c4j__redis_t *r) {
-  size_t n = 0, bytes = 0;
-  req_t *q;
-  if (r->sent.head == NULL) return;
-  for (q = r->sent.head; q != NULL; q = q->next) n++, bytes += req_size(q);
-  r->sent.tail->next = r->outbox.head;
-  if (r->outbox.head == NULL) r->outbox.tail = r->sent.tail;
-  r->outbox.head = r->sent.head;
-  r->sent.head = r->sent.tail = NULL;
-  uv_mutex_lock(&r->lock);
-  r->pending_n += n;
-  r->pending_bytes += bytes;
-  uv_mutex_unlock(&r->lock);
-}
-
-/* ---- Fetch --------------------------------------------------------------- */
-
-/* One stream entry [id "<offset>-1", [t, time, d, data(, u, id)]]; 1 if
- * usable.  u: the message id its node gave it, delivering it itself while
- * cut off (the id starts with the node's). */
-static int parse_entry(const c4j__redis_t *r, const redisReply *en,
-                       c4j__redis_entry_t *out) {
-  const redisReply *id, *f;
-  char *end;
-  int have_d = 0;
-  if (en->type != REDIS_REPLY_ARRAY || en->elements != 2) return 0;
-  id = en->element[0];
-  f = en->element[1];
-  if (id->type != REDIS_REPLY_STRING || f->type != REDIS_REPLY_ARRAY ||
-      !isdigit((unsigned char)id->str[0]))
-    return 0;
-  memset(out, 0, sizeof(*out));
-  errno = 0;
-  out->offset = strtoull(id->str, &end, 10);
-  if (errno != 0 || *end != '-') return 0;
-  for (size_t j = 0; j + 1 < f->elements; j += 2) {
-    const redisReply *k = f->element[j], *v = f->element[j + 1];
-    if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-        k->len != 1)
-      continue;
-    if (k->str[0] == 't') out->time_ms = strtoll(v->str, NULL, 10);
-    if (k->str[0] == 'u' && v->len < C4J__MSG_ID_CAP) {
-      out->u = v->str;
-      out->mine = strncmp(v->str, r->node_id, strlen(r->node_id)) == 0;
-    }
-    if (k->str[0] == 'd') {
-      out->data = v->str;
-      out->data_len = v->len;
-      have_d = 1;
-    }
-  }
-  return have_d;
-}
-
-static void answer_fetch(c4j__redis_t *r, const req_t *q,
-                         const redisReply *rep) {
-  c4j__redis_entry_t *v = NULL;
-  size_t n = 0;
-  if (rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
-    v = c4j__calloc(rep->elements, sizeof(*v));
-    /* XREVRANGE answers newest first; hub.c wants oldest first. */
-    for (size_t i = rep->elements; v != NULL && i-- > 0;)
-      if (parse_entry(r, rep->element[i], &v[n])) n++;
-  } else if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
-    c4j__rlink_log(r, 1, "hub: history fetch failed: %s%s", rep->str, "");
-  }
-  r->cb.history_cb(r->cb.data, q->a, q->a_len, v, n);
-  c4j__free(v);
-}
-
-static void fetch_cb(redisAsyncContext *ac, void *reply, void *priv) {
-  c4j__redis_t *r = ((conn_t *)ac->data)->r;
-  req_t *q = priv;
-  if (!r->stopping) answer_fetch(r, q, reply);
-  c4j__free(q);
-}
-
-/* The newest history_size entries after q->num, or an empty answer when
- * the link is down (hub.c fetches again once it is up). */
-static void send_fetch(c4j__redis_t *r, req_t *q) {
-  char key[KEY_CAP], start[32], count[24];
-  const char *argv[6];
-  size_t lens[6];
-  int size = r->history_size;
-  if (size > 0 && linked(r)) {
-    lens[1] = c4j__rlink_key(r, ":h:", q->a, q->a_len, key);
-    if (q->num == 0) snprintf(start, sizeof(start), "-");
-    else snprintf(start, sizeof(start), "(%llu-1", (unsigned long long)q->num);
-    snprintf(count, sizeof(count), "%d", size);
-    argv[0] = "XREVRANGE", argv[1] = key, argv[2] = "+", argv[3] = start;
-    argv[4] = "COUNT", argv[5] = count;
-    for (int i = 0; i < 6; i++) lens[i] = i == 1 ? lens[1] : strlen(argv[i]);
-    if (c4j__rlink_send(&r->cmd, fetch_cb, q, 6, argv, lens) == 0) return;
-  }
-  r->cb.history_cb(r->cb.data, q->a, q->a_len, NULL, 0);
-  c4j__free(q);
 }
 
 /* ---- The link ------------------------------------------------------------ */
@@ -475,7 +229,7 @@ static void link_up(c4j__redis_t *r) {
   r->fails = 0;
   heartbeat(r);
   c4j__rkv_write_all(r, 0);
-  flush_outbox(r);
+  c4j__rbus_flush(r);
   atomic_store(&r->up, 1);
   if (r->listen) c4j__ract_start(r); /* after the heartbeat */
   c4j__rlink_log(r, 2, "hub: linked to %s%s", r->url, "");
@@ -486,36 +240,6 @@ void c4j__rlink_ready(c4j__redis_t *r) {
   if (!linked(r) && r->cmd.connected && r->scripted && r->subscribed &&
       (!r->listen || r->act.connected))
     link_up(r);
-}
-
-static void script_cb(redisAsyncContext *ac, void *reply, void *priv) {
-  c4j__redis_t *r = ((conn_t *)ac->data)->r;
-  redisReply *rep = reply;
-  if (rep == NULL) return;
-  r->sha[0] = '\0'; /* EVAL then */
-  if (rep->type == REDIS_REPLY_STRING && rep->len < sizeof(r->sha))
-    memcpy(r->sha, rep->str, rep->len + 1);
-  else if (rep->type == REDIS_REPLY_ERROR)
-    c4j__rlink_log(r, 1, "hub: SCRIPT LOAD failed: %s%s", rep->str, "");
-  r->scripted = 1;
-  c4j__rlink_ready(r);
-}
-
-static void sub_cb(redisAsyncContext *ac, void *reply, void *priv) {
-  c4j__redis_t *r = ((conn_t *)ac->data)->r;
-  redisReply *rep = reply, *kind;
-  if (rep == NULL || r->stopping || rep->type != REDIS_REPLY_ARRAY ||
-      rep->elements < 3)
-    return;
-  kind = rep->element[0];
-  if (kind->type != REDIS_REPLY_STRING) return;
-  if (strcmp(kind->str, "message") == 0 &&
-      rep->element[2]->type == REDIS_REPLY_STRING) {
-    r->cb.record_cb(r->cb.data, rep->element[2]->str, rep->element[2]->len);
-  } else if (strcmp(kind->str, "subscribe") == 0) {
-    r->subscribed = 1;
-    c4j__rlink_ready(r);
-  }
 }
 
 /* Dead peers are found by the kernel (keepalive), not only by reads. */
@@ -533,8 +257,6 @@ static void on_connect(const redisAsyncContext *cac, int status) {
   c4j__redis_t *r = c->r;
   char db[16];
   const char *sel[2] = { "SELECT", db };
-  const char *load[3] = { "SCRIPT", "LOAD", publish_lua };
-  const char *subscribe[2] = { "SUBSCRIBE", r->k_bus };
   if (c->ac != ac) return;
   if (status != REDIS_OK) {
     c->ac = NULL; /* hiredis frees it when we return */
@@ -545,8 +267,8 @@ static void on_connect(const redisAsyncContext *cac, int status) {
   keepalive(ac->c.fd);
   snprintf(db, sizeof(db), "%d", r->db);
   if (c != &r->sub && r->db != 0) c4j__rlink_send_strs(c, NULL, NULL, 2, sel);
-  if (c == &r->cmd) c4j__rlink_send_strs(c, script_cb, NULL, 3, load);
-  if (c == &r->sub) c4j__rlink_send_strs(c, sub_cb, NULL, 2, subscribe);
+  if (c == &r->cmd) c4j__rbus_load_script(r);
+  if (c == &r->sub) c4j__rbus_subscribe(r);
   c4j__rlink_ready(r);
 }
 
@@ -614,8 +336,9 @@ static uint64_t backoff(c4j__redis_t *r) {
 }
 
 /* Drops every connection, puts the unanswered records back in the
- * outbox, tells hub.c once, and schedules the next attempt.  Safe to
- * reach again from the callbacks that freeing the connections runs. */
+ * outbox, tells the layer above once, and schedules the next attempt.
+ * Safe to reach again from the callbacks that freeing the connections
+ * runs. */
 static void link_lost(c4j__redis_t *r, const char *why) {
   char text[256];
   int was_up = linked(r);
@@ -629,12 +352,13 @@ static void link_lost(c4j__redis_t *r, const char *why) {
   uv_timer_stop(&r->act_wait);
   r->scripted = r->subscribed = 0;
   r->hb_sent = 0;
-  requeue_sent(r);
+  c4j__rbus_requeue(r);
   if (was_up) {
     c4j__rlink_log(r, 1, "hub: lost %s (%s), reconnecting", r->url, text);
     r->cb.link_cb(r->cb.data, 0);
   } else if (r->fails == 0) {
-    c4j__rlink_log(r, 1, "hub: cannot link to %s (%s), retrying", r->url, text);
+    c4j__rlink_log(r, 1, "hub: cannot link to %s (%s), retrying", r->url,
+                   text);
   }
   uv_timer_start(&r->retry, retry_cb, backoff(r), 0);
 }
@@ -688,7 +412,7 @@ static void tick_cb(uv_timer_t *t) {
   c4j__ract_requeue_dead(r);
 }
 
-/* ---- The thread ---------------------------------------------------------- */
+/* ---- The thread and its request queue ------------------------------------ */
 
 /* The node leaves: best effort, written now since nothing waits after. */
 static void goodbye(c4j__redis_t *r) {
@@ -715,7 +439,7 @@ static void finish(c4j__redis_t *r) {
 
 static void dispatch(c4j__redis_t *r, req_t *q) {
   switch (q->kind) {
-  case R_FETCH: send_fetch(r, q); break;
+  case R_FETCH: c4j__rbus_fetch(r, q); break;
   case R_SET: c4j__rkv_dispatch(r, q); break;
   default: fifo_push(&r->outbox, q); break;
   }
@@ -732,7 +456,7 @@ static void wake_cb(uv_async_t *h) {
   closing = r->closing;
   uv_mutex_unlock(&r->lock);
   while ((q = fifo_pop(&got)) != NULL) dispatch(r, q);
-  if (linked(r)) flush_outbox(r);
+  if (linked(r)) c4j__rbus_flush(r);
   if (closing) finish(r);
 }
 
@@ -872,36 +596,6 @@ void c4j__redis_stop(c4j__redis_t *r) {
 }
 
 int c4j__redis_up(c4j__redis_t *r) { return r != NULL && linked(r); }
-
-int c4j__redis_publish(c4j__redis_t *r, const char *ch, size_t ch_len,
-                       const char *data, size_t len, int64_t time_ms,
-                       uint64_t known_last, const char *u) {
-  req_t *q;
-  if (ch_len == 0 || ch_len > C4J_MAX_CHANNEL) return UV_EINVAL;
-  if (u != NULL && (u[0] == '\0' || strlen(u) >= C4J__MSG_ID_CAP))
-    return UV_EINVAL;
-  q = c4j__rlink_req(R_PUBLISH, ch, ch_len, data, len, NULL, 0);
-  if (q != NULL) {
-    q->time_ms = time_ms;
-    q->num = known_last;
-    if (u != NULL) memcpy(q->u, u, strlen(u) + 1);
-  }
-  return c4j__rlink_submit(r, q, 1);
-}
-
-int c4j__redis_bus(c4j__redis_t *r, const char *rec, size_t len) {
-  return c4j__rlink_submit(
-      r, c4j__rlink_req(R_BUS, rec, len, NULL, 0, NULL, 0), 1);
-}
-
-int c4j__redis_fetch(c4j__redis_t *r, const char *ch, size_t ch_len,
-                     uint64_t after) {
-  req_t *q;
-  if (ch_len == 0 || ch_len > C4J_MAX_CHANNEL) return UV_EINVAL;
-  q = c4j__rlink_req(R_FETCH, ch, ch_len, NULL, 0, NULL, 0);
-  if (q != NULL) q->num = after;
-  return c4j__rlink_submit(r, q, 0);
-}
 
 void c4j__redis_stats(c4j__redis_t *r, uint64_t *outbox, uint64_t *dropped) {
   *outbox = *dropped = 0;

@@ -1,8 +1,15 @@
 /* redisint.h - what the files behind redis.h share, and nothing above
  * them includes.  The link to Redis is cut by concern:
  *
- *   redis.c     the link's life, the records, the bus and the history
- *               (being cut further)
+ *   redis.c     the link's life: its thread and loop, the three hiredis
+ *               connections, connect, loss, backoff, the connect guard,
+ *               heartbeats and the dead-socket probe; the request queue
+ *               (submit, wake, dispatch); start and stop, up, stats
+ *   redisbus.c  what goes out in order and what comes back on the bus:
+ *               the publish script, the outbox of records (broadcasts,
+ *               bus records, action pushes and dones) and their requeue
+ *               when the link drops, the bus subscription, the history
+ *               fetch and the preload at start
  *   redisact.c  the action queue: popping (BLMOVE into this node's taken
  *               list), the pause when the layer above is full, the
  *               requeue of the requests of nodes that are gone
@@ -12,8 +19,8 @@
  *
  * Every function of this header runs on the Redis thread (or in start and
  * stop while that thread does not run) unless its comment says otherwise.
- * Names: c4j__rlink_ (redis.c), c4j__ract_, c4j__rkv_; the static inline
- * helpers below are unprefixed.
+ * Names: c4j__rlink_ (redis.c), c4j__rbus_, c4j__ract_, c4j__rkv_; the
+ * static inline helpers below are unprefixed.
  */
 #ifndef C4J_REDISINT_H
 #define C4J_REDISINT_H
@@ -185,6 +192,26 @@ redisContext *c4j__rlink_connect_sync(const c4j__redis_t *r, int timeout_ms,
 /* The script or the bus subscription just came in: links up if every
  * part of the link is there now. */
 void c4j__rlink_ready(c4j__redis_t *r);
+
+/* ---- redisbus.c: records, the bus, history ------------------------------ */
+
+/* On a new command connection: SCRIPT LOAD of the publish script; sets
+ * sha and scripted, then c4j__rlink_ready. */
+void c4j__rbus_load_script(c4j__redis_t *r);
+/* On a new bus connection: SUBSCRIBE; sets subscribed, then
+ * c4j__rlink_ready; every message then goes to record_cb. */
+void c4j__rbus_subscribe(c4j__redis_t *r);
+/* Writes the whole outbox (the connections are ready); the records wait
+ * in `sent` for their answers. */
+void c4j__rbus_flush(c4j__redis_t *r);
+/* The link dropped: `sent` goes back to the head of the outbox. */
+void c4j__rbus_requeue(c4j__redis_t *r);
+/* An R_FETCH request, stolen; its answer goes to history_cb (empty at
+ * once when the link is down). */
+void c4j__rbus_fetch(c4j__redis_t *r, req_t *q);
+/* At start, on the caller's thread and blocking connection c: every
+ * channel's history to history_cb. */
+void c4j__rbus_preload(c4j__redis_t *r, redisContext *c);
 
 /* ---- redisact.c: the action queue --------------------------------------- */
 
