@@ -1,12 +1,14 @@
-/* redis.c - the link to Redis (redis.h): one thread with its own libuv
- * loop and three hiredis connections (commands, the bus subscription, the
- * action queue), the publish script, the outbox that keeps records while
- * Redis is unreachable, reconnecting with backoff, and this node's copy of
- * its cluster-wide map entries (written again after Redis restarts).
- * Callers never wait for Redis: they queue requests under `lock` and wake
- * the thread.  Only c4j__redis_get talks to Redis on the caller's thread,
- * on a connection of its own, because its caller wants an answer.  What
- * Redis says goes up through the callbacks the layer above handed in.
+/* redis.c - the link to Redis (redis.h), its life: one thread with its
+ * own libuv loop and three hiredis connections (commands, the bus
+ * subscription, the action queue); the blocking connection that reads the
+ * cluster's epoch at start; connecting, losing the link and reconnecting
+ * with backoff, the guard on a connect that never answers, heartbeats and
+ * the probe for dead sockets; the request queue from the callers' threads
+ * (submit, wake, dispatch); start and stop, up and stats.  Callers never
+ * wait for Redis: they queue requests under `lock` and wake the thread.
+ * What Redis says goes up through the callbacks the layer above handed
+ * in.  The records, the bus and the history are redisbus.c's, the action
+ * queue redisact.c's, the cluster-wide maps rediskv.c's (redisint.h).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -25,11 +27,10 @@
 
 #include "common.h"
 #include "redis.h"
+#include "redisint.h"
 
 #define OUTBOX_MAX_N 10000
 #define OUTBOX_MAX_BYTES (16u << 20)
-#define KV_MAX_NAME 256
-#define KV_MAX_VALUE 65536
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define GUARD_MS 1500       /* a connect attempt that has not linked by then
@@ -37,149 +38,10 @@
                                report a refused non-blocking connect) */
 #define TICK_MS 2000        /* heartbeat and dead-socket probe */
 #define HB_LATE_MS 5000     /* an unanswered heartbeat this old: link lost */
-#define ALIVE_MS 10000      /* get keeps fields of nodes seen this recently */
-#define ACT_WAIT_MS 100     /* pause after the event queue was full */
-#define KEY_CAP 400         /* prefix (64) + ":kv:" + a name (256) */
-
-/* ---- Types ---------------------------------------------------------------
- * A request from any thread.  a, b and c point into data (NUL ended):
- *   publish: a channel, b data (num known_last, time_ms, u: the message
- *            id when this node delivered it itself, else "")
- *   bus: a record; action: a JSON text; fetch: a channel (num after)
- *   set: a key, b field, c value (has_value 0: remove); in the kv table
- *        num holds the hash of key and field.
- */
-enum { R_PUBLISH, R_BUS, R_ACTION, R_DONE, R_FETCH, R_SET };
-
-typedef struct req_s {
-  struct req_s *next;
-  int kind;
-  char u[C4J__MSG_ID_CAP];
-  int has_value;
-  int64_t time_ms;
-  uint64_t num;
-  size_t a_len, b_len, c_len;
-  char *a, *b, *c;
-  char data[];
-} req_t;
-
-typedef struct {
-  req_t *head, *tail;
-} fifo_t;
-
-typedef struct {
-  c4j__redis_t *r;
-  redisAsyncContext *ac; /* NULL when none; once hiredis frees it (in its
-                            connect or disconnect callback) we drop it */
-  int connected;
-} conn_t;
-
-/* Invariants: `in`, `pending_n`, `pending_bytes` and `closing` are shared
- * and guarded by `lock`; everything below `thread` belongs to the Redis
- * thread (and to start and stop while that thread does not run).
- * pending_* count the publish, bus and action records not yet written to
- * Redis (in `in` or in `outbox`); `sent` holds those written and not yet
- * answered, in order: when the link drops they go back to the head of
- * the outbox. */
-struct c4j__redis_s {
-  c4j__redis_callbacks_t cb;
-  int history_size, history_age_ms;
-  char host[256];
-  int port, db;
-  char url[300];
-  char node_id[C4J__NODE_ID_LEN + 1];
-  char epoch[C4J__EPOCH_LEN + 1];
-  char prefix[65];
-  char k_bus[80], k_seq[80], k_epoch[80], k_actions[80], k_nodes[80];
-  char k_taken[120], k_takers[80]; /* this node's taken requests; who takes */
-  int listen;
-
-  uv_mutex_t lock;
-  fifo_t in;
-  size_t pending_n, pending_bytes;
-  int closing;
-  atomic_int up;
-  atomic_ullong dropped;
-
-  uv_thread_t thread;
-  uv_loop_t loop;
-  uv_async_t wake;
-  uv_timer_t retry, guard, tick, act_wait;
-  conn_t cmd, sub, act;
-  int scripted, subscribed, stopping;
-  unsigned fails;
-  char sha[41];
-  uint64_t hb_sent; /* when the unanswered heartbeat left, or 0 */
-  uint64_t rng;
-  fifo_t outbox, sent;
-  req_t **slots; /* the kv table: chains of R_SET requests */
-  size_t nslots, nkv;
-};
-
-/* Offsets are assigned here so that every node agrees; Lua numbers are
- * doubles, exact up to 2^53.  XADD and PEXPIRE may fail (a stream id not
- * above the top after someone trimmed by hand): the record is still
- * published. */
-static const char publish_lua[] =
-    "local o = tonumber(redis.call('HGET', KEYS[1], ARGV[1])) or 0\n"
-    "local k = tonumber(ARGV[2]) or 0\n"
-    "if k > o then o = k end\n"
-    "local s = string.format('%d', o + 1)\n"
-    "redis.call('HSET', KEYS[1], ARGV[1], s)\n"
-    "if (tonumber(ARGV[6]) or 0) > 0 then\n"
-    "  if ARGV[4] ~= '-' then\n"
-    "    redis.pcall('XADD', KEYS[2], 'MAXLEN', ARGV[6], s .. '-1',\n"
-    "                't', ARGV[3], 'd', ARGV[5], 'u', ARGV[4])\n"
-    "  else\n"
-    "    redis.pcall('XADD', KEYS[2], 'MAXLEN', ARGV[6], s .. '-1',\n"
-    "                't', ARGV[3], 'd', ARGV[5])\n"
-    "  end\n"
-    "  if (tonumber(ARGV[7]) or 0) > 0 then\n"
-    "    redis.pcall('PEXPIRE', KEYS[2], ARGV[7])\n"
-    "  end\n"
-    "end\n"
-    "redis.call('SET', KEYS[3], ARGV[8], 'NX')\n"
-    "redis.call('PUBLISH', KEYS[4], 'm\\t' .. ARGV[9] .. '\\t' .. ARGV[1] ..\n"
-    "  '\\t' .. ARGV[8] .. '\\t' .. s .. '\\t' .. ARGV[3] .. '\\t' ..\n"
-    "  ARGV[4] .. '\\n' .. ARGV[5])\n"
-    "return s\n";
 
 static void link_lost(c4j__redis_t *r, const char *why);
-static void check_ready(c4j__redis_t *r);
 
-/* ---- Small helpers ------------------------------------------------------- */
-
-static void fifo_push(fifo_t *f, req_t *q) {
-  q->next = NULL;
-  if (f->tail) f->tail->next = q;
-  else f->head = q;
-  f->tail = q;
-}
-
-static req_t *fifo_pop(fifo_t *f) {
-  req_t *q = f->head;
-  if (q == NULL) return NULL;
-  f->head = q->next;
-  if (f->head == NULL) f->tail = NULL;
-  q->next = NULL;
-  return q;
-}
-
-/* Removes q wherever it is (replies come in order, so it is the head). */
-static void fifo_remove(fifo_t *f, req_t *q) {
-  req_t *prev = NULL, *p = f->head;
-  while (p != NULL && p != q) prev = p, p = p->next;
-  if (p == NULL) return;
-  if (prev) prev->next = p->next;
-  else f->head = p->next;
-  if (f->tail == p) f->tail = prev;
-  p->next = NULL;
-}
-
-static void fifo_free(fifo_t *f) {
-  req_t *q;
-  while ((q = fifo_pop(f)) != NULL) c4j__free(q);
-}
+/* ---- Requests and commands, for every file ------------------------------- */
 
 static char *put_part(char *dst, const char *s, size_t n) {
   if (n) memcpy(dst, s, n);
@@ -187,7 +49,7 @@ static char *put_part(char *dst, const char *s, size_t n) {
   return dst;
 }
 
-static req_t *req_new(int kind, const char *a, size_t al, const char *b,
+req_t *c4j__rlink_req(int kind, const char *a, size_t al, const char *b,
                       size_t bl, const char *c, size_t cl) {
   req_t *q = c4j__malloc(sizeof(*q) + al + bl + cl + 3);
   if (q == NULL) return NULL;
@@ -202,13 +64,9 @@ static req_t *req_new(int kind, const char *a, size_t al, const char *b,
   return q;
 }
 
-static size_t req_size(const req_t *q) {
-  return sizeof(*q) + q->a_len + q->b_len + q->c_len + 3;
-}
-
 /* "<prefix><mid><name>" into buf (KEY_CAP bytes); its length. */
-static size_t make_key(const c4j__redis_t *r, const char *mid,
-                       const char *name, size_t len, char *buf) {
+size_t c4j__rlink_key(const c4j__redis_t *r, const char *mid,
+                      const char *name, size_t len, char *buf) {
   int n = snprintf(buf, KEY_CAP, "%s%s", r->prefix, mid);
   if (n < 0 || (size_t)n + len >= KEY_CAP) len = 0; /* callers check */
   if (len) memcpy(buf + n, name, len);
@@ -216,29 +74,27 @@ static size_t make_key(const c4j__redis_t *r, const char *mid,
   return (size_t)n + len;
 }
 
-static void log_text(c4j__redis_t *r, int level, const char *fmt,
-                     const char *a, const char *b) {
+void c4j__rlink_log(c4j__redis_t *r, int level, const char *fmt,
+                    const char *a, const char *b) {
   char text[512];
   snprintf(text, sizeof(text), fmt, a, b);
   r->cb.log_cb(r->cb.data, level, text);
 }
 
-static int linked(c4j__redis_t *r) { return atomic_load(&r->up); }
-
-static int send_argv(conn_t *c, redisCallbackFn *fn, void *priv, int argc,
-                     const char **argv, const size_t *lens) {
+int c4j__rlink_send(conn_t *c, redisCallbackFn *fn, void *priv, int argc,
+                    const char **argv, const size_t *lens) {
   if (c->ac == NULL) return -1;
   return redisAsyncCommandArgv(c->ac, fn, priv, argc, argv, lens) ==
                  REDIS_OK ? 0 : -1;
 }
 
 /* For arguments that are NUL-ended strings. */
-static int send_strs(conn_t *c, redisCallbackFn *fn, void *priv, int argc,
-                     const char **argv) {
+int c4j__rlink_send_strs(conn_t *c, redisCallbackFn *fn, void *priv,
+                         int argc, const char **argv) {
   size_t lens[12];
   if (argc > 12) return -1;
   for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
-  return send_argv(c, fn, priv, argc, argv, lens);
+  return c4j__rlink_send(c, fn, priv, argc, argv, lens);
 }
 
 /* ---- The URL and the blocking connections -------------------------------- */
@@ -288,8 +144,8 @@ static struct timeval tv_of(int ms) {
 
 /* A blocking connection with every call bounded by timeout_ms, on the
  * right database; NULL with why filled. */
-static redisContext *sync_connect(const c4j__redis_t *r, int timeout_ms,
-                                  char *why, size_t cap) {
+redisContext *c4j__rlink_connect_sync(const c4j__redis_t *r, int timeout_ms,
+                                      char *why, size_t cap) {
   uint64_t t0 = c4j__mono_ms();
   redisContext *c = redisConnectWithTimeout(r->host, r->port,
                                             tv_of(timeout_ms));
@@ -323,51 +179,13 @@ static int epoch_ok(const redisReply *rep) {
   return 1;
 }
 
-/* SET <p>:epoch NX, then GET it: the cluster's epoch. */
-static int parse_entry(const c4j__redis_t *r, const redisReply *en,
-                       c4j__redis_entry_t *out);
-
-/* At start, on the blocking connection: every channel's history, so that
- * a page that resumes here from another node finds what it missed even
- * before the next broadcast.  At most PRELOAD_MAX channels. */
-#define PRELOAD_MAX 10000
-static void preload(c4j__redis_t *r, redisContext *c) {
-  char key[KEY_CAP];
-  int size = r->history_size;
-  redisReply *seq = redisCommand(c, "HKEYS %s", r->k_seq);
-  if (seq == NULL || seq->type != REDIS_REPLY_ARRAY || size <= 0) {
-    if (seq) freeReplyObject(seq);
-    return;
-  }
-  for (size_t i = 0; i < seq->elements && i < PRELOAD_MAX; i++) {
-    const redisReply *ch = seq->element[i];
-    redisReply *h;
-    c4j__redis_entry_t *v;
-    size_t n = 0, klen;
-    /* The layer above checks the name (history_cb). */
-    if (ch->type != REDIS_REPLY_STRING || ch->len == 0 ||
-        ch->len > C4J_MAX_CHANNEL)
-      continue;
-    klen = make_key(r, ":h:", ch->str, ch->len, key);
-    h = redisCommand(c, "XREVRANGE %b + - COUNT %d", key, klen, size);
-    if (h == NULL) break;
-    v = h->type == REDIS_REPLY_ARRAY ? c4j__calloc(h->elements + 1, sizeof(*v))
-                                     : NULL;
-    for (size_t j = h->elements; v != NULL && j-- > 0;) /* oldest first */
-      if (parse_entry(r, h->element[j], &v[n])) n++;
-    if (n > 0) r->cb.history_cb(r->cb.data, ch->str, ch->len, v, n);
-    c4j__free(v);
-    freeReplyObject(h);
-  }
-  freeReplyObject(seq);
-}
-
+/* SET <p>:epoch NX, then GET it: the cluster's epoch; then the preload. */
 static int read_epoch(c4j__redis_t *r, const char *epoch,
                       char epoch_out[C4J__EPOCH_LEN + 1], int timeout_ms,
                       char *why, size_t cap) {
   redisReply *set, *get;
   int rc = -1;
-  redisContext *c = sync_connect(r, timeout_ms, why, cap);
+  redisContext *c = c4j__rlink_connect_sync(r, timeout_ms, why, cap);
   if (c == NULL) return -1;
   set = redisCommand(c, "SET %s %s NX", r->k_epoch, epoch);
   get = set ? redisCommand(c, "GET %s", r->k_epoch) : NULL;
@@ -382,390 +200,13 @@ static int read_epoch(c4j__redis_t *r, const char *epoch,
   } else {
     memcpy(epoch_out, get->str, get->len);
     epoch_out[get->len] = '\0';
-    preload(r, c);
+    c4j__rbus_preload(r, c);
     rc = 0;
   }
   if (set) freeReplyObject(set);
   if (get) freeReplyObject(get);
   redisFree(c);
   return rc;
-}
-
-/* ---- The kv table (this node's map entries) ------------------------------ */
-
-static uint64_t kv_hash(const req_t *q) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < q->a_len; i++)
-    h = (h ^ (uint8_t)q->a[i]) * 1099511628211ull;
-  h = (h ^ 0xff) * 1099511628211ull; /* key and field apart */
-  for (size_t i = 0; i < q->b_len; i++)
-    h = (h ^ (uint8_t)q->b[i]) * 1099511628211ull;
-  return h;
-}
-
-/* The link pointing at the entry with q's key and field (or the chain's
- * end). */
-static req_t **kv_link(c4j__redis_t *r, const req_t *q) {
-  req_t **l = &r->slots[q->num % r->nslots];
-  for (; *l != NULL; l = &(*l)->next) {
-    const req_t *p = *l;
-    if (p->num == q->num && p->a_len == q->a_len && p->b_len == q->b_len &&
-        memcmp(p->a, q->a, q->a_len) == 0 &&
-        memcmp(p->b, q->b, q->b_len) == 0)
-      break;
-  }
-  return l;
-}
-
-static void kv_grow(c4j__redis_t *r) {
-  size_t n = r->nslots ? r->nslots * 2 : 64;
-  req_t **s = c4j__calloc(n, sizeof(*s));
-  if (s == NULL) return; /* longer chains, still correct */
-  for (size_t i = 0; i < r->nslots; i++) {
-    req_t *q = r->slots[i], *next;
-    for (; q != NULL; q = next) {
-      next = q->next;
-      q->next = s[q->num % n];
-      s[q->num % n] = q;
-    }
-  }
-  c4j__free(r->slots);
-  r->slots = s;
-  r->nslots = n;
-}
-
-/* Takes q (replacing the entry with the same key and field); 0, or
- * C4J_ENOMEM after freeing q. */
-static int kv_put(c4j__redis_t *r, req_t *q) {
-  req_t **l;
-  q->num = kv_hash(q);
-  if (r->nkv >= r->nslots * 2) kv_grow(r);
-  if (r->nslots == 0) {
-    c4j__free(q);
-    return C4J_ENOMEM;
-  }
-  l = kv_link(r, q);
-  if (*l != NULL) {
-    req_t *old = *l;
-    q->next = old->next;
-    c4j__free(old);
-  } else {
-    q->next = NULL;
-    r->nkv++;
-  }
-  *l = q;
-  return 0;
-}
-
-static void kv_free(c4j__redis_t *r) {
-  for (size_t i = 0; i < r->nslots; i++) {
-    req_t *q = r->slots[i], *next;
-    for (; q != NULL; q = next) next = q->next, c4j__free(q);
-  }
-  c4j__free(r->slots);
-  r->slots = NULL;
-  r->nslots = r->nkv = 0;
-}
-
-/* HSET (or HDEL, for a removal or when `remove`) of one entry. */
-static void send_kv(c4j__redis_t *r, const req_t *q, int remove) {
-  char key[KEY_CAP], name[C4J__NODE_ID_LEN + 2 + KV_MAX_NAME];
-  size_t nl = strlen(r->node_id);
-  const char *argv[4];
-  size_t lens[4];
-  memcpy(name, r->node_id, nl);
-  name[nl] = ':';
-  memcpy(name + nl + 1, q->b, q->b_len);
-  remove = remove || !q->has_value;
-  argv[0] = remove ? "HDEL" : "HSET";
-  argv[1] = key;
-  argv[2] = name;
-  argv[3] = q->c;
-  lens[0] = 4;
-  lens[1] = make_key(r, ":kv:", q->a, q->a_len, key);
-  lens[2] = nl + 1 + q->b_len;
-  lens[3] = q->c_len;
-  send_argv(&r->cmd, NULL, NULL, remove ? 3 : 4, argv, lens);
-}
-
-/* Writes every entry (after a link-up: Redis may have restarted empty);
- * removals, once sent, are forgotten.  With `remove`, deletes them all
- * (the node stops). */
-static void kv_write_all(c4j__redis_t *r, int remove) {
-  for (size_t i = 0; i < r->nslots; i++) {
-    req_t **l = &r->slots[i];
-    while (*l != NULL) {
-      req_t *q = *l;
-      send_kv(r, q, remove);
-      if (q->has_value || remove) {
-        l = &q->next;
-        continue;
-      }
-      *l = q->next;
-      r->nkv--;
-      c4j__free(q);
-    }
-  }
-}
-
-static void dispatch_set(c4j__redis_t *r, req_t *q) {
-  int removal = !q->has_value;
-  if (kv_put(r, q) != 0) return;
-  if (!linked(r)) return;
-  send_kv(r, q, 0);
-  if (removal) {
-    req_t **l = kv_link(r, q);
-    *l = q->next;
-    r->nkv--;
-    c4j__free(q);
-  }
-}
-
-/* ---- Records: publish, bus, action --------------------------------------- */
-
-static void send_record(c4j__redis_t *r, req_t *q, int eval);
-
-static void record_cb(redisAsyncContext *ac, void *reply, void *priv) {
-  c4j__redis_t *r = ((conn_t *)ac->data)->r;
-  redisReply *rep = reply;
-  req_t *q = priv;
-  if (rep == NULL) return; /* the link dropped: q went back to the outbox */
-  fifo_remove(&r->sent, q);
-  if (rep->type == REDIS_REPLY_ERROR && q->kind == R_PUBLISH &&
-      strncmp(rep->str, "NOSCRIPT", 8) == 0) {
-    send_record(r, q, 1); /* the script cache was flushed */
-    return;
-  }
-  if (rep->type == REDIS_REPLY_ERROR)
-    log_text(r, 1, "hub: redis refused a record: %s%s", rep->str, "");
-  c4j__free(q);
-}
-
-static void send_publish(c4j__redis_t *r, req_t *q, int eval) {
-  char hkey[KEY_CAP], known[24], when[24], size[24], age[24];
-  const char *argv[16];
-  size_t lens[16];
-  int i;
-  snprintf(known, sizeof(known), "%llu", (unsigned long long)q->num);
-  snprintf(when, sizeof(when), "%lld", (long long)q->time_ms);
-  snprintf(size, sizeof(size), "%d", r->history_size);
-  snprintf(age, sizeof(age), "%d", r->history_age_ms);
-  make_key(r, ":h:", q->a, q->a_len, hkey);
-  argv[0] = eval || !r->sha[0] ? "EVAL" : "EVALSHA";
-  argv[1] = eval || !r->sha[0] ? publish_lua : r->sha;
-  argv[2] = "4";
-  argv[3] = r->k_seq, argv[4] = hkey, argv[5] = r->k_epoch;
-  argv[6] = r->k_bus, argv[7] = q->a, argv[8] = known, argv[9] = when;
-  argv[10] = q->u[0] ? q->u : "-", argv[11] = q->b, argv[12] = size;
-  argv[13] = age, argv[14] = r->epoch, argv[15] = r->node_id;
-  for (i = 0; i < 16; i++) lens[i] = strlen(argv[i]);
-  lens[7] = q->a_len;
-  lens[11] = q->b_len;
-  send_argv(&r->cmd, record_cb, q, 16, argv, lens);
-}
-
-/* Writes q to Redis; it stays in `sent` until answered. */
-static void send_record(c4j__redis_t *r, req_t *q, int eval) {
-  const char *argv[3];
-  size_t lens[3];
-  fifo_push(&r->sent, q);
-  if (q->kind == R_PUBLISH) {
-    send_publish(r, q, eval);
-    return;
-  }
-  if (q->kind == R_DONE) { /* LREM <taken> 1 <request> */
-    const char *dv[4] = { "LREM", r->k_taken, "1", q->a };
-    size_t dl[4] = { 4, strlen(r->k_taken), 1, q->a_len };
-    send_argv(&r->cmd, record_cb, q, 4, dv, dl);
-    return;
-  }
-  argv[0] = q->kind == R_BUS ? "PUBLISH" : "LPUSH";
-  argv[1] = q->kind == R_BUS ? r->k_bus : r->k_actions;
-  argv[2] = q->a;
-  lens[0] = strlen(argv[0]);
-  lens[1] = strlen(argv[1]);
-  lens[2] = q->a_len;
-  send_argv(&r->cmd, record_cb, q, 3, argv, lens);
-}
-
-static void flush_outbox(c4j__redis_t *r) {
-  size_t n = 0, bytes = 0;
-  req_t *q;
-  while ((q = fifo_pop(&r->outbox)) != NULL) {
-    n++;
-    bytes += req_size(q);
-    send_record(r, q, 0);
-  }
-  if (n == 0) return;
-  uv_mutex_lock(&r->lock);
-  r->pending_n -= n;
-  r->pending_bytes -= bytes;
-  uv_mutex_unlock(&r->lock);
-}
-
-/* The records written but not answered when the link dropped go back to
- * the head of the outbox, in order (Redis may or may not have run them:
- * at least once rather than at most once). */
-static void requeue_sent(c4j__redis_t *r) {
-  size_t n = 0, bytes = 0;
-  req_t *q;
-  if (r->sent.head == NULL) return;
-  for (q = r->sent.head; q != NULL; q = q->next) n++, bytes += req_size(q);
-  r->sent.tail->next = r->outbox.head;
-  if (r->outbox.head == NULL) r->outbox.tail = r->sent.tail;
-  r->outbox.head = r->sent.head;
-  r->sent.head = r->sent.tail = NULL;
-  uv_mutex_lock(&r->lock);
-  r->pending_n += n;
-  r->pending_bytes += bytes;
-  uv_mutex_unlock(&r->lock);
-}
-
-/* ---- Fetch --------------------------------------------------------------- */
-
-/* One stream entry [id "<offset>-1", [t, time, d, data(, u, id)]]; 1 if
- * usable.  u: the message id its node gave it, delivering it itself while
- * cut off (the id starts with the node's). */
-static int parse_entry(const c4j__redis_t *r, const redisReply *en,
-                       c4j__redis_entry_t *out) {
-  const redisReply *id, *f;
-  char *end;
-  int have_d = 0;
-  if (en->type != REDIS_REPLY_ARRAY || en->elements != 2) return 0;
-  id = en->element[0];
-  f = en->element[1];
-  if (id->type != REDIS_REPLY_STRING || f->type != REDIS_REPLY_ARRAY ||
-      !isdigit((unsigned char)id->str[0]))
-    return 0;
-  memset(out, 0, sizeof(*out));
-  errno = 0;
-  out->offset = strtoull(id->str, &end, 10);
-  if (errno != 0 || *end != '-') return 0;
-  for (size_t j = 0; j + 1 < f->elements; j += 2) {
-    const redisReply *k = f->element[j], *v = f->element[j + 1];
-    if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-        k->len != 1)
-      continue;
-    if (k->str[0] == 't') out->time_ms = strtoll(v->str, NULL, 10);
-    if (k->str[0] == 'u' && v->len < C4J__MSG_ID_CAP) {
-      out->u = v->str;
-      out->mine = strncmp(v->str, r->node_id, strlen(r->node_id)) == 0;
-    }
-    if (k->str[0] == 'd') {
-      out->data = v->str;
-      out->data_len = v->len;
-      have_d = 1;
-    }
-  }
-  return have_d;
-}
-
-static void answer_fetch(c4j__redis_t *r, const req_t *q,
-                         const redisReply *rep) {
-  c4j__redis_entry_t *v = NULL;
-  size_t n = 0;
-  if (rep != NULL && rep->type == REDIS_REPLY_ARRAY && rep->elements > 0) {
-    v = c4j__calloc(rep->elements, sizeof(*v));
-    /* XREVRANGE answers newest first; hub.c wants oldest first. */
-    for (size_t i = rep->elements; v != NULL && i-- > 0;)
-      if (parse_entry(r, rep->element[i], &v[n])) n++;
-  } else if (rep != NULL && rep->type == REDIS_REPLY_ERROR) {
-    log_text(r, 1, "hub: history fetch failed: %s%s", rep->str, "");
-  }
-  r->cb.history_cb(r->cb.data, q->a, q->a_len, v, n);
-  c4j__free(v);
-}
-
-static void fetch_cb(redisAsyncContext *ac, void *reply, void *priv) {
-  c4j__redis_t *r = ((conn_t *)ac->data)->r;
-  req_t *q = priv;
-  if (!r->stopping) answer_fetch(r, q, reply);
-  c4j__free(q);
-}
-
-/* The newest history_size entries after q->num, or an empty answer when
- * the link is down (hub.c fetches again once it is up). */
-static void send_fetch(c4j__redis_t *r, req_t *q) {
-  char key[KEY_CAP], start[32], count[24];
-  const char *argv[6];
-  size_t lens[6];
-  int size = r->history_size;
-  if (size > 0 && linked(r)) {
-    lens[1] = make_key(r, ":h:", q->a, q->a_len, key);
-    if (q->num == 0) snprintf(start, sizeof(start), "-");
-    else snprintf(start, sizeof(start), "(%llu-1", (unsigned long long)q->num);
-    snprintf(count, sizeof(count), "%d", size);
-    argv[0] = "XREVRANGE", argv[1] = key, argv[2] = "+", argv[3] = start;
-    argv[4] = "COUNT", argv[5] = count;
-    for (int i = 0; i < 6; i++) lens[i] = i == 1 ? lens[1] : strlen(argv[i]);
-    if (send_argv(&r->cmd, fetch_cb, q, 6, argv, lens) == 0) return;
-  }
-  r->cb.history_cb(r->cb.data, q->a, q->a_len, NULL, 0);
-  c4j__free(q);
-}
-
-/* ---- The action queue ---------------------------------------------------- */
-
-static void brpop(c4j__redis_t *r);
-
-static void act_wait_cb(uv_timer_t *t) {
-  c4j__redis_t *r = t->data;
-  if (linked(r) && r->act.connected) brpop(r);
-}
-
-/* A request moves from the queue to this node's taken list as it is
- * popped, and leaves it when the embedder says it is done
- * (c4j_hub_action_done): if this node dies meanwhile, another one puts it
- * back (requeue_dead). */
-static void brpop_cb(redisAsyncContext *ac, void *reply, void *priv) {
-  c4j__redis_t *r = ((conn_t *)ac->data)->r;
-  redisReply *rep = reply;
-  const char *argv[5] = { "LMOVE", r->k_taken, r->k_actions, "LEFT", "RIGHT" };
-  if (rep == NULL || r->stopping) return;
-  if (rep->type == REDIS_REPLY_STRING) {
-    if (r->cb.action_cb(r->cb.data, rep->str, rep->len) != C4J_EFULL) {
-      brpop(r);
-      return;
-    }
-    send_strs(&r->act, NULL, NULL, 5, argv); /* back at the head */
-  } else if (rep->type != REDIS_REPLY_ERROR) {
-    brpop(r); /* nothing within the second */
-    return;
-  }
-  uv_timer_start(&r->act_wait, act_wait_cb, ACT_WAIT_MS, 0);
-}
-
-static void brpop(c4j__redis_t *r) {
-  const char *argv[6] = { "BLMOVE", r->k_actions, r->k_taken, "RIGHT", "LEFT",
-                          "1" };
-  send_strs(&r->act, brpop_cb, NULL, 6, argv);
-}
-
-/* Every tick: the requests taken by nodes that are gone (no heartbeat for
- * ALIVE_MS, or left) go back to the head of the queue, oldest first.  A
- * node that was only cut off may still finish them: at least once. */
-static const char requeue_lua[] =
-    "local n = 0\n"
-    "for _, id in ipairs(redis.call('SMEMBERS', KEYS[1])) do\n"
-    "  local hb = tonumber(redis.call('HGET', KEYS[2], id))\n"
-    "  if hb == nil or tonumber(ARGV[1]) - hb > tonumber(ARGV[2]) then\n"
-    "    local k = ARGV[3] .. id\n"
-    "    while redis.call('LMOVE', k, KEYS[3], 'RIGHT', 'RIGHT') do\n"
-    "      n = n + 1\n"
-    "    end\n"
-    "    redis.call('SREM', KEYS[1], id)\n"
-    "  end\n"
-    "end\n"
-    "return n\n";
-
-static void requeue_dead(c4j__redis_t *r) {
-  char now[24], alive[24], base[100];
-  const char *argv[9] = { "EVAL", requeue_lua, "3", r->k_takers, r->k_nodes,
-                          r->k_actions, now, alive, base };
-  snprintf(now, sizeof(now), "%lld", (long long)c4j__wall_ms());
-  snprintf(alive, sizeof(alive), "%d", ALIVE_MS);
-  snprintf(base, sizeof(base), "%s:taken:", r->prefix);
-  send_strs(&r->cmd, NULL, NULL, 9, argv);
 }
 
 /* ---- The link ------------------------------------------------------------ */
@@ -779,7 +220,7 @@ static void heartbeat(c4j__redis_t *r) {
   char now[24];
   const char *argv[4] = { "HSET", r->k_nodes, r->node_id, now };
   snprintf(now, sizeof(now), "%lld", (long long)c4j__wall_ms());
-  if (send_strs(&r->cmd, hb_cb, NULL, 4, argv) == 0)
+  if (c4j__rlink_send_strs(&r->cmd, hb_cb, NULL, 4, argv) == 0)
     r->hb_sent = c4j__mono_ms();
 }
 
@@ -787,52 +228,18 @@ static void link_up(c4j__redis_t *r) {
   uv_timer_stop(&r->guard);
   r->fails = 0;
   heartbeat(r);
-  kv_write_all(r, 0);
-  flush_outbox(r);
+  c4j__rkv_write_all(r, 0);
+  c4j__rbus_flush(r);
   atomic_store(&r->up, 1);
-  if (r->listen) {
-    const char *argv[3] = { "SADD", r->k_takers, r->node_id };
-    send_strs(&r->cmd, NULL, NULL, 3, argv); /* after the heartbeat */
-    brpop(r);
-  }
-  log_text(r, 2, "hub: linked to %s%s", r->url, "");
+  if (r->listen) c4j__ract_start(r); /* after the heartbeat */
+  c4j__rlink_log(r, 2, "hub: linked to %s%s", r->url, "");
   r->cb.link_cb(r->cb.data, 1);
 }
 
-static void check_ready(c4j__redis_t *r) {
+void c4j__rlink_ready(c4j__redis_t *r) {
   if (!linked(r) && r->cmd.connected && r->scripted && r->subscribed &&
       (!r->listen || r->act.connected))
     link_up(r);
-}
-
-static void script_cb(redisAsyncContext *ac, void *reply, void *priv) {
-  c4j__redis_t *r = ((conn_t *)ac->data)->r;
-  redisReply *rep = reply;
-  if (rep == NULL) return;
-  r->sha[0] = '\0'; /* EVAL then */
-  if (rep->type == REDIS_REPLY_STRING && rep->len < sizeof(r->sha))
-    memcpy(r->sha, rep->str, rep->len + 1);
-  else if (rep->type == REDIS_REPLY_ERROR)
-    log_text(r, 1, "hub: SCRIPT LOAD failed: %s%s", rep->str, "");
-  r->scripted = 1;
-  check_ready(r);
-}
-
-static void sub_cb(redisAsyncContext *ac, void *reply, void *priv) {
-  c4j__redis_t *r = ((conn_t *)ac->data)->r;
-  redisReply *rep = reply, *kind;
-  if (rep == NULL || r->stopping || rep->type != REDIS_REPLY_ARRAY ||
-      rep->elements < 3)
-    return;
-  kind = rep->element[0];
-  if (kind->type != REDIS_REPLY_STRING) return;
-  if (strcmp(kind->str, "message") == 0 &&
-      rep->element[2]->type == REDIS_REPLY_STRING) {
-    r->cb.record_cb(r->cb.data, rep->element[2]->str, rep->element[2]->len);
-  } else if (strcmp(kind->str, "subscribe") == 0) {
-    r->subscribed = 1;
-    check_ready(r);
-  }
 }
 
 /* Dead peers are found by the kernel (keepalive), not only by reads. */
@@ -850,8 +257,6 @@ static void on_connect(const redisAsyncContext *cac, int status) {
   c4j__redis_t *r = c->r;
   char db[16];
   const char *sel[2] = { "SELECT", db };
-  const char *load[3] = { "SCRIPT", "LOAD", publish_lua };
-  const char *subscribe[2] = { "SUBSCRIBE", r->k_bus };
   if (c->ac != ac) return;
   if (status != REDIS_OK) {
     c->ac = NULL; /* hiredis frees it when we return */
@@ -861,10 +266,10 @@ static void on_connect(const redisAsyncContext *cac, int status) {
   c->connected = 1;
   keepalive(ac->c.fd);
   snprintf(db, sizeof(db), "%d", r->db);
-  if (c != &r->sub && r->db != 0) send_strs(c, NULL, NULL, 2, sel);
-  if (c == &r->cmd) send_strs(c, script_cb, NULL, 3, load);
-  if (c == &r->sub) send_strs(c, sub_cb, NULL, 2, subscribe);
-  check_ready(r);
+  if (c != &r->sub && r->db != 0) c4j__rlink_send_strs(c, NULL, NULL, 2, sel);
+  if (c == &r->cmd) c4j__rbus_load_script(r);
+  if (c == &r->sub) c4j__rbus_subscribe(r);
+  c4j__rlink_ready(r);
 }
 
 static void on_disconnect(const redisAsyncContext *cac, int status) {
@@ -931,8 +336,9 @@ static uint64_t backoff(c4j__redis_t *r) {
 }
 
 /* Drops every connection, puts the unanswered records back in the
- * outbox, tells hub.c once, and schedules the next attempt.  Safe to
- * reach again from the callbacks that freeing the connections runs. */
+ * outbox, tells the layer above once, and schedules the next attempt.
+ * Safe to reach again from the callbacks that freeing the connections
+ * runs. */
 static void link_lost(c4j__redis_t *r, const char *why) {
   char text[256];
   int was_up = linked(r);
@@ -946,12 +352,13 @@ static void link_lost(c4j__redis_t *r, const char *why) {
   uv_timer_stop(&r->act_wait);
   r->scripted = r->subscribed = 0;
   r->hb_sent = 0;
-  requeue_sent(r);
+  c4j__rbus_requeue(r);
   if (was_up) {
-    log_text(r, 1, "hub: lost %s (%s), reconnecting", r->url, text);
+    c4j__rlink_log(r, 1, "hub: lost %s (%s), reconnecting", r->url, text);
     r->cb.link_cb(r->cb.data, 0);
   } else if (r->fails == 0) {
-    log_text(r, 1, "hub: cannot link to %s (%s), retrying", r->url, text);
+    c4j__rlink_log(r, 1, "hub: cannot link to %s (%s), retrying", r->url,
+                   text);
   }
   uv_timer_start(&r->retry, retry_cb, backoff(r), 0);
 }
@@ -1002,16 +409,16 @@ static void tick_cb(uv_timer_t *t) {
   }
   if (probe(r)) return;
   if (!r->hb_sent) heartbeat(r);
-  requeue_dead(r);
+  c4j__ract_requeue_dead(r);
 }
 
-/* ---- The thread ---------------------------------------------------------- */
+/* ---- The thread and its request queue ------------------------------------ */
 
 /* The node leaves: best effort, written now since nothing waits after. */
 static void goodbye(c4j__redis_t *r) {
   const char *argv[3] = { "HDEL", r->k_nodes, r->node_id };
-  kv_write_all(r, 1);
-  send_strs(&r->cmd, NULL, NULL, 3, argv);
+  c4j__rkv_write_all(r, 1);
+  c4j__rlink_send_strs(&r->cmd, NULL, NULL, 3, argv);
   if (r->cmd.ac) redisAsyncHandleWrite(r->cmd.ac);
 }
 
@@ -1032,8 +439,8 @@ static void finish(c4j__redis_t *r) {
 
 static void dispatch(c4j__redis_t *r, req_t *q) {
   switch (q->kind) {
-  case R_FETCH: send_fetch(r, q); break;
-  case R_SET: dispatch_set(r, q); break;
+  case R_FETCH: c4j__rbus_fetch(r, q); break;
+  case R_SET: c4j__rkv_dispatch(r, q); break;
   default: fifo_push(&r->outbox, q); break;
   }
 }
@@ -1049,7 +456,7 @@ static void wake_cb(uv_async_t *h) {
   closing = r->closing;
   uv_mutex_unlock(&r->lock);
   while ((q = fifo_pop(&got)) != NULL) dispatch(r, q);
-  if (linked(r)) flush_outbox(r);
+  if (linked(r)) c4j__rbus_flush(r);
   if (closing) finish(r);
 }
 
@@ -1060,7 +467,7 @@ static void run(void *arg) {
 
 /* Queues q for the Redis thread.  Records (bounded) count in the outbox
  * until written; over its bounds while the link is down: C4J_EFULL. */
-static int submit(c4j__redis_t *r, req_t *q, int bounded) {
+int c4j__rlink_submit(c4j__redis_t *r, req_t *q, int bounded) {
   size_t sz;
   int rc = 0;
   if (q == NULL) return C4J_ENOMEM;
@@ -1184,62 +591,11 @@ void c4j__redis_stop(c4j__redis_t *r) {
   fifo_free(&r->in);
   fifo_free(&r->outbox);
   fifo_free(&r->sent);
-  kv_free(r);
+  c4j__rkv_free(r);
   c4j__free(r);
 }
 
 int c4j__redis_up(c4j__redis_t *r) { return r != NULL && linked(r); }
-
-int c4j__redis_publish(c4j__redis_t *r, const char *ch, size_t ch_len,
-                       const char *data, size_t len, int64_t time_ms,
-                       uint64_t known_last, const char *u) {
-  req_t *q;
-  if (ch_len == 0 || ch_len > C4J_MAX_CHANNEL) return UV_EINVAL;
-  if (u != NULL && (u[0] == '\0' || strlen(u) >= C4J__MSG_ID_CAP))
-    return UV_EINVAL;
-  q = req_new(R_PUBLISH, ch, ch_len, data, len, NULL, 0);
-  if (q != NULL) {
-    q->time_ms = time_ms;
-    q->num = known_last;
-    if (u != NULL) memcpy(q->u, u, strlen(u) + 1);
-  }
-  return submit(r, q, 1);
-}
-
-int c4j__redis_action_done(c4j__redis_t *r, const char *json, size_t len) {
-  return submit(r, req_new(R_DONE, json, len, NULL, 0, NULL, 0), 1);
-}
-
-int c4j__redis_bus(c4j__redis_t *r, const char *rec, size_t len) {
-  return submit(r, req_new(R_BUS, rec, len, NULL, 0, NULL, 0), 1);
-}
-
-int c4j__redis_fetch(c4j__redis_t *r, const char *ch, size_t ch_len,
-                     uint64_t after) {
-  req_t *q;
-  if (ch_len == 0 || ch_len > C4J_MAX_CHANNEL) return UV_EINVAL;
-  q = req_new(R_FETCH, ch, ch_len, NULL, 0, NULL, 0);
-  if (q != NULL) q->num = after;
-  return submit(r, q, 0);
-}
-
-int c4j__redis_action(c4j__redis_t *r, const char *json, size_t len) {
-  return submit(r, req_new(R_ACTION, json, len, NULL, 0, NULL, 0), 1);
-}
-
-int c4j__redis_set(c4j__redis_t *r, const char *key, size_t key_len,
-                   const char *field, size_t field_len, const char *value,
-                   size_t value_len) {
-  req_t *q;
-  if (key == NULL || field == NULL || key_len < 1 ||
-      key_len > KV_MAX_NAME || field_len < 1 || field_len > KV_MAX_NAME)
-    return UV_EINVAL;
-  if (value != NULL && value_len > KV_MAX_VALUE) return C4J_ETOOBIG;
-  q = req_new(R_SET, key, key_len, field, field_len, value,
-              value ? value_len : 0);
-  if (q != NULL) q->has_value = value != NULL;
-  return submit(r, q, 0);
-}
 
 void c4j__redis_stats(c4j__redis_t *r, uint64_t *outbox, uint64_t *dropped) {
   *outbox = *dropped = 0;
@@ -1248,140 +604,4 @@ void c4j__redis_stats(c4j__redis_t *r, uint64_t *outbox, uint64_t *dropped) {
   *outbox = r->pending_n;
   uv_mutex_unlock(&r->lock);
   *dropped = atomic_load(&r->dropped);
-}
-
-/* ---- get: the merged map, on the caller's thread ------------------------- */
-
-typedef struct {
-  const char *field, *value;
-  size_t field_len, value_len;
-} item_t;
-
-static int item_cmp(const void *a, const void *b) {
-  const item_t *x = a, *y = b;
-  size_t n = x->field_len < y->field_len ? x->field_len : y->field_len;
-  int c = memcmp(x->field, y->field, n);
-  if (c != 0) return c;
-  return x->field_len < y->field_len ? -1 : x->field_len > y->field_len;
-}
-
-/* Whether node (n bytes) has a heartbeat within ALIVE_MS in `nodes`. */
-static int node_alive(const redisReply *nodes, const char *node, size_t n,
-                      int64_t now) {
-  for (size_t i = 0; i + 1 < nodes->elements; i += 2) {
-    const redisReply *k = nodes->element[i], *v = nodes->element[i + 1];
-    char *end;
-    long long t;
-    if (k->type != REDIS_REPLY_STRING || v->type != REDIS_REPLY_STRING ||
-        k->len != n || memcmp(k->str, node, n) != 0)
-      continue;
-    t = strtoll(v->str, &end, 10);
-    if (end == v->str || *end != '\0') return 0;
-    return t > now - ALIVE_MS && t < now + ALIVE_MS;
-  }
-  return 0;
-}
-
-/* The fields of live nodes, sorted; how many. */
-static size_t collect(const redisReply *kv, const redisReply *nodes,
-                      item_t *v) {
-  int64_t now = c4j__wall_ms();
-  size_t n = 0;
-  for (size_t i = 0; i + 1 < kv->elements; i += 2) {
-    const redisReply *k = kv->element[i], *val = kv->element[i + 1];
-    const char *colon;
-    if (k->type != REDIS_REPLY_STRING || val->type != REDIS_REPLY_STRING ||
-        val->len == 0)
-      continue;
-    colon = memchr(k->str, ':', k->len);
-    if (colon == NULL || colon + 1 == k->str + k->len ||
-        !node_alive(nodes, k->str, (size_t)(colon - k->str), now))
-      continue;
-    v[n].field = colon + 1;
-    v[n].field_len = k->len - (size_t)(colon + 1 - k->str);
-    v[n].value = val->str;
-    v[n].value_len = val->len;
-    n++;
-  }
-  qsort(v, n, sizeof(*v), item_cmp);
-  return n;
-}
-
-static void put(char *out, size_t cap, size_t *pos, const char *s,
-                size_t n) {
-  if (*pos < cap) memcpy(out + *pos, s, n < cap - *pos ? n : cap - *pos);
-  *pos += n;
-}
-
-static void put_escaped(char *out, size_t cap, size_t *pos, const char *s,
-                        size_t n) {
-  char u[8];
-  put(out, cap, pos, "\"", 1);
-  for (size_t i = 0; i < n; i++) {
-    unsigned char ch = (unsigned char)s[i];
-    if (ch == '"' || ch == '\\') {
-      u[0] = '\\', u[1] = (char)ch;
-      put(out, cap, pos, u, 2);
-    } else if (ch < 0x20) {
-      snprintf(u, sizeof(u), "\\u%04x", ch);
-      put(out, cap, pos, u, 6);
-    } else {
-      put(out, cap, pos, s + i, 1);
-    }
-  }
-  put(out, cap, pos, "\"", 1);
-}
-
-/* {"field": value, ...}, one per field; the length or C4J_ETOOBIG. */
-static int write_map(const redisReply *kv, const redisReply *nodes,
-                     char *out, size_t cap) {
-  item_t *v = NULL;
-  size_t n = 0, pos = 0;
-  if (kv->elements > 0) {
-    v = c4j__calloc(kv->elements / 2 + 1, sizeof(*v));
-    if (v == NULL) return C4J_ENOMEM;
-    n = collect(kv, nodes, v);
-  }
-  put(out, cap, &pos, "{", 1);
-  for (size_t i = 0; i < n; i++) {
-    if (i > 0 && item_cmp(&v[i - 1], &v[i]) == 0) continue;
-    if (pos > 1) put(out, cap, &pos, ",", 1);
-    put_escaped(out, cap, &pos, v[i].field, v[i].field_len);
-    put(out, cap, &pos, ":", 1);
-    put(out, cap, &pos, v[i].value, v[i].value_len);
-  }
-  put(out, cap, &pos, "}", 1);
-  c4j__free(v);
-  if (pos > cap || pos > INT_MAX) return C4J_ETOOBIG;
-  if (pos < cap) out[pos] = '\0';
-  return (int)pos;
-}
-
-int c4j__redis_get(c4j__redis_t *r, const char *key, size_t key_len,
-                   char *out, size_t cap, int timeout_ms) {
-  char why[256], k[KEY_CAP];
-  const char *argv[2] = { "HGETALL", r->k_nodes };
-  size_t lens[2] = { 7, strlen(r->k_nodes) };
-  redisReply *nodes = NULL, *kv = NULL;
-  redisContext *c;
-  int rc = C4J_EHUB;
-  if (key == NULL || key_len < 1 || key_len > KV_MAX_NAME ||
-      (out == NULL && cap > 0))
-    return UV_EINVAL;
-  if ((c = sync_connect(r, timeout_ms, why, sizeof(why))) == NULL)
-    return C4J_EHUB;
-  redisAppendCommandArgv(c, 2, argv, lens);
-  argv[1] = k;
-  lens[1] = make_key(r, ":kv:", key, key_len, k);
-  redisAppendCommandArgv(c, 2, argv, lens);
-  if (redisGetReply(c, (void **)&nodes) == REDIS_OK &&
-      redisGetReply(c, (void **)&kv) == REDIS_OK && nodes && kv) {
-    if (nodes->type != REDIS_REPLY_ARRAY) nodes->elements = 0;
-    if (kv->type != REDIS_REPLY_ARRAY) kv->elements = 0;
-    rc = write_map(kv, nodes, out, cap);
-  }
-  if (nodes) freeReplyObject(nodes);
-  if (kv) freeReplyObject(kv);
-  redisFree(c);
-  return rc;
 }
