@@ -103,7 +103,7 @@ size_t wsc_frame_write(uint8_t *out, int op, int fin, const uint8_t mask[4],
   return h + len;
 }
 
-/* base64url without padding of p[0..n) at out; returns the length. */
+/* base64url without padding of p[0..n) at out, no NUL; returns the length. */
 static size_t b64url(const void *p, size_t n, char *out) {
   static const char t[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -118,6 +118,12 @@ static size_t b64url(const void *p, size_t n, char *out) {
     if (i + 2 < n) out[j++] = t[v & 63];
   }
   return j;
+}
+
+size_t wsc_b64url(const void *p, size_t n, char *out) {
+  size_t k = b64url(p, n, out);
+  out[k] = '\0';
+  return k;
 }
 
 static size_t b64url_len(size_t n) { return (n * 4 + 2) / 3; }

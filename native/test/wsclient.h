@@ -85,6 +85,10 @@ long wsc_frame_parse(const void *p, size_t n, wsc_frame_t *f);
 size_t wsc_frame_write(uint8_t *out, int op, int fin, const uint8_t mask[4],
                        const void *data, size_t len);
 
+/* Writes p[0..n) in base64url without padding at out (4 * n / 3 + 3 bytes
+ * suffice), NUL ended; returns the length. */
+size_t wsc_b64url(const void *p, size_t n, char *out);
+
 /* Writes the HS256 ticket (JWT) of claims (a JSON object text) signed with
  * secret into out, NUL ended.  Returns its length, or WSC_ETOOBIG. */
 int wsc_ticket(const void *secret, size_t secret_len, const char *claims,
