@@ -168,7 +168,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     c->closed = 1;
     if (n_failed <= 3)
       fprintf(stderr, "hubbench: connection closed: %s (%s)\n",
-              uv_strerror((int)nread), c->rd.upgraded ? "after 101" : "before 101");
+              uv_strerror((int)nread),
+              c->rd.upgraded ? "after 101" : "before 101");
     uv_close((uv_handle_t *)s, NULL);
     ramp();
     return;

@@ -17,42 +17,53 @@ int main(int argc, char **argv) {
   static char frame[1 << 16];
   char claims[512], tok[2048], target[2200];
   size_t len;
-  int op, sent = argc < 8;
+  int op, status, sent = argc < 8;
   if (argc < 7) {
-    fprintf(stderr, "usage: %s PORT SECRET CID USER CHANNEL SECONDS [TEXT...]\n", argv[0]);
+    fprintf(stderr,
+            "usage: %s PORT SECRET CID USER CHANNEL SECONDS [TEXT...]\n",
+            argv[0]);
     return 2;
   }
-  snprintf(claims, sizeof claims, "{\"cid\":\"%s\",\"sub\":\"%s\",\"exp\":%ld,\"ch\":[\"%s\"]}",
+  snprintf(claims, sizeof claims,
+           "{\"cid\":\"%s\",\"sub\":\"%s\",\"exp\":%ld,\"ch\":[\"%s\"]}",
            argv[3], argv[4], (long)time(NULL) + 60, argv[5]);
-  if (wsc_ticket(argv[2], strlen(argv[2]), claims, tok, sizeof tok) < 0) return 2;
+  if (wsc_ticket(argv[2], strlen(argv[2]), claims, tok, sizeof tok) < 0)
+    return 2;
   snprintf(target, sizeof target, "/ws?ticket=%s", tok);
   setvbuf(stdout, NULL, _IOLBF, 0);
 
-  if (wsc_open(&c, atoi(argv[1]), 0) < 0) { perror("connect"); return 1; }
-  c.deadline_ms = wsc_now_ms() + 1000u * (uint64_t)atoi(argv[6]);
-  int status = wsc_handshake(&c, target, NULL);
-  if (status == 101) {
-    for (;;) {
-      op = wsc_read_frame(&c, frame, sizeof frame, &len);
-      if (op < 0) break;
-      if (len >= sizeof frame) len = sizeof frame - 1;
-      if (op == WSC_OP_TEXT) printf("%.*s\n", (int)len, frame);
-      if (op == WSC_OP_CLOSE) {
-        printf("close %d\n", len >= 2 ? (uint8_t)frame[0] << 8 | (uint8_t)frame[1] : 0);
-        return 0;
-      }
-      if (op == WSC_OP_PING && len <= 125 && wsc_send_frame(&c, WSC_OP_PONG, 1, frame, len) < 0)
-        return 1;
-      for (int m = 7; !sent && m < argc; m++) /* after the open frame */
-        if (wsc_send_text(&c, argv[m]) < 0) return 1;
-      sent = 1;
-    }
-    status = op;
-  } else if (status > 0) {
-    printf("refused: %.*s\n", (int)strcspn((char *)c.buf, "\r"), (char *)c.buf);
+  if (wsc_open(&c, atoi(argv[1]), 0) < 0) {
+    perror("connect");
     return 1;
   }
+  c.deadline_ms = wsc_now_ms() + 1000u * (uint64_t)atoi(argv[6]);
+  status = wsc_handshake(&c, target, NULL);
+  if (status > 0 && status != 101) {
+    printf("refused: %.*s\n", (int)strcspn((char *)c.buf, "\r"),
+           (char *)c.buf);
+    return 1;
+  }
+  while (status == 101) {
+    if ((op = wsc_read_frame(&c, frame, sizeof frame, &len)) < 0) {
+      status = op;
+      break;
+    }
+    if (len >= sizeof frame) len = sizeof frame - 1;
+    if (op == WSC_OP_TEXT) printf("%.*s\n", (int)len, frame);
+    if (op == WSC_OP_CLOSE) {
+      printf("close %d\n",
+             len >= 2 ? (uint8_t)frame[0] << 8 | (uint8_t)frame[1] : 0);
+      return 0;
+    }
+    if (op == WSC_OP_PING && len <= 125 &&
+        wsc_send_frame(&c, WSC_OP_PONG, 1, frame, len) < 0)
+      return 1;
+    for (int m = 7; !sent && m < argc; m++) /* after the open frame */
+      if (wsc_send_text(&c, argv[m]) < 0) return 1;
+    sent = 1;
+  }
   if (status == WSC_ETIMEDOUT) printf("timeout\n");
-  else if (status != WSC_ECLOSED) fprintf(stderr, "test-node-client: %s\n", wsc_strerror(status));
+  else if (status != WSC_ECLOSED)
+    fprintf(stderr, "test-node-client: %s\n", wsc_strerror(status));
   return 1;
 }

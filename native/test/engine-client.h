@@ -169,7 +169,7 @@ static event_t *wait_event(c4j_engine_t *e, int type, const char *cid) {
 
 static void reset_events(void) { nevents = 0; }
 
-/* ---- The client (wsclient.h), with its failures counted ------------------- */
+/* ---- The client (wsclient.h), with its failures counted ----------------- */
 
 /* The tests keep their short names; a client error other than an
  * ordinary end (closed, timed out, another frame, not HTTP) is a failed

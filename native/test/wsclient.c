@@ -24,7 +24,7 @@ const char *wsc_strerror(int rc) {
   }
 }
 
-/* ---- Codec ----------------------------------------------------------------- */
+/* ---- Codec ------------------------------------------------------------- */
 
 int wsc_request(char *out, size_t cap, const char *host, const char *target,
                 const char *extra) {
@@ -94,7 +94,8 @@ size_t wsc_frame_write(uint8_t *out, int op, int fin, const uint8_t mask[4],
     h = 4;
   } else {
     out[1] = 0x80 | 127;
-    for (int i = 0; i < 8; i++) out[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
+    for (int i = 0; i < 8; i++)
+      out[2 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
     h = 10;
   }
   memcpy(out + h, mask, 4);
@@ -187,7 +188,7 @@ int wsc_reader_feed(wsc_reader_t *r, const void *p, size_t n, wsc_frame_cb cb,
   return 0;
 }
 
-/* ---- Blocking client ---------------------------------------------------------- */
+/* ---- Blocking client --------------------------------------------------- */
 
 uint64_t wsc_now_ms(void) {
   struct timespec ts;
