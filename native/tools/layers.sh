@@ -11,7 +11,8 @@
 #
 # Prints one line per use of a higher layer, and one per object missing
 # from the table (a new file must be placed), then exits 1; exits 0 when
-# there is none, 2 on a usage error.  Needs bash, binutils' nm and awk.
+# there is none, 2 on a usage error.  A line of the table whose file has no
+# object is only warned about.  Needs bash, binutils' nm and awk.
 set -euo pipefail
 
 if [ $# -lt 2 ]; then
@@ -71,6 +72,11 @@ nm -P -A "$@" | awk -v table="$table" '
         printf "layers: %s is not in %s: give it a layer\n", name, table
         bad++
       }
+    # A stale line is only a warning: the check may run on fewer objects.
+    for (name in layer)
+      if (!(name in seen))
+        printf "layers: warning: %s of %s has no object\n", name, table \
+          > "/dev/stderr"
     for (i = 1; i <= nuses; i++) {
       split(uses[i], u, SUBSEP)
       caller = u[1]; sym = u[2]

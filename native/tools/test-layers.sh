@@ -50,6 +50,8 @@ expect "the reverse passes; libc is not looked at" 0 \
 expect "the same layer passes" 0 '3 low.c\n3 high.c\n'
 expect "an object missing from the table fails" 1 '2 high.c\n' "low.c is not in"
 expect "a folder in the table is ignored" 0 '2 src/low.c\n1 src/high.c\n'
+expect "a line without an object is only a warning" 0 \
+  '2 low.c\n1 high.c\n3 gone.c\n' "warning: gone.c of"
 expect "a bad table line is a usage error" 2 'one low.c\n2 high.c\n' \
   "not \"<layer> <file.c>\""
 expect "a file twice in the table is a usage error" 2 \
