@@ -9,5 +9,5 @@ N=${1:-10000}; THREADS=${2:-2}; MESSAGES=${3:-20}; INTERVAL=${4:-250}
 source "$(dirname "$0")/lib.sh"
 start_server "$N" "$THREADS"
 echo "fanout: $N clients, Comet.Threads=$THREADS, $MESSAGES messages of 100 bytes every $INTERVAL ms"
-"$out/wsbench" -p "$port" -t "$work/tickets" -n "$N" -pid "$pid" -cmd "$work/cmd" \
+"$bin/wsbench" -p "$port" -t "$work/tickets" -n "$N" -pid "$pid" -cmd "$work/cmd" \
   -m "$MESSAGES" -i "$INTERVAL" || { server_log; exit 1; }

@@ -21,7 +21,7 @@ done
 start=$SECONDS
 for i in $(seq 0 $((NODES - 1))); do
   # 8 source addresses per client process: 127.0.0.(2+8i)...
-  "$out/hubbench" sub -p "${port[$i]}" -s "$SECRET" -n "$PER_NODE" -m 1 \
+  "$bin/hubbench" sub -p "${port[$i]}" -s "$SECRET" -n "$PER_NODE" -m 1 \
     -addr $((2 + 8 * i)) -per-addr 5000 -idle 10000 -T 170 \
     >"$work/sub$i.out" 2>"$work/sub$i.err" &
   sub[$i]=$!; pids+=("${sub[$i]}")
@@ -41,7 +41,7 @@ for i in $(seq 0 $((NODES - 1))); do
   n=$(sed -n 's/^ready \([0-9]*\) of.*/\1/p' "$work/sub$i.out")
   echo "node $i: $n clients, RSS ${rss0[$i]} kB idle, $r kB held: $(( (r - rss0[i]) * 1024 / (n > 0 ? n : 1) )) bytes per connection"
 done
-"$out/hubbench" pub -p "${port[0]}" -k "$API_KEY" -count 1 -c 1
+"$bin/hubbench" pub -p "${port[0]}" -k "$API_KEY" -count 1 -c 1
 # Every client process ends once each of its clients has the broadcast;
 # those still waiting after 30 s report what they have.
 for _ in $(seq 300); do

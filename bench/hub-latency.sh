@@ -32,7 +32,7 @@ else
   what="sendToAll in a HubServer JVM"
 fi
 echo "hub-latency: $SUBS subscribers on node B, $RATE messages a second for $SECONDS_ s by $what, Comet.Threads=$THREADS"
-"$out/hubbench" sub -p "$b_port" -s "$SECRET" -n "$SUBS" -m $((RATE * SECONDS_)) -idle 3000 -T 120 \
+"$bin/hubbench" sub -p "$b_port" -s "$SECRET" -n "$SUBS" -m $((RATE * SECONDS_)) -idle 3000 -T 120 \
   >"$work/sub.out" 2>"$work/sub.err" &
 sub_pid=$!; pids+=("$sub_pid")
 wait_grep "$work/sub.out" 600 '^ready' || { cat "$work/sub.err"; exit 1; }
@@ -40,7 +40,7 @@ sleep 0.5
 declare -A cpu0
 for p in a b redis; do v=${p}_pid; cpu0[$p]=$(cpu_ms "${!v}"); done
 if [ "$PUBLISHER" = api ]; then
-  "$out/hubbench" pub -p "$a_port" -k "$API_KEY" -r "$RATE" -d "$SECONDS_" || tail -5 "$work/a.log"
+  "$bin/hubbench" pub -p "$a_port" -k "$API_KEY" -r "$RATE" -d "$SECONDS_" || tail -5 "$work/a.log"
 else
   echo go >&3
   wait_grep "$work/jvm.out" $((SECONDS_ * 10 + 300)) '^pub:' || { cat "$work/jvm.err"; exit 1; }

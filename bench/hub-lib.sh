@@ -1,6 +1,7 @@
-# bench/hub-lib.sh - sourced by the hub benchmarks: builds hubbench, starts
-# a redis-server and comet4j-node processes on it (docs/protocol.md
-# section 9), and stops every process it started on exit.
+# bench/hub-lib.sh - sourced by the hub benchmarks: builds $bin/hubbench
+# (make -C native bench-clients), starts a redis-server and comet4j-node
+# processes on it (docs/protocol.md section 9), and stops every process it
+# started on exit.
 # After start_redis: $redis_url.  start_node NAME [FLAG VALUE]...: sets
 # ${NAME}_port and ${NAME}_pid, log in $work/NAME.log.
 set -euo pipefail
@@ -9,7 +10,8 @@ out=bench/out
 mkdir -p "$out"
 NODE=${C4J_NODE:-native/build/comet4j-node}
 [ -x "$NODE" ] || { echo "$NODE is missing: mvn -q install -DskipTests (or make -C native node)" >&2; exit 1; }
-cc -O2 -Wall -o "$out/hubbench" bench/hubbench.c $(pkg-config --cflags --libs libuv) -lcrypto
+bin=native/build/release
+make -s -C native bench-clients
 SECRET=bench-hub-secret-0123456789abcdef
 API_KEY=bench-hub-api-key-0123456789
 

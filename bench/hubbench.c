@@ -20,10 +20,11 @@
  *     (the API closes every connection: one connection per request, bound
  *     round-robin to 16 source addresses from 127.0.0.K so the ephemeral
  *     ports last); prints one "pub:" line.
+ *
+ * The WebSocket side is the shared test client's codec and reader
+ * (native/test/wsclient.h) under this one libuv loop.
  */
-#define _GNU_SOURCE
 #include <inttypes.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -32,6 +33,8 @@
 #include <string.h>
 #include <time.h>
 #include <uv.h>
+
+#include "../native/test/wsclient.h"
 
 static int port, n_clients, messages = 1, per_addr = 5000, addr_base = 2;
 static int idle_ms = 3000, limit_s = 120;
@@ -60,40 +63,19 @@ static void alloc_cb(uv_handle_t *h, size_t size, uv_buf_t *buf) {
 
 /* ---- tickets ------------------------------------------------------------ */
 
-static void b64url(const unsigned char *in, size_t n, char *out) {
-  static const char t[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  size_t j = 0;
-  for (size_t i = 0; i < n; i += 3) {
-    unsigned v = in[i] << 16 | (i + 1 < n ? in[i + 1] << 8 : 0) |
-                 (i + 2 < n ? in[i + 2] : 0);
-    out[j++] = t[v >> 18 & 63];
-    out[j++] = t[v >> 12 & 63];
-    if (i + 1 < n) out[j++] = t[v >> 6 & 63];
-    if (i + 2 < n) out[j++] = t[v & 63];
-  }
-  out[j] = 0;
-}
-
 /* A ticket for a fresh random connection id, valid for an hour. */
 static char *mint(void) {
-  unsigned char id[16], mac[32];
-  char cid[32], payload[256], hdr[64], pl[400], sig[64];
+  unsigned char id[16];
+  char cid[32], claims[256];
   static char tok[1024];
-  unsigned maclen = 0;
   RAND_bytes(id, sizeof id);
-  b64url(id, sizeof id, cid);
-  snprintf(payload, sizeof payload, "{\"cid\":\"%s\",\"exp\":%ld,\"ch\":[\"%s\"]}",
+  wsc_b64url(id, sizeof id, cid);
+  snprintf(claims, sizeof claims, "{\"cid\":\"%s\",\"exp\":%ld,\"ch\":[\"%s\"]}",
            cid, (long)time(NULL) + 3600, channel);
-  const char *h = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-  b64url((const unsigned char *)h, strlen(h), hdr);
-  b64url((const unsigned char *)payload, strlen(payload), pl);
-  snprintf(tok, sizeof tok, "%s.%s", hdr, pl);
-  HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)tok,
-       strlen(tok), mac, &maclen);
-  b64url(mac, maclen, sig);
-  strcat(tok, ".");
-  strcat(tok, sig);
+  if (wsc_ticket(secret, strlen(secret), claims, tok, sizeof tok) < 0) {
+    fprintf(stderr, "hubbench: ticket too long\n");
+    exit(1);
+  }
   return tok;
 }
 
@@ -104,12 +86,9 @@ typedef struct {
   uv_connect_t req;
   uv_write_t wreq;
   char *request;
-  int upgraded, opened, closed;
+  int opened, closed;
   int got;          /* broadcasts received */
-  char hbuf[512];
-  size_t hlen;
-  char fbuf[1024];
-  size_t flen;
+  wsc_reader_t rd;  /* the 101, then the server's frames */
 } client_t;
 
 static client_t *clients;
@@ -128,7 +107,7 @@ static void ramp(void) {
     start_client(n_started++);
 }
 
-static void on_frame(client_t *c, const char *p, size_t n) {
+static void on_text(client_t *c, const char *p, size_t n) {
   if (!c->opened) {
     if (memmem(p, n, "\"open\"", 6)) {
       c->opened = 1;
@@ -159,88 +138,52 @@ static void pong_written(uv_write_t *w, int status) {
 
 /* Answers a server ping (a client frame is masked; the mask is zero), so
  * that an idle client is not closed after Comet.Timeout. */
-static void pong(client_t *c, const char *p, size_t n) {
+static void pong(client_t *c, const uint8_t *p, size_t n) {
+  static const uint8_t zero[4];
   if (n > 125 || c->closed) return;
   uv_write_t *w = malloc(sizeof *w + 6 + n);
-  char *f = (char *)(w + 1);
-  f[0] = (char)0x8a;
-  f[1] = (char)(0x80 | n);
-  memset(f + 2, 0, 4);
-  memcpy(f + 6, p, n);
-  uv_buf_t b = uv_buf_init(f, (unsigned)(6 + n));
+  uint8_t *f = (uint8_t *)(w + 1);
+  size_t len = wsc_frame_write(f, WSC_OP_PONG, 1, zero, p, n);
+  uv_buf_t b = uv_buf_init((char *)f, (unsigned)len);
   if (uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, pong_written) < 0) free(w);
 }
 
-static void parse_frames(client_t *c, const char *p, size_t n) {
-  while (n > 0) {
-    size_t take = sizeof c->fbuf - c->flen;
-    if (take > n) take = n;
-    memcpy(c->fbuf + c->flen, p, take);
-    c->flen += take;
-    p += take;
-    n -= take;
-    for (;;) {
-      if (c->flen < 2) break;
-      const unsigned char *f = (const unsigned char *)c->fbuf;
-      size_t len = f[1] & 0x7f, hl = 2;
-      if (len == 126) {
-        if (c->flen < 4) break;
-        len = ((size_t)f[2] << 8) | f[3];
-        hl = 4;
-      } else if (len == 127) {
-        fprintf(stderr, "hubbench: unexpected huge frame\n");
-        exit(1);
-      }
-      if (hl + len > sizeof c->fbuf) {
-        fprintf(stderr, "hubbench: frame of %zu bytes too big\n", len);
-        exit(1);
-      }
-      if (c->flen < hl + len) break;
-      if ((f[0] & 0x0f) == 0x1) on_frame(c, c->fbuf + hl, len);
-      if ((f[0] & 0x0f) == 0x9) pong(c, c->fbuf + hl, len);
-      if ((f[0] & 0x0f) == 0x8 && len >= 2 && n_failed < 3)
-        fprintf(stderr, "hubbench: server closed with %d %.*s\n",
-                (f[hl] << 8) | f[hl + 1], (int)len - 2, c->fbuf + hl + 2);
-      memmove(c->fbuf, c->fbuf + hl + len, c->flen - hl - len);
-      c->flen -= hl + len;
-    }
-  }
+/* One whole frame from the server. */
+static void on_frame(void *arg, const wsc_frame_t *f) {
+  client_t *c = arg;
+  if (f->op == WSC_OP_TEXT) on_text(c, (const char *)f->data, f->len);
+  if (f->op == WSC_OP_PING) pong(c, f->data, f->len);
+  if (f->op == WSC_OP_CLOSE && f->len >= 2 && n_failed < 3)
+    fprintf(stderr, "hubbench: server closed with %d %.*s\n",
+            (f->data[0] << 8) | f->data[1], (int)f->len - 2,
+            (const char *)f->data + 2);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   client_t *c = s->data;
+  int rc;
   if (nread < 0) {
     if (c->opened) n_open--;
     n_failed++;
     c->closed = 1;
     if (n_failed <= 3)
       fprintf(stderr, "hubbench: connection closed: %s (%s)\n",
-              uv_strerror((int)nread), c->upgraded ? "after 101" : "before 101");
+              uv_strerror((int)nread),
+              c->rd.upgraded ? "after 101" : "before 101");
     uv_close((uv_handle_t *)s, NULL);
     ramp();
     return;
   }
-  const char *p = buf->base;
-  size_t n = (size_t)nread;
-  if (!c->upgraded) {
-    size_t take = sizeof c->hbuf - 1 - c->hlen;
-    if (take > n) take = n;
-    memcpy(c->hbuf + c->hlen, p, take);
-    c->hlen += take;
-    c->hbuf[c->hlen] = 0;
-    char *end = strstr(c->hbuf, "\r\n\r\n");
-    if (!end) return;
-    if (strncmp(c->hbuf, "HTTP/1.1 101", 12) != 0) {
-      fprintf(stderr, "hubbench: handshake refused: %.60s\n", c->hbuf);
-      exit(1);
-    }
-    c->upgraded = 1;
-    size_t hdr = end + 4 - c->hbuf;
-    parse_frames(c, c->hbuf + hdr, c->hlen - hdr);
-    p += take;
-    n -= take;
+  rc = wsc_reader_feed(&c->rd, buf->base, (size_t)nread, on_frame, c);
+  if (rc == WSC_EREFUSED) {
+    fprintf(stderr, "hubbench: handshake refused: %.*s\n",
+            (int)(c->rd.len < 60 ? c->rd.len : 60), (char *)c->rd.buf);
+    exit(1);
   }
-  parse_frames(c, p, n);
+  if (rc < 0) {
+    fprintf(stderr, "hubbench: %s\n", wsc_strerror(rc));
+    exit(1);
+  }
 }
 
 static void on_written(uv_write_t *w, int status) {
@@ -276,12 +219,15 @@ static void start_client(int i) {
   }
   const char *ticket = mint();
   size_t cap = strlen(ticket) + 256;
+  char host[32], *target = malloc(cap);
+  snprintf(host, sizeof host, "127.0.0.1:%d", port);
+  snprintf(target, cap, "/ws?ticket=%s", ticket);
   c->request = malloc(cap);
-  snprintf(c->request, cap,
-           "GET /ws?ticket=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-           "Sec-WebSocket-Version: 13\r\n\r\n", ticket, port);
+  if (wsc_request(c->request, cap, host, target, NULL) < 0) {
+    fprintf(stderr, "hubbench: request too long\n");
+    exit(1);
+  }
+  free(target);
   c->req.data = c;
   uv_tcp_connect(&c->req, &c->tcp, (struct sockaddr *)&dst, on_connect);
 }

@@ -1,17 +1,16 @@
-# bench/lib.sh - sourced by the benchmarks: builds the load clients and
-# BenchServer, starts the server with N tickets, and cleans up on exit.
-# After start_server: $port, $pid (the JVM), $work/tickets, $work/cmd (the
-# FIFO the clients write "send SEQ" lines to).
+# bench/lib.sh - sourced by the benchmarks: builds the load clients (make -C
+# native bench-clients: $bin/wsbench, $bin/pollbench) and BenchServer, starts
+# the server with N tickets, and cleans up on exit.  After start_server:
+# $port, $pid (the JVM), $work/tickets, $work/cmd (the FIFO the clients
+# write "send SEQ" lines to).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=bench/out
 mkdir -p "$out"
 jar=$(ls java/target/comet4j-native-*.jar | grep -v sources | head -1)
 servlet=/usr/share/java/jakarta-servlet-api.jar
-uv_flags=$(pkg-config --cflags --libs libuv)
-for client in wsbench pollbench; do
-  cc -O2 -Wall -o "$out/$client" "bench/$client.c" $uv_flags
-done
+bin=native/build/release
+make -s -C native bench-clients
 javac -d "$out" -cp "$jar:$servlet" bench/BenchServer.java
 
 work=$(mktemp -d)

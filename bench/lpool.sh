@@ -7,5 +7,5 @@ N=${1:-2000}; THREADS=${2:-2}; MESSAGES=${3:-20}
 source "$(dirname "$0")/lib.sh"
 start_server "$N" "$THREADS"
 echo "lpool: $N long-polling clients, Comet.Threads=$THREADS, one message a second"
-"$out/pollbench" -p "$port" -t "$work/tickets" -n "$N" -cmd "$work/cmd" \
+"$bin/pollbench" -p "$port" -t "$work/tickets" -n "$N" -cmd "$work/cmd" \
   -m "$MESSAGES" -i 1000 || { server_log; exit 1; }

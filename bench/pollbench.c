@@ -8,7 +8,6 @@
  *
  *   pollbench -p PORT -t TICKETS -n N -cmd FIFO [-m MESSAGES] [-i MS]
  */
-#define _GNU_SOURCE
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

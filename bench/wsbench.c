@@ -3,8 +3,8 @@
  * them with tickets, then measures how long one broadcast takes to reach
  * the last of them, and how much the server's RSS grew per connection.
  *
- * It is one libuv loop; frames from the server are small and unmasked, so
- * a tiny hand parser that only looks for "seq" and "ts" does.
+ * It is one libuv loop over the shared test client's codec and reader
+ * (native/test/wsclient.h); the frames only need "seq" and "ts" looked for.
  *
  *   wsbench -p PORT -t TICKETS_FILE -n N -pid SERVER_PID -cmd FIFO
  *           [-m MESSAGES] [-i INTERVAL_MS] [-per-addr 5000]
@@ -12,7 +12,6 @@
  * The server (bench/BenchServer.java) reads "send SEQ" lines from FIFO and
  * broadcasts {"seq": SEQ, "ts": <microseconds since the epoch>}.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -24,17 +23,15 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "../native/test/wsclient.h"
+
 typedef struct {
   uv_tcp_t tcp;
   uv_connect_t req;
   uv_write_t wreq;
   char *request;
-  int upgraded;   /* 101 seen */
   int opened;     /* {"t":"open"} seen */
-  char hbuf[512]; /* bytes of the 101 response still being read */
-  size_t hlen;
-  char fbuf[1024]; /* partial frame */
-  size_t flen;
+  wsc_reader_t rd; /* the 101, then the server's frames */
 } client_t;
 
 static int n_clients, port, messages = 20, interval_ms = 250;
@@ -88,7 +85,7 @@ static void alloc_cb(uv_handle_t *h, size_t size, uv_buf_t *buf) {
   buf->len = sizeof(slab);
 }
 
-static void on_frame(client_t *c, const char *p, size_t n) {
+static void on_text(client_t *c, const char *p, size_t n) {
   if (!c->opened) {
     if (n >= 10 && memmem(p, n, "\"open\"", 6)) {
       c->opened = 1;
@@ -108,77 +105,40 @@ static void on_frame(client_t *c, const char *p, size_t n) {
   stats[seq].last_us = now;
 }
 
-/* Splits the server's unmasked frames; only text frames matter here. */
-static void parse_frames(client_t *c, const char *p, size_t n) {
-  while (n > 0) {
-    size_t take = sizeof(c->fbuf) - c->flen;
-    if (take > n) take = n;
-    memcpy(c->fbuf + c->flen, p, take);
-    c->flen += take;
-    p += take;
-    n -= take;
-    for (;;) {
-      if (c->flen < 2) break;
-      const unsigned char *f = (const unsigned char *)c->fbuf;
-      size_t len = f[1] & 0x7f, hl = 2;
-      if (len == 126) {
-        if (c->flen < 4) break;
-        len = ((size_t)f[2] << 8) | f[3];
-        hl = 4;
-      } else if (len == 127) {
-        fprintf(stderr, "wsbench: unexpected huge frame\n");
-        exit(1);
-      }
-      if (hl + len > sizeof(c->fbuf)) {
-        fprintf(stderr, "wsbench: frame of %zu bytes too big\n", len);
-        exit(1);
-      }
-      if (c->flen < hl + len) break;
-      if ((f[0] & 0x0f) == 0x1) on_frame(c, c->fbuf + hl, len);
-      if ((f[0] & 0x0f) == 0x8 && len >= 2 && n_failed < 3)
-        fprintf(stderr, "wsbench: server closed with %d %.*s\n",
-                (f[hl] << 8) | f[hl + 1], (int)len - 2, c->fbuf + hl + 2);
-      memmove(c->fbuf, c->fbuf + hl + len, c->flen - hl - len);
-      c->flen -= hl + len;
-    }
-  }
+
+/* One whole frame from the server; only text frames matter here. */
+static void on_frame(void *arg, const wsc_frame_t *f) {
+  client_t *c = arg;
+  if (f->op == WSC_OP_TEXT) on_text(c, (const char *)f->data, f->len);
+  if (f->op == WSC_OP_CLOSE && f->len >= 2 && n_failed < 3)
+    fprintf(stderr, "wsbench: server closed with %d %.*s\n",
+            (f->data[0] << 8) | f->data[1], (int)f->len - 2,
+            (const char *)f->data + 2);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   client_t *c = s->data;
+  int rc;
   if (nread < 0) {
     if (c->opened) n_open--;
     n_failed++;
     if (n_failed <= 3)  /* one line says it; ten thousand would not */
       fprintf(stderr, "wsbench: connection closed: %s (%s)\n",
-              uv_strerror(nread), c->upgraded ? "after 101" : "before 101");
+              uv_strerror(nread), c->rd.upgraded ? "after 101" : "before 101");
     uv_close((uv_handle_t *)s, NULL);
     ramp(s->loop);
     return;
   }
-  const char *p = buf->base;
-  size_t n = nread;
-  if (!c->upgraded) {
-    size_t take = sizeof(c->hbuf) - 1 - c->hlen;
-    if (take > n) take = n;
-    memcpy(c->hbuf + c->hlen, p, take);
-    c->hlen += take;
-    c->hbuf[c->hlen] = 0;
-    char *end = strstr(c->hbuf, "\r\n\r\n");
-    if (!end) return;
-    if (strncmp(c->hbuf, "HTTP/1.1 101", 12) != 0) {
-      fprintf(stderr, "wsbench: handshake refused: %.40s\n", c->hbuf);
-      exit(1);
-    }
-    c->upgraded = 1;
-    /* Frames may follow the 101 in the same read: parse what hbuf holds
-     * past the headers, then whatever of this read did not fit in it. */
-    size_t hdr = end + 4 - c->hbuf;
-    parse_frames(c, c->hbuf + hdr, c->hlen - hdr);
-    p += take;
-    n -= take;
+  rc = wsc_reader_feed(&c->rd, buf->base, (size_t)nread, on_frame, c);
+  if (rc == WSC_EREFUSED) {
+    fprintf(stderr, "wsbench: handshake refused: %.*s\n",
+            (int)(c->rd.len < 40 ? c->rd.len : 40), (char *)c->rd.buf);
+    exit(1);
   }
-  parse_frames(c, p, n);
+  if (rc < 0) {
+    fprintf(stderr, "wsbench: %s\n", wsc_strerror(rc));
+    exit(1);
+  }
 }
 
 static void on_written(uv_write_t *w, int status) {
@@ -215,13 +175,15 @@ static void start_client(uv_loop_t *loop, int i) {
     exit(1);
   }
   size_t cap = strlen(tickets[i]) + 256;
+  char host[32], *target = malloc(cap);
+  snprintf(host, sizeof(host), "127.0.0.1:%d", port);
+  snprintf(target, cap, "/ws?ticket=%s", tickets[i]);
   c->request = malloc(cap);
-  snprintf(c->request, cap,
-           "GET /ws?ticket=%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-           "Sec-WebSocket-Version: 13\r\n\r\n",
-           tickets[i], port);
+  if (wsc_request(c->request, cap, host, target, NULL) < 0) {
+    fprintf(stderr, "wsbench: ticket %d too long\n", i);
+    exit(1);
+  }
+  free(target);
   c->req.data = c;
   uv_tcp_connect(&c->req, &c->tcp, (struct sockaddr *)&dst, on_connect);
 }

@@ -103,10 +103,12 @@ void c4j__identity_detach(c4j__conn_t *c, int code, const char *reason,
   /* A silent detach hands the identity to another worker, which counts
    * it from now on. */
   if (!silent) {
+    /* Counted out first, so that whoever hears of the DROP finds the
+     * figures without it. */
+    if (c->state != C4J__CONN_DYING) atomic_fetch_sub(&e->conns, 1);
     unregistered(c);
     c4j__events_drop(&e->events, c->cid->id, code, reason);
   }
-  if (!silent && c->state != C4J__CONN_DYING) atomic_fetch_sub(&e->conns, 1);
   c4j__cid_map_remove(&w->cids, c->cid);
   c->cid = NULL;
 }
@@ -158,9 +160,9 @@ c4j__conn_t *c4j__identity_to_ghost(c4j__conn_t *c, int state, int code,
   } else {
     c4j__chan_unsubscribe_all(&w->chans, &c->subs);
   }
-  if (state == C4J__CONN_DYING) {
-    c4j__events_dying(&e->events, g->cid->id, code, reason);
+  if (state == C4J__CONN_DYING) { /* counted out before it is told */
     atomic_fetch_sub(&e->conns, 1);
+    c4j__events_dying(&e->events, g->cid->id, code, reason);
   }
   c->subs = NULL;
   c4j__held_set(&e->held, g->cid->id, w->index,
@@ -192,10 +194,10 @@ static void parked_to_dying(c4j__conn_t *g) {
   }
   g->state = C4J__CONN_DYING;
   g->stamp = c4j__worker_now(w);
+  atomic_fetch_sub(&e->conns, 1);
   c4j__events_dying(&e->events, g->cid->id, 1006, "poll not renewed");
   c4j__held_set(&e->held, g->cid->id, w->index, C4J__HELD_DYING, NULL,
                 NULL);
-  atomic_fetch_sub(&e->conns, 1);
 }
 
 void c4j__identity_ghost_tick(c4j__conn_t *g, uint32_t now) {

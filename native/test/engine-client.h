@@ -1,7 +1,8 @@
 /* engine-client.h - what the tests that drive a real engine share: its
- * configuration, tickets, events read with c4j_engine_poll, and a
- * hand-written WebSocket client (upgrade request by hand, masked frames
- * from c4j_ws_write_masked).  Included by test-engine.c and test-hub.c:
+ * configuration, tickets signed by the engine, events read with
+ * c4j_engine_poll, and the shared WebSocket client (wsclient.h, linked
+ * from libwsclient.a) under the short names the tests use, its failures
+ * counted as failed checks.  Included by test-engine.c and test-hub.c:
  * every function is static, so each test uses what it needs.
  */
 #ifndef C4J_ENGINE_CLIENT_H
@@ -24,6 +25,7 @@
 #include "test.h"
 #include "ws.h"
 #include "auth.h"
+#include "wsclient.h"
 #include <uv.h>
 
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -158,9 +160,14 @@ static int pump(c4j_engine_t *e, int ms) {
   return n;
 }
 
-/* Waits (up to 5 s) for an event of type about cid; NULL on timeout. */
+/* Waits (up to 5 s, however many events come meanwhile) for an event of
+ * type about cid; NULL on timeout. */
 static event_t *wait_event(c4j_engine_t *e, int type, const char *cid) {
-  for (int tries = 0; tries < 100; tries++) {
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  for (t = t0; (t.tv_sec - t0.tv_sec) * 1000 +
+                   (t.tv_nsec - t0.tv_nsec) / 1000000 < 5000;
+       clock_gettime(CLOCK_MONOTONIC, &t)) {
     for (int i = 0; i < nevents; i++)
       if (events[i].type == type && strcmp(events[i].cid, cid) == 0) {
         events[i].type = -events[i].type; /* consumed */
@@ -173,170 +180,66 @@ static event_t *wait_event(c4j_engine_t *e, int type, const char *cid) {
 
 static void reset_events(void) { nevents = 0; }
 
-/* ---- A hand-written client -------------------------------------------------- */
+/* ---- The client (wsclient.h), with its failures counted ----------------- */
 
-typedef struct {
-  int fd;
-  uint8_t buf[1 << 17];
-  size_t len;
-  int status;            /* HTTP status of the upgrade answer */
-  char body[256];        /* body of an error answer */
-} client_t;
+/* The tests keep their short names; a client error other than an
+ * ordinary end (closed, timed out, another frame, not HTTP) is a failed
+ * check, and every error is -1 to the test, as before. */
+typedef wsc_t client_t;
+
+static int client_rc(int rc, int line) {
+  if (rc < 0 && rc != WSC_ECLOSED && rc != WSC_ETIMEDOUT &&
+      rc != WSC_EFRAME && rc != WSC_EHEAD) {
+    fprintf(stderr, "  %s:%d: client: %s\n", __FILE__, line,
+            wsc_strerror(rc));
+    test_failed_checks++;
+  }
+  return rc < 0 ? -1 : rc;
+}
 
 static int tcp_connect(int port, int rcvbuf) {
-  struct sockaddr_in a;
-  struct timeval tv = { 5, 0 };
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-  memset(&a, 0, sizeof(a));
-  a.sin_family = AF_INET;
-  a.sin_port = htons((uint16_t)port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
+  return wsc_connect(port, rcvbuf);
 }
 
 /* Reads more bytes; returns the count, 0 at EOF, -1 on timeout/error. */
-static ssize_t fill(client_t *c) {
-  ssize_t r;
-  if (c->len == sizeof(c->buf)) return -1;
-  r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
-  if (r > 0) c->len += (size_t)r;
-  return r;
-}
+static ssize_t fill(client_t *c) { return wsc_fill(c); }
 
-static void consume(client_t *c, size_t n) {
-  memmove(c->buf, c->buf + n, c->len - n);
-  c->len -= n;
-}
+static void consume(client_t *c, size_t n) { wsc_consume(c, n); }
 
 /* Sends the upgrade request for target with extra header lines and reads
  * the answer's head (and, for errors, its body).  Returns the status. */
 static int upgrade(client_t *c, int port, const char *target,
                    const char *extra, int rcvbuf) {
-  char req[32768];
-  int n;
-  memset(c, 0, sizeof(*c));
-  c->fd = tcp_connect(port, rcvbuf);
-  CHECK(c->fd >= 0);
-  if (c->fd < 0) return -1;
-  n = snprintf(req, sizeof(req),
-               "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-               "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-               "Sec-WebSocket-Version: 13\r\n%s\r\n",
-               target, extra ? extra : "");
-  CHECK(n > 0 && (size_t)n < sizeof(req));
-  if (n <= 0 || (size_t)n >= sizeof(req)) return -1;
-  CHECK_EQ(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
-  for (;;) {
-    uint8_t *end = memmem(c->buf, c->len, "\r\n\r\n", 4);
-    if (end != NULL) {
-      size_t head = (size_t)(end - c->buf) + 4;
-      c->buf[head - 1] = '\0';
-      if (sscanf((char *)c->buf, "HTTP/1.1 %d", &c->status) != 1)
-        c->status = -1;
-      if (c->status == 101) {
-        CHECK(strstr((char *)c->buf,
-                     "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") !=
-              NULL);
-        consume(c, head);
-      } else {
-        /* Error answers close the connection: read the body to EOF. */
-        while (fill(c) > 0) {}
-        snprintf(c->body, sizeof(c->body), "%.*s", (int)(c->len - head),
-                 (char *)c->buf + head);
-      }
-      return c->status;
-    }
-    if (fill(c) <= 0) return -1;
-  }
+  return client_rc(wsc_upgrade(c, port, target, extra, rcvbuf), __LINE__);
 }
 
-static void client_close(client_t *c) {
-  if (c->fd >= 0) close(c->fd);
-  c->fd = -1;
-}
+static void client_close(client_t *c) { wsc_close(c); }
 
 /* Reads one server frame: returns its opcode, payload in out (NUL ended),
  * or -1 on EOF/timeout. */
 static int read_frame(client_t *c, char *out, size_t cap, size_t *len) {
-  for (;;) {
-    if (c->len >= 2) {
-      size_t h = 2, n = c->buf[1] & 0x7f;
-      CHECK((c->buf[1] & 0x80) == 0); /* servers do not mask */
-      if (n == 126) {
-        h = 4;
-        if (c->len >= 4) n = (size_t)c->buf[2] << 8 | c->buf[3];
-      } else if (n == 127) {
-        h = 10;
-        if (c->len >= 10) {
-          n = 0;
-          for (int i = 0; i < 8; i++) n = n << 8 | c->buf[2 + i];
-        }
-      }
-      if (c->len >= h && c->len >= h + n) {
-        int op = c->buf[0] & 0x0f;
-        size_t k = n < cap - 1 ? n : cap - 1;
-        memcpy(out, c->buf + h, k);
-        out[k] = '\0';
-        if (len) *len = n;
-        consume(c, h + n);
-        return op;
-      }
-    }
-    if (fill(c) <= 0) return -1;
-  }
+  return client_rc(wsc_read_frame(c, out, cap, len), __LINE__);
 }
 
 /* Reads frames until a text frame, skipping pings; returns 0 or -1. */
 static int read_text(client_t *c, char *out, size_t cap) {
-  for (;;) {
-    int op = read_frame(c, out, cap, NULL);
-    if (op == C4J_WS_OP_PING) continue;
-    return op == C4J_WS_OP_TEXT ? 0 : -1;
-  }
+  return client_rc(wsc_read_text(c, out, cap), __LINE__);
 }
 
 /* Reads until a close frame; returns its code, or -1. */
 static int read_close(client_t *c, char *reason, size_t cap) {
-  char p[256];
-  size_t n;
-  for (;;) {
-    int op = read_frame(c, p, sizeof(p), &n);
-    if (op < 0) return -1;
-    if (op != C4J_WS_OP_CLOSE) continue;
-    if (n < 2) return 1005;
-    if (reason) snprintf(reason, cap, "%.*s", (int)n - 2, p + 2);
-    return (uint8_t)p[0] << 8 | (uint8_t)p[1];
-  }
+  return client_rc(wsc_read_close(c, reason, cap), __LINE__);
 }
 
 /* Whether the server closed the TCP connection (EOF within 5 s). */
-static int wait_eof(client_t *c) {
-  for (;;) {
-    ssize_t r;
-    c->len = 0;
-    r = fill(c);
-    if (r == 0) return 1;
-    if (r < 0) return errno == ECONNRESET;
-  }
-}
+static int wait_eof(client_t *c) { return wsc_wait_eof(c); }
 
 static void send_frame(client_t *c, int op, const void *data, size_t len) {
-  static const uint8_t mask[4] = { 0x12, 0x34, 0x56, 0x78 };
-  uint8_t *f = malloc(len + 14);
-  size_t n = c4j_ws_write_masked(f, op, 1, mask, data, len);
-  CHECK_EQ(send(c->fd, f, n, MSG_NOSIGNAL), (ssize_t)n);
-  free(f);
+  client_rc(wsc_send_frame(c, op, 1, data, len), __LINE__);
 }
 
 static void send_text(client_t *c, const char *text) {
-  send_frame(c, C4J_WS_OP_TEXT, text, strlen(text));
+  client_rc(wsc_send_text(c, text), __LINE__);
 }
 
 /* Connects and attaches with a fresh ticket; returns the status. */

@@ -1,7 +1,7 @@
 /* test-engine.c - the whole core over real sockets: an engine on a free
- * port with two workers, hand-written WebSocket clients (upgrade request by
- * hand, masked frames from c4j_ws_write_masked), events read with
- * c4j_engine_poll.
+ * port with two workers, the shared WebSocket client (wsclient.h: upgrade
+ * request by hand, masked frames; a few raw frames from c4j_ws_write_masked),
+ * events read with c4j_engine_poll.
  */
 #include "engine-client.h"
 

@@ -8,11 +8,11 @@
 #include "engine-client.h"
 #include "common.h"
 
-/* Waits for the SUB event of cid on channel ch (subscribed `on`); NULL on
- * timeout. */
+/* Waits (up to 5 s) for the SUB event of cid on channel ch (subscribed
+ * `on`); NULL on timeout. */
 static event_t *wait_sub(c4j_engine_t *e, const char *cid, const char *ch,
                          int on) {
-  for (int tries = 0; tries < 100; tries++) {
+  for (uint64_t end = c4j__mono_ms() + 5000; c4j__mono_ms() < end;) {
     for (int i = 0; i < nevents; i++)
       if (events[i].type == C4J_EV_SUB && strcmp(events[i].cid, cid) == 0 &&
           strcmp(events[i].text, ch) == 0 && events[i].port == on) {
@@ -78,6 +78,8 @@ TEST(subscription_out_of_memory_is_answered) {
   CHECK_EQ(ws(e, c, "oom", "olga", "[\"news\"]"), 101);
   CHECK_EQ(read_text(c, text, sizeof(text)), 0); /* open */
   CHECK(wait_event(e, C4J_EV_CONNECT, "oom") != NULL);
+  /* Its registration (after CONNECT) is over once its join is told. */
+  CHECK(wait_sub(e, "oom", "news", 1) != NULL);
   c4j__alloc_fail_next("c4j-worker-0");
   CHECK_EQ(c4j_subscribe(e, "oom", 3, "room", 4, 7), 0);
   CHECK_EQ(read_text(c, text, sizeof(text)), 0);
