@@ -33,7 +33,10 @@ import org.comet4j.core.util.JSONUtil;
  *     Redis is away, over 65535 bytes) is answered err 5000 "request not
  *     queued: ..." at once, as comet4j-node answers it.</li>
  * </ul>
- * Anything else, or a frame that is not such an object, gets err 4000.
+ * Anything else, or a frame that is not such an object, gets err 4000.  A
+ * command the core cannot take now (Native.subscribe or unsubscribe answer
+ * EFULL: the hub's outbox is full while Redis is away; ENOMEM) gets err
+ * 5030, retry later.
  *
  * <p>The sub, unsub and pub of a page on comet4j-node come through the hub's
  * action queue ({"t":"sub"|"unsub"|"pub","cId","user","id","ch"[,"data"]})
@@ -230,9 +233,16 @@ final class Commands {
         engine.sendError(c.getId(), id, ERR_ACTION, "request not queued: " + why);
     }
 
+    /**
+     * A (un)subscription the core did not take.  4290 is not among these:
+     * only the core answers it, once it has the page's C4J_MAX_CHANNELS.
+     */
     private void answerNativeError(CometConnection c, long id, int rc) {
         if (rc == NativeException.EFULL) {
-            engine.sendError(c.getId(), id, ERR_TOO_MANY, "too many subscriptions");
+            engine.sendError(c.getId(), id, ERR_BUSY,
+                    "the hub's outbox is full (Redis unreachable): retry later");
+        } else if (rc == NativeException.ENOMEM) {
+            engine.sendError(c.getId(), id, ERR_BUSY, "out of memory: retry later");
         } else if (rc == NativeException.EBADNAME) {
             engine.sendError(c.getId(), id, ERR_BAD_COMMAND, "invalid channel name");
         } else {
