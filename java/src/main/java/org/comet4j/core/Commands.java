@@ -19,7 +19,9 @@ import org.comet4j.core.util.JSONUtil;
  * and answered with frames addressed to its connection.
  * <ul>
  * <li>{"t":"sub","id","ch"}: registered channel (else 4040), SubscribeListeners
- *     (false → 4030), then Native.subscribe with the id: the core acks with pos;</li>
+ *     (false → 4030), then Native.subscribe with the id: the core decides,
+ *     acks with pos (or refuses: 4290 over C4J_MAX_CHANNELS) and reports it
+ *     (a SUB record: the members follow from it, not from here);</li>
  * <li>{"t":"unsub","id","ch"}: Native.unsubscribe, ack;</li>
  * <li>{"t":"pub","id","ch","data"}: registered (4040) and client-writable
  *     (4031) channel, PublishListeners (4030), the channel's ChannelListeners,
@@ -42,8 +44,8 @@ import org.comet4j.core.util.JSONUtil;
  * action queue ({"t":"sub"|"unsub"|"pub","cId","user","id","ch"[,"data"]})
  * and run here the same way ({@link #run}) for a stand-in of that page
  * ({@link CometConnection#isRemote()}): the core routes Native.subscribe
- * and unsubscribe, acks and errors to the node that holds it.  This node
- * keeps no membership for such a page (no join/leave, no presence entry).
+ * and unsubscribe, acks and errors to the node that holds it, whose core
+ * registers the membership.
  */
 final class Commands {
 
@@ -135,12 +137,8 @@ final class Commands {
         }
         if (rc < 0) {
             answerNativeError(c, id, rc);
-            return;
         }
-        if (!c.isRemote()) { // a remote page's memberships: see docs/protocol.md section 9, "Limits today"
-            engine.joined(c, ch);
-        }
-        // the core sends the ack with pos (the node that holds the page)
+        // else the core acks with pos (on the node that holds the page)
     }
 
     private void unsub(CometConnection c, long id, Map<?, ?> m) {
@@ -159,9 +157,6 @@ final class Commands {
         if (rc < 0) {
             answerNativeError(c, id, rc);
             return;
-        }
-        if (!c.isRemote()) {
-            engine.left(c, ch);
         }
         engine.sendAck(c.getId(), id);
     }
