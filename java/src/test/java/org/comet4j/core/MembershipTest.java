@@ -17,11 +17,13 @@ import org.comet4j.core.event.ConnectEvent;
 import org.comet4j.core.event.DropEvent;
 import org.comet4j.core.event.DyingEvent;
 import org.comet4j.core.event.PresenceEvent;
+import org.comet4j.core.event.RevivalEvent;
 import org.comet4j.core.listener.BeforeDropListener;
 import org.comet4j.core.listener.ConnectListener;
 import org.comet4j.core.listener.DropListener;
 import org.comet4j.core.listener.DyingListener;
 import org.comet4j.core.listener.PresenceListener;
+import org.comet4j.core.listener.RevivalListener;
 import org.comet4j.test.FakeHttp;
 import org.comet4j.test.MiniJson;
 import org.junit.jupiter.api.AfterAll;
@@ -75,6 +77,13 @@ class MembershipTest {
                 return true;
             }
         });
+        e.addRevivalListener(new RevivalListener() {
+            @Override
+            public boolean handleEvent(RevivalEvent ev) {
+                EVENTS.add("revival " + ev.getConn().getId());
+                return true;
+            }
+        });
         e.addBeforeDropListener(new BeforeDropListener() {
             @Override
             public boolean handleEvent(BeforeDropEvent ev) {
@@ -113,9 +122,8 @@ class MembershipTest {
         return Harness.engine();
     }
 
-    /** A page attached with a ticket for user (null: anonymous) and the given channels. */
-    Harness.Client open(String user, String... channels) throws Exception {
-        String cid = engine().newId();
+    /** A ticket for cid, user (null: anonymous) and the given channels, minted here. */
+    static String ticket(String cid, String user, String... channels) {
         Map<String, Object> claims = new LinkedHashMap<>();
         claims.put("cid", cid);
         if (user != null) {
@@ -123,12 +131,23 @@ class MembershipTest {
         }
         claims.put("exp", System.currentTimeMillis() / 1000 + 60);
         claims.put("ch", List.of(channels));
-        Harness.Client c = Harness.connect(Harness.jwt(Harness.SECRET, claims));
+        return Harness.jwt(Harness.SECRET, claims);
+    }
+
+    /** A page attached over WebSocket with ticket, once Java has its connection. */
+    Harness.Client attach(String cid, String ticket) throws Exception {
+        Harness.Client c = Harness.connect(ticket);
         clients.add(c);
         c.id = cid;
         assertEquals("open", c.next(10000).get("t"));
         await(() -> engine().getConnection(cid) != null, "connect event of " + cid);
         return c;
+    }
+
+    /** A page attached with a ticket for user (null: anonymous) and the given channels. */
+    Harness.Client open(String user, String... channels) throws Exception {
+        String cid = engine().newId();
+        return attach(cid, ticket(cid, user, channels));
     }
 
     /** A page attached through the servlet's handshake: its ticket has every registered channel. */
@@ -332,5 +351,56 @@ class MembershipTest {
         engine().sendToAll("news", "marker");
         Map<String, Object> m = n.nextWhere(f -> !"pong".equals(f.get("t")), 5000);
         assertEquals("msg", m.get("t"), m.toString());
+    }
+
+    // ---- identities without a socket -------------------------------------------------------------
+
+    @Test
+    void aRevivalKeepsTheMembershipWithoutALeave() throws Exception {
+        CometEngine e = engine();
+        String cid = e.newId();
+        String t = ticket(cid, "ravi", "lobby");
+        Harness.Client first = attach(cid, t);
+        CometConnection conn = e.getConnection(cid);
+        first.abort();
+        await(() -> CometProtocol.STATE_DYING.equals(conn.getState()), "dying");
+        attach(cid, t); // the same id again, within Comet.ConnExpires
+        await(() -> eventsOf(cid).contains("revival"), "the revival");
+        assertEquals(List.of("connect", "join lobby ravi", "dying", "revival"), eventsOf(cid));
+        assertEquals(List.of("lobby"), conn.getChannels());
+        assertEquals(List.of(conn), e.getConnections("lobby"));
+        assertTrue(e.isOnline("ravi"));
+    }
+
+    @Test
+    void aLongPollPageBetweenTwoPollsIsAMember() throws Exception {
+        CometEngine e = engine();
+        String cid = e.newId();
+        String url = Harness.httpUrl("/poll", ticket(cid, "lena", "lobby"), null);
+        assertEquals("open", Harness.poll(url, 10000).get(0).get("t"));
+        await(() -> e.getConnection(cid) != null, "connect event");
+        CometConnection conn = e.getConnection(cid);
+        Thread.sleep(200); // no poll held: the identity waits for the next one
+        assertEquals(List.of(conn), e.getConnections("lobby"));
+        assertEquals(List.of("lobby"), conn.getChannels());
+        assertTrue(e.isOnline("lena"));
+        e.drop(conn);
+        await(() -> eventsOf(cid).contains("drop 4003"), "the drop event");
+        assertEquals(0, e.getMemberCount("lobby"));
+        assertFalse(e.isOnline("lena"));
+        assertEquals(List.of("connect", "join lobby lena", "leave lobby lena", "beforeDrop members 0",
+                "drop 4003"), eventsOf(cid));
+    }
+
+    @Test
+    void anEngineThatDoesNotRunKnowsNobody() {
+        CometEngine idle = new CometEngine();
+        assertTrue(idle.getConnections("lobby").isEmpty());
+        assertTrue(idle.getMembers("lobby").isEmpty());
+        assertEquals(0, idle.getMemberCount("lobby"));
+        assertFalse(idle.isOnline("alice"));
+        assertEquals(0, idle.getOnlineCount());
+        assertTrue(idle.getUserConnections("alice").isEmpty());
+        assertTrue(CometConnection.remote("AZaz09-_AZaz09-_AZaz09", "zed").getChannels().isEmpty());
     }
 }
