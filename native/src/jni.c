@@ -416,36 +416,169 @@ static jint n_hub_set(JNIEnv *env, jclass cls, jlong h, jbyteArray key,
   return rc;
 }
 
-/* The merged map as UTF-8 JSON, or null with rc[0] set to the code. */
-static jbyteArray n_hub_get(JNIEnv *env, jclass cls, jlong h, jbyteArray key,
-                            jint timeout_ms, jintArray rc_out) {
-  c4j_engine_t *e = handle(h);
-  size_t kn, cap = 1u << 20;
-  int oom;
-  jint rc = C4J_ESTATE;
-  char *k = NULL, *out = NULL;
+/* ---- Answers: the core's JSON texts --------------------------------------
+ * One question of the core (the cluster's map, the members of a channel,
+ * who is online, an identity, a user's identities), asked into a buffer
+ * that grows (four times bigger, up to 256 MiB) while the answer does not
+ * fit (C4J_ETOOBIG).  The answer crosses as a new byte[] (UTF-8 JSON), or
+ * null with rc[0] set to the negative code; rc[0] is 0 on success. */
+typedef struct {
+  const char *name; /* the key, channel, user or id; NULL: every user */
+  size_t len;
+  int cluster;
+  int timeout_ms;
+} question_t;
+
+typedef int (*ask_fn)(c4j_engine_t *e, const question_t *q, char *out,
+                      size_t cap);
+
+static jbyteArray answer(JNIEnv *env, c4j_engine_t *e, ask_fn ask,
+                         const question_t *q, size_t cap, jint rc,
+                         jintArray rc_out) {
+  char *out = NULL;
   jbyteArray arr = NULL;
-  if (e != NULL && key != NULL) {
-    k = dup_bytes(env, key, &kn, &oom);
-    /* A map bigger than the buffer (a cluster's "online" with many
-     * connections) is asked again with a bigger one, up to 256 MiB. */
+  if (rc == 0) {
     do {
       free(out);
       out = malloc(cap);
-      rc = k == NULL || out == NULL
-               ? C4J_ENOMEM
-               : c4j_hub_get(e, k, kn, out, cap, timeout_ms);
+      rc = out == NULL ? C4J_ENOMEM : ask(e, q, out, cap);
     } while (rc == C4J_ETOOBIG && (cap *= 4) <= (256u << 20));
   }
   if (rc >= 0 && (arr = (*env)->NewByteArray(env, rc)) != NULL)
     (*env)->SetByteArrayRegion(env, arr, 0, rc, (const jbyte *)out);
-  free(k);
   free(out);
   if (rc_out != NULL && (*env)->GetArrayLength(env, rc_out) > 0) {
     jint code = rc < 0 ? rc : 0;
     (*env)->SetIntArrayRegion(env, rc_out, 0, 1, &code);
   }
   return arr;
+}
+
+static int ask_hub_get(c4j_engine_t *e, const question_t *q, char *out,
+                       size_t cap) {
+  return c4j_hub_get(e, q->name, q->len, out, cap, q->timeout_ms);
+}
+
+static int ask_members(c4j_engine_t *e, const question_t *q, char *out,
+                       size_t cap) {
+  return c4j_members(e, q->name, q->len, q->cluster, out, cap,
+                     q->timeout_ms);
+}
+
+static int ask_online(c4j_engine_t *e, const question_t *q, char *out,
+                      size_t cap) {
+  return c4j_online(e, q->name, q->len, q->cluster, out, cap,
+                    q->timeout_ms);
+}
+
+static int ask_identity(c4j_engine_t *e, const question_t *q, char *out,
+                        size_t cap) {
+  return c4j_identity(e, q->name, q->len, out, cap);
+}
+
+static int ask_user_identities(c4j_engine_t *e, const question_t *q,
+                               char *out, size_t cap) {
+  return c4j_user_identities(e, q->name, q->len, out, cap);
+}
+
+/* The merged map as UTF-8 JSON, or null with rc[0] set to the code.  A
+ * map bigger than the buffer (a cluster's "online" with many connections)
+ * is asked again with a bigger one. */
+static jbyteArray n_hub_get(JNIEnv *env, jclass cls, jlong h, jbyteArray key,
+                            jint timeout_ms, jintArray rc_out) {
+  c4j_engine_t *e = handle(h);
+  question_t q = { NULL, 0, 0, timeout_ms };
+  char *k = NULL;
+  int oom;
+  jint rc = e == NULL || key == NULL ? C4J_ESTATE : 0;
+  jbyteArray arr;
+  if (rc == 0 && (k = dup_bytes(env, key, &q.len, &oom)) == NULL)
+    rc = C4J_ENOMEM;
+  q.name = k;
+  arr = answer(env, e, ask_hub_get, &q, 1u << 20, rc, rc_out);
+  free(k);
+  return arr;
+}
+
+/* c4j_members: {"channel","count","members":[{"cId","user"},...]}. */
+static jbyteArray n_members(JNIEnv *env, jclass cls, jlong h,
+                            jbyteArray channel, jint cluster,
+                            jint timeout_ms, jintArray rc_out) {
+  c4j_engine_t *e = handle(h);
+  char ch[C4J_MAX_CHANNEL + 1];
+  jsize chn = 0;
+  question_t q = { ch, 0, cluster, timeout_ms };
+  jint rc = e == NULL ? C4J_ESTATE
+                      : copy_name(env, channel, ch, C4J_MAX_CHANNEL, &chn);
+  q.len = (size_t)chn;
+  return answer(env, e, ask_members, &q, 16u << 10, rc, rc_out);
+}
+
+static jint n_member_count(JNIEnv *env, jclass cls, jlong h,
+                           jbyteArray channel, jint cluster,
+                           jint timeout_ms) {
+  c4j_engine_t *e = handle(h);
+  char ch[C4J_MAX_CHANNEL + 1];
+  jsize chn = 0;
+  jint rc;
+  if (e == NULL) return C4J_ESTATE;
+  if ((rc = copy_name(env, channel, ch, C4J_MAX_CHANNEL, &chn)) != 0)
+    return rc;
+  return c4j_member_count(e, ch, (size_t)chn, cluster, timeout_ms);
+}
+
+/* c4j_online: user null asks for every user; an empty one is a user
+ * nobody is (offline), as the core answers it. */
+static jbyteArray n_online(JNIEnv *env, jclass cls, jlong h, jbyteArray user,
+                           jint cluster, jint timeout_ms, jintArray rc_out) {
+  c4j_engine_t *e = handle(h);
+  char u[C4J_MAX_USER + 1];
+  jsize un = 0;
+  question_t q = { NULL, 0, cluster, timeout_ms };
+  jint rc = e == NULL ? C4J_ESTATE : 0;
+  if (rc == 0 && user != NULL) {
+    if ((*env)->GetArrayLength(env, user) > 0)
+      rc = copy_name(env, user, u, C4J_MAX_USER, &un);
+    q.name = u;
+    q.len = (size_t)un;
+  }
+  return answer(env, e, ask_online, &q, 4u << 10, rc, rc_out);
+}
+
+/* c4j_identity: {"cId","user","channels":[...]}, or rc[0] C4J_ENOCONN. */
+static jbyteArray n_identity(JNIEnv *env, jclass cls, jlong h,
+                             jbyteArray cid, jintArray rc_out) {
+  c4j_engine_t *e = handle(h);
+  char id[C4J_MAX_ID + 1];
+  jsize idn = 0;
+  question_t q = { id, 0, 0, 0 };
+  jint rc = e == NULL ? C4J_ESTATE : copy_name(env, cid, id, C4J_MAX_ID, &idn);
+  q.len = (size_t)idn;
+  return answer(env, e, ask_identity, &q, 4u << 10, rc, rc_out);
+}
+
+/* c4j_user_identities: ["id",...]. */
+static jbyteArray n_user_identities(JNIEnv *env, jclass cls, jlong h,
+                                    jbyteArray user, jintArray rc_out) {
+  c4j_engine_t *e = handle(h);
+  char u[C4J_MAX_USER + 1];
+  jsize un = 0;
+  question_t q = { u, 0, 0, 0 };
+  jint rc = e == NULL ? C4J_ESTATE : copy_name(env, user, u, C4J_MAX_USER, &un);
+  q.len = (size_t)un;
+  return answer(env, e, ask_user_identities, &q, 4u << 10, rc, rc_out);
+}
+
+static jint n_channel_presence(JNIEnv *env, jclass cls, jlong h,
+                               jbyteArray channel, jint on) {
+  c4j_engine_t *e = handle(h);
+  char ch[C4J_MAX_CHANNEL + 1];
+  jsize chn = 0;
+  jint rc;
+  if (e == NULL) return C4J_ESTATE;
+  if ((rc = copy_name(env, channel, ch, C4J_MAX_CHANNEL, &chn)) != 0)
+    return rc;
+  return c4j_channel_presence(e, ch, (size_t)chn, on);
 }
 
 static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
@@ -479,6 +612,12 @@ static const JNINativeMethod methods[] = {
   { "hubActionDone", "(J[B)I", (void *)n_hub_action_done },
   { "hubSet", "(J[B[B[B)I", (void *)n_hub_set },
   { "hubGet", "(J[BI[I)[B", (void *)n_hub_get },
+  { "members", "(J[BII[I)[B", (void *)n_members },
+  { "memberCount", "(J[BII)I", (void *)n_member_count },
+  { "online", "(J[BII[I)[B", (void *)n_online },
+  { "identity", "(J[B[I)[B", (void *)n_identity },
+  { "userIdentities", "(J[B[I)[B", (void *)n_user_identities },
+  { "channelPresence", "(J[BI)I", (void *)n_channel_presence },
   { "strerror", "(I)Ljava/lang/String;", (void *)n_strerror },
 };
 

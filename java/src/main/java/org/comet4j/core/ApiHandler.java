@@ -2,14 +2,13 @@ package org.comet4j.core;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import org.comet4j.core.exception.NativeException;
 import org.comet4j.core.util.JSONUtil;
 
 /**
@@ -25,12 +24,14 @@ import org.comet4j.core.util.JSONUtil;
  * </ul>
  * Errors are {"error":{"code":n,"message":"..."}}.
  *
- * <p>With a Redis hub (Comet.Hub=redis://...) online and presence (of a
- * channel registered with presence) are the cluster's (ClusterMaps,
- * up to 500 ms on this thread; this node's own figures when Redis does not
- * answer), and /api/send with a cId this node does not hold goes through
- * the hub to whichever node holds it (answered ok: nobody here knows
- * whether one does).
+ * <p>Online and presence are the core's own answers (c4j_online,
+ * c4j_members), passed on as the core writes them: the same JSON as
+ * comet4j-node's.  With a Redis hub (Comet.Hub=redis://...) they are the
+ * cluster's (online always, presence for a channel registered with
+ * presence; up to 500 ms on this thread; this node's own figures when
+ * Redis does not answer), and /api/send with a cId this node does not hold
+ * goes through the hub to whichever node holds it (answered ok: nobody
+ * here knows whether one does).
  */
 final class ApiHandler {
 
@@ -57,7 +58,7 @@ final class ApiHandler {
         int status = 200;
         String json;
         try {
-            json = JSONUtil.object2json(route(method, path, query(query), body));
+            json = route(method, path, query(query), body);
         } catch (Failure f) {
             status = f.status;
             json = error(f.status, f.getMessage());
@@ -76,7 +77,8 @@ final class ApiHandler {
         return JSONUtil.object2json(Map.of("error", e));
     }
 
-    private Object route(String method, String path, Map<String, String> q, String body) {
+    /** The answer's JSON text (200), or a Failure. */
+    private String route(String method, String path, Map<String, String> q, String body) {
         switch (path) {
             case "/api/publish": {
                 Map<String, Object> b = body(method, body);
@@ -117,33 +119,12 @@ final class ApiHandler {
             }
             case "/api/online": {
                 get(method);
-                Map<String, Object> m = new LinkedHashMap<>();
                 String user = q.get("user");
-                Map<String, Object> cluster = engine.hubGet(ClusterMaps.HUB_ONLINE);
-                if (cluster != null) {
-                    if (user != null) {
-                        int n = 0;
-                        for (Object u : cluster.values()) {
-                            if (user.equals(u)) {
-                                n++;
-                            }
-                        }
-                        m.put("user", user);
-                        m.put("online", n > 0);
-                        m.put("connections", n);
-                    } else {
-                        m.put("users", ClusterMaps.distinctUsers(cluster));
-                        m.put("connections", cluster.size());
-                    }
-                } else if (user != null) {
-                    m.put("user", user);
-                    m.put("online", engine.isOnline(user));
-                    m.put("connections", engine.getUserConnections(user).size());
-                } else {
-                    m.put("users", engine.getOnlineCount());
-                    m.put("connections", engine.getConnections().size());
+                try {
+                    return engine.onlineJson(user);
+                } catch (NativeException e) {
+                    throw coreFailure(e);
                 }
-                return m;
             }
             case "/api/presence": {
                 get(method);
@@ -151,26 +132,26 @@ final class ApiHandler {
                 if (channel == null || channel.isEmpty()) {
                     throw new Failure(400, "query parameter \"channel\" is required");
                 }
-                List<Object> members = new ArrayList<>();
-                for (Map.Entry<String, String> e : engine.getMembers(channel).entrySet()) {
-                    Map<String, Object> m = new LinkedHashMap<>();
-                    m.put("cId", e.getKey());
-                    m.put("user", e.getValue());
-                    members.add(m);
+                try {
+                    return engine.membersJson(channel);
+                } catch (NativeException e) {
+                    throw coreFailure(e);
                 }
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("channel", channel);
-                m.put("count", members.size());
-                m.put("members", members);
-                return m;
             }
             default:
                 throw new Failure(404, "no such API: " + path);
         }
     }
 
-    private static Map<String, Object> ok() {
-        return Map.of("ok", true);
+    private static String ok() {
+        return "{\"ok\":true}";
+    }
+
+    /** The core's refusal of a question, as comet4j-node answers it: 400, 503 or 500. */
+    private static Failure coreFailure(NativeException e) {
+        int code = e.getCode();
+        int status = code == NativeException.EBADNAME ? 400 : code == NativeException.ESTOPPED ? 503 : 500;
+        return new Failure(status, e.getMessage());
     }
 
     private static void get(String method) {

@@ -6,8 +6,6 @@ import java.util.Enumeration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -44,16 +42,17 @@ public class CometConnection {
     private final long connectTime = System.currentTimeMillis();
     private volatile String state = CometProtocol.STATE_ALIVE;
     private final boolean remote;
-    /** The channels the engine knows it is subscribed to (the ticket's, then every subscribe/unsubscribe). */
-    final Set<String> channels = ConcurrentHashMap.newKeySet();
+    /** Asked for the channels (the core holds them); null for a stand-in. */
+    private final CometEngine engine;
 
-    CometConnection(String id, String clientIp, int clientPort, String user, String workStyle,
-                    RequestSnapshot request) {
-        this(id, clientIp, clientPort, user, workStyle, request, false);
+    CometConnection(CometEngine engine, String id, String clientIp, int clientPort, String user,
+                    String workStyle, RequestSnapshot request) {
+        this(engine, id, clientIp, clientPort, user, workStyle, request, false);
     }
 
-    private CometConnection(String id, String clientIp, int clientPort, String user, String workStyle,
-                            RequestSnapshot request, boolean remote) {
+    private CometConnection(CometEngine engine, String id, String clientIp, int clientPort, String user,
+                            String workStyle, RequestSnapshot request, boolean remote) {
+        this.engine = engine;
         this.remote = remote;
         this.id = id;
         this.clientIp = clientIp;
@@ -65,7 +64,7 @@ public class CometConnection {
 
     /** The stand-in for a page another node holds (see the class comment): its id and user only. */
     static CometConnection remote(String id, String user) {
-        return new CometConnection(id, null, 0, user, null, null, true);
+        return new CometConnection(null, id, null, 0, user, null, null, true);
     }
 
     /**
@@ -175,14 +174,19 @@ public class CometConnection {
         return request == null ? Collections.emptyMap() : request.getParameterMap();
     }
 
-    /** The channels this connection is subscribed to, as far as the engine knows (a copy). */
+    /**
+     * The channels this connection is subscribed to, as the core has them
+     * now (a copy): the ticket's, then every subscription the core made and
+     * every unsubscription, kept while it is dying; empty once dropped, and
+     * for a page on another node.
+     */
     public List<String> getChannels() {
-        return new ArrayList<>(channels);
+        return remote || engine == null ? new ArrayList<>() : engine.channelsOf(id);
     }
 
-    /** True if the engine knows this connection is subscribed to the channel. */
+    /** True if the core has this connection subscribed to the channel ({@link #getChannels()}). */
     public boolean isSubscribed(String channel) {
-        return channels.contains(channel);
+        return channel != null && getChannels().contains(channel);
     }
 
     /**

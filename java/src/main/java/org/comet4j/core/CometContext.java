@@ -124,11 +124,16 @@ public final class CometContext {
         }
         channelOptions.put(channel, options);
         appModules.add(channel);
+        if (options.isPresence()) {
+            engine.markPresence(channel); // while running; else the start marks it
+        }
     }
 
     /**
      * Registers a channel: clientWritable lets pages publish on it, presence
-     * sends join/leave frames to its pages and fires PresenceEvents.
+     * has the core send join/leave frames to its pages (on every node, with a
+     * Redis hub, and keep its members in the cluster's presence map) and
+     * fires PresenceEvents.
      */
     public void registChannel(String channel, boolean clientWritable, boolean presence) {
         ChannelOptions o = ChannelOptions.defaults();

@@ -54,16 +54,16 @@ import org.comet4j.event.Observable;
  * with SubscribeListeners, PublishListeners, ChannelListeners and
  * ActionHandlers ({@link Handlers}; requests on the engine's own pool,
  * {@link Actions}) deciding.  Who is subscribed to what and which
- * connections each user has, for getConnections(channel), getMemberCount,
- * isOnline and presence, is {@link Membership}'s; the subscriptions
- * themselves live in the core.
+ * connections each user has (getConnections(channel), getMembers,
+ * getMemberCount, isOnline, getOnlineCount, getUserConnections, presence)
+ * is the core's one model: {@link Membership} asks it.
  *
  * <p>Several nodes (Comet.Hub=redis://..., docs/protocol.md section 9): the
  * core routes sendToAll, sendTo, sendToUser, drop and command answers to
  * whichever node holds the connection.  isOnline, getOnlineCount,
  * getMemberCount and getMembers of a presence channel answer from the
- * cluster's maps ({@link ClusterMaps}), or this node's own numbers when
- * Redis does not answer; the CometConnection objects (getConnections,
+ * cluster's maps (which every node's core writes), or this node's own
+ * numbers when Redis does not answer; the CometConnection objects (getConnections,
  * getUserConnections, getConnection) stay this node's own.  With
  * Comet.ListenActions=false the pages' requests go to the hub's action
  * queue, whose records a listening node runs ({@link RemoteActions}).
@@ -88,7 +88,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     private volatile CometConfig config;
     private volatile int port = -1;
     private volatile boolean stopped;
-    /** Comet.Hub is a Redis URL: the cluster's maps are written and read. */
+    /** Comet.Hub is a Redis URL: other nodes may hold connections. */
     private volatile boolean hubRedis;
     /** Comet.Hub is Redis and Comet.ListenActions false: page requests go to the action queue. */
     private volatile boolean queueActions;
@@ -101,8 +101,8 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     /** channelOptions: CometContext's registered channels, read live. */
     CometEngine(Map<String, ChannelOptions> channelOptions) {
         this.channelOptions = channelOptions;
-        this.membership = new Membership(this, channelOptions, cluster);
-        this.connections = new Connections(this, channelOptions.keySet(), membership, cluster);
+        this.connections = new Connections(this);
+        this.membership = new Membership(this, channelOptions, connections);
         this.delivery = new Delivery(this, connections);
     }
 
@@ -113,7 +113,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             throw new IllegalStateException("comet4j: an engine starts once; CometContext.destroy() and"
                     + " getInstance() give a new one");
         }
-        EngineHandle h = EngineHandle.open(cfg);
+        // The presence channels registered so far are marked before the
+        // listener opens; those registered later, by CometContext.
+        EngineHandle h = EngineHandle.open(cfg, presenceChannels());
         try {
             port = h.call("enginePort", Native::enginePort);
             Dispatcher d = new Dispatcher(this, h, Math.max(256 * 1024, cfg.getMaxMessage() + 4096));
@@ -167,7 +169,17 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         queueActions = false;
         port = -1;
         connections.clear();
-        membership.clear();
+    }
+
+    /** The registered channels with presence, now. */
+    private List<String> presenceChannels() {
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<String, ChannelOptions> e : channelOptions.entrySet()) {
+            if (e.getValue().isPresence()) {
+                out.add(e.getKey());
+            }
+        }
+        return out;
     }
 
     /** True between start and stop. */
@@ -258,7 +270,10 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * transport it uses (and kept across reconnects and revivals).  No
      * SubscribeListener is asked: the server decides.  On a presence channel
      * the members get a join.  The core applies it asynchronously on the
-     * worker holding the id (an id it does not hold is ignored there).
+     * worker holding the id (an id it does not hold is ignored there), and
+     * the members (getConnections(channel), getChannels()...) follow once it
+     * has; it may refuse it (4290: C4J_MAX_CHANNELS already), and then
+     * nothing changes.
      * @return false if this engine knows no such connection (neither
      *         reported by the core nor given a ticket by the servlet lately)
      */
@@ -275,7 +290,10 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         return connections.unsubscribe(connectionId, channel);
     }
 
-    /** The connections subscribed to a channel (alive and dying), as far as this engine knows. */
+    /**
+     * This node's connections subscribed to a channel (alive and dying), as
+     * the core has them now (a copy).
+     */
     public List<CometConnection> getConnections(String channel) {
         return membership.connections(channel);
     }
@@ -317,7 +335,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         return membership.onlineCount();
     }
 
-    /** The connections of a user (a copy, possibly empty). */
+    /** This node's connections of a user (a copy, possibly empty). */
     public List<CometConnection> getUserConnections(String userId) {
         return membership.userConnections(userId);
     }
@@ -420,15 +438,17 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     /** Remembers a handshake until its connection attaches or the ticket expires. */
     void addPending(String cid, RequestSnapshot request, String user, long expiresAtMillis) {
-        addPending(cid, request, user, new ArrayList<>(channelOptions.keySet()), expiresAtMillis);
-    }
-
-    /** Remembers a handshake, with its ticket's channels, until its connection attaches or the ticket expires. */
-    void addPending(String cid, RequestSnapshot request, String user, List<String> channels, long expiresAtMillis) {
-        connections.addPending(cid, request, user, channels, expiresAtMillis);
+        connections.addPending(cid, request, user, expiresAtMillis);
     }
 
     int pendingCount() { return connections.pendingCount(); }
+
+    /**
+     * Marks a channel registered with presence while running
+     * ({@link Membership#markPresence}).  Synchronized with start: a channel
+     * registered meanwhile is in start's list or marked after it.
+     */
+    synchronized void markPresence(String channel) { membership.markPresence(channel); }
 
     CometConfig getConfig() { return config; }
 
@@ -449,6 +469,11 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     }
 
     void onDrop(String cid, int code, String reason) { connections.onDrop(cid, code, reason); }
+
+    /** A SUB record: the core decided a subscription of cid (PresenceEvents, {@link Membership#onSubscribed}). */
+    void onSubscribed(String cid, String channel, boolean subscribed, int code) {
+        membership.onSubscribed(cid, channel, subscribed, code);
+    }
 
     /** A client frame (everything but ping): a command, answered by {@link Commands}. */
     void onClientMessage(String cid, String text) {
@@ -529,11 +554,8 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     /** The connection with this id, made (and tracked) if Java has not seen it yet. */
     CometConnection known(String cid) { return connections.known(cid); }
 
-    /** c is now a member of channel ({@link Membership#joined}). */
-    void joined(CometConnection c, String channel) { membership.joined(c, channel); }
-
-    /** c is no longer a member of channel ({@link Membership#left}). */
-    void left(CometConnection c, String channel) { membership.left(c, channel); }
+    /** The channels of this node's identity cid, as the core has them (CometConnection.getChannels). */
+    List<String> channelsOf(String cid) { return membership.channelsOf(cid); }
 
     /** Native.subscribe ({@link Delivery#subscribe}): 0 or a negative code. */
     int nativeSubscribe(String cid, String channel, long ackId) { return delivery.subscribe(cid, channel, ackId); }
@@ -553,8 +575,11 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     /** A request onto the hub's action queue ({@link RemoteActions#enqueue}): 0, or a negative code. */
     int hubAction(String requestJson) { return remoteActions.enqueue(requestJson); }
 
-    /** The cluster's map key, or null ({@link ClusterMaps#get}). */
-    Map<String, Object> hubGet(String key) { return cluster.get(key); }
+    /** The core's /api/presence answer ({@link Membership#membersJson}). */
+    String membersJson(String channel) { return membership.membersJson(channel); }
+
+    /** The core's /api/online answer, user null: every user ({@link Membership#onlineJson}). */
+    String onlineJson(String user) { return membership.onlineJson(user); }
 
     /** Answers HTTP API request id; false when the engine no longer runs. */
     boolean apiReply(long id, int status, String json) {

@@ -74,9 +74,13 @@ public final class CometProtocol {
     public static final int ERR_NOT_WRITABLE = 4031;
     public static final int ERR_UNKNOWN = 4040;
     public static final int ERR_TIMEOUT = 4080;
+    /** Too many subscriptions: the page has C4J_MAX_CHANNELS (256); only the core sends it. */
     public static final int ERR_TOO_MANY = 4290;
     public static final int ERR_ACTION = 5000;
-    /** The request could not be taken now: the action pool's queue is full. */
+    /**
+     * The server cannot take the command now (the action pool's queue is
+     * full, the hub's outbox is full, out of memory): retry later.
+     */
     public static final int ERR_BUSY = 5030;
 
     /** Close code the core uses when the application drops a connection. */

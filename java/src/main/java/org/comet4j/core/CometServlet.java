@@ -110,7 +110,7 @@ public class CometServlet extends HttpServlet {
         List<String> channels = cc.getAppModules();
         long expSeconds = System.currentTimeMillis() / 1000 + cfg.getTicketTtl();
         String ticket = engine.ticket(cid, user, expSeconds, channels);
-        engine.addPending(cid, snapshot, user, channels, expSeconds * 1000);
+        engine.addPending(cid, snapshot, user, expSeconds * 1000);
 
         List<String> bases = bases(cfg, engine.getPort(), request);
         Map<String, Object> answer = new LinkedHashMap<>();

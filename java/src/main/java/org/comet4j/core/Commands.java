@@ -19,7 +19,9 @@ import org.comet4j.core.util.JSONUtil;
  * and answered with frames addressed to its connection.
  * <ul>
  * <li>{"t":"sub","id","ch"}: registered channel (else 4040), SubscribeListeners
- *     (false → 4030), then Native.subscribe with the id: the core acks with pos;</li>
+ *     (false → 4030), then Native.subscribe with the id: the core decides,
+ *     acks with pos (or refuses: 4290 over C4J_MAX_CHANNELS) and reports it
+ *     (a SUB record: the members follow from it, not from here);</li>
  * <li>{"t":"unsub","id","ch"}: Native.unsubscribe, ack;</li>
  * <li>{"t":"pub","id","ch","data"}: registered (4040) and client-writable
  *     (4031) channel, PublishListeners (4030), the channel's ChannelListeners,
@@ -33,14 +35,17 @@ import org.comet4j.core.util.JSONUtil;
  *     Redis is away, over 65535 bytes) is answered err 5000 "request not
  *     queued: ..." at once, as comet4j-node answers it.</li>
  * </ul>
- * Anything else, or a frame that is not such an object, gets err 4000.
+ * Anything else, or a frame that is not such an object, gets err 4000.  A
+ * command the core cannot take now (Native.subscribe or unsubscribe answer
+ * EFULL: the hub's outbox is full while Redis is away; ENOMEM) gets err
+ * 5030, retry later.
  *
  * <p>The sub, unsub and pub of a page on comet4j-node come through the hub's
  * action queue ({"t":"sub"|"unsub"|"pub","cId","user","id","ch"[,"data"]})
  * and run here the same way ({@link #run}) for a stand-in of that page
  * ({@link CometConnection#isRemote()}): the core routes Native.subscribe
- * and unsubscribe, acks and errors to the node that holds it.  This node
- * keeps no membership for such a page (no join/leave, no presence entry).
+ * and unsubscribe, acks and errors to the node that holds it, whose core
+ * registers the membership.
  */
 final class Commands {
 
@@ -132,12 +137,8 @@ final class Commands {
         }
         if (rc < 0) {
             answerNativeError(c, id, rc);
-            return;
         }
-        if (!c.isRemote()) { // a remote page's memberships: see docs/protocol.md section 9, "Limits today"
-            engine.joined(c, ch);
-        }
-        // the core sends the ack with pos (the node that holds the page)
+        // else the core acks with pos (on the node that holds the page)
     }
 
     private void unsub(CometConnection c, long id, Map<?, ?> m) {
@@ -156,9 +157,6 @@ final class Commands {
         if (rc < 0) {
             answerNativeError(c, id, rc);
             return;
-        }
-        if (!c.isRemote()) {
-            engine.left(c, ch);
         }
         engine.sendAck(c.getId(), id);
     }
@@ -230,9 +228,16 @@ final class Commands {
         engine.sendError(c.getId(), id, ERR_ACTION, "request not queued: " + why);
     }
 
+    /**
+     * A (un)subscription the core did not take.  4290 is not among these:
+     * only the core answers it, once it has the page's C4J_MAX_CHANNELS.
+     */
     private void answerNativeError(CometConnection c, long id, int rc) {
         if (rc == NativeException.EFULL) {
-            engine.sendError(c.getId(), id, ERR_TOO_MANY, "too many subscriptions");
+            engine.sendError(c.getId(), id, ERR_BUSY,
+                    "the hub's outbox is full (Redis unreachable): retry later");
+        } else if (rc == NativeException.ENOMEM) {
+            engine.sendError(c.getId(), id, ERR_BUSY, "out of memory: retry later");
         } else if (rc == NativeException.EBADNAME) {
             engine.sendError(c.getId(), id, ERR_BAD_COMMAND, "invalid channel name");
         } else {

@@ -1,13 +1,11 @@
 package org.comet4j.core;
 
-import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 
@@ -23,19 +21,21 @@ import org.comet4j.core.util.JSONUtil;
  * The map of the connections the core reported (one CometConnection object
  * per connection id, alive or dying, until its drop), and the handshakes:
  * a new id and its signed ticket for the servlet, then the handshake
- * waiting for its connection to attach (the request snapshot, user and
- * ticket channels, kept until the ticket expires and a grace period after).  Nothing is buffered here: the core holds the frames and
- * the history.
+ * waiting for its connection to attach (the request snapshot and the user,
+ * kept until the ticket expires and a grace period after).  Nothing is
+ * buffered here: the core holds the frames and the history, and who is
+ * subscribed to what ({@link Membership} asks it).
  *
  * <p>Life cycle of a connection, from the core's records on the dispatcher
  * thread: Connect; then, when its transport is lost, Dying (it stays in
  * getConnections() with state "dying" and sendTo still reaches it: the core
  * keeps the frames) and either Revival (the same object, alive, with the
  * new transport's work style and address) or, after Comet.ConnExpires,
- * BeforeDrop and Drop with code 4005.  Each step first updates
- * {@link Membership} and the cluster's online map ({@link ClusterMaps}),
- * then fires its events; a connection's joins come after its ConnectEvent,
- * its leaves before its BeforeDropEvent.
+ * BeforeDrop and Drop with code 4005.  Each step first updates the map,
+ * then fires its events.  The core registers the identity (its user, its
+ * channels, the cluster's maps) itself and reports its subscriptions in SUB
+ * records after its CONNECT and before its DROP, so a connection's
+ * PresenceEvents come after its ConnectEvent and before its BeforeDropEvent.
  */
 final class Connections {
 
@@ -45,34 +45,22 @@ final class Connections {
     static final long PENDING_GRACE_MS = 5000;
 
     private final CometEngine engine;
-    /** The registered channels (a live view): a connection without a handshake here starts on them. */
-    private final Collection<String> registered;
-    private final Membership membership;
-    private final ClusterMaps cluster;
     private final Map<String, CometConnection> connections = new ConcurrentHashMap<>();
     private final Map<String, Pending> pending = new ConcurrentHashMap<>();
     private volatile long nextPurge;
 
-    Connections(CometEngine engine, Collection<String> registered, Membership membership, ClusterMaps cluster) {
+    Connections(CometEngine engine) {
         this.engine = engine;
-        this.registered = registered;
-        this.membership = membership;
-        this.cluster = cluster;
     }
 
     private static final class Pending {
         final RequestSnapshot request;
         final String user;
-        /** The ticket's channels, then the subscribe/unsubscribe calls made before the connect event. */
-        final Set<String> channels = ConcurrentHashMap.newKeySet();
         final long expiresAt;
 
-        Pending(RequestSnapshot request, String user, List<String> channels, long expiresAt) {
+        Pending(RequestSnapshot request, String user, long expiresAt) {
             this.request = request;
             this.user = user;
-            if (channels != null) {
-                this.channels.addAll(channels);
-            }
             this.expiresAt = expiresAt;
         }
     }
@@ -102,32 +90,10 @@ final class Connections {
             return c;
         }
         Pending p = pending.remove(cid);
-        c = new CometConnection(cid, null, 0, p != null ? p.user : null, CometProtocol.WORKSTYLE_WEBSOCKET,
-                p != null ? p.request : null);
+        c = new CometConnection(engine, cid, null, 0, p != null ? p.user : null,
+                CometProtocol.WORKSTYLE_WEBSOCKET, p != null ? p.request : null);
         CometConnection raced = connections.putIfAbsent(cid, c);
-        if (raced != null) {
-            return raced;
-        }
-        cluster.online(c);
-        track(c, p);
-        return c;
-    }
-
-    /**
-     * A connection Java learns of: the user index, then its ticket's
-     * channels (the handshake's; for a ticket minted elsewhere, taken to be
-     * the registered channels) as memberships, with joins.
-     */
-    private void track(CometConnection c, Pending p) {
-        membership.connected(c);
-        joinTicketChannels(c, p);
-    }
-
-    private void joinTicketChannels(CometConnection c, Pending p) {
-        Collection<String> chs = p != null ? p.channels : new ArrayList<>(registered);
-        for (String ch : chs) {
-            membership.joined(c, ch);
-        }
+        return raced != null ? raced : c;
     }
 
     // ---- handshakes -----------------------------------------------------------------
@@ -156,17 +122,17 @@ final class Connections {
     }
 
     /**
-     * Remembers a handshake, with its ticket's channels, until its
-     * connection attaches or the ticket expires (and PENDING_GRACE_MS more);
-     * at most once a second, forgets the handshakes past that.
+     * Remembers a handshake until its connection attaches or the ticket
+     * expires (and PENDING_GRACE_MS more); at most once a second, forgets
+     * the handshakes past that.
      */
-    void addPending(String cid, RequestSnapshot request, String user, List<String> channels, long expiresAtMillis) {
+    void addPending(String cid, RequestSnapshot request, String user, long expiresAtMillis) {
         long now = System.currentTimeMillis();
         if (now >= nextPurge) {
             nextPurge = now + 1000;
             purge(now);
         }
-        pending.put(cid, new Pending(request, user, channels, expiresAtMillis + PENDING_GRACE_MS));
+        pending.put(cid, new Pending(request, user, expiresAtMillis + PENDING_GRACE_MS));
     }
 
     /** Forgets the handshakes whose wait ended before now. */
@@ -185,10 +151,11 @@ final class Connections {
     // ---- the application's subscribe and unsubscribe ------------------------------------
 
     /**
-     * Native.subscribe, then a join for a connection Java holds, else one
-     * more channel for its handshake (it attached in the core, its connect
-     * event not handled yet).
-     * @return false if neither is known (or the core holds no such id)
+     * Native.subscribe; the core decides on the worker that holds the id
+     * (its SUB record follows, and the members with it).
+     * @return false if Java knows no such connection (reported by the core,
+     *         or a handshake whose connect event is not handled yet), or
+     *         the core holds no such id
      */
     boolean subscribe(String cid, String channel) {
         Delivery.checkChannel(channel);
@@ -197,19 +164,10 @@ final class Connections {
             return false;
         }
         Errors.check("subscribe(" + cid + ", " + channel + ")", rc);
-        CometConnection c = get(cid);
-        if (c != null) {
-            membership.joined(c, channel);
-            return true;
-        }
-        Pending p = pending.get(cid);
-        if (p != null) {
-            p.channels.add(channel);
-        }
-        return p != null;
+        return get(cid) != null || pending.containsKey(cid);
     }
 
-    /** As {@link #subscribe}: Native.unsubscribe, then a leave, or one channel less. */
+    /** As {@link #subscribe}: Native.unsubscribe. */
     boolean unsubscribe(String cid, String channel) {
         Delivery.checkChannel(channel);
         int rc = engine.nativeUnsubscribe(cid, channel);
@@ -217,16 +175,7 @@ final class Connections {
             return false;
         }
         Errors.check("unsubscribe(" + cid + ", " + channel + ")", rc);
-        CometConnection c = get(cid);
-        if (c != null) {
-            membership.left(c, channel);
-            return true;
-        }
-        Pending p = pending.get(cid);
-        if (p != null) {
-            p.channels.remove(channel);
-        }
-        return p != null;
+        return get(cid) != null || pending.containsKey(cid);
     }
 
     // ---- events from the core (the dispatcher thread calls these) ------------------------
@@ -243,13 +192,9 @@ final class Connections {
             return;
         }
         String u = !user.isEmpty() ? user : p != null ? p.user : null;
-        c = new CometConnection(cid, ip, remotePort, u, workStyle(transport), p != null ? p.request : null);
+        c = new CometConnection(engine, cid, ip, remotePort, u, workStyle(transport), p != null ? p.request : null);
         connections.put(cid, c);
-        membership.connected(c);
-        cluster.online(c);
         engine.fire(new ConnectEvent(engine, c));
-        // Joins after the ConnectEvent: listeners meet the connection before its presence.
-        joinTicketChannels(c, p);
     }
 
     void onDrop(String cid, int code, String reason) {
@@ -264,13 +209,9 @@ final class Connections {
         }
         c = connections.remove(cid);
         if (c == null) { // its connect event was lost, or it never reached Java
-            c = new CometConnection(cid, null, 0, null, CometProtocol.WORKSTYLE_WEBSOCKET, null);
+            c = new CometConnection(engine, cid, null, 0, null, CometProtocol.WORKSTYLE_WEBSOCKET, null);
         }
-        synchronized (c) {
-            c.setState(CometProtocol.STATE_DROPPED); // no join after this
-        }
-        cluster.offline(cid);
-        membership.dropped(c); // leaves before BeforeDrop/Drop: their listeners see the counts without it
+        c.setState(CometProtocol.STATE_DROPPED);
         engine.fire(new BeforeDropEvent(engine, c, code, reason));
         engine.fire(new DropEvent(engine, c, code, reason));
     }
@@ -302,7 +243,6 @@ final class Connections {
 
     private void revive(CometConnection c, String ip, int remotePort, String transport) {
         c.revive(ip, remotePort, workStyle(transport));
-        cluster.online(c); // it may have lived on another node meanwhile
         engine.fire(new RevivalEvent(engine, c));
     }
 

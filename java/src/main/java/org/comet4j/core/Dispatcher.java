@@ -11,7 +11,8 @@ import org.comet4j.core.exception.NativeException;
 
 /**
  * The "comet4j-dispatcher" thread: blocks in Native.poll with a direct
- * buffer, parses the event records (format in c4j.h: u32 size, u8 type,
+ * buffer, parses the event records (CONNECT, DROP, MESSAGE, LOG, DYING,
+ * REVIVAL, API, ACTION, SUB; the format is in c4j.h: u32 size, u8 type,
  * three zero bytes, then fields; strings are a u16 length and UTF-8 bytes;
  * all little-endian) and hands each one to the engine, which fires the
  * listeners on this thread.  It ends when the core reports that the engine
@@ -31,6 +32,7 @@ final class Dispatcher implements Runnable {
     private static final int EV_REVIVAL = 6;
     private static final int EV_API = 7;
     private static final int EV_ACTION = 8;
+    private static final int EV_SUB = 9;
 
     private static final int POLL_TIMEOUT_MS = 1000;
 
@@ -180,6 +182,14 @@ final class Dispatcher implements Runnable {
             case EV_ACTION: {
                 String json = string();
                 engine.onAction(json);
+                break;
+            }
+            case EV_SUB: {
+                String cid = string();
+                String channel = string();
+                boolean subscribed = buf.get() != 0;
+                int code = buf.getShort() & 0xffff;
+                engine.onSubscribed(cid, channel, subscribed, code);
                 break;
             }
             default:

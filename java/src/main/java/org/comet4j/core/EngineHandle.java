@@ -2,10 +2,12 @@ package org.comet4j.core;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.util.Collection;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.LongFunction;
 import java.util.function.LongToIntFunction;
+import java.util.logging.Logger;
 
 import org.comet4j.core.exception.ConfigException;
 import org.comet4j.core.exception.NativeException;
@@ -20,6 +22,8 @@ import org.comet4j.core.exception.NativeException;
  */
 final class EngineHandle implements AutoCloseable {
 
+    private static final Logger LOG = Logger.getLogger("org.comet4j");
+
     private static final int OPEN = 0;
     private static final int STOPPING = 1;
     private static final int CLOSED = 2;
@@ -33,12 +37,14 @@ final class EngineHandle implements AutoCloseable {
     }
 
     /**
-     * Loads the library, creates the engine from cfg and starts it.
+     * Loads the library, creates the engine from cfg, marks the presence
+     * channels (the core sends their join/leave frames and keeps their
+     * presence maps from the first connection on) and starts it.
      * @throws ConfigException if the core refuses a value (naming it)
      * @throws NativeException if it cannot start (e.g. port in use; the
      *         hub's Redis unreachable: the message starts with Comet.Hub)
      */
-    static EngineHandle open(CometConfig cfg) {
+    static EngineHandle open(CometConfig cfg, Collection<String> presenceChannels) {
         NativeLoader.ensureLoaded();
         long h = Native.engineNew(cfg.getHost(), cfg.getPort(), cfg.getThreads(), cfg.getSecret(),
                 cfg.getHeartbeat(), cfg.getTimeout(), cfg.getMaxHeader(), cfg.getMaxFrame(),
@@ -55,6 +61,13 @@ final class EngineHandle implements AutoCloseable {
         }
         if (h == 0) {
             throw new NativeException("engine_new: returned no engine", 0);
+        }
+        for (String ch : presenceChannels) {
+            int p = Native.channelPresence(h, utf8(ch), 1);
+            if (p < 0) {
+                LOG.warning("comet4j: " + Errors.exception("channelPresence(" + ch + ")", p).getMessage()
+                        + ": the channel has no presence");
+            }
         }
         int rc = Native.engineStart(h);
         if (rc < 0) {

@@ -1,12 +1,10 @@
 package org.comet4j.core;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 
 import org.comet4j.core.event.PresenceEvent;
@@ -14,119 +12,61 @@ import org.comet4j.core.exception.NativeException;
 import org.comet4j.core.util.JSONUtil;
 
 /**
- * Who is subscribed to what and which connections each user has, as this
- * engine knows it: the ticket's channels at connect, then every subscribe
- * and unsubscribe made through the engine; the subscriptions themselves
- * live in the core.  Behind getConnections(channel), getMembers,
- * getMemberCount, isOnline, getOnlineCount, getUserConnections and
- * presence: on a presence channel each join and leave sends a frame to the
- * channel's pages on every node and fires a PresenceEvent, and with a Redis
- * hub writes the channel's "presence:" map ({@link ClusterMaps}), which the
- * member queries of a presence channel read back.
+ * Who is here, as the core knows it (c4j.h, "Who is here"): the core
+ * registers every identity it holds (attached, between long-polls or
+ * dying) with its user and its channels as its workers decide them, and
+ * this class only asks it.  There is no index here: getConnections(channel),
+ * getMembers, getMemberCount, isOnline, getOnlineCount, getUserConnections,
+ * CometConnection.getChannels() and the HTTP API's online and presence
+ * answers are the core's, its ids mapped to this node's CometConnection
+ * objects ({@link Connections}) where the API hands out objects.  With a
+ * Redis hub, the members of a presence channel and who is online are the
+ * cluster's (the hub's maps, which every node's core writes; up to
+ * {@value #CLUSTER_TIMEOUT_MS} ms, then this node's own and one warning
+ * from the core).
  *
- * <p>Its indexes (channel → connections, user → connections, and each
- * connection's own set of channels, CometConnection.channels, which only
- * this class writes) are touched by nobody else: the engine and
- * {@link Connections} call the methods below.  A connection enters with
- * {@link #connected}, joins and leaves channels with {@link #joined} and
- * {@link #left}, and goes with {@link #dropped}; a dropped connection joins
- * nothing (its state is set under its lock first).
+ * <p>Presence: the engine marks every channel registered with presence in
+ * the core ({@link #markPresence}), which from then on sends the channel's
+ * pages {"t":"join"|"leave"} frames on every node and keeps the channel's
+ * presence map; this class turns the core's SUB records of such a channel
+ * into PresenceEvents ({@link #onSubscribed}), in the order the core reports
+ * them (joins after the ConnectEvent, leaves before BeforeDrop and Drop).
  */
 final class Membership {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
 
+    /** How long a question of the cluster's maps waits for Redis. */
+    static final int CLUSTER_TIMEOUT_MS = 500;
+
+    /** One question of the core: a JSON text, or null with rc[0] the code. */
+    private interface Question {
+        byte[] ask(long handle, int[] rc);
+    }
+
     private final CometEngine engine;
     private final Map<String, ChannelOptions> channelOptions;
-    private final ClusterMaps cluster;
-    /** Channel → its members; a channel's set goes when it empties. */
-    private final Map<String, Set<CometConnection>> members = new ConcurrentHashMap<>();
-    /** User → its connections (alive or dying); a user's set goes when it empties. */
-    private final Map<String, Set<CometConnection>> users = new ConcurrentHashMap<>();
+    private final Connections connections;
 
     /** channelOptions: the registered channels (which are presence channels), read live. */
-    Membership(CometEngine engine, Map<String, ChannelOptions> channelOptions, ClusterMaps cluster) {
+    Membership(CometEngine engine, Map<String, ChannelOptions> channelOptions, Connections connections) {
         this.engine = engine;
         this.channelOptions = channelOptions;
-        this.cluster = cluster;
+        this.connections = connections;
     }
 
-    // ---- changes -------------------------------------------------------------------
+    // ---- the channels' members ---------------------------------------------------------
 
-    /** Java knows c from now on: in its user's connections. */
-    void connected(CometConnection c) {
-        String u = c.getUser();
-        if (u != null && !u.isEmpty()) {
-            users.computeIfAbsent(u, k -> ConcurrentHashMap.newKeySet()).add(c);
-        }
-    }
-
-    /** c is now a member of channel: record it; a join on a presence channel. */
-    void joined(CometConnection c, String channel) {
-        boolean added;
-        synchronized (c) {
-            added = !CometProtocol.STATE_DROPPED.equals(c.getState()) && c.channels.add(channel);
-            if (added) {
-                members.computeIfAbsent(channel, k -> ConcurrentHashMap.newKeySet()).add(c);
-            }
-        }
-        if (added) {
-            if (engine.isHubRedis() && isPresenceChannel(channel)) {
-                cluster.set(ClusterMaps.HUB_PRESENCE + channel, c.getId(), JSONUtil.object2json(c.getUser()));
-            }
-            presence(channel, c, true);
-        }
-    }
-
-    /** c is no longer a member of channel; a leave on a presence channel. */
-    void left(CometConnection c, String channel) {
-        boolean removed;
-        synchronized (c) {
-            removed = c.channels.remove(channel);
-            if (removed) {
-                members.computeIfPresent(channel, (k, set) -> {
-                    set.remove(c);
-                    return set.isEmpty() ? null : set;
-                });
-            }
-        }
-        if (removed) {
-            if (engine.isHubRedis() && isPresenceChannel(channel)) {
-                cluster.set(ClusterMaps.HUB_PRESENCE + channel, c.getId(), null);
-            }
-            presence(channel, c, false);
-        }
-    }
-
-    /**
-     * c was dropped (its state already "dropped"): out of its user's
-     * connections, then a leave of each of its channels.
-     */
-    void dropped(CometConnection c) {
-        String u = c.getUser();
-        if (u != null && !u.isEmpty()) {
-            users.computeIfPresent(u, (k, set) -> {
-                set.remove(c);
-                return set.isEmpty() ? null : set;
-            });
-        }
-        for (String ch : new ArrayList<>(c.channels)) {
-            left(c, ch);
-        }
-    }
-
-    /** The engine stopped: nothing is known any more. */
-    void clear() {
-        members.clear();
-        users.clear();
-    }
-
-    // ---- queries ---------------------------------------------------------------------
-
-    /** The connections subscribed to a channel (alive and dying), this node's (a copy). */
+    /** This node's connections subscribed to channel (alive and dying), as the core has them. */
     List<CometConnection> connections(String channel) {
-        Set<CometConnection> s = channel == null ? null : members.get(channel);
-        return s == null ? new ArrayList<>() : new ArrayList<>(s);
+        List<CometConnection> out = new ArrayList<>();
+        for (String id : membersOf(channel, false).keySet()) {
+            CometConnection c = connections.get(id);
+            if (c != null) { // else its CONNECT record is not handled yet
+                out.add(c);
+            }
+        }
+        return out;
     }
 
     /**
@@ -134,97 +74,212 @@ final class Membership {
      * presence channel with a Redis hub the cluster's, else this node's.
      */
     Map<String, String> members(String channel) {
+        return membersOf(channel, isPresenceChannel(channel));
+    }
+
+    /** How many are subscribed: for a presence channel with a Redis hub, in the cluster. */
+    int count(String channel) {
+        EngineHandle h = engine.handle();
+        if (channel == null || channel.isEmpty() || h == null) {
+            return 0;
+        }
+        byte[] ch = EngineHandle.utf8(channel);
+        int cluster = isPresenceChannel(channel) ? 1 : 0;
+        int rc;
+        try {
+            rc = h.call("memberCount", a -> Native.memberCount(a, ch, cluster, CLUSTER_TIMEOUT_MS));
+        } catch (IllegalStateException e) { // closed meanwhile
+            return 0;
+        }
+        return quiet(rc) ? 0 : Errors.check("memberCount(" + channel + ")", rc);
+    }
+
+    /** The HTTP API's /api/presence answer: the core's JSON as it gives it. */
+    String membersJson(String channel) {
+        byte[] ch = EngineHandle.utf8(channel);
+        int cluster = isPresenceChannel(channel) ? 1 : 0;
+        return answer("members(" + channel + ")",
+                (a, rc) -> Native.members(a, ch, cluster, CLUSTER_TIMEOUT_MS, rc));
+    }
+
+    private Map<String, String> membersOf(String channel, boolean cluster) {
         Map<String, String> out = new TreeMap<>();
-        if (channel == null) {
+        if (channel == null || channel.isEmpty()) {
             return out;
         }
-        Map<String, Object> m = isPresenceChannel(channel) ? cluster.get(ClusterMaps.HUB_PRESENCE + channel) : null;
-        if (m != null) {
-            for (Map.Entry<String, Object> e : m.entrySet()) {
-                out.put(e.getKey(), e.getValue() instanceof String ? (String) e.getValue() : null);
+        byte[] ch = EngineHandle.utf8(channel);
+        Object m = question("members(" + channel + ")",
+                (a, rc) -> Native.members(a, ch, cluster ? 1 : 0, CLUSTER_TIMEOUT_MS, rc));
+        Object list = m instanceof Map ? ((Map<?, ?>) m).get("members") : null;
+        if (list instanceof List) {
+            for (Object o : (List<?>) list) {
+                Map<?, ?> e = (Map<?, ?>) o;
+                Object u = e.get("user");
+                out.put((String) e.get("cId"), u instanceof String ? (String) u : null);
             }
-            return out;
-        }
-        for (CometConnection c : connections(channel)) {
-            out.put(c.getId(), c.getUser());
         }
         return out;
     }
 
-    /** How many connections are subscribed: for a presence channel with a Redis hub, in the cluster. */
-    int count(String channel) {
-        if (channel != null && isPresenceChannel(channel)) {
-            Map<String, Object> m = cluster.get(ClusterMaps.HUB_PRESENCE + channel);
-            if (m != null) {
-                return m.size();
-            }
-        }
-        Set<CometConnection> s = channel == null ? null : members.get(channel);
-        return s == null ? 0 : s.size();
-    }
+    // ---- users ---------------------------------------------------------------------------------
 
-    /** Whether the user has a connection here, else (Redis hub) in the cluster's online map. */
+    /** Whether the user has an identity (alive or dying): with a Redis hub, on any node. */
     boolean online(String user) {
-        if (user == null) {
+        if (user == null || user.isEmpty()) {
             return false;
         }
-        if (users.containsKey(user)) {
-            return true;
-        }
-        Map<String, Object> m = cluster.get(ClusterMaps.HUB_ONLINE);
-        return m != null && m.containsValue(user);
+        return Boolean.TRUE.equals(field(onlineOf(user), "online"));
     }
 
-    /** Distinct users: the cluster's with a Redis hub that answers, else this node's. */
+    /** Distinct users (anonymous identities not counted): with a Redis hub, the cluster's. */
     int onlineCount() {
-        Map<String, Object> m = cluster.get(ClusterMaps.HUB_ONLINE);
-        if (m != null) {
-            return ClusterMaps.distinctUsers(m);
-        }
-        return users.size();
+        Object n = field(onlineOf(null), "users");
+        return n instanceof Long ? (int) (long) (Long) n : 0;
     }
 
-    /** This node's connections of a user (a copy, possibly empty). */
+    /** The HTTP API's /api/online answer (user null: every user): the core's JSON as it gives it. */
+    String onlineJson(String user) {
+        byte[] u = user == null ? null : EngineHandle.utf8(user);
+        return answer("online", (a, rc) -> Native.online(a, u, 1, CLUSTER_TIMEOUT_MS, rc));
+    }
+
+    private Object onlineOf(String user) {
+        byte[] u = user == null ? null : EngineHandle.utf8(user);
+        return question("online", (a, rc) -> Native.online(a, u, 1, CLUSTER_TIMEOUT_MS, rc));
+    }
+
+    /** This node's connections of a user (possibly empty). */
     List<CometConnection> userConnections(String user) {
-        Set<CometConnection> s = user == null ? null : users.get(user);
-        return s == null ? new ArrayList<>() : new ArrayList<>(s);
+        List<CometConnection> out = new ArrayList<>();
+        if (user == null || user.isEmpty()) {
+            return out;
+        }
+        byte[] u = EngineHandle.utf8(user);
+        Object ids = question("userIdentities", (a, rc) -> Native.userIdentities(a, u, rc));
+        if (ids instanceof List) {
+            for (Object id : (List<?>) ids) {
+                CometConnection c = connections.get((String) id);
+                if (c != null) {
+                    out.add(c);
+                }
+            }
+        }
+        return out;
     }
 
-    // ---- presence --------------------------------------------------------------------
+    /** The channels of this node's identity cid (empty when the core does not hold it). */
+    List<String> channelsOf(String cid) {
+        List<String> out = new ArrayList<>();
+        byte[] id = EngineHandle.utf8(cid);
+        Object chs = field(question("identity", (a, rc) -> Native.identity(a, id, rc)), "channels");
+        if (chs instanceof List) {
+            for (Object ch : (List<?>) chs) {
+                out.add((String) ch);
+            }
+        }
+        return out;
+    }
 
-    private boolean isPresenceChannel(String channel) {
-        ChannelOptions o = channelOptions.get(channel);
+    // ---- presence -------------------------------------------------------------------------
+
+    boolean isPresenceChannel(String channel) {
+        ChannelOptions o = channel == null ? null : channelOptions.get(channel);
         return o != null && o.isPresence();
     }
 
     /**
-     * On a presence channel: a join/leave frame to the channel's pages on
-     * every node (the core's channel frame: not a message, so no offset and
-     * no history), then a PresenceEvent.
+     * Marks channel a presence channel in the running core (the engine does
+     * it for every presence channel at start, and CometContext for one
+     * registered later); a refusal (a name the core does not take) is
+     * logged: the channel has no presence.
      */
-    private void presence(String channel, CometConnection c, boolean joined) {
-        if (!isPresenceChannel(channel)) {
+    void markPresence(String channel) {
+        EngineHandle h = engine.handle();
+        if (h == null) {
+            return; // the start marks it
+        }
+        byte[] ch = EngineHandle.utf8(channel);
+        int rc;
+        try {
+            rc = h.call("channelPresence", a -> Native.channelPresence(a, ch, 1));
+        } catch (IllegalStateException e) {
             return;
         }
-        EngineHandle h = engine.handle();
-        if (h != null) {
-            Map<String, Object> f = new LinkedHashMap<>();
-            f.put("t", joined ? "join" : "leave");
-            f.put("ch", channel);
-            f.put("cId", c.getId());
-            f.put("user", c.getUser());
-            byte[] frame = EngineHandle.utf8(JSONUtil.object2json(f));
-            byte[] ch = EngineHandle.utf8(channel);
-            int rc;
-            try {
-                rc = h.call("sendChannelFrame", a -> Native.sendChannelFrame(a, ch, frame));
-            } catch (IllegalStateException e) { // closed meanwhile
-                rc = NativeException.ESTOPPED;
+        if (rc < 0 && rc != NativeException.ESTOPPED) {
+            LOG.warning("comet4j: " + Errors.exception("channelPresence(" + channel + ")", rc).getMessage()
+                    + ": the channel has no presence");
+        }
+    }
+
+    /**
+     * A SUB record: the core decided cid's subscription to channel.  On a
+     * presence channel a done subscription is a join, an unsubscription a
+     * leave: a PresenceEvent.  A refusal (code 4290, 5030) changes nothing.
+     */
+    void onSubscribed(String cid, String channel, boolean subscribed, int code) {
+        if (code != 0) {
+            if (engine.isDebugOn()) {
+                LOG.info("comet4j: the core refused " + cid + " on " + channel + " (" + code + ")");
             }
-            if (rc < 0 && rc != NativeException.ESTOPPED) {
-                LOG.warning("comet4j: " + Errors.exception("presence frame on " + channel, rc).getMessage());
+            return;
+        }
+        if (isPresenceChannel(channel)) {
+            engine.fire(new PresenceEvent(engine, channel, connections.known(cid), subscribed));
+        }
+    }
+
+    // ---- asking the core ------------------------------------------------------------------
+
+    /** What the core's answer holds under name, or null. */
+    private static Object field(Object answer, String name) {
+        return answer instanceof Map ? ((Map<?, ?>) answer).get(name) : null;
+    }
+
+    /**
+     * The core's answer, parsed; null when the engine is not running, and for
+     * the codes that mean "nobody" ({@link #quiet}).  Any other code throws.
+     */
+    private Object question(String op, Question q) {
+        int[] rc = new int[1];
+        String json = ask(op, q, rc);
+        if (json == null) {
+            if (quiet(rc[0])) {
+                return null;
+            }
+            throw Errors.exception(op, rc[0]);
+        }
+        return JSONUtil.parse(json, Integer.MAX_VALUE);
+    }
+
+    /** The core's answer as it gives it; any code (engine stopped: ESTOPPED) throws. */
+    private String answer(String op, Question q) {
+        int[] rc = new int[1];
+        String json = ask(op, q, rc);
+        if (json == null) {
+            throw Errors.exception(op, rc[0]);
+        }
+        return json;
+    }
+
+    /** The answer's text, or null with rc[0] the code (ESTOPPED when the engine does not run). */
+    private String ask(String op, Question q, int[] rc) {
+        EngineHandle h = engine.handle();
+        byte[] json = null;
+        if (h != null) {
+            try {
+                json = h.get(op, a -> q.ask(a, rc));
+            } catch (IllegalStateException e) { // closed meanwhile
+                json = null;
             }
         }
-        engine.fire(new PresenceEvent(engine, channel, c, joined));
+        if (json == null && rc[0] >= 0) {
+            rc[0] = NativeException.ESTOPPED; // not asked: not running, or stopping
+        }
+        return json == null ? null : new String(json, StandardCharsets.UTF_8);
+    }
+
+    /** Codes that mean "nobody here": the engine stops, a name nobody can have, an id not held. */
+    private static boolean quiet(int rc) {
+        return rc == NativeException.ESTOPPED || rc == NativeException.EBADNAME || rc == NativeException.ENOCONN;
     }
 }

@@ -100,4 +100,29 @@ final class Native {
     /** The cluster-wide map key as a UTF-8 JSON object, or null with rc[0]
      *  the negative code (c4j_hub_get). */
     static native byte[] hubGet(long h, byte[] key, int timeoutMs, int[] rc);
+
+    // ---- who is here (the core's one model of membership, c4j.h) -------------
+    // Each answer is a new UTF-8 JSON text, or null with rc[0] the negative
+    // code (rc[0] is 0 on success); the buffer grows while it does not fit.
+
+    /** {"channel","count","members":[{"cId","user"},...]} sorted by cId;
+     *  cluster 1: the cluster's presence map with a Redis hub (c4j_members). */
+    static native byte[] members(long h, byte[] channel, int cluster, int timeoutMs, int[] rc);
+
+    /** How many identities are subscribed to channel, or a negative code (c4j_member_count). */
+    static native int memberCount(long h, byte[] channel, int cluster, int timeoutMs);
+
+    /** user null: {"users","connections"}; else {"user","online","connections"} (c4j_online). */
+    static native byte[] online(long h, byte[] user, int cluster, int timeoutMs, int[] rc);
+
+    /** This node's identity cid: {"cId","user","channels":[...]}; rc[0] -1002 when
+     *  not held (c4j_identity). */
+    static native byte[] identity(long h, byte[] cid, int[] rc);
+
+    /** The ids of user's identities on this node: ["id",...] (c4j_user_identities). */
+    static native byte[] userIdentities(long h, byte[] user, int[] rc);
+
+    /** Marks channel a presence channel (on 1) or not (0): the core sends its
+     *  join/leave frames and keeps its presence map (c4j_channel_presence). */
+    static native int channelPresence(long h, byte[] channel, int on);
 }

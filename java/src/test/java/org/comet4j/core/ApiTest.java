@@ -189,6 +189,27 @@ class ApiTest {
         assertTrue(c2.id != null);
     }
 
+    /** The answers are the core's JSON, byte for byte what comet4j-node answers (native/node/api.c). */
+    @Test
+    void onlineAndPresenceAreTheCoresText() throws Exception {
+        Harness.Client c = open("olga");
+        assertEquals("{\"user\":\"nobody\",\"online\":false,\"connections\":0}",
+                api("GET", "/api/online?user=nobody", null).body());
+        assertEquals("{\"user\":\"\",\"online\":false,\"connections\":0}",
+                api("GET", "/api/online?user=", null).body());
+        assertEquals("{\"user\":\"olga\",\"online\":true,\"connections\":1}",
+                api("GET", "/api/online?user=olga", null).body());
+        assertTrue(api("GET", "/api/online", null).body().matches("\\{\"users\":\\d+,\"connections\":\\d+\\}"));
+        assertEquals("{\"channel\":\"solo\",\"count\":0,\"members\":[]}",
+                api("GET", "/api/presence?channel=solo", null).body());
+        Harness.engine().subscribe(c.id, "solo");
+        await(() -> Harness.engine().getMemberCount("solo") == 1, "olga on solo");
+        assertEquals("{\"channel\":\"solo\",\"count\":1,\"members\":[{\"cId\":\"" + c.id
+                + "\",\"user\":\"olga\"}]}", api("GET", "/api/presence?channel=solo", null).body());
+        HttpResponse<String> r = api("GET", "/api/presence?channel=a%20b", null);
+        assertEquals(400, r.statusCode(), r.body());
+    }
+
     @Test
     void refusals() throws Exception {
         HttpResponse<String> r = call("GET", "/api/online", null);

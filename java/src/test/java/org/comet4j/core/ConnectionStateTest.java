@@ -149,7 +149,7 @@ class ConnectionStateTest {
 
     @Test
     void theCoresCloseCodesAreRefused() {
-        CometConnection c = new CometConnection("c7", null, 0, null, "websocket", null);
+        CometConnection c = new CometConnection(engine, "c7", null, 0, null, "websocket", null);
         for (int code : new int[] {4002, 4004, 4005}) {
             assertThrows(IllegalArgumentException.class, () -> engine.drop(c, code, "no"));
         }

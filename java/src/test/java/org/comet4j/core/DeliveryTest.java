@@ -20,10 +20,9 @@ class DeliveryTest {
 
     final Map<String, ChannelOptions> channels = new ConcurrentHashMap<>();
     final CometEngine engine = new CometEngine(channels);
-    final ClusterMaps cluster = new ClusterMaps(engine);
-    final Delivery delivery = new Delivery(engine,
-            new Connections(engine, channels.keySet(), new Membership(engine, channels, cluster), cluster));
-    final CometConnection c = new CometConnection("c1", null, 0, null, CometProtocol.WORKSTYLE_WEBSOCKET, null);
+    final Delivery delivery = new Delivery(engine, new Connections(engine));
+    final CometConnection c = new CometConnection(engine, "c1", null, 0, null, CometProtocol.WORKSTYLE_WEBSOCKET,
+            null);
 
     @Test
     void argumentsAreCheckedFirst() {

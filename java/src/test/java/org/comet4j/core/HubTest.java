@@ -374,6 +374,9 @@ class HubTest {
             assertNull(stand.getRequest());
             assertEquals(CometProtocol.STATE_ALIVE, stand.getState());
             assertNull(b.getConnection(p.id), "B does not hold it, nor lists the stand-in");
+            // A's core decided it: the membership is A's (its SUB record, its members).
+            assertTrue(a.getConnection(p.id).isSubscribed("chat"));
+            assertTrue(a.getConnections("chat").contains(a.getConnection(p.id)));
             b.sendToAll("chat", "hello chat");
             assertEquals("hello chat", msgOn(p, "chat", 10000).get("data"));
             assertEquals("hello chat", msgOn(q, "chat", 10000).get("data"));
@@ -404,6 +407,7 @@ class HubTest {
             // unsub: the ack, then no more of chat (q still gets it)
             a.hubAction("{\"t\":\"unsub\"," + who + ",\"id\":26,\"ch\":\"chat\"}");
             assertEquals(Map.of("t", "ack", "id", 26L), p.answer(26, 10000));
+            await(() -> !a.getConnection(p.id).isSubscribed("chat"), "A's core unsubscribed p");
             b.sendToAll("chat", "after unsub");
             assertEquals("after unsub", msgOn(q, "chat", 10000).get("data"));
             a.sendToAll("news", "marker"); // after chat's on the bus: p has had chat's, if any

@@ -385,10 +385,11 @@ class TalkBackTest {
         CometEngine e = Harness.engine();
         PRESENCE.clear();
         Harness.Client a = open("ann");
+        await(() -> e.getConnections("chat").contains(e.getConnection(a.id)), "ann in chat");
         int members = e.getMemberCount("chat");
         assertTrue(members >= 1);
         Harness.Client b = open("ben");
-        assertEquals(members + 1, e.getMemberCount("chat"));
+        await(() -> e.getMemberCount("chat") == members + 1, "ben in chat");
         Map<String, Object> join;
         do {
             join = nextOf(a, "join", 5000);
@@ -444,13 +445,13 @@ class TalkBackTest {
         CometEngine e = Harness.engine();
         Harness.Client c = open();
         assertTrue(e.unsubscribe(c.id, "room"));
-        assertFalse(e.getConnection(c.id).isSubscribed("room"));
+        await(() -> !e.getConnection(c.id).isSubscribed("room"), "the core unsubscribed it");
         e.sendToAll("room", "missed");
         e.sendToAll("news", "marker");
         assertEquals("news", c.nextMsg(5000).get("ch"));
 
         assertTrue(e.subscribe(c.id, "room"));
-        assertTrue(e.getConnections("room").contains(e.getConnection(c.id)));
+        await(() -> e.getConnections("room").contains(e.getConnection(c.id)), "the core subscribed it");
         e.sendToAll("room", "now");
         assertEquals("now", nextMsg(c, "room", 5000).get("data"));
 

@@ -5,13 +5,16 @@ import org.comet4j.core.CometEngine;
 import org.comet4j.event.Event;
 
 /**
- * A connection joined or left a channel registered with presence: joined
- * when it is subscribed (the ticket's channels at connect, a page's
- * {"t":"sub"}, CometEngine.subscribe), left when it is unsubscribed or
- * dropped (not while it is dying: a revival keeps it in).  The channel's
- * pages get {"t":"join"|"leave","ch","cId","user"} frames.  Fired on the
- * thread that made the change (the dispatcher, or the application's for
- * CometEngine.subscribe/unsubscribe).
+ * One of this node's connections joined or left a channel registered with
+ * presence, as the core decided it: joined when it is subscribed (the
+ * ticket's channels at connect, a page's {"t":"sub"},
+ * CometEngine.subscribe), left when it is unsubscribed or dropped (not
+ * while it is dying: a revival keeps it in).  A subscription the core
+ * refuses (4290) is no join.  The core sends the channel's pages, on every
+ * node, {"t":"join"|"leave","ch","cId","user"} frames.  Fired on the
+ * dispatcher thread from the core's SUB records, in their order: a
+ * connection's joins after its ConnectEvent, its leaves before its
+ * BeforeDropEvent.  A page another node holds has its events there.
  */
 public class PresenceEvent extends Event<CometEngine> {
 
