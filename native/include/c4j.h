@@ -305,8 +305,9 @@ int c4j_engine_poll(c4j_engine_t *e, uint8_t *buf, size_t cap,
  * channel, see c4j_channel_presence, "presence:<channel>": cId -> user),
  * waiting at most timeout_ms; when Redis does not answer in time, the
  * answer is this node's own (and a warning is logged, once until Redis
- * answers again).  Members of a channel that is no presence channel on
- * any node are only known node by node: ask with cluster 0.
+ * answers again).  The members of a channel are this node's and, with
+ * cluster 1, those the presence map lists (every node's members of a
+ * channel some node marks presence).
  * Users are JSON strings, or null for an anonymous identity.
  */
 /* {"channel":ch,"count":n,"members":[{"cId":id,"user":u},...]}, sorted by

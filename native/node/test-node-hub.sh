@@ -91,7 +91,8 @@ check "Redis unreachable at start: exits non-zero naming Comet.Hub" \
 # ---- two nodes ----
 start_node() { # start_node NAME: sets pid_NAME and port_NAME
   "$NODE" --port 0 --host 127.0.0.1 --threads 2 --secret-file "$dir/secret" \
-    --api-key-file "$dir/key" --hub "$hub" --log-level debug 2> "$dir/node-$1.err" &
+    --api-key-file "$dir/key" --hub "$hub" --log-level debug --presence-channels news \
+    2> "$dir/node-$1.err" &
   declare -g "pid_$1=$!"
   if ! wait_for "$dir/node-$1.err" "listening on port"; then
     bad "node $1 starts" "$dir/node-$1.err"; finish
@@ -168,10 +169,18 @@ check "GET /api/online?user=bob on A" \
 
 # Presence: Java nodes write presence:<channel>; here a made-up live node
 # writes one member straight into Redis (keys as native/src/hub.h says).
-out=$(get "$api_a/presence?channel=news")
+# news is a presence channel on both nodes: each core writes its members
+# into the presence map and sends join frames to the channel on every node.
+want='{"channel":"news","count":2,"members":[{"cId":"AAAAAAAAAAAAAAAAAAAAAA","user":"alice"},{"cId":"BBBBBBBBBBBBBBBBBBBBBB","user":"bob"}]}'
+check "GET /api/presence on A: the members of both nodes (the cores' presence map)" \
+  'until_eq 50 "$want" get "$api_a/presence?channel=news"'
+[ "$got" = "$want" ] || echo "    | got: $got"
+check "B's join reaches A's client (a channel frame through the hub)" \
+  'wait_for "$dir/a.out" "{\"t\":\"join\",\"ch\":\"news\",\"cId\":\"$cid_b\",\"user\":\"bob\"}"' "$dir/a.out"
+out=$(get "$api_a/presence?channel=nobody")
 check "GET /api/presence with a hub, nobody present: 200, empty" \
-  '[ "$out" = "{\"channel\":\"news\",\"count\":0,\"members\":[]}" ]'
-[ "$out" = '{"channel":"news","count":0,"members":[]}' ] || echo "    | got: $out"
+  '[ "$out" = "{\"channel\":\"nobody\",\"count\":0,\"members\":[]}" ]'
+[ "$out" = '{"channel":"nobody","count":0,"members":[]}' ] || echo "    | got: $out"
 fake=JavaNodeJavaNodeJavaNo
 rcmd HSET c4j:nodes "$fake" "$(date +%s%3N)" > /dev/null
 rcmd HSET c4j:kv:presence:room "$fake:CCCCCCCCCCCCCCCCCCCCCC" '"carol"' > /dev/null

@@ -170,16 +170,22 @@ static json_t *sorted_members(json_t *map) {
   return a;
 }
 
-/* The members of channel: the cluster's map or this node's register. */
+/* The members of channel: this node's register, with (cluster) the
+ * cluster's presence map over it.  A channel this node does not mark
+ * presence has no entries of this node's in the map (another node may
+ * mark it): this node's own are always added. */
 static json_t *members_map(c4j_engine_t *e, const char *ch, size_t len,
                            int cluster, int timeout_ms) {
-  json_t *m = NULL;
-  if (cluster && c4j__hub_remote(e)) {
+  json_t *m = NULL, *mine = c4j__members_of(&e->members, ch, len);
+  if (cluster && c4j__hub_remote(e) && mine != NULL) {
     char key[KEY_CAP];
     snprintf(key, sizeof(key), "presence:%.*s", (int)len, ch);
     m = cluster_map(e, key, timeout_ms);
   }
-  return m != NULL ? m : c4j__members_of(&e->members, ch, len);
+  if (m == NULL) return mine;
+  json_object_update_missing(m, mine);
+  json_decref(mine);
+  return m;
 }
 
 int c4j_members(c4j_engine_t *e, const char *channel, size_t channel_len,

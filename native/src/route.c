@@ -29,7 +29,9 @@ static int channel_ok(const char *ch, size_t len) {
 /* Where a send to cid goes: here (TO_HERE) when this node holds it, to
  * the other nodes (TO_HUB) when it does not, or both when it holds it only
  * as a dying ghost (its page may have come back on another node; a page
- * comes back on one node, so it gets the frame once). */
+ * comes back on one node, so it gets the frame once).  Sent both ways, it
+ * is delivered here whatever the hub answers (a full outbox keeps nothing
+ * from the ghost), and the call fails only when neither took it. */
 enum { TO_HERE = 1, TO_HUB = 2 };
 static int route(c4j_engine_t *e, const char *cid, size_t len) {
   char id[C4J_MAX_ID + 1];
@@ -40,6 +42,11 @@ static int route(c4j_engine_t *e, const char *cid, size_t len) {
   h = c4j__held_get(&e->held, id);
   if (h.worker < 0) return TO_HUB;
   return h.state == C4J__HELD_DYING ? TO_HERE | TO_HUB : TO_HERE;
+}
+
+/* The answer of a send made both ways: 0 when either took it. */
+static int both(int hub, int here) {
+  return here == 0 || hub == 0 ? 0 : here;
 }
 
 int c4j_send_all(c4j_engine_t *e, const char *channel, size_t channel_len,
@@ -57,32 +64,32 @@ int c4j_send_all(c4j_engine_t *e, const char *channel, size_t channel_len,
 int c4j_send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
                 const char *channel, size_t channel_len,
                 const char *json, size_t json_len, int64_t time_ms) {
-  int to;
+  int to, hub = 0;
   if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (!channel_ok(channel, channel_len)) return C4J_EBADNAME;
   if (json == NULL) return C4J_EBADJSON;
   if (time_ms == 0) time_ms = c4j__wall_ms();
   if ((to = route(e, cid, cid_len)) & TO_HUB) {
-    int rc = c4j__hub_send_to(e, cid, cid_len, channel, channel_len, json,
-                              json_len, time_ms);
-    if (rc != 0 || !(to & TO_HERE)) return rc;
+    hub = c4j__hub_send_to(e, cid, cid_len, channel, channel_len, json,
+                           json_len, time_ms);
+    if (!(to & TO_HERE)) return hub;
   }
-  return c4j__deliver_to(e, cid, cid_len, channel, channel_len, json,
-                         json_len, time_ms);
+  return both(hub, c4j__deliver_to(e, cid, cid_len, channel, channel_len,
+                                   json, json_len, time_ms));
 }
 
 int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
              const char *reason) {
-  int to;
+  int to, hub = 0;
   if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (code != 1000 && (code < 3000 || code > 4999)) return UV_EINVAL;
   if ((to = route(e, cid, cid_len)) & TO_HUB) {
-    int rc = c4j__hub_drop(e, cid, cid_len, code, reason ? reason : "");
-    if (rc != 0 || !(to & TO_HERE)) return rc;
+    hub = c4j__hub_drop(e, cid, cid_len, code, reason ? reason : "");
+    if (!(to & TO_HERE)) return hub;
   }
-  return c4j__deliver_drop(e, cid, cid_len, code, reason);
+  return both(hub, c4j__deliver_drop(e, cid, cid_len, code, reason));
 }
 
 /* A (un)subscription of an id: here, and through the hub when this node
@@ -90,19 +97,21 @@ int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
 static int routed_command(c4j_engine_t *e, int subscribe, const char *cid,
                           size_t cid_len, const char *channel,
                           size_t channel_len, int64_t id) {
-  int to;
+  int to, hub = 0;
   if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (!channel_ok(channel, channel_len)) return C4J_EBADNAME;
   if ((to = route(e, cid, cid_len)) & TO_HUB) {
-    int rc = c4j__hub_command(e, subscribe, cid, cid_len, channel,
-                              channel_len, id);
-    if (rc != 0 || !(to & TO_HERE)) return rc;
+    hub = c4j__hub_command(e, subscribe, cid, cid_len, channel, channel_len,
+                           id);
+    if (!(to & TO_HERE)) return hub;
   }
-  return subscribe ? c4j__deliver_subscribe(e, cid, cid_len, channel,
-                                            channel_len, id)
-                   : c4j__deliver_unsubscribe(e, cid, cid_len, channel,
-                                              channel_len);
+  return both(hub, subscribe ? c4j__deliver_subscribe(e, cid, cid_len,
+                                                      channel, channel_len,
+                                                      id)
+                             : c4j__deliver_unsubscribe(e, cid, cid_len,
+                                                        channel,
+                                                        channel_len));
 }
 
 int c4j_subscribe(c4j_engine_t *e, const char *cid, size_t cid_len,
@@ -119,7 +128,7 @@ int c4j_unsubscribe(c4j_engine_t *e, const char *cid, size_t cid_len,
 int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
                    const char *frame_json, size_t len) {
   size_t a, b;
-  int to;
+  int to, hub = 0;
   if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
   if (frame_json == NULL || !c4j__frame_trim(frame_json, len, &a, &b))
@@ -127,10 +136,11 @@ int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
   if (c4j_ws_header_len(b - a) + b - a > e->cfg.max_queue)
     return C4J_ETOOBIG;
   if ((to = route(e, cid, cid_len)) & TO_HUB) {
-    int rc = c4j__hub_send_frame(e, cid, cid_len, frame_json + a, b - a);
-    if (rc != 0 || !(to & TO_HERE)) return rc;
+    hub = c4j__hub_send_frame(e, cid, cid_len, frame_json + a, b - a);
+    if (!(to & TO_HERE)) return hub;
   }
-  return c4j__deliver_frame(e, cid, cid_len, frame_json + a, b - a);
+  return both(hub, c4j__deliver_frame(e, cid, cid_len, frame_json + a,
+                                      b - a));
 }
 
 int c4j_send_channel_frame(c4j_engine_t *e, const char *channel,
