@@ -339,6 +339,36 @@ int c4j_user_identities(c4j_engine_t *e, const char *user, size_t user_len,
 int c4j_channel_presence(c4j_engine_t *e, const char *channel,
                          size_t channel_len, int on);
 
+/* ---- Sockets handed over (docs/protocol.md section 10) -------------------
+ * A server of the same process (Tomcat) that accepted a connection the
+ * core should hold hands it over, so that pages need no second port:
+ *
+ * c4j_takeover_peer_ok: whether fd is the request's socket: a stream
+ * socket whose peer is peer_ip (IPv4 or IPv6, any spelling; IPv4-mapped
+ * IPv6 counts as IPv4) and peer_port, and whose local port is local_port.
+ *
+ * c4j_takeover_detach takes connected socket fd from its server without
+ * closing it: removes it from that server's epoll set epfd (unless -1),
+ * duplicates it into *newfd, and puts under the number fd a non-blocking
+ * dummy (one end of a socketpair, its write side shut), whose other end
+ * comes back in *sink: the server goes on reading (EOF), writing and
+ * closing fd, harmlessly.  Returns 0, or -errno with nothing changed.
+ *
+ * c4j_adopt gives the core connected socket fd with the bytes its client
+ * sent that the other server already read: the request line and headers
+ * (rebuilt by the embedder from what its server parsed) and what came
+ * after them.  From then on the core owns fd exactly like a socket
+ * accepted on its own port (routing, tickets, limits: 503 over
+ * max_conns) and closes it, also when the call fails; sink (or -1) is
+ * read and dropped until EOF, then closed.  Returns 0 once queued,
+ * C4J_ESTATE / C4J_ESTOPPED, C4J_ETOOBIG (more than max_header +
+ * max_message bytes), C4J_ENOMEM. */
+int c4j_takeover_peer_ok(int fd, const char *peer_ip, int peer_port,
+                         int local_port);
+int c4j_takeover_detach(int fd, int epfd, int *newfd, int *sink);
+int c4j_adopt(c4j_engine_t *e, int fd, int sink, const char *bytes,
+              size_t len);
+
 /* ---- Statistics ---------------------------------------------------------- */
 typedef struct {
   uint64_t conns;            /* connections open now (attached) */

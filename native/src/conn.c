@@ -389,7 +389,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 /* ---- Life cycle ----------------------------------------------------------- */
 
-void c4j__conn_adopt(c4j__worker_t *w, int fd) {
+void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first) {
   c4j_engine_t *e = w->engine;
   c4j__conn_t *c = c4j__calloc(1, sizeof(*c));
   if (c == NULL) goto fail;
@@ -410,8 +410,12 @@ void c4j__conn_adopt(c4j__worker_t *w, int fd) {
   }
   c->flags |= C4J__F_HTTP;
   c4j_http_init(c->u.http, e->cfg.max_header);
-  if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0)
+  if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0) {
     c4j__conn_abort(c);
+    return;
+  }
+  if (first != NULL && first->len > 0)
+    c4j__request_bytes(c, first->data, first->len);
   return;
 
 fail:

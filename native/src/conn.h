@@ -114,8 +114,10 @@ struct c4j__conn_s {
 
 /* ---- For the worker's loop ------------------------------------------------ */
 
-/* conn.c: adopts an accepted socket on worker w; on failure closes fd. */
-void c4j__conn_adopt(c4j__worker_t *w, int fd);
+/* conn.c: adopts an accepted socket on worker w; on failure closes fd.
+ * first: NULL, or the bytes its client sent that another server read (a
+ * socket taken over): read as if they came from the socket. */
+void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first);
 /* conn.c: queues b (a new reference) to a connection with an identity;
  * over max_queue an attached one is closed with 4001, a dying one drops
  * its oldest frames. */

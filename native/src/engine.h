@@ -74,6 +74,7 @@ struct c4j_engine_s {
                                  while cut from Redis */
   atomic_int hub_warned;   /* a cluster map went unanswered (logged) */
   atomic_uint next_seq;    /* attach order, for "replaced" (4004) */
+  atomic_uint next_adopt;  /* round-robin of the sockets handed over */
   atomic_int open_socks;   /* sockets held, attached or not */
   atomic_ullong conns, accepted, slow_consumers;
   atomic_ullong messages_out, bytes_out; /* workers add once a loop turn */

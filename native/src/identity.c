@@ -408,7 +408,10 @@ static int plan(c4j__conn_t *c, attach_t *a, const c4j_ticket_t *t,
                  "Connection: Upgrade\r\n"
                  "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
   else if (c->transport == C4J__T_SSE)
-    n = c4j__http_head(resp, sizeof(resp), 200, "text/event-stream", -1, 1,
+    /* Connection: close: a stream without a length ends with the
+     * connection, and a socket taken over from another server must get no
+     * second request (docs/protocol.md section 10). */
+    n = c4j__http_head(resp, sizeof(resp), 200, "text/event-stream", -1, 0,
                        acao);
   if (n < 0 || (n > 0 && c4j__conn_queue_bytes(c, resp, (size_t)n) < 0))
     return -1;

@@ -11,6 +11,7 @@ c4j__msg_t *c4j__msg_new(int type, const char *name, size_t name_len,
   if (m == NULL) return NULL;
   m->type = (uint8_t)type;
   m->fd = -1;
+  m->sink = -1;
   m->name_len = (uint16_t)name_len;
   if (name_len) memcpy(m->text, name, name_len);
   m->reason = m->text + name_len + 1;

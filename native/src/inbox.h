@@ -34,6 +34,9 @@ typedef struct {
   c4j__qnode_t node;
   uint8_t type;
   int fd;
+  int sink;             /* C4J__MSG_FD: -1, or the other end of the dummy
+                           of a socket taken over (listener.h); buf: the
+                           bytes its request began with, or NULL */
   int code;             /* C4J__MSG_SUB/UNSUB: ticks waited (see
                            subscription.h, C4J__LATER) */
   uint32_t seq;

@@ -1,7 +1,9 @@
-/* listener.c - the native port's listening socket: bind and listen
- * ourselves (clear errors at start), accept4 on worker 0's loop through
- * uv_poll, refuse with 503 over max_conns, and hand every socket to a
- * worker round-robin.
+/* listener.c - how sockets reach the workers: the native port's
+ * listening socket (bind and listen ourselves for clear errors at start,
+ * accept4 on worker 0's loop through uv_poll), and sockets adopted from
+ * another server of the process (c4j_adopt, with the bytes it had read,
+ * and the dummy's other end drained); either way 503 over max_conns, then
+ * a worker round-robin.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -74,7 +76,7 @@ static void hand_off(c4j__worker_t *w0, int fd) {
   c4j__worker_t *w = e->workers[w0->rr++ % (unsigned)e->nworkers];
   c4j__msg_t *m;
   if (w == w0) {
-    c4j__conn_adopt(w0, fd);
+    c4j__conn_adopt(w0, fd, NULL);
     return;
   }
   m = c4j__msg_new(C4J__MSG_FD, NULL, 0, NULL);
@@ -143,3 +145,72 @@ void c4j__listener_close(c4j_engine_t *e) {
   e->listen_fd = -1;
   e->port = -1;
 }
+
+/* ---- Sockets handed over -------------------------------------------------- */
+
+int c4j__listener_adopt(c4j_engine_t *e, int fd, int sink, const char *bytes,
+                        size_t len) {
+  c4j__msg_t *m;
+  unsigned i;
+  if (!c4j__engine_enter(e)) {
+    int rc = c4j__engine_refusal(e);
+    close(fd);
+    if (sink >= 0) close(sink);
+    return rc;
+  }
+  atomic_fetch_add(&e->accepted, 1);
+  m = c4j__msg_new(C4J__MSG_FD, NULL, 0, NULL);
+  if (m == NULL || (len > 0 && (m->buf = c4j__buf_copy(bytes, len)) == NULL)) {
+    if (m != NULL) c4j__msg_free(m);
+    c4j__engine_leave(e);
+    close(fd);
+    if (sink >= 0) close(sink);
+    return C4J_ENOMEM;
+  }
+  if (atomic_fetch_add(&e->open_socks, 1) >= e->cfg.max_conns) {
+    /* Refused, but the dummy is still drained: the other server writes
+     * its answer there. */
+    atomic_fetch_sub(&e->open_socks, 1);
+    refuse_busy(fd);
+    fd = -1;
+  }
+  m->fd = fd;
+  m->sink = sink;
+  i = atomic_fetch_add(&e->next_adopt, 1);
+  c4j__worker_push(e->workers[i % (unsigned)e->nworkers], &m->node);
+  c4j__engine_leave(e);
+  return 0;
+}
+
+/* The dummy's other end: what the other server writes (its answer to the
+ * request, nothing after an upgrade) is read and dropped. */
+static void sink_closed(uv_handle_t *h) { c4j__free(h); }
+
+static void sink_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  static _Thread_local char scratch[4096];
+  *buf = uv_buf_init(scratch, sizeof(scratch));
+}
+
+static void sink_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  if (nread < 0 && !uv_is_closing((uv_handle_t *)s))
+    uv_close((uv_handle_t *)s, sink_closed);
+}
+
+void c4j__listener_sink(c4j__worker_t *w, int sink) {
+  uv_pipe_t *p = c4j__malloc(sizeof(*p));
+  /* The other server shut the dummy's write side down or will close it:
+   * this end is only ever read. */
+  if (p == NULL || uv_pipe_init(&w->loop, p, 0) != 0) {
+    c4j__free(p);
+    close(sink);
+    return;
+  }
+  if (uv_pipe_open(p, sink) != 0) {
+    uv_close((uv_handle_t *)p, sink_closed);
+    close(sink);
+  } else if (uv_read_start((uv_stream_t *)p, sink_alloc, sink_read) != 0) {
+    uv_close((uv_handle_t *)p, sink_closed); /* closes sink */
+  }
+}
+
+void c4j__listener_sink_close(uv_handle_t *h) { uv_close(h, sink_closed); }

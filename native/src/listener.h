@@ -21,4 +21,19 @@ void c4j__listener_resume(c4j__worker_t *w);
 /* Closes the socket (after the workers have ended). */
 void c4j__listener_close(c4j_engine_t *e);
 
+/* ---- Sockets handed over by another server of the process ---------------
+ * Adopts connected socket fd (owned from now on, closed on failure too)
+ * whose client sent bytes (len, copied) that another server already read:
+ * 503 over max_conns, else handed to a worker round-robin, as accepted
+ * ones are.  sink: -1, or the other end of the dummy now under that
+ * server's old fd number, read and discarded until EOF on the same
+ * worker.  Returns 0, C4J_ESTOPPED / C4J_ESTATE (fd closed), C4J_ENOMEM
+ * (fd closed). */
+int c4j__listener_adopt(c4j_engine_t *e, int fd, int sink, const char *bytes,
+                        size_t len);
+/* On w's thread: starts discarding what arrives on sink until EOF. */
+void c4j__listener_sink(c4j__worker_t *w, int sink);
+/* On w's thread, at stop: closes a sink handle. */
+void c4j__listener_sink_close(uv_handle_t *h);
+
 #endif /* C4J_LISTENER_H */

@@ -34,12 +34,15 @@ static int handle(c4j__worker_t *w, c4j__msg_t *m) {
   c4j__conn_t *c;
   c4j__chan_t *ch;
   switch (m->type) {
-    case C4J__MSG_FD:
+    case C4J__MSG_FD: /* fd -1: only a dummy's other end to drain */
       if (w->stopping) {
+        if (m->sink >= 0) close(m->sink);
+        if (m->fd < 0) break;
         close(m->fd);
         atomic_fetch_sub(&w->engine->open_socks, 1);
       } else {
-        c4j__conn_adopt(w, m->fd);
+        if (m->fd >= 0) c4j__conn_adopt(w, m->fd, m->buf);
+        if (m->sink >= 0) c4j__listener_sink(w, m->sink);
       }
       break;
     case C4J__MSG_SEND_ALL:
@@ -104,6 +107,10 @@ static int handle(c4j__worker_t *w, c4j__msg_t *m) {
 
 static void stop_walk_cb(uv_handle_t *h, void *arg) {
   c4j__conn_t *c;
+  if (h->type == UV_NAMED_PIPE && !uv_is_closing(h)) {
+    c4j__listener_sink_close(h); /* a dummy's other end (listener.h) */
+    return;
+  }
   if (h->type != UV_TCP || uv_is_closing(h)) return;
   c = (c4j__conn_t *)h;
   if (c->state == C4J__CONN_OPEN) {
@@ -318,8 +325,11 @@ void c4j__worker_free(c4j__worker_t *w) {
       c4j__msg_t *m;
       if (n == &w->stop_node) continue;
       m = C4J__CONTAINER_OF(n, c4j__msg_t, node);
-      if (m->type == C4J__MSG_FD) {
+      if (m->type == C4J__MSG_FD && m->fd < 0) {
+        if (m->sink >= 0) close(m->sink);
+      } else if (m->type == C4J__MSG_FD) {
         close(m->fd);
+        if (m->sink >= 0) close(m->sink);
         atomic_fetch_sub(&w->engine->open_socks, 1);
       }
       c4j__msg_free(m);
