@@ -581,6 +581,68 @@ static jint n_channel_presence(JNIEnv *env, jclass cls, jlong h,
   return c4j_channel_presence(e, ch, (size_t)chn, on);
 }
 
+/* ---- One port: sockets taken over from the servlet container ------------ */
+
+/* A private int field of a JDK object (SocketChannelImpl.fdVal,
+ * EPollSelectorImpl.epfd): JNI reads it without the module system's
+ * --add-opens that Java reflection would need.  -1 when o is null or has
+ * no such field. */
+static jint int_field(JNIEnv *env, jobject o, const char *name) {
+  jclass c;
+  jfieldID f;
+  jint v;
+  if (o == NULL) return -1;
+  c = (*env)->GetObjectClass(env, o);
+  f = (*env)->GetFieldID(env, c, name, "I");
+  (*env)->DeleteLocalRef(env, c);
+  if (f == NULL) {
+    (*env)->ExceptionClear(env);
+    return -1;
+  }
+  v = (*env)->GetIntField(env, o, f);
+  return v;
+}
+
+static jint n_socket_fd(JNIEnv *env, jclass cls, jobject channel) {
+  return int_field(env, channel, "fdVal");
+}
+
+static jint n_selector_fd(JNIEnv *env, jclass cls, jobject selector) {
+  return int_field(env, selector, "epfd");
+}
+
+static jint n_takeover_peer_ok(JNIEnv *env, jclass cls, jint fd, jstring ip,
+                               jint port, jint local_port) {
+  int oom, ok;
+  char *a = dup_string(env, ip, &oom);
+  if (a == NULL) return 0;
+  ok = c4j_takeover_peer_ok(fd, a, port, local_port);
+  free(a);
+  return ok;
+}
+
+/* (newfd << 32) | sink, or -errno. */
+static jlong n_takeover_detach(JNIEnv *env, jclass cls, jint fd, jint epfd) {
+  int newfd, sink, rc = c4j_takeover_detach(fd, epfd, &newfd, &sink);
+  if (rc < 0) return rc;
+  return ((jlong)newfd << 32) | (jlong)(uint32_t)sink;
+}
+
+static jint n_adopt(JNIEnv *env, jclass cls, jlong h, jint fd, jint sink,
+                    jbyteArray bytes) {
+  size_t n;
+  int oom, rc;
+  char *b = dup_bytes(env, bytes, &n, &oom);
+  if (oom) {
+    /* The core owns fd and sink from this call on: close them as it would. */
+    (void)c4j_adopt(NULL, fd, sink, NULL, 0);
+    return C4J_ENOMEM;
+  }
+  rc = c4j_adopt(handle(h), fd, sink, b, n);
+  free(b);
+  return rc;
+}
+
 static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
   return (*env)->NewStringUTF(env, c4j_strerror(code));
 }
@@ -618,6 +680,11 @@ static const JNINativeMethod methods[] = {
   { "identity", "(J[B[I)[B", (void *)n_identity },
   { "userIdentities", "(J[B[I)[B", (void *)n_user_identities },
   { "channelPresence", "(J[BI)I", (void *)n_channel_presence },
+  { "socketFd", "(Ljava/lang/Object;)I", (void *)n_socket_fd },
+  { "selectorFd", "(Ljava/lang/Object;)I", (void *)n_selector_fd },
+  { "takeoverPeerOk", "(ILjava/lang/String;II)I", (void *)n_takeover_peer_ok },
+  { "takeoverDetach", "(II)J", (void *)n_takeover_detach },
+  { "adopt", "(JII[B)I", (void *)n_adopt },
   { "strerror", "(I)Ljava/lang/String;", (void *)n_strerror },
 };
 

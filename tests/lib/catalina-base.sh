@@ -64,6 +64,10 @@ XML
 # conf/Catalina/localhost/webapp-example.xml because Tomcat deletes that
 # per-application file when the WAR is removed, and the redeploy test
 # removes the WAR and expects the same port afterwards.
+# COMET_PORT "none": Comet.Port set blank, which is not set at all: one
+# port (the pages' transports go through Tomcat's own port,
+# docs/protocol.md section 10), whatever web.xml says.
+[ "$comet_port" = none ] && comet_port=
 sed -i "s#</Context>#    <Parameter name=\"Comet.Port\" value=\"$comet_port\" override=\"false\"/>\\
     <Parameter name=\"Comet.Host\" value=\"127.0.0.1\" override=\"false\"/>\\
 </Context>#" "$base/conf/context.xml"

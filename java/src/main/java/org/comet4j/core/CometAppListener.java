@@ -27,7 +27,8 @@ public class CometAppListener implements ServletContextListener {
         try {
             CometConfig cfg = CometConfig.fromServletContext(sc);
             CometContext.getInstance().init(cfg);
-            sc.log("comet4j: started, native port " + CometContext.getInstance().getPort());
+            sc.log(cfg.isOnePort() ? "comet4j: started, one port (pages attach through " + sc.getContextPath()
+                    + "'s own URL)" : "comet4j: started, native port " + CometContext.getInstance().getPort());
         } catch (RuntimeException | LinkageError e) {
             String msg = "comet4j: start-up failed: " + e.getMessage();
             LOG.log(Level.SEVERE, msg, e);

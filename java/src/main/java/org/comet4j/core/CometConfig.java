@@ -96,7 +96,7 @@ public final class CometConfig {
         workStyle = choice(p, CONFIG_WORKSTYLE, WORKSTYLE_AUTO, WORK_STYLES);
         debug = bool(p, CONFIG_DEBUG, false);
         locale = language(p);
-        port = intParam(p, CONFIG_PORT, 4100, -1, 65535);
+        port = intParam(p, CONFIG_PORT, ONE_PORT, -1, 65535);
         host = text(p, CONFIG_HOST, "0.0.0.0");
         publicUrls = urls(p);
         threads = intParam(p, CONFIG_THREADS, Runtime.getRuntime().availableProcessors(), 1, 1024);
@@ -325,12 +325,23 @@ public final class CometConfig {
     public Locale getLocale() { return locale; }
     /** Comet.Language's language code, e.g. "zh" or "en". */
     public String getLanguage() { return locale.getLanguage(); }
+    /** Comet.Port's value when it is not set: one port, no native listener. */
+    static final int ONE_PORT = -2;
+
     /**
      * Comet.Port: the native listener's port; 0 picks a free one; -1 runs
-     * no listener (HubServer: with a Redis hub, comet4j-node processes hold
-     * the connections, and Comet.PublicUrl lists them) (default 4100).
+     * none (a HubServer, or nodes elsewhere hold the connections, and
+     * Comet.PublicUrl lists them).  Not set (the default): one port, the
+     * pages' transports reach the core through this application's own URL
+     * (docs/protocol.md section 10), and this returns -2.
      */
     public int getPort() { return port; }
+
+    /** Comet.Port is not set: pages need no port but the application's own. */
+    public boolean isOnePort() { return port == ONE_PORT; }
+
+    /** The port the native listener binds: -1 (none) in one-port mode. */
+    int listenPort() { return port == ONE_PORT ? -1 : port; }
     /** Comet.Host: the native listener's address (default 0.0.0.0). */
     public String getHost() { return host; }
     /**

@@ -58,7 +58,8 @@ public final class CometContext {
         engine.start(cfg);
         config = cfg;
         init = true;
-        String where = cfg.getPort() == -1 ? "no listener (Comet.Port=-1; pages attach to " + cfg.getPublicUrls() + ")"
+        String where = cfg.isOnePort() ? "one port: pages attach through the application's own URL"
+                : cfg.getPort() == -1 ? "no listener (Comet.Port=-1; pages attach to " + cfg.getPublicUrls() + ")"
                 : "listening on " + cfg.getHost() + ":" + engine.getPort();
         LOG.info("comet4j " + version + ": push engine " + where + " with " + cfg.getThreads() + " threads"
                 + (cfg.isHubRedis() ? ", hub " + cfg.getHub() + " (prefix " + cfg.getHubPrefix() + ", "

@@ -54,7 +54,17 @@ public class CometServlet extends HttpServlet {
 
     void handle(HttpServletRequest request, HttpServletResponse response) throws IOException {
         response.setHeader("Cache-Control", "no-store");
-        String cmd = request.getParameter(CometProtocol.FLAG_ACTION);
+        // From the query first: getParameter would read a form body, and a
+        // transport request's body is the core's.
+        String cmd = SamePort.queryParam(request.getQueryString(), CometProtocol.FLAG_ACTION);
+        if (cmd == null) {
+            cmd = request.getParameter(CometProtocol.FLAG_ACTION);
+        }
+        String transport = SamePort.path(cmd);
+        if (transport != null) {
+            SamePort.serve(CometContext.getInstance().getEngine(), request, response, transport);
+            return;
+        }
         if (!CometProtocol.CMD_CONNECT.equals(cmd)) {
             error(response, 400, 4000, cmd == null ? "missing cmd" : "unknown cmd: " + cmd);
             return;
@@ -112,16 +122,25 @@ public class CometServlet extends HttpServlet {
         String ticket = engine.ticket(cid, user, expSeconds, channels);
         engine.addPending(cid, snapshot, user, expSeconds * 1000);
 
-        List<String> bases = bases(cfg, engine.getPort(), request);
         Map<String, Object> answer = new LinkedHashMap<>();
         answer.put("v", 1);
         answer.put("cId", cid);
         answer.put("channels", channels);
         answer.put("ticket", ticket);
-        answer.put("endpoints", urls(bases, PATH_WS, true));
-        answer.put("stream", urls(bases, PATH_SSE, false));
-        answer.put("lpool", urls(bases, PATH_POLL, false));
-        answer.put("cmd", urls(bases, PATH_CMD, false));
+        if (cfg.isOnePort()) {
+            // This servlet's own URL, on the page's scheme, host and port.
+            String self = selfUrl(request);
+            answer.put("endpoints", urls(Collections.singletonList(self), "?cmd=" + SamePort.CMD_WS, true));
+            answer.put("stream", Collections.singletonList(self + "?cmd=" + SamePort.CMD_SSE));
+            answer.put("lpool", Collections.singletonList(self + "?cmd=" + SamePort.CMD_POLL));
+            answer.put("cmd", Collections.singletonList(self + "?cmd=" + SamePort.CMD_POST));
+        } else {
+            List<String> bases = bases(cfg, engine.getPort(), request);
+            answer.put("endpoints", urls(bases, PATH_WS, true));
+            answer.put("stream", urls(bases, PATH_SSE, false));
+            answer.put("lpool", urls(bases, PATH_POLL, false));
+            answer.put("cmd", urls(bases, PATH_CMD, false));
+        }
         answer.put("workStyle", cfg.getWorkStyle());
         answer.put("timeout", cfg.getTimeout());
         answer.put("heartbeat", cfg.getHeartbeat());
@@ -186,6 +205,25 @@ public class CometServlet extends HttpServlet {
             host = "[" + host + "]"; // an IPv6 literal
         }
         return Collections.singletonList("http://" + host + ":" + port);
+    }
+
+    /**
+     * The URL of this servlet as the page reached it: its scheme, the Host
+     * it asked for, the context path and the servlet's path.
+     */
+    static String selfUrl(HttpServletRequest request) {
+        String scheme = request.isSecure() ? "https" : "http";
+        String host = request.getHeader("Host");
+        if (host == null || host.isEmpty() || host.indexOf('/') >= 0 || host.indexOf('@') >= 0) {
+            String name = request.getServerName();
+            if (name.indexOf(':') >= 0 && !name.startsWith("[")) {
+                name = "[" + name + "]";
+            }
+            host = name + ":" + request.getServerPort();
+        }
+        String path = request.getContextPath() + request.getServletPath()
+                + (request.getPathInfo() == null ? "" : request.getPathInfo());
+        return scheme + "://" + host + path;
     }
 
     /** A Comet.PublicUrl entry (checked by CometConfig) as an http(s) base. */

@@ -125,4 +125,21 @@ final class Native {
     /** Marks channel a presence channel (on 1) or not (0): the core sends its
      *  join/leave frames and keeps its presence map (c4j_channel_presence). */
     static native int channelPresence(long h, byte[] channel, int on);
+
+    // ---- one port: sockets taken over from the servlet container (Takeover) ----
+
+    /** SocketChannelImpl.fdVal of a JDK socket channel, read from C; -1 if it has none. */
+    static native int socketFd(Object channel);
+
+    /** EPollSelectorImpl.epfd of a JDK selector, read from C; -1 if it has none. */
+    static native int selectorFd(Object selector);
+
+    /** 1 when fd's peer is ip:port and its local port localPort (c4j_takeover_peer_ok), else 0. */
+    static native int takeoverPeerOk(int fd, String ip, int port, int localPort);
+
+    /** c4j_takeover_detach: (newFd &lt;&lt; 32) | sink, or -errno with nothing changed. */
+    static native long takeoverDetach(int fd, int epfd);
+
+    /** c4j_adopt: the core owns fd and sink from this call on, whatever it returns. */
+    static native int adopt(long h, int fd, int sink, byte[] bytes);
 }

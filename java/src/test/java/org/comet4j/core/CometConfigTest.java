@@ -28,7 +28,9 @@ class CometConfigTest {
         assertEquals("auto", c.getWorkStyle());
         assertFalse(c.isDebug());
         assertEquals("zh", c.getLanguage());
-        assertEquals(4100, c.getPort());
+        assertEquals(-2, c.getPort()); // one port: no native listener
+        assertTrue(c.isOnePort());
+        assertEquals(-1, c.listenPort());
         assertEquals("0.0.0.0", c.getHost());
         assertNull(c.getPublicUrl());
         assertEquals(Runtime.getRuntime().availableProcessors(), c.getThreads());
@@ -109,7 +111,8 @@ class CometConfigTest {
     @Test
     void blankMeansDefault() {
         CometConfig c = CometConfig.parse(Map.of("Comet.Port", "  ", "Comet.Timeout", ""));
-        assertEquals(4100, c.getPort());
+        assertEquals(-2, c.getPort()); // not set: one port
+        assertTrue(c.isOnePort());
         assertEquals(60000, c.getTimeout());
     }
 
