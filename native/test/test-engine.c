@@ -581,15 +581,6 @@ TEST(engine_handshake_timeout_and_pipelined_frame) {
 
 /* ---- Resume, dying, HTTP transports ---------------------------------------- */
 
-/* Reads the epoch and offset out of a msg frame. */
-static uint64_t frame_offset(const char *text, char epoch[9]) {
-  const char *e = strstr(text, "\"e\":\""), *o = strstr(text, "\"o\":");
-  if (e == NULL || o == NULL) return 0;
-  memcpy(epoch, e + 5, 8);
-  epoch[8] = '\0';
-  return strtoull(o + 4, NULL, 10);
-}
-
 /* Attaches over WebSocket with since (already URL-encoded, may be NULL). */
 static int attach_since(c4j_engine_t *e, client_t *c, const char *cid,
                         const char *channels, const char *since, long ttl) {
@@ -598,14 +589,6 @@ static int attach_since(c4j_engine_t *e, client_t *c, const char *cid,
   snprintf(target, sizeof(target), "/ws?ticket=%s%s%s", ticket,
            since ? "&since=" : "", since ? since : "");
   return upgrade(c, c4j_engine_port(e), target, NULL, 0);
-}
-
-static void send_k(c4j_engine_t *e, int from, int to) {
-  for (int k = from; k < to; k++) {
-    char data[32];
-    int n = snprintf(data, sizeof(data), "{\"k\":%d}", k);
-    CHECK_EQ(c4j_send_all(e, "news", 4, data, (size_t)n, 1), 0);
-  }
 }
 
 TEST(engine_resume_replays_without_gap_or_duplicate) {
@@ -794,33 +777,6 @@ TEST(engine_dying_expires_with_4005) {
   finish(e);
 }
 
-/* Sends a plain HTTP request and reads until `until` appears or EOF. */
-static int http(client_t *c, int port, const char *method, const char *target,
-                const char *extra, const char *body, const char *until) {
-  char req[8192];
-  int n;
-  memset(c, 0, sizeof(*c));
-  c->fd = tcp_connect(port, 0);
-  n = snprintf(req, sizeof(req),
-               "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n%s",
-               method, target, extra ? extra : "", body ? strlen(body) : 0,
-               body ? body : "");
-  CHECK_EQ(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
-  for (;;) {
-    c->buf[c->len] = '\0';
-    if (until && strstr((char *)c->buf, until)) break;
-    if (c->len + 1 >= sizeof(c->buf) || fill(c) <= 0) break;
-  }
-  c->buf[c->len] = '\0';
-  if (sscanf((char *)c->buf, "HTTP/1.1 %d", &c->status) != 1) c->status = -1;
-  return c->status;
-}
-
-static const char *body_of(client_t *c) {
-  char *b = strstr((char *)c->buf, "\r\n\r\n");
-  return b ? b + 4 : "";
-}
-
 TEST(engine_sse_stream) {
   c4j_config_t cfg;
   c4j_engine_t *e;
@@ -862,12 +818,6 @@ TEST(engine_sse_stream) {
   client_close(c);
   free(c);
   finish(e);
-}
-
-static uint64_t ms_now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 /* Heartbeats on SSE: the client talks through /cmd, so a POST /cmd of its
@@ -1222,15 +1172,6 @@ TEST(engine_cmd_options_and_cors) {
 }
 
 /* ---- Commands: subscribe, sendFrame, sendUser ------------------------------ */
-
-/* Attaches over WebSocket as user (may be NULL) with channels. */
-static int attach_user(c4j_engine_t *e, client_t *c, const char *cid,
-                       const char *user, const char *channels) {
-  char ticket[2048], target[2200];
-  mint(e, cid, user, channels, 60, ticket, sizeof(ticket));
-  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
-  return upgrade(c, c4j_engine_port(e), target, NULL, 0);
-}
 
 static void send_on(c4j_engine_t *e, const char *ch, int k) {
   char data[32];
