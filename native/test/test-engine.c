@@ -158,82 +158,6 @@ TEST(engine_disconnect_drop_and_replace) {
   finish(e);
 }
 
-TEST(engine_slow_consumer) {
-  c4j_config_t cfg;
-  c4j_engine_t *e;
-  client_t *c = calloc(1, sizeof(*c));
-  char ticket[2048], target[2200], text[512];
-  char *data = malloc(16 * 1024);
-  c4j_stats_t st;
-  event_t *ev = NULL;
-  base_config(&cfg);
-  cfg.max_queue = 256 * 1024;
-  e = start(&cfg);
-  if (e == NULL) return;
-  reset_events();
-  mint(e, "slow", NULL, "[\"firehose\"]", 60, ticket, sizeof(ticket));
-  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
-  CHECK_EQ(upgrade(c, c4j_engine_port(e), target, NULL, 4096), 101);
-  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
-  CHECK(wait_event(e, C4J_EV_CONNECT, "slow") != NULL);
-  /* The client never reads while 64 MB are sent to it. */
-  data[0] = '"';
-  memset(data + 1, 'z', 16 * 1024 - 2);
-  data[16 * 1024 - 1] = '"';
-  for (int i = 0; i < 4096 && ev == NULL; i++) {
-    CHECK_EQ(c4j_send_all(e, "firehose", 8, data, 16 * 1024, 0), 0);
-    if (i % 64 == 63) {
-      pump(e, 1);
-      for (int k = 0; k < nevents; k++)
-        if (events[k].type == C4J_EV_DROP) ev = &events[k];
-    }
-  }
-  if (ev == NULL) ev = wait_event(e, C4J_EV_DROP, "slow");
-  CHECK(ev != NULL);
-  if (ev) {
-    CHECK_STR(ev->cid, "slow");
-    CHECK_EQ(ev->code, C4J_CLOSE_SLOW_CONSUMER);
-  }
-  c4j_engine_stats(e, &st);
-  CHECK_EQ(st.slow_consumers, 1);
-  CHECK_EQ(st.conns, 0);
-  /* What was written before the cut is still readable; the socket ends. */
-  CHECK(wait_eof(c));
-  client_close(c);
-  free(c);
-  free(data);
-  finish(e);
-}
-
-TEST(engine_idle_timeout_and_heartbeat) {
-  c4j_config_t cfg;
-  c4j_engine_t *e;
-  client_t *c = calloc(1, sizeof(*c));
-  char text[512];
-  int pings = 0, op;
-  event_t *ev;
-  base_config(&cfg);
-  cfg.heartbeat_ms = 100;
-  cfg.idle_timeout_ms = 400;
-  e = start(&cfg);
-  if (e == NULL) return;
-  reset_events();
-  CHECK_EQ(attach(e, c, "idle", "[]"), 101);
-  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
-  /* Never answer: pings arrive, then close 4002. */
-  while ((op = read_frame(c, text, sizeof(text), NULL)) == C4J_WS_OP_PING)
-    pings++;
-  CHECK(pings >= 1);
-  CHECK_EQ(op, C4J_WS_OP_CLOSE);
-  CHECK_EQ((uint8_t)text[0] << 8 | (uint8_t)text[1], C4J_CLOSE_IDLE_TIMEOUT);
-  ev = wait_event(e, C4J_EV_DROP, "idle");
-  CHECK(ev != NULL);
-  if (ev) CHECK_EQ(ev->code, C4J_CLOSE_IDLE_TIMEOUT);
-  client_close(c);
-  free(c);
-  finish(e);
-}
-
 TEST(engine_max_conns) {
   c4j_config_t cfg;
   c4j_engine_t *e;
@@ -510,150 +434,6 @@ TEST(engine_dying_expires_with_4005) {
   c4j_engine_stats(e, &st);
   CHECK_EQ(st.conns, 0);
   free(c);
-  finish(e);
-}
-
-TEST(engine_sse_stream) {
-  c4j_config_t cfg;
-  c4j_engine_t *e;
-  client_t *c = calloc(1, sizeof(*c));
-  char ticket[2048], target[2200];
-  base_config(&cfg);
-  cfg.heartbeat_ms = 100;
-  cfg.history_size = 10;
-  e = start(&cfg);
-  if (e == NULL) return;
-  reset_events();
-  mint(e, "sse", NULL, "[\"news\"]", 60, ticket, sizeof(ticket));
-  snprintf(target, sizeof(target), "/sse?ticket=%s", ticket);
-  CHECK_EQ(http(c, c4j_engine_port(e), "GET", target,
-                "Origin: http://a.example\r\n", NULL, "\"t\":\"open\""), 200);
-  CHECK(strstr((char *)c->buf, "Content-Type: text/event-stream") != NULL);
-  CHECK(strstr((char *)c->buf,
-               "Access-Control-Allow-Origin: http://a.example") != NULL);
-  CHECK(strstr((char *)c->buf, "Cache-Control: no-store") != NULL);
-  CHECK(strstr(body_of(c), "data: {\"t\":\"open\",\"cId\":\"sse\"") ==
-        body_of(c));
-  {
-    event_t *ev = wait_event(e, C4J_EV_CONNECT, "sse");
-    CHECK(ev != NULL);
-    if (ev) CHECK_STR(ev->transport, "stream");
-  }
-  CHECK_EQ(c4j_send_all(e, "news", 4, "[1,\n2]", 6, 3), 0);
-  for (int i = 0; i < 50 && !strstr((char *)c->buf, "\"time\":3}\n\n"); i++) {
-    fill(c);
-    c->buf[c->len] = '\0';
-  }
-  CHECK(strstr((char *)c->buf, "\"o\":1,\"data\":[1, 2],\"time\":3}\n\n") !=
-        NULL);
-  for (int i = 0; i < 50 && !strstr((char *)c->buf, "\n\n:\n\n"); i++) {
-    fill(c);
-    c->buf[c->len] = '\0';
-  }
-  CHECK(strstr((char *)c->buf, "\n\n:\n\n") != NULL); /* a heartbeat */
-  client_close(c);
-  free(c);
-  finish(e);
-}
-
-/* Heartbeats on SSE: the client talks through /cmd, so a POST /cmd of its
- * id keeps its stream alive, on whichever worker each lands (a fresh TCP
- * connection per ping: the listener deals them round-robin to the two
- * workers); a stream whose client stops (its socket open, never closed: a
- * half-open peer) is lost after idle_timeout_ms, DYING with 4002. */
-TEST(engine_sse_idle_timeout_and_cmd_liveness) {
-  c4j_config_t cfg;
-  c4j_engine_t *e;
-  client_t *live = calloc(1, sizeof(*live)), *mute = calloc(1, sizeof(*mute));
-  client_t *p = calloc(1, sizeof(*p));
-  char lt[2048], mt[2048], target[2200], cmd[2200];
-  uint64_t t_mute, t_dying = 0, t_end;
-  int port, pings = 0, live_lost = 0;
-  event_t *ev;
-  base_config(&cfg);
-  cfg.heartbeat_ms = 100;
-  cfg.idle_timeout_ms = 400;
-  cfg.conn_expires_ms = 5000;
-  e = start(&cfg);
-  if (e == NULL) return;
-  port = c4j_engine_port(e);
-  reset_events();
-  mint(e, "live", NULL, "[]", 60, lt, sizeof(lt));
-  mint(e, "mute", NULL, "[]", 60, mt, sizeof(mt));
-  snprintf(target, sizeof(target), "/sse?ticket=%s", lt);
-  CHECK_EQ(http(live, port, "GET", target, NULL, NULL, "\"t\":\"open\""), 200);
-  snprintf(target, sizeof(target), "/sse?ticket=%s", mt);
-  t_mute = ms_now();
-  CHECK_EQ(http(mute, port, "GET", target, NULL, NULL, "\"t\":\"open\""), 200);
-  CHECK(wait_event(e, C4J_EV_CONNECT, "live") != NULL);
-  CHECK(wait_event(e, C4J_EV_CONNECT, "mute") != NULL);
-  /* Ping for three idle timeouts, about once a heartbeat.  The listener
-   * deals sockets round-robin: live went to one worker, mute to the other;
-   * an empty connection before each ping makes every ping land on the
-   * worker that does not hold live's stream, so that only the touch sent
-   * between workers can keep it alive. */
-  snprintf(cmd, sizeof(cmd), "/cmd?ticket=%s", lt);
-  t_end = ms_now() + 3 * (uint64_t)cfg.idle_timeout_ms;
-  while (ms_now() < t_end) {
-    int spacer = tcp_connect(port, 0);
-    CHECK(spacer >= 0);
-    if (spacer >= 0) close(spacer);
-    CHECK_EQ(http(p, port, "POST", cmd, NULL, "{\"t\":\"ping\"}", NULL), 200);
-    CHECK_STR(body_of(p), "[{\"t\":\"pong\"}]");
-    client_close(p);
-    pings++;
-    pump(e, 100);
-    for (int i = 0; i < nevents; i++) {
-      if (strcmp(events[i].cid, "live") == 0 &&
-          (events[i].type == C4J_EV_DYING || events[i].type == C4J_EV_DROP))
-        live_lost++;
-      if (t_dying == 0 && events[i].type == C4J_EV_DYING &&
-          strcmp(events[i].cid, "mute") == 0)
-        t_dying = ms_now();
-    }
-  }
-  CHECK(pings >= 6);
-  CHECK_EQ(live_lost, 0);
-  /* The silent one went dying (the transport is lost, not closed on
-   * purpose), not before its idle timeout, and long before TCP would
-   * have noticed anything. */
-  ev = wait_event(e, C4J_EV_DYING, "mute");
-  CHECK(ev != NULL);
-  if (t_dying == 0) t_dying = ms_now();
-  if (ev) {
-    CHECK_EQ(ev->code, C4J_CLOSE_IDLE_TIMEOUT);
-    CHECK_STR(ev->text, "idle timeout");
-  }
-  CHECK(t_dying - t_mute >= (uint64_t)cfg.idle_timeout_ms - 5);
-  CHECK(t_dying - t_mute < 4 * (uint64_t)cfg.idle_timeout_ms);
-  /* Its response was ended (bounded: a stream left open keeps sending
-   * heartbeats, which would keep wait_eof reading for ever). */
-  {
-    ssize_t r = 1;
-    for (uint64_t stop = ms_now() + 5000; r > 0 && ms_now() < stop;) {
-      mute->len = 0;
-      r = fill(mute);
-    }
-    CHECK(r == 0 || (r < 0 && errno == ECONNRESET));
-  }
-  /* The pinged one is still attached and still gets frames. */
-  CHECK_EQ(c4j_send_to(e, "live", 4, "note", 4, "\"hi\"", 4, 7), 0);
-  for (int i = 0; i < 50 && !strstr((char *)live->buf, "\"data\":\"hi\""); i++) {
-    if (fill(live) <= 0) break;
-    live->buf[live->len] = '\0';
-  }
-  CHECK(strstr((char *)live->buf, "\"data\":\"hi\"") != NULL);
-  for (int i = 0; i < nevents; i++)
-    if (strcmp(events[i].cid, "live") == 0 &&
-        (events[i].type == C4J_EV_DYING || events[i].type == -C4J_EV_DYING ||
-         events[i].type == C4J_EV_DROP || events[i].type == -C4J_EV_DROP))
-      live_lost++;
-  CHECK_EQ(live_lost, 0);
-  client_close(live);
-  client_close(mute);
-  free(live);
-  free(mute);
-  free(p);
   finish(e);
 }
 
@@ -1429,14 +1209,12 @@ TEST(engine_http_api) {
 
 TEST_MAIN(T(engine_config_errors), T(engine_new_id),
           T(engine_send_all_and_send_to),
-          T(engine_disconnect_drop_and_replace), T(engine_slow_consumer),
-          T(engine_idle_timeout_and_heartbeat), T(engine_max_conns),
+          T(engine_disconnect_drop_and_replace), T(engine_max_conns),
           T(engine_stop_frees_port), T(engine_without_listener),
           T(engine_resume_replays_without_gap_or_duplicate),
           T(engine_dying_keeps_send_to_and_revives_elsewhere),
           T(engine_revival_resumes_without_since),
-          T(engine_dying_expires_with_4005), T(engine_sse_stream),
-          T(engine_sse_idle_timeout_and_cmd_liveness), T(engine_long_poll),
+          T(engine_dying_expires_with_4005), T(engine_long_poll),
           T(engine_long_poll_hops_without_loss),
           T(engine_cmd_options_and_cors),
           T(engine_subscribe_ack_and_unsubscribe), T(engine_subscribe_limit),
