@@ -158,25 +158,6 @@ TEST(engine_disconnect_drop_and_replace) {
   finish(e);
 }
 
-TEST(engine_max_conns) {
-  c4j_config_t cfg;
-  c4j_engine_t *e;
-  client_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
-  char text[512];
-  base_config(&cfg);
-  cfg.max_conns = 1;
-  e = start(&cfg);
-  if (e == NULL) return;
-  CHECK_EQ(attach(e, a, "m1", "[]"), 101);
-  CHECK_EQ(read_text(a, text, sizeof(text)), 0);
-  CHECK_EQ(attach(e, b, "m2", "[]"), 503);
-  client_close(b);
-  client_close(a);
-  free(a);
-  free(b);
-  finish(e);
-}
-
 TEST(engine_stop_frees_port) {
   c4j_engine_t *e = start_default(), *e2 = NULL, *e3 = NULL;
   c4j_config_t cfg;
@@ -1209,8 +1190,8 @@ TEST(engine_http_api) {
 
 TEST_MAIN(T(engine_config_errors), T(engine_new_id),
           T(engine_send_all_and_send_to),
-          T(engine_disconnect_drop_and_replace), T(engine_max_conns),
-          T(engine_stop_frees_port), T(engine_without_listener),
+          T(engine_disconnect_drop_and_replace), T(engine_stop_frees_port),
+          T(engine_without_listener),
           T(engine_resume_replays_without_gap_or_duplicate),
           T(engine_dying_keeps_send_to_and_revives_elsewhere),
           T(engine_revival_resumes_without_since),
