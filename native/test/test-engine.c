@@ -1,11 +1,13 @@
-/* test-engine.c - the whole core over real sockets: an engine on a free
- * port with two workers, the shared WebSocket client (wsclient.h: upgrade
- * request by hand, masked frames; a few raw frames from c4j_ws_write_masked),
- * events read with c4j_engine_poll.
+/* test-engine.c - the public layer over real sockets: engine.c (the
+ * configuration's errors, connection ids, start, stop and the port, an
+ * engine without a listener) and route.c (c4j_send_all, c4j_send_to,
+ * c4j_send_frame, c4j_send_user, their argument checks), with an engine
+ * on a free port with two workers (engine-client.h).  Each connection
+ * file has its own test-<file>.c.
  */
 #include "engine-client.h"
 
-/* ---- Tests ----------------------------------------------------------------- */
+/* ---- engine.c: configuration, ids ---------------------------------------- */
 
 TEST(engine_config_errors) {
   c4j_config_t cfg;
@@ -37,6 +39,8 @@ TEST(engine_new_id) {
     CHECK(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                  "0123456789-_", a[i]) != NULL);
 }
+
+/* ---- route.c: sends ------------------------------------------------------ */
 
 #define NCLIENTS 4
 
@@ -103,6 +107,8 @@ TEST(engine_send_all_and_send_to) {
   finish(e);
 }
 
+/* ---- engine.c: start, stop, the port ------------------------------------- */
+
 TEST(engine_stop_frees_port) {
   c4j_engine_t *e = start_default(), *e2 = NULL, *e3 = NULL;
   c4j_config_t cfg;
@@ -165,11 +171,7 @@ TEST(engine_without_listener) {
   c4j_engine_free(e);
 }
 
-/* ---- Resume, dying, HTTP transports ---------------------------------------- */
-
-/* ---- Long-polls that hop between workers ------------------------------ */
-
-/* ---- Commands: subscribe, sendFrame, sendUser ------------------------------ */
+/* ---- route.c: whole frames, users ---------------------------------------- */
 
 TEST(engine_send_frame) {
   c4j_config_t cfg;
@@ -271,8 +273,6 @@ TEST(engine_send_user) {
   }
   finish(e);
 }
-
-/* ---- The HTTP API (docs/protocol.md section 8) ------------------------------ */
 
 TEST_MAIN(T(engine_config_errors), T(engine_new_id),
           T(engine_send_all_and_send_to), T(engine_stop_frees_port),

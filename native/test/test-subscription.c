@@ -3,7 +3,9 @@
  * over a real engine and real sockets: every subscription with an ack id
  * is answered, out of memory too; the SUB events in their order; the
  * answers of c4j_members, c4j_online, c4j_identity, c4j_user_identities;
- * the join and leave frames of a presence channel.
+ * the join and leave frames of a presence channel; the ack and where it
+ * says the channel stands, unsubscribing, the 4290 over C4J_MAX_CHANNELS,
+ * and subscriptions kept by the identity across a revival and poll hops.
  */
 #include "engine-client.h"
 #include "common.h"
