@@ -316,4 +316,23 @@ static void send_k(c4j_engine_t *e, int from, int to) {
   }
 }
 
+/* Reads the answer to EOF; returns its status. */
+static int http_answer(client_t *c) {
+  while (c->len + 1 < sizeof(c->buf) && fill(c) > 0) {}
+  c->buf[c->len] = '\0';
+  if (sscanf((char *)c->buf, "HTTP/1.1 %d", &c->status) != 1) c->status = -1;
+  close(c->fd);
+  return c->status;
+}
+
+/* Sends the bytes of req as they are on a new connection and reads the
+ * answer to EOF; returns its status. */
+static int http_raw(client_t *c, int port, const char *req) {
+  memset(c, 0, sizeof(*c));
+  c->fd = tcp_connect(port, 0);
+  CHECK_EQ(send(c->fd, req, strlen(req), MSG_NOSIGNAL),
+           (long long)strlen(req));
+  return http_answer(c);
+}
+
 #endif /* C4J_ENGINE_CLIENT_H */

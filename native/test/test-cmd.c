@@ -73,15 +73,6 @@ static void http_send(client_t *c, int port, const char *method,
   CHECK_EQ(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
 }
 
-/* Reads the answer to EOF; returns its status. */
-static int http_answer(client_t *c) {
-  while (c->len + 1 < sizeof(c->buf) && fill(c) > 0) {}
-  c->buf[c->len] = '\0';
-  if (sscanf((char *)c->buf, "HTTP/1.1 %d", &c->status) != 1) c->status = -1;
-  close(c->fd);
-  return c->status;
-}
-
 /* Waits (up to 5 s) for an API event; NULL on timeout. */
 static event_t *wait_api(c4j_engine_t *e) {
   for (int tries = 0; tries < 100; tries++) {
