@@ -138,5 +138,146 @@ TEST(request_handshake_timeout_and_pipelined_frame) {
   finish(e);
 }
 
+/* ---- Checks and refusals, request by request ------------------------------ */
+
+/* The upgrade request of /ws with its ticket, but method, one header line
+ * changed: key and version as given, Connection only when conn. */
+static void ws_request(char *out, size_t cap, const char *method,
+                       const char *ticket, int conn, const char *key,
+                       const char *version) {
+  snprintf(out, cap,
+           "%s /ws?ticket=%s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n"
+           "%sSec-WebSocket-Key: %s\r\nSec-WebSocket-Version: %s\r\n"
+           "Content-Length: 0\r\n\r\n",
+           method, ticket, conn ? "Connection: Upgrade\r\n" : "", key,
+           version);
+}
+
+/* Each check of the upgrade and of the method refuses with its own status
+ * and says why in the body (text/plain; JSON for /cmd), with a good
+ * ticket, so that no other check answers first. */
+TEST(request_upgrade_and_method_checks) {
+  c4j_engine_t *e = start_default();
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], req[4096];
+  int port;
+  if (e == NULL) return;
+  port = c4j_engine_port(e);
+  mint(e, "uc", NULL, "[]", 60, ticket, sizeof(ticket));
+
+  ws_request(req, sizeof(req), "POST", ticket, 1, WSC_KEY, "13");
+  CHECK_EQ(http_raw(c, port, req), 400);
+  CHECK_STR(body_of(c), "method must be GET");
+  CHECK(strstr((char *)c->buf, "Content-Type: text/plain") != NULL);
+  ws_request(req, sizeof(req), "GET", ticket, 0, WSC_KEY, "13");
+  CHECK_EQ(http_raw(c, port, req), 400);
+  CHECK_STR(body_of(c), "Connection: Upgrade missing");
+  ws_request(req, sizeof(req), "GET", ticket, 1, WSC_KEY, "8");
+  CHECK_EQ(http_raw(c, port, req), 400);
+  CHECK_STR(body_of(c), "unsupported WebSocket version");
+  ws_request(req, sizeof(req), "GET", ticket, 1, "c2hvcnQ=", "13");
+  CHECK_EQ(http_raw(c, port, req), 400);
+  CHECK_STR(body_of(c), "bad Sec-WebSocket-Key");
+  /* The same request, right, is accepted. */
+  snprintf(req, sizeof(req), "/ws?ticket=%s", ticket);
+  CHECK_EQ(upgrade(c, port, req, NULL, 0), 101);
+  client_close(c);
+
+  /* SSE and long-poll are GET, /cmd is POST. */
+  snprintf(req, sizeof(req), "POST /sse?ticket=%s HTTP/1.1\r\nHost: x\r\n"
+           "Content-Length: 0\r\n\r\n", ticket);
+  CHECK_EQ(http_raw(c, port, req), 405);
+  CHECK_STR(body_of(c), "method must be GET");
+  snprintf(req, sizeof(req), "PUT /poll?ticket=%s HTTP/1.1\r\nHost: x\r\n"
+           "Content-Length: 0\r\n\r\n", ticket);
+  CHECK_EQ(http_raw(c, port, req), 405);
+  CHECK_STR(body_of(c), "method must be GET");
+  snprintf(req, sizeof(req), "GET /cmd?ticket=%s HTTP/1.1\r\nHost: x\r\n\r\n",
+           ticket);
+  CHECK_EQ(http_raw(c, port, req), 405);
+  CHECK(strstr((char *)c->buf, "Content-Type: application/json") != NULL);
+  CHECK_STR(body_of(c),
+            "{\"error\":{\"code\":405,\"message\":\"method must be POST\"}}");
+  free(c);
+  finish(e);
+}
+
+/* What the parser refuses is answered, with its reason, not dropped: a
+ * request target over C4J_HTTP_MAX_TARGET (414) and bytes that are not
+ * HTTP (400). */
+TEST(request_target_too_long_and_not_http) {
+  c4j_engine_t *e = start_default();
+  client_t *c = calloc(1, sizeof(*c));
+  char *req = malloc(8192);
+  int n;
+  if (e == NULL) return;
+  n = snprintf(req, 8192, "GET /ws?ticket=");
+  memset(req + n, 'a', 5000);
+  strcpy(req + n + 5000, " HTTP/1.1\r\nHost: x\r\n\r\n");
+  CHECK_EQ(http_raw(c, c4j_engine_port(e), req), 414);
+  CHECK_STR(body_of(c), "request target too long");
+  CHECK_EQ(http_raw(c, c4j_engine_port(e), "HELLO WORLD\r\n\r\n"), 400);
+  CHECK(body_of(c)[0] != '\0');
+  {
+    c4j_stats_t st;
+    c4j_engine_stats(e, &st);
+    CHECK_EQ(st.conns, 0);
+  }
+  free(req);
+  free(c);
+  finish(e);
+}
+
+/* A refusal carries the CORS headers for an allowed origin, so that the
+ * page can read why (a 401, a 404, a bad since); a refused origin gets 403
+ * without them, on OPTIONS too. */
+TEST(request_refusals_and_cors) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2300];
+  static const char good[] = "Origin: http://good.example\r\n";
+  static const char evil[] = "Origin: http://evil.example\r\n";
+  static const char acao[] =
+      "Access-Control-Allow-Origin: http://good.example\r\n";
+  int port;
+  base_config(&cfg);
+  cfg.allowed_origins = "http://good.example";
+  e = start(&cfg);
+  if (e == NULL) return;
+  port = c4j_engine_port(e);
+  mint(e, "co", NULL, "[\"news\"]", 60, ticket, sizeof(ticket));
+
+  CHECK_EQ(http(c, port, "GET", "/sse", good, NULL, NULL), 401);
+  CHECK(strstr((char *)c->buf, acao) != NULL);
+  CHECK(strstr((char *)c->buf, "Vary: Origin\r\n") != NULL);
+  CHECK_STR(body_of(c), "ticket missing");
+  client_close(c);
+  CHECK_EQ(http(c, port, "GET", "/nowhere", good, NULL, NULL), 404);
+  CHECK(strstr((char *)c->buf, acao) != NULL);
+  CHECK_STR(body_of(c), "not found");
+  client_close(c);
+  snprintf(target, sizeof(target), "/poll?ticket=%s&since=%%7B%%7D%%5B",
+           ticket);
+  CHECK_EQ(http(c, port, "GET", target, good, NULL, NULL), 400);
+  CHECK(strstr((char *)c->buf, acao) != NULL);
+  CHECK_STR(body_of(c), "invalid since");
+  client_close(c);
+
+  snprintf(target, sizeof(target), "/sse?ticket=%s", ticket);
+  CHECK_EQ(http(c, port, "GET", target, evil, NULL, NULL), 403);
+  CHECK(strstr((char *)c->buf, "Access-Control") == NULL);
+  CHECK_STR(body_of(c), "origin not allowed");
+  client_close(c);
+  CHECK_EQ(http(c, port, "OPTIONS", "/cmd", evil, NULL, NULL), 403);
+  CHECK(strstr((char *)c->buf, "Access-Control") == NULL);
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
 TEST_MAIN(T(request_refusals),
-          T(request_handshake_timeout_and_pipelined_frame))
+          T(request_handshake_timeout_and_pipelined_frame),
+          T(request_upgrade_and_method_checks),
+          T(request_target_too_long_and_not_http),
+          T(request_refusals_and_cors))
