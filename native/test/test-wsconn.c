@@ -138,4 +138,184 @@ TEST(wsconn_protocol_errors) {
   finish(e);
 }
 
-TEST_MAIN(T(wsconn_connect_open_ping_message_close), T(wsconn_protocol_errors))
+/* ---- The client's frames ---------------------------------------------------- */
+
+/* The client's close: without a code it is answered 1000 (1005 is never
+ * sent) and the DROP says "closed by client"; with a code and a reason
+ * the code is echoed and the DROP carries both. */
+TEST(wsconn_client_close_codes) {
+  c4j_engine_t *e = start_default();
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512], reason[128];
+  static const uint8_t bye[] = { 0x10, 0x04, 's', 'e', 'e', ' ', 'y', 'o',
+                                 'u' }; /* 4100 "see you" */
+  event_t *ev;
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(attach(e, c, "cc1", "[]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  send_frame(c, C4J_WS_OP_CLOSE, NULL, 0);
+  CHECK_EQ(read_close(c, reason, sizeof(reason)), C4J_CLOSE_NORMAL);
+  CHECK(wait_eof(c));
+  ev = wait_event(e, C4J_EV_DROP, "cc1");
+  CHECK(ev != NULL);
+  if (ev) {
+    CHECK_EQ(ev->code, 1005);
+    CHECK_STR(ev->text, "closed by client");
+  }
+  client_close(c);
+
+  CHECK_EQ(attach(e, c, "cc2", "[]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  send_frame(c, C4J_WS_OP_CLOSE, bye, sizeof(bye));
+  CHECK_EQ(read_close(c, reason, sizeof(reason)), 4100);
+  CHECK(wait_eof(c));
+  ev = wait_event(e, C4J_EV_DROP, "cc2");
+  CHECK(ev != NULL);
+  if (ev) {
+    CHECK_EQ(ev->code, 4100);
+    CHECK_STR(ev->text, "see you");
+  }
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+/* Sends n bytes one at a time, each in its own segment. */
+static void trickle(client_t *c, const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    CHECK_EQ(send(c->fd, p + i, 1, MSG_NOSIGNAL), 1);
+    usleep(2000);
+  }
+}
+
+/* A frame may stop anywhere between two reads: a frame trickled a byte at
+ * a time (its header too) is read whole; a ping between two fragments is
+ * answered at once, and the message still joined; two frames in one read
+ * are two messages, in order. */
+TEST(wsconn_frames_split_anywhere) {
+  c4j_engine_t *e = start_default();
+  client_t *c = calloc(1, sizeof(*c));
+  static const uint8_t mask[4] = { 0x11, 0x22, 0x33, 0x44 };
+  static const char say[] = "{\"t\":\"say\",\"n\":1}";
+  uint8_t f[256];
+  char text[512];
+  size_t n, m;
+  int one = 1;
+  event_t *ev;
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(attach(e, c, "sp", "[]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+
+  n = c4j_ws_write_masked(f, C4J_WS_OP_TEXT, 1, mask, (const uint8_t *)say,
+                          sizeof(say) - 1);
+  trickle(c, f, n);
+  ev = wait_event(e, C4J_EV_MESSAGE, "sp");
+  CHECK(ev != NULL);
+  if (ev) CHECK_STR(ev->text, say);
+
+  n = c4j_ws_write_masked(f, C4J_WS_OP_TEXT, 0, mask,
+                          (const uint8_t *)"ab", 2);
+  CHECK_EQ(send(c->fd, f, n, MSG_NOSIGNAL), (ssize_t)n);
+  send_frame(c, C4J_WS_OP_PING, "mid", 3);
+  CHECK_EQ(read_frame(c, text, sizeof(text), NULL), C4J_WS_OP_PONG);
+  CHECK_STR(text, "mid");
+  n = c4j_ws_write_masked(f, C4J_WS_OP_CONT, 1, mask,
+                          (const uint8_t *)"cd", 2);
+  CHECK_EQ(send(c->fd, f, n, MSG_NOSIGNAL), (ssize_t)n);
+  ev = wait_event(e, C4J_EV_MESSAGE, "sp");
+  CHECK(ev != NULL);
+  if (ev) CHECK_STR(ev->text, "abcd");
+
+  n = c4j_ws_write_masked(f, C4J_WS_OP_TEXT, 1, mask,
+                          (const uint8_t *)"first", 5);
+  m = c4j_ws_write_masked(f + n, C4J_WS_OP_TEXT, 1, mask,
+                          (const uint8_t *)"second", 6);
+  CHECK_EQ(send(c->fd, f, n + m, MSG_NOSIGNAL), (ssize_t)(n + m));
+  ev = wait_event(e, C4J_EV_MESSAGE, "sp");
+  CHECK(ev != NULL);
+  if (ev) CHECK_STR(ev->text, "first");
+  ev = wait_event(e, C4J_EV_MESSAGE, "sp");
+  CHECK(ev != NULL);
+  if (ev) CHECK_STR(ev->text, "second");
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+/* Once the server has sent its close frame, what the client still sends
+ * is not the embedder's: a text message then is not reported, and the
+ * client's close frame ends the connection. */
+TEST(wsconn_input_while_closing_ignored) {
+  c4j_engine_t *e = start_default();
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512];
+  static const uint8_t normal[2] = { 0x03, 0xE8 };
+  int late = 0;
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(attach(e, c, "lc", "[]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK(wait_event(e, C4J_EV_CONNECT, "lc") != NULL);
+  CHECK_EQ(c4j_drop(e, "lc", 2, C4J_CLOSE_DROPPED, "bye"), 0);
+  CHECK_EQ(read_close(c, NULL, 0), C4J_CLOSE_DROPPED);
+  send_text(c, "{\"t\":\"say\",\"late\":1}");
+  send_frame(c, C4J_WS_OP_CLOSE, normal, 2);
+  CHECK(wait_eof(c));
+  CHECK(wait_event(e, C4J_EV_DROP, "lc") != NULL);
+  pump(e, 200);
+  for (int i = 0; i < nevents; i++)
+    late += (events[i].type == C4J_EV_MESSAGE ||
+             events[i].type == -C4J_EV_MESSAGE) &&
+            strcmp(events[i].cid, "lc") == 0;
+  CHECK_EQ(late, 0);
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+/* A message the parser accepts (under max_message) but longer than an
+ * event carries (65535 bytes) is refused with 1009, and one under that
+ * reaches the embedder. */
+TEST(wsconn_message_over_event_limit) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512], reason[128];
+  char *big = malloc(70001);
+  event_t *ev;
+  base_config(&cfg);
+  cfg.max_frame = 100000;
+  cfg.max_message = 100000;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(attach(e, c, "big", "[]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  memset(big, 'x', 70000);
+  big[0] = big[59999] = '"';
+  big[60000] = '\0';
+  send_text(c, big); /* 60000 bytes */
+  ev = wait_event(e, C4J_EV_MESSAGE, "big");
+  CHECK(ev != NULL);
+  if (ev) CHECK(strncmp(ev->text, "\"xxx", 4) == 0);
+  big[60000] = 'x';
+  big[70000] = '\0';
+  send_text(c, big); /* 70000 bytes */
+  CHECK_EQ(read_close(c, reason, sizeof(reason)), C4J_CLOSE_TOO_BIG);
+  CHECK_STR(reason, "message too big");
+  ev = wait_event(e, C4J_EV_DROP, "big");
+  CHECK(ev != NULL);
+  if (ev) CHECK_EQ(ev->code, C4J_CLOSE_TOO_BIG);
+  client_close(c);
+  free(big);
+  free(c);
+  finish(e);
+}
+
+TEST_MAIN(T(wsconn_connect_open_ping_message_close), T(wsconn_protocol_errors),
+          T(wsconn_client_close_codes), T(wsconn_frames_split_anywhere),
+          T(wsconn_input_while_closing_ignored),
+          T(wsconn_message_over_event_limit))
