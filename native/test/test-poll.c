@@ -203,4 +203,151 @@ TEST(poll_long_poll_hops_without_loss) {
   finish(e);
 }
 
-TEST_MAIN(T(poll_long_poll), T(poll_long_poll_hops_without_loss))
+/* ---- The answer: its batch window, its size --------------------------------- */
+
+/* The data k of every {"k":k} frame of a poll body into ks (up to cap);
+ * returns how many. */
+static int poll_ks(const char *b, int *ks, int cap) {
+  int n = 0;
+  for (const char *p = b; (p = strstr(p, "\"data\":{\"k\":")) != NULL; p++)
+    if (n < cap) ks[n++] = atoi(p + 12);
+  return n;
+}
+
+/* Starts a poll of target without reading its answer. */
+static void poll_start(client_t *c, int port, const char *target) {
+  char req[2400];
+  int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+                   target);
+  memset(c, 0, sizeof(*c));
+  c->fd = tcp_connect(port, 0);
+  CHECK_EQ(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
+}
+
+static void send_to_k(c4j_engine_t *e, const char *cid, int k) {
+  char data[32];
+  int n = snprintf(data, sizeof(data), "{\"k\":%d}", k);
+  CHECK_EQ(c4j_send_to(e, cid, strlen(cid), "x", 1, data, (size_t)n, 1), 0);
+}
+
+/* A held poll answers 5 ms after its first frame: frames ready within
+ * that share the answer (tried a few times: a loaded machine may stretch
+ * the 2 ms between them), and a frame 300 ms later waits for the next
+ * poll; none is lost either way. */
+TEST(poll_batch_window) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2200];
+  int ks[8], n, shared = 0, port;
+  base_config(&cfg);
+  cfg.threads = 1;
+  cfg.idle_timeout_ms = 2000; /* a poll is held 1 s */
+  cfg.heartbeat_ms = 500;
+  cfg.conn_expires_ms = 5000;
+  e = start(&cfg);
+  if (e == NULL) return;
+  port = c4j_engine_port(e);
+  mint(e, "bw", NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/poll?ticket=%s", ticket);
+  CHECK_EQ(http(c, port, "GET", target, NULL, NULL, NULL), 200); /* open */
+  client_close(c);
+  for (int round = 0; round < 5 && !shared; round++) {
+    int got = 0;
+    poll_start(c, port, target);
+    usleep(100000); /* held */
+    for (int k = 0; k < 3; k++) {
+      if (k > 0) usleep(1000);
+      send_to_k(e, "bw", round * 10 + k);
+    }
+    CHECK_EQ(http_answer(c), 200);
+    n = poll_ks(body_of(c), ks, 8);
+    shared = n == 3;
+    for (int i = 0; i < n; i++) CHECK_EQ(ks[i], round * 10 + i);
+    got = n;
+    /* Whatever did not fit comes next, at once. */
+    while (got < 3 && n > 0) {
+      CHECK_EQ(http(c, port, "GET", target, NULL, NULL, NULL), 200);
+      n = poll_ks(body_of(c), ks, 8);
+      for (int i = 0; i < n; i++) CHECK_EQ(ks[i], round * 10 + got + i);
+      got += n;
+      client_close(c);
+    }
+    CHECK_EQ(got, 3);
+  }
+  CHECK(shared);
+
+  poll_start(c, port, target);
+  usleep(100000);
+  send_to_k(e, "bw", 100);
+  usleep(300000);
+  send_to_k(e, "bw", 101);
+  CHECK_EQ(http_answer(c), 200);
+  CHECK_EQ(poll_ks(body_of(c), ks, 8), 1);
+  CHECK_EQ(ks[0], 100);
+  CHECK_EQ(http(c, port, "GET", target, NULL, NULL, NULL), 200);
+  CHECK_EQ(poll_ks(body_of(c), ks, 8), 1);
+  CHECK_EQ(ks[0], 101);
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+/* An answer carries at most 256 frames; the rest comes with the next
+ * poll, in order, none lost: sendTo frames kept by the parked ghost, and
+ * broadcasts replayed from the history after where the answer stopped. */
+TEST(poll_answer_holds_256_frames) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2][2200];
+  int *ks = calloc(512, sizeof(*ks)), port;
+  base_config(&cfg);
+  cfg.threads = 1;
+  cfg.idle_timeout_ms = 2000;
+  cfg.heartbeat_ms = 500;
+  cfg.conn_expires_ms = 5000;
+  cfg.history_size = 1000;
+  e = start(&cfg);
+  if (e == NULL) return;
+  port = c4j_engine_port(e);
+  mint(e, "cap-to", NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(target[0], sizeof(target[0]), "/poll?ticket=%s", ticket);
+  mint(e, "cap-all", NULL, "[\"news\"]", 60, ticket, sizeof(ticket));
+  snprintf(target[1], sizeof(target[1]), "/poll?ticket=%s", ticket);
+  for (int i = 0; i < 2; i++) {
+    CHECK_EQ(http(c, port, "GET", target[i], NULL, NULL, NULL), 200);
+    CHECK(strncmp(body_of(c), "[{\"t\":\"open\"", 12) == 0);
+    client_close(c);
+  }
+  for (int k = 0; k < 300; k++) send_to_k(e, "cap-to", k);
+  send_k(e, 0, 300);
+  usleep(50000);
+  for (int i = 0; i < 2; i++) {
+    int n;
+    CHECK_EQ(http(c, port, "GET", target[i], NULL, NULL, NULL), 200);
+    n = poll_ks(body_of(c), ks, 512);
+    CHECK_EQ(n, 256);
+    for (int k = 0; k < n; k++)
+      if (ks[k] != k) {
+        CHECK_EQ(ks[k], k);
+        break;
+      }
+    client_close(c);
+    CHECK_EQ(http(c, port, "GET", target[i], NULL, NULL, NULL), 200);
+    n = poll_ks(body_of(c), ks, 512);
+    CHECK_EQ(n, 44);
+    for (int k = 0; k < n; k++)
+      if (ks[k] != 256 + k) {
+        CHECK_EQ(ks[k], 256 + k);
+        break;
+      }
+    client_close(c);
+  }
+  free(ks);
+  free(c);
+  finish(e);
+}
+
+TEST_MAIN(T(poll_long_poll), T(poll_long_poll_hops_without_loss),
+          T(poll_batch_window), T(poll_answer_holds_256_frames))
