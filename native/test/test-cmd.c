@@ -238,4 +238,137 @@ TEST(cmd_http_api) {
   free(d);
 }
 
-TEST_MAIN(T(cmd_options_and_cors), T(cmd_http_api))
+/* ---- /cmd bodies ------------------------------------------------------------ */
+
+/* A /cmd body is a frame or an array of frames of known length, within
+ * max_message; each refusal is JSON with its code and reason, with the
+ * CORS headers of the allowed origin. */
+TEST(cmd_body_refusals) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c)), *s = calloc(1, sizeof(*s));
+  char ticket[2048], target[2200], req[2600];
+  static const char good[] = "Origin: http://good.example\r\n";
+  static const char bad_body[] =
+      "{\"error\":{\"code\":400,\"message\":"
+      "\"body must be a frame or an array of frames\"}}";
+  int port;
+  base_config(&cfg);
+  cfg.allowed_origins = "http://good.example";
+  e = start(&cfg);
+  if (e == NULL) return;
+  port = c4j_engine_port(e);
+  mint(e, "cr", NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/sse?ticket=%s", ticket);
+  CHECK_EQ(http(s, port, "GET", target, NULL, NULL, "\"t\":\"open\""), 200);
+  snprintf(target, sizeof(target), "/cmd?ticket=%s", ticket);
+
+  CHECK_EQ(http(c, port, "POST", target, good, "not json", NULL), 400);
+  CHECK_STR(body_of(c), bad_body);
+  CHECK(strstr((char *)c->buf, "Content-Type: application/json") != NULL);
+  CHECK(strstr((char *)c->buf,
+               "Access-Control-Allow-Origin: http://good.example") != NULL);
+  client_close(c);
+  CHECK_EQ(http(c, port, "POST", target, NULL, "\"ping\"", NULL), 400);
+  CHECK_STR(body_of(c), bad_body);
+  client_close(c);
+
+  snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: x\r\n%s\r\n", target,
+           good);
+  CHECK_EQ(http_raw(c, port, req), 411);
+  CHECK_STR(body_of(c), "{\"error\":{\"code\":411,"
+                        "\"message\":\"Content-Length required\"}}");
+  CHECK(strstr((char *)c->buf,
+               "Access-Control-Allow-Origin: http://good.example") != NULL);
+  snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: x\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n", target);
+  CHECK_EQ(http_raw(c, port, req), 411);
+  snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: x\r\n"
+           "Content-Length: 65537\r\n\r\n", target);
+  CHECK_EQ(http_raw(c, port, req), 413);
+  CHECK_STR(body_of(c), "{\"error\":{\"code\":413,"
+                        "\"message\":\"body too large\"}}");
+  CHECK_EQ(http(c, port, "POST", "/cmd", NULL, "{\"t\":\"ping\"}", NULL),
+           401);
+  CHECK_STR(body_of(c), "{\"error\":{\"code\":401,"
+                        "\"message\":\"ticket missing\"}}");
+  client_close(c);
+  /* The stream is still there and /cmd still works. */
+  CHECK_EQ(http(c, port, "POST", target, NULL, "{\"t\":\"ping\"}", NULL),
+           200);
+  CHECK_STR(body_of(c), "[{\"t\":\"pong\"}]");
+  client_close(c);
+  client_close(s);
+  free(c);
+  free(s);
+  finish(e);
+}
+
+/* A body comes in any number of reads, its start in the request's own:
+ * for /cmd (every object of an array handled, anything else skipped, by
+ * a long-poll client between two polls too) and for /api/. */
+TEST(cmd_body_in_pieces) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2200], req[2600];
+  static const char body[] = "[1,\"x\",{\"t\":\"ping\"},{\"t\":\"note\",\"n\":2}]";
+  static const char api[] = "{\"channel\":\"news\",\"data\":[1,2,3]}";
+  int port, n, one = 1;
+  event_t *ev;
+  base_config(&cfg);
+  cfg.api_key = API_KEY;
+  cfg.idle_timeout_ms = 2000;
+  cfg.heartbeat_ms = 500;
+  cfg.conn_expires_ms = 5000;
+  e = start(&cfg);
+  if (e == NULL) return;
+  port = c4j_engine_port(e);
+  reset_events();
+  mint(e, "cp", NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/poll?ticket=%s", ticket);
+  CHECK_EQ(http(c, port, "GET", target, NULL, NULL, NULL), 200); /* parked */
+  client_close(c);
+
+  snprintf(target, sizeof(target), "/cmd?ticket=%s", ticket);
+  n = snprintf(req, sizeof(req), "POST %s HTTP/1.1\r\nHost: x\r\n"
+               "Content-Length: %zu\r\n\r\n", target, sizeof(body) - 1);
+  memset(c, 0, sizeof(*c));
+  c->fd = tcp_connect(port, 0);
+  setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  CHECK_EQ(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
+  CHECK_EQ(send(c->fd, body, 5, MSG_NOSIGNAL), 5);
+  usleep(20000);
+  CHECK_EQ(send(c->fd, body + 5, 10, MSG_NOSIGNAL), 10);
+  usleep(20000);
+  CHECK_EQ(send(c->fd, body + 15, sizeof(body) - 16, MSG_NOSIGNAL),
+           (ssize_t)(sizeof(body) - 16));
+  CHECK_EQ(http_answer(c), 200);
+  CHECK_STR(body_of(c), "[{\"t\":\"pong\"}]");
+  ev = wait_event(e, C4J_EV_MESSAGE, "cp");
+  CHECK(ev != NULL);
+  if (ev) CHECK_STR(ev->text, "{\"t\":\"note\",\"n\":2}");
+
+  /* The headers and the first bytes of the body in one segment. */
+  n = snprintf(req, sizeof(req), "POST /api/publish HTTP/1.1\r\nHost: x\r\n"
+               "X-Api-Key: " API_KEY "\r\nContent-Length: %zu\r\n\r\n%.7s",
+               sizeof(api) - 1, api);
+  memset(c, 0, sizeof(*c));
+  c->fd = tcp_connect(port, 0);
+  CHECK_EQ(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
+  usleep(20000);
+  CHECK_EQ(send(c->fd, api + 7, sizeof(api) - 8, MSG_NOSIGNAL),
+           (ssize_t)(sizeof(api) - 8));
+  ev = wait_api(e);
+  CHECK(ev != NULL);
+  if (ev) {
+    CHECK_STR(ev->text, api);
+    CHECK_EQ(c4j_api_reply(e, ev->id, 200, "{}", 2), 0);
+  }
+  CHECK_EQ(http_answer(c), 200);
+  free(c);
+  finish(e);
+}
+
+TEST_MAIN(T(cmd_options_and_cors), T(cmd_http_api), T(cmd_body_refusals),
+          T(cmd_body_in_pieces))
