@@ -258,8 +258,164 @@ TEST(identity_dying_expires_with_4005) {
   finish(e);
 }
 
+/* ---- On one worker ----------------------------------------------------------- */
+
+/* A second connection of an id on the same worker: the first is closed
+ * with 4004, its DROP told before the second's CONNECT; the second holds
+ * the identity, counted once, in the register of who is here with its
+ * channels, and gets its frames. */
+TEST(identity_replace_on_one_worker) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+  char text[512], reason[64];
+  c4j_stats_t st;
+  event_t *ev, *again;
+  base_config(&cfg);
+  cfg.threads = 1;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(attach(e, a, "one", "[\"room\"]"), 101);
+  CHECK_EQ(read_text(a, text, sizeof(text)), 0);
+  CHECK(wait_event(e, C4J_EV_CONNECT, "one") != NULL);
+  CHECK_EQ(attach(e, b, "one", "[\"room\"]"), 101);
+  CHECK_EQ(read_text(b, text, sizeof(text)), 0);
+  CHECK(strncmp(text, "{\"t\":\"open\",\"cId\":\"one\"", 23) == 0);
+  CHECK_EQ(read_close(a, reason, sizeof(reason)), C4J_CLOSE_REPLACED);
+  CHECK_STR(reason, "replaced");
+  ev = wait_event(e, C4J_EV_DROP, "one");
+  CHECK(ev != NULL);
+  if (ev) CHECK_EQ(ev->code, C4J_CLOSE_REPLACED);
+  /* The embedder hears of the first's end before the second's start. */
+  again = wait_event(e, C4J_EV_CONNECT, "one");
+  CHECK(again != NULL);
+  if (ev && again) CHECK(again > ev);
+  c4j_engine_stats(e, &st);
+  CHECK_EQ(st.conns, 1);
+  CHECK_EQ(c4j_member_count(e, "room", 4, 0, 100), 1);
+  CHECK(c4j_identity(e, "one", 3, text, sizeof(text)) > 0);
+  CHECK_STR(text, "{\"cId\":\"one\",\"user\":null,\"channels\":[\"room\"]}");
+  CHECK_EQ(c4j_send_all(e, "room", 4, "1", 1, 2), 0);
+  CHECK_EQ(read_text(b, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"msg\",\"ch\":\"room\",\"data\":1,\"time\":2}");
+  client_close(a);
+  client_close(b);
+  free(a);
+  free(b);
+  finish(e);
+}
+
+/* A dying identity revived on the worker that keeps it: the open frame,
+ * then its kept sendTo frames in order, a REVIVAL and no CONNECT. */
+TEST(identity_revival_on_one_worker) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512], want[128];
+  event_t *ev;
+  base_config(&cfg);
+  cfg.threads = 1;
+  cfg.conn_expires_ms = 3000;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(attach(e, c, "rw", "[]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK(wait_event(e, C4J_EV_CONNECT, "rw") != NULL);
+  client_close(c);
+  CHECK(wait_event(e, C4J_EV_DYING, "rw") != NULL);
+  for (int k = 0; k < 3; k++) {
+    snprintf(want, sizeof(want), "%d", k);
+    CHECK_EQ(c4j_send_to(e, "rw", 2, "x", 1, want, 1, 3), 0);
+  }
+  usleep(50000);
+  CHECK_EQ(attach(e, c, "rw", "[]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK(strncmp(text, "{\"t\":\"open\",\"cId\":\"rw\"", 22) == 0);
+  for (int k = 0; k < 3; k++) {
+    snprintf(want, sizeof(want),
+             "{\"t\":\"msg\",\"ch\":\"x\",\"data\":%d,\"time\":3}", k);
+    CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+    CHECK_STR(text, want);
+  }
+  ev = wait_event(e, C4J_EV_REVIVAL, "rw");
+  CHECK(ev != NULL);
+  if (ev) CHECK_STR(ev->transport, "websocket");
+  for (int i = 0; i < nevents; i++)
+    CHECK(!(events[i].type == C4J_EV_CONNECT &&
+            strcmp(events[i].cid, "rw") == 0));
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+/* ---- Where the client is, ghosts without a dying phase ----------------------- */
+
+/* Behind a proxy on this machine, the client's address is the
+ * X-Forwarded-For the proxy sends. */
+TEST(identity_address_from_a_local_proxy) {
+  c4j_engine_t *e = start_default();
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2200], text[512];
+  event_t *ev;
+  if (e == NULL) return;
+  reset_events();
+  mint(e, "px", NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  CHECK_EQ(upgrade(c, c4j_engine_port(e), target,
+                   "X-Forwarded-For: 203.0.113.7\r\n", 0), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  ev = wait_event(e, C4J_EV_CONNECT, "px");
+  CHECK(ev != NULL);
+  if (ev) CHECK_STR(ev->ip, "203.0.113.7");
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+/* With conn_expires_ms 0 there is no dying phase: a long-poll client that
+ * does not poll again within hold + heartbeat is dropped, 1006 "poll not
+ * renewed", never before. */
+TEST(identity_parked_poll_not_renewed_is_dropped) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2200];
+  uint64_t t0;
+  event_t *ev;
+  c4j_stats_t st;
+  base_config(&cfg);
+  cfg.idle_timeout_ms = 600; /* held 300 ms */
+  cfg.heartbeat_ms = 500;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  mint(e, "nr", NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/poll?ticket=%s", ticket);
+  CHECK_EQ(http(c, c4j_engine_port(e), "GET", target, NULL, NULL, NULL), 200);
+  t0 = ms_now();
+  client_close(c);
+  ev = wait_event(e, C4J_EV_DROP, "nr");
+  CHECK(ev != NULL);
+  CHECK(ms_now() - t0 >= 700);
+  if (ev) {
+    CHECK_EQ(ev->code, 1006);
+    CHECK_STR(ev->text, "poll not renewed");
+  }
+  for (int i = 0; i < nevents; i++)
+    CHECK(events[i].type != C4J_EV_DYING && events[i].type != -C4J_EV_DYING);
+  c4j_engine_stats(e, &st);
+  CHECK_EQ(st.conns, 0);
+  free(c);
+  finish(e);
+}
+
 TEST_MAIN(T(identity_disconnect_drop_and_replace),
           T(identity_resume_replays_without_gap_or_duplicate),
           T(identity_dying_keeps_send_to_and_revives_elsewhere),
           T(identity_revival_resumes_without_since),
-          T(identity_dying_expires_with_4005))
+          T(identity_dying_expires_with_4005),
+          T(identity_replace_on_one_worker), T(identity_revival_on_one_worker),
+          T(identity_address_from_a_local_proxy),
+          T(identity_parked_poll_not_renewed_is_dropped))
