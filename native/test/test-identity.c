@@ -268,7 +268,7 @@ TEST(identity_replace_on_one_worker) {
   c4j_config_t cfg;
   c4j_engine_t *e;
   client_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
-  char text[512], reason[64];
+  char text[512], reason[64] = "";
   c4j_stats_t st;
   event_t *ev, *again;
   base_config(&cfg);

@@ -146,7 +146,7 @@ TEST(wsconn_protocol_errors) {
 TEST(wsconn_client_close_codes) {
   c4j_engine_t *e = start_default();
   client_t *c = calloc(1, sizeof(*c));
-  char text[512], reason[128];
+  char text[512], reason[128] = "";
   static const uint8_t bye[] = { 0x10, 0x04, 's', 'e', 'e', ' ', 'y', 'o',
                                  'u' }; /* 4100 "see you" */
   event_t *ev;
@@ -283,7 +283,7 @@ TEST(wsconn_message_over_event_limit) {
   c4j_config_t cfg;
   c4j_engine_t *e;
   client_t *c = calloc(1, sizeof(*c));
-  char text[512], reason[128];
+  char text[512], reason[128] = "";
   char *big = malloc(70001);
   event_t *ev;
   base_config(&cfg);
