@@ -1,7 +1,8 @@
 /* test-cmd.c - cmd.c, requests with a body, over a real engine and real
  * sockets (engine-client.h): POST /cmd (pings answered, frames to the
- * embedder, CORS, OPTIONS) and the HTTP API's /api/ requests (the key,
- * methods, lengths, the API event, c4j_api_reply, the 504 timeout).
+ * embedder, CORS, OPTIONS, the refusals of a body, bodies in pieces) and
+ * the HTTP API's /api/ requests (the key, methods, lengths, the API event,
+ * c4j_api_reply, the 504 timeout).
  */
 #include "engine-client.h"
 

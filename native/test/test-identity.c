@@ -2,8 +2,9 @@
  * real engine and real sockets (engine-client.h): the DROP of a lost or
  * dropped connection, a second connection of the same id replacing the
  * first (4004), the resume replay after `since`, the dying ghost (its
- * sendTo frames kept, its revival on another worker, its expiry with
- * 4005).
+ * sendTo frames kept, its revival on another worker or on its own, its
+ * expiry with 4005), a replacement on one worker, the client's address
+ * behind a local proxy, a parked poll dropped without a dying phase.
  */
 #include "engine-client.h"
 

@@ -2,7 +2,8 @@
  * sockets (engine-client.h): open at once, a frame between polls in the
  * next answer, a poll held then answered by a frame or with [], a parked
  * poll turning dying, and polls that hop between workers while a
- * publisher runs, with neither loss nor duplicate.
+ * publisher runs, with neither loss nor duplicate; the 5 ms batch window,
+ * and at most 256 frames an answer, the rest in the next.
  */
 #include "engine-client.h"
 

@@ -1,8 +1,10 @@
 /* test-wsconn.c - wsconn.c, an attached WebSocket, over a real engine and
  * real sockets (engine-client.h): the open frame and the CONNECT event,
  * text messages to the embedder, {"t":"ping"} and WebSocket pings
- * answered, fragmented messages joined, the client's close echoed, and
- * every protocol error closed with its code.
+ * answered, fragmented messages joined, frames split anywhere between
+ * reads, the client's close echoed (with or without a code), input after
+ * the server's close ignored, and every protocol error closed with its
+ * code (a message longer than an event carries too).
  */
 #include "engine-client.h"
 
