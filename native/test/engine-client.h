@@ -2,8 +2,12 @@
  * configuration, tickets signed by the engine, events read with
  * c4j_engine_poll, and the shared WebSocket client (wsclient.h, linked
  * from libwsclient.a) under the short names the tests use, its failures
- * counted as failed checks.  Included by test-engine.c and test-hub.c:
- * every function is static, so each test uses what it needs.
+ * counted as failed checks; plain HTTP requests, and the attaches and
+ * broadcasts several tests make.  Included by test-engine.c, the tests of
+ * the connection files (test-conn.c, test-wsconn.c, test-request.c,
+ * test-cmd.c, test-poll.c, test-identity.c, test-subscription.c),
+ * test-listener.c and test-hub.c: every function is static, so each test
+ * uses what it needs; a helper only one file uses stays in that file.
  */
 #ifndef C4J_ENGINE_CLIENT_H
 #define C4J_ENGINE_CLIENT_H
@@ -249,6 +253,86 @@ static int attach(c4j_engine_t *e, client_t *c, const char *cid,
   mint(e, cid, NULL, channels, 60, ticket, sizeof(ticket));
   snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
   return upgrade(c, c4j_engine_port(e), target, NULL, 0);
+}
+
+/* ---- Plain HTTP, attaching, broadcasts ----------------------------------- */
+
+/* Sends a plain HTTP request and reads until `until` appears or EOF. */
+static int http(client_t *c, int port, const char *method, const char *target,
+                const char *extra, const char *body, const char *until) {
+  char req[8192];
+  int n;
+  memset(c, 0, sizeof(*c));
+  c->fd = tcp_connect(port, 0);
+  n = snprintf(req, sizeof(req),
+               "%s %s HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n%s",
+               method, target, extra ? extra : "", body ? strlen(body) : 0,
+               body ? body : "");
+  CHECK_EQ(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
+  for (;;) {
+    c->buf[c->len] = '\0';
+    if (until && strstr((char *)c->buf, until)) break;
+    if (c->len + 1 >= sizeof(c->buf) || fill(c) <= 0) break;
+  }
+  c->buf[c->len] = '\0';
+  if (sscanf((char *)c->buf, "HTTP/1.1 %d", &c->status) != 1) c->status = -1;
+  return c->status;
+}
+
+static const char *body_of(client_t *c) {
+  char *b = strstr((char *)c->buf, "\r\n\r\n");
+  return b ? b + 4 : "";
+}
+
+static uint64_t ms_now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* Attaches over WebSocket as user (may be NULL) with channels. */
+static int attach_user(c4j_engine_t *e, client_t *c, const char *cid,
+                       const char *user, const char *channels) {
+  char ticket[2048], target[2200];
+  mint(e, cid, user, channels, 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  return upgrade(c, c4j_engine_port(e), target, NULL, 0);
+}
+
+/* Reads the epoch and offset out of a msg frame. */
+static uint64_t frame_offset(const char *text, char epoch[9]) {
+  const char *e = strstr(text, "\"e\":\""), *o = strstr(text, "\"o\":");
+  if (e == NULL || o == NULL) return 0;
+  memcpy(epoch, e + 5, 8);
+  epoch[8] = '\0';
+  return strtoull(o + 4, NULL, 10);
+}
+
+static void send_k(c4j_engine_t *e, int from, int to) {
+  for (int k = from; k < to; k++) {
+    char data[32];
+    int n = snprintf(data, sizeof(data), "{\"k\":%d}", k);
+    CHECK_EQ(c4j_send_all(e, "news", 4, data, (size_t)n, 1), 0);
+  }
+}
+
+/* Reads the answer to EOF; returns its status. */
+static int http_answer(client_t *c) {
+  while (c->len + 1 < sizeof(c->buf) && fill(c) > 0) {}
+  c->buf[c->len] = '\0';
+  if (sscanf((char *)c->buf, "HTTP/1.1 %d", &c->status) != 1) c->status = -1;
+  close(c->fd);
+  return c->status;
+}
+
+/* Sends the bytes of req as they are on a new connection and reads the
+ * answer to EOF; returns its status. */
+static int http_raw(client_t *c, int port, const char *req) {
+  memset(c, 0, sizeof(*c));
+  c->fd = tcp_connect(port, 0);
+  CHECK_EQ(send(c->fd, req, strlen(req), MSG_NOSIGNAL),
+           (long long)strlen(req));
+  return http_answer(c);
 }
 
 #endif /* C4J_ENGINE_CLIENT_H */
