@@ -300,7 +300,8 @@ static void keep(c4j__conn_t *g, c4j__buf_t *b) {
   }
 }
 
-void c4j__conn_send(c4j__conn_t *c, c4j__buf_t *b) {
+/* Queues b; `limit` 0 skips the max_queue cut (never the ring's). */
+static void queue_frame(c4j__conn_t *c, c4j__buf_t *b, int limit) {
   c4j__worker_t *w;
   c4j__buf_t *out = b;
   if (c->state == C4J__CONN_DYING) {
@@ -314,7 +315,7 @@ void c4j__conn_send(c4j__conn_t *c, c4j__buf_t *b) {
     c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
     return;
   }
-  if ((size_t)c->queued + out->len > w->engine->cfg.max_queue ||
+  if ((limit && (size_t)c->queued + out->len > w->engine->cfg.max_queue) ||
       c->out_len >= C4J__MAX_OUT) {
     atomic_fetch_add(&w->engine->slow_consumers, 1);
     c4j__conn_close(c, C4J_CLOSE_SLOW_CONSUMER, "slow consumer", 1);
@@ -329,6 +330,12 @@ void c4j__conn_send(c4j__conn_t *c, c4j__buf_t *b) {
     c4j__poll_batch(c);
   w->messages_out++;
   w->bytes_out += out->len;
+}
+
+void c4j__conn_send(c4j__conn_t *c, c4j__buf_t *b) { queue_frame(c, b, 1); }
+
+void c4j__conn_send_kept(c4j__conn_t *c, c4j__buf_t *b) {
+  queue_frame(c, b, 0);
 }
 
 void c4j__conn_send_sub(c4j__conn_t *c, c4j__sub_t *s, c4j__buf_t *b) {

@@ -122,6 +122,9 @@ void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first);
  * over max_queue an attached one is closed with 4001, a dying one drops
  * its oldest frames. */
 void c4j__conn_send(c4j__conn_t *c, c4j__buf_t *b);
+/* conn.c: c4j__conn_send of a frame an identity kept while it had no
+ * transport (bounded by max_queue then): not cut for a slow consumer. */
+void c4j__conn_send_kept(c4j__conn_t *c, c4j__buf_t *b);
 /* conn.c: c4j__conn_send for a broadcast through subscription s: skipped
  * when s already had this offset. */
 void c4j__conn_send_sub(c4j__conn_t *c, c4j__sub_t *s, c4j__buf_t *b);

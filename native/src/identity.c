@@ -106,7 +106,10 @@ void c4j__identity_detach(c4j__conn_t *c, int code, const char *reason,
     /* Counted out first, so that whoever hears of the DROP finds the
      * figures without it. */
     if (c->state != C4J__CONN_DYING) atomic_fetch_sub(&e->conns, 1);
-    unregistered(c);
+    /* Replaced (4004): only this transport ends; the identity lives on in
+     * the connection that took its id (on any worker), and stays where it
+     * is in the register. */
+    if (code != C4J_CLOSE_REPLACED) unregistered(c);
     c4j__events_drop(&e->events, c->cid->id, code, reason);
   }
   c4j__cid_map_remove(&w->cids, c->cid);
@@ -283,12 +286,13 @@ static void replay(c4j__conn_t *c, c4j__start_t *st, int quiet) {
 }
 
 /* Moves what ghost g queued to c (which has taken g's identity) and frees
- * g. */
+ * g.  The ghost kept it within max_queue: it comes back whole, even on top
+ * of the new transport's answer head and open frame. */
 static void absorb(c4j__conn_t *c, c4j__conn_t *g) {
   while (g->out_len > 0) {
     c4j__buf_t *b = c4j__conn_pop_out(g);
     g->queued -= b->len;
-    c4j__conn_send(c, b);
+    c4j__conn_send_kept(c, b);
     c4j__buf_unref(b);
   }
   c4j__identity_ghost_free(g);

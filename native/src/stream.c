@@ -38,7 +38,10 @@ c4j__buf_t *c4j__stream_event(c4j__buf_t *ws) {
 
 static const char *phrase(int status) {
   switch (status) {
+    case 101: return "Switching Protocols";
     case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
     case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
@@ -48,8 +51,15 @@ static const char *phrase(int status) {
     case 409: return "Conflict";
     case 411: return "Length Required";
     case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 426: return "Upgrade Required";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
     case 503: return "Service Unavailable";
     case 504: return "Gateway Timeout";
     default: return "Error";
@@ -72,9 +82,11 @@ long c4j__http_head(char *out, size_t cap, int status, const char *ctype,
                "Access-Control-Max-Age: 600\r\n"
                "Vary: Origin\r\n", acao) >= (int)sizeof(cors))
     return -1;
+  /* RFC 9110: a 426 names the protocol to upgrade to. */
   n = snprintf(out, cap,
-               "HTTP/1.1 %d %s\r\n%s%s%s%sCache-Control: no-store\r\n\r\n",
+               "HTTP/1.1 %d %s\r\n%s%s%s%s%sCache-Control: no-store\r\n\r\n",
                status, phrase(status), type, clen,
+               status == 426 ? "Upgrade: websocket\r\n" : "",
                keep_open ? "" : "Connection: close\r\n", cors);
   if (n < 0 || (size_t)n >= cap) return -1;
   return n;

@@ -412,11 +412,93 @@ TEST(identity_parked_poll_not_renewed_is_dropped) {
   finish(e);
 }
 
+/* A page that comes back on another worker while its old transport is
+ * still attached replaces it (4004): the identity lives on in the new
+ * connection, and who is here says so (no leave, still a member). */
+TEST(identity_replace_across_workers_keeps_who_is_here) {
+  c4j_engine_t *e = start_default(); /* two workers: a and b on each */
+  client_t *a = calloc(1, sizeof(*a)), *b = calloc(1, sizeof(*b));
+  char text[512];
+  c4j_stats_t st;
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(attach(e, a, "rw", "[\"room\"]"), 101);
+  CHECK_EQ(read_text(a, text, sizeof(text)), 0);
+  CHECK(wait_event(e, C4J_EV_CONNECT, "rw") != NULL);
+  CHECK_EQ(attach(e, b, "rw", "[\"room\"]"), 101);
+  CHECK_EQ(read_text(b, text, sizeof(text)), 0);
+  CHECK_EQ(read_close(a, NULL, 0), C4J_CLOSE_REPLACED);
+  CHECK(wait_event(e, C4J_EV_DROP, "rw") != NULL);
+  pump(e, 200);
+  CHECK_EQ(c4j_member_count(e, "room", 4, 0, 100), 1);
+  CHECK(c4j_identity(e, "rw", 2, text, sizeof(text)) > 0);
+  c4j_engine_stats(e, &st);
+  CHECK_EQ(st.conns, 1);
+  for (int i = 0; i < nevents; i++) /* no leave of room */
+    CHECK(!(events[i].type == C4J_EV_SUB && events[i].port == 0));
+  CHECK_EQ(c4j_send_all(e, "room", 4, "1", 1, 0), 0);
+  CHECK_EQ(read_text(b, text, sizeof(text)), 0);
+  CHECK(strstr(text, "\"ch\":\"room\"") != NULL);
+  client_close(a);
+  client_close(b);
+  free(a);
+  free(b);
+  finish(e);
+}
+
+/* A ghost that kept as much as max_queue allows gives it all to its
+ * revival, on top of the new answer head and open frame: not a slow
+ * consumer. */
+TEST(identity_revival_with_a_full_ghost) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char text[512], data[128];
+  int last = -1, op;
+  size_t len;
+  base_config(&cfg);
+  cfg.threads = 1;
+  cfg.conn_expires_ms = 3000;
+  cfg.max_queue = 2048;
+  e = start(&cfg);
+  if (e == NULL) return;
+  reset_events();
+  CHECK_EQ(attach(e, c, "fg", "[]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  client_close(c);
+  CHECK(wait_event(e, C4J_EV_DYING, "fg") != NULL);
+  for (int k = 0; k < 100; k++) {
+    int n = snprintf(data, sizeof(data), "{\"k\":%d,\"pad\":\"%060d\"}", k, 0);
+    CHECK_EQ(c4j_send_to(e, "fg", 2, "x", 1, data, (size_t)n, 1), 0);
+  }
+  pump(e, 100);
+  CHECK_EQ(attach(e, c, "fg", "[]"), 101);
+  while ((op = read_frame(c, text, sizeof(text), &len)) == C4J_WS_OP_TEXT) {
+    const char *k = strstr(text, "\"k\":");
+    if (k) last = atoi(k + 4);
+    if (last == 99) break;
+  }
+  CHECK_EQ(op, C4J_WS_OP_TEXT);
+  CHECK_EQ(last, 99); /* the newest kept frames, then nothing lost */
+  CHECK(wait_event(e, C4J_EV_REVIVAL, "fg") != NULL);
+  {
+    c4j_stats_t st;
+    c4j_engine_stats(e, &st);
+    CHECK_EQ(st.slow_consumers, 0);
+    CHECK_EQ(st.conns, 1);
+  }
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
 TEST_MAIN(T(identity_disconnect_drop_and_replace),
           T(identity_resume_replays_without_gap_or_duplicate),
           T(identity_dying_keeps_send_to_and_revives_elsewhere),
           T(identity_revival_resumes_without_since),
           T(identity_dying_expires_with_4005),
           T(identity_replace_on_one_worker), T(identity_revival_on_one_worker),
+          T(identity_replace_across_workers_keeps_who_is_here),
+          T(identity_revival_with_a_full_ghost),
           T(identity_address_from_a_local_proxy),
           T(identity_parked_poll_not_renewed_is_dropped))

@@ -276,8 +276,33 @@ TEST(request_refusals_and_cors) {
   finish(e);
 }
 
+/* Status lines say what their code means, and a 426 names the protocol
+ * to upgrade to (RFC 9110). */
+TEST(request_status_lines) {
+  c4j_engine_t *e = start_default();
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], req[2600];
+  if (e == NULL) return;
+  mint(e, "sl", NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(req, sizeof(req), "GET /ws?ticket=%s HTTP/1.1\r\nHost: h\r\n\r\n",
+           ticket);
+  CHECK_EQ(http_raw(c, c4j_engine_port(e), req), 426);
+  CHECK(strstr((char *)c->buf, "HTTP/1.1 426 Upgrade Required\r\n") ==
+        (char *)c->buf);
+  CHECK(strstr((char *)c->buf, "\r\nUpgrade: websocket\r\n") != NULL);
+  client_close(c);
+  CHECK_EQ(http_raw(c, c4j_engine_port(e), "GET /nowhere HTTP/1.1\r\n\r\n"),
+           404);
+  CHECK(strstr((char *)c->buf, "HTTP/1.1 404 Not Found\r\n") ==
+        (char *)c->buf);
+  CHECK(strstr((char *)c->buf, "Upgrade:") == NULL);
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
 TEST_MAIN(T(request_refusals),
           T(request_handshake_timeout_and_pipelined_frame),
           T(request_upgrade_and_method_checks),
           T(request_target_too_long_and_not_http),
-          T(request_refusals_and_cors))
+          T(request_refusals_and_cors), T(request_status_lines))
