@@ -34,12 +34,28 @@
  *   JS.Engine.start('conn', param, { workers: 4 });   // overrides the server's
  * Every option is listed above the engine, below.
  *
- * The file reads top to bottom: small helpers and the one table of codes
+ * Comet4J 0.1.7's whole page API is here too, under its names (a page
+ * that loaded comet4j-0.1.7.js runs on this file): JS.Connector alone,
+ *   var conn = new JS.Connector({ url: 'conn' });
+ *   conn.on({ connect: function (cId, channels, workStyle, timeout, conn) {},
+ *             message: function (channel, data, time, conn) {},
+ *             stop: function (cause, cId, url, conn) {} });
+ *   conn.start();
+ * JS.Engine.getConnector() (the engine's own JS.Connector, with the same
+ * events), JS.Observable, JS.Event, JS.Listener, JS.DelayedTask,
+ * JS.XMLHttpRequest, JS.AJAX (get, post, getText, getJson), JS.HTTPStatus,
+ * JS.Runtime and the JS.is* flags, JS.ns, JS.apply, JS.override,
+ * JS.extend, JS.callBack, JS.isEmpty and the other type tests (js/README.md
+ * lists them, with where this file differs from Comet4J on purpose).
+ *
+ * The file reads top to bottom: small helpers (with Comet4J's utilities,
+ * events and XMLHttpRequest) and the one table of codes
  * (CODES), the transports (WebSocket, stream, lpool: one interface), the
  * protocol codec (docs/protocol.md, sections 1-7), then the engine: its
  * parts (Subscription records in a SubscriptionTable, Commands, the
- * NodePicker), each owning one piece of its state, and CometEngine, which
- * decides when things happen.
+ * NodePicker), each owning one piece of its state, CometEngine, which
+ * decides when things happen, and JS.Connector, its face in Comet4J's
+ * terms.
  */
 (function (root, factory) {
   var JS = factory(root);
@@ -1132,6 +1148,9 @@
    *                  onAlive()        bytes arrived that carry no frame
    *                                   (an SSE comment, an empty poll)
    *                  onClose(code, reason)
+   *                  onRenew()        optional: a new request of the same
+   *                                   attachment left (long-polling: every
+   *                                   poll after the first)
    *   t.open(urls, ticket, since)    urls: {endpoint, cmd} of one server;
    *                                  since: a function that returns the
    *                                  encoded resume position (or ''), asked
@@ -1373,6 +1392,7 @@
   function PollTransport(callbacks, options) {
     this.callbacks = callbacks;
     this.timeout = (options && options.pollTimeout) || 35000;
+    this.polls = 0;
     this.req = null;
     this.cmd = '';
     this.ticket = '';
@@ -1409,6 +1429,7 @@
         deliverBatch(self, body);
         if (!self.closed) self.poll();
       }, { credentials: false, timeout: this.timeout });
+    if (++this.polls > 1 && this.callbacks.onRenew) this.callbacks.onRenew();
   };
   PollTransport.prototype.send = function (text, failed) {
     return postCommand(this, text, failed);
@@ -2092,13 +2113,20 @@
     for (var k in DEFAULTS) this.options[k] = DEFAULTS[k];
     this.config(options);
 
-    /* Comet4J's public fields. */
+    /* Comet4J's public fields. connector is this engine's JS.Connector
+     * (below): the engine keeps its url, param, cId, channels, workStyle
+     * and running up to date, and it fires Comet4J's connector events. */
     this.running = false;   /* true between the 'start' and 'stop' events */
     this.autoReconnect = true;
-    this.connector = { workStyle: '', url: '', cId: '', channels: [],
-                       param: '', running: false };
+    /* Who hears of the engine's life besides its listeners: its
+     * connector, and any JS.Connector built alone over this engine (the
+     * methods _starting ... _stopped of Connector, below). */
+    this._taps = [];
+    this.connector = new Connector({ _engine: this });
 
-    this._listeners = {};   /* name -> array, replaced on every change */
+    this._listeners = Object.create(null);   /* name -> array of {fn,
+                             * scope}, replaced on every change */
+    this._events = Object.create(null);   /* names declared by addEvent */
     this._state = 'stopped'; /* stopped | connecting | open | waiting */
     this._attempt = 0;      /* id of the current transport attempt; older
                              * callbacks compare theirs and return */
@@ -2120,6 +2148,13 @@
     });
   }
 
+  /* The engine is a JS.Observable to Comet4J's pages (instanceof, and
+   * every method of one below), with its own listener table: its event
+   * names are exact (channel names), where an Observable's are not
+   * case-sensitive. */
+  CometEngine.prototype = Object.create(Observable.prototype);
+  CometEngine.prototype.constructor = CometEngine;
+
   /* Merges options into engine.options; returns the engine. */
   CometEngine.prototype.config = function (options) {
     for (var k in (options || {})) this.options[k] = options[k];
@@ -2128,22 +2163,37 @@
 
   /* --- listeners --- */
 
-  /* on(name, fn) or on({name: fn, ...}). Adding the same fn twice to one
-   * name keeps one. Lists are copied on change, so a dispatch that is
-   * running keeps the list it started with. */
-  CometEngine.prototype.on = function (name, fn) {
+  /* on(name, fn[, scope]) or on({name: fn, ...}[, scope]) (Comet4J's
+   * on(map, fn, scope) too): fn runs with this = scope, the engine when
+   * none is given. Adding the same fn twice to one name keeps one. Lists
+   * are copied on change, so a dispatch that is running keeps the list it
+   * started with. o: Comet4J's option object, which it never used; nor
+   * does this. */
+  CometEngine.prototype.on = function (name, fn, scope, o) {
     if (isObject(name)) {
-      for (var n in name) this.on(n, name[n]);
+      var s = scope != null ? scope : typeof fn !== 'function' ? fn : undefined;
+      for (var n in name) this.on(n, name[n], s);
       return this;
     }
     if (typeof fn !== 'function') return this;
     var list = this._listeners[name] || [];
-    if (list.indexOf(fn) === -1) this._listeners[name] = list.concat([fn]);
+    for (var i = 0; i < list.length; i++) {
+      if (list[i].fn === fn) return this;
+    }
+    this._listeners[name] = list.concat([{ fn: fn, scope: scope }]);
     return this;
   };
   CometEngine.prototype.addListener = CometEngine.prototype.on;
 
-  CometEngine.prototype.removeListener = function (name, fn) {
+  /* Comet4J's addListeners(map, scope). */
+  CometEngine.prototype.addListeners = function (map, scope, o) {
+    if (isObject(map)) this.on(map, undefined, scope);
+    return this;
+  };
+
+  /* Without fn: every listener of name. Listeners are compared by fn
+   * (scope, Comet4J's third argument, does not matter), as in Comet4J. */
+  CometEngine.prototype.removeListener = function (name, fn, scope) {
     if (isObject(name)) {
       for (var n in name) this.removeListener(n, name[n]);
       return this;
@@ -2151,38 +2201,119 @@
     var list = this._listeners[name];
     if (!list) return this;
     var rest = fn === undefined ? [] :
-      list.filter(function (f) { return f !== fn; });
+      list.filter(function (l) { return l.fn !== fn; });
     if (rest.length) this._listeners[name] = rest;
     else delete this._listeners[name];
     return this;
   };
   CometEngine.prototype.un = CometEngine.prototype.removeListener;
 
-  /* A listener that throws is logged and does not stop the others. */
+  /* Runs the listeners of name with the arguments that follow. A listener
+   * that throws is logged and does not stop the others; what they return
+   * means nothing here (see fireEvent). */
   CometEngine.prototype.fire = function (name) {
     var list = this._listeners[name];
     if (!list) return;
     var args = Array.prototype.slice.call(arguments, 1);
     for (var i = 0; i < list.length; i++) {
       try {
-        list[i].apply(this, args);
+        list[i].fn.apply(list[i].scope || this, args);
       } catch (e) {
         warn('listener of "' + name + '" threw', e);
       }
     }
   };
 
+  /* Comet4J's fireEvent: as fire, but the first listener that returns
+   * false stops the others, and it answers false then, true when every
+   * listener ran, undefined when name has none. The engine fires its own
+   * events with fire: a page's listener stops no other. */
+  CometEngine.prototype.fireEvent = function () {
+    var name = arguments[0];
+    var list = this._listeners[name];
+    if (!list) return undefined;
+    var args = Array.prototype.slice.call(arguments, 1);
+    for (var i = 0; i < list.length; i++) {
+      var r;
+      try {
+        r = list[i].fn.apply(list[i].scope || this, args);
+      } catch (e) {
+        warn('listener of "' + name + '" threw', e);
+        continue;
+      }
+      if (r === false) return false;
+    }
+    return true;
+  };
+
+  /* Comet4J's declared events: the engine needs none declared (a
+   * listener of any name is heard), but hasEvent answers for them, and
+   * the channels of the open connection are declared as Comet4J's were. */
+  CometEngine.prototype.addEvent = function (name) {
+    if (typeof name === 'string') this._events[name] = true;
+  };
+  CometEngine.prototype.addEvents = function (names) {
+    var list = Syntax.isArray(names) ? names : arguments;
+    for (var i = 0; i < list.length; i++) this.addEvent(list[i]);
+  };
+  CometEngine.prototype.hasEvent = function (name) {
+    return !!(this._events[name] || this._listeners[name]);
+  };
+  CometEngine.prototype.hasListener = function (name, fn, scope) {
+    var list = this._listeners[name] || [];
+    for (var i = 0; i < list.length; i++) {
+      if (list[i].fn === fn) return true;
+    }
+    return false;
+  };
+  /* Forgets name: its listeners and its declaration. */
+  CometEngine.prototype.removeEvent = function (name) {
+    delete this._listeners[name];
+    delete this._events[name];
+  };
+  CometEngine.prototype.removeEvents = function (names) {
+    var list = typeof names === 'string' ? [names] : names || [];
+    for (var i = 0; i < list.length; i++) this.removeEvent(list[i]);
+  };
+  CometEngine.prototype.clearListeners = function () {
+    this._listeners = Object.create(null);
+  };
+  CometEngine.prototype.clearEvents = function () {
+    this.clearListeners();
+    this._events = Object.create(null);
+  };
+  /* As in Comet4J, which never wrote them: they do nothing. */
+  CometEngine.prototype.suspendEvents = function () {};
+  CometEngine.prototype.resumeEvents = function () {};
+
+  /* --- taps: the connectors that hear of the engine's life ---
+   * _tell(name, args...) calls method name of every tap with the args;
+   * _ask does the same and answers false if any of them answered false
+   * (a veto of a start or a stop). */
+  CometEngine.prototype._tell = function (name) {
+    var taps = this._taps.slice();
+    var args = Array.prototype.slice.call(arguments, 1);
+    var ok = true;
+    for (var i = 0; i < taps.length; i++) {
+      if (taps[i][name].apply(taps[i], args) === false) ok = false;
+    }
+    return ok;
+  };
+  CometEngine.prototype._ask = CometEngine.prototype._tell;
+
   /* --- public API --- */
 
   /* Starts connecting to url (the CometServlet mapping, e.g. 'conn').
    * param (object or query string) goes along with the handshake, where a
    * BeforeConnectListener can read it; options as in config(). Ignored
-   * while already started. A start after stop() is a new session: nothing
-   * is resumed. */
+   * while already started, or when a listener of the connector's
+   * beforeConnect returns false. A start after stop() is a new session:
+   * nothing is resumed. */
   CometEngine.prototype.start = function (url, param, options) {
     if (this._state !== 'stopped') return this;
     url = url || this.connector.url;
     if (!url) throw new Error('comet4j: start(url) needs the url of CometServlet');
+    if (!this._ask('_starting', url)) return this;
     this.config(options);
     this.connector.url = url;
     if (param !== undefined) this.connector.param = toQuery(param);
@@ -2196,16 +2327,28 @@
   };
 
   /* Closes the connection and cancels any reconnect. Fires 'stop' with
-   * cause (default 'stop') if the engine was started. */
+   * cause (default 'stop') if the engine was started, unless a listener of
+   * the connector's beforeStop returns false. */
   CometEngine.prototype.stop = function (cause) {
     if (this._state === 'stopped') return this;
     var cId = this.connector.cId;
+    var url = this.connector.url;
+    if (cause === undefined) cause = 'stop';
+    if (!this._ask('_stopping', cause, cId, url, false)) return this;
     this._cleanup();
     this._state = 'stopped';
     this._commands.rejectAll('stopped before the answer', true);
-    this.fire('stop', cause === undefined ? 'stop' : cause, cId,
-              this.connector.url, this);
+    this._tell('_stopped', cause, cId, url);
+    this.fire('stop', cause, cId, url, this);
     return this;
+  };
+
+  /* Cuts the connection as a network failure would (JS.Connector's
+   * _xhr.abort()): the engine reconnects, as after any loss. */
+  CometEngine.prototype._cut = function () {
+    if (this._state === 'open' || this._state === 'connecting') {
+      this._fail(this._attempt, 'closed:' + CODES.LOST);
+    }
   };
 
   CometEngine.prototype.getId = function () { return this.connector.cId; };
@@ -2366,6 +2509,9 @@
       onAlive: function () {
         if (id === self._attempt) self._lastRecv = +new Date();
       },
+      onRenew: function () {
+        if (id === self._attempt && self._state === 'open') self._tell('_renewed');
+      },
       onClose: function (code, reason) {
         if (id !== self._attempt) return;
         if (self._state === 'connecting' && !NO_RETRY_CODES[code]) {
@@ -2397,17 +2543,26 @@
       if (this._state !== 'connecting') return;
       this._opened(id, f);
     } else if (f.t === 'msg') {
+      /* The connectors hear first (Comet4J's message event, then the
+       * engine's channel event); one of their listeners may stop it. */
       if (this._state === 'open' && this._subs.fresh(f)) {
-        this.fire(f.ch, f.data, f.time, this);
+        this._tell('_message', f.ch, f.data, f.time);
+        if (id === this._attempt) this.fire(f.ch, f.data, f.time, this);
       }
     } else if (f.t === 'recovered') {
       if (this._state === 'open') {
-        this.fire('recovered', f.recovered === true, f.ch, this);
+        this._tell('_notice', 'recovered', [f.recovered === true, f.ch]);
+        if (id === this._attempt) {
+          this.fire('recovered', f.recovered === true, f.ch, this);
+        }
       }
     } else if (f.t === 'ack' || f.t === 'res' || f.t === 'err') {
       this._commands.answer(f);
     } else if (f.t === 'join' || f.t === 'leave') {
-      if (this._state === 'open') this.fire(f.t, f.ch, f.user, f.cId, this);
+      if (this._state === 'open') {
+        this._tell('_notice', f.t, [f.ch, f.user, f.cId]);
+        if (id === this._attempt) this.fire(f.t, f.ch, f.user, f.cId, this);
+      }
     }
     /* 'pong' and frame types this version does not know: nothing to do
      * beyond the liveness stamp above. */
@@ -2453,6 +2608,12 @@
     /* Commands made while connecting go first, before the listeners of
      * 'start' make theirs. */
     this._commands.flush(this._sender());
+    this.addEvents(this.connector.channels);
+    /* The connectors hear first, as Comet4J's engine heard from its
+     * connector; one of their listeners may stop the engine. */
+    this._tell('_opened', this.connector.cId, this.connector.channels,
+               this.connector.workStyle, this._hs.timeout);
+    if (id !== this._attempt) return;
     this.fire('start', this.connector.cId, this.connector.channels, this);
   };
 
@@ -2466,8 +2627,15 @@
        * to the node it was on. */
       this._picker.closed(cause);
     }
-    this._cleanup();
     var stopping = retry === false || !this.autoReconnect;
+    var url = this.connector.url;
+    if (stopping) {
+      /* The connector's beforeStop hears of it, but cannot keep it going;
+       * a listener of it may have stopped the engine already. */
+      this._ask('_stopping', cause, cId, url, true);
+      if (id !== this._attempt || this._state === 'stopped') return;
+    }
+    this._cleanup();
     /* Sent and unanswered: lost with the connection (resending could do a
      * publish twice). Not yet sent: they wait for the next connection. */
     this._commands.rejectAll('connection lost (' + cause +
@@ -2483,7 +2651,17 @@
         self._connect();
       });
     }
-    this.fire('stop', cause, cId, this.connector.url, this);
+    /* The connectors hear first, as Comet4J's engine heard of a stop from
+     * its connector. One that gives up (JS.Connector's retryCount) stops
+     * the engine, which has then fired its 'stop' already. */
+    if (stopping) {
+      this._tell('_stopped', cause, cId, url);
+      this.fire('stop', cause, cId, url, this);
+      return;
+    }
+    var attempt = this._attempt;
+    this._tell('_lost', cause);
+    if (attempt === this._attempt) this.fire('stop', cause, cId, url, this);
   };
 
   /* Exponential backoff with full jitter: a random delay in
@@ -2519,6 +2697,283 @@
     this._timer = null;
   };
 
+  /* --- JS.Connector: Comet4J's connector over this engine ---
+   * Comet4J's JS.Engine sat on a JS.Connector that made the requests;
+   * here the engine makes them (transports, handshake, resume, commands)
+   * and a Connector is its face in Comet4J's terms. There are two kinds:
+   *
+   *   engine.connector (JS.Engine.getConnector()): the engine's own. The
+   *     engine keeps its fields (url, param, cId, channels, workStyle,
+   *     running: true while open) as it did, start and stop are the
+   *     engine's, and it fires the events below. retryCount does not
+   *     apply: the engine reconnects while autoReconnect is on.
+   *   new JS.Connector(config): a connector used alone, as Comet4J's
+   *     connectorTest page does, over an engine of its own that nobody
+   *     else sees. It keeps Comet4J's fields: running is true from
+   *     start() to its stop event (reconnects included), cId, channels
+   *     and workStyle stay while it reconnects. It gives up after
+   *     retryCount consecutive failed tries (each one a stop event of the
+   *     engine: a lost connection, a handshake or transport that failed)
+   *     and stops with the last cause.
+   *
+   * Events (Comet4J's, with its arguments; names are not case-sensitive):
+   *   beforeConnect (url, conn)  start() was called; false: no start
+   *   connect (cId, channels, workStyle, timeout, conn)
+   *                              a connection is open with a connection id
+   *                              the connector had not announced (the first,
+   *                              or the server's new one after a reconnect
+   *                              it could not revive); workStyle: 'websocket',
+   *                              'stream' or 'lpool'; timeout: the server's
+   *                              Comet.Timeout (ms)
+   *   revival (url, cId, conn)   the connection came back with the same id
+   *                              (a reconnect the server revived), or a
+   *                              long-poll sent its next poll, as Comet4J's
+   *                              revival requests
+   *   message (channel, data, time, conn)  a message of any channel
+   *   beforeStop (cause, cId, url, conn)   stop(cause) was called, or the
+   *                              connector is giving up or was refused;
+   *                              false keeps it going, except when the
+   *                              server decided (refused, a close code that
+   *                              is not retried, autoReconnect off)
+   *   stop (cause, cId, url, conn)  stopped for good; cause is the page's,
+   *                              or one of the engine's stop causes
+   * and this client's own: recovered (recovered, channel, conn), join and
+   * leave (channel, user, cId, conn), as the engine's.
+   *
+   * Config (Comet4J's): url, param, retryCount (3), retryDelay (ms, 1000:
+   * the scale of the first reconnect delay, the engine's retryMin),
+   * revivalDelay (kept, unused: a long-poll sends its next poll at once),
+   * listeners, events; and the engine's options, which a Connector alone
+   * passes to its engine: workStyle ('auto', 'websocket', 'stream',
+   * 'lpool': forced before start, the one in use after connect),
+   * retryMin, retryMax, handshakeTimeout, openTimeout, heartbeat,
+   * deadBeats, requestTimeout, workers, endpoints, WebSocket.
+   *
+   * _xhr is a JS.XMLHttpRequest, for the pages that reach into it, as
+   * connectorTest does: the transports do not run over it, so its events
+   * do not fire, but its abort() cuts the connection as it did in Comet4J
+   * and the connector comes back: with a revival over stream and lpool
+   * (the server keeps the id, as Comet4J's did); a WebSocket's close
+   * frame tells the server that the page is gone, so over one the
+   * connector comes back with a new connect. A Connector alone that
+   * stops while on stream or lpool asks the server to drop its connection
+   * at once (GET url?cmd=drop&cid=<cId>&param, as Comet4J did; a
+   * WebSocket's close does it by itself), and so on pagehide, with
+   * navigator.sendBeacon (a POST). The connector also has the engine's
+   * commands: subscribe, unsubscribe, publish, request. */
+  var ENGINE_OPTIONS = ['retryMin', 'retryMax', 'handshakeTimeout',
+    'openTimeout', 'heartbeat', 'deadBeats', 'requestTimeout', 'workers',
+    'endpoints', 'WebSocket'];
+
+  var Connector = Syntax.extend(Observable, {
+    version: JS.version,
+    SYSCHANNEL: 'c4j',
+    LLOOPSTYLE: 'lpool',
+    STREAMSTYLE: 'stream',
+    CMDTAG: 'cmd',
+    retryCount: 3,
+    retryDelay: 1000,
+    currRetry: 0,
+    url: '',
+    param: '',
+    revivalDelay: 100,
+    cId: '',
+    channels: null,
+    workStyle: '',
+    emptyUrlError: 'comet4j: start(url) needs the url of CometServlet',
+    runningError: 'comet4j: the connector is running',
+    dataFormatError: 'comet4j: the server answered data in a bad format',
+    running: false,
+    _xhr: null,
+    lastReceiveMessage: '',
+
+    /* new JS.Connector(config) */
+    constructor: function () {
+      var self = this;
+      Connector.superclass.constructor.apply(this, arguments);
+      this.addEvents(['beforeConnect', 'connect', 'beforeStop', 'stop',
+                      'message', 'revival', 'recovered', 'join', 'leave']);
+      if (!Syntax.isArray(this.channels)) this.channels = [];
+      /* _engine given: the engine's own connector; else one alone. */
+      this._alone = !this._engine;
+      if (this._alone) this._engine = new CometEngine();
+      this._engine._taps.push(this);
+      this._announced = '';   /* the cId of the last connect event */
+      this._asked = false;    /* beforeStop was asked by stop() itself */
+      this._style = '';       /* the workStyle the page forced */
+      this._xhr = new XHR();
+      var abort = this._xhr.abort;
+      this._xhr.abort = function () {
+        try {
+          abort.apply(this, arguments);
+        } finally {
+          self._engine._cut();
+        }
+      };
+      if (this._alone && typeof root.addEventListener === 'function') {
+        root.addEventListener('pagehide', function () { self.doDrop(true); });
+      }
+    },
+
+    /* Starts connecting (to url, or the url config); param as the engine's
+     * (an object or a query string), or the last one. Nothing while
+     * running, or when a beforeConnect listener returns false. */
+    start: function (url, param) {
+      if (!this._alone) {
+        this._engine.start(url, param);
+        return;
+      }
+      if (this.running) return;
+      this.url = url || this.url;
+      if (!this.url) throw new Error(this.emptyUrlError);
+      if (this.fireEvent('beforeConnect', this.url, this) === false) return;
+      this.param = param || this.param;
+      if (this.workStyle) this._style = this.workStyle;
+      this.workStyle = '';
+      this.running = true;
+      this.currRetry = 0;
+      this._announced = '';
+      var options = { workStyle: this._style || 'auto',
+                      retryMin: this.retryDelay };
+      for (var i = 0; i < ENGINE_OPTIONS.length; i++) {
+        var k = ENGINE_OPTIONS[i];
+        if (this[k] !== undefined) options[k] = this[k];
+      }
+      this._engine.start(this.url, this.param, options);
+    },
+
+    /* Stops, with beforeStop first (false: not stopped); cause is 'stop'
+     * when none is given, as the engine's. */
+    stop: function (cause) {
+      if (!this._alone) {
+        this._engine.stop(cause);
+        return;
+      }
+      if (!this.running) return;
+      if (cause === undefined) cause = 'stop';
+      if (this.fireEvent('beforeStop', cause, this.cId, this.url, this) === false) {
+        return;
+      }
+      this.doDrop();
+      this._asked = true;
+      try {
+        this._engine.stop(cause);
+      } finally {
+        this._asked = false;
+      }
+      /* The engine was stopped already (a veto earlier): end here. */
+      this._finish(cause);
+    },
+
+    getId: function () {
+      return this.cId;
+    },
+
+    /* Comet4J's: a query string with the & it is appended with. */
+    perfectParam: function (param) {
+      if (param && typeof param === 'string' && param.charAt(0) !== '&') {
+        param = '&' + param;
+      }
+      return param;
+    },
+
+    /* Asks the server to drop the connection now, for the HTTP
+     * transports (see above); unloading: the page is going away. */
+    doDrop: function (unloading) {
+      if (!this.running || !this.cId ||
+          (this.workStyle !== 'stream' && this.workStyle !== 'lpool')) return;
+      var url = appendQuery(appendQuery(this.url, this.CMDTAG + '=drop&cid=' +
+                                        encodeURIComponent(this.cId)),
+                            toQuery(this.param));
+      var nav = root.navigator;
+      if (unloading && nav && typeof nav.sendBeacon === 'function') {
+        try { nav.sendBeacon(url); } catch (e) { /* gone anyway */ }
+        return;
+      }
+      request('GET', url, null, function () {}, { timeout: 5000 });
+    },
+
+    subscribe: function (channel) { return this._engine.subscribe(channel); },
+    unsubscribe: function (channel) { return this._engine.unsubscribe(channel); },
+    publish: function (channel, data) { return this._engine.publish(channel, data); },
+    request: function (route, params, options) {
+      return this._engine.request(route, params, options);
+    },
+
+    /* --- what the engine tells its taps (CometEngine._tell) --- */
+
+    /* engine.start: the engine's own connector asks beforeConnect (a
+     * Connector alone asked it in start()). */
+    _starting: function (url) {
+      this.currRetry = 0;
+      return this._alone || this.fireEvent('beforeConnect', url, this) !== false;
+    },
+
+    /* engine.stop, or the engine stopping for good (forced: the veto is
+     * not heard). */
+    _stopping: function (cause, cId, url, forced) {
+      if (this._asked) return true;
+      var go = this.fireEvent('beforeStop', cause, this._alone ? this.cId : cId,
+                              url, this) !== false;
+      return forced || go;
+    },
+
+    _opened: function (cId, channels, workStyle, timeout) {
+      if (this._alone) {
+        if (!this.running) return;
+        this.cId = cId;
+        this.channels = channels;
+        this.workStyle = workStyle;
+      }
+      this.currRetry = 0;
+      if (cId && cId === this._announced) {
+        this.fireEvent('revival', this.url, cId, this);
+        return;
+      }
+      this._announced = cId;
+      this.fireEvent('connect', cId, channels, workStyle, timeout, this);
+    },
+
+    _renewed: function () {
+      this.fireEvent('revival', this.url, this.cId, this);
+    },
+
+    _message: function (channel, data, time) {
+      this.fireEvent('message', channel, data, time, this);
+    },
+
+    _notice: function (name, args) {
+      this.fireEvent.apply(this, [name].concat(args, [this]));
+    },
+
+    /* A try failed or the connection was lost; the engine retries. */
+    _lost: function (cause) {
+      this.currRetry++;
+      if (this._alone && this.currRetry > this.retryCount) this.stop(cause);
+    },
+
+    _stopped: function (cause, cId, url) {
+      if (this._alone) {
+        this._finish(cause);
+        return;
+      }
+      this._announced = '';
+      this.fireEvent('stop', cause, cId, url, this);
+    },
+
+    /* A Connector alone stops: fields cleared, then its stop event. */
+    _finish: function (cause) {
+      if (!this.running) return;
+      var cId = this.cId;
+      this.running = false;
+      this.cId = '';
+      this.channels = [];
+      this.workStyle = '';
+      this._announced = '';
+      this.fireEvent('stop', cause, cId, this.url, this);
+    }
+  });
+
   JS.Protocol = Protocol;
   JS.Transports = TRANSPORTS;
   JS.FALLBACK_ORDER = FALLBACK_ORDER;
@@ -2530,6 +2985,7 @@
   JS.Commands = Commands;
   JS.NodePicker = NodePicker;
   JS.CometEngine = CometEngine;
+  JS.Connector = Connector;
   JS.Engine = new CometEngine();
   return JS;
 }));

@@ -46,8 +46,10 @@ const COMET4J = {
     functions: { log: 1, ns: 0, apply: 3, override: 2, extend: 3, callBack: 3, isEmpty: 2,
       isArray: 1, isDate: 1, isObject: 1, isPrimitive: 1, isFunction: 1, isNumber: 1,
       isString: 1, isBoolean: 1, isElement: 1, isDefined: 1, toArray: 3, on: 4, un: 4,
-      DelayedTask: 3, Observable: 1, Event: 2, Listener: 3, XMLHttpRequest: 0 },
-    values: ['version', 'Runtime', 'Syntax', 'DomEvent', 'HTTPStatus', 'AJAX', ...RUNTIME],
+      DelayedTask: 3, Observable: 1, Event: 2, Listener: 3, XMLHttpRequest: 0,
+      Connector: 0 },
+    values: ['version', 'Runtime', 'Syntax', 'DomEvent', 'HTTPStatus', 'AJAX', 'Engine',
+      ...RUNTIME],
   },
   'JS.Runtime': { values: RUNTIME },
   'JS.Syntax': { functions: SYNTAX },
@@ -73,9 +75,23 @@ const COMET4J = {
   // AJAX.js
   'JS.AJAX': { functions: { post: 5, get: 5, getText: 5, getJson: 5 },
     values: ['dataFormatError', 'urlError'] },
+  // Connector.js
+  'JS.Connector.prototype': {
+    functions: { ...OBSERVABLE, start: 2, stop: 1, getId: 0, perfectParam: 1 },
+    values: ['version', 'SYSCHANNEL', 'LLOOPSTYLE', 'STREAMSTYLE', 'CMDTAG', 'retryCount',
+      'retryDelay', 'currRetry', 'url', 'param', 'revivalDelay', 'cId', 'channels',
+      'workStyle', 'emptyUrlError', 'runningError', 'dataFormatError', 'running', '_xhr',
+      'lastReceiveMessage'],
+    events: ['beforeConnect', 'connect', 'beforeStop', 'stop', 'message', 'revival'],
+  },
+  // Engine.js
+  'JS.Engine': {
+    functions: { ...OBSERVABLE, start: 2, stop: 1, getConnector: 0, getId: 0 },
+    values: ['running', 'connector'],
+  },
 };
 // Where this file takes more parameters than Comet4J declared.
-const MORE = {};
+const MORE = { 'JS.Engine.start': 3 };   // start(url, param, options)
 
 function resolve(path) {
   if (path === 'new JS.DelayedTask()') return new JS.DelayedTask(() => {});
@@ -93,16 +109,34 @@ for (const [path, { functions = {}, values = [], events = [] }] of Object.entrie
     }
     for (const name of values) assert.ok(name in o, `${path}.${name}`);
     if (events.length) {
-      const instance = new JS.XMLHttpRequest();
+      const Cls = path === 'JS.XMLHttpRequest.prototype' ? JS.XMLHttpRequest : JS.Connector;
+      const instance = new Cls();
       for (const ev of events) assert.ok(instance.hasEvent(ev), `${path}: event ${ev}`);
     }
   });
 }
 
-test('JS.XMLHttpRequest is what Comet4J made it: an Observable, built with JS.extend', () => {
+test('the classes are what Comet4J made them: Observables, built with JS.extend', () => {
   assert.ok(new JS.XMLHttpRequest() instanceof JS.Observable);
+  assert.ok(new JS.Connector() instanceof JS.Observable);
   assert.equal(JS.XMLHttpRequest.superclass, JS.Observable.prototype);
-  assert.equal(JS.XMLHttpRequest.superclass.constructor, JS.Observable);
+  assert.equal(JS.Connector.superclass.constructor, JS.Observable);
+  assert.ok(JS.Engine instanceof JS.Observable);
+  assert.ok(JS.Engine.connector instanceof JS.Connector);
+  assert.equal(JS.Engine.getConnector(), JS.Engine.connector);
+  // Every Observable method is the engine's own (exact event names), none
+  // an Observable's working on a table the engine does not have.
+  for (const name of Object.keys(OBSERVABLE)) {
+    assert.ok(Object.hasOwn(JS.CometEngine.prototype, name), name);
+  }
+  const c = new JS.Connector();
+  assert.ok(c._xhr instanceof JS.XMLHttpRequest);
+  assert.deepEqual([c.LLOOPSTYLE, c.STREAMSTYLE, c.SYSCHANNEL, c.CMDTAG],
+    ['lpool', 'stream', 'c4j', 'cmd']);
+  assert.deepEqual([c.retryCount, c.retryDelay, c.revivalDelay, c.running, c.cId, c.workStyle],
+    [3, 1000, 100, false, '', '']);
+  assert.deepEqual(c.channels, []);
+  assert.equal(c.getId(), '');
 });
 
 // --- JS.js ---
@@ -131,6 +165,7 @@ test('a plain <script> makes the global JS; JS.Runtime reads the user agent', ()
   for (const [name, [ua, set]] of Object.entries(uas)) {
     const window = asScript({ navigator: { userAgent: ua } });
     assert.equal(typeof window.JS, 'object', name);
+    assert.equal(window.JS.Engine.getConnector() instanceof window.JS.Connector, true);
     for (const flag of RUNTIME) {
       assert.equal(window.JS.Runtime[flag], set.includes(flag), `${name}: ${flag}`);
       assert.equal(window.JS[flag], window.JS.Runtime[flag], `${name}: JS.${flag}`);
