@@ -2137,6 +2137,7 @@
     this._beat = null;      /* heartbeat interval while open */
     this._lastRecv = 0;
     this._lastId = '';      /* the connection to revive on a reconnect */
+    this._held = false;     /* the last handshake kept that connection */
     this._fallen = {};      /* workStyle -> true: could not open here */
     this._tries = {};       /* workStyle -> nodes it failed on, this
                              * handshake */
@@ -2439,6 +2440,8 @@
       if (!hs) return self._fail(id, 'error');
       self.connector.cId = hs.cId;
       self.connector.channels = hs.channels;
+      /* The server still holds the connection the page had. */
+      self._held = !!hs.cId && hs.cId === self._lastId;
       self._lastId = hs.cId || self._lastId;
       self._tries = {};
       self._tryTransport(hs, '');
@@ -2538,6 +2541,17 @@
     if (!f) {
       warn('dropped a malformed frame', text);
       return;
+    }
+    /* A long-poll that comes back to the connection the server holds for
+     * the page while it is parked between two polls continues it quietly,
+     * without an open frame (docs/protocol.md section 6, details of the
+     * core): its first answer says that it is attached. Waiting for an
+     * open frame instead would drop what the answers carry and poll again
+     * with the same since, over and over, until openTimeout. */
+    if (f.t !== 'open' && !aside && this._state === 'connecting' && this._held &&
+        TRANSPORTS[this.connector.workStyle] === PollTransport) {
+      this._opened(id, { t: 'open' });
+      if (id !== this._attempt) return;
     }
     if (f.t === 'open') {
       if (this._state !== 'connecting') return;
