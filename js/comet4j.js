@@ -34,12 +34,28 @@
  *   JS.Engine.start('conn', param, { workers: 4 });   // overrides the server's
  * Every option is listed above the engine, below.
  *
- * The file reads top to bottom: small helpers and the one table of codes
+ * Comet4J 0.1.7's whole page API is here too, under its names (a page
+ * that loaded comet4j-0.1.7.js runs on this file): JS.Connector alone,
+ *   var conn = new JS.Connector({ url: 'conn' });
+ *   conn.on({ connect: function (cId, channels, workStyle, timeout, conn) {},
+ *             message: function (channel, data, time, conn) {},
+ *             stop: function (cause, cId, url, conn) {} });
+ *   conn.start();
+ * JS.Engine.getConnector() (the engine's own JS.Connector, with the same
+ * events), JS.Observable, JS.Event, JS.Listener, JS.DelayedTask,
+ * JS.XMLHttpRequest, JS.AJAX (get, post, getText, getJson), JS.HTTPStatus,
+ * JS.Runtime and the JS.is* flags, JS.ns, JS.apply, JS.override,
+ * JS.extend, JS.callBack, JS.isEmpty and the other type tests (js/README.md
+ * lists them, with where this file differs from Comet4J on purpose).
+ *
+ * The file reads top to bottom: small helpers (with Comet4J's utilities,
+ * events and XMLHttpRequest) and the one table of codes
  * (CODES), the transports (WebSocket, stream, lpool: one interface), the
  * protocol codec (docs/protocol.md, sections 1-7), then the engine: its
  * parts (Subscription records in a SubscriptionTable, Commands, the
- * NodePicker), each owning one piece of its state, and CometEngine, which
- * decides when things happen.
+ * NodePicker), each owning one piece of its state, CometEngine, which
+ * decides when things happen, and JS.Connector, its face in Comet4J's
+ * terms.
  */
 (function (root, factory) {
   var JS = factory(root);
@@ -103,7 +119,9 @@
    * otherwise (workers, node). opts: type (Content-Type of the body, form
    * by default), credentials (false for the native port: the ticket is the
    * credential, and the port's CORS answer does not allow cookies),
-   * timeout (ms). Cookies go along by default so the handshake runs in the
+   * timeout (ms), sync (true: a synchronous XMLHttpRequest, for Comet4J's
+   * JS.AJAX calls with asyn false; where there is none, it stays
+   * asynchronous). Cookies go along by default so the handshake runs in the
    * page's session. Returns {abort}; an aborted request never calls done. */
   function request(method, url, body, done, opts) {
     opts = opts || {};
@@ -121,13 +139,26 @@
     if (typeof root.XMLHttpRequest === 'function' ||
         typeof root.XMLHttpRequest === 'object') {
       var xhr = new root.XMLHttpRequest();
-      xhr.open(method, url, true);
-      xhr.withCredentials = creds;
+      xhr.open(method, url, !opts.sync);
+      /* A synchronous request is same-origin: some browsers refuse
+       * withCredentials on one. */
+      if (!opts.sync) xhr.withCredentials = creds;
       if (body != null) xhr.setRequestHeader('Content-Type', type);
       xhr.onreadystatechange = function () {
         if (xhr.readyState === 4) finish(xhr.status, xhr.responseText, xhr);
       };
-      xhr.send(body == null ? null : body);
+      try {
+        xhr.send(body == null ? null : body);
+      } catch (e) {
+        /* A request that cannot be sent throws; a synchronous one does on
+         * a network error. */
+        finish(0, '', xhr);
+      }
+      /* Not every browser fires readystatechange for a synchronous
+       * request; finish runs once either way. */
+      if (opts.sync && xhr.readyState === 4) {
+        finish(xhr.status, xhr.responseText, xhr);
+      }
       abort = function () {
         try { xhr.abort(); } catch (e) { /* already done */ }
       };
@@ -143,7 +174,11 @@
       }
       root.fetch(url, init).then(function (res) {
         return res.text().then(function (text) {
-          finish(res.status, text, { status: res.status, responseText: text });
+          finish(res.status, text, {
+            status: res.status, statusText: res.statusText || '',
+            responseText: text,
+            getResponseHeader: function (name) { return res.headers.get(name); }
+          });
         });
       }).catch(function () {
         finish(0, '', { status: 0, responseText: '' });
@@ -165,26 +200,864 @@
     } };
   }
 
-  /* Comet4J's DOM and AJAX helpers, kept because Comet4J pages use them. */
-  JS.on = function (el, name, fn) {
-    if (el.addEventListener) el.addEventListener(name, fn, false);
-    else if (el.attachEvent) el.attachEvent('on' + name, fn);
-  };
-  JS.un = function (el, name, fn) {
-    if (el.removeEventListener) el.removeEventListener(name, fn, false);
-    else if (el.detachEvent) el.detachEvent('on' + name, fn);
+  /* --- XMLHttpRequest over fetch ---
+   * Where there is no XMLHttpRequest (node, workers) but fetch, so that
+   * JS.XMLHttpRequest and JS.AJAX (Comet4J's, which speak XMLHttpRequest)
+   * work there too. Asynchronous only. readyState goes 1 (open), 2 (the
+   * status and headers), 3 (each chunk of the body), 4 (done; status 0
+   * after a network error or an abort), each step with onreadystatechange,
+   * as a browser's does. */
+  function FetchXHR() {
+    this.readyState = 0;
+    this.status = 0;
+    this.statusText = '';
+    this.responseText = '';
+    this.responseXML = null;
+    this.withCredentials = false;
+    this.onreadystatechange = null;
+    this._method = 'GET';
+    this._url = '';
+    this._headers = {};
+    this._res = null;
+    this._ctrl = null;
+    this._gen = 0;         /* the request in flight; older callbacks return */
+  }
+
+  FetchXHR.prototype._step = function (readyState) {
+    this.readyState = readyState;
+    if (typeof this.onreadystatechange === 'function') this.onreadystatechange();
   };
 
-  /* callback(responseText, xhr) once the answer is complete, whatever its
-   * status: the page decides what a 500 means. */
-  JS.AJAX = {
-    get: function (url, param, callback) {
-      return request('GET', appendQuery(url, toQuery(param)), null,
-        function (status, text, xhr) { if (callback) callback(text, xhr); });
+  FetchXHR.prototype.open = function (method, url) {
+    this._stop();
+    this._method = String(method || 'GET').toUpperCase();
+    this._url = String(url);
+    this._headers = {};
+    this._res = null;
+    this.status = 0;
+    this.statusText = '';
+    this.responseText = '';
+    this._step(1);
+  };
+
+  FetchXHR.prototype.setRequestHeader = function (name, value) {
+    this._headers[name] = String(value);
+  };
+
+  FetchXHR.prototype.send = function (body) {
+    var self = this;
+    var gen = ++this._gen;
+    var ctrl = typeof root.AbortController === 'function' ?
+      new root.AbortController() : null;
+    this._ctrl = ctrl;
+    var init = { method: this._method, headers: this._headers, cache: 'no-store',
+                 credentials: this.withCredentials ? 'include' : 'same-origin' };
+    if (ctrl) init.signal = ctrl.signal;
+    if (body != null && this._method !== 'GET' && this._method !== 'HEAD') {
+      init.body = body;
+    }
+    function failed() {
+      if (gen !== self._gen) return;
+      self._ctrl = null;
+      self.status = 0;
+      self.statusText = '';
+      self._step(4);
+    }
+    root.fetch(this._url, init).then(function (res) {
+      if (gen !== self._gen) return;
+      self._res = res;
+      self.status = res.status;
+      self.statusText = res.statusText || '';
+      self._step(2);
+      var reader = res.body && typeof res.body.getReader === 'function' &&
+                   typeof root.TextDecoder === 'function' ?
+                   res.body.getReader() : null;
+      if (!reader) {
+        return res.text().then(function (text) {
+          if (gen !== self._gen) return;
+          self.responseText = text;
+          self._step(3);
+          self._ctrl = null;
+          self._step(4);
+        });
+      }
+      var decoder = new root.TextDecoder();
+      var more = function () {
+        return reader.read().then(function (r) {
+          if (gen !== self._gen) return undefined;
+          if (r.done) {
+            self.responseText += decoder.decode();
+            self._ctrl = null;
+            self._step(4);
+            return undefined;
+          }
+          self.responseText += decoder.decode(r.value, { stream: true });
+          self._step(3);
+          return more();
+        });
+      };
+      return more();
+    }).catch(failed);
+  };
+
+  /* Ends the request in flight without a word (open() does). */
+  FetchXHR.prototype._stop = function () {
+    this._gen++;
+    if (this._ctrl) {
+      try { this._ctrl.abort(); } catch (e) { /* already over */ }
+    }
+    this._ctrl = null;
+  };
+
+  /* As a browser's: a request in flight ends with readyState 4 and status
+   * 0 (one readystatechange), then the object is back to 0, unsent. */
+  FetchXHR.prototype.abort = function () {
+    var busy = this._ctrl !== null;
+    this._stop();
+    if (busy) {
+      this.status = 0;
+      this.statusText = '';
+      this._step(4);
+    }
+    this.readyState = 0;
+  };
+
+  FetchXHR.prototype.getResponseHeader = function (name) {
+    return this._res ? this._res.headers.get(name) : null;
+  };
+
+  FetchXHR.prototype.getAllResponseHeaders = function () {
+    var out = '';
+    if (this._res) {
+      this._res.headers.forEach(function (value, name) {
+        out += name + ': ' + value + '\r\n';
+      });
+    }
+    return out;
+  };
+
+  /* ---------------------------------------------------------------------
+   * Comet4J's page API
+   *
+   * Comet4J 0.1.7's page client (comet4j-0.1.7.js: JS.js, Observable.js,
+   * XMLHttpRequest.js, AJAX.js; Connector.js and Engine.js are below the
+   * engine) under the same names, with the same arguments and events, so
+   * that a page written for it runs on this file. Written anew from what
+   * Comet4J's sources and documentation say each name does; where this
+   * file does something else on purpose, the comment says so. They know
+   * nothing of the protocol, and the engine below uses JS.Observable's
+   * names for its listeners.
+   * ------------------------------------------------------------------- */
+
+  /* --- JS.Runtime: the browser, read from the user agent once ---
+   * Comet4J's flags and rules (isSafari: not Chrome; isGecko: not WebKit;
+   * isIE: not Opera), except isIE6, which Comet4J set for every IE that
+   * was not 7 or 8 (so IE 9 and 10 too): here it means MSIE 6. */
+  var RUNTIME_FLAGS = ['isOpera', 'isFirefox', 'isChrome', 'isWebKit',
+    'isSafari', 'isSafari2', 'isSafari3', 'isSafari4', 'isIE', 'isIE7',
+    'isIE8', 'isIE6', 'isGecko', 'isGecko2', 'isGecko3', 'isWindows', 'isMac',
+    'isAir', 'isLinux'];
+
+  function runtimeOf(userAgent) {
+    var ua = String(userAgent || '').toLowerCase();
+    function has(re) { return re.test(ua); }
+    var r = {};
+    r.isOpera = has(/opera/);
+    r.isFirefox = has(/firefox/);
+    r.isChrome = has(/chrome/);
+    r.isWebKit = has(/webkit/);
+    r.isSafari = !r.isChrome && has(/safari/);
+    r.isSafari2 = r.isSafari && has(/applewebkit\/4/);
+    r.isSafari3 = r.isSafari && has(/version\/3/);
+    r.isSafari4 = r.isSafari && has(/version\/4/);
+    r.isIE = !r.isOpera && has(/msie/);
+    r.isIE7 = r.isIE && has(/msie 7/);
+    r.isIE8 = r.isIE && has(/msie 8/);
+    r.isIE6 = r.isIE && has(/msie 6/);
+    r.isGecko = !r.isWebKit && has(/gecko/);
+    r.isGecko2 = r.isGecko && has(/rv:1\.8/);
+    r.isGecko3 = r.isGecko && has(/rv:1\.9/);
+    r.isWindows = has(/windows|win32/);
+    r.isMac = has(/macintosh|mac os x/);
+    r.isAir = has(/adobeair/);
+    r.isLinux = has(/linux/);
+    return r;
+  }
+
+  var Runtime = runtimeOf(root.navigator && root.navigator.userAgent);
+  JS.Runtime = Runtime;
+  RUNTIME_FLAGS.forEach(function (flag) { JS[flag] = Runtime[flag]; });
+
+  /* --- JS.Syntax: the language helpers, also as JS.apply, JS.ns... --- */
+
+  var toStr = Object.prototype.toString;
+  var hasOwn = Object.prototype.hasOwnProperty;
+
+  var Syntax = {
+    /* console.log(str) where there is a console. */
+    log: function (str) {
+      var c = root && root.console;
+      if (c && typeof c.log === 'function') c.log(str);
     },
-    post: function (url, param, callback) {
-      return request('POST', url, toQuery(param),
-        function (status, text, xhr) { if (callback) callback(text, xhr); });
+
+    /* nameSpace('a.b.c', ...): makes each dotted path of objects, from the
+     * global object (a path that starts with JS starts from this JS), keeps
+     * what exists, and returns the last object made or found. Comet4J made
+     * every segment a global of its own (window.a, window.b, window.c);
+     * this makes the nested objects the path names. */
+    nameSpace: function () {
+      var last;
+      for (var i = 0; i < arguments.length; i++) {
+        var name = arguments[i];
+        if (!name || typeof name !== 'string') continue;
+        var parts = name.split('.');
+        var o = null;
+        for (var j = 0; j < parts.length; j++) {
+          var p = parts[j];
+          if (!p) continue;
+          if (o === null) o = p === 'JS' ? JS : (root[p] = root[p] || {});
+          else o = o[p] = o[p] || {};
+        }
+        if (o) last = o;
+      }
+      return last;
+    },
+
+    /* Copies the properties of c (and first those of defaults) onto o;
+     * returns o. */
+    apply: function (o, c, defaults) {
+      if (defaults) Syntax.apply(o, defaults);
+      if (o && c && typeof c === 'object') {
+        for (var p in c) o[p] = c[p];
+      }
+      return o;
+    },
+
+    /* Copies overrides onto the prototype of cls (toString too, which
+     * old IE left out of for-in). */
+    override: function (cls, overrides) {
+      if (!overrides) return;
+      var p = cls.prototype;
+      Syntax.apply(p, overrides);
+      if (hasOwn.call(overrides, 'toString')) p.toString = overrides.toString;
+    },
+
+    /* Subclassing, two ways:
+     *   Sub = extend(Super, overrides)   Sub is overrides.constructor if it
+     *                                    has its own, else a function that
+     *                                    calls Super with its arguments
+     *   extend(Sub, Super, overrides)    Sub given
+     * Sub.prototype inherits Super.prototype and gets overrides. Sub gets
+     * superclass (Super.prototype, so Sub.superclass.constructor is Super),
+     * override(o) and extend(o); its prototype gets superclass() and
+     * supr() (both return Super.prototype) and override(o), which copies
+     * o onto an instance. Returns Sub. */
+    extend: function (sub, sup, overrides) {
+      if (Syntax.isObject(sup)) {
+        overrides = sup;
+        sup = sub;
+        sub = hasOwn.call(overrides, 'constructor') &&
+              overrides.constructor !== Object ? overrides.constructor :
+              function () { sup.apply(this, arguments); };
+      }
+      var F = function () {};
+      var supp = sup.prototype;
+      F.prototype = supp;
+      var subp = sub.prototype = new F();
+      subp.constructor = sub;
+      sub.superclass = supp;
+      if (supp.constructor === Object) supp.constructor = sup;
+      sub.override = function (o) { Syntax.override(sub, o); };
+      subp.superclass = subp.supr = function () { return supp; };
+      subp.override = function (o) {
+        for (var m in o) this[m] = o[m];
+      };
+      Syntax.override(sub, overrides);
+      sub.extend = function (o) { return Syntax.extend(sub, o); };
+      return sub;
+    },
+
+    /* fn.apply(scope || the global object, args || []) when fn is a
+     * function; returns what it returns. */
+    callBack: function (fn, scope, args) {
+      if (typeof fn === 'function') return fn.apply(scope || root, args || []);
+      return undefined;
+    },
+
+    /* null, undefined, an empty array, or '' (unless allowBlank). */
+    isEmpty: function (v, allowBlank) {
+      return v === null || v === undefined ||
+             (Syntax.isArray(v) && !v.length) ||
+             (!allowBlank ? v === '' : false);
+    },
+    isArray: function (v) { return toStr.call(v) === '[object Array]'; },
+    isDate: function (v) { return toStr.call(v) === '[object Date]'; },
+    isObject: function (v) {
+      return !!v && toStr.call(v) === '[object Object]';
+    },
+    isPrimitive: function (v) {
+      return Syntax.isString(v) || Syntax.isNumber(v) || Syntax.isBoolean(v);
+    },
+    /* typeof, so that async and generator functions count too. */
+    isFunction: function (v) { return typeof v === 'function'; },
+    isNumber: function (v) { return typeof v === 'number' && isFinite(v); },
+    isString: function (v) { return typeof v === 'string'; },
+    isBoolean: function (v) { return typeof v === 'boolean'; },
+    isElement: function (v) { return !!v && !!v.tagName; },
+    isDefined: function (v) { return typeof v !== 'undefined'; },
+
+    /* An array of a[i..j) for anything with a length (not a string). */
+    toArray: function (a, i, j) {
+      return Array.prototype.slice.call(a, i || 0, j || a.length);
+    }
+  };
+
+  JS.Syntax = Syntax;
+  JS.log = Syntax.log;
+  JS.ns = Syntax.nameSpace;
+  ['apply', 'override', 'extend', 'callBack', 'isEmpty', 'isArray', 'isDate',
+   'isObject', 'isPrimitive', 'isFunction', 'isNumber', 'isString',
+   'isBoolean', 'isElement', 'isDefined', 'toArray'].forEach(function (n) {
+    JS[n] = Syntax[n];
+  });
+
+  /* --- JS.DomEvent: DOM listeners, also as JS.on and JS.un ---
+   * on(el, name, fn, scope): fn runs with this = scope when one is given
+   * (the wrapper that does it is remembered, so un(el, name, fn) removes
+   * it, which Comet4J could not do); without a scope, fn is added as it
+   * is, and runs with this = el. */
+  var scoped = typeof WeakMap === 'function' ? new WeakMap() : null;
+
+  var DomEvent = {
+    on: function (el, name, fn, scope) {
+      var handler = fn;
+      if (scope != null && typeof fn === 'function') {
+        handler = function () { return fn.apply(scope, arguments); };
+        if (scoped) {
+          var list = scoped.get(el) || [];
+          list.push({ name: name, fn: fn, scope: scope, handler: handler });
+          scoped.set(el, list);
+        }
+      }
+      if (el.addEventListener) el.addEventListener(name, handler, false);
+      else if (el.attachEvent) el.attachEvent('on' + name, handler);
+    },
+    un: function (el, name, fn, scope) {
+      var handler = fn;
+      var list = scoped && scoped.get(el);
+      for (var i = 0; list && i < list.length; i++) {
+        var b = list[i];
+        if (b.name === name && b.fn === fn &&
+            (scope == null || b.scope === scope)) {
+          handler = b.handler;
+          list.splice(i, 1);
+          break;
+        }
+      }
+      if (el.removeEventListener) el.removeEventListener(name, handler, false);
+      else if (el.detachEvent) el.detachEvent('on' + name, handler);
+    },
+    /* Prevents the default action and stops the event where it is. */
+    stop: function (e) {
+      e.returnValue = false;
+      if (e.preventDefault) e.preventDefault();
+      DomEvent.stopPropagation(e);
+    },
+    stopPropagation: function (e) {
+      e.cancelBubble = true;
+      if (e.stopPropagation) e.stopPropagation();
+    }
+  };
+  JS.DomEvent = DomEvent;
+  JS.on = DomEvent.on;
+  JS.un = DomEvent.un;
+
+  /* --- JS.DelayedTask: one call, later; a new delay replaces the last ---
+   * new JS.DelayedTask(fn, scope, args); task.delay(ms[, fn, scope, args])
+   * (the new fn, scope and args, if given, stay for later delays);
+   * task.cancel(). fn runs with this = scope (the global object without
+   * one). */
+  function DelayedTask(fn, scope, args) {
+    var self = this;
+    var id = null;
+    function call() {
+      id = null;
+      fn.apply(scope || root, args || []);
+    }
+    this.delay = function (ms, newFn, newScope, newArgs) {
+      self.cancel();
+      fn = newFn || fn;
+      scope = newScope || scope;
+      args = newArgs || args;
+      id = setTimeout(call, ms);
+    };
+    this.cancel = function () {
+      if (id !== null) clearTimeout(id);
+      id = null;
+    };
+  }
+  JS.DelayedTask = DelayedTask;
+
+  /* --- JS.Observable, JS.Event, JS.Listener: Comet4J's events ---
+   * An Observable keeps its events in events (lower-cased name -> true,
+   * declared, or the JS.Event holding its listeners); event names are not
+   * case-sensitive. new JS.Observable(config) copies config onto the
+   * object; config.events (an array of names) declares events and
+   * config.listeners ({name: fn}) adds listeners. fireEvent(name, args...)
+   * runs the listeners in the order they were added, each with this = its
+   * scope (the observable when none was given), and stops at the first
+   * that returns false: it returns false then, true when every listener
+   * ran, undefined when the event has no listener list. Differences from
+   * Comet4J, on purpose: listeners run in the order added (Comet4J ran the
+   * last added first, which its source marked as a bug to fix), a
+   * listener that throws is logged and the others still run (as the
+   * engine's), a dispatch keeps the list it started with, hasListener
+   * answers true or false, and un is removeListener (as on the engine).
+   * suspendEvents and resumeEvents do nothing, as in Comet4J, which never
+   * wrote them. */
+  function Observable(config) {
+    Syntax.apply(this, config);
+    if (this.events) this.addEvents(this.events);
+    if (this.listeners) {
+      var listeners = this.listeners;
+      delete this.listeners;
+      this.on(listeners);
+    }
+  }
+
+  /* The events table, made on first use; a config's array is replaced. */
+  function eventsOf(o) {
+    if (!o.events || typeof o.events !== 'object' || Syntax.isArray(o.events)) {
+      o.events = Object.create(null);
+    }
+    return o.events;
+  }
+  function eventKey(name) {
+    return String(name).toLowerCase();
+  }
+
+  /* on(name, fn[, scope]) or on({name: fn, ...}[, scope]): Comet4J read the
+   * scope of a map from the third argument, on(map, fn, scope); both work. */
+  Observable.prototype.on = function (name, fn, scope, o) {
+    if (typeof name === 'string') {
+      this.addListener(name, fn, scope, o);
+    } else if (Syntax.isObject(name)) {
+      this.addListeners(name, scope != null ? scope :
+                        typeof fn !== 'function' ? fn : undefined, o);
+    }
+  };
+
+  /* fireEvent(name, args...) */
+  Observable.prototype.fireEvent = function () {
+    var e = this.events && this.events[eventKey(arguments[0])];
+    if (!(e instanceof JSEvent)) return undefined;
+    return e.fire.apply(e, Array.prototype.slice.call(arguments, 1));
+  };
+
+  /* Declares an event, by name or as a JS.Event; one declared already
+   * stays as it is. */
+  Observable.prototype.addEvent = function (name) {
+    var events = eventsOf(this);
+    if (typeof name === 'string') {
+      if (!events[eventKey(name)]) events[eventKey(name)] = true;
+    } else if (name instanceof JSEvent) {
+      if (!events[name.name]) events[name.name] = name;
+    }
+  };
+
+  /* addEvents(['a', 'b']) (Comet4J's), or addEvents('a', 'b'). */
+  Observable.prototype.addEvents = function (names) {
+    var list = Syntax.isArray(names) ? names : arguments;
+    for (var i = 0; i < list.length; i++) this.addEvent(list[i]);
+  };
+
+  /* The listener is kept once per event (compared by fn); the option
+   * object o is kept on it, unused, as in Comet4J. */
+  Observable.prototype.addListener = function (name, fn, scope, o) {
+    if (typeof fn !== 'function') return;
+    var key = eventKey(name);
+    this.addEvent(key);
+    var e = this.events[key];
+    if (e === true) e = this.events[key] = new JSEvent(key, this);
+    e.addListener(fn, scope, o);
+  };
+
+  Observable.prototype.addListeners = function (map, scope, o) {
+    if (!Syntax.isObject(map)) return;
+    for (var name in map) this.addListener(name, map[name], scope, o);
+  };
+
+  /* Without fn: every listener of the event. */
+  Observable.prototype.removeListener = function (name, fn, scope) {
+    var e = this.events && this.events[eventKey(name)];
+    if (!(e instanceof JSEvent)) return;
+    if (fn === undefined) e.clearListeners();
+    else e.removeListener(fn, scope);
+  };
+  Observable.prototype.un = Observable.prototype.removeListener;
+
+  /* Removes every listener; the events stay declared. */
+  Observable.prototype.clearListeners = function () {
+    var events = this.events || {};
+    for (var name in events) {
+      if (events[name] instanceof JSEvent) events[name].clearListeners();
+    }
+  };
+
+  Observable.prototype.clearEvents = function () {
+    this.clearListeners();
+    this.events = Object.create(null);
+  };
+
+  Observable.prototype.removeEvent = function (name) {
+    var events = this.events;
+    var key = eventKey(name);
+    if (!events || !events[key]) return;
+    if (events[key] instanceof JSEvent) events[key].clearListeners();
+    delete events[key];
+  };
+
+  /* removeEvents(name) or removeEvents([names]). */
+  Observable.prototype.removeEvents = function (names) {
+    if (typeof names === 'string') {
+      this.removeEvent(names);
+    } else if (Syntax.isArray(names)) {
+      for (var i = 0; i < names.length; i++) this.removeEvent(names[i]);
+    }
+  };
+
+  Observable.prototype.hasEvent = function (name) {
+    return !!(this.events && this.events[eventKey(name)]);
+  };
+
+  Observable.prototype.hasListener = function (name, fn, scope) {
+    var e = this.events && this.events[eventKey(name)];
+    return e instanceof JSEvent && e.hasListener(fn, scope) !== -1;
+  };
+
+  Observable.prototype.suspendEvents = function () {};
+  Observable.prototype.resumeEvents = function () {};
+
+  JS.Observable = Observable;
+
+  /* One event of an Observable (its caller) and its listeners, in the
+   * order they were added. */
+  function JSEvent(name, caller) {
+    this.name = eventKey(name);
+    this.caller = caller;
+    this.listeners = [];
+  }
+
+  /* Runs the listeners with its arguments; false as soon as one returns
+   * false (the rest do not run), else true. */
+  JSEvent.prototype.fire = function () {
+    var list = this.listeners.slice();
+    for (var i = 0; i < list.length; i++) {
+      var r;
+      try {
+        r = list[i].execute.apply(list[i], arguments);
+      } catch (e) {
+        warn('listener of "' + this.name + '" threw', e);
+        continue;
+      }
+      if (r === false) return false;
+    }
+    return true;
+  };
+
+  /* scope: this for fn (the caller by default). fn is added once. */
+  JSEvent.prototype.addListener = function (fn, scope, o) {
+    if (this.hasListener(fn, scope) === -1) {
+      this.listeners.push(new Listener(fn, scope || this.caller, o));
+    }
+  };
+
+  JSEvent.prototype.removeListener = function (fn, scope) {
+    var i = this.hasListener(fn, scope);
+    if (i !== -1) this.listeners.splice(i, 1);
+  };
+
+  /* The index of fn's listener, or -1 (listeners are compared by fn). */
+  JSEvent.prototype.hasListener = function (fn, scope) {
+    for (var i = 0; i < this.listeners.length; i++) {
+      if (this.listeners[i].equal(fn, scope)) return i;
+    }
+    return -1;
+  };
+
+  /* A listener cleared during a dispatch does not run. */
+  JSEvent.prototype.clearListeners = function () {
+    for (var i = 0; i < this.listeners.length; i++) this.listeners[i].clear();
+    this.listeners = [];
+  };
+
+  JS.Event = JSEvent;
+
+  /* One listener: fn with its scope, and Comet4J's unused option object. */
+  function Listener(fn, scope, o) {
+    this.handler = fn;
+    this.scope = scope;
+    this.o = o;
+  }
+  Listener.prototype.execute = function () {
+    return Syntax.callBack(this.handler, this.scope, arguments);
+  };
+  Listener.prototype.equal = function (fn, scope) {
+    return this.handler === fn;
+  };
+  Listener.prototype.clear = function () {
+    delete this.handler;
+    delete this.scope;
+    delete this.o;
+  };
+
+  JS.Listener = Listener;
+
+  /* --- JS.HTTPStatus: RFC 2616's reason phrases, and six names --- */
+  JS.HTTPStatus = {
+    100: 'Continue', 101: 'Switching Protocols',
+    200: 'OK', 201: 'Created', 202: 'Accepted',
+    203: 'Non-Authoritative Information', 204: 'No Content',
+    205: 'Reset Content', 206: 'Partial Content',
+    300: 'Multiple Choices', 301: 'Moved Permanently', 302: 'Found',
+    303: 'See Other', 304: 'Not Modified', 305: 'Use Proxy', 306: 'Unused',
+    307: 'Temporary Redirect',
+    400: 'Bad Request', 401: 'Unauthorized', 402: 'Payment Required',
+    403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+    406: 'Not Acceptable', 407: 'Proxy Authentication Required',
+    408: 'Request Timeout', 409: 'Conflict', 410: 'Gone',
+    411: 'Length Required', 412: 'Precondition Failed',
+    413: 'Request Entity Too Large', 414: 'Request-URI Too Long',
+    415: 'Unsupported Media Type', 416: 'Requested Range Not Satisfiable',
+    417: 'Expectation Failed',
+    500: 'Internal Server Error', 501: 'Not Implemented', 502: 'Bad Gateway',
+    503: 'Service Unavailable', 504: 'Gateway Timeout',
+    505: 'HTTP Version Not Supported',
+    OK: 200, BADREQUEST: 400, FORBIDDEN: 403, NOTFOUND: 404, TIMEOUT: 408,
+    SERVERERROR: 500
+  };
+
+  /* --- JS.XMLHttpRequest: an XMLHttpRequest with events ---
+   * The standard's members (open, send, abort, setRequestHeader,
+   * getResponseHeader, getAllResponseHeaders, onreadystatechange,
+   * readyState, status, statusText, responseText, responseXML) over the
+   * browser's XMLHttpRequest (or specialXHR: an ActiveX name or an object
+   * to use instead; FetchXHR above where there is neither), and events:
+   *   readyStateChange (readyState, status, xhr, realXhr)  every change
+   *   progress (xhr, realXhr)  readyState 3 with a 2xx status
+   *   load (xhr, realXhr)      done with a 2xx status
+   *   error (xhr, realXhr)     done with status 0 (network error, abort)
+   *                            or >= 400 (but 408)
+   *   timeout (xhr, realXhr)   done with 408, or no change for timeout ms
+   *                            (the request goes on: abort it if need be)
+   *   abort (xhr, realXhr)     abort() was called
+   * Config: enableCache (false: open adds ram=<random> to the URL),
+   * timeout (ms, 30000; 0 for none), specialXHR. open's async is true
+   * unless it is false (Comet4J passed undefined on, which browsers take
+   * as false: a synchronous request). */
+  var XHR = Syntax.extend(Observable, {
+    enableCache: false,
+    timeout: 30000,
+    isAbort: false,
+    specialXHR: '',
+    _xhr: null,
+    readyState: 0,
+    status: 0,
+    statusText: '',
+    responseText: '',
+    responseXML: null,
+    timeoutTask: null,
+
+    constructor: function () {
+      var self = this;
+      this.addEvents(['readyStateChange', 'timeout', 'abort', 'error', 'load',
+                      'progress']);
+      XHR.superclass.constructor.apply(this, arguments);
+      this._xhr = this.createXmlHttpRequestObject();
+      if (this._xhr) {
+        this._xhr.onreadystatechange = function () { self.doReadyStateChange(); };
+      }
+    },
+
+    /* Restarts the timeout from now. */
+    delayTimeout: function () {
+      if (!this.timeout) return;
+      if (!this.timeoutTask) {
+        this.timeoutTask = new DelayedTask(function () {
+          if (this._xhr.readyState !== 4) this.fireEvent('timeout', this, this._xhr);
+          else this.cancelTimeout();
+        }, this);
+      }
+      this.timeoutTask.delay(this.timeout);
+    },
+
+    cancelTimeout: function () {
+      if (this.timeoutTask) this.timeoutTask.cancel();
+    },
+
+    /* The request object underneath, or null where none can be made. */
+    createXmlHttpRequestObject: function () {
+      var special = this.specialXHR;
+      if (special && typeof special !== 'string') return special;
+      if (special && root.ActiveXObject) return new root.ActiveXObject(special);
+      if (typeof root.XMLHttpRequest === 'function' ||
+          typeof root.XMLHttpRequest === 'object') {
+        try { return new root.XMLHttpRequest(); } catch (e) { /* below */ }
+      }
+      var names = ['Msxml2.XMLHTTP.6.0', 'Msxml2.XMLHTTP.3.0', 'Msxml2.XMLHTTP',
+                   'Microsoft.XMLHTTP'];
+      for (var i = 0; root.ActiveXObject && i < names.length; i++) {
+        try { return new root.ActiveXObject(names[i]); } catch (e) { /* next */ }
+      }
+      return typeof root.fetch === 'function' ? new FetchXHR() : null;
+    },
+
+    /* Copies the request's state, then fires the events it means. */
+    doReadyStateChange: function () {
+      this.delayTimeout();
+      var xhr = this._xhr;
+      var self = this;
+      function read(name, fallback) {
+        try {
+          self[name] = xhr[name];
+        } catch (e) {
+          self[name] = fallback;
+        }
+        if (self[name] === undefined) self[name] = fallback;
+      }
+      read('readyState', 0);
+      read('status', 0);
+      read('statusText', '');
+      read('responseText', '');
+      read('responseXML', null);
+      this.fireEvent('readyStateChange', this.readyState, this.status, this, xhr);
+      var status = this.status;
+      if (this.readyState === 3 && status >= 200 && status < 300) {
+        this.fireEvent('progress', this, xhr);
+      }
+      if (this.readyState === 4) {
+        this.cancelTimeout();
+        if (!status) this.fireEvent('error', this, xhr);
+        else if (status >= 200 && status < 300) this.fireEvent('load', this, xhr);
+        else if (status === 408) this.fireEvent('timeout', this, xhr);
+        else if (status >= 400) this.fireEvent('error', this, xhr);
+      }
+      this.onreadystatechange();
+    },
+
+    /* The standard's handler, for a page that sets its own. */
+    onreadystatechange: function () {},
+
+    open: function (method, url, async, username, password) {
+      if (!url) return;
+      if (!this.enableCache) url = appendQuery(url, 'ram=' + Math.random());
+      if (username !== undefined) {
+        this._xhr.open(method, url, async !== false, username, password);
+      } else {
+        this._xhr.open(method, url, async !== false);
+      }
+    },
+
+    send: function (content) {
+      this.delayTimeout();
+      this.isAbort = false;
+      this._xhr.send(content == null ? null : content);
+    },
+
+    abort: function () {
+      this.isAbort = true;
+      this.cancelTimeout();
+      this._xhr.abort();
+      this.fireEvent('abort', this, this._xhr);
+    },
+
+    setRequestHeader: function (header, value) {
+      this._xhr.setRequestHeader(header, value);
+    },
+    getResponseHeader: function (header) {
+      return this._xhr.getResponseHeader(header);
+    },
+    getAllResponseHeaders: function () {
+      return this._xhr.getAllResponseHeaders();
+    },
+    /* The timeout, in ms. */
+    setTimeout: function (ms) {
+      this.timeout = ms;
+    }
+  });
+  JS.XMLHttpRequest = XHR;
+
+  /* --- JS.AJAX: one request, one callback ---
+   * get(url, param, callback, scope, asyn) and post(...) send param (an
+   * object, or an encoded query string: a=1&b=2) as the query of a GET or
+   * the form body of a POST, and call callback(answer, xhr) with this =
+   * scope once the answer is complete, whatever its status (the page
+   * decides what a 500 means). asyn false makes it a synchronous request
+   * (where XMLHttpRequest exists): the callback has run when the call
+   * returns. answer serves both kinds of page: a String object of the
+   * response text, which this client's pages read as a string (answer ==
+   * 'ok', JSON.parse(answer), answer.indexOf...; String(answer) for ===),
+   * with the fields of the request, which Comet4J's pages read as their
+   * xhr (answer.responseText, answer.status, answer.getResponseHeader()).
+   * Comet4J sent a GET's param as a body, which browsers drop; this puts
+   * it in the query. getText(url, param, callback, scope, asyn) calls
+   * back with the text (a string), getJson(...) with the parsed JSON (not
+   * called back, and dataFormatError logged, if it is not JSON; Comet4J
+   * ran eval on it). A url that is not a string throws urlError. */
+  function answerOf(text, xhr) {
+    var answer = new String(text == null ? '' : text);
+    answer.responseText = String(answer);
+    answer.status = (xhr && xhr.status) || 0;
+    answer.statusText = (xhr && xhr.statusText) || '';
+    answer.readyState = 4;
+    answer.responseXML = (xhr && xhr.responseXML) || null;
+    answer.getResponseHeader = function (name) {
+      return xhr && typeof xhr.getResponseHeader === 'function' ?
+        xhr.getResponseHeader(name) : null;
+    };
+    answer.getAllResponseHeaders = function () {
+      return xhr && typeof xhr.getAllResponseHeaders === 'function' ?
+        xhr.getAllResponseHeaders() : '';
+    };
+    return answer;
+  }
+
+  function ajax(method, url, param, callback, scope, asyn) {
+    if (typeof url !== 'string') throw new Error(JS.AJAX.urlError);
+    var query = toQuery(param);
+    var get = method === 'GET';
+    return request(method, get ? appendQuery(url, query) : url,
+      get ? null : query, function (status, text, xhr) {
+        Syntax.callBack(callback, scope, [answerOf(text, xhr), xhr]);
+      }, { sync: asyn === false });
+  }
+
+  JS.AJAX = {
+    dataFormatError: 'comet4j: the answer is not JSON',
+    urlError: 'comet4j: no url given',
+    get: function (url, param, callback, scope, asyn) {
+      return ajax('GET', url, param, callback, scope, asyn);
+    },
+    post: function (url, param, callback, scope, asyn) {
+      return ajax('POST', url, param, callback, scope, asyn);
+    },
+    getText: function (url, param, callback, scope, asyn) {
+      return ajax('GET', url, param, function (answer) {
+        Syntax.callBack(callback, scope, [String(answer)]);
+      }, null, asyn);
+    },
+    getJson: function (url, param, callback, scope, asyn) {
+      var self = this;
+      return ajax('GET', url, param, function (answer) {
+        var json;
+        try {
+          json = JSON.parse(String(answer));
+        } catch (e) {
+          warn(self.dataFormatError, url);
+          return;
+        }
+        Syntax.callBack(callback, scope, [json]);
+      }, null, asyn);
     }
   };
 
@@ -275,6 +1148,9 @@
    *                  onAlive()        bytes arrived that carry no frame
    *                                   (an SSE comment, an empty poll)
    *                  onClose(code, reason)
+   *                  onRenew()        optional: a new request of the same
+   *                                   attachment left (long-polling: every
+   *                                   poll after the first)
    *   t.open(urls, ticket, since)    urls: {endpoint, cmd} of one server;
    *                                  since: a function that returns the
    *                                  encoded resume position (or ''), asked
@@ -516,6 +1392,7 @@
   function PollTransport(callbacks, options) {
     this.callbacks = callbacks;
     this.timeout = (options && options.pollTimeout) || 35000;
+    this.polls = 0;
     this.req = null;
     this.cmd = '';
     this.ticket = '';
@@ -552,6 +1429,7 @@
         deliverBatch(self, body);
         if (!self.closed) self.poll();
       }, { credentials: false, timeout: this.timeout });
+    if (++this.polls > 1 && this.callbacks.onRenew) this.callbacks.onRenew();
   };
   PollTransport.prototype.send = function (text, failed) {
     return postCommand(this, text, failed);
@@ -1235,13 +2113,20 @@
     for (var k in DEFAULTS) this.options[k] = DEFAULTS[k];
     this.config(options);
 
-    /* Comet4J's public fields. */
+    /* Comet4J's public fields. connector is this engine's JS.Connector
+     * (below): the engine keeps its url, param, cId, channels, workStyle
+     * and running up to date, and it fires Comet4J's connector events. */
     this.running = false;   /* true between the 'start' and 'stop' events */
     this.autoReconnect = true;
-    this.connector = { workStyle: '', url: '', cId: '', channels: [],
-                       param: '', running: false };
+    /* Who hears of the engine's life besides its listeners: its
+     * connector, and any JS.Connector built alone over this engine (the
+     * methods _starting ... _stopped of Connector, below). */
+    this._taps = [];
+    this.connector = new Connector({ _engine: this });
 
-    this._listeners = {};   /* name -> array, replaced on every change */
+    this._listeners = Object.create(null);   /* name -> array of {fn,
+                             * scope}, replaced on every change */
+    this._events = Object.create(null);   /* names declared by addEvent */
     this._state = 'stopped'; /* stopped | connecting | open | waiting */
     this._attempt = 0;      /* id of the current transport attempt; older
                              * callbacks compare theirs and return */
@@ -1252,6 +2137,7 @@
     this._beat = null;      /* heartbeat interval while open */
     this._lastRecv = 0;
     this._lastId = '';      /* the connection to revive on a reconnect */
+    this._held = false;     /* the last handshake kept that connection */
     this._fallen = {};      /* workStyle -> true: could not open here */
     this._tries = {};       /* workStyle -> nodes it failed on, this
                              * handshake */
@@ -1263,6 +2149,13 @@
     });
   }
 
+  /* The engine is a JS.Observable to Comet4J's pages (instanceof, and
+   * every method of one below), with its own listener table: its event
+   * names are exact (channel names), where an Observable's are not
+   * case-sensitive. */
+  CometEngine.prototype = Object.create(Observable.prototype);
+  CometEngine.prototype.constructor = CometEngine;
+
   /* Merges options into engine.options; returns the engine. */
   CometEngine.prototype.config = function (options) {
     for (var k in (options || {})) this.options[k] = options[k];
@@ -1271,22 +2164,37 @@
 
   /* --- listeners --- */
 
-  /* on(name, fn) or on({name: fn, ...}). Adding the same fn twice to one
-   * name keeps one. Lists are copied on change, so a dispatch that is
-   * running keeps the list it started with. */
-  CometEngine.prototype.on = function (name, fn) {
+  /* on(name, fn[, scope]) or on({name: fn, ...}[, scope]) (Comet4J's
+   * on(map, fn, scope) too): fn runs with this = scope, the engine when
+   * none is given. Adding the same fn twice to one name keeps one. Lists
+   * are copied on change, so a dispatch that is running keeps the list it
+   * started with. o: Comet4J's option object, which it never used; nor
+   * does this. */
+  CometEngine.prototype.on = function (name, fn, scope, o) {
     if (isObject(name)) {
-      for (var n in name) this.on(n, name[n]);
+      var s = scope != null ? scope : typeof fn !== 'function' ? fn : undefined;
+      for (var n in name) this.on(n, name[n], s);
       return this;
     }
     if (typeof fn !== 'function') return this;
     var list = this._listeners[name] || [];
-    if (list.indexOf(fn) === -1) this._listeners[name] = list.concat([fn]);
+    for (var i = 0; i < list.length; i++) {
+      if (list[i].fn === fn) return this;
+    }
+    this._listeners[name] = list.concat([{ fn: fn, scope: scope }]);
     return this;
   };
   CometEngine.prototype.addListener = CometEngine.prototype.on;
 
-  CometEngine.prototype.removeListener = function (name, fn) {
+  /* Comet4J's addListeners(map, scope). */
+  CometEngine.prototype.addListeners = function (map, scope, o) {
+    if (isObject(map)) this.on(map, undefined, scope);
+    return this;
+  };
+
+  /* Without fn: every listener of name. Listeners are compared by fn
+   * (scope, Comet4J's third argument, does not matter), as in Comet4J. */
+  CometEngine.prototype.removeListener = function (name, fn, scope) {
     if (isObject(name)) {
       for (var n in name) this.removeListener(n, name[n]);
       return this;
@@ -1294,38 +2202,119 @@
     var list = this._listeners[name];
     if (!list) return this;
     var rest = fn === undefined ? [] :
-      list.filter(function (f) { return f !== fn; });
+      list.filter(function (l) { return l.fn !== fn; });
     if (rest.length) this._listeners[name] = rest;
     else delete this._listeners[name];
     return this;
   };
   CometEngine.prototype.un = CometEngine.prototype.removeListener;
 
-  /* A listener that throws is logged and does not stop the others. */
+  /* Runs the listeners of name with the arguments that follow. A listener
+   * that throws is logged and does not stop the others; what they return
+   * means nothing here (see fireEvent). */
   CometEngine.prototype.fire = function (name) {
     var list = this._listeners[name];
     if (!list) return;
     var args = Array.prototype.slice.call(arguments, 1);
     for (var i = 0; i < list.length; i++) {
       try {
-        list[i].apply(this, args);
+        list[i].fn.apply(list[i].scope || this, args);
       } catch (e) {
         warn('listener of "' + name + '" threw', e);
       }
     }
   };
 
+  /* Comet4J's fireEvent: as fire, but the first listener that returns
+   * false stops the others, and it answers false then, true when every
+   * listener ran, undefined when name has none. The engine fires its own
+   * events with fire: a page's listener stops no other. */
+  CometEngine.prototype.fireEvent = function () {
+    var name = arguments[0];
+    var list = this._listeners[name];
+    if (!list) return undefined;
+    var args = Array.prototype.slice.call(arguments, 1);
+    for (var i = 0; i < list.length; i++) {
+      var r;
+      try {
+        r = list[i].fn.apply(list[i].scope || this, args);
+      } catch (e) {
+        warn('listener of "' + name + '" threw', e);
+        continue;
+      }
+      if (r === false) return false;
+    }
+    return true;
+  };
+
+  /* Comet4J's declared events: the engine needs none declared (a
+   * listener of any name is heard), but hasEvent answers for them, and
+   * the channels of the open connection are declared as Comet4J's were. */
+  CometEngine.prototype.addEvent = function (name) {
+    if (typeof name === 'string') this._events[name] = true;
+  };
+  CometEngine.prototype.addEvents = function (names) {
+    var list = Syntax.isArray(names) ? names : arguments;
+    for (var i = 0; i < list.length; i++) this.addEvent(list[i]);
+  };
+  CometEngine.prototype.hasEvent = function (name) {
+    return !!(this._events[name] || this._listeners[name]);
+  };
+  CometEngine.prototype.hasListener = function (name, fn, scope) {
+    var list = this._listeners[name] || [];
+    for (var i = 0; i < list.length; i++) {
+      if (list[i].fn === fn) return true;
+    }
+    return false;
+  };
+  /* Forgets name: its listeners and its declaration. */
+  CometEngine.prototype.removeEvent = function (name) {
+    delete this._listeners[name];
+    delete this._events[name];
+  };
+  CometEngine.prototype.removeEvents = function (names) {
+    var list = typeof names === 'string' ? [names] : names || [];
+    for (var i = 0; i < list.length; i++) this.removeEvent(list[i]);
+  };
+  CometEngine.prototype.clearListeners = function () {
+    this._listeners = Object.create(null);
+  };
+  CometEngine.prototype.clearEvents = function () {
+    this.clearListeners();
+    this._events = Object.create(null);
+  };
+  /* As in Comet4J, which never wrote them: they do nothing. */
+  CometEngine.prototype.suspendEvents = function () {};
+  CometEngine.prototype.resumeEvents = function () {};
+
+  /* --- taps: the connectors that hear of the engine's life ---
+   * _tell(name, args...) calls method name of every tap with the args;
+   * _ask does the same and answers false if any of them answered false
+   * (a veto of a start or a stop). */
+  CometEngine.prototype._tell = function (name) {
+    var taps = this._taps.slice();
+    var args = Array.prototype.slice.call(arguments, 1);
+    var ok = true;
+    for (var i = 0; i < taps.length; i++) {
+      if (taps[i][name].apply(taps[i], args) === false) ok = false;
+    }
+    return ok;
+  };
+  CometEngine.prototype._ask = CometEngine.prototype._tell;
+
   /* --- public API --- */
 
   /* Starts connecting to url (the CometServlet mapping, e.g. 'conn').
    * param (object or query string) goes along with the handshake, where a
    * BeforeConnectListener can read it; options as in config(). Ignored
-   * while already started. A start after stop() is a new session: nothing
-   * is resumed. */
+   * while already started, or when a listener of the connector's
+   * beforeConnect returns false. A start after stop() is a new session:
+   * nothing is resumed. */
   CometEngine.prototype.start = function (url, param, options) {
     if (this._state !== 'stopped') return this;
     url = url || this.connector.url;
     if (!url) throw new Error('comet4j: start(url) needs the url of CometServlet');
+    if (!this._ask('_starting', url)) return this;
     this.config(options);
     this.connector.url = url;
     if (param !== undefined) this.connector.param = toQuery(param);
@@ -1339,16 +2328,28 @@
   };
 
   /* Closes the connection and cancels any reconnect. Fires 'stop' with
-   * cause (default 'stop') if the engine was started. */
+   * cause (default 'stop') if the engine was started, unless a listener of
+   * the connector's beforeStop returns false. */
   CometEngine.prototype.stop = function (cause) {
     if (this._state === 'stopped') return this;
     var cId = this.connector.cId;
+    var url = this.connector.url;
+    if (cause === undefined) cause = 'stop';
+    if (!this._ask('_stopping', cause, cId, url, false)) return this;
     this._cleanup();
     this._state = 'stopped';
     this._commands.rejectAll('stopped before the answer', true);
-    this.fire('stop', cause === undefined ? 'stop' : cause, cId,
-              this.connector.url, this);
+    this._tell('_stopped', cause, cId, url);
+    this.fire('stop', cause, cId, url, this);
     return this;
+  };
+
+  /* Cuts the connection as a network failure would (JS.Connector's
+   * _xhr.abort()): the engine reconnects, as after any loss. */
+  CometEngine.prototype._cut = function () {
+    if (this._state === 'open' || this._state === 'connecting') {
+      this._fail(this._attempt, 'closed:' + CODES.LOST);
+    }
   };
 
   CometEngine.prototype.getId = function () { return this.connector.cId; };
@@ -1439,6 +2440,8 @@
       if (!hs) return self._fail(id, 'error');
       self.connector.cId = hs.cId;
       self.connector.channels = hs.channels;
+      /* The server still holds the connection the page had. */
+      self._held = !!hs.cId && hs.cId === self._lastId;
       self._lastId = hs.cId || self._lastId;
       self._tries = {};
       self._tryTransport(hs, '');
@@ -1509,6 +2512,9 @@
       onAlive: function () {
         if (id === self._attempt) self._lastRecv = +new Date();
       },
+      onRenew: function () {
+        if (id === self._attempt && self._state === 'open') self._tell('_renewed');
+      },
       onClose: function (code, reason) {
         if (id !== self._attempt) return;
         if (self._state === 'connecting' && !NO_RETRY_CODES[code]) {
@@ -1536,21 +2542,41 @@
       warn('dropped a malformed frame', text);
       return;
     }
+    /* A long-poll that comes back to the connection the server holds for
+     * the page while it is parked between two polls continues it quietly,
+     * without an open frame (docs/protocol.md section 6, details of the
+     * core): its first answer says that it is attached. Waiting for an
+     * open frame instead would drop what the answers carry and poll again
+     * with the same since, over and over, until openTimeout. */
+    if (f.t !== 'open' && !aside && this._state === 'connecting' && this._held &&
+        TRANSPORTS[this.connector.workStyle] === PollTransport) {
+      this._opened(id, { t: 'open' });
+      if (id !== this._attempt) return;
+    }
     if (f.t === 'open') {
       if (this._state !== 'connecting') return;
       this._opened(id, f);
     } else if (f.t === 'msg') {
+      /* The connectors hear first (Comet4J's message event, then the
+       * engine's channel event); one of their listeners may stop it. */
       if (this._state === 'open' && this._subs.fresh(f)) {
-        this.fire(f.ch, f.data, f.time, this);
+        this._tell('_message', f.ch, f.data, f.time);
+        if (id === this._attempt) this.fire(f.ch, f.data, f.time, this);
       }
     } else if (f.t === 'recovered') {
       if (this._state === 'open') {
-        this.fire('recovered', f.recovered === true, f.ch, this);
+        this._tell('_notice', 'recovered', [f.recovered === true, f.ch]);
+        if (id === this._attempt) {
+          this.fire('recovered', f.recovered === true, f.ch, this);
+        }
       }
     } else if (f.t === 'ack' || f.t === 'res' || f.t === 'err') {
       this._commands.answer(f);
     } else if (f.t === 'join' || f.t === 'leave') {
-      if (this._state === 'open') this.fire(f.t, f.ch, f.user, f.cId, this);
+      if (this._state === 'open') {
+        this._tell('_notice', f.t, [f.ch, f.user, f.cId]);
+        if (id === this._attempt) this.fire(f.t, f.ch, f.user, f.cId, this);
+      }
     }
     /* 'pong' and frame types this version does not know: nothing to do
      * beyond the liveness stamp above. */
@@ -1596,6 +2622,12 @@
     /* Commands made while connecting go first, before the listeners of
      * 'start' make theirs. */
     this._commands.flush(this._sender());
+    this.addEvents(this.connector.channels);
+    /* The connectors hear first, as Comet4J's engine heard from its
+     * connector; one of their listeners may stop the engine. */
+    this._tell('_opened', this.connector.cId, this.connector.channels,
+               this.connector.workStyle, this._hs.timeout);
+    if (id !== this._attempt) return;
     this.fire('start', this.connector.cId, this.connector.channels, this);
   };
 
@@ -1609,8 +2641,15 @@
        * to the node it was on. */
       this._picker.closed(cause);
     }
-    this._cleanup();
     var stopping = retry === false || !this.autoReconnect;
+    var url = this.connector.url;
+    if (stopping) {
+      /* The connector's beforeStop hears of it, but cannot keep it going;
+       * a listener of it may have stopped the engine already. */
+      this._ask('_stopping', cause, cId, url, true);
+      if (id !== this._attempt || this._state === 'stopped') return;
+    }
+    this._cleanup();
     /* Sent and unanswered: lost with the connection (resending could do a
      * publish twice). Not yet sent: they wait for the next connection. */
     this._commands.rejectAll('connection lost (' + cause +
@@ -1626,7 +2665,17 @@
         self._connect();
       });
     }
-    this.fire('stop', cause, cId, this.connector.url, this);
+    /* The connectors hear first, as Comet4J's engine heard of a stop from
+     * its connector. One that gives up (JS.Connector's retryCount) stops
+     * the engine, which has then fired its 'stop' already. */
+    if (stopping) {
+      this._tell('_stopped', cause, cId, url);
+      this.fire('stop', cause, cId, url, this);
+      return;
+    }
+    var attempt = this._attempt;
+    this._tell('_lost', cause);
+    if (attempt === this._attempt) this.fire('stop', cause, cId, url, this);
   };
 
   /* Exponential backoff with full jitter: a random delay in
@@ -1662,6 +2711,283 @@
     this._timer = null;
   };
 
+  /* --- JS.Connector: Comet4J's connector over this engine ---
+   * Comet4J's JS.Engine sat on a JS.Connector that made the requests;
+   * here the engine makes them (transports, handshake, resume, commands)
+   * and a Connector is its face in Comet4J's terms. There are two kinds:
+   *
+   *   engine.connector (JS.Engine.getConnector()): the engine's own. The
+   *     engine keeps its fields (url, param, cId, channels, workStyle,
+   *     running: true while open) as it did, start and stop are the
+   *     engine's, and it fires the events below. retryCount does not
+   *     apply: the engine reconnects while autoReconnect is on.
+   *   new JS.Connector(config): a connector used alone, as Comet4J's
+   *     connectorTest page does, over an engine of its own that nobody
+   *     else sees. It keeps Comet4J's fields: running is true from
+   *     start() to its stop event (reconnects included), cId, channels
+   *     and workStyle stay while it reconnects. It gives up after
+   *     retryCount consecutive failed tries (each one a stop event of the
+   *     engine: a lost connection, a handshake or transport that failed)
+   *     and stops with the last cause.
+   *
+   * Events (Comet4J's, with its arguments; names are not case-sensitive):
+   *   beforeConnect (url, conn)  start() was called; false: no start
+   *   connect (cId, channels, workStyle, timeout, conn)
+   *                              a connection is open with a connection id
+   *                              the connector had not announced (the first,
+   *                              or the server's new one after a reconnect
+   *                              it could not revive); workStyle: 'websocket',
+   *                              'stream' or 'lpool'; timeout: the server's
+   *                              Comet.Timeout (ms)
+   *   revival (url, cId, conn)   the connection came back with the same id
+   *                              (a reconnect the server revived), or a
+   *                              long-poll sent its next poll, as Comet4J's
+   *                              revival requests
+   *   message (channel, data, time, conn)  a message of any channel
+   *   beforeStop (cause, cId, url, conn)   stop(cause) was called, or the
+   *                              connector is giving up or was refused;
+   *                              false keeps it going, except when the
+   *                              server decided (refused, a close code that
+   *                              is not retried, autoReconnect off)
+   *   stop (cause, cId, url, conn)  stopped for good; cause is the page's,
+   *                              or one of the engine's stop causes
+   * and this client's own: recovered (recovered, channel, conn), join and
+   * leave (channel, user, cId, conn), as the engine's.
+   *
+   * Config (Comet4J's): url, param, retryCount (3), retryDelay (ms, 1000:
+   * the scale of the first reconnect delay, the engine's retryMin),
+   * revivalDelay (kept, unused: a long-poll sends its next poll at once),
+   * listeners, events; and the engine's options, which a Connector alone
+   * passes to its engine: workStyle ('auto', 'websocket', 'stream',
+   * 'lpool': forced before start, the one in use after connect),
+   * retryMin, retryMax, handshakeTimeout, openTimeout, heartbeat,
+   * deadBeats, requestTimeout, workers, endpoints, WebSocket.
+   *
+   * _xhr is a JS.XMLHttpRequest, for the pages that reach into it, as
+   * connectorTest does: the transports do not run over it, so its events
+   * do not fire, but its abort() cuts the connection as it did in Comet4J
+   * and the connector comes back: with a revival over stream and lpool
+   * (the server keeps the id, as Comet4J's did); a WebSocket's close
+   * frame tells the server that the page is gone, so over one the
+   * connector comes back with a new connect. A Connector alone that
+   * stops while on stream or lpool asks the server to drop its connection
+   * at once (GET url?cmd=drop&cid=<cId>&param, as Comet4J did; a
+   * WebSocket's close does it by itself), and so on pagehide, with
+   * navigator.sendBeacon (a POST). The connector also has the engine's
+   * commands: subscribe, unsubscribe, publish, request. */
+  var ENGINE_OPTIONS = ['retryMin', 'retryMax', 'handshakeTimeout',
+    'openTimeout', 'heartbeat', 'deadBeats', 'requestTimeout', 'workers',
+    'endpoints', 'WebSocket'];
+
+  var Connector = Syntax.extend(Observable, {
+    version: JS.version,
+    SYSCHANNEL: 'c4j',
+    LLOOPSTYLE: 'lpool',
+    STREAMSTYLE: 'stream',
+    CMDTAG: 'cmd',
+    retryCount: 3,
+    retryDelay: 1000,
+    currRetry: 0,
+    url: '',
+    param: '',
+    revivalDelay: 100,
+    cId: '',
+    channels: null,
+    workStyle: '',
+    emptyUrlError: 'comet4j: start(url) needs the url of CometServlet',
+    runningError: 'comet4j: the connector is running',
+    dataFormatError: 'comet4j: the server answered data in a bad format',
+    running: false,
+    _xhr: null,
+    lastReceiveMessage: '',
+
+    /* new JS.Connector(config) */
+    constructor: function () {
+      var self = this;
+      Connector.superclass.constructor.apply(this, arguments);
+      this.addEvents(['beforeConnect', 'connect', 'beforeStop', 'stop',
+                      'message', 'revival', 'recovered', 'join', 'leave']);
+      if (!Syntax.isArray(this.channels)) this.channels = [];
+      /* _engine given: the engine's own connector; else one alone. */
+      this._alone = !this._engine;
+      if (this._alone) this._engine = new CometEngine();
+      this._engine._taps.push(this);
+      this._announced = '';   /* the cId of the last connect event */
+      this._asked = false;    /* beforeStop was asked by stop() itself */
+      this._style = '';       /* the workStyle the page forced */
+      this._xhr = new XHR();
+      var abort = this._xhr.abort;
+      this._xhr.abort = function () {
+        try {
+          abort.apply(this, arguments);
+        } finally {
+          self._engine._cut();
+        }
+      };
+      if (this._alone && typeof root.addEventListener === 'function') {
+        root.addEventListener('pagehide', function () { self.doDrop(true); });
+      }
+    },
+
+    /* Starts connecting (to url, or the url config); param as the engine's
+     * (an object or a query string), or the last one. Nothing while
+     * running, or when a beforeConnect listener returns false. */
+    start: function (url, param) {
+      if (!this._alone) {
+        this._engine.start(url, param);
+        return;
+      }
+      if (this.running) return;
+      this.url = url || this.url;
+      if (!this.url) throw new Error(this.emptyUrlError);
+      if (this.fireEvent('beforeConnect', this.url, this) === false) return;
+      this.param = param || this.param;
+      if (this.workStyle) this._style = this.workStyle;
+      this.workStyle = '';
+      this.running = true;
+      this.currRetry = 0;
+      this._announced = '';
+      var options = { workStyle: this._style || 'auto',
+                      retryMin: this.retryDelay };
+      for (var i = 0; i < ENGINE_OPTIONS.length; i++) {
+        var k = ENGINE_OPTIONS[i];
+        if (this[k] !== undefined) options[k] = this[k];
+      }
+      this._engine.start(this.url, this.param, options);
+    },
+
+    /* Stops, with beforeStop first (false: not stopped); cause is 'stop'
+     * when none is given, as the engine's. */
+    stop: function (cause) {
+      if (!this._alone) {
+        this._engine.stop(cause);
+        return;
+      }
+      if (!this.running) return;
+      if (cause === undefined) cause = 'stop';
+      if (this.fireEvent('beforeStop', cause, this.cId, this.url, this) === false) {
+        return;
+      }
+      this.doDrop();
+      this._asked = true;
+      try {
+        this._engine.stop(cause);
+      } finally {
+        this._asked = false;
+      }
+      /* The engine was stopped already (a veto earlier): end here. */
+      this._finish(cause);
+    },
+
+    getId: function () {
+      return this.cId;
+    },
+
+    /* Comet4J's: a query string with the & it is appended with. */
+    perfectParam: function (param) {
+      if (param && typeof param === 'string' && param.charAt(0) !== '&') {
+        param = '&' + param;
+      }
+      return param;
+    },
+
+    /* Asks the server to drop the connection now, for the HTTP
+     * transports (see above); unloading: the page is going away. */
+    doDrop: function (unloading) {
+      if (!this.running || !this.cId ||
+          (this.workStyle !== 'stream' && this.workStyle !== 'lpool')) return;
+      var url = appendQuery(appendQuery(this.url, this.CMDTAG + '=drop&cid=' +
+                                        encodeURIComponent(this.cId)),
+                            toQuery(this.param));
+      var nav = root.navigator;
+      if (unloading && nav && typeof nav.sendBeacon === 'function') {
+        try { nav.sendBeacon(url); } catch (e) { /* gone anyway */ }
+        return;
+      }
+      request('GET', url, null, function () {}, { timeout: 5000 });
+    },
+
+    subscribe: function (channel) { return this._engine.subscribe(channel); },
+    unsubscribe: function (channel) { return this._engine.unsubscribe(channel); },
+    publish: function (channel, data) { return this._engine.publish(channel, data); },
+    request: function (route, params, options) {
+      return this._engine.request(route, params, options);
+    },
+
+    /* --- what the engine tells its taps (CometEngine._tell) --- */
+
+    /* engine.start: the engine's own connector asks beforeConnect (a
+     * Connector alone asked it in start()). */
+    _starting: function (url) {
+      this.currRetry = 0;
+      return this._alone || this.fireEvent('beforeConnect', url, this) !== false;
+    },
+
+    /* engine.stop, or the engine stopping for good (forced: the veto is
+     * not heard). */
+    _stopping: function (cause, cId, url, forced) {
+      if (this._asked) return true;
+      var go = this.fireEvent('beforeStop', cause, this._alone ? this.cId : cId,
+                              url, this) !== false;
+      return forced || go;
+    },
+
+    _opened: function (cId, channels, workStyle, timeout) {
+      if (this._alone) {
+        if (!this.running) return;
+        this.cId = cId;
+        this.channels = channels;
+        this.workStyle = workStyle;
+      }
+      this.currRetry = 0;
+      if (cId && cId === this._announced) {
+        this.fireEvent('revival', this.url, cId, this);
+        return;
+      }
+      this._announced = cId;
+      this.fireEvent('connect', cId, channels, workStyle, timeout, this);
+    },
+
+    _renewed: function () {
+      this.fireEvent('revival', this.url, this.cId, this);
+    },
+
+    _message: function (channel, data, time) {
+      this.fireEvent('message', channel, data, time, this);
+    },
+
+    _notice: function (name, args) {
+      this.fireEvent.apply(this, [name].concat(args, [this]));
+    },
+
+    /* A try failed or the connection was lost; the engine retries. */
+    _lost: function (cause) {
+      this.currRetry++;
+      if (this._alone && this.currRetry > this.retryCount) this.stop(cause);
+    },
+
+    _stopped: function (cause, cId, url) {
+      if (this._alone) {
+        this._finish(cause);
+        return;
+      }
+      this._announced = '';
+      this.fireEvent('stop', cause, cId, url, this);
+    },
+
+    /* A Connector alone stops: fields cleared, then its stop event. */
+    _finish: function (cause) {
+      if (!this.running) return;
+      var cId = this.cId;
+      this.running = false;
+      this.cId = '';
+      this.channels = [];
+      this.workStyle = '';
+      this._announced = '';
+      this.fireEvent('stop', cause, cId, this.url, this);
+    }
+  });
+
   JS.Protocol = Protocol;
   JS.Transports = TRANSPORTS;
   JS.FALLBACK_ORDER = FALLBACK_ORDER;
@@ -1673,6 +2999,7 @@
   JS.Commands = Commands;
   JS.NodePicker = NodePicker;
   JS.CometEngine = CometEngine;
+  JS.Connector = Connector;
   JS.Engine = new CometEngine();
   return JS;
 }));

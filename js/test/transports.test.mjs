@@ -469,3 +469,40 @@ test('the global engine takes options and autoReconnect like any engine', () => 
   assert.deepEqual(JS.FALLBACK_ORDER, ['websocket', 'stream', 'lpool']);
   for (const ws of JS.FALLBACK_ORDER) assert.equal(JS.Transports[ws].workStyle, ws);
 });
+
+// The core continues a long-poll connection parked between two polls
+// without an open frame; a page that lost its poll there and comes back
+// to the same id must take the first answer as the open.
+test('lpool: back to the connection the server kept, without an open frame: opens, no loss', async () => {
+  srv.revive = true;
+  const e = engine({ workStyle: 'lpool' });
+  e.start(srv.url);
+  const [cId] = await next(e, 'start');
+  const first = srv.broadcast('clock', 'a');
+  await next(e, 'clock');
+  srv.sendOpen = false;             // what the core does for a parked id
+  const started = next(e, 'start');
+  const got = [];
+  e.on('clock', (d) => got.push(d));
+  e._cut();                         // the page's poll is lost
+  srv.broadcast('clock', 'b');
+  srv.broadcast('clock', 'c');
+  assert.equal((await started)[0], cId);
+  await until('b and c', () => got.length >= 2);
+  await sleep(100);
+  assert.deepEqual(got, ['b', 'c'], 'replayed from since once, not again and again');
+  assert.equal(first.o + 2, e._subs.get('clock').offset);
+  const polls = srv.requests.filter((r) => r.path === '/poll').length;
+  await sleep(200);
+  assert.ok(srv.requests.filter((r) => r.path === '/poll').length - polls < 5, 'no poll spin');
+});
+
+test('lpool: a new connection that sends no open frame still times out', async () => {
+  srv.sendOpen = false;
+  const e = engine({ workStyle: 'lpool', openTimeout: 150 });
+  const stopped = next(e, 'stop');
+  e.start(srv.url);
+  await until('attached', () => srv.conns.length === 1);
+  srv.send('clock', 'early');
+  assert.equal((await stopped)[0], 'timeout');
+});

@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 export async function startFakeServer(opts = {}) {
   const srv = {
     handshakes: [],        // query strings of every GET /conn
+    drops: [],             // query strings of every /conn?cmd=drop (Comet4J's drop)
     requests: [],          // {path, query} of every request to the native paths
     sockets: [],           // open server-side WebSockets, newest last
     conns: [],             // every attached connection (all transports), newest last
@@ -252,6 +253,11 @@ export async function startFakeServer(opts = {}) {
       res.on('close', () => { if (conn.pending === res) { conn.pending = null; clearTimeout(conn.hold); } });
       if (fresh) attach(conn, ticket, url.searchParams.get('since'));
       conn.flush();
+      return;
+    }
+    if (url.pathname === '/conn' && url.searchParams.get('cmd') === 'drop') {
+      srv.drops.push(url.search);
+      res.writeHead(200, { 'Content-Type': 'text/plain' }).end('');
       return;
     }
     if (url.pathname !== '/conn' || url.searchParams.get('cmd') !== 'conn') {
