@@ -111,6 +111,16 @@
     return url + (url.indexOf('?') === -1 ? '?' : '&') + query;
   }
 
+  /* The code of an error answer {"error":{"code":N,"message":...}}, or 0. */
+  function errorCode(text) {
+    try {
+      var j = JSON.parse(text);
+      return j && j.error && typeof j.error.code === 'number' ? j.error.code : 0;
+    } catch (e) {
+      return 0;
+    }
+  }
+
   var FORM_TYPE = 'application/x-www-form-urlencoded; charset=UTF-8';
 
   /* One HTTP request; done(status, text, xhr) runs exactly once, with status
@@ -1096,6 +1106,8 @@
      * TIMEOUT and LOST */
     BAD_COMMAND: 4000,
     REFUSED: 4030,           /* a Subscribe/PublishListener said no */
+    ORIGIN_REFUSED: 4033,    /* the handshake's Origin is not allowed
+                              * (Comet.AllowedOrigins; HTTP 403) */
     NOT_WRITABLE: 4031,      /* channel not writable by pages */
     UNKNOWN: 4040,           /* unknown channel or route */
     TIMEOUT: 4080,           /* no answer in time (server's or page's) */
@@ -1609,6 +1621,8 @@
    *                    passes the page's own cause through)
    *   'refused'        the handshake answered 403: a BeforeConnectListener
    *                    said no. Never retried.
+   *   'refused:origin' the handshake answered 403 with code 4033: the page's
+   *                    origin is not in Comet.AllowedOrigins. Never retried.
    *   'error'          the handshake failed on the network or its answer
    *                    was not a handshake. Retried.
    *   'http:<status>'  the handshake answered another status (404, 500..).
@@ -2433,7 +2447,12 @@
     this._http = request('GET', url, null, function (status, text) {
       if (id !== self._attempt) return;
       self._http = null;
-      if (status === 403) return self._fail(id, 'refused', false);
+      /* 403: the application said no, or (code ORIGIN_REFUSED) the page's
+       * origin is not in Comet.AllowedOrigins. */
+      if (status === 403) {
+        return self._fail(id, errorCode(text) === CODES.ORIGIN_REFUSED
+          ? 'refused:origin' : 'refused', false);
+      }
       if (status === 0) return self._fail(id, 'error');
       if (status !== 200) return self._fail(id, 'http:' + status);
       var hs = Protocol.decodeHandshake(text, self.options);

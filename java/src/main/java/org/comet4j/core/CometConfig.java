@@ -48,7 +48,7 @@ public final class CometConfig {
 
     private static final Set<String> PUBLIC_SCHEMES = Set.of("http", "https", "ws", "wss");
 
-    private static final Set<String> KNOWN = Set.of(
+    private static final Set<String> KNOWN = Set.of(CONFIG_TRUSTEDPROXIES,
             CONFIG_TIMEOUT, CONFIG_CACHEEXPIRES, CONFIG_CACHEFREQUENCY, CONFIG_CONNEXPIRES,
             CONFIG_CONNFREQUENCY, CONFIG_WORKSTYLE, CONFIG_DEBUG, CONFIG_LANGUAGE, CONFIG_PORT,
             CONFIG_HOST, CONFIG_PUBLICURL, CONFIG_THREADS, CONFIG_SECRET, CONFIG_HEARTBEAT,
@@ -79,6 +79,7 @@ public final class CometConfig {
     private final int maxQueue;
     private final int maxConnections;
     private final String allowedOrigins;
+    private final Set<String> trustedProxies;
     private final int ticketTtl;
     private final int actionTimeout;
     private final int actionThreads;
@@ -109,6 +110,7 @@ public final class CometConfig {
         maxQueue = intParam(p, CONFIG_MAXQUEUE, 1048576, 1024, Integer.MAX_VALUE);
         maxConnections = intParam(p, CONFIG_MAXCONNECTIONS, 100000, 1, Integer.MAX_VALUE);
         allowedOrigins = text(p, CONFIG_ALLOWEDORIGINS, "*");
+        trustedProxies = addresses(p, CONFIG_TRUSTEDPROXIES);
         ticketTtl = intParam(p, CONFIG_TICKETTTL, 60, 1, 86400 * 365);
         actionTimeout = intParam(p, CONFIG_ACTIONTIMEOUT, 30000, 1, Integer.MAX_VALUE);
         actionThreads = intParam(p, CONFIG_ACTIONTHREADS, 16, 1, 1024);
@@ -205,6 +207,30 @@ public final class CometConfig {
             return false;
         }
         throw new ConfigException(name, "must be true or false: '" + v + "'");
+    }
+
+    /** A comma list of IP addresses, each checked. */
+    private static Set<String> addresses(Map<String, String> p, String name) {
+        String v = raw(p, name);
+        if (v == null) {
+            return Collections.emptySet();
+        }
+        Set<String> out = new java.util.HashSet<>();
+        for (String s : v.split(",")) {
+            s = s.trim();
+            if (s.isEmpty()) {
+                continue;
+            }
+            if (!s.matches("[0-9A-Fa-f:.]+") || !(s.contains(".") || s.contains(":"))) {
+                throw new ConfigException(name, "not an IP address: '" + s + "'");
+            }
+            try {
+                out.add(java.net.InetAddress.getByName(s).getHostAddress());
+            } catch (java.net.UnknownHostException e) {
+                throw new ConfigException(name, "not an IP address: '" + s + "'");
+            }
+        }
+        return Collections.unmodifiableSet(out);
     }
 
     private static String text(Map<String, String> p, String name, String def) {
@@ -373,6 +399,27 @@ public final class CometConfig {
     public int getMaxConnections() { return maxConnections; }
     /** Comet.AllowedOrigins: comma list of origins or "*" (default "*"). */
     public String getAllowedOrigins() { return allowedOrigins; }
+
+    /**
+     * Whether a page's Origin may connect under Comet.AllowedOrigins: "*",
+     * no Origin (not a page), or an origin of the list (case-insensitive),
+     * as the core decides for its transports.
+     */
+    public boolean isOriginAllowed(String origin) {
+        if (origin == null || origin.isEmpty()) {
+            return true;
+        }
+        for (String o : allowedOrigins.split(",")) {
+            o = o.trim();
+            if (o.equals("*") || o.equalsIgnoreCase(origin)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Comet.TrustedProxies: the addresses whose forwarding headers count (default none). */
+    public Set<String> getTrustedProxies() { return trustedProxies; }
     /** Comet.TicketTtl: ticket lifetime, seconds (default 60). */
     public int getTicketTtl() { return ticketTtl; }
     /** Comet.ActionTimeout: ms a page request's action may take before it is answered 4080 (default 30000). */

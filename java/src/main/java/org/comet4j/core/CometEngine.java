@@ -384,7 +384,8 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     /**
      * Counters of the native core: conns, accepted, messagesOut, bytesOut,
-     * slowConsumers, eventsDropped, and the hub's: hubUp (1 while linked to
+     * slowConsumers, eventsDropped, originsRefused (handshakes refused for their
+     * Origin), and the hub's: hubUp (1 while linked to
      * Redis), hubOutbox (records waiting for Redis), hubDropped (records lost
      * to a full outbox).
      */
@@ -400,7 +401,15 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         for (int i = 0; i < names.length; i++) {
             m.put(names[i], s[i]);
         }
+        m.put("originsRefused", originsRefused.get());
         return m;
+    }
+
+    /** Handshakes refused for their Origin (Comet.AllowedOrigins), counted for getStats(). */
+    private final java.util.concurrent.atomic.AtomicLong originsRefused = new java.util.concurrent.atomic.AtomicLong();
+
+    void originRefused() {
+        originsRefused.incrementAndGet();
     }
 
     // ---- listeners (Comet4J's names) ------------------------------------------------

@@ -54,6 +54,12 @@ public final class CometProtocol {
     public static final String CONFIG_MAXQUEUE = "Comet.MaxQueue";
     public static final String CONFIG_MAXCONNECTIONS = "Comet.MaxConnections";
     public static final String CONFIG_ALLOWEDORIGINS = "Comet.AllowedOrigins";
+    /**
+     * Comet.TrustedProxies: the addresses (comma list) whose X-Forwarded-Proto
+     * and Forwarded headers the handshake believes (a TLS proxy in front of
+     * Tomcat); none by default.
+     */
+    public static final String CONFIG_TRUSTEDPROXIES = "Comet.TrustedProxies";
     public static final String CONFIG_TICKETTTL = "Comet.TicketTtl";
     public static final String CONFIG_ACTIONTIMEOUT = "Comet.ActionTimeout";
     public static final String CONFIG_ACTIONTHREADS = "Comet.ActionThreads";
@@ -71,6 +77,8 @@ public final class CometProtocol {
     /** Error codes of {"t":"err"} answers to client commands (docs/protocol.md section 7). */
     public static final int ERR_BAD_COMMAND = 4000;
     public static final int ERR_REFUSED = 4030;
+    /** The handshake's Origin is not in Comet.AllowedOrigins (HTTP 403). */
+    public static final int ERR_ORIGIN = 4033;
     public static final int ERR_NOT_WRITABLE = 4031;
     public static final int ERR_UNKNOWN = 4040;
     public static final int ERR_TIMEOUT = 4080;

@@ -76,6 +76,27 @@ public class CometServlet extends HttpServlet {
             return;
         }
         CometConfig cfg = engine.getConfig();
+        String origin = request.getHeader("Origin");
+        if (origin != null && !origin.isEmpty() && !sameOrigin(origin, request, cfg)) {
+            if (!cfg.isOriginAllowed(origin)) {
+                refuseOrigin(engine, response, origin);
+                return;
+            }
+            // An allowed page of another origin: it may read the answer.
+            cors(response, origin);
+        }
+        boolean secure = secure(request, cfg);
+        List<String> bases = cfg.isOnePort() ? null : bases(cfg, engine.getPort(), request);
+        if (secure && bases != null && insecure(bases)) {
+            String why = "the page is https but its endpoints would be ws:// and http:// " + bases
+                    + " (the native port Comet.Port has no TLS): set Comet.PublicUrl to wss:// or https://"
+                    + " URLs (a TLS proxy in front of the native port), or leave Comet.Port unset (one port)";
+            if (INSECURE_LOGGED.compareAndSet(false, true)) {
+                LOG.warning("comet4j: handshake refused: " + why);
+            }
+            error(response, 503, CometProtocol.ERR_BUSY, why);
+            return;
+        }
         Principal p = request.getUserPrincipal();
         String principal = p == null ? null : p.getName();
         String oldId = request.getParameter(CometProtocol.FLAG_CID);
@@ -129,13 +150,12 @@ public class CometServlet extends HttpServlet {
         answer.put("ticket", ticket);
         if (cfg.isOnePort()) {
             // This servlet's own URL, on the page's scheme, host and port.
-            String self = selfUrl(request);
+            String self = selfUrl(request, secure);
             answer.put("endpoints", urls(Collections.singletonList(self), "?cmd=" + SamePort.CMD_WS, true));
             answer.put("stream", Collections.singletonList(self + "?cmd=" + SamePort.CMD_SSE));
             answer.put("lpool", Collections.singletonList(self + "?cmd=" + SamePort.CMD_POLL));
             answer.put("cmd", Collections.singletonList(self + "?cmd=" + SamePort.CMD_POST));
         } else {
-            List<String> bases = bases(cfg, engine.getPort(), request);
             answer.put("endpoints", urls(bases, PATH_WS, true));
             answer.put("stream", urls(bases, PATH_SSE, false));
             answer.put("lpool", urls(bases, PATH_POLL, false));
@@ -211,8 +231,8 @@ public class CometServlet extends HttpServlet {
      * The URL of this servlet as the page reached it: its scheme, the Host
      * it asked for, the context path and the servlet's path.
      */
-    static String selfUrl(HttpServletRequest request) {
-        String scheme = request.isSecure() ? "https" : "http";
+    static String selfUrl(HttpServletRequest request, boolean secure) {
+        String scheme = secure ? "https" : "http";
         String host = request.getHeader("Host");
         if (host == null || host.isEmpty() || host.indexOf('/') >= 0 || host.indexOf('@') >= 0) {
             String name = request.getServerName();
@@ -224,6 +244,99 @@ public class CometServlet extends HttpServlet {
         String path = request.getContextPath() + request.getServletPath()
                 + (request.getPathInfo() == null ? "" : request.getPathInfo());
         return scheme + "://" + host + path;
+    }
+
+    /** The insecure-endpoints refusal is logged once. */
+    private static final java.util.concurrent.atomic.AtomicBoolean INSECURE_LOGGED =
+            new java.util.concurrent.atomic.AtomicBoolean();
+    /** When each refused origin was last logged (once a minute per origin). */
+    private static final Map<String, Long> ORIGIN_LOGGED = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Whether the page reached this servlet over TLS: the request is secure,
+     * or it came from an address of Comet.TrustedProxies that says so
+     * (X-Forwarded-Proto: https, or Forwarded: proto=https).
+     */
+    static boolean secure(HttpServletRequest request, CometConfig cfg) {
+        if (request.isSecure()) {
+            return true;
+        }
+        if (!cfg.getTrustedProxies().contains(normalized(request.getRemoteAddr()))) {
+            return false;
+        }
+        String xfp = request.getHeader("X-Forwarded-Proto");
+        if (xfp != null && xfp.split(",")[0].trim().equalsIgnoreCase("https")) {
+            return true;
+        }
+        String fwd = request.getHeader("Forwarded");
+        if (fwd != null) {
+            for (String pair : fwd.split(",")[0].split(";")) {
+                String[] kv = pair.trim().split("=", 2);
+                if (kv.length == 2 && kv[0].trim().equalsIgnoreCase("proto")
+                        && kv[1].trim().replace("\"", "").equalsIgnoreCase("https")) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private static String normalized(String ip) {
+        try {
+            return java.net.InetAddress.getByName(ip).getHostAddress();
+        } catch (java.net.UnknownHostException | RuntimeException e) {
+            return ip;
+        }
+    }
+
+    private static boolean insecure(List<String> bases) {
+        for (String b : bases) {
+            if (!b.startsWith("https:")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Whether origin is the page's own: this request's scheme and Host. */
+    static boolean sameOrigin(String origin, HttpServletRequest request, CometConfig cfg) {
+        String host = request.getHeader("Host");
+        if (host == null) {
+            return false;
+        }
+        String scheme = secure(request, cfg) ? "https://" : "http://";
+        String self = scheme + host;
+        String bare = host.endsWith(":443") && scheme.equals("https://") ? scheme + host.substring(0, host.length() - 4)
+                : host.endsWith(":80") && scheme.equals("http://") ? scheme + host.substring(0, host.length() - 3)
+                : self;
+        return origin.equalsIgnoreCase(self) || origin.equalsIgnoreCase(bare);
+    }
+
+    private static void cors(HttpServletResponse response, String origin) {
+        response.setHeader("Access-Control-Allow-Origin", origin);
+        response.setHeader("Access-Control-Allow-Credentials", "true");
+        response.addHeader("Vary", "Origin");
+    }
+
+    /**
+     * 403 {"error":{"code":4033,...}} with the CORS headers that let the
+     * page read it (its stop cause then says "origin"); logged at most once
+     * a minute per origin, and counted.
+     */
+    private static void refuseOrigin(CometEngine engine, HttpServletResponse response, String origin)
+            throws IOException {
+        engine.originRefused();
+        long now = System.currentTimeMillis();
+        Long last = ORIGIN_LOGGED.get(origin);
+        if ((last == null || now - last >= 60_000) && ORIGIN_LOGGED.size() < 10_000) {
+            ORIGIN_LOGGED.put(origin, now);
+            LOG.warning("comet4j: handshake refused for origin " + origin + ": not in "
+                    + CometProtocol.CONFIG_ALLOWEDORIGINS + " (" + engine.getConfig().getAllowedOrigins()
+                    + "); add it there if its pages may connect (logged once a minute per origin)");
+        }
+        cors(response, origin);
+        error(response, 403, CometProtocol.ERR_ORIGIN, "origin not allowed: " + origin + " ("
+                + CometProtocol.CONFIG_ALLOWEDORIGINS + ")");
     }
 
     /** A Comet.PublicUrl entry (checked by CometConfig) as an http(s) base. */

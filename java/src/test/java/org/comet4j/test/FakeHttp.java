@@ -33,6 +33,7 @@ public final class FakeHttp {
         public int remotePort = 50000;
         public String user;
         public String sessionId;
+        public boolean secure;
         public final Map<String, String> params = new LinkedHashMap<>();
         public final Map<String, String> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
         public final Map<String, String> cookies = new LinkedHashMap<>();
@@ -105,7 +106,8 @@ public final class FakeHttp {
                         case "getRemotePort": return r.remotePort;
                         case "getServerName": return r.serverName;
                         case "getServerPort": return 8080;
-                        case "getScheme": return "http";
+                        case "getScheme": return r.secure ? "https" : "http";
+                        case "isSecure": return r.secure;
                         case "getProtocol": return "HTTP/1.1";
                         case "getContextPath": return "/app";
                         case "getServletPath": return "/conn";
