@@ -29,6 +29,7 @@ public class CometAppListener implements ServletContextListener {
             CometContext.getInstance().init(cfg);
             sc.log(cfg.isOnePort() ? "comet4j: started, one port (pages attach through " + sc.getContextPath()
                     + "'s own URL)" : "comet4j: started, native port " + CometContext.getInstance().getPort());
+            StartupChecks.run(sc);
         } catch (RuntimeException | LinkageError e) {
             String msg = "comet4j: start-up failed: " + e.getMessage();
             LOG.log(Level.SEVERE, msg, e);
