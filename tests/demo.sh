@@ -1,14 +1,16 @@
 #!/bin/sh
 # The demo (make demo): webapp-example in a private Tomcat 10.1 on
-# http://127.0.0.1:8080/webapp-example/ with the native port on 4100, until
-# Ctrl-C. Builds nothing: the Makefile builds the WAR first.
-#   HTTP_PORT=8081 COMET_PORT=4101 tests/demo.sh   to use other ports
+# http://127.0.0.1:8080/webapp-example/, one port (the pushes go through
+# Tomcat's own port), until Ctrl-C. Builds nothing: the Makefile builds the
+# WAR first.
+#   HTTP_PORT=8081 tests/demo.sh        another port
+#   COMET_PORT=4100 tests/demo.sh       the native listener on 4100 as well
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(dirname "$here")
 war=$root/webapp-example/target/webapp-example.war
 http_port=${HTTP_PORT:-8080}
-comet_port=${COMET_PORT:-4100}
+comet_port=${COMET_PORT:-none}
 export CATALINA_HOME=${CATALINA_HOME:-/usr/share/tomcat10}
 url=http://127.0.0.1:$http_port/webapp-example/
 
@@ -47,6 +49,10 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' "$url" 2>/dev/null)" = 200 ]; 
 done
 echo
 echo "comet4j-native demo: $url"
-echo "(native port $comet_port; Ctrl-C stops it)"
+if [ "$comet_port" = none ]; then
+  echo "(one port: the pages attach through Tomcat's port $http_port; Ctrl-C stops it)"
+else
+  echo "(native port $comet_port too; Ctrl-C stops it)"
+fi
 echo
 wait "$pid"
