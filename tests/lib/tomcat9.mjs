@@ -90,7 +90,7 @@ function contextXml(cometPort) {
  * the example answers 200. Returns { dir, httpPort, cometPort, url, log,
  * logTail(), stop() }.
  */
-export async function startTomcat9({ war = WAR_JAVAX } = {}) {
+export async function startTomcat9({ war = WAR_JAVAX, cometPort: fixedCometPort } = {}) {
   if (!fs.existsSync(war)) {
     throw new Error(`${war} is missing: run 'mvn -q install -DskipTests' in ${ROOT}`);
   }
@@ -108,11 +108,12 @@ export async function startTomcat9({ war = WAR_JAVAX } = {}) {
     fs.mkdirSync(path.join(base, d), { recursive: true });
   }
   const httpPort = await freePort();
-  let cometPort = await freePort();
+  // cometPort 'none': Comet.Port blank, that is not set: one port.
+  let cometPort = fixedCometPort ?? await freePort();
   while (cometPort === httpPort) cometPort = await freePort();
   fs.writeFileSync(path.join(base, 'conf/server.xml'), serverXml(httpPort));
   fs.writeFileSync(path.join(base, 'conf/web.xml'), WEB_XML);
-  fs.writeFileSync(path.join(base, 'conf/context.xml'), contextXml(cometPort));
+  fs.writeFileSync(path.join(base, 'conf/context.xml'), contextXml(cometPort === 'none' ? '' : cometPort));
   fs.copyFileSync(war, path.join(base, 'webapps', path.basename(war)));
 
   const log = path.join(base, 'logs', 'console.log');
