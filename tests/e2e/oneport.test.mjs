@@ -115,3 +115,21 @@ test('200 WebSockets held by the core: Tomcat\'s own connection count stays flat
   for (const ws of open) ws.close();
   await waitFor('the pages to be gone', async () => count() <= before + 5);
 }));
+
+test('the webapp stops: the core closes the sockets it took over with 1001; a redeploy takes them again',
+  withLogs(async () => {
+    const attach = async () => {
+      const hs = await (await fetch(tomcat.url + 'conn?cmd=conn')).json();
+      const ws = new WebSocket(hs.endpoints[0] + '&ticket=' + encodeURIComponent(hs.ticket),
+        { origin: origin() });
+      await new Promise((resolve, reject) => { ws.once('message', resolve); ws.once('error', reject); });
+      return ws;
+    };
+    const ws = await attach();
+    const closed = new Promise((resolve) => ws.once('close', (code) => resolve(code)));
+    await tomcat.undeploy();
+    assert.equal(await closed, 1001);
+    await tomcat.deploy();
+    const again = await attach();
+    again.close();
+  }));

@@ -165,7 +165,9 @@ export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCome
     async undeploy() {
       fs.rmSync(path.join(base, 'webapps', 'webapp-example.war'));
       await waitFor('the context to go', async () => (await status(url)) === 404);
-      await waitFor(`native port ${cometPort} to close`, async () => !(await portOpen(cometPort)));
+      if (cometPort !== 'none') { // one port: there is no native port
+        await waitFor(`native port ${cometPort} to close`, async () => !(await portOpen(cometPort)));
+      }
     },
     /** Copies the WAR back; resolves once the example answers again. */
     async deploy() {
