@@ -20,7 +20,7 @@ if [ "$PUBLISHER" = api ]; then
   start_node a --threads "$THREADS"
   what="POST /api/publish on node A"
 else
-  jar=${C4J_JAR:-$(ls java/target/comet4j-native-*.jar | grep -v sources | head -1)}
+  jar=${C4J_JAR:-$(ls java/target/comet4j-native-*.jar | grep -v -e sources -e javadoc | head -1)}
   cp="$jar:/usr/share/java/jakarta-servlet-api.jar:$out"
   javac -d "$out" -cp "$cp" bench/HubPublisher.java
   mkfifo "$work/go"

@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 out=bench/out
 mkdir -p "$out"
-jar=$(ls java/target/comet4j-native-*.jar | grep -v sources | head -1)
+jar=$(ls java/target/comet4j-native-*.jar | grep -v -e sources -e javadoc | head -1)
 servlet=/usr/share/java/jakarta-servlet-api.jar
 bin=native/build/release
 make -s -C native bench-clients

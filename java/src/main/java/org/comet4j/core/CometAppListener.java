@@ -1,32 +1,121 @@
 package org.comet4j.core;
 
+import java.util.Objects;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletContextEvent;
 import jakarta.servlet.ServletContextListener;
+import jakarta.servlet.ServletRegistration;
+
+import org.comet4j.core.exception.ConfigException;
 
 /**
  * Starts and stops comet4j with the web application (register it first in
- * web.xml).  contextInitialized reads the {@code Comet.*} context-params,
+ * web.xml, or in code with {@link #register(ServletContext, String)}).
+ * contextInitialized reads the {@code Comet.*} context-params,
  * loads the native library, starts the engine and its dispatcher thread;
  * any failure (a bad parameter, the port in use, no library) is logged with
  * its cause and rethrown, which fails the deployment.  contextDestroyed
  * stops the engine, joins the dispatcher, frees the native engine and clears
  * the CometContext singleton: nothing (thread, socket, port) stays behind,
- * so a redeploy in the same container works.
+ * so a redeploy in the same container works.  A second CometAppListener in
+ * the same context (web.xml and Comet.Mapping both) does nothing.
  */
 public class CometAppListener implements ServletContextListener {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
 
+    /** The handshake's usual mapping: pages call {@code JS.Engine.start('conn')}. */
+    public static final String DEFAULT_MAPPING = "/conn";
+
+    /** The servlet name {@link #register(ServletContext, String)} gives CometServlet. */
+    public static final String SERVLET_NAME = "CometServlet";
+
+    /** Context attribute: the CometAppListener that started the engine of this context. */
+    private static final String STARTED_BY = CometAppListener.class.getName() + ".startedBy";
+
+    /** Context attribute: register() already added a CometAppListener to this context. */
+    private static final String REGISTERED = CometAppListener.class.getName() + ".registered";
+
+    /**
+     * Registers comet4j in a context without web.xml: a CometAppListener and
+     * CometServlet at {@code mapping} (e.g. {@code /conn}).  Call it while the
+     * context starts, from a {@code ServletContainerInitializer} (the servlet
+     * API lets only those add a ServletContextListener): embedded Tomcat's
+     * {@code context.addServletContainerInitializer((c, sc) -> CometAppListener.register(sc, "/conn"), null)},
+     * Spring Boot's {@code ServletContextInitializer} bean, or the jar's own
+     * {@link CometInitializer} (context-param {@code Comet.Mapping}).  The
+     * listener added here runs after those declared in web.xml or with
+     * {@code @WebListener}; registering channels and listeners works before
+     * the engine starts, sending does not.  A CometServlet already declared
+     * (web.xml) gets the mapping added instead of a second servlet; calling
+     * this twice adds one listener.
+     * @return CometServlet's registration (add mappings, set init parameters)
+     * @throws ConfigException (naming Comet.Mapping) if mapping is not a URL pattern
+     * @throws IllegalStateException if the mapping belongs to another servlet,
+     *         or a servlet of another class is named CometServlet
+     */
+    public static ServletRegistration register(ServletContext sc, String mapping) {
+        Objects.requireNonNull(sc, "sc");
+        String m = checkMapping(mapping);
+        ServletRegistration servlet = null;
+        for (ServletRegistration r : sc.getServletRegistrations().values()) {
+            if (CometServlet.class.getName().equals(r.getClassName())) {
+                servlet = r;
+                break;
+            }
+        }
+        if (servlet == null) {
+            servlet = sc.addServlet(SERVLET_NAME, CometServlet.class);
+            if (servlet == null) {
+                throw new IllegalStateException("comet4j: a servlet named " + SERVLET_NAME
+                        + " of another class (" + sc.getServletRegistration(SERVLET_NAME).getClassName()
+                        + ") exists in this context");
+            }
+        }
+        if (!servlet.getMappings().contains(m) && !servlet.addMapping(m).isEmpty()) {
+            throw new IllegalStateException("comet4j: " + m + " is mapped to another servlet");
+        }
+        if (sc.getAttribute(REGISTERED) == null) {
+            sc.addListener(new CometAppListener());
+            sc.setAttribute(REGISTERED, m);
+        }
+        return servlet;
+    }
+
+    /** {@link #register(ServletContext, String)} at {@link #DEFAULT_MAPPING}. */
+    public static ServletRegistration register(ServletContext sc) {
+        return register(sc, DEFAULT_MAPPING);
+    }
+
+    /** A servlet URL pattern: /path, /path/*, *.ext; no spaces. */
+    static String checkMapping(String mapping) {
+        String m = mapping == null ? "" : mapping.trim();
+        boolean ok = (m.startsWith("/") || m.startsWith("*.") && m.length() > 2)
+                && m.chars().noneMatch(ch -> ch <= ' ' || ch == 0x7f)
+                && (m.indexOf('*') < 0 || m.startsWith("*.") && m.indexOf('*', 1) < 0
+                        || m.endsWith("/*") && m.indexOf('*') == m.length() - 1);
+        if (!ok) {
+            throw new ConfigException(CometProtocol.CONFIG_MAPPING,
+                    "not a servlet URL pattern (/conn, /push/*, *.comet): '" + mapping + "'");
+        }
+        return m;
+    }
+
     @Override
     public void contextInitialized(ServletContextEvent event) {
         ServletContext sc = event.getServletContext();
+        if (sc.getAttribute(STARTED_BY) != null) {
+            sc.log("comet4j: a CometAppListener already runs in this context; this second one does nothing"
+                    + " (CometAppListener in web.xml and Comet.Mapping, or registered twice)");
+            return;
+        }
         try {
             CometConfig cfg = CometConfig.fromServletContext(sc);
             CometContext.getInstance().init(cfg);
+            sc.setAttribute(STARTED_BY, this);
             sc.log(cfg.isOnePort() ? "comet4j: started, one port (pages attach through " + sc.getContextPath()
                     + "'s own URL)" : "comet4j: started, native port " + CometContext.getInstance().getPort());
             StartupChecks.run(sc);
@@ -41,7 +130,13 @@ public class CometAppListener implements ServletContextListener {
 
     @Override
     public void contextDestroyed(ServletContextEvent event) {
+        ServletContext sc = event.getServletContext();
+        Object owner = sc.getAttribute(STARTED_BY);
+        if (owner != null && owner != this) {
+            return; // the second one of a context: the first stops the engine
+        }
         CometContext.getInstance().destroy();
-        event.getServletContext().log("comet4j: stopped");
+        sc.removeAttribute(STARTED_BY);
+        sc.log("comet4j: stopped");
     }
 }

@@ -56,6 +56,7 @@ public final class CometConfig {
             CONFIG_MAXCONNECTIONS, CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
             CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY,
             CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS, CONFIG_WORKERS,
+            CONFIG_MAPPING, // read by CometInitializer, not here
             "Comet.CometEngine");
 
     private final int timeout;

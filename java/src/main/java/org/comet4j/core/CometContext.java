@@ -1,10 +1,13 @@
 package org.comet4j.core;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Logger;
@@ -25,8 +28,10 @@ public final class CometContext {
 
     private static CometContext instance;
 
-    /** This library's version. */
-    public final String version = "1.0.0";
+    /** This library's version: the POM's, from version.properties (filtered by Maven). */
+    public final String version = VERSION;
+
+    private static final String VERSION = readVersion();
 
     private final List<String> appModules = new CopyOnWriteArrayList<>();
     private final Map<String, ChannelOptions> channelOptions = new ConcurrentHashMap<>();
@@ -35,6 +40,19 @@ public final class CometContext {
     private volatile boolean init;
 
     private CometContext() {}
+
+    private static String readVersion() {
+        try (InputStream in = CometContext.class.getResourceAsStream("version.properties")) {
+            Properties p = new Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            String v = p.getProperty("version", "");
+            return v.isEmpty() || v.startsWith("$") ? "unknown" : v;
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
 
     /** The context of this application (one per class loader). */
     public static synchronized CometContext getInstance() {

@@ -73,6 +73,12 @@ public final class CometProtocol {
     public static final String CONFIG_LISTENACTIONS = "Comet.ListenActions";
     /** How many nodes a Comet.PublicUrl entry with {workerIndex} stands for (0 to count-1; default 1). */
     public static final String CONFIG_WORKERS = "Comet.Workers";
+    /**
+     * The URL pattern (e.g. /conn) at which the jar's ServletContainerInitializer
+     * registers CometAppListener and CometServlet itself, for applications
+     * without those lines in web.xml; absent or empty: it registers nothing.
+     */
+    public static final String CONFIG_MAPPING = "Comet.Mapping";
 
     /** Error codes of {"t":"err"} answers to client commands (docs/protocol.md section 7). */
     public static final int ERR_BAD_COMMAND = 4000;
