@@ -175,8 +175,10 @@ want='{"channel":"news","count":2,"members":[{"cId":"AAAAAAAAAAAAAAAAAAAAAA","us
 check "GET /api/presence on A: the members of both nodes (the cores' presence map)" \
   'until_eq 50 "$want" get "$api_a/presence?channel=news"'
 [ "$got" = "$want" ] || echo "    | got: $got"
-check "B's join reaches A's client (a channel frame through the hub)" \
-  'wait_for "$dir/a.out" "{\"t\":\"join\",\"ch\":\"news\",\"cId\":\"$cid_b\",\"user\":\"bob\"}"' "$dir/a.out"
+# A third page joins news on B now that A's client is there: A hears it.
+"$CLIENT" "$port_b" "$secret" CCCCCCCCCCCCCCCCCCCCCC carol news 2 > "$dir/c.out" 2>&1
+check "a join on B reaches A's client (a channel frame through the hub)" \
+  'wait_for "$dir/a.out" "{\"t\":\"join\",\"ch\":\"news\",\"cId\":\"CCCCCCCCCCCCCCCCCCCCCC\",\"user\":\"carol\"}"' "$dir/a.out"
 out=$(get "$api_a/presence?channel=nobody")
 check "GET /api/presence with a hub, nobody present: 200, empty" \
   '[ "$out" = "{\"channel\":\"nobody\",\"count\":0,\"members\":[]}" ]'

@@ -22,6 +22,21 @@ final class StartupChecks {
     /** Runs every check; returns the lines it logged (for tests). */
     static java.util.List<String> run(ServletContext sc) {
         java.util.List<String> out = new java.util.ArrayList<>();
+        try {
+            check(sc, out);
+        } catch (RuntimeException e) {
+            // A container that does not tell (a listener added in code may
+            // not ask for the class loader or the registrations): nothing
+            // to say, and never a failed start-up for a check.
+        }
+        for (String line : out) {
+            LOG.warning(line);
+            sc.log(line);
+        }
+        return out;
+    }
+
+    private static void check(ServletContext sc, java.util.List<String> out) {
         String mapping = mapping(sc);
         if ("".equals(mapping)) {
             out.add("comet4j: no CometServlet is mapped in " + name(sc) + ": pages cannot connect (their"
@@ -33,11 +48,6 @@ final class StartupChecks {
                     + "'s WEB-INF/lib: every webapp of this Tomcat shares one CometContext and one engine;"
                     + " put the jar in WEB-INF/lib of each webapp instead");
         }
-        for (String line : out) {
-            LOG.warning(line);
-            sc.log(line);
-        }
-        return out;
     }
 
     /**
