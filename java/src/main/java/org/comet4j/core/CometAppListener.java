@@ -9,10 +9,13 @@ import jakarta.servlet.ServletContextListener;
 
 /**
  * Starts and stops comet4j with the web application (register it first in
- * web.xml).  contextInitialized reads the {@code Comet.*} context-params,
- * loads the native library, starts the engine and its dispatcher thread;
- * any failure (a bad parameter, the port in use, no library) is logged with
- * its cause and rethrown, which fails the deployment.  contextDestroyed
+ * web.xml).  contextInitialized loads the native library (extracted to
+ * {@code Comet.NativeDir}, else java.io.tmpdir: see {@link NativeLoader}),
+ * reads the {@code Comet.*} context-params, starts the engine and its
+ * dispatcher thread; any failure (a bad parameter, the port in use, no
+ * library for this platform, no folder it can be loaded from) is logged
+ * with its message and rethrown, which fails the deployment: the webapp
+ * does not start.  contextDestroyed
  * stops the engine, joins the dispatcher, frees the native engine and clears
  * the CometContext singleton: nothing (thread, socket, port) stays behind,
  * so a redeploy in the same container works.
@@ -25,6 +28,8 @@ public class CometAppListener implements ServletContextListener {
     public void contextInitialized(ServletContextEvent event) {
         ServletContext sc = event.getServletContext();
         try {
+            // First, and from Comet.NativeDir: where the library is extracted.
+            NativeLoader.load(sc.getInitParameter(NativeLoader.PARAM));
             CometConfig cfg = CometConfig.fromServletContext(sc);
             CometContext.getInstance().init(cfg);
             sc.log("comet4j: started, native port " + CometContext.getInstance().getPort());

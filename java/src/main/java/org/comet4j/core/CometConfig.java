@@ -56,7 +56,7 @@ public final class CometConfig {
             CONFIG_MAXCONNECTIONS, CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
             CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY,
             CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS, CONFIG_WORKERS,
-            "Comet.CometEngine");
+            "Comet.CometEngine", NativeLoader.PARAM);
 
     private final int timeout;
     private final int cacheExpires;
