@@ -139,12 +139,16 @@ cmake_build() {
   fi
   cmake -S "$dir" -B "$dir/_build" "${cross[@]}" \
     -DCMAKE_C_COMPILER="$(command -v "$CC")" -DCMAKE_AR="$(command -v "$AR")" \
-    -DCMAKE_BUILD_TYPE=None -DCMAKE_C_FLAGS="-O2 -g -fPIC -fvisibility=hidden" \
+    -DCMAKE_BUILD_TYPE=None -DCMAKE_C_FLAGS="$CFLAGS_DEPS" \
     -DCMAKE_POSITION_INDEPENDENT_CODE=ON "$@" >"$dir/_build.log" 2>&1 ||
     { tail -30 "$dir/_build.log" >&2; die "cmake of $name failed (log: $dir/_build.log)"; }
   cmake --build "$dir/_build" --target "$target" -j "$(nproc)" >>"$dir/_build.log" 2>&1 ||
     { tail -30 "$dir/_build.log" >&2; die "build of $name failed (log: $dir/_build.log)"; }
 }
+
+# Debian's hardening (stack protector, fortify) as in its own build, but
+# -fPIC instead of -fPIE; the symbols stay hidden in what links them.
+CFLAGS_DEPS="-O2 -g -fPIC -fvisibility=hidden -fstack-protector-strong -D_FORTIFY_SOURCE=2"
 
 stamp=$prefix/.$name-$version
 mkdir -p "$prefix/include" "$prefix/lib" "$prefix/src"
