@@ -5,8 +5,14 @@
 #   make bench   the figures: memory per connection, broadcast fan-out, the
 #                hub (cross-node latency, connections across 4 nodes), and
 #                the kernel's floor for the same fan-out
+#   make dist    the release jars with linux-x86_64 and linux-aarch64 inside:
+#                installs the cross toolchain, arm64 libraries and qemu-user
+#                (.ci/install-cross, which adds the arm64 dpkg architecture:
+#                only this target does), cross-builds the aarch64 library and
+#                comet4j-node, runs their unit tests under qemu, then mvn
+#                (tests skipped: make test runs them; .ci/run runs both)
 
-.PHONY: all install build test demo bench fuzz clean
+.PHONY: all install build test demo bench fuzz clean dist
 
 all: build
 
@@ -27,6 +33,19 @@ bench: build
 
 fuzz: install
 	$(MAKE) -C native fuzz
+
+JARS := java/target/comet4j-native-*[0-9T].jar javax/target/comet4j-native-javax-*[0-9T].jar
+
+dist: install
+	bash .ci/install-cross
+	$(MAKE) -C native ARCH=aarch64 test-cross
+	mvn -B -q -DskipTests -Pnative-aarch64 install
+	@for j in $(JARS); do \
+	  for p in linux-x86_64 linux-aarch64; do \
+	    jar tf $$j | grep -qx "native/$$p/libcomet4j.so" || \
+	      { echo "dist: $$j has no native/$$p/libcomet4j.so" >&2; exit 1; }; \
+	  done; echo "dist: $$j: linux-x86_64 and linux-aarch64"; \
+	done
 
 clean:
 	mvn -B -q clean

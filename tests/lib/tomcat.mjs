@@ -77,7 +77,7 @@ process.on('exit', () => {
  * the server exits or never answers, it is stopped and the error carries
  * the log's tail (and what more(), if given, returns).
  */
-export async function supervise(child, { name, log, dir, url, ms = 60000, more }) {
+export async function supervise(child, { name, log, dir, url, ms = 60000, more, ready }) {
   running.add(child.pid);
   let exited = null;
   const exit = new Promise((resolve) => child.on('exit', (code, sig) => {
@@ -109,9 +109,9 @@ export async function supervise(child, { name, log, dir, url, ms = 60000, more }
     },
   };
   try {
-    await waitFor(`${url} to answer 200`, async () => {
+    await waitFor(ready ? `${name} to be ready` : `${url} to answer 200`, async () => {
       if (exited) throw new Error(`${name} exited (${JSON.stringify(exited)})`);
-      return (await status(url)) === 200;
+      return ready ? ready() : (await status(url)) === 200;
     }, ms);
   } catch (e) {
     const tail = s.logTail();
@@ -127,10 +127,15 @@ export async function supervise(child, { name, log, dir, url, ms = 60000, more }
  * own process group and waits until the example answers 200. params:
  * context parameters that override web.xml ({'Comet.HistorySize': 20});
  * cometPort: Comet.Port (default a free port; -1 for no listener).
+ * wrap: a command that runs catalina.sh (e.g. ['unshare', '-m', 'sh', '-c',
+ * 'mount ...; exec "$0" "$@"']); env: more environment (CATALINA_OPTS);
+ * ready(t): resolves true once started (default: the example answers 200),
+ * for a start that is meant to fail.
  * Returns { base, httpPort, cometPort, url, log, logTail(), undeploy(),
  * deploy(), stop() }.
  */
-export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCometPort } = {}) {
+export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCometPort, wrap = [], env = {},
+  ready } = {}) {
   if (!fs.existsSync(war)) {
     throw new Error(`${war} is missing: run 'mvn -q install -DskipTests' in ${ROOT}`);
   }
@@ -145,8 +150,10 @@ export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCome
 
   const log = path.join(base, 'logs', 'console.log');
   const out = fs.openSync(log, 'a');
-  const child = spawn(path.join(CATALINA_HOME, 'bin/catalina.sh'), ['run'], {
-    env: { ...process.env, CATALINA_HOME, CATALINA_BASE: base, CATALINA_PID: '' },
+  const catalina = [path.join(CATALINA_HOME, 'bin/catalina.sh'), 'run'];
+  const [file, ...args] = [...wrap, ...catalina];
+  const child = spawn(file, args, {
+    env: { ...process.env, CATALINA_HOME, CATALINA_BASE: base, CATALINA_PID: '', ...env },
     stdio: ['ignore', out, out],
     detached: true, // its own process group: one kill reaches java too
   });
@@ -156,6 +163,7 @@ export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCome
   const server = await supervise(child, {
     name: 'catalina.sh', log, dir: base, url,
     more: () => `\n--- localhost log ---\n${localhostLog(base)}`,
+    ready: ready && (() => ready({ base, log, url })),
   });
   const t = {
     base, httpPort, cometPort, url, log,

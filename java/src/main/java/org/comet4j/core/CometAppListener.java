@@ -14,10 +14,13 @@ import org.comet4j.core.exception.ConfigException;
 /**
  * Starts and stops comet4j with the web application (register it first in
  * web.xml, or in code with {@link #register(ServletContext, String)}).
- * contextInitialized reads the {@code Comet.*} context-params,
- * loads the native library, starts the engine and its dispatcher thread;
- * any failure (a bad parameter, the port in use, no library) is logged with
- * its cause and rethrown, which fails the deployment.  contextDestroyed
+ * contextInitialized loads the native library (extracted to
+ * {@code Comet.NativeDir}, else java.io.tmpdir: see {@link NativeLoader}),
+ * reads the {@code Comet.*} context-params, starts the engine and its
+ * dispatcher thread; any failure (a bad parameter, the port in use, no
+ * library for this platform, no folder it can be loaded from) is logged
+ * with its message and rethrown, which fails the deployment: the webapp
+ * does not start.  contextDestroyed
  * stops the engine, joins the dispatcher, frees the native engine and clears
  * the CometContext singleton: nothing (thread, socket, port) stays behind,
  * so a redeploy in the same container works.  A second CometAppListener in
@@ -113,6 +116,8 @@ public class CometAppListener implements ServletContextListener {
             return;
         }
         try {
+            // First, and from Comet.NativeDir: where the library is extracted.
+            NativeLoader.load(sc.getInitParameter(NativeLoader.PARAM));
             CometConfig cfg = CometConfig.fromServletContext(sc);
             CometContext.getInstance().init(cfg);
             sc.setAttribute(STARTED_BY, this);

@@ -57,7 +57,7 @@ public final class CometConfig {
             CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY,
             CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS, CONFIG_WORKERS,
             CONFIG_MAPPING, // read by CometInitializer, not here
-            "Comet.CometEngine");
+            "Comet.CometEngine", NativeLoader.PARAM);
 
     private final int timeout;
     private final int cacheExpires;
