@@ -236,8 +236,10 @@ int main(int argc, char **argv) {
 
   c4j_engine_t *e;
   if ((rc = c4j_engine_new(&o.cfg, &e)) < 0) {
-    fprintf(stderr, "comet4j-node: %s\n",
-            rc == C4J_EINVAL_CONFIG ? c4j_config_error() : c4j_strerror(rc));
+    const char *why = rc == C4J_EINVAL_CONFIG ? c4j_config_error() : c4j_strerror(rc);
+    const char *key = rc == C4J_EINVAL_CONFIG ? node_options_key_of(why) : NULL;
+    if (key) fprintf(stderr, "comet4j-node: %s: %s\n", key, why + strcspn(why, ":") + 2);
+    else fprintf(stderr, "comet4j-node: %s\n", why);
     node_options_free();
     return 2;
   }

@@ -234,6 +234,12 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
     if (eq) set(o, eq + 1);
     else if (i + 1 < argc) set(o, argv[++i]);
     else return bad(o->key, "%s needs a value", o->flag);
+    /* A secret in argv is read by anyone on the machine (ps, /proc). */
+    if (o->type == T_TEXT &&
+        (!strcmp(o->key, "Comet.Secret") || !strcmp(o->key, "Comet.ApiKey")))
+      fprintf(stderr, "comet4j-node: warning: %s on the command line is "
+              "visible to every user (ps, /proc/PID/cmdline): give %s-file "
+              "FILE (or %sFile in --config) instead\n", o->flag, o->flag, o->key);
   }
 
   c4j_config_t *c = &out->cfg;
@@ -329,6 +335,28 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
     return 2;
   }
   return 0;
+}
+
+const char *node_options_key_of(const char *core_error) {
+  static const char *fields[][2] = {
+    {"host", "Comet.Host"}, {"port", "Comet.Port"},
+    {"threads", "Comet.Threads"}, {"secret", "Comet.Secret"},
+    {"heartbeat_ms", "Comet.Heartbeat"}, {"idle_timeout_ms", "Comet.Timeout"},
+    {"max_header", "Comet.MaxHeader"}, {"max_frame", "Comet.MaxFrame"},
+    {"max_message", "Comet.MaxMessage"}, {"max_queue", "Comet.MaxQueue"},
+    {"max_conns", "Comet.MaxConnections"},
+    {"allowed_origins", "Comet.AllowedOrigins"},
+    {"history_size", "Comet.HistorySize"},
+    {"history_age_ms", "Comet.CacheExpires"},
+    {"conn_expires_ms", "Comet.ConnExpires"}, {"api_key", "Comet.ApiKey"},
+    {"api_timeout_ms", "Comet.ApiTimeout"}, {"hub", "Comet.Hub"},
+    {"hub_prefix", "Comet.HubPrefix"},
+  };
+  size_t n = strcspn(core_error, ":");
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+    if (strlen(fields[i][0]) == n && !strncmp(core_error, fields[i][0], n))
+      return fields[i][1];
+  return NULL;
 }
 
 void node_options_free(void) {

@@ -51,6 +51,19 @@ check "bad --listen-actions exits 2 naming it" '[ $rc -eq 2 ] && grep -q "Comet.
 check "a bad name in --presence-channels exits 2 naming Comet.PresenceChannels" \
   '[ $rc -eq 2 ] && grep -q "Comet.PresenceChannels: .*bad name" "$dir/bad8.err"' "$dir/bad8.err"
 
+# A secret with too little variety is refused naming the setting; one on
+# the command line is warned about (ps shows it to every user).
+"$NODE" --secret aaaaaaaaaaaaaaaaaaaa --port 0 2> "$dir/bad9.err"; rc=$?
+check "a secret of one repeated character exits 2 naming Comet.Secret" \
+  '[ $rc -eq 2 ] && grep -q "Comet.Secret: too little variety" "$dir/bad9.err"' "$dir/bad9.err"
+check "--secret on the command line warns and names --secret-file" \
+  'grep -q "warning: --secret on the command line .*--secret-file" "$dir/bad9.err"' "$dir/bad9.err"
+printf 'abababababababababab\n' > "$dir/weak"
+"$NODE" --secret-file "$dir/secret" --api-key-file "$dir/weak" --port 0 2> "$dir/bad10.err"; rc=$?
+check "an API key of two characters exits 2 naming Comet.ApiKey" \
+  '[ $rc -eq 2 ] && grep -q "Comet.ApiKey: too little variety" "$dir/bad10.err"' "$dir/bad10.err"
+check "a secret from a file gives no warning" '! grep -q warning "$dir/bad10.err"' "$dir/bad10.err"
+
 # The server, from a config file and flags.
 printf '# comet4j-node\nComet.Port = 0\nComet.WorkStyle = auto\nComet.Host = 127.0.0.1\nComet.HistorySize = 10\n' > "$dir/node.conf"
 printf 'Comet.Hub = local\nComet.ListenActions = false\n' >> "$dir/node.conf"

@@ -152,6 +152,19 @@ void c4j_config_init(c4j_config_t *cfg) {
     return C4J_EINVAL_CONFIG;                                                \
   } while (0)
 
+/* How many distinct bytes key holds: a secret or key of 16 times the same
+ * character (or two characters alternating) passes a length check and
+ * is guessed at once. */
+#define C4J__KEY_VARIETY 6 /* distinct bytes a secret or key needs */
+
+static int distinct_bytes(const uint8_t *key, size_t n) {
+  uint8_t seen[256] = {0};
+  int d = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!seen[key[i]]++) d++;
+  return d;
+}
+
 int c4j__config_check(const c4j_config_t *cfg) {
   config_error[0] = '\0';
   if (cfg == NULL) BAD("config: missing");
@@ -163,6 +176,9 @@ int c4j__config_check(const c4j_config_t *cfg) {
     BAD("threads: must be between 1 and 256");
   if (cfg->secret == NULL || cfg->secret_len < 16 || cfg->secret_len > 1024)
     BAD("secret: must be 16 to 1024 bytes");
+  if (distinct_bytes(cfg->secret, cfg->secret_len) < C4J__KEY_VARIETY)
+    BAD("secret: too little variety (fewer than 6 different bytes): use "
+        "random bytes, for example the output of openssl rand -hex 32");
   if (cfg->heartbeat_ms < 100 || cfg->heartbeat_ms > 3600000)
     BAD("heartbeat_ms: must be between 100 and 3600000");
   if (cfg->idle_timeout_ms <= cfg->heartbeat_ms ||
@@ -200,6 +216,10 @@ int c4j__config_check(const c4j_config_t *cfg) {
       if ((unsigned char)cfg->api_key[i] <= ' ' ||
           (unsigned char)cfg->api_key[i] >= 0x7f)
         BAD("api_key: must be 16 to 256 printable ASCII characters");
+    if (distinct_bytes((const uint8_t *)cfg->api_key, n) < C4J__KEY_VARIETY)
+      BAD("api_key: too little variety (fewer than 6 different characters): "
+          "use random characters, for example the output of openssl rand "
+          "-hex 32");
   }
   if (cfg->api_timeout_ms < 100 || cfg->api_timeout_ms > 3600000)
     BAD("api_timeout_ms: must be between 100 and 3600000");

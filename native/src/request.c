@@ -42,11 +42,17 @@ static int origin_ok(const c4j_engine_t *e, const char *origin) {
 
 /* The Access-Control-Allow-Origin to answer the request with: its Origin,
  * or "*" without one; NULL when the origin is not allowed (or unsafe to
- * echo). */
+ * echo).  It is never "null": the opaque origin of sandboxed frames,
+ * data: URLs and file: pages is one value shared by all of them, so
+ * listing it would let any of them in.  Such a page is answered "*" when
+ * any origin is allowed, and refused otherwise. */
 static const char *allow_origin(c4j__conn_t *c, const char *origin) {
+  const c4j_engine_t *e = c4j__conn_engine(c);
   for (const char *p = origin; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f) return NULL;
-  if (!origin_ok(c4j__conn_engine(c), origin)) return NULL;
+  if (strcmp(origin, "null") == 0)
+    return strcmp(e->origins, "*") == 0 ? "*" : NULL;
+  if (!origin_ok(e, origin)) return NULL;
   return origin[0] ? origin : "*";
 }
 
