@@ -133,6 +133,11 @@ static void step(node_t *n, const char *s, size_t len) {
                                 sizeof(rec)));
 }
 
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  harness_flags(argc, argv);
+  return 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *s = (const char *)data + 1, *end = (const char *)data + size;
   node_t *n;

@@ -19,6 +19,22 @@ static void die(const char *what, int rc) {
   abort();
 }
 
+void harness_flags(int *argc, char ***argv) {
+  static char *args[256], flag[] = "-detect_leaks=0";
+  int n = *argc;
+  for (int i = 1; i < n; i++)
+    if (strncmp((*argv)[i], "-detect_leaks=", 14) == 0) return;
+  if (n + 2 > (int)(sizeof(args) / sizeof(args[0]))) return;
+  /* Before the corpus directories: libFuzzer reads flags anywhere, but
+   * keep argv[0] first. */
+  args[0] = (*argv)[0];
+  args[1] = flag;
+  for (int i = 1; i < n; i++) args[i + 1] = (*argv)[i];
+  args[n + 1] = NULL;
+  *argc = n + 1;
+  *argv = args;
+}
+
 void harness_config(c4j_config_t *cfg) {
   c4j_config_init(cfg);
   cfg->host = "127.0.0.1";

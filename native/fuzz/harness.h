@@ -33,6 +33,15 @@ typedef struct {
   unsigned reattached;
 } keeper_t;
 
+/* For LLVMFuzzerInitialize: adds -detect_leaks=0 to libFuzzer's flags
+ * unless they name it.  The engine's threads allocate and free across
+ * inputs, so after nearly every input there were more mallocs than frees,
+ * and libFuzzer's per-input check then runs the input again and a full
+ * LeakSanitizer pass (until it gives up after 1000 of them): five times
+ * fewer inputs.  LeakSanitizer's check at exit still runs (whatever is no
+ * longer reachable then, with its stack, though without the input). */
+void harness_flags(int *argc, char ***argv);
+
 /* A started engine (port 0 on 127.0.0.1); aborts on failure. */
 c4j_engine_t *harness_start(c4j_config_t *cfg);
 /* The config every target starts from: 127.0.0.1, port 0, 2 workers,
