@@ -24,7 +24,8 @@
  *   anything else                           a record from the bus, "$N"
  *                                           replaced by this node's id
  * At the end the link comes back up, the echoes and fetches are played
- * out, the pages and events drained.
+ * out, and each page gets a barrier frame (keeper_barrier): what the
+ * workers sent it before is read, and checked as a server's frames.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,12 +65,9 @@ static void init(void) {
     cfg.conn_expires_ms = 86400000;
     n->e = harness_start(&cfg);
     n->r = fake_redis_of(n->e);
-    n->k[0] = (keeper_t){ n->e, "k0", "alice", "[\"a\",\"b\"]", { .fd = -1 },
-                          0, 0 };
-    n->k[1] = (keeper_t){ n->e, "k1", "bob", "[\"b\",\"c\"]", { .fd = -1 },
-                          0, 0 };
-    n->ghost = (keeper_t){ n->e, "g0", NULL, "[\"a\",\"c\"]", { .fd = -1 },
-                           0, 0 };
+    keeper_init(&n->k[0], n->e, "k0", "alice", "[\"a\",\"b\"]");
+    keeper_init(&n->k[1], n->e, "k1", "bob", "[\"b\",\"c\"]");
+    keeper_init(&n->ghost, n->e, "g0", NULL, "[\"a\",\"c\"]");
     keeper_attach(&n->k[0]);
     keeper_attach(&n->k[1]);
     ghost_refresh(n);
@@ -160,6 +158,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   for (int i = 0; i < 4 && (fake_redis_echo(n->r) +
                             fake_redis_answer(n->r)) > 0; i++) {}
   fake_redis_answer(n->r);
+  /* What the records made the workers send the pages is read and checked
+   * within this input. */
+  keeper_barrier(&n->k[0]);
+  keeper_barrier(&n->k[1]);
   for (int i = 0; i < NENGINES; i++) {
     keeper_drain(&nodes[i].k[0]);
     keeper_drain(&nodes[i].k[1]);

@@ -69,6 +69,7 @@
 static c4j_engine_t *engine;
 static keeper_t keeper;
 static unsigned long runs;
+static int verbose; /* FUZZ_VERBOSE set: each request and answer on stderr */
 
 static const char *const cids[4] = { "k0", "d1", "d2", "d3" };
 static const char *const users[4] = { "alice", "bob", NULL, "alice" };
@@ -96,6 +97,7 @@ static void init(void) {
   cfg.conn_expires_ms = 86400000;
   cfg.api_key = API_KEY;
   cfg.allowed_origins = "http://a.example, http://b.example";
+  verbose = getenv("FUZZ_VERBOSE") != NULL;
   engine = harness_start(&cfg);
   if (c4j_channel_presence(engine, "p", 1, 1) != 0) abort();
   for (int i = 0; i < 4; i++)
@@ -103,8 +105,7 @@ static void init(void) {
                    tickets[i], sizeof(tickets[i]));
   harness_ticket(engine, cids[1], users[1], chans[1], now - 3600, expired,
                  sizeof(expired));
-  keeper = (keeper_t){ engine, "k0", "alice", "[\"a\",\"b\",\"c\"]",
-                       { .fd = -1 }, 0, 0 };
+  keeper_init(&keeper, engine, "k0", "alice", "[\"a\",\"b\",\"c\"]");
   keeper_attach(&keeper);
   /* One broadcast each, read back by the kept page, gives the epochs. */
   for (int i = 0; i < 3; i++) {
@@ -121,10 +122,11 @@ static void init(void) {
       abort();
     }
   }
+  keeper_sync(&keeper);
   /* Every id held from the start, so that /cmd finds each. */
   for (int i = 1; i < 4; i++) {
-    keeper_t k = { engine, "", users[i], chans[i], { .fd = -1 }, 0, 0 };
-    snprintf(k.cid, sizeof(k.cid), "%s", cids[i]);
+    static keeper_t k;
+    keeper_init(&k, engine, cids[i], users[i], chans[i]);
     keeper_attach(&k);
     keeper_close(&k);
   }
@@ -319,6 +321,37 @@ static void send_all_of(int fd, const uint8_t *p, size_t n, int pieces) {
     harness_send(fd, p + at, n - at < 3 ? n - at : 3);
 }
 
+/* What the server sent on this input's connection (the first MAX_OUT
+ * bytes), checked once it closed. */
+static uint8_t resp[MAX_OUT];
+static size_t resp_len;
+
+static void heard(const void *p, size_t n) {
+  if (n > sizeof(resp) - resp_len) n = sizeof(resp) - resp_len;
+  memcpy(resp + resp_len, p, n);
+  resp_len += n;
+}
+
+/* An answer is HTTP/1.1 with a status; after a 101, WebSocket frames as a
+ * server may send them. */
+static void check_answer(void) {
+  const uint8_t *end;
+  frames_check_t f;
+  if (resp_len < 13) return; /* cut by our close: nothing to judge */
+  if (memcmp(resp, "HTTP/1.1 ", 9) != 0 || resp[9] < '1' || resp[9] > '5' ||
+      resp[10] < '0' || resp[10] > '9' || resp[11] < '0' || resp[11] > '9' ||
+      resp[12] != ' ') {
+    fprintf(stderr, "fuzz-engine: the answer is not HTTP/1.1: %.40s\n",
+            (const char *)resp);
+    abort();
+  }
+  if (memcmp(resp + 9, "101 ", 4) != 0) return;
+  end = memmem(resp, resp_len, "\r\n\r\n", 4);
+  if (end == NULL) return;
+  memset(&f, 0, sizeof(f));
+  frames_check(&f, end + 4, resp_len - (size_t)(end + 4 - resp), "/ws");
+}
+
 /* Reads until the answer's head ends, or ms; 1 when it is a 101. */
 static int read_head(int fd, int ms) {
   char head[4096];
@@ -332,6 +365,7 @@ static int read_head(int fd, int ms) {
     if (t >= end || poll(&pf, 1, (int)(end - t)) <= 0) return 0;
     k = recv(fd, head + got, 1, 0);
     if (k <= 0) return 0;
+    heard(head + got, 1);
     got++;
     head[got] = '\0';
     if (got >= 4 && memcmp(head + got - 4, "\r\n\r\n", 4) == 0)
@@ -346,17 +380,20 @@ static int read_head(int fd, int ms) {
 static int wait_server(int fd, int ms, int quiet_ms, int api,
                        embedder_t *em) {
   static uint8_t buf[1 << 16];
-  uint64_t t = wsc_now_ms(), end = t + (uint64_t)ms, heard = t;
+  uint64_t t = wsc_now_ms(), end = t + (uint64_t)ms, last = t;
   while ((t = wsc_now_ms()) < end) {
     struct pollfd pf = { fd, POLLIN, 0 };
     ssize_t k;
     harness_events(engine, on_event, em);
     if (api && em->answered) return 0;
-    if (quiet_ms && t - heard >= (uint64_t)quiet_ms) return 0;
+    if (quiet_ms && t - last >= (uint64_t)quiet_ms) return 0;
     if (poll(&pf, 1, 1) <= 0) continue;
     k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
     if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) return 1;
-    if (k > 0) heard = wsc_now_ms();
+    if (k > 0) {
+      heard(buf, (size_t)k);
+      last = wsc_now_ms();
+    }
   }
   return 0;
 }
@@ -455,6 +492,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       fo += frame(frames + fo, (unsigned char)parts[i].p[0], parts[i].p + 1,
                   parts[i].n - 1, flags & 32);
 
+  resp_len = 0;
   fd = harness_connect(c4j_engine_port(engine));
   if (kind == 0 && (flags & 1)) {
     memcpy(out + o, frames, fo <= cap + 256 - o ? fo : 0);
@@ -473,7 +511,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!closed && (flags & 4)) closed = wait_server(fd, LINGER_MS, QUIET_MS, 0, &em);
   if (!closed) {
     shutdown(fd, SHUT_WR);
-    if (!harness_drain(fd, DRAIN_MS, 0)) {
+    if (!wait_server(fd, DRAIN_MS, 0, 0, &em)) {
       /* The server holds a connection whose client has gone: a worker
        * may be stuck. */
       harness_close(fd);
@@ -482,7 +520,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
   }
   harness_close(fd);
+  if (verbose) {
+    fprintf(stderr, "fuzz-engine: sent %zu bytes: %.*s\n", o, (int)(o < 300 ? o : 300), out);
+    fprintf(stderr, "fuzz-engine: heard %zu bytes: ", resp_len);
+    for (size_t i = 0; i < resp_len && i < 600; i++)
+      fputc(resp[i] >= 0x20 && resp[i] < 0x7f ? resp[i] : '.', stderr);
+    fputc('\n', stderr);
+  }
+  check_answer();
   harness_events(engine, on_event, &em);
+  /* What this input made the workers send the kept page (broadcasts,
+   * acks, answers) is read and checked within it. */
+  keeper_barrier(&keeper);
   if (++runs % PROBE_EVERY == 0) harness_probe(engine, 2);
   return 0;
 }

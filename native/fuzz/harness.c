@@ -132,7 +132,102 @@ int harness_drain(int fd, int ms, size_t enough) {
   }
 }
 
+/* ---- What a server sends on a WebSocket ----------------------------------- */
+
+static void breach(const frames_check_t *f, const char *who,
+                   const char *what) {
+  fprintf(stderr, "harness: %s: the server sent %s (frame header", who, what);
+  for (size_t i = 0; i < f->hlen; i++) fprintf(stderr, " %02x", f->hdr[i]);
+  fprintf(stderr, ")\n");
+  abort();
+}
+
+static int close_code_ok(int code) {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+         (code >= 3000 && code <= 4999);
+}
+
+/* The header in f->hdr is complete: judge it and start its payload. */
+static void header(frames_check_t *f, const char *who) {
+  int fin = f->hdr[0] & 0x80, op = f->hdr[0] & 0x0f, len7 = f->hdr[1] & 0x7f;
+  uint64_t len = (uint64_t)len7;
+  if (f->closed) breach(f, who, "a frame after its close frame");
+  if (f->hdr[0] & 0x70) breach(f, who, "RSV bits");
+  if (f->hdr[1] & 0x80) breach(f, who, "a masked frame");
+  if (len7 == 126) {
+    len = (uint64_t)f->hdr[2] << 8 | f->hdr[3];
+    if (len < 126) breach(f, who, "a 16-bit length under 126");
+  } else if (len7 == 127) {
+    len = 0;
+    for (int i = 2; i < 10; i++) len = len << 8 | f->hdr[i];
+    if (len < 65536 || len >> 63) breach(f, who, "a bad 64-bit length");
+  }
+  if (op >= 8) {
+    if (op > 10) breach(f, who, "an undefined control opcode");
+    if (!fin || len > 125) breach(f, who, "a fragmented or long control");
+    if (op == 8) {
+      f->closed = 1;
+      f->code_len = 0;
+      f->close_len = len;
+      if (len == 1) breach(f, who, "a close frame of one byte");
+    }
+  } else if (op > 2) {
+    breach(f, who, "an undefined data opcode");
+  } else if ((op == 0) != f->in_msg) {
+    breach(f, who, op == 0 ? "a continuation outside a message"
+                           : "a new message inside a fragmented one");
+  } else if (op != 0 || fin) {
+    f->in_msg = !fin;
+  }
+  f->op = op;
+  f->left = len;
+}
+
+void frames_check(frames_check_t *f, const uint8_t *p, size_t n,
+                  const char *who) {
+  while (n > 0) {
+    if (f->left > 0) {
+      size_t k = f->left < n ? (size_t)f->left : n;
+      for (size_t i = 0; f->op == 8 && i < k && f->code_len < 2; i++)
+        f->code[f->code_len++] = p[i];
+      if (f->op == 8 && f->code_len == 2 && f->close_len >= 2 &&
+          !close_code_ok(f->code[0] << 8 | f->code[1])) {
+        char what[64];
+        snprintf(what, sizeof(what), "close code %d",
+                 f->code[0] << 8 | f->code[1]);
+        breach(f, who, what);
+      }
+      f->left -= k;
+      p += k;
+      n -= k;
+      if (f->left == 0) f->hlen = 0;
+      continue;
+    }
+    /* Reading a header: 2 bytes, then the extended length, no mask. */
+    f->hdr[f->hlen++] = *p++;
+    n--;
+    if (f->hlen >= 2) {
+      int len7 = f->hdr[1] & 0x7f;
+      size_t need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0);
+      if (f->hlen == need) {
+        header(f, who);
+        if (f->left == 0) f->hlen = 0;
+      }
+    }
+  }
+}
+
 /* ---- The kept client ------------------------------------------------------ */
+
+void keeper_init(keeper_t *k, c4j_engine_t *e, const char *cid,
+                 const char *user, const char *channels) {
+  memset(k, 0, sizeof(*k));
+  k->e = e;
+  snprintf(k->cid, sizeof(k->cid), "%s", cid);
+  k->user = user;
+  k->channels = channels;
+  k->c.fd = -1;
+}
 
 void keeper_attach(keeper_t *k) {
   char ticket[2048], target[2200];
@@ -148,25 +243,81 @@ void keeper_attach(keeper_t *k) {
   }
   k->last_sent = now_ms();
   k->reattached++;
+  memset(&k->check, 0, sizeof(k->check));
+  k->tail[0] = '\0';
+  /* What came after the 101 with it. */
+  frames_check(&k->check, k->c.buf, k->c.len, k->cid);
+}
+
+/* Reads what k has (waiting up to ms for the first bytes): 0 when the
+ * server closed it, 3 when nothing came, 2 when mark (unless NULL) was
+ * among what came, else 1. */
+static int keeper_read(keeper_t *k, int ms, const char *mark) {
+  static char scan[sizeof(((keeper_t *)0)->tail) + sizeof(k->c.buf)];
+  struct pollfd p = { k->c.fd, POLLIN, 0 };
+  size_t t = strlen(k->tail);
+  ssize_t n;
+  if (ms > 0 && poll(&p, 1, ms) <= 0) return 3;
+  n = recv(k->c.fd, k->c.buf, sizeof(k->c.buf), MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return 0;
+  if (n < 0) return 3;
+  frames_check(&k->check, k->c.buf, (size_t)n, k->cid);
+  if (mark == NULL) return 1;
+  /* The mark may straddle two reads: look in the tail and the new bytes
+   * (a frame's payload holds no NUL the core wrote itself). */
+  memcpy(scan, k->tail, t);
+  memcpy(scan + t, k->c.buf, (size_t)n);
+  if (memmem(scan, t + (size_t)n, mark, strlen(mark))) return 2;
+  t += (size_t)n;
+  n = t < sizeof(k->tail) - 1 ? (ssize_t)t : (ssize_t)sizeof(k->tail) - 1;
+  memcpy(k->tail, scan + t - (size_t)n, (size_t)n);
+  k->tail[n] = '\0';
+  for (ssize_t i = 0; i < n; i++)
+    if (k->tail[i] == '\0') k->tail[i] = ' ';
+  return 1;
 }
 
 void keeper_drain(keeper_t *k) {
-  int closed = k->c.fd < 0;
-  while (!closed) {
-    ssize_t n = recv(k->c.fd, k->c.buf, sizeof(k->c.buf), MSG_DONTWAIT);
-    if (n > 0) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EINTR)) break;
-    closed = 1;
-  }
-  if (!closed && now_ms() - k->last_sent > 2000) {
+  int r = k->c.fd < 0 ? 0 : 1;
+  while (r == 1) r = keeper_read(k, 0, NULL);
+  if (r == 3 && now_ms() - k->last_sent > 2000) {
     k->c.len = 0;
-    if (wsc_send_text(&k->c, "{\"t\":\"ping\"}") != 0) closed = 1;
+    if (wsc_send_text(&k->c, "{\"t\":\"ping\"}") != 0) r = 0;
     k->last_sent = now_ms();
   }
-  if (closed) {
+  if (r == 0) {
     keeper_close(k);
     keeper_attach(k);
   }
+  k->c.len = 0;
+}
+
+void keeper_barrier(keeper_t *k) {
+  char frame[64], mark[32];
+  uint64_t end;
+  int n, r = 1;
+  if (k->c.fd < 0) keeper_attach(k);
+  n = snprintf(mark, sizeof(mark), "\"barrier\":%u}", ++k->barriers);
+  n = snprintf(frame, sizeof(frame), "{\"t\":\"x\",%s", mark);
+  if (c4j_send_frame(k->e, k->cid, strlen(k->cid), frame, (size_t)n) != 0)
+    abort();
+  for (end = now_ms() + PROBE_MS; (r == 1 || r == 3) && now_ms() < end;)
+    r = keeper_read(k, 5, mark);
+  if (r == 1 || r == 3) {
+    fprintf(stderr, "harness: keeper %s: no barrier frame within %d ms\n",
+            k->cid, PROBE_MS);
+    abort();
+  }
+  if (r == 0) {
+    keeper_close(k);
+    keeper_attach(k);
+  }
+  k->c.len = 0;
+}
+
+void keeper_sync(keeper_t *k) {
+  memset(&k->check, 0, sizeof(k->check));
+  frames_check(&k->check, k->c.buf, k->c.len, k->cid);
   k->c.len = 0;
 }
 

@@ -21,6 +21,27 @@
 #define HARNESS_SECRET "fuzz-0123456789abcdefghijklmnopq"
 #define PROBE_MS 5000
 
+/* What a server may send on a WebSocket, checked as its bytes come (RFC
+ * 6455 5.2, 5.4, 5.5, 7.4.1): frames unmasked, without RSV bits (no
+ * extension is negotiated), a defined opcode, lengths in their shortest
+ * form, control frames final and at most 125 bytes, fragments in order, a
+ * close frame's code one a server may send (1000-1003, 1007-1014,
+ * 3000-4999: never 1005, 1006 or 1015) and nothing after the close frame.
+ * A breach prints `who` and the frame and aborts.  A zeroed checker is a
+ * fresh one; a frame cut by the end of the stream is not judged. */
+typedef struct {
+  uint8_t hdr[14];
+  size_t hlen;
+  uint64_t left;           /* payload bytes of the current frame to come */
+  int op, in_msg, closed;
+  uint8_t code[2];
+  size_t code_len;
+  uint64_t close_len;
+} frames_check_t;
+
+void frames_check(frames_check_t *f, const uint8_t *p, size_t n,
+                  const char *who);
+
 /* A page that stays attached over WebSocket: its id, user and channels
  * (a JSON array text) are the ticket's. */
 typedef struct {
@@ -29,7 +50,10 @@ typedef struct {
   const char *user;        /* NULL: anonymous */
   const char *channels;
   wsc_t c;                 /* c.fd -1 while not attached */
+  frames_check_t check;    /* what the server sends it */
   uint64_t last_sent;      /* wsc_now_ms() of its last frame */
+  unsigned barriers;       /* keeper_barrier's frames sent */
+  char tail[32];           /* the last bytes read, for the barrier */
   unsigned reattached;
 } keeper_t;
 
@@ -54,6 +78,9 @@ void harness_ticket(c4j_engine_t *e, const char *cid, const char *user,
                     const char *channels, int64_t exp, char *out,
                     size_t cap);
 
+/* Fills k for cid (not attached yet). */
+void keeper_init(keeper_t *k, c4j_engine_t *e, const char *cid,
+                 const char *user, const char *channels);
 /* Attaches k (aborts when the engine refuses it). */
 void keeper_attach(keeper_t *k);
 /* Reads what k was sent without waiting, pings now and then so that the
@@ -61,6 +88,15 @@ void keeper_attach(keeper_t *k);
  * it. */
 void keeper_drain(keeper_t *k);
 void keeper_close(keeper_t *k);
+/* A barrier: queues k a frame of its own through the engine
+ * (c4j_send_frame) and reads until it comes back, or until the server
+ * closes k (then reattaches it), so that whatever the engine queued to k
+ * before it has been read and checked.  Aborts after PROBE_MS: the worker
+ * holding k is stuck. */
+void keeper_barrier(keeper_t *k);
+/* After whole frames were read from k->c with wsc_read_*: the checker
+ * starts again where they stopped (what is left in k->c.buf). */
+void keeper_sync(keeper_t *k);
 
 /* Reads every pending event of e (without waiting); calls fn (may be
  * NULL) for each record (see c4j.h: type, the bytes after the header).
