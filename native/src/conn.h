@@ -110,6 +110,9 @@ struct c4j__conn_s {
   uint8_t state;
   uint8_t flags;
   uint8_t transport;
+  uint8_t head;             /* outq's first buffer is the answer head (the
+                               101 or the SSE head), not yet written: a
+                               discard keeps it */
 };
 
 /* ---- For the worker's loop ------------------------------------------------ */
@@ -131,7 +134,7 @@ void c4j__conn_send_sub(c4j__conn_t *c, c4j__sub_t *s, c4j__buf_t *b);
 /* conn.c: ends a connection with code and reason: a transport loss (1006,
  * 4002) leaves a dying ghost when conn_expires_ms allows, anything else
  * drops the identity.  A WebSocket gets a close frame; discard drops
- * output not yet written.  A ghost is dropped and freed. */
+ * output not yet written but the answer head (`head`).  A ghost is dropped and freed. */
 void c4j__conn_close(c4j__conn_t *c, int code, const char *reason,
                      int discard);
 /* conn.c: closes the socket now (no close frame); the identity counts as
