@@ -347,7 +347,10 @@ static void check_answer(void) {
   }
   if (memcmp(resp + 9, "101 ", 4) != 0) return;
   end = memmem(resp, resp_len, "\r\n\r\n", 4);
-  if (end == NULL) return;
+  /* An /api/ answer may carry any status the embedder gave, 101 too. */
+  if (end == NULL ||
+      !memmem(resp, (size_t)(end - resp), "\r\nUpgrade: websocket\r\n", 23))
+    return;
   memset(&f, 0, sizeof(f));
   frames_check(&f, end + 4, resp_len - (size_t)(end + 4 - resp), "/ws");
 }
