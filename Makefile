@@ -5,6 +5,9 @@
 #   make bench   the figures: memory per connection, broadcast fan-out, the
 #                hub (cross-node latency, connections across 4 nodes), and
 #                the kernel's floor for the same fan-out
+#   make fuzz    the libFuzzer targets of native/fuzz/, FUZZ_SECONDS each
+#                (60), then each one's executions and coverage; fails on a
+#                crash (clang and libclang-rt-14-dev come from .ci/install)
 #   make dist    the release jars with linux-x86_64 and linux-aarch64 inside:
 #                installs the cross toolchain, arm64 libraries and qemu-user
 #                (.ci/install-cross, which adds the arm64 dpkg architecture:
