@@ -131,8 +131,11 @@ static void step(node_t *n, const char *s, size_t len) {
                                 sizeof(rec)));
 }
 
+/* The engine starts here, before libFuzzer arms its SIGALRM timer, so
+ * that the blocking reads of the start are not interrupted. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   harness_flags(argc, argv);
+  init();
   return 0;
 }
 

@@ -365,8 +365,9 @@ static int read_head(int fd, int ms) {
     uint64_t t = wsc_now_ms();
     ssize_t k;
     /* Byte by byte: what follows the head is the frames' business. */
-    if (t >= end || poll(&pf, 1, (int)(end - t)) <= 0) return 0;
-    k = recv(fd, head + got, 1, 0);
+    if (t >= end || harness_wait(&pf, (int)(end - t)) <= 0) return 0;
+    k = recv(fd, head + got, 1, MSG_DONTWAIT);
+    if (k < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (k <= 0) return 0;
     heard(head + got, 1);
     got++;
@@ -390,7 +391,7 @@ static int wait_server(int fd, int ms, int quiet_ms, int api,
     harness_events(engine, on_event, em);
     if (api && em->answered) return 0;
     if (quiet_ms && t - last >= (uint64_t)quiet_ms) return 0;
-    if (poll(&pf, 1, 1) <= 0) continue;
+    if (harness_wait(&pf, 1) <= 0) continue;
     k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
     if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) return 1;
     if (k > 0) {
@@ -401,8 +402,11 @@ static int wait_server(int fd, int ms, int quiet_ms, int api,
   return 0;
 }
 
+/* The engine starts here, before libFuzzer arms its SIGALRM timer, so
+ * that the blocking reads of the start are not interrupted. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
   harness_flags(argc, argv);
+  init();
   return 0;
 }
 

@@ -82,6 +82,15 @@ void harness_ticket(c4j_engine_t *e, const char *cid, const char *user,
 
 /* ---- Sockets ------------------------------------------------------------- */
 
+int harness_wait(struct pollfd *p, int ms) {
+  uint64_t end = wsc_now_ms() + (uint64_t)(ms > 0 ? ms : 0);
+  for (;;) {
+    uint64_t t = wsc_now_ms();
+    int r = poll(p, 1, t >= end ? 0 : (int)(end - t));
+    if (r >= 0 || errno != EINTR) return r;
+  }
+}
+
 int harness_connect(int port) {
   struct sockaddr_in a;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
@@ -90,8 +99,16 @@ int harness_connect(int port) {
   a.sin_family = AF_INET;
   a.sin_port = htons((uint16_t)port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
-    die("connect", -errno);
+  if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    /* Interrupted (libFuzzer's SIGALRM): the connect goes on; wait for
+     * it. */
+    struct pollfd p = { fd, POLLOUT, 0 };
+    int err = errno;
+    socklen_t len = sizeof(err);
+    if (err != EINTR || harness_wait(&p, PROBE_MS) <= 0 ||
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err != 0)
+      die("connect", -err);
+  }
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   return fd;
 }
@@ -125,7 +142,7 @@ int harness_drain(int fd, int ms, size_t enough) {
     uint64_t t = now_ms();
     ssize_t k;
     if (t >= end) return 0;
-    if (poll(&p, 1, (int)(end - t)) <= 0) continue;
+    if (harness_wait(&p, (int)(end - t)) <= 0) continue;
     k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
     if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) return 1;
     if (k > 0 && enough && (got += (size_t)k) >= enough) return 0;
@@ -229,14 +246,22 @@ void keeper_init(keeper_t *k, c4j_engine_t *e, const char *cid,
   k->c.fd = -1;
 }
 
+void keeper_close(keeper_t *k);
+
 void keeper_attach(keeper_t *k) {
   char ticket[2048], target[2200];
   int rc;
   harness_ticket(k->e, k->cid, k->user, k->channels,
                  (int64_t)time(NULL) + 86400 * 365, ticket, sizeof(ticket));
   snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
-  errno = 0;
-  rc = wsc_upgrade(&k->c, c4j_engine_port(k->e), target, NULL, 0);
+  /* The test client's blocking reads end on EINTR (libFuzzer's SIGALRM,
+   * every -timeout/2 s): try again then. */
+  for (int tries = 0; tries < 5; tries++) {
+    errno = 0;
+    rc = wsc_upgrade(&k->c, c4j_engine_port(k->e), target, NULL, 0);
+    if (rc == 101 || errno != EINTR) break;
+    keeper_close(k);
+  }
   if (rc != 101) {
     c4j_stats_t st;
     int e = errno;
@@ -275,7 +300,7 @@ static int keeper_read(keeper_t *k, int ms, const char *mark) {
   struct pollfd p = { k->c.fd, POLLIN, 0 };
   size_t t = strlen(k->tail);
   ssize_t n;
-  if (ms > 0 && poll(&p, 1, ms) <= 0) return 3;
+  if (ms > 0 && harness_wait(&p, ms) <= 0) return 3;
   n = recv(k->c.fd, k->c.buf, sizeof(k->c.buf), MSG_DONTWAIT);
   if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return 0;
   if (n < 0) return 3;
@@ -372,8 +397,14 @@ void harness_probe(c4j_engine_t *e, int nworkers) {
     char head[16] = "";
     struct pollfd p = { fd, POLLIN, 0 };
     harness_send(fd, req, sizeof(req) - 1);
-    if (poll(&p, 1, PROBE_MS) != 1 || recv(fd, head, 12, 0) < 12 ||
-        memcmp(head, "HTTP/1.1 404", 12) != 0) {
+    ssize_t got = 0, k;
+    uint64_t end = wsc_now_ms() + PROBE_MS;
+    while (got < 12 && wsc_now_ms() < end && harness_wait(&p, PROBE_MS) == 1) {
+      k = recv(fd, head + got, (size_t)(12 - got), MSG_DONTWAIT);
+      if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) break;
+      if (k > 0) got += k;
+    }
+    if (got < 12 || memcmp(head, "HTTP/1.1 404", 12) != 0) {
       fprintf(stderr, "harness: a worker did not answer within %d ms\n",
               PROBE_MS);
       abort();

@@ -109,6 +109,11 @@ int harness_events(c4j_engine_t *e, harness_event_cb fn, void *arg);
  * the engine's workers must answer within PROBE_MS, else abort(). */
 void harness_probe(c4j_engine_t *e, int nworkers);
 
+/* poll() on p for at most ms, again after EINTR (libFuzzer's SIGALRM
+ * interrupts the fuzzing thread's waits every -timeout/2 s). */
+struct pollfd;
+int harness_wait(struct pollfd *p, int ms);
+
 /* A connected, blocking socket to 127.0.0.1:port (TCP_NODELAY), or abort;
  * closing it with harness_close resets it (SO_LINGER 0), so that no
  * TIME_WAIT piles up over millions of inputs. */
