@@ -9,7 +9,12 @@
  * embedder would: /api/ requests are answered, and a page's commands
  * acted on ({"t":"sub"|"unsub","ch","id"} with c4j_subscribe and
  * c4j_unsubscribe, {"t":"pub","ch","data"} with c4j_send_all,
- * {"t":"req","id"} answered with c4j_send_frame).
+ * {"t":"req","id"} answered with c4j_send_frame).  The answer must be
+ * HTTP/1.1 with a status, and after a 101 the frames what a server may
+ * send (frames_check, harness.h); the kept page gets a barrier frame at
+ * the end of each input, so that what the input made the workers send it
+ * is read and checked within it.  FUZZ_VERBOSE=1 in the environment
+ * prints each request and answer.
  *
  * Input:
  *   byte 0  the request: w /ws upgrade, s /sse, p /poll, c POST /cmd,
