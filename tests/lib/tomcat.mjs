@@ -127,10 +127,14 @@ export async function supervise(child, { name, log, dir, url, ms = 60000, more }
  * own process group and waits until the example answers 200. params:
  * context parameters that override web.xml ({'Comet.HistorySize': 20});
  * cometPort: Comet.Port (default a free port; -1 for no listener).
+ * h2c: the HTTP connector also speaks h2c. https: a second connector, TLS
+ * (JSSE) with a self-signed certificate made here with keytool (true, or
+ * { h2: true } for h2 over ALPN too).
  * Returns { base, httpPort, cometPort, url, log, logTail(), undeploy(),
- * deploy(), stop() }.
+ * deploy(), stop() }, and with https also httpsPort and httpsUrl.
  */
-export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCometPort } = {}) {
+export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCometPort, h2c = false,
+  https = false } = {}) {
   if (!fs.existsSync(war)) {
     throw new Error(`${war} is missing: run 'mvn -q install -DskipTests' in ${ROOT}`);
   }
@@ -139,9 +143,26 @@ export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCome
   // cometPort -1: no native listener (HubServer mode, docs/protocol.md 9).
   let cometPort = fixedCometPort ?? await freePort();
   while (cometPort === httpPort) cometPort = await freePort();
+  const env = { ...process.env };
+  let httpsPort = null;
+  if (h2c) env.C4J_H2C = '1';
+  if (https) {
+    httpsPort = await freePort();
+    while (httpsPort === httpPort || httpsPort === cometPort) httpsPort = await freePort();
+    // Outside the base (catalina-base.sh wants it empty), removed with it below.
+    const keystore = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'c4j-tls-')), 'tls.p12');
+    execFileSync('keytool', ['-genkeypair', '-alias', 'c4j', '-keyalg', 'RSA', '-keysize', '2048',
+      '-validity', '30', '-dname', 'CN=localhost', '-ext', 'SAN=dns:localhost,ip:127.0.0.1',
+      '-storetype', 'PKCS12', '-keystore', keystore, '-storepass', 'changeit', '-keypass', 'changeit'],
+    { stdio: 'ignore' });
+    env.C4J_HTTPS_PORT = String(httpsPort);
+    env.C4J_KEYSTORE = keystore;
+    if (https.h2) env.C4J_HTTPS_H2 = '1';
+    process.on('exit', () => fs.rmSync(path.dirname(keystore), { recursive: true, force: true }));
+  }
   execFileSync(path.join(here, 'catalina-base.sh'),
     [base, String(httpPort), String(cometPort), war,
-      ...Object.entries(params).map(([k, v]) => `${k}=${v}`)], { stdio: 'inherit' });
+      ...Object.entries(params).map(([k, v]) => `${k}=${v}`)], { stdio: 'inherit', env });
 
   const log = path.join(base, 'logs', 'console.log');
   const out = fs.openSync(log, 'a');
@@ -159,13 +180,16 @@ export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCome
   });
   const t = {
     base, httpPort, cometPort, url, log,
+    httpsPort, httpsUrl: httpsPort ? `https://127.0.0.1:${httpsPort}${CONTEXT}/` : null,
     logTail: server.logTail,
     stop: server.stop,
-    /** Removes the WAR; resolves once the context and the native port are gone. */
+    /** Removes the WAR; resolves once the context and the native port (if any) are gone. */
     async undeploy() {
       fs.rmSync(path.join(base, 'webapps', 'webapp-example.war'));
       await waitFor('the context to go', async () => (await status(url)) === 404);
-      await waitFor(`native port ${cometPort} to close`, async () => !(await portOpen(cometPort)));
+      if (typeof cometPort === 'number' && cometPort > 0) { // not one port ('none') nor -1
+        await waitFor(`native port ${cometPort} to close`, async () => !(await portOpen(cometPort)));
+      }
     },
     /** Copies the WAR back; resolves once the example answers again. */
     async deploy() {
