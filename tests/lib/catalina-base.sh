@@ -12,6 +12,7 @@
 #   C4J_HTTPS_PORT=N        a second, TLS connector (JSSE, Http11NioProtocol) on N
 #   C4J_KEYSTORE=FILE       its PKCS12 keystore (password changeit), required with it
 #   C4J_HTTPS_H2=1          that connector also speaks h2 (ALPN)
+#   C4J_NIO2_PORT=N         a third connector, plain HTTP on Http11Nio2Protocol, on N
 # BASE must not exist or be empty. Tomcat itself comes from Debian's
 # tomcat10-common (CATALINA_HOME=/usr/share/tomcat10); only configuration,
 # logs and the WAR live in BASE. Start it with
@@ -62,6 +63,12 @@ if [ -n "${C4J_HTTPS_PORT:-}" ]; then
     </Connector>"
 fi
 
+nio2=
+if [ -n "${C4J_NIO2_PORT:-}" ]; then
+  nio2="<Connector address=\"127.0.0.1\" port=\"$C4J_NIO2_PORT\"
+               protocol=\"org.apache.coyote.http11.Http11Nio2Protocol\" connectionTimeout=\"20000\"/>"
+fi
+
 # Loopback only; no shutdown port (the process is stopped by signal, which
 # runs Tomcat's shutdown hook). The Host checks webapps/ every second, so a
 # WAR removed or copied in is undeployed or deployed within a second or two.
@@ -75,6 +82,7 @@ cat > "$base/conf/server.xml" <<XML
     <Connector address="127.0.0.1" port="$http_port" protocol="HTTP/1.1"
                connectionTimeout="20000">$http_inner</Connector>
     $https
+    $nio2
     <Engine name="Catalina" defaultHost="localhost">
       <Host name="localhost" appBase="webapps" unpackWARs="true"
             autoDeploy="true" backgroundProcessorDelay="1"/>

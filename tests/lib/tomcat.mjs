@@ -129,12 +129,14 @@ export async function supervise(child, { name, log, dir, url, ms = 60000, more }
  * cometPort: Comet.Port (default a free port; -1 for no listener).
  * h2c: the HTTP connector also speaks h2c. https: a second connector, TLS
  * (JSSE) with a self-signed certificate made here with keytool (true, or
- * { h2: true } for h2 over ALPN too).
+ * { h2: true } for h2 over ALPN too). nio2: a third connector, plain HTTP on
+ * Http11Nio2Protocol.
  * Returns { base, httpPort, cometPort, url, log, logTail(), undeploy(),
- * deploy(), stop() }, and with https also httpsPort and httpsUrl.
+ * deploy(), stop() }, with https also httpsPort and httpsUrl, with nio2
+ * nio2Port and nio2Url.
  */
 export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCometPort, h2c = false,
-  https = false } = {}) {
+  https = false, nio2 = false } = {}) {
   if (!fs.existsSync(war)) {
     throw new Error(`${war} is missing: run 'mvn -q install -DskipTests' in ${ROOT}`);
   }
@@ -160,6 +162,12 @@ export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCome
     if (https.h2) env.C4J_HTTPS_H2 = '1';
     process.on('exit', () => fs.rmSync(path.dirname(keystore), { recursive: true, force: true }));
   }
+  let nio2Port = null;
+  if (nio2) {
+    nio2Port = await freePort();
+    while ([httpPort, cometPort, httpsPort].includes(nio2Port)) nio2Port = await freePort();
+    env.C4J_NIO2_PORT = String(nio2Port);
+  }
   execFileSync(path.join(here, 'catalina-base.sh'),
     [base, String(httpPort), String(cometPort), war,
       ...Object.entries(params).map(([k, v]) => `${k}=${v}`)], { stdio: 'inherit', env });
@@ -181,6 +189,7 @@ export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCome
   const t = {
     base, httpPort, cometPort, url, log,
     httpsPort, httpsUrl: httpsPort ? `https://127.0.0.1:${httpsPort}${CONTEXT}/` : null,
+    nio2Port, nio2Url: nio2Port ? `http://127.0.0.1:${nio2Port}${CONTEXT}/` : null,
     logTail: server.logTail,
     stop: server.stop,
     /** Removes the WAR; resolves once the context and the native port (if any) are gone. */
