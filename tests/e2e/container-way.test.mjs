@@ -69,8 +69,9 @@ for (const workStyle of ['websocket', 'stream', 'lpool']) {
     const two = await openConnected(workStyle);
     assert.equal(await one.page.evaluate(() => JS.Engine.getConnector().workStyle), workStyle);
     const first = await one.page.textContent('#clock');
+    // The clock ticks every second; 10 s: two cores shared with the rest of the run.
     await one.page.waitForFunction((v) => document.getElementById('clock').textContent !== v, first,
-      { timeout: 5000 });
+      { timeout: 10000 });
     const line = `${workStyle} line ${Date.now()}`;
     await two.page.fill('#chat-name', 'two');
     await two.page.fill('#chat-input', line);
