@@ -367,8 +367,16 @@ public final class CometConfig {
     /** Comet.Port is not set: pages need no port but the application's own. */
     public boolean isOnePort() { return port == ONE_PORT; }
 
-    /** The port the native listener binds: -1 (none) in one-port mode. */
-    int listenPort() { return port == ONE_PORT ? -1 : port; }
+    /**
+     * The port the native listener binds: in one-port mode 0, a free port
+     * on loopback ({@link #listenHost}), internal: the container way's
+     * bridge reaches the core there (docs/protocol.md section 10), pages
+     * never do.
+     */
+    int listenPort() { return port == ONE_PORT ? 0 : port; }
+
+    /** The address the native listener binds: 127.0.0.1 in one-port mode, else Comet.Host. */
+    String listenHost() { return port == ONE_PORT ? "127.0.0.1" : host; }
     /** Comet.Host: the native listener's address (default 0.0.0.0). */
     public String getHost() { return host; }
     /**

@@ -87,6 +87,8 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     private volatile Dispatcher dispatcher;
     private volatile CometConfig config;
     private volatile int port = -1;
+    /** One port: the container way's bridge to the core's internal listener, else null. */
+    private volatile Bridge bridge;
     private volatile boolean stopped;
     /** Comet.Hub is a Redis URL: other nodes may hold connections. */
     private volatile boolean hubRedis;
@@ -117,7 +119,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         // listener opens; those registered later, by CometContext.
         EngineHandle h = EngineHandle.open(cfg, presenceChannels());
         try {
-            port = h.call("enginePort", Native::enginePort);
+            int bound = h.call("enginePort", Native::enginePort);
+            // One port: the listener is the container way's internal one, not a port for pages.
+            port = cfg.isOnePort() ? -1 : bound;
             Dispatcher d = new Dispatcher(this, h, Math.max(256 * 1024, cfg.getMaxMessage() + 4096));
             config = cfg;
             hubRedis = cfg.isHubRedis();
@@ -125,9 +129,17 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             handle = h;
             dispatcher = d;
             actions = new Actions(this, cfg.getActionThreads(), cfg.getActionTimeout());
+            if (cfg.isOnePort()) {
+                bridge = Bridge.start(bound, (long) cfg.getTimeout() + cfg.getHeartbeat());
+            }
             d.start();
         } catch (RuntimeException | Error e) {
             handle = null;
+            Bridge b = bridge;
+            bridge = null;
+            if (b != null) {
+                b.stop(0);
+            }
             h.close();
             throw e;
         }
@@ -143,6 +155,11 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             return;
         }
         h.stop();
+        Bridge b = bridge;
+        if (b != null) {
+            // The core closed every connection (1001): the pipes pass that on and end.
+            b.stop(3000);
+        }
         Dispatcher d = dispatcher;
         try {
             if (d != null && d.isCurrentThread()) {
@@ -163,6 +180,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         h.close();
         stopped = true;
         handle = null;
+        bridge = null;
         dispatcher = null;
         actions = null;
         hubRedis = false;
@@ -516,6 +534,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
 
     /** The native handle while the engine runs, else null. */
     EngineHandle handle() { return handle; }
+
+    /** One port: the container way's bridge while the engine runs, else null. */
+    Bridge bridge() { return bridge; }
 
     /** The handle, or IllegalStateException naming op (before start, after stop). */
     EngineHandle running(String op) {

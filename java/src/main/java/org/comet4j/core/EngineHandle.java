@@ -46,7 +46,7 @@ final class EngineHandle implements AutoCloseable {
      */
     static EngineHandle open(CometConfig cfg, Collection<String> presenceChannels) {
         NativeLoader.ensureLoaded();
-        long h = Native.engineNew(cfg.getHost(), cfg.listenPort(), cfg.getThreads(), cfg.getSecret(),
+        long h = Native.engineNew(cfg.listenHost(), cfg.listenPort(), cfg.getThreads(), cfg.getSecret(),
                 cfg.getHeartbeat(), cfg.getTimeout(), cfg.getMaxHeader(), cfg.getMaxFrame(),
                 cfg.getMaxMessage(), cfg.getMaxQueue(), cfg.getMaxConnections(), cfg.getAllowedOrigins(),
                 cfg.getConnExpires(), cfg.getHistorySize(), cfg.getCacheExpires(),
@@ -77,7 +77,8 @@ final class EngineHandle implements AutoCloseable {
             if (rc == NativeException.EHUB) {
                 throw hubException(cfg, why, rc);
             }
-            String where = cfg.getHost() + ":" + cfg.getPort();
+            String where = cfg.listenHost() + ":" + cfg.listenPort()
+                    + (cfg.isOnePort() ? " (one port: the internal listener of the container way)" : "");
             throw Errors.exception("engine_start on " + where + " (" + CometProtocol.CONFIG_HOST + "/"
                     + CometProtocol.CONFIG_PORT + ")", rc);
         }

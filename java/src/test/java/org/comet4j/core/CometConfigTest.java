@@ -28,9 +28,10 @@ class CometConfigTest {
         assertEquals("auto", c.getWorkStyle());
         assertFalse(c.isDebug());
         assertEquals("zh", c.getLanguage());
-        assertEquals(-2, c.getPort()); // one port: no native listener
+        assertEquals(-2, c.getPort()); // one port: no native port for pages
         assertTrue(c.isOnePort());
-        assertEquals(-1, c.listenPort());
+        assertEquals(0, c.listenPort()); // the container way's internal listener, on loopback
+        assertEquals("127.0.0.1", c.listenHost());
         assertEquals("0.0.0.0", c.getHost());
         assertNull(c.getPublicUrl());
         assertEquals(Runtime.getRuntime().availableProcessors(), c.getThreads());
