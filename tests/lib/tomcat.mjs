@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(here, '../..');
 // C4J_WAR: another build of the example (e.g. a preview copy of the tree).
-export const WAR = process.runEnv.C4J_WAR || path.join(ROOT, 'webapp-example/target/webapp-example.war');
+export const WAR = process.env.C4J_WAR || path.join(ROOT, 'webapp-example/target/webapp-example.war');
 export const CONTEXT = '/webapp-example';
 const CATALINA_HOME = process.env.CATALINA_HOME || '/usr/share/tomcat10';
 
@@ -105,7 +105,7 @@ export async function supervise(child, { name, log, dir, url, ms = 60000, more, 
           await exit;
         }
       }
-      if (!process.runEnv.C4J_KEEP_BASE) fs.rmSync(dir, { recursive: true, force: true });
+      if (!process.env.C4J_KEEP_BASE) fs.rmSync(dir, { recursive: true, force: true });
     },
   };
   try {
