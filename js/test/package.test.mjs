@@ -2,7 +2,8 @@
 // dependencies, the release's version), its entries (the ES module
 // comet4j.mjs, CommonJS and the plain script comet4j.js, the same file
 // the jar serves at <context>/comet4j.js), and the packed tarball as a
-// front-end project installs it: node imports and requires it.
+// front-end project installs it: node imports and requires it, tsc finds
+// its declarations (a page's "types", a module's import).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -17,7 +18,7 @@ const JS_DIR = fileURLToPath(new URL('..', import.meta.url));
 const ROOT = path.dirname(JS_DIR);
 const PKG = JSON.parse(fs.readFileSync(path.join(JS_DIR, 'package.json'), 'utf8'));
 const require = createRequire(path.join(JS_DIR, 'package.json'));
-const FILES = ['README.md', 'comet4j.js', 'comet4j.mjs', 'package.json'];
+const FILES = ['README.md', 'comet4j.d.ts', 'comet4j.js', 'comet4j.mjs', 'package.json'];
 
 function run(cmd, args, cwd) {
   const r = spawnSync(cmd, args, { cwd, encoding: 'utf8' });
@@ -32,7 +33,8 @@ function targets(exp) {
   return Object.values(exp).flatMap(targets);
 }
 
-test('package.json: publishable, no dependencies, entries for import, require and the script', () => {
+test('package.json: publishable, no dependencies, entries for import, require, the script',
+  () => {
   assert.equal(PKG.name, 'comet4j-native');
   assert.equal(PKG.private, undefined, 'not private: it is published');
   assert.equal(PKG.license, 'Apache-2.0');
@@ -42,13 +44,14 @@ test('package.json: publishable, no dependencies, entries for import, require an
     'bundleDependencies']) {
     assert.equal(PKG[k], undefined, `no ${k}`);
   }
-  assert.deepEqual(Object.keys(PKG.devDependencies).sort(), ['ws']);
+  assert.deepEqual(Object.keys(PKG.devDependencies).sort(), ['typescript', 'ws']);
   assert.equal(PKG.type, undefined, 'comet4j.js is CommonJS to node (type would make it ESM)');
-  assert.deepEqual(PKG.exports['.'], { import: './comet4j.mjs', require: './comet4j.js',
-    default: './comet4j.js' });
-  assert.equal(PKG.exports['./comet4j.js'], './comet4j.js', 'the plain script');
+  assert.deepEqual(PKG.exports['.'], { types: './comet4j.d.ts', import: './comet4j.mjs',
+    require: './comet4j.js', default: './comet4j.js' });
+  assert.equal(PKG.exports['./comet4j.js'].default, './comet4j.js', 'the plain script');
   assert.equal(PKG.main, './comet4j.js');
-  const named = [PKG.main, PKG.module, PKG.unpkg, PKG.jsdelivr,
+  assert.equal(PKG.types, './comet4j.d.ts');
+  const named = [PKG.main, PKG.module, PKG.types, PKG.unpkg, PKG.jsdelivr,
     ...targets(PKG.exports)];
   for (const t of named) {
     assert.ok(fs.existsSync(path.join(JS_DIR, t)), t);
@@ -82,7 +85,9 @@ test('the plain script is the file the jar serves at <context>/comet4j.js', () =
   assert.equal(require.resolve('comet4j-native/comet4j.js'), path.join(JS_DIR, 'comet4j.js'));
   assert.equal(require.resolve('comet4j-native'), path.join(JS_DIR, 'comet4j.js'));
   const pom = fs.readFileSync(path.join(ROOT, 'java', 'pom.xml'), 'utf8');
-  assert.match(pom, /<directory>\.\.\/js<\/directory>\s*<includes><include>comet4j\.js<\/include><\/includes>\s*<targetPath>META-INF\/resources<\/targetPath>/);
+  assert.match(pom, new RegExp('<directory>\\.\\./js</directory>\\s*' +
+    '<includes><include>comet4j\\.js</include></includes>\\s*' +
+    '<targetPath>META-INF/resources</targetPath>'));
 });
 
 test('comet4j.mjs loaded where comet4j.js is an ES module too (a browser without a ' +
@@ -111,7 +116,8 @@ test('comet4j.mjs loaded where comet4j.js is an ES module too (a browser without
   }
 });
 
-test('npm pack: the tarball, installed in a front-end project: node imports and requires it', () => {
+test('npm pack: the tarball, installed in a front-end project: node imports and requires it, ' +
+     'tsc types a page (its "types") and a module against it', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'comet4j-pack-'));
   try {
     const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', dir], JS_DIR));
@@ -130,6 +136,24 @@ test('npm pack: the tarball, installed in a front-end project: node imports and 
       "const r = createRequire(import.meta.url); console.log(JS === r('comet4j-native') && " +
       "Engine === JS.Engine && r('comet4j-native/comet4j.js') === JS && JS.version)"], app).trim(),
     PKG.version);
+    // The examples, against the installed package: a page that names it in
+    // "types" (the global JS), and the modules that import it.
+    const ex = path.join(JS_DIR, 'example-ts');
+    for (const f of ['page.ts', 'module.mts', 'require.cts', 'node-globals.d.ts']) {
+      fs.copyFileSync(path.join(ex, f), path.join(app, f));
+    }
+    const base = { strict: true, noEmit: true, target: 'es2020', moduleDetection: 'auto' };
+    fs.writeFileSync(path.join(app, 'tsconfig.page.json'), JSON.stringify({
+      compilerOptions: { ...base, lib: ['es2020', 'dom'], types: ['comet4j-native'] },
+      files: ['page.ts'] }));
+    fs.writeFileSync(path.join(app, 'tsconfig.node.json'), JSON.stringify({
+      compilerOptions: { ...base, lib: ['es2020'], types: [], module: 'nodenext',
+        moduleResolution: 'nodenext' },
+      files: ['node-globals.d.ts', 'module.mts', 'require.cts'] }));
+    const tsc = path.join(JS_DIR, 'node_modules', 'typescript', 'bin', 'tsc');
+    for (const c of ['tsconfig.page.json', 'tsconfig.node.json']) {
+      assert.equal(run(process.execPath, [tsc, '-p', c, '--pretty', 'false'], app), '', c);
+    }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
