@@ -25,12 +25,12 @@ public class CometAppListener implements ServletContextListener {
     public void contextInitialized(ServletContextEvent event) {
         ServletContext sc = event.getServletContext();
         try {
-            CometConfig cfg = CometConfig.fromServletContext(sc);
-            CometContext.getInstance().init(cfg);
-            sc.log(cfg.isOnePort() ? "comet4j: started, one port (pages attach through " + sc.getContextPath()
-                    + "'s own URL)" : "comet4j: started, native port " + CometContext.getInstance().getPort());
+            CometContext.getInstance().init(event);
+            CometConfig cfg = CometContext.getInstance().getConfig();
+            sc.log(cfg.isOnePort() ? Language.text(cfg.getLocale(), "StartedOnePort", sc.getContextPath())
+                    : Language.text(cfg.getLocale(), "Started", CometContext.getInstance().getPort()));
         } catch (RuntimeException | LinkageError e) {
-            String msg = "comet4j: start-up failed: " + e.getMessage();
+            String msg = Language.t("StartFailed", e.getMessage());
             LOG.log(Level.SEVERE, msg, e);
             sc.log(msg, e);
             CometContext.getInstance().destroy();
@@ -40,7 +40,8 @@ public class CometAppListener implements ServletContextListener {
 
     @Override
     public void contextDestroyed(ServletContextEvent event) {
+        java.util.Locale l = CometContext.getInstance().getLocale(); // before destroy forgets the instance
         CometContext.getInstance().destroy();
-        event.getServletContext().log("comet4j: stopped");
+        event.getServletContext().log(Language.text(l, "Stopped"));
     }
 }
