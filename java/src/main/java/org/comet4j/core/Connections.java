@@ -320,6 +320,9 @@ final class Connections {
     void onDying(String cid, int code, String reason) {
         CometConnection c = known(cid); // its connect event may have been lost: know it from now on
         c.setState(CometProtocol.STATE_DYING);
+        if (dropAsked.containsKey(cid)) {
+            return; // its page asked for the drop and went: its transport's end on the way is no dying
+        }
         engine.fire(new DyingEvent(engine, c, code, reason));
     }
 
