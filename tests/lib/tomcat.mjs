@@ -126,11 +126,12 @@ export async function supervise(child, { name, log, dir, url, ms = 60000, more }
  * Creates a base (tests/lib/catalina-base.sh), starts catalina.sh run in its
  * own process group and waits until the example answers 200. params:
  * context parameters that override web.xml ({'Comet.HistorySize': 20});
- * cometPort: Comet.Port (default a free port; -1 for no listener).
+ * cometPort: Comet.Port (default a free port; -1 for no listener);
+ * context: the WAR's context path (default /webapp-example).
  * Returns { base, httpPort, cometPort, url, log, logTail(), undeploy(),
  * deploy(), stop() }.
  */
-export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCometPort } = {}) {
+export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCometPort, context = CONTEXT } = {}) {
   if (!fs.existsSync(war)) {
     throw new Error(`${war} is missing: run 'mvn -q install -DskipTests' in ${ROOT}`);
   }
@@ -152,7 +153,7 @@ export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCome
   });
   fs.closeSync(out);
 
-  const url = `http://127.0.0.1:${httpPort}${CONTEXT}/`;
+  const url = `http://127.0.0.1:${httpPort}${context}/`;
   const server = await supervise(child, {
     name: 'catalina.sh', log, dir: base, url,
     more: () => `\n--- localhost log ---\n${localhostLog(base)}`,
