@@ -440,7 +440,13 @@ public class CometEngine extends Observable {
         String cid = getConnectionId(request);
         CometConnection c = cid == null ? null : getConnection(cid);
         BeforeDropEvent be = BeforeDropEvent.asked(this, request, c);
+        if (cid != null) {
+            connections.dropAsked(cid); // a DYING while the listeners run waits for their answer
+        }
         if (!fireVeto(be)) {
+            if (cid != null) {
+                connections.dropKept(cid);
+            }
             if (c != null) {
                 LOG.info(Language.t("DropVetoed", cid));
             }

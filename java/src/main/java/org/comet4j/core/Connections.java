@@ -58,8 +58,13 @@ final class Connections {
     private final Map<String, Pending> pending = new ConcurrentHashMap<>();
     /** Connections whose removal a BeforeRemoveListener vetoed: id to when, code and reason. */
     private final Map<String, Removal> vetoed = new ConcurrentHashMap<>();
-    /** Ids whose BeforeDrop fired already for a page's drop request (its DROP record fires none). */
-    private final Map<String, Boolean> dropAsked = new ConcurrentHashMap<>();
+    /**
+     * Ids whose page asked for the drop: their BeforeDrop fired already (the
+     * DROP record fires none), and a DYING meanwhile is no loss.  The value
+     * is TRUE, or the DyingEvent held back while BeforeDrop listeners ran
+     * (fired after all if they veto the drop).
+     */
+    private final Map<String, Object> dropAsked = new ConcurrentHashMap<>();
     private volatile long nextPurge;
 
     Connections(CometEngine engine) {
@@ -287,6 +292,22 @@ final class Connections {
         }
     }
 
+    /** A page asks for the drop of cid: from now on a DYING of it waits for the BeforeDrop listeners. */
+    void dropAsked(String cid) {
+        if (dropAsked.size() > 10000) { // DROP records lost (the event queue overflowed): forget
+            dropAsked.clear();
+        }
+        dropAsked.put(cid, Boolean.TRUE);
+    }
+
+    /** A BeforeDropListener kept cid: a DyingEvent held back meanwhile fires now. */
+    void dropKept(String cid) {
+        Object held = dropAsked.remove(cid);
+        if (held instanceof DyingEvent) {
+            engine.fire((DyingEvent) held);
+        }
+    }
+
     /**
      * A page asked for the drop of cid and no BeforeDropListener vetoed: the
      * core closes it (1000), and its DROP record fires BeforeRemove, Removed
@@ -294,7 +315,6 @@ final class Connections {
      * removed here.
      */
     void pageDrop(String cid, CometConnection c) {
-        dropAsked.put(cid, Boolean.TRUE);
         int rc;
         try {
             rc = engine.dropCode(cid, 1000, "dropped by its page");
@@ -308,9 +328,6 @@ final class Connections {
                 remove(c, 1000, "dropped by its page");
             }
         }
-        if (dropAsked.size() > 10000) { // DROP records lost (the event queue overflowed): forget
-            dropAsked.clear();
-        }
     }
 
     /**
@@ -320,10 +337,12 @@ final class Connections {
     void onDying(String cid, int code, String reason) {
         CometConnection c = known(cid); // its connect event may have been lost: know it from now on
         c.setState(CometProtocol.STATE_DYING);
-        if (dropAsked.containsKey(cid)) {
-            return; // its page asked for the drop and went: its transport's end on the way is no dying
+        DyingEvent e = new DyingEvent(engine, c, code, reason);
+        // Its page asked for the drop and went: its transport's end on the way is no dying.
+        if (dropAsked.computeIfPresent(cid, (k, v) -> e) != null) {
+            return;
         }
-        engine.fire(new DyingEvent(engine, c, code, reason));
+        engine.fire(e);
     }
 
     /**
