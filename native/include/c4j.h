@@ -76,6 +76,18 @@ typedef struct {
   int heartbeat_ms;       /* server ping interval; default 25000 */
   int idle_timeout_ms;    /* close after this long with no client bytes;
                              default 60000; must exceed heartbeat_ms */
+  int hold_ms;            /* how long one HTTP request of a page is held
+                             (Comet4J's Comet.Timeout), 0 to 86400000:
+                             0 (the default): a long-poll min(25000,
+                             idle_timeout_ms / 2), an SSE stream for as
+                             long as it lives; else a long-poll is
+                             answered [] after min(hold_ms, min(25000,
+                             hold_ms / 2) + heartbeat_ms / 2) (what a
+                             client told `timeout` = hold_ms waits for an
+                             answer, less half a heartbeat), and an SSE
+                             stream is ended after hold_ms: the response
+                             ends, its identity waits for the client's
+                             next request as between two long-polls */
   int handshake_timeout_ms; /* a request must complete within; default 10000 */
   size_t max_header;      /* request line + headers; default 16384 */
   size_t max_frame;       /* payload of one client frame; default 65536 */

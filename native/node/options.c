@@ -28,7 +28,10 @@ static opt_t opts[] = {
   {"Comet.SecretFile", "--secret-file", T_SECRET_FILE, 0, 0, NULL, NULL},
   {"Comet.ApiKey", "--api-key", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.ApiKeyFile", "--api-key-file", T_KEY_FILE, 0, 0, NULL, NULL},
-  {"Comet.Timeout", "--timeout", T_INT, 1000, 2147483647L, NULL, NULL},
+  /* Comet4J's meaning: how long one SSE or long-poll request is held;
+   * any int (<= 0: not ended on time, as a container's async timeout). */
+  {"Comet.Timeout", "--timeout", T_INT, -2147483648L, 2147483647L, NULL, NULL},
+  {"Comet.IdleTimeout", "--idle-timeout", T_INT, 1000, 2147483647L, NULL, NULL},
   {"Comet.Heartbeat", "--heartbeat", T_INT, 100, 2147483647L, NULL, NULL},
   {"Comet.MaxHeader", "--max-header", T_INT, 512, 1 << 20, NULL, NULL},
   {"Comet.MaxFrame", "--max-frame", T_INT, 16, 2147483647L, NULL, NULL},
@@ -273,7 +276,9 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
       if (!(key_buf = slurp(o->value, &len)))
         return bad(k, "cannot read '%s'", o->value);
       c->api_key = key_buf;
-    } else if (!strcmp(k, "Comet.Timeout")) c->idle_timeout_ms = n;
+    } else if (!strcmp(k, "Comet.Timeout"))
+      c->hold_ms = n <= 0 ? 0 : n > 86400000 ? 86400000 : (int)n;
+    else if (!strcmp(k, "Comet.IdleTimeout")) c->idle_timeout_ms = n;
     else if (!strcmp(k, "Comet.Heartbeat")) c->heartbeat_ms = n;
     else if (!strcmp(k, "Comet.MaxHeader")) c->max_header = (size_t)n;
     else if (!strcmp(k, "Comet.MaxFrame")) c->max_frame = (size_t)n;
@@ -331,7 +336,7 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
     if (!ok) return bad("Comet.ApiKey", "must be 16 to 256 printable ASCII characters%s", "");
   }
   if (c->idle_timeout_ms <= c->heartbeat_ms) {
-    fprintf(stderr, "comet4j-node: Comet.Timeout: must be greater than Comet.Heartbeat\n");
+    fprintf(stderr, "comet4j-node: Comet.IdleTimeout: must be greater than Comet.Heartbeat\n");
     return 2;
   }
   return 0;

@@ -127,6 +127,7 @@ void c4j_config_init(c4j_config_t *cfg) {
   cfg->threads = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
   cfg->heartbeat_ms = 25000;
   cfg->idle_timeout_ms = 60000;
+  cfg->hold_ms = 0;
   cfg->handshake_timeout_ms = 10000;
   /* Browsers send the application's cookies to this port too. */
   cfg->max_header = 16384;
@@ -185,6 +186,8 @@ int c4j__config_check(const c4j_config_t *cfg) {
       cfg->idle_timeout_ms > 86400000)
     BAD("idle_timeout_ms: must be longer than the ping interval "
         "(at most 86400000)");
+  if (cfg->hold_ms < 0 || cfg->hold_ms > 86400000)
+    BAD("hold_ms: must be between 0 and 86400000");
   if (cfg->handshake_timeout_ms < 100 || cfg->handshake_timeout_ms > 600000)
     BAD("handshake_timeout_ms: must be between 100 and 600000");
   if (cfg->max_header < 512 || cfg->max_header > (1u << 20))

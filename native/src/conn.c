@@ -446,6 +446,10 @@ void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping) {
         if (age >= c4j__poll_hold(w)) c4j__poll_answer(c);
         break;
       }
+      if (c->transport == C4J__T_SSE && cfg->hold_ms > 0 &&
+          c4j__conn_age(now, c->born) >= (uint32_t)cfg->hold_ms &&
+          c4j__poll_end_stream(c))
+        break;
       /* A WebSocket's stamp is its last read; an SSE client talks through
        * /cmd, never on its stream, so its stamp is its last /cmd on any
        * worker (c4j__identity_touch).  Either silent this long is lost: a

@@ -110,6 +110,8 @@ struct c4j__conn_s {
   uint8_t state;
   uint8_t flags;
   uint8_t transport;
+  uint32_t born;            /* an open SSE stream: when it attached (its
+                               hold, c4j__poll_end_stream) */
 };
 
 /* ---- For the worker's loop ------------------------------------------------ */
@@ -265,8 +267,13 @@ void c4j__poll_unbatch(c4j__conn_t *c);
 /* poll.c: answers a waiting poll with what it has queued (possibly
  * nothing), parks its identity and closes once the answer is written. */
 void c4j__poll_answer(c4j__conn_t *c);
-/* poll.c: how long a long-poll is held: min(25000, idle_timeout / 2) ms. */
+/* poll.c: how long a long-poll is held (c4j_config_t.hold_ms). */
 uint32_t c4j__poll_hold(const c4j__worker_t *w);
+/* poll.c: an SSE stream held hold_ms: when everything queued to it is
+ * written, ends the response (a last comment line, then the close) and
+ * parks its identity for the client's next request; returns 1 if it did,
+ * 0 while output is pending (the next tick tries again). */
+int c4j__poll_end_stream(c4j__conn_t *c);
 
 /* identity.c: attaches the checked request's ticket (w->ticket) with
  * transport; for a WebSocket, accept is the Sec-WebSocket-Accept value.

@@ -473,7 +473,7 @@ void c4j__identity_attach(c4j__conn_t *c, int transport, const char *accept,
   c->u.acao = a.acao;
   c->flags &= (uint8_t)~C4J__F_HTTP;
   c->state = C4J__CONN_OPEN;
-  c->stamp = c4j__worker_now(w);
+  c->stamp = c->born = c4j__worker_now(w);
   /* open, the replay, then what the ghost kept (sendTo frames; with no
    * history, the broadcasts a parked one queued). */
   if (a.open != NULL) c4j__conn_send_new(c, a.open);

@@ -60,7 +60,8 @@ static char *dup_bytes(JNIEnv *env, jbyteArray a, size_t *len, int *oom) {
 
 static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint threads, jbyteArray secret, jint heartbeat_ms,
-                          jint idle_timeout_ms, jint max_header,
+                          jint idle_timeout_ms, jint hold_ms,
+                          jint max_header,
                           jint max_frame, jint max_message, jint max_queue,
                           jint max_conns, jstring allowed_origins,
                           jint conn_expires_ms, jint history_size,
@@ -93,6 +94,7 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   cfg.secret_len = slen;
   if (heartbeat_ms != 0) cfg.heartbeat_ms = heartbeat_ms;
   if (idle_timeout_ms != 0) cfg.idle_timeout_ms = idle_timeout_ms;
+  cfg.hold_ms = hold_ms; /* 0 is the core's default: taken as it is */
   /* Negative sizes become huge and are refused by the check. */
   if (max_header != 0) cfg.max_header = (size_t)(int64_t)max_header;
   if (max_frame != 0) cfg.max_frame = (size_t)(int64_t)max_frame;
@@ -649,7 +651,7 @@ static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
 
 static const JNINativeMethod methods[] = {
   { "engineNew",
-    "(Ljava/lang/String;II[BIIIIIIILjava/lang/String;IIILjava/lang/String;"
+    "(Ljava/lang/String;II[BIIIIIIIILjava/lang/String;IIILjava/lang/String;"
     "Ljava/lang/String;Ljava/lang/String;I)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },

@@ -18,7 +18,7 @@ final class Native {
      *         configuration) {@link #configError()} names the field.
      */
     static native long engineNew(String host, int port, int threads, byte[] secret,
-                                 int heartbeatMs, int idleTimeoutMs, int maxHeader,
+                                 int heartbeatMs, int idleTimeoutMs, int holdMs, int maxHeader,
                                  int maxFrame, int maxMessage, int maxQueue,
                                  int maxConns, String allowedOrigins,
                                  int connExpiresMs, int historySize, int historyAgeMs,

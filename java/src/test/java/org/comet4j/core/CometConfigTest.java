@@ -27,8 +27,10 @@ class CometConfigTest {
         assertEquals(5000, c.getConnFrequency());
         assertEquals("auto", c.getWorkStyle());
         assertFalse(c.isDebug());
-        assertEquals("zh", c.getLanguage());
-        assertEquals(-2, c.getPort()); // one port: no native port for pages
+        assertEquals("en", c.getLanguage()); // Comet4J's was zh: texts default to English here
+        assertEquals(60000, c.getIdleTimeout());
+        assertEquals(37500, c.getPollHold()); // 60 s asked: what the page waits (25 s + heartbeat / 2)
+        assertEquals(-2, c.getPort()); // one port: no native listener
         assertTrue(c.isOnePort());
         assertEquals(0, c.listenPort()); // the container way's internal listener, on loopback
         assertEquals("127.0.0.1", c.listenHost());
@@ -92,7 +94,7 @@ class CometConfigTest {
         bad("Comet.Port", "-2", "between");
         bad("Comet.Threads", "0", "between 1");
         bad("Comet.Timeout", "1e3", "not a number");
-        bad("Comet.Timeout", "20000", "greater than Comet.Heartbeat");
+        bad("Comet.IdleTimeout", "20000", "greater than Comet.Heartbeat");
         bad("Comet.Heartbeat", "x", "not a number");
         bad("Comet.MaxFrame", "99999999999", "between");
         bad("Comet.MaxMessage", "-5", "between");
@@ -100,13 +102,11 @@ class CometConfigTest {
         bad("Comet.MaxConnections", "0", "between");
         bad("Comet.TicketTtl", "0", "between");
         bad("Comet.CacheExpires", "soon", "not a number");
-        bad("Comet.Debug", "yes", "true or false");
         bad("Comet.WorkStyle", "carrier-pigeon", "must be one of");
         bad("Comet.Secret", "short", "at least 16 bytes");
         bad("Comet.PublicUrl", "ftp://example.com/", "http://, https://, ws:// or wss://");
         bad("Comet.PublicUrl", "https:///comet", "http://, https://, ws:// or wss://");
         bad("Comet.PublicUrl", "ws://bad url", "not a URL");
-        bad("Comet.Language", "123", "not a language code");
     }
 
     @Test
@@ -164,7 +164,8 @@ class CometConfigTest {
         assertEquals("Comet.ListenActions", CometConfig.parameterOf("listen_actions: must be 0 or 1"));
         assertEquals("Comet.Heartbeat", CometConfig.parameterOf("heartbeat_ms: must be between 100 and 3600000"));
         assertEquals("Comet.MaxFrame", CometConfig.parameterOf("max_frame"));
-        assertEquals("Comet.Timeout", CometConfig.parameterOf("idle_timeout_ms"));
+        assertEquals("Comet.IdleTimeout", CometConfig.parameterOf("idle_timeout_ms"));
+        assertEquals("Comet.Timeout", CometConfig.parameterOf("hold_ms: must be between 0 and 86400000"));
         assertEquals("Comet.Secret", CometConfig.parameterOf("secret_len"));
         assertEquals("Comet.*", CometConfig.parameterOf(null));
     }
