@@ -346,7 +346,8 @@ const char *node_options_key_of(const char *core_error) {
   static const char *fields[][2] = {
     {"host", "Comet.Host"}, {"port", "Comet.Port"},
     {"threads", "Comet.Threads"}, {"secret", "Comet.Secret"},
-    {"heartbeat_ms", "Comet.Heartbeat"}, {"idle_timeout_ms", "Comet.Timeout"},
+    {"heartbeat_ms", "Comet.Heartbeat"}, {"idle_timeout_ms", "Comet.IdleTimeout"},
+    {"hold_ms", "Comet.Timeout"},
     {"max_header", "Comet.MaxHeader"}, {"max_frame", "Comet.MaxFrame"},
     {"max_message", "Comet.MaxMessage"}, {"max_queue", "Comet.MaxQueue"},
     {"max_conns", "Comet.MaxConnections"},

@@ -20,7 +20,7 @@ const honest = [];
 
 before(async () => {
   node = await startNode({ secret: SECRET, apiKey: API_KEY, flags: {
-    threads: 2, heartbeat: 500, timeout: 2000, 'max-frame': MAX_FRAME, 'max-message': MAX_FRAME,
+    threads: 2, heartbeat: 500, 'idle-timeout': 2000, 'max-frame': MAX_FRAME, 'max-message': MAX_FRAME,
     'max-queue': MAX_QUEUE, 'history-size': 100, 'conn-expires': 500,
   } });
   // Warm up once (the first connections allocate the workers' tables).

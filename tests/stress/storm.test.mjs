@@ -14,7 +14,7 @@ let baseline;
 
 before(async () => {
   node = await startNode({ secret: SECRET, apiKey: API_KEY, flags: {
-    threads: 2, heartbeat: 2000, timeout: 10000, 'history-size': 1000, 'conn-expires': 60000,
+    threads: 2, heartbeat: 2000, 'idle-timeout': 10000, 'history-size': 1000, 'conn-expires': 60000,
     'max-connections': 19000,
   } });
   // Warm up once (the first connections open the workers' own files).
