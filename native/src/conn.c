@@ -112,6 +112,7 @@ static void close_cb(uv_handle_t *h) {
   }
   c4j__conn_drop_out(c);
   c4j__free(c->outq);
+  c4j__handover_free(c->ho);
   atomic_fetch_sub(&e->open_socks, 1);
   c4j__free(c);
 }
@@ -301,9 +302,38 @@ static void keep(c4j__conn_t *g, c4j__buf_t *b) {
 }
 
 /* Queues b; `limit` 0 skips the max_queue cut (never the ring's). */
+/* Appends a new reference to b to list (growing it); -1 out of memory. */
+static int list_add(c4j__buf_t ***list, uint32_t *n, uint32_t *cap,
+                    c4j__buf_t *b) {
+  if (*n == *cap) {
+    uint32_t k = *cap ? *cap * 2 : 8;
+    c4j__buf_t **q = c4j__realloc(*list, k * sizeof(*q));
+    if (q == NULL) return -1;
+    *list = q;
+    *cap = k;
+  }
+  (*list)[(*n)++] = c4j__buf_ref(b, 1);
+  return 0;
+}
+
+void c4j__handover_free(c4j__handover_t *ho) {
+  if (ho == NULL) return;
+  for (uint32_t i = 0; i < ho->nheld; i++) c4j__buf_unref(ho->held[i]);
+  for (uint32_t i = 0; i < ho->nkept; i++) c4j__buf_unref(ho->kept[i]);
+  c4j__free(ho->held);
+  c4j__free(ho->kept);
+  c4j__free(ho);
+}
+
 static void queue_frame(c4j__conn_t *c, c4j__buf_t *b, int limit) {
   c4j__worker_t *w;
   c4j__buf_t *out = b;
+  if (c->ho != NULL) { /* a hand-over in progress: later frames wait */
+    if (c->ho->nheld >= C4J__MAX_OUT ||
+        list_add(&c->ho->held, &c->ho->nheld, &c->ho->cap_held, b) < 0)
+      c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
+    return;
+  }
   if (c->state == C4J__CONN_DYING) {
     keep(c, b);
     return;
@@ -336,6 +366,35 @@ void c4j__conn_send(c4j__conn_t *c, c4j__buf_t *b) { queue_frame(c, b, 1); }
 
 void c4j__conn_send_kept(c4j__conn_t *c, c4j__buf_t *b) {
   queue_frame(c, b, 0);
+}
+
+void c4j__conn_send_handed(c4j__conn_t *c, c4j__buf_t *b) {
+  c4j__handover_t *ho = c->ho;
+  if (ho != NULL &&
+      list_add(&ho->kept, &ho->nkept, &ho->cap_kept, b) < 0) {
+    c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
+    return;
+  }
+  c->ho = NULL;
+  queue_frame(c, b, 0);
+  if (c->ho == NULL) c->ho = ho; /* not moved on meanwhile (a close) */
+  else c4j__handover_free(ho);
+}
+
+void c4j__conn_handover_end(c4j__conn_t *c) {
+  c4j__handover_t *ho = c->ho;
+  if (ho == NULL) return;
+  c->ho = NULL;
+  /* A send reaches every worker: one the former worker kept and handed
+   * over, and that also arrived here after the attach, is the same
+   * buffer (a few, so a scan). */
+  for (uint32_t i = 0; i < ho->nheld; i++) {
+    int dup = 0;
+    for (uint32_t k = 0; k < ho->nkept && !dup; k++)
+      dup = ho->kept[k] == ho->held[i];
+    if (!dup && c->cid != NULL) queue_frame(c, ho->held[i], 1);
+  }
+  c4j__handover_free(ho);
 }
 
 void c4j__conn_send_sub(c4j__conn_t *c, c4j__sub_t *s, c4j__buf_t *b) {

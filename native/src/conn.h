@@ -85,6 +85,17 @@ struct c4j__wreq_s {
  * connection is a UV_TCP handle of the worker, freed in its close
  * callback.  Between frames an open WebSocket holds no parser (`u.ws`
  * NULL): the worker's scratch parser reads for it. */
+/* A hand-over from another worker in progress (identity.c): the identity
+ * attached here while its former worker still held frames for it.  Until
+ * that worker's last C4J__MSG_KEPT (the one without a buf) arrives,
+ * frames for the identity wait in held, so that nothing sent later
+ * overtakes what was kept; kept lists the frames handed over, so that a
+ * send that reached both workers is delivered once. */
+typedef struct {
+  c4j__buf_t **held, **kept;
+  uint32_t nheld, cap_held, nkept, cap_kept;
+} c4j__handover_t;
+
 struct c4j__conn_s {
   uv_tcp_t tcp;
   union {
@@ -112,6 +123,7 @@ struct c4j__conn_s {
   uint8_t transport;
   uint32_t born;            /* an open SSE stream: when it attached (its
                                hold, c4j__poll_end_stream) */
+  c4j__handover_t *ho;      /* a hand-over in progress, or NULL */
 };
 
 /* ---- For the worker's loop ------------------------------------------------ */
@@ -127,6 +139,14 @@ void c4j__conn_send(c4j__conn_t *c, c4j__buf_t *b);
 /* conn.c: c4j__conn_send of a frame an identity kept while it had no
  * transport (bounded by max_queue then): not cut for a slow consumer. */
 void c4j__conn_send_kept(c4j__conn_t *c, c4j__buf_t *b);
+/* conn.c: a frame handed over by c's former worker during a hand-over:
+ * queued ahead of what waits in c->ho, and remembered there. */
+void c4j__conn_send_handed(c4j__conn_t *c, c4j__buf_t *b);
+/* conn.c: the hand-over is complete: what waited is queued, but for the
+ * frames that were handed over too; c->ho is freed. */
+void c4j__conn_handover_end(c4j__conn_t *c);
+/* conn.c: frees a hand-over and its references (NULL: nothing). */
+void c4j__handover_free(c4j__handover_t *ho);
 /* conn.c: c4j__conn_send for a broadcast through subscription s: skipped
  * when s already had this offset. */
 void c4j__conn_send_sub(c4j__conn_t *c, c4j__sub_t *s, c4j__buf_t *b);
@@ -149,11 +169,13 @@ void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping);
 void c4j__identity_ghost_tick(c4j__conn_t *g, uint32_t now);
 /* identity.c: worker `to` attached cid with seq: a ghost of it here hands
  * its sendTo frames over (C4J__MSG_KEPT) and goes silently; an older
- * attached connection is closed with 4004. */
+ * attached connection is closed with 4004; either way the hand-over ends
+ * with a C4J__MSG_KEPT without buf. */
 void c4j__identity_take(c4j__worker_t *w, const char *cid, size_t len,
                         int to, uint32_t seq);
 /* identity.c: a frame kept for cid on another worker arrived: queue it to
- * cid. */
+ * cid ahead of what waits for the hand-over; NULL: the hand-over is over,
+ * what waited follows. */
 void c4j__identity_kept(c4j__worker_t *w, const char *cid, size_t len,
                         c4j__buf_t *b);
 /* identity.c: the client of cid talked through /cmd: an attached SSE
