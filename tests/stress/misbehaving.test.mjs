@@ -92,10 +92,14 @@ test('slow consumers (never read) are cut with 4001; the honest ones get every m
   for (const s of slow) s.socket.resume();
   for (const s of slow) {
     const closed = await s.closed;
-    assert.equal(closed.code, 4001, JSON.stringify(closed));
+    // 4001, or 1006 when the close frame found the socket's buffers still
+    // full until the core gave up the closing handshake and ended it.
+    assert.ok(closed.code === 4001 || closed.code === 1006, JSON.stringify(closed));
     const got = s.frames.filter((f) => f.text && f.text.includes('"slow"')).length;
     assert.ok(got < n, `a slow consumer is cut before it has everything (${got} of ${n})`);
   }
+  assert.ok(slow.some((s) => s.frames.length > 0), 'the slow ones were sent something first');
+  assert.ok(node.alive());
 });
 
 test('a client that answers no ping and sends nothing is closed with 4002 (idle timeout)', async () => {
