@@ -9,8 +9,10 @@
  * per subscribed channel and, until the next tick, the output ring.  Reads
  * land in the worker's 64 KiB buffer.
  */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "common.h"
 #include "conn.h"
@@ -135,8 +137,39 @@ void c4j__conn_pending_done(c4j__conn_t *c) {
   c4j__pending_remove(&w->engine->pending, c->akey);
 }
 
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* Reads what c's client has sent and the loop has not read yet, as
+ * read_cb would.  Returns 0, or -1 when the client has gone (or reset). */
+static int read_now(c4j__conn_t *c) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  uv_os_fd_t fd;
+  if (w->rbuf_busy || uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) return 0;
+  /* A few buffers at most: a head is at most max_header, and a body the
+   * client is still sending is not one that stalls. */
+  for (int i = 0; i < 4 && (c->flags & C4J__F_PENDING); i++) {
+    ssize_t n = recv(fd, w->rbuf, sizeof(w->rbuf), MSG_DONTWAIT);
+    uv_buf_t b = uv_buf_init((char *)w->rbuf, sizeof(w->rbuf));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return -1;
+    if (n < 0) break;
+    w->rbuf_busy = 1;
+    read_cb((uv_stream_t *)&c->tcp, n, &b); /* clears rbuf_busy */
+    if ((size_t)n < sizeof(w->rbuf)) break;
+  }
+  return 0;
+}
+
 int c4j__conn_evict_oldest(c4j__worker_t *w) {
-  c4j__conn_t *c = w->pending_old;
+  c4j__conn_t *c;
+  while ((c = w->pending_old) != NULL) {
+    if (read_now(c) < 0) {
+      c->flags |= C4J__F_EVICTED;
+      c4j__conn_abort(c);
+      return 1;
+    }
+    if (c->flags & C4J__F_PENDING) break;
+    /* Its request was there: it goes on, and the next oldest is tried. */
+  }
   if (c == NULL) return 0;
   c->flags |= C4J__F_EVICTED;
   atomic_fetch_add(&w->engine->evicted, 1);

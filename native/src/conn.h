@@ -58,7 +58,7 @@ enum { C4J__T_WS, C4J__T_SSE, C4J__T_POLL, C4J__T_CMD, C4J__T_API };
 #define C4J__F_PENDING 0x40     /* counted as an unfinished request: in the
                                    engine's register (`akey`) and on the
                                    worker's pending list */
-#define C4J__F_EVICTED 0x80     /* closed to make room: its close lowers
+#define C4J__F_EVICTED 0x80     /* closing to make room: its close lowers
                                    the engine's `evicting` */
 
 #define C4J__MAX_IOV 64
@@ -134,9 +134,12 @@ struct c4j__conn_s {
  * came from the socket. */
 void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first,
                      uint32_t key);
-/* conn.c: makes room: the oldest unfinished request on w is answered 503
- * and closed (counted in `evicted`; its close lowers `evicting`).
- * Returns 1, or 0 when w has none. */
+/* conn.c: makes room on w for a new socket: its oldest unfinished
+ * request is read first (what its client sent may simply not have been
+ * read yet: an honest request is complete then, and goes on, and the next
+ * oldest is tried); one still unfinished is answered 503 and closed
+ * (counted in `evicted`), one whose client has gone is closed; either
+ * close lowers `evicting`.  Returns 1, or 0 when w has none left. */
 int c4j__conn_evict_oldest(c4j__worker_t *w);
 /* conn.c: queues b (a new reference) to a connection with an identity;
  * over max_queue an attached one is closed with 4001, a dying one drops

@@ -83,6 +83,8 @@ struct c4j_engine_s {
   c4j__pending_t pending;  /* unfinished requests by address */
   atomic_int evicting;     /* unfinished requests chosen to make room for
                               a new socket and not yet closed */
+  atomic_int to_evict;     /* of those, the ones their worker has not yet
+                              answered (still counted in `pending`) */
   atomic_ullong conns, accepted, slow_consumers;
   atomic_ullong refused_full, refused_addr, evicted, timeouts,
       timeouts_short;      /* what was refused, by reason (c4j_stats_t) */

@@ -29,9 +29,6 @@
 /* Descriptors left to the rest of the process (the JVM's jars, Tomcat's
  * own sockets, Redis) when the file limit caps the connections. */
 #define FD_RESERVE 256
-/* An unfinished request makes room only once it is this old: one just
- * accepted may simply not have been read yet. */
-#define EVICT_AGE_MS 50
 #define REPORT_MS 60000
 
 /* ---- Capacity ------------------------------------------------------------- */
@@ -121,16 +118,16 @@ static void refuse(int fd, int status, const char *reason) {
   close(fd);
 }
 
-/* The worker whose oldest unfinished request is the oldest of all (and at
- * least EVICT_AGE_MS old), -1 when there is none to spare: `spare` are
- * those not yet chosen. */
+/* The worker whose oldest unfinished request is the oldest of all, -1
+ * when there is none to spare: `spare` are those not yet chosen.  That
+ * worker decides whether it had its chance to be read (conn.h). */
 static int oldest_pending(c4j_engine_t *e, int spare) {
-  uint64_t now = c4j__mono_ms(), best = 0;
+  uint64_t best = 0;
   int who = -1;
   if (spare <= 0) return -1;
   for (int i = 0; i < e->nworkers; i++) {
     uint64_t since = atomic_load(&e->workers[i]->pending_since);
-    if (since != 0 && since + EVICT_AGE_MS <= now && (who < 0 || since < best)) {
+    if (since != 0 && (who < 0 || since < best)) {
       best = since;
       who = i;
     }
@@ -160,7 +157,7 @@ static int admit(c4j_engine_t *e, const struct sockaddr *sa, uint32_t *key,
     /* Full: the oldest unfinished request gives its place up, since an
      * honest client sends its request at once. */
     *victim = oldest_pending(e, c4j__pending_total(&e->pending) - 1 -
-                                    atomic_load(&e->evicting));
+                                    atomic_load(&e->to_evict));
     if (*victim < 0) {
       atomic_fetch_sub(&e->open_socks, 1);
       c4j__pending_remove(&e->pending, *key);
@@ -168,13 +165,17 @@ static int admit(c4j_engine_t *e, const struct sockaddr *sa, uint32_t *key,
       return *why = "too many connections", 503;
     }
     atomic_fetch_add(&e->evicting, 1);
+    atomic_fetch_add(&e->to_evict, 1);
   }
   return 0;
 }
 
 void c4j__listener_unplace(c4j_engine_t *e, uint32_t key, int evict) {
   c4j__pending_remove(&e->pending, key);
-  if (evict) atomic_fetch_sub(&e->evicting, 1);
+  if (evict) {
+    atomic_fetch_sub(&e->to_evict, 1);
+    atomic_fetch_sub(&e->evicting, 1);
+  }
   atomic_fetch_sub(&e->open_socks, 1);
 }
 
@@ -183,9 +184,12 @@ void c4j__listener_place(c4j__worker_t *w, int fd, const c4j__buf_t *first,
   c4j_engine_t *e = w->engine;
   if (evict) {
     if (c4j__conn_evict_oldest(w)) {
-      /* The evicted one's close lowers `evicting`. */
+      /* The evicted one is counted out of `pending`; its close lowers
+       * `evicting`. */
+      atomic_fetch_sub(&e->to_evict, 1);
     } else {
-      /* Its unfinished requests came meanwhile, or were chosen twice. */
+      /* Its unfinished requests arrived meanwhile, or were chosen
+       * twice. */
       c4j__listener_unplace(e, key, 1);
       atomic_fetch_add(&e->refused_full, 1);
       refuse(fd, 503, "too many connections");
