@@ -6,6 +6,8 @@
  * per address of a crowded engine, the deadline that shrinks as it
  * fills.  test-slowloris.c puts it all under load.
  */
+#include <sys/resource.h>
+
 #include "engine-client.h"
 
 TEST(listener_max_conns) {
@@ -231,7 +233,37 @@ TEST(listener_deadline_shrinks_under_pressure) {
   finish(e);
 }
 
+/* The places are max_conns, or what the file limit leaves (less a
+ * reserve for the rest of the process), said in a log line at start. */
+TEST(listener_capacity_from_the_file_limit) {
+  struct rlimit was, low;
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  int found = 0;
+  CHECK_EQ(getrlimit(RLIMIT_NOFILE, &was), 0);
+  low = was;
+  low.rlim_cur = 1000;
+  CHECK_EQ(setrlimit(RLIMIT_NOFILE, &low), 0);
+  base_config(&cfg);
+  e = start(&cfg);
+  CHECK_EQ(setrlimit(RLIMIT_NOFILE, &was), 0);
+  if (e == NULL) return;
+  reset_events();
+  for (uint64_t end = ms_now() + 2000; ms_now() < end && !found;) {
+    pump(e, 50);
+    for (int k = 0; k < nevents; k++)
+      if (events[k].type == C4J_EV_LOG &&
+          strstr(events[k].text, "max_conns 100000 is more than the file "
+                                 "limit allows (1000, ") != NULL &&
+          strstr(events[k].text, "): at most ") != NULL)
+        found = 1;
+  }
+  CHECK(found);
+  finish(e);
+}
+
 TEST_MAIN(T(listener_max_conns), T(listener_counts_sockets_and_frees_places),
           T(listener_evicts_the_oldest_unfinished),
           T(listener_caps_unfinished_per_address),
-          T(listener_deadline_shrinks_under_pressure))
+          T(listener_deadline_shrinks_under_pressure),
+          T(listener_capacity_from_the_file_limit))
