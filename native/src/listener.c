@@ -120,7 +120,7 @@ static void refuse(int fd, int status, const char *reason) {
 
 /* The worker whose oldest unfinished request is the oldest of all, -1
  * when there is none to spare: `spare` are those not yet chosen.  That
- * worker decides whether it had its chance to be read (conn.h). */
+ * worker reads it before it lets it go (c4j__conn_evict_oldest). */
 static int oldest_pending(c4j_engine_t *e, int spare) {
   uint64_t best = 0;
   int who = -1;
