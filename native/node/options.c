@@ -38,6 +38,8 @@ static opt_t opts[] = {
   {"Comet.MaxMessage", "--max-message", T_INT, 16, 2147483647L, NULL, NULL},
   {"Comet.MaxQueue", "--max-queue", T_INT, 1024, 2147483647L, NULL, NULL},
   {"Comet.MaxConnections", "--max-connections", T_INT, 1, 2147483647L, NULL, NULL},
+  {"Comet.HandshakeTimeout", "--handshake-timeout", T_INT, 100, 600000, NULL, NULL},
+  {"Comet.MaxPendingPerAddress", "--max-pending-per-address", T_INT, 0, 1000000, NULL, NULL},
   {"Comet.AllowedOrigins", "--allowed-origins", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.HistorySize", "--history-size", T_INT, 0, 1000000, NULL, NULL},
   {"Comet.CacheExpires", "--cache-expires", T_INT, 0, 2147483647L, NULL, NULL},
@@ -151,14 +153,18 @@ static int load_file(const char *path) {
 static void usage(void) {
   fprintf(stderr,
           "usage: comet4j-node [--config FILE] [--flag VALUE | --flag=VALUE]...\n"
-          "  flag                config file key        \n");
+          "  flag                       config file key\n");
   for (size_t i = 0; i < NOPTS; i++)
-    fprintf(stderr, "  %-20s %s\n", opts[i].flag, opts[i].key);
+    fprintf(stderr, "  %-26s %s\n", opts[i].flag, opts[i].key);
   fprintf(stderr, "A secret (Comet.Secret or Comet.SecretFile, >= 16 bytes) is required.\n"
                   "Comet.Hub: local (default) or redis://host[:port][/db] (several nodes);\n"
                   "Comet.ListenActions: false (requests go to the hub's action queue).\n"
                   "Comet.PresenceChannels: a comma list of channels whose members\n"
-                  "  get join/leave frames and are listed in the hub's presence map.\n");
+                  "  get join/leave frames and are listed in the hub's presence map.\n"
+                  "Comet.HandshakeTimeout: ms a request may take to arrive (default\n"
+                  "  10000, shorter while the node is more than half full);\n"
+                  "  Comet.MaxPendingPerAddress: requests not yet arrived one address\n"
+                  "  may hold while the node is at least half full (default 16, 0: no cap).\n");
 }
 
 static int parse_int(opt_t *o, int *out) {
@@ -285,6 +291,8 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
     else if (!strcmp(k, "Comet.MaxMessage")) c->max_message = (size_t)n;
     else if (!strcmp(k, "Comet.MaxQueue")) c->max_queue = (size_t)n;
     else if (!strcmp(k, "Comet.MaxConnections")) c->max_conns = n;
+    else if (!strcmp(k, "Comet.HandshakeTimeout")) c->handshake_timeout_ms = n;
+    else if (!strcmp(k, "Comet.MaxPendingPerAddress")) c->max_pending_per_addr = n;
     else if (!strcmp(k, "Comet.AllowedOrigins")) c->allowed_origins = o->value;
     else if (!strcmp(k, "Comet.HistorySize")) c->history_size = n;
     else if (!strcmp(k, "Comet.CacheExpires")) c->history_age_ms = n;
@@ -351,6 +359,8 @@ const char *node_options_key_of(const char *core_error) {
     {"max_header", "Comet.MaxHeader"}, {"max_frame", "Comet.MaxFrame"},
     {"max_message", "Comet.MaxMessage"}, {"max_queue", "Comet.MaxQueue"},
     {"max_conns", "Comet.MaxConnections"},
+    {"handshake_timeout_ms", "Comet.HandshakeTimeout"},
+    {"max_pending_per_addr", "Comet.MaxPendingPerAddress"},
     {"allowed_origins", "Comet.AllowedOrigins"},
     {"history_size", "Comet.HistorySize"},
     {"history_age_ms", "Comet.CacheExpires"},

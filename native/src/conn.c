@@ -9,8 +9,10 @@
  * per subscribed channel and, until the next tick, the output ring.  Reads
  * land in the worker's 64 KiB buffer.
  */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "common.h"
 #include "conn.h"
@@ -94,6 +96,100 @@ void c4j__conn_list_remove(c4j__conn_t **head, c4j__conn_t *c) {
   c->gnext = c->gprev = NULL;
 }
 
+/* ---- Unfinished requests -------------------------------------------------- */
+
+/* The worker's pending list runs from the newest (`pending_new`, through
+ * `gnext`) to the oldest (`pending_old`), whose accept time the listener
+ * reads. */
+static void pending_since(c4j__worker_t *w) {
+  c4j__conn_t *o = w->pending_old;
+  atomic_store(&w->pending_since, o ? w->start_ms + o->stamp : 0);
+}
+
+static void pending_add(c4j__conn_t *c, uint32_t key) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  c->akey = key;
+  c->flags |= C4J__F_PENDING;
+  c->gprev = NULL;
+  c->gnext = w->pending_new;
+  if (w->pending_new != NULL) w->pending_new->gprev = c;
+  w->pending_new = c;
+  if (w->pending_old == NULL) {
+    w->pending_old = c;
+    pending_since(w);
+  }
+}
+
+void c4j__conn_pending_done(c4j__conn_t *c) {
+  c4j__worker_t *w;
+  if (!(c->flags & C4J__F_PENDING)) return;
+  w = c4j__conn_worker(c);
+  c->flags &= (uint8_t)~C4J__F_PENDING;
+  if (c->gprev) c->gprev->gnext = c->gnext;
+  else w->pending_new = c->gnext;
+  if (c->gnext) {
+    c->gnext->gprev = c->gprev;
+  } else {
+    w->pending_old = c->gprev;
+    pending_since(w);
+  }
+  c->gnext = c->gprev = NULL;
+  c4j__pending_remove(&w->engine->pending, c->akey);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* Reads what c's client has sent and the loop has not read yet, as
+ * read_cb would.  Returns 0, or -1 when the client has gone (or reset). */
+static int read_now(c4j__conn_t *c) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  uv_os_fd_t fd;
+  if (w->rbuf_busy || uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) return 0;
+  /* A few buffers at most: a head is at most max_header, and a body the
+   * client is still sending is not one that stalls. */
+  for (int i = 0; i < 4 && (c->flags & C4J__F_PENDING); i++) {
+    ssize_t n = recv(fd, w->rbuf, sizeof(w->rbuf), MSG_DONTWAIT);
+    uv_buf_t b = uv_buf_init((char *)w->rbuf, sizeof(w->rbuf));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return -1;
+    if (n < 0) break;
+    w->rbuf_busy = 1;
+    read_cb((uv_stream_t *)&c->tcp, n, &b); /* clears rbuf_busy */
+    if ((size_t)n < sizeof(w->rbuf)) break;
+  }
+  return 0;
+}
+
+int c4j__conn_evict_oldest(c4j__worker_t *w) {
+  c4j__conn_t *c;
+  while ((c = w->pending_old) != NULL) {
+    if (read_now(c) < 0) {
+      c->flags |= C4J__F_EVICTED;
+      c4j__conn_abort(c);
+      return 1;
+    }
+    if (c->flags & C4J__F_PENDING) break;
+    /* Its request was there: it goes on, and the next oldest is tried. */
+  }
+  if (c == NULL) return 0;
+  c->flags |= C4J__F_EVICTED;
+  atomic_fetch_add(&w->engine->evicted, 1);
+  c4j__request_refuse_pending(c, 503, "server busy: request not complete");
+  return 1;
+}
+
+/* How long a request may take to arrive now: handshake_timeout_ms while
+ * the engine is at most half full, then shorter in proportion to the room
+ * left, down to a tenth of it when full.  An honest client sends its
+ * request at once; a socket that keeps its place without one is what
+ * fills an engine. */
+static uint32_t request_deadline(c4j_engine_t *e) {
+  int64_t t = e->cfg.handshake_timeout_ms, cap = e->conn_cap;
+  int64_t held = c4j__engine_held(e), d;
+  if (2 * held <= cap) return (uint32_t)t;
+  d = held >= cap ? 0 : t * 2 * (cap - held) / cap;
+  return (uint32_t)(d < t / 10 ? t / 10 : d);
+}
+
 /* ---- Closing -------------------------------------------------------------- */
 
 static void close_cb(uv_handle_t *h) {
@@ -113,6 +209,7 @@ static void close_cb(uv_handle_t *h) {
   c4j__conn_drop_out(c);
   c4j__free(c->outq);
   c4j__handover_free(c->ho);
+  if (c->flags & C4J__F_EVICTED) atomic_fetch_sub(&e->evicting, 1);
   atomic_fetch_sub(&e->open_socks, 1);
   c4j__free(c);
 }
@@ -125,6 +222,7 @@ void c4j__conn_abort(c4j__conn_t *c) {
   }
   if (c->state == C4J__CONN_OPEN)
     c4j__identity_end(c, 1006, "connection lost");
+  c4j__conn_pending_done(c);
   c4j__poll_unbatch(c);
   if (c->state == C4J__CONN_API)
     c4j__conn_list_remove(&c4j__conn_worker(c)->api_wait, c);
@@ -455,19 +553,23 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 /* ---- Life cycle ----------------------------------------------------------- */
 
-void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first) {
+void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first,
+                     uint32_t key) {
   c4j_engine_t *e = w->engine;
   c4j__conn_t *c = c4j__calloc(1, sizeof(*c));
   if (c == NULL) goto fail;
   if (uv_tcp_init(&w->loop, &c->tcp) != 0) goto fail;
   c->state = C4J__CONN_CLOSED;
+  c->stamp = c4j__worker_now(w);
+  /* From here the close callback counts it out. */
+  pending_add(c, key);
   if (uv_tcp_open(&c->tcp, fd) != 0) {
+    c4j__conn_pending_done(c);
     uv_close((uv_handle_t *)&c->tcp, close_cb);
     close(fd);
     return;
   }
   c->state = C4J__CONN_HANDSHAKE;
-  c->stamp = c4j__worker_now(w);
   uv_tcp_nodelay(&c->tcp, 1);
   c->u.http = c4j__malloc(sizeof(*c->u.http));
   if (c->u.http == NULL) {
@@ -487,6 +589,7 @@ void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first) {
 fail:
   c4j__free(c);
   close(fd);
+  c4j__pending_remove(&e->pending, key);
   atomic_fetch_sub(&e->open_socks, 1);
 }
 
@@ -494,10 +597,22 @@ void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping) {
   c4j__worker_t *w = c4j__conn_worker(c);
   const c4j_config_t *cfg = &w->engine->cfg;
   uint32_t age = c4j__conn_age(now, c->stamp);
+  uint32_t deadline;
   switch (c->state) {
     case C4J__CONN_HANDSHAKE:
-    case C4J__CONN_REFUSING:
     case C4J__CONN_BODY:
+      /* The whole request, head and body, counts from the accept. */
+      deadline = request_deadline(w->engine);
+      if (age < deadline) break;
+      if (deadline < (uint32_t)cfg->handshake_timeout_ms) {
+        atomic_fetch_add(&w->engine->timeouts_short, 1);
+        c4j__request_refuse_pending(c, 408, "request timeout (server busy)");
+      } else {
+        atomic_fetch_add(&w->engine->timeouts, 1);
+        c4j__request_refuse_pending(c, 408, "request timeout");
+      }
+      break;
+    case C4J__CONN_REFUSING:
       if (age >= (uint32_t)cfg->handshake_timeout_ms) c4j__conn_abort(c);
       break;
     case C4J__CONN_OPEN:

@@ -55,6 +55,11 @@ enum { C4J__T_WS, C4J__T_SSE, C4J__T_POLL, C4J__T_CMD, C4J__T_API };
 #define C4J__F_NO_INPUT 0x08    /* the parser failed: ignore further bytes */
 #define C4J__F_HTTP 0x10        /* u.http is the live member */
 #define C4J__F_BATCH 0x20       /* a poll on the worker's batch list */
+#define C4J__F_PENDING 0x40     /* counted as an unfinished request: in the
+                                   engine's register (`akey`) and on the
+                                   worker's pending list */
+#define C4J__F_EVICTED 0x80     /* closing to make room: its close lowers
+                                   the engine's `evicting` */
 
 #define C4J__MAX_IOV 64
 #define C4J__MAX_OUT 32768      /* entries in one output ring */
@@ -84,7 +89,12 @@ struct c4j__wreq_s {
  * worker's ghost list (`gnext`, `gprev`) holds it and frees it.  Any other
  * connection is a UV_TCP handle of the worker, freed in its close
  * callback.  Between frames an open WebSocket holds no parser (`u.ws`
- * NULL): the worker's scratch parser reads for it. */
+ * NULL): the worker's scratch parser reads for it.  A socket whose
+ * request has not fully arrived (HANDSHAKE, BODY) is an unfinished
+ * request (C4J__F_PENDING): counted under its address's key `akey` in the
+ * engine's register (pending.h) and on its worker's pending list
+ * (`gnext` older, `gprev` newer; no other list holds it meanwhile), until
+ * its request is complete or it closes. */
 /* A hand-over from another worker in progress (identity.c): the identity
  * attached here while its former worker still held frames for it.  Until
  * that worker's last C4J__MSG_KEPT (the one without a buf) arrives,
@@ -123,15 +133,26 @@ struct c4j__conn_s {
   uint8_t transport;
   uint32_t born;            /* an open SSE stream: when it attached (its
                                hold, c4j__poll_end_stream) */
+  uint32_t akey;            /* its address's key while C4J__F_PENDING */
   c4j__handover_t *ho;      /* a hand-over in progress, or NULL */
 };
 
 /* ---- For the worker's loop ------------------------------------------------ */
 
-/* conn.c: adopts an accepted socket on worker w; on failure closes fd.
- * first: NULL, or the bytes its client sent that another server read (a
- * socket taken over): read as if they came from the socket. */
-void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first);
+/* conn.c: adopts an accepted socket on worker w, counted by the listener
+ * in open_socks and as an unfinished request of key (both counted out
+ * again, and fd closed, on failure).  first: NULL, or the bytes its client
+ * sent that another server read (a socket taken over): read as if they
+ * came from the socket. */
+void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first,
+                     uint32_t key);
+/* conn.c: makes room on w for a new socket: its oldest unfinished
+ * request is read first (what its client sent may simply not have been
+ * read yet: an honest request is complete then, and goes on, and the next
+ * oldest is tried); one still unfinished is answered 503 and closed
+ * (counted in `evicted`), one whose client has gone is closed; either
+ * close lowers `evicting`.  Returns 1, or 0 when w has none left. */
+int c4j__conn_evict_oldest(c4j__worker_t *w);
 /* conn.c: queues b (a new reference) to a connection with an identity;
  * over max_queue an attached one is closed with 4001, a dying one drops
  * its oldest frames. */
@@ -253,6 +274,10 @@ void c4j__conn_send_new(c4j__conn_t *c, c4j__buf_t *b);
 void c4j__conn_list_add(c4j__conn_t **head, c4j__conn_t *c);
 void c4j__conn_list_remove(c4j__conn_t **head, c4j__conn_t *c);
 
+/* conn.c: c's request is complete (or refused): it is no longer an
+ * unfinished request.  Idempotent; nothing for a socket that was not one. */
+void c4j__conn_pending_done(c4j__conn_t *c);
+
 /* request.c: feeds bytes read during the handshake; once the request is
  * complete routes it, and hands what followed it in the same read to the
  * transport (WebSocket frames, a body). */
@@ -268,6 +293,10 @@ void c4j__request_refuse(c4j__conn_t *c, int status, const char *reason);
  * {"error":{"code":status,"message":message}}, then close. */
 void c4j__request_refuse_json(c4j__conn_t *c, int status,
                               const char *message, const char *acao);
+/* request.c: refuses an unfinished request (HANDSHAKE or BODY) with
+ * status and reason, as its path answers (JSON for /cmd and /api/). */
+void c4j__request_refuse_pending(c4j__conn_t *c, int status,
+                                 const char *reason);
 
 /* wsconn.c: bytes read on an attached (or closing) WebSocket. */
 void c4j__wsconn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
@@ -278,6 +307,9 @@ void c4j__wsconn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
 void c4j__cmd_start(c4j__conn_t *c, const char *acao);
 void c4j__cmd_api_start(c4j__conn_t *c);
 void c4j__cmd_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
+/* cmd.c: refuses a body still being read with status and reason, in
+ * JSON (with its CORS headers for /cmd). */
+void c4j__cmd_refuse(c4j__conn_t *c, int status, const char *reason);
 /* cmd.c: an /api/ request the embedder did not answer in time: 504. */
 void c4j__cmd_api_timeout(c4j__conn_t *c);
 

@@ -67,7 +67,8 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint conn_expires_ms, jint history_size,
                           jint history_age_ms, jstring api_key,
                           jstring hub, jstring hub_prefix,
-                          jint listen_actions) {
+                          jint listen_actions, jint handshake_timeout_ms,
+                          jint max_pending_per_addr) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
   char *h, *o, *s, *k, *hb, *hp;
@@ -110,6 +111,8 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   if (hb != NULL && hb[0] != '\0') cfg.hub = hb;
   if (hp != NULL && hp[0] != '\0') cfg.hub_prefix = hp;
   cfg.listen_actions = listen_actions;
+  if (handshake_timeout_ms != 0) cfg.handshake_timeout_ms = handshake_timeout_ms;
+  cfg.max_pending_per_addr = max_pending_per_addr; /* 0: no cap */
   rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
 done:
   free(hb);
@@ -320,7 +323,7 @@ static jint n_poll(JNIEnv *env, jclass cls, jlong h, jobject buf,
 static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   c4j_engine_t *e = handle(h);
   c4j_stats_t s;
-  jlong v[9];
+  jlong v[15];
   jsize n;
   if (e == NULL || out == NULL) return;
   c4j_engine_stats(e, &s);
@@ -333,8 +336,14 @@ static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   v[6] = (jlong)s.hub_up;
   v[7] = (jlong)s.hub_outbox;
   v[8] = (jlong)s.hub_dropped;
+  v[9] = (jlong)s.pending;
+  v[10] = (jlong)s.refused_full;
+  v[11] = (jlong)s.refused_address;
+  v[12] = (jlong)s.evicted;
+  v[13] = (jlong)s.timeouts;
+  v[14] = (jlong)s.timeouts_short;
   n = (*env)->GetArrayLength(env, out);
-  (*env)->SetLongArrayRegion(env, out, 0, n < 9 ? n : 9, v);
+  (*env)->SetLongArrayRegion(env, out, 0, n < 15 ? n : 15, v);
 }
 
 static jint n_api_reply(JNIEnv *env, jclass cls, jlong h, jlong id,
@@ -652,7 +661,7 @@ static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
 static const JNINativeMethod methods[] = {
   { "engineNew",
     "(Ljava/lang/String;II[BIIIIIIIILjava/lang/String;IIILjava/lang/String;"
-    "Ljava/lang/String;Ljava/lang/String;I)J",
+    "Ljava/lang/String;Ljava/lang/String;III)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },
   { "engineStart", "(J)I", (void *)n_engine_start },

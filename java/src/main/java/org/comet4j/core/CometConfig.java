@@ -53,7 +53,8 @@ public final class CometConfig {
             CONFIG_CONNFREQUENCY, CONFIG_WORKSTYLE, CONFIG_DEBUG, CONFIG_LANGUAGE, CONFIG_PORT,
             CONFIG_HOST, CONFIG_PUBLICURL, CONFIG_THREADS, CONFIG_SECRET, CONFIG_HEARTBEAT,
             CONFIG_MAXHEADER, CONFIG_HISTORYSIZE, CONFIG_MAXFRAME, CONFIG_MAXMESSAGE, CONFIG_MAXQUEUE,
-            CONFIG_MAXCONNECTIONS, CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
+            CONFIG_MAXCONNECTIONS, CONFIG_HANDSHAKETIMEOUT, CONFIG_MAXPENDINGPERADDRESS,
+            CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
             CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY,
             CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS, CONFIG_WORKERS,
             CONFIG_IDLETIMEOUT, CONFIG_ENGINE,
@@ -86,6 +87,8 @@ public final class CometConfig {
     private final int maxMessage;
     private final int maxQueue;
     private final int maxConnections;
+    private final int handshakeTimeout;
+    private final int maxPendingPerAddress;
     private final String allowedOrigins;
     private final Set<String> trustedProxies;
     private final int ticketTtl;
@@ -126,6 +129,8 @@ public final class CometConfig {
         maxMessage = intParam(p, CONFIG_MAXMESSAGE, 65536, 16, Integer.MAX_VALUE);
         maxQueue = intParam(p, CONFIG_MAXQUEUE, 1048576, 1024, Integer.MAX_VALUE);
         maxConnections = intParam(p, CONFIG_MAXCONNECTIONS, 100000, 1, Integer.MAX_VALUE);
+        handshakeTimeout = intParam(p, CONFIG_HANDSHAKETIMEOUT, 10000, 100, 600000);
+        maxPendingPerAddress = intParam(p, CONFIG_MAXPENDINGPERADDRESS, 16, 0, 1000000);
         allowedOrigins = text(p, CONFIG_ALLOWEDORIGINS, "*");
         trustedProxies = addresses(p, CONFIG_TRUSTEDPROXIES);
         ticketTtl = intParam(p, CONFIG_TICKETTTL, 60, 1, 86400 * 365);
@@ -488,6 +493,19 @@ public final class CometConfig {
     public int getMaxQueue() { return maxQueue; }
     /** Comet.MaxConnections: connections held at once (default 100000). */
     public int getMaxConnections() { return maxConnections; }
+    /**
+     * Comet.HandshakeTimeout: ms within which a request must arrive on the
+     * native port, head and body (default 10000; docs/protocol.md section 2,
+     * "Unfinished requests": shorter while the core is more than half full).
+     */
+    public int getHandshakeTimeout() { return handshakeTimeout; }
+    /**
+     * Comet.MaxPendingPerAddress: unfinished requests (sockets whose request
+     * has not fully arrived) one client address, an IPv4 address or an IPv6
+     * /64, may hold while the core is at least half full; more get 429
+     * (default 16; 0: no cap).
+     */
+    public int getMaxPendingPerAddress() { return maxPendingPerAddress; }
     /** Comet.AllowedOrigins: comma list of origins or "*" (default "*"). */
     public String getAllowedOrigins() { return allowedOrigins; }
 
@@ -552,6 +570,8 @@ public final class CometConfig {
             {"idle_timeout", CONFIG_IDLETIMEOUT}, {"hold", CONFIG_TIMEOUT}, {"max_header", CONFIG_MAXHEADER},
             {"max_frame", CONFIG_MAXFRAME}, {"max_message", CONFIG_MAXMESSAGE},
             {"max_queue", CONFIG_MAXQUEUE}, {"max_conns", CONFIG_MAXCONNECTIONS},
+            {"handshake_timeout", CONFIG_HANDSHAKETIMEOUT},
+            {"max_pending_per_addr", CONFIG_MAXPENDINGPERADDRESS},
             {"allowed_origins", CONFIG_ALLOWEDORIGINS},
             {"conn_expires", CONFIG_CONNEXPIRES}, {"history_size", CONFIG_HISTORYSIZE},
             {"history_age", CONFIG_CACHEEXPIRES}, {"api_key", CONFIG_APIKEY},

@@ -486,19 +486,26 @@ public class CometEngine extends Observable {
     /**
      * Counters of the native core: conns, accepted, messagesOut, bytesOut,
      * slowConsumers, eventsDropped, originsRefused (handshakes refused for their
-     * Origin), and the hub's: hubUp (1 while linked to
+     * Origin), the hub's: hubUp (1 while linked to
      * Redis), hubOutbox (records waiting for Redis), hubDropped (records lost
-     * to a full outbox).
+     * to a full outbox), and the unfinished requests' (docs/protocol.md
+     * section 2): pending (sockets whose request has not fully arrived, now),
+     * refusedFull (503: full and nothing could make room), refusedAddress
+     * (429: the address had Comet.MaxPendingPerAddress unfinished requests),
+     * evicted (503: the oldest unfinished request, closed to make room),
+     * timeouts (408 at Comet.HandshakeTimeout), timeoutsShortened (408 at the
+     * deadline shortened while the core is crowded).
      */
     public Map<String, Long> getStats() {
-        long[] s = new long[9];
+        long[] s = new long[15];
         running("getStats").call("getStats", h -> {
             Native.stats(h, s);
             return 0;
         });
         Map<String, Long> m = new LinkedHashMap<>();
         String[] names = {"conns", "accepted", "messagesOut", "bytesOut", "slowConsumers", "eventsDropped",
-            "hubUp", "hubOutbox", "hubDropped"};
+            "hubUp", "hubOutbox", "hubDropped", "pending", "refusedFull", "refusedAddress", "evicted",
+            "timeouts", "timeoutsShortened"};
         for (int i = 0; i < names.length; i++) {
             m.put(names[i], s[i]);
         }

@@ -75,6 +75,19 @@ public class CometProtocol {
     public static final String CONFIG_MAXMESSAGE = "Comet.MaxMessage";
     public static final String CONFIG_MAXQUEUE = "Comet.MaxQueue";
     public static final String CONFIG_MAXCONNECTIONS = "Comet.MaxConnections";
+    /**
+     * Comet.HandshakeTimeout: ms within which a request must arrive on the
+     * native port (its head, and the body of a command or API request),
+     * else 408; shorter while the core is more than half full (default
+     * 10000).
+     */
+    public static final String CONFIG_HANDSHAKETIMEOUT = "Comet.HandshakeTimeout";
+    /**
+     * Comet.MaxPendingPerAddress: unfinished requests one client address
+     * may hold while the core is at least half full, more get 429
+     * (default 16; 0: no cap).
+     */
+    public static final String CONFIG_MAXPENDINGPERADDRESS = "Comet.MaxPendingPerAddress";
     public static final String CONFIG_ALLOWEDORIGINS = "Comet.AllowedOrigins";
     /**
      * Comet.TrustedProxies: the addresses (comma list) whose X-Forwarded-Proto

@@ -23,7 +23,8 @@ final class Native {
                                  int maxConns, String allowedOrigins,
                                  int connExpiresMs, int historySize, int historyAgeMs,
                                  String apiKey, String hub, String hubPrefix,
-                                 int listenActions);
+                                 int listenActions, int handshakeTimeoutMs,
+                                 int maxPendingPerAddr);
 
     static native String configError();
 

@@ -43,6 +43,8 @@ class CometConfigTest {
         assertEquals(1048576, c.getMaxQueue());
         assertEquals("*", c.getAllowedOrigins());
         assertEquals(60, c.getTicketTtl());
+        assertEquals(10000, c.getHandshakeTimeout());
+        assertEquals(16, c.getMaxPendingPerAddress());
         assertEquals(32, c.getSecret().length);
         assertFalse(java.util.Arrays.equals(c.getSecret(), CometConfig.defaults().getSecret()),
                 "the default secret is random per start");
@@ -100,6 +102,11 @@ class CometConfigTest {
         bad("Comet.MaxMessage", "-5", "between");
         bad("Comet.MaxQueue", "ten", "not a number");
         bad("Comet.MaxConnections", "0", "between");
+        bad("Comet.HandshakeTimeout", "99", "between 100 and 600000");
+        bad("Comet.HandshakeTimeout", "soon", "not a number");
+        bad("Comet.MaxPendingPerAddress", "-1", "between 0 and 1000000");
+        assertEquals(0, CometConfig.parse(Map.of("Comet.MaxPendingPerAddress", "0")).getMaxPendingPerAddress());
+        assertEquals(2500, CometConfig.parse(Map.of("Comet.HandshakeTimeout", "2500")).getHandshakeTimeout());
         bad("Comet.TicketTtl", "0", "between");
         bad("Comet.CacheExpires", "soon", "not a number");
         bad("Comet.WorkStyle", "carrier-pigeon", "must be one of");
@@ -167,6 +174,10 @@ class CometConfigTest {
         assertEquals("Comet.IdleTimeout", CometConfig.parameterOf("idle_timeout_ms"));
         assertEquals("Comet.Timeout", CometConfig.parameterOf("hold_ms: must be between 0 and 86400000"));
         assertEquals("Comet.Secret", CometConfig.parameterOf("secret_len"));
+        assertEquals("Comet.HandshakeTimeout",
+                CometConfig.parameterOf("handshake_timeout_ms: must be between 100 and 600000"));
+        assertEquals("Comet.MaxPendingPerAddress",
+                CometConfig.parameterOf("max_pending_per_addr: must be between 0 (no cap) and 1000000"));
         assertEquals("Comet.*", CometConfig.parameterOf(null));
     }
 }
