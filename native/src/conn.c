@@ -281,6 +281,7 @@ static void drained(c4j__conn_t *c) {
      * or EOF (or CLOSE_WAIT_MS), so that unread input cannot turn into a
      * reset that destroys the close frame in flight. */
     c->flags |= C4J__F_SHUTDOWN;
+    c->stamp = c4j__worker_now(c4j__conn_worker(c)); /* the client's time */
     req = c4j__malloc(sizeof(*req));
     if (req == NULL ||
         uv_shutdown(req, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
@@ -647,7 +648,14 @@ void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping) {
       }
       break;
     case C4J__CONN_CLOSING:
-      if (age >= CLOSE_WAIT_MS) c4j__conn_abort(c);
+      /* The close frame may still wait behind full socket buffers (a slow
+       * consumer cut with 4001): it gets the idle timeout to go out, so
+       * that a client that reads again learns why; once it is out, the
+       * client has CLOSE_WAIT_MS to answer. */
+      if (age >= CLOSE_WAIT_MS &&
+          ((c->out_len == 0 && c->wreq == NULL) ||
+           age >= (uint32_t)cfg->idle_timeout_ms))
+        c4j__conn_abort(c);
       break;
     case C4J__CONN_API:
       if (age >= (uint32_t)cfg->api_timeout_ms) c4j__cmd_api_timeout(c);
