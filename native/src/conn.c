@@ -400,7 +400,6 @@ static void keep(c4j__conn_t *g, c4j__buf_t *b) {
   }
 }
 
-/* Queues b; `limit` 0 skips the max_queue cut (never the ring's). */
 /* Appends a new reference to b to list (growing it); -1 out of memory. */
 static int list_add(c4j__buf_t ***list, uint32_t *n, uint32_t *cap,
                     c4j__buf_t *b) {
@@ -424,10 +423,15 @@ void c4j__handover_free(c4j__handover_t *ho) {
   c4j__free(ho);
 }
 
+/* Queues b; `limit` 0 skips the max_queue cut (never the ring's). */
 static void queue_frame(c4j__conn_t *c, c4j__buf_t *b, int limit) {
   c4j__worker_t *w;
   c4j__buf_t *out = b;
-  if (c->ho != NULL) { /* a hand-over in progress: later frames wait */
+  /* A hand-over in progress: later frames wait, but for broadcasts with a
+   * history, which their offsets order and bring back (a long-poll's
+   * next request names its positions: one held here as well would come
+   * twice). */
+  if (c->ho != NULL && b->chan == NULL) {
     if (c->ho->nheld >= C4J__MAX_OUT ||
         list_add(&c->ho->held, &c->ho->nheld, &c->ho->cap_held, b) < 0)
       c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);

@@ -98,9 +98,11 @@ struct c4j__wreq_s {
 /* A hand-over from another worker in progress (identity.c): the identity
  * attached here while its former worker still held frames for it.  Until
  * that worker's last C4J__MSG_KEPT (the one without a buf) arrives,
- * frames for the identity wait in held, so that nothing sent later
+ * frames for the identity without a history (sendTo frames, broadcasts
+ * of a channel without one) wait in held, so that nothing sent later
  * overtakes what was kept; kept lists the frames handed over, so that a
- * send that reached both workers is delivered once. */
+ * send that reached both workers is delivered once.  Broadcasts with a
+ * history go on at once: their offsets order them. */
 typedef struct {
   c4j__buf_t **held, **kept;
   uint32_t nheld, cap_held, nkept, cap_kept;
