@@ -18,7 +18,8 @@
  *
  * Input:
  *   byte 0  the request: w /ws upgrade, s /sse, p /poll, c POST /cmd,
- *           a /api/, r raw bytes (any other byte: its value modulo 6)
+ *           a /api/, r raw bytes, m a crowd (any other byte: its value
+ *           modulo 7)
  *   byte 1  the connection id of the ticket, its low 2 bits: 0 k0 (the
  *           kept page, which the request then replaces), 1 d1 (bob: a, b),
  *           2 d2 (anonymous: c), 3 d3 (alice: a, b, c, p); d1 to d3 are
@@ -45,7 +46,21 @@
  *           close, R text with RSV1; any other byte is the frame's first
  *           byte as is), the rest its payload; /api/: part 1 the path
  *           after "/api/" (with its query), part 2 the answer: a 3-digit
- *           status and the JSON body.
+ *           status and the JSON body; m: each part (up to CROWD_MAX)
+ *           sent as is on its own connection to the second engine, all
+ *           open at once, from 1 + (byte 1 & 3) addresses in turn
+ *           (127.0.0.2, 127.0.0.3, ...), a part that ends a request
+ *           (an empty line) answered before the next one opens, flags 4
+ *           and 8 only (4 waits CROWD_LINGER_MS before reading the
+ *           answers).
+ * The second engine ("crowd": CROWD_PLACES places, 2 unfinished requests
+ * an address while it is half full, a 200 ms handshake deadline) is where
+ * the bounds on unfinished requests (pending.c, listener.c) act: the cap
+ * per address (429), the deadline shrinking as places fill (408), the
+ * oldest unfinished request making room (503), full (503).  Each
+ * connection's answer must be HTTP/1.1 with a status, and once all are
+ * closed the engine's count of unfinished requests must be back to 0
+ * within PROBE_MS.  The crowd's counters are printed at exit.
  * Everywhere "$Ea", "$Eb", "$Ec" become the epochs of channels a, b, c,
  * "$T0" to "$T3" the tickets of the four ids, "$X" an expired ticket of
  * d1, "$K" the API key.
@@ -70,8 +85,12 @@
 #define DRAIN_MS 500     /* after our FIN the server closes at once */
 #define PROBE_EVERY 2048
 #define MAX_OUT (1 << 16)
+#define CROWD_PLACES 8
+#define CROWD_MAX 12
+#define CROWD_LINGER_MS 150 /* over a full crowd's deadline (20 ms) and
+                              a tick (100 ms) */
 
-static c4j_engine_t *engine;
+static c4j_engine_t *engine, *crowd;
 static keeper_t keeper;
 static unsigned long runs;
 static int verbose; /* FUZZ_VERBOSE set: each request and answer on stderr */
@@ -84,6 +103,19 @@ static char tickets[4][1024], expired[1024];
 static char epochs[3][16];
 
 /* ---- Start ----------------------------------------------------------------- */
+
+static void crowd_counts(void) {
+  c4j_stats_t st;
+  if (crowd == NULL) return;
+  c4j_engine_stats(crowd, &st);
+  fprintf(stderr, "fuzz-engine: crowd: %llu accepted, %llu refused full, "
+          "%llu refused by address, %llu evicted, %llu timeouts (%llu "
+          "shortened)\n", (unsigned long long)st.accepted,
+          (unsigned long long)st.refused_full,
+          (unsigned long long)st.refused_address,
+          (unsigned long long)st.evicted, (unsigned long long)st.timeouts,
+          (unsigned long long)st.timeouts_short);
+}
 
 /* The epoch of the msg frame text, into out. */
 static int epoch_of(const char *text, char *out) {
@@ -110,6 +142,12 @@ static void init(void) {
                    tickets[i], sizeof(tickets[i]));
   harness_ticket(engine, cids[1], users[1], chans[1], now - 3600, expired,
                  sizeof(expired));
+  harness_config(&cfg);
+  cfg.max_conns = CROWD_PLACES;
+  cfg.max_pending_per_addr = 2;
+  cfg.handshake_timeout_ms = 200;
+  crowd = harness_start(&cfg);
+  atexit(crowd_counts);
   keeper_init(&keeper, engine, "k0", "alice", "[\"a\",\"b\",\"c\"]");
   keeper_attach(&keeper);
   /* One broadcast each, read back by the kept page, gives the epochs. */
@@ -407,6 +445,60 @@ static int wait_server(int fd, int ms, int quiet_ms, int api,
   return 0;
 }
 
+/* Reads what fd has now (without waiting) into resp. */
+static void take(int fd) {
+  static uint8_t buf[1 << 16];
+  for (;;) {
+    ssize_t k = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+    if (k < 0 && errno == EINTR) continue;
+    if (k <= 0) return;
+    heard(buf, (size_t)k);
+  }
+}
+
+/* A crowd input (kind m): every part on its own connection to the crowd
+ * engine, all open at once, each answer checked, all closed, and then
+ * no unfinished request may be left counted. */
+static void crowd_input(const part_t *parts, int nparts, int naddr,
+                        int flags) {
+  int fds[CROWD_MAX], n = nparts < CROWD_MAX ? nparts : CROWD_MAX;
+  uint64_t end;
+  c4j_stats_t st;
+  for (int i = 0; i < n; i++) {
+    fds[i] = harness_connect_from(c4j_engine_port(crowd),
+                                  0x7f000002u + (uint32_t)(i % naddr));
+    send_all_of(fds[i], (const uint8_t *)parts[i].p, parts[i].n, flags & 8);
+    /* A whole request is answered before the next client comes (else it
+     * is still unfinished, counted against its address, when they do). */
+    if (parts[i].n >= 4 &&
+        memcmp(parts[i].p + parts[i].n - 4, "\r\n\r\n", 4) == 0) {
+      struct pollfd pf = { fds[i], POLLIN, 0 };
+      harness_wait(&pf, ANSWER_MS);
+    }
+  }
+  /* What the workers answer at once (or, lingering, once the shortened
+   * deadline is over). */
+  if (flags & 4) usleep(CROWD_LINGER_MS * 1000);
+  else usleep(2000);
+  for (int i = 0; i < n; i++) {
+    resp_len = 0;
+    take(fds[i]);
+    check_answer();
+    harness_close(fds[i]);
+  }
+  harness_events(crowd, NULL, NULL);
+  for (end = wsc_now_ms() + PROBE_MS;; usleep(1000)) {
+    c4j_engine_stats(crowd, &st);
+    if (st.pending == 0) break;
+    if (wsc_now_ms() >= end) {
+      fprintf(stderr, "fuzz-engine: crowd: %llu unfinished requests still"
+              " counted %d ms after their sockets closed\n",
+              (unsigned long long)st.pending, PROBE_MS);
+      abort();
+    }
+  }
+}
+
 /* The engine starts here, before libFuzzer arms its SIGALRM timer, so
  * that the blocking reads of the start are not interrupted. */
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -418,7 +510,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static char text[MAX_OUT], out[MAX_OUT + 256];
   static uint8_t frames[MAX_OUT + 1024];
-  static const char kinds[] = "wspcar";
+  static const char kinds[] = "wspcarm";
   part_t parts[64];
   const size_t cap = MAX_OUT;
   embedder_t em = { 200, "{}", 2, 0 };
@@ -431,7 +523,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size < 3) return 0;
   kind = strchr(kinds, data[0]) && data[0] ? (int)(strchr(kinds, data[0]) -
                                                    kinds)
-                                           : data[0] % 6;
+                                           : data[0] % 7;
   cid = data[1] & 3;
   flags = data[2] ^ 0x40;
   tn = expand((const char *)data + 3, size - 3, text, sizeof(text));
@@ -449,6 +541,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
   keeper_drain(&keeper);
   harness_events(engine, on_event, &em);
+  if (kind == 6) {
+    crowd_input(parts, nparts, 1 + cid, flags);
+    if (++runs % PROBE_EVERY == 0) harness_probe(crowd, 2);
+    return 0;
+  }
 
   /* The request. */
   if (kind <= 2) {

@@ -91,11 +91,18 @@ int harness_wait(struct pollfd *p, int ms) {
   }
 }
 
-int harness_connect(int port) {
+int harness_connect(int port) { return harness_connect_from(port, 0); }
+
+int harness_connect_from(int port, uint32_t from) {
   struct sockaddr_in a;
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
   if (fd < 0) die("socket", -errno);
   memset(&a, 0, sizeof(a));
+  if (from != 0) {
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(from);
+    if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) die("bind", -errno);
+  }
   a.sin_family = AF_INET;
   a.sin_port = htons((uint16_t)port);
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);

@@ -118,6 +118,9 @@ int harness_wait(struct pollfd *p, int ms);
  * closing it with harness_close resets it (SO_LINGER 0), so that no
  * TIME_WAIT piles up over millions of inputs. */
 int harness_connect(int port);
+/* The same from the loopback address from (host order, e.g. 127.0.0.2;
+ * 0: the kernel picks), for clients that play other addresses. */
+int harness_connect_from(int port, uint32_t from);
 void harness_close(int fd);
 /* Sends all n bytes (best effort: the server may have closed). */
 void harness_send(int fd, const void *p, size_t n);
