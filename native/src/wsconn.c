@@ -1,7 +1,8 @@
 /* wsconn.c - an attached WebSocket: the frames its client sends (text
- * messages to the embedder, {"t":"ping"} answered here, pings ponged),
- * protocol errors closed with their code, and the client's side of the
- * close handshake.  ws.c parses; this file decides.
+ * and binary messages to the embedder, {"t":"ping"} answered here, pings
+ * ponged), protocol errors closed with their code, the client's side of
+ * the close handshake, and the conformance echo (engine.h).  ws.c parses;
+ * this file decides.
  *
  * Between frames a connection holds no parser: the worker's scratch
  * parser reads for it, and only a frame or message left half read moves
@@ -128,11 +129,11 @@ static int on_message(c4j_ws_parser_t *p, int op, const uint8_t *data,
     echo(c, op, data, len);
     return c->state == C4J__CONN_CLOSED;
   }
-  if (op != C4J_WS_OP_TEXT) {
-    c4j__conn_close(c, C4J_CLOSE_UNSUPPORTED, "binary messages refused", 0);
-    return 0;
-  }
-  if (is_ping(data, len)) {
+  if (op == C4J_WS_OP_BINARY) {
+    /* Whole and unread: the embedder decodes it (docs/protocol.md section
+     * 11).  A full event queue loses it, as it loses a text message. */
+    c4j__events_binary(&w->engine->events, c->cid->id, data, len);
+  } else if (is_ping(data, len)) {
     c4j__conn_send(c, w->pong_text);
   } else if (len > 65535) {
     /* An event string carries at most 65535 bytes. */
