@@ -32,7 +32,7 @@ public class MessageEvent extends Event<CometEngine> {
         return conn;
     }
 
-    /** The data as passed to sendTo/sendToAll (before serialization). */
+    /** The data as passed to sendTo/sendToAll (before serialization; a byte[] for a binary message). */
     public Object getData() {
         return data;
     }
