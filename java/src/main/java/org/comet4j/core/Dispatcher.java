@@ -16,7 +16,8 @@ import org.comet4j.core.exception.NativeException;
  * type, three zero bytes, then fields; strings are a u16 length and UTF-8
  * bytes, a binary message a u32 length and its bytes; all little-endian)
  * and hands each one to the engine, which fires the
- * listeners on this thread.  It ends when the core reports that the engine
+ * listeners on this thread; between polls (at most a second apart) it
+ * offers the vetoed removals again.  It ends when the core reports that the engine
  * stopped and every event was read.  Nothing a listener throws ends it.
  */
 final class Dispatcher implements Runnable {
@@ -97,6 +98,11 @@ final class Dispatcher implements Runnable {
             errors = 0;
             if (n > 0) {
                 records(Math.min(n, buf.capacity()));
+            }
+            try {
+                engine.onTick(); // vetoed removals offered again (Comet.ConnFrequency)
+            } catch (Throwable t) {
+                LOG.log(Level.SEVERE, "comet4j: a listener failed on a removal offered again", t);
             }
         }
     }

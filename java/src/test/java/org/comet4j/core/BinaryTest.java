@@ -201,7 +201,7 @@ class BinaryTest {
             // MessageEvents carry the array itself.
             MessageEvent ev = MESSAGES.poll(5, TimeUnit.SECONDS);
             assertTrue(ev != null);
-            assertSame(BYTES, ev.getData());
+            assertSame(BYTES, ev.getData().getData());
             assertEquals("bin", ev.getChannel());
         } finally {
             sse.close();
