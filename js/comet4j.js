@@ -1349,7 +1349,10 @@
     var ws = this.ws;
     this.ws = null;
     if (!ws) return;
-    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    /* Closed while still connecting, node's ws reports an error after
+     * this returns: a listener must be there to take it. */
+    ws.onerror = function () {};
     try { ws.close(CODES.NORMAL); } catch (e) { /* already closing */ }
   };
 
