@@ -8,9 +8,12 @@
  * frames between fragments (5.*), UTF-8 checked as it arrives, not at
  * the end of the message (6.*: fail-fast, so that no case is
  * NON-STRICT), the close handshake and its codes (7.*), big messages in
- * small fragments and many messages in one read (9.*); and the reach of
- * the hook itself: nothing ticket-less on an engine without it.
+ * small fragments and many messages in one read (9.*), no extension
+ * negotiated when permessage-deflate is offered (12.*, 13.*); and the
+ * reach of the hook itself: nothing ticket-less on an engine without it.
  */
+#include <ctype.h>
+
 #include "engine-client.h"
 #include "engine.h"
 
@@ -329,6 +332,48 @@ TEST(conformance_big_and_many) {
   finish(e);
 }
 
+/* ---- 12.*, 13.*: permessage-deflate is not negotiated ----------------------- */
+
+/* A client that offers the extension (as the suite's cases 12 and 13 do)
+ * gets a plain WebSocket: a 101 that names no extension, and frames
+ * echoed as they are, RSV1 still a protocol error. */
+TEST(conformance_no_extension_negotiated) {
+  c4j_engine_t *e = start_echo();
+  client_t *c = calloc(1, sizeof(*c));
+  char head[2048];
+  const char *end;
+  size_t n;
+  if (e == NULL) return;
+  CHECK_EQ(http(c, c4j_engine_port(e), "GET", "/",
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                "Sec-WebSocket-Version: 13\r\n"
+                "Sec-WebSocket-Extensions: permessage-deflate; "
+                "client_max_window_bits, x-webkit-deflate-frame\r\n",
+                NULL, "\r\n\r\n"),
+           101);
+  end = strstr((char *)c->buf, "\r\n\r\n");
+  CHECK(end != NULL);
+  if (end == NULL) goto out;
+  n = (size_t)(end + 4 - (char *)c->buf);
+  for (size_t i = 0; i < n && i < sizeof(head) - 1; i++)
+    head[i] = (char)tolower(c->buf[i]);
+  head[n < sizeof(head) - 1 ? n : sizeof(head) - 1] = '\0';
+  CHECK(strstr(head, "sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=") !=
+        NULL);
+  CHECK(strstr(head, "sec-websocket-extensions") == NULL);
+  CHECK(strstr(head, "deflate") == NULL);
+  consume(c, n);
+  send_text(c, "Hello, world");
+  expect_frame(c, WSC_OP_TEXT, "Hello, world", 12);
+  send_byte0(c, 0x80 | 0x40 | WSC_OP_TEXT, "x", 1); /* RSV1: compressed */
+  expect_close(c, C4J_CLOSE_PROTOCOL);
+out:
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
 /* ---- The hook's reach ------------------------------------------------------- */
 
 /* Without the hook "/" is no endpoint; with it, the other paths still ask
@@ -370,4 +415,5 @@ TEST_MAIN(T(conformance_framing_lengths), T(conformance_pings),
           T(conformance_reserved_bits_and_opcodes),
           T(conformance_fragmentation), T(conformance_utf8),
           T(conformance_close), T(conformance_big_and_many),
+          T(conformance_no_extension_negotiated),
           T(conformance_hook_is_test_only))
