@@ -21,6 +21,7 @@
  *   E                                       echo this node's records now
  *   L0, L1                                  the link goes down, up
  *   P<channel>\t<json>                      c4j_send_all (through the hub)
+ *   Q<channel>\t<bytes>                     c4j_send_all_binary
  *   anything else                           a record from the bus, "$N"
  *                                           replaced by this node's id
  * At the end the link comes back up, the echoes and fetches are played
@@ -110,11 +111,14 @@ static void entry(node_t *n, const char *s, size_t len) {
                    nl ? len - hn - 1 : 0);
 }
 
-static void send_all(node_t *n, const char *s, size_t len) {
+static void send_all(node_t *n, const char *s, size_t len, int binary) {
   const char *tab = memchr(s, '\t', len);
+  size_t cn, dn;
   if (tab == NULL) return;
-  c4j_send_all(n->e, s, (size_t)(tab - s), tab + 1,
-               len - (size_t)(tab - s) - 1, 0);
+  cn = (size_t)(tab - s);
+  dn = len - cn - 1;
+  if (binary) c4j_send_all_binary(n->e, s, cn, tab + 1, dn, 0);
+  else c4j_send_all(n->e, s, cn, tab + 1, dn, 0);
 }
 
 static void step(node_t *n, const char *s, size_t len) {
@@ -124,7 +128,8 @@ static void step(node_t *n, const char *s, size_t len) {
   else if (len == 1 && s[0] == 'E') fake_redis_echo(n->r);
   else if (len == 2 && s[0] == 'L' && (s[1] == '0' || s[1] == '1'))
     fake_redis_link(n->r, s[1] == '1');
-  else if (len >= 1 && s[0] == 'P') send_all(n, s + 1, len - 1);
+  else if (len >= 1 && (s[0] == 'P' || s[0] == 'Q'))
+    send_all(n, s + 1, len - 1, s[0] == 'Q');
   else
     fake_redis_record(n->r, rec,
                       with_node(s, len, fake_redis_node(n->r), rec,
