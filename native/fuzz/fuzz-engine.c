@@ -8,8 +8,9 @@
  * bound, the connection closed, and the engine's events read as an
  * embedder would: /api/ requests are answered, and a page's commands
  * acted on ({"t":"sub"|"unsub","ch","id"} with c4j_subscribe and
- * c4j_unsubscribe, {"t":"pub","ch","data"} with c4j_send_all,
- * {"t":"req","id"} answered with c4j_send_frame).  The answer must be
+ * c4j_unsubscribe, {"t":"pub","ch","data"} with c4j_send_all, a binary
+ * pub with c4j_send_all_binary, {"t":"req","id"} answered with
+ * c4j_send_frame).  The answer must be
  * HTTP/1.1 with a status, and after a 101 the frames what a server may
  * send (frames_check, harness.h); the kept page gets a barrier frame at
  * the end of each input, so that what the input made the workers send it
@@ -339,6 +340,26 @@ done:
   json_decref(j);
 }
 
+/* A page's binary message (docs/protocol.md section 11: u16 n, a JSON
+ * head of n bytes, the bytes): a pub's bytes are broadcast as bytes. */
+static void binary(const uint8_t *p, size_t n) {
+  size_t hn;
+  json_t *j;
+  const char *t, *ch;
+  if (n < 2 || (hn = (size_t)p[0] << 8 | p[1]) > n - 2) return;
+  j = json_loadb((const char *)p + 2, hn, 0, NULL);
+  t = json_string_value(json_object_get(j, "t"));
+  ch = json_string_value(json_object_get(j, "ch"));
+  if (t != NULL && ch != NULL && strcmp(t, "pub") == 0) {
+    int rc = c4j_send_all_binary(engine, ch, strlen(ch), p + 2 + hn,
+                                 n - 2 - hn, 0);
+    if (verbose)
+      fprintf(stderr, "fuzz-engine: binary pub of %zu bytes on %s: %d\n",
+              n - 2 - hn, ch, rc);
+  }
+  json_decref(j);
+}
+
 static void on_event(void *arg, int type, const uint8_t *p, size_t n) {
   embedder_t *em = arg;
   const char *a, *b;
@@ -350,6 +371,13 @@ static void on_event(void *arg, int type, const uint8_t *p, size_t n) {
   } else if (type == C4J_EV_MESSAGE) {
     at = str_at(p, n, 0, &a, &al);
     if (at <= n && str_at(p, n, at, &b, &bl) <= n) command(a, al, b, bl);
+  } else if (type == C4J_EV_BINARY) {
+    at = str_at(p, n, 0, &a, &al);
+    if (at + 4 <= n) {
+      size_t len = (size_t)p[at] | (size_t)p[at + 1] << 8 |
+                   (size_t)p[at + 2] << 16 | (size_t)p[at + 3] << 24;
+      if (len <= n - at - 4) binary(p + at + 4, len);
+    }
   }
 }
 
