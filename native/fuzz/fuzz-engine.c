@@ -51,11 +51,12 @@
  *           sent as is on its own connection to the second engine, all
  *           open at once, from 1 + (byte 1 & 3) addresses in turn
  *           (127.0.0.2, 127.0.0.3, ...), a part that ends a request
- *           (an empty line) answered before the next one opens, flags 4
+ *           (an empty line) answered (CROWD_ANSWER_MS at most) before
+ *           the next one opens, flags 4
  *           and 8 only (4 waits CROWD_LINGER_MS before reading the
  *           answers).
  * The second engine ("crowd": CROWD_PLACES places, 2 unfinished requests
- * an address while it is half full, a 200 ms handshake deadline) is where
+ * an address while it is half full, a 100 ms handshake deadline) is where
  * the bounds on unfinished requests (pending.c, listener.c) act: the cap
  * per address (429), the deadline shrinking as places fill (408), the
  * oldest unfinished request making room (503), full (503).  Each
@@ -88,8 +89,10 @@
 #define MAX_OUT (1 << 16)
 #define CROWD_PLACES 8
 #define CROWD_MAX 12
-#define CROWD_LINGER_MS 150 /* over a full crowd's deadline (20 ms) and
-                              a tick (100 ms) */
+#define CROWD_ANSWER_MS 5  /* for a whole request's answer (a held poll
+                             gets none) */
+#define CROWD_LINGER_MS 60 /* over a full crowd's deadline (10 ms) and
+                             a tick (50 ms) */
 
 static c4j_engine_t *engine, *crowd;
 static keeper_t keeper;
@@ -146,7 +149,7 @@ static void init(void) {
   harness_config(&cfg);
   cfg.max_conns = CROWD_PLACES;
   cfg.max_pending_per_addr = 2;
-  cfg.handshake_timeout_ms = 200;
+  cfg.handshake_timeout_ms = 100;
   crowd = harness_start(&cfg);
   atexit(crowd_counts);
   keeper_init(&keeper, engine, "k0", "alice", "[\"a\",\"b\",\"c\"]");
@@ -501,13 +504,26 @@ static void crowd_input(const part_t *parts, int nparts, int naddr,
     if (parts[i].n >= 4 &&
         memcmp(parts[i].p + parts[i].n - 4, "\r\n\r\n", 4) == 0) {
       struct pollfd pf = { fds[i], POLLIN, 0 };
-      harness_wait(&pf, ANSWER_MS);
+      harness_wait(&pf, CROWD_ANSWER_MS);
     }
   }
-  /* What the workers answer at once (or, lingering, once the shortened
-   * deadline is over). */
-  if (flags & 4) usleep(CROWD_LINGER_MS * 1000);
-  else usleep(2000);
+  /* What the workers answer at once; lingering, until every connection
+   * got something (the shortened deadline's 408 comes at a tick), at
+   * most CROWD_LINGER_MS (and not at all below half the places: the
+   * deadline shrinks only above). */
+  if ((flags & 4) && n >= CROWD_PLACES / 2) {
+    struct pollfd pf[CROWD_MAX];
+    for (end = wsc_now_ms() + CROWD_LINGER_MS; wsc_now_ms() < end;) {
+      int waiting = 0;
+      for (int i = 0; i < n; i++)
+        pf[i] = (struct pollfd){ fds[i], POLLIN, 0 };
+      if (poll(pf, (nfds_t)n, 1) < 0 && errno != EINTR) break;
+      for (int i = 0; i < n; i++) waiting += pf[i].revents == 0;
+      if (waiting == 0) break;
+    }
+  } else {
+    usleep(2000);
+  }
   for (int i = 0; i < n; i++) {
     resp_len = 0;
     take(fds[i]);
