@@ -10,12 +10,13 @@
  *           (-t TICKETS_FILE | -handshake PATH [-hs-port PORT] [-hs-tls 1])
  *           (-cmd FIFO | -send-port PORT -send-path PATH)
  *           [-path TARGET] [-tls 1] [-hook CMD]
- *           [-m MESSAGES] [-i INTERVAL_MS] [-per-addr 5000]
+ *           [-m MESSAGES] [-i INTERVAL_MS] [-per-addr 5000] [-src FIRST]
+ *           [-steps K]
  *
  * Tickets: one a line from TICKETS_FILE, or fetched through the
  * application's real handshake, GET PATH (e.g. /ctx/conn?cmd=conn) on
  * 127.0.0.1:hs-port (default PORT) over one keep-alive connection (TLS
- * with -hs-tls 1), each half just before its clients open; "ticket" is
+ * with -hs-tls 1), each step's just before its clients open; "ticket" is
  * taken from the JSON answer.  The upgrade request's target is TARGET with
  * the ticket appended (default /ws?ticket=); "-t none" with no -handshake
  * sends TARGET as it is (an endpoint that wants no ticket).
@@ -30,9 +31,17 @@
  * application that broadcasts {"seq": SEQ, "ts": <microseconds since the
  * epoch>} when asked.
  *
- * -hook CMD: runs "CMD LABEL CONNECTIONS" (system(3)) after each RSS
- * reading, LABEL start, half or full, while the connections are idle; its
- * output goes to stdout (e.g. the server's heap after a GC).
+ * -src FIRST: the first source address is 127.0.0.FIRST (default 2), so
+ * that runs one after another do not meet the TIME_WAIT ports of the one
+ * before.
+ *
+ * -steps K: the clients open in K steps (default 2: N/2, then N), the
+ * server's RSS read after each once it has settled.
+ *
+ * -hook CMD: runs "CMD LABEL CONNECTIONS" (system(3)) before the first
+ * step (LABEL start) and after each RSS reading (step, and full after the
+ * last), while the connections are idle; its output goes to stdout (e.g.
+ * the server's heap after a GC).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,7 +77,7 @@ typedef struct {
 } wbuf_t;
 
 static int n_clients, port, messages = 20, interval_ms = 250;
-static int per_addr = 5000, server_pid;
+static int per_addr = 5000, server_pid, first_addr = 2, steps = 2;
 static int n_open, n_failed, n_started, n_target;
 /* Handshakes in flight at once: a burst of thousands of SYNs overflows the
  * listen queue, and the clients dropped there wait out TCP backoff. */
@@ -437,8 +446,8 @@ static void start_client(uv_loop_t *loop, int i) {
   client_t *c = &clients[i];
   struct sockaddr_in src, dst;
   char ip[32];
-  snprintf(ip, sizeof(ip), "127.0.%d.%d", (2 + i / per_addr) / 256,
-           (2 + i / per_addr) % 256);
+  snprintf(ip, sizeof(ip), "127.0.%d.%d", (first_addr + i / per_addr) / 256,
+           (first_addr + i / per_addr) % 256);
   uv_ip4_addr(ip, 0, &src);
   uv_ip4_addr("127.0.0.1", port, &dst);
   uv_tcp_init(loop, &c->tcp);
@@ -563,57 +572,62 @@ static void report(void) {
          lat[k - 1] / 1000.0, first[k / 2] / 1000.0);
 }
 
-/* The run, one step per timer tick: open the first half of the clients,
- * settle and read the server's RSS; open the second half, settle and read
- * it again; then broadcast.  Memory per connection is the slope between the
- * two readings, so that one-time costs of the first connections (JIT
- * compilation, heap and arena growth) are not charged to each of them. */
+/* How many clients are open after step j of the ramp (1..steps). */
+static int step_target(int j) {
+  return j >= steps ? n_clients : (int)((long)n_clients * j / steps);
+}
+
+/* The run, one step per timer tick: open the first 1/steps of the clients
+ * (half of them by default), settle and read the server's RSS; open the
+ * next, settle and read it again, up to all N; then broadcast.  Memory per
+ * connection is the slope between the first reading and the last, so that
+ * one-time costs of the first connections (JIT compilation, heap and arena
+ * growth) are not charged to each of them. */
 static void tick(uv_timer_t *t) {
-  static int phase, waited;
-  static int target = -1;
-  static long rss_half_kb;
+  static int phase, waited, step = 1;
+  static long rss_first_kb;
   uv_loop_t *loop = t->loop;
-  if (target < 0) target = n_clients / 2;
-  if (phase == 0 || phase == 2) { /* waiting for `target` clients to open */
+  int target = step_target(step);
+  if (phase == 0) {               /* waiting for `target` clients to open */
     if (n_open + n_failed < target && waited++ < 600) return;
     if (n_open < target) {
       fprintf(stderr, "wsbench: only %d of %d opened\n", n_open, target);
       exit(1);
     }
-    phase++;
+    phase = 1;
     waited = 0;
     return;
   }
-  if (phase == 1 || phase == 3) { /* let the server settle, read RSS */
+  if (phase == 1) {               /* let the server settle, read RSS */
     if (++waited < 8) return;
     waited = 0;
-    if (phase == 1) {
-      rss_half_kb = rss_kb(server_pid);
-      run_hook("half", n_clients / 2);
-      target = n_target = n_clients;
-      if (hs_path) fetch_tickets(n_clients / 2, n_clients);
+    long kb = rss_kb(server_pid);
+    if (step < steps) {
+      if (step == 1) rss_first_kb = kb;
+      run_hook("step", target);
+      n_target = step_target(++step);
+      if (hs_path) fetch_tickets(target, n_target);
       ramp(loop);
-      phase = 2;
+      phase = 0;
       return;
     }
-    long full = rss_kb(server_pid);
+    int first = step_target(1);
     printf("memory: server RSS %ld kB at start, %ld kB with %d, %ld kB with "
            "%d idle connections: %.0f bytes per connection (slope), %.0f "
-           "(total growth / N)\n", rss_before_kb, rss_half_kb, n_clients / 2,
-           full, n_clients,
-           (full - rss_half_kb) * 1024.0 / (n_clients - n_clients / 2),
-           (full - rss_before_kb) * 1024.0 / n_clients);
+           "(total growth / N)\n", rss_before_kb, rss_first_kb, first,
+           kb, n_clients, (kb - rss_first_kb) * 1024.0 / (n_clients - first),
+           (kb - rss_before_kb) * 1024.0 / n_clients);
     fflush(stdout);
     run_hook("full", n_clients);
-    phase = 4;
+    phase = 2;
     return;
   }
-  if (phase == 4) {               /* one broadcast per tick */
+  if (phase == 2) {               /* one broadcast per tick */
     if (next_seq < messages) {
       broadcast(loop, next_seq++);
       return;
     }
-    phase = 5;
+    phase = 3;
     waited = 0;
     return;
   }
@@ -659,6 +673,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "-send-port")) send_port = atoi(v);
     else if (!strcmp(k, "-send-path")) send_path = v;
     else if (!strcmp(k, "-hook")) hook = v;
+    else if (!strcmp(k, "-src")) first_addr = atoi(v);
+    else if (!strcmp(k, "-steps")) steps = atoi(v);
     else {
       fprintf(stderr, "wsbench: unknown option %s\n", k);
       return 2;
@@ -668,11 +684,12 @@ int main(int argc, char **argv) {
   if (!hs_port) hs_port = port;
   if (!port || (!ticket_path && !hs_path) || n_clients <= 0 || !server_pid ||
       (!cmd_path && !(send_path && send_port)) || messages <= 0 ||
-      messages > 1024) {
+      messages > 1024 || steps < 2 || steps > n_clients) {
     fprintf(stderr, "usage: wsbench -p PORT -n N -pid PID (-t TICKETS | "
                     "-handshake PATH [-hs-port P] [-hs-tls 1]) (-cmd FIFO | "
                     "-send-port P -send-path PATH) [-path TARGET] [-tls 1] "
-                    "[-hook CMD] [-m MESSAGES<=1024] [-i MS]\n");
+                    "[-hook CMD] [-steps K] [-src FIRST] [-m MESSAGES<=1024] "
+                    "[-i MS]\n");
     return 2;
   }
   if (cmd_path && !send_path) {
@@ -687,8 +704,8 @@ int main(int argc, char **argv) {
   run_hook("start", 0);
 
   uv_loop_t *loop = uv_default_loop();
-  n_target = n_clients / 2;
-  if (hs_path) fetch_tickets(0, n_clients / 2);
+  n_target = step_target(1);
+  if (hs_path) fetch_tickets(0, n_target);
   ramp(loop);
   uv_timer_init(loop, &timer);
   uv_timer_start(&timer, tick, 100, interval_ms);
