@@ -105,10 +105,11 @@ unzip -p "$jar" org/comet4j/core/CometConfig.class 2>/dev/null | grep -aq 'Comet
 # RSS, which the table's figures are the slopes of.
 cat > "$work/idle.sh" <<'SH'
 pid=$1 label=$2 n=$3
-jcmd "$pid" GC.run >/dev/null 2>&1
-sleep 1
-jcmd "$pid" System.trim_native_heap >/dev/null 2>&1
-used=$(jcmd "$pid" GC.heap_info 2>/dev/null | sed -n 's/.* heap .*used \([0-9]*\)K.*/\1/p' | head -1)
+printf 'GC.run\nSystem.trim_native_heap\nGC.heap_info\n' > "$0.cmds"
+used=$(jcmd "$pid" -f "$0.cmds" 2>/dev/null | sed -n 's/.* heap .*used \([0-9]*\)K.*/\1/p' | head -1)
+# The machine's busy time and Tomcat's, in clock ticks, as the broadcasts begin.
+[ "$label" = full ] && echo "cpu: $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat)" \
+  "$(awk '{print $14 + $15}' "/proc/$pid/stat") $(date +%s%N)"
 echo "idle: $label $n heap_kB=${used:-0} fds=$(ls "/proc/$pid/fd" | wc -l) threads=$(ls "/proc/$pid/task" | wc -l) rss_kB=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")"
 SH
 
@@ -141,6 +142,27 @@ start_tomcat() {
   return 1
 }
 
+# busy_pct SECONDS: how busy the cores were over that many seconds, %.
+busy_pct() {
+  local a b
+  a=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat)
+  sleep "$1"
+  b=$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8}' /proc/stat)
+  awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ");
+    printf "%.0f", (y[1] - x[1]) * 100 / (y[2] - x[2] + 0.001) }'
+}
+
+# quiet: waits (at most C4J_MODES_QUIET seconds, default 10) for the
+# shared cores to be less than 30 % busy before a mode starts.
+quiet() {
+  local waited=0 busy
+  busy=$(busy_pct 2)
+  while [ "$busy" -gt 30 ] && [ "$waited" -lt "${C4J_MODES_QUIET:-10}" ]; do
+    busy=$(busy_pct 2); waited=$((waited + 2))
+  done
+  echo "   the cores were $busy % busy before the start (waited $waited s)"
+}
+
 declare -A R   # R[mode,N,key]: n, name, rss, heap, fds, median, p99
 runs=0
 
@@ -163,6 +185,7 @@ run_mode() {
     e) name="Tomcat's own JSR-356 endpoint"; to=jsr ;;
   esac
   echo "== ($m) $name, $n clients"
+  quiet
   runs=$((runs + 1))
   start_tomcat "$runs-$m-$n" "$cport" ${params[@]+"${params[@]}"} || return 1
   case $m in
@@ -184,7 +207,17 @@ run_mode() {
     stop_tomcat
     return 1
   fi
+  # What others (the machine is shared) took of the cores meanwhile: the
+  # busy time less Tomcat's and the client's.
+  local cpu_end
+  cpu_end="$(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat) $(awk '{print $14 + $15}' "/proc/$tomcat/stat") $(date +%s%N)"
+  R[$m,$n,others]=$(awk -v a="$(sed -n 's/^cpu: //p' "$log")" -v b="$cpu_end" -v tck="$(getconf CLK_TCK)" \
+    -v cl="$(sed -n 's/^client: \([0-9]*\) ms.*/\1/p' "$log")" -v cores="$(nproc)" 'BEGIN {
+      split(a, x, " "); split(b, y, " "); secs = (y[3] - x[3]) / 1e9
+      o = ((y[1] - x[1]) - (y[2] - x[2])) / tck - cl / 1000
+      printf "%.0f", (o < 0 ? 0 : o) * 100 / (secs * cores) }')
   sed 's/^/   /' "$log"
+  echo "   others: ${R[$m,$n,others]} % of the cores went to other processes during the broadcasts"
   # What the start log and the request log say of this way (takeover, bridged).
   grep -ho 'comet4j: \(connector\|a page.s connection\)[^"]*' "$base/logs/"*.log 2>/dev/null |
     sort -u | sed 's/^/   log: /' || true
@@ -241,13 +274,13 @@ table() {
   local n=$1
   echo
   echo "N=$n WebSocket clients, $(date -u +%Y-%m-%d), this machine: $(nproc) shared cores"
-  printf '%-46s %10s %10s %10s %7s %12s %10s\n' mode "outside" "heap" "total" "fds" "fan-out" "p99"
-  printf '%-46s %10s %10s %10s %7s %12s %10s\n' "" "B/conn" "B/conn" "B/conn" "/conn" "median ms" "ms"
+  printf '%-46s %10s %10s %10s %7s %12s %10s %7s\n' mode "outside" "heap" "total" "fds" "fan-out" "p99" "others"
+  printf '%-46s %10s %10s %10s %7s %12s %10s %7s\n' "" "B/conn" "B/conn" "B/conn" "/conn" "median ms" "ms" "CPU %"
   for m in $MODES; do
     local k=$m,$n
     [ -n "${R[$k,n]:-}" ] || continue
-    printf '%-46s %10s %10s %10s %7s %12s %10s\n' "($m) ${R[$k,name]}" "${R[$k,rss]}" "${R[$k,heap]}" \
-      "$(( ${R[$k,rss]:-0} + ${R[$k,heap]:-0} ))" "${R[$k,fds]}" "${R[$k,median]}" "${R[$k,p99]}"
+    printf '%-46s %10s %10s %10s %7s %12s %10s %7s\n' "($m) ${R[$k,name]}" "${R[$k,rss]}" "${R[$k,heap]}" \
+      "$(( ${R[$k,rss]:-0} + ${R[$k,heap]:-0} ))" "${R[$k,fds]}" "${R[$k,median]}" "${R[$k,p99]}" "${R[$k,others]}"
   done
   [ -n "${R[a,$n,n]:-}" ] || return 0
   local ta=$(( ${R[a,$n,rss]} + ${R[a,$n,heap]} ))
@@ -266,4 +299,5 @@ echo
 echo "outside: server RSS growth per connection (the heap is fixed and pre-touched, so this is what lives"
 echo "outside it: the core, OpenSSL's state, thread stacks, direct buffers); heap: the Java heap after a"
 echo "full GC; both least-squares slopes over $STEPS steps up to N idle connections.  fan-out: from the application's send to"
-echo "the last of the N clients, over $MESSAGES broadcasts.  $((SECONDS - t0)) s."
+echo "the last of the N clients, over $MESSAGES broadcasts.  others: the cores' busy time that was neither"
+echo "Tomcat's nor the client's while they ran (the machine is shared).  $((SECONDS - t0)) s."

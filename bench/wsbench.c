@@ -50,6 +50,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
@@ -97,6 +98,14 @@ static msg_stat_t *stats;
 static int next_seq;
 static uv_timer_t timer;
 static long rss_before_kb;
+static double cpu_at_full_ms; /* this process's CPU time when the broadcasts began */
+
+static double cpu_ms(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
 
 static int64_t now_us(void) {
   struct timespec ts;
@@ -570,6 +579,23 @@ static void report(void) {
          "p99 %.2f ms, max %.2f ms (first client: median %.2f ms)\n", n_clients,
          k, messages, lat[k / 2] / 1000.0, lat[p99] / 1000.0,
          lat[k - 1] / 1000.0, first[k / 2] / 1000.0);
+  printf("client: %.0f ms of CPU since the broadcasts began\n",
+         cpu_ms() - cpu_at_full_ms);
+}
+
+/* Says where the clients that neither opened nor failed are stuck. */
+static void stuck(int upto) {
+  int shown = 0;
+  for (int i = 0; i < upto && shown < 5; i++) {
+    client_t *c = &clients[i];
+    if (c->opened || uv_is_closing((uv_handle_t *)&c->tcp)) continue;
+    shown++;
+    fprintf(stderr, "wsbench: client %d: %s%s, %s, %zu bytes unread: %.*s\n", i,
+            c->ssl ? "TLS " : "",
+            c->ssl ? (SSL_is_init_finished(c->ssl) ? "handshake done" : "in its handshake") : "plain",
+            c->request ? "request not sent" : c->rd.upgraded ? "after the 101" : "request sent",
+            c->rd.len, (int)(c->rd.len < 80 ? c->rd.len : 80), (const char *)c->rd.buf);
+  }
 }
 
 /* How many clients are open after step j of the ramp (1..steps). */
@@ -592,6 +618,7 @@ static void tick(uv_timer_t *t) {
     if (n_open + n_failed < target && waited++ < 600) return;
     if (n_open < target) {
       fprintf(stderr, "wsbench: only %d of %d opened\n", n_open, target);
+      stuck(target);
       exit(1);
     }
     phase = 1;
@@ -619,6 +646,7 @@ static void tick(uv_timer_t *t) {
            (kb - rss_before_kb) * 1024.0 / n_clients);
     fflush(stdout);
     run_hook("full", n_clients);
+    cpu_at_full_ms = cpu_ms();
     phase = 2;
     return;
   }
@@ -631,7 +659,11 @@ static void tick(uv_timer_t *t) {
     waited = 0;
     return;
   }
-  if (++waited > 8) {             /* stragglers had their chance */
+  int done = 0;                   /* every message reached every client */
+  for (int i = 0; i < messages; i++) done += stats[i].got >= n_clients;
+  /* Done when every message reached every client, else stragglers get 40
+   * ticks (10 s by default). */
+  if ((done == messages && waited >= 2) || ++waited > 40) {
     report();
     fflush(stdout);
     _exit(0);
