@@ -208,7 +208,7 @@ test('a wss:// page that stops reading is cut by the core (4001); the bridge fre
     const stalled = bridgeStats(pid);
     assert.ok(stalled.buffered < 256 * 1024, `the bridge holds ${stalled.buffered} bytes`);
     ws.resume();
-    await waitFor('the close', async () => closed !== null, 20000).catch((e) => {
+    await waitFor('the close', async () => closed !== null, 60000).catch((e) => {
       throw new Error(`${e.message}: the page got ${got} bytes`);
     });
     assert.equal(closed, 4001);

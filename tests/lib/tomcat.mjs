@@ -126,7 +126,8 @@ export async function supervise(child, { name, log, dir, url, ms = 60000, more, 
  * Creates a base (tests/lib/catalina-base.sh), starts catalina.sh run in its
  * own process group and waits until the example answers 200. params:
  * context parameters that override web.xml ({'Comet.HistorySize': 20});
- * cometPort: Comet.Port (default a free port; -1 for no listener).
+ * cometPort: Comet.Port (default a free port; -1 for no listener);
+ * context: the WAR's context path (default /webapp-example).
  * wrap: a command that runs catalina.sh (e.g. ['unshare', '-m', 'sh', '-c',
  * 'mount ...; exec "$0" "$@"']); env: more environment (CATALINA_OPTS);
  * ready(t): resolves true once started (default: the example answers 200),
@@ -140,7 +141,7 @@ export async function supervise(child, { name, log, dir, url, ms = 60000, more, 
  * nio2Port and nio2Url.
  */
 export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCometPort, wrap = [], env = {},
-  ready, h2c = false, https = false, nio2 = false } = {}) {
+  ready, h2c = false, https = false, nio2 = false, context = CONTEXT } = {}) {
   if (!fs.existsSync(war)) {
     throw new Error(`${war} is missing: run 'mvn -q install -DskipTests' in ${ROOT}`);
   }
@@ -187,7 +188,7 @@ export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCome
   });
   fs.closeSync(out);
 
-  const url = `http://127.0.0.1:${httpPort}${CONTEXT}/`;
+  const url = `http://127.0.0.1:${httpPort}${context}/`;
   const server = await supervise(child, {
     name: 'catalina.sh', log, dir: base, url,
     more: () => `\n--- localhost log ---\n${localhostLog(base)}`,
@@ -195,8 +196,8 @@ export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCome
   });
   const t = {
     base, httpPort, cometPort, url, log,
-    httpsPort, httpsUrl: httpsPort ? `https://127.0.0.1:${httpsPort}${CONTEXT}/` : null,
-    nio2Port, nio2Url: nio2Port ? `http://127.0.0.1:${nio2Port}${CONTEXT}/` : null,
+    httpsPort, httpsUrl: httpsPort ? `https://127.0.0.1:${httpsPort}${context}/` : null,
+    nio2Port, nio2Url: nio2Port ? `http://127.0.0.1:${nio2Port}${context}/` : null,
     logTail: server.logTail,
     stop: server.stop,
     /** Removes the WAR; resolves once the context and the native port (if any) are gone. */

@@ -120,11 +120,11 @@ public class CometAppListener implements ServletContextListener {
         try {
             // First, and from Comet.NativeDir: where the library is extracted.
             NativeLoader.load(sc.getInitParameter(NativeLoader.PARAM));
-            CometConfig cfg = CometConfig.fromServletContext(sc);
-            CometContext.getInstance().init(cfg);
+            CometContext.getInstance().init(event);
+            CometConfig cfg = CometContext.getInstance().getConfig();
             sc.setAttribute(STARTED_BY, this);
-            sc.log(cfg.isOnePort() ? "comet4j: started, one port (pages attach through " + sc.getContextPath()
-                    + "'s own URL)" : "comet4j: started, native port " + CometContext.getInstance().getPort());
+            sc.log(cfg.isOnePort() ? Language.text(cfg.getLocale(), "StartedOnePort", sc.getContextPath())
+                    : Language.text(cfg.getLocale(), "Started", CometContext.getInstance().getPort()));
             StartupChecks.run(sc);
             if (cfg.isOnePort()) {
                 asyncSupported(sc);
@@ -134,7 +134,7 @@ public class CometAppListener implements ServletContextListener {
                 }
             }
         } catch (RuntimeException | LinkageError e) {
-            String msg = "comet4j: start-up failed: " + e.getMessage();
+            String msg = Language.t("StartFailed", e.getMessage());
             LOG.log(Level.SEVERE, msg, e);
             sc.log(msg, e);
             CometContext.getInstance().destroy();
@@ -188,8 +188,9 @@ public class CometAppListener implements ServletContextListener {
         if (owner != null && owner != this) {
             return; // the second one of a context: the first stops the engine
         }
+        java.util.Locale l = CometContext.getInstance().getLocale(); // before destroy forgets the instance
         CometContext.getInstance().destroy();
         sc.removeAttribute(STARTED_BY);
-        sc.log("comet4j: stopped");
+        sc.log(Language.text(l, "Stopped"));
     }
 }

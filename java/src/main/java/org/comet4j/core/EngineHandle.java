@@ -47,10 +47,11 @@ final class EngineHandle implements AutoCloseable {
     static EngineHandle open(CometConfig cfg, Collection<String> presenceChannels) {
         NativeLoader.ensureLoaded();
         long h = Native.engineNew(cfg.listenHost(), cfg.listenPort(), cfg.getThreads(), cfg.getSecret(),
-                cfg.getHeartbeat(), cfg.getTimeout(), cfg.getMaxHeader(), cfg.getMaxFrame(),
+                cfg.getHeartbeat(), cfg.getIdleTimeout(), cfg.getHoldMs(), cfg.getMaxHeader(), cfg.getMaxFrame(),
                 cfg.getMaxMessage(), cfg.getMaxQueue(), cfg.getMaxConnections(), cfg.getAllowedOrigins(),
                 cfg.getConnExpires(), cfg.getHistorySize(), cfg.getCacheExpires(),
-                cfg.getApiKey(), cfg.getHub(), cfg.getHubPrefix(), cfg.isListenActions() ? 1 : 0);
+                cfg.getApiKey(), cfg.getHub(), cfg.getHubPrefix(), cfg.isListenActions() ? 1 : 0,
+                cfg.getHandshakeTimeout(), cfg.getMaxPendingPerAddress());
         if (h < 0) {
             if (h == NativeException.EINVAL_CONFIG) {
                 String field = Native.configError();
