@@ -40,7 +40,9 @@
 #
 # Usage: bench/modes.sh [N=10000] [MESSAGES=20] [INTERVAL_MS=250]
 # Environment: C4J_BENCH_HEAP (default 2g), C4J_MODES (default "a b c d e"),
-# C4J_MODES_STEPS (default 4), C4J_MODES_ALSO (default 1).
+# C4J_MODES_STEPS (default 4), C4J_MODES_ALSO (default 1), C4J_MODES_FILES
+# (the open files a process may hold, default 20000, or ulimit -n if lower),
+# C4J_MODES_QUIET (seconds to wait for quiet cores before a mode, default 10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N_ASKED=${1:-10000}; MESSAGES=${2:-20}; INTERVAL=${3:-250}
@@ -239,12 +241,17 @@ run_mode() {
   R[$k,median]=$(sed -n 's/^fanout: .* median \([0-9.]*\) ms, p99.*/\1/p' "$log")
   R[$k,p99]=$(sed -n 's/^fanout: .* p99 \([0-9.]*\) ms,.*/\1/p' "$log")
   R[$k,name]=$name
+  R[$k,stuck]=$(sed -n 's/^stuck: \([0-9]*\) of .*/\1/p' "$log" | tail -1)
 }
 
-# The largest N that every mode holds under this process's open-file limit.
+# The largest N that every mode holds under this process's open-file limit
+# (at most C4J_MODES_FILES, default 20,000, what a process may hold on the
+# project's shared machines).
 limit=$(ulimit -n)
+cap=${C4J_MODES_FILES:-20000}
+{ [ "$limit" = unlimited ] || [ "$limit" -gt "$cap" ]; } && limit=$cap
 N=$N_ASKED
-if [ "$limit" != unlimited ] && [ $((N * 3 + 400)) -gt "$limit" ]; then
+if [ $((N * 3 + 400)) -gt "$limit" ]; then
   N=$(( (limit - 400) / 3 / 500 * 500 ))
   echo "modes: $N_ASKED clients do not fit the container way under $limit open files a process"
   echo "       (three per page in Tomcat's process): every mode runs at N=$N"
@@ -281,6 +288,10 @@ table() {
     [ -n "${R[$k,n]:-}" ] || continue
     printf '%-46s %10s %10s %10s %7s %12s %10s %7s\n' "($m) ${R[$k,name]}" "${R[$k,rss]}" "${R[$k,heap]}" \
       "$(( ${R[$k,rss]:-0} + ${R[$k,heap]:-0} ))" "${R[$k,fds]}" "${R[$k,median]}" "${R[$k,p99]}" "${R[$k,others]}"
+  done
+  for m in $MODES; do
+    [ -n "${R[$m,$n,stuck]:-}" ] && echo "($m): ${R[$m,$n,stuck]} of $n clients neither opened nor failed" \
+      "(given up on after 20 s: see the stuck: lines above); its figures are of the others"
   done
   [ -n "${R[a,$n,n]:-}" ] || return 0
   local ta=$(( ${R[a,$n,rss]} + ${R[a,$n,heap]} ))

@@ -36,7 +36,11 @@
  * before.
  *
  * -steps K: the clients open in K steps (default 2: N/2, then N), the
- * server's RSS read after each once it has settled.
+ * server's RSS read after each once it has settled.  A step whose clients
+ * stop moving (none opens or fails for 20 s) fails the run, unless the
+ * clients stuck are at most one in a thousand of N: those are closed and
+ * given up on, said in "stuck:" lines on stdout, and the fan-out counts
+ * the clients that opened.  Any connection lost fails the run.
  *
  * -hook CMD: runs "CMD LABEL CONNECTIONS" (system(3)) before the first
  * step (LABEL start) and after each RSS reading (step, and full after the
@@ -80,6 +84,9 @@ typedef struct {
 static int n_clients, port, messages = 20, interval_ms = 250;
 static int per_addr = 5000, server_pid, first_addr = 2, steps = 2;
 static int n_open, n_failed, n_started, n_target;
+/* Clients given up on: they neither opened nor failed while nothing moved
+ * for 20 s (at most one in a thousand, else the run fails). */
+static int n_gaveup;
 /* Handshakes in flight at once: a burst of thousands of SYNs overflows the
  * listen queue, and the clients dropped there wait out TCP backoff. */
 #define MAX_CONNECTING 256
@@ -303,7 +310,7 @@ static void start_client(uv_loop_t *loop, int i);
 /* Starts clients up to n_target, keeping MAX_CONNECTING in the handshake. */
 static void ramp(uv_loop_t *loop) {
   while (n_started < n_target &&
-         n_started - n_open - n_failed < MAX_CONNECTING)
+         n_started - n_open - n_failed - n_gaveup < MAX_CONNECTING)
     start_client(loop, n_started++);
 }
 
@@ -560,9 +567,9 @@ static void report(void) {
   int64_t lat[1024], first[1024];
   int k = 0;
   for (int i = 0; i < messages; i++) {
-    if (stats[i].got != n_clients) {
+    if (stats[i].got != n_open) {
       fprintf(stderr, "wsbench: message %d reached %d of %d\n", i,
-              stats[i].got, n_clients);
+              stats[i].got, n_open);
       continue;
     }
     first[k] = stats[i].first_us - stats[i].sent_us;
@@ -576,21 +583,29 @@ static void report(void) {
   }
   int p99 = (int)((k * 99 + 99) / 100) - 1;
   printf("fanout: %d clients, %d/%d messages complete: median %.2f ms, "
-         "p99 %.2f ms, max %.2f ms (first client: median %.2f ms)\n", n_clients,
+         "p99 %.2f ms, max %.2f ms (first client: median %.2f ms)\n", n_open,
          k, messages, lat[k / 2] / 1000.0, lat[p99] / 1000.0,
          lat[k - 1] / 1000.0, first[k / 2] / 1000.0);
   printf("client: %.0f ms of CPU since the broadcasts began\n",
          cpu_ms() - cpu_at_full_ms);
 }
 
-/* Says where the clients that neither opened nor failed are stuck. */
-static void stuck(int upto) {
+/* Says where the clients that neither opened nor failed are stuck (five of
+ * them, on out); with give_up, closes every one of them and counts it in
+ * n_gaveup. */
+static void stuck(int upto, FILE *out, int give_up) {
   int shown = 0;
-  for (int i = 0; i < upto && shown < 5; i++) {
+  for (int i = 0; i < upto && i < n_started; i++) {
     client_t *c = &clients[i];
     if (c->opened || uv_is_closing((uv_handle_t *)&c->tcp)) continue;
-    shown++;
-    fprintf(stderr, "wsbench: client %d: %s%s, %s, %zu bytes unread: %.*s\n", i,
+    if (give_up) {
+      n_gaveup++;
+      uv_read_stop((uv_stream_t *)&c->tcp);
+      uv_close((uv_handle_t *)&c->tcp, NULL);
+    }
+    if (shown++ >= 5) continue;
+    fprintf(out, "%s client %d: %s%s, %s, %zu bytes unread: %.*s\n",
+            give_up ? "stuck: given up on" : "wsbench:", i,
             c->ssl ? "TLS " : "",
             c->ssl ? (SSL_is_init_finished(c->ssl) ? "handshake done" : "in its handshake") : "plain",
             c->request ? "request not sent" : c->rd.upgraded ? "after the 101" : "request sent",
@@ -610,15 +625,34 @@ static int step_target(int j) {
  * one-time costs of the first connections (JIT compilation, heap and arena
  * growth) are not charged to each of them. */
 static void tick(uv_timer_t *t) {
-  static int phase, waited, step = 1;
+  static int phase, waited, step = 1, last_seen = -1;
   static long rss_first_kb;
   uv_loop_t *loop = t->loop;
   int target = step_target(step);
   if (phase == 0) {               /* waiting for `target` clients to open */
-    if (n_open + n_failed < target && waited++ < 600) return;
-    if (n_open < target) {
+    int seen = n_open + n_failed + n_gaveup;
+    if (seen < target) {
+      if (seen != last_seen) {      /* still moving */
+        last_seen = seen;
+        waited = 0;
+        return;
+      }
+      if (++waited * interval_ms < 20000) return;
+      /* Nothing moved for 20 s: the clients still waiting are stuck.  A
+       * few (one in a thousand) are given up on and said, more fail. */
+      if (n_failed == 0 && n_gaveup + target - seen <= n_clients / 1000) {
+        stuck(target, stdout, 1);
+        printf("stuck: %d of %d clients so far neither opened nor failed in "
+               "20 s: given up on\n", n_gaveup, target);
+        fflush(stdout);
+      } else {
+        fprintf(stderr, "wsbench: only %d of %d opened\n", n_open, target);
+        stuck(target, stderr, 0);
+        exit(1);
+      }
+    }
+    if (n_failed) {
       fprintf(stderr, "wsbench: only %d of %d opened\n", n_open, target);
-      stuck(target);
       exit(1);
     }
     phase = 1;
@@ -660,7 +694,7 @@ static void tick(uv_timer_t *t) {
     return;
   }
   int done = 0;                   /* every message reached every client */
-  for (int i = 0; i < messages; i++) done += stats[i].got >= n_clients;
+  for (int i = 0; i < messages; i++) done += stats[i].got >= n_open;
   /* Done when every message reached every client, else stragglers get 40
    * ticks (10 s by default). */
   if ((done == messages && waited >= 2) || ++waited > 40) {
