@@ -3,8 +3,9 @@
 #   make demo    install what is missing, build, run Tomcat with the example
 #   make test    install, build, run every suite, print a summary line
 #   make bench   the figures: memory per connection, broadcast fan-out, the
-#                hub (cross-node latency, connections across 4 nodes), and
-#                the kernel's floor for the same fan-out
+#                hub (cross-node latency, connections across 4 nodes), the
+#                kernel's floor for the same fan-out, and each way a page
+#                reaches the core in a real Tomcat (bench/README.md)
 #   make dist    the release jars with linux-x86_64 and linux-aarch64 inside:
 #                installs the cross toolchain, arm64 libraries and qemu-user
 #                (.ci/install-cross, which adds the arm64 dpkg architecture:

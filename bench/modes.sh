@@ -22,9 +22,13 @@
 # Every broadcast comes from the application: GET /modes/send?seq=N makes it
 # call sendToAll (or the JSR endpoint send to all) with the time in the
 # message; 20 of them, 250 ms apart.  Each mode gets a fresh Tomcat with a
-# fixed, pre-touched heap (-Xms = -Xmx, -XX:+AlwaysPreTouch), so that the
-# RSS growth is what lives outside the Java heap (the core's memory, thread
-# stacks, direct buffers); the heap's own growth is read after a full GC
+# fixed, pre-touched heap (-Xms = -Xmx, -XX:+AlwaysPreTouch) and the JVM's
+# native memory tracking (summary): what lives outside the Java heap is the
+# RSS less what the JVM itself has committed (the heap, the JIT's code and
+# arenas, the GC's tables, metaspace, thread stacks: their growth during the
+# ramp is the JVM's, and it moves the RSS by several MB either way), plus
+# the JVM's "Other" (direct buffers): the core's memory, OpenSSL's, direct
+# buffers.  The heap's own growth is read after a full GC
 # (jcmd GC.run, GC.heap_info).  Both are least-squares slopes over the
 # readings after each of 4 steps of the ramp (N/4, N/2, 3N/4, N idle
 # connections: what the first connections cost once, JIT compilation and
@@ -103,16 +107,23 @@ unzip -p "$jar" org/comet4j/core/CometConfig.class 2>/dev/null | grep -aq 'Comet
 # The hook wsbench runs at each RSS reading: a full GC, then malloc's free
 # memory given back to the system (System.trim_native_heap: what the JIT's
 # arenas and the GC's own tables freed would otherwise stay resident and
-# drown a slope of a few MB), then the heap used, the open files and the
-# RSS, which the table's figures are the slopes of.
+# drown a slope of a few MB), then the heap used, the open files, the RSS,
+# what the JVM has committed (jvm) and its direct buffers (direct), and
+# from these what lives outside it (outside = rss - jvm + direct), which
+# with the heap are the table's figures (their slopes).
 cat > "$work/idle.sh" <<'SH'
 pid=$1 label=$2 n=$3
-printf 'GC.run\nSystem.trim_native_heap\nGC.heap_info\n' > "$0.cmds"
-used=$(jcmd "$pid" -f "$0.cmds" 2>/dev/null | sed -n 's/.* heap .*used \([0-9]*\)K.*/\1/p' | head -1)
+printf 'GC.run\nSystem.trim_native_heap\nGC.heap_info\nVM.native_memory summary\n' > "$0.cmds"
+out=$(jcmd "$pid" -f "$0.cmds" 2>/dev/null)
+used=$(echo "$out" | sed -n 's/.* heap .*used \([0-9]*\)K.*/\1/p' | head -1)
+jvm=$(echo "$out" | sed -n 's/^Total: reserved=[0-9]*KB, committed=\([0-9]*\)KB.*/\1/p' | head -1)
+direct=$(echo "$out" | sed -n 's/^- *Other (reserved=[0-9]*KB, committed=\([0-9]*\)KB).*/\1/p' | head -1)
+rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")
 # The machine's busy time and Tomcat's, in clock ticks, as the broadcasts begin.
 [ "$label" = full ] && echo "cpu: $(awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat)" \
   "$(awk '{print $14 + $15}' "/proc/$pid/stat") $(date +%s%N)"
-echo "idle: $label $n heap_kB=${used:-0} fds=$(ls "/proc/$pid/fd" | wc -l) threads=$(ls "/proc/$pid/task" | wc -l) rss_kB=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")"
+echo "idle: $label $n heap_kB=${used:-0} fds=$(ls "/proc/$pid/fd" | wc -l) threads=$(ls "/proc/$pid/task" | wc -l)" \
+  "rss_kB=$rss jvm_kB=${jvm:-0} direct_kB=${direct:-0} outside_kB=$((rss - ${jvm:-0} + ${direct:-0}))"
 SH
 
 # start_tomcat LABEL COMET_PORT [Name=Value ...]: a fresh base and Tomcat
@@ -130,7 +141,7 @@ start_tomcat() {
   sed -i 's#<Connector #<Connector maxConnections="-1" maxThreads="200" minSpareThreads="200" #' \
     "$base/conf/server.xml"
   CATALINA_BASE=$base CATALINA_PID= \
-    CATALINA_OPTS="-Xms$HEAP -Xmx$HEAP -XX:+AlwaysPreTouch" \
+    CATALINA_OPTS="-Xms$HEAP -Xmx$HEAP -XX:+AlwaysPreTouch -XX:NativeMemoryTracking=summary" \
     setsid "$CATALINA_HOME/bin/catalina.sh" run >"$base/logs/console.log" 2>&1 </dev/null &
   tomcat=$!
   for _ in $(seq 600); do
@@ -237,7 +248,7 @@ run_mode() {
   R[$k,n]=$n
   R[$k,heap]=$(fit heap_kB 1024 %.0f)
   R[$k,fds]=$(fit fds 1 %.2f)
-  R[$k,rss]=$(fit rss_kB 1024 %.0f)
+  R[$k,rss]=$(fit outside_kB 1024 %.0f)
   R[$k,median]=$(sed -n 's/^fanout: .* median \([0-9.]*\) ms, p99.*/\1/p' "$log")
   R[$k,p99]=$(sed -n 's/^fanout: .* p99 \([0-9.]*\) ms,.*/\1/p' "$log")
   R[$k,name]=$name
@@ -307,8 +318,9 @@ table() {
 table "$N"
 [ -n "$also" ] && table "$also"
 echo
-echo "outside: server RSS growth per connection (the heap is fixed and pre-touched, so this is what lives"
-echo "outside it: the core, OpenSSL's state, thread stacks, direct buffers); heap: the Java heap after a"
-echo "full GC; both least-squares slopes over $STEPS steps up to N idle connections.  fan-out: from the application's send to"
+echo "outside: the server's RSS less what the JVM itself committed (its native memory tracking), plus its"
+echo "direct buffers: what lives outside the JVM's own memory (the core, OpenSSL's state, direct buffers);"
+echo "heap: the Java heap after a full GC; both per connection, least-squares slopes over $STEPS steps up to"
+echo "N idle connections.  fan-out: from the application's send to"
 echo "the last of the N clients, over $MESSAGES broadcasts.  others: the cores' busy time that was neither"
 echo "Tomcat's nor the client's while they ran (the machine is shared).  $((SECONDS - t0)) s."
