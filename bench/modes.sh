@@ -30,7 +30,7 @@
 # the JVM's "Other" (direct buffers): the core's memory, OpenSSL's, direct
 # buffers.  The heap's own growth is read after a full GC
 # (jcmd GC.run, GC.heap_info).  Both are least-squares slopes over the
-# readings after each of 4 steps of the ramp (N/4, N/2, 3N/4, N idle
+# readings after each of 8 steps of the ramp (N/8, N/4, ... N idle
 # connections: what the first connections cost once, JIT compilation and
 # arenas, is not charged to each).  fds: the server's open files per connection, which says
 # who holds the socket.
@@ -44,7 +44,7 @@
 #
 # Usage: bench/modes.sh [N=10000] [MESSAGES=20] [INTERVAL_MS=250]
 # Environment: C4J_BENCH_HEAP (default 2g), C4J_MODES (default "a b c d e"),
-# C4J_MODES_STEPS (default 4), C4J_MODES_ALSO (default 1), C4J_MODES_FILES
+# C4J_MODES_STEPS (default 8), C4J_MODES_ALSO (default 1), C4J_MODES_FILES
 # (the open files a process may hold, default 20000, or ulimit -n if lower),
 # C4J_MODES_QUIET (seconds to wait for quiet cores before a mode, default 10).
 set -euo pipefail
@@ -52,7 +52,7 @@ cd "$(dirname "$0")/.."
 N_ASKED=${1:-10000}; MESSAGES=${2:-20}; INTERVAL=${3:-250}
 HEAP=${C4J_BENCH_HEAP:-2g}
 MODES=${C4J_MODES:-a b c d e}
-STEPS=${C4J_MODES_STEPS:-4}
+STEPS=${C4J_MODES_STEPS:-8}
 export CATALINA_HOME=${CATALINA_HOME:-/usr/share/tomcat10}
 out=bench/out
 bin=native/build/release
