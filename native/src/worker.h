@@ -49,8 +49,9 @@ struct c4j__worker_s {
   c4j__cid_map_t cids;
   c4j__conn_t *flush_list;  /* connections with output to write */
   c4j__conn_t *ghosts;      /* identities without a socket (conn.h) */
-  c4j__qnode_t *later;      /* subscribe commands to hand in again at the
-                               next tick, oldest first (C4J__LATER) */
+  c4j__qnode_t *later;      /* (un)subscriptions waiting for their turn
+                               or a ghost, oldest first (worker.c) */
+  int applied;              /* one was applied in this inbox round */
   c4j__conn_t *api_wait;    /* /api/ requests waiting for their answer
                                (conn.h) */
   c4j__conn_t *batch;       /* long-polls to answer when `batch_timer`
