@@ -215,5 +215,15 @@ int c4j__config_check(const c4j_config_t *cfg) {
     BAD("hub_prefix: must be 1 to 64 of A-Z a-z 0-9 _ . : -");
   if (cfg->listen_actions != 0 && cfg->listen_actions != 1)
     BAD("listen_actions: must be 0 or 1");
+  if ((cfg->tls_cert != NULL && cfg->tls_cert[0] != '\0') !=
+      (cfg->tls_key != NULL && cfg->tls_key[0] != '\0'))
+    BAD(cfg->tls_key == NULL || cfg->tls_key[0] == '\0'
+            ? "tls_key: required with tls_cert (the certificate's private key)"
+            : "tls_cert: required with tls_key (the key's certificate)");
+  if ((cfg->tls_cert != NULL && strlen(cfg->tls_cert) > 4096) ||
+      (cfg->tls_key != NULL && strlen(cfg->tls_key) > 4096))
+    BAD(cfg->tls_key != NULL && strlen(cfg->tls_key) > 4096
+            ? "tls_key: a path of at most 4096 bytes"
+            : "tls_cert: a path of at most 4096 bytes");
   return 0;
 }

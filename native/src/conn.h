@@ -11,6 +11,9 @@
  *   identity.c      the identity a connection attaches: attach, ghosts
  *                   (dying, parked), the hand-over between workers
  *   subscription.c  run-time (un)subscriptions of an identity
+ *   tls.c           TLS on the native port: the handshake (OpenSSL), then
+ *                   records opened on read and sealed on flush (tlsrec.c,
+ *                   a codec below); tls.h
  *
  * A connection is the HTTP request, then its transport (WebSocket, SSE, a
  * long-poll, or one /cmd or /api/ request), an output queue of shared
@@ -61,6 +64,7 @@ enum { C4J__T_WS, C4J__T_SSE, C4J__T_POLL, C4J__T_CMD, C4J__T_API };
 
 typedef struct c4j__wreq_s c4j__wreq_t;
 typedef struct c4j__cmd_s c4j__cmd_t;
+typedef struct c4j__tls_s c4j__tls_t;
 
 /* A write in flight: the buffers handed to uv_write, one reference each. */
 struct c4j__wreq_s {
@@ -84,7 +88,10 @@ struct c4j__wreq_s {
  * worker's ghost list (`gnext`, `gprev`) holds it and frees it.  Any other
  * connection is a UV_TCP handle of the worker, freed in its close
  * callback.  Between frames an open WebSocket holds no parser (`u.ws`
- * NULL): the worker's scratch parser reads for it. */
+ * NULL): the worker's scratch parser reads for it.  `tls` is set for the
+ * whole life of a socket accepted on a TLS native port (tls.c's), NULL
+ * for every other; with it, `outq` and `queued` hold plaintext, and a
+ * write in flight ciphertext. */
 struct c4j__conn_s {
   uv_tcp_t tcp;
   union {
@@ -98,6 +105,7 @@ struct c4j__conn_s {
   c4j__sub_t *user;         /* node in the worker's user index, or NULL */
   c4j__buf_t **outq;
   c4j__wreq_t *wreq;
+  c4j__tls_t *tls;
   c4j__conn_t *flush_next;
   c4j__conn_t *gnext, *gprev; /* ghosts; for a poll, the batch list */
   uint32_t queued;
@@ -116,8 +124,11 @@ struct c4j__conn_s {
 
 /* conn.c: adopts an accepted socket on worker w; on failure closes fd.
  * first: NULL, or the bytes its client sent that another server read (a
- * socket taken over): read as if they came from the socket. */
-void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first);
+ * socket taken over): read as if they came from the socket.  tls: the
+ * socket was accepted on the native port with a TLS context (never with
+ * first). */
+void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first,
+                     int tls);
 /* conn.c: queues b (a new reference) to a connection with an identity;
  * over max_queue an attached one is closed with 4001, a dying one drops
  * its oldest frames. */
@@ -224,6 +235,18 @@ int c4j__conn_queue_bytes(c4j__conn_t *c, const void *p, size_t n);
  * b NULL (out of memory) closes c with 1011.  For frames made for one
  * connection. */
 void c4j__conn_send_new(c4j__conn_t *c, c4j__buf_t *b);
+/* conn.c: what the client sent (decrypted, with TLS) goes where the
+ * connection's state says: the request, a body, the WebSocket. */
+void c4j__conn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
+/* conn.c: puts c on the worker's flush list (written once this loop
+ * turn ends). */
+void c4j__conn_want_flush(c4j__conn_t *c);
+/* conn.c: writes bufs[0..n) (n <= 4; their references taken over), what
+ * the kernel takes at once with uv_try_write, the rest with uv_write
+ * (counted in `queued` until written).  Returns 0 when all was written, 1
+ * when a write is in flight, -1 when c was aborted.  For tls.c, whose
+ * ciphertext is the connection's own. */
+int c4j__conn_write(c4j__conn_t *c, c4j__buf_t **bufs, unsigned n);
 /* conn.c: the worker's intrusive lists of connections (ghosts, polls in a
  * batch, /api/ requests waiting), through `gnext` and `gprev`. */
 void c4j__conn_list_add(c4j__conn_t **head, c4j__conn_t *c);

@@ -3,7 +3,8 @@
  * accept4 on worker 0's loop through uv_poll), and sockets adopted from
  * another server of the process (c4j_adopt, with the bytes it had read,
  * and the dummy's other end drained); either way 503 over max_conns, then
- * a worker round-robin.
+ * a worker round-robin.  With a TLS context every socket accepted on the
+ * port speaks TLS; adopted ones never do.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -59,13 +60,16 @@ int c4j__listener_open(c4j_engine_t *e) {
   return 0;
 }
 
-/* Answers 503 on a socket no worker will own, then closes it. */
-static void refuse_busy(int fd) {
+/* Answers 503 on a socket no worker will own, then closes it (a TLS
+ * port's client would read a plain answer as garbage: only closed). */
+static void refuse_busy(int fd, int tls) {
   char buf[512];
   long n;
   /* Read what the client already sent, so close() does not reset. */
   while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {}
-  n = c4j_http_write_error(buf, sizeof(buf), 503, "too many connections", "");
+  n = tls ? 0
+          : c4j_http_write_error(buf, sizeof(buf), 503, "too many connections",
+                                 "");
   if (n > 0) (void)!send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
   shutdown(fd, SHUT_WR);
   close(fd);
@@ -75,13 +79,15 @@ static void hand_off(c4j__worker_t *w0, int fd) {
   c4j_engine_t *e = w0->engine;
   c4j__worker_t *w = e->workers[w0->rr++ % (unsigned)e->nworkers];
   c4j__msg_t *m;
+  int tls = e->tls_cert != NULL; /* TLS from c4j_engine_new on */
   if (w == w0) {
-    c4j__conn_adopt(w0, fd, NULL);
+    c4j__conn_adopt(w0, fd, NULL, tls);
     return;
   }
   m = c4j__msg_new(C4J__MSG_FD, NULL, 0, NULL);
   if (m != NULL && c4j__engine_enter(e)) {
     m->fd = fd;
+    m->tls = (uint8_t)tls;
     c4j__worker_push(w, &m->node);
     c4j__engine_leave(e);
     return;
@@ -111,7 +117,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     atomic_fetch_add(&e->accepted, 1);
     if (atomic_fetch_add(&e->open_socks, 1) >= e->cfg.max_conns) {
       atomic_fetch_sub(&e->open_socks, 1);
-      refuse_busy(fd);
+      refuse_busy(fd, e->tls_cert != NULL);
       continue;
     }
     hand_off(w, fd);
@@ -171,7 +177,7 @@ int c4j__listener_adopt(c4j_engine_t *e, int fd, int sink, const char *bytes,
     /* Refused, but the dummy is still drained: the other server writes
      * its answer there. */
     atomic_fetch_sub(&e->open_socks, 1);
-    refuse_busy(fd);
+    refuse_busy(fd, 0);
     fd = -1;
   }
   m->fd = fd;
