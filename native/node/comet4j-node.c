@@ -23,24 +23,22 @@ static int hub_remote; /* Comet.Hub is redis://... */
 static void on_signal(int sig) { stop_signal = sig; }
 static void on_hup(int sig) { reload_signal = 1; }
 
-/* The core's text about a field, with the field as the Comet.* setting
- * that sets it here ("tls_key: ..." -> "Comet.TlsKey: ..."). */
+/* The core's text about a TLS field, with the field as the Comet.*
+ * setting that sets it here ("tls_key: ... in tls_cert: /k" ->
+ * "Comet.TlsKey: ... in Comet.TlsCert: /k"); other texts unchanged. */
 static const char *as_setting(const char *text, char *out, size_t cap) {
-  static const char *names[][2] = {{"tls_cert", "Comet.TlsCert"},
-                                   {"tls_key", "Comet.TlsKey"}};
-  size_t n = 0;
-  while (*text && n + 1 < cap) {
-    size_t i, k = 0;
-    for (i = 0; i < 2; i++)
-      if (!strncmp(text, names[i][0], (k = strlen(names[i][0])))) break;
-    if (i < 2 && n + strlen(names[i][1]) + 1 < cap) {
-      n += (size_t)snprintf(out + n, cap - n, "%s", names[i][1]);
-      text += k;
-    } else {
-      out[n++] = *text++;
-    }
-  }
-  out[n] = 0;
+  const char *name = !strncmp(text, "tls_cert:", 9)  ? "Comet.TlsCert"
+                     : !strncmp(text, "tls_key:", 8) ? "Comet.TlsKey"
+                                                     : NULL;
+  const char *rest, *in;
+  if (!name) return text;
+  rest = strchr(text, ':');
+  in = strstr(rest, "certificate in tls_cert:");
+  if (in) /* "certificate in tls_cert" is 23 bytes */
+    snprintf(out, cap, "%s%.*scertificate in Comet.TlsCert%s", name,
+             (int)(in - rest), rest, in + 23);
+  else
+    snprintf(out, cap, "%s%s", name, rest);
   return out;
 }
 
