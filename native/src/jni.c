@@ -66,12 +66,13 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint conn_expires_ms, jint history_size,
                           jint history_age_ms, jstring api_key,
                           jstring hub, jstring hub_prefix,
-                          jint listen_actions) {
+                          jint listen_actions, jstring tls_cert,
+                          jstring tls_key) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
-  char *h, *o, *s, *k, *hb, *hp;
+  char *h, *o, *s, *k, *hb, *hp, *tc, *tk;
   size_t slen;
-  int oom1, oom2, oom3, oom4, oom5, oom6, rc;
+  int oom1, oom2, oom3, oom4, oom5, oom6, oom7, oom8, rc;
 
   c4j_config_init(&cfg);
   h = dup_string(env, host, &oom1);
@@ -80,7 +81,9 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   k = dup_string(env, api_key, &oom4);
   hb = dup_string(env, hub, &oom5);
   hp = dup_string(env, hub_prefix, &oom6);
-  if (oom1 || oom2 || oom3 || oom4 || oom5 || oom6) {
+  tc = dup_string(env, tls_cert, &oom7);
+  tk = dup_string(env, tls_key, &oom8);
+  if (oom1 || oom2 || oom3 || oom4 || oom5 || oom6 || oom7 || oom8) {
     rc = C4J_ENOMEM;
     goto done;
   }
@@ -108,10 +111,14 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   if (hb != NULL && hb[0] != '\0') cfg.hub = hb;
   if (hp != NULL && hp[0] != '\0') cfg.hub_prefix = hp;
   cfg.listen_actions = listen_actions;
+  cfg.tls_cert = tc; /* NULL (or ""): no TLS */
+  cfg.tls_key = tk;
   rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
 done:
   free(hb);
   free(hp);
+  free(tc);
+  free(tk);
   free(h);
   free(o);
   if (k != NULL) memset(k, 0, strlen(k));
@@ -650,7 +657,8 @@ static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
 static const JNINativeMethod methods[] = {
   { "engineNew",
     "(Ljava/lang/String;II[BIIIIIIILjava/lang/String;IIILjava/lang/String;"
-    "Ljava/lang/String;Ljava/lang/String;I)J",
+    "Ljava/lang/String;Ljava/lang/String;ILjava/lang/String;"
+    "Ljava/lang/String;)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },
   { "engineStart", "(J)I", (void *)n_engine_start },
