@@ -37,6 +37,15 @@ static const EVP_CIPHER *cipher(int aead) {
   return aead >= 1 && aead <= 3 ? ciphers[aead] : NULL;
 }
 
+/* Keys ctx for c: a context that has c already keeps its provider state
+ * (given the cipher again, OpenSSL frees and makes it anew). */
+static int rekey(EVP_CIPHER_CTX *ctx, const EVP_CIPHER *c, const uint8_t *key,
+                 const uint8_t *iv, int enc) {
+  if (c == NULL) return 0;
+  return EVP_CipherInit_ex2(ctx, EVP_CIPHER_CTX_get0_cipher(ctx) == c ? NULL : c,
+                            key, iv, enc, NULL) == 1;
+}
+
 static size_t key_len(int aead) {
   return aead == C4J_TLSREC_AES_128_GCM ? 16 : 32;
 }
@@ -213,8 +222,7 @@ long c4j_tlsrec_seal(c4j_tlsrec_t *r, EVP_CIPHER_CTX *ctx, int type,
   int ol;
   for (unsigned k = 0; k < n; k++) left += pieces[k].n;
   if (left == 0) return 0;
-  if (c == NULL || EVP_CipherInit_ex2(ctx, c, r->wr.key, NULL, 1, NULL) != 1)
-    return -1;
+  if (!rekey(ctx, c, r->wr.key, NULL, 1)) return -1;
   while (left > 0) {
     size_t len = left < C4J_TLSREC_MAX_PLAIN ? left : C4J_TLSREC_MAX_PLAIN;
     size_t clen = c4j_tlsrec_sealed_len(r, len) - C4J_TLSREC_HEADER;
@@ -295,8 +303,7 @@ long c4j_tlsrec_open(c4j_tlsrec_t *r, EVP_CIPHER_CTX *ctx, uint8_t *rec,
   plen = body - skip - TAG;
   p = rec + C4J_TLSREC_HEADER + skip;
   nonce(r, &r->rd, rec + C4J_TLSREC_HEADER, iv);
-  if (c == NULL || EVP_CipherInit_ex2(ctx, c, r->rd.key, iv, 0, NULL) != 1)
-    return -C4J_TLS_INTERNAL_ERROR;
+  if (!rekey(ctx, c, r->rd.key, iv, 0)) return -C4J_TLS_INTERNAL_ERROR;
   if (r->version == C4J_TLS13) {
     if (EVP_DecryptUpdate(ctx, NULL, &ol, rec, C4J_TLSREC_HEADER) != 1)
       return -C4J_TLS_INTERNAL_ERROR;
