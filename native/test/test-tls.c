@@ -9,6 +9,7 @@
  * as plain, and the memory an idle TLS connection holds.
  */
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -24,9 +25,17 @@
 
 static char dir[64];
 
-/* ASan's count of the bytes allocated and not freed (its allocator's
- * interface; gcc ships the function, not the header). */
-size_t __sanitizer_get_current_allocated_bytes(void);
+/* The bytes allocated and not freed: ASan's count (its allocator's
+ * interface, which gcc ships without the header) under the sanitizers,
+ * else malloc's (the cross build's tests run without them). */
+size_t __sanitizer_get_current_allocated_bytes(void) __attribute__((weak));
+
+static size_t allocated_bytes(void) {
+  if (__sanitizer_get_current_allocated_bytes != NULL)
+    return __sanitizer_get_current_allocated_bytes();
+  struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+}
 
 /* ---- Certificates --------------------------------------------------------- */
 
@@ -814,7 +823,7 @@ static long held_per_connection(int tls, int n) {
   }
   usleep(1500 * 1000);
   while (pump(e, 10) > 0) {}
-  before = __sanitizer_get_current_allocated_bytes();
+  before = allocated_bytes();
   dprintf(to[1], "%d\n", c4j_engine_port(e));
   for (int k = 0; k < 300 && read(from[0], line, sizeof(line)) <= 0; k++)
     usleep(100000);
@@ -823,7 +832,7 @@ static long held_per_connection(int tls, int n) {
   usleep(1500 * 1000); /* the tick gives the output rings back */
   while (pump(e, 10) > 0) {}
   reset_events();
-  after = __sanitizer_get_current_allocated_bytes();
+  after = allocated_bytes();
   close(to[1]);
   waitpid(pid, NULL, 0);
   close(from[0]);
@@ -838,8 +847,11 @@ TEST(memory_of_an_idle_tls_connection) {
   printf("memory: an idle WebSocket holds %ld bytes (allocated), %ld with "
          "TLS: %ld more\n", plain, tls, tls - plain);
   CHECK(plain > 0 && tls > 0);
-  CHECK(tls <= 4096);      /* issue 10's target */
-  CHECK(tls - plain <= 512); /* the record keys, no SSL, no buffer */
+  CHECK(tls <= 4096); /* issue 10's target */
+  /* The record keys, no SSL object (15 KiB), no buffer: about 280 bytes
+   * asked for (ASan's count), some 550 with malloc's headers and caches
+   * (the cross build's). */
+  CHECK(tls - plain <= 1024);
 }
 
 /* ---- Setup -------------------------------------------------------------------- */
