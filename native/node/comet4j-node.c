@@ -23,16 +23,14 @@ static int hub_remote; /* Comet.Hub is redis://... */
 static void on_signal(int sig) { stop_signal = sig; }
 static void on_hup(int sig) { reload_signal = 1; }
 
-/* The core's text about a TLS field, with the field as the Comet.*
- * setting that sets it here ("tls_key: ... in tls_cert: /k" ->
- * "Comet.TlsKey: ... in Comet.TlsCert: /k"); other texts unchanged. */
+/* The core's text about a field, with the field as the Comet.* setting
+ * that sets it here ("tls_key: ... in tls_cert: /k" -> "Comet.TlsKey: ...
+ * in Comet.TlsCert: /k"); a text of no field unchanged. */
 static const char *as_setting(const char *text, char *out, size_t cap) {
-  const char *name = !strncmp(text, "tls_cert:", 9)  ? "Comet.TlsCert"
-                     : !strncmp(text, "tls_key:", 8) ? "Comet.TlsKey"
-                                                     : NULL;
+  const char *name = node_options_key_of(text);
   const char *rest, *in;
   if (!name) return text;
-  rest = strchr(text, ':');
+  rest = text + strcspn(text, ":");
   in = strstr(rest, "certificate in tls_cert:");
   if (in) /* "certificate in tls_cert" is 23 bytes */
     snprintf(out, cap, "%s%.*scertificate in Comet.TlsCert%s", name,

@@ -28,13 +28,18 @@ static opt_t opts[] = {
   {"Comet.SecretFile", "--secret-file", T_SECRET_FILE, 0, 0, NULL, NULL},
   {"Comet.ApiKey", "--api-key", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.ApiKeyFile", "--api-key-file", T_KEY_FILE, 0, 0, NULL, NULL},
-  {"Comet.Timeout", "--timeout", T_INT, 1000, 2147483647L, NULL, NULL},
+  /* Comet4J's meaning: how long one SSE or long-poll request is held;
+   * any int (<= 0: not ended on time, as a container's async timeout). */
+  {"Comet.Timeout", "--timeout", T_INT, -2147483648L, 2147483647L, NULL, NULL},
+  {"Comet.IdleTimeout", "--idle-timeout", T_INT, 1000, 2147483647L, NULL, NULL},
   {"Comet.Heartbeat", "--heartbeat", T_INT, 100, 2147483647L, NULL, NULL},
   {"Comet.MaxHeader", "--max-header", T_INT, 512, 1 << 20, NULL, NULL},
   {"Comet.MaxFrame", "--max-frame", T_INT, 16, 2147483647L, NULL, NULL},
   {"Comet.MaxMessage", "--max-message", T_INT, 16, 2147483647L, NULL, NULL},
   {"Comet.MaxQueue", "--max-queue", T_INT, 1024, 2147483647L, NULL, NULL},
   {"Comet.MaxConnections", "--max-connections", T_INT, 1, 2147483647L, NULL, NULL},
+  {"Comet.HandshakeTimeout", "--handshake-timeout", T_INT, 100, 600000, NULL, NULL},
+  {"Comet.MaxPendingPerAddress", "--max-pending-per-address", T_INT, 0, 1000000, NULL, NULL},
   {"Comet.AllowedOrigins", "--allowed-origins", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.HistorySize", "--history-size", T_INT, 0, 1000000, NULL, NULL},
   {"Comet.CacheExpires", "--cache-expires", T_INT, 0, 2147483647L, NULL, NULL},
@@ -150,14 +155,18 @@ static int load_file(const char *path) {
 static void usage(void) {
   fprintf(stderr,
           "usage: comet4j-node [--config FILE] [--flag VALUE | --flag=VALUE]...\n"
-          "  flag                config file key        \n");
+          "  flag                       config file key\n");
   for (size_t i = 0; i < NOPTS; i++)
-    fprintf(stderr, "  %-20s %s\n", opts[i].flag, opts[i].key);
+    fprintf(stderr, "  %-26s %s\n", opts[i].flag, opts[i].key);
   fprintf(stderr, "A secret (Comet.Secret or Comet.SecretFile, >= 16 bytes) is required.\n"
                   "Comet.Hub: local (default) or redis://host[:port][/db] (several nodes);\n"
                   "Comet.ListenActions: false (requests go to the hub's action queue).\n"
                   "Comet.PresenceChannels: a comma list of channels whose members\n"
                   "  get join/leave frames and are listed in the hub's presence map.\n"
+                  "Comet.HandshakeTimeout: ms a request may take to arrive (default\n"
+                  "  10000, shorter while the node is more than half full);\n"
+                  "  Comet.MaxPendingPerAddress: requests not yet arrived one address\n"
+                  "  may hold while the node is at least half full (default 16, 0: no cap).\n"
                   "Comet.TlsCert, Comet.TlsKey: PEM files (both): the port speaks TLS;\n"
                   "  SIGHUP reads them again (new connections get the new certificate).\n");
 }
@@ -238,6 +247,12 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
     if (eq) set(o, eq + 1);
     else if (i + 1 < argc) set(o, argv[++i]);
     else return bad(o->key, "%s needs a value", o->flag);
+    /* A secret in argv is read by anyone on the machine (ps, /proc). */
+    if (o->type == T_TEXT &&
+        (!strcmp(o->key, "Comet.Secret") || !strcmp(o->key, "Comet.ApiKey")))
+      fprintf(stderr, "comet4j-node: warning: %s on the command line is "
+              "visible to every user (ps, /proc/PID/cmdline): give %s-file "
+              "FILE (or %sFile in --config) instead\n", o->flag, o->flag, o->key);
   }
 
   c4j_config_t *c = &out->cfg;
@@ -271,13 +286,17 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
       if (!(key_buf = slurp(o->value, &len)))
         return bad(k, "cannot read '%s'", o->value);
       c->api_key = key_buf;
-    } else if (!strcmp(k, "Comet.Timeout")) c->idle_timeout_ms = n;
+    } else if (!strcmp(k, "Comet.Timeout"))
+      c->hold_ms = n <= 0 ? 0 : n > 86400000 ? 86400000 : (int)n;
+    else if (!strcmp(k, "Comet.IdleTimeout")) c->idle_timeout_ms = n;
     else if (!strcmp(k, "Comet.Heartbeat")) c->heartbeat_ms = n;
     else if (!strcmp(k, "Comet.MaxHeader")) c->max_header = (size_t)n;
     else if (!strcmp(k, "Comet.MaxFrame")) c->max_frame = (size_t)n;
     else if (!strcmp(k, "Comet.MaxMessage")) c->max_message = (size_t)n;
     else if (!strcmp(k, "Comet.MaxQueue")) c->max_queue = (size_t)n;
     else if (!strcmp(k, "Comet.MaxConnections")) c->max_conns = n;
+    else if (!strcmp(k, "Comet.HandshakeTimeout")) c->handshake_timeout_ms = n;
+    else if (!strcmp(k, "Comet.MaxPendingPerAddress")) c->max_pending_per_addr = n;
     else if (!strcmp(k, "Comet.AllowedOrigins")) c->allowed_origins = o->value;
     else if (!strcmp(k, "Comet.HistorySize")) c->history_size = n;
     else if (!strcmp(k, "Comet.CacheExpires")) c->history_age_ms = n;
@@ -335,10 +354,36 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
                "required with %s (a PEM certificate and its private key)",
                c->tls_cert && *c->tls_cert ? "Comet.TlsCert" : "Comet.TlsKey");
   if (c->idle_timeout_ms <= c->heartbeat_ms) {
-    fprintf(stderr, "comet4j-node: Comet.Timeout: must be greater than Comet.Heartbeat\n");
+    fprintf(stderr, "comet4j-node: Comet.IdleTimeout: must be greater than Comet.Heartbeat\n");
     return 2;
   }
   return 0;
+}
+
+const char *node_options_key_of(const char *core_error) {
+  static const char *fields[][2] = {
+    {"host", "Comet.Host"}, {"port", "Comet.Port"},
+    {"threads", "Comet.Threads"}, {"secret", "Comet.Secret"},
+    {"heartbeat_ms", "Comet.Heartbeat"}, {"idle_timeout_ms", "Comet.IdleTimeout"},
+    {"hold_ms", "Comet.Timeout"},
+    {"max_header", "Comet.MaxHeader"}, {"max_frame", "Comet.MaxFrame"},
+    {"max_message", "Comet.MaxMessage"}, {"max_queue", "Comet.MaxQueue"},
+    {"max_conns", "Comet.MaxConnections"},
+    {"handshake_timeout_ms", "Comet.HandshakeTimeout"},
+    {"max_pending_per_addr", "Comet.MaxPendingPerAddress"},
+    {"allowed_origins", "Comet.AllowedOrigins"},
+    {"history_size", "Comet.HistorySize"},
+    {"history_age_ms", "Comet.CacheExpires"},
+    {"conn_expires_ms", "Comet.ConnExpires"}, {"api_key", "Comet.ApiKey"},
+    {"api_timeout_ms", "Comet.ApiTimeout"}, {"hub", "Comet.Hub"},
+    {"hub_prefix", "Comet.HubPrefix"},
+    {"tls_cert", "Comet.TlsCert"}, {"tls_key", "Comet.TlsKey"},
+  };
+  size_t n = strcspn(core_error, ":");
+  for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+    if (strlen(fields[i][0]) == n && !strncmp(core_error, fields[i][0], n))
+      return fields[i][1];
+  return NULL;
 }
 
 void node_options_free(void) {

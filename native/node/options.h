@@ -20,5 +20,8 @@ typedef struct {
  * stderr for a bad value, an unknown flag or key, or a missing secret. */
 int node_options_parse(int argc, char **argv, node_options_t *out);
 void node_options_free(void);
+/* The Comet.* setting a core configuration error names ("secret: ..."
+ * names Comet.Secret), or NULL. */
+const char *node_options_key_of(const char *core_error);
 
 #endif

@@ -36,6 +36,19 @@ check "bad Comet.Threads in --config exits 2 naming it" '[ $rc -eq 2 ] && grep -
 "$NODE" --port 0 2> "$dir/nosecret.err"; rc=$?
 check "no secret: exits 2 naming Comet.Secret" '[ $rc -eq 2 ] && grep -q "Comet.Secret" "$dir/nosecret.err"' "$dir/nosecret.err"
 
+# The bounds of unfinished requests (their effect: test-listener.c).
+"$NODE" --max-pending-per-address -1 --secret-file "$dir/secret" 2> "$dir/bad11.err"; rc=$?
+check "bad --max-pending-per-address exits 2 naming Comet.MaxPendingPerAddress" \
+  '[ $rc -eq 2 ] && grep -q "Comet.MaxPendingPerAddress: must be between 0 and 1000000" "$dir/bad11.err"' "$dir/bad11.err"
+printf 'Comet.HandshakeTimeout = 50\n' > "$dir/bad12.conf"
+"$NODE" --config "$dir/bad12.conf" --secret-file "$dir/secret" 2> "$dir/bad12.err"; rc=$?
+check "bad Comet.HandshakeTimeout in --config exits 2 naming it" \
+  '[ $rc -eq 2 ] && grep -q "Comet.HandshakeTimeout: must be between 100 and 600000" "$dir/bad12.err"' "$dir/bad12.err"
+"$NODE" --help 2> "$dir/help.err"; rc=$?
+check "--help lists --handshake-timeout and --max-pending-per-address" \
+  '[ $rc -eq 0 ] && grep -q -- "--handshake-timeout *Comet.HandshakeTimeout" "$dir/help.err" &&
+   grep -q -- "--max-pending-per-address *Comet.MaxPendingPerAddress" "$dir/help.err"' "$dir/help.err"
+
 # The hub's settings (a Redis hub itself: test-node-hub.sh).
 "$NODE" --hub redis:/x --secret-file "$dir/secret" 2> "$dir/bad3.err"; rc=$?
 check "bad --hub exits 2 naming Comet.Hub" '[ $rc -eq 2 ] && grep -q "Comet.Hub:" "$dir/bad3.err"' "$dir/bad3.err"
@@ -53,6 +66,19 @@ check "bad --listen-actions exits 2 naming it" '[ $rc -eq 2 ] && grep -q "Comet.
 "$NODE" --presence-channels 'news,bad name' --secret-file "$dir/secret" --port 0 2> "$dir/bad8.err"; rc=$?
 check "a bad name in --presence-channels exits 2 naming Comet.PresenceChannels" \
   '[ $rc -eq 2 ] && grep -q "Comet.PresenceChannels: .*bad name" "$dir/bad8.err"' "$dir/bad8.err"
+
+# A secret with too little variety is refused naming the setting; one on
+# the command line is warned about (ps shows it to every user).
+"$NODE" --secret aaaaaaaaaaaaaaaaaaaa --port 0 2> "$dir/bad9.err"; rc=$?
+check "a secret of one repeated character exits 2 naming Comet.Secret" \
+  '[ $rc -eq 2 ] && grep -q "Comet.Secret: too little variety" "$dir/bad9.err"' "$dir/bad9.err"
+check "--secret on the command line warns and names --secret-file" \
+  'grep -q "warning: --secret on the command line .*--secret-file" "$dir/bad9.err"' "$dir/bad9.err"
+printf 'abababababababababab\n' > "$dir/weak"
+"$NODE" --secret-file "$dir/secret" --api-key-file "$dir/weak" --port 0 2> "$dir/bad10.err"; rc=$?
+check "an API key of two characters exits 2 naming Comet.ApiKey" \
+  '[ $rc -eq 2 ] && grep -q "Comet.ApiKey: too little variety" "$dir/bad10.err"' "$dir/bad10.err"
+check "a secret from a file gives no warning" '! grep -q warning "$dir/bad10.err"' "$dir/bad10.err"
 
 # The server, from a config file and flags.
 printf '# comet4j-node\nComet.Port = 0\nComet.WorkStyle = auto\nComet.Host = 127.0.0.1\nComet.HistorySize = 10\n' > "$dir/node.conf"

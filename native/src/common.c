@@ -127,6 +127,7 @@ void c4j_config_init(c4j_config_t *cfg) {
   cfg->threads = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
   cfg->heartbeat_ms = 25000;
   cfg->idle_timeout_ms = 60000;
+  cfg->hold_ms = 0;
   cfg->handshake_timeout_ms = 10000;
   /* Browsers send the application's cookies to this port too. */
   cfg->max_header = 16384;
@@ -144,6 +145,11 @@ void c4j_config_init(c4j_config_t *cfg) {
   cfg->hub = "local";
   cfg->hub_prefix = "c4j";
   cfg->listen_actions = 1;
+  /* Sixteen unfinished requests at once from one address is more than
+   * any browser opens; a NAT or a proxy concentrates many clients, but
+   * their requests arrive at once, and the cap only applies to a crowded
+   * engine (docs/protocol.md section 2). */
+  cfg->max_pending_per_addr = 16;
 }
 
 #define BAD(text)                                                            \
@@ -151,6 +157,19 @@ void c4j_config_init(c4j_config_t *cfg) {
     c4j__config_set_error(text);                                             \
     return C4J_EINVAL_CONFIG;                                                \
   } while (0)
+
+/* How many distinct bytes key holds: a secret or key of 16 times the same
+ * character (or two characters alternating) passes a length check and
+ * is guessed at once. */
+#define C4J__KEY_VARIETY 6 /* distinct bytes a secret or key needs */
+
+static int distinct_bytes(const uint8_t *key, size_t n) {
+  uint8_t seen[256] = {0};
+  int d = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!seen[key[i]]++) d++;
+  return d;
+}
 
 int c4j__config_check(const c4j_config_t *cfg) {
   config_error[0] = '\0';
@@ -163,12 +182,17 @@ int c4j__config_check(const c4j_config_t *cfg) {
     BAD("threads: must be between 1 and 256");
   if (cfg->secret == NULL || cfg->secret_len < 16 || cfg->secret_len > 1024)
     BAD("secret: must be 16 to 1024 bytes");
+  if (distinct_bytes(cfg->secret, cfg->secret_len) < C4J__KEY_VARIETY)
+    BAD("secret: too little variety (fewer than 6 different bytes): use "
+        "random bytes, for example the output of openssl rand -hex 32");
   if (cfg->heartbeat_ms < 100 || cfg->heartbeat_ms > 3600000)
     BAD("heartbeat_ms: must be between 100 and 3600000");
   if (cfg->idle_timeout_ms <= cfg->heartbeat_ms ||
       cfg->idle_timeout_ms > 86400000)
     BAD("idle_timeout_ms: must be longer than the ping interval "
         "(at most 86400000)");
+  if (cfg->hold_ms < 0 || cfg->hold_ms > 86400000)
+    BAD("hold_ms: must be between 0 and 86400000");
   if (cfg->handshake_timeout_ms < 100 || cfg->handshake_timeout_ms > 600000)
     BAD("handshake_timeout_ms: must be between 100 and 600000");
   if (cfg->max_header < 512 || cfg->max_header > (1u << 20))
@@ -200,6 +224,10 @@ int c4j__config_check(const c4j_config_t *cfg) {
       if ((unsigned char)cfg->api_key[i] <= ' ' ||
           (unsigned char)cfg->api_key[i] >= 0x7f)
         BAD("api_key: must be 16 to 256 printable ASCII characters");
+    if (distinct_bytes((const uint8_t *)cfg->api_key, n) < C4J__KEY_VARIETY)
+      BAD("api_key: too little variety (fewer than 6 different characters): "
+          "use random characters, for example the output of openssl rand "
+          "-hex 32");
   }
   if (cfg->api_timeout_ms < 100 || cfg->api_timeout_ms > 3600000)
     BAD("api_timeout_ms: must be between 100 and 3600000");
@@ -215,6 +243,8 @@ int c4j__config_check(const c4j_config_t *cfg) {
     BAD("hub_prefix: must be 1 to 64 of A-Z a-z 0-9 _ . : -");
   if (cfg->listen_actions != 0 && cfg->listen_actions != 1)
     BAD("listen_actions: must be 0 or 1");
+  if (cfg->max_pending_per_addr < 0 || cfg->max_pending_per_addr > 1000000)
+    BAD("max_pending_per_addr: must be between 0 (no cap) and 1000000");
   if ((cfg->tls_cert != NULL && cfg->tls_cert[0] != '\0') !=
       (cfg->tls_key != NULL && cfg->tls_key[0] != '\0'))
     BAD(cfg->tls_key == NULL || cfg->tls_key[0] == '\0'

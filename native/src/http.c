@@ -199,6 +199,32 @@ void c4j_http_init(c4j_http_req_t *r, size_t max_header) {
   r->cur = H_NAME;
 }
 
+/* The strict scan of the head, byte by byte over what the parser took:
+ * libhttp-parser accepts all three of these (a lenient build), and a
+ * request that two parsers read two ways is how requests get smuggled.
+ * Returns 0, or -1 with the 400 set. */
+static int scan(c4j_http_req_t *r, const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    uint8_t c = p[i];
+    if (c == '\n') {
+      if (r->scan_prev != '\r') return fail(r, 400, "bare LF in the request head");
+      if (r->scan_lines < 255) r->scan_lines++;
+      r->scan_name = 1;
+    } else if (r->scan_prev == '\n' && r->scan_lines > 0 &&
+               (c == ' ' || c == '\t')) {
+      return fail(r, 400, "folded header line (obsolete line folding)");
+    } else if (r->scan_name && r->scan_lines > 0 && c != '\r') {
+      /* A field name is a token: white space in it or before its colon
+       * is refused at the first such byte. */
+      if (c == ':') r->scan_name = 0;
+      else if (c == ' ' || c == '\t')
+        return fail(r, 400, "white space in a header's name or before its colon");
+    }
+    r->scan_prev = c;
+  }
+  return 0;
+}
+
 long c4j_http_feed(c4j_http_req_t *r, const uint8_t *buf, size_t n) {
   size_t len = n, got;
   enum http_errno e;
@@ -214,10 +240,14 @@ long c4j_http_feed(c4j_http_req_t *r, const uint8_t *buf, size_t n) {
   if (r->done) {
     /* Paused on the header block's final LF, which counts as read. */
     if (e == HPE_PAUSED && got < len) got++;
+    if (scan(r, buf, got) < 0) return -1;
     r->header_bytes += got;
     return (long)got;
   }
   if (e == HPE_HEADER_OVERFLOW) return fail(r, 431, "request header too large");
+  /* On a parser error the scan reads the whole feed, so that its more
+   * exact reason (the parser stops at the space of "Host : x") wins. */
+  if (scan(r, buf, e == HPE_OK ? got : n) < 0) return -1;
   if (e != HPE_OK) return fail(r, 400, http_errno_description(e));
   r->header_bytes += got;
   if (len < n) return fail(r, 431, "request header too large");
@@ -289,6 +319,7 @@ static const char *reason_phrase(int status) {
   case 403: return "Forbidden";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
   case 413: return "Content Too Large";
   case 414: return "URI Too Long";
   case 426: return "Upgrade Required";

@@ -42,6 +42,10 @@ typedef struct {
   size_t value_len;
   size_t target_len;
   unsigned seen;               /* bit per header kind already read */
+  /* private: the strict scan of the head (RFC 9112), across feeds */
+  uint8_t scan_prev;           /* the byte before, 0 at the start */
+  uint8_t scan_lines;          /* lines ended so far, saturating */
+  uint8_t scan_name;           /* inside a field name (before ':') */
 } c4j_http_req_t;
 
 void c4j_http_init(c4j_http_req_t *r, size_t max_header);
@@ -49,7 +53,10 @@ void c4j_http_init(c4j_http_req_t *r, size_t max_header);
  * a complete request, and consumes nothing once done), or -1 with
  * r->status (400, 414, 431, 505) and r->error set; after an error it keeps
  * returning -1.  A second Sec-WebSocket-Key, Sec-WebSocket-Version,
- * Origin, Authorization or X-Api-Key is a 400; only the first X-Forwarded-For header counts. */
+ * Origin, Authorization or X-Api-Key is a 400; only the first X-Forwarded-For header counts.
+ * As RFC 9112 asks, the head is refused with 400 for a bare LF (an LF
+ * without its CR), a folded header line (one that starts with white
+ * space) and white space between a field name and its colon. */
 long c4j_http_feed(c4j_http_req_t *r, const uint8_t *buf, size_t n);
 
 /* The path of the target, without the query: writes at most cap-1 bytes. */

@@ -60,13 +60,15 @@ static char *dup_bytes(JNIEnv *env, jbyteArray a, size_t *len, int *oom) {
 
 static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint threads, jbyteArray secret, jint heartbeat_ms,
-                          jint idle_timeout_ms, jint max_header,
+                          jint idle_timeout_ms, jint hold_ms,
+                          jint max_header,
                           jint max_frame, jint max_message, jint max_queue,
                           jint max_conns, jstring allowed_origins,
                           jint conn_expires_ms, jint history_size,
                           jint history_age_ms, jstring api_key,
                           jstring hub, jstring hub_prefix,
-                          jint listen_actions, jstring tls_cert,
+                          jint listen_actions, jint handshake_timeout_ms,
+                          jint max_pending_per_addr, jstring tls_cert,
                           jstring tls_key) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
@@ -96,6 +98,7 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   cfg.secret_len = slen;
   if (heartbeat_ms != 0) cfg.heartbeat_ms = heartbeat_ms;
   if (idle_timeout_ms != 0) cfg.idle_timeout_ms = idle_timeout_ms;
+  cfg.hold_ms = hold_ms; /* 0 is the core's default: taken as it is */
   /* Negative sizes become huge and are refused by the check. */
   if (max_header != 0) cfg.max_header = (size_t)(int64_t)max_header;
   if (max_frame != 0) cfg.max_frame = (size_t)(int64_t)max_frame;
@@ -111,6 +114,8 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   if (hb != NULL && hb[0] != '\0') cfg.hub = hb;
   if (hp != NULL && hp[0] != '\0') cfg.hub_prefix = hp;
   cfg.listen_actions = listen_actions;
+  if (handshake_timeout_ms != 0) cfg.handshake_timeout_ms = handshake_timeout_ms;
+  cfg.max_pending_per_addr = max_pending_per_addr; /* 0: no cap */
   cfg.tls_cert = tc; /* NULL (or ""): no TLS */
   cfg.tls_key = tk;
   rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
@@ -325,7 +330,7 @@ static jint n_poll(JNIEnv *env, jclass cls, jlong h, jobject buf,
 static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   c4j_engine_t *e = handle(h);
   c4j_stats_t s;
-  jlong v[9];
+  jlong v[15];
   jsize n;
   if (e == NULL || out == NULL) return;
   c4j_engine_stats(e, &s);
@@ -338,8 +343,14 @@ static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   v[6] = (jlong)s.hub_up;
   v[7] = (jlong)s.hub_outbox;
   v[8] = (jlong)s.hub_dropped;
+  v[9] = (jlong)s.pending;
+  v[10] = (jlong)s.refused_full;
+  v[11] = (jlong)s.refused_address;
+  v[12] = (jlong)s.evicted;
+  v[13] = (jlong)s.timeouts;
+  v[14] = (jlong)s.timeouts_short;
   n = (*env)->GetArrayLength(env, out);
-  (*env)->SetLongArrayRegion(env, out, 0, n < 9 ? n : 9, v);
+  (*env)->SetLongArrayRegion(env, out, 0, n < 15 ? n : 15, v);
 }
 
 static jint n_api_reply(JNIEnv *env, jclass cls, jlong h, jlong id,
@@ -656,8 +667,8 @@ static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
 
 static const JNINativeMethod methods[] = {
   { "engineNew",
-    "(Ljava/lang/String;II[BIIIIIIILjava/lang/String;IIILjava/lang/String;"
-    "Ljava/lang/String;Ljava/lang/String;ILjava/lang/String;"
+    "(Ljava/lang/String;II[BIIIIIIIILjava/lang/String;IIILjava/lang/String;"
+    "Ljava/lang/String;Ljava/lang/String;IIILjava/lang/String;"
     "Ljava/lang/String;)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },

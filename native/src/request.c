@@ -42,11 +42,17 @@ static int origin_ok(const c4j_engine_t *e, const char *origin) {
 
 /* The Access-Control-Allow-Origin to answer the request with: its Origin,
  * or "*" without one; NULL when the origin is not allowed (or unsafe to
- * echo). */
+ * echo).  It is never "null": the opaque origin of sandboxed frames,
+ * data: URLs and file: pages is one value shared by all of them, so
+ * listing it would let any of them in.  Such a page is answered "*" when
+ * any origin is allowed, and refused otherwise. */
 static const char *allow_origin(c4j__conn_t *c, const char *origin) {
+  const c4j_engine_t *e = c4j__conn_engine(c);
   for (const char *p = origin; *p; p++)
     if ((unsigned char)*p < 0x20 || *p == 0x7f) return NULL;
-  if (!origin_ok(c4j__conn_engine(c), origin)) return NULL;
+  if (strcmp(origin, "null") == 0)
+    return strcmp(e->origins, "*") == 0 ? "*" : NULL;
+  if (!origin_ok(e, origin)) return NULL;
   return origin[0] ? origin : "*";
 }
 
@@ -59,6 +65,7 @@ void c4j__request_answer(c4j__conn_t *c, int status, const char *ctype,
   long n = c4j__http_head(head, sizeof(head), status, ctype,
                           ctype ? (long long)blen : -1, 0, acao);
   c4j__buf_t *b = n < 0 ? NULL : c4j__buf_new((size_t)n + blen);
+  c4j__conn_pending_done(c); /* answered: no longer waited for */
   if (b != NULL) {
     memcpy(b->data, head, (size_t)n);
     if (blen) memcpy(b->data + n, body, blen);
@@ -88,6 +95,12 @@ void c4j__request_refuse_json(c4j__conn_t *c, int status,
   snprintf(body, sizeof(body), "{\"error\":{\"code\":%d,\"message\":\"%s\"}}",
            status, message);
   c4j__request_answer(c, status, "application/json", body, acao);
+}
+
+void c4j__request_refuse_pending(c4j__conn_t *c, int status,
+                                 const char *reason) {
+  if (c->state == C4J__CONN_BODY) c4j__cmd_refuse(c, status, reason);
+  else c4j__request_refuse(c, status, reason);
 }
 
 /* ---- Checks --------------------------------------------------------------- */
@@ -202,8 +215,12 @@ static void route(c4j__conn_t *c) {
     else c4j__request_refuse(c, status, why);
     return;
   }
-  if (transport == C4J__T_CMD) c4j__cmd_start(c, acao);
-  else c4j__identity_attach(c, transport, accept, acao, since);
+  if (transport == C4J__T_CMD) {
+    c4j__cmd_start(c, acao); /* unfinished until its body is here */
+  } else {
+    c4j__conn_pending_done(c); /* the whole request is here */
+    c4j__identity_attach(c, transport, accept, acao, since);
+  }
   json_decref(since);
 }
 

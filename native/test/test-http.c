@@ -175,8 +175,10 @@ TEST(malformed) {
     /* After an error, feeding fails again. */
     CHECK_EQ(c4j_http_feed(&req, (const uint8_t *)"x", 1), -1);
   }
-  /* LF-only line ends are accepted, as most servers do. */
-  CHECK_EQ(feed2("GET / HTTP/1.1\nHost: x\n\n", 24, 24, 8192), 24);
+  /* LF-only line ends are refused (RFC 9112 section 2.2 lets a server
+   * refuse a bare LF; a proxy in front may read it another way). */
+  CHECK_EQ(feed2("GET / HTTP/1.1\nHost: x\n\n", 24, 24, 8192), -1);
+  CHECK_EQ(req.status, 400);
 }
 
 TEST(versions) {
@@ -257,6 +259,42 @@ TEST(write_error) {
            n);
 }
 
+/* RFC 9112 asks a server to refuse these three, which a lenient parser
+ * lets through (request smuggling): a bare LF, a folded header line, white
+ * space before a header's colon; whole or a byte at a time. */
+TEST(strict_head) {
+  static const struct { const char *in; const char *why; } bad[] = {
+    { "GET / HTTP/1.1\nHost: h\r\n\r\n", "bare LF in the request head" },
+    { "GET / HTTP/1.1\r\nHost: h\n\r\n", "bare LF in the request head" },
+    { "GET / HTTP/1.1\r\nHost: h\r\n\n", "bare LF in the request head" },
+    { "GET / HTTP/1.1\r\nX-A: 1\r\n  2\r\n\r\n",
+      "folded header line (obsolete line folding)" },
+    { "GET / HTTP/1.1\r\nX-A: 1\r\n\t2\r\n\r\n",
+      "folded header line (obsolete line folding)" },
+    { "GET / HTTP/1.1\r\nHost : h\r\n\r\n",
+      "white space in a header's name or before its colon" },
+    { "GET / HTTP/1.1\r\nHost\t: h\r\n\r\n",
+      "white space in a header's name or before its colon" },
+  };
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    size_t n = strlen(bad[i].in);
+    CHECK_EQ(feed2(bad[i].in, n, n, 4096), -1);
+    CHECK_EQ(req.status, 400);
+    CHECK_STR(req.error ? req.error : "", bad[i].why);
+    CHECK_EQ(feed_bytes(bad[i].in, n, 4096), -1);
+    CHECK_STR(req.error ? req.error : "", bad[i].why);
+  }
+  /* White space inside values and around them is fine. */
+  {
+    const char *ok = "GET /x HTTP/1.1\r\nHost: h\r\nX-A:  a b\t \r\n\r\n";
+    size_t n = strlen(ok);
+    CHECK_EQ(feed2(ok, n, 20, 4096), (long)n);
+    CHECK(req.done);
+    CHECK_EQ(feed_bytes(ok, n, 4096), (long)n);
+    CHECK(req.done);
+  }
+}
+
 TEST_MAIN(T(upgrade_every_split), T(plain_requests), T(header_limit),
           T(target_limit), T(malformed), T(versions), T(query_and_path),
-          T(write_error))
+          T(write_error), T(strict_head))

@@ -242,7 +242,9 @@ TEST(request_refusals_and_cors) {
       "Access-Control-Allow-Origin: http://good.example\r\n";
   int port;
   base_config(&cfg);
-  cfg.allowed_origins = "http://good.example";
+  /* "null" listed is never echoed: the opaque origin is shared by every
+   * sandboxed frame and file: page. */
+  cfg.allowed_origins = "http://good.example, null";
   e = start(&cfg);
   if (e == NULL) return;
   port = c4j_engine_port(e);
@@ -272,6 +274,9 @@ TEST(request_refusals_and_cors) {
   CHECK_EQ(http(c, port, "OPTIONS", "/cmd", evil, NULL, NULL), 403);
   CHECK(strstr((char *)c->buf, "Access-Control") == NULL);
   client_close(c);
+  CHECK_EQ(http(c, port, "GET", target, "Origin: null\r\n", NULL, NULL), 403);
+  CHECK(strstr((char *)c->buf, "Access-Control") == NULL);
+  client_close(c);
   free(c);
   finish(e);
 }
@@ -296,6 +301,12 @@ TEST(request_status_lines) {
   CHECK(strstr((char *)c->buf, "HTTP/1.1 404 Not Found\r\n") ==
         (char *)c->buf);
   CHECK(strstr((char *)c->buf, "Upgrade:") == NULL);
+  client_close(c);
+  /* Any origin allowed: a page of the opaque origin is answered "*". */
+  CHECK_EQ(http(c, c4j_engine_port(e), "GET", "/nowhere", "Origin: null\r\n",
+                NULL, NULL), 404);
+  CHECK(strstr((char *)c->buf, "Access-Control-Allow-Origin: *\r\n") != NULL);
+  CHECK(strstr((char *)c->buf, "Allow-Origin: null") == NULL);
   client_close(c);
   free(c);
   finish(e);

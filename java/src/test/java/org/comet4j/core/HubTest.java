@@ -212,6 +212,20 @@ class HubTest {
         assertFalse(e.isRunning());
     }
 
+    @Test
+    void weakSecretOrKeyFailsStartUpNamingTheSetting() {
+        CometEngine e = new CometEngine();
+        ConfigException x = assertThrows(ConfigException.class,
+                () -> e.start(config(Map.of("Comet.Secret", "x".repeat(32)))));
+        assertEquals("Comet.Secret", x.getParameter());
+        assertTrue(x.getMessage().startsWith("Comet.Secret: "), x.getMessage());
+        assertTrue(x.getMessage().contains("too little variety"), x.getMessage());
+        ConfigException k = assertThrows(ConfigException.class,
+                () -> e.start(config(Map.of("Comet.ApiKey", "ab".repeat(10)))));
+        assertTrue(k.getMessage().startsWith("Comet.ApiKey: "), k.getMessage());
+        assertFalse(e.isRunning());
+    }
+
     // ---- (b) sends cross nodes -----------------------------------------------------------
 
     @Test
