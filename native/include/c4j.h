@@ -55,7 +55,7 @@ const char *c4j_strerror(int err);
 #define C4J_CLOSE_NORMAL 1000
 #define C4J_CLOSE_GOING_AWAY 1001     /* engine stopping */
 #define C4J_CLOSE_PROTOCOL 1002       /* e.g. unmasked client frame */
-#define C4J_CLOSE_UNSUPPORTED 1003    /* binary message */
+#define C4J_CLOSE_UNSUPPORTED 1003    /* unused: binary messages are taken */
 #define C4J_CLOSE_BAD_DATA 1007       /* text that is not UTF-8 */
 #define C4J_CLOSE_POLICY 1008
 #define C4J_CLOSE_TOO_BIG 1009        /* frame or message over the limit */
@@ -133,7 +133,7 @@ typedef struct {
                              place of the oldest unfinished request (503
                              to that one) */
   const char *tls_cert;   /* TLS on the native port (docs/protocol.md
-                             section 11): the PEM file of the certificate
+                             section 13): the PEM file of the certificate
                              and its chain, and */
   const char *tls_key;    /* the PEM file of its private key (unencrypted);
                              both or neither (NULL or ""); the paths are
@@ -237,6 +237,26 @@ int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
                   const char *channel, size_t channel_len,
                   const char *json, size_t json_len, int64_t time_ms);
 
+/* Binary messages (docs/protocol.md section 11): c4j_send_all, c4j_send_to
+ * and c4j_send_user with `data`, any len bytes (0 too; data may then be
+ * NULL), instead of JSON.  A WebSocket page gets one binary frame: a u16
+ * (big-endian) n, n bytes of the message frame's JSON head ({"t":"msg",
+ * "ch":..,"time":.. and "e"/"o"/"u" as for JSON data), then the bytes; an
+ * SSE or long-poll page gets the head with "b64":"<the bytes in base64>".
+ * The history, resume and the hub keep and carry them like any message,
+ * with the same offsets.  Besides the JSON sends' errors, C4J_ETOOBIG
+ * when the base64 form would not fit max_queue, C4J_ENOMEM (the bytes
+ * are copied once, with a tag, before they are framed). */
+int c4j_send_all_binary(c4j_engine_t *e, const char *channel,
+                        size_t channel_len, const void *data, size_t len,
+                        int64_t time_ms);
+int c4j_send_to_binary(c4j_engine_t *e, const char *cid, size_t cid_len,
+                       const char *channel, size_t channel_len,
+                       const void *data, size_t len, int64_t time_ms);
+int c4j_send_user_binary(c4j_engine_t *e, const char *user, size_t user_len,
+                         const char *channel, size_t channel_len,
+                         const void *data, size_t len, int64_t time_ms);
+
 /* ---- The hub (docs/protocol.md section 9) --------------------------------
  * With hub "local" everything above stays in this process.  With a Redis
  * hub, c4j_send_all goes through Redis (which assigns the offset and keeps
@@ -290,6 +310,9 @@ int c4j_ticket_sign(const c4j_engine_t *e, const char *claims_json,
  *     C4J_EV_DROP:    cid; u16 close code; reason
  *     C4J_EV_MESSAGE: cid; text (a client text message the core did not
  *                     handle itself)
+ *     C4J_EV_BINARY:  cid; u32 length; that many bytes (a client binary
+ *                     message, whole and as it came: docs/protocol.md
+ *                     section 11 says what a page puts in it)
  *     C4J_EV_LOG:     u8 level (0 error, 1 warn, 2 info, 3 debug); text
  *     C4J_EV_DYING:   cid; u16 close code; reason (transport lost; the
  *                     identity is kept for conn_expires_ms)
@@ -320,7 +343,8 @@ enum {
   C4J_EV_REVIVAL = 6,
   C4J_EV_API = 7,
   C4J_EV_ACTION = 8,
-  C4J_EV_SUB = 9
+  C4J_EV_SUB = 9,
+  C4J_EV_BINARY = 10
 };
 
 /* Answers the HTTP API request `id` (from C4J_EV_API) with status and a

@@ -121,7 +121,22 @@ out=$(curl -s -w ' %{http_code}' -d '{"channel":"news","data":1}' "$api/publish"
 check "no key: 401" '[ "${out##* }" = 401 ]'
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" -d '{"channel":"news"}' "$api/publish")
 check "missing data: 400 with the ApiHandler message" \
-  '[ "$out" = "{\"error\":{\"code\":400,\"message\":\"\\\"data\\\" is required\"}} 400" ]'
+  '[ "$out" = "{\"error\":{\"code\":400,\"message\":\"\\\"data\\\" (or \\\"b64\\\") is required\"}} 400" ]'
+
+# Binary messages (docs/protocol.md section 11): "b64" in place of "data".
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" \
+  -d '{"channel":"news","b64":"AAEK/w=="}' "$api/publish")
+check "POST /api/publish with b64: 200" '[ "$out" = "{\"ok\":true} 200" ]' <(echo "got: $out")
+check "the client got it as a binary frame with the bytes" \
+  'wait_for "$dir/client.out" "binary {\"t\":\"msg\",\"ch\":\"news\",\"e\":\"[A-Za-z0-9_-]*\",\"o\":[0-9]*,\"time\":[0-9]*} 00010aff"' "$dir/client.out"
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" \
+  -d "{\"channel\":\"news\",\"b64\":\"AAI=\",\"cId\":\"$cid\"}" "$api/send")
+check "POST /api/send with b64 to a cId" \
+  '[ "$out" = "{\"ok\":true} 200" ] && wait_for "$dir/client.out" "binary {\"t\":\"msg\",\"ch\":\"news\",\"time\":[0-9]*} 0002"' "$dir/client.out"
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" -d '{"channel":"news","b64":"AAE","data":1}' "$api/publish")
+check "data and b64: 400" '[ "${out##* }" = 400 ]'
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" -d '{"channel":"news","b64":"A*=="}' "$api/publish")
+check "b64 that is not base64: 400" '[ "$out" = "{\"error\":{\"code\":400,\"message\":\"\\\"b64\\\" is not base64\"}} 400" ]' <(echo "got: $out")
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/publish")
 check "GET /api/publish: 405" '[ "${out##* }" = 405 ]'
 
@@ -148,6 +163,14 @@ check "alice heard carol join news" \
   'wait_for "$dir/client.out" "\"t\":\"join\",\"ch\":\"news\",\"cId\":\"CCCCCCCCCCCCCCCCCCCCCC\",\"user\":\"carol\""' "$dir/client.out"
 out=$(curl -s -H "X-Api-Key: $key" "$api/online")
 check "carol counts while dying" '[ "$out" = "{\"users\":2,\"connections\":2}" ]'
+
+# A page's binary message: a pub of bytes gets 4040 as a JSON pub does; a
+# binary message that is no pub, 4000; the connection lives on (ping).
+"$CLIENT" "$port" "$secret" DDDDDDDDDDDDDDDDDDDDDD dave news 2 'pub:news:11:00ff' 'raw:0003' \
+  '{"t":"ping"}' > "$dir/bin.out" 2>&1
+check "without a Redis hub a binary pub gets 4040" 'grep -q "\"id\":11,\"code\":4040" "$dir/bin.out"' "$dir/bin.out"
+check "a binary message that is no pub gets 4000" 'grep -q "\"code\":4000" "$dir/bin.out"' "$dir/bin.out"
+check "the page stays after a binary message" 'grep -q "{\"t\":\"pong\"}" "$dir/bin.out"' "$dir/bin.out"
 
 # SIGTERM: the client gets 1001, the node exits 0 without a sanitizer report.
 kill -TERM "$pid"

@@ -323,6 +323,12 @@ void c4j__request_refuse_pending(c4j__conn_t *c, int status,
 
 /* wsconn.c: bytes read on an attached (or closing) WebSocket. */
 void c4j__wsconn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
+/* wsconn.c: the conformance echo (engine.h, c4j__engine_echo): answers the
+ * checked upgrade of "/" with 101 (accept: Sec-WebSocket-Accept) and opens
+ * a WebSocket with no identity (cid NULL: no ticket, no open frame, no
+ * event) whose messages come back unchanged.  Answers 503 when out of
+ * memory. */
+void c4j__wsconn_echo_open(c4j__conn_t *c, const char *accept);
 
 /* cmd.c: starts reading the body of POST /cmd for the checked ticket
  * (w->ticket) or of an /api/ request (checked here: method, key,

@@ -242,6 +242,13 @@ void c4j_engine_free(c4j_engine_t *e) {
   c4j__free(e);
 }
 
+int c4j__engine_echo(c4j_engine_t *e) {
+  if (!c4j__engine_valid(e) || atomic_load(&e->state) != C4J__NEW)
+    return C4J_ESTATE;
+  e->echo = 1;
+  return 0;
+}
+
 /* ---- Tickets, events, statistics ---------------------------------------- */
 
 int c4j_ticket_sign(const c4j_engine_t *e, const char *claims_json,

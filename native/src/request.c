@@ -178,6 +178,13 @@ static void route(c4j__conn_t *c) {
   int status = 0, transport;
 
   c4j_http_path(r, path, sizeof(path));
+  /* The conformance echo (engine.h, c4j__engine_echo): "/" alone. */
+  if (c4j__conn_engine(c)->echo && strcmp(path, "/") == 0) {
+    status = check_upgrade(r, accept, &why);
+    if (status != 0) c4j__request_refuse(c, status, why);
+    else c4j__wsconn_echo_open(c, accept);
+    return;
+  }
   /* The HTTP API is for servers: no Origin check, no CORS. */
   if (c4j__conn_engine(c)->api_key != NULL &&
       strncmp(r->target, "/api/", 5) == 0) {

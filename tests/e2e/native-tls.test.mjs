@@ -1,4 +1,4 @@
-// TLS on the native port (docs/protocol.md section 11): webapp-example in
+// TLS on the native port (docs/protocol.md section 13): webapp-example in
 // Tomcat with Comet.Port, Comet.TlsCert and Comet.TlsKey (an ECDSA P-256
 // certificate made with openssl for 127.0.0.1) and an https connector
 // (JSSE, keytool's self-signed certificate). The page is https; the

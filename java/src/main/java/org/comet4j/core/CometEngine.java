@@ -241,7 +241,14 @@ public class CometEngine extends Observable {
 
     // ---- sending ---------------------------------------------------------------
 
-    /** Sends data (serialized by JSONUtil) on channel to one connection. */
+    /**
+     * Sends data (serialized by JSONUtil) on channel to one connection.  A
+     * byte[] is sent as bytes, a binary message (docs/protocol.md section
+     * 11): a WebSocket binary frame, base64 on SSE and long-poll, a
+     * Uint8Array to the page's listeners.  (This form has no byte[]
+     * overload of its own: with Comet4J's {@code List<Object>} one it would
+     * make {@code sendTo(channel, c, null)} ambiguous.)
+     */
     public void sendTo(String channel, CometConnection c, Object data) {
         delivery.sendTo(channel, c, data);
     }
@@ -253,14 +260,44 @@ public class CometEngine extends Observable {
         }
     }
 
-    /** Sends data, serialized once, to each connection of the list. */
+    /** Sends data, serialized once, to each connection of the list (a byte[]: as bytes). */
     public void sendTo(String channel, List<CometConnection> list, Object data) {
         delivery.sendTo(channel, list, data);
     }
 
-    /** Sends data on channel to every connection: serialized once, fanned out by the core. */
+    /**
+     * Sends bytes on channel to each connection of the list: a binary
+     * message (docs/protocol.md section 11).  Null sends JSON null, as
+     * {@link #sendTo(String, List, Object)} does.
+     */
+    public void sendTo(String channel, List<CometConnection> list, byte[] data) {
+        delivery.sendTo(channel, list, (Object) data);
+    }
+
+    /**
+     * Sends data on channel to every connection: serialized once, fanned out
+     * by the core (a byte[] passed as an Object: as bytes, like
+     * {@link #sendToAll(String, byte[])}).
+     */
     public void sendToAll(String channel, Object data) {
         delivery.sendToAll(channel, data);
+    }
+
+    /**
+     * Sends bytes on channel to every connection, a binary message
+     * (docs/protocol.md section 11): copied once by the core, framed once,
+     * a WebSocket binary frame for pages on WebSocket and a JSON frame with
+     * the bytes in base64 for pages on SSE and long-poll, which comet4j.js
+     * hands its listeners as a Uint8Array.  It takes the channel's next
+     * offset and is kept in the history like any broadcast, so a page that
+     * resumes gets it again, in order; with a Redis hub it reaches every
+     * node.  MessageEvents carry the same array.  Null sends JSON null, as
+     * {@link #sendToAll(String, Object)} does.
+     * @throws org.comet4j.core.exception.NativeException when the message,
+     *         in base64, would not fit Comet.MaxQueue (ETOOBIG)
+     */
+    public void sendToAll(String channel, byte[] data) {
+        delivery.sendToAll(channel, (Object) data);
     }
 
     /**
@@ -290,6 +327,11 @@ public class CometEngine extends Observable {
         delivery.sendToUser(userId, channel, data);
     }
 
+    /** {@link #sendToUser(String, String, Object)} with bytes: a binary message (see {@link #sendToAll(String, byte[])}). */
+    public void sendToUser(String userId, String channel, byte[] data) {
+        delivery.sendToUser(userId, channel, (Object) data);
+    }
+
     /**
      * Sends data on channel to one connection by its id, wherever it is: on
      * this node, or (Comet.Hub=redis://...) on whichever node holds it.  For
@@ -298,6 +340,11 @@ public class CometEngine extends Observable {
      */
     public void sendToConnection(String connectionId, String channel, Object data) {
         delivery.sendToConnection(connectionId, channel, data);
+    }
+
+    /** {@link #sendToConnection(String, String, Object)} with bytes: a binary message (see {@link #sendToAll(String, byte[])}). */
+    public void sendToConnection(String connectionId, String channel, byte[] data) {
+        delivery.sendToConnection(connectionId, channel, (Object) data);
     }
 
     /**
@@ -624,6 +671,14 @@ public class CometEngine extends Observable {
             LOG.info("comet4j: client frame from " + cid + ": " + text);
         }
         commands.handle(cid, text);
+    }
+
+    /** A client's binary message (a BINARY record): a command with bytes, answered by {@link Commands#handleBinary}. */
+    void onClientBinary(String cid, byte[] message) {
+        if (isDebugOn()) {
+            LOG.info("comet4j: binary frame from " + cid + " (" + message.length + " bytes)");
+        }
+        commands.handleBinary(cid, message);
     }
 
     /** An HTTP API request that passed the key (docs/protocol.md section 8): answered by {@link ApiHandler}. */

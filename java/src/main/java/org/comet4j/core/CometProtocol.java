@@ -111,7 +111,7 @@ public class CometProtocol {
     /**
      * TLS on the native port (Comet.Port): the PEM file of its certificate
      * (then any chain) and, with Comet.TlsKey, of its private key; both or
-     * neither (docs/protocol.md section 11).
+     * neither (docs/protocol.md section 13).
      */
     public static final String CONFIG_TLSCERT = "Comet.TlsCert";
     /** The PEM file of Comet.TlsCert's private key (unencrypted). */

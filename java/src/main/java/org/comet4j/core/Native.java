@@ -62,6 +62,16 @@ final class Native {
     /** Sends a message to every connection whose ticket names this user. */
     static native int sendUser(long h, byte[] user, byte[] channel, byte[] json, long timeMs);
 
+    /** sendAll with bytes for data (c4j_send_all_binary, docs/protocol.md section 11):
+     *  a binary frame on WebSocket, base64 on SSE and long-poll. */
+    static native int sendAllBinary(long h, byte[] channel, byte[] data, long timeMs);
+
+    /** sendTo with bytes for data (c4j_send_to_binary). */
+    static native int sendToBinary(long h, byte[] cid, byte[] channel, byte[] data, long timeMs);
+
+    /** sendUser with bytes for data (c4j_send_user_binary). */
+    static native int sendUserBinary(long h, byte[] user, byte[] channel, byte[] data, long timeMs);
+
     /** A new random connection id (22 URL-safe characters). */
     static native String newId();
 
