@@ -5,8 +5,9 @@
  * suite, a frame split over records and records split over reads,
  * close_notify both ways, resumption, the key update, garbage and plain
  * HTTP instead of a ClientHello, TLS 1.1 refused, ALPN, a reload, the
- * errors naming tls_cert and tls_key, a slow consumer, sockets adopted
- * as plain, and the memory an idle TLS connection holds.
+ * errors naming tls_cert and tls_key, a slow consumer, a full port
+ * (eviction and refusal without a plain answer), sockets adopted as
+ * plain, and the memory an idle TLS connection holds.
  */
 #include <fcntl.h>
 #include <malloc.h>
@@ -722,6 +723,64 @@ TEST(slow_consumer_over_tls) {
   finish(e);
 }
 
+/* A full TLS port (listener.c's admission): the oldest unfinished request
+ * gives its place up, answered 503 inside TLS once its handshake is done,
+ * only closed before (a plain answer would be garbage to a TLS client);
+ * a socket that finds every place held by an attached connection is
+ * closed with nothing written. */
+TEST(full_tls_port) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  static client_t q, t, a, b, r;
+  char text[512];
+  c4j_stats_t st;
+  base_config(&cfg);
+  cfg.tls_cert = ec_crt;
+  cfg.tls_key = ec_key;
+  cfg.max_conns = 2;
+  cfg.max_pending_per_addr = 0;
+  cfg.handshake_timeout_ms = 30000; /* a tenth of it when full */
+  if ((e = start(&cfg)) == NULL) return;
+  /* q sent nothing (no ClientHello); t did its handshake and half a
+   * request. */
+  connect_quiet(e, &q, "127.0.0.2", NULL, 1);
+  usleep(80000);
+  CHECK_EQ(tls_open(&t, c4j_engine_port(e), NULL), 0);
+  CHECK_EQ(wsc_write(&t, "GET /ws?tic", 11), 0);
+  for (uint64_t end = ms_now() + 2000; ms_now() < end; usleep(5000)) {
+    c4j_engine_stats(e, &st);
+    if (st.pending >= 2) break;
+  }
+  usleep(80000);
+  CHECK_EQ(tls_attach(e, &a, "f1", "[]", NULL), 101);
+  CHECK_EQ(read_text(&a, text, sizeof(text)), 0);
+  CHECK_EQ(http_answer(&q), -1);
+  CHECK_EQ(q.len, 0);
+  CHECK_EQ(tls_attach(e, &b, "f2", "[]", NULL), 101);
+  CHECK_EQ(read_text(&b, text, sizeof(text)), 0);
+  while (t.len + 1 < sizeof(t.buf) && fill(&t) > 0) {}
+  t.buf[t.len] = '\0';
+  CHECK(strncmp((char *)t.buf, "HTTP/1.1 503", 12) == 0);
+  CHECK(strstr((char *)t.buf, "server busy: request not complete") != NULL);
+  client_close(&t);
+  c4j_engine_stats(e, &st);
+  CHECK_EQ(st.evicted, 2);
+  /* Every place held by an attached connection. */
+  memset(&r, 0, offsetof(client_t, buf));
+  r.fd = tcp_connect_from(c4j_engine_port(e), "127.0.0.3");
+  CHECK(r.fd >= 0);
+  for (uint64_t end = ms_now() + 2000; ms_now() < end; usleep(5000)) {
+    c4j_engine_stats(e, &st);
+    if (st.refused_full >= 1) break;
+  }
+  CHECK_EQ(st.refused_full, 1);
+  CHECK_EQ(http_answer(&r), -1);
+  CHECK_EQ(r.len, 0);
+  client_close(&a);
+  client_close(&b);
+  finish(e);
+}
+
 TEST(adopted_sockets_stay_plain) {
   c4j_engine_t *e = start_tls(ec_crt, ec_key);
   char ticket[2048], req[4096], cid[23];
@@ -879,5 +938,5 @@ TEST_MAIN(T(begin), T(ws_over_tls_every_suite), T(rsa_certificate),
           T(close_notify), T(resumption_and_key_update),
           T(garbage_and_plain_http_instead_of_a_client_hello),
           T(tls11_refused_and_alpn), T(reload), T(bad_files_name_the_field),
-          T(slow_consumer_over_tls), T(adopted_sockets_stay_plain),
+          T(slow_consumer_over_tls), T(full_tls_port), T(adopted_sockets_stay_plain),
           T(memory_of_an_idle_tls_connection), T(end))
