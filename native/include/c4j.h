@@ -132,6 +132,14 @@ typedef struct {
                              socket that finds the engine full takes the
                              place of the oldest unfinished request (503
                              to that one) */
+  const char *tls_cert;   /* TLS on the native port (docs/protocol.md
+                             section 13): the PEM file of the certificate
+                             and its chain, and */
+  const char *tls_key;    /* the PEM file of its private key (unencrypted);
+                             both or neither (NULL or ""); the paths are
+                             copied and read again by c4j_tls_reload.
+                             Sockets handed over (c4j_adopt) never speak
+                             TLS. */
 } c4j_config_t;
 
 /* Fills every field with its default. */
@@ -141,10 +149,20 @@ void c4j_config_init(c4j_config_t *cfg);
 typedef struct c4j_engine_s c4j_engine_t;
 
 /* Validates cfg and allocates an engine.  Nothing is bound and no thread
- * runs yet.  Returns 0 and sets *out, or C4J_EINVAL_CONFIG / C4J_ENOMEM;
- * on C4J_EINVAL_CONFIG, c4j_config_error() names the bad field. */
+ * runs yet; with tls_cert and tls_key the PEM files are read and checked
+ * here.  Returns 0 and sets *out, or C4J_EINVAL_CONFIG / C4J_ENOMEM;
+ * on C4J_EINVAL_CONFIG, c4j_config_error() names the bad field and why
+ * ("tls_key: cannot read /x: Permission denied"). */
 int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out);
 const char *c4j_config_error(void); /* thread-local text of the last error */
+
+/* Reads the engine's tls_cert and tls_key again (a renewed certificate):
+ * connections accepted from then on use them, those already open keep
+ * theirs.  Returns 0, C4J_ESTATE when the engine has no TLS, or
+ * C4J_EINVAL_CONFIG with the old certificate kept and c4j_config_error()
+ * saying why (as for c4j_engine_new).  Any thread, any time before
+ * c4j_engine_free. */
+int c4j_tls_reload(c4j_engine_t *e);
 
 /* Binds the listener (unless port is -1) and starts the worker threads.
  * Returns 0, or a negative code (e.g. UV_EADDRINUSE) with nothing left

@@ -22,6 +22,7 @@
 typedef struct c4j__worker_s c4j__worker_t;
 typedef struct c4j__redis_s c4j__redis_t;
 struct c4j__hub_wait_s;
+struct ssl_ctx_st;
 
 #define C4J__ENGINE_MAGIC 0x436f6d65u /* "Come": catches stale handles */
 
@@ -53,6 +54,12 @@ struct c4j_engine_s {
   char *origins;
   uint8_t *secret;
   char *api_key;           /* NULL when the HTTP API is off */
+  char *tls_cert, *tls_key; /* copies of the PEM paths, NULL without TLS */
+  struct ssl_ctx_st *tls_ctx; /* the native port's TLS context (tls.h),
+                              NULL without TLS; swapped by c4j_tls_reload
+                              under tls_lock, which each new connection
+                              takes to reference it */
+  uv_mutex_t tls_lock;
   atomic_uint next_api;    /* HTTP API request ids (with the worker index
                               in the low 8 bits) */
   uv_mutex_t life;

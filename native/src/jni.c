@@ -68,12 +68,13 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint history_age_ms, jstring api_key,
                           jstring hub, jstring hub_prefix,
                           jint listen_actions, jint handshake_timeout_ms,
-                          jint max_pending_per_addr) {
+                          jint max_pending_per_addr, jstring tls_cert,
+                          jstring tls_key) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
-  char *h, *o, *s, *k, *hb, *hp;
+  char *h, *o, *s, *k, *hb, *hp, *tc, *tk;
   size_t slen;
-  int oom1, oom2, oom3, oom4, oom5, oom6, rc;
+  int oom1, oom2, oom3, oom4, oom5, oom6, oom7, oom8, rc;
 
   c4j_config_init(&cfg);
   h = dup_string(env, host, &oom1);
@@ -82,7 +83,9 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   k = dup_string(env, api_key, &oom4);
   hb = dup_string(env, hub, &oom5);
   hp = dup_string(env, hub_prefix, &oom6);
-  if (oom1 || oom2 || oom3 || oom4 || oom5 || oom6) {
+  tc = dup_string(env, tls_cert, &oom7);
+  tk = dup_string(env, tls_key, &oom8);
+  if (oom1 || oom2 || oom3 || oom4 || oom5 || oom6 || oom7 || oom8) {
     rc = C4J_ENOMEM;
     goto done;
   }
@@ -113,10 +116,14 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   cfg.listen_actions = listen_actions;
   if (handshake_timeout_ms != 0) cfg.handshake_timeout_ms = handshake_timeout_ms;
   cfg.max_pending_per_addr = max_pending_per_addr; /* 0: no cap */
+  cfg.tls_cert = tc; /* NULL (or ""): no TLS */
+  cfg.tls_key = tk;
   rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
 done:
   free(hb);
   free(hp);
+  free(tc);
+  free(tk);
   free(h);
   free(o);
   if (k != NULL) memset(k, 0, strlen(k));
@@ -697,7 +704,8 @@ static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
 static const JNINativeMethod methods[] = {
   { "engineNew",
     "(Ljava/lang/String;II[BIIIIIIIILjava/lang/String;IIILjava/lang/String;"
-    "Ljava/lang/String;Ljava/lang/String;III)J",
+    "Ljava/lang/String;Ljava/lang/String;IIILjava/lang/String;"
+    "Ljava/lang/String;)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },
   { "engineStart", "(J)I", (void *)n_engine_start },

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "frames.h"
 #include "listener.h"
+#include "tls.h"
 #include "worker.h"
 
 #define H_ASYNC 0x01
@@ -76,7 +77,7 @@ static int handle(c4j__worker_t *w, c4j__msg_t *m) {
         c4j__listener_unplace(w->engine, m->seq, m->code);
       } else {
         if (m->fd >= 0)
-          c4j__listener_place(w, m->fd, m->buf, m->seq, m->code);
+          c4j__listener_place(w, m->fd, m->buf, m->seq, m->code, m->tls);
         if (m->sink >= 0) c4j__listener_sink(w, m->sink);
       }
       break;
@@ -395,4 +396,5 @@ void c4j__worker_free(c4j__worker_t *w) {
   c4j__chan_index_free(&w->chans);
   c4j__chan_index_free(&w->users);
   c4j__cid_map_free(&w->cids);
+  c4j__tls_worker_free(w);
 }

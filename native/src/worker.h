@@ -21,6 +21,7 @@
 #include "ws.h"
 
 typedef struct c4j__conn_s c4j__conn_t;
+struct evp_cipher_ctx_st;
 
 #define C4J__READ_BUF (64 * 1024)
 
@@ -79,6 +80,8 @@ struct c4j__worker_s {
   c4j_ws_parser_t parser;   /* scratch parser for connections between
                                frames (see conn.c) */
   c4j_ticket_t ticket;      /* scratch for the handshake */
+  struct evp_cipher_ctx_st *tls_cipher; /* tls.c's, keyed for each record
+                               sealed or opened; NULL until needed */
   int rbuf_busy;
   uint8_t rbuf[C4J__READ_BUF];
 };

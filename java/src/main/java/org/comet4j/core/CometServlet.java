@@ -93,8 +93,9 @@ public class CometServlet extends HttpServlet {
         List<String> bases = cfg.isOnePort() ? null : bases(cfg, engine.getPort(), request);
         if (secure && bases != null && insecure(bases)) {
             String why = "the page is https but its endpoints would be ws:// and http:// " + bases
-                    + " (the native port Comet.Port has no TLS): set Comet.PublicUrl to wss:// or https://"
-                    + " URLs (a TLS proxy in front of the native port), or leave Comet.Port unset (one port)";
+                    + " (the native port Comet.Port has no TLS): set Comet.TlsCert and Comet.TlsKey (TLS on"
+                    + " the native port), or Comet.PublicUrl to wss:// or https:// URLs (a TLS proxy in front"
+                    + " of the native port), or leave Comet.Port unset (one port)";
             if (INSECURE_LOGGED.compareAndSet(false, true)) {
                 LOG.warning("comet4j: handshake refused: " + why);
             }
@@ -213,7 +214,8 @@ public class CometServlet extends HttpServlet {
     /**
      * One http(s) base per endpoint, without a trailing slash: each entry of
      * Comet.PublicUrl (ws→http, wss→https; an entry ending in /ws is its base
-     * without /ws), else http://&lt;the request's host&gt;:&lt;port&gt;.
+     * without /ws), else http(s)://&lt;the request's host&gt;:&lt;port&gt; (https when
+     * the native port has TLS, Comet.TlsCert).
      */
     static List<String> bases(CometConfig cfg, int port, HttpServletRequest request) {
         List<String> pub = cfg.getPublicUrls();
@@ -230,7 +232,8 @@ public class CometServlet extends HttpServlet {
         } else if (host.indexOf(':') >= 0 && !host.startsWith("[")) {
             host = "[" + host + "]"; // an IPv6 literal
         }
-        return Collections.singletonList("http://" + host + ":" + port);
+        // https when the native port speaks TLS (Comet.TlsCert): urls() makes wss:// of it.
+        return Collections.singletonList((cfg.isTls() ? "https://" : "http://") + host + ":" + port);
     }
 
     /**

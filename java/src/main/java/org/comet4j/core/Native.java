@@ -13,7 +13,8 @@ final class Native {
     private Native() {}
 
     /**
-     * Validates the configuration and allocates an engine.
+     * Validates the configuration and allocates an engine; tlsCert and
+     * tlsKey (PEM paths, both or null) are read and checked here.
      * @return a handle (> 0), or a negative code; on -1000 (invalid
      *         configuration) {@link #configError()} names the field.
      */
@@ -24,7 +25,7 @@ final class Native {
                                  int connExpiresMs, int historySize, int historyAgeMs,
                                  String apiKey, String hub, String hubPrefix,
                                  int listenActions, int handshakeTimeoutMs,
-                                 int maxPendingPerAddr);
+                                 int maxPendingPerAddr, String tlsCert, String tlsKey);
 
     static native String configError();
 
