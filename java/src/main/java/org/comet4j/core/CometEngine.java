@@ -92,6 +92,7 @@ import org.comet4j.event.Observable;
 public class CometEngine extends Observable {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
+    private static final Logger NATIVE_LOG = Logger.getLogger(Logs.NATIVE);
 
     private final Map<String, ChannelOptions> channelOptions;
     private final ClusterMaps cluster = new ClusterMaps(this);
@@ -520,6 +521,11 @@ public class CometEngine extends Observable {
         originsRefused.incrementAndGet();
     }
 
+    /** Handshakes refused for their origin: a line at most once a minute per origin ({@link RateLog}). */
+    private final RateLog originLog = new RateLog(LOG, Level.WARNING, "handshakes refused for their origin");
+
+    RateLog originLog() { return originLog; }
+
     // ---- listeners (Comet4J's names) ------------------------------------------------
 
     public void addBeforeConnectListener(BeforeConnectListener l) { addListener(BeforeConnectEvent.class, l); }
@@ -634,10 +640,9 @@ public class CometEngine extends Observable {
     /** A record from the hub's action queue (event ACTION): run by {@link RemoteActions}. */
     void onAction(String json) { remoteActions.onAction(json); }
 
+    /** A LOG record of the core: to the logger org.comet4j.native at its level ({@link Logs}). */
     void onLog(int level, String text) {
-        Level l = level == 0 ? Level.SEVERE : level == 1 ? Level.WARNING : level == 2 ? Level.INFO
-                : (config != null && config.isDebug()) ? Level.INFO : Level.FINE;
-        LOG.log(l, "comet4j core: " + text);
+        NATIVE_LOG.log(Logs.ofCore(level), "comet4j core: " + text);
         if (level == 0) {
             fireError(new CometException("comet4j core: " + text));
         }
@@ -647,6 +652,7 @@ public class CometEngine extends Observable {
     void onTick() {
         CometConfig c = config;
         connections.retryRemovals(System.currentTimeMillis(), c == null ? 5000 : c.removalRetryMs());
+        originLog.tick();
     }
 
     /** Fires e to its listeners; one that throws is logged (and an ErrorEvent fired) and the others still run. */
@@ -695,9 +701,9 @@ public class CometEngine extends Observable {
         return h;
     }
 
+    /** Debug lines are logged: Comet.LogLevel debug, Comet.Debug true, or org.comet4j at FINE ({@link Logs#debug}). */
     boolean isDebugOn() {
-        CometConfig c = config;
-        return c != null && c.isDebug();
+        return Logs.debug();
     }
 
     /** Whether Comet.Hub is Redis on this running engine. */
