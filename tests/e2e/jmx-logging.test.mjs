@@ -103,6 +103,8 @@ test('the MBean through JMX: figures, sendToAll and drop reach a page, one MBean
     // A redeploy: the old MBean goes with its engine, the new one is alone.
     await tomcat.undeploy();
     await waitFor('the MBean to go', async () => jmx('names').length === 0, 10000);
+    const leaks = fs.readFileSync(tomcat.log, 'utf8').split('\n').filter((l) => /failed to stop it|memory leak/i.test(l));
+    assert.deepEqual(leaks, [], 'nothing of the undeployed application left behind');
     await tomcat.deploy();
     assert.deepEqual(jmx('names'), [NAME]);
     assert.equal(attrs().Running, 'true');
