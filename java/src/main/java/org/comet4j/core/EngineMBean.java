@@ -138,11 +138,11 @@ final class EngineMBean implements DynamicMBean {
                 case "Channels": return channelTable();
                 default: break;
             }
-            Long v = stats().get(attribute);
+            Object v = stats().get(attribute);
             if (v == null) {
                 throw new AttributeNotFoundException("comet4j: no attribute " + attribute);
             }
-            return v;
+            return open(v);
         } catch (RuntimeException e) {
             throw new MBeanException(new Exception(e.toString()), "comet4j: " + attribute + ": " + e.getMessage());
         }
@@ -151,11 +151,11 @@ final class EngineMBean implements DynamicMBean {
     @Override
     public AttributeList getAttributes(String[] attributes) {
         AttributeList out = new AttributeList();
-        Map<String, Long> s = stats();
+        Map<String, ?> s = stats();
         for (String a : attributes) {
             try {
-                Long v = s.get(a);
-                out.add(new Attribute(a, v != null ? v : getAttribute(a)));
+                Object v = s.get(a);
+                out.add(new Attribute(a, v != null ? open(v) : getAttribute(a)));
             } catch (JMException e) {
                 // left out, as the interface asks
             }
@@ -173,8 +173,14 @@ final class EngineMBean implements DynamicMBean {
         return new AttributeList();
     }
 
-    /** getStats(), or nothing once the engine stopped. */
-    private Map<String, Long> stats() {
+    /** A figure as a client without comet4j's classes reads it: a number as it is, anything else its text. */
+    private static Object open(Object v) {
+        return v instanceof Long || v instanceof Integer || v instanceof Double || v instanceof Boolean
+                ? v : String.valueOf(v);
+    }
+
+    /** getStats() (whatever its figures' types), or nothing once the engine stopped. */
+    private Map<String, ?> stats() {
         try {
             return engine.getStats();
         } catch (IllegalStateException e) {
@@ -240,9 +246,9 @@ final class EngineMBean implements DynamicMBean {
         attrs.add(attr("OnlineCount", "int", "distinct users online (with a Redis hub: in the cluster)"));
         attrs.add(new MBeanAttributeInfo("Channels", javax.management.openmbean.TabularData.class.getName(),
                 "the registered channels and their subscriber counts", true, false, false));
-        for (String k : stats().keySet()) {
-            if (!List.of(FIXED).contains(k)) {
-                attrs.add(attr(k, Long.class.getName(), "getStats(): " + k));
+        for (Map.Entry<String, ?> e : stats().entrySet()) {
+            if (!List.of(FIXED).contains(e.getKey())) {
+                attrs.add(attr(e.getKey(), open(e.getValue()).getClass().getName(), "getStats(): " + e.getKey()));
             }
         }
         MBeanOperationInfo[] ops = {
