@@ -526,6 +526,11 @@ public class CometEngine extends Observable {
 
     RateLog originLog() { return originLog; }
 
+    /** Sockets handed to the core (one port) that it closed at once (full...): a line a minute per reason. */
+    private final RateLog adoptLog = new RateLog(LOG, Level.WARNING, "connections handed to the core and closed");
+
+    RateLog adoptLog() { return adoptLog; }
+
     // ---- listeners (Comet4J's names) ------------------------------------------------
 
     public void addBeforeConnectListener(BeforeConnectListener l) { addListener(BeforeConnectEvent.class, l); }
@@ -653,6 +658,7 @@ public class CometEngine extends Observable {
         CometConfig c = config;
         connections.retryRemovals(System.currentTimeMillis(), c == null ? 5000 : c.removalRetryMs());
         originLog.tick();
+        adoptLog.tick();
     }
 
     /** Fires e to its listeners; one that throws is logged (and an ErrorEvent fired) and the others still run. */
