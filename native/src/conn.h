@@ -320,6 +320,10 @@ void c4j__request_refuse_json(c4j__conn_t *c, int status,
  * status and reason, as its path answers (JSON for /cmd and /api/). */
 void c4j__request_refuse_pending(c4j__conn_t *c, int status,
                                  const char *reason);
+/* request.c: once a worker tick, the count of the refusals for a ticket
+ * (401) or an origin (403) not logged one by one, once their minute is
+ * over (one line each; nothing when there were none). */
+void c4j__request_report(c4j__worker_t *w);
 
 /* wsconn.c: bytes read on an attached (or closing) WebSocket. */
 void c4j__wsconn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);

@@ -244,6 +244,7 @@ static void tick_cb(uv_timer_t *timer) {
   if (t.ping) w->next_ping = t.now + (uint32_t)w->engine->cfg.heartbeat_ms;
   c4j__listener_resume(w);
   if (w->index == 0) c4j__listener_report(w);
+  c4j__request_report(w);
   retry_later(w, 1);
   uv_walk(&w->loop, tick_walk_cb, &t);
   for (c4j__conn_t *g = w->ghosts, *next; g != NULL; g = next) {

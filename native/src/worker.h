@@ -65,6 +65,12 @@ struct c4j__worker_s {
   uint64_t report_ms;       /* worker 0: when the listener last logged the
                                refusals, and their counts then */
   uint64_t reported[5];
+  struct {                  /* request.c: the refusals for a ticket (401)
+                               and an origin (403) logged, one line a
+                               minute: when that minute began (0: none
+                               running) and how many more it refused */
+    uint64_t since_ms, more;
+  } refusal_log[2];
   uv_timer_t batch_timer;   /* poll.c's, started with the first poll of
                                a batch */
   uint64_t start_ms;

@@ -59,7 +59,7 @@ public final class CometConfig {
             CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS, CONFIG_WORKERS,
             CONFIG_IDLETIMEOUT, CONFIG_ENGINE, CONFIG_TLSCERT, CONFIG_TLSKEY,
             CONFIG_MAPPING, // read by CometInitializer, not here
-            NativeLoader.PARAM);
+            NativeLoader.PARAM, Logs.PARAM);
 
     /** The longest hold the core takes (c4j_config_t.hold_ms), and the longest dying period. */
     private static final int MAX_MS = 86400000;
@@ -75,6 +75,8 @@ public final class CometConfig {
     private final int connFrequency;
     private final String workStyle;
     private final boolean debug;
+    /** Comet.LogLevel's (or Comet.Debug's) level of the org.comet4j logger; null: logging.properties'. */
+    private final java.util.logging.Level logLevel;
     private final int port;
     private final String host;
     private final List<String> publicUrls;
@@ -114,6 +116,7 @@ public final class CometConfig {
         connFrequency = intParam(p, CONFIG_CONNFREQUENCY, 5000, Integer.MIN_VALUE, Integer.MAX_VALUE);
         workStyle = choice(p, CONFIG_WORKSTYLE, WORKSTYLE_AUTO, WORK_STYLES);
         debug = debug(p);
+        logLevel = Logs.level(raw(p, Logs.PARAM), debug, locale);
         engineClass = text(p, CONFIG_ENGINE, null);
         if (engineClass != null && !engineClass.equals(CometEngine.class.getName())) {
             LOG.warning(Language.text(locale, "EngineClass", CONFIG_ENGINE, engineClass));
@@ -466,6 +469,13 @@ public final class CometConfig {
     public String getWorkStyle() { return workStyle; }
     /** Comet.Debug (default false). */
     public boolean isDebug() { return debug; }
+    /**
+     * Comet.LogLevel (error, warn, info, debug) as the java.util.logging
+     * level of the logger org.comet4j: SEVERE, WARNING, INFO or FINE; FINE
+     * when only Comet.Debug is true; null when neither is set (the level
+     * stays logging.properties').
+     */
+    public java.util.logging.Level getLogLevel() { return logLevel; }
     /** Comet.Language as a locale: Chinese for zh, else English (the default). */
     public Locale getLocale() { return locale; }
     /** Comet.Language's language code, e.g. "zh" or "en". */

@@ -92,6 +92,7 @@ import org.comet4j.event.Observable;
 public class CometEngine extends Observable {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
+    private static final Logger NATIVE_LOG = Logger.getLogger(Logs.NATIVE);
 
     private final Map<String, ChannelOptions> channelOptions;
     private final ClusterMaps cluster = new ClusterMaps(this);
@@ -567,6 +568,16 @@ public class CometEngine extends Observable {
         originsRefused.incrementAndGet();
     }
 
+    /** Handshakes refused for their origin: a line at most once a minute per origin ({@link RateLog}). */
+    private final RateLog originLog = new RateLog(LOG, Level.WARNING, "handshakes refused for their origin");
+
+    RateLog originLog() { return originLog; }
+
+    /** Sockets handed to the core (one port) that it closed at once (full...): a line a minute per reason. */
+    private final RateLog adoptLog = new RateLog(LOG, Level.WARNING, "connections handed to the core and closed");
+
+    RateLog adoptLog() { return adoptLog; }
+
     // ---- listeners (Comet4J's names) ------------------------------------------------
 
     public void addBeforeConnectListener(BeforeConnectListener l) { addListener(BeforeConnectEvent.class, l); }
@@ -689,10 +700,9 @@ public class CometEngine extends Observable {
     /** A record from the hub's action queue (event ACTION): run by {@link RemoteActions}. */
     void onAction(String json) { remoteActions.onAction(json); }
 
+    /** A LOG record of the core: to the logger org.comet4j.native at its level ({@link Logs}). */
     void onLog(int level, String text) {
-        Level l = level == 0 ? Level.SEVERE : level == 1 ? Level.WARNING : level == 2 ? Level.INFO
-                : (config != null && config.isDebug()) ? Level.INFO : Level.FINE;
-        LOG.log(l, "comet4j core: " + text);
+        NATIVE_LOG.log(Logs.ofCore(level), "comet4j core: " + text);
         if (level == 0) {
             fireError(new CometException("comet4j core: " + text));
         }
@@ -702,6 +712,8 @@ public class CometEngine extends Observable {
     void onTick() {
         CometConfig c = config;
         connections.retryRemovals(System.currentTimeMillis(), c == null ? 5000 : c.removalRetryMs());
+        originLog.tick();
+        adoptLog.tick();
     }
 
     /** Fires e to its listeners; one that throws is logged (and an ErrorEvent fired) and the others still run. */
@@ -750,9 +762,9 @@ public class CometEngine extends Observable {
         return h;
     }
 
+    /** Debug lines are logged: Comet.LogLevel debug, Comet.Debug true, or org.comet4j at FINE ({@link Logs#debug}). */
     boolean isDebugOn() {
-        CometConfig c = config;
-        return c != null && c.isDebug();
+        return Logs.debug();
     }
 
     /** Whether Comet.Hub is Redis on this running engine. */

@@ -173,7 +173,7 @@ public class CometServlet extends HttpServlet {
         answer.put("heartbeat", cfg.getHeartbeat());
         answer.put("connExpires", cfg.getConnExpires());
         write(response, 200, JSONUtil.object2json(answer));
-        if (cfg.isDebug()) {
+        if (engine.isDebugOn()) {
             LOG.info("comet4j: handshake " + cid + (known != null ? " (known)" : elsewhere != null
                     ? " (known elsewhere)" : "") + " from "
                     + request.getRemoteAddr());
@@ -258,8 +258,6 @@ public class CometServlet extends HttpServlet {
     /** The insecure-endpoints refusal is logged once. */
     private static final java.util.concurrent.atomic.AtomicBoolean INSECURE_LOGGED =
             new java.util.concurrent.atomic.AtomicBoolean();
-    /** When each refused origin was last logged (once a minute per origin). */
-    private static final Map<String, Long> ORIGIN_LOGGED = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * Whether the page reached this servlet over TLS: the request is secure,
@@ -335,14 +333,9 @@ public class CometServlet extends HttpServlet {
     private static void refuseOrigin(CometEngine engine, HttpServletResponse response, String origin)
             throws IOException {
         engine.originRefused();
-        long now = System.currentTimeMillis();
-        Long last = ORIGIN_LOGGED.get(origin);
-        if ((last == null || now - last >= 60_000) && ORIGIN_LOGGED.size() < 10_000) {
-            ORIGIN_LOGGED.put(origin, now);
-            LOG.warning("comet4j: handshake refused for origin " + origin + ": not in "
-                    + CometProtocol.CONFIG_ALLOWEDORIGINS + " (" + engine.getConfig().getAllowedOrigins()
-                    + "); add it there if its pages may connect (logged once a minute per origin)");
-        }
+        engine.originLog().event(origin, o -> "comet4j: handshake refused for origin " + o + ": not in "
+                + CometProtocol.CONFIG_ALLOWEDORIGINS + " (" + engine.getConfig().getAllowedOrigins()
+                + "); add it there if its pages may connect (logged once a minute per origin)");
         cors(response, origin);
         error(response, 403, CometProtocol.ERR_ORIGIN, "origin not allowed: " + origin + " ("
                 + CometProtocol.CONFIG_ALLOWEDORIGINS + ")");
