@@ -113,7 +113,7 @@ public class CometAppListener implements ServletContextListener {
     public void contextInitialized(ServletContextEvent event) {
         ServletContext sc = event.getServletContext();
         if (sc.getAttribute(STARTED_BY) != null) {
-            sc.log("comet4j: a CometAppListener already runs in this context; this second one does nothing"
+            LOG.info("comet4j: a CometAppListener already runs in this context; this second one does nothing"
                     + " (CometAppListener in web.xml and Comet.Mapping, or registered twice)");
             return;
         }
@@ -123,7 +123,7 @@ public class CometAppListener implements ServletContextListener {
             CometContext.getInstance().init(event);
             CometConfig cfg = CometContext.getInstance().getConfig();
             sc.setAttribute(STARTED_BY, this);
-            sc.log(cfg.isOnePort() ? Language.text(cfg.getLocale(), "StartedOnePort", sc.getContextPath())
+            LOG.info(cfg.isOnePort() ? Language.text(cfg.getLocale(), "StartedOnePort", sc.getContextPath())
                     : Language.text(cfg.getLocale(), "Started", CometContext.getInstance().getPort()));
             StartupChecks.run(sc);
             if (cfg.isOnePort()) {
@@ -136,7 +136,6 @@ public class CometAppListener implements ServletContextListener {
         } catch (RuntimeException | LinkageError e) {
             String msg = Language.t("StartFailed", e.getMessage());
             LOG.log(Level.SEVERE, msg, e);
-            sc.log(msg, e);
             CometContext.getInstance().destroy();
             throw e;
         }
@@ -188,9 +187,7 @@ public class CometAppListener implements ServletContextListener {
         if (owner != null && owner != this) {
             return; // the second one of a context: the first stops the engine
         }
-        java.util.Locale l = CometContext.getInstance().getLocale(); // before destroy forgets the instance
-        CometContext.getInstance().destroy();
+        CometContext.getInstance().destroy(); // logs "stopped"
         sc.removeAttribute(STARTED_BY);
-        sc.log(Language.text(l, "Stopped"));
     }
 }
