@@ -253,6 +253,7 @@ run_mode() {
   R[$k,p99]=$(sed -n 's/^fanout: .* p99 \([0-9.]*\) ms,.*/\1/p' "$log")
   R[$k,name]=$name
   R[$k,stuck]=$(sed -n 's/^stuck: \([0-9]*\) of .*/\1/p' "$log" | tail -1)
+  R[$k,lost]=$(sed -n 's/^lost: \([0-9]*\) connections.*/\1/p' "$log")
 }
 
 # The largest N that every mode holds under this process's open-file limit
@@ -303,6 +304,8 @@ table() {
   for m in $MODES; do
     [ -n "${R[$m,$n,stuck]:-}" ] && echo "($m): ${R[$m,$n,stuck]} of $n clients neither opened nor failed" \
       "(given up on after 20 s: see the stuck: lines above); its figures are of the others"
+    [ -n "${R[$m,$n,lost]:-}" ] && echo "($m): ${R[$m,$n,lost]} of $n connections were lost after they opened" \
+      "(see its lost: line and wsbench's lines above); its fan-out counts the others"
   done
   [ -n "${R[a,$n,n]:-}" ] || return 0
   local ta=$(( ${R[a,$n,rss]} + ${R[a,$n,heap]} ))
