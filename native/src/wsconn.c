@@ -93,6 +93,8 @@ static int on_message(c4j_ws_parser_t *p, int op, const uint8_t *data,
     c4j__conn_close(c, C4J_CLOSE_UNSUPPORTED, "binary messages refused", 0);
     return 0;
   }
+  w->messages_in++; /* added to the engine's by the flush */
+  w->bytes_in += len;
   if (is_ping(data, len)) {
     c4j__conn_send(c, w->pong_text);
   } else if (len > 65535) {
