@@ -51,7 +51,7 @@ final class EngineHandle implements AutoCloseable {
                 cfg.getMaxMessage(), cfg.getMaxQueue(), cfg.getMaxConnections(), cfg.getAllowedOrigins(),
                 cfg.getConnExpires(), cfg.getHistorySize(), cfg.getCacheExpires(),
                 cfg.getApiKey(), cfg.getHub(), cfg.getHubPrefix(), cfg.isListenActions() ? 1 : 0,
-                cfg.getHandshakeTimeout(), cfg.getMaxPendingPerAddress());
+                cfg.getHandshakeTimeout(), cfg.getMaxPendingPerAddress(), cfg.getMetrics());
         if (h < 0) {
             if (h == NativeException.EINVAL_CONFIG) {
                 String field = Native.configError();
