@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The cost of the counters (docs/metrics.md): bench/fanout.sh's broadcast
+# fan-out to N WebSocket clients, run twice in one go against the same JVM
+# server (BenchServer): first with a core built -DC4J_NO_METRICS (the
+# counters and the fan-out timing compiled out: the baseline), then with
+# the jar's core as built (metrics on).  Prints the two fanout lines and
+# the difference of their medians.
+# Usage: bench/fanout-metrics.sh [N=10000] [THREADS=2] [MESSAGES=20] [INTERVAL_MS=250]
+N=${1:-10000}; THREADS=${2:-2}; MESSAGES=${3:-20}; INTERVAL=${4:-250}
+source "$(dirname "$0")/lib.sh"
+
+# The baseline core, into a copy of the jar (objects under build/nometrics).
+make -s -C native BUILD=build/nometrics DEPS=build/deps CFLAGS="-O2 -g -DC4J_NO_METRICS" \
+  jni JNI_OUT="$PWD/$out/nometrics/native/linux-x86_64" >/dev/null
+cp "$jar" "$work/nometrics.jar"
+(cd "$out/nometrics" && jar uf "$work/nometrics.jar" native/linux-x86_64/libcomet4j.so)
+metrics_jar=$jar
+
+# run LABEL JAR: one fan-out run against a fresh server from JAR.
+run() {
+  jar=$2
+  rm -f "$work/cmd" "$work/tickets"
+  start_server "$N" "$THREADS"
+  echo "fanout ($1): $N clients, Comet.Threads=$THREADS, $MESSAGES messages of 100 bytes every $INTERVAL ms"
+  "$bin/wsbench" -p "$port" -t "$work/tickets" -n "$N" -pid "$pid" -cmd "$work/cmd" \
+    -m "$MESSAGES" -i "$INTERVAL" | tee "$work/$1.out" || { server_log; exit 1; }
+  exec 3>&-
+  kill "$server"; wait "$server" 2>/dev/null || true
+  server=
+}
+
+run off "$work/nometrics.jar"
+run on "$metrics_jar"
+median() { sed -n 's/.*complete: median \([0-9.]*\) ms.*/\1/p' "$work/$1.out" | head -1; }
+off=$(median off); on=$(median on)
+if [ -n "$off" ] && [ -n "$on" ]; then
+  awk -v a="$off" -v b="$on" 'BEGIN { printf "metrics cost: median %.2f ms off, %.2f ms on: %+.1f %%\n", a, b, (b - a) * 100 / a }'
+fi
