@@ -468,7 +468,8 @@ struct c4j_stats_s {
   uint64_t events_queue_cap; /* its bound (event_queue) */
   uint64_t out_queued;       /* bytes queued to connections, sampled by each
                                 worker once a tick */
-  /* Broadcast fan-out: from the call to its frame written to (or queued
+  /* Broadcast fan-out: from its push to the workers (the call, or its
+   * record's arrival from the hub) to its frame written to (or queued
    * for) every subscriber here, on the last worker to finish, one
    * observation per broadcast delivered. */
   uint64_t fanout_le[C4J_STATS_NBUCKETS]; /* counts <= each bound (not
