@@ -3,10 +3,12 @@
 # fan-out to N WebSocket clients, run twice in one go against the same JVM
 # server (BenchServer): first with a core built -DC4J_NO_METRICS (the
 # counters and the fan-out timing compiled out: the baseline), then with
-# the jar's core as built (metrics on).  Prints the two fanout lines and
-# the difference of their medians.
-# Usage: bench/fanout-metrics.sh [N=10000] [THREADS=2] [MESSAGES=20] [INTERVAL_MS=250]
-N=${1:-10000}; THREADS=${2:-2}; MESSAGES=${3:-20}; INTERVAL=${4:-250}
+# the jar's core as built (metrics on), ROUNDS times each in the order
+# off on on off off on ... (so that a drift of the machine's load weighs on
+# both alike).  Prints every fanout line, then the median of each side's
+# medians and their difference.
+# Usage: bench/fanout-metrics.sh [N=10000] [THREADS=2] [MESSAGES=20] [INTERVAL_MS=250] [ROUNDS=2]
+N=${1:-10000}; THREADS=${2:-2}; MESSAGES=${3:-20}; INTERVAL=${4:-250}; ROUNDS=${5:-2}
 source "$(dirname "$0")/lib.sh"
 
 # The baseline core, into a copy of the jar (objects under build/nometrics).
@@ -29,10 +31,15 @@ run() {
   server=
 }
 
-run off "$work/nometrics.jar"
-run on "$metrics_jar"
-median() { sed -n 's/.*complete: median \([0-9.]*\) ms.*/\1/p' "$work/$1.out" | head -1; }
+for ((r = 0; r < ROUNDS; r++)); do
+  if ((r % 2 == 0)); then order="off on"; else order="on off"; fi
+  for side in $order; do
+    if [ "$side" = off ]; then run off "$work/nometrics.jar"; else run on "$metrics_jar"; fi
+    sed -n 's/.*complete: median \([0-9.]*\) ms.*/\1/p' "$work/$side.out" | head -1 >> "$work/$side.medians"
+  done
+done
+median() { sort -n "$work/$1.medians" | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 off=$(median off); on=$(median on)
 if [ -n "$off" ] && [ -n "$on" ]; then
-  awk -v a="$off" -v b="$on" 'BEGIN { printf "metrics cost: median %.2f ms off, %.2f ms on: %+.1f %%\n", a, b, (b - a) * 100 / a }'
+  awk -v a="$off" -v b="$on" -v r="$ROUNDS" 'BEGIN { printf "metrics cost: %d runs each, median of medians %.2f ms off, %.2f ms on: %+.1f %%\n", r, a, b, (b - a) * 100 / a }'
 fi
