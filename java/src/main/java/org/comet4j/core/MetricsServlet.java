@@ -36,6 +36,8 @@ public class MetricsServlet extends HttpServlet {
     /** Where CometAppListener maps it, under the context path. */
     static final String MAPPING = "/comet4j/metrics";
     static final String NAME = "comet4jMetrics";
+    /** Context attribute: register() added (or found) the servlet. */
+    private static final String REGISTERED = MetricsServlet.class.getName() + ".registered";
 
     /**
      * Adds this servlet at {@link #MAPPING} to sc, once (nothing when it is
@@ -45,14 +47,18 @@ public class MetricsServlet extends HttpServlet {
      * is told so in the log.
      */
     static void register(jakarta.servlet.ServletContext sc) {
-        if (sc.getServletRegistration(NAME) != null) {
+        if (sc.getAttribute(REGISTERED) != null) {
             return;
         }
         try {
-            jakarta.servlet.ServletRegistration.Dynamic r = sc.addServlet(NAME, MetricsServlet.class);
-            if (r != null && !r.addMapping(MAPPING).isEmpty()) {
-                LOG.warning("comet4j: " + MAPPING + " is mapped to another servlet: the metrics are not served there");
+            if (sc.getServletRegistration(NAME) == null) {
+                jakarta.servlet.ServletRegistration.Dynamic r = sc.addServlet(NAME, MetricsServlet.class);
+                if (r != null && !r.addMapping(MAPPING).isEmpty()) {
+                    LOG.warning("comet4j: " + MAPPING + " is mapped to another servlet: the metrics are not"
+                            + " served there");
+                }
             }
+            sc.setAttribute(REGISTERED, MAPPING);
         } catch (UnsupportedOperationException | IllegalStateException e) {
             LOG.warning("comet4j: " + CometProtocol.CONFIG_METRICS + " is set but " + MAPPING
                     + " cannot be registered now (" + e.getMessage() + ")");
