@@ -9,12 +9,12 @@
 // with a wrong one.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WebSocket } from 'ws';
-import { startTomcat, freePort, waitFor, logOnFailure, CONTEXT } from '../lib/tomcat.mjs';
+import { startTomcat, freePort, waitFor, logOnFailure, CONTEXT, ROOT } from '../lib/tomcat.mjs';
 import { startNode } from '../lib/node.mjs';
 import { CometClient, handshake, publishLines } from '../lib/comet-client.mjs';
 
@@ -244,3 +244,24 @@ test('without Comet.Metrics the servlet is absent (404)', withLogs(async () => {
     await plain.stop();
   }
 }));
+
+test('registered in code (embedded Tomcat, no web.xml): a listed address reads, another gets 403', async () => {
+  const lib = '/usr/share/java';
+  const jar = fs.readdirSync(path.join(ROOT, 'java/target'))
+    .filter((f) => /^comet4j-native-[^-]+(-SNAPSHOT)?\.jar$/.test(f)).map((f) => path.join(ROOT, 'java/target', f))[0];
+  assert.ok(jar, 'the jar: run mvn install');
+  const cp = [jar, ...['tomcat10-embed-core', 'tomcat10-embed-websocket', 'tomcat10-annotations-api',
+    'jakarta-servlet-api'].map((n) => path.join(lib, `${n}.jar`))].join(':');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'c4j-embedded-'));
+  try {
+    execFileSync('javac', ['-nowarn', '-cp', cp, '-d', dir, path.join(ROOT, 'tests/lib/java/MetricsEmbedded.java')]);
+    const run = (metrics) => execFileSync('java', [`-Djava.io.tmpdir=${dir}`, '-cp', `${dir}:${cp}`,
+      'MetricsEmbedded', metrics], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60000 });
+    const listed = run('127.0.0.1');
+    assert.match(listed, /^status 200$/m);
+    assert.match(listed, /^comet4j_tickets_issued_total 0$/m);
+    assert.match(run('10.9.9.9'), /^status 403$/m);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
