@@ -1,9 +1,11 @@
 /* api.c - /api/publish, /api/send, /api/online, /api/presence for
- * comet4j-node: routes, checks like ApiHandler, answers with jansson.  The
+ * comet4j-node: routes, checks like ApiHandler (publish and send take
+ * "data" or "b64"), answers with jansson.  The
  * online and presence answers are the core's own (c4j_online,
  * c4j_members: the JSON the Java library's ApiHandler passes on too),
  * the cluster's with a Redis hub. */
 #include "api.h"
+#include "base64.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -206,20 +208,53 @@ static int held_here(c4j_engine_t *e, const char *cid, size_t cn) {
   return ask(e, ask_identity, &t) >= 0;
 }
 
+/* The three sends, of JSON (bytes NULL) or of bytes (js NULL). */
+static int send_all(c4j_engine_t *e, const char *ch, size_t chn, const char *js,
+                    const unsigned char *bytes, size_t n) {
+  return bytes ? c4j_send_all_binary(e, ch, chn, bytes, n, 0)
+               : c4j_send_all(e, ch, chn, js, strlen(js), 0);
+}
+
+static int send_to(c4j_engine_t *e, const char *cid, size_t cn, const char *ch,
+                   size_t chn, const char *js, const unsigned char *bytes, size_t n) {
+  return bytes ? c4j_send_to_binary(e, cid, cn, ch, chn, bytes, n, 0)
+               : c4j_send_to(e, cid, cn, ch, chn, js, strlen(js), 0);
+}
+
+static int send_user(c4j_engine_t *e, const char *u, size_t un, const char *ch,
+                     size_t chn, const char *js, const unsigned char *bytes, size_t n) {
+  return bytes ? c4j_send_user_binary(e, u, un, ch, chn, bytes, n, 0)
+               : c4j_send_user(e, u, un, ch, chn, js, strlen(js), 0);
+}
+
+/* "data" (any JSON value) or "b64" (bytes in base64: a binary message,
+ * docs/protocol.md section 11), one of them, as the Java library's
+ * ApiHandler takes them. */
 static json_t *publish_or_send(c4j_engine_t *e, fail_t *f, int is_send,
                                str_t method, str_t body) {
   json_t *b = body_object(f, method, body), *res = NULL;
   if (!b) return NULL;
   const char *ch = string_field(f, b, "channel");
-  json_t *data = json_object_get(b, "data");
+  json_t *data = json_object_get(b, "data"), *b64 = json_object_get(b, "b64");
   char *js = NULL;
+  unsigned char *bytes = NULL;
+  size_t n = 0;
   if (!ch) goto out;
-  if (!data) { failf(f, 400, "\"data\" is required%s", ""); goto out; }
-  js = json_dumps(data, JSON_ENCODE_ANY | JSON_COMPACT);
-  if (!js) { failf(f, 500, "out of memory%s", ""); goto out; }
+  if (data && b64) { failf(f, 400, "\"data\" or \"b64\", not both%s", ""); goto out; }
+  if (b64) {
+    if (!json_is_string(b64)) { failf(f, 400, "\"b64\" must be a base64 string%s", ""); goto out; }
+    bytes = b64_decode(json_string_value(b64), json_string_length(b64), &n);
+    if (!bytes) { failf(f, 400, "\"b64\" is not base64%s", ""); goto out; }
+  } else if (!data) {
+    failf(f, 400, "\"data\" (or \"b64\") is required%s", "");
+    goto out;
+  } else if (!(js = json_dumps(data, JSON_ENCODE_ANY | JSON_COMPACT))) {
+    failf(f, 500, "out of memory%s", "");
+    goto out;
+  }
   size_t chn = json_string_length(json_object_get(b, "channel"));
   if (!is_send) {
-    res = send_result(f, c4j_send_all(e, ch, chn, js, strlen(js), 0));
+    res = send_result(f, send_all(e, ch, chn, js, bytes, n));
     goto out;
   }
   json_t *cid = json_object_get(b, "cId"), *user = json_object_get(b, "user");
@@ -230,15 +265,16 @@ static json_t *publish_or_send(c4j_engine_t *e, fail_t *f, int is_send,
       failf(f, 404, "unknown connection: %s", c);
       goto out;
     }
-    res = send_result(f, c4j_send_to(e, c, cn, ch, chn, js, strlen(js), 0));
+    res = send_result(f, send_to(e, c, cn, ch, chn, js, bytes, n));
   } else if (json_is_string(user) && json_string_length(user) > 0) {
-    res = send_result(f, c4j_send_user(e, json_string_value(user), json_string_length(user),
-                                       ch, chn, js, strlen(js), 0));
+    res = send_result(f, send_user(e, json_string_value(user), json_string_length(user),
+                                   ch, chn, js, bytes, n));
   } else {
     failf(f, 400, "\"cId\" or \"user\" (a string) is required%s", "");
   }
 out:
   free(js);
+  free(bytes);
   json_decref(b);
   return res;
 }

@@ -2,7 +2,8 @@
  * its configuration copied, the workers, the listener and the hub started
  * and stopped in order; and what the embedder reads of it: the port, the
  * events (c4j_engine_poll), the statistics, tickets signed with its
- * secret.  The sends and commands are route.c's.
+ * secret; the native port's TLS context, made at creation and replaced by
+ * c4j_tls_reload (tls.c makes it).  The sends and commands are route.c's.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include "hub.h"
 #include "listener.h"
 #include "presence.h"
+#include "tls.h"
 #include "worker.h"
 
 /* ---- Life cycle ----------------------------------------------------------- */
@@ -32,6 +34,8 @@ static void free_copies(c4j_engine_t *e) {
   c4j__free(e->secret);
   if (e->api_key != NULL) memset(e->api_key, 0, strlen(e->api_key));
   c4j__free(e->api_key);
+  c4j__free(e->tls_cert);
+  c4j__free(e->tls_key);
 }
 
 static char *copy(const char *s) {
@@ -57,10 +61,23 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
   if (cfg->api_key != NULL && cfg->api_key[0] != '\0' &&
       (e->api_key = copy(cfg->api_key)) == NULL)
     goto fail_copies;
+  if (cfg->tls_cert != NULL && cfg->tls_cert[0] != '\0' &&
+      ((e->tls_cert = copy(cfg->tls_cert)) == NULL ||
+       (e->tls_key = copy(cfg->tls_key)) == NULL))
+    goto fail_copies;
   if (e->host == NULL || e->origins == NULL || e->secret == NULL ||
       e->hub == NULL || e->hub_prefix == NULL)
     goto fail_copies;
-  if (uv_mutex_init(&e->life) != 0) goto fail_copies;
+  /* The PEM files are read now, so that a bad one fails like any bad
+   * value (naming its field). */
+  if (e->tls_cert != NULL &&
+      (e->tls_ctx = c4j__tls_ctx_new(e->tls_cert, e->tls_key)) == NULL) {
+    free_copies(e);
+    c4j__free(e);
+    return C4J_EINVAL_CONFIG;
+  }
+  if (uv_mutex_init(&e->tls_lock) != 0) goto fail_tls;
+  if (uv_mutex_init(&e->life) != 0) goto fail_tls_lock;
   if (c4j__events_init(&e->events, cfg->event_queue) != 0) goto fail_life;
   if (c4j__hist_init(&e->hist, (uint32_t)cfg->history_size,
                      (uint64_t)cfg->history_age_ms) != 0)
@@ -76,6 +93,8 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
   e->cfg.api_key = e->api_key;
   e->cfg.hub = e->hub;
   e->cfg.hub_prefix = e->hub_prefix;
+  e->cfg.tls_cert = e->tls_cert;
+  e->cfg.tls_key = e->tls_key;
   e->port = -1;
   e->listen_fd = -1;
   atomic_init(&e->state, C4J__NEW);
@@ -93,10 +112,32 @@ fail_events:
   c4j__events_free(&e->events);
 fail_life:
   uv_mutex_destroy(&e->life);
+fail_tls_lock:
+  uv_mutex_destroy(&e->tls_lock);
+fail_tls:
+  c4j__tls_ctx_free(e->tls_ctx);
 fail_copies:
   free_copies(e);
   c4j__free(e);
   return C4J_ENOMEM;
+}
+
+int c4j_tls_reload(c4j_engine_t *e) {
+  SSL_CTX *ctx, *old;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
+  if (e->tls_cert == NULL) {
+    c4j__config_set_error("tls_cert: not set (the engine has no TLS)");
+    return C4J_ESTATE;
+  }
+  if ((ctx = c4j__tls_ctx_new(e->tls_cert, e->tls_key)) == NULL)
+    return C4J_EINVAL_CONFIG;
+  /* Handshakes under way keep their reference to the old one. */
+  uv_mutex_lock(&e->tls_lock);
+  old = e->tls_ctx;
+  e->tls_ctx = ctx;
+  uv_mutex_unlock(&e->tls_lock);
+  c4j__tls_ctx_free(old);
+  return 0;
 }
 
 /* Ends and frees every worker and closes the listener.  Called with the
@@ -202,9 +243,18 @@ void c4j_engine_free(c4j_engine_t *e) {
   c4j__members_free(&e->members);
   c4j__pending_free(&e->pending);
   uv_mutex_destroy(&e->life);
+  uv_mutex_destroy(&e->tls_lock);
+  c4j__tls_ctx_free(e->tls_ctx);
   free_copies(e);
   e->magic = 0;
   c4j__free(e);
+}
+
+int c4j__engine_echo(c4j_engine_t *e) {
+  if (!c4j__engine_valid(e) || atomic_load(&e->state) != C4J__NEW)
+    return C4J_ESTATE;
+  e->echo = 1;
+  return 0;
 }
 
 /* ---- Tickets, events, statistics ---------------------------------------- */

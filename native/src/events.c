@@ -158,6 +158,24 @@ int c4j__events_message(c4j__events_t *ev, const char *cid,
   return 0;
 }
 
+int c4j__events_binary(c4j__events_t *ev, const char *cid,
+                       const uint8_t *data, size_t len) {
+  size_t lc = cut(strlen(cid)), size = REC_HEADER + 2 + lc + 4 + len;
+  uint8_t lb[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
+                    (uint8_t)(len >> 24) };
+  if (len > UINT32_MAX - REC_HEADER - 2 - lc - 4 || size > ev->cap) {
+    atomic_fetch_add(&ev->dropped, 1);
+    return C4J_EFULL;
+  }
+  if (reserve(ev, size) != 0) return C4J_EFULL;
+  put_header(ev, size, C4J_EV_BINARY);
+  put_str(ev, cid, lc);
+  put(ev, lb, 4);
+  if (len > 0) put(ev, data, len);
+  commit(ev);
+  return 0;
+}
+
 int c4j__events_sub(c4j__events_t *ev, const char *cid, const char *channel,
                     size_t channel_len, int subscribed, int code) {
   size_t lc = cut(strlen(cid)), lch = cut(channel_len);

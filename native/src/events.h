@@ -43,6 +43,10 @@ int c4j__events_dying(c4j__events_t *ev, const char *cid, int code,
                       const char *reason);
 int c4j__events_message(c4j__events_t *ev, const char *cid,
                         const uint8_t *text, size_t len);
+/* C4J_EV_BINARY: a client's binary message, its len bytes whole (a u32
+ * length: never cut; C4J_EFULL when it cannot fit the queue). */
+int c4j__events_binary(c4j__events_t *ev, const char *cid,
+                       const uint8_t *data, size_t len);
 /* C4J_EV_SUB: cid's subscription to channel was decided: subscribed (1)
  * or unsubscribed (0), code 0 when done, else the refusal's (4290,
  * 5030). */

@@ -10,6 +10,7 @@ typedef struct {
   int worker, state;
   c4j__pos_t *pos;
   c4j__names_t *chans;
+  uint32_t cmd_next, cmd_done; /* the last command numbered, applied */
 } record_t;
 
 int c4j__held_init(c4j__held_t *h) {
@@ -247,6 +248,60 @@ c4j__names_t *c4j__names_without(const c4j__names_t *set, const char *name,
   }
   s->len = (uint32_t)out;
   return s;
+}
+
+/* ---- The order of an identity's commands ---- */
+
+uint32_t c4j__held_cmd_new(c4j__held_t *h, const char *cid, size_t len,
+                           int *worker) {
+  c4j__cid_t *e;
+  uint32_t seq = 0;
+  uv_mutex_lock(&h->lock);
+  e = c4j__cid_map_find(&h->ids, cid, len);
+  *worker = -1;
+  if (e != NULL) {
+    record_t *rec = e->conn;
+    *worker = rec->worker;
+    seq = ++rec->cmd_next;
+  }
+  uv_mutex_unlock(&h->lock);
+  return seq;
+}
+
+int c4j__held_cmd_turn(c4j__held_t *h, const char *cid, size_t len,
+                       int worker, uint32_t seq, int *holder) {
+  c4j__cid_t *e;
+  int r = C4J__CMD_DROP;
+  uv_mutex_lock(&h->lock);
+  e = c4j__cid_map_find(&h->ids, cid, len);
+  if (e != NULL) {
+    record_t *rec = e->conn;
+    /* Numbered by another life of the id (released and claimed again):
+     * not this one's to apply. */
+    if ((int32_t)(seq - rec->cmd_done) <= 0 ||
+        (int32_t)(seq - rec->cmd_next) > 0)
+      r = C4J__CMD_DROP;
+    else if (rec->worker != worker)
+      r = C4J__CMD_MOVED, *holder = rec->worker;
+    else
+      r = seq == rec->cmd_done + 1 ? C4J__CMD_GO : C4J__CMD_WAIT;
+  }
+  uv_mutex_unlock(&h->lock);
+  return r;
+}
+
+void c4j__held_cmd_done(c4j__held_t *h, const char *cid, size_t len,
+                        uint32_t seq) {
+  c4j__cid_t *e;
+  uv_mutex_lock(&h->lock);
+  e = c4j__cid_map_find(&h->ids, cid, len);
+  if (e != NULL) {
+    record_t *rec = e->conn;
+    if ((int32_t)(seq - rec->cmd_done) > 0 &&
+        (int32_t)(seq - rec->cmd_next) <= 0)
+      rec->cmd_done = seq;
+  }
+  uv_mutex_unlock(&h->lock);
 }
 
 void c4j__held_release(c4j__held_t *h, const char *cid, int worker) {

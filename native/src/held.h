@@ -101,6 +101,25 @@ c4j__names_t *c4j__names_with(const c4j__names_t *set, const char *name,
 c4j__names_t *c4j__names_without(const c4j__names_t *set, const char *name,
                                  size_t len);
 c4j__names_t *c4j__names_copy(const c4j__names_t *set);
+/* ---- The order of an identity's commands ----
+ * A run-time (un)subscription is numbered when it is made, and applied by
+ * whichever worker holds the id when its turn comes: after every earlier
+ * one of the id, even when the id moved to another worker meanwhile (the
+ * command follows it there).  Numbers of one life of an id: a command
+ * numbered before the id was released is dropped. */
+enum { C4J__CMD_GO, C4J__CMD_WAIT, C4J__CMD_MOVED, C4J__CMD_DROP };
+/* Numbers a new command of cid and names the worker holding cid in
+ * *worker (-1, and 0 returned, when none does). */
+uint32_t c4j__held_cmd_new(c4j__held_t *h, const char *cid, size_t len,
+                           int *worker);
+/* Whether worker may apply command seq of cid now: GO; WAIT (an earlier
+ * one is not applied yet); MOVED (another worker holds cid: *holder);
+ * DROP (cid is not held, or seq is not of its present life). */
+int c4j__held_cmd_turn(c4j__held_t *h, const char *cid, size_t len,
+                       int worker, uint32_t seq, int *holder);
+/* Command seq of cid was applied, or given up: the next one's turn. */
+void c4j__held_cmd_done(c4j__held_t *h, const char *cid, size_t len,
+                        uint32_t seq);
 /* Forgets cid if worker still holds it. */
 void c4j__held_release(c4j__held_t *h, const char *cid, int worker);
 

@@ -35,6 +35,7 @@ enum {
 typedef struct {
   c4j__qnode_t node;
   uint8_t type;
+  uint8_t tls;          /* C4J__MSG_FD: accepted on a TLS native port */
   int fd;
   int sink;             /* C4J__MSG_FD: -1, or the other end of the dummy
                            of a socket taken over (listener.h); buf: the

@@ -68,12 +68,13 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint history_age_ms, jstring api_key,
                           jstring hub, jstring hub_prefix,
                           jint listen_actions, jint handshake_timeout_ms,
-                          jint max_pending_per_addr, jstring metrics) {
+                          jint max_pending_per_addr, jstring tls_cert,
+                          jstring tls_key, jstring metrics) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
-  char *h, *o, *s, *k, *hb, *hp, *mt;
+  char *h, *o, *s, *k, *hb, *hp, *tc, *tk, *mt;
   size_t slen;
-  int oom1, oom2, oom3, oom4, oom5, oom6, oom7, rc;
+  int oom1, oom2, oom3, oom4, oom5, oom6, oom7, oom8, oom9, rc;
 
   c4j_config_init(&cfg);
   h = dup_string(env, host, &oom1);
@@ -82,8 +83,10 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   k = dup_string(env, api_key, &oom4);
   hb = dup_string(env, hub, &oom5);
   hp = dup_string(env, hub_prefix, &oom6);
-  mt = dup_string(env, metrics, &oom7);
-  if (oom1 || oom2 || oom3 || oom4 || oom5 || oom6 || oom7) {
+  tc = dup_string(env, tls_cert, &oom7);
+  tk = dup_string(env, tls_key, &oom8);
+  mt = dup_string(env, metrics, &oom9);
+  if (oom1 || oom2 || oom3 || oom4 || oom5 || oom6 || oom7 || oom8 || oom9) {
     rc = C4J_ENOMEM;
     goto done;
   }
@@ -114,12 +117,16 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   cfg.listen_actions = listen_actions;
   if (handshake_timeout_ms != 0) cfg.handshake_timeout_ms = handshake_timeout_ms;
   cfg.max_pending_per_addr = max_pending_per_addr; /* 0: no cap */
+  cfg.tls_cert = tc; /* NULL (or ""): no TLS */
+  cfg.tls_key = tk;
   cfg.metrics = mt; /* NULL: off */
   rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
 done:
   free(mt);
   free(hb);
   free(hp);
+  free(tc);
+  free(tk);
   free(h);
   free(o);
   if (k != NULL) memset(k, 0, strlen(k));
@@ -165,17 +172,40 @@ static int copy_name(JNIEnv *env, jbyteArray a, char *out, jsize max,
   return 0;
 }
 
-/* What the three sends share: who (an id, a user or nobody), a channel and
- * the JSON data.  The data stays pinned only for the copy into the frame
- * (no blocking happens inside). */
+/* What the six sends share: who (an id, a user or nobody), a channel and
+ * the data, JSON or (binary) bytes.  The data stays pinned only for the
+ * copy into the frame (no blocking happens inside); empty binary data is
+ * not pinned at all. */
 enum { TO_ALL, TO_CID, TO_USER };
 
-static jint send_json(JNIEnv *env, jlong h, int to, jbyteArray who,
-                      jbyteArray channel, jbyteArray json, jlong time_ms) {
+static jint send_to_core(c4j_engine_t *e, int to, int binary, const char *w,
+                         jsize wn, const char *ch, jsize chn, const jbyte *d,
+                         jsize dn, jlong time_ms) {
+  if (binary && to == TO_ALL)
+    return c4j_send_all_binary(e, ch, (size_t)chn, d, (size_t)dn, time_ms);
+  if (binary && to == TO_CID)
+    return c4j_send_to_binary(e, w, (size_t)wn, ch, (size_t)chn, d,
+                              (size_t)dn, time_ms);
+  if (binary)
+    return c4j_send_user_binary(e, w, (size_t)wn, ch, (size_t)chn, d,
+                                (size_t)dn, time_ms);
+  if (to == TO_ALL)
+    return c4j_send_all(e, ch, (size_t)chn, (const char *)d, (size_t)dn,
+                        time_ms);
+  if (to == TO_CID)
+    return c4j_send_to(e, w, (size_t)wn, ch, (size_t)chn, (const char *)d,
+                       (size_t)dn, time_ms);
+  return c4j_send_user(e, w, (size_t)wn, ch, (size_t)chn, (const char *)d,
+                       (size_t)dn, time_ms);
+}
+
+static jint send_data(JNIEnv *env, jlong h, int to, int binary,
+                      jbyteArray who, jbyteArray channel, jbyteArray data,
+                      jlong time_ms) {
   c4j_engine_t *e = handle(h);
   char ch[C4J_MAX_CHANNEL + 1], w[C4J_MAX_USER + 1];
-  jsize chn = 0, wn = 0, jn;
-  jbyte *j;
+  jsize chn = 0, wn = 0, dn;
+  jbyte *d;
   jint rc;
   if (e == NULL) return C4J_ESTATE;
   if (to != TO_ALL &&
@@ -184,31 +214,44 @@ static jint send_json(JNIEnv *env, jlong h, int to, jbyteArray who,
     return rc;
   if ((rc = copy_name(env, channel, ch, C4J_MAX_CHANNEL, &chn)) != 0)
     return rc;
-  if (json == NULL || (jn = (*env)->GetArrayLength(env, json)) <= 0)
-    return C4J_EBADJSON;
-  j = (*env)->GetPrimitiveArrayCritical(env, json, NULL);
-  if (j == NULL) return C4J_ENOMEM;
-  if (to == TO_ALL)
-    rc = c4j_send_all(e, ch, (size_t)chn, (const char *)j, (size_t)jn,
-                      time_ms);
-  else if (to == TO_CID)
-    rc = c4j_send_to(e, w, (size_t)wn, ch, (size_t)chn, (const char *)j,
-                     (size_t)jn, time_ms);
-  else
-    rc = c4j_send_user(e, w, (size_t)wn, ch, (size_t)chn, (const char *)j,
-                       (size_t)jn, time_ms);
-  (*env)->ReleasePrimitiveArrayCritical(env, json, j, JNI_ABORT);
+  if (data == NULL) return binary ? C4J_EINVAL_ARG : C4J_EBADJSON;
+  dn = (*env)->GetArrayLength(env, data);
+  if (dn == 0 && binary)
+    return send_to_core(e, to, binary, w, wn, ch, chn, NULL, 0, time_ms);
+  if (dn <= 0) return C4J_EBADJSON;
+  d = (*env)->GetPrimitiveArrayCritical(env, data, NULL);
+  if (d == NULL) return C4J_ENOMEM;
+  rc = send_to_core(e, to, binary, w, wn, ch, chn, d, dn, time_ms);
+  (*env)->ReleasePrimitiveArrayCritical(env, data, d, JNI_ABORT);
   return rc;
 }
 
 static jint n_send_all(JNIEnv *env, jclass cls, jlong h, jbyteArray channel,
                        jbyteArray json, jlong time_ms) {
-  return send_json(env, h, TO_ALL, NULL, channel, json, time_ms);
+  return send_data(env, h, TO_ALL, 0, NULL, channel, json, time_ms);
 }
 
 static jint n_send_to(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
                       jbyteArray channel, jbyteArray json, jlong time_ms) {
-  return send_json(env, h, TO_CID, cid, channel, json, time_ms);
+  return send_data(env, h, TO_CID, 0, cid, channel, json, time_ms);
+}
+
+static jint n_send_all_binary(JNIEnv *env, jclass cls, jlong h,
+                              jbyteArray channel, jbyteArray data,
+                              jlong time_ms) {
+  return send_data(env, h, TO_ALL, 1, NULL, channel, data, time_ms);
+}
+
+static jint n_send_to_binary(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
+                             jbyteArray channel, jbyteArray data,
+                             jlong time_ms) {
+  return send_data(env, h, TO_CID, 1, cid, channel, data, time_ms);
+}
+
+static jint n_send_user_binary(JNIEnv *env, jclass cls, jlong h,
+                               jbyteArray user, jbyteArray channel,
+                               jbyteArray data, jlong time_ms) {
+  return send_data(env, h, TO_USER, 1, user, channel, data, time_ms);
 }
 
 static jint n_drop(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
@@ -285,7 +328,7 @@ static jint n_send_frame(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
 
 static jint n_send_user(JNIEnv *env, jclass cls, jlong h, jbyteArray user,
                         jbyteArray channel, jbyteArray json, jlong time_ms) {
-  return send_json(env, h, TO_USER, user, channel, json, time_ms);
+  return send_data(env, h, TO_USER, 0, user, channel, json, time_ms);
 }
 
 static jstring n_new_id(JNIEnv *env, jclass cls) {
@@ -696,7 +739,8 @@ static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
 static const JNINativeMethod methods[] = {
   { "engineNew",
     "(Ljava/lang/String;II[BIIIIIIIILjava/lang/String;IIILjava/lang/String;"
-    "Ljava/lang/String;Ljava/lang/String;IIILjava/lang/String;)J",
+    "Ljava/lang/String;Ljava/lang/String;IIILjava/lang/String;"
+    "Ljava/lang/String;Ljava/lang/String;)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },
   { "engineStart", "(J)I", (void *)n_engine_start },
@@ -710,6 +754,9 @@ static const JNINativeMethod methods[] = {
   { "unsubscribe", "(J[B[B)I", (void *)n_unsubscribe },
   { "sendFrame", "(J[B[B)I", (void *)n_send_frame },
   { "sendUser", "(J[B[B[BJ)I", (void *)n_send_user },
+  { "sendAllBinary", "(J[B[BJ)I", (void *)n_send_all_binary },
+  { "sendToBinary", "(J[B[B[BJ)I", (void *)n_send_to_binary },
+  { "sendUserBinary", "(J[B[B[BJ)I", (void *)n_send_user_binary },
   { "newId", "()Ljava/lang/String;", (void *)n_new_id },
   { "ticket", "(J[B)Ljava/lang/String;", (void *)n_ticket },
   { "poll", "(JLjava/nio/ByteBuffer;I)I", (void *)n_poll },

@@ -2,6 +2,7 @@ package org.comet4j.core;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -19,6 +20,8 @@ import org.comet4j.core.util.JSONUtil;
  * <ul>
  * <li>POST /api/publish {"channel","data"}: sendToAll</li>
  * <li>POST /api/send {"channel","data","cId" or "user"}: sendTo / sendToUser</li>
+ * <li>either with "b64" (bytes in base64) in place of "data": a binary
+ *     message (docs/protocol.md section 11)</li>
  * <li>GET /api/online[?user=u]: online users and connections</li>
  * <li>GET /api/presence?channel=c: the channel's members</li>
  * </ul>
@@ -88,6 +91,8 @@ final class ApiHandler {
                     engine.sendToAll(channel, data);
                 } catch (IllegalArgumentException e) {
                     throw new Failure(400, e.getMessage());
+                } catch (NativeException e) {
+                    throw coreFailure(e);
                 }
                 return ok();
             }
@@ -114,6 +119,8 @@ final class ApiHandler {
                     }
                 } catch (IllegalArgumentException e) {
                     throw new Failure(400, e.getMessage());
+                } catch (NativeException e) {
+                    throw coreFailure(e);
                 }
                 return ok();
             }
@@ -150,7 +157,8 @@ final class ApiHandler {
     /** The core's refusal of a question, as comet4j-node answers it: 400, 503 or 500. */
     private static Failure coreFailure(NativeException e) {
         int code = e.getCode();
-        int status = code == NativeException.EBADNAME ? 400 : code == NativeException.ESTOPPED ? 503 : 500;
+        int status = code == NativeException.EBADNAME || code == NativeException.ETOOBIG
+                || code == NativeException.EBADJSON ? 400 : code == NativeException.ESTOPPED ? 503 : 500;
         return new Failure(status, e.getMessage());
     }
 
@@ -185,9 +193,28 @@ final class ApiHandler {
         return (String) v;
     }
 
+    /**
+     * The message's data: "data", any JSON value, or "b64", bytes in base64
+     * sent as a binary message (docs/protocol.md section 11); one of them.
+     */
     private static Object data(Map<String, Object> b) {
-        if (!b.containsKey("data")) {
-            throw new Failure(400, "\"data\" is required");
+        boolean json = b.containsKey("data"), bytes = b.containsKey("b64");
+        if (json && bytes) {
+            throw new Failure(400, "\"data\" or \"b64\", not both");
+        }
+        if (bytes) {
+            Object v = b.get("b64");
+            if (!(v instanceof String)) {
+                throw new Failure(400, "\"b64\" must be a base64 string");
+            }
+            try {
+                return Base64.getDecoder().decode((String) v);
+            } catch (IllegalArgumentException e) {
+                throw new Failure(400, "\"b64\" is not base64: " + e.getMessage());
+            }
+        }
+        if (!json) {
+            throw new Failure(400, "\"data\" (or \"b64\") is required");
         }
         return b.get("data");
     }

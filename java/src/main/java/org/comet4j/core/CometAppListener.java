@@ -117,7 +117,7 @@ public class CometAppListener implements ServletContextListener {
     public void contextInitialized(ServletContextEvent event) {
         ServletContext sc = event.getServletContext();
         if (sc.getAttribute(STARTED_BY) != null) {
-            sc.log("comet4j: a CometAppListener already runs in this context; this second one does nothing"
+            LOG.info("comet4j: a CometAppListener already runs in this context; this second one does nothing"
                     + " (CometAppListener in web.xml and Comet.Mapping, or registered twice)");
             return;
         }
@@ -130,7 +130,7 @@ public class CometAppListener implements ServletContextListener {
             if (cfg.isMetricsEnabled()) {
                 MetricsServlet.register(sc); // <context>/comet4j/metrics (docs/metrics.md)
             }
-            sc.log(cfg.isOnePort() ? Language.text(cfg.getLocale(), "StartedOnePort", sc.getContextPath())
+            LOG.info(cfg.isOnePort() ? Language.text(cfg.getLocale(), "StartedOnePort", sc.getContextPath())
                     : Language.text(cfg.getLocale(), "Started", CometContext.getInstance().getPort()));
             StartupChecks.run(sc);
             if (cfg.isOnePort()) {
@@ -143,7 +143,6 @@ public class CometAppListener implements ServletContextListener {
         } catch (RuntimeException | LinkageError e) {
             String msg = Language.t("StartFailed", e.getMessage());
             LOG.log(Level.SEVERE, msg, e);
-            sc.log(msg, e);
             CometContext.getInstance().destroy();
             throw e;
         }
@@ -195,9 +194,7 @@ public class CometAppListener implements ServletContextListener {
         if (owner != null && owner != this) {
             return; // the second one of a context: the first stops the engine
         }
-        java.util.Locale l = CometContext.getInstance().getLocale(); // before destroy forgets the instance
-        CometContext.getInstance().destroy();
+        CometContext.getInstance().destroy(); // logs "stopped"
         sc.removeAttribute(STARTED_BY);
-        sc.log(Language.text(l, "Stopped"));
     }
 }

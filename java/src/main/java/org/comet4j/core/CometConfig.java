@@ -57,9 +57,9 @@ public final class CometConfig {
             CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
             CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY, CONFIG_METRICS,
             CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS, CONFIG_WORKERS,
-            CONFIG_IDLETIMEOUT, CONFIG_ENGINE,
+            CONFIG_IDLETIMEOUT, CONFIG_ENGINE, CONFIG_TLSCERT, CONFIG_TLSKEY,
             CONFIG_MAPPING, // read by CometInitializer, not here
-            NativeLoader.PARAM);
+            NativeLoader.PARAM, Logs.PARAM);
 
     /** The longest hold the core takes (c4j_config_t.hold_ms), and the longest dying period. */
     private static final int MAX_MS = 86400000;
@@ -75,6 +75,8 @@ public final class CometConfig {
     private final int connFrequency;
     private final String workStyle;
     private final boolean debug;
+    /** Comet.LogLevel's (or Comet.Debug's) level of the org.comet4j logger; null: logging.properties'. */
+    private final java.util.logging.Level logLevel;
     private final int port;
     private final String host;
     private final List<String> publicUrls;
@@ -100,6 +102,8 @@ public final class CometConfig {
     private final String hub;
     private final String hubPrefix;
     private final boolean listenActions;
+    private final String tlsCert;
+    private final String tlsKey;
 
     private CometConfig(Map<String, String> p) {
         locale = language(p);
@@ -114,6 +118,7 @@ public final class CometConfig {
         connFrequency = intParam(p, CONFIG_CONNFREQUENCY, 5000, Integer.MIN_VALUE, Integer.MAX_VALUE);
         workStyle = choice(p, CONFIG_WORKSTYLE, WORKSTYLE_AUTO, WORK_STYLES);
         debug = debug(p);
+        logLevel = Logs.level(raw(p, Logs.PARAM), debug, locale);
         engineClass = text(p, CONFIG_ENGINE, null);
         if (engineClass != null && !engineClass.equals(CometEngine.class.getName())) {
             LOG.warning(Language.text(locale, "EngineClass", CONFIG_ENGINE, engineClass));
@@ -154,6 +159,18 @@ public final class CometConfig {
         if (port == -1 && publicUrls.isEmpty()) {
             throw new ConfigException(CONFIG_PUBLICURL, "required when " + CONFIG_PORT
                     + " is -1 (no listener here: it lists the nodes pages attach to)");
+        }
+        tlsCert = pemFile(p, CONFIG_TLSCERT);
+        tlsKey = pemFile(p, CONFIG_TLSKEY);
+        if ((tlsCert == null) != (tlsKey == null)) {
+            String missing = tlsCert == null ? CONFIG_TLSCERT : CONFIG_TLSKEY;
+            throw new ConfigException(missing, "required with " + (tlsCert == null ? CONFIG_TLSKEY : CONFIG_TLSCERT)
+                    + " (TLS on the native port needs a PEM certificate and its private key)");
+        }
+        if (tlsCert != null && (port == ONE_PORT || port == -1)) {
+            throw new ConfigException(CONFIG_TLSCERT, "TLS is for the native port: set " + CONFIG_PORT
+                    + " (" + (port == -1 ? "-1 runs no listener" : "not set: one port, where the container's connector"
+                    + " does TLS") + ")");
         }
         if (idleTimeout <= heartbeat) {
             throw new ConfigException(CONFIG_IDLETIMEOUT, Language.text(locale, "GreaterThan", CONFIG_HEARTBEAT,
@@ -366,6 +383,23 @@ public final class CometConfig {
         return Collections.unmodifiableList(out);
     }
 
+    /** A readable file's path (the core reads and checks its PEM), or null. */
+    private static String pemFile(Map<String, String> p, String name) {
+        String v = raw(p, name);
+        if (v == null) {
+            return null;
+        }
+        java.nio.file.Path f = java.nio.file.Paths.get(v);
+        if (!java.nio.file.Files.isRegularFile(f)) {
+            throw new ConfigException(name, "cannot read " + v + ": "
+                    + (java.nio.file.Files.exists(f) ? "not a file" : "no such file"));
+        }
+        if (!java.nio.file.Files.isReadable(f)) {
+            throw new ConfigException(name, "cannot read " + v + ": permission denied");
+        }
+        return v;
+    }
+
     private static String hub(Map<String, String> p) {
         String v = raw(p, CONFIG_HUB);
         if (v == null || v.equals(HUB_LOCAL)) {
@@ -458,6 +492,13 @@ public final class CometConfig {
     public String getWorkStyle() { return workStyle; }
     /** Comet.Debug (default false). */
     public boolean isDebug() { return debug; }
+    /**
+     * Comet.LogLevel (error, warn, info, debug) as the java.util.logging
+     * level of the logger org.comet4j: SEVERE, WARNING, INFO or FINE; FINE
+     * when only Comet.Debug is true; null when neither is set (the level
+     * stays logging.properties').
+     */
+    public java.util.logging.Level getLogLevel() { return logLevel; }
     /** Comet.Language as a locale: Chinese for zh, else English (the default). */
     public Locale getLocale() { return locale; }
     /** Comet.Language's language code, e.g. "zh" or "en". */
@@ -581,6 +622,13 @@ public final class CometConfig {
      */
     public boolean isListenActions() { return listenActions; }
 
+    /** Comet.TlsCert: the native port's PEM certificate file, or null without TLS. */
+    public String getTlsCert() { return tlsCert; }
+    /** Comet.TlsKey: its private key's PEM file, or null without TLS. */
+    public String getTlsKey() { return tlsKey; }
+    /** Whether the native port speaks TLS (Comet.TlsCert and Comet.TlsKey are set). */
+    public boolean isTls() { return tlsCert != null; }
+
     /** Maps a c4j_config_t field name (from the core's error) to its parameter. */
     static String parameterOf(String coreField) {
         if (coreField == null) {
@@ -603,6 +651,7 @@ public final class CometConfig {
             {"conn_expires", CONFIG_CONNEXPIRES}, {"history_size", CONFIG_HISTORYSIZE},
             {"history_age", CONFIG_CACHEEXPIRES}, {"api_key", CONFIG_APIKEY}, {"metrics", CONFIG_METRICS},
             {"hub_prefix", CONFIG_HUBPREFIX}, {"listen_actions", CONFIG_LISTENACTIONS}, {"hub", CONFIG_HUB},
+            {"tls_cert", CONFIG_TLSCERT}, {"tls_key", CONFIG_TLSKEY},
         };
         for (String[] row : table) {
             if (field.equals(row[0]) || field.startsWith(row[0] + "_ms")) {

@@ -92,6 +92,7 @@ import org.comet4j.event.Observable;
 public class CometEngine extends Observable {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
+    private static final Logger NATIVE_LOG = Logger.getLogger(Logs.NATIVE);
 
     private final Map<String, ChannelOptions> channelOptions;
     private final ClusterMaps cluster = new ClusterMaps(this);
@@ -241,7 +242,14 @@ public class CometEngine extends Observable {
 
     // ---- sending ---------------------------------------------------------------
 
-    /** Sends data (serialized by JSONUtil) on channel to one connection. */
+    /**
+     * Sends data (serialized by JSONUtil) on channel to one connection.  A
+     * byte[] is sent as bytes, a binary message (docs/protocol.md section
+     * 11): a WebSocket binary frame, base64 on SSE and long-poll, a
+     * Uint8Array to the page's listeners.  (This form has no byte[]
+     * overload of its own: with Comet4J's {@code List<Object>} one it would
+     * make {@code sendTo(channel, c, null)} ambiguous.)
+     */
     public void sendTo(String channel, CometConnection c, Object data) {
         delivery.sendTo(channel, c, data);
     }
@@ -253,14 +261,44 @@ public class CometEngine extends Observable {
         }
     }
 
-    /** Sends data, serialized once, to each connection of the list. */
+    /** Sends data, serialized once, to each connection of the list (a byte[]: as bytes). */
     public void sendTo(String channel, List<CometConnection> list, Object data) {
         delivery.sendTo(channel, list, data);
     }
 
-    /** Sends data on channel to every connection: serialized once, fanned out by the core. */
+    /**
+     * Sends bytes on channel to each connection of the list: a binary
+     * message (docs/protocol.md section 11).  Null sends JSON null, as
+     * {@link #sendTo(String, List, Object)} does.
+     */
+    public void sendTo(String channel, List<CometConnection> list, byte[] data) {
+        delivery.sendTo(channel, list, (Object) data);
+    }
+
+    /**
+     * Sends data on channel to every connection: serialized once, fanned out
+     * by the core (a byte[] passed as an Object: as bytes, like
+     * {@link #sendToAll(String, byte[])}).
+     */
     public void sendToAll(String channel, Object data) {
         delivery.sendToAll(channel, data);
+    }
+
+    /**
+     * Sends bytes on channel to every connection, a binary message
+     * (docs/protocol.md section 11): copied once by the core, framed once,
+     * a WebSocket binary frame for pages on WebSocket and a JSON frame with
+     * the bytes in base64 for pages on SSE and long-poll, which comet4j.js
+     * hands its listeners as a Uint8Array.  It takes the channel's next
+     * offset and is kept in the history like any broadcast, so a page that
+     * resumes gets it again, in order; with a Redis hub it reaches every
+     * node.  MessageEvents carry the same array.  Null sends JSON null, as
+     * {@link #sendToAll(String, Object)} does.
+     * @throws org.comet4j.core.exception.NativeException when the message,
+     *         in base64, would not fit Comet.MaxQueue (ETOOBIG)
+     */
+    public void sendToAll(String channel, byte[] data) {
+        delivery.sendToAll(channel, (Object) data);
     }
 
     /**
@@ -290,6 +328,11 @@ public class CometEngine extends Observable {
         delivery.sendToUser(userId, channel, data);
     }
 
+    /** {@link #sendToUser(String, String, Object)} with bytes: a binary message (see {@link #sendToAll(String, byte[])}). */
+    public void sendToUser(String userId, String channel, byte[] data) {
+        delivery.sendToUser(userId, channel, (Object) data);
+    }
+
     /**
      * Sends data on channel to one connection by its id, wherever it is: on
      * this node, or (Comet.Hub=redis://...) on whichever node holds it.  For
@@ -298,6 +341,11 @@ public class CometEngine extends Observable {
      */
     public void sendToConnection(String connectionId, String channel, Object data) {
         delivery.sendToConnection(connectionId, channel, data);
+    }
+
+    /** {@link #sendToConnection(String, String, Object)} with bytes: a binary message (see {@link #sendToAll(String, byte[])}). */
+    public void sendToConnection(String connectionId, String channel, byte[] data) {
+        delivery.sendToConnection(connectionId, channel, (Object) data);
     }
 
     /**
@@ -545,6 +593,16 @@ public class CometEngine extends Observable {
         figures.originsRefused.increment();
     }
 
+    /** Handshakes refused for their origin: a line at most once a minute per origin ({@link RateLog}). */
+    private final RateLog originLog = new RateLog(LOG, Level.WARNING, "handshakes refused for their origin");
+
+    RateLog originLog() { return originLog; }
+
+    /** Sockets handed to the core (one port) that it closed at once (full...): a line a minute per reason. */
+    private final RateLog adoptLog = new RateLog(LOG, Level.WARNING, "connections handed to the core and closed");
+
+    RateLog adoptLog() { return adoptLog; }
+
     // ---- listeners (Comet4J's names) ------------------------------------------------
 
     public void addBeforeConnectListener(BeforeConnectListener l) { addListener(BeforeConnectEvent.class, l); }
@@ -651,6 +709,14 @@ public class CometEngine extends Observable {
         commands.handle(cid, text);
     }
 
+    /** A client's binary message (a BINARY record): a command with bytes, answered by {@link Commands#handleBinary}. */
+    void onClientBinary(String cid, byte[] message) {
+        if (isDebugOn()) {
+            LOG.info("comet4j: binary frame from " + cid + " (" + message.length + " bytes)");
+        }
+        commands.handleBinary(cid, message);
+    }
+
     /** An HTTP API request that passed the key (docs/protocol.md section 8): answered by {@link ApiHandler}. */
     void onApi(long id, String method, String path, String query, String body) {
         api.handle(id, method, path, query, body);
@@ -659,10 +725,9 @@ public class CometEngine extends Observable {
     /** A record from the hub's action queue (event ACTION): run by {@link RemoteActions}. */
     void onAction(String json) { remoteActions.onAction(json); }
 
+    /** A LOG record of the core: to the logger org.comet4j.native at its level ({@link Logs}). */
     void onLog(int level, String text) {
-        Level l = level == 0 ? Level.SEVERE : level == 1 ? Level.WARNING : level == 2 ? Level.INFO
-                : (config != null && config.isDebug()) ? Level.INFO : Level.FINE;
-        LOG.log(l, "comet4j core: " + text);
+        NATIVE_LOG.log(Logs.ofCore(level), "comet4j core: " + text);
         if (level == 0) {
             fireError(new CometException("comet4j core: " + text));
         }
@@ -672,6 +737,8 @@ public class CometEngine extends Observable {
     void onTick() {
         CometConfig c = config;
         connections.retryRemovals(System.currentTimeMillis(), c == null ? 5000 : c.removalRetryMs());
+        originLog.tick();
+        adoptLog.tick();
     }
 
     /** Fires e to its listeners; one that throws is logged (and an ErrorEvent fired) and the others still run. */
@@ -720,9 +787,9 @@ public class CometEngine extends Observable {
         return h;
     }
 
+    /** Debug lines are logged: Comet.LogLevel debug, Comet.Debug true, or org.comet4j at FINE ({@link Logs#debug}). */
     boolean isDebugOn() {
-        CometConfig c = config;
-        return c != null && c.isDebug();
+        return Logs.debug();
     }
 
     /** Whether Comet.Hub is Redis on this running engine. */

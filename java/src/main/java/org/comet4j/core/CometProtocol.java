@@ -117,6 +117,14 @@ public class CometProtocol {
     /** How many nodes a Comet.PublicUrl entry with {workerIndex} stands for (0 to count-1; default 1). */
     public static final String CONFIG_WORKERS = "Comet.Workers";
     /**
+     * TLS on the native port (Comet.Port): the PEM file of its certificate
+     * (then any chain) and, with Comet.TlsKey, of its private key; both or
+     * neither (docs/protocol.md section 13).
+     */
+    public static final String CONFIG_TLSCERT = "Comet.TlsCert";
+    /** The PEM file of Comet.TlsCert's private key (unencrypted). */
+    public static final String CONFIG_TLSKEY = "Comet.TlsKey";
+    /**
      * The URL pattern (e.g. /conn) at which the jar's ServletContainerInitializer
      * registers CometAppListener and CometServlet itself, for applications
      * without those lines in web.xml; absent or empty: it registers nothing.
