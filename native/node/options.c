@@ -52,6 +52,7 @@ static opt_t opts[] = {
   {"Comet.TlsCert", "--tls-cert", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.TlsKey", "--tls-key", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.LogLevel", "--log-level", T_LEVEL, 0, 0, NULL, NULL},
+  {"Comet.Metrics", "--metrics", T_TEXT, 0, 0, NULL, NULL},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -298,6 +299,7 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
     else if (!strcmp(k, "Comet.HandshakeTimeout")) c->handshake_timeout_ms = n;
     else if (!strcmp(k, "Comet.MaxPendingPerAddress")) c->max_pending_per_addr = n;
     else if (!strcmp(k, "Comet.AllowedOrigins")) c->allowed_origins = o->value;
+    else if (!strcmp(k, "Comet.Metrics")) c->metrics = o->value;
     else if (!strcmp(k, "Comet.HistorySize")) c->history_size = n;
     else if (!strcmp(k, "Comet.CacheExpires")) c->history_age_ms = n;
     else if (!strcmp(k, "Comet.ConnExpires")) c->conn_expires_ms = n;
@@ -378,6 +380,7 @@ const char *node_options_key_of(const char *core_error) {
     {"api_timeout_ms", "Comet.ApiTimeout"}, {"hub", "Comet.Hub"},
     {"hub_prefix", "Comet.HubPrefix"},
     {"tls_cert", "Comet.TlsCert"}, {"tls_key", "Comet.TlsKey"},
+    {"metrics", "Comet.Metrics"},
   };
   size_t n = strcspn(core_error, ":");
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)

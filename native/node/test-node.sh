@@ -80,9 +80,13 @@ check "an API key of two characters exits 2 naming Comet.ApiKey" \
   '[ $rc -eq 2 ] && grep -q "Comet.ApiKey: too little variety" "$dir/bad10.err"' "$dir/bad10.err"
 check "a secret from a file gives no warning" '! grep -q warning "$dir/bad10.err"' "$dir/bad10.err"
 
+"$NODE" --metrics 'true' --secret-file "$dir/secret" --port 0 2> "$dir/bad11.err"; rc=$?
+check "--metrics true without an API key exits 2 naming Comet.Metrics" \
+  '[ $rc -eq 2 ] && grep -q "Comet.Metrics: " "$dir/bad11.err"' "$dir/bad11.err"
+
 # The server, from a config file and flags.
 printf '# comet4j-node\nComet.Port = 0\nComet.WorkStyle = auto\nComet.Host = 127.0.0.1\nComet.HistorySize = 10\n' > "$dir/node.conf"
-printf 'Comet.Hub = local\nComet.ListenActions = false\n' >> "$dir/node.conf"
+printf 'Comet.Hub = local\nComet.ListenActions = false\nComet.Metrics = true\n' >> "$dir/node.conf"
 "$NODE" --config "$dir/node.conf" --secret-file "$dir/secret" --api-key-file "$dir/key" \
   --threads 2 --log-level debug --presence-channels 'other, news' 2> "$dir/node.err" &
 pid=$!
@@ -106,6 +110,15 @@ out=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $key" \
   -d '{"channel":"news","data":{"text":"hello node"}}' "$api/publish")
 check "POST /api/publish: 200 {\"ok\":true}" '[ "$out" = "{\"ok\":true} 200" ]'
 check "the client got the broadcast" 'wait_for "$dir/client.out" "hello node"' "$dir/client.out"
+
+# GET /metrics (docs/metrics.md): the key as a bearer, the broadcast counted.
+out=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/metrics")
+check "GET /metrics without the key: 401" '[ "$out" = 401 ]'
+curl -s -H "Authorization: Bearer $key" "http://127.0.0.1:$port/metrics" > "$dir/metrics.txt"
+check "GET /metrics counts the broadcast and the attached WebSocket" \
+  'grep -qx "comet4j_sends_total{to=\"all\"} 1" "$dir/metrics.txt" &&
+   grep -qx "comet4j_connections{transport=\"ws\"} 1" "$dir/metrics.txt" &&
+   grep -qx "# TYPE comet4j_broadcast_fanout_seconds histogram" "$dir/metrics.txt"' "$dir/metrics.txt"
 
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" \
   -d '{"channel":"news","data":"to alice","user":"alice"}' "$api/send")

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "common.h"
+#include "metrics.h"
 #include "auth.h"
 
 /* ---- Allocation ---------------------------------------------------------- */
@@ -255,5 +256,13 @@ int c4j__config_check(const c4j_config_t *cfg) {
     BAD(cfg->tls_key != NULL && strlen(cfg->tls_key) > 4096
             ? "tls_key: a path of at most 4096 bytes"
             : "tls_cert: a path of at most 4096 bytes");
+  {
+    c4j__metrics_access_t a;
+    const char *why;
+    if (c4j__metrics_parse(cfg->metrics, &a, &why) != 0) BAD(why);
+    if (a.key && (cfg->api_key == NULL || cfg->api_key[0] == '\0'))
+      BAD("metrics: \"true\" needs api_key (or list the addresses that "
+          "may read)");
+  }
   return 0;
 }

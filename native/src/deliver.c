@@ -42,6 +42,10 @@ static int push_all(c4j_engine_t *e, int type, const char *name,
     return n;
   }
   for (i = 0; i < n; i++) msgs[i]->code = code;
+  if (type == C4J__MSG_SEND_ALL) { /* timed until every worker wrote it */
+    c4j__fan_t *fan = c4j__fan_new(&e->fanout, n);
+    for (i = 0; i < n; i++) msgs[i]->fan = fan;
+  }
   if (buf != NULL && n > 1) c4j__buf_ref(buf, (unsigned)n - 1);
   for (i = 0; i < n; i++) {
     msgs[i]->buf = buf;

@@ -20,6 +20,10 @@
 
 /* ---- Life cycle ----------------------------------------------------------- */
 
+static int metrics_cb(c4j_engine_t *e, char **out, size_t *len) {
+  return c4j_metrics_text(e, NULL, out, len);
+}
+
 /* Frees what c4j_engine_new copied (any of it may be NULL). */
 static void free_copies(c4j_engine_t *e) {
   c4j__free(e->hub);
@@ -40,11 +44,14 @@ static char *copy(const char *s) {
 
 int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
   c4j_engine_t *e;
+  const char *why;
   int rc = c4j__config_check(cfg);
   if (rc != 0) return rc;
   e = c4j__calloc(1, sizeof(*e));
   if (e == NULL) return C4J_ENOMEM;
   e->cfg = *cfg;
+  (void)c4j__metrics_parse(cfg->metrics, &e->metrics, &why); /* checked */
+  e->cfg.metrics = NULL; /* kept parsed, in e->metrics */
   e->host = copy(cfg->host);
   e->origins = copy(cfg->allowed_origins);
   e->secret = (uint8_t *)c4j__strndup((const char *)cfg->secret,
@@ -79,6 +86,7 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
   if (c4j__members_init(&e->members) != 0) goto fail_held;
   if (c4j__pending_init(&e->pending) != 0) goto fail_members;
   e->hooks = c4j__presence_hooks;
+  e->hooks.metrics_cb = metrics_cb;
   e->cfg.host = e->host;
   e->cfg.allowed_origins = e->origins;
   e->cfg.secret = e->secret;
@@ -282,8 +290,38 @@ void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out) {
   out->evicted = atomic_load(&m->evicted);
   out->timeouts = atomic_load(&m->timeouts);
   out->timeouts_short = atomic_load(&m->timeouts_short);
+  for (int i = 0; i < C4J_STATS_NTRANSPORTS; i++)
+    out->by_transport[i] = atomic_load(&m->by_transport[i]);
+  for (int i = 0; i < C4J_STATS_NSTATES; i++)
+    out->by_state[i] = (uint64_t)atomic_load(&m->held.by_state[i + 1]);
+  for (int i = 0; i < C4J_STATS_NSTATUSES; i++)
+    out->refused[i] = atomic_load(&m->refused[i]);
+  for (int i = 0; i < C4J_STATS_NCLOSES; i++)
+    out->closed[i] = atomic_load(&m->closed[i]);
+  out->messages_in = atomic_load(&m->messages_in);
+  out->bytes_in = atomic_load(&m->bytes_in);
+  out->broadcasts = atomic_load(&m->broadcasts);
+  out->sends_to = atomic_load(&m->sends_to);
+  out->sends_user = atomic_load(&m->sends_user);
+  out->resumes[0] = atomic_load(&m->resumes[0]);
+  out->resumes[1] = atomic_load(&m->resumes[1]);
+  out->events_queued = c4j__events_used(&m->events);
+  out->events_queue_cap = m->cfg.event_queue;
+  c4j__histo_read(&m->fanout, out->fanout_le, &out->fanout_count,
+                  &out->fanout_sum_ns);
   if (c4j__engine_enter(m)) { /* the hub lives while the engine runs */
     c4j__hub_stats(m, &out->hub_up, &out->hub_outbox, &out->hub_dropped);
+    for (int i = 0; i < m->nworkers; i++)
+      out->out_queued += atomic_load_explicit(&m->workers[i]->out_queued,
+                                              memory_order_relaxed);
     c4j__engine_leave(m);
   }
+}
+
+int c4j_metrics_text(const c4j_engine_t *e, const char *extra, char **out,
+                     size_t *len) {
+  c4j_stats_t s;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
+  c4j_engine_stats(e, &s);
+  return c4j__metrics_render(&s, extra, out, len);
 }

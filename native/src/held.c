@@ -15,11 +15,22 @@ typedef struct {
 
 int c4j__held_init(c4j__held_t *h) {
   c4j__cid_map_init(&h->ids);
+  for (int i = 0; i < 4; i++) atomic_init(&h->by_state[i], 0);
   return uv_mutex_init(&h->lock) == 0 ? 0 : C4J_ENOMEM;
+}
+
+/* Moves one record from state `from` to state `to` in the counts, with
+ * the lock held (NONE: it is new, or forgotten). */
+static void recount(c4j__held_t *h, int from, int to) {
+  if (from != C4J__HELD_NONE)
+    atomic_fetch_sub_explicit(&h->by_state[from], 1, memory_order_relaxed);
+  if (to != C4J__HELD_NONE)
+    atomic_fetch_add_explicit(&h->by_state[to], 1, memory_order_relaxed);
 }
 
 static void forget(c4j__held_t *h, c4j__cid_t *e) {
   record_t *r = e->conn;
+  recount(h, r->state, C4J__HELD_NONE);
   c4j__free(r->pos);
   c4j__free(r->chans);
   c4j__free(r);
@@ -74,6 +85,7 @@ c4j__holder_t c4j__held_claim(c4j__held_t *h, const char *cid, int worker,
     }
   }
   rec = e->conn;
+  recount(h, rec->state, state);
   rec->worker = worker;
   rec->state = state;
   *pos = rec->pos;
@@ -92,6 +104,7 @@ int c4j__held_set(c4j__held_t *h, const char *cid, int worker, int state,
   mine = e != NULL && unpack(e).worker == worker;
   if (mine) {
     record_t *rec = e->conn;
+    recount(h, rec->state, state);
     rec->state = state;
     if (pos != NULL) {
       c4j__free(rec->pos);

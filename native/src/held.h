@@ -6,6 +6,8 @@
 #ifndef C4J_HELD_H
 #define C4J_HELD_H
 
+#include <stdatomic.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -53,6 +55,8 @@ typedef struct {
 typedef struct {
   uv_mutex_t lock;
   c4j__cid_map_t ids;
+  atomic_int by_state[4]; /* records by state (C4J__HELD_*), written under
+                             `lock`, read without it (the statistics) */
 } c4j__held_t;
 
 int c4j__held_init(c4j__held_t *h);  /* 0 or C4J_ENOMEM */

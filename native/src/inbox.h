@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "metrics.h"
 #include "queue.h"
 
 enum {
@@ -48,6 +49,9 @@ typedef struct {
   const void *hist;
   uint64_t off;
   c4j__buf_t *buf;      /* one reference, owned by the message */
+  c4j__fan_t *fan;      /* C4J__MSG_SEND_ALL: its timing (metrics.h), or
+                           NULL; done when the message is freed unless
+                           the worker took it */
   uint16_t name_len;
   const char *reason;   /* points into text, after the name's NUL */
   char text[];          /* name NUL reason NUL */

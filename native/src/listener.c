@@ -110,9 +110,11 @@ int c4j__listener_open(c4j_engine_t *e) {
 /* Answers status with reason on a socket no worker will own, then
  * closes it (a TLS port's client would read a plain answer as garbage:
  * only closed). */
-static void refuse(int fd, int status, const char *reason, int tls) {
+static void refuse(c4j_engine_t *e, int fd, int status, const char *reason,
+                   int tls) {
   char buf[512];
   long n;
+  C4J__COUNT(e->refused[c4j__metrics_status_slot(status)]);
   /* Read what the client already sent, so close() does not reset. */
   while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {}
   n = tls ? 0 : c4j_http_write_error(buf, sizeof(buf), status, reason, "");
@@ -195,7 +197,7 @@ void c4j__listener_place(c4j__worker_t *w, int fd, const c4j__buf_t *first,
        * twice. */
       c4j__listener_unplace(e, key, 1);
       atomic_fetch_add(&e->refused_full, 1);
-      refuse(fd, 503, "too many connections", tls);
+      refuse(e, fd, 503, "too many connections", tls);
       return;
     }
   }
@@ -254,7 +256,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     atomic_fetch_add(&e->accepted, 1);
     status = admit(e, (struct sockaddr *)&ss, &key, &victim, &why);
     if (status != 0) {
-      refuse(fd, status, why, e->tls_cert != NULL);
+      refuse(e, fd, status, why, e->tls_cert != NULL);
       continue;
     }
     hand_off(w, fd, key, victim);
@@ -359,7 +361,7 @@ int c4j__listener_adopt(c4j_engine_t *e, int fd, int sink, const char *bytes,
   if (status != 0) {
     /* Refused, but the dummy is still drained: the other server writes
      * its answer there. */
-    refuse(fd, status, why, 0);
+    refuse(e, fd, status, why, 0);
     fd = -1;
   }
   m->fd = fd;

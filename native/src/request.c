@@ -7,6 +7,7 @@
  * (a body to read).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <jansson.h>
@@ -65,6 +66,8 @@ void c4j__request_answer(c4j__conn_t *c, int status, const char *ctype,
   long n = c4j__http_head(head, sizeof(head), status, ctype,
                           ctype ? (long long)blen : -1, 0, acao);
   c4j__buf_t *b = n < 0 ? NULL : c4j__buf_new((size_t)n + blen);
+  if (status >= 400)
+    C4J__COUNT(c4j__conn_engine(c)->refused[c4j__metrics_status_slot(status)]);
   c4j__conn_pending_done(c); /* answered: no longer waited for */
   if (b != NULL) {
     memcpy(b->data, head, (size_t)n);
@@ -240,6 +243,37 @@ static int check_upgrade(c4j_http_req_t *r, char accept[29],
 
 /* ---- Routing -------------------------------------------------------------- */
 
+/* GET /metrics: Prometheus's text, to whom c4j_config_t.metrics allows. */
+static void metrics(c4j__conn_t *c) {
+  c4j_engine_t *e = c4j__conn_engine(c);
+  c4j_http_req_t *r = c->u.http;
+  struct sockaddr_storage ss;
+  int len = sizeof(ss), status;
+  char *text = NULL;
+  size_t n;
+  if (r->method != HTTP_GET) {
+    c4j__request_refuse(c, 405, "method must be GET");
+    return;
+  }
+  status = c4j__metrics_allowed(
+      &e->metrics,
+      uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0 ? &ss
+                                                                     : NULL,
+      r->auth_too_long ? "-" : r->authorization, e->api_key);
+  if (status != 0) {
+    c4j__request_refuse(c, status, status == 401 ? "invalid API key"
+                                                 : "address not allowed");
+    return;
+  }
+  if (e->hooks.metrics_cb(e, &text, &n) != 0) {
+    c4j__request_refuse(c, 503, "out of memory");
+    return;
+  }
+  c4j__request_answer(c, 200, "text/plain; version=0.0.4; charset=utf-8",
+                      text, NULL);
+  free(text);
+}
+
 /* The request is complete: route it, attach it or refuse it. */
 static void route(c4j__conn_t *c) {
   c4j_http_req_t *r = c->u.http;
@@ -249,6 +283,11 @@ static void route(c4j__conn_t *c) {
   int status = 0, transport;
 
   c4j_http_path(r, path, sizeof(path));
+  /* The metrics are for servers too (docs/metrics.md). */
+  if (strcmp(path, "/metrics") == 0 && c4j__conn_engine(c)->metrics.on) {
+    metrics(c);
+    return;
+  }
   /* The conformance echo (engine.h, c4j__engine_echo): "/" alone. */
   if (c4j__conn_engine(c)->echo && strcmp(path, "/") == 0) {
     status = check_upgrade(r, accept, &why);

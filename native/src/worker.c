@@ -93,6 +93,12 @@ static int handle(c4j__worker_t *w, c4j__msg_t *m) {
           c4j__conn_send_sub(s->conn, s, m->buf);
         }
       }
+      /* Timed until the flush has written it (or when the turn's list is
+       * full, until now). */
+      if (m->fan != NULL && w->nfans < C4J__MAX_FANS) {
+        w->fans[w->nfans++] = m->fan;
+        m->fan = NULL;
+      }
       break;
     case C4J__MSG_SEND_TO:
       if ((c = find_conn(w, m)) != NULL) c4j__conn_send(c, m->buf);
@@ -228,12 +234,14 @@ static void async_cb(uv_async_t *a) {
 typedef struct {
   uint32_t now;
   int ping;
+  uint64_t queued; /* bytes queued to the connections walked */
 } tick_t;
 
 static void tick_walk_cb(uv_handle_t *h, void *arg) {
   tick_t *t = arg;
   if (h->type != UV_TCP || uv_is_closing(h)) return;
   c4j__conn_tick((c4j__conn_t *)h, t->now, t->ping);
+  t->queued += ((c4j__conn_t *)h)->queued;
 }
 
 static void tick_cb(uv_timer_t *timer) {
@@ -246,11 +254,14 @@ static void tick_cb(uv_timer_t *timer) {
   if (w->index == 0) c4j__listener_report(w);
   c4j__request_report(w);
   retry_later(w, 1);
+  t.queued = 0;
   uv_walk(&w->loop, tick_walk_cb, &t);
   for (c4j__conn_t *g = w->ghosts, *next; g != NULL; g = next) {
     next = g->gnext; /* the tick may free g */
+    t.queued += g->queued;
     c4j__identity_ghost_tick(g, t.now);
   }
+  atomic_store_explicit(&w->out_queued, t.queued, memory_order_relaxed);
 }
 
 /* ---- The flush ------------------------------------------------------------ */
@@ -270,12 +281,23 @@ static void flush(c4j__worker_t *w) {
                               memory_order_relaxed);
     w->messages_out = w->bytes_out = 0;
   }
+#ifndef C4J_NO_METRICS
+  if (w->messages_in > 0) {
+    atomic_fetch_add_explicit(&w->engine->messages_in, w->messages_in,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->engine->bytes_in, w->bytes_in,
+                              memory_order_relaxed);
+    w->messages_in = w->bytes_in = 0;
+  }
+#endif
   while ((c = w->flush_list) != NULL) {
     w->flush_list = c->flush_next;
     c->flush_next = NULL;
     c->flags &= (uint8_t)~C4J__F_IN_FLUSH;
     c4j__conn_flush(c);
   }
+  for (int i = 0; i < w->nfans; i++) c4j__fan_done(w->fans[i]);
+  w->nfans = 0;
 }
 
 static void prepare_cb(uv_prepare_t *p) {
@@ -384,6 +406,8 @@ void c4j__worker_free(c4j__worker_t *w) {
       w->later = atomic_load(&n->next);
       c4j__msg_free(C4J__CONTAINER_OF(n, c4j__msg_t, node));
     }
+    for (int i = 0; i < w->nfans; i++) c4j__fan_done(w->fans[i]);
+    w->nfans = 0;
     if (uv_loop_close(&w->loop) == UV_EBUSY) {
       uv_run(&w->loop, UV_RUN_DEFAULT);
       uv_loop_close(&w->loop);

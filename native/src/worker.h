@@ -24,6 +24,7 @@ typedef struct c4j__conn_s c4j__conn_t;
 struct evp_cipher_ctx_st;
 
 #define C4J__READ_BUF (64 * 1024)
+#define C4J__MAX_FANS 64 /* broadcasts timed in one loop turn */
 
 /* Invariant: everything here except `inbox`, `async` (for uv_async_send)
  * and the atomic counters belongs to the worker's thread once it runs.
@@ -81,6 +82,12 @@ struct c4j__worker_s {
   c4j__buf_t *pong_text;
   c4j__buf_t *comment;
   uint64_t messages_out, bytes_out; /* not yet added to the engine's */
+  uint64_t messages_in, bytes_in;   /* the same, for client texts */
+  atomic_ullong out_queued; /* bytes queued to its connections at the last
+                               tick (read by c4j_engine_stats) */
+  c4j__fan_t *fans[C4J__MAX_FANS]; /* broadcasts handled since the last
+                               flush: done once it wrote them */
+  int nfans;
   unsigned rr;              /* round-robin position of the listener */
   uint8_t handles;          /* which handles were initialized */
   c4j_ws_parser_t parser;   /* scratch parser for connections between

@@ -83,6 +83,10 @@ public class CometAppListener implements ServletContextListener {
         if (!servlet.getMappings().contains(m) && !servlet.addMapping(m).isEmpty()) {
             throw new IllegalStateException("comet4j: " + m + " is mapped to another servlet");
         }
+        String metrics = sc.getInitParameter(CometProtocol.CONFIG_METRICS);
+        if (metrics != null && !metrics.trim().isEmpty() && !metrics.trim().equalsIgnoreCase("false")) {
+            MetricsServlet.register(sc); // the listener added below may not add servlets
+        }
         if (sc.getAttribute(REGISTERED) == null) {
             sc.addListener(new CometAppListener());
             sc.setAttribute(REGISTERED, m);
@@ -123,6 +127,9 @@ public class CometAppListener implements ServletContextListener {
             CometContext.getInstance().init(event);
             CometConfig cfg = CometContext.getInstance().getConfig();
             sc.setAttribute(STARTED_BY, this);
+            if (cfg.isMetricsEnabled()) {
+                MetricsServlet.register(sc); // <context>/comet4j/metrics (docs/metrics.md)
+            }
             LOG.info(cfg.isOnePort() ? Language.text(cfg.getLocale(), "StartedOnePort", sc.getContextPath())
                     : Language.text(cfg.getLocale(), "Started", CometContext.getInstance().getPort()));
             StartupChecks.run(sc);

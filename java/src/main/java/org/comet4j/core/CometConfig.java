@@ -55,7 +55,7 @@ public final class CometConfig {
             CONFIG_MAXHEADER, CONFIG_HISTORYSIZE, CONFIG_MAXFRAME, CONFIG_MAXMESSAGE, CONFIG_MAXQUEUE,
             CONFIG_MAXCONNECTIONS, CONFIG_HANDSHAKETIMEOUT, CONFIG_MAXPENDINGPERADDRESS,
             CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
-            CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY,
+            CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY, CONFIG_METRICS,
             CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS, CONFIG_WORKERS,
             CONFIG_IDLETIMEOUT, CONFIG_ENGINE, CONFIG_TLSCERT, CONFIG_TLSKEY,
             CONFIG_MAPPING, // read by CometInitializer, not here
@@ -97,6 +97,8 @@ public final class CometConfig {
     private final int actionTimeout;
     private final int actionThreads;
     private final String apiKey;
+    /** Comet.Metrics: null (off), "true", or the normalized address list. */
+    private final String metrics;
     private final String hub;
     private final String hubPrefix;
     private final boolean listenActions;
@@ -146,6 +148,7 @@ public final class CometConfig {
                 || !apiKey.chars().allMatch(ch -> ch > ' ' && ch < 0x7f))) {
             throw new ConfigException(CONFIG_APIKEY, "must be 16 to 256 printable ASCII characters");
         }
+        metrics = metrics(p, apiKey);
         hub = hub(p);
         hubPrefix = text(p, CONFIG_HUBPREFIX, "c4j");
         if (!HUB_PREFIX.matcher(hubPrefix).matches()) {
@@ -265,6 +268,26 @@ public final class CometConfig {
     }
 
     /** A comma list of IP addresses, each checked. */
+    /** Comet.Metrics: null (unset or false), "true" (needs the key), or its addresses, checked. */
+    private static String metrics(Map<String, String> p, String apiKey) {
+        String v = raw(p, CONFIG_METRICS);
+        if (v == null || v.trim().isEmpty() || v.trim().equalsIgnoreCase("false")) {
+            return null;
+        }
+        if (v.trim().equalsIgnoreCase("true")) {
+            if (apiKey.isEmpty()) {
+                throw new ConfigException(CONFIG_METRICS, "true needs " + CONFIG_APIKEY
+                        + " (the key Prometheus sends as a bearer), or list the addresses that may read");
+            }
+            return "true";
+        }
+        Set<String> list = addresses(p, CONFIG_METRICS);
+        if (list.isEmpty() || list.size() > 32) {
+            throw new ConfigException(CONFIG_METRICS, "true, false, or a comma list of up to 32 IP addresses");
+        }
+        return String.join(",", list);
+    }
+
     private static Set<String> addresses(Map<String, String> p, String name) {
         String v = raw(p, name);
         if (v == null) {
@@ -579,6 +602,10 @@ public final class CometConfig {
 
     /** Comet.ApiKey: the key of the HTTP API on the native port; "" (the default) turns the API off. */
     String getApiKey() { return apiKey; }
+    /** Comet.Metrics: null when off, "true" (the key as a bearer), or a comma list of addresses. */
+    String getMetrics() { return metrics; }
+    /** Whether Comet.Metrics lets someone read the metrics (the servlet is then registered). */
+    public boolean isMetricsEnabled() { return metrics != null; }
     /** Whether Comet.ApiKey is set, that is the native port answers /api/ requests. */
     public boolean isApiEnabled() { return !apiKey.isEmpty(); }
 
@@ -622,7 +649,7 @@ public final class CometConfig {
             {"max_pending_per_addr", CONFIG_MAXPENDINGPERADDRESS},
             {"allowed_origins", CONFIG_ALLOWEDORIGINS},
             {"conn_expires", CONFIG_CONNEXPIRES}, {"history_size", CONFIG_HISTORYSIZE},
-            {"history_age", CONFIG_CACHEEXPIRES}, {"api_key", CONFIG_APIKEY},
+            {"history_age", CONFIG_CACHEEXPIRES}, {"api_key", CONFIG_APIKEY}, {"metrics", CONFIG_METRICS},
             {"hub_prefix", CONFIG_HUBPREFIX}, {"listen_actions", CONFIG_LISTENACTIONS}, {"hub", CONFIG_HUB},
             {"tls_cert", CONFIG_TLSCERT}, {"tls_key", CONFIG_TLSKEY},
         };

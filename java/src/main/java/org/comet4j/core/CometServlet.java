@@ -132,6 +132,7 @@ public class CometServlet extends HttpServlet {
             cid = engine.newId();
             BeforeConnectEvent before = new BeforeConnectEvent(engine, request, response, cid);
             if (!engine.fireEvent(before)) {
+                engine.figures().beforeConnectRefused.increment();
                 if (!response.isCommitted()) {
                     error(response, 403, 4030, Language.t("ConnectRefused"));
                 }

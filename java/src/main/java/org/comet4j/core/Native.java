@@ -25,7 +25,8 @@ final class Native {
                                  int connExpiresMs, int historySize, int historyAgeMs,
                                  String apiKey, String hub, String hubPrefix,
                                  int listenActions, int handshakeTimeoutMs,
-                                 int maxPendingPerAddr, String tlsCert, String tlsKey);
+                                 int maxPendingPerAddr, String tlsCert, String tlsKey,
+                                 String metrics);
 
     static native String configError();
 
@@ -87,6 +88,9 @@ final class Native {
 
     /** Fills out with c4j_stats_t's fields in order. */
     static native void stats(long h, long[] out);
+
+    /** c4j_metrics_text with extra (UTF-8, may be null) appended: the UTF-8 text, or null when out of memory. */
+    static native byte[] metricsText(long h, byte[] extra);
 
     /** Answers HTTP API request id (event 7) with status and a JSON body; 0 once queued. */
     static native int apiReply(long h, long id, int status, byte[] json);
