@@ -3,8 +3,9 @@
 #   make demo    install what is missing, build, run Tomcat with the example
 #   make test    install, build, run every suite, print a summary line
 #   make bench   the figures: memory per connection, broadcast fan-out, the
-#                hub (cross-node latency, connections across 4 nodes), and
-#                the kernel's floor for the same fan-out
+#                hub (cross-node latency, connections across 4 nodes), the
+#                kernel's floor for the same fan-out, and each way a page
+#                reaches the core in a real Tomcat (bench/README.md)
 #   make fuzz    the libFuzzer targets of native/fuzz/, FUZZ_SECONDS each
 #                (60), then each one's executions and coverage; fails on a
 #                crash (clang and libclang-rt-14-dev come from .ci/install)

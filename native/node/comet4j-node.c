@@ -2,9 +2,10 @@
  * from flags or a Comet.* file (options.c), the engine, and the embedder's
  * one thread: it drains c4j_engine_poll, answers the HTTP API (api.c),
  * hands a page's sub, unsub, pub and req to the hub's action queue (or
- * answers 4040 without a Redis hub: no application here), logs, and stops
- * on SIGINT/SIGTERM.  A page's binary pub goes to the action queue too,
- * its bytes as "b64".  Who is connected and subscribed it asks the core
+ * answers 4040 without a Redis hub: no application here), logs, stops on
+ * SIGINT/SIGTERM and, with TLS, reads its certificate again on SIGHUP.  A
+ * page's binary pub goes to the action queue too, its bytes as "b64".
+ * Who is connected and subscribed it asks the core
  * (c4j.h, "Who is here"): it keeps no index of its own. */
 #include "api.h"
 #include "base64.h"
@@ -18,11 +19,29 @@
 #include <string.h>
 #include <time.h>
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, reload_signal;
 static int log_level = LOG_INFO;
 static int hub_remote; /* Comet.Hub is redis://... */
 
 static void on_signal(int sig) { stop_signal = sig; }
+static void on_hup(int sig) { reload_signal = 1; }
+
+/* The core's text about a field, with the field as the Comet.* setting
+ * that sets it here ("tls_key: ... in tls_cert: /k" -> "Comet.TlsKey: ...
+ * in Comet.TlsCert: /k"); a text of no field unchanged. */
+static const char *as_setting(const char *text, char *out, size_t cap) {
+  const char *name = node_options_key_of(text);
+  const char *rest, *in;
+  if (!name) return text;
+  rest = text + strcspn(text, ":");
+  in = strstr(rest, "certificate in tls_cert:");
+  if (in) /* "certificate in tls_cert" is 23 bytes */
+    snprintf(out, cap, "%s%.*scertificate in Comet.TlsCert%s", name,
+             (int)(in - rest), rest, in + 23);
+  else
+    snprintf(out, cap, "%s%s", name, rest);
+  return out;
+}
 
 static void logf_(int level, const char *fmt, ...) {
   static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
@@ -277,12 +296,15 @@ int main(int argc, char **argv) {
   hub_remote = o.hub_remote;
 
   c4j_engine_t *e;
+  char why[600];
+  int tls = o.cfg.tls_cert && *o.cfg.tls_cert;
+  char *cert = tls ? strdup(o.cfg.tls_cert) : NULL; /* for the log */
   if ((rc = c4j_engine_new(&o.cfg, &e)) < 0) {
-    const char *why = rc == C4J_EINVAL_CONFIG ? c4j_config_error() : c4j_strerror(rc);
-    const char *key = rc == C4J_EINVAL_CONFIG ? node_options_key_of(why) : NULL;
-    if (key) fprintf(stderr, "comet4j-node: %s: %s\n", key, why + strcspn(why, ":") + 2);
-    else fprintf(stderr, "comet4j-node: %s\n", why);
+    fprintf(stderr, "comet4j-node: %s\n",
+            rc == C4J_EINVAL_CONFIG ? as_setting(c4j_config_error(), why, sizeof why)
+                                    : c4j_strerror(rc));
     node_options_free();
+    free(cert);
     return 2;
   }
   node_options_free(); /* the engine copied what it keeps */
@@ -295,6 +317,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "comet4j-node: Comet.PresenceChannels: %s: '%s'\n",
               c4j_strerror(rc), ch);
       free(o.presence);
+      free(cert);
       c4j_engine_free(e);
       return 2;
     }
@@ -307,6 +330,8 @@ int main(int argc, char **argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  sa.sa_handler = on_hup;
+  sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
   /* Like a busy port, an unreachable hub is the machine's state, not a
@@ -317,11 +342,12 @@ int main(int argc, char **argv) {
     else
       fprintf(stderr, "comet4j-node: cannot start: %s\n", c4j_strerror(rc));
     c4j_engine_free(e);
+    free(cert);
     return 1;
   }
   api_set_hub(hub_remote);
-  logf_(LOG_INFO, "comet4j-node listening on port %d%s", c4j_engine_port(e),
-        hub_remote ? " (Redis hub)" : "");
+  logf_(LOG_INFO, "comet4j-node listening on port %d%s%s", c4j_engine_port(e),
+        tls ? " (TLS)" : "", hub_remote ? " (Redis hub)" : "");
 
   /* A client's binary message comes whole in one record (up to
    * Comet.MaxMessage), as for the JVM's dispatcher. */
@@ -331,6 +357,7 @@ int main(int argc, char **argv) {
   if (!buf) {
     c4j_engine_stop(e);
     c4j_engine_free(e);
+    free(cert);
     return 1;
   }
   int stopping = 0;
@@ -339,6 +366,17 @@ int main(int argc, char **argv) {
       logf_(LOG_INFO, "signal %d: stopping", (int)stop_signal);
       stopping = 1;
       c4j_engine_stop(e);
+    }
+    if (reload_signal && !stopping) {
+      reload_signal = 0;
+      if (!tls)
+        logf_(LOG_WARN, "SIGHUP: no TLS (Comet.TlsCert is not set): nothing to reload");
+      else if (c4j_tls_reload(e) == 0)
+        logf_(LOG_INFO, "SIGHUP: TLS certificate reloaded from %s (new connections "
+              "get it)", cert);
+      else
+        logf_(LOG_ERROR, "SIGHUP: %s: keeping the old certificate",
+              as_setting(c4j_config_error(), why, sizeof why));
     }
     int n = c4j_engine_poll(e, buf, cap, 200);
     if (n == C4J_ESTOPPED) break;
@@ -361,6 +399,7 @@ int main(int argc, char **argv) {
   c4j_engine_stop(e);
   c4j_engine_free(e);
   free(buf);
+  free(cert);
   api_free();
   logf_(LOG_INFO, "stopped");
   return 0;

@@ -6,15 +6,35 @@
  * close frame, 1 otherwise.  A message "pub:CH:ID:HEX" is sent as the
  * binary pub of those bytes on CH, "raw:HEX" as a binary message of those
  * bytes, anything else as text.  It is the shared test client
- * (test/wsclient.h) with a deadline.
- *   test-node-client PORT SECRET CID USER CHANNEL SECONDS [MESSAGE...] */
+ * (test/wsclient.h) with a deadline.  PORT tls:N connects with TLS and
+ * first prints "tls: <version> <ALPN> CN=<the certificate's common name>".
+ *   test-node-client [tls:]PORT SECRET CID USER CHANNEL SECONDS [MESSAGE...] */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
 #include "../test/wsclient.h"
+
+/* What the server's TLS agreed on, as one line. */
+static void print_tls(wsc_t *c) {
+  SSL *s = c->ssl;
+  const unsigned char *alpn;
+  unsigned n = 0;
+  char cn[256] = "";
+  X509 *x = SSL_get1_peer_certificate(s);
+  if (x)
+    X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn,
+                              sizeof cn);
+  X509_free(x);
+  SSL_get0_alpn_selected(s, &alpn, &n);
+  printf("tls: %s %.*s CN=%s\n", SSL_get_version(s), n ? (int)n : 4,
+         n ? (const char *)alpn : "none", cn);
+}
 
 /* Decodes hex into out; returns the byte count. */
 static size_t unhex(const char *hex, uint8_t *out, size_t cap) {
@@ -53,10 +73,10 @@ int main(int argc, char **argv) {
   static char frame[1 << 16];
   char claims[512], tok[2048], target[2200];
   size_t len;
-  int op, status, sent = argc < 8;
+  int op, status, sent = argc < 8, tls;
   if (argc < 7) {
     fprintf(stderr,
-            "usage: %s PORT SECRET CID USER CHANNEL SECONDS [TEXT...]\n",
+            "usage: %s [tls:]PORT SECRET CID USER CHANNEL SECONDS [MESSAGE...]\n",
             argv[0]);
     return 2;
   }
@@ -68,9 +88,18 @@ int main(int argc, char **argv) {
   snprintf(target, sizeof target, "/ws?ticket=%s", tok);
   setvbuf(stdout, NULL, _IOLBF, 0);
 
-  if (wsc_open(&c, atoi(argv[1]), 0) < 0) {
+  tls = strncmp(argv[1], "tls:", 4) == 0;
+  if (wsc_open(&c, atoi(argv[1] + (tls ? 4 : 0)), 0) < 0) {
     perror("connect");
     return 1;
+  }
+  if (tls) {
+    wsc_tls_opts_t o = {"\x08http/1.1", 0, 0, NULL, NULL, NULL};
+    if (wsc_tls(&c, &o) < 0) {
+      printf("tls failed: %s\n", c.body);
+      return 1;
+    }
+    print_tls(&c);
   }
   c.deadline_ms = wsc_now_ms() + 1000u * (uint64_t)atoi(argv[6]);
   status = wsc_handshake(&c, target, NULL);

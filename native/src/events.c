@@ -39,6 +39,14 @@ void c4j__events_stop(c4j__events_t *ev) {
   uv_mutex_unlock(&ev->lock);
 }
 
+size_t c4j__events_used(c4j__events_t *ev) {
+  size_t n;
+  uv_mutex_lock(&ev->lock);
+  n = ev->used;
+  uv_mutex_unlock(&ev->lock);
+  return n;
+}
+
 /* ---- Writing records (called with the lock held) ----------------------- */
 
 /* Copies n bytes in at the logical end of the ring. */

@@ -28,6 +28,8 @@ void c4j__events_free(c4j__events_t *ev);
 /* Marks the queue stopped and wakes every waiter; the records left can
  * still be read. */
 void c4j__events_stop(c4j__events_t *ev);
+/* Bytes of records waiting now (the statistics). */
+size_t c4j__events_used(c4j__events_t *ev);
 
 /* Appends one record.  Strings longer than 65535 bytes are cut.  Returns 0,
  * or C4J_EFULL after counting the record as dropped. */

@@ -68,12 +68,13 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint history_age_ms, jstring api_key,
                           jstring hub, jstring hub_prefix,
                           jint listen_actions, jint handshake_timeout_ms,
-                          jint max_pending_per_addr) {
+                          jint max_pending_per_addr, jstring tls_cert,
+                          jstring tls_key, jstring metrics) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
-  char *h, *o, *s, *k, *hb, *hp;
+  char *h, *o, *s, *k, *hb, *hp, *tc, *tk, *mt;
   size_t slen;
-  int oom1, oom2, oom3, oom4, oom5, oom6, rc;
+  int oom1, oom2, oom3, oom4, oom5, oom6, oom7, oom8, oom9, rc;
 
   c4j_config_init(&cfg);
   h = dup_string(env, host, &oom1);
@@ -82,7 +83,10 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   k = dup_string(env, api_key, &oom4);
   hb = dup_string(env, hub, &oom5);
   hp = dup_string(env, hub_prefix, &oom6);
-  if (oom1 || oom2 || oom3 || oom4 || oom5 || oom6) {
+  tc = dup_string(env, tls_cert, &oom7);
+  tk = dup_string(env, tls_key, &oom8);
+  mt = dup_string(env, metrics, &oom9);
+  if (oom1 || oom2 || oom3 || oom4 || oom5 || oom6 || oom7 || oom8 || oom9) {
     rc = C4J_ENOMEM;
     goto done;
   }
@@ -113,10 +117,16 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   cfg.listen_actions = listen_actions;
   if (handshake_timeout_ms != 0) cfg.handshake_timeout_ms = handshake_timeout_ms;
   cfg.max_pending_per_addr = max_pending_per_addr; /* 0: no cap */
+  cfg.tls_cert = tc; /* NULL (or ""): no TLS */
+  cfg.tls_key = tk;
+  cfg.metrics = mt; /* NULL: off */
   rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
 done:
+  free(mt);
   free(hb);
   free(hp);
+  free(tc);
+  free(tk);
   free(h);
   free(o);
   if (k != NULL) memset(k, 0, strlen(k));
@@ -359,7 +369,7 @@ static jint n_poll(JNIEnv *env, jclass cls, jlong h, jobject buf,
 static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   c4j_engine_t *e = handle(h);
   c4j_stats_t s;
-  jlong v[15];
+  jlong v[25];
   jsize n;
   if (e == NULL || out == NULL) return;
   c4j_engine_stats(e, &s);
@@ -378,8 +388,40 @@ static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   v[12] = (jlong)s.evicted;
   v[13] = (jlong)s.timeouts;
   v[14] = (jlong)s.timeouts_short;
+  v[15] = (jlong)s.messages_in;
+  v[16] = (jlong)s.bytes_in;
+  v[17] = (jlong)s.broadcasts;
+  v[18] = (jlong)s.sends_to;
+  v[19] = (jlong)s.sends_user;
+  v[20] = (jlong)s.resumes[1];
+  v[21] = (jlong)s.resumes[0];
+  v[22] = (jlong)s.events_queued;
+  v[23] = (jlong)s.out_queued;
+  v[24] = (jlong)s.fanout_count;
   n = (*env)->GetArrayLength(env, out);
-  (*env)->SetLongArrayRegion(env, out, 0, n < 15 ? n : 15, v);
+  (*env)->SetLongArrayRegion(env, out, 0, n < 25 ? n : 25, v);
+}
+
+/* The Prometheus text (c4j_metrics_text) with extra appended, as UTF-8
+ * bytes; NULL when out of memory or not a live engine. */
+static jbyteArray n_metrics_text(JNIEnv *env, jclass cls, jlong h,
+                                 jbyteArray extra) {
+  c4j_engine_t *e = handle(h);
+  char *x, *text = NULL;
+  size_t n = 0, xn;
+  int oom;
+  jbyteArray out = NULL;
+  if (e == NULL) return NULL;
+  x = dup_bytes(env, extra, &xn, &oom);
+  if (oom) return NULL;
+  if (c4j_metrics_text(e, x, &text, &n) == 0 && n <= 0x7fffffff) {
+    out = (*env)->NewByteArray(env, (jsize)n);
+    if (out != NULL)
+      (*env)->SetByteArrayRegion(env, out, 0, (jsize)n, (const jbyte *)text);
+  }
+  free(text);
+  free(x);
+  return out;
 }
 
 static jint n_api_reply(JNIEnv *env, jclass cls, jlong h, jlong id,
@@ -697,7 +739,8 @@ static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
 static const JNINativeMethod methods[] = {
   { "engineNew",
     "(Ljava/lang/String;II[BIIIIIIIILjava/lang/String;IIILjava/lang/String;"
-    "Ljava/lang/String;Ljava/lang/String;III)J",
+    "Ljava/lang/String;Ljava/lang/String;IIILjava/lang/String;"
+    "Ljava/lang/String;Ljava/lang/String;)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },
   { "engineStart", "(J)I", (void *)n_engine_start },
@@ -718,6 +761,7 @@ static const JNINativeMethod methods[] = {
   { "ticket", "(J[B)Ljava/lang/String;", (void *)n_ticket },
   { "poll", "(JLjava/nio/ByteBuffer;I)I", (void *)n_poll },
   { "stats", "(J[J)V", (void *)n_stats },
+  { "metricsText", "(J[B)[B", (void *)n_metrics_text },
   { "apiReply", "(JJI[B)I", (void *)n_api_reply },
   { "sendChannelFrame", "(J[B[B)I", (void *)n_send_channel_frame },
   { "hubAction", "(J[B)I", (void *)n_hub_action },

@@ -78,10 +78,13 @@ static int send_all(c4j_engine_t *e, const char *channel, size_t channel_len,
   if (!c4j__engine_valid(e)) return C4J_ESTATE;
   if (!channel_ok(channel, channel_len)) return C4J_EBADNAME;
   if (!data_ok(json, data, len)) return C4J_EBADJSON;
+  int rc;
   if (time_ms == 0) time_ms = c4j__wall_ms();
-  if (c4j__hub_remote(e))
-    return c4j__hub_send_all(e, channel, channel_len, data, len, time_ms);
-  return c4j__deliver_all(e, channel, channel_len, data, len, time_ms);
+  rc = c4j__hub_remote(e)
+           ? c4j__hub_send_all(e, channel, channel_len, data, len, time_ms)
+           : c4j__deliver_all(e, channel, channel_len, data, len, time_ms);
+  if (rc == 0) C4J__COUNT(e->broadcasts);
+  return rc;
 }
 
 static int send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
@@ -96,10 +99,15 @@ static int send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
   if ((to = route(e, cid, cid_len)) & TO_HUB) {
     hub = c4j__hub_send_to(e, cid, cid_len, channel, channel_len, data, len,
                            time_ms);
-    if (!(to & TO_HERE)) return hub;
+    if (!(to & TO_HERE)) {
+      if (hub == 0) C4J__COUNT(e->sends_to);
+      return hub;
+    }
   }
-  return both(to, hub, c4j__deliver_to(e, cid, cid_len, channel,
-                                       channel_len, data, len, time_ms));
+  hub = both(to, hub, c4j__deliver_to(e, cid, cid_len, channel, channel_len,
+                                      data, len, time_ms));
+  if (hub == 0) C4J__COUNT(e->sends_to);
+  return hub;
 }
 
 static int send_user(c4j_engine_t *e, const char *user, size_t user_len,
@@ -118,6 +126,7 @@ static int send_user(c4j_engine_t *e, const char *user, size_t user_len,
   if (rc == 0 && c4j__hub_remote(e))
     rc = c4j__hub_send_user(e, user, user_len, channel, channel_len, data,
                             len, time_ms);
+  if (rc == 0) C4J__COUNT(e->sends_user);
   return rc;
 }
 
@@ -191,7 +200,10 @@ int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
   if (code != 1000 && (code < 3000 || code > 4999)) return UV_EINVAL;
   if ((to = route(e, cid, cid_len)) & TO_HUB) {
     hub = c4j__hub_drop(e, cid, cid_len, code, reason ? reason : "");
-    if (!(to & TO_HERE)) return hub;
+    if (!(to & TO_HERE)) {
+      if (hub == 0) C4J__COUNT(e->sends_to);
+      return hub;
+    }
   }
   return both(to, hub, c4j__deliver_drop(e, cid, cid_len, code, reason));
 }
@@ -208,7 +220,10 @@ static int routed_command(c4j_engine_t *e, int subscribe, const char *cid,
   if ((to = route(e, cid, cid_len)) & TO_HUB) {
     hub = c4j__hub_command(e, subscribe, cid, cid_len, channel, channel_len,
                            id);
-    if (!(to & TO_HERE)) return hub;
+    if (!(to & TO_HERE)) {
+      if (hub == 0) C4J__COUNT(e->sends_to);
+      return hub;
+    }
   }
   return both(to, hub,
               subscribe ? c4j__deliver_subscribe(e, cid, cid_len, channel,
@@ -240,7 +255,10 @@ int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
     return C4J_ETOOBIG;
   if ((to = route(e, cid, cid_len)) & TO_HUB) {
     hub = c4j__hub_send_frame(e, cid, cid_len, frame_json + a, b - a);
-    if (!(to & TO_HERE)) return hub;
+    if (!(to & TO_HERE)) {
+      if (hub == 0) C4J__COUNT(e->sends_to);
+      return hub;
+    }
   }
   return both(to, hub, c4j__deliver_frame(e, cid, cid_len, frame_json + a,
                                           b - a));

@@ -129,6 +129,8 @@ static int on_message(c4j_ws_parser_t *p, int op, const uint8_t *data,
     echo(c, op, data, len);
     return c->state == C4J__CONN_CLOSED;
   }
+  w->messages_in++; /* added to the engine's by the flush */
+  w->bytes_in += len;
   if (op == C4J_WS_OP_BINARY) {
     /* Whole and unread: the embedder decodes it (docs/protocol.md section
      * 11).  A full event queue loses it, as it loses a text message. */

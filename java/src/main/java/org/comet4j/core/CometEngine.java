@@ -92,6 +92,7 @@ import org.comet4j.event.Observable;
 public class CometEngine extends Observable {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
+    private static final Logger NATIVE_LOG = Logger.getLogger(Logs.NATIVE);
 
     private final Map<String, ChannelOptions> channelOptions;
     private final ClusterMaps cluster = new ClusterMaps(this);
@@ -541,31 +542,66 @@ public class CometEngine extends Observable {
      * (429: the address had Comet.MaxPendingPerAddress unfinished requests),
      * evicted (503: the oldest unfinished request, closed to make room),
      * timeouts (408 at Comet.HandshakeTimeout), timeoutsShortened (408 at the
-     * deadline shortened while the core is crowded).
+     * deadline shortened while the core is crowded); then messagesIn, bytesIn
+     * (client texts), broadcasts, sendsTo, sendsUser (sends taken),
+     * resumesRecovered, resumesLost (attaches that resumed), eventQueueBytes,
+     * outputQueueBytes (now) and fanouts (broadcasts timed).  Every figure,
+     * with its labelled ones, is in {@code <context>/comet4j/metrics}
+     * (docs/metrics.md).
      */
     public Map<String, Long> getStats() {
-        long[] s = new long[15];
+        long[] s = new long[STATS.length];
         running("getStats").call("getStats", h -> {
             Native.stats(h, s);
             return 0;
         });
         Map<String, Long> m = new LinkedHashMap<>();
-        String[] names = {"conns", "accepted", "messagesOut", "bytesOut", "slowConsumers", "eventsDropped",
-            "hubUp", "hubOutbox", "hubDropped", "pending", "refusedFull", "refusedAddress", "evicted",
-            "timeouts", "timeoutsShortened"};
-        for (int i = 0; i < names.length; i++) {
-            m.put(names[i], s[i]);
+        for (int i = 0; i < STATS.length; i++) {
+            m.put(STATS[i], s[i]);
         }
-        m.put("originsRefused", originsRefused.get());
+        m.put("originsRefused", figures.originsRefused.sum());
         return m;
     }
 
-    /** Handshakes refused for their Origin (Comet.AllowedOrigins), counted for getStats(). */
-    private final java.util.concurrent.atomic.AtomicLong originsRefused = new java.util.concurrent.atomic.AtomicLong();
+    /** The names of Native.stats's slots, in order (c4j_stats_t's scalars, jni.c). */
+    private static final String[] STATS = {"conns", "accepted", "messagesOut", "bytesOut", "slowConsumers",
+        "eventsDropped", "hubUp", "hubOutbox", "hubDropped", "pending", "refusedFull", "refusedAddress",
+        "evicted", "timeouts", "timeoutsShortened", "messagesIn", "bytesIn", "broadcasts", "sendsTo",
+        "sendsUser", "resumesRecovered", "resumesLost", "eventQueueBytes", "outputQueueBytes", "fanouts"};
+
+    /** What Java counts itself (the handshakes, commands, actions): {@link Figures}. */
+    private final Figures figures = new Figures();
+
+    Figures figures() { return figures; }
+
+    /**
+     * The core's figures and Java's own in Prometheus's text format 0.0.4
+     * (docs/metrics.md), as MetricsServlet serves them.
+     */
+    String metricsText() {
+        Actions a = actions;
+        byte[] extra = EngineHandle.utf8(figures.text(a != null ? a.queued() : 0));
+        byte[] text = running("metrics").get("metricsText", h -> Native.metricsText(h, extra));
+        if (text == null) {
+            throw new org.comet4j.core.exception.NativeException("metricsText: out of memory",
+                    org.comet4j.core.exception.NativeException.ENOMEM);
+        }
+        return new String(text, java.nio.charset.StandardCharsets.UTF_8);
+    }
 
     void originRefused() {
-        originsRefused.incrementAndGet();
+        figures.originsRefused.increment();
     }
+
+    /** Handshakes refused for their origin: a line at most once a minute per origin ({@link RateLog}). */
+    private final RateLog originLog = new RateLog(LOG, Level.WARNING, "handshakes refused for their origin");
+
+    RateLog originLog() { return originLog; }
+
+    /** Sockets handed to the core (one port) that it closed at once (full...): a line a minute per reason. */
+    private final RateLog adoptLog = new RateLog(LOG, Level.WARNING, "connections handed to the core and closed");
+
+    RateLog adoptLog() { return adoptLog; }
 
     // ---- listeners (Comet4J's names) ------------------------------------------------
 
@@ -689,10 +725,9 @@ public class CometEngine extends Observable {
     /** A record from the hub's action queue (event ACTION): run by {@link RemoteActions}. */
     void onAction(String json) { remoteActions.onAction(json); }
 
+    /** A LOG record of the core: to the logger org.comet4j.native at its level ({@link Logs}). */
     void onLog(int level, String text) {
-        Level l = level == 0 ? Level.SEVERE : level == 1 ? Level.WARNING : level == 2 ? Level.INFO
-                : (config != null && config.isDebug()) ? Level.INFO : Level.FINE;
-        LOG.log(l, "comet4j core: " + text);
+        NATIVE_LOG.log(Logs.ofCore(level), "comet4j core: " + text);
         if (level == 0) {
             fireError(new CometException("comet4j core: " + text));
         }
@@ -702,6 +737,8 @@ public class CometEngine extends Observable {
     void onTick() {
         CometConfig c = config;
         connections.retryRemovals(System.currentTimeMillis(), c == null ? 5000 : c.removalRetryMs());
+        originLog.tick();
+        adoptLog.tick();
     }
 
     /** Fires e to its listeners; one that throws is logged (and an ErrorEvent fired) and the others still run. */
@@ -750,9 +787,9 @@ public class CometEngine extends Observable {
         return h;
     }
 
+    /** Debug lines are logged: Comet.LogLevel debug, Comet.Debug true, or org.comet4j at FINE ({@link Logs#debug}). */
     boolean isDebugOn() {
-        CometConfig c = config;
-        return c != null && c.isDebug();
+        return Logs.debug();
     }
 
     /** Whether Comet.Hub is Redis on this running engine. */
@@ -803,7 +840,10 @@ public class CometEngine extends Observable {
     void sendAck(String cid, long id) { delivery.ack(cid, id); }
 
     /** {"t":"err","id":id,"code":code,"message":message}; no id when id < 0 (the command had none). */
-    void sendError(String cid, long id, int code, String message) { delivery.error(cid, id, code, message); }
+    void sendError(String cid, long id, int code, String message) {
+        figures.error(code);
+        delivery.error(cid, id, code, message);
+    }
 
     /** A request onto the hub's action queue ({@link RemoteActions#enqueue}): 0, or a negative code. */
     int hubAction(String requestJson) { return remoteActions.enqueue(requestJson); }

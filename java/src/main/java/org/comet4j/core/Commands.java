@@ -112,10 +112,12 @@ final class Commands {
         try {
             v = JSONUtil.parse(text);
         } catch (IllegalArgumentException e) {
+            engine.figures().command("invalid");
             engine.sendError(cid, -1, ERR_BAD_COMMAND, e.getMessage());
             return null;
         }
         if (!(v instanceof Map)) {
+            engine.figures().command("invalid");
             engine.sendError(cid, -1, ERR_BAD_COMMAND, "a command is a JSON object");
             return null;
         }
@@ -124,10 +126,12 @@ final class Commands {
         Object idv = m.get("id");
         long id = idv instanceof Long ? (Long) idv : -1;
         if (!(t instanceof String)) {
+            engine.figures().command("invalid");
             engine.sendError(cid, id, ERR_BAD_COMMAND, "missing \"t\"");
             return null;
         }
         if (id < 0) {
+            engine.figures().command("invalid");
             engine.sendError(cid, -1, ERR_BAD_COMMAND, "\"id\" must be an integer >= 0");
             return null;
         }
@@ -140,6 +144,7 @@ final class Commands {
      * came through the hub's action queue, RemoteActions.onAction).
      */
     void run(String t, CometConnection c, long id, Map<?, ?> m) {
+        engine.figures().command(t);
         switch (t) {
             case "sub":
                 sub(c, id, m);
