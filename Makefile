@@ -35,9 +35,11 @@ demo: build
 bench: build
 	bash bench/run.sh
 
-# The stress suite at full size (tests/stress/README.md); make test runs it short.
+# The stress suite at full size (tests/stress/README.md) and the slowloris
+# scenario at full scale (native/test/test-slowloris.c); make test runs both short.
 stress: build
 	cd tests && C4J_STRESS=full node --test --test-concurrency=1 stress/
+	$(MAKE) -C native stress-slowloris
 
 fuzz: install
 	$(MAKE) -C native fuzz
