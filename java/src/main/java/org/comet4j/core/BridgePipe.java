@@ -175,6 +175,18 @@ final class BridgePipe {
     private boolean pageReady;
     private boolean pageEof;
     private boolean pageReadPaused;
+    /**
+     * The page's stream is the container's to read until its next
+     * onDataAvailable: set once setReadListener is called (the container
+     * makes the first call) and whenever a read found nothing (isReady
+     * false registered for the next).  While armed nothing here reads:
+     * the container's own check (isReadyForRead, which fills its buffer)
+     * may be running on one of its threads, and two readers of one
+     * connection (its TLS engine) corrupt what both get.
+     */
+    private boolean pageReadArmed = true;
+    /** An onDataAvailable that came before the attach. */
+    private boolean readableEarly;
     private boolean outputShut;
     private boolean coreEof;
     private boolean readingCore;
@@ -228,16 +240,19 @@ final class BridgePipe {
                 if (phase == WAIT_PAGE) {
                     phase = STREAM;
                 }
-                // The listeners are set: what isReady says now is what counts.
-                ev |= EV_WRITABLE | EV_READABLE;
+                // The listeners are set: what isReady says now is what
+                // counts for writing; reading waits for onDataAvailable.
+                ev |= EV_WRITABLE | (readableEarly ? EV_READABLE : 0);
             }
             if (!attached) {
+                readableEarly |= (ev & EV_READABLE) != 0;
                 return;
             }
             if ((ev & EV_WRITABLE) != 0 && phase != CLOSED) {
                 pageWritable();
             }
             if ((ev & EV_READABLE) != 0 && phase != CLOSED) {
+                pageReadArmed = false; // the container's onDataAvailable: ours to read
                 pageReadable();
             }
             if ((ev & EV_PAGE_EOF) != 0 && phase != CLOSED) {
@@ -537,7 +552,7 @@ final class BridgePipe {
     /** The page has bytes for the core (a WebSocket's frames). */
     private void pageReadable() throws IOException {
         Page p = page;
-        if (!websocket || p == null || p.gone || pageEof || phase != STREAM) {
+        if (!websocket || p == null || p.gone || pageEof || phase != STREAM || pageReadArmed) {
             return;
         }
         byte[] buf = bridge.pageBuf;
@@ -549,7 +564,8 @@ final class BridgePipe {
             }
             int n = p.read(buf, 0, room);
             if (n == 0) {
-                break; // onDataAvailable follows
+                pageReadArmed = true; // onDataAvailable follows
+                break;
             }
             if (n < 0) {
                 pageEnded();
