@@ -103,6 +103,23 @@ typedef struct {
   int listen_actions;     /* 1 (default): with a Redis hub, this node takes
                              requests from the action queue (C4J_EV_ACTION);
                              0: it only holds connections */
+  /* The hub's bounds (docs/protocol.md section 9, "Redis faults"); the
+   * defaults keep a 10 s outage at 1,000 broadcasts a second with room to
+   * spare. */
+  int hub_outbox_records; /* records (broadcasts, sends, commands) a node
+                             keeps until Redis has them, while Redis is
+                             down or slow; a send over it (or over
+                             hub_outbox_bytes) is refused: C4J_EFULL, kept
+                             nowhere.  Default 100000, 1 to 10000000 */
+  size_t hub_outbox_bytes; /* the same in bytes; default 64 MiB, 65536 to
+                             16 GiB */
+  int hub_catchup_records; /* broadcasts Redis keeps per channel (its
+                             stream, at least history_size of them) for a
+                             node that was cut off to fetch; default
+                             100000, 0 to 10000000 */
+  size_t hub_catchup_bytes; /* live records a node holds while it fetches
+                             what it missed (beyond: fetched again from
+                             Redis); default 64 MiB, 65536 to 16 GiB */
 } c4j_config_t;
 
 /* Fills every field with its default. */
@@ -378,8 +395,17 @@ typedef struct {
   uint64_t slow_consumers;   /* closed with C4J_CLOSE_SLOW_CONSUMER */
   uint64_t events_dropped;   /* event queue overflows */
   uint64_t hub_up;           /* 1 while the Redis hub is linked */
-  uint64_t hub_outbox;       /* hub records waiting for Redis */
-  uint64_t hub_dropped;      /* hub records lost (outbox full) */
+  uint64_t hub_outbox;       /* hub records Redis does not have yet (or
+                                has not confirmed) */
+  uint64_t hub_refused;      /* sends refused (C4J_EFULL): the outbox was
+                                over hub_outbox_records or _bytes */
+  uint64_t hub_lost;         /* broadcasts this node's pages never got:
+                                gone from Redis before this node fetched
+                                them; its pages were told how many */
+  uint64_t hub_gaps;         /* how often that happened (one notice to the
+                                channel's pages each time) */
+  uint64_t hub_duplicates;   /* copies of broadcasts delivered here already
+                                (sent again after a lost link), skipped */
 } c4j_stats_t;
 void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out);
 

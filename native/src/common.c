@@ -144,6 +144,10 @@ void c4j_config_init(c4j_config_t *cfg) {
   cfg->hub = "local";
   cfg->hub_prefix = "c4j";
   cfg->listen_actions = 1;
+  cfg->hub_outbox_records = 100000;
+  cfg->hub_outbox_bytes = (size_t)64 << 20;
+  cfg->hub_catchup_records = 100000;
+  cfg->hub_catchup_bytes = (size_t)64 << 20;
 }
 
 #define BAD(text)                                                            \
@@ -235,5 +239,15 @@ int c4j__config_check(const c4j_config_t *cfg) {
     BAD("hub_prefix: must be 1 to 64 of A-Z a-z 0-9 _ . : -");
   if (cfg->listen_actions != 0 && cfg->listen_actions != 1)
     BAD("listen_actions: must be 0 or 1");
+  if (cfg->hub_outbox_records < 1 || cfg->hub_outbox_records > 10000000)
+    BAD("hub_outbox_records: must be between 1 and 10000000");
+  if (cfg->hub_outbox_bytes < 65536 ||
+      cfg->hub_outbox_bytes > ((size_t)16 << 30))
+    BAD("hub_outbox_bytes: must be between 65536 and 17179869184");
+  if (cfg->hub_catchup_records < 0 || cfg->hub_catchup_records > 10000000)
+    BAD("hub_catchup_records: must be between 0 and 10000000");
+  if (cfg->hub_catchup_bytes < 65536 ||
+      cfg->hub_catchup_bytes > ((size_t)16 << 30))
+    BAD("hub_catchup_bytes: must be between 65536 and 17179869184");
   return 0;
 }

@@ -222,7 +222,7 @@ void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out) {
   out->slow_consumers = atomic_load(&m->slow_consumers);
   out->events_dropped = atomic_load(&m->events.dropped);
   if (c4j__engine_enter(m)) { /* the hub lives while the engine runs */
-    c4j__hub_stats(m, &out->hub_up, &out->hub_outbox, &out->hub_dropped);
+    c4j__hub_stats(m, out);
     c4j__engine_leave(m);
   }
 }

@@ -318,7 +318,7 @@ static jint n_poll(JNIEnv *env, jclass cls, jlong h, jobject buf,
 static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   c4j_engine_t *e = handle(h);
   c4j_stats_t s;
-  jlong v[9];
+  jlong v[12];
   jsize n;
   if (e == NULL || out == NULL) return;
   c4j_engine_stats(e, &s);
@@ -330,9 +330,12 @@ static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   v[5] = (jlong)s.events_dropped;
   v[6] = (jlong)s.hub_up;
   v[7] = (jlong)s.hub_outbox;
-  v[8] = (jlong)s.hub_dropped;
+  v[8] = (jlong)s.hub_refused;
+  v[9] = (jlong)s.hub_lost;
+  v[10] = (jlong)s.hub_gaps;
+  v[11] = (jlong)s.hub_duplicates;
   n = (*env)->GetArrayLength(env, out);
-  (*env)->SetLongArrayRegion(env, out, 0, n < 9 ? n : 9, v);
+  (*env)->SetLongArrayRegion(env, out, 0, n < 12 ? n : 12, v);
 }
 
 static jint n_api_reply(JNIEnv *env, jclass cls, jlong h, jlong id,
