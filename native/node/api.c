@@ -1,8 +1,9 @@
-/* api.c - /api/publish, /api/send, /api/online, /api/presence for
- * comet4j-node: routes, checks like ApiHandler, answers with jansson.  The
- * online and presence answers are the core's own (c4j_online,
- * c4j_members: the JSON the Java library's ApiHandler passes on too),
- * the cluster's with a Redis hub. */
+/* api.c - /api/publish, /api/send, /api/online, /api/presence and
+ * /api/stats for comet4j-node: routes, checks like ApiHandler, answers
+ * with jansson.  The online and presence answers are the core's own
+ * (c4j_online, c4j_members: the JSON the Java library's ApiHandler passes
+ * on too), the cluster's with a Redis hub; the statistics are
+ * c4j_engine_stats with the names of the JVM's getStats(). */
 #include "api.h"
 
 #include <jansson.h>
@@ -123,11 +124,36 @@ static const char *string_field(fail_t *f, json_t *b, const char *name) {
 
 static json_t *ok(void) { return json_pack("{s:b}", "ok", 1); }
 
+/* A send that the hub's full outbox refused was kept nowhere: 503, so
+ * that the caller retries (docs/protocol.md section 9). */
+#define OUTBOX_FULL "the hub's outbox is full: Redis is unreachable or slow " \
+  "(Comet.HubOutboxRecords, Comet.HubOutboxBytes); not sent, retry later"
+
 static json_t *send_result(fail_t *f, int rc) {
   if (rc >= 0) return ok();
   if (rc == C4J_EBADNAME || rc == C4J_ETOOBIG || rc == C4J_EBADJSON)
     return failf(f, 400, "%s", c4j_strerror(rc));
+  if (rc == C4J_EFULL) return failf(f, 503, "%s", OUTBOX_FULL);
   return failf(f, rc == C4J_ESTOPPED ? 503 : 500, "%s", c4j_strerror(rc));
+}
+
+/* GET /api/stats: the core's counters. */
+static json_t *stats(c4j_engine_t *e) {
+  c4j_stats_t s;
+  c4j_engine_stats(e, &s);
+  return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+                   "conns", (json_int_t)s.conns,
+                   "accepted", (json_int_t)s.accepted,
+                   "messagesOut", (json_int_t)s.messages_out,
+                   "bytesOut", (json_int_t)s.bytes_out,
+                   "slowConsumers", (json_int_t)s.slow_consumers,
+                   "eventsDropped", (json_int_t)s.events_dropped,
+                   "hubUp", (json_int_t)s.hub_up,
+                   "hubOutbox", (json_int_t)s.hub_outbox,
+                   "hubRefused", (json_int_t)s.hub_refused,
+                   "hubLost", (json_int_t)s.hub_lost,
+                   "hubGaps", (json_int_t)s.hub_gaps,
+                   "hubDuplicates", (json_int_t)s.hub_duplicates);
 }
 
 /* Asks the core with ask(e, buf, cap), growing the buffer while the
@@ -260,6 +286,10 @@ static json_t *route(c4j_engine_t *e, fail_t *f, str_t method, str_t path,
     json_t *res = core_answer(f, n, ans_buf);
     free(u);
     return res;
+  }
+  if (eq(path, "/api/stats")) {
+    if (!eq(method, "GET")) return failf(f, 405, "method must be GET%s", "");
+    return stats(e);
   }
   if (eq(path, "/api/presence")) {
     if (!eq(method, "GET")) return failf(f, 405, "method must be GET%s", "");

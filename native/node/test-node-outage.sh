@@ -1,22 +1,34 @@
 #!/usr/bin/env bash
-# test-node-outage.sh NODE CLIENT PUBLISH [RATE OUTAGE BEFORE AFTER] - the
-# hub's invariant (docs/protocol.md section 9, "Redis faults") with real
-# parts: two comet4j-node processes on one real redis-server, two
+# test-node-outage.sh NODE CLIENT PUBLISH [RATE OUTAGE BEFORE AFTER [MODE]]
+# - the hub's invariant (docs/protocol.md section 9, "Redis faults") with
+# real parts: two comet4j-node processes on one real redis-server, two
 # WebSocket pages on each, RATE publishes a second through /api/publish on
 # node A (four streams, each in order) and a tenth of that on node B;
 # BEFORE seconds in, redis-server is killed with SIGKILL, and restarted
 # (empty) on the same port OUTAGE seconds later; publishing goes on for
-# AFTER seconds more.  At the end, for every page: every publish answered
-# 200 arrived exactly once and in its stream's order, or the page was told
-# (a recovered:false frame with "lost") as many messages as it misses;
-# no publish answered 503 arrived anywhere, and nothing else was answered;
-# the nodes' counters (GET /api/stats) match.  Prints the figures.
-# `make test` runs it short (200/s, a 3 s outage); `make outage` at full
-# size on the release build (1,000/s, 10 s).  Ends with
-# "test/node-outage: N passed, N failed".
+# AFTER seconds more.  MODE "default" (the default) runs the nodes with
+# the default hub settings; "bounds" with bounds too small for the outage
+# (an outbox of OUTAGE x RATE / 2 records, 100 broadcasts of catch-up a
+# channel): A refuses what its outbox cannot keep, and after the restart
+# node B is stopped (SIGSTOP) for 3 s and its connections to Redis killed
+# meanwhile (CLIENT KILL), so that B must fetch more than Redis kept.
+# At the end, for every page: every publish answered 200 arrived exactly
+# once and in its stream's order, or the page was told (a recovered:false
+# frame with "lost") as many messages as it misses; no publish answered
+# 503 arrived anywhere, and nothing else was answered; the nodes'
+# counters (GET /api/stats) match.  Prints the figures.  `make test` runs
+# both modes short (200/s, a 3 s outage); `make outage` at full size on
+# the release build (1,000/s, 10 s).  Ends with
+# "test/node-outage[-bounds]: N passed, N failed".
 set -u
 NODE=$1 CLIENT=$2 PUBLISH=$3
-RATE=${4:-1000} OUTAGE=${5:-10} BEFORE=${6:-15} AFTER=${7:-15}
+RATE=${4:-1000} OUTAGE=${5:-10} BEFORE=${6:-15} AFTER=${7:-15} MODE=${8:-default}
+case $MODE in
+  default) name=node-outage; bounds= ;;
+  bounds) name=node-outage-bounds
+          bounds="--hub-outbox-records $((OUTAGE * RATE / 2)) --hub-catch-up-records 100 --history-size 100" ;;
+  *) echo "test-node-outage.sh: MODE must be default or bounds" >&2; exit 2 ;;
+esac
 RATE_B=$(( RATE / 10 > 0 ? RATE / 10 : 1 ))
 REDIS=${REDIS_SERVER:-$(command -v redis-server || echo /usr/bin/redis-server)}
 dir=$(mktemp -d)
@@ -32,7 +44,7 @@ pass=0; fail=0
 ok()  { pass=$((pass+1)); echo "  ok: $1"; }
 bad() { fail=$((fail+1)); echo "  FAILED: $1"; [ -n "${2:-}" ] && sed 's/^/    | /' "$2" | tail -20; }
 check() { if eval "$2"; then ok "$1"; else bad "$1" "${3:-}"; fi; }
-finish() { echo "test/node-outage: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
+finish() { echo "test/$name: $pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit; }
 wait_for() { for _ in $(seq "${3:-100}"); do grep -q -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 if [ ! -x "$REDIS" ]; then
@@ -44,6 +56,26 @@ printf '%s\n' "$secret" > "$dir/secret"
 printf '%s\n' "$key" > "$dir/key"
 
 port_free() { ! (exec 9<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# redis_ports_of PID: the local ports of PID's connections to Redis
+# (/proc: its socket inodes in /proc/net/tcp with Redis's port).
+redis_ports_of() {
+  local inodes
+  inodes=$(ls -l "/proc/$1/fd" 2>/dev/null | sed -n 's/.*socket:\[\([0-9]*\)\]/\1/p' | tr '\n' ' ')
+  awk -v rp="$(printf '%04X' "$rport")" -v ino=" $inodes " '
+    NR > 1 { split($3, r, ":"); split($2, l, ":")
+             if (r[2] == rp && index(ino, " " $10 " ")) print l[2] }' /proc/net/tcp |
+    while read -r hex; do echo $((16#$hex)); done
+}
+# rcmd ARG...: one Redis command over bash's /dev/tcp; its reply.
+rcmd() {
+  local req="*$#"$'\r\n' a
+  for a in "$@"; do req+="\$${#a}"$'\r\n'"$a"$'\r\n'; done
+  req+='*1'$'\r\n''$4'$'\r\n''QUIT'$'\r\n'
+  exec 3<>"/dev/tcp/127.0.0.1/$rport" || return 1
+  printf '%s' "$req" >&3
+  timeout 2 cat <&3 | tr -d '\r'
+  exec 3<&-
+}
 start_redis() { # start_redis PORT: 0 once it accepts connections
   : > "$dir/redis.log"
   "$REDIS" --port "$1" --bind 127.0.0.1 --save '' --appendonly no \
@@ -68,7 +100,7 @@ ok "redis-server on port $rport"
 start_node() { # start_node NAME
   "$NODE" --port 0 --host 127.0.0.1 --threads 2 --secret-file "$dir/secret" \
     --api-key-file "$dir/key" --hub "redis://127.0.0.1:$rport" --log-level info \
-    2> "$dir/node-$1.err" &
+    $bounds 2> "$dir/node-$1.err" &
   declare -g "pid_$1=$!"
   if ! wait_for "$dir/node-$1.err" "listening on port"; then
     bad "node $1 starts" "$dir/node-$1.err"; finish
@@ -77,7 +109,7 @@ start_node() { # start_node NAME
 }
 start_node a
 start_node b
-ok "nodes A (port $port_a) and B (port $port_b), default hub settings"
+ok "nodes A (port $port_a) and B (port $port_b), hub settings: ${bounds:-the defaults}"
 
 # Two pages on each node, subscribed to news from the start to the end.
 span=$((BEFORE + OUTAGE + AFTER + 120))
@@ -109,6 +141,26 @@ echo "  .. redis-server SIGKILLed at $BEFORE s; restarting in $OUTAGE s"
 sleep "$OUTAGE"
 start_redis "$rport" || { bad "redis-server restarts on port $rport" "$dir/redis.log"; finish; }
 ok "redis-server restarted (empty) on port $rport after $OUTAGE s"
+if [ "$MODE" = bounds ]; then
+  # B falls behind: stopped, cut off by Redis meanwhile, and then it must
+  # fetch what Redis no longer keeps.
+  sleep 2
+  losses=$(grep -c "hub: lost" "$dir/node-b.err")
+  kill -STOP "$pid_b"
+  echo "  .. node B stopped (SIGSTOP) for 3 s, its Redis connections killed"
+  sleep 0.5
+  for p in $(redis_ports_of "$pid_b"); do
+    rcmd CLIENT KILL ADDR "127.0.0.1:$p" > /dev/null
+  done
+  sleep 2.5
+  kill -CONT "$pid_b"
+  for _ in $(seq 50); do
+    [ "$(grep -c "hub: lost" "$dir/node-b.err")" -gt "$losses" ] && break
+    sleep 0.1
+  done
+  check "node B was cut off from Redis while stopped" \
+    '[ "$(grep -c "hub: lost" "$dir/node-b.err")" -gt "$losses" ]' "$dir/node-b.err"
+fi
 for p in $ppids; do wait "$p"; done
 ppids=
 cat "$dir/pub-a.err" "$dir/pub-b.err" | sed 's/^/  .. /'
@@ -188,12 +240,11 @@ done
 for n in a b; do
   eval "s=\$stats_$n"
   if [ "$(stat_of "$s" hubLost)" != "" ] && [ "$(stat_of "$s" hubLost)" != 0 ]; then
-    grep -q "lost" "$dir/node-$n.err"
     check "node $n: a log line says what its pages lost" 'grep -q "broadcasts lost" "$dir/node-$n.err"' "$dir/node-$n.err"
   fi
 done
 
-echo "  figures: $RATE msg/s on A (+$RATE_B on B), Redis SIGKILLed for $OUTAGE s:" \
+echo "  figures ($MODE settings): $RATE msg/s on A (+$RATE_B on B), Redis SIGKILLed for $OUTAGE s:" \
      "$published published, $accepted accepted (200), $refused refused (503);" \
      "over 4 pages: $t_missing lost, $t_dups duplicated, $t_dis out of order," \
      "$t_told pages told recovered:false ($t_lost messages counted lost)"
