@@ -66,7 +66,9 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint conn_expires_ms, jint history_size,
                           jint history_age_ms, jstring api_key,
                           jstring hub, jstring hub_prefix,
-                          jint listen_actions) {
+                          jint listen_actions, jint hub_outbox_records,
+                          jint hub_outbox_bytes, jint hub_catchup_records,
+                          jint hub_catchup_bytes) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
   char *h, *o, *s, *k, *hb, *hp;
@@ -108,6 +110,12 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   if (hb != NULL && hb[0] != '\0') cfg.hub = hb;
   if (hp != NULL && hp[0] != '\0') cfg.hub_prefix = hp;
   cfg.listen_actions = listen_actions;
+  /* The hub's bounds as CometConfig has them (its defaults are the
+   * core's); a negative one becomes huge or stays negative: refused. */
+  cfg.hub_outbox_records = hub_outbox_records;
+  cfg.hub_outbox_bytes = (size_t)(int64_t)hub_outbox_bytes;
+  cfg.hub_catchup_records = hub_catchup_records;
+  cfg.hub_catchup_bytes = (size_t)(int64_t)hub_catchup_bytes;
   rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
 done:
   free(hb);
@@ -653,7 +661,7 @@ static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
 static const JNINativeMethod methods[] = {
   { "engineNew",
     "(Ljava/lang/String;II[BIIIIIIILjava/lang/String;IIILjava/lang/String;"
-    "Ljava/lang/String;Ljava/lang/String;I)J",
+    "Ljava/lang/String;Ljava/lang/String;IIIII)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },
   { "engineStart", "(J)I", (void *)n_engine_start },

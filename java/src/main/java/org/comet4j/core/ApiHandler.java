@@ -21,8 +21,11 @@ import org.comet4j.core.util.JSONUtil;
  * <li>POST /api/send {"channel","data","cId" or "user"}: sendTo / sendToUser</li>
  * <li>GET /api/online[?user=u]: online users and connections</li>
  * <li>GET /api/presence?channel=c: the channel's members</li>
+ * <li>GET /api/stats: the engine's counters (getStats)</li>
  * </ul>
- * Errors are {"error":{"code":n,"message":"..."}}.
+ * Errors are {"error":{"code":n,"message":"..."}}; a send the hub's full
+ * outbox refused (Redis down or slow) is 503 with the reason: it was kept
+ * nowhere, the caller retries.
  *
  * <p>Online and presence are the core's own answers (c4j_online,
  * c4j_members), passed on as the core writes them: the same JSON as
@@ -88,6 +91,8 @@ final class ApiHandler {
                     engine.sendToAll(channel, data);
                 } catch (IllegalArgumentException e) {
                     throw new Failure(400, e.getMessage());
+                } catch (NativeException e) {
+                    throw sendFailure(e);
                 }
                 return ok();
             }
@@ -114,8 +119,14 @@ final class ApiHandler {
                     }
                 } catch (IllegalArgumentException e) {
                     throw new Failure(400, e.getMessage());
+                } catch (NativeException e) {
+                    throw sendFailure(e);
                 }
                 return ok();
+            }
+            case "/api/stats": {
+                get(method);
+                return JSONUtil.object2json(engine.getStats());
             }
             case "/api/online": {
                 get(method);
@@ -145,6 +156,19 @@ final class ApiHandler {
 
     private static String ok() {
         return "{\"ok\":true}";
+    }
+
+    /** A send the core refused, as comet4j-node answers it: 503 (outbox full: retry), 400 or 500. */
+    private static Failure sendFailure(NativeException e) {
+        int code = e.getCode();
+        if (code == NativeException.EFULL) {
+            return new Failure(503, Delivery.OUTBOX_FULL);
+        }
+        if (code == NativeException.ETOOBIG || code == NativeException.EBADJSON
+                || code == NativeException.EBADNAME) {
+            return new Failure(400, e.getMessage());
+        }
+        return new Failure(500, e.getMessage());
     }
 
     /** The core's refusal of a question, as comet4j-node answers it: 400, 503 or 500. */

@@ -212,7 +212,21 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         delivery.sendTo(channel, list, data);
     }
 
-    /** Sends data on channel to every connection: serialized once, fanned out by the core. */
+    /**
+     * Sends data on channel to every connection: serialized once, fanned out
+     * by the core (with a Redis hub, on every node, in one order).  Comet4J's
+     * void signature stays: a message the core cannot keep is reported by an
+     * exception, never dropped after a normal return.  With a Redis hub that
+     * is down or slow the message waits in this node's outbox for the other
+     * nodes (this node's pages get it at once); once the outbox holds
+     * Comet.HubOutboxRecords records or Comet.HubOutboxBytes bytes, sendToAll
+     * throws a {@link org.comet4j.core.exception.NativeException} whose
+     * {@code getCode()} is {@code NativeException.EFULL}: the message was not
+     * sent, to no page, not even this node's; retry later.  A send while the
+     * engine stops is ignored (its connections are closing).
+     * @throws org.comet4j.core.exception.NativeException EFULL as above, or
+     *         another code of the core (ETOOBIG, EBADJSON, ENOMEM)
+     */
     public void sendToAll(String channel, Object data) {
         delivery.sendToAll(channel, data);
     }
@@ -385,19 +399,25 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     /**
      * Counters of the native core: conns, accepted, messagesOut, bytesOut,
      * slowConsumers, eventsDropped, originsRefused (handshakes refused for their
-     * Origin), and the hub's: hubUp (1 while linked to
-     * Redis), hubOutbox (records waiting for Redis), hubDropped (records lost
-     * to a full outbox).
+     * Origin), and the hub's (docs/protocol.md section 9): hubUp (1 while
+     * linked to Redis), hubOutbox (records Redis does not have yet),
+     * hubRefused (sends refused because the outbox was over
+     * Comet.HubOutboxRecords or Comet.HubOutboxBytes: each one threw or was
+     * answered 503, none reached a page), hubLost (broadcasts this node's
+     * pages never got: gone from Redis before this node could fetch them;
+     * the pages were told, with how many), hubGaps (how often that happened)
+     * and hubDuplicates (copies of broadcasts delivered here already, sent
+     * again after a lost link, skipped).
      */
     public Map<String, Long> getStats() {
-        long[] s = new long[9];
+        long[] s = new long[12];
         running("getStats").call("getStats", h -> {
             Native.stats(h, s);
             return 0;
         });
         Map<String, Long> m = new LinkedHashMap<>();
         String[] names = {"conns", "accepted", "messagesOut", "bytesOut", "slowConsumers", "eventsDropped",
-            "hubUp", "hubOutbox", "hubDropped"};
+            "hubUp", "hubOutbox", "hubRefused", "hubLost", "hubGaps", "hubDuplicates"};
         for (int i = 0; i < names.length; i++) {
             m.put(names[i], s[i]);
         }

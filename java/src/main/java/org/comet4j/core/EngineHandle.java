@@ -50,7 +50,9 @@ final class EngineHandle implements AutoCloseable {
                 cfg.getHeartbeat(), cfg.getTimeout(), cfg.getMaxHeader(), cfg.getMaxFrame(),
                 cfg.getMaxMessage(), cfg.getMaxQueue(), cfg.getMaxConnections(), cfg.getAllowedOrigins(),
                 cfg.getConnExpires(), cfg.getHistorySize(), cfg.getCacheExpires(),
-                cfg.getApiKey(), cfg.getHub(), cfg.getHubPrefix(), cfg.isListenActions() ? 1 : 0);
+                cfg.getApiKey(), cfg.getHub(), cfg.getHubPrefix(), cfg.isListenActions() ? 1 : 0,
+                cfg.getHubOutboxRecords(), cfg.getHubOutboxBytes(), cfg.getHubCatchUpRecords(),
+                cfg.getHubCatchUpBytes());
         if (h < 0) {
             if (h == NativeException.EINVAL_CONFIG) {
                 String field = Native.configError();

@@ -23,7 +23,9 @@ final class Native {
                                  int maxConns, String allowedOrigins,
                                  int connExpiresMs, int historySize, int historyAgeMs,
                                  String apiKey, String hub, String hubPrefix,
-                                 int listenActions);
+                                 int listenActions, int hubOutboxRecords,
+                                 int hubOutboxBytes, int hubCatchUpRecords,
+                                 int hubCatchUpBytes);
 
     static native String configError();
 
