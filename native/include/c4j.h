@@ -213,9 +213,13 @@ int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
  * the history) to every node, this one included; c4j_send_to,
  * c4j_send_frame and c4j_drop reach an id held by any node; c4j_send_user
  * reaches the user's connections on every node.  While Redis is
- * unreachable, sends still reach this node's own connections at once and
- * wait in a bounded outbox for the others; the node reconnects with
- * backoff.  None of these calls blocks on Redis.
+ * unreachable (or slow), sends still reach this node's own connections at
+ * once and wait in a bounded outbox for the others (hub_outbox_records,
+ * hub_outbox_bytes); a send over the bounds fails with C4J_EFULL and
+ * reaches no connection, not even here.  The node reconnects with backoff
+ * and fetches what it missed; pages that lost broadcasts Redis no longer
+ * had are told (docs/protocol.md section 9).  None of these calls blocks
+ * on Redis.
  *
  * c4j_hub_action queues a request (a JSON object the embedder made: the
  * core does not read it) for exactly one node with listen_actions, which
