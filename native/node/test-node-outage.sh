@@ -136,15 +136,20 @@ ppids="$!"
 "$PUBLISH" "$port_b" "$key" news b "$RATE_B" "$total" 1 > "$dir/pub-b.log" 2> "$dir/pub-b.err" &
 ppids="$ppids $!"
 sleep "$BEFORE"
+links_b=$(grep -c "hub: linked" "$dir/node-b.err")
 kill -9 "$rpid"; wait "$rpid" 2>/dev/null; rpid=
 echo "  .. redis-server SIGKILLed at $BEFORE s; restarting in $OUTAGE s"
 sleep "$OUTAGE"
 start_redis "$rport" || { bad "redis-server restarts on port $rport" "$dir/redis.log"; finish; }
 ok "redis-server restarted (empty) on port $rport after $OUTAGE s"
 if [ "$MODE" = bounds ]; then
-  # B falls behind: stopped, cut off by Redis meanwhile, and then it must
-  # fetch what Redis no longer keeps.
-  sleep 2
+  # B falls behind: once linked again, stopped, cut off by Redis
+  # meanwhile, and then it must fetch what Redis no longer keeps.
+  for _ in $(seq 100); do
+    [ "$(grep -c "hub: linked" "$dir/node-b.err")" -gt "$links_b" ] && break
+    sleep 0.1
+  done
+  sleep 1
   losses=$(grep -c "hub: lost" "$dir/node-b.err")
   kill -STOP "$pid_b"
   echo "  .. node B stopped (SIGSTOP) for 3 s, its Redis connections killed"

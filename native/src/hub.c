@@ -215,7 +215,7 @@ static int bus_send(c4j_engine_t *e, const char *header, size_t hlen,
   return rc;
 }
 
-/* ---- Message ids -------------------------------------------------------------- */
+/* ---- Message ids --------------------------------------------------------- */
 
 /* A broadcast's message id "<node id>.<n>", split. */
 typedef struct {
