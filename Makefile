@@ -12,7 +12,7 @@
 #                comet4j-node, runs their unit tests under qemu, then mvn
 #                (tests skipped: make test runs them; .ci/run runs both)
 
-.PHONY: all install build test demo bench fuzz clean dist
+.PHONY: all install build test demo bench stress fuzz clean dist
 
 all: build
 
@@ -30,6 +30,10 @@ demo: build
 
 bench: build
 	bash bench/run.sh
+
+# The stress suite at full size (tests/stress/README.md); make test runs it short.
+stress: build
+	cd tests && C4J_STRESS=full node --test --test-concurrency=1 stress/
 
 fuzz: install
 	$(MAKE) -C native fuzz

@@ -43,7 +43,7 @@ public final class BenchServer {
         cfg.put("Comet.Host", "127.0.0.1");
         cfg.put("Comet.Threads", threads);
         cfg.put("Comet.Secret", secret);
-        cfg.put("Comet.Timeout", "600000");
+        cfg.put("Comet.IdleTimeout", "600000");
         cfg.put("Comet.Heartbeat", "300000");
         CometContext cc = CometContext.getInstance();
         cc.registChannel("bench");

@@ -2,7 +2,9 @@
  * comet4j.js: the page client of comet4j-native, with Comet4J's page API.
  *
  * No dependencies. Load it with a plain <script> (it defines the global JS,
- * with JS.Engine), or require/import it where module.exports exists.
+ * with JS.Engine), or require/import it where module.exports exists. js/ is
+ * the npm package comet4j-native: comet4j.mjs, its ES module entry, imports
+ * this file; comet4j.d.ts declares this API for TypeScript.
  *
  *   JS.Engine.on('clock', function (data, time, engine) { ... });
  *   JS.Engine.on({ start: fn, stop: fn });

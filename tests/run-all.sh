@@ -42,9 +42,10 @@ run native make -C native test
 run java mvn -B install
 run js bash -c 'cd js && node --test test/'
 run e2e bash -c 'cd tests && node --test --test-concurrency=1 e2e/'
+run stress bash -c 'cd tests && node --test --test-concurrency=1 stress/'
 
 echo "===== summary"
-for s in native java js e2e; do count "$s"; done
+for s in native java js e2e stress; do count "$s"; done
 # A suite that died before counting still fails the run.
 for s in "${broken[@]}"; do
   echo "  suite $s failed"

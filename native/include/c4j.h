@@ -76,7 +76,23 @@ typedef struct {
   int heartbeat_ms;       /* server ping interval; default 25000 */
   int idle_timeout_ms;    /* close after this long with no client bytes;
                              default 60000; must exceed heartbeat_ms */
-  int handshake_timeout_ms; /* a request must complete within; default 10000 */
+  int hold_ms;            /* how long one HTTP request of a page is held
+                             (Comet4J's Comet.Timeout), 0 to 86400000:
+                             0 (the default): a long-poll min(25000,
+                             idle_timeout_ms / 2), an SSE stream for as
+                             long as it lives; else a long-poll is
+                             answered [] after min(hold_ms, min(25000,
+                             hold_ms / 2) + heartbeat_ms / 2) (what a
+                             client told `timeout` = hold_ms waits for an
+                             answer, less half a heartbeat), and an SSE
+                             stream is ended after hold_ms: the response
+                             ends, its identity waits for the client's
+                             next request as between two long-polls */
+  int handshake_timeout_ms; /* a request (head, and the body of POST /cmd
+                             or /api/) must arrive within this long of the
+                             accept, else 408; default 10000.  Shorter
+                             while the engine is more than half full (see
+                             max_pending_per_addr) */
   size_t max_header;      /* request line + headers; default 16384 */
   size_t max_frame;       /* payload of one client frame; default 65536 */
   size_t max_message;     /* reassembled client message; default 65536 */
@@ -103,6 +119,19 @@ typedef struct {
   int listen_actions;     /* 1 (default): with a Redis hub, this node takes
                              requests from the action queue (C4J_EV_ACTION);
                              0: it only holds connections */
+  int max_pending_per_addr; /* unfinished requests (sockets whose request
+                             has not fully arrived) one client address may
+                             hold while the engine is at least half full:
+                             more get 429; default 16, 0: no cap.  An
+                             address is an IPv4 address or an IPv6 /64.
+                             docs/protocol.md section 2, "Unfinished
+                             requests": full is max_conns, or fewer when
+                             the descriptors left at start are fewer; the
+                             deadline shrinks from handshake_timeout_ms at
+                             half full to a tenth of it when full, and a
+                             socket that finds the engine full takes the
+                             place of the oldest unfinished request (503
+                             to that one) */
   /* The hub's bounds (docs/protocol.md section 9, "Redis faults"); the
    * defaults keep a 10 s outage at 1,000 broadcasts a second with room to
    * spare. */
@@ -410,6 +439,18 @@ typedef struct {
                                 channel's pages each time) */
   uint64_t hub_duplicates;   /* copies of broadcasts delivered here already
                                 (sent again after a lost link), skipped */
+  /* Unfinished requests (docs/protocol.md section 2): how many there are
+   * now, and what was refused, by reason, since start. */
+  uint64_t pending;          /* sockets whose request has not fully arrived */
+  uint64_t refused_full;     /* 503: full, and no unfinished request could
+                                make room */
+  uint64_t refused_address;  /* 429: the address had max_pending_per_addr
+                                unfinished requests */
+  uint64_t evicted;          /* 503: the oldest unfinished request, closed
+                                to make room for a new socket */
+  uint64_t timeouts;         /* 408: not arrived within handshake_timeout_ms */
+  uint64_t timeouts_short;   /* 408: not arrived within the deadline
+                                shortened under pressure */
 } c4j_stats_t;
 void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out);
 

@@ -141,7 +141,8 @@ static json_t *send_result(fail_t *f, int rc) {
 static json_t *stats(c4j_engine_t *e) {
   c4j_stats_t s;
   c4j_engine_stats(e, &s);
-  return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+  return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
+                   "s:I,s:I,s:I,s:I,s:I,s:I}",
                    "conns", (json_int_t)s.conns,
                    "accepted", (json_int_t)s.accepted,
                    "messagesOut", (json_int_t)s.messages_out,
@@ -153,7 +154,13 @@ static json_t *stats(c4j_engine_t *e) {
                    "hubRefused", (json_int_t)s.hub_refused,
                    "hubLost", (json_int_t)s.hub_lost,
                    "hubGaps", (json_int_t)s.hub_gaps,
-                   "hubDuplicates", (json_int_t)s.hub_duplicates);
+                   "hubDuplicates", (json_int_t)s.hub_duplicates,
+                   "pending", (json_int_t)s.pending,
+                   "refusedFull", (json_int_t)s.refused_full,
+                   "refusedAddress", (json_int_t)s.refused_address,
+                   "evicted", (json_int_t)s.evicted,
+                   "timeouts", (json_int_t)s.timeouts,
+                   "timeoutsShortened", (json_int_t)s.timeouts_short);
 }
 
 /* Asks the core with ask(e, buf, cap), growing the buffer while the

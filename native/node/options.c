@@ -28,13 +28,18 @@ static opt_t opts[] = {
   {"Comet.SecretFile", "--secret-file", T_SECRET_FILE, 0, 0, NULL, NULL},
   {"Comet.ApiKey", "--api-key", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.ApiKeyFile", "--api-key-file", T_KEY_FILE, 0, 0, NULL, NULL},
-  {"Comet.Timeout", "--timeout", T_INT, 1000, 2147483647L, NULL, NULL},
+  /* Comet4J's meaning: how long one SSE or long-poll request is held;
+   * any int (<= 0: not ended on time, as a container's async timeout). */
+  {"Comet.Timeout", "--timeout", T_INT, -2147483648L, 2147483647L, NULL, NULL},
+  {"Comet.IdleTimeout", "--idle-timeout", T_INT, 1000, 2147483647L, NULL, NULL},
   {"Comet.Heartbeat", "--heartbeat", T_INT, 100, 2147483647L, NULL, NULL},
   {"Comet.MaxHeader", "--max-header", T_INT, 512, 1 << 20, NULL, NULL},
   {"Comet.MaxFrame", "--max-frame", T_INT, 16, 2147483647L, NULL, NULL},
   {"Comet.MaxMessage", "--max-message", T_INT, 16, 2147483647L, NULL, NULL},
   {"Comet.MaxQueue", "--max-queue", T_INT, 1024, 2147483647L, NULL, NULL},
   {"Comet.MaxConnections", "--max-connections", T_INT, 1, 2147483647L, NULL, NULL},
+  {"Comet.HandshakeTimeout", "--handshake-timeout", T_INT, 100, 600000, NULL, NULL},
+  {"Comet.MaxPendingPerAddress", "--max-pending-per-address", T_INT, 0, 1000000, NULL, NULL},
   {"Comet.AllowedOrigins", "--allowed-origins", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.HistorySize", "--history-size", T_INT, 0, 1000000, NULL, NULL},
   {"Comet.CacheExpires", "--cache-expires", T_INT, 0, 2147483647L, NULL, NULL},
@@ -152,9 +157,9 @@ static int load_file(const char *path) {
 static void usage(void) {
   fprintf(stderr,
           "usage: comet4j-node [--config FILE] [--flag VALUE | --flag=VALUE]...\n"
-          "  flag                config file key        \n");
+          "  flag                       config file key\n");
   for (size_t i = 0; i < NOPTS; i++)
-    fprintf(stderr, "  %-20s %s\n", opts[i].flag, opts[i].key);
+    fprintf(stderr, "  %-26s %s\n", opts[i].flag, opts[i].key);
   fprintf(stderr, "A secret (Comet.Secret or Comet.SecretFile, >= 16 bytes) is required.\n"
                   "Comet.Hub: local (default) or redis://host[:port][/db] (several nodes);\n"
                   "Comet.ListenActions: false (requests go to the hub's action queue).\n"
@@ -162,7 +167,11 @@ static void usage(void) {
                   "  or slow (a publish beyond: 503); Comet.HubCatchUp{Records,Bytes}: what\n"
                   "  Redis keeps per channel, and a node holds, for a node that catches up.\n"
                   "Comet.PresenceChannels: a comma list of channels whose members\n"
-                  "  get join/leave frames and are listed in the hub's presence map.\n");
+                  "  get join/leave frames and are listed in the hub's presence map.\n"
+                  "Comet.HandshakeTimeout: ms a request may take to arrive (default\n"
+                  "  10000, shorter while the node is more than half full);\n"
+                  "  Comet.MaxPendingPerAddress: requests not yet arrived one address\n"
+                  "  may hold while the node is at least half full (default 16, 0: no cap).\n");
 }
 
 static int parse_int(opt_t *o, int *out) {
@@ -280,13 +289,17 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
       if (!(key_buf = slurp(o->value, &len)))
         return bad(k, "cannot read '%s'", o->value);
       c->api_key = key_buf;
-    } else if (!strcmp(k, "Comet.Timeout")) c->idle_timeout_ms = n;
+    } else if (!strcmp(k, "Comet.Timeout"))
+      c->hold_ms = n <= 0 ? 0 : n > 86400000 ? 86400000 : (int)n;
+    else if (!strcmp(k, "Comet.IdleTimeout")) c->idle_timeout_ms = n;
     else if (!strcmp(k, "Comet.Heartbeat")) c->heartbeat_ms = n;
     else if (!strcmp(k, "Comet.MaxHeader")) c->max_header = (size_t)n;
     else if (!strcmp(k, "Comet.MaxFrame")) c->max_frame = (size_t)n;
     else if (!strcmp(k, "Comet.MaxMessage")) c->max_message = (size_t)n;
     else if (!strcmp(k, "Comet.MaxQueue")) c->max_queue = (size_t)n;
     else if (!strcmp(k, "Comet.MaxConnections")) c->max_conns = n;
+    else if (!strcmp(k, "Comet.HandshakeTimeout")) c->handshake_timeout_ms = n;
+    else if (!strcmp(k, "Comet.MaxPendingPerAddress")) c->max_pending_per_addr = n;
     else if (!strcmp(k, "Comet.AllowedOrigins")) c->allowed_origins = o->value;
     else if (!strcmp(k, "Comet.HistorySize")) c->history_size = n;
     else if (!strcmp(k, "Comet.CacheExpires")) c->history_age_ms = n;
@@ -342,7 +355,7 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
     if (!ok) return bad("Comet.ApiKey", "must be 16 to 256 printable ASCII characters%s", "");
   }
   if (c->idle_timeout_ms <= c->heartbeat_ms) {
-    fprintf(stderr, "comet4j-node: Comet.Timeout: must be greater than Comet.Heartbeat\n");
+    fprintf(stderr, "comet4j-node: Comet.IdleTimeout: must be greater than Comet.Heartbeat\n");
     return 2;
   }
   return 0;
@@ -352,10 +365,13 @@ const char *node_options_key_of(const char *core_error) {
   static const char *fields[][2] = {
     {"host", "Comet.Host"}, {"port", "Comet.Port"},
     {"threads", "Comet.Threads"}, {"secret", "Comet.Secret"},
-    {"heartbeat_ms", "Comet.Heartbeat"}, {"idle_timeout_ms", "Comet.Timeout"},
+    {"heartbeat_ms", "Comet.Heartbeat"}, {"idle_timeout_ms", "Comet.IdleTimeout"},
+    {"hold_ms", "Comet.Timeout"},
     {"max_header", "Comet.MaxHeader"}, {"max_frame", "Comet.MaxFrame"},
     {"max_message", "Comet.MaxMessage"}, {"max_queue", "Comet.MaxQueue"},
     {"max_conns", "Comet.MaxConnections"},
+    {"handshake_timeout_ms", "Comet.HandshakeTimeout"},
+    {"max_pending_per_addr", "Comet.MaxPendingPerAddress"},
     {"allowed_origins", "Comet.AllowedOrigins"},
     {"history_size", "Comet.HistorySize"},
     {"history_age_ms", "Comet.CacheExpires"},

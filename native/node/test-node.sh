@@ -33,6 +33,19 @@ check "bad Comet.Threads in --config exits 2 naming it" '[ $rc -eq 2 ] && grep -
 "$NODE" --port 0 2> "$dir/nosecret.err"; rc=$?
 check "no secret: exits 2 naming Comet.Secret" '[ $rc -eq 2 ] && grep -q "Comet.Secret" "$dir/nosecret.err"' "$dir/nosecret.err"
 
+# The bounds of unfinished requests (their effect: test-listener.c).
+"$NODE" --max-pending-per-address -1 --secret-file "$dir/secret" 2> "$dir/bad11.err"; rc=$?
+check "bad --max-pending-per-address exits 2 naming Comet.MaxPendingPerAddress" \
+  '[ $rc -eq 2 ] && grep -q "Comet.MaxPendingPerAddress: must be between 0 and 1000000" "$dir/bad11.err"' "$dir/bad11.err"
+printf 'Comet.HandshakeTimeout = 50\n' > "$dir/bad12.conf"
+"$NODE" --config "$dir/bad12.conf" --secret-file "$dir/secret" 2> "$dir/bad12.err"; rc=$?
+check "bad Comet.HandshakeTimeout in --config exits 2 naming it" \
+  '[ $rc -eq 2 ] && grep -q "Comet.HandshakeTimeout: must be between 100 and 600000" "$dir/bad12.err"' "$dir/bad12.err"
+"$NODE" --help 2> "$dir/help.err"; rc=$?
+check "--help lists --handshake-timeout and --max-pending-per-address" \
+  '[ $rc -eq 0 ] && grep -q -- "--handshake-timeout *Comet.HandshakeTimeout" "$dir/help.err" &&
+   grep -q -- "--max-pending-per-address *Comet.MaxPendingPerAddress" "$dir/help.err"' "$dir/help.err"
+
 # The hub's settings (a Redis hub itself: test-node-hub.sh).
 "$NODE" --hub redis:/x --secret-file "$dir/secret" 2> "$dir/bad3.err"; rc=$?
 check "bad --hub exits 2 naming Comet.Hub" '[ $rc -eq 2 ] && grep -q "Comet.Hub:" "$dir/bad3.err"' "$dir/bad3.err"

@@ -110,10 +110,17 @@ static void cmd_frame(c4j__conn_t *c, json_t *frame, json_t *replies) {
   free(text);
 }
 
+void c4j__cmd_refuse(c4j__conn_t *c, int status, const char *reason) {
+  const char *acao = c->transport == C4J__T_CMD ? c->u.cmd->acao : NULL;
+  c4j__request_refuse_json(c, status, reason, acao);
+}
+
 static void cmd_run(c4j__conn_t *c) {
   c4j__cmd_t *cmd = c->u.cmd;
-  json_t *body = json_loadb(cmd->body, cmd->got, 0, NULL), *replies;
+  json_t *body, *replies;
   char *text;
+  c4j__conn_pending_done(c); /* the whole request is here */
+  body = json_loadb(cmd->body, cmd->got, 0, NULL);
   if (!json_is_object(body) && !json_is_array(body)) {
     json_decref(body);
     c->transport = C4J__T_CMD;
@@ -228,6 +235,7 @@ static void api_run(c4j__conn_t *c) {
   size_t plen = q ? (size_t)(q - t) : strlen(t);
   uint32_t id = (atomic_fetch_add(&e->next_api, 1) << 8) |
                 (uint32_t)w->index;
+  c4j__conn_pending_done(c); /* the whole request is here */
   if (c4j__events_api(&e->events, id,
                       cmd->method == HTTP_POST ? "POST" : "GET", t, plen,
                       q ? q + 1 : "", q ? strlen(q + 1) : 0, cmd->body,

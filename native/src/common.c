@@ -127,6 +127,7 @@ void c4j_config_init(c4j_config_t *cfg) {
   cfg->threads = cores > 0 ? (int)(cores > 64 ? 64 : cores) : 1;
   cfg->heartbeat_ms = 25000;
   cfg->idle_timeout_ms = 60000;
+  cfg->hold_ms = 0;
   cfg->handshake_timeout_ms = 10000;
   /* Browsers send the application's cookies to this port too. */
   cfg->max_header = 16384;
@@ -144,6 +145,11 @@ void c4j_config_init(c4j_config_t *cfg) {
   cfg->hub = "local";
   cfg->hub_prefix = "c4j";
   cfg->listen_actions = 1;
+  /* Sixteen unfinished requests at once from one address is more than
+   * any browser opens; a NAT or a proxy concentrates many clients, but
+   * their requests arrive at once, and the cap only applies to a crowded
+   * engine (docs/protocol.md section 2). */
+  cfg->max_pending_per_addr = 16;
   cfg->hub_outbox_records = 100000;
   cfg->hub_outbox_bytes = (size_t)64 << 20;
   cfg->hub_catchup_records = 100000;
@@ -189,6 +195,8 @@ int c4j__config_check(const c4j_config_t *cfg) {
       cfg->idle_timeout_ms > 86400000)
     BAD("idle_timeout_ms: must be longer than the ping interval "
         "(at most 86400000)");
+  if (cfg->hold_ms < 0 || cfg->hold_ms > 86400000)
+    BAD("hold_ms: must be between 0 and 86400000");
   if (cfg->handshake_timeout_ms < 100 || cfg->handshake_timeout_ms > 600000)
     BAD("handshake_timeout_ms: must be between 100 and 600000");
   if (cfg->max_header < 512 || cfg->max_header > (1u << 20))
@@ -239,6 +247,8 @@ int c4j__config_check(const c4j_config_t *cfg) {
     BAD("hub_prefix: must be 1 to 64 of A-Z a-z 0-9 _ . : -");
   if (cfg->listen_actions != 0 && cfg->listen_actions != 1)
     BAD("listen_actions: must be 0 or 1");
+  if (cfg->max_pending_per_addr < 0 || cfg->max_pending_per_addr > 1000000)
+    BAD("max_pending_per_addr: must be between 0 (no cap) and 1000000");
   if (cfg->hub_outbox_records < 1 || cfg->hub_outbox_records > 10000000)
     BAD("hub_outbox_records: must be between 1 and 10000000");
   if (cfg->hub_outbox_bytes < 65536 ||

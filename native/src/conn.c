@@ -9,8 +9,10 @@
  * per subscribed channel and, until the next tick, the output ring.  Reads
  * land in the worker's 64 KiB buffer.
  */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include "common.h"
 #include "conn.h"
@@ -94,6 +96,100 @@ void c4j__conn_list_remove(c4j__conn_t **head, c4j__conn_t *c) {
   c->gnext = c->gprev = NULL;
 }
 
+/* ---- Unfinished requests -------------------------------------------------- */
+
+/* The worker's pending list runs from the newest (`pending_new`, through
+ * `gnext`) to the oldest (`pending_old`), whose accept time the listener
+ * reads. */
+static void pending_since(c4j__worker_t *w) {
+  c4j__conn_t *o = w->pending_old;
+  atomic_store(&w->pending_since, o ? w->start_ms + o->stamp : 0);
+}
+
+static void pending_add(c4j__conn_t *c, uint32_t key) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  c->akey = key;
+  c->flags |= C4J__F_PENDING;
+  c->gprev = NULL;
+  c->gnext = w->pending_new;
+  if (w->pending_new != NULL) w->pending_new->gprev = c;
+  w->pending_new = c;
+  if (w->pending_old == NULL) {
+    w->pending_old = c;
+    pending_since(w);
+  }
+}
+
+void c4j__conn_pending_done(c4j__conn_t *c) {
+  c4j__worker_t *w;
+  if (!(c->flags & C4J__F_PENDING)) return;
+  w = c4j__conn_worker(c);
+  c->flags &= (uint8_t)~C4J__F_PENDING;
+  if (c->gprev) c->gprev->gnext = c->gnext;
+  else w->pending_new = c->gnext;
+  if (c->gnext) {
+    c->gnext->gprev = c->gprev;
+  } else {
+    w->pending_old = c->gprev;
+    pending_since(w);
+  }
+  c->gnext = c->gprev = NULL;
+  c4j__pending_remove(&w->engine->pending, c->akey);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* Reads what c's client has sent and the loop has not read yet, as
+ * read_cb would.  Returns 0, or -1 when the client has gone (or reset). */
+static int read_now(c4j__conn_t *c) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  uv_os_fd_t fd;
+  if (w->rbuf_busy || uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) return 0;
+  /* A few buffers at most: a head is at most max_header, and a body the
+   * client is still sending is not one that stalls. */
+  for (int i = 0; i < 4 && (c->flags & C4J__F_PENDING); i++) {
+    ssize_t n = recv(fd, w->rbuf, sizeof(w->rbuf), MSG_DONTWAIT);
+    uv_buf_t b = uv_buf_init((char *)w->rbuf, sizeof(w->rbuf));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return -1;
+    if (n < 0) break;
+    w->rbuf_busy = 1;
+    read_cb((uv_stream_t *)&c->tcp, n, &b); /* clears rbuf_busy */
+    if ((size_t)n < sizeof(w->rbuf)) break;
+  }
+  return 0;
+}
+
+int c4j__conn_evict_oldest(c4j__worker_t *w) {
+  c4j__conn_t *c;
+  while ((c = w->pending_old) != NULL) {
+    if (read_now(c) < 0) {
+      c->flags |= C4J__F_EVICTED;
+      c4j__conn_abort(c);
+      return 1;
+    }
+    if (c->flags & C4J__F_PENDING) break;
+    /* Its request was there: it goes on, and the next oldest is tried. */
+  }
+  if (c == NULL) return 0;
+  c->flags |= C4J__F_EVICTED;
+  atomic_fetch_add(&w->engine->evicted, 1);
+  c4j__request_refuse_pending(c, 503, "server busy: request not complete");
+  return 1;
+}
+
+/* How long a request may take to arrive now: handshake_timeout_ms while
+ * the engine is at most half full, then shorter in proportion to the room
+ * left, down to a tenth of it when full.  An honest client sends its
+ * request at once; a socket that keeps its place without one is what
+ * fills an engine. */
+static uint32_t request_deadline(c4j_engine_t *e) {
+  int64_t t = e->cfg.handshake_timeout_ms, cap = e->conn_cap;
+  int64_t held = c4j__engine_held(e), d;
+  if (2 * held <= cap) return (uint32_t)t;
+  d = held >= cap ? 0 : t * 2 * (cap - held) / cap;
+  return (uint32_t)(d < t / 10 ? t / 10 : d);
+}
+
 /* ---- Closing -------------------------------------------------------------- */
 
 static void close_cb(uv_handle_t *h) {
@@ -112,6 +208,8 @@ static void close_cb(uv_handle_t *h) {
   }
   c4j__conn_drop_out(c);
   c4j__free(c->outq);
+  c4j__handover_free(c->ho);
+  if (c->flags & C4J__F_EVICTED) atomic_fetch_sub(&e->evicting, 1);
   atomic_fetch_sub(&e->open_socks, 1);
   c4j__free(c);
 }
@@ -124,6 +222,7 @@ void c4j__conn_abort(c4j__conn_t *c) {
   }
   if (c->state == C4J__CONN_OPEN)
     c4j__identity_end(c, 1006, "connection lost");
+  c4j__conn_pending_done(c);
   c4j__poll_unbatch(c);
   if (c->state == C4J__CONN_API)
     c4j__conn_list_remove(&c4j__conn_worker(c)->api_wait, c);
@@ -182,6 +281,7 @@ static void drained(c4j__conn_t *c) {
      * or EOF (or CLOSE_WAIT_MS), so that unread input cannot turn into a
      * reset that destroys the close frame in flight. */
     c->flags |= C4J__F_SHUTDOWN;
+    c->stamp = c4j__worker_now(c4j__conn_worker(c)); /* the client's time */
     req = c4j__malloc(sizeof(*req));
     if (req == NULL ||
         uv_shutdown(req, (uv_stream_t *)&c->tcp, shutdown_cb) != 0) {
@@ -300,10 +400,43 @@ static void keep(c4j__conn_t *g, c4j__buf_t *b) {
   }
 }
 
+/* Appends a new reference to b to list (growing it); -1 out of memory. */
+static int list_add(c4j__buf_t ***list, uint32_t *n, uint32_t *cap,
+                    c4j__buf_t *b) {
+  if (*n == *cap) {
+    uint32_t k = *cap ? *cap * 2 : 8;
+    c4j__buf_t **q = c4j__realloc(*list, k * sizeof(*q));
+    if (q == NULL) return -1;
+    *list = q;
+    *cap = k;
+  }
+  (*list)[(*n)++] = c4j__buf_ref(b, 1);
+  return 0;
+}
+
+void c4j__handover_free(c4j__handover_t *ho) {
+  if (ho == NULL) return;
+  for (uint32_t i = 0; i < ho->nheld; i++) c4j__buf_unref(ho->held[i]);
+  for (uint32_t i = 0; i < ho->nkept; i++) c4j__buf_unref(ho->kept[i]);
+  c4j__free(ho->held);
+  c4j__free(ho->kept);
+  c4j__free(ho);
+}
+
 /* Queues b; `limit` 0 skips the max_queue cut (never the ring's). */
 static void queue_frame(c4j__conn_t *c, c4j__buf_t *b, int limit) {
   c4j__worker_t *w;
   c4j__buf_t *out = b;
+  /* A hand-over in progress: later frames wait, but for broadcasts with a
+   * history, which their offsets order and bring back (a long-poll's
+   * next request names its positions: one held here as well would come
+   * twice). */
+  if (c->ho != NULL && b->chan == NULL) {
+    if (c->ho->nheld >= C4J__MAX_OUT ||
+        list_add(&c->ho->held, &c->ho->nheld, &c->ho->cap_held, b) < 0)
+      c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
+    return;
+  }
   if (c->state == C4J__CONN_DYING) {
     keep(c, b);
     return;
@@ -336,6 +469,35 @@ void c4j__conn_send(c4j__conn_t *c, c4j__buf_t *b) { queue_frame(c, b, 1); }
 
 void c4j__conn_send_kept(c4j__conn_t *c, c4j__buf_t *b) {
   queue_frame(c, b, 0);
+}
+
+void c4j__conn_send_handed(c4j__conn_t *c, c4j__buf_t *b) {
+  c4j__handover_t *ho = c->ho;
+  if (ho != NULL &&
+      list_add(&ho->kept, &ho->nkept, &ho->cap_kept, b) < 0) {
+    c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
+    return;
+  }
+  c->ho = NULL;
+  queue_frame(c, b, 0);
+  if (c->ho == NULL) c->ho = ho; /* not moved on meanwhile (a close) */
+  else c4j__handover_free(ho);
+}
+
+void c4j__conn_handover_end(c4j__conn_t *c) {
+  c4j__handover_t *ho = c->ho;
+  if (ho == NULL) return;
+  c->ho = NULL;
+  /* A send reaches every worker: one the former worker kept and handed
+   * over, and that also arrived here after the attach, is the same
+   * buffer (a few, so a scan). */
+  for (uint32_t i = 0; i < ho->nheld; i++) {
+    int dup = 0;
+    for (uint32_t k = 0; k < ho->nkept && !dup; k++)
+      dup = ho->kept[k] == ho->held[i];
+    if (!dup && c->cid != NULL) queue_frame(c, ho->held[i], 1);
+  }
+  c4j__handover_free(ho);
 }
 
 void c4j__conn_send_sub(c4j__conn_t *c, c4j__sub_t *s, c4j__buf_t *b) {
@@ -396,19 +558,23 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 
 /* ---- Life cycle ----------------------------------------------------------- */
 
-void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first) {
+void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first,
+                     uint32_t key) {
   c4j_engine_t *e = w->engine;
   c4j__conn_t *c = c4j__calloc(1, sizeof(*c));
   if (c == NULL) goto fail;
   if (uv_tcp_init(&w->loop, &c->tcp) != 0) goto fail;
   c->state = C4J__CONN_CLOSED;
+  c->stamp = c4j__worker_now(w);
+  /* From here the close callback counts it out. */
+  pending_add(c, key);
   if (uv_tcp_open(&c->tcp, fd) != 0) {
+    c4j__conn_pending_done(c);
     uv_close((uv_handle_t *)&c->tcp, close_cb);
     close(fd);
     return;
   }
   c->state = C4J__CONN_HANDSHAKE;
-  c->stamp = c4j__worker_now(w);
   uv_tcp_nodelay(&c->tcp, 1);
   c->u.http = c4j__malloc(sizeof(*c->u.http));
   if (c->u.http == NULL) {
@@ -428,6 +594,7 @@ void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first) {
 fail:
   c4j__free(c);
   close(fd);
+  c4j__pending_remove(&e->pending, key);
   atomic_fetch_sub(&e->open_socks, 1);
 }
 
@@ -435,10 +602,22 @@ void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping) {
   c4j__worker_t *w = c4j__conn_worker(c);
   const c4j_config_t *cfg = &w->engine->cfg;
   uint32_t age = c4j__conn_age(now, c->stamp);
+  uint32_t deadline;
   switch (c->state) {
     case C4J__CONN_HANDSHAKE:
-    case C4J__CONN_REFUSING:
     case C4J__CONN_BODY:
+      /* The whole request, head and body, counts from the accept. */
+      deadline = request_deadline(w->engine);
+      if (age < deadline) break;
+      if (deadline < (uint32_t)cfg->handshake_timeout_ms) {
+        atomic_fetch_add(&w->engine->timeouts_short, 1);
+        c4j__request_refuse_pending(c, 408, "request timeout (server busy)");
+      } else {
+        atomic_fetch_add(&w->engine->timeouts, 1);
+        c4j__request_refuse_pending(c, 408, "request timeout");
+      }
+      break;
+    case C4J__CONN_REFUSING:
       if (age >= (uint32_t)cfg->handshake_timeout_ms) c4j__conn_abort(c);
       break;
     case C4J__CONN_OPEN:
@@ -446,6 +625,10 @@ void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping) {
         if (age >= c4j__poll_hold(w)) c4j__poll_answer(c);
         break;
       }
+      if (c->transport == C4J__T_SSE && cfg->hold_ms > 0 &&
+          c4j__conn_age(now, c->born) >= (uint32_t)cfg->hold_ms &&
+          c4j__poll_end_stream(c))
+        break;
       /* A WebSocket's stamp is its last read; an SSE client talks through
        * /cmd, never on its stream, so its stamp is its last /cmd on any
        * worker (c4j__identity_touch).  Either silent this long is lost: a
@@ -469,7 +652,14 @@ void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping) {
       }
       break;
     case C4J__CONN_CLOSING:
-      if (age >= CLOSE_WAIT_MS) c4j__conn_abort(c);
+      /* The close frame may still wait behind full socket buffers (a slow
+       * consumer cut with 4001): it gets the idle timeout to go out, so
+       * that a client that reads again learns why; once it is out, the
+       * client has CLOSE_WAIT_MS to answer. */
+      if (age >= CLOSE_WAIT_MS &&
+          ((c->out_len == 0 && c->wreq == NULL) ||
+           age >= (uint32_t)cfg->idle_timeout_ms))
+        c4j__conn_abort(c);
       break;
     case C4J__CONN_API:
       if (age >= (uint32_t)cfg->api_timeout_ms) c4j__cmd_api_timeout(c);

@@ -55,6 +55,11 @@ enum { C4J__T_WS, C4J__T_SSE, C4J__T_POLL, C4J__T_CMD, C4J__T_API };
 #define C4J__F_NO_INPUT 0x08    /* the parser failed: ignore further bytes */
 #define C4J__F_HTTP 0x10        /* u.http is the live member */
 #define C4J__F_BATCH 0x20       /* a poll on the worker's batch list */
+#define C4J__F_PENDING 0x40     /* counted as an unfinished request: in the
+                                   engine's register (`akey`) and on the
+                                   worker's pending list */
+#define C4J__F_EVICTED 0x80     /* closing to make room: its close lowers
+                                   the engine's `evicting` */
 
 #define C4J__MAX_IOV 64
 #define C4J__MAX_OUT 32768      /* entries in one output ring */
@@ -84,7 +89,25 @@ struct c4j__wreq_s {
  * worker's ghost list (`gnext`, `gprev`) holds it and frees it.  Any other
  * connection is a UV_TCP handle of the worker, freed in its close
  * callback.  Between frames an open WebSocket holds no parser (`u.ws`
- * NULL): the worker's scratch parser reads for it. */
+ * NULL): the worker's scratch parser reads for it.  A socket whose
+ * request has not fully arrived (HANDSHAKE, BODY) is an unfinished
+ * request (C4J__F_PENDING): counted under its address's key `akey` in the
+ * engine's register (pending.h) and on its worker's pending list
+ * (`gnext` older, `gprev` newer; no other list holds it meanwhile), until
+ * its request is complete or it closes. */
+/* A hand-over from another worker in progress (identity.c): the identity
+ * attached here while its former worker still held frames for it.  Until
+ * that worker's last C4J__MSG_KEPT (the one without a buf) arrives,
+ * frames for the identity without a history (sendTo frames, broadcasts
+ * of a channel without one) wait in held, so that nothing sent later
+ * overtakes what was kept; kept lists the frames handed over, so that a
+ * send that reached both workers is delivered once.  Broadcasts with a
+ * history go on at once: their offsets order them. */
+typedef struct {
+  c4j__buf_t **held, **kept;
+  uint32_t nheld, cap_held, nkept, cap_kept;
+} c4j__handover_t;
+
 struct c4j__conn_s {
   uv_tcp_t tcp;
   union {
@@ -110,14 +133,28 @@ struct c4j__conn_s {
   uint8_t state;
   uint8_t flags;
   uint8_t transport;
+  uint32_t born;            /* an open SSE stream: when it attached (its
+                               hold, c4j__poll_end_stream) */
+  uint32_t akey;            /* its address's key while C4J__F_PENDING */
+  c4j__handover_t *ho;      /* a hand-over in progress, or NULL */
 };
 
 /* ---- For the worker's loop ------------------------------------------------ */
 
-/* conn.c: adopts an accepted socket on worker w; on failure closes fd.
- * first: NULL, or the bytes its client sent that another server read (a
- * socket taken over): read as if they came from the socket. */
-void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first);
+/* conn.c: adopts an accepted socket on worker w, counted by the listener
+ * in open_socks and as an unfinished request of key (both counted out
+ * again, and fd closed, on failure).  first: NULL, or the bytes its client
+ * sent that another server read (a socket taken over): read as if they
+ * came from the socket. */
+void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first,
+                     uint32_t key);
+/* conn.c: makes room on w for a new socket: its oldest unfinished
+ * request is read first (what its client sent may simply not have been
+ * read yet: an honest request is complete then, and goes on, and the next
+ * oldest is tried); one still unfinished is answered 503 and closed
+ * (counted in `evicted`), one whose client has gone is closed; either
+ * close lowers `evicting`.  Returns 1, or 0 when w has none left. */
+int c4j__conn_evict_oldest(c4j__worker_t *w);
 /* conn.c: queues b (a new reference) to a connection with an identity;
  * over max_queue an attached one is closed with 4001, a dying one drops
  * its oldest frames. */
@@ -125,6 +162,14 @@ void c4j__conn_send(c4j__conn_t *c, c4j__buf_t *b);
 /* conn.c: c4j__conn_send of a frame an identity kept while it had no
  * transport (bounded by max_queue then): not cut for a slow consumer. */
 void c4j__conn_send_kept(c4j__conn_t *c, c4j__buf_t *b);
+/* conn.c: a frame handed over by c's former worker during a hand-over:
+ * queued ahead of what waits in c->ho, and remembered there. */
+void c4j__conn_send_handed(c4j__conn_t *c, c4j__buf_t *b);
+/* conn.c: the hand-over is complete: what waited is queued, but for the
+ * frames that were handed over too; c->ho is freed. */
+void c4j__conn_handover_end(c4j__conn_t *c);
+/* conn.c: frees a hand-over and its references (NULL: nothing). */
+void c4j__handover_free(c4j__handover_t *ho);
 /* conn.c: c4j__conn_send for a broadcast through subscription s: skipped
  * when s already had this offset. */
 void c4j__conn_send_sub(c4j__conn_t *c, c4j__sub_t *s, c4j__buf_t *b);
@@ -147,11 +192,13 @@ void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping);
 void c4j__identity_ghost_tick(c4j__conn_t *g, uint32_t now);
 /* identity.c: worker `to` attached cid with seq: a ghost of it here hands
  * its sendTo frames over (C4J__MSG_KEPT) and goes silently; an older
- * attached connection is closed with 4004. */
+ * attached connection is closed with 4004; either way the hand-over ends
+ * with a C4J__MSG_KEPT without buf. */
 void c4j__identity_take(c4j__worker_t *w, const char *cid, size_t len,
                         int to, uint32_t seq);
 /* identity.c: a frame kept for cid on another worker arrived: queue it to
- * cid. */
+ * cid ahead of what waits for the hand-over; NULL: the hand-over is over,
+ * what waited follows. */
 void c4j__identity_kept(c4j__worker_t *w, const char *cid, size_t len,
                         c4j__buf_t *b);
 /* identity.c: the client of cid talked through /cmd: an attached SSE
@@ -229,6 +276,10 @@ void c4j__conn_send_new(c4j__conn_t *c, c4j__buf_t *b);
 void c4j__conn_list_add(c4j__conn_t **head, c4j__conn_t *c);
 void c4j__conn_list_remove(c4j__conn_t **head, c4j__conn_t *c);
 
+/* conn.c: c's request is complete (or refused): it is no longer an
+ * unfinished request.  Idempotent; nothing for a socket that was not one. */
+void c4j__conn_pending_done(c4j__conn_t *c);
+
 /* request.c: feeds bytes read during the handshake; once the request is
  * complete routes it, and hands what followed it in the same read to the
  * transport (WebSocket frames, a body). */
@@ -244,6 +295,10 @@ void c4j__request_refuse(c4j__conn_t *c, int status, const char *reason);
  * {"error":{"code":status,"message":message}}, then close. */
 void c4j__request_refuse_json(c4j__conn_t *c, int status,
                               const char *message, const char *acao);
+/* request.c: refuses an unfinished request (HANDSHAKE or BODY) with
+ * status and reason, as its path answers (JSON for /cmd and /api/). */
+void c4j__request_refuse_pending(c4j__conn_t *c, int status,
+                                 const char *reason);
 
 /* wsconn.c: bytes read on an attached (or closing) WebSocket. */
 void c4j__wsconn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
@@ -254,6 +309,9 @@ void c4j__wsconn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
 void c4j__cmd_start(c4j__conn_t *c, const char *acao);
 void c4j__cmd_api_start(c4j__conn_t *c);
 void c4j__cmd_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
+/* cmd.c: refuses a body still being read with status and reason, in
+ * JSON (with its CORS headers for /cmd). */
+void c4j__cmd_refuse(c4j__conn_t *c, int status, const char *reason);
 /* cmd.c: an /api/ request the embedder did not answer in time: 504. */
 void c4j__cmd_api_timeout(c4j__conn_t *c);
 
@@ -265,8 +323,13 @@ void c4j__poll_unbatch(c4j__conn_t *c);
 /* poll.c: answers a waiting poll with what it has queued (possibly
  * nothing), parks its identity and closes once the answer is written. */
 void c4j__poll_answer(c4j__conn_t *c);
-/* poll.c: how long a long-poll is held: min(25000, idle_timeout / 2) ms. */
+/* poll.c: how long a long-poll is held (c4j_config_t.hold_ms). */
 uint32_t c4j__poll_hold(const c4j__worker_t *w);
+/* poll.c: an SSE stream held hold_ms: when everything queued to it is
+ * written, ends the response (a last comment line, then the close) and
+ * parks its identity for the client's next request; returns 1 if it did,
+ * 0 while output is pending (the next tick tries again). */
+int c4j__poll_end_stream(c4j__conn_t *c);
 
 /* identity.c: attaches the checked request's ticket (w->ticket) with
  * transport; for a WebSocket, accept is the Sec-WebSocket-Accept value.

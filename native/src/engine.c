@@ -60,6 +60,7 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
     goto fail_events;
   if (c4j__held_init(&e->held) != 0) goto fail_hist;
   if (c4j__members_init(&e->members) != 0) goto fail_held;
+  if (c4j__pending_init(&e->pending) != 0) goto fail_members;
   e->hooks = c4j__presence_hooks;
   e->cfg.host = e->host;
   e->cfg.allowed_origins = e->origins;
@@ -74,6 +75,8 @@ int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out) {
   *out = e;
   return 0;
 
+fail_members:
+  c4j__members_free(&e->members);
 fail_held:
   c4j__held_free(&e->held);
 fail_hist:
@@ -141,6 +144,7 @@ int c4j_engine_start(c4j_engine_t *e) {
     rc = c4j__worker_init(e->workers[i], e, i);
     if (rc != 0) goto fail;
   }
+  c4j__listener_capacity(e); /* once the workers hold their descriptors */
   if (e->cfg.port != -1) {
     rc = c4j__listener_open(e);
     if (rc != 0) goto fail;
@@ -188,6 +192,7 @@ void c4j_engine_free(c4j_engine_t *e) {
   c4j__hist_free(&e->hist);
   c4j__held_free(&e->held);
   c4j__members_free(&e->members);
+  c4j__pending_free(&e->pending);
   uv_mutex_destroy(&e->life);
   free_copies(e);
   e->magic = 0;
@@ -221,6 +226,12 @@ void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out) {
   out->bytes_out = atomic_load(&m->bytes_out);
   out->slow_consumers = atomic_load(&m->slow_consumers);
   out->events_dropped = atomic_load(&m->events.dropped);
+  out->pending = (uint64_t)c4j__pending_total(&m->pending);
+  out->refused_full = atomic_load(&m->refused_full);
+  out->refused_address = atomic_load(&m->refused_addr);
+  out->evicted = atomic_load(&m->evicted);
+  out->timeouts = atomic_load(&m->timeouts);
+  out->timeouts_short = atomic_load(&m->timeouts_short);
   if (c4j__engine_enter(m)) { /* the hub lives while the engine runs */
     c4j__hub_stats(m, out);
     c4j__engine_leave(m);

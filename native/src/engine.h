@@ -16,6 +16,7 @@
 #include "held.h"
 #include "history.h"
 #include "members.h"
+#include "pending.h"
 
 typedef struct c4j__worker_s c4j__worker_t;
 typedef struct c4j__redis_s c4j__redis_t;
@@ -80,7 +81,17 @@ struct c4j_engine_s {
   atomic_uint next_seq;    /* attach order, for "replaced" (4004) */
   atomic_uint next_adopt;  /* round-robin of the sockets handed over */
   atomic_int open_socks;   /* sockets held, attached or not */
+  int conn_cap;            /* the most sockets held at once: max_conns, or
+                              fewer when fewer descriptors were left at
+                              start (listener.c) */
+  c4j__pending_t pending;  /* unfinished requests by address */
+  atomic_int evicting;     /* unfinished requests chosen to make room for
+                              a new socket and not yet closed */
+  atomic_int to_evict;     /* of those, the ones their worker has not yet
+                              answered (still counted in `pending`) */
   atomic_ullong conns, accepted, slow_consumers;
+  atomic_ullong refused_full, refused_addr, evicted, timeouts,
+      timeouts_short;      /* what was refused, by reason (c4j_stats_t) */
   atomic_ullong messages_out, bytes_out; /* workers add once a loop turn */
 };
 
@@ -100,6 +111,14 @@ static inline int c4j__engine_enter(c4j_engine_t *e) {
 
 static inline void c4j__engine_leave(c4j_engine_t *e) {
   atomic_fetch_sub(&e->inflight, 1);
+}
+
+/* The sockets that count against conn_cap: those held, but for the
+ * unfinished requests already chosen to make room.  The engine is
+ * crowded from half of conn_cap on: unfinished requests are then capped
+ * per address and their deadline shrinks (docs/protocol.md section 2). */
+static inline int c4j__engine_held(c4j_engine_t *e) {
+  return atomic_load(&e->open_socks) - atomic_load(&e->evicting);
 }
 
 /* What a public call answers when enter refused: C4J_ESTATE before start,

@@ -319,6 +319,7 @@ static const char *reason_phrase(int status) {
   case 403: return "Forbidden";
   case 404: return "Not Found";
   case 405: return "Method Not Allowed";
+  case 408: return "Request Timeout";
   case 413: return "Content Too Large";
   case 414: return "URI Too Long";
   case 426: return "Upgrade Required";

@@ -88,6 +88,7 @@ void c4j__identity_ghost_free(c4j__conn_t *g) {
   c4j__conn_list_remove(&w->ghosts, g);
   c4j__conn_drop_out(g);
   c4j__free(g->outq);
+  c4j__handover_free(g->ho);
   c4j__free(g);
 }
 
@@ -157,6 +158,8 @@ c4j__conn_t *c4j__identity_to_ghost(c4j__conn_t *c, int state, int code,
   g->user = c->user;
   c->user = NULL;
   if (g->user != NULL) g->user->conn = g;
+  g->ho = c->ho; /* a hand-over still in progress goes on with the identity */
+  c->ho = NULL;
   if (state == C4J__CONN_PARKED && e->hist.size == 0) {
     g->subs = c->subs;
     for (c4j__sub_t *s = g->subs; s; s = s->conn_next) s->conn = g;
@@ -251,11 +254,11 @@ static void peer_name(c4j__conn_t *c, const char *forwarded, char *ip,
 
 /* Tells the holder of cid on another worker that this worker attached it
  * with seq: the holder hands its frames over, or closes (4004). */
-static void take_from(c4j__worker_t *w, int holder, const char *cid,
-                      uint32_t seq) {
+static int take_from(c4j__worker_t *w, int holder, const char *cid,
+                     uint32_t seq) {
   c4j_engine_t *e = w->engine;
   c4j__msg_t *m;
-  if (!c4j__engine_enter(e)) return;
+  if (!c4j__engine_enter(e)) return -1;
   m = c4j__msg_new(C4J__MSG_TAKE, cid, strlen(cid), NULL);
   if (m != NULL) {
     m->seq = seq;
@@ -263,6 +266,7 @@ static void take_from(c4j__worker_t *w, int holder, const char *cid,
     c4j__worker_push(e->workers[holder], &m->node);
   }
   c4j__engine_leave(e);
+  return m != NULL ? 0 : -1;
 }
 
 /* Sends each subscription what its start replays, then the `recovered`
@@ -294,6 +298,10 @@ static void absorb(c4j__conn_t *c, c4j__conn_t *g) {
     g->queued -= b->len;
     c4j__conn_send_kept(c, b);
     c4j__buf_unref(b);
+  }
+  if (c->ho == NULL) { /* still waiting for a former worker's frames */
+    c->ho = g->ho;
+    g->ho = NULL;
   }
   c4j__identity_ghost_free(g);
 }
@@ -442,7 +450,7 @@ void c4j__identity_attach(c4j__conn_t *c, int transport, const char *accept,
   c4j__cid_t *local;
   attach_t a;
   char ip[64];
-  int port, quiet;
+  int port, quiet, handing;
 
   memset(&a, 0, sizeof(a));
   peer_name(c, c->u.http->forwarded_for, ip, sizeof(ip), &port);
@@ -458,8 +466,8 @@ void c4j__identity_attach(c4j__conn_t *c, int transport, const char *accept,
   a.prev = c4j__held_claim(&e->held, t->cid, w->index, C4J__HELD_ALIVE,
                            &a.carried, &a.chans);
   if (a.prev.worker == -2) goto fail_claim;
-  if (a.prev.worker >= 0 && a.prev.worker != w->index)
-    take_from(w, a.prev.worker, t->cid, c->seq);
+  handing = a.prev.worker >= 0 && a.prev.worker != w->index &&
+            take_from(w, a.prev.worker, t->cid, c->seq) == 0;
   quiet = a.prev.state == C4J__HELD_PARKED && transport == C4J__T_POLL;
   /* 2. The identity, 3. its channels, 4. the plan and the answer head. */
   if (take_identity(c, &a, t) != 0) goto fail_identity;
@@ -473,7 +481,7 @@ void c4j__identity_attach(c4j__conn_t *c, int transport, const char *accept,
   c->u.acao = a.acao;
   c->flags &= (uint8_t)~C4J__F_HTTP;
   c->state = C4J__CONN_OPEN;
-  c->stamp = c4j__worker_now(w);
+  c->stamp = c->born = c4j__worker_now(w);
   /* open, the replay, then what the ghost kept (sendTo frames; with no
    * history, the broadcasts a parked one queued). */
   if (a.open != NULL) c4j__conn_send_new(c, a.open);
@@ -481,6 +489,16 @@ void c4j__identity_attach(c4j__conn_t *c, int transport, const char *accept,
   c4j__resume_free(a.starts, a.nsubs);
   c4j__free(a.starts);
   if (a.ghost != NULL) absorb(c, a.ghost);
+  /* Taken from another worker: what it kept comes before anything sent
+   * from now on (c4j__handover_t); its last C4J__MSG_KEPT ends the wait. */
+  if (handing) {
+    c4j__cid_t *id = c4j__cid_map_find(&w->cids, t->cid, strlen(t->cid));
+    c4j__conn_t *holder = id ? id->conn : NULL;
+    if (holder != NULL && holder->ho == NULL &&
+        (holder->ho = c4j__calloc(1, sizeof(c4j__handover_t))) == NULL)
+      c4j__events_log(&e->events, 1, "out of memory: a hand-over between "
+                      "workers goes without its order");
+  }
   if (c->state != C4J__CONN_OPEN) return;
   if (a.prev.state == C4J__HELD_DYING) {
     atomic_fetch_add(&e->conns, 1);
@@ -518,38 +536,55 @@ fail_claim:
 
 /* ---- Hand-over between workers -------------------------------------------- */
 
+/* Hands b (a reference taken over; NULL: the end of the hand-over) to
+ * worker `to` for cid. */
+static void hand(c4j_engine_t *e, int to, const char *cid, size_t len,
+                 c4j__buf_t *b) {
+  c4j__msg_t *m = c4j__msg_new(C4J__MSG_KEPT, cid, len, NULL);
+  if (m == NULL) {
+    c4j__buf_unref(b);
+    if (b == NULL) /* the new worker's frames wait until this id goes */
+      c4j__events_log(&e->events, 1, "out of memory: a hand-over between "
+                      "workers is not ended; its frames wait");
+    return;
+  }
+  m->buf = b;
+  c4j__worker_push(e->workers[to], &m->node);
+}
+
 void c4j__identity_take(c4j__worker_t *w, const char *cid, size_t len,
                         int to, uint32_t seq) {
   c4j_engine_t *e = w->engine;
   c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
-  c4j__conn_t *c;
-  if (id == NULL) return;
-  c = id->conn;
-  if (!c4j__conn_is_ghost(c)) {
+  c4j__conn_t *c = id ? id->conn : NULL;
+  if (!c4j__engine_enter(e)) return;
+  if (c != NULL && !c4j__conn_is_ghost(c)) {
     if ((int32_t)(c->seq - seq) < 0)
       c4j__conn_close(c, C4J_CLOSE_REPLACED, "replaced", 0);
-    return;
+    c = NULL;
   }
-  /* The kept frames go to the new worker: sendTo frames and, with no
-   * history, the broadcasts a parked ghost queued.  Broadcasts with a
-   * history come back through the positions the ghost left. */
-  if (c4j__engine_enter(e)) {
+  /* The kept frames go to the new worker, in their order: sendTo frames
+   * and, with no history, the broadcasts a parked ghost queued (broadcasts
+   * with a history come back through the positions the ghost left); then
+   * what waited here for a hand-over of its own; then the end, which the
+   * new worker waits for whatever happened here. */
+  if (c != NULL) {
     while (c->out_len > 0) {
       c4j__buf_t *b = c4j__conn_pop_out(c);
-      c4j__msg_t *m;
       c->queued -= b->len;
-      if (b->chan != NULL ||
-          (m = c4j__msg_new(C4J__MSG_KEPT, cid, len, NULL)) == NULL) {
-        c4j__buf_unref(b);
-        continue;
-      }
-      m->buf = b;
-      c4j__worker_push(e->workers[to], &m->node);
+      if (b->chan != NULL) c4j__buf_unref(b);
+      else hand(e, to, cid, len, b);
     }
-    c4j__engine_leave(e);
+    for (uint32_t i = 0; c->ho != NULL && i < c->ho->nheld; i++)
+      if (c->ho->held[i]->chan == NULL)
+        hand(e, to, cid, len, c4j__buf_ref(c->ho->held[i], 1));
   }
-  c4j__identity_detach(c, 0, NULL, 1);
-  c4j__identity_ghost_free(c);
+  hand(e, to, cid, len, NULL);
+  c4j__engine_leave(e);
+  if (c != NULL) {
+    c4j__identity_detach(c, 0, NULL, 1);
+    c4j__identity_ghost_free(c);
+  }
 }
 
 void c4j__identity_touch(c4j__worker_t *w, const char *cid, size_t len) {
@@ -562,5 +597,9 @@ void c4j__identity_touch(c4j__worker_t *w, const char *cid, size_t len) {
 void c4j__identity_kept(c4j__worker_t *w, const char *cid, size_t len,
                         c4j__buf_t *b) {
   c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
-  if (id != NULL) c4j__conn_send(id->conn, b);
+  c4j__conn_t *c = id ? id->conn : NULL;
+  if (c == NULL) return;
+  if (b == NULL) c4j__conn_handover_end(c);
+  else if (c->ho != NULL) c4j__conn_send_handed(c, b);
+  else c4j__conn_send(c, b);
 }

@@ -19,7 +19,8 @@ enum {
   C4J__MSG_SEND_TO,   /* buf to the connection whose id is `text` */
   C4J__MSG_DROP,      /* close connection `text` with code and reason */
   C4J__MSG_TAKE,      /* worker `code` attached `text` with seq */
-  C4J__MSG_KEPT,      /* buf, kept for `text` by its former worker */
+  C4J__MSG_KEPT,      /* buf, kept for `text` by its former worker; the
+                         last one, without buf, ends the hand-over */
   C4J__MSG_TOUCH,     /* a /cmd request of `text` was accepted: its SSE
                          stream here is alive */
   C4J__MSG_SUB,       /* subscribe `text` to channel `reason`; ack `id`

@@ -60,13 +60,15 @@ static char *dup_bytes(JNIEnv *env, jbyteArray a, size_t *len, int *oom) {
 
 static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint threads, jbyteArray secret, jint heartbeat_ms,
-                          jint idle_timeout_ms, jint max_header,
+                          jint idle_timeout_ms, jint hold_ms,
+                          jint max_header,
                           jint max_frame, jint max_message, jint max_queue,
                           jint max_conns, jstring allowed_origins,
                           jint conn_expires_ms, jint history_size,
                           jint history_age_ms, jstring api_key,
                           jstring hub, jstring hub_prefix,
-                          jint listen_actions, jint hub_outbox_records,
+                          jint listen_actions, jint handshake_timeout_ms,
+                          jint max_pending_per_addr, jint hub_outbox_records,
                           jint hub_outbox_bytes, jint hub_catchup_records,
                           jint hub_catchup_bytes) {
   c4j_config_t cfg;
@@ -95,6 +97,7 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   cfg.secret_len = slen;
   if (heartbeat_ms != 0) cfg.heartbeat_ms = heartbeat_ms;
   if (idle_timeout_ms != 0) cfg.idle_timeout_ms = idle_timeout_ms;
+  cfg.hold_ms = hold_ms; /* 0 is the core's default: taken as it is */
   /* Negative sizes become huge and are refused by the check. */
   if (max_header != 0) cfg.max_header = (size_t)(int64_t)max_header;
   if (max_frame != 0) cfg.max_frame = (size_t)(int64_t)max_frame;
@@ -110,6 +113,8 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   if (hb != NULL && hb[0] != '\0') cfg.hub = hb;
   if (hp != NULL && hp[0] != '\0') cfg.hub_prefix = hp;
   cfg.listen_actions = listen_actions;
+  if (handshake_timeout_ms != 0) cfg.handshake_timeout_ms = handshake_timeout_ms;
+  cfg.max_pending_per_addr = max_pending_per_addr; /* 0: no cap */
   /* The hub's bounds as CometConfig has them (its defaults are the
    * core's); a negative one becomes huge or stays negative: refused. */
   cfg.hub_outbox_records = hub_outbox_records;
@@ -326,7 +331,7 @@ static jint n_poll(JNIEnv *env, jclass cls, jlong h, jobject buf,
 static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   c4j_engine_t *e = handle(h);
   c4j_stats_t s;
-  jlong v[12];
+  jlong v[18];
   jsize n;
   if (e == NULL || out == NULL) return;
   c4j_engine_stats(e, &s);
@@ -342,8 +347,14 @@ static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   v[9] = (jlong)s.hub_lost;
   v[10] = (jlong)s.hub_gaps;
   v[11] = (jlong)s.hub_duplicates;
+  v[12] = (jlong)s.pending;
+  v[13] = (jlong)s.refused_full;
+  v[14] = (jlong)s.refused_address;
+  v[15] = (jlong)s.evicted;
+  v[16] = (jlong)s.timeouts;
+  v[17] = (jlong)s.timeouts_short;
   n = (*env)->GetArrayLength(env, out);
-  (*env)->SetLongArrayRegion(env, out, 0, n < 12 ? n : 12, v);
+  (*env)->SetLongArrayRegion(env, out, 0, n < 18 ? n : 18, v);
 }
 
 static jint n_api_reply(JNIEnv *env, jclass cls, jlong h, jlong id,
@@ -660,8 +671,8 @@ static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
 
 static const JNINativeMethod methods[] = {
   { "engineNew",
-    "(Ljava/lang/String;II[BIIIIIIILjava/lang/String;IIILjava/lang/String;"
-    "Ljava/lang/String;Ljava/lang/String;IIIII)J",
+    "(Ljava/lang/String;II[BIIIIIIIILjava/lang/String;IIILjava/lang/String;"
+    "Ljava/lang/String;Ljava/lang/String;IIIIIII)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },
   { "engineStart", "(J)I", (void *)n_engine_start },

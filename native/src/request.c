@@ -65,6 +65,7 @@ void c4j__request_answer(c4j__conn_t *c, int status, const char *ctype,
   long n = c4j__http_head(head, sizeof(head), status, ctype,
                           ctype ? (long long)blen : -1, 0, acao);
   c4j__buf_t *b = n < 0 ? NULL : c4j__buf_new((size_t)n + blen);
+  c4j__conn_pending_done(c); /* answered: no longer waited for */
   if (b != NULL) {
     memcpy(b->data, head, (size_t)n);
     if (blen) memcpy(b->data + n, body, blen);
@@ -94,6 +95,12 @@ void c4j__request_refuse_json(c4j__conn_t *c, int status,
   snprintf(body, sizeof(body), "{\"error\":{\"code\":%d,\"message\":\"%s\"}}",
            status, message);
   c4j__request_answer(c, status, "application/json", body, acao);
+}
+
+void c4j__request_refuse_pending(c4j__conn_t *c, int status,
+                                 const char *reason) {
+  if (c->state == C4J__CONN_BODY) c4j__cmd_refuse(c, status, reason);
+  else c4j__request_refuse(c, status, reason);
 }
 
 /* ---- Checks --------------------------------------------------------------- */
@@ -208,8 +215,12 @@ static void route(c4j__conn_t *c) {
     else c4j__request_refuse(c, status, why);
     return;
   }
-  if (transport == C4J__T_CMD) c4j__cmd_start(c, acao);
-  else c4j__identity_attach(c, transport, accept, acao, since);
+  if (transport == C4J__T_CMD) {
+    c4j__cmd_start(c, acao); /* unfinished until its body is here */
+  } else {
+    c4j__conn_pending_done(c); /* the whole request is here */
+    c4j__identity_attach(c, transport, accept, acao, since);
+  }
   json_decref(since);
 }
 

@@ -39,9 +39,10 @@ static int handle(c4j__worker_t *w, c4j__msg_t *m) {
         if (m->sink >= 0) close(m->sink);
         if (m->fd < 0) break;
         close(m->fd);
-        atomic_fetch_sub(&w->engine->open_socks, 1);
+        c4j__listener_unplace(w->engine, m->seq, m->code);
       } else {
-        if (m->fd >= 0) c4j__conn_adopt(w, m->fd, m->buf);
+        if (m->fd >= 0)
+          c4j__listener_place(w, m->fd, m->buf, m->seq, m->code);
         if (m->sink >= 0) c4j__listener_sink(w, m->sink);
       }
       break;
@@ -199,6 +200,7 @@ static void tick_cb(uv_timer_t *timer) {
   t.ping = (int32_t)(t.now - w->next_ping) >= 0;
   if (t.ping) w->next_ping = t.now + (uint32_t)w->engine->cfg.heartbeat_ms;
   c4j__listener_resume(w);
+  if (w->index == 0) c4j__listener_report(w);
   retry_later(w);
   uv_walk(&w->loop, tick_walk_cb, &t);
   for (c4j__conn_t *g = w->ghosts, *next; g != NULL; g = next) {
@@ -330,7 +332,7 @@ void c4j__worker_free(c4j__worker_t *w) {
       } else if (m->type == C4J__MSG_FD) {
         close(m->fd);
         if (m->sink >= 0) close(m->sink);
-        atomic_fetch_sub(&w->engine->open_socks, 1);
+        c4j__listener_unplace(w->engine, m->seq, m->code);
       }
       c4j__msg_free(m);
     }

@@ -55,6 +55,14 @@ struct c4j__worker_s {
                                (conn.h) */
   c4j__conn_t *batch;       /* long-polls to answer when `batch_timer`
                                fires */
+  c4j__conn_t *pending_new; /* unfinished requests, newest first (conn.h) */
+  c4j__conn_t *pending_old; /* and the oldest, the first to make room */
+  atomic_ullong pending_since; /* monotonic ms at which pending_old came,
+                               0 when none: the listener reads it to pick
+                               whose oldest makes room */
+  uint64_t report_ms;       /* worker 0: when the listener last logged the
+                               refusals, and their counts then */
+  uint64_t reported[5];
   uv_timer_t batch_timer;   /* poll.c's, started with the first poll of
                                a batch */
   uint64_t start_ms;

@@ -325,6 +325,65 @@ static int http_answer(client_t *c) {
   return c->status;
 }
 
+/* A socket connected to 127.0.0.1:port from the loopback address from
+ * ("127.0.0.2", ...: another client as the engine sees it), with the
+ * client's 5 s receive timeout; -1 when the connection fails. */
+static int tcp_connect_from(int port, const char *from) {
+  struct sockaddr_in a;
+  struct timeval tv = { 5, 0 };
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  memset(&a, 0, sizeof(a));
+  a.sin_family = AF_INET;
+  inet_pton(AF_INET, from, &a.sin_addr);
+  if (bind(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    close(fd);
+    return -1;
+  }
+  a.sin_port = htons((uint16_t)port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+/* A client whose socket comes from address from: the WebSocket attach of
+ * cid with a fresh ticket; returns the status. */
+static int attach_from(c4j_engine_t *e, client_t *c, const char *from,
+                       const char *cid) {
+  char ticket[2048], target[2200];
+  mint(e, cid, NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  memset(c, 0, offsetof(client_t, buf));
+  c->len = 0;
+  c->fd = tcp_connect_from(c4j_engine_port(e), from);
+  CHECK(c->fd >= 0);
+  if (c->fd < 0) return -1;
+  return client_rc(wsc_handshake(c, target, NULL), __LINE__);
+}
+
+/* A client that connects from address from and sends nothing (or the
+ * start of a request); the engine counts it as an unfinished request once
+ * its stats say so (waits up to 2 s for `pending` to reach want). */
+static void connect_quiet(c4j_engine_t *e, client_t *c, const char *from,
+                          const char *start, uint64_t want) {
+  c4j_stats_t st;
+  memset(c, 0, offsetof(client_t, buf));
+  c->len = 0;
+  c->fd = tcp_connect_from(c4j_engine_port(e), from);
+  CHECK(c->fd >= 0);
+  if (start != NULL)
+    CHECK_EQ(send(c->fd, start, strlen(start), MSG_NOSIGNAL),
+             (long long)strlen(start));
+  for (uint64_t end = ms_now() + 2000; ms_now() < end; usleep(5000)) {
+    c4j_engine_stats(e, &st);
+    if (st.pending >= want) break;
+  }
+}
+
 /* Sends the bytes of req as they are on a new connection and reads the
  * answer to EOF; returns its status. */
 static int http_raw(client_t *c, int port, const char *req) {

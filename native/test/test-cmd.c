@@ -371,5 +371,90 @@ TEST(cmd_body_in_pieces) {
   finish(e);
 }
 
+/* Slow bodies are unfinished requests too: under the cap per address of
+ * a crowded engine from their head on (429 for the next socket of that
+ * address), and cut at the deadline shrunk by the pressure: 408 in JSON,
+ * with the CORS headers for /cmd, for /api/ alike.  max_conns 8: an SSE
+ * stream and four WebSockets make it crowded; two slow bodies of
+ * 127.0.0.2 hold that address's places; at 7 of 8 held the deadline is a
+ * quarter of 8 s (half once one has gone). */
+TEST(cmd_slow_bodies_bounded) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *s = calloc(1, sizeof(*s)), *x = calloc(1, sizeof(*x));
+  client_t *w[4], *b[2];
+  char ticket[2048], target[2200], req[2600], text[512];
+  c4j_stats_t st;
+  int port;
+  base_config(&cfg);
+  cfg.api_key = API_KEY;
+  cfg.max_conns = 8;
+  cfg.max_pending_per_addr = 2;
+  cfg.handshake_timeout_ms = 8000;
+  cfg.allowed_origins = "http://good.example";
+  e = start(&cfg);
+  if (e == NULL) return;
+  port = c4j_engine_port(e);
+  mint(e, "sb", NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/sse?ticket=%s", ticket);
+  CHECK_EQ(http(s, port, "GET", target, NULL, NULL, "\"t\":\"open\""), 200);
+  for (int i = 0; i < 4; i++) {
+    char cid[16];
+    snprintf(cid, sizeof(cid), "w%d", i);
+    w[i] = calloc(1, sizeof(*w[i]));
+    CHECK_EQ(attach(e, w[i], cid, "[]"), 101);
+    CHECK_EQ(read_text(w[i], text, sizeof(text)), 0);
+  }
+  /* Two bodies that stop after their first bytes, one of /cmd, one of
+   * /api/. */
+  snprintf(req, sizeof(req), "POST /cmd?ticket=%s HTTP/1.1\r\nHost: x\r\n"
+           "Origin: http://good.example\r\nContent-Length: 100\r\n\r\n"
+           "{\"t\":\"pi", ticket);
+  b[0] = calloc(1, sizeof(*b[0]));
+  connect_quiet(e, b[0], "127.0.0.2", req, 1);
+  snprintf(req, sizeof(req), "POST /api/publish HTTP/1.1\r\nHost: x\r\n"
+           "X-Api-Key: %s\r\nContent-Length: 100\r\n\r\n{\"chan", API_KEY);
+  b[1] = calloc(1, sizeof(*b[1]));
+  connect_quiet(e, b[1], "127.0.0.2", req, 2);
+  /* Their heads are read, not their bodies: still unfinished. */
+  usleep(100000);
+  c4j_engine_stats(e, &st);
+  CHECK_EQ(st.pending, 2);
+  memset(x, 0, offsetof(client_t, buf));
+  x->len = 0;
+  x->fd = tcp_connect_from(port, "127.0.0.2");
+  CHECK_EQ(http_answer(x), 429);
+  /* 2 to 5 s of the full 8 (each read waits at most 5 s). */
+  CHECK_EQ(http_answer(b[0]), 408);
+  CHECK_STR(body_of(b[0]), "{\"error\":{\"code\":408,\"message\":"
+                           "\"request timeout (server busy)\"}}");
+  CHECK(strstr((char *)b[0]->buf,
+               "Access-Control-Allow-Origin: http://good.example") != NULL);
+  CHECK_EQ(http_answer(b[1]), 408);
+  CHECK_STR(body_of(b[1]), "{\"error\":{\"code\":408,\"message\":"
+                           "\"request timeout (server busy)\"}}");
+  c4j_engine_stats(e, &st);
+  CHECK_EQ(st.refused_address, 1);
+  CHECK_EQ(st.timeouts_short, 2);
+  CHECK_EQ(st.timeouts, 0);
+  CHECK_EQ(st.pending, 0);
+  /* The stream is still there, and /cmd works at once. */
+  snprintf(target, sizeof(target), "/cmd?ticket=%s", ticket);
+  CHECK_EQ(http(x, port, "POST", target, NULL, "{\"t\":\"ping\"}", NULL),
+           200);
+  CHECK_STR(body_of(x), "[{\"t\":\"pong\"}]");
+  client_close(x);
+  client_close(s);
+  for (int i = 0; i < 4; i++) {
+    client_close(w[i]);
+    free(w[i]);
+  }
+  free(b[0]);
+  free(b[1]);
+  free(s);
+  free(x);
+  finish(e);
+}
+
 TEST_MAIN(T(cmd_options_and_cors), T(cmd_http_api), T(cmd_body_refusals),
-          T(cmd_body_in_pieces))
+          T(cmd_body_in_pieces), T(cmd_slow_bodies_bounded))

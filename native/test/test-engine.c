@@ -40,6 +40,11 @@ TEST(engine_config_errors) {
   CHECK_EQ(c4j_engine_new(&cfg, &e), C4J_EINVAL_CONFIG);
   CHECK(strncmp(c4j_config_error(), "idle_timeout_ms", 15) == 0);
   CHECK(e == NULL);
+  base_config(&cfg);
+  cfg.hold_ms = -1;
+  CHECK_EQ(c4j_engine_new(&cfg, &e), C4J_EINVAL_CONFIG);
+  CHECK(strncmp(c4j_config_error(), "hold_ms", 7) == 0);
+  CHECK(e == NULL);
   CHECK_STR(c4j_strerror(C4J_ETICKETEXP), "ticket expired");
   CHECK_STR(c4j_strerror(-98), "address already in use");
 }

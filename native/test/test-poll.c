@@ -138,6 +138,41 @@ static int poll_offsets(const char *b, uint64_t *got, int at, int cap,
   return at;
 }
 
+/* hold_ms (Comet4J's Comet.Timeout) is the poll hold, instead of
+ * min(25000, idle_timeout_ms / 2); at most min(25000, hold_ms / 2) +
+ * heartbeat_ms / 2, what a client told `timeout` = hold_ms waits. */
+TEST(poll_hold_ms) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2200];
+  int holds[2][3] = {{300, 25000, 300}, {2000, 200, 1100}};
+  for (int k = 0; k < 2; k++) {
+    uint64_t t0, dt;
+    base_config(&cfg);
+    cfg.idle_timeout_ms = 60000;
+    cfg.hold_ms = holds[k][0];
+    cfg.heartbeat_ms = holds[k][1];
+    e = start(&cfg);
+    if (e == NULL) break;
+    mint(e, "hp", NULL, "[]", 60, ticket, sizeof(ticket));
+    snprintf(target, sizeof(target), "/poll?ticket=%s", ticket);
+    CHECK_EQ(http(c, c4j_engine_port(e), "GET", target, NULL, NULL, NULL), 200);
+    CHECK(strncmp(body_of(c), "[{\"t\":\"open\"", 12) == 0);
+    client_close(c);
+    t0 = ms_now();
+    CHECK_EQ(http(c, c4j_engine_port(e), "GET", target, NULL, NULL, NULL), 200);
+    dt = ms_now() - t0;
+    CHECK_STR(body_of(c), "[]");
+    CHECK(dt >= (uint64_t)holds[k][2] - 10);
+    CHECK(dt < (uint64_t)holds[k][2] + 1500);
+    client_close(c);
+    finish(e);
+  }
+  free(c);
+}
+
+
 /* A long-poll client that sends no `since` polls while a publisher sends
  * N broadcasts as fast as it can: each poll is a new TCP connection that
  * lands on the other worker, so the identity moves at every poll.  It must
@@ -350,5 +385,5 @@ TEST(poll_answer_holds_256_frames) {
   finish(e);
 }
 
-TEST_MAIN(T(poll_long_poll), T(poll_long_poll_hops_without_loss),
+TEST_MAIN(T(poll_long_poll), T(poll_hold_ms), T(poll_long_poll_hops_without_loss),
           T(poll_batch_window), T(poll_answer_holds_256_frames))

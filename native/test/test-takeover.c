@@ -5,7 +5,9 @@
  * it to the engine with the bytes it read; the client goes on with the
  * engine as if it had connected to it (WebSocket with a frame pipelined
  * after the upgrade, SSE with Connection: close, 503 over max_conns), the
- * dummy swallows what the server writes, and nothing leaks.
+ * dummy swallows what the server writes, and nothing leaks; on an engine
+ * full of unfinished requests a socket handed over takes the place of the
+ * oldest.
  */
 #include <dirent.h>
 #include <sys/epoll.h>
@@ -228,6 +230,49 @@ TEST(takeover_over_max_conns_is_503) {
   free(b);
 }
 
+/* A socket handed over arrives with its head read: it is an unfinished
+ * request only for the moment it takes to route it, and it is admitted as
+ * an accepted one is: on an engine full of unfinished requests it takes
+ * the place of the oldest (503 to that one, on the native port). */
+TEST(takeover_makes_room_when_full) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *a = calloc(1, sizeof(*a)), *q[2];
+  char ticket[2048], target[2200], req[4096];
+  int lport, lfd = listen_on(&lport), fa = -1, status = 0;
+  c4j_stats_t st;
+  size_t n;
+  base_config(&cfg);
+  cfg.max_conns = 2;
+  cfg.handshake_timeout_ms = 30000;
+  e = start(&cfg);
+  if (e == NULL || lfd < 0) return;
+  for (int i = 0; i < 2; i++) {
+    q[i] = calloc(1, sizeof(*q[i]));
+    connect_quiet(e, q[i], "127.0.0.2", NULL, (uint64_t)i + 1);
+  }
+  mint(e, "tm", NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  n = (size_t)wsc_request(req, sizeof(req), "127.0.0.1", target, NULL);
+  CHECK_EQ(hand_over(e, lfd, lport, a, req, n, &fa), 0);
+  server_finishes(fa);
+  while (wsc_head(a->buf, a->len, &status) == 0 && fill(a) > 0) {}
+  CHECK_EQ(status, 101);
+  CHECK_EQ(http_answer(q[0]), 503);
+  c4j_engine_stats(e, &st);
+  CHECK_EQ(st.evicted, 1);
+  CHECK_EQ(st.pending, 1);
+  CHECK_EQ(st.conns, 1);
+  client_close(q[1]);
+  client_close(a);
+  finish(e);
+  close(lfd);
+  free(q[0]);
+  free(q[1]);
+  free(a);
+}
+
 TEST_MAIN(T(takeover_websocket_with_pipelined_frame),
           T(takeover_sse_says_connection_close),
-          T(takeover_over_max_conns_is_503))
+          T(takeover_over_max_conns_is_503),
+          T(takeover_makes_room_when_full))

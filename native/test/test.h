@@ -46,7 +46,11 @@ typedef struct { const char *name; test_fn fn; } test_case_t;
 #define T(name) { #name, name }
 
 #define TEST_MAIN(...)                                                      \
-  int main(void) {                                                          \
+  int main(void) { TEST_MAIN_BODY(__VA_ARGS__); }
+
+/* The body of TEST_MAIN, for a test with a main of its own. */
+#define TEST_MAIN_BODY(...)                                                 \
+  do {                                                                      \
     test_case_t cases[] = { __VA_ARGS__ };                                  \
     int pass = 0, fail = 0;                                                 \
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {        \
@@ -57,6 +61,6 @@ typedef struct { const char *name; test_fn fn; } test_case_t;
     }                                                                       \
     printf("%s: %d passed, %d failed\n", __FILE__, pass, fail);             \
     return fail ? 1 : 0;                                                    \
-  }
+  } while (0)
 
 #endif /* C4J_TEST_H */

@@ -6,10 +6,11 @@ export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--
   '--no-first-run', '--disable-background-networking', '--disable-component-update',
   '--disable-sync'];
 
-export function launchBrowser() {
+/** ignoreCertificateErrors: for pages on a test Tomcat's self-signed https connector. */
+export function launchBrowser({ ignoreCertificateErrors = false } = {}) {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-    args: CHROMIUM_ARGS,
+    args: ignoreCertificateErrors ? [...CHROMIUM_ARGS, '--ignore-certificate-errors'] : CHROMIUM_ARGS,
   });
 }
 

@@ -7,6 +7,12 @@
 # Each Name=Value (e.g. Comet.HistorySize=20) is one more context parameter
 # overriding web.xml, like Comet.Port below (tests that need a small history
 # or a short Comet.ConnExpires).
+# Environment, for tests of the container way (docs/protocol.md section 10):
+#   C4J_H2C=1               the HTTP connector also speaks h2c (Http2Protocol)
+#   C4J_HTTPS_PORT=N        a second, TLS connector (JSSE, Http11NioProtocol) on N
+#   C4J_KEYSTORE=FILE       its PKCS12 keystore (password changeit), required with it
+#   C4J_HTTPS_H2=1          that connector also speaks h2 (ALPN)
+#   C4J_NIO2_PORT=N         a third connector, plain HTTP on Http11Nio2Protocol, on N
 # BASE must not exist or be empty. Tomcat itself comes from Debian's
 # tomcat10-common (CATALINA_HOME=/usr/share/tomcat10); only configuration,
 # logs and the WAR live in BASE. Start it with
@@ -38,6 +44,31 @@ for f in web.xml context.xml catalina.properties logging.properties; do
   cp "$skel/$f" "$base/conf/$f"
 done
 
+h2='<UpgradeProtocol className="org.apache.coyote.http2.Http2Protocol"/>'
+http_inner=
+[ "${C4J_H2C:-}" = 1 ] && http_inner=$h2
+https=
+if [ -n "${C4J_HTTPS_PORT:-}" ]; then
+  [ -f "${C4J_KEYSTORE:-}" ] || { echo "$0: C4J_KEYSTORE must name the keystore" >&2; exit 2; }
+  https_inner=
+  [ "${C4J_HTTPS_H2:-}" = 1 ] && https_inner=$h2
+  https="<Connector address=\"127.0.0.1\" port=\"$C4J_HTTPS_PORT\"
+               protocol=\"org.apache.coyote.http11.Http11NioProtocol\" SSLEnabled=\"true\"
+               connectionTimeout=\"20000\">
+      $https_inner
+      <SSLHostConfig>
+        <Certificate certificateKeystoreFile=\"$C4J_KEYSTORE\" certificateKeystorePassword=\"changeit\"
+                     certificateKeystoreType=\"PKCS12\" type=\"RSA\"/>
+      </SSLHostConfig>
+    </Connector>"
+fi
+
+nio2=
+if [ -n "${C4J_NIO2_PORT:-}" ]; then
+  nio2="<Connector address=\"127.0.0.1\" port=\"$C4J_NIO2_PORT\"
+               protocol=\"org.apache.coyote.http11.Http11Nio2Protocol\" connectionTimeout=\"20000\"/>"
+fi
+
 # Loopback only; no shutdown port (the process is stopped by signal, which
 # runs Tomcat's shutdown hook). The Host checks webapps/ every second, so a
 # WAR removed or copied in is undeployed or deployed within a second or two.
@@ -49,7 +80,9 @@ cat > "$base/conf/server.xml" <<XML
   <Listener className="org.apache.catalina.core.ThreadLocalLeakPreventionListener"/>
   <Service name="Catalina">
     <Connector address="127.0.0.1" port="$http_port" protocol="HTTP/1.1"
-               connectionTimeout="20000"/>
+               connectionTimeout="20000">$http_inner</Connector>
+    $https
+    $nio2
     <Engine name="Catalina" defaultHost="localhost">
       <Host name="localhost" appBase="webapps" unpackWARs="true"
             autoDeploy="true" backgroundProcessorDelay="1"/>

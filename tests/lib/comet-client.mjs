@@ -56,7 +56,8 @@ export class CometClient extends EventEmitter {
   async start({ resume = false, timeout = 15000 } = {}) {
     const query = { ...this.query };
     if (resume && this.cId) query.cId = this.cId;
-    this.hs = await handshake(this.connUrl, query);
+    // A ticket minted by the test itself (tests/stress/lib.mjs), or the servlet's handshake.
+    this.hs = this.mint ? this.mint() : await handshake(this.connUrl, query);
     this.cId = this.hs.cId;
     this.closed = null;
     this.open = false;
@@ -65,6 +66,8 @@ export class CometClient extends EventEmitter {
     const opened = new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`${this.workStyle}: no open frame within ${timeout} ms`)), timeout);
       this.once('open', () => { clearTimeout(t); resolve(); });
+      // A poll that continues a parked one is quiet: no open frame (docs/protocol.md section 6).
+      this.once('polled', () => { clearTimeout(t); this.open = true; resolve(); });
       this.once('closed', (code, reason) => {
         clearTimeout(t);
         if (!this.open) reject(new Error(`${this.workStyle}: closed ${code} ${reason} before open`));
@@ -124,6 +127,7 @@ export class CometClient extends EventEmitter {
   }
 
   _closed(code, reason) {
+    clearInterval(this._pinger);
     if (this.closed) return;
     this.closed = { code, reason };
     this.open = false;
@@ -131,7 +135,8 @@ export class CometClient extends EventEmitter {
   }
 
   _ws(since) {
-    const ws = new WebSocket(withTicket(this._url('endpoints'), this.hs.ticket, since));
+    const ws = new WebSocket(withTicket(this._url('endpoints'), this.hs.ticket, since),
+      this.localAddress ? { localAddress: this.localAddress } : {});
     this.ws = ws;
     ws.on('message', (data) => this._frame(JSON.parse(String(data))));
     ws.on('close', (code, reason) => this._closed(code, String(reason)));
@@ -141,13 +146,19 @@ export class CometClient extends EventEmitter {
 
   _sse(since) {
     const req = http.get(withTicket(this._url('stream'), this.hs.ticket, since),
-      { agent: false, headers: { Accept: 'text/event-stream' } }, (res) => {
+      { agent: false, headers: { Accept: 'text/event-stream' }, localAddress: this.localAddress }, (res) => {
         if (res.statusCode !== 200) {
           res.resume();
           this._closed(1006, 'http:' + res.statusCode);
           return;
         }
         res.setEncoding('utf8');
+        // As comet4j.js does: an SSE stream lives on the page's pings (POST /cmd).
+        const every = (this.hs && this.hs.heartbeat) || this.heartbeat || 1000;
+        clearInterval(this._pinger);
+        this._pinger = setInterval(() => {
+          this.command([{ t: 'ping' }]).catch(() => {});
+        }, every);
         let buf = '';
         let data = [];
         res.on('data', (chunk) => {
@@ -174,7 +185,8 @@ export class CometClient extends EventEmitter {
 
   _poll(since) {
     if (this._stopped) return;
-    const req = http.get(withTicket(this._url('lpool'), this.hs.ticket, since), { agent: false }, (res) => {
+    const req = http.get(withTicket(this._url('lpool'), this.hs.ticket, since),
+      { agent: false, localAddress: this.localAddress }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c) => { body += c; });
@@ -185,6 +197,7 @@ export class CometClient extends EventEmitter {
           return;
         }
         for (const f of JSON.parse(body)) this._frame(f);
+        this.emit('polled');
         // Every poll says where it is, as comet4j.js does: a broadcast
         // published while this poll re-attached is replayed, not lost.
         this._poll(Object.keys(this.positions).length ? this.positions : null);
@@ -221,6 +234,7 @@ export class CometClient extends EventEmitter {
   /** Ends the transport from this side (a WebSocket with 1000). */
   stop() {
     this._stopped = true;
+    clearInterval(this._pinger);
     if (this.ws) { try { this.ws.close(1000); } catch { /* closing */ } this.ws = null; }
     if (this.req) { this.req.destroy(); this.req = null; }
     this.open = false;
@@ -229,6 +243,7 @@ export class CometClient extends EventEmitter {
   /** Cuts the transport without a goodbye (a network loss, to the server). */
   cut() {
     this._stopped = true;
+    clearInterval(this._pinger);
     if (this.ws) { this.ws.terminate(); this.ws = null; }
     if (this.req) { this.req.destroy(); this.req = null; }
     this.open = false;

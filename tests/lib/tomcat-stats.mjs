@@ -16,13 +16,31 @@ export function tomcatPid(base) {
   return out[0];
 }
 
-/** { connectorName: connectionCount } of the Tomcat JVM pid. */
-export function connectionCounts(pid) {
+function stats(...args) {
   if (!classes) {
     classes = fs.mkdtempSync(path.join(os.tmpdir(), 'c4j-stats-'));
     execFileSync('javac', ['-d', classes, path.join(here, 'java', 'TomcatStats.java')]);
   }
-  const out = execFileSync('java', ['-cp', classes, 'TomcatStats', String(pid)]).toString();
+  return execFileSync('java', ['-cp', classes, 'TomcatStats', ...args]).toString();
+}
+
+/**
+ * comet4j's bridge (the container way) in the Tomcat JVM pid: { pipes,
+ * opened, buffered } (0s when there is none), and heap: bytes of Java heap
+ * in use after a full GC.
+ */
+export function bridgeStats(pid) {
+  const out = { pipes: 0, opened: 0, buffered: 0, heap: 0 };
+  for (const line of stats(String(pid), 'bridge').trim().split('\n')) {
+    const [name, n] = line.split(' ');
+    if (name) out[name] = Number(n);
+  }
+  return out;
+}
+
+/** { connectorName: connectionCount } of the Tomcat JVM pid. */
+export function connectionCounts(pid) {
+  const out = stats(String(pid));
   const counts = {};
   for (const line of out.trim().split('\n')) {
     const [name, n] = line.split(' ');

@@ -126,16 +126,22 @@ export async function supervise(child, { name, log, dir, url, ms = 60000, more, 
  * Creates a base (tests/lib/catalina-base.sh), starts catalina.sh run in its
  * own process group and waits until the example answers 200. params:
  * context parameters that override web.xml ({'Comet.HistorySize': 20});
- * cometPort: Comet.Port (default a free port; -1 for no listener).
+ * cometPort: Comet.Port (default a free port; -1 for no listener);
+ * context: the WAR's context path (default /webapp-example).
  * wrap: a command that runs catalina.sh (e.g. ['unshare', '-m', 'sh', '-c',
  * 'mount ...; exec "$0" "$@"']); env: more environment (CATALINA_OPTS);
  * ready(t): resolves true once started (default: the example answers 200),
  * for a start that is meant to fail.
+ * h2c: the HTTP connector also speaks h2c. https: a second connector, TLS
+ * (JSSE) with a self-signed certificate made here with keytool (true, or
+ * { h2: true } for h2 over ALPN too). nio2: a third connector, plain HTTP on
+ * Http11Nio2Protocol.
  * Returns { base, httpPort, cometPort, url, log, logTail(), undeploy(),
- * deploy(), stop() }.
+ * deploy(), stop() }, with https also httpsPort and httpsUrl, with nio2
+ * nio2Port and nio2Url.
  */
 export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCometPort, wrap = [], env = {},
-  ready } = {}) {
+  ready, h2c = false, https = false, nio2 = false, context = CONTEXT } = {}) {
   if (!fs.existsSync(war)) {
     throw new Error(`${war} is missing: run 'mvn -q install -DskipTests' in ${ROOT}`);
   }
@@ -144,22 +150,45 @@ export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCome
   // cometPort -1: no native listener (HubServer mode, docs/protocol.md 9).
   let cometPort = fixedCometPort ?? await freePort();
   while (cometPort === httpPort) cometPort = await freePort();
+  const runEnv = { ...env }; // env, and the connectors' settings for catalina-base.sh
+  let httpsPort = null;
+  if (h2c) runEnv.C4J_H2C = '1';
+  if (https) {
+    httpsPort = await freePort();
+    while (httpsPort === httpPort || httpsPort === cometPort) httpsPort = await freePort();
+    // Outside the base (catalina-base.sh wants it empty), removed with it below.
+    const keystore = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'c4j-tls-')), 'tls.p12');
+    execFileSync('keytool', ['-genkeypair', '-alias', 'c4j', '-keyalg', 'RSA', '-keysize', '2048',
+      '-validity', '30', '-dname', 'CN=localhost', '-ext', 'SAN=dns:localhost,ip:127.0.0.1',
+      '-storetype', 'PKCS12', '-keystore', keystore, '-storepass', 'changeit', '-keypass', 'changeit'],
+    { stdio: 'ignore' });
+    runEnv.C4J_HTTPS_PORT = String(httpsPort);
+    runEnv.C4J_KEYSTORE = keystore;
+    if (https.h2) runEnv.C4J_HTTPS_H2 = '1';
+    process.on('exit', () => fs.rmSync(path.dirname(keystore), { recursive: true, force: true }));
+  }
+  let nio2Port = null;
+  if (nio2) {
+    nio2Port = await freePort();
+    while ([httpPort, cometPort, httpsPort].includes(nio2Port)) nio2Port = await freePort();
+    runEnv.C4J_NIO2_PORT = String(nio2Port);
+  }
   execFileSync(path.join(here, 'catalina-base.sh'),
     [base, String(httpPort), String(cometPort), war,
-      ...Object.entries(params).map(([k, v]) => `${k}=${v}`)], { stdio: 'inherit' });
+      ...Object.entries(params).map(([k, v]) => `${k}=${v}`)], { stdio: 'inherit', env: { ...process.env, ...runEnv } });
 
   const log = path.join(base, 'logs', 'console.log');
   const out = fs.openSync(log, 'a');
   const catalina = [path.join(CATALINA_HOME, 'bin/catalina.sh'), 'run'];
   const [file, ...args] = [...wrap, ...catalina];
   const child = spawn(file, args, {
-    env: { ...process.env, CATALINA_HOME, CATALINA_BASE: base, CATALINA_PID: '', ...env },
+    env: { ...process.env, CATALINA_HOME, CATALINA_BASE: base, CATALINA_PID: '', ...runEnv },
     stdio: ['ignore', out, out],
     detached: true, // its own process group: one kill reaches java too
   });
   fs.closeSync(out);
 
-  const url = `http://127.0.0.1:${httpPort}${CONTEXT}/`;
+  const url = `http://127.0.0.1:${httpPort}${context}/`;
   const server = await supervise(child, {
     name: 'catalina.sh', log, dir: base, url,
     more: () => `\n--- localhost log ---\n${localhostLog(base)}`,
@@ -167,13 +196,15 @@ export async function startTomcat({ war = WAR, params = {}, cometPort: fixedCome
   });
   const t = {
     base, httpPort, cometPort, url, log,
+    httpsPort, httpsUrl: httpsPort ? `https://127.0.0.1:${httpsPort}${context}/` : null,
+    nio2Port, nio2Url: nio2Port ? `http://127.0.0.1:${nio2Port}${context}/` : null,
     logTail: server.logTail,
     stop: server.stop,
-    /** Removes the WAR; resolves once the context and the native port are gone. */
+    /** Removes the WAR; resolves once the context and the native port (if any) are gone. */
     async undeploy() {
       fs.rmSync(path.join(base, 'webapps', 'webapp-example.war'));
       await waitFor('the context to go', async () => (await status(url)) === 404);
-      if (cometPort !== 'none') { // one port: there is no native port
+      if (typeof cometPort === 'number' && cometPort > 0) { // not one port ('none') nor -1
         await waitFor(`native port ${cometPort} to close`, async () => !(await portOpen(cometPort)));
       }
     },

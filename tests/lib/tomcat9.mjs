@@ -90,7 +90,7 @@ function contextXml(cometPort) {
  * the example answers 200. Returns { dir, httpPort, cometPort, url, log,
  * logTail(), stop() }.
  */
-export async function startTomcat9({ war = WAR_JAVAX, cometPort: fixedCometPort } = {}) {
+export async function startTomcat9({ war = WAR_JAVAX, cometPort: fixedCometPort, context = CONTEXT_JAVAX } = {}) {
   if (!fs.existsSync(war)) {
     throw new Error(`${war} is missing: run 'mvn -q install -DskipTests' in ${ROOT}`);
   }
@@ -128,7 +128,7 @@ export async function startTomcat9({ war = WAR_JAVAX, cometPort: fixedCometPort 
   });
   fs.closeSync(out);
 
-  const url = `http://127.0.0.1:${httpPort}${CONTEXT_JAVAX}/`;
+  const url = `http://127.0.0.1:${httpPort}${context}/`;
   const server = await supervise(child, { name: 'Tomcat 9', log, dir, url, ms: 30000 });
   const t = { dir, httpPort, cometPort, url, log, logTail: server.logTail, stop: server.stop };
   return t;

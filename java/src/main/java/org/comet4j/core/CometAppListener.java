@@ -4,12 +4,14 @@ import java.util.Objects;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import jakarta.servlet.FilterRegistration;
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletContextEvent;
 import jakarta.servlet.ServletContextListener;
 import jakarta.servlet.ServletRegistration;
 
 import org.comet4j.core.exception.ConfigException;
+import org.comet4j.core.util.CharacterEncodingFilter;
 
 /**
  * Starts and stops comet4j with the web application (register it first in
@@ -118,18 +120,64 @@ public class CometAppListener implements ServletContextListener {
         try {
             // First, and from Comet.NativeDir: where the library is extracted.
             NativeLoader.load(sc.getInitParameter(NativeLoader.PARAM));
-            CometConfig cfg = CometConfig.fromServletContext(sc);
-            CometContext.getInstance().init(cfg);
+            CometContext.getInstance().init(event);
+            CometConfig cfg = CometContext.getInstance().getConfig();
             sc.setAttribute(STARTED_BY, this);
-            sc.log(cfg.isOnePort() ? "comet4j: started, one port (pages attach through " + sc.getContextPath()
-                    + "'s own URL)" : "comet4j: started, native port " + CometContext.getInstance().getPort());
+            sc.log(cfg.isOnePort() ? Language.text(cfg.getLocale(), "StartedOnePort", sc.getContextPath())
+                    : Language.text(cfg.getLocale(), "Started", CometContext.getInstance().getPort()));
             StartupChecks.run(sc);
+            if (cfg.isOnePort()) {
+                asyncSupported(sc);
+                // Which way each connector's pages take, and why (docs/protocol.md section 10).
+                for (String line : Takeover.connectors(sc)) {
+                    LOG.info("comet4j: " + line);
+                }
+            }
         } catch (RuntimeException | LinkageError e) {
-            String msg = "comet4j: start-up failed: " + e.getMessage();
+            String msg = Language.t("StartFailed", e.getMessage());
             LOG.log(Level.SEVERE, msg, e);
             sc.log(msg, e);
             CometContext.getInstance().destroy();
             throw e;
+        }
+    }
+
+    /**
+     * The container way streams SSE and long-poll answers on async
+     * responses: CometServlet and comet4j's own filters are made
+     * async-supported here, so that a Comet4J web.xml needs no
+     * {@code <async-supported>} (a filter of the application's own on the
+     * servlet's path still needs it, or ContainerWay says so).
+     */
+    static void asyncSupported(ServletContext sc) {
+        try {
+            for (ServletRegistration r : sc.getServletRegistrations().values()) {
+                if (r instanceof ServletRegistration.Dynamic && ours(sc, r.getClassName(), CometServlet.class)) {
+                    ((ServletRegistration.Dynamic) r).setAsyncSupported(true);
+                }
+            }
+            for (FilterRegistration r : sc.getFilterRegistrations().values()) {
+                if (r instanceof FilterRegistration.Dynamic
+                        && ours(sc, r.getClassName(), CharacterEncodingFilter.class)) {
+                    ((FilterRegistration.Dynamic) r).setAsyncSupported(true);
+                }
+            }
+        } catch (RuntimeException e) {
+            LOG.log(Level.FINE, "comet4j: cannot mark the servlet async-supported", e);
+        }
+    }
+
+    private static boolean ours(ServletContext sc, String className, Class<?> k) {
+        if (className == null) {
+            return false;
+        }
+        if (className.equals(k.getName())) {
+            return true;
+        }
+        try {
+            return k.isAssignableFrom(Class.forName(className, false, sc.getClassLoader()));
+        } catch (ClassNotFoundException | LinkageError | RuntimeException e) {
+            return false;
         }
     }
 
@@ -140,8 +188,9 @@ public class CometAppListener implements ServletContextListener {
         if (owner != null && owner != this) {
             return; // the second one of a context: the first stops the engine
         }
+        java.util.Locale l = CometContext.getInstance().getLocale(); // before destroy forgets the instance
         CometContext.getInstance().destroy();
         sc.removeAttribute(STARTED_BY);
-        sc.log("comet4j: stopped");
+        sc.log(Language.text(l, "Stopped"));
     }
 }

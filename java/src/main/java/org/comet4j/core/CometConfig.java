@@ -53,22 +53,29 @@ public final class CometConfig {
             CONFIG_CONNFREQUENCY, CONFIG_WORKSTYLE, CONFIG_DEBUG, CONFIG_LANGUAGE, CONFIG_PORT,
             CONFIG_HOST, CONFIG_PUBLICURL, CONFIG_THREADS, CONFIG_SECRET, CONFIG_HEARTBEAT,
             CONFIG_MAXHEADER, CONFIG_HISTORYSIZE, CONFIG_MAXFRAME, CONFIG_MAXMESSAGE, CONFIG_MAXQUEUE,
-            CONFIG_MAXCONNECTIONS, CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
+            CONFIG_MAXCONNECTIONS, CONFIG_HANDSHAKETIMEOUT, CONFIG_MAXPENDINGPERADDRESS,
+            CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
             CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY,
             CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS, CONFIG_WORKERS,
             CONFIG_HUBOUTBOXRECORDS, CONFIG_HUBOUTBOXBYTES, CONFIG_HUBCATCHUPRECORDS,
-            CONFIG_HUBCATCHUPBYTES,
+            CONFIG_HUBCATCHUPBYTES, CONFIG_IDLETIMEOUT, CONFIG_ENGINE,
             CONFIG_MAPPING, // read by CometInitializer, not here
-            "Comet.CometEngine", NativeLoader.PARAM);
+            NativeLoader.PARAM);
 
+    /** The longest hold the core takes (c4j_config_t.hold_ms), and the longest dying period. */
+    private static final int MAX_MS = 86400000;
+
+    /** The language of the texts, parsed first: every message below is in it. */
+    private final Locale locale;
     private final int timeout;
+    private final int idleTimeout;
+    private final String engineClass;
     private final int cacheExpires;
     private final int cacheFrequency;
     private final int connExpires;
     private final int connFrequency;
     private final String workStyle;
     private final boolean debug;
-    private final Locale locale;
     private final int port;
     private final String host;
     private final List<String> publicUrls;
@@ -81,6 +88,8 @@ public final class CometConfig {
     private final int maxMessage;
     private final int maxQueue;
     private final int maxConnections;
+    private final int handshakeTimeout;
+    private final int maxPendingPerAddress;
     private final String allowedOrigins;
     private final Set<String> trustedProxies;
     private final int ticketTtl;
@@ -96,26 +105,37 @@ public final class CometConfig {
     private final int hubCatchUpBytes;
 
     private CometConfig(Map<String, String> p) {
-        timeout = intParam(p, CONFIG_TIMEOUT, 60000, 1000, Integer.MAX_VALUE);
-        cacheExpires = intParam(p, CONFIG_CACHEEXPIRES, 60000, 0, Integer.MAX_VALUE);
-        cacheFrequency = intParam(p, CONFIG_CACHEFREQUENCY, 60000, 0, Integer.MAX_VALUE);
-        connExpires = intParam(p, CONFIG_CONNEXPIRES, 5000, 0, Integer.MAX_VALUE);
-        connFrequency = intParam(p, CONFIG_CONNFREQUENCY, 5000, 0, Integer.MAX_VALUE);
-        workStyle = choice(p, CONFIG_WORKSTYLE, WORKSTYLE_AUTO, WORK_STYLES);
-        debug = bool(p, CONFIG_DEBUG, false);
         locale = language(p);
+        // Comet4J's settings take every number Comet4J took: a negative time
+        // is none (Comet.Timeout: not ended on time, as a container's async
+        // timeout of 0 or less; the expiries: at once).
+        timeout = intParam(p, CONFIG_TIMEOUT, 60000, Integer.MIN_VALUE, Integer.MAX_VALUE);
+        cacheExpires = Math.max(0, intParam(p, CONFIG_CACHEEXPIRES, 60000, Integer.MIN_VALUE, Integer.MAX_VALUE));
+        cacheFrequency = intParam(p, CONFIG_CACHEFREQUENCY, 60000, Integer.MIN_VALUE, Integer.MAX_VALUE);
+        connExpires = Math.min(MAX_MS,
+                Math.max(0, intParam(p, CONFIG_CONNEXPIRES, 5000, Integer.MIN_VALUE, Integer.MAX_VALUE)));
+        connFrequency = intParam(p, CONFIG_CONNFREQUENCY, 5000, Integer.MIN_VALUE, Integer.MAX_VALUE);
+        workStyle = choice(p, CONFIG_WORKSTYLE, WORKSTYLE_AUTO, WORK_STYLES);
+        debug = debug(p);
+        engineClass = text(p, CONFIG_ENGINE, null);
+        if (engineClass != null && !engineClass.equals(CometEngine.class.getName())) {
+            LOG.warning(Language.text(locale, "EngineClass", CONFIG_ENGINE, engineClass));
+        }
         port = intParam(p, CONFIG_PORT, ONE_PORT, -1, 65535);
         host = text(p, CONFIG_HOST, "0.0.0.0");
         publicUrls = urls(p);
         threads = intParam(p, CONFIG_THREADS, Runtime.getRuntime().availableProcessors(), 1, 1024);
         secret = secret(p);
-        heartbeat = intParam(p, CONFIG_HEARTBEAT, 25000, 100, Integer.MAX_VALUE);
+        heartbeat = intParam(p, CONFIG_HEARTBEAT, 25000, 100, 3600000);
+        idleTimeout = intParam(p, CONFIG_IDLETIMEOUT, Math.max(60000, 2 * heartbeat), 1000, MAX_MS);
         maxHeader = intParam(p, CONFIG_MAXHEADER, 16384, 512, 1 << 20);
         historySize = intParam(p, CONFIG_HISTORYSIZE, 1000, 0, 1000000);
         maxFrame = intParam(p, CONFIG_MAXFRAME, 65536, 16, Integer.MAX_VALUE);
         maxMessage = intParam(p, CONFIG_MAXMESSAGE, 65536, 16, Integer.MAX_VALUE);
         maxQueue = intParam(p, CONFIG_MAXQUEUE, 1048576, 1024, Integer.MAX_VALUE);
         maxConnections = intParam(p, CONFIG_MAXCONNECTIONS, 100000, 1, Integer.MAX_VALUE);
+        handshakeTimeout = intParam(p, CONFIG_HANDSHAKETIMEOUT, 10000, 100, 600000);
+        maxPendingPerAddress = intParam(p, CONFIG_MAXPENDINGPERADDRESS, 16, 0, 1000000);
         allowedOrigins = text(p, CONFIG_ALLOWEDORIGINS, "*");
         trustedProxies = addresses(p, CONFIG_TRUSTEDPROXIES);
         ticketTtl = intParam(p, CONFIG_TICKETTTL, 60, 1, 86400 * 365);
@@ -141,13 +161,13 @@ public final class CometConfig {
             throw new ConfigException(CONFIG_PUBLICURL, "required when " + CONFIG_PORT
                     + " is -1 (no listener here: it lists the nodes pages attach to)");
         }
-        if (timeout <= heartbeat) {
-            throw new ConfigException(CONFIG_TIMEOUT, "must be greater than " + CONFIG_HEARTBEAT
-                    + " (" + heartbeat + "): '" + timeout + "'");
+        if (idleTimeout <= heartbeat) {
+            throw new ConfigException(CONFIG_IDLETIMEOUT, Language.text(locale, "GreaterThan", CONFIG_HEARTBEAT,
+                    heartbeat, idleTimeout));
         }
         for (String name : p.keySet()) {
             if (name.startsWith("Comet.") && !KNOWN.contains(name)) {
-                LOG.warning("comet4j: unknown context-param '" + name + "' ignored");
+                LOG.warning(Language.text(locale, "UnknownParam", name));
             }
         }
     }
@@ -189,7 +209,7 @@ public final class CometConfig {
         return v.trim();
     }
 
-    private static int intParam(Map<String, String> p, String name, int def, int min, int max) {
+    private int intParam(Map<String, String> p, String name, int def, int min, int max) {
         String v = raw(p, name);
         if (v == null) {
             return def;
@@ -198,15 +218,15 @@ public final class CometConfig {
         try {
             n = Long.parseLong(v);
         } catch (NumberFormatException e) {
-            throw new ConfigException(name, "not a number: '" + v + "'");
+            throw new ConfigException(name, Language.text(locale, "NotANumber", v));
         }
         if (n < min || n > max) {
-            throw new ConfigException(name, "must be between " + min + " and " + max + ": '" + v + "'");
+            throw new ConfigException(name, Language.text(locale, "Between", min, max, v));
         }
         return (int) n;
     }
 
-    private static boolean bool(Map<String, String> p, String name, boolean def) {
+    private boolean bool(Map<String, String> p, String name, boolean def) {
         String v = raw(p, name);
         if (v == null) {
             return def;
@@ -217,7 +237,23 @@ public final class CometConfig {
         if (v.equalsIgnoreCase("false")) {
             return false;
         }
-        throw new ConfigException(name, "must be true or false: '" + v + "'");
+        throw new ConfigException(name, Language.text(locale, "TrueFalse", v));
+    }
+
+    /**
+     * Comet.Debug as Comet4J read it: true when "true" (any case here);
+     * any other value leaves it off (with a warning), never stops start-up.
+     */
+    private boolean debug(Map<String, String> p) {
+        String v = raw(p, CONFIG_DEBUG);
+        if (v == null || v.equalsIgnoreCase("false")) {
+            return false;
+        }
+        if (v.equalsIgnoreCase("true")) {
+            return true;
+        }
+        LOG.warning(Language.text(locale, "DebugValue", CONFIG_DEBUG, v));
+        return false;
     }
 
     /** A comma list of IP addresses, each checked. */
@@ -249,33 +285,39 @@ public final class CometConfig {
         return v == null ? def : v;
     }
 
-    private static String choice(Map<String, String> p, String name, String def, Set<String> allowed) {
+    private String choice(Map<String, String> p, String name, String def, Set<String> allowed) {
         String v = raw(p, name);
         if (v == null) {
             return def;
         }
         if (!allowed.contains(v)) {
-            throw new ConfigException(name, "must be one of " + new java.util.TreeSet<>(allowed) + ": '" + v + "'");
+            throw new ConfigException(name, Language.text(locale, "OneOf", new java.util.TreeSet<>(allowed), v));
         }
         return v;
     }
 
+    /**
+     * Comet.Language: "zh" (or zh-CN, zh_TW...) gives Chinese texts, any
+     * other value English (the texts exist in these two).  Not set:
+     * English (Comet4J's default was zh, whose web.xml samples set it).
+     * Never stops start-up: Comet4J took any value.
+     */
     private static Locale language(Map<String, String> p) {
         String v = raw(p, CONFIG_LANGUAGE);
         if (v == null) {
-            return Locale.CHINESE; // Comet4J's default
+            return Locale.ENGLISH;
         }
         Locale l = Locale.forLanguageTag(v.replace('_', '-'));
-        if (l.getLanguage().isEmpty()) {
-            throw new ConfigException(CONFIG_LANGUAGE, "not a language code: '" + v + "'");
+        if (l.getLanguage().equals("zh")) {
+            return l.getCountry().isEmpty() ? Locale.CHINESE : l;
         }
-        return l;
+        return l.getLanguage().equals("en") && !l.getCountry().isEmpty() ? l : Locale.ENGLISH;
     }
 
     /** The pattern in a Comet.PublicUrl entry that Comet.Workers expands. */
     static final String WORKER_INDEX = "{workerIndex}";
 
-    private static List<String> urls(Map<String, String> p) {
+    private List<String> urls(Map<String, String> p) {
         int workers = intParam(p, CONFIG_WORKERS, 1, 1, 1000);
         String v = raw(p, CONFIG_PUBLICURL);
         if (v == null) {
@@ -344,21 +386,65 @@ public final class CometConfig {
 
     // ---- getters -----------------------------------------------------------
 
-    /** Comet.Timeout: idle timeout of a connection, ms (default 60000). */
+    /**
+     * Comet.Timeout as given (Comet4J's meaning; default 60000): how long
+     * one streaming (SSE) or long-poll request of a page is held, ms, before
+     * the server ends it and the page comes back (nothing is lost: it
+     * resumes).  0 or less: not ended on time.  WebSocket connections are
+     * not requests: they stay.  A long-poll is held at most what the page
+     * waits for an answer ({@link #getPollHold()}).
+     */
     public int getTimeout() { return timeout; }
-    /** Comet.CacheExpires: ms a broadcast stays in its channel's history for resume (default 60000). */
+
+    /** The hold the core takes (c4j_config_t.hold_ms): Comet.Timeout, 0 when it is 0 or less, at most a day. */
+    int getHoldMs() { return timeout <= 0 ? 0 : Math.min(timeout, MAX_MS); }
+
+    /**
+     * How long a long-poll is held, ms: Comet.Timeout, at most min(25000,
+     * Comet.Timeout / 2) + Comet.Heartbeat / 2 (a page told timeout T waits
+     * min(25000, T / 2) + the heartbeat for an answer); 25000 (at most
+     * Comet.IdleTimeout / 2) when Comet.Timeout is 0 or less.  The core's
+     * c4j__poll_hold.
+     */
+    public int getPollHold() {
+        int hold = getHoldMs();
+        if (hold == 0) {
+            return Math.min(25000, idleTimeout / 2);
+        }
+        return Math.min(hold, Math.min(25000, hold / 2) + heartbeat / 2);
+    }
+
+    /**
+     * Comet.IdleTimeout: ms without a byte from a client (WebSocket frames
+     * and pongs, an SSE page's /cmd pings) before it is closed with 4002
+     * and goes dying (default 60000, or twice Comet.Heartbeat if more);
+     * more than Comet.Heartbeat.
+     */
+    public int getIdleTimeout() { return idleTimeout; }
+
+    /** Comet.CometEngine as given, or null (only the default engine runs: a warning names another). */
+    String getEngineClass() { return engineClass; }
+    /** Comet.CacheExpires: ms a broadcast stays in its channel's history for resume (default 60000; negative: 0). */
     public int getCacheExpires() { return cacheExpires; }
-    /** Comet.CacheFrequency (Comet4J; kept for compatibility, default 60000). */
+    /** Comet.CacheFrequency as given (Comet4J's check interval of its cache; the core expires the history itself, default 60000). */
     public int getCacheFrequency() { return cacheFrequency; }
-    /** Comet.ConnExpires: ms a connection whose transport was lost stays dying, waiting to be revived (default 5000). */
+    /** Comet.ConnExpires: ms a connection whose transport was lost stays dying, waiting to be revived (default 5000; negative: 0). */
     public int getConnExpires() { return connExpires; }
-    /** Comet.ConnFrequency (Comet4J; kept for compatibility, default 5000). */
+    /**
+     * Comet.ConnFrequency as given (Comet4J's interval of its check for
+     * expired connections, default 5000): how often a connection whose
+     * removal a BeforeRemoveListener vetoed is offered again.  The core
+     * expires dying connections itself.
+     */
     public int getConnFrequency() { return connFrequency; }
+
+    /** {@link #getConnFrequency()} as an interval: 5000 when 0 or less, at least 100. */
+    int removalRetryMs() { return connFrequency <= 0 ? 5000 : Math.max(100, connFrequency); }
     /** Comet.WorkStyle: auto, websocket, stream or lpool (default auto). */
     public String getWorkStyle() { return workStyle; }
     /** Comet.Debug (default false). */
     public boolean isDebug() { return debug; }
-    /** Comet.Language as a locale (default Chinese, as Comet4J). */
+    /** Comet.Language as a locale: Chinese for zh, else English (the default). */
     public Locale getLocale() { return locale; }
     /** Comet.Language's language code, e.g. "zh" or "en". */
     public String getLanguage() { return locale.getLanguage(); }
@@ -377,8 +463,16 @@ public final class CometConfig {
     /** Comet.Port is not set: pages need no port but the application's own. */
     public boolean isOnePort() { return port == ONE_PORT; }
 
-    /** The port the native listener binds: -1 (none) in one-port mode. */
-    int listenPort() { return port == ONE_PORT ? -1 : port; }
+    /**
+     * The port the native listener binds: in one-port mode 0, a free port
+     * on loopback ({@link #listenHost}), internal: the container way's
+     * bridge reaches the core there (docs/protocol.md section 10), pages
+     * never do.
+     */
+    int listenPort() { return port == ONE_PORT ? 0 : port; }
+
+    /** The address the native listener binds: 127.0.0.1 in one-port mode, else Comet.Host. */
+    String listenHost() { return port == ONE_PORT ? "127.0.0.1" : host; }
     /** Comet.Host: the native listener's address (default 0.0.0.0). */
     public String getHost() { return host; }
     /**
@@ -408,6 +502,19 @@ public final class CometConfig {
     public int getMaxQueue() { return maxQueue; }
     /** Comet.MaxConnections: connections held at once (default 100000). */
     public int getMaxConnections() { return maxConnections; }
+    /**
+     * Comet.HandshakeTimeout: ms within which a request must arrive on the
+     * native port, head and body (default 10000; docs/protocol.md section 2,
+     * "Unfinished requests": shorter while the core is more than half full).
+     */
+    public int getHandshakeTimeout() { return handshakeTimeout; }
+    /**
+     * Comet.MaxPendingPerAddress: unfinished requests (sockets whose request
+     * has not fully arrived) one client address, an IPv4 address or an IPv6
+     * /64, may hold while the core is at least half full; more get 429
+     * (default 16; 0: no cap).
+     */
+    public int getMaxPendingPerAddress() { return maxPendingPerAddress; }
     /** Comet.AllowedOrigins: comma list of origins or "*" (default "*"). */
     public String getAllowedOrigins() { return allowedOrigins; }
 
@@ -485,9 +592,11 @@ public final class CometConfig {
         String[][] table = {
             {"host", CONFIG_HOST}, {"port", CONFIG_PORT}, {"threads", CONFIG_THREADS},
             {"secret", CONFIG_SECRET}, {"heartbeat", CONFIG_HEARTBEAT},
-            {"idle_timeout", CONFIG_TIMEOUT}, {"max_header", CONFIG_MAXHEADER},
+            {"idle_timeout", CONFIG_IDLETIMEOUT}, {"hold", CONFIG_TIMEOUT}, {"max_header", CONFIG_MAXHEADER},
             {"max_frame", CONFIG_MAXFRAME}, {"max_message", CONFIG_MAXMESSAGE},
             {"max_queue", CONFIG_MAXQUEUE}, {"max_conns", CONFIG_MAXCONNECTIONS},
+            {"handshake_timeout", CONFIG_HANDSHAKETIMEOUT},
+            {"max_pending_per_addr", CONFIG_MAXPENDINGPERADDRESS},
             {"allowed_origins", CONFIG_ALLOWEDORIGINS},
             {"conn_expires", CONFIG_CONNEXPIRES}, {"history_size", CONFIG_HISTORYSIZE},
             {"history_age", CONFIG_CACHEEXPIRES}, {"api_key", CONFIG_APIKEY},

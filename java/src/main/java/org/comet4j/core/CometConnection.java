@@ -34,11 +34,12 @@ import jakarta.servlet.http.HttpServletResponse;
 public class CometConnection {
 
     private final String id;
+    private volatile long dyingTime;
     private volatile String clientIp;
     private volatile int clientPort;
     private final String user;
     private volatile String workStyle;
-    private final RequestSnapshot request;
+    private volatile HttpServletRequest request;
     private final long connectTime = System.currentTimeMillis();
     private volatile String state = CometProtocol.STATE_ALIVE;
     private final boolean remote;
@@ -51,7 +52,7 @@ public class CometConnection {
     }
 
     private CometConnection(CometEngine engine, String id, String clientIp, int clientPort, String user,
-                            String workStyle, RequestSnapshot request, boolean remote) {
+                            String workStyle, HttpServletRequest request, boolean remote) {
         this.engine = engine;
         this.remote = remote;
         this.id = id;
@@ -60,6 +61,30 @@ public class CometConnection {
         this.user = user;
         this.workStyle = workStyle;
         this.request = request;
+    }
+
+    /**
+     * Comet4J's constructor: a connection object for a request, with a new
+     * id, the client's address (NetUtil.getIpAddr), the work style
+     * Comet.WorkStyle names and a snapshot of the request.  It is not held
+     * by the core and in no engine's list: what is sent to it reaches
+     * nobody.  Connections are made by the engine when pages attach; this
+     * is for code (tests, say) that made its own.
+     */
+    public CometConnection(HttpServletRequest anRequest, HttpServletResponse anResponse) {
+        this(null, newId(), org.comet4j.core.util.NetUtil.getIpAddr(anRequest), anRequest.getRemotePort(),
+                null, workStyleOf(CometContext.getInstance().getWorkStyle()), RequestSnapshot.of(anRequest), false);
+    }
+
+    private static String newId() {
+        byte[] b = new byte[16];
+        new java.security.SecureRandom().nextBytes(b);
+        return java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    }
+
+    /** Comet4J's auto was stream or lpool by browser; here the page picks: stream stands for auto. */
+    private static String workStyleOf(String configured) {
+        return CometProtocol.WORKSTYLE_AUTO.equals(configured) ? CometProtocol.WORKSTYLE_STREAM : configured;
     }
 
     /** The stand-in for a page another node holds (see the class comment): its id and user only. */
@@ -116,8 +141,38 @@ public class CometConnection {
         return state;
     }
 
-    void setState(String state) {
+    /**
+     * Sets the state this object reports (Comet4J's setter).  The core's
+     * view wins: its next event for the connection (dying, revival, drop)
+     * sets it again.
+     */
+    public void setState(String state) {
+        if (CometProtocol.STATE_DYING.equals(state) && !CometProtocol.STATE_DYING.equals(this.state)) {
+            dyingTime = System.currentTimeMillis();
+        }
         this.state = state;
+    }
+
+    /** When the connection last turned dying, ms since the epoch; 0 if it never did. */
+    public long getDyingTime() {
+        return dyingTime;
+    }
+
+    /**
+     * Sets {@link #getDyingTime()} (Comet4J's setter; its connector expired
+     * a connection Comet.ConnExpires after it).  The core ends a dying
+     * connection on its own clock, so this changes only what the getter says.
+     */
+    public void setDyingTime(long dyingTime) {
+        this.dyingTime = dyingTime;
+    }
+
+    /**
+     * The handshake parameter {@code cv} (Comet4J's client version; comet4j.js
+     * sends its own version there), or null.
+     */
+    public String getClientVersion() {
+        return getParameter(CometProtocol.FLAG_CLIENTVERSION);
     }
 
     /** A new transport attached under this id: alive again, with its address and work style. */
@@ -141,6 +196,15 @@ public class CometConnection {
      */
     public HttpServletRequest getRequest() {
         return request;
+    }
+
+    /**
+     * Replaces the request this connection carries (Comet4J's setter): a
+     * snapshot of it is kept, since a container reuses a request object
+     * once its request ended.
+     */
+    public void setRequest(HttpServletRequest request) {
+        this.request = request == null || request instanceof RequestSnapshot ? request : RequestSnapshot.of(request);
     }
 
     /** One header of the handshake request (case-insensitive), or null (also without a request). */
@@ -197,6 +261,20 @@ public class CometConnection {
     @Deprecated
     public HttpServletResponse getResponse() {
         return null;
+    }
+
+    /**
+     * Does nothing (Comet4J's setter): no servlet response holds the
+     * connection, the core does; {@link #getResponse()} stays null.
+     * @deprecated use CometEngine.sendTo
+     */
+    @Deprecated
+    public void setResponse(HttpServletResponse response) {
+    }
+
+    /** Forgets the request (Comet4J's destroy); the connection itself lives on in the core. */
+    public void destroy() {
+        request = null;
     }
 
     @Override

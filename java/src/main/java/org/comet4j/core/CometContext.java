@@ -10,9 +10,16 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import jakarta.servlet.ServletContext;
+import jakarta.servlet.ServletContextEvent;
+
+import org.comet4j.core.event.CometContextEvent;
 import org.comet4j.core.exception.DoubleAppModuleKeyException;
+import org.comet4j.core.listener.CometContextListener;
+import org.comet4j.event.Observable;
 
 /**
  * The per-application singleton (Comet4J's entry point): the settings, the
@@ -21,8 +28,13 @@ import org.comet4j.core.exception.DoubleAppModuleKeyException;
  * any order; {@link #init(CometConfig)} starts the native engine and
  * {@link #destroy()} stops it and forgets this instance, so the next
  * getInstance() (a redeploy, the next test) starts clean.
+ *
+ * <p>As in Comet4J it fires {@link CometContextEvent}s:
+ * {@code addListener(CometContextEvent.class, new CometContextListener() {...})}
+ * hears INITIALIZED at the end of init and DESTROYED once the engine
+ * stopped.
  */
-public final class CometContext {
+public class CometContext extends Observable<CometContextEvent, CometContextListener> {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
 
@@ -38,6 +50,7 @@ public final class CometContext {
     private final CometEngine engine = new CometEngine(channelOptions);
     private volatile CometConfig config;
     private volatile boolean init;
+    private volatile ServletContext servletContext;
 
     private CometContext() {}
 
@@ -69,31 +82,68 @@ public final class CometContext {
      * @throws IllegalStateException if already initialized
      * @throws org.comet4j.core.exception.CometException if the engine cannot start
      */
-    public synchronized void init(CometConfig cfg) {
-        if (init) {
-            throw new IllegalStateException("comet4j: CometContext is already initialized");
+    public void init(CometConfig cfg) {
+        synchronized (this) {
+            if (init) {
+                throw new IllegalStateException("comet4j: CometContext is already initialized");
+            }
+            engine.start(cfg);
+            config = cfg;
+            init = true;
+            java.util.Locale l = cfg.getLocale();
+            String where = cfg.isOnePort() ? Language.text(l, "OnePort")
+                    : cfg.getPort() == -1 ? Language.text(l, "NoListener", cfg.getPublicUrls())
+                    : Language.text(l, "Listening", cfg.getHost() + ":" + engine.getPort());
+            LOG.info("comet4j " + version + " " + Language.text(l, "InitComplete") + ": " + where + ", "
+                    + Language.text(l, "Threads", cfg.getThreads())
+                    + (cfg.isHubRedis() ? ", " + Language.text(l, "Hub", cfg.getHub(), cfg.getHubPrefix(),
+                    Language.text(l, cfg.isListenActions() ? "HubRunsActions" : "HubQueuesActions")) : ""));
         }
-        engine.start(cfg);
-        config = cfg;
-        init = true;
-        String where = cfg.isOnePort() ? "one port: pages attach through the application's own URL"
-                : cfg.getPort() == -1 ? "no listener (Comet.Port=-1; pages attach to " + cfg.getPublicUrls() + ")"
-                : "listening on " + cfg.getHost() + ":" + engine.getPort();
-        LOG.info("comet4j " + version + ": push engine " + where + " with " + cfg.getThreads() + " threads"
-                + (cfg.isHubRedis() ? ", hub " + cfg.getHub() + " (prefix " + cfg.getHubPrefix() + ", "
-                + (cfg.isListenActions() ? "runs actions" : "queues actions") + ")" : ""));
+        CometContextEvent e = new CometContextEvent(this, CometContextEvent.INITIALIZED);
+        e.setServletContext(servletContext);
+        fireContextEvent(e);
+    }
+
+    /**
+     * Comet4J's start: reads the {@code Comet.*} context-params of the
+     * event's servlet context and starts the engine ({@link #init(CometConfig)});
+     * nothing happens if it is initialized already.  CometAppListener calls it.
+     * @throws org.comet4j.core.exception.ConfigException naming a bad parameter
+     */
+    public void init(ServletContextEvent event) {
+        synchronized (this) {
+            if (init) {
+                return;
+            }
+            servletContext = event.getServletContext();
+        }
+        init(CometConfig.fromServletContext(servletContext));
+    }
+
+    private void fireContextEvent(CometContextEvent e) {
+        fireEvent(e, (l, t) -> LOG.log(Level.SEVERE, "comet4j: a CometContextListener failed on "
+                + e.getSubType(), t));
     }
 
     /**
      * Stops the engine (every connection closes with 1001), frees it and
      * clears the singleton.  Idempotent.
      */
+    @Override
     public void destroy() {
+        boolean was;
         synchronized (this) {
+            was = init;
             engine.stop();
             engine.removeAllListeners();
             init = false;
         }
+        if (was) {
+            CometContextEvent e = new CometContextEvent(this, CometContextEvent.DESTROYED);
+            e.setServletContext(servletContext);
+            fireContextEvent(e);
+        }
+        super.destroy();
         synchronized (CometContext.class) {
             if (instance == this) {
                 instance = null;
@@ -139,7 +189,8 @@ public final class CometContext {
             throw new NullPointerException("options");
         }
         if (appModules.contains(channel)) {
-            throw new DoubleAppModuleKeyException("comet4j: channel already registered: '" + channel + "'");
+            throw new DoubleAppModuleKeyException("comet4j: " + Language.t("DoubleAppModuleKey")
+                    + " (channel already registered): '" + channel + "'");
         }
         channelOptions.put(channel, options);
         appModules.add(channel);
@@ -163,6 +214,69 @@ public final class CometContext {
             o = o.presence();
         }
         registChannel(channel, o);
+    }
+
+    /** The registered channels' options, live (for engines made with CometEngine's public constructor). */
+    Map<String, ChannelOptions> channelOptionsMap() {
+        return channelOptions;
+    }
+
+    /**
+     * Logs str when Comet.Debug is true (Comet4J's log): to the servlet
+     * context's log once initialized by CometAppListener, else to the
+     * "org.comet4j" logger.
+     */
+    public void log(String str) {
+        if (isDebug()) {
+            ServletContext sc = servletContext;
+            if (sc != null) {
+                sc.log(str);
+            } else {
+                LOG.info(str);
+            }
+        }
+    }
+
+    /** {@link #log(String)} with a throwable. */
+    public void log(String str, Throwable trb) {
+        if (isDebug()) {
+            ServletContext sc = servletContext;
+            if (sc != null) {
+                sc.log(str, trb);
+            } else {
+                LOG.log(Level.INFO, str, trb);
+            }
+        }
+    }
+
+    /**
+     * A new instance of the class of that name, by its public no-argument
+     * constructor (Comet4J's helper; the class is looked up with the
+     * thread's context class loader, then this library's).
+     */
+    public Object createInstance(String className) throws InstantiationException, IllegalAccessException,
+            ClassNotFoundException {
+        Class<?> c;
+        ClassLoader tcl = Thread.currentThread().getContextClassLoader();
+        try {
+            c = Class.forName(className, true, tcl != null ? tcl : CometContext.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            c = Class.forName(className);
+        }
+        try {
+            return c.getDeclaredConstructor().newInstance();
+        } catch (NoSuchMethodException e) {
+            throw new InstantiationException(className + ": no constructor without arguments");
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            InstantiationException ie = new InstantiationException(className + ": " + e.getCause());
+            ie.initCause(e.getCause());
+            throw ie;
+        }
+    }
+
+    /** The web application's context, once initialized by CometAppListener (else null). */
+    public ServletContext getServletContext() {
+        return servletContext;
     }
 
     /** The options a channel was registered with, or null if it is not registered. */
@@ -189,7 +303,10 @@ public final class CometContext {
         return c;
     }
 
+    /** Comet.Timeout: how long one streaming or long-poll request is held, ms (Comet4J's meaning; see CometConfig). */
     public int getTimeout() { return getConfig().getTimeout(); }
+    /** Comet.IdleTimeout: ms without a byte from a client before it is closed (4002). */
+    public int getIdleTimeout() { return getConfig().getIdleTimeout(); }
     public int getCacheExpires() { return getConfig().getCacheExpires(); }
     public int getCacheFrequency() { return getConfig().getCacheFrequency(); }
     public int getConnExpires() { return getConfig().getConnExpires(); }

@@ -1,5 +1,6 @@
 package org.comet4j.core;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -8,8 +9,14 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Level;
 import java.util.logging.Logger;
 
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+
 import org.comet4j.core.event.BeforeConnectEvent;
 import org.comet4j.core.event.BeforeDropEvent;
+import org.comet4j.core.event.BeforeRemoveEvent;
+import org.comet4j.core.event.ErrorEvent;
+import org.comet4j.core.event.RemovedEvent;
 import org.comet4j.core.event.ChannelEvent;
 import org.comet4j.core.event.ConnectEvent;
 import org.comet4j.core.event.DropEvent;
@@ -21,6 +28,9 @@ import org.comet4j.core.event.RevivalEvent;
 import org.comet4j.core.event.SubscribeEvent;
 import org.comet4j.core.listener.BeforeConnectListener;
 import org.comet4j.core.listener.BeforeDropListener;
+import org.comet4j.core.listener.BeforeRemoveListener;
+import org.comet4j.core.listener.ErrorListener;
+import org.comet4j.core.listener.RemovedListener;
 import org.comet4j.core.listener.ChannelListener;
 import org.comet4j.core.listener.ConnectListener;
 import org.comet4j.core.listener.DropListener;
@@ -30,6 +40,7 @@ import org.comet4j.core.listener.PresenceListener;
 import org.comet4j.core.listener.PublishListener;
 import org.comet4j.core.listener.RevivalListener;
 import org.comet4j.core.listener.SubscribeListener;
+import org.comet4j.core.exception.CometException;
 import org.comet4j.event.Event;
 import org.comet4j.event.Observable;
 
@@ -67,8 +78,18 @@ import org.comet4j.event.Observable;
  * getUserConnections, getConnection) stay this node's own.  With
  * Comet.ListenActions=false the pages' requests go to the hub's action
  * queue, whose records a listening node runs ({@link RemoteActions}).
+ *
+ * <p>Comet4J's events, in its order: BeforeConnect (a veto refuses the
+ * handshake), Connect, Message, Dying, Revival, and at the end BeforeDrop
+ * (a veto keeps a connection whose page asked for the drop), BeforeRemove
+ * (a veto keeps the connection in getConnections(), offered again every
+ * Comet.ConnFrequency ms), Removed and Drop.  ErrorEvent reports what
+ * failed (a listener that threw, an error of the core).  Listeners run in
+ * the order added.  As in Comet4J the engine is a raw {@link Observable}:
+ * {@code addListener(ConnectEvent.class, listener)} works for any event.
  */
-public class CometEngine extends Observable<Event<CometEngine>> {
+@SuppressWarnings({"rawtypes", "unchecked"})
+public class CometEngine extends Observable {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
 
@@ -87,15 +108,24 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     private volatile Dispatcher dispatcher;
     private volatile CometConfig config;
     private volatile int port = -1;
+    /** One port: the container way's bridge to the core's internal listener, else null. */
+    private volatile Bridge bridge;
     private volatile boolean stopped;
     /** Comet.Hub is a Redis URL: other nodes may hold connections. */
     private volatile boolean hubRedis;
     /** Comet.Hub is Redis and Comet.ListenActions false: page requests go to the action queue. */
     private volatile boolean queueActions;
 
-    /** Engines are made by CometContext. */
-    CometEngine() {
-        this(new ConcurrentHashMap<>());
+    /**
+     * An engine over the application's registered channels (Comet4J's
+     * public constructor).  The application's engine is
+     * {@code CometContext.getInstance().getEngine()}, which CometContext
+     * starts and stops; one made here is never started (sends to it throw
+     * IllegalStateException), and Comet.CometEngine naming a subclass is
+     * not supported (a warning at start-up, the default engine runs).
+     */
+    public CometEngine() {
+        this(CometContext.getInstance().channelOptionsMap());
     }
 
     /** channelOptions: CometContext's registered channels, read live. */
@@ -117,7 +147,9 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         // listener opens; those registered later, by CometContext.
         EngineHandle h = EngineHandle.open(cfg, presenceChannels());
         try {
-            port = h.call("enginePort", Native::enginePort);
+            int bound = h.call("enginePort", Native::enginePort);
+            // One port: the listener is the container way's internal one, not a port for pages.
+            port = cfg.isOnePort() ? -1 : bound;
             Dispatcher d = new Dispatcher(this, h, Math.max(256 * 1024, cfg.getMaxMessage() + 4096));
             config = cfg;
             hubRedis = cfg.isHubRedis();
@@ -125,9 +157,17 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             handle = h;
             dispatcher = d;
             actions = new Actions(this, cfg.getActionThreads(), cfg.getActionTimeout());
+            if (cfg.isOnePort()) {
+                bridge = Bridge.start(bound, (long) cfg.getTimeout() + cfg.getHeartbeat());
+            }
             d.start();
         } catch (RuntimeException | Error e) {
             handle = null;
+            Bridge b = bridge;
+            bridge = null;
+            if (b != null) {
+                b.stop(0);
+            }
             h.close();
             throw e;
         }
@@ -143,6 +183,11 @@ public class CometEngine extends Observable<Event<CometEngine>> {
             return;
         }
         h.stop();
+        Bridge b = bridge;
+        if (b != null) {
+            // The core closed every connection (1001): the pipes pass that on and end.
+            b.stop(3000);
+        }
         Dispatcher d = dispatcher;
         try {
             if (d != null && d.isCurrentThread()) {
@@ -163,6 +208,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         h.close();
         stopped = true;
         handle = null;
+        bridge = null;
         dispatcher = null;
         actions = null;
         hubRedis = false;
@@ -391,6 +437,61 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         return connections.get(id);
     }
 
+    /**
+     * The connection a request names by its {@code cid} parameter
+     * ({@link #getConnectionId(HttpServletRequest)}), or null.  (Comet4J
+     * also matched the request object its connection held; here no request
+     * holds a connection.)
+     */
+    public CometConnection getConnection(HttpServletRequest request) {
+        String id = getConnectionId(request);
+        return id == null ? null : getConnection(id);
+    }
+
+    /** The connection id a request names: its {@code cid} parameter (or {@code cId}), null when empty. */
+    public String getConnectionId(HttpServletRequest request) {
+        String id = request.getParameter(CometProtocol.FLAG_ID);
+        if (id == null || id.isEmpty()) {
+            id = request.getParameter(CometProtocol.FLAG_CID);
+        }
+        return id == null || id.isEmpty() ? null : id;
+    }
+
+    /**
+     * Drops the connection a request names (its {@code cid} parameter), as
+     * Comet4J's {@code cmd=drop}, and answers 200: first BeforeDropEvent
+     * with the request (a listener that returns false keeps the connection:
+     * nothing else happens), then the core closes it (close code 1000,
+     * "dropped by its page") and BeforeRemove, Removed and Drop follow on
+     * the dispatcher thread.  CometServlet calls this for
+     * {@code <servlet>?cmd=drop&cid=...}, what a page's connector sends when
+     * it stops.  An id nobody holds is no error.  Whoever knows a
+     * connection's id may drop it: the id is the page's secret.
+     */
+    public void drop(HttpServletRequest request, HttpServletResponse response) throws IOException {
+        String cid = getConnectionId(request);
+        CometConnection c = cid == null ? null : getConnection(cid);
+        BeforeDropEvent be = BeforeDropEvent.asked(this, request, c);
+        if (cid != null) {
+            connections.dropAsked(cid); // a DYING while the listeners run waits for their answer
+        }
+        if (!fireVeto(be)) {
+            if (cid != null) {
+                connections.dropKept(cid);
+            }
+            if (c != null) {
+                LOG.info(Language.t("DropVetoed", cid));
+            }
+        } else if (cid != null) {
+            connections.pageDrop(cid, c);
+        }
+        if (response != null && !response.isCommitted()) {
+            response.setStatus(HttpServletResponse.SC_OK);
+            response.setHeader("Cache-Control", "no-store");
+            response.setContentLength(0);
+        }
+    }
+
     /** A copy of the list of connections the core holds: alive ones and dying ones. */
     public List<CometConnection> getConnections() {
         return new ArrayList<>(connections.all());
@@ -399,7 +500,7 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     /**
      * Counters of the native core: conns, accepted, messagesOut, bytesOut,
      * slowConsumers, eventsDropped, originsRefused (handshakes refused for their
-     * Origin), and the hub's (docs/protocol.md section 9): hubUp (1 while
+     * Origin), the hub's (docs/protocol.md section 9): hubUp (1 while
      * linked to Redis), hubOutbox (records Redis does not have yet),
      * hubRefused (sends refused because the outbox was over
      * Comet.HubOutboxRecords or Comet.HubOutboxBytes: each one threw or was
@@ -407,17 +508,25 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      * pages never got: gone from Redis before this node could fetch them;
      * the pages were told, with how many), hubGaps (how often that happened)
      * and hubDuplicates (copies of broadcasts delivered here already, sent
-     * again after a lost link, skipped).
+     * again after a lost link, skipped), and the unfinished requests'
+     * (docs/protocol.md section 2): pending (sockets whose request has not
+     * fully arrived, now), refusedFull (503: full and nothing could make
+     * room), refusedAddress (429: the address had
+     * Comet.MaxPendingPerAddress unfinished requests), evicted (503: the
+     * oldest unfinished request, closed to make room), timeouts (408 at
+     * Comet.HandshakeTimeout), timeoutsShortened (408 at the deadline
+     * shortened while the core is crowded).
      */
     public Map<String, Long> getStats() {
-        long[] s = new long[12];
+        long[] s = new long[18];
         running("getStats").call("getStats", h -> {
             Native.stats(h, s);
             return 0;
         });
         Map<String, Long> m = new LinkedHashMap<>();
         String[] names = {"conns", "accepted", "messagesOut", "bytesOut", "slowConsumers", "eventsDropped",
-            "hubUp", "hubOutbox", "hubRefused", "hubLost", "hubGaps", "hubDuplicates"};
+            "hubUp", "hubOutbox", "hubRefused", "hubLost", "hubGaps", "hubDuplicates",
+            "pending", "refusedFull", "refusedAddress", "evicted", "timeouts", "timeoutsShortened"};
         for (int i = 0; i < names.length; i++) {
             m.put(names[i], s[i]);
         }
@@ -454,6 +563,32 @@ public class CometEngine extends Observable<Event<CometEngine>> {
     public void removePublishListener(PublishListener l) { removeListener(PublishEvent.class, l); }
     public void addPresenceListener(PresenceListener l) { addListener(PresenceEvent.class, l); }
     public void removePresenceListener(PresenceListener l) { removeListener(PresenceEvent.class, l); }
+    public void addBeforeRemoveListener(BeforeRemoveListener l) { addListener(BeforeRemoveEvent.class, l); }
+    public void removeBeforeRemoveListener(BeforeRemoveListener l) { removeListener(BeforeRemoveEvent.class, l); }
+    public void addRemovedListener(RemovedListener l) { addListener(RemovedEvent.class, l); }
+    public void removeRemovedListener(RemovedListener l) { removeListener(RemovedEvent.class, l); }
+    public void addErrorListener(ErrorListener l) { addListener(ErrorEvent.class, l); }
+    public void removeErrorListener(ErrorListener l) { removeListener(ErrorEvent.class, l); }
+
+    /**
+     * Fires an event to its listeners (the Observable's, kept reachable from
+     * this package: CometServlet and Delivery fire through it).
+     */
+    @Override
+    protected boolean fireEvent(Event anEvent) {
+        return super.fireEvent(anEvent);
+    }
+
+    /**
+     * Stops the engine (as CometContext.destroy does: every connection
+     * closes with 1001) and forgets every listener.  Comet4J's engine
+     * destroy; an application normally leaves this to CometAppListener.
+     */
+    @Override
+    public void destroy() {
+        stop();
+        super.destroy();
+    }
 
     // ---- handshake support (CometServlet) ----------------------------------------------
 
@@ -524,18 +659,51 @@ public class CometEngine extends Observable<Event<CometEngine>> {
         Level l = level == 0 ? Level.SEVERE : level == 1 ? Level.WARNING : level == 2 ? Level.INFO
                 : (config != null && config.isDebug()) ? Level.INFO : Level.FINE;
         LOG.log(l, "comet4j core: " + text);
+        if (level == 0) {
+            fireError(new CometException("comet4j core: " + text));
+        }
     }
 
-    /** Fires e to its listeners; one that throws is logged and the others still run. */
+    /** Once a dispatcher round (at most a second apart): BeforeRemove again for the vetoed removals that are due. */
+    void onTick() {
+        CometConfig c = config;
+        connections.retryRemovals(System.currentTimeMillis(), c == null ? 5000 : c.removalRetryMs());
+    }
+
+    /** Fires e to its listeners; one that throws is logged (and an ErrorEvent fired) and the others still run. */
     void fire(Event<CometEngine> e) {
-        fireEvent(e, (l, t) -> LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on "
-                + e.getClass().getSimpleName(), t));
+        fireVeto(e);
+    }
+
+    /** {@link #fire}, returning false if a listener returned false (a veto); one that threw vetoes nothing. */
+    boolean fireVeto(Event<CometEngine> e) {
+        return fireEvent(e, (l, t) -> failed(e, l, (Throwable) t, ""));
+    }
+
+    private void failed(Event<CometEngine> e, Object listener, Throwable t, String outcome) {
+        LOG.log(Level.SEVERE, "comet4j: " + (listener == null ? "an interceptor" : listener.getClass().getName())
+                + " failed on " + e.getClass().getSimpleName() + outcome, t);
+        if (!(e instanceof ErrorEvent)) {
+            fireError(t instanceof Exception ? (Exception) t : new CometException(t));
+        }
+    }
+
+    /** An ErrorEvent to the ErrorListeners (one that throws is only logged). */
+    void fireError(Exception err) {
+        if (!hasListener(ErrorEvent.class)) {
+            return;
+        }
+        ErrorEvent ev = new ErrorEvent(this, err);
+        fireEvent(ev, (l, t) -> LOG.log(Level.SEVERE, "comet4j: an ErrorListener failed", (Throwable) t));
     }
 
     // ---- for Commands, Actions, RemoteActions, ApiHandler and the classes above ---------------
 
     /** The native handle while the engine runs, else null. */
     EngineHandle handle() { return handle; }
+
+    /** One port: the container way's bridge while the engine runs, else null. */
+    Bridge bridge() { return bridge; }
 
     /** The handle, or IllegalStateException naming op (before start, after stop). */
     EngineHandle running(String op) {
@@ -571,11 +739,13 @@ public class CometEngine extends Observable<Event<CometEngine>> {
      */
     boolean decide(Event<CometEngine> e) {
         return fireEvent(e, (l, t) -> {
-            LOG.log(Level.SEVERE, "comet4j: " + l.getClass().getName() + " failed on "
-                    + e.getClass().getSimpleName() + "; refused", t);
+            failed(e, l, (Throwable) t, "; refused");
             e.stopEvent();
         });
     }
+
+    /** Native.drop of an id: 0, or ENOCONN / ESTOPPED (nobody holds it, the engine stops). */
+    int dropCode(String cid, int code, String reason) { return delivery.dropCode(cid, code, reason); }
 
     /** Runs the channel's ChannelListeners ({@link Handlers#fireChannel}). */
     void fireChannel(ChannelEvent e) { handlers.fireChannel(e); }

@@ -5,13 +5,30 @@ package org.comet4j.core;
  * used them keeps compiling, plus the names comet4j-native adds.  The wire
  * protocol itself is described in docs/protocol.md.
  */
-public final class CometProtocol {
+public class CometProtocol {
 
-    private CometProtocol() {}
+    /** Comet4J's class could be instantiated; it only holds constants. */
+    public CometProtocol() {}
 
-    /** The handshake servlet's action parameter and its one action. */
+    /** Comet4J's system channel (its connect answer went there; comet4j-native's handshake is JSON). */
+    public static final String SYS_CHANNEL = "c4j";
+    /** The handshake parameter with the page's client version (CometConnection.getClientVersion). */
+    public static final String FLAG_CLIENTVERSION = "cv";
+    /** Comet4J's frame delimiters ({@link #encode}). */
+    public static final String FLAG_DataStart = "<";
+    public static final String FLAG_DataEnd = ">";
+
+    /** The handshake servlet's action parameter and its actions. */
     public static final String FLAG_ACTION = "cmd";
     public static final String CMD_CONNECT = "conn";
+    /** Comet4J's long-poll renewal; comet4j.js never sends it (its transports attach with a ticket). */
+    public static final String CMD_REVIVAL = "revival";
+    /** {@code cmd=drop&cid=<id>}: the page stops; the connection is dropped (BeforeDrop may veto). */
+    public static final String CMD_DROP = "drop";
+    /** Comet4J's status for an ended request; kept for old code. */
+    public static final int HTTPSTATUS_TIMEOUT = 408;
+    /** Comet4J's status for a failed request; kept for old code. */
+    public static final int HTTPSTATUS_ERROR = 500;
     /** The connection id's name in the handshake answer and in tickets. */
     public static final String FLAG_ID = "cid";
     /**
@@ -32,7 +49,12 @@ public final class CometProtocol {
     /** The core reported the connection closed. */
     public static final String STATE_DROPPED = "dropped";
 
+    /** How long one SSE or long-poll request is held, ms (Comet4J's meaning; default 60000). */
     public static final String CONFIG_TIMEOUT = "Comet.Timeout";
+    /** Idle timeout: no byte from a client this long closes it (4002), ms; more than Comet.Heartbeat. */
+    public static final String CONFIG_IDLETIMEOUT = "Comet.IdleTimeout";
+    /** Comet4J's engine class parameter (see CometConfig: only the default engine runs). */
+    public static final String CONFIG_ENGINE = "Comet.CometEngine";
     public static final String CONFIG_CACHEEXPIRES = "Comet.CacheExpires";
     public static final String CONFIG_CACHEFREQUENCY = "Comet.CacheFrequency";
     public static final String CONFIG_CONNEXPIRES = "Comet.ConnExpires";
@@ -53,6 +75,19 @@ public final class CometProtocol {
     public static final String CONFIG_MAXMESSAGE = "Comet.MaxMessage";
     public static final String CONFIG_MAXQUEUE = "Comet.MaxQueue";
     public static final String CONFIG_MAXCONNECTIONS = "Comet.MaxConnections";
+    /**
+     * Comet.HandshakeTimeout: ms within which a request must arrive on the
+     * native port (its head, and the body of a command or API request),
+     * else 408; shorter while the core is more than half full (default
+     * 10000).
+     */
+    public static final String CONFIG_HANDSHAKETIMEOUT = "Comet.HandshakeTimeout";
+    /**
+     * Comet.MaxPendingPerAddress: unfinished requests one client address
+     * may hold while the core is at least half full, more get 429
+     * (default 16; 0: no cap).
+     */
+    public static final String CONFIG_MAXPENDINGPERADDRESS = "Comet.MaxPendingPerAddress";
     public static final String CONFIG_ALLOWEDORIGINS = "Comet.AllowedOrigins";
     /**
      * Comet.TrustedProxies: the addresses (comma list) whose X-Forwarded-Proto
@@ -119,4 +154,16 @@ public final class CometProtocol {
     public static final int CLOSE_REPLACED = 4004;
     /** Close code in the DropEvent of a connection whose dying period (Comet.ConnExpires) ended. */
     public static final int CLOSE_EXPIRED = 4005;
+
+    /**
+     * Comet4J's frame encoding of a message: {@code <} + the URL-encoded
+     * (UTF-8, spaces as %20) JSON of data + {@code >}.  comet4j-native's
+     * transports carry plain JSON frames (docs/protocol.md); this is for
+     * code that made Comet4J's frames itself.
+     */
+    public static String encode(Object data) {
+        String json = org.comet4j.core.util.JSONUtil.object2json(data);
+        String code = java.net.URLEncoder.encode(json, java.nio.charset.StandardCharsets.UTF_8).replace("+", "%20");
+        return FLAG_DataStart + code + FLAG_DataEnd;
+    }
 }

@@ -65,14 +65,18 @@ public class CometServlet extends HttpServlet {
             SamePort.serve(CometContext.getInstance().getEngine(), request, response, transport);
             return;
         }
+        if (CometProtocol.CMD_DROP.equals(cmd)) { // Comet4J's connector, stopping
+            CometContext.getInstance().getEngine().drop(request, response);
+            return;
+        }
         if (!CometProtocol.CMD_CONNECT.equals(cmd)) {
-            error(response, 400, 4000, cmd == null ? "missing cmd" : "unknown cmd: " + cmd);
+            error(response, 400, 4000, cmd == null ? Language.t("MissingCmd") : Language.t("UnknownCmd", cmd));
             return;
         }
         CometContext cc = CometContext.getInstance();
         CometEngine engine = cc.getEngine();
         if (!engine.isRunning()) {
-            error(response, 503, 5030, "comet engine not running");
+            error(response, 503, 5030, Language.t("EngineNotRunning"));
             return;
         }
         CometConfig cfg = engine.getConfig();
@@ -128,7 +132,7 @@ public class CometServlet extends HttpServlet {
             BeforeConnectEvent before = new BeforeConnectEvent(engine, request, response, cid);
             if (!engine.fireEvent(before)) {
                 if (!response.isCommitted()) {
-                    error(response, 403, 4030, "connection refused");
+                    error(response, 403, 4030, Language.t("ConnectRefused"));
                 }
                 return;
             }
@@ -162,7 +166,9 @@ public class CometServlet extends HttpServlet {
             answer.put("cmd", urls(bases, PATH_CMD, false));
         }
         answer.put("workStyle", cfg.getWorkStyle());
-        answer.put("timeout", cfg.getTimeout());
+        answer.put("timeout", cfg.getTimeout());         // Comet.Timeout (Comet4J's connect answer)
+        answer.put("hold", cfg.getPollHold());            // what a long-poll is held
+        answer.put("idleTimeout", cfg.getIdleTimeout());
         answer.put("heartbeat", cfg.getHeartbeat());
         answer.put("connExpires", cfg.getConnExpires());
         write(response, 200, JSONUtil.object2json(answer));

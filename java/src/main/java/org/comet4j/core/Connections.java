@@ -10,6 +10,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.logging.Logger;
 
 import org.comet4j.core.event.BeforeDropEvent;
+import org.comet4j.core.event.BeforeRemoveEvent;
+import org.comet4j.core.event.RemovedEvent;
 import org.comet4j.core.event.ConnectEvent;
 import org.comet4j.core.event.DropEvent;
 import org.comet4j.core.event.DyingEvent;
@@ -31,8 +33,15 @@ import org.comet4j.core.util.JSONUtil;
  * getConnections() with state "dying" and sendTo still reaches it: the core
  * keeps the frames) and either Revival (the same object, alive, with the
  * new transport's work style and address) or, after Comet.ConnExpires,
- * BeforeDrop and Drop with code 4005.  Each step first updates the map,
- * then fires its events.  The core registers the identity (its user, its
+ * BeforeDrop, BeforeRemove, Removed and Drop with code 4005 (Comet4J's
+ * order: its engine removed a connection, then told it dropped).  Each step
+ * first updates the map, then fires its events.  A BeforeRemoveListener
+ * that returns false keeps the object in the map as dying (the core holds
+ * it no more), offered again every Comet.ConnFrequency ms; a page that
+ * comes back with its id gets it again (a handshake with cId finds it) and
+ * its attach is a revival.  A page's drop request (cmd=drop) goes to the
+ * core after its BeforeDrop, so that its DROP record does not fire a second
+ * one.  The core registers the identity (its user, its
  * channels, the cluster's maps) itself and reports its subscriptions in SUB
  * records after its CONNECT and before its DROP, so a connection's
  * PresenceEvents come after its ConnectEvent and before its BeforeDropEvent.
@@ -47,10 +56,31 @@ final class Connections {
     private final CometEngine engine;
     private final Map<String, CometConnection> connections = new ConcurrentHashMap<>();
     private final Map<String, Pending> pending = new ConcurrentHashMap<>();
+    /** Connections whose removal a BeforeRemoveListener vetoed: id to when, code and reason. */
+    private final Map<String, Removal> vetoed = new ConcurrentHashMap<>();
+    /**
+     * Ids whose page asked for the drop: their BeforeDrop fired already (the
+     * DROP record fires none), and a DYING meanwhile is no loss.  The value
+     * is TRUE, or the DyingEvent held back while BeforeDrop listeners ran
+     * (fired after all if they veto the drop).
+     */
+    private final Map<String, Object> dropAsked = new ConcurrentHashMap<>();
     private volatile long nextPurge;
 
     Connections(CometEngine engine) {
         this.engine = engine;
+    }
+
+    private static final class Removal {
+        final int code;
+        final String reason;
+        volatile long due;
+
+        Removal(int code, String reason, long due) {
+            this.code = code;
+            this.reason = reason;
+            this.due = due;
+        }
     }
 
     private static final class Pending {
@@ -81,6 +111,8 @@ final class Connections {
     void clear() {
         connections.clear();
         pending.clear();
+        vetoed.clear();
+        dropAsked.clear();
     }
 
     /** The connection with this id, made (and tracked) if Java has not seen it yet. */
@@ -207,13 +239,95 @@ final class Connections {
             }
             return;
         }
-        c = connections.remove(cid);
         if (c == null) { // its connect event was lost, or it never reached Java
             c = new CometConnection(engine, cid, null, 0, null, CometProtocol.WORKSTYLE_WEBSOCKET, null);
         }
+        c.setState(CometProtocol.STATE_DROPPED); // its transport is closed
+        if (dropAsked.remove(cid) == null) {
+            engine.fire(new BeforeDropEvent(engine, c, code, reason));
+        }
+        remove(c, code, reason);
+    }
+
+    /**
+     * BeforeRemove; unless vetoed: out of the map, Removed, Drop.  Vetoed:
+     * it stays (dying), offered again after retryMs ({@link #retryRemovals}).
+     */
+    private void remove(CometConnection c, int code, String reason) {
+        String cid = c.getId();
+        if (!engine.fireVeto(new BeforeRemoveEvent(engine, c))) {
+            CometConfig cfg = engine.getConfig();
+            int retry = cfg == null ? 5000 : cfg.removalRetryMs();
+            if (vetoed.put(cid, new Removal(code, reason, System.currentTimeMillis() + retry)) == null) {
+                LOG.info(Language.t("RemoveVetoed", cid, retry));
+            }
+            c.setState(CometProtocol.STATE_DYING);
+            connections.putIfAbsent(cid, c);
+            return;
+        }
+        vetoed.remove(cid);
+        connections.remove(cid, c);
         c.setState(CometProtocol.STATE_DROPPED);
-        engine.fire(new BeforeDropEvent(engine, c, code, reason));
+        engine.fire(new RemovedEvent(engine, c));
         engine.fire(new DropEvent(engine, c, code, reason));
+    }
+
+    /** The vetoed removals due by now: BeforeRemove again (on the dispatcher thread). */
+    void retryRemovals(long now, int retryMs) {
+        if (vetoed.isEmpty()) {
+            return;
+        }
+        for (Map.Entry<String, Removal> e : vetoed.entrySet()) {
+            Removal r = e.getValue();
+            if (r.due > now) {
+                continue;
+            }
+            CometConnection c = connections.get(e.getKey());
+            if (c == null || !CometProtocol.STATE_DYING.equals(c.getState())) {
+                vetoed.remove(e.getKey(), r); // revived, or gone another way
+                continue;
+            }
+            r.due = now + retryMs;
+            remove(c, r.code, r.reason);
+        }
+    }
+
+    /** A page asks for the drop of cid: from now on a DYING of it waits for the BeforeDrop listeners. */
+    void dropAsked(String cid) {
+        if (dropAsked.size() > 10000) { // DROP records lost (the event queue overflowed): forget
+            dropAsked.clear();
+        }
+        dropAsked.put(cid, Boolean.TRUE);
+    }
+
+    /** A BeforeDropListener kept cid: a DyingEvent held back meanwhile fires now. */
+    void dropKept(String cid) {
+        Object held = dropAsked.remove(cid);
+        if (held instanceof DyingEvent) {
+            engine.fire((DyingEvent) held);
+        }
+    }
+
+    /**
+     * A page asked for the drop of cid and no BeforeDropListener vetoed: the
+     * core closes it (1000), and its DROP record fires BeforeRemove, Removed
+     * and Drop; a connection the core holds no more (a vetoed removal) is
+     * removed here.
+     */
+    void pageDrop(String cid, CometConnection c) {
+        int rc;
+        try {
+            rc = engine.dropCode(cid, 1000, "dropped by its page");
+        } catch (RuntimeException e) {
+            dropAsked.remove(cid);
+            throw e;
+        }
+        if (rc != 0) {
+            dropAsked.remove(cid);
+            if (c != null && connections.get(cid) == c) {
+                remove(c, 1000, "dropped by its page");
+            }
+        }
     }
 
     /**
@@ -223,7 +337,12 @@ final class Connections {
     void onDying(String cid, int code, String reason) {
         CometConnection c = known(cid); // its connect event may have been lost: know it from now on
         c.setState(CometProtocol.STATE_DYING);
-        engine.fire(new DyingEvent(engine, c, code, reason));
+        DyingEvent e = new DyingEvent(engine, c, code, reason);
+        // Its page asked for the drop and went: its transport's end on the way is no dying.
+        if (dropAsked.computeIfPresent(cid, (k, v) -> e) != null) {
+            return;
+        }
+        engine.fire(e);
     }
 
     /**
@@ -242,6 +361,7 @@ final class Connections {
     }
 
     private void revive(CometConnection c, String ip, int remotePort, String transport) {
+        vetoed.remove(c.getId());
         c.revive(ip, remotePort, workStyle(transport));
         engine.fire(new RevivalEvent(engine, c));
     }

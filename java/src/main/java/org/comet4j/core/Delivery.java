@@ -112,7 +112,7 @@ final class Delivery {
 
     private void fireMessage(CometConnection c, Object data, String channel) {
         if (engine.hasListener(MessageEvent.class)) {
-            engine.fireEvent(new MessageEvent(engine, c, data, channel));
+            engine.fireEvent(new MessageEvent(engine, c, new CometMessage(data, channel)));
         }
     }
 
@@ -174,6 +174,26 @@ final class Delivery {
             throw new IllegalArgumentException("comet4j: connection id must not be empty");
         }
         dropId(connectionId, code, reason);
+    }
+
+    /** Native.drop: 0, or ENOCONN / ESTOPPED (nobody holds the id, the engine stops); other codes throw. */
+    int dropCode(String connectionId, int code, String reason) {
+        byte[] cid = EngineHandle.utf8(connectionId);
+        String r = reason == null ? "" : reason;
+        EngineHandle h = engine.handle();
+        if (h == null) {
+            return NativeException.ESTOPPED;
+        }
+        int rc;
+        try {
+            rc = h.call("drop", a -> Native.drop(a, cid, code, r));
+        } catch (IllegalStateException e) { // closed meanwhile
+            return NativeException.ESTOPPED;
+        }
+        if (rc != 0 && rc != NativeException.ENOCONN && rc != NativeException.ESTOPPED) {
+            Errors.check("drop(" + connectionId + ")", rc);
+        }
+        return rc;
     }
 
     private void dropId(String connectionId, int code, String reason) {

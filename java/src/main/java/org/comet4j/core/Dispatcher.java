@@ -15,7 +15,8 @@ import org.comet4j.core.exception.NativeException;
  * REVIVAL, API, ACTION, SUB; the format is in c4j.h: u32 size, u8 type,
  * three zero bytes, then fields; strings are a u16 length and UTF-8 bytes;
  * all little-endian) and hands each one to the engine, which fires the
- * listeners on this thread.  It ends when the core reports that the engine
+ * listeners on this thread; between polls (at most a second apart) it
+ * offers the vetoed removals again.  It ends when the core reports that the engine
  * stopped and every event was read.  Nothing a listener throws ends it.
  */
 final class Dispatcher implements Runnable {
@@ -95,6 +96,11 @@ final class Dispatcher implements Runnable {
             errors = 0;
             if (n > 0) {
                 records(Math.min(n, buf.capacity()));
+            }
+            try {
+                engine.onTick(); // vetoed removals offered again (Comet.ConnFrequency)
+            } catch (Throwable t) {
+                LOG.log(Level.SEVERE, "comet4j: a listener failed on a removal offered again", t);
             }
         }
     }

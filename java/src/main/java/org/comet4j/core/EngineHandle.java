@@ -46,11 +46,12 @@ final class EngineHandle implements AutoCloseable {
      */
     static EngineHandle open(CometConfig cfg, Collection<String> presenceChannels) {
         NativeLoader.ensureLoaded();
-        long h = Native.engineNew(cfg.getHost(), cfg.listenPort(), cfg.getThreads(), cfg.getSecret(),
-                cfg.getHeartbeat(), cfg.getTimeout(), cfg.getMaxHeader(), cfg.getMaxFrame(),
+        long h = Native.engineNew(cfg.listenHost(), cfg.listenPort(), cfg.getThreads(), cfg.getSecret(),
+                cfg.getHeartbeat(), cfg.getIdleTimeout(), cfg.getHoldMs(), cfg.getMaxHeader(), cfg.getMaxFrame(),
                 cfg.getMaxMessage(), cfg.getMaxQueue(), cfg.getMaxConnections(), cfg.getAllowedOrigins(),
                 cfg.getConnExpires(), cfg.getHistorySize(), cfg.getCacheExpires(),
                 cfg.getApiKey(), cfg.getHub(), cfg.getHubPrefix(), cfg.isListenActions() ? 1 : 0,
+                cfg.getHandshakeTimeout(), cfg.getMaxPendingPerAddress(),
                 cfg.getHubOutboxRecords(), cfg.getHubOutboxBytes(), cfg.getHubCatchUpRecords(),
                 cfg.getHubCatchUpBytes());
         if (h < 0) {
@@ -79,7 +80,8 @@ final class EngineHandle implements AutoCloseable {
             if (rc == NativeException.EHUB) {
                 throw hubException(cfg, why, rc);
             }
-            String where = cfg.getHost() + ":" + cfg.getPort();
+            String where = cfg.listenHost() + ":" + cfg.listenPort()
+                    + (cfg.isOnePort() ? " (one port: the internal listener of the container way)" : "");
             throw Errors.exception("engine_start on " + where + " (" + CometProtocol.CONFIG_HOST + "/"
                     + CometProtocol.CONFIG_PORT + ")", rc);
         }

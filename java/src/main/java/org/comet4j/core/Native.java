@@ -18,12 +18,13 @@ final class Native {
      *         configuration) {@link #configError()} names the field.
      */
     static native long engineNew(String host, int port, int threads, byte[] secret,
-                                 int heartbeatMs, int idleTimeoutMs, int maxHeader,
+                                 int heartbeatMs, int idleTimeoutMs, int holdMs, int maxHeader,
                                  int maxFrame, int maxMessage, int maxQueue,
                                  int maxConns, String allowedOrigins,
                                  int connExpiresMs, int historySize, int historyAgeMs,
                                  String apiKey, String hub, String hubPrefix,
-                                 int listenActions, int hubOutboxRecords,
+                                 int listenActions, int handshakeTimeoutMs,
+                                 int maxPendingPerAddr, int hubOutboxRecords,
                                  int hubOutboxBytes, int hubCatchUpRecords,
                                  int hubCatchUpBytes);
 

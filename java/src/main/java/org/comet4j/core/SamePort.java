@@ -16,12 +16,14 @@ import jakarta.servlet.http.HttpServletResponse;
  * core as the native port's {@code /ws}, {@code /sse}, {@code /poll} and
  * {@code /cmd}.  The request is rebuilt as the core reads it (the request
  * line with the transport's path and the page's query but {@code cmd}, and
- * the headers the core looks at) and its socket handed to the core
- * ({@link Takeover}), which from then on checks the ticket, answers and
- * holds the connection exactly as on its own port.  When the socket cannot
- * be handed over (a TLS connector, HTTP/2, another connector or container),
- * the page is answered 503 with the reason, and the reason is logged once
- * with the fix.
+ * the headers the core looks at), and then one of two ways: the socket is
+ * handed to the core ({@link Takeover}), which from then on checks the
+ * ticket, answers and holds the connection exactly as on its own port; or,
+ * when it cannot be handed over (a TLS connector, HTTP/2, another connector
+ * or container), the container keeps it and its bytes are bridged to the
+ * core ({@link ContainerWay}, {@link Bridge}), which does the same
+ * protocol.  Each reason a socket stays the container's is logged once.
+ * 503 only when neither way is open (the engine not running).
  */
 final class SamePort {
 
@@ -32,7 +34,7 @@ final class SamePort {
     static final String CMD_POLL = "poll";
     static final String CMD_POST = "post";
 
-    /** Each reason a socket was not handed over, logged once. */
+    /** Each reason a socket was not handed over, logged once (its digits as #). */
     private static final Map<String, Boolean> LOGGED = new ConcurrentHashMap<>();
 
     private SamePort() {}
@@ -64,28 +66,49 @@ final class SamePort {
         boolean ws = CometServlet.PATH_WS.equals(path);
         boolean post = CometServlet.PATH_CMD.equals(path);
         Takeover.Decision d = Takeover.decide(request, ws || post);
-        if (d.plan == null) {
-            refuse(response, d.refused);
+        String why = d.refused;
+        if (d.plan != null) {
+            byte[] head = rebuild(request, path, post ? "POST" : "GET", null, -1);
+            int rc = Takeover.handOver(h, d.plan, head);
+            if (rc >= 0 || rc <= -1000) {
+                response.setHeader("Connection", "close");
+                if (rc < 0) {
+                    LOG.warning("comet4j: a connection handed to the core was closed: "
+                            + Errors.exception("adopt", rc).getMessage());
+                }
+                // Tomcat now writes its own answer to the dummy under the
+                // socket's old number, and closes it; the client never sees it.
+                return;
+            }
+            // -errno from the detach: Tomcat still holds the socket.
+            why = "the socket could not be detached: errno " + -rc;
+        }
+        Bridge b = engine.bridge();
+        if (b == null) {
+            refuse(response, why);
             return;
         }
-        byte[] head = rebuild(request, path, post ? "POST" : "GET");
-        response.setHeader("Connection", "close");
-        int rc = Takeover.handOver(h, d.plan, head);
-        if (rc < 0 && rc > -1000) { // -errno from the detach: Tomcat still holds the socket
-            refuse(response, "the socket could not be detached: errno " + -rc);
-        } else if (rc < 0) {
-            LOG.warning("comet4j: a connection handed to the core was closed: " + Errors.exception("adopt", rc)
-                    .getMessage());
+        if (firstTime(why)) {
+            LOG.info("comet4j: a page's connection stays the container's (" + why + "): its bytes are bridged"
+                    + " to the core (the container way); logged once per reason");
         }
-        // Tomcat now writes its own answer to the dummy under the socket's
-        // old number, and closes it; the client never sees it.
+        ContainerWay.serve(b, engine.getConfig(), request, response, path);
+    }
+
+    /**
+     * Whether a reason is new: digits do not count (a peer's address and
+     * port), and at most 100 reasons are kept.
+     */
+    private static boolean firstTime(String why) {
+        String k = why.replaceAll("[0-9]+", "#");
+        return LOGGED.size() < 100 && LOGGED.putIfAbsent(k, Boolean.TRUE) == null;
     }
 
     private static void refuse(HttpServletResponse response, String why) throws IOException {
-        if (LOGGED.putIfAbsent(why, Boolean.TRUE) == null) {
+        if (firstTime(why)) {
             LOG.warning("comet4j: a page's connection on Tomcat's port cannot be handed to the core (" + why
-                    + "); such pages get 503 on this connector: serve them on plain HTTP/1.1 with"
-                    + " Http11NioProtocol, or set Comet.Port (the native port) and Comet.PublicUrl");
+                    + ") and there is no bridge (Comet.Port is set): such pages get 503; pages should use the"
+                    + " native port's URLs the handshake gives");
         }
         CometServlet.error(response, 503, CometProtocol.ERR_BUSY, "cannot hold the connection here: " + why);
     }
@@ -93,9 +116,14 @@ final class SamePort {
     /**
      * The request as its client sent it, for the core: the method, the
      * transport's path with the page's query (but cmd), and the headers the
-     * core reads.  Tomcat has checked them (no line breaks).
+     * core reads.  Tomcat has checked them (no line breaks).  forwardedFor
+     * non-null (the container way: the core's peer is then loopback, which
+     * it trusts): X-Forwarded-For is that address instead of the page's
+     * own header.  contentLength &gt;= 0: Content-Length is that (a body
+     * read whole, or one too large for the core to take).
      */
-    static byte[] rebuild(HttpServletRequest request, String path, String method) {
+    static byte[] rebuild(HttpServletRequest request, String path, String method, String forwardedFor,
+            long contentLength) {
         StringBuilder b = new StringBuilder(512);
         b.append(method).append(' ').append(path);
         String q = queryWithout(request.getQueryString(), CometProtocol.FLAG_ACTION);
@@ -106,6 +134,11 @@ final class SamePort {
         for (String name : new String[] {"Host", "Origin", "Upgrade", "Connection", "Sec-WebSocket-Key",
             "Sec-WebSocket-Version", "X-Forwarded-For", "Content-Length", "Content-Type"}) {
             String v = request.getHeader(name);
+            if (name.equals("X-Forwarded-For") && forwardedFor != null) {
+                v = forwardedFor;
+            } else if (name.equals("Content-Length") && contentLength >= 0) {
+                v = Long.toString(contentLength);
+            }
             if (v != null && v.indexOf('\r') < 0 && v.indexOf('\n') < 0) {
                 b.append(name).append(": ").append(v).append("\r\n");
             }

@@ -2,7 +2,10 @@ package org.comet4j.core;
 
 import java.lang.reflect.Field;
 import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
 
+import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletRequest;
 import jakarta.servlet.ServletRequestWrapper;
 import jakarta.servlet.http.HttpServletRequest;
@@ -162,6 +165,75 @@ final class Takeover {
         } catch (IllegalStateException e) { // the engine closed meanwhile
             Native.adopt(0, newFd, sink, null); // closes both
             return NativeException.ESTOPPED;
+        }
+    }
+
+    static final String NIO_PROTOCOL = "org.apache.coyote.http11.Http11NioProtocol";
+
+    /**
+     * One line per connector of the Tomcat that runs this application,
+     * saying which way its pages' connections take and why (logged at
+     * start); one line for another container.  Reached by reflection:
+     * {@code ApplicationContextFacade.context} → {@code ApplicationContext.context}
+     * (the StandardContext) → Host → Engine → {@code getService().findConnectors()}.
+     */
+    static List<String> connectors(ServletContext sc) {
+        List<String> out = new ArrayList<>();
+        Object[] connectors;
+        try {
+            Object app = get(sc, "context");
+            Object std = get(app, "context");
+            Object host = std.getClass().getMethod("getParent").invoke(std);
+            Object engine = host.getClass().getMethod("getParent").invoke(host);
+            Object service = engine.getClass().getMethod("getService").invoke(engine);
+            connectors = (Object[]) service.getClass().getMethod("findConnectors").invoke(service);
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            out.add("container " + sc.getServerInfo() + " (not a Tomcat whose connectors can be read): the"
+                    + " container keeps the pages' sockets, bytes bridged to the core (the container way)");
+            return out;
+        }
+        for (Object c : connectors) {
+            out.add(connector(c));
+        }
+        if (out.isEmpty()) {
+            out.add("no connector found: pages' sockets are handed to the core where Tomcat's"
+                    + " Http11NioProtocol allows, else bridged");
+        }
+        return out;
+    }
+
+    /** The line of one Tomcat Connector. */
+    private static String connector(Object c) {
+        try {
+            Object ph = c.getClass().getMethod("getProtocolHandler").invoke(c);
+            String cls = ph.getClass().getName();
+            String name = String.valueOf(ph.getClass().getMethod("getName").invoke(ph)).replace("\"", "");
+            boolean secure = (Boolean) c.getClass().getMethod("getSecure").invoke(c);
+            Object ssl = c.getClass().getMethod("getProperty", String.class).invoke(c, "SSLEnabled");
+            boolean tls = Boolean.TRUE.equals(ssl) || "true".equals(String.valueOf(ssl));
+            List<String> h2 = new ArrayList<>();
+            for (Object u : (Object[]) c.getClass().getMethod("findUpgradeProtocols").invoke(c)) {
+                String n = u.getClass().getName();
+                h2.add(n.endsWith("Http2Protocol") ? (tls ? "h2" : "h2c") : n);
+            }
+            String what = "connector " + name + " (" + cls.substring(cls.lastIndexOf('.') + 1)
+                    + (tls ? ", TLS" : "") + (secure && !tls ? ", secure=\"true\"" : "")
+                    + (h2.isEmpty() ? "" : ", " + String.join(", ", h2)) + "): ";
+            if (!cls.equals(NIO_PROTOCOL)) {
+                String why = cls.contains("Nio2") ? "NIO2 sockets are not handed over: they would leave stale"
+                        + " entries in the JDK's epoll" : cls.contains("Apr") ? "APR sockets are not Java's"
+                        : cls.contains("Ajp") ? "AJP: the socket is the proxy's" : "not Http11NioProtocol";
+                return what + "the container keeps the sockets (" + why + "), bytes bridged to the core";
+            }
+            if (tls || secure) {
+                return what + "the container keeps the sockets (" + (tls ? "the TLS state is Tomcat's"
+                        : "requests are secure") + "), bytes bridged to the core";
+            }
+            return what + "sockets handed to the core (takeover)" + (h2.isEmpty() ? ""
+                    : "; HTTP/2 connections stay the container's, their streams bridged to the core");
+        } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+            return "connector " + c + ": not as expected (" + e + "): each request decides, the container way"
+                    + " when a socket cannot be handed over";
         }
     }
 

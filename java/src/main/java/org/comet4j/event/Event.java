@@ -7,20 +7,21 @@ package org.comet4j.event;
  * effect on "Before" events); {@link #preventDefault()} keeps the event from
  * reaching the listeners that have not run yet.  Names follow Comet4J.
  *
- * @param <T> the type of the target
+ * @param <O> the type of the target, an Observable
  */
-public class Event<T> {
+@SuppressWarnings("rawtypes")
+public class Event<O extends Observable> {
 
-    private final T target;
+    private volatile O target;
     private volatile boolean stopped;
     private volatile boolean preventDefault;
 
-    public Event(T target) {
+    public Event(O target) {
         this.target = target;
     }
 
-    /** The object that fired this event. */
-    public T getTarget() {
+    /** The object that fired this event; null after {@link #destroy()}. */
+    public O getTarget() {
         return target;
     }
 
@@ -40,5 +41,10 @@ public class Event<T> {
 
     public boolean hasPreventDefault() {
         return preventDefault;
+    }
+
+    /** Forgets the target (Comet4J freed its references this way); subclasses forget their data too. */
+    public void destroy() {
+        target = null;
     }
 }

@@ -8,11 +8,13 @@ package org.comet4j.event;
  *
  * @param <E> the event type
  */
-public abstract class Listener<E extends Event<?>> {
+@SuppressWarnings("rawtypes")
+public abstract class Listener<E extends Event> implements ListenerInterface<E> {
 
     /**
      * Handles one event.
      * @return true to go on; false stops the event (see the class comment)
      */
-    public abstract boolean handleEvent(E event);
+    @Override
+    public abstract boolean handleEvent(E anEvent);
 }

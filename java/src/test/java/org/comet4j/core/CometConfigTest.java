@@ -27,10 +27,13 @@ class CometConfigTest {
         assertEquals(5000, c.getConnFrequency());
         assertEquals("auto", c.getWorkStyle());
         assertFalse(c.isDebug());
-        assertEquals("zh", c.getLanguage());
+        assertEquals("en", c.getLanguage()); // Comet4J's was zh: texts default to English here
+        assertEquals(60000, c.getIdleTimeout());
+        assertEquals(37500, c.getPollHold()); // 60 s asked: what the page waits (25 s + heartbeat / 2)
         assertEquals(-2, c.getPort()); // one port: no native listener
         assertTrue(c.isOnePort());
-        assertEquals(-1, c.listenPort());
+        assertEquals(0, c.listenPort()); // the container way's internal listener, on loopback
+        assertEquals("127.0.0.1", c.listenHost());
         assertEquals("0.0.0.0", c.getHost());
         assertNull(c.getPublicUrl());
         assertEquals(Runtime.getRuntime().availableProcessors(), c.getThreads());
@@ -40,6 +43,8 @@ class CometConfigTest {
         assertEquals(1048576, c.getMaxQueue());
         assertEquals("*", c.getAllowedOrigins());
         assertEquals(60, c.getTicketTtl());
+        assertEquals(10000, c.getHandshakeTimeout());
+        assertEquals(16, c.getMaxPendingPerAddress());
         assertEquals(32, c.getSecret().length);
         assertFalse(java.util.Arrays.equals(c.getSecret(), CometConfig.defaults().getSecret()),
                 "the default secret is random per start");
@@ -91,21 +96,24 @@ class CometConfigTest {
         bad("Comet.Port", "-2", "between");
         bad("Comet.Threads", "0", "between 1");
         bad("Comet.Timeout", "1e3", "not a number");
-        bad("Comet.Timeout", "20000", "greater than Comet.Heartbeat");
+        bad("Comet.IdleTimeout", "20000", "greater than Comet.Heartbeat");
         bad("Comet.Heartbeat", "x", "not a number");
         bad("Comet.MaxFrame", "99999999999", "between");
         bad("Comet.MaxMessage", "-5", "between");
         bad("Comet.MaxQueue", "ten", "not a number");
         bad("Comet.MaxConnections", "0", "between");
+        bad("Comet.HandshakeTimeout", "99", "between 100 and 600000");
+        bad("Comet.HandshakeTimeout", "soon", "not a number");
+        bad("Comet.MaxPendingPerAddress", "-1", "between 0 and 1000000");
+        assertEquals(0, CometConfig.parse(Map.of("Comet.MaxPendingPerAddress", "0")).getMaxPendingPerAddress());
+        assertEquals(2500, CometConfig.parse(Map.of("Comet.HandshakeTimeout", "2500")).getHandshakeTimeout());
         bad("Comet.TicketTtl", "0", "between");
         bad("Comet.CacheExpires", "soon", "not a number");
-        bad("Comet.Debug", "yes", "true or false");
         bad("Comet.WorkStyle", "carrier-pigeon", "must be one of");
         bad("Comet.Secret", "short", "at least 16 bytes");
         bad("Comet.PublicUrl", "ftp://example.com/", "http://, https://, ws:// or wss://");
         bad("Comet.PublicUrl", "https:///comet", "http://, https://, ws:// or wss://");
         bad("Comet.PublicUrl", "ws://bad url", "not a URL");
-        bad("Comet.Language", "123", "not a language code");
     }
 
     @Test
@@ -186,8 +194,13 @@ class CometConfigTest {
         assertEquals("Comet.ListenActions", CometConfig.parameterOf("listen_actions: must be 0 or 1"));
         assertEquals("Comet.Heartbeat", CometConfig.parameterOf("heartbeat_ms: must be between 100 and 3600000"));
         assertEquals("Comet.MaxFrame", CometConfig.parameterOf("max_frame"));
-        assertEquals("Comet.Timeout", CometConfig.parameterOf("idle_timeout_ms"));
+        assertEquals("Comet.IdleTimeout", CometConfig.parameterOf("idle_timeout_ms"));
+        assertEquals("Comet.Timeout", CometConfig.parameterOf("hold_ms: must be between 0 and 86400000"));
         assertEquals("Comet.Secret", CometConfig.parameterOf("secret_len"));
+        assertEquals("Comet.HandshakeTimeout",
+                CometConfig.parameterOf("handshake_timeout_ms: must be between 100 and 600000"));
+        assertEquals("Comet.MaxPendingPerAddress",
+                CometConfig.parameterOf("max_pending_per_addr: must be between 0 (no cap) and 1000000"));
         assertEquals("Comet.*", CometConfig.parameterOf(null));
     }
 }

@@ -235,7 +235,8 @@ class CometEngineTest {
             MessageEvent me = sent.poll(1, TimeUnit.SECONDS);
             assertNotNull(me);
             assertSame(ca, me.getConn());
-            assertSame(data, me.getData());
+            assertSame(data, me.getData().getData());
+            assertEquals("hello", me.getData().getChannel());
             assertEquals("hello", me.getChannel());
 
             // A list of data sends each element as its own message, in order.

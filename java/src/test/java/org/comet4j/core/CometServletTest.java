@@ -45,7 +45,7 @@ class CometServletTest {
         assertTrue(r.contentType.startsWith("application/json"), r.contentType);
         Map<String, Object> a = MiniJson.object(r.body.toString());
         assertEquals(List.of("v", "cId", "channels", "ticket", "endpoints", "stream", "lpool", "cmd", "workStyle",
-                "timeout", "heartbeat", "connExpires"), List.copyOf(a.keySet()));
+                "timeout", "hold", "idleTimeout", "heartbeat", "connExpires"), List.copyOf(a.keySet()));
         assertEquals(1L, a.get("v"));
         String cid = (String) a.get("cId");
         assertEquals(22, cid.length());

@@ -116,20 +116,38 @@ class ConnectionsTest {
                 return true;
             }
         });
+        engine.addBeforeRemoveListener(new org.comet4j.core.listener.BeforeRemoveListener() {
+            @Override
+            public boolean handleEvent(org.comet4j.core.event.BeforeRemoveEvent e) {
+                log.add("beforeRemove known=" + (connections.get(e.getConn().getId()) != null));
+                return true;
+            }
+        });
+        engine.addRemovedListener(new org.comet4j.core.listener.RemovedListener() {
+            @Override
+            public boolean handleEvent(org.comet4j.core.event.RemovedEvent e) {
+                log.add("removed known=" + (connections.get(e.getConn().getId()) != null));
+                return true;
+            }
+        });
         engine.addDropListener(new DropListener() {
             @Override
             public boolean handleEvent(DropEvent e) {
-                log.add("drop " + e.getCode());
+                log.add("drop " + e.getCode() + " known=" + (connections.get(e.getConn().getId()) != null));
                 return true;
             }
         });
         connections.addPending("c5", null, "alice", future());
         connections.onConnect("c5", "alice", "10.0.0.1", 50001, "websocket");
         connections.onDrop("c5", 1000, "bye");
+        // Comet4J's order: the connection is in the list until it is removed,
+        // then Removed and Drop.
         assertEquals(List.of(
                 "connect known=true",
-                "beforeDrop known=false dropped",
-                "drop 1000"), log);
+                "beforeDrop known=true dropped",
+                "beforeRemove known=true",
+                "removed known=false",
+                "drop 1000 known=false"), log);
     }
 
     @Test

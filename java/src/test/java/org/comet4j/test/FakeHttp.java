@@ -1,9 +1,11 @@
 package org.comet4j.test;
 
+import java.io.ByteArrayOutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.lang.reflect.Proxy;
 import java.security.Principal;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -12,6 +14,8 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
+import jakarta.servlet.ServletOutputStream;
+import jakarta.servlet.WriteListener;
 import jakarta.servlet.http.Cookie;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -33,7 +37,11 @@ public final class FakeHttp {
         public int remotePort = 50000;
         public String user;
         public String sessionId;
+        /** isSecure() (and the https scheme): a TLS connector, whose sockets stay the container's. */
         public boolean secure;
+        public String protocol = "HTTP/1.1";
+        /** The classes upgrade() was called with (the instance made is returned). */
+        public final List<Object> upgraded = new ArrayList<>();
         public final Map<String, String> params = new LinkedHashMap<>();
         public final Map<String, String> headers = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
         public final Map<String, String> cookies = new LinkedHashMap<>();
@@ -66,6 +74,9 @@ public final class FakeHttp {
         public final Map<String, String> headers = new HashMap<>();
         public String contentType;
         public final StringWriter body = new StringWriter();
+        /** What went through getOutputStream(). */
+        public final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        public long contentLength = -1;
     }
 
     public static HttpServletRequest request(Req r) {
@@ -108,7 +119,12 @@ public final class FakeHttp {
                         case "getServerPort": return 8080;
                         case "getScheme": return r.secure ? "https" : "http";
                         case "isSecure": return r.secure;
-                        case "getProtocol": return "HTTP/1.1";
+                        case "getProtocol": return r.protocol;
+                        case "upgrade": {
+                            Object u = ((Class<?>) a[0]).getConstructor().newInstance();
+                            r.upgraded.add(u);
+                            return u;
+                        }
                         case "getContextPath": return "/app";
                         case "getServletPath": return "/conn";
                         case "getRequestURI": return "/app/conn";
@@ -140,6 +156,24 @@ public final class FakeHttp {
                         case "setContentType": r.contentType = (String) a[0]; return null;
                         case "getContentType": return r.contentType;
                         case "getWriter": return w;
+                        case "getOutputStream": return new ServletOutputStream() {
+                            @Override
+                            public void write(int b) {
+                                r.bytes.write(b);
+                            }
+
+                            @Override
+                            public boolean isReady() {
+                                return true;
+                            }
+
+                            @Override
+                            public void setWriteListener(WriteListener l) {
+                                throw new UnsupportedOperationException("not async");
+                            }
+                        };
+                        case "setContentLength": r.contentLength = (Integer) a[0]; return null;
+                        case "setContentLengthLong": r.contentLength = (Long) a[0]; return null;
                         case "isCommitted": return false;
                         case "toString": return "FakeResponse";
                         case "hashCode": return System.identityHashCode(proxy);

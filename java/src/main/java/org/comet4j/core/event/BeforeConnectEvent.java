@@ -15,13 +15,13 @@ import org.comet4j.event.Event;
  */
 public class BeforeConnectEvent extends Event<CometEngine> {
 
-    private final HttpServletRequest request;
-    private final HttpServletResponse response;
+    private volatile HttpServletRequest request;
+    private volatile HttpServletResponse response;
     private final String connectionId;
     private volatile String user;
 
-    public BeforeConnectEvent(CometEngine target, HttpServletRequest request, HttpServletResponse response) {
-        this(target, request, response, null);
+    public BeforeConnectEvent(CometEngine target, HttpServletRequest anRequest, HttpServletResponse anResponse) {
+        this(target, anRequest, anResponse, null);
     }
 
     public BeforeConnectEvent(CometEngine target, HttpServletRequest request, HttpServletResponse response,
@@ -37,9 +37,19 @@ public class BeforeConnectEvent extends Event<CometEngine> {
         return request;
     }
 
+    /** Replaces the request later listeners see (Comet4J's setter); the handshake goes on with its own. */
+    public void setRequest(HttpServletRequest request) {
+        this.request = request;
+    }
+
     /** The live handshake response (a listener may add cookies or headers). */
     public HttpServletResponse getResponse() {
         return response;
+    }
+
+    /** Replaces the response later listeners see (Comet4J's setter); the answer goes to the real one. */
+    public void setResponse(HttpServletResponse response) {
+        this.response = response;
     }
 
     /**
@@ -59,5 +69,12 @@ public class BeforeConnectEvent extends Event<CometEngine> {
     /** The id the connection will have once it attaches. */
     public String getConnectionId() {
         return connectionId;
+    }
+
+    @Override
+    public void destroy() {
+        super.destroy();
+        request = null;
+        response = null;
     }
 }

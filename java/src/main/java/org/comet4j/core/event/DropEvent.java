@@ -6,32 +6,38 @@ import org.comet4j.event.Event;
 
 /**
  * A connection is gone: the client closed it, it timed out, was too slow,
- * broke the protocol, was dropped by the application, or the engine stopped.
- * Fired on the "comet4j-dispatcher" thread with the WebSocket close code
- * (see docs/protocol.md) and reason.
+ * broke the protocol, was dropped by the application or by its page, its
+ * dying period ended, or the engine stopped.  Fired on the
+ * "comet4j-dispatcher" thread, last of BeforeDrop, BeforeRemove, Removed,
+ * Drop, with the WebSocket close code (see docs/protocol.md) and reason.
  */
 public class DropEvent extends Event<CometEngine> {
 
-    private final CometConnection conn;
+    private volatile CometConnection conn;
     private final int code;
     private final String reason;
 
-    public DropEvent(CometEngine target, CometConnection conn) {
-        this(target, conn, 0, "");
+    public DropEvent(CometEngine target, CometConnection aConn) {
+        this(target, aConn, 0, "");
     }
 
+    /** With the close code and reason the core reported. */
     public DropEvent(CometEngine target, CometConnection conn, int code, String reason) {
         super(target);
         this.conn = conn;
         this.code = code;
-        this.reason = reason;
+        this.reason = reason == null ? "" : reason;
     }
 
     public CometConnection getConn() {
         return conn;
     }
 
-    /** The close code, e.g. 1000 normal, 1001 going away, 4002 idle timeout. */
+    public void setConn(CometConnection conn) {
+        this.conn = conn;
+    }
+
+    /** The close code, e.g. 1000 normal, 1001 going away, 4002 idle timeout, 4005 dying period over. */
     public int getCode() {
         return code;
     }
@@ -39,5 +45,11 @@ public class DropEvent extends Event<CometEngine> {
     /** The close reason, possibly empty. */
     public String getReason() {
         return reason;
+    }
+
+    @Override
+    public void destroy() {
+        super.destroy();
+        conn = null;
     }
 }

@@ -15,23 +15,28 @@ import org.comet4j.event.Event;
  */
 public class DyingEvent extends Event<CometEngine> {
 
-    private final CometConnection conn;
+    private volatile CometConnection conn;
     private final int code;
     private final String reason;
 
-    public DyingEvent(CometEngine target, CometConnection conn) {
-        this(target, conn, 0, "");
+    public DyingEvent(CometEngine target, CometConnection aConn) {
+        this(target, aConn, 0, "");
     }
 
+    /** With the close code and reason the core reported. */
     public DyingEvent(CometEngine target, CometConnection conn, int code, String reason) {
         super(target);
         this.conn = conn;
         this.code = code;
-        this.reason = reason;
+        this.reason = reason == null ? "" : reason;
     }
 
     public CometConnection getConn() {
         return conn;
+    }
+
+    public void setConn(CometConnection conn) {
+        this.conn = conn;
     }
 
     /** The close code of the lost transport, e.g. 1006 lost, 4002 idle timeout. */
@@ -42,5 +47,11 @@ public class DyingEvent extends Event<CometEngine> {
     /** The close reason, possibly empty. */
     public String getReason() {
         return reason;
+    }
+
+    @Override
+    public void destroy() {
+        super.destroy();
+        conn = null;
     }
 }

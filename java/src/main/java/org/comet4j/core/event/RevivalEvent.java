@@ -14,14 +14,24 @@ import org.comet4j.event.Event;
  */
 public class RevivalEvent extends Event<CometEngine> {
 
-    private final CometConnection conn;
+    private volatile CometConnection conn;
 
-    public RevivalEvent(CometEngine target, CometConnection conn) {
+    public RevivalEvent(CometEngine target, CometConnection aConn) {
         super(target);
-        this.conn = conn;
+        this.conn = aConn;
     }
 
     public CometConnection getConn() {
         return conn;
+    }
+
+    public void setConn(CometConnection conn) {
+        this.conn = conn;
+    }
+
+    @Override
+    public void destroy() {
+        super.destroy();
+        conn = null;
     }
 }

@@ -12,6 +12,11 @@ public class CometException extends RuntimeException {
         super(message);
     }
 
+    /** Comet4J's: the cause's message, and the cause. */
+    public CometException(Throwable t) {
+        super(t == null ? null : t.getMessage(), t);
+    }
+
     public CometException(String message, Throwable cause) {
         super(message, cause);
     }

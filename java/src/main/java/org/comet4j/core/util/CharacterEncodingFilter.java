@@ -12,14 +12,20 @@ import jakarta.servlet.ServletResponse;
 /**
  * Comet4J's filter that sets the character encoding of requests and
  * responses, so parameters and output are decoded and encoded alike.  The
- * init-param {@code encoding} names it; the default is UTF-8.
+ * init-param {@code encoding} names it; the default is UTF-8.  (Comet4J's
+ * re-decoded GET parameters from ISO-8859-1, Tomcat 6's default URI
+ * encoding; Tomcat 8 and later decode URIs as UTF-8, which this keeps.)
  */
 public class CharacterEncodingFilter implements Filter {
 
-    private String encoding = "UTF-8";
+    /** The encoding set (Comet4J's field); UTF-8 unless the init-param says otherwise. */
+    protected String encoding = "UTF-8";
+    /** The filter's configuration, once initialized (Comet4J's field). */
+    protected FilterConfig filterConfig = null;
 
     @Override
     public void init(FilterConfig config) throws ServletException {
+        this.filterConfig = config;
         String e = config.getInitParameter("encoding");
         if (e != null && !e.trim().isEmpty()) {
             encoding = e.trim();

@@ -35,20 +35,69 @@ import org.comet4j.core.exception.CometException;
  * throws {@link CometException}.  Strings escape quote, backslash, every
  * control character and U+2028/U+2029, so the text is also safe in a script.
  */
-public final class JSONUtil {
+public class JSONUtil {
 
     /** Deepest nesting of containers and beans accepted. */
     public static final int MAX_DEPTH = 64;
 
     private static final Map<Class<?>, List<Method>> GETTERS = new ConcurrentHashMap<>();
 
-    private JSONUtil() {}
+    /** Comet4J's class could be instantiated; every method is static. */
+    public JSONUtil() {}
 
     /** Serializes obj to JSON text. */
     public static String object2json(Object obj) {
         StringBuilder sb = new StringBuilder();
         new Writer(sb).value(obj, 0);
         return sb.toString();
+    }
+
+    /**
+     * A bean as a JSON object of its public getters (even a Map, List or
+     * String: their getters), as Comet4J's bean2json; "{}" for null.
+     */
+    public static String bean2json(Object bean) {
+        if (bean == null) {
+            return "{}";
+        }
+        StringBuilder sb = new StringBuilder();
+        Writer w = new Writer(sb);
+        w.path.put(bean, Boolean.TRUE);
+        w.bean(bean, 0);
+        return sb.toString();
+    }
+
+    /** A list as a JSON array; "[]" for null. */
+    public static String list2json(List<?> list) {
+        return list == null ? "[]" : object2json(list);
+    }
+
+    /** An array as a JSON array; "[]" for null. */
+    public static String array2json(Object[] array) {
+        return array == null ? "[]" : object2json(array);
+    }
+
+    /** A map as a JSON object (keys through String.valueOf); "{}" for null. */
+    public static String map2json(Map<?, ?> map) {
+        return map == null ? "{}" : object2json(map);
+    }
+
+    /** A set as a JSON array; "[]" for null. */
+    public static String set2json(java.util.Set<?> set) {
+        return set == null ? "[]" : object2json(set);
+    }
+
+    /**
+     * s escaped for the inside of a JSON string, without the quotes
+     * (Comet4J's string2json); "" for null.
+     */
+    public static String string2json(String s) {
+        if (s == null) {
+            return "";
+        }
+        StringBuilder sb = new StringBuilder(s.length() + 2);
+        quote(sb, s);
+        return sb.substring(1, sb.length() - 1);
     }
 
     /** Comet4J's other name for {@link #object2json(Object)}. */

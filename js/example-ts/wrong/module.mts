@@ -1,0 +1,12 @@
+// Wrong uses from an ES module (see page.ts).
+import JS, { Engine } from 'comet4j-native';
+
+// A misspelt named export.
+import { Connecter } from 'comet4j-native';   // error TS2724
+// join's user is null for an anonymous page.
+Engine.on('join', (channel, user) => user.length);   // error TS18047
+// request's result is unknown unless the page says what it expects.
+Engine.request('cart.total').then((total) => total.toFixed());   // error TS18046
+// A scope given: this is the scope, not the engine.
+JS.Engine.on('start', function () { this.getId(); }, { id: 1 });   // error TS2339
+console.log(Connecter);
