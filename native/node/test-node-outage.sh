@@ -14,7 +14,8 @@
 # meanwhile (CLIENT KILL), so that B must fetch more than Redis kept.
 # At the end, for every page: every publish answered 200 arrived exactly
 # once and in its stream's order, or the page was told (a recovered:false
-# frame with "lost") as many messages as it misses; no publish answered
+# frame with "lost") at least as many messages as it misses (the offsets
+# jumped over, a copy among them too); no publish answered
 # 503 arrived anywhere, and nothing else was answered; the nodes'
 # counters (GET /api/stats) match.  Prints the figures.  `make test` runs
 # both modes short (200/s, a 3 s outage); `make outage` at full size on
@@ -240,8 +241,12 @@ for pg in $pages; do
   check "page $pg: no duplicate, nothing out of its stream's order" \
     '[ "$dups" -eq 0 ] && [ "$dis" -eq 0 ]' "$dir/page-$pg.out"
   check "page $pg: no refused publish arrived" '[ "$seen" -eq 0 ]'
-  check "page $pg: every accepted message arrived, or the page was told how many it lost ($missing missing, told $lost)" \
-    '[ "$missing" -eq "$lost" ]' "$dir/page-$pg.out"
+  # lost counts the offsets jumped over (docs/protocol.md section 9): a
+  # copy among them of a broadcast the page has counts too, such as one
+  # of the node's own that Redis took just before it was killed and the
+  # node then gave its pages itself; so told at least what it misses.
+  check "page $pg: every accepted message arrived, or the page was told it lost at least as many ($missing missing, told $lost)" \
+    '[ "$missing" -le "$lost" ] && { [ "$missing" -eq 0 ] || [ "$notices" -gt 0 ]; }' "$dir/page-$pg.out"
   eval "s=\$stats_$node"
   [ "$notices" -eq 0 ] || check "page $pg: node $node's hubLost ($(stat_of "$s" hubLost)) counts what it was told ($lost)" \
     '[ "$(stat_of "$s" hubLost)" = "$lost" ]'
