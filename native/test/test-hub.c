@@ -5,7 +5,8 @@
  * filling its history from Redis, the action queue, Redis going away;
  * what records of other nodes mean (written straight onto the bus here):
  * a gap Redis cannot fill told to the pages, copies skipped, an offset
- * given twice; the outbox's bound.
+ * given twice; the outbox's bound; a parked long-poll page during an
+ * outage.
  */
 #include <hiredis/hiredis.h>
 
@@ -652,6 +653,58 @@ TEST(hub_refuses_over_the_outbox_bound) {
   finish(b);
 }
 
+/* A long-poll page between two polls (parked) gets this node's own
+ * broadcasts of an outage on its next poll, though they have no offset
+ * for its positions to bring back. */
+TEST(hub_parked_poll_gets_local_broadcasts) {
+  c4j_config_t cfg;
+  c4j_engine_t *a;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2200], u41[64], u[64];
+  const char *body;
+  hub_config(&cfg, 1);
+  cfg.idle_timeout_ms = 600; /* a poll held 300 ms */
+  cfg.heartbeat_ms = 500;
+  cfg.conn_expires_ms = 5000;
+  a = start(&cfg);
+  mint(a, "hubP1", NULL, "[\"lp\"]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/poll?ticket=%s", ticket);
+  CHECK_EQ(http(c, c4j_engine_port(a), "GET", target, NULL, NULL, NULL), 200);
+  CHECK(strstr(body_of(c), "\"t\":\"open\"") != NULL);
+  client_close(c); /* parked until the next poll */
+  redis_kill();
+  CHECK(wait_link(a, 0, 3000));
+  CHECK_EQ(c4j_send_all(a, "lp", 2, "41", 2, 0), 0);
+  CHECK_EQ(c4j_send_all(a, "lp", 2, "42", 2, 0), 0);
+  uv_sleep(100);
+  CHECK_EQ(http(c, c4j_engine_port(a), "GET", target, NULL, NULL, NULL), 200);
+  body = body_of(c);
+  CHECK(strstr(body, "\"data\":41") != NULL);
+  CHECK(strstr(body, "\"data\":42") != NULL);
+  CHECK(strstr(body, "\"data\":41") < strstr(body, "\"data\":42"));
+  CHECK(offset_of(body) == 0); /* local: no offset yet */
+  u_of(body, u41, sizeof(u41));
+  CHECK(strlen(u41) > 22);
+  client_close(c);
+  redis_start();
+  CHECK(wait_link(a, 1, 8000));
+  /* Its positions are from before: the copies may come again, with the
+   * same ids (the page tells them apart), then what follows. */
+  CHECK_EQ(c4j_send_all(a, "lp", 2, "43", 2, 0), 0);
+  uv_sleep(200);
+  CHECK_EQ(http(c, c4j_engine_port(a), "GET", target, NULL, NULL, NULL), 200);
+  body = body_of(c);
+  CHECK(strstr(body, "\"data\":43") != NULL);
+  if (strstr(body, "\"data\":41") != NULL) {
+    u_of(body, u, sizeof(u));
+    CHECK_STR(u, u41);
+    CHECK(offset_of(body) > 0);
+  }
+  client_close(c);
+  free(c);
+  finish(a);
+}
+
 /* A channel without a broadcast here yet: its pages stand before the
  * first, so what Redis has before the first record seen here is theirs
  * (another node published it while this one was cut off); a channel whose
@@ -713,4 +766,5 @@ TEST_MAIN(T(hub_setup), T(hub_unreachable_fails_start),
           T(hub_tells_pages_what_was_lost), T(hub_skips_copies),
           T(hub_new_channel_gets_what_came_before),
           T(hub_refuses_over_the_outbox_bound),
+          T(hub_parked_poll_gets_local_broadcasts),
           T(hub_survives_redis_restart), T(hub_teardown))
