@@ -5,7 +5,10 @@
  * holding Comet.Secret could), then broadcasts one 100-byte message per
  * "send SEQ" line read from stdin: {"seq":SEQ,"ts":<µs since epoch>,"pad":..}.
  *
- *   java -cp <jar>:<servlet api>:bench/out BenchServer PORT THREADS N TICKETS
+ *   java -cp <jar>:<servlet api>:bench/out BenchServer PORT THREADS N TICKETS [CERT KEY]
+ *
+ * With CERT and KEY (PEM files) the native port speaks TLS (Comet.TlsCert,
+ * Comet.TlsKey).
  */
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -45,6 +48,14 @@ public final class BenchServer {
         cfg.put("Comet.Secret", secret);
         cfg.put("Comet.IdleTimeout", "600000");
         cfg.put("Comet.Heartbeat", "300000");
+        // The load clients open thousands of sockets per source address at
+        // once: the admission's per-address cap on unfinished requests (429
+        // once the engine is half full) is a defence, not what is measured.
+        cfg.put("Comet.MaxPendingPerAddress", "0");
+        if (args.length >= 6) {
+            cfg.put("Comet.TlsCert", args[4]);
+            cfg.put("Comet.TlsKey", args[5]);
+        }
         CometContext cc = CometContext.getInstance();
         cc.registChannel("bench");
         cc.init(CometConfig.parse(cfg));

@@ -6,6 +6,9 @@
 #   2. the floor: bare write() to 9,900 loopback sockets (bench/floor.c);
 #   3. long-polling delivery latency, 2,000 clients, one message a second
 #      (bench/lpool.sh);
+#   3b. the native port with TLS (issue 10, figure (d)): memory per idle
+#      connection and fan-out, 10,000 TLS 1.3 WebSocket clients beside the
+#      same number of plain ones (bench/tls.sh);
 #   4. the Redis hub (issue 5): cross-node publish-to-delivery latency at
 #      10,000 messages a second, published by a HubServer JVM and through
 #      node A's HTTP API, to 20 subscribers on node B (bench/hub-latency.sh);
@@ -18,6 +21,7 @@ cc -O2 -Wall -o bench/out/floor bench/floor.c -lpthread
 for t in 1 2; do bash bench/fanout.sh 10000 "$t" 20 250; done
 for t in 1 2; do bench/out/floor 9900 "$t"; done
 bash bench/lpool.sh 2000 2 20
+bash bench/tls.sh 10000 2 20 250
 bash bench/hub-latency.sh 20 10000 5 1 jvm
 bash bench/hub-latency.sh 20 10000 5 1 api
 bash bench/hub-conns.sh 18000 4 2

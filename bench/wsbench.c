@@ -1,13 +1,16 @@
 /* wsbench.c - a WebSocket load client for the benchmarks: opens N
  * connections (spread over source addresses 127.0.0.2, .3, ...), attaches
  * them with tickets, then measures how long one broadcast takes to reach
- * the last of them, and how much the server's RSS grew per connection.
+ * the last of them (and the server's CPU time a broadcast), and how much the
+ * server's RSS grew per connection.
  *
  * It is one libuv loop over the shared test client's codec and reader
  * (native/test/wsclient.h); the frames only need "seq" and "ts" looked for.
+ * With -tls 1 each client speaks TLS (OpenSSL's client over memory BIOs,
+ * TLS 1.3 with AES-128-GCM first, as browsers offer it).
  *
  *   wsbench -p PORT -t TICKETS_FILE -n N -pid SERVER_PID -cmd FIFO
- *           [-m MESSAGES] [-i INTERVAL_MS] [-per-addr 5000]
+ *           [-m MESSAGES] [-i INTERVAL_MS] [-per-addr 5000] [-tls 1]
  *
  * The server (bench/BenchServer.java) reads "send SEQ" lines from FIFO and
  * broadcasts {"seq": SEQ, "ts": <microseconds since the epoch>}.
@@ -22,6 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "../native/test/wsclient.h"
 
@@ -32,7 +37,13 @@ typedef struct {
   char *request;
   int opened;     /* {"t":"open"} seen */
   wsc_reader_t rd; /* the 101, then the server's frames */
+  SSL *ssl;       /* with -tls: its records go through rb and wb */
+  BIO *rb, *wb;
+  int secured;    /* the TLS handshake is done, the request sent */
 } client_t;
+
+static int use_tls;
+static SSL_CTX *tls_ctx;
 
 static int n_clients, port, messages = 20, interval_ms = 250;
 static int per_addr = 5000, server_pid;
@@ -57,6 +68,24 @@ static int64_t now_us(void) {
   clock_gettime(CLOCK_REALTIME, &ts);
   return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+/* The server's CPU time so far (user + system, every thread), ms. */
+static double cpu_ms(int pid) {
+  char path[64], buf[1024], *p;
+  unsigned long ut = 0, st = 0;
+  FILE *f;
+  snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+  if ((f = fopen(path, "r")) == NULL) return -1;
+  p = fgets(buf, sizeof(buf), f);
+  fclose(f);
+  if (p == NULL || (p = strrchr(buf, ')')) == NULL) return -1;
+  /* After the name: state, then fields 4..13, then utime and stime. */
+  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+             &ut, &st) != 2)
+    return -1;
+  return (ut + st) * 1000.0 / sysconf(_SC_CLK_TCK);
+}
+static double cpu_before_ms;
 
 static long rss_kb(int pid) {
   char path[64], line[256];
@@ -116,6 +145,47 @@ static void on_frame(void *arg, const wsc_frame_t *f) {
             (const char *)f->data + 2);
 }
 
+/* Writes what the client's SSL produced (records) to its socket. */
+static void free_write(uv_write_t *w, int status) { free(w); }
+
+static void tls_send(client_t *c) {
+  size_t n = BIO_ctrl_pending(c->wb);
+  uv_write_t *w;
+  if (n == 0) return;
+  w = malloc(sizeof(*w) + n);
+  BIO_read(c->wb, (char *)(w + 1), (int)n);
+  uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)n);
+  uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, free_write);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* TLS: ciphertext in, the handshake or plaintext for the reader out. */
+static int tls_read(client_t *c, const char *p, size_t n) {
+  static char plain[65536];
+  int r, rc = 0;
+  BIO_write(c->rb, p, (int)n);
+  if (!c->secured) {
+    r = SSL_do_handshake(c->ssl);
+    tls_send(c);
+    if (r != 1) {
+      if (SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ) return 0;
+      fprintf(stderr, "wsbench: TLS handshake failed\n");
+      ERR_print_errors_fp(stderr);
+      exit(1);
+    }
+    c->secured = 1;
+    SSL_write(c->ssl, c->request, (int)strlen(c->request));
+    free(c->request);
+    c->request = NULL;
+    tls_send(c);
+  }
+  while (rc == 0 && (r = SSL_read(c->ssl, plain, sizeof(plain))) > 0)
+    rc = wsc_reader_feed(&c->rd, plain, (size_t)r, on_frame, c);
+  tls_send(c); /* a key update's answer, say */
+  return rc;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   client_t *c = s->data;
   int rc;
@@ -129,7 +199,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     ramp(s->loop);
     return;
   }
-  rc = wsc_reader_feed(&c->rd, buf->base, (size_t)nread, on_frame, c);
+  if (c->ssl != NULL) rc = tls_read(c, buf->base, (size_t)nread);
+  else rc = wsc_reader_feed(&c->rd, buf->base, (size_t)nread, on_frame, c);
   if (rc == WSC_EREFUSED) {
     fprintf(stderr, "wsbench: handshake refused: %.*s\n",
             (int)(c->rd.len < 40 ? c->rd.len : 40), (char *)c->rd.buf);
@@ -152,6 +223,17 @@ static void on_connect(uv_connect_t *req, int status) {
   if (status < 0) {
     fprintf(stderr, "wsbench: connect: %s\n", uv_strerror(status));
     exit(1);
+  }
+  if (use_tls) {
+    c->ssl = SSL_new(tls_ctx);
+    c->rb = BIO_new(BIO_s_mem());
+    c->wb = BIO_new(BIO_s_mem());
+    SSL_set_bio(c->ssl, c->rb, c->wb);
+    SSL_set_connect_state(c->ssl);
+    SSL_do_handshake(c->ssl);
+    tls_send(c);
+    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
+    return;
   }
   uv_buf_t b = uv_buf_init(c->request, strlen(c->request));
   c->wreq.data = c;
@@ -213,9 +295,11 @@ static void report(void) {
   }
   int p99 = (int)((k * 99 + 99) / 100) - 1;
   printf("fanout: %d clients, %d/%d messages complete: median %.2f ms, "
-         "p99 %.2f ms, max %.2f ms (first client: median %.2f ms)\n", n_clients,
+         "p99 %.2f ms, max %.2f ms (first client: median %.2f ms); server "
+         "CPU %.1f ms a broadcast\n", n_clients,
          k, messages, lat[k / 2] / 1000.0, lat[p99] / 1000.0,
-         lat[k - 1] / 1000.0, first[k / 2] / 1000.0);
+         lat[k - 1] / 1000.0, first[k / 2] / 1000.0,
+         (cpu_ms(server_pid) - cpu_before_ms) / messages);
 }
 
 /* The run, one step per timer tick: open the first half of the clients,
@@ -261,6 +345,7 @@ static void tick(uv_timer_t *t) {
     return;
   }
   if (phase == 4) {               /* one broadcast per tick */
+    if (next_seq == 0) cpu_before_ms = cpu_ms(server_pid);
     if (next_seq < messages) {
       fprintf(cmd, "send %d\n", next_seq++);
       fflush(cmd);
@@ -305,12 +390,20 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "-m")) messages = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "-i")) interval_ms = atoi(argv[i + 1]);
     else if (!strcmp(argv[i], "-per-addr")) per_addr = atoi(argv[i + 1]);
+    else if (!strcmp(argv[i], "-tls")) use_tls = atoi(argv[i + 1]);
   }
   if (!port || !ticket_path || n_clients <= 0 || !server_pid || !cmd_path ||
       messages <= 0 || messages > 1024) {
     fprintf(stderr, "usage: wsbench -p PORT -t TICKETS -n N -pid PID "
-                    "-cmd FIFO [-m MESSAGES<=1024] [-i MS]\n");
+                    "-cmd FIFO [-m MESSAGES<=1024] [-i MS] [-tls 1]\n");
     return 2;
+  }
+  if (use_tls) {
+    tls_ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+    SSL_CTX_set_mode(tls_ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_ciphersuites(tls_ctx, "TLS_AES_128_GCM_SHA256:"
+                             "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
   }
   cmd = fopen(cmd_path, "w");
   if (!cmd) { perror(cmd_path); return 1; }

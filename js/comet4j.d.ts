@@ -20,7 +20,10 @@
  *
  * Types are exact where the API is (work styles, stop causes, codes, event
  * names and their arguments); what the server or the page sends is
- * unknown (a channel's data, a request's params and result).
+ * unknown (a channel's data, a request's params and result). A message
+ * of bytes (docs/protocol.md section 11) reaches a channel's listeners
+ * with a Uint8Array for data (check it: data instanceof Uint8Array), and
+ * publish takes Bytes (an ArrayBuffer, a typed array, a DataView).
  * JS.Engine's events are its own five and the channel names: a name that
  * is not one of the five is a channel, whose listener gets
  * (data, time, engine). JS.Connector's and JS.XMLHttpRequest's event
@@ -131,6 +134,19 @@ declare namespace JS {
     code: CommandErrorCode | (number & {});
   }
 
+  /**
+   * Bytes a page publishes (docs/protocol.md section 11): an ArrayBuffer,
+   * a typed array or a DataView, copied at the call and sent as a binary
+   * message on WebSocket, in base64 over the HTTP transports.
+   */
+  type Bytes = ArrayBuffer | ArrayBufferView;
+  /**
+   * A channel's data as the listeners get it: the server's JSON value, or
+   * for a message of bytes a Uint8Array (on every transport). unknown,
+   * since the server decides; narrow it before use.
+   */
+  type ChannelData = unknown;
+
   /** A handshake's param: an object (a=1&b=x%20y; arrays repeat the key) or an encoded query. */
   type Param = string | { [name: string]: ParamValue | ParamValue[] };
   type ParamValue = string | number | boolean | null | undefined;
@@ -147,7 +163,10 @@ declare namespace JS {
   /** What the engine uses of a WebSocket; it sets the on* handlers itself. */
   interface WebSocketLike {
     readonly readyState: number;
-    send(data: string): void;
+    /** the engine sets 'arraybuffer' (messages of bytes come as binary frames) */
+    binaryType?: string;
+    /** a string; a pub of bytes as one binary message (an ArrayBuffer) */
+    send(data: string | ArrayBuffer): void;
     close(code?: number, reason?: string): void;
   }
 
@@ -221,8 +240,9 @@ declare namespace JS {
     /** someone's connection left a presence channel this page is on. */
     leave: [channel: string, user: string | null, cId: string, engine: CometEngine];
   }
-  /** A channel's message: its data (the server's JSON value), its time (ms since 1970). */
-  type ChannelArgs = [data: unknown, time: number, engine: CometEngine];
+  /** A channel's message: its data (the server's JSON value, or a Uint8Array for bytes:
+   * ChannelData), its time (ms since 1970). */
+  type ChannelArgs = [data: ChannelData, time: number, engine: CometEngine];
   /** The arguments of the engine's event name N: its own, or a channel's. */
   type EngineArgs<N> = N extends keyof EngineEvents ? EngineEvents[N] : ChannelArgs;
   /** { name: listener } for JS.Engine.on(map): its own events and channels. */
@@ -235,8 +255,8 @@ declare namespace JS {
     /** a connection is open with a connection id the connector had not announced. */
     connect: [cId: string, channels: string[], workStyle: WorkStyle, timeout: number,
       conn: Connector];
-    /** a message of any channel. */
-    message: [channel: string, data: unknown, time: number, conn: Connector];
+    /** a message of any channel (data: JSON, or a Uint8Array for bytes: ChannelData). */
+    message: [channel: string, data: ChannelData, time: number, conn: Connector];
     /** the connection came back with the same id, or a long-poll sent its next poll. */
     revival: [url: string, cId: string, conn: Connector];
     /** stop(cause) was called, or the connector gives up; false keeps it going (when it can). */
@@ -303,7 +323,10 @@ declare namespace JS {
     /** Subscribes to channel; resolves once the server placed it. */
     subscribe(channel: string): Promise<void>;
     unsubscribe(channel: string): Promise<void>;
-    /** Publishes data on a client-writable channel. */
+    /** Publishes bytes on a client-writable channel: one binary message (a byte[] for the
+     * server's listeners, a Uint8Array for the pages'). */
+    publish(channel: string, data: Bytes): Promise<void>;
+    /** Publishes data (any JSON value) on a client-writable channel. */
     publish(channel: string, data?: unknown): Promise<void>;
     /** Calls the server's action route; resolves with its result (R: what the page expects). */
     request<R = unknown>(route: string, params?: unknown, options?: RequestOptions): Promise<R>;
@@ -420,6 +443,8 @@ declare namespace JS {
     doDrop(unloading?: boolean): void;
     subscribe(channel: string): Promise<void>;
     unsubscribe(channel: string): Promise<void>;
+    /** bytes: a binary message (see CometEngine.publish) */
+    publish(channel: string, data: Bytes): Promise<void>;
     publish(channel: string, data?: unknown): Promise<void>;
     request<R = unknown>(route: string, params?: unknown, options?: RequestOptions): Promise<R>;
     superclass(): Observable<AnyEvents>;
@@ -842,7 +867,9 @@ declare namespace JS {
   /** Server frames (docs/protocol.md). */
   interface OpenFrame { t: 'open'; cId?: string; channels?: string[]; pos?: Positions }
   interface MsgFrame {
-    t: 'msg'; ch: string; data: unknown; time: number;
+    /** data: a JSON value, or a Uint8Array for a message of bytes (a binary frame, or "b64"
+     * on SSE and long-poll, decoded) */
+    t: 'msg'; ch: string; data: ChannelData; time: number;
     /** epoch and offset, when the server keeps a history */
     e?: string; o?: number;
     /** message id */
@@ -855,12 +882,15 @@ declare namespace JS {
   interface ResFrame { t: 'res'; id: number; result: unknown }
   interface ErrFrame { t: 'err'; id: number; code: number; message: string }
   type AnswerFrame = AckFrame | ResFrame | ErrFrame;
+  /** A message of bytes as decoded (Protocol.decodeBinary, or a frame with "b64"). */
+  interface BinaryMsgFrame extends MsgFrame { data: Uint8Array }
   type ServerFrame = OpenFrame | MsgFrame | PongFrame | RecoveredFrame | PresenceFrame |
     AnswerFrame;
   /** Client frames; a command's id is set when it is made. */
   interface PingFrame { t: 'ping' }
   interface SubFrame { t: 'sub'; id?: number; ch: string }
   interface UnsubFrame { t: 'unsub'; id?: number; ch: string }
+  /** data: a JSON value, or Bytes (then encode gives an EncodedBytes) */
   interface PubFrame { t: 'pub'; id?: number; ch: string; data: unknown }
   interface ReqFrame { t: 'req'; id?: number; route: string; params?: unknown }
   type CommandFrame = SubFrame | UnsubFrame | PubFrame | ReqFrame;
@@ -891,10 +921,19 @@ declare namespace JS {
     workers?: number;
   }
 
+  /** A pub of bytes, encoded: its JSON form with "b64" (HTTP transports) and the binary
+   * message (u16 n, the JSON head, the bytes) for WebSocket. */
+  interface EncodedBytes { text: string; bytes: ArrayBuffer }
   /** JS.Protocol: encodes and decodes frames; decides nothing. */
   interface ProtocolCodec {
     readonly VERSION: 1;
-    encode(frame: ClientFrame): string;
+    /** The frame's text; a pub whose data is Bytes gives an EncodedBytes. */
+    encode(frame: PubFrame & { data: Bytes }): EncodedBytes;
+    encode(frame: PingFrame | SubFrame | UnsubFrame | ReqFrame): string;
+    encode(frame: ClientFrame): string | EncodedBytes;
+    /** A binary frame (u16 n, a msg frame's JSON head, the bytes) as the message it carries,
+     * data a Uint8Array over the same memory; null when it is not one. */
+    decodeBinary(buffer: Bytes): BinaryMsgFrame | null;
     /** A frame, or null for anything that is not a well-formed one (text or a parsed object). */
     decode(text: string | object): ServerFrame | null;
     /** The handshake, or null if it lacks a ticket or a URL to attach to. */
@@ -938,8 +977,9 @@ declare namespace JS {
     /** since: the encoded resume position, or a function asked before every request */
     open(urls: { endpoint: string; cmd: string }, ticket: string,
       since: string | (() => string)): void;
-    /** false if it cannot send; failed(status) if an HTTP POST is not answered 200 */
-    send(text: string, failed?: (status: number) => void): boolean;
+    /** false if it cannot send; failed(status) if an HTTP POST is not answered 200; a pub of
+     * bytes comes as Protocol.encode's EncodedBytes */
+    send(text: string | EncodedBytes, failed?: (status: number) => void): boolean;
     /** no callback runs after it */
     close(): void;
   }
@@ -998,7 +1038,7 @@ declare namespace JS {
     promise: Promise<unknown>;
   }
   /** A transport's send as Commands uses it. */
-  type SendFunction = (text: string, failed: (status: number) => void) => boolean;
+  type SendFunction = (text: string | EncodedBytes, failed: (status: number) => void) => boolean;
   /** The page's commands until they are settled. */
   class Commands {
     constructor(settled?: (frame: CommandFrame, answer: AckFrame | ResFrame | null) => void);

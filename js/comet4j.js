@@ -26,6 +26,11 @@
  * (this part needs Promise: every current browser and node have it):
  *   JS.Engine.subscribe('room.7').then(...)      // and unsubscribe(ch)
  *   JS.Engine.publish('board', { text: 'hi' })   // a client-writable channel
+ *   JS.Engine.publish('bytes', new Uint8Array([1, 2]))   // bytes: section 11
+ * Messages of bytes (docs/protocol.md section 11) reach the channel's
+ * listeners as a Uint8Array, on every transport (a binary frame on
+ * WebSocket, base64 in the frame on SSE and long-poll):
+ *   JS.Engine.on('bytes', function (data) { data instanceof Uint8Array; });
  *   JS.Engine.request('time.now', params).then(function (result) { ... },
  *     function (err) { err.code; err.message; });  // 4040, 4080, 1006...
  *   err.code === JS.CODES.TIMEOUT                // the codes have names
@@ -89,6 +94,86 @@
 
   function isObject(v) {
     return v !== null && typeof v === 'object' && !Array.isArray(v);
+  }
+
+  /* Binary data (docs/protocol.md section 11): an ArrayBuffer or any view
+   * of one (a typed array, a DataView) is bytes, as a Uint8Array over the
+   * same memory; anything else is not (null). */
+  function asBytes(v) {
+    if (typeof root.ArrayBuffer !== 'function' || v == null) return null;
+    if (v instanceof root.ArrayBuffer) return new root.Uint8Array(v);
+    if (root.ArrayBuffer.isView && root.ArrayBuffer.isView(v)) {
+      return new root.Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+    }
+    return null;
+  }
+
+  /* Standard base64 with padding (RFC 4648 section 4), written here: atob
+   * and btoa work on strings of Latin-1 and are missing in old runtimes. */
+  var B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  var B64_VALUE = (function () {
+    var v = {};
+    for (var i = 0; i < B64.length; i++) v[B64.charAt(i)] = i;
+    return v;
+  }());
+
+  function base64Encode(bytes) {
+    var out = [];
+    for (var i = 0; i < bytes.length; i += 3) {
+      var n = bytes.length - i;
+      var w = bytes[i] << 16 | (n > 1 ? bytes[i + 1] << 8 : 0) |
+              (n > 2 ? bytes[i + 2] : 0);
+      out.push(B64.charAt(w >> 18 & 63) + B64.charAt(w >> 12 & 63) +
+               (n > 1 ? B64.charAt(w >> 6 & 63) : '=') +
+               (n > 2 ? B64.charAt(w & 63) : '='));
+    }
+    return out.join('');
+  }
+
+  /* The bytes of a base64 text as a Uint8Array, or null when it is not
+   * base64 (its length not a multiple of 4, a character outside the
+   * alphabet, padding anywhere but at the end). */
+  function base64Decode(text) {
+    if (typeof text !== 'string' || text.length % 4 !== 0) return null;
+    var pad = text.slice(-2) === '==' ? 2 : text.slice(-1) === '=' ? 1 : 0;
+    var out = new root.Uint8Array(text.length / 4 * 3 - pad);
+    var at = 0;
+    for (var i = 0; i < text.length; i += 4) {
+      var w = 0;
+      for (var k = 0; k < 4; k++) {
+        var c = text.charAt(i + k);
+        var v = B64_VALUE[c];
+        if (v === undefined) {
+          if (c !== '=' || i + 4 < text.length || k < 4 - pad) return null;
+          v = 0;
+        }
+        w = w << 6 | v;
+      }
+      if (at < out.length) out[at++] = w >> 16 & 255;
+      if (at < out.length) out[at++] = w >> 8 & 255;
+      if (at < out.length) out[at++] = w & 255;
+    }
+    return out;
+  }
+
+  /* UTF-8 of a string, and back (the JSON head of a binary message),
+   * with TextEncoder/TextDecoder where the runtime has them. */
+  function utf8Encode(text) {
+    if (typeof root.TextEncoder === 'function') {
+      return new root.TextEncoder().encode(text);
+    }
+    var bin = unescape(encodeURIComponent(text));
+    var out = new root.Uint8Array(bin.length);
+    for (var i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  }
+  function utf8Decode(bytes) {
+    if (typeof root.TextDecoder === 'function') {
+      return new root.TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    }
+    var bin = '';
+    for (var i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]);
+    return decodeURIComponent(escape(bin));
   }
 
   /* An object becomes a=1&b=x%20y (arrays repeat the key); a string is
@@ -1087,7 +1172,8 @@
     NORMAL: 1000,            /* a normal close; the page closes with it */
     GOING_AWAY: 1001,        /* the server is stopping */
     PROTOCOL_ERROR: 1002,    /* e.g. an unmasked client frame */
-    UNSUPPORTED_DATA: 1003,  /* binary data refused */
+    UNSUPPORTED_DATA: 1003,  /* data the peer does not take (this server
+                              * takes binary: it never sends it) */
     LOST: 1006,              /* no close frame: the network dropped, the
                               * attach was refused with an HTTP status, an
                               * HTTP transport failed; also a command
@@ -1172,7 +1258,10 @@
    *                                  sends it on every poll, so a broadcast
    *                                  published while a poll re-attached is
    *                                  replayed, not lost
-   *   t.send(text, failed)           one frame to the server; false if it
+   *   t.send(text, failed)           one frame to the server (a string, or
+   *                                  for a pub of bytes Protocol.encode's
+   *                                  {text, bytes}: WebSocket sends bytes,
+   *                                  the HTTP transports text); false if it
    *                                  cannot. The HTTP transports call
    *                                  failed(status) if the POST is not
    *                                  answered 200 (0: network error)
@@ -1221,10 +1310,18 @@
       return;
     }
     this.ws = ws;
+    /* Messages of bytes come as binary frames (docs/protocol.md section
+     * 11), read as ArrayBuffers; a Blob (a runtime that cannot) is not
+     * read. */
+    try { ws.binaryType = 'arraybuffer'; } catch (e) { /* read-only */ }
     ws.onmessage = function (ev) {
       if (self.closed) return;
-      /* Binary frames are not part of the protocol; ignore them. */
-      if (typeof ev.data === 'string') self.callbacks.onFrame(ev.data);
+      if (typeof ev.data === 'string') {
+        self.callbacks.onFrame(ev.data);
+      } else {
+        self.callbacks.onFrame(Protocol.decodeBinary(ev.data) ||
+                               '(a binary frame that is no message)');
+      }
     };
     /* Browsers fire error then close; the close carries the useful code. */
     ws.onerror = function () {};
@@ -1240,7 +1337,8 @@
   WebSocketTransport.prototype.send = function (text) {
     if (this.closed || !this.ws || this.ws.readyState !== 1) return false;
     try {
-      this.ws.send(text);
+      /* A frame of bytes (Protocol.encode) goes as one binary message. */
+      this.ws.send(typeof text === 'string' ? text : text.bytes);
       return true;
     } catch (e) {
       return false;
@@ -1251,7 +1349,10 @@
     var ws = this.ws;
     this.ws = null;
     if (!ws) return;
-    ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+    ws.onopen = ws.onmessage = ws.onclose = null;
+    /* Closed while still connecting, node's ws reports an error after
+     * this returns: a listener must be there to take it. */
+    ws.onerror = function () {};
     try { ws.close(CODES.NORMAL); } catch (e) { /* already closing */ }
   };
 
@@ -1261,6 +1362,8 @@
    * frames, handed to onFrame like any other. */
   function postCommand(transport, text, failed) {
     if (transport.closed || !transport.cmd) return false;
+    /* A frame of bytes (Protocol.encode) goes in its JSON form, "b64". */
+    if (typeof text !== 'string') text = text.text;
     var req = request('POST', appendQuery(transport.cmd,
                                           ticketQuery(transport.ticket, '')),
       text, function (status, body) {
@@ -1475,8 +1578,45 @@
   var Protocol = {
     VERSION: 1,
 
+    /* The text of a frame; for a pub whose data is bytes (asBytes), an
+     * object {text, bytes}: its JSON form with "b64" for the HTTP
+     * transports, and the binary message for WebSocket (u16 n, the
+     * command's JSON head, the bytes: docs/protocol.md section 11). */
     encode: function (frame) {
-      return JSON.stringify(frame);
+      var bytes = frame.t === 'pub' ? asBytes(frame.data) : null;
+      if (!bytes) return JSON.stringify(frame);
+      var head = {}, json = {};
+      for (var k in frame) {
+        if (!Object.prototype.hasOwnProperty.call(frame, k) || k === 'data') continue;
+        head[k] = json[k] = frame[k];
+      }
+      json.b64 = base64Encode(bytes);
+      var h = utf8Encode(JSON.stringify(head));
+      var out = new root.Uint8Array(2 + h.length + bytes.length);
+      out[0] = h.length >> 8 & 255;
+      out[1] = h.length & 255;
+      out.set(h, 2);
+      out.set(bytes, 2 + h.length);
+      return { text: JSON.stringify(json), bytes: out.buffer };
+    },
+
+    /* A binary frame (an ArrayBuffer) as the frame object it carries: its
+     * JSON head with data, a Uint8Array of the bytes after it; null when
+     * it is not one (docs/protocol.md section 11). */
+    decodeBinary: function (buffer) {
+      var all = asBytes(buffer);
+      if (!all || all.length < 2) return null;
+      var n = all[0] << 8 | all[1];
+      if (n < 2 || n > all.length - 2) return null;
+      var f;
+      try {
+        f = JSON.parse(utf8Decode(all.subarray(2, 2 + n)));
+      } catch (e) {
+        return null;
+      }
+      if (!isObject(f) || f.t !== 'msg' || 'data' in f || 'b64' in f) return null;
+      f.data = all.subarray(2 + n);
+      return f;
     },
 
     /* A frame object, or null for anything that is not a well-formed
@@ -1494,6 +1634,14 @@
       }
       if (!isObject(f) || typeof f.t !== 'string') return null;
       if (f.t === 'msg' && typeof f.ch !== 'string') return null;
+      /* A message of bytes on SSE or long-poll: the same listeners get a
+       * Uint8Array, as from a binary frame (section 11). */
+      if (f.t === 'msg' && 'b64' in f) {
+        var bytes = base64Decode(f.b64);
+        if (!bytes || 'data' in f) return null;
+        delete f.b64;
+        f.data = bytes;
+      }
       if (f.t === 'recovered' && typeof f.ch !== 'string') return null;
       if ((f.t === 'join' || f.t === 'leave') && typeof f.ch !== 'string') return null;
       if ((f.t === 'ack' || f.t === 'res' || f.t === 'err') &&
@@ -2382,9 +2530,14 @@
   CometEngine.prototype.unsubscribe = function (channel) {
     return this._command({ t: 'unsub', ch: channel }, 'ch');
   };
+  /* data: any JSON value, or bytes (an ArrayBuffer, a typed array, a
+   * DataView: copied now, sent as a binary message on WebSocket and in
+   * base64 over the HTTP transports, docs/protocol.md section 11). */
   CometEngine.prototype.publish = function (channel, data) {
+    var bytes = asBytes(data);
     return this._command({ t: 'pub', ch: channel,
-                           data: data === undefined ? null : data }, 'ch');
+                           data: bytes ? bytes.slice() :
+                                 data === undefined ? null : data }, 'ch');
   };
   /* options: {timeout: ms}, instead of the engine's requestTimeout. */
   CometEngine.prototype.request = function (route, params, options) {

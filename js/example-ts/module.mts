@@ -33,6 +33,11 @@ conn.stop();
 const same: boolean = JS.Engine === Engine && JS.Connector === Connector;
 const frame = Protocol.decode('{"t":"msg","ch":"clock","data":1,"time":2}');
 if (frame && frame.t === 'msg') console.log(frame.ch, frame.data, frame.time, same);
+// A binary frame as the message it carries; a pub of bytes encoded both ways.
+const bin = Protocol.decodeBinary(new Uint8Array([0, 2, 123, 125]));
+if (bin) console.log(bin.ch, bin.data.byteLength);
+const enc = Protocol.encode({ t: 'pub', id: 1, ch: 'audio', data: new Uint8Array([1]) });
+console.log(enc.text, enc.bytes.byteLength, Protocol.encode(Protocol.ping()).length);
 const fallback = JS.FALLBACK_ORDER.filter((w: WorkStyle) => Transports[w].supported());
 console.log(Transports.lpool.selfWatch, Transports[fallback[0]].workStyle, JS.FALLBACK_ORDER);
 console.log(JS.NO_RETRY_CODES[CODES.POLICY], JS.NodePicker.lost('closed:1006'));

@@ -27,6 +27,11 @@ JS.Engine.on('clock', (data, time) => {
   if (isTick(data)) showMessage(data.now + ' (sent ' + new Date(time).toISOString() + ')');
 });
 
+// A message of bytes (the server's sendToAll(channel, byte[])) comes as a Uint8Array.
+JS.Engine.on('audio', (data) => {
+  if (data instanceof Uint8Array) console.log(data.length, data[0]);
+});
+
 // Several at once, with a scope (this), as Comet4J's pages do.
 const view = { shown: 0 };
 JS.Engine.on({
@@ -42,6 +47,9 @@ JS.Engine.start('conn', { room: 7, user: 'ann' }, { workStyle: 'auto', requestTi
 JS.Engine.publish('board', { text: 'hi' }).catch((err: JS.CommandError) => {
   if (err.code === JS.CODES.NOT_WRITABLE) showMessage('read-only board');
 });
+// Bytes: an ArrayBuffer, a typed array or a DataView, one binary message.
+const pcm: Promise<void> = JS.Engine.publish('audio', new Int16Array([0, 1, -1]));
+JS.Engine.publish('audio', new DataView(new ArrayBuffer(4))).then(() => pcm);
 JS.Engine.request<{ total: number }>('cart.add', { sku: 'A-1' }, { timeout: 3000 }).then(
   (cart) => showMessage('total ' + cart.total.toFixed(2)),
   (err: JS.CommandError) => {

@@ -524,3 +524,25 @@ test('lpool: a new connection that sends no open frame still times out', async (
   srv.send('clock', 'early');
   assert.equal((await stopped)[0], 'timeout');
 });
+
+test('websocket: closed while still connecting (a server that never answers the upgrade), nothing is thrown later', async () => {
+  const net = await import('node:net');
+  const silent = net.createServer(() => {});
+  await new Promise((r) => silent.listen(0, '127.0.0.1', r));
+  const uncaught = [];
+  const seen = (err) => uncaught.push(err);
+  process.on('uncaughtException', seen);
+  try {
+    const t = new JS.Transports.websocket({ onFrame() {}, onAlive() {}, onClose() {} },
+      { WebSocket });
+    t.open({ endpoint: 'ws://127.0.0.1:' + silent.address().port + '/ws', cmd: '' }, 'T', '');
+    await sleep(50);
+    t.close();
+    await sleep(200);
+    assert.equal(t.closed, true);
+    assert.deepEqual(uncaught.map(String), []);
+  } finally {
+    process.off('uncaughtException', seen);
+    silent.close();
+  }
+});

@@ -3,9 +3,36 @@
 // docs/protocol.md: WebSocket (/ws), SSE
 // (/sse), long-polling (/poll), commands (/cmd), broadcasts with an epoch
 // and offset, since and recovered, and section 7's commands (sub, unsub,
-// pub, req answered with ack, res or err) and presence frames.
+// pub, req answered with ack, res or err) and presence frames, and
+// messages of bytes (section 11): binary frames on WebSocket, "b64" on SSE
+// and long-poll, a page's binary pub.
 import http from 'node:http';
 import { WebSocketServer } from 'ws';
+
+// A frame as it goes on the wire: a message of bytes (its data a Buffer or
+// a Uint8Array) as {binary} (u16 n, the JSON head, the bytes) on WebSocket
+// or as its JSON form with "b64" elsewhere; any other frame as JSON text.
+export function wire(f, websocket) {
+  if (f.t !== 'msg' || !(f.data instanceof Uint8Array)) return { text: JSON.stringify(f) };
+  const { data, ...head } = f;
+  if (!websocket) return { text: JSON.stringify({ ...head, b64: Buffer.from(data).toString('base64') }) };
+  const h = Buffer.from(JSON.stringify(head));
+  return { binary: Buffer.concat([Buffer.from([h.length >> 8, h.length & 255]), h, Buffer.from(data)]) };
+}
+
+// A page's binary message as the frame it carries (its data a Buffer), or
+// null.
+export function unwire(buf) {
+  if (buf.length < 2) return null;
+  const n = buf[0] << 8 | buf[1];
+  if (n > buf.length - 2) return null;
+  try {
+    const f = JSON.parse(buf.subarray(2, 2 + n).toString());
+    return { ...f, data: Buffer.from(buf.subarray(2 + n)), binary: true };
+  } catch (e) {
+    return null;
+  }
+}
 
 export async function startFakeServer(opts = {}) {
   const srv = {
@@ -146,6 +173,8 @@ export async function startFakeServer(opts = {}) {
   function handleCmd(frames, conn) {
     const replies = [];
     for (const f of [].concat(frames)) {
+      // A pub of bytes over /cmd: "b64" (section 11).
+      if (f.t === 'pub' && typeof f.b64 === 'string') f.data = Buffer.from(f.b64, 'base64');
       srv.frames.push(f);
       if (f.t === 'ping' && srv.answerPing) replies.push({ t: 'pong' });
       if (f.t === 'ping' || srv.mute) continue;
@@ -203,7 +232,7 @@ export async function startFakeServer(opts = {}) {
         res.flushHeaders();
         const conn = {
           kind: 'stream', res,
-          send: (f) => res.write('data: ' + JSON.stringify(f) + '\n\n'),
+          send: (f) => res.write('data: ' + wire(f, false).text + '\n\n'),
           raw: (text) => res.write(text),
           close: () => res.destroy(),
         };
@@ -230,7 +259,7 @@ export async function startFakeServer(opts = {}) {
             this.pending = null;
             this.due = false;
             r.writeHead(200, { ...CORS, 'Content-Type': 'application/json', Connection: 'close' });
-            r.end(JSON.stringify(this.queue.splice(0)));
+            r.end('[' + this.queue.splice(0).map((f) => wire(f, false).text).join(',') + ']');
           },
           send(f) { this.queue.push(f); setImmediate(() => this.flush()); },
           raw(text) {
@@ -309,14 +338,18 @@ export async function startFakeServer(opts = {}) {
     wss.handleUpgrade(req, socket, head, (ws) => {
       const conn = {
         kind: 'websocket', ws,
-        send: (f) => ws.send(JSON.stringify(f)),
+        send: (f) => { const w = wire(f, true); ws.send(w.binary || w.text); },
         raw: (text) => ws.send(text),
         close: (code, reason) => (code ? ws.close(code, reason) : ws.terminate()),
       };
       ws.cId = ticket.split('.')[1];
       srv.sockets.push(ws);
-      ws.on('message', (data) => {
-        const f = JSON.parse(String(data));
+      ws.on('message', (data, isBinary) => {
+        const f = isBinary ? unwire(data) : JSON.parse(String(data));
+        if (!f) {
+          conn.send({ t: 'err', code: 4000, message: 'bad binary message' });
+          return;
+        }
         if (f.t === 'ping') {
           srv.frames.push(f);
           if (srv.answerPing) ws.send('{"t":"pong"}');

@@ -55,7 +55,7 @@ const char *c4j_strerror(int err);
 #define C4J_CLOSE_NORMAL 1000
 #define C4J_CLOSE_GOING_AWAY 1001     /* engine stopping */
 #define C4J_CLOSE_PROTOCOL 1002       /* e.g. unmasked client frame */
-#define C4J_CLOSE_UNSUPPORTED 1003    /* binary message */
+#define C4J_CLOSE_UNSUPPORTED 1003    /* unused: binary messages are taken */
 #define C4J_CLOSE_BAD_DATA 1007       /* text that is not UTF-8 */
 #define C4J_CLOSE_POLICY 1008
 #define C4J_CLOSE_TOO_BIG 1009        /* frame or message over the limit */
@@ -132,6 +132,20 @@ typedef struct {
                              socket that finds the engine full takes the
                              place of the oldest unfinished request (503
                              to that one) */
+  const char *tls_cert;   /* TLS on the native port (docs/protocol.md
+                             section 13): the PEM file of the certificate
+                             and its chain, and */
+  const char *tls_key;    /* the PEM file of its private key (unencrypted);
+                             both or neither (NULL or ""); the paths are
+                             copied and read again by c4j_tls_reload.
+                             Sockets handed over (c4j_adopt) never speak
+                             TLS. */
+  const char *metrics;    /* GET /metrics on this port (docs/metrics.md):
+                             NULL or "" (the default): 404; "true": open
+                             to a request with api_key as a bearer
+                             (api_key needed); else a comma list of
+                             client addresses (IPv4 or IPv6, up to 32)
+                             allowed without the key (copied) */
   /* The hub's bounds (docs/protocol.md section 9, "Redis faults"); the
    * defaults keep a 10 s outage at 1,000 broadcasts a second with room to
    * spare. */
@@ -158,10 +172,20 @@ void c4j_config_init(c4j_config_t *cfg);
 typedef struct c4j_engine_s c4j_engine_t;
 
 /* Validates cfg and allocates an engine.  Nothing is bound and no thread
- * runs yet.  Returns 0 and sets *out, or C4J_EINVAL_CONFIG / C4J_ENOMEM;
- * on C4J_EINVAL_CONFIG, c4j_config_error() names the bad field. */
+ * runs yet; with tls_cert and tls_key the PEM files are read and checked
+ * here.  Returns 0 and sets *out, or C4J_EINVAL_CONFIG / C4J_ENOMEM;
+ * on C4J_EINVAL_CONFIG, c4j_config_error() names the bad field and why
+ * ("tls_key: cannot read /x: Permission denied"). */
 int c4j_engine_new(const c4j_config_t *cfg, c4j_engine_t **out);
 const char *c4j_config_error(void); /* thread-local text of the last error */
+
+/* Reads the engine's tls_cert and tls_key again (a renewed certificate):
+ * connections accepted from then on use them, those already open keep
+ * theirs.  Returns 0, C4J_ESTATE when the engine has no TLS, or
+ * C4J_EINVAL_CONFIG with the old certificate kept and c4j_config_error()
+ * saying why (as for c4j_engine_new).  Any thread, any time before
+ * c4j_engine_free. */
+int c4j_tls_reload(c4j_engine_t *e);
 
 /* Binds the listener (unless port is -1) and starts the worker threads.
  * Returns 0, or a negative code (e.g. UV_EADDRINUSE) with nothing left
@@ -236,6 +260,26 @@ int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
                   const char *channel, size_t channel_len,
                   const char *json, size_t json_len, int64_t time_ms);
 
+/* Binary messages (docs/protocol.md section 11): c4j_send_all, c4j_send_to
+ * and c4j_send_user with `data`, any len bytes (0 too; data may then be
+ * NULL), instead of JSON.  A WebSocket page gets one binary frame: a u16
+ * (big-endian) n, n bytes of the message frame's JSON head ({"t":"msg",
+ * "ch":..,"time":.. and "e"/"o"/"u" as for JSON data), then the bytes; an
+ * SSE or long-poll page gets the head with "b64":"<the bytes in base64>".
+ * The history, resume and the hub keep and carry them like any message,
+ * with the same offsets.  Besides the JSON sends' errors, C4J_ETOOBIG
+ * when the base64 form would not fit max_queue, C4J_ENOMEM (the bytes
+ * are copied once, with a tag, before they are framed). */
+int c4j_send_all_binary(c4j_engine_t *e, const char *channel,
+                        size_t channel_len, const void *data, size_t len,
+                        int64_t time_ms);
+int c4j_send_to_binary(c4j_engine_t *e, const char *cid, size_t cid_len,
+                       const char *channel, size_t channel_len,
+                       const void *data, size_t len, int64_t time_ms);
+int c4j_send_user_binary(c4j_engine_t *e, const char *user, size_t user_len,
+                         const char *channel, size_t channel_len,
+                         const void *data, size_t len, int64_t time_ms);
+
 /* ---- The hub (docs/protocol.md section 9) --------------------------------
  * With hub "local" everything above stays in this process.  With a Redis
  * hub, c4j_send_all goes through Redis (which assigns the offset and keeps
@@ -293,6 +337,9 @@ int c4j_ticket_sign(const c4j_engine_t *e, const char *claims_json,
  *     C4J_EV_DROP:    cid; u16 close code; reason
  *     C4J_EV_MESSAGE: cid; text (a client text message the core did not
  *                     handle itself)
+ *     C4J_EV_BINARY:  cid; u32 length; that many bytes (a client binary
+ *                     message, whole and as it came: docs/protocol.md
+ *                     section 11 says what a page puts in it)
  *     C4J_EV_LOG:     u8 level (0 error, 1 warn, 2 info, 3 debug); text
  *     C4J_EV_DYING:   cid; u16 close code; reason (transport lost; the
  *                     identity is kept for conn_expires_ms)
@@ -323,7 +370,8 @@ enum {
   C4J_EV_REVIVAL = 6,
   C4J_EV_API = 7,
   C4J_EV_ACTION = 8,
-  C4J_EV_SUB = 9
+  C4J_EV_SUB = 9,
+  C4J_EV_BINARY = 10
 };
 
 /* Answers the HTTP API request `id` (from C4J_EV_API) with status and a
@@ -420,7 +468,24 @@ int c4j_adopt(c4j_engine_t *e, int fd, int sink, const char *bytes,
               size_t len);
 
 /* ---- Statistics ---------------------------------------------------------- */
-typedef struct {
+/* The labels of the arrays of c4j_stats_t (docs/metrics.md). */
+enum {
+  C4J_STATS_TRANSPORT, /* "ws", "sse", "poll" */
+  C4J_STATS_STATE,     /* "attached", "parked", "dying" */
+  C4J_STATS_STATUS,    /* "400", "401", ... "other" */
+  C4J_STATS_CLOSE,     /* "1000", "1001", ... "other" */
+  C4J_STATS_BUCKET     /* "0.0001" ... "+Inf": seconds */
+};
+#define C4J_STATS_NTRANSPORTS 3
+#define C4J_STATS_NSTATES 3
+#define C4J_STATS_NSTATUSES 16
+#define C4J_STATS_NCLOSES 15
+#define C4J_STATS_NBUCKETS 16
+/* Slot i's label of the array kind (above); NULL past its end. */
+const char *c4j_stats_label(int kind, int i);
+
+typedef struct c4j_stats_s c4j_stats_t;
+struct c4j_stats_s {
   uint64_t conns;            /* connections open now (attached) */
   uint64_t accepted;         /* sockets accepted since start */
   uint64_t messages_out;     /* frames queued to connections */
@@ -451,8 +516,47 @@ typedef struct {
   uint64_t timeouts;         /* 408: not arrived within handshake_timeout_ms */
   uint64_t timeouts_short;   /* 408: not arrived within the deadline
                                 shortened under pressure */
-} c4j_stats_t;
+  /* Since start, but for the gauges marked "now".  A labelled figure is an
+   * array: slot i's label is c4j_stats_label(C4J_STATS_..., i). */
+  uint64_t by_transport[C4J_STATS_NTRANSPORTS]; /* attached now, by
+                                transport: ws, sse, poll */
+  uint64_t by_state[C4J_STATS_NSTATES]; /* identities held now: attached,
+                                parked (a long-poll between two polls),
+                                dying */
+  uint64_t refused[C4J_STATS_NSTATUSES]; /* HTTP requests answered with a
+                                status >= 400, by status (the last slot:
+                                any other) */
+  uint64_t closed[C4J_STATS_NCLOSES]; /* identities ended (DROP), by close
+                                code (the last slot: any other) */
+  uint64_t messages_in, bytes_in; /* client messages and their bytes
+                                (WebSocket texts and binaries, POST /cmd
+                                frames) */
+  uint64_t broadcasts;       /* c4j_send_all calls taken */
+  uint64_t sends_to;         /* c4j_send_to calls taken */
+  uint64_t sends_user;       /* c4j_send_user calls taken */
+  uint64_t resumes[2];       /* attaches that asked to resume: [0] some
+                                broadcast was no longer kept (recovered
+                                false), [1] every one was replayed */
+  uint64_t events_queued;    /* bytes in the event queue now */
+  uint64_t events_queue_cap; /* its bound (event_queue) */
+  uint64_t out_queued;       /* bytes queued to connections, sampled by each
+                                worker once a tick */
+  /* Broadcast fan-out: from its push to the workers (the call, or its
+   * record's arrival from the hub) to its frame written to (or queued
+   * for) every subscriber here, on the last worker to finish, one
+   * observation per broadcast delivered. */
+  uint64_t fanout_le[C4J_STATS_NBUCKETS]; /* counts <= each bound (not
+                                cumulative: Prometheus sums them) */
+  uint64_t fanout_count, fanout_sum_ns;
+};
 void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out);
+
+/* The figures of c4j_engine_stats in Prometheus's text format 0.0.4
+ * (docs/metrics.md), with `extra` (the embedder's own lines, or NULL)
+ * after them: a new NUL-ended string in *out (free() it) and its length in
+ * *len.  Returns 0 or C4J_ENOMEM. */
+int c4j_metrics_text(const c4j_engine_t *e, const char *extra, char **out,
+                     size_t *len);
 
 #ifdef __cplusplus
 }

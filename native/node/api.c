@@ -1,10 +1,12 @@
 /* api.c - /api/publish, /api/send, /api/online, /api/presence and
- * /api/stats for comet4j-node: routes, checks like ApiHandler, answers
- * with jansson.  The online and presence answers are the core's own
- * (c4j_online, c4j_members: the JSON the Java library's ApiHandler passes
- * on too), the cluster's with a Redis hub; the statistics are
- * c4j_engine_stats with the names of the JVM's getStats(). */
+ * /api/stats for comet4j-node: routes, checks like ApiHandler (publish and
+ * send take "data" or "b64"), answers with jansson.  The online and
+ * presence answers are the core's own (c4j_online, c4j_members: the JSON
+ * the Java library's ApiHandler passes on too), the cluster's with a Redis
+ * hub; the statistics are c4j_engine_stats with the names of the JVM's
+ * getStats(). */
 #include "api.h"
+#include "base64.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -137,30 +139,34 @@ static json_t *send_result(fail_t *f, int rc) {
   return failf(f, rc == C4J_ESTOPPED ? 503 : 500, "%s", c4j_strerror(rc));
 }
 
-/* GET /api/stats: the core's counters. */
+/* GET /api/stats: the core's counters, with getStats()'s names and order. */
 static json_t *stats(c4j_engine_t *e) {
   c4j_stats_t s;
   c4j_engine_stats(e, &s);
-  return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,"
-                   "s:I,s:I,s:I,s:I,s:I,s:I}",
-                   "conns", (json_int_t)s.conns,
-                   "accepted", (json_int_t)s.accepted,
-                   "messagesOut", (json_int_t)s.messages_out,
-                   "bytesOut", (json_int_t)s.bytes_out,
-                   "slowConsumers", (json_int_t)s.slow_consumers,
-                   "eventsDropped", (json_int_t)s.events_dropped,
-                   "hubUp", (json_int_t)s.hub_up,
-                   "hubOutbox", (json_int_t)s.hub_outbox,
-                   "hubRefused", (json_int_t)s.hub_refused,
-                   "hubLost", (json_int_t)s.hub_lost,
-                   "hubGaps", (json_int_t)s.hub_gaps,
-                   "hubDuplicates", (json_int_t)s.hub_duplicates,
-                   "pending", (json_int_t)s.pending,
-                   "refusedFull", (json_int_t)s.refused_full,
-                   "refusedAddress", (json_int_t)s.refused_address,
-                   "evicted", (json_int_t)s.evicted,
-                   "timeouts", (json_int_t)s.timeouts,
-                   "timeoutsShortened", (json_int_t)s.timeouts_short);
+  const struct { const char *name; uint64_t v; } f[] = {
+    {"conns", s.conns}, {"accepted", s.accepted},
+    {"messagesOut", s.messages_out}, {"bytesOut", s.bytes_out},
+    {"slowConsumers", s.slow_consumers}, {"eventsDropped", s.events_dropped},
+    {"hubUp", s.hub_up}, {"hubOutbox", s.hub_outbox},
+    {"hubRefused", s.hub_refused}, {"pending", s.pending},
+    {"refusedFull", s.refused_full}, {"refusedAddress", s.refused_address},
+    {"evicted", s.evicted}, {"timeouts", s.timeouts},
+    {"timeoutsShortened", s.timeouts_short}, {"messagesIn", s.messages_in},
+    {"bytesIn", s.bytes_in}, {"broadcasts", s.broadcasts},
+    {"sendsTo", s.sends_to}, {"sendsUser", s.sends_user},
+    {"resumesRecovered", s.resumes[1]}, {"resumesLost", s.resumes[0]},
+    {"eventQueueBytes", s.events_queued},
+    {"outputQueueBytes", s.out_queued}, {"fanouts", s.fanout_count},
+    {"hubLost", s.hub_lost}, {"hubGaps", s.hub_gaps},
+    {"hubDuplicates", s.hub_duplicates},
+  };
+  json_t *o = json_object();
+  for (size_t i = 0; o != NULL && i < sizeof f / sizeof f[0]; i++)
+    if (json_object_set_new(o, f[i].name, json_integer((json_int_t)f[i].v))) {
+      json_decref(o);
+      o = NULL;
+    }
+  return o;
 }
 
 /* Asks the core with ask(e, buf, cap), growing the buffer while the
@@ -239,20 +245,53 @@ static int held_here(c4j_engine_t *e, const char *cid, size_t cn) {
   return ask(e, ask_identity, &t) >= 0;
 }
 
+/* The three sends, of JSON (bytes NULL) or of bytes (js NULL). */
+static int send_all(c4j_engine_t *e, const char *ch, size_t chn, const char *js,
+                    const unsigned char *bytes, size_t n) {
+  return bytes ? c4j_send_all_binary(e, ch, chn, bytes, n, 0)
+               : c4j_send_all(e, ch, chn, js, strlen(js), 0);
+}
+
+static int send_to(c4j_engine_t *e, const char *cid, size_t cn, const char *ch,
+                   size_t chn, const char *js, const unsigned char *bytes, size_t n) {
+  return bytes ? c4j_send_to_binary(e, cid, cn, ch, chn, bytes, n, 0)
+               : c4j_send_to(e, cid, cn, ch, chn, js, strlen(js), 0);
+}
+
+static int send_user(c4j_engine_t *e, const char *u, size_t un, const char *ch,
+                     size_t chn, const char *js, const unsigned char *bytes, size_t n) {
+  return bytes ? c4j_send_user_binary(e, u, un, ch, chn, bytes, n, 0)
+               : c4j_send_user(e, u, un, ch, chn, js, strlen(js), 0);
+}
+
+/* "data" (any JSON value) or "b64" (bytes in base64: a binary message,
+ * docs/protocol.md section 11), one of them, as the Java library's
+ * ApiHandler takes them. */
 static json_t *publish_or_send(c4j_engine_t *e, fail_t *f, int is_send,
                                str_t method, str_t body) {
   json_t *b = body_object(f, method, body), *res = NULL;
   if (!b) return NULL;
   const char *ch = string_field(f, b, "channel");
-  json_t *data = json_object_get(b, "data");
+  json_t *data = json_object_get(b, "data"), *b64 = json_object_get(b, "b64");
   char *js = NULL;
+  unsigned char *bytes = NULL;
+  size_t n = 0;
   if (!ch) goto out;
-  if (!data) { failf(f, 400, "\"data\" is required%s", ""); goto out; }
-  js = json_dumps(data, JSON_ENCODE_ANY | JSON_COMPACT);
-  if (!js) { failf(f, 500, "out of memory%s", ""); goto out; }
+  if (data && b64) { failf(f, 400, "\"data\" or \"b64\", not both%s", ""); goto out; }
+  if (b64) {
+    if (!json_is_string(b64)) { failf(f, 400, "\"b64\" must be a base64 string%s", ""); goto out; }
+    bytes = b64_decode(json_string_value(b64), json_string_length(b64), &n);
+    if (!bytes) { failf(f, 400, "\"b64\" is not base64%s", ""); goto out; }
+  } else if (!data) {
+    failf(f, 400, "\"data\" (or \"b64\") is required%s", "");
+    goto out;
+  } else if (!(js = json_dumps(data, JSON_ENCODE_ANY | JSON_COMPACT))) {
+    failf(f, 500, "out of memory%s", "");
+    goto out;
+  }
   size_t chn = json_string_length(json_object_get(b, "channel"));
   if (!is_send) {
-    res = send_result(f, c4j_send_all(e, ch, chn, js, strlen(js), 0));
+    res = send_result(f, send_all(e, ch, chn, js, bytes, n));
     goto out;
   }
   json_t *cid = json_object_get(b, "cId"), *user = json_object_get(b, "user");
@@ -263,15 +302,16 @@ static json_t *publish_or_send(c4j_engine_t *e, fail_t *f, int is_send,
       failf(f, 404, "unknown connection: %s", c);
       goto out;
     }
-    res = send_result(f, c4j_send_to(e, c, cn, ch, chn, js, strlen(js), 0));
+    res = send_result(f, send_to(e, c, cn, ch, chn, js, bytes, n));
   } else if (json_is_string(user) && json_string_length(user) > 0) {
-    res = send_result(f, c4j_send_user(e, json_string_value(user), json_string_length(user),
-                                       ch, chn, js, strlen(js), 0));
+    res = send_result(f, send_user(e, json_string_value(user), json_string_length(user),
+                                   ch, chn, js, bytes, n));
   } else {
     failf(f, 400, "\"cId\" or \"user\" (a string) is required%s", "");
   }
 out:
   free(js);
+  free(bytes);
   json_decref(b);
   return res;
 }

@@ -2,10 +2,13 @@
  * from flags or a Comet.* file (options.c), the engine, and the embedder's
  * one thread: it drains c4j_engine_poll, answers the HTTP API (api.c),
  * hands a page's sub, unsub, pub and req to the hub's action queue (or
- * answers 4040 without a Redis hub: no application here), logs, and stops
- * on SIGINT/SIGTERM.  Who is connected and subscribed it asks the core
+ * answers 4040 without a Redis hub: no application here), logs, stops on
+ * SIGINT/SIGTERM and, with TLS, reads its certificate again on SIGHUP.  A
+ * page's binary pub goes to the action queue too, its bytes as "b64".
+ * Who is connected and subscribed it asks the core
  * (c4j.h, "Who is here"): it keeps no index of its own. */
 #include "api.h"
+#include "base64.h"
 #include "options.h"
 
 #include <jansson.h>
@@ -16,11 +19,29 @@
 #include <string.h>
 #include <time.h>
 
-static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_signal, reload_signal;
 static int log_level = LOG_INFO;
 static int hub_remote; /* Comet.Hub is redis://... */
 
 static void on_signal(int sig) { stop_signal = sig; }
+static void on_hup(int sig) { reload_signal = 1; }
+
+/* The core's text about a field, with the field as the Comet.* setting
+ * that sets it here ("tls_key: ... in tls_cert: /k" -> "Comet.TlsKey: ...
+ * in Comet.TlsCert: /k"); a text of no field unchanged. */
+static const char *as_setting(const char *text, char *out, size_t cap) {
+  const char *name = node_options_key_of(text);
+  const char *rest, *in;
+  if (!name) return text;
+  rest = text + strcspn(text, ":");
+  in = strstr(rest, "certificate in tls_cert:");
+  if (in) /* "certificate in tls_cert" is 23 bytes */
+    snprintf(out, cap, "%s%.*scertificate in Comet.TlsCert%s", name,
+             (int)(in - rest), rest, in + 23);
+  else
+    snprintf(out, cap, "%s%s", name, rest);
+  return out;
+}
 
 static void logf_(int level, const char *fmt, ...) {
   static const char *names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
@@ -87,7 +108,10 @@ static void send_err(c4j_engine_t *e, str_t cid, json_t *id, int code,
  * 4000 here; when the queue refuses it, 5000 at once. */
 static void queue_action(c4j_engine_t *e, str_t cid, const char *t, json_t *m, json_t *id) {
   int req = !strcmp(t, "req"), pub = !strcmp(t, "pub");
-  const char *key = req ? "route" : "ch", *extra = req ? "params" : pub ? "data" : NULL;
+  /* A pub of bytes carries "b64" (docs/protocol.md section 11). */
+  const char *key = req ? "route" : "ch",
+             *extra = req ? "params" : !pub ? NULL
+                      : json_object_get(m, "b64") ? "b64" : "data";
   json_t *k = json_object_get(m, key), *x = extra ? json_object_get(m, extra) : NULL;
   if (!json_is_integer(id) || json_integer_value(id) < 0 || !json_is_string(k) ||
       json_string_length(k) == 0) {
@@ -141,6 +165,36 @@ static void on_message(c4j_engine_t *e, str_t cid, str_t text) {
   json_decref(m);
 }
 
+/* A page's binary message (docs/protocol.md section 11): u16 n, n bytes
+ * of a command's JSON head, the bytes.  Only a pub carries bytes: with a
+ * Redis hub it goes to the action queue with the bytes as "b64", like a
+ * pub over /cmd; anything else gets 4000, and without a hub a pub gets
+ * 4040 as a JSON one does. */
+static void on_binary(c4j_engine_t *e, str_t cid, const uint8_t *p, size_t n) {
+  size_t hlen = n >= 2 ? (size_t)p[0] << 8 | p[1] : 0;
+  json_t *m = hlen >= 2 && hlen <= n - 2
+                  ? json_loadb((const char *)p + 2, hlen, 0, NULL) : NULL;
+  json_t *id = json_object_get(m, "id");
+  const char *t = json_string_value(json_object_get(m, "t"));
+  char *enc = NULL;
+  logf_(LOG_DEBUG, "binary message %.*s: %zu bytes", S(cid), n);
+  if (!json_is_object(m) || !t || strcmp(t, "pub") || json_object_get(m, "data") ||
+      json_object_get(m, "b64")) {
+    send_err(e, cid, json_is_integer(id) ? id : json_null(), 4000,
+             "bad command: a binary message is a u16 length, the JSON head of a pub "
+             "and its bytes");
+  } else if (!hub_remote) {
+    send_err(e, cid, id ? id : json_null(), 4040, "no application on this node");
+  } else if ((enc = b64_encode(p + 2 + hlen, n - 2 - hlen)) == NULL ||
+             json_object_set_new(m, "b64", json_string(enc)) < 0) {
+    send_err(e, cid, id ? id : json_null(), 5000, "request not queued: out of memory");
+  } else {
+    queue_action(e, cid, "pub", m, id ? id : json_null());
+  }
+  free(enc);
+  json_decref(m);
+}
+
 static void on_record(c4j_engine_t *e, const uint8_t *rec, size_t size) {
   rd_t r = {rec + 8, rec + size, 1};
   str_t cid, user, ip, tr, reason, text;
@@ -167,6 +221,13 @@ static void on_record(c4j_engine_t *e, const uint8_t *rec, size_t size) {
     if (!r.ok) break;
     on_message(e, cid, text);
     return;
+  case C4J_EV_BINARY: {
+    cid = rd_str(&r);
+    uint32_t n = rd_u32(&r);
+    if (!r.ok || (size_t)(r.end - r.p) != n) break;
+    on_binary(e, cid, r.p, n);
+    return;
+  }
   case C4J_EV_LOG:
     code = rd_u8(&r); text = rd_str(&r);
     if (!r.ok) break;
@@ -237,12 +298,15 @@ int main(int argc, char **argv) {
   hub_remote = o.hub_remote;
 
   c4j_engine_t *e;
+  char why[600];
+  int tls = o.cfg.tls_cert && *o.cfg.tls_cert;
+  char *cert = tls ? strdup(o.cfg.tls_cert) : NULL; /* for the log */
   if ((rc = c4j_engine_new(&o.cfg, &e)) < 0) {
-    const char *why = rc == C4J_EINVAL_CONFIG ? c4j_config_error() : c4j_strerror(rc);
-    const char *key = rc == C4J_EINVAL_CONFIG ? node_options_key_of(why) : NULL;
-    if (key) fprintf(stderr, "comet4j-node: %s: %s\n", key, why + strcspn(why, ":") + 2);
-    else fprintf(stderr, "comet4j-node: %s\n", why);
+    fprintf(stderr, "comet4j-node: %s\n",
+            rc == C4J_EINVAL_CONFIG ? as_setting(c4j_config_error(), why, sizeof why)
+                                    : c4j_strerror(rc));
     node_options_free();
+    free(cert);
     return 2;
   }
   node_options_free(); /* the engine copied what it keeps */
@@ -255,6 +319,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, "comet4j-node: Comet.PresenceChannels: %s: '%s'\n",
               c4j_strerror(rc), ch);
       free(o.presence);
+      free(cert);
       c4j_engine_free(e);
       return 2;
     }
@@ -267,6 +332,8 @@ int main(int argc, char **argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
+  sa.sa_handler = on_hup;
+  sigaction(SIGHUP, &sa, NULL);
   signal(SIGPIPE, SIG_IGN);
 
   /* Like a busy port, an unreachable hub is the machine's state, not a
@@ -277,17 +344,22 @@ int main(int argc, char **argv) {
     else
       fprintf(stderr, "comet4j-node: cannot start: %s\n", c4j_strerror(rc));
     c4j_engine_free(e);
+    free(cert);
     return 1;
   }
   api_set_hub(hub_remote);
-  logf_(LOG_INFO, "comet4j-node listening on port %d%s", c4j_engine_port(e),
-        hub_remote ? " (Redis hub)" : "");
+  logf_(LOG_INFO, "comet4j-node listening on port %d%s%s", c4j_engine_port(e),
+        tls ? " (TLS)" : "", hub_remote ? " (Redis hub)" : "");
 
-  size_t cap = 1 << 20;
+  /* A client's binary message comes whole in one record (up to
+   * Comet.MaxMessage), as for the JVM's dispatcher. */
+  size_t cap = o.cfg.max_message + 4096 > (1u << 20) ? o.cfg.max_message + 4096
+                                                      : 1u << 20;
   uint8_t *buf = malloc(cap);
   if (!buf) {
     c4j_engine_stop(e);
     c4j_engine_free(e);
+    free(cert);
     return 1;
   }
   int stopping = 0;
@@ -296,6 +368,17 @@ int main(int argc, char **argv) {
       logf_(LOG_INFO, "signal %d: stopping", (int)stop_signal);
       stopping = 1;
       c4j_engine_stop(e);
+    }
+    if (reload_signal && !stopping) {
+      reload_signal = 0;
+      if (!tls)
+        logf_(LOG_WARN, "SIGHUP: no TLS (Comet.TlsCert is not set): nothing to reload");
+      else if (c4j_tls_reload(e) == 0)
+        logf_(LOG_INFO, "SIGHUP: TLS certificate reloaded from %s (new connections "
+              "get it)", cert);
+      else
+        logf_(LOG_ERROR, "SIGHUP: %s: keeping the old certificate",
+              as_setting(c4j_config_error(), why, sizeof why));
     }
     int n = c4j_engine_poll(e, buf, cap, 200);
     if (n == C4J_ESTOPPED) break;
@@ -318,6 +401,7 @@ int main(int argc, char **argv) {
   c4j_engine_stop(e);
   c4j_engine_free(e);
   free(buf);
+  free(cert);
   api_free();
   logf_(LOG_INFO, "stopped");
   return 0;

@@ -53,7 +53,10 @@ static opt_t opts[] = {
   {"Comet.HubCatchUpBytes", "--hub-catch-up-bytes", T_INT, 65536, 2147483647L, NULL, NULL},
   {"Comet.ListenActions", "--listen-actions", T_BOOL, 0, 0, NULL, NULL},
   {"Comet.PresenceChannels", "--presence-channels", T_TEXT, 0, 0, NULL, NULL},
+  {"Comet.TlsCert", "--tls-cert", T_TEXT, 0, 0, NULL, NULL},
+  {"Comet.TlsKey", "--tls-key", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.LogLevel", "--log-level", T_LEVEL, 0, 0, NULL, NULL},
+  {"Comet.Metrics", "--metrics", T_TEXT, 0, 0, NULL, NULL},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -171,7 +174,9 @@ static void usage(void) {
                   "Comet.HandshakeTimeout: ms a request may take to arrive (default\n"
                   "  10000, shorter while the node is more than half full);\n"
                   "  Comet.MaxPendingPerAddress: requests not yet arrived one address\n"
-                  "  may hold while the node is at least half full (default 16, 0: no cap).\n");
+                  "  may hold while the node is at least half full (default 16, 0: no cap).\n"
+                  "Comet.TlsCert, Comet.TlsKey: PEM files (both): the port speaks TLS;\n"
+                  "  SIGHUP reads them again (new connections get the new certificate).\n");
 }
 
 static int parse_int(opt_t *o, int *out) {
@@ -301,6 +306,7 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
     else if (!strcmp(k, "Comet.HandshakeTimeout")) c->handshake_timeout_ms = n;
     else if (!strcmp(k, "Comet.MaxPendingPerAddress")) c->max_pending_per_addr = n;
     else if (!strcmp(k, "Comet.AllowedOrigins")) c->allowed_origins = o->value;
+    else if (!strcmp(k, "Comet.Metrics")) c->metrics = o->value;
     else if (!strcmp(k, "Comet.HistorySize")) c->history_size = n;
     else if (!strcmp(k, "Comet.CacheExpires")) c->history_age_ms = n;
     else if (!strcmp(k, "Comet.ConnExpires")) c->conn_expires_ms = n;
@@ -327,7 +333,9 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
                       "handlers): must be false%s", "");
       if (strcmp(o->value, "false") != 0)
         return bad(k, "must be true or false: '%s'", o->value);
-    } else if (!strcmp(k, "Comet.PresenceChannels")) {
+    } else if (!strcmp(k, "Comet.TlsCert")) c->tls_cert = o->value;
+    else if (!strcmp(k, "Comet.TlsKey")) c->tls_key = o->value;
+    else if (!strcmp(k, "Comet.PresenceChannels")) {
       free(out->presence);
       if (!(out->presence = strdup(o->value)))
         return bad(k, "out of memory%s", "");
@@ -354,6 +362,10 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
       ok = c->api_key[i] > 0x20 && c->api_key[i] < 0x7f;
     if (!ok) return bad("Comet.ApiKey", "must be 16 to 256 printable ASCII characters%s", "");
   }
+  if ((c->tls_cert && *c->tls_cert) != (c->tls_key && *c->tls_key))
+    return bad(c->tls_cert && *c->tls_cert ? "Comet.TlsKey" : "Comet.TlsCert",
+               "required with %s (a PEM certificate and its private key)",
+               c->tls_cert && *c->tls_cert ? "Comet.TlsCert" : "Comet.TlsKey");
   if (c->idle_timeout_ms <= c->heartbeat_ms) {
     fprintf(stderr, "comet4j-node: Comet.IdleTimeout: must be greater than Comet.Heartbeat\n");
     return 2;
@@ -378,6 +390,8 @@ const char *node_options_key_of(const char *core_error) {
     {"conn_expires_ms", "Comet.ConnExpires"}, {"api_key", "Comet.ApiKey"},
     {"api_timeout_ms", "Comet.ApiTimeout"}, {"hub", "Comet.Hub"},
     {"hub_prefix", "Comet.HubPrefix"},
+    {"tls_cert", "Comet.TlsCert"}, {"tls_key", "Comet.TlsKey"},
+    {"metrics", "Comet.Metrics"},
     {"hub_outbox_records", "Comet.HubOutboxRecords"},
     {"hub_outbox_bytes", "Comet.HubOutboxBytes"},
     {"hub_catchup_records", "Comet.HubCatchUpRecords"},

@@ -115,7 +115,8 @@ req='{"t":"req","id":5,"route":"cart.add","params":{"n":1}}'
 "$CLIENT" "$port_a" "$secret" "$cid_a" alice news 90 "$req" \
   '{"t":"sub","id":1,"ch":"room.7"}' '{"t":"unsub","id":2,"ch":"room.7"}' \
   '{"t":"pub","id":3,"ch":"room.7","data":{"x":[1,"y"]}}' '{"t":"pub","id":4,"data":1}' \
-  '{"t":"sub","id":"6","ch":"room.7"}' '{"t":"pub","id":7,"ch":"room.7"}' > "$dir/a.out" 2>&1 &
+  '{"t":"sub","id":"6","ch":"room.7"}' '{"t":"pub","id":7,"ch":"room.7"}' \
+  'pub:room.7:8:00ff0a' > "$dir/a.out" 2>&1 &
 cpid_a=$!
 check "a client attaches to B" 'wait_for "$dir/b.out" "\"t\":\"open\""' "$dir/b.out"
 check "a client attaches to A" 'wait_for "$dir/a.out" "\"t\":\"open\""' "$dir/a.out"
@@ -128,9 +129,10 @@ want_all=$(printf '%s\n' "$want" \
   "{\"t\":\"sub\",\"cId\":\"$cid_a\",\"user\":\"alice\",\"id\":1,\"ch\":\"room.7\"}" \
   "{\"t\":\"unsub\",\"cId\":\"$cid_a\",\"user\":\"alice\",\"id\":2,\"ch\":\"room.7\"}" \
   "{\"t\":\"pub\",\"cId\":\"$cid_a\",\"user\":\"alice\",\"id\":3,\"ch\":\"room.7\",\"data\":{\"x\":[1,\"y\"]}}" \
-  "{\"t\":\"pub\",\"cId\":\"$cid_a\",\"user\":\"alice\",\"id\":7,\"ch\":\"room.7\",\"data\":null}" | sort)
+  "{\"t\":\"pub\",\"cId\":\"$cid_a\",\"user\":\"alice\",\"id\":7,\"ch\":\"room.7\",\"data\":null}" \
+  "{\"t\":\"pub\",\"cId\":\"$cid_a\",\"user\":\"alice\",\"id\":8,\"ch\":\"room.7\",\"b64\":\"AP8K\"}" | sort)
 actions_sorted() { rcmd LRANGE c4j:actions 0 -1 | sort; }
-check "req, sub, unsub, pub on A: one entry each on c4j:actions (t, cId, user, id, route/params or ch/data)" \
+check "req, sub, unsub, pub (JSON and binary) on A: one entry each on c4j:actions (t, cId, user, id, route/params or ch/data or ch/b64)" \
   'until_eq 50 "$want_all" actions_sorted' "$dir/node-a.err"
 [ "$got" = "$want_all" ] || printf '    | LRANGE: %s\n' "$got"
 check "the req's entry, with \"t\":\"req\", is there once" \
@@ -138,13 +140,16 @@ check "the req's entry, with \"t\":\"req\", is there once" \
 check "a pub without ch gets 4000 from A" 'wait_for "$dir/a.out" "\"id\":4,\"code\":4000"' "$dir/a.out"
 check "a sub with a string id gets 4000 from A" 'wait_for "$dir/a.out" "\"id\":\"6\",\"code\":4000"' "$dir/a.out"
 check "after them, c4j:actions still holds exactly those entries" '[ "$(actions_sorted)" = "$want_all" ]'
-check "A does not answer the req, sub, unsub, pub itself (no 4040, nothing for ids 1-3, 5, 7)" \
-  '! grep -qE "\"code\":4040|\"id\":[12357][,}]" "$dir/a.out"' "$dir/a.out"
+check "A does not answer the req, sub, unsub, pub itself (no 4040, nothing for ids 1-3, 5, 7, 8)" \
+  '! grep -qE "\"code\":4040|\"id\":[123578][,}]" "$dir/a.out"' "$dir/a.out"
 
 # A publish on A reaches B's page (and A's).
 out=$(post "$api_a/publish" '{"channel":"news","data":"from A"}')
 check "POST /api/publish on A: 200" '[ "$out" = "{\"ok\":true} 200" ]'
 check "B's client gets A's publish" 'wait_for "$dir/b.out" "from A"' "$dir/b.out"
+out=$(post "$api_a/publish" '{"channel":"news","b64":"3q2+7w=="}')
+check "POST /api/publish with b64 on A: 200" '[ "$out" = "{\"ok\":true} 200" ]'
+check "B's client gets A's bytes as a binary frame" 'wait_for "$dir/b.out" "binary {.*} deadbeef"' "$dir/b.out"
 check "A's client gets it too" 'wait_for "$dir/a.out" "from A"' "$dir/a.out"
 
 # /api/send on A to the cId held by B.

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # test-node.sh NODE CLIENT - comet4j-node over real sockets (run by
 # `make test` on a build with ASan + UBSan): flags, the WebSocket client,
-# the HTTP API with curl, SIGTERM.  Ends with "test/node: N passed, N failed".
+# the HTTP API with curl, SIGTERM; TLS (certificates made with the openssl
+# command) with the client over TLS, curl and openssl s_client, SIGHUP
+# reloading the certificate.  Ends with "test/node: N passed, N failed".
 set -u
 NODE=$1 CLIENT=$2
 dir=$(mktemp -d)
-pid=; cpid=
+pid=; cpid=; tpid=
 cleanup() {
   [ -n "$cpid" ] && kill "$cpid" 2>/dev/null
   [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null
+  [ -n "$tpid" ] && kill -9 "$tpid" 2>/dev/null
   rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -77,9 +80,13 @@ check "an API key of two characters exits 2 naming Comet.ApiKey" \
   '[ $rc -eq 2 ] && grep -q "Comet.ApiKey: too little variety" "$dir/bad10.err"' "$dir/bad10.err"
 check "a secret from a file gives no warning" '! grep -q warning "$dir/bad10.err"' "$dir/bad10.err"
 
+"$NODE" --metrics 'true' --secret-file "$dir/secret" --port 0 2> "$dir/bad11.err"; rc=$?
+check "--metrics true without an API key exits 2 naming Comet.Metrics" \
+  '[ $rc -eq 2 ] && grep -q "Comet.Metrics: " "$dir/bad11.err"' "$dir/bad11.err"
+
 # The server, from a config file and flags.
 printf '# comet4j-node\nComet.Port = 0\nComet.WorkStyle = auto\nComet.Host = 127.0.0.1\nComet.HistorySize = 10\n' > "$dir/node.conf"
-printf 'Comet.Hub = local\nComet.ListenActions = false\n' >> "$dir/node.conf"
+printf 'Comet.Hub = local\nComet.ListenActions = false\nComet.Metrics = true\n' >> "$dir/node.conf"
 "$NODE" --config "$dir/node.conf" --secret-file "$dir/secret" --api-key-file "$dir/key" \
   --threads 2 --log-level debug --presence-channels 'other, news' 2> "$dir/node.err" &
 pid=$!
@@ -104,6 +111,15 @@ out=$(curl -s -w ' %{http_code}' -H "Authorization: Bearer $key" \
 check "POST /api/publish: 200 {\"ok\":true}" '[ "$out" = "{\"ok\":true} 200" ]'
 check "the client got the broadcast" 'wait_for "$dir/client.out" "hello node"' "$dir/client.out"
 
+# GET /metrics (docs/metrics.md): the key as a bearer, the broadcast counted.
+out=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/metrics")
+check "GET /metrics without the key: 401" '[ "$out" = 401 ]'
+curl -s -H "Authorization: Bearer $key" "http://127.0.0.1:$port/metrics" > "$dir/metrics.txt"
+check "GET /metrics counts the broadcast and the attached WebSocket" \
+  'grep -qx "comet4j_sends_total{to=\"all\"} 1" "$dir/metrics.txt" &&
+   grep -qx "comet4j_connections{transport=\"ws\"} 1" "$dir/metrics.txt" &&
+   grep -qx "# TYPE comet4j_broadcast_fanout_seconds histogram" "$dir/metrics.txt"' "$dir/metrics.txt"
+
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" \
   -d '{"channel":"news","data":"to alice","user":"alice"}' "$api/send")
 check "POST /api/send to a user" '[ "$out" = "{\"ok\":true} 200" ] && wait_for "$dir/client.out" "to alice"' "$dir/client.out"
@@ -118,7 +134,22 @@ out=$(curl -s -w ' %{http_code}' -d '{"channel":"news","data":1}' "$api/publish"
 check "no key: 401" '[ "${out##* }" = 401 ]'
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" -d '{"channel":"news"}' "$api/publish")
 check "missing data: 400 with the ApiHandler message" \
-  '[ "$out" = "{\"error\":{\"code\":400,\"message\":\"\\\"data\\\" is required\"}} 400" ]'
+  '[ "$out" = "{\"error\":{\"code\":400,\"message\":\"\\\"data\\\" (or \\\"b64\\\") is required\"}} 400" ]'
+
+# Binary messages (docs/protocol.md section 11): "b64" in place of "data".
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" \
+  -d '{"channel":"news","b64":"AAEK/w=="}' "$api/publish")
+check "POST /api/publish with b64: 200" '[ "$out" = "{\"ok\":true} 200" ]' <(echo "got: $out")
+check "the client got it as a binary frame with the bytes" \
+  'wait_for "$dir/client.out" "binary {\"t\":\"msg\",\"ch\":\"news\",\"e\":\"[A-Za-z0-9_-]*\",\"o\":[0-9]*,\"time\":[0-9]*} 00010aff"' "$dir/client.out"
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" \
+  -d "{\"channel\":\"news\",\"b64\":\"AAI=\",\"cId\":\"$cid\"}" "$api/send")
+check "POST /api/send with b64 to a cId" \
+  '[ "$out" = "{\"ok\":true} 200" ] && wait_for "$dir/client.out" "binary {\"t\":\"msg\",\"ch\":\"news\",\"time\":[0-9]*} 0002"' "$dir/client.out"
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" -d '{"channel":"news","b64":"AAE","data":1}' "$api/publish")
+check "data and b64: 400" '[ "${out##* }" = 400 ]'
+out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" -d '{"channel":"news","b64":"A*=="}' "$api/publish")
+check "b64 that is not base64: 400" '[ "$out" = "{\"error\":{\"code\":400,\"message\":\"\\\"b64\\\" is not base64\"}} 400" ]' <(echo "got: $out")
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/publish")
 check "GET /api/publish: 405" '[ "${out##* }" = 405 ]'
 
@@ -146,6 +177,14 @@ check "alice heard carol join news" \
 out=$(curl -s -H "X-Api-Key: $key" "$api/online")
 check "carol counts while dying" '[ "$out" = "{\"users\":2,\"connections\":2}" ]'
 
+# A page's binary message: a pub of bytes gets 4040 as a JSON pub does; a
+# binary message that is no pub, 4000; the connection lives on (ping).
+"$CLIENT" "$port" "$secret" DDDDDDDDDDDDDDDDDDDDDD dave news 2 'pub:news:11:00ff' 'raw:0003' \
+  '{"t":"ping"}' > "$dir/bin.out" 2>&1
+check "without a Redis hub a binary pub gets 4040" 'grep -q "\"id\":11,\"code\":4040" "$dir/bin.out"' "$dir/bin.out"
+check "a binary message that is no pub gets 4000" 'grep -q "\"code\":4000" "$dir/bin.out"' "$dir/bin.out"
+check "the page stays after a binary message" 'grep -q "{\"t\":\"pong\"}" "$dir/bin.out"' "$dir/bin.out"
+
 # SIGTERM: the client gets 1001, the node exits 0 without a sanitizer report.
 kill -TERM "$pid"
 for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -154,6 +193,87 @@ pid=
 check "SIGTERM: exit 0" '[ "$rc" = 0 ]' "$dir/node.err"
 check "no ASan/UBSan report" '! grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$dir/node.err"' "$dir/node.err"
 check "the client got close 1001" 'wait_for "$dir/client.out" "close 1001"' "$dir/client.out"
+wait "$cpid" 2>/dev/null; cpid=
+
+# ---- TLS: Comet.TlsCert and Comet.TlsKey ----------------------------------
+if ! command -v openssl >/dev/null; then
+  bad "TLS: the openssl command is needed (apt-get install openssl; .ci/install does it)"
+  echo "test/node: $pass passed, $fail failed"; exit 1
+fi
+# mkcert NAME CN: a self-signed P-256 certificate and its key.
+mkcert() {
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=$2" -keyout "$dir/$1.key" -out "$dir/$1.crt" 2>/dev/null
+}
+mkcert one one && mkcert two two || bad "openssl req makes the test certificates"
+"$NODE" --port 0 --secret-file "$dir/secret" --tls-cert "$dir/one.crt" --tls-key "$dir/missing.key" \
+  2> "$dir/tls-bad1.err"; rc=$?
+check "a missing --tls-key exits 2 naming Comet.TlsKey and the file" \
+  '[ $rc -eq 2 ] && grep -q "Comet.TlsKey: cannot read $dir/missing.key: No such file or directory" "$dir/tls-bad1.err"' "$dir/tls-bad1.err"
+"$NODE" --port 0 --secret-file "$dir/secret" --tls-cert "$dir/one.crt" 2> "$dir/tls-bad2.err"; rc=$?
+check "--tls-cert without --tls-key exits 2" \
+  '[ $rc -eq 2 ] && grep -q "Comet.TlsKey: required with Comet.TlsCert" "$dir/tls-bad2.err"' "$dir/tls-bad2.err"
+printf 'Comet.TlsCert = %s\nComet.TlsKey = %s\n' "$dir/two.crt" "$dir/one.key" > "$dir/tls-bad.conf"
+"$NODE" --config "$dir/tls-bad.conf" --port 0 --secret-file "$dir/secret" 2> "$dir/tls-bad3.err"; rc=$?
+check "a key of another certificate (in --config) exits 2 naming both settings" \
+  '[ $rc -eq 2 ] && grep -q "Comet.TlsKey: does not match the certificate in Comet.TlsCert" "$dir/tls-bad3.err"' "$dir/tls-bad3.err"
+"$NODE" --port 0 --secret-file "$dir/secret" --tls-cert "$dir/secret" --tls-key "$dir/one.key" 2> "$dir/tls-bad4.err"; rc=$?
+check "a file that is no certificate exits 2 naming Comet.TlsCert" \
+  '[ $rc -eq 2 ] && grep -q "Comet.TlsCert: not a PEM certificate" "$dir/tls-bad4.err"' "$dir/tls-bad4.err"
+
+cp "$dir/one.crt" "$dir/live.crt"; cp "$dir/one.key" "$dir/live.key"
+printf 'Comet.TlsCert = %s\nComet.TlsKey = %s\n' "$dir/live.crt" "$dir/live.key" > "$dir/tls.conf"
+"$NODE" --config "$dir/tls.conf" --port 0 --host 127.0.0.1 --secret-file "$dir/secret" \
+  --api-key-file "$dir/key" --threads 2 2> "$dir/tls.err" &
+tpid=$!
+if ! wait_for "$dir/tls.err" "listening on port [0-9]* (TLS)"; then
+  bad "comet4j-node starts with TLS" "$dir/tls.err"
+  echo "test/node: $pass passed, $fail failed"; exit 1
+fi
+tport=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$dir/tls.err" | head -1)
+ok "starts with TLS on port $tport"
+"$CLIENT" "tls:$tport" "$secret" DDDDDDDDDDDDDDDDDDDDDD dave news 30 > "$dir/tls1.out" 2>&1 &
+cpid=$!
+check "a client attaches over TLS 1.3 with ALPN http/1.1 and the first certificate" \
+  'wait_for "$dir/tls1.out" "\"t\":\"open\"" && grep -q "^tls: TLSv1.3 http/1.1 CN=one$" "$dir/tls1.out"' "$dir/tls1.out"
+out=$(curl -sk -w ' %{http_code}' -H "X-Api-Key: $key" -d '{"channel":"news","data":"over tls"}' \
+  "https://127.0.0.1:$tport/api/publish")
+check "curl over https: POST /api/publish" '[ "$out" = "{\"ok\":true} 200" ]' <(echo "got: $out")
+check "the TLS client got the broadcast" 'wait_for "$dir/tls1.out" "over tls"' "$dir/tls1.out"
+openssl s_client -connect "127.0.0.1:$tport" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' </dev/null \
+  > "$dir/tls11.out" 2>&1; rc=$?
+check "openssl s_client -tls1_1 is refused (protocol version)" \
+  '[ $rc -ne 0 ] && grep -q "protocol version" "$dir/tls11.out"' "$dir/tls11.out"
+openssl s_client -connect "127.0.0.1:$tport" -alpn h2,http/1.1 </dev/null > "$dir/s_client.out" 2>&1
+check "openssl s_client: TLSv1.3, ALPN http/1.1 out of h2,http/1.1" \
+  'grep -q "ALPN protocol: http/1.1" "$dir/s_client.out" && grep -q "TLSv1.3" "$dir/s_client.out"' "$dir/s_client.out"
+out=$(curl -s "http://127.0.0.1:$tport/api/online")
+check "plain HTTP on the TLS port gets a clear answer" '[[ "$out" == *"this port speaks TLS"* ]]' <(echo "got: $out")
+
+# SIGHUP: a renewed certificate for the next connections.
+cp "$dir/two.crt" "$dir/live.crt"; cp "$dir/two.key" "$dir/live.key"
+kill -HUP "$tpid"
+check "SIGHUP: the log says reloaded" 'wait_for "$dir/tls.err" "SIGHUP: TLS certificate reloaded from $dir/live.crt"' "$dir/tls.err"
+"$CLIENT" "tls:$tport" "$secret" EEEEEEEEEEEEEEEEEEEEEE erin news 2 > "$dir/tls2.out" 2>&1
+check "the next connection gets the new certificate" 'grep -q "^tls: TLSv1.3 http/1.1 CN=two$" "$dir/tls2.out"' "$dir/tls2.out"
+openssl s_client -connect "127.0.0.1:$tport" </dev/null 2>/dev/null | openssl x509 -noout -subject > "$dir/subject.out" 2>&1
+check "openssl s_client sees it too" 'grep -q "CN *= *two" "$dir/subject.out"' "$dir/subject.out"
+curl -sk -H "X-Api-Key: $key" -d '{"channel":"news","data":"after reload"}' "https://127.0.0.1:$tport/api/publish" >/dev/null
+check "the connection made before the reload goes on" 'wait_for "$dir/tls1.out" "after reload"' "$dir/tls1.out"
+# A broken key: the error, and the last good certificate kept.
+printf 'not a key\n' > "$dir/live.key"
+kill -HUP "$tpid"
+check "SIGHUP with a broken key: the error and keeping the old certificate" \
+  'wait_for "$dir/tls.err" "SIGHUP: Comet.TlsKey: not a PEM private key.*: keeping the old certificate"' "$dir/tls.err"
+"$CLIENT" "tls:$tport" "$secret" FFFFFFFFFFFFFFFFFFFFFF fred news 2 > "$dir/tls3.out" 2>&1
+check "and new connections still get it" 'grep -q "CN=two$" "$dir/tls3.out" && grep -q "\"t\":\"open\"" "$dir/tls3.out"' "$dir/tls3.out"
+kill -TERM "$tpid"
+for _ in $(seq 100); do kill -0 "$tpid" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "$tpid" 2>/dev/null; then rc=timeout; else wait "$tpid"; rc=$?; fi
+tpid=
+check "TLS node: SIGTERM, exit 0" '[ "$rc" = 0 ]' "$dir/tls.err"
+check "TLS node: no ASan/UBSan report" '! grep -qE "AddressSanitizer|LeakSanitizer|runtime error" "$dir/tls.err"' "$dir/tls.err"
+check "the TLS client got close 1001" 'wait_for "$dir/tls1.out" "close 1001"' "$dir/tls1.out"
 wait "$cpid" 2>/dev/null; cpid=
 
 echo "test/node: $pass passed, $fail failed"

@@ -99,12 +99,14 @@ static void cmd_frame(c4j__conn_t *c, json_t *frame, json_t *replies) {
   c4j__worker_t *w = c4j__conn_worker(c);
   json_t *t = json_object_get(frame, "t");
   char *text;
+  w->messages_in++; /* added to the engine's by the flush */
   if (json_is_string(t) && strcmp(json_string_value(t), "ping") == 0) {
     json_array_append_new(replies, json_pack("{s:s}", "t", "pong"));
     return;
   }
   text = json_dumps(frame, JSON_COMPACT | JSON_ENCODE_ANY);
   if (text == NULL) return;
+  w->bytes_in += strlen(text);
   c4j__events_message(&w->engine->events, c->u.cmd->cid,
                       (const uint8_t *)text, strlen(text));
   free(text);

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "common.h"
+#include "metrics.h"
 #include "auth.h"
 
 /* ---- Allocation ---------------------------------------------------------- */
@@ -249,6 +250,24 @@ int c4j__config_check(const c4j_config_t *cfg) {
     BAD("listen_actions: must be 0 or 1");
   if (cfg->max_pending_per_addr < 0 || cfg->max_pending_per_addr > 1000000)
     BAD("max_pending_per_addr: must be between 0 (no cap) and 1000000");
+  if ((cfg->tls_cert != NULL && cfg->tls_cert[0] != '\0') !=
+      (cfg->tls_key != NULL && cfg->tls_key[0] != '\0'))
+    BAD(cfg->tls_key == NULL || cfg->tls_key[0] == '\0'
+            ? "tls_key: required with tls_cert (the certificate's private key)"
+            : "tls_cert: required with tls_key (the key's certificate)");
+  if ((cfg->tls_cert != NULL && strlen(cfg->tls_cert) > 4096) ||
+      (cfg->tls_key != NULL && strlen(cfg->tls_key) > 4096))
+    BAD(cfg->tls_key != NULL && strlen(cfg->tls_key) > 4096
+            ? "tls_key: a path of at most 4096 bytes"
+            : "tls_cert: a path of at most 4096 bytes");
+  {
+    c4j__metrics_access_t a;
+    const char *why;
+    if (c4j__metrics_parse(cfg->metrics, &a, &why) != 0) BAD(why);
+    if (a.key && (cfg->api_key == NULL || cfg->api_key[0] == '\0'))
+      BAD("metrics: \"true\" needs api_key (or list the addresses that "
+          "may read)");
+  }
   if (cfg->hub_outbox_records < 1 || cfg->hub_outbox_records > 10000000)
     BAD("hub_outbox_records: must be between 1 and 10000000");
   if (cfg->hub_outbox_bytes < 65536 ||

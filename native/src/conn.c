@@ -3,11 +3,15 @@
  * rest), sending a frame (with the slow-consumer cut), closing (the close
  * handshake's last steps, FIN, the close callback), the read dispatch to
  * the request, the WebSocket or the body, and the tick's timeouts and
- * heartbeats.  What a connection reads is the other files' (conn.h).
+ * heartbeats.  What a connection reads is the other files' (conn.h).  A
+ * socket of a TLS native port takes one branch on read and one on flush
+ * into tls.c, which decrypts into c4j__conn_bytes and seals the output
+ * ring; the plain path is the same without it.
  *
  * Memory while idle: the uv_tcp_t and this struct, the cid entry, one node
- * per subscribed channel and, until the next tick, the output ring.  Reads
- * land in the worker's 64 KiB buffer.
+ * per subscribed channel and, until the next tick, the output ring (with
+ * TLS, tls.c's record keys too).  Reads land in the worker's 64 KiB
+ * buffer.
  */
 #include <errno.h>
 #include <string.h>
@@ -18,13 +22,13 @@
 #include "conn.h"
 #include "engine.h"
 #include "stream.h"
+#include "tls.h"
 
 #define CLOSE_WAIT_MS 2000 /* how long a closing connection may linger */
 
 /* ---- Output ring ---------------------------------------------------------- */
 
-/* Puts c on the list the worker writes once this loop turn ends. */
-static void want_flush(c4j__conn_t *c) {
+void c4j__conn_want_flush(c4j__conn_t *c) {
   c4j__worker_t *w = c4j__conn_worker(c);
   if (c->flags & C4J__F_IN_FLUSH) return;
   c->flags |= C4J__F_IN_FLUSH;
@@ -51,7 +55,7 @@ int c4j__conn_push_out(c4j__conn_t *c, c4j__buf_t *b) {
   /* Ghosts and waiting polls write nothing until a transport takes them. */
   if (!c4j__conn_is_ghost(c) &&
       !(c->transport == C4J__T_POLL && c->state == C4J__CONN_OPEN))
-    want_flush(c);
+    c4j__conn_want_flush(c);
   return 0;
 }
 
@@ -210,6 +214,7 @@ static void close_cb(uv_handle_t *h) {
   c4j__free(c->outq);
   c4j__handover_free(c->ho);
   if (c->flags & C4J__F_EVICTED) atomic_fetch_sub(&e->evicting, 1);
+  if (c->tls != NULL) c4j__tls_free(c);
   atomic_fetch_sub(&e->open_socks, 1);
   c4j__free(c);
 }
@@ -252,7 +257,7 @@ void c4j__conn_close(c4j__conn_t *c, int code, const char *reason,
   if (c->transport != C4J__T_WS) {
     /* HTTP transports have no close frame: end the response. */
     c->state = C4J__CONN_REFUSING;
-    want_flush(c);
+    c4j__conn_want_flush(c);
     return;
   }
   c->state = C4J__CONN_CLOSING;
@@ -266,8 +271,14 @@ static void shutdown_cb(uv_shutdown_t *req, int status) {
   if (status < 0) c4j__conn_abort(c);
 }
 
-/* All output is written: finish what the state asks for. */
+/* All output is written: finish what the state asks for (with TLS, its
+ * close_notify before the close or the FIN). */
 static void drained(c4j__conn_t *c) {
+  if ((c->state == C4J__CONN_REFUSING || c->state == C4J__CONN_CLOSING) &&
+      c->tls != NULL && c4j__tls_close_notify(c)) {
+    c4j__conn_flush(c);
+    return;
+  }
   if (c->state == C4J__CONN_REFUSING) {
     c4j__conn_abort(c);
   } else if (c->state == C4J__CONN_CLOSING) {
@@ -311,13 +322,21 @@ void c4j__conn_flush(c4j__conn_t *c) {
   uv_buf_t iov[C4J__MAX_IOV];
   unsigned n, i;
   size_t done, off = 0;
-  int r;
+  int r, hold;
   c4j__wreq_t *wr;
 
   if (c->state == C4J__CONN_CLOSED || c->wreq != NULL ||
-      c4j__conn_is_ghost(c) || c->state == C4J__CONN_BODY ||
-      (c->transport == C4J__T_POLL && c->state == C4J__CONN_OPEN))
+      c4j__conn_is_ghost(c))
     return;
+  /* A body being read, or a poll waiting, holds its output; TLS's own
+   * bytes (the handshake's, a key update) go out anyway. */
+  hold = c->state == C4J__CONN_BODY ||
+         (c->transport == C4J__T_POLL && c->state == C4J__CONN_OPEN);
+  if (c->tls != NULL) {
+    if (c4j__tls_flush(c, hold) == 0 && !hold) drained(c);
+    return;
+  }
+  if (hold) return;
   if (c->out_len == 0) {
     drained(c);
     return;
@@ -378,6 +397,52 @@ void c4j__conn_flush(c4j__conn_t *c) {
     c4j__free(wr);
     c4j__conn_abort(c);
   }
+}
+
+int c4j__conn_write(c4j__conn_t *c, c4j__buf_t **bufs, unsigned n) {
+  uv_buf_t iov[4] = { { 0 } };
+  unsigned i, first = 0;
+  size_t done;
+  int r;
+  c4j__wreq_t *wr;
+  for (i = 0; i < n; i++)
+    iov[i] = uv_buf_init((char *)bufs[i]->data, bufs[i]->len);
+  r = uv_try_write((uv_stream_t *)&c->tcp, iov, n);
+  if (r == UV_EAGAIN || r == UV_ENOSYS) r = 0;
+  if (r < 0) goto fail;
+  for (done = (size_t)r; first < n && done >= bufs[first]->len; first++) {
+    done -= bufs[first]->len;
+    c4j__buf_unref(bufs[first]);
+  }
+  if (first == n) return 0;
+  wr = c4j__malloc(sizeof(*wr) + (n - first) * sizeof(c4j__buf_t *));
+  if (wr == NULL) goto fail;
+  wr->c = c;
+  wr->n = n - first;
+  wr->bytes = 0;
+  for (i = 0; i < wr->n; i++) {
+    c4j__buf_t *b = bufs[first + i];
+    size_t skip = i == 0 ? done : 0;
+    wr->bufs[i] = b;
+    iov[i] = uv_buf_init((char *)b->data + skip, (unsigned)(b->len - skip));
+    wr->bytes += b->len - (uint32_t)skip;
+  }
+  c->queued += wr->bytes;
+  c->wreq = wr;
+  r = uv_write(&wr->req, (uv_stream_t *)&c->tcp, iov, wr->n, write_cb);
+  if (r < 0) {
+    c->wreq = NULL;
+    c->queued -= wr->bytes;
+    for (i = 0; i < wr->n; i++) c4j__buf_unref(wr->bufs[i]);
+    c4j__free(wr);
+    c4j__conn_abort(c);
+    return -1;
+  }
+  return 1;
+fail:
+  for (i = first; i < n; i++) c4j__buf_unref(bufs[i]);
+  c4j__conn_abort(c);
+  return -1;
 }
 
 /* ---- Sending -------------------------------------------------------------- */
@@ -534,27 +599,31 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init((char *)w->rbuf, sizeof(w->rbuf));
 }
 
+void c4j__conn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n) {
+  if (c->state == C4J__CONN_HANDSHAKE) {
+    c4j__request_bytes(c, data, n);
+  } else if (c->state == C4J__CONN_BODY) {
+    c4j__cmd_bytes(c, data, n);
+  } else if (c->transport == C4J__T_WS &&
+             (c->state == C4J__CONN_OPEN || c->state == C4J__CONN_CLOSING)) {
+    if (c->state == C4J__CONN_OPEN)
+      c->stamp = c4j__worker_now(c4j__conn_worker(c));
+    c4j__wsconn_bytes(c, data, n);
+  }
+  /* SSE and long-poll clients send nothing after the request: any more
+   * bytes are ignored. */
+}
+
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   c4j__conn_t *c = (c4j__conn_t *)s;
   c4j__worker_t *w = c4j__worker_of(s->loop);
-  const uint8_t *data = (const uint8_t *)buf->base;
 
   if (nread < 0) {
     c4j__conn_abort(c);
   } else if (nread > 0) {
-    size_t n = (size_t)nread;
-    if (c->state == C4J__CONN_HANDSHAKE) {
-      c4j__request_bytes(c, data, n);
-    } else if (c->state == C4J__CONN_BODY) {
-      c4j__cmd_bytes(c, data, n);
-    } else if (c->transport == C4J__T_WS &&
-               (c->state == C4J__CONN_OPEN ||
-                c->state == C4J__CONN_CLOSING)) {
-      if (c->state == C4J__CONN_OPEN) c->stamp = c4j__worker_now(w);
-      c4j__wsconn_bytes(c, data, n);
-    }
-    /* SSE and long-poll clients send nothing after the request: any more
-     * bytes are ignored. */
+    /* With TLS the records are opened in place: buf is the worker's. */
+    if (c->tls != NULL) c4j__tls_read(c, (uint8_t *)buf->base, (size_t)nread);
+    else c4j__conn_bytes(c, (const uint8_t *)buf->base, (size_t)nread);
   }
   if (buf->base == (char *)w->rbuf) w->rbuf_busy = 0;
 }
@@ -562,7 +631,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 /* ---- Life cycle ----------------------------------------------------------- */
 
 void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first,
-                     uint32_t key) {
+                     uint32_t key, int tls) {
   c4j_engine_t *e = w->engine;
   c4j__conn_t *c = c4j__calloc(1, sizeof(*c));
   if (c == NULL) goto fail;
@@ -586,6 +655,10 @@ void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first,
   }
   c->flags |= C4J__F_HTTP;
   c4j_http_init(c->u.http, e->cfg.max_header);
+  if (tls && c4j__tls_start(c) != 0) {
+    c4j__conn_abort(c);
+    return;
+  }
   if (uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0) {
     c4j__conn_abort(c);
     return;

@@ -11,6 +11,9 @@
  *   identity.c      the identity a connection attaches: attach, ghosts
  *                   (dying, parked), the hand-over between workers
  *   subscription.c  run-time (un)subscriptions of an identity
+ *   tls.c           TLS on the native port: the handshake (OpenSSL), then
+ *                   records opened on read and sealed on flush (tlsrec.c,
+ *                   a codec below); tls.h
  *
  * A connection is the HTTP request, then its transport (WebSocket, SSE, a
  * long-poll, or one /cmd or /api/ request), an output queue of shared
@@ -66,6 +69,7 @@ enum { C4J__T_WS, C4J__T_SSE, C4J__T_POLL, C4J__T_CMD, C4J__T_API };
 
 typedef struct c4j__wreq_s c4j__wreq_t;
 typedef struct c4j__cmd_s c4j__cmd_t;
+typedef struct c4j__tls_s c4j__tls_t;
 
 /* A write in flight: the buffers handed to uv_write, one reference each. */
 struct c4j__wreq_s {
@@ -94,7 +98,10 @@ struct c4j__wreq_s {
  * request (C4J__F_PENDING): counted under its address's key `akey` in the
  * engine's register (pending.h) and on its worker's pending list
  * (`gnext` older, `gprev` newer; no other list holds it meanwhile), until
- * its request is complete or it closes. */
+ * its request is complete or it closes.  `tls` is set for the whole life
+ * of a socket accepted on a TLS native port (tls.c's), NULL for every
+ * other; with it, `outq` and `queued` hold plaintext, and a write in
+ * flight ciphertext. */
 /* A hand-over from another worker in progress (identity.c): the identity
  * attached here while its former worker still held frames for it.  Until
  * that worker's last C4J__MSG_KEPT (the one without a buf) arrives,
@@ -121,6 +128,7 @@ struct c4j__conn_s {
   c4j__sub_t *user;         /* node in the worker's user index, or NULL */
   c4j__buf_t **outq;
   c4j__wreq_t *wreq;
+  c4j__tls_t *tls;
   c4j__conn_t *flush_next;
   c4j__conn_t *gnext, *gprev; /* ghosts; for a poll, the batch list */
   uint32_t queued;
@@ -145,9 +153,10 @@ struct c4j__conn_s {
  * in open_socks and as an unfinished request of key (both counted out
  * again, and fd closed, on failure).  first: NULL, or the bytes its client
  * sent that another server read (a socket taken over): read as if they
- * came from the socket. */
+ * came from the socket.  tls: the socket was accepted on the native port
+ * with a TLS context (never with first). */
 void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first,
-                     uint32_t key);
+                     uint32_t key, int tls);
 /* conn.c: makes room on w for a new socket: its oldest unfinished
  * request is read first (what its client sent may simply not have been
  * read yet: an honest request is complete then, and goes on, and the next
@@ -271,6 +280,18 @@ int c4j__conn_queue_bytes(c4j__conn_t *c, const void *p, size_t n);
  * b NULL (out of memory) closes c with 1011.  For frames made for one
  * connection. */
 void c4j__conn_send_new(c4j__conn_t *c, c4j__buf_t *b);
+/* conn.c: what the client sent (decrypted, with TLS) goes where the
+ * connection's state says: the request, a body, the WebSocket. */
+void c4j__conn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
+/* conn.c: puts c on the worker's flush list (written once this loop
+ * turn ends). */
+void c4j__conn_want_flush(c4j__conn_t *c);
+/* conn.c: writes bufs[0..n) (n <= 4; their references taken over), what
+ * the kernel takes at once with uv_try_write, the rest with uv_write
+ * (counted in `queued` until written).  Returns 0 when all was written, 1
+ * when a write is in flight, -1 when c was aborted.  For tls.c, whose
+ * ciphertext is the connection's own. */
+int c4j__conn_write(c4j__conn_t *c, c4j__buf_t **bufs, unsigned n);
 /* conn.c: the worker's intrusive lists of connections (ghosts, polls in a
  * batch, /api/ requests waiting), through `gnext` and `gprev`. */
 void c4j__conn_list_add(c4j__conn_t **head, c4j__conn_t *c);
@@ -299,9 +320,19 @@ void c4j__request_refuse_json(c4j__conn_t *c, int status,
  * status and reason, as its path answers (JSON for /cmd and /api/). */
 void c4j__request_refuse_pending(c4j__conn_t *c, int status,
                                  const char *reason);
+/* request.c: once a worker tick, the count of the refusals for a ticket
+ * (401) or an origin (403) not logged one by one, once their minute is
+ * over (one line each; nothing when there were none). */
+void c4j__request_report(c4j__worker_t *w);
 
 /* wsconn.c: bytes read on an attached (or closing) WebSocket. */
 void c4j__wsconn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
+/* wsconn.c: the conformance echo (engine.h, c4j__engine_echo): answers the
+ * checked upgrade of "/" with 101 (accept: Sec-WebSocket-Accept) and opens
+ * a WebSocket with no identity (cid NULL: no ticket, no open frame, no
+ * event) whose messages come back unchanged.  Answers 503 when out of
+ * memory. */
+void c4j__wsconn_echo_open(c4j__conn_t *c, const char *accept);
 
 /* cmd.c: starts reading the body of POST /cmd for the checked ticket
  * (w->ticket) or of an /api/ request (checked here: method, key,

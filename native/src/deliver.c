@@ -42,6 +42,10 @@ static int push_all(c4j_engine_t *e, int type, const char *name,
     return n;
   }
   for (i = 0; i < n; i++) msgs[i]->code = code;
+  if (type == C4J__MSG_SEND_ALL) { /* timed until every worker wrote it */
+    c4j__fan_t *fan = c4j__fan_new(&e->fanout, n);
+    for (i = 0; i < n; i++) msgs[i]->fan = fan;
+  }
   if (buf != NULL && n > 1) c4j__buf_ref(buf, (unsigned)n - 1);
   for (i = 0; i < n; i++) {
     msgs[i]->buf = buf;
@@ -148,35 +152,39 @@ int c4j__deliver_lost(c4j_engine_t *e, const char *ch, size_t ch_len,
 
 /* ---- Commands and drops --------------------------------------------------- */
 
-/* Pushes one command message (cid, channel, id) to every worker: the one
- * holding cid acts on it, as for sendTo. */
+/* Pushes one command message (cid, channel, id) to the worker holding
+ * cid, numbered in the identity's order (held.h): should cid move before
+ * its turn, the command follows it.  A subscription carries its channel's
+ * history and newest offset, read under the history's lock as publishers
+ * assign theirs: every broadcast after the call is above that offset. */
 static int command(c4j_engine_t *e, int type, const char *cid,
                    size_t cid_len, const char *channel, size_t channel_len,
                    int64_t id) {
   char ch[C4J_MAX_CHANNEL + 1];
-  c4j__msg_t *msgs[256];
-  c4j__hist_chan_t *hc = NULL;
-  int n, i, locked = type == C4J__MSG_SUB && e->hist.size > 0;
+  c4j__msg_t *m;
+  int to;
   if (channel_len > C4J_MAX_CHANNEL) return C4J_EBADNAME;
   memcpy(ch, channel, channel_len);
   ch[channel_len] = '\0';
   if (!c4j__engine_enter(e)) return c4j__engine_refusal(e);
-  n = new_msgs(e, msgs, type, cid, cid_len, ch);
-  if (n < 0) {
+  if ((m = c4j__msg_new(type, cid, cid_len, ch)) == NULL) {
     c4j__engine_leave(e);
-    return n;
+    return C4J_ENOMEM;
   }
-  for (i = 0; i < n; i++) msgs[i]->id = id;
-  if (locked) {
+  m->id = id;
+  if (type == C4J__MSG_SUB && e->hist.size > 0) {
+    c4j__hist_chan_t *hc;
     c4j__hist_lock(&e->hist);
     hc = c4j__hist_chan(&e->hist, ch, channel_len);
+    m->hist = hc;
+    m->off = hc ? hc->last : 0;
+    c4j__hist_unlock(&e->hist);
   }
-  for (i = 0; i < n; i++) {
-    msgs[i]->hist = hc;
-    msgs[i]->off = hc ? hc->last : 0;
-    c4j__worker_push(e->workers[i], &msgs[i]->node);
-  }
-  if (locked) c4j__hist_unlock(&e->hist);
+  m->seq = c4j__held_cmd_new(&e->held, cid, cid_len, &to);
+  if (to < 0)
+    c4j__msg_free(m); /* not held here: nothing to (un)subscribe */
+  else
+    c4j__worker_push(e->workers[to], &m->node);
   c4j__engine_leave(e);
   return 0;
 }

@@ -1,8 +1,9 @@
 /* engine.h - the engine's state: one struct that every layer above the
  * leaves reads (configuration, workers, events, history, the held
  * register, the hub's link), and the push guard.  Data only: the
- * functions that act on it live in the file of each layer.  Embedders see
- * only the opaque c4j_engine_t.
+ * functions that act on it live in the file of each layer, but for the
+ * conformance hook at the end.  Embedders see only the opaque
+ * c4j_engine_t.
  */
 #ifndef C4J_ENGINE_H
 #define C4J_ENGINE_H
@@ -16,11 +17,13 @@
 #include "held.h"
 #include "history.h"
 #include "members.h"
+#include "metrics.h"
 #include "pending.h"
 
 typedef struct c4j__worker_s c4j__worker_t;
 typedef struct c4j__redis_s c4j__redis_t;
 struct c4j__hub_wait_s;
+struct ssl_ctx_st;
 
 #define C4J__ENGINE_MAGIC 0x436f6d65u /* "Come": catches stale handles */
 
@@ -38,6 +41,8 @@ typedef struct {
   /* It joined (1) or left (0) channel ch. */
   void (*member_cb)(c4j_engine_t *e, const char *cid, const char *user,
                     const char *ch, size_t ch_len, int joined);
+  /* The text of GET /metrics (c4j_metrics_text); 0 or C4J_ENOMEM. */
+  int (*metrics_cb)(c4j_engine_t *e, char **out, size_t *len);
 } c4j__hooks_t;
 
 /* Invariant: `state` only moves forward, under `life`.  Any thread that
@@ -52,6 +57,12 @@ struct c4j_engine_s {
   char *origins;
   uint8_t *secret;
   char *api_key;           /* NULL when the HTTP API is off */
+  char *tls_cert, *tls_key; /* copies of the PEM paths, NULL without TLS */
+  struct ssl_ctx_st *tls_ctx; /* the native port's TLS context (tls.h),
+                              NULL without TLS; swapped by c4j_tls_reload
+                              under tls_lock, which each new connection
+                              takes to reference it */
+  uv_mutex_t tls_lock;
   atomic_uint next_api;    /* HTTP API request ids (with the worker index
                               in the low 8 bits) */
   uv_mutex_t life;
@@ -93,7 +104,27 @@ struct c4j_engine_s {
   atomic_ullong refused_full, refused_addr, evicted, timeouts,
       timeouts_short;      /* what was refused, by reason (c4j_stats_t) */
   atomic_ullong messages_out, bytes_out; /* workers add once a loop turn */
+  int echo;                /* conformance echo mode (c4j__engine_echo):
+                              "GET /" upgrades without a ticket and echoes */
+  /* The rest of c4j_stats_t (metrics.h maps codes to their slots). */
+  atomic_ullong by_transport[C4J_STATS_NTRANSPORTS];
+  atomic_ullong refused[C4J_STATS_NSTATUSES];
+  atomic_ullong closed[C4J_STATS_NCLOSES];
+  atomic_ullong messages_in, bytes_in; /* workers add once a loop turn */
+  atomic_ullong broadcasts, sends_to, sends_user;
+  atomic_ullong resumes[2];  /* [recovered] */
+  c4j__histo_t fanout;       /* broadcast fan-out time (worker.c) */
+  c4j__metrics_access_t metrics; /* who may GET /metrics */
 };
+
+/* Counts one more in a counter of the engine, from any thread.  Built
+ * with -DC4J_NO_METRICS (the bench's baseline) it counts nothing. */
+#ifdef C4J_NO_METRICS
+#define C4J__COUNT(counter) ((void)sizeof(counter))
+#else
+#define C4J__COUNT(counter)                                                  \
+  atomic_fetch_add_explicit(&(counter), 1, memory_order_relaxed)
+#endif
 
 /* Whether e is a live engine handle (not freed, not garbage). */
 static inline int c4j__engine_valid(const c4j_engine_t *e) {
@@ -126,5 +157,18 @@ static inline int c4j__engine_held(c4j_engine_t *e) {
 static inline int c4j__engine_refusal(c4j_engine_t *e) {
   return atomic_load(&e->state) == C4J__NEW ? C4J_ESTATE : C4J_ESTOPPED;
 }
+
+/* ---- The conformance hook ------------------------------------------------
+ * Test-only, for tools/c4j-echo.c (make echo) and the conformance tests:
+ * turns a new engine (before c4j_engine_start) into an echo server, where
+ * a WebSocket upgrade of the path "/" (any query) is accepted without a
+ * ticket, gets no identity, no open frame and no event, and every message
+ * its client sends comes back unchanged (text or binary); every other
+ * path is routed as usual.  It is not in c4j.h: libcomet4j.so exports
+ * JNI_OnLoad and JNI_OnUnload alone, comet4j-node never calls it, and no
+ * configuration value sets it, so that no ticket-less path opens for the
+ * users of the library.  Returns 0, or C4J_ESTATE once the engine has
+ * started (engine.c). */
+int c4j__engine_echo(c4j_engine_t *e);
 
 #endif /* C4J_ENGINE_H */

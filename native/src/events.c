@@ -39,6 +39,14 @@ void c4j__events_stop(c4j__events_t *ev) {
   uv_mutex_unlock(&ev->lock);
 }
 
+size_t c4j__events_used(c4j__events_t *ev) {
+  size_t n;
+  uv_mutex_lock(&ev->lock);
+  n = ev->used;
+  uv_mutex_unlock(&ev->lock);
+  return n;
+}
+
 /* ---- Writing records (called with the lock held) ----------------------- */
 
 /* Copies n bytes in at the logical end of the ring. */
@@ -146,6 +154,24 @@ int c4j__events_message(c4j__events_t *ev, const char *cid,
   put_header(ev, size, C4J_EV_MESSAGE);
   put_str(ev, cid, lc);
   put_str(ev, text, lt);
+  commit(ev);
+  return 0;
+}
+
+int c4j__events_binary(c4j__events_t *ev, const char *cid,
+                       const uint8_t *data, size_t len) {
+  size_t lc = cut(strlen(cid)), size = REC_HEADER + 2 + lc + 4 + len;
+  uint8_t lb[4] = { (uint8_t)len, (uint8_t)(len >> 8), (uint8_t)(len >> 16),
+                    (uint8_t)(len >> 24) };
+  if (len > UINT32_MAX - REC_HEADER - 2 - lc - 4 || size > ev->cap) {
+    atomic_fetch_add(&ev->dropped, 1);
+    return C4J_EFULL;
+  }
+  if (reserve(ev, size) != 0) return C4J_EFULL;
+  put_header(ev, size, C4J_EV_BINARY);
+  put_str(ev, cid, lc);
+  put(ev, lb, 4);
+  if (len > 0) put(ev, data, len);
   commit(ev);
   return 0;
 }

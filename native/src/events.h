@@ -28,6 +28,8 @@ void c4j__events_free(c4j__events_t *ev);
 /* Marks the queue stopped and wakes every waiter; the records left can
  * still be read. */
 void c4j__events_stop(c4j__events_t *ev);
+/* Bytes of records waiting now (the statistics). */
+size_t c4j__events_used(c4j__events_t *ev);
 
 /* Appends one record.  Strings longer than 65535 bytes are cut.  Returns 0,
  * or C4J_EFULL after counting the record as dropped. */
@@ -41,6 +43,10 @@ int c4j__events_dying(c4j__events_t *ev, const char *cid, int code,
                       const char *reason);
 int c4j__events_message(c4j__events_t *ev, const char *cid,
                         const uint8_t *text, size_t len);
+/* C4J_EV_BINARY: a client's binary message, its len bytes whole (a u32
+ * length: never cut; C4J_EFULL when it cannot fit the queue). */
+int c4j__events_binary(c4j__events_t *ev, const char *cid,
+                       const uint8_t *data, size_t len);
 /* C4J_EV_SUB: cid's subscription to channel was decided: subscribed (1)
  * or unsubscribed (0), code 0 when done, else the refusal's (4290,
  * 5030). */

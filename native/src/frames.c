@@ -14,7 +14,24 @@ int c4j__frame_json_ok(const char *json, size_t len) {
   while (i < len && (json[i] == ' ' || json[i] == '\t' || json[i] == '\n' ||
                      json[i] == '\r'))
     i++;
-  return i < len && strchr("{[\"tfn-0123456789", json[i]) != NULL;
+  /* strchr finds the terminator too: a NUL is no JSON. */
+  return i < len && json[i] != '\0' &&
+         strchr("{[\"tfn-0123456789", json[i]) != NULL;
+}
+
+int c4j__frame_data_ok(const char *data, size_t len) {
+  return c4j__frame_data_binary(data, len) || c4j__frame_json_ok(data, len);
+}
+
+/* The most the head, the "u" and the position add to a message frame. */
+#define MSG_OVERHEAD 192
+
+/* The base64 of n bytes, with its padding. */
+static size_t b64_len(size_t n) { return (n + 2) / 3 * 4; }
+
+size_t c4j__frame_msg_size(size_t ch_len, const char *data, size_t len) {
+  if (c4j__frame_data_binary(data, len)) len = b64_len(len - 1);
+  return 10 + MSG_OVERHEAD + ch_len + len;
 }
 
 static int is_space(char c) {
@@ -38,6 +55,50 @@ c4j__buf_t *c4j__frame_text(const char *text, size_t n) {
   return b;
 }
 
+/* The binary message frame of bytes (n of them): a u16 head length, the
+ * head {"t":"msg","ch":..[,"u":..][,"e":..,"o":..],"time":..}, the
+ * bytes (frames.h). */
+static int frame_binary(size_t max, const char *ch, size_t ch_len,
+                        const c4j__hist_chan_t *hc, const char *u,
+                        const uint8_t *bytes, size_t n, int64_t time_ms,
+                        c4j__buf_t **out) {
+  char head[C4J_MAX_CHANNEL + MSG_OVERHEAD];
+  size_t hlen, len, h;
+  int k;
+  c4j__buf_t *buf;
+  if (ch_len > C4J_MAX_CHANNEL) return C4J_EBADNAME;
+  k = snprintf(head, sizeof(head), "{\"t\":\"msg\",\"ch\":\"%.*s\"",
+               (int)ch_len, ch);
+  if (u != NULL)
+    k += snprintf(head + k, sizeof(head) - (size_t)k, ",\"u\":\"%.47s\"", u);
+  if (hc != NULL)
+    k += snprintf(head + k, sizeof(head) - (size_t)k,
+                  ",\"e\":\"%s\",\"o\":%" PRIu64, hc->epoch, hc->last + 1);
+  k += snprintf(head + k, sizeof(head) - (size_t)k, ",\"time\":%" PRId64 "}",
+                time_ms);
+  hlen = (size_t)k;
+  /* Both forms must fit: this frame, and the JSON one with base64 that
+   * SSE and long-poll pages get. */
+  if (n > max || 10 + MSG_OVERHEAD + ch_len + b64_len(n) > max)
+    return C4J_ETOOBIG;
+  len = 2 + hlen + n;
+  h = c4j_ws_header_len(len);
+  if (h + len > max) return C4J_ETOOBIG;
+  buf = c4j__buf_new(h + len);
+  if (buf == NULL) return C4J_ENOMEM;
+  if (hc != NULL) {
+    buf->offset = hc->last + 1;
+    buf->chan = hc;
+  }
+  c4j_ws_write_header(buf->data, C4J_WS_OP_BINARY, len);
+  buf->data[h] = (uint8_t)(hlen >> 8);
+  buf->data[h + 1] = (uint8_t)hlen;
+  memcpy(buf->data + h + 2, head, hlen);
+  if (n > 0) memcpy(buf->data + h + 2 + hlen, bytes, n);
+  *out = buf;
+  return 0;
+}
+
 int c4j__frame_msg(size_t max, const char *ch, size_t ch_len,
                    const c4j__hist_chan_t *hc, const char *u,
                    const char *json, size_t json_len, int64_t time_ms,
@@ -47,6 +108,9 @@ int c4j__frame_msg(size_t max, const char *ch, size_t ch_len,
   size_t mid_len, tail_len, len, h, at;
   c4j__buf_t *buf;
 
+  if (c4j__frame_data_binary(json, json_len))
+    return frame_binary(max, ch, ch_len, hc, u, (const uint8_t *)json + 1,
+                        json_len - 1, time_ms, out);
   if (!c4j__frame_json_ok(json, json_len)) return C4J_EBADJSON;
   mid_len = 0;
   if (u != NULL)

@@ -10,15 +10,27 @@ typedef struct {
   int worker, state;
   c4j__pos_t *pos;
   c4j__names_t *chans;
+  uint32_t cmd_next, cmd_done; /* the last command numbered, applied */
 } record_t;
 
 int c4j__held_init(c4j__held_t *h) {
   c4j__cid_map_init(&h->ids);
+  for (int i = 0; i < 4; i++) atomic_init(&h->by_state[i], 0);
   return uv_mutex_init(&h->lock) == 0 ? 0 : C4J_ENOMEM;
+}
+
+/* Moves one record from state `from` to state `to` in the counts, with
+ * the lock held (NONE: it is new, or forgotten). */
+static void recount(c4j__held_t *h, int from, int to) {
+  if (from != C4J__HELD_NONE)
+    atomic_fetch_sub_explicit(&h->by_state[from], 1, memory_order_relaxed);
+  if (to != C4J__HELD_NONE)
+    atomic_fetch_add_explicit(&h->by_state[to], 1, memory_order_relaxed);
 }
 
 static void forget(c4j__held_t *h, c4j__cid_t *e) {
   record_t *r = e->conn;
+  recount(h, r->state, C4J__HELD_NONE);
   c4j__free(r->pos);
   c4j__free(r->chans);
   c4j__free(r);
@@ -73,6 +85,7 @@ c4j__holder_t c4j__held_claim(c4j__held_t *h, const char *cid, int worker,
     }
   }
   rec = e->conn;
+  recount(h, rec->state, state);
   rec->worker = worker;
   rec->state = state;
   *pos = rec->pos;
@@ -91,6 +104,7 @@ int c4j__held_set(c4j__held_t *h, const char *cid, int worker, int state,
   mine = e != NULL && unpack(e).worker == worker;
   if (mine) {
     record_t *rec = e->conn;
+    recount(h, rec->state, state);
     rec->state = state;
     if (pos != NULL) {
       c4j__free(rec->pos);
@@ -234,6 +248,60 @@ c4j__names_t *c4j__names_without(const c4j__names_t *set, const char *name,
   }
   s->len = (uint32_t)out;
   return s;
+}
+
+/* ---- The order of an identity's commands ---- */
+
+uint32_t c4j__held_cmd_new(c4j__held_t *h, const char *cid, size_t len,
+                           int *worker) {
+  c4j__cid_t *e;
+  uint32_t seq = 0;
+  uv_mutex_lock(&h->lock);
+  e = c4j__cid_map_find(&h->ids, cid, len);
+  *worker = -1;
+  if (e != NULL) {
+    record_t *rec = e->conn;
+    *worker = rec->worker;
+    seq = ++rec->cmd_next;
+  }
+  uv_mutex_unlock(&h->lock);
+  return seq;
+}
+
+int c4j__held_cmd_turn(c4j__held_t *h, const char *cid, size_t len,
+                       int worker, uint32_t seq, int *holder) {
+  c4j__cid_t *e;
+  int r = C4J__CMD_DROP;
+  uv_mutex_lock(&h->lock);
+  e = c4j__cid_map_find(&h->ids, cid, len);
+  if (e != NULL) {
+    record_t *rec = e->conn;
+    /* Numbered by another life of the id (released and claimed again):
+     * not this one's to apply. */
+    if ((int32_t)(seq - rec->cmd_done) <= 0 ||
+        (int32_t)(seq - rec->cmd_next) > 0)
+      r = C4J__CMD_DROP;
+    else if (rec->worker != worker)
+      r = C4J__CMD_MOVED, *holder = rec->worker;
+    else
+      r = seq == rec->cmd_done + 1 ? C4J__CMD_GO : C4J__CMD_WAIT;
+  }
+  uv_mutex_unlock(&h->lock);
+  return r;
+}
+
+void c4j__held_cmd_done(c4j__held_t *h, const char *cid, size_t len,
+                        uint32_t seq) {
+  c4j__cid_t *e;
+  uv_mutex_lock(&h->lock);
+  e = c4j__cid_map_find(&h->ids, cid, len);
+  if (e != NULL) {
+    record_t *rec = e->conn;
+    if ((int32_t)(seq - rec->cmd_done) > 0 &&
+        (int32_t)(seq - rec->cmd_next) <= 0)
+      rec->cmd_done = seq;
+  }
+  uv_mutex_unlock(&h->lock);
 }
 
 void c4j__held_release(c4j__held_t *h, const char *cid, int worker) {

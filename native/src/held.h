@@ -6,6 +6,8 @@
 #ifndef C4J_HELD_H
 #define C4J_HELD_H
 
+#include <stdatomic.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -53,6 +55,8 @@ typedef struct {
 typedef struct {
   uv_mutex_t lock;
   c4j__cid_map_t ids;
+  atomic_int by_state[4]; /* records by state (C4J__HELD_*), written under
+                             `lock`, read without it (the statistics) */
 } c4j__held_t;
 
 int c4j__held_init(c4j__held_t *h);  /* 0 or C4J_ENOMEM */
@@ -97,6 +101,25 @@ c4j__names_t *c4j__names_with(const c4j__names_t *set, const char *name,
 c4j__names_t *c4j__names_without(const c4j__names_t *set, const char *name,
                                  size_t len);
 c4j__names_t *c4j__names_copy(const c4j__names_t *set);
+/* ---- The order of an identity's commands ----
+ * A run-time (un)subscription is numbered when it is made, and applied by
+ * whichever worker holds the id when its turn comes: after every earlier
+ * one of the id, even when the id moved to another worker meanwhile (the
+ * command follows it there).  Numbers of one life of an id: a command
+ * numbered before the id was released is dropped. */
+enum { C4J__CMD_GO, C4J__CMD_WAIT, C4J__CMD_MOVED, C4J__CMD_DROP };
+/* Numbers a new command of cid and names the worker holding cid in
+ * *worker (-1, and 0 returned, when none does). */
+uint32_t c4j__held_cmd_new(c4j__held_t *h, const char *cid, size_t len,
+                           int *worker);
+/* Whether worker may apply command seq of cid now: GO; WAIT (an earlier
+ * one is not applied yet); MOVED (another worker holds cid: *holder);
+ * DROP (cid is not held, or seq is not of its present life). */
+int c4j__held_cmd_turn(c4j__held_t *h, const char *cid, size_t len,
+                       int worker, uint32_t seq, int *holder);
+/* Command seq of cid was applied, or given up: the next one's turn. */
+void c4j__held_cmd_done(c4j__held_t *h, const char *cid, size_t len,
+                        uint32_t seq);
 /* Forgets cid if worker still holds it. */
 void c4j__held_release(c4j__held_t *h, const char *cid, int worker);
 

@@ -670,8 +670,9 @@ int c4j__hub_send_all(c4j_engine_t *e, const char *ch, size_t ch_len,
   char u[C4J__MSG_ID_CAP];
   c4j__hist_chan_t *hc = NULL;
   int rc;
-  if (!c4j__frame_json_ok(json, len)) return C4J_EBADJSON;
-  if (len + ch_len + 128 > e->cfg.max_queue) return C4J_ETOOBIG;
+  if (!c4j__frame_data_ok(json, len)) return C4J_EBADJSON;
+  if (c4j__frame_msg_size(ch_len, json, len) > e->cfg.max_queue)
+    return C4J_ETOOBIG;
   c4j__hist_lock(&e->hist);
   if (e->hist.size > 0 &&
       (hc = c4j__hist_chan(&e->hist, ch, ch_len)) == NULL) {
@@ -691,7 +692,7 @@ int c4j__hub_send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
                      size_t len, int64_t time_ms) {
   char h[C4J_MAX_ID + C4J_MAX_CHANNEL + 64];
   int n;
-  if (!c4j__frame_json_ok(json, len)) return C4J_EBADJSON;
+  if (!c4j__frame_data_ok(json, len)) return C4J_EBADJSON;
   n = snprintf(h, sizeof(h), "t\t%s\t%.*s\t%.*s\t%" PRId64, e->node_id,
                (int)cid_len, cid, (int)ch_len, ch, time_ms);
   return bus_send(e, h, (size_t)n, json, len, NULL, 0);

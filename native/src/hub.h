@@ -29,7 +29,13 @@
  *   d <origin> <cid> <code> \n <reason>                  drop
  * (the spaces above stand for single tabs).  Channel names, ids, epochs
  * and numbers never hold a tab or a newline; user ids may, so they travel
- * in the payload with their length.  <origin> is the sending node's id,
+ * in the payload with their length.  <data> is a message's data as
+ * frames.h has it: JSON, or binary bytes after a NUL tag, carried as they
+ * are (the payload is read to the end; Redis strings, the script and the
+ * stream field d are binary-safe), so that a binary broadcast keeps its
+ * offset, its history entry and its replay on every node.  A node of an
+ * older version refuses tagged data as bad JSON (the offset is skipped
+ * there, as for a lost record).  <origin> is the sending node's id,
  * so that a node skips what it already did itself.
  *
  * Redis keys ("<p>" is the prefix):

@@ -92,6 +92,18 @@ void c4j__identity_ghost_free(c4j__conn_t *g) {
   c4j__free(g);
 }
 
+/* One more (d 1) or one fewer (-1) attached connection of transport, in
+ * `conns` and by transport. */
+static void counted(c4j_engine_t *e, int transport, int d) {
+  atomic_fetch_add(&e->conns, (unsigned long long)(long long)d);
+#ifndef C4J_NO_METRICS
+  if (transport >= 0 && transport < C4J_STATS_NTRANSPORTS)
+    atomic_fetch_add_explicit(&e->by_transport[transport],
+                              (unsigned long long)(long long)d,
+                              memory_order_relaxed);
+#endif
+}
+
 void c4j__identity_detach(c4j__conn_t *c, int code, const char *reason,
                           int silent) {
   c4j__worker_t *w = c4j__conn_worker(c);
@@ -106,7 +118,8 @@ void c4j__identity_detach(c4j__conn_t *c, int code, const char *reason,
   if (!silent) {
     /* Counted out first, so that whoever hears of the DROP finds the
      * figures without it. */
-    if (c->state != C4J__CONN_DYING) atomic_fetch_sub(&e->conns, 1);
+    if (c->state != C4J__CONN_DYING) counted(e, c->transport, -1);
+    C4J__COUNT(e->closed[c4j__metrics_close_slot(code)]);
     /* Replaced (4004): only this transport ends; the identity lives on in
      * the connection that took its id (on any worker), and stays where it
      * is in the register. */
@@ -169,7 +182,7 @@ c4j__conn_t *c4j__identity_to_ghost(c4j__conn_t *c, int state, int code,
     c4j__chan_unsubscribe_all(&w->chans, &c->subs);
   }
   if (state == C4J__CONN_DYING) { /* counted out before it is told */
-    atomic_fetch_sub(&e->conns, 1);
+    counted(e, c->transport, -1);
     c4j__events_dying(&e->events, g->cid->id, code, reason);
   }
   c->subs = NULL;
@@ -202,7 +215,7 @@ static void parked_to_dying(c4j__conn_t *g) {
   }
   g->state = C4J__CONN_DYING;
   g->stamp = c4j__worker_now(w);
-  atomic_fetch_sub(&e->conns, 1);
+  counted(e, g->transport, -1);
   c4j__events_dying(&e->events, g->cid->id, 1006, "poll not renewed");
   c4j__held_set(&e->held, g->cid->id, w->index, C4J__HELD_DYING, NULL,
                 NULL);
@@ -440,6 +453,17 @@ static int plan(c4j__conn_t *c, attach_t *a, const c4j_ticket_t *t,
   return 0;
 }
 
+/* An attach that resumed some channel is counted once: recovered when
+ * no channel lost broadcasts no longer kept. */
+static void count_resume(c4j_engine_t *e, const c4j__start_t *st, size_t n) {
+  int asked = 0, lost = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (st[i].say != C4J__SAY_NOTHING) asked = 1;
+    if (st[i].say == C4J__SAY_LOST) lost = 1;
+  }
+  if (asked) C4J__COUNT(e->resumes[!lost]);
+}
+
 static void unplan(c4j__conn_t *c, attach_t *a) {
   c4j__buf_unref(a->open);
   c4j__resume_free(a->starts, a->nsubs);
@@ -491,6 +515,7 @@ void c4j__identity_attach(c4j__conn_t *c, int transport, const char *accept,
   /* open, the replay, then what the ghost kept (sendTo frames; with no
    * history, the broadcasts a parked one queued). */
   if (a.open != NULL) c4j__conn_send_new(c, a.open);
+  count_resume(e, a.starts, a.nsubs);
   if (c->state == C4J__CONN_OPEN) replay(c, a.starts, quiet);
   c4j__resume_free(a.starts, a.nsubs);
   c4j__free(a.starts);
@@ -507,11 +532,11 @@ void c4j__identity_attach(c4j__conn_t *c, int transport, const char *accept,
   }
   if (c->state != C4J__CONN_OPEN) return;
   if (a.prev.state == C4J__HELD_DYING) {
-    atomic_fetch_add(&e->conns, 1);
+    counted(e, transport, 1);
     c4j__events_revival(&e->events, t->cid, t->user, ip,
                         transport_name(transport), port);
   } else if (a.prev.state != C4J__HELD_PARKED) {
-    atomic_fetch_add(&e->conns, 1);
+    counted(e, transport, 1);
     c4j__events_connect(&e->events, t->cid, t->user, ip,
                         transport_name(transport), port);
   }

@@ -21,5 +21,6 @@ c4j__msg_t *c4j__msg_new(int type, const char *name, size_t name_len,
 
 void c4j__msg_free(c4j__msg_t *m) {
   c4j__buf_unref(m->buf);
+  c4j__fan_done(m->fan);
   c4j__free(m);
 }

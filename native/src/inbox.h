@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "metrics.h"
 #include "queue.h"
 
 enum {
@@ -34,6 +35,7 @@ enum {
 typedef struct {
   c4j__qnode_t node;
   uint8_t type;
+  uint8_t tls;          /* C4J__MSG_FD: accepted on a TLS native port */
   int fd;
   int sink;             /* C4J__MSG_FD: -1, or the other end of the dummy
                            of a socket taken over (listener.h); buf: the
@@ -47,6 +49,9 @@ typedef struct {
   const void *hist;
   uint64_t off;
   c4j__buf_t *buf;      /* one reference, owned by the message */
+  c4j__fan_t *fan;      /* C4J__MSG_SEND_ALL: its timing (metrics.h), or
+                           NULL; done when the message is freed unless
+                           the worker took it */
   uint16_t name_len;
   const char *reason;   /* points into text, after the name's NUL */
   char text[];          /* name NUL reason NUL */

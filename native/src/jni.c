@@ -68,14 +68,15 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint history_age_ms, jstring api_key,
                           jstring hub, jstring hub_prefix,
                           jint listen_actions, jint handshake_timeout_ms,
-                          jint max_pending_per_addr, jint hub_outbox_records,
-                          jint hub_outbox_bytes, jint hub_catchup_records,
-                          jint hub_catchup_bytes) {
+                          jint max_pending_per_addr, jstring tls_cert,
+                          jstring tls_key, jstring metrics,
+                          jint hub_outbox_records, jint hub_outbox_bytes,
+                          jint hub_catchup_records, jint hub_catchup_bytes) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
-  char *h, *o, *s, *k, *hb, *hp;
+  char *h, *o, *s, *k, *hb, *hp, *tc, *tk, *mt;
   size_t slen;
-  int oom1, oom2, oom3, oom4, oom5, oom6, rc;
+  int oom1, oom2, oom3, oom4, oom5, oom6, oom7, oom8, oom9, rc;
 
   c4j_config_init(&cfg);
   h = dup_string(env, host, &oom1);
@@ -84,7 +85,10 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   k = dup_string(env, api_key, &oom4);
   hb = dup_string(env, hub, &oom5);
   hp = dup_string(env, hub_prefix, &oom6);
-  if (oom1 || oom2 || oom3 || oom4 || oom5 || oom6) {
+  tc = dup_string(env, tls_cert, &oom7);
+  tk = dup_string(env, tls_key, &oom8);
+  mt = dup_string(env, metrics, &oom9);
+  if (oom1 || oom2 || oom3 || oom4 || oom5 || oom6 || oom7 || oom8 || oom9) {
     rc = C4J_ENOMEM;
     goto done;
   }
@@ -115,6 +119,9 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   cfg.listen_actions = listen_actions;
   if (handshake_timeout_ms != 0) cfg.handshake_timeout_ms = handshake_timeout_ms;
   cfg.max_pending_per_addr = max_pending_per_addr; /* 0: no cap */
+  cfg.tls_cert = tc; /* NULL (or ""): no TLS */
+  cfg.tls_key = tk;
+  cfg.metrics = mt; /* NULL: off */
   /* The hub's bounds as CometConfig has them (its defaults are the
    * core's); a negative one becomes huge or stays negative: refused. */
   cfg.hub_outbox_records = hub_outbox_records;
@@ -123,8 +130,11 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   cfg.hub_catchup_bytes = (size_t)(int64_t)hub_catchup_bytes;
   rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
 done:
+  free(mt);
   free(hb);
   free(hp);
+  free(tc);
+  free(tk);
   free(h);
   free(o);
   if (k != NULL) memset(k, 0, strlen(k));
@@ -170,17 +180,40 @@ static int copy_name(JNIEnv *env, jbyteArray a, char *out, jsize max,
   return 0;
 }
 
-/* What the three sends share: who (an id, a user or nobody), a channel and
- * the JSON data.  The data stays pinned only for the copy into the frame
- * (no blocking happens inside). */
+/* What the six sends share: who (an id, a user or nobody), a channel and
+ * the data, JSON or (binary) bytes.  The data stays pinned only for the
+ * copy into the frame (no blocking happens inside); empty binary data is
+ * not pinned at all. */
 enum { TO_ALL, TO_CID, TO_USER };
 
-static jint send_json(JNIEnv *env, jlong h, int to, jbyteArray who,
-                      jbyteArray channel, jbyteArray json, jlong time_ms) {
+static jint send_to_core(c4j_engine_t *e, int to, int binary, const char *w,
+                         jsize wn, const char *ch, jsize chn, const jbyte *d,
+                         jsize dn, jlong time_ms) {
+  if (binary && to == TO_ALL)
+    return c4j_send_all_binary(e, ch, (size_t)chn, d, (size_t)dn, time_ms);
+  if (binary && to == TO_CID)
+    return c4j_send_to_binary(e, w, (size_t)wn, ch, (size_t)chn, d,
+                              (size_t)dn, time_ms);
+  if (binary)
+    return c4j_send_user_binary(e, w, (size_t)wn, ch, (size_t)chn, d,
+                                (size_t)dn, time_ms);
+  if (to == TO_ALL)
+    return c4j_send_all(e, ch, (size_t)chn, (const char *)d, (size_t)dn,
+                        time_ms);
+  if (to == TO_CID)
+    return c4j_send_to(e, w, (size_t)wn, ch, (size_t)chn, (const char *)d,
+                       (size_t)dn, time_ms);
+  return c4j_send_user(e, w, (size_t)wn, ch, (size_t)chn, (const char *)d,
+                       (size_t)dn, time_ms);
+}
+
+static jint send_data(JNIEnv *env, jlong h, int to, int binary,
+                      jbyteArray who, jbyteArray channel, jbyteArray data,
+                      jlong time_ms) {
   c4j_engine_t *e = handle(h);
   char ch[C4J_MAX_CHANNEL + 1], w[C4J_MAX_USER + 1];
-  jsize chn = 0, wn = 0, jn;
-  jbyte *j;
+  jsize chn = 0, wn = 0, dn;
+  jbyte *d;
   jint rc;
   if (e == NULL) return C4J_ESTATE;
   if (to != TO_ALL &&
@@ -189,31 +222,44 @@ static jint send_json(JNIEnv *env, jlong h, int to, jbyteArray who,
     return rc;
   if ((rc = copy_name(env, channel, ch, C4J_MAX_CHANNEL, &chn)) != 0)
     return rc;
-  if (json == NULL || (jn = (*env)->GetArrayLength(env, json)) <= 0)
-    return C4J_EBADJSON;
-  j = (*env)->GetPrimitiveArrayCritical(env, json, NULL);
-  if (j == NULL) return C4J_ENOMEM;
-  if (to == TO_ALL)
-    rc = c4j_send_all(e, ch, (size_t)chn, (const char *)j, (size_t)jn,
-                      time_ms);
-  else if (to == TO_CID)
-    rc = c4j_send_to(e, w, (size_t)wn, ch, (size_t)chn, (const char *)j,
-                     (size_t)jn, time_ms);
-  else
-    rc = c4j_send_user(e, w, (size_t)wn, ch, (size_t)chn, (const char *)j,
-                       (size_t)jn, time_ms);
-  (*env)->ReleasePrimitiveArrayCritical(env, json, j, JNI_ABORT);
+  if (data == NULL) return binary ? C4J_EINVAL_ARG : C4J_EBADJSON;
+  dn = (*env)->GetArrayLength(env, data);
+  if (dn == 0 && binary)
+    return send_to_core(e, to, binary, w, wn, ch, chn, NULL, 0, time_ms);
+  if (dn <= 0) return C4J_EBADJSON;
+  d = (*env)->GetPrimitiveArrayCritical(env, data, NULL);
+  if (d == NULL) return C4J_ENOMEM;
+  rc = send_to_core(e, to, binary, w, wn, ch, chn, d, dn, time_ms);
+  (*env)->ReleasePrimitiveArrayCritical(env, data, d, JNI_ABORT);
   return rc;
 }
 
 static jint n_send_all(JNIEnv *env, jclass cls, jlong h, jbyteArray channel,
                        jbyteArray json, jlong time_ms) {
-  return send_json(env, h, TO_ALL, NULL, channel, json, time_ms);
+  return send_data(env, h, TO_ALL, 0, NULL, channel, json, time_ms);
 }
 
 static jint n_send_to(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
                       jbyteArray channel, jbyteArray json, jlong time_ms) {
-  return send_json(env, h, TO_CID, cid, channel, json, time_ms);
+  return send_data(env, h, TO_CID, 0, cid, channel, json, time_ms);
+}
+
+static jint n_send_all_binary(JNIEnv *env, jclass cls, jlong h,
+                              jbyteArray channel, jbyteArray data,
+                              jlong time_ms) {
+  return send_data(env, h, TO_ALL, 1, NULL, channel, data, time_ms);
+}
+
+static jint n_send_to_binary(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
+                             jbyteArray channel, jbyteArray data,
+                             jlong time_ms) {
+  return send_data(env, h, TO_CID, 1, cid, channel, data, time_ms);
+}
+
+static jint n_send_user_binary(JNIEnv *env, jclass cls, jlong h,
+                               jbyteArray user, jbyteArray channel,
+                               jbyteArray data, jlong time_ms) {
+  return send_data(env, h, TO_USER, 1, user, channel, data, time_ms);
 }
 
 static jint n_drop(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
@@ -290,7 +336,7 @@ static jint n_send_frame(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
 
 static jint n_send_user(JNIEnv *env, jclass cls, jlong h, jbyteArray user,
                         jbyteArray channel, jbyteArray json, jlong time_ms) {
-  return send_json(env, h, TO_USER, user, channel, json, time_ms);
+  return send_data(env, h, TO_USER, 0, user, channel, json, time_ms);
 }
 
 static jstring n_new_id(JNIEnv *env, jclass cls) {
@@ -331,7 +377,7 @@ static jint n_poll(JNIEnv *env, jclass cls, jlong h, jobject buf,
 static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   c4j_engine_t *e = handle(h);
   c4j_stats_t s;
-  jlong v[18];
+  jlong v[28];
   jsize n;
   if (e == NULL || out == NULL) return;
   c4j_engine_stats(e, &s);
@@ -344,17 +390,49 @@ static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   v[6] = (jlong)s.hub_up;
   v[7] = (jlong)s.hub_outbox;
   v[8] = (jlong)s.hub_refused;
-  v[9] = (jlong)s.hub_lost;
-  v[10] = (jlong)s.hub_gaps;
-  v[11] = (jlong)s.hub_duplicates;
-  v[12] = (jlong)s.pending;
-  v[13] = (jlong)s.refused_full;
-  v[14] = (jlong)s.refused_address;
-  v[15] = (jlong)s.evicted;
-  v[16] = (jlong)s.timeouts;
-  v[17] = (jlong)s.timeouts_short;
+  v[9] = (jlong)s.pending;
+  v[10] = (jlong)s.refused_full;
+  v[11] = (jlong)s.refused_address;
+  v[12] = (jlong)s.evicted;
+  v[13] = (jlong)s.timeouts;
+  v[14] = (jlong)s.timeouts_short;
+  v[15] = (jlong)s.messages_in;
+  v[16] = (jlong)s.bytes_in;
+  v[17] = (jlong)s.broadcasts;
+  v[18] = (jlong)s.sends_to;
+  v[19] = (jlong)s.sends_user;
+  v[20] = (jlong)s.resumes[1];
+  v[21] = (jlong)s.resumes[0];
+  v[22] = (jlong)s.events_queued;
+  v[23] = (jlong)s.out_queued;
+  v[24] = (jlong)s.fanout_count;
+  v[25] = (jlong)s.hub_lost;
+  v[26] = (jlong)s.hub_gaps;
+  v[27] = (jlong)s.hub_duplicates;
   n = (*env)->GetArrayLength(env, out);
-  (*env)->SetLongArrayRegion(env, out, 0, n < 18 ? n : 18, v);
+  (*env)->SetLongArrayRegion(env, out, 0, n < 28 ? n : 28, v);
+}
+
+/* The Prometheus text (c4j_metrics_text) with extra appended, as UTF-8
+ * bytes; NULL when out of memory or not a live engine. */
+static jbyteArray n_metrics_text(JNIEnv *env, jclass cls, jlong h,
+                                 jbyteArray extra) {
+  c4j_engine_t *e = handle(h);
+  char *x, *text = NULL;
+  size_t n = 0, xn;
+  int oom;
+  jbyteArray out = NULL;
+  if (e == NULL) return NULL;
+  x = dup_bytes(env, extra, &xn, &oom);
+  if (oom) return NULL;
+  if (c4j_metrics_text(e, x, &text, &n) == 0 && n <= 0x7fffffff) {
+    out = (*env)->NewByteArray(env, (jsize)n);
+    if (out != NULL)
+      (*env)->SetByteArrayRegion(env, out, 0, (jsize)n, (const jbyte *)text);
+  }
+  free(text);
+  free(x);
+  return out;
 }
 
 static jint n_api_reply(JNIEnv *env, jclass cls, jlong h, jlong id,
@@ -672,7 +750,8 @@ static jstring n_strerror(JNIEnv *env, jclass cls, jint code) {
 static const JNINativeMethod methods[] = {
   { "engineNew",
     "(Ljava/lang/String;II[BIIIIIIIILjava/lang/String;IIILjava/lang/String;"
-    "Ljava/lang/String;Ljava/lang/String;IIIIIII)J",
+    "Ljava/lang/String;Ljava/lang/String;IIILjava/lang/String;"
+    "Ljava/lang/String;Ljava/lang/String;IIII)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },
   { "engineStart", "(J)I", (void *)n_engine_start },
@@ -686,10 +765,14 @@ static const JNINativeMethod methods[] = {
   { "unsubscribe", "(J[B[B)I", (void *)n_unsubscribe },
   { "sendFrame", "(J[B[B)I", (void *)n_send_frame },
   { "sendUser", "(J[B[B[BJ)I", (void *)n_send_user },
+  { "sendAllBinary", "(J[B[BJ)I", (void *)n_send_all_binary },
+  { "sendToBinary", "(J[B[B[BJ)I", (void *)n_send_to_binary },
+  { "sendUserBinary", "(J[B[B[BJ)I", (void *)n_send_user_binary },
   { "newId", "()Ljava/lang/String;", (void *)n_new_id },
   { "ticket", "(J[B)Ljava/lang/String;", (void *)n_ticket },
   { "poll", "(JLjava/nio/ByteBuffer;I)I", (void *)n_poll },
   { "stats", "(J[J)V", (void *)n_stats },
+  { "metricsText", "(J[B)[B", (void *)n_metrics_text },
   { "apiReply", "(JJI[B)I", (void *)n_api_reply },
   { "sendChannelFrame", "(J[B[B)I", (void *)n_send_channel_frame },
   { "hubAction", "(J[B)I", (void *)n_hub_action },

@@ -8,7 +8,9 @@
  * when the engine is full, it takes the place of the oldest unfinished
  * request (on the worker holding it), or gets 503 when there is none;
  * then a worker round-robin.  What was refused is logged at most once a
- * minute.
+ * minute.  With a TLS context every socket accepted on the port speaks
+ * TLS (a refusal is only a close: a plain answer would be garbage to a TLS
+ * client); adopted ones never do.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -106,13 +108,16 @@ int c4j__listener_open(c4j_engine_t *e) {
 }
 
 /* Answers status with reason on a socket no worker will own, then
- * closes it. */
-static void refuse(int fd, int status, const char *reason) {
+ * closes it (a TLS port's client would read a plain answer as garbage:
+ * only closed). */
+static void refuse(c4j_engine_t *e, int fd, int status, const char *reason,
+                   int tls) {
   char buf[512];
   long n;
+  C4J__COUNT(e->refused[c4j__metrics_status_slot(status)]);
   /* Read what the client already sent, so close() does not reset. */
   while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0) {}
-  n = c4j_http_write_error(buf, sizeof(buf), status, reason, "");
+  n = tls ? 0 : c4j_http_write_error(buf, sizeof(buf), status, reason, "");
   if (n > 0) (void)!send(fd, buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
   shutdown(fd, SHUT_WR);
   close(fd);
@@ -180,7 +185,7 @@ void c4j__listener_unplace(c4j_engine_t *e, uint32_t key, int evict) {
 }
 
 void c4j__listener_place(c4j__worker_t *w, int fd, const c4j__buf_t *first,
-                         uint32_t key, int evict) {
+                         uint32_t key, int evict, int tls) {
   c4j_engine_t *e = w->engine;
   if (evict) {
     if (c4j__conn_evict_oldest(w)) {
@@ -192,11 +197,11 @@ void c4j__listener_place(c4j__worker_t *w, int fd, const c4j__buf_t *first,
        * twice. */
       c4j__listener_unplace(e, key, 1);
       atomic_fetch_add(&e->refused_full, 1);
-      refuse(fd, 503, "too many connections");
+      refuse(e, fd, 503, "too many connections", tls);
       return;
     }
   }
-  c4j__conn_adopt(w, fd, first, key);
+  c4j__conn_adopt(w, fd, first, key, tls);
 }
 
 static void hand_off(c4j__worker_t *w0, int fd, uint32_t key, int victim) {
@@ -205,8 +210,9 @@ static void hand_off(c4j__worker_t *w0, int fd, uint32_t key, int victim) {
                          ? e->workers[victim]
                          : e->workers[w0->rr++ % (unsigned)e->nworkers];
   c4j__msg_t *m;
+  int tls = e->tls_cert != NULL; /* TLS from c4j_engine_new on */
   if (w == w0) {
-    c4j__listener_place(w0, fd, NULL, key, victim >= 0);
+    c4j__listener_place(w0, fd, NULL, key, victim >= 0, tls);
     return;
   }
   m = c4j__msg_new(C4J__MSG_FD, NULL, 0, NULL);
@@ -214,6 +220,7 @@ static void hand_off(c4j__worker_t *w0, int fd, uint32_t key, int victim) {
     m->fd = fd;
     m->seq = key;
     m->code = victim >= 0;
+    m->tls = (uint8_t)tls;
     c4j__worker_push(w, &m->node);
     c4j__engine_leave(e);
     return;
@@ -249,7 +256,7 @@ static void on_readable(uv_poll_t *h, int status, int events) {
     atomic_fetch_add(&e->accepted, 1);
     status = admit(e, (struct sockaddr *)&ss, &key, &victim, &why);
     if (status != 0) {
-      refuse(fd, status, why);
+      refuse(e, fd, status, why, e->tls_cert != NULL);
       continue;
     }
     hand_off(w, fd, key, victim);
@@ -354,7 +361,7 @@ int c4j__listener_adopt(c4j_engine_t *e, int fd, int sink, const char *bytes,
   if (status != 0) {
     /* Refused, but the dummy is still drained: the other server writes
      * its answer there. */
-    refuse(fd, status, why);
+    refuse(e, fd, status, why, 0);
     fd = -1;
   }
   m->fd = fd;

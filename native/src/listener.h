@@ -25,10 +25,11 @@ void c4j__listener_resume(c4j__worker_t *w);
 /* Closes the socket (after the workers have ended). */
 void c4j__listener_close(c4j_engine_t *e);
 /* On w's thread: a socket the listener admitted for w (C4J__MSG_FD: key
- * in seq, evict in code): adopted, in the place of w's oldest unfinished
- * request when evict, or refused 503 when w has none left. */
+ * in seq, evict in code, tls in tls): adopted, in the place of w's oldest
+ * unfinished request when evict, or refused 503 (a TLS one only closed)
+ * when w has none left. */
 void c4j__listener_place(c4j__worker_t *w, int fd, const c4j__buf_t *first,
-                         uint32_t key, int evict);
+                         uint32_t key, int evict, int tls);
 /* Counts out an admitted socket that no worker adopts (closed at stop). */
 void c4j__listener_unplace(c4j_engine_t *e, uint32_t key, int evict);
 /* On worker 0's thread, from the tick: logs what the admission and the

@@ -86,7 +86,8 @@ static void on_member(c4j_engine_t *e, const char *cid, const char *user,
   }
 }
 
-const c4j__hooks_t c4j__presence_hooks = { on_identity, on_member };
+const c4j__hooks_t c4j__presence_hooks = { on_identity, on_member,
+                                           NULL /* engine.c sets it */ };
 
 /* ---- Answers -------------------------------------------------------------- */
 

@@ -7,6 +7,7 @@
  * (a body to read).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <jansson.h>
@@ -65,6 +66,8 @@ void c4j__request_answer(c4j__conn_t *c, int status, const char *ctype,
   long n = c4j__http_head(head, sizeof(head), status, ctype,
                           ctype ? (long long)blen : -1, 0, acao);
   c4j__buf_t *b = n < 0 ? NULL : c4j__buf_new((size_t)n + blen);
+  if (status >= 400)
+    C4J__COUNT(c4j__conn_engine(c)->refused[c4j__metrics_status_slot(status)]);
   c4j__conn_pending_done(c); /* answered: no longer waited for */
   if (b != NULL) {
     memcpy(b->data, head, (size_t)n);
@@ -101,6 +104,77 @@ void c4j__request_refuse_pending(c4j__conn_t *c, int status,
                                  const char *reason) {
   if (c->state == C4J__CONN_BODY) c4j__cmd_refuse(c, status, reason);
   else c4j__request_refuse(c, status, reason);
+}
+
+/* ---- What is logged of the refusals -------------------------------------- */
+
+/* A page refused for its ticket (401) or its origin (403) gets a log line
+ * naming its address, at most one a minute per worker and kind; the
+ * others of that minute are counted, and the tick says how many once it
+ * is over.  Whatever a client sends, never a line per request. */
+
+#define REFUSAL_LOG_MS 60000
+enum { REFUSED_TICKET, REFUSED_ORIGIN };
+static const char *const refusal_what[2] = {
+  "for their ticket (401)", "for their origin (403, not in Comet.AllowedOrigins)"
+};
+
+/* Printable ASCII of s, at most cap - 1 bytes ('?' for the others). */
+static void printable(char *out, size_t cap, const char *s) {
+  size_t i = 0;
+  for (; s[i] != '\0' && i + 1 < cap; i++)
+    out[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i]
+                                                                       : '?';
+  out[i] = '\0';
+}
+
+static void log_more(c4j__worker_t *w, int kind) {
+  char text[200];
+  if (w->refusal_log[kind].more == 0) return;
+  snprintf(text, sizeof(text),
+           "%llu more requests refused %s in the last minute on worker %d "
+           "(not logged one by one)",
+           (unsigned long long)w->refusal_log[kind].more, refusal_what[kind],
+           w->index);
+  c4j__events_log(&w->engine->events, 1, text);
+  w->refusal_log[kind].more = 0;
+}
+
+static void log_refusal(c4j__conn_t *c, int kind, const char *why) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  uint64_t now = c4j__mono_ms(), since = w->refusal_log[kind].since_ms;
+  struct sockaddr_storage ss;
+  int len = sizeof(ss);
+  char ip[64] = "?", origin[101], text[400];
+  if (since != 0 && now - since < REFUSAL_LOG_MS) {
+    w->refusal_log[kind].more++;
+    return;
+  }
+  log_more(w, kind);
+  w->refusal_log[kind].since_ms = now;
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
+    if (ss.ss_family == AF_INET)
+      uv_ip4_name((struct sockaddr_in *)&ss, ip, sizeof(ip));
+    else if (ss.ss_family == AF_INET6)
+      uv_ip6_name((struct sockaddr_in6 *)&ss, ip, sizeof(ip));
+  }
+  printable(origin, sizeof(origin),
+            (c->flags & C4J__F_HTTP) ? c->u.http->origin : "");
+  snprintf(text, sizeof(text),
+           "request refused %s: %s, from %s%s%s (one line a minute: the "
+           "others are counted)",
+           refusal_what[kind], why, ip, origin[0] ? ", origin " : "", origin);
+  c4j__events_log(&w->engine->events, 1, text);
+}
+
+void c4j__request_report(c4j__worker_t *w) {
+  uint64_t now = c4j__mono_ms();
+  for (int kind = 0; kind < 2; kind++) {
+    uint64_t since = w->refusal_log[kind].since_ms;
+    if (since == 0 || now - since < REFUSAL_LOG_MS) continue;
+    log_more(w, kind);
+    w->refusal_log[kind].since_ms = 0;
+  }
 }
 
 /* ---- Checks --------------------------------------------------------------- */
@@ -169,6 +243,37 @@ static int check_upgrade(c4j_http_req_t *r, char accept[29],
 
 /* ---- Routing -------------------------------------------------------------- */
 
+/* GET /metrics: Prometheus's text, to whom c4j_config_t.metrics allows. */
+static void metrics(c4j__conn_t *c) {
+  c4j_engine_t *e = c4j__conn_engine(c);
+  c4j_http_req_t *r = c->u.http;
+  struct sockaddr_storage ss;
+  int len = sizeof(ss), status;
+  char *text = NULL;
+  size_t n;
+  if (r->method != HTTP_GET) {
+    c4j__request_refuse(c, 405, "method must be GET");
+    return;
+  }
+  status = c4j__metrics_allowed(
+      &e->metrics,
+      uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0 ? &ss
+                                                                     : NULL,
+      r->auth_too_long ? "-" : r->authorization, e->api_key);
+  if (status != 0) {
+    c4j__request_refuse(c, status, status == 401 ? "invalid API key"
+                                                 : "address not allowed");
+    return;
+  }
+  if (e->hooks.metrics_cb(e, &text, &n) != 0) {
+    c4j__request_refuse(c, 503, "out of memory");
+    return;
+  }
+  c4j__request_answer(c, 200, "text/plain; version=0.0.4; charset=utf-8",
+                      text, NULL);
+  free(text);
+}
+
 /* The request is complete: route it, attach it or refuse it. */
 static void route(c4j__conn_t *c) {
   c4j_http_req_t *r = c->u.http;
@@ -178,6 +283,18 @@ static void route(c4j__conn_t *c) {
   int status = 0, transport;
 
   c4j_http_path(r, path, sizeof(path));
+  /* The metrics are for servers too (docs/metrics.md). */
+  if (strcmp(path, "/metrics") == 0 && c4j__conn_engine(c)->metrics.on) {
+    metrics(c);
+    return;
+  }
+  /* The conformance echo (engine.h, c4j__engine_echo): "/" alone. */
+  if (c4j__conn_engine(c)->echo && strcmp(path, "/") == 0) {
+    status = check_upgrade(r, accept, &why);
+    if (status != 0) c4j__request_refuse(c, status, why);
+    else c4j__wsconn_echo_open(c, accept);
+    return;
+  }
   /* The HTTP API is for servers: no Origin check, no CORS. */
   if (c4j__conn_engine(c)->api_key != NULL &&
       strncmp(r->target, "/api/", 5) == 0) {
@@ -186,6 +303,7 @@ static void route(c4j__conn_t *c) {
   }
   acao = allow_origin(c, r->origin);
   if (acao == NULL) {
+    log_refusal(c, REFUSED_ORIGIN, "origin not allowed");
     c4j__request_refuse(c, 403, "origin not allowed");
     return;
   }
@@ -211,6 +329,7 @@ static void route(c4j__conn_t *c) {
   if (status == 0 && transport != C4J__T_CMD && read_since(r, &since) < 0)
     status = 400, why = "invalid since";
   if (status != 0) {
+    if (status == 401) log_refusal(c, REFUSED_TICKET, why);
     if (transport == C4J__T_CMD) c4j__request_refuse_json(c, status, why, acao);
     else c4j__request_refuse(c, status, why);
     return;

@@ -5,6 +5,7 @@
  * both.  A broadcast with a Redis hub goes through the hub only: Redis
  * gives its offset and every node, this one too, delivers it from the bus.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "auth.h"
@@ -44,40 +45,152 @@ static int route(c4j_engine_t *e, const char *cid, size_t len) {
   return h.state == C4J__HELD_DYING ? TO_HERE | TO_HUB : TO_HERE;
 }
 
-/* The answer of a send made both ways: 0 when either took it. */
-static int both(int hub, int here) {
+/* The answer of a send routed `to`: here's alone, or for one made both
+ * ways, 0 when either took it (not 0 whenever the hub was not asked: a
+ * local refusal must reach the caller). */
+static int both(int to, int hub, int here) {
+  if (!(to & TO_HUB)) return here;
   return here == 0 || hub == 0 ? 0 : here;
+}
+
+/* ---- Messages: JSON, or binary data tagged (frames.h) ------------------- */
+
+/* A message's data as the layers below carry it: the bytes of a binary
+ * message after the C4J__DATA_BINARY tag, in a new buffer (NULL when out
+ * of memory). */
+static char *tagged(const void *data, size_t len) {
+  char *t = len < SIZE_MAX ? c4j__malloc(len + 1) : NULL;
+  if (t == NULL) return NULL;
+  t[0] = C4J__DATA_BINARY;
+  if (len > 0) memcpy(t + 1, data, len);
+  return t;
+}
+
+/* JSON data must not pass for binary: it starts like a JSON value. */
+static int data_ok(int json, const char *data, size_t len) {
+  return json ? data != NULL && c4j__frame_json_ok(data, len)
+              : c4j__frame_data_binary(data, len);
+}
+
+/* The three sends, of JSON (json 1) or tagged binary data (json 0). */
+static int send_all(c4j_engine_t *e, const char *channel, size_t channel_len,
+                    int json, const char *data, size_t len, int64_t time_ms) {
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
+  if (!channel_ok(channel, channel_len)) return C4J_EBADNAME;
+  if (!data_ok(json, data, len)) return C4J_EBADJSON;
+  int rc;
+  if (time_ms == 0) time_ms = c4j__wall_ms();
+  rc = c4j__hub_remote(e)
+           ? c4j__hub_send_all(e, channel, channel_len, data, len, time_ms)
+           : c4j__deliver_all(e, channel, channel_len, data, len, time_ms);
+  if (rc == 0) C4J__COUNT(e->broadcasts);
+  return rc;
+}
+
+static int send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
+                   const char *channel, size_t channel_len, int json,
+                   const char *data, size_t len, int64_t time_ms) {
+  int to, hub = 0;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
+  if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
+  if (!channel_ok(channel, channel_len)) return C4J_EBADNAME;
+  if (!data_ok(json, data, len)) return C4J_EBADJSON;
+  if (time_ms == 0) time_ms = c4j__wall_ms();
+  if ((to = route(e, cid, cid_len)) & TO_HUB) {
+    hub = c4j__hub_send_to(e, cid, cid_len, channel, channel_len, data, len,
+                           time_ms);
+    if (!(to & TO_HERE)) {
+      if (hub == 0) C4J__COUNT(e->sends_to);
+      return hub;
+    }
+  }
+  hub = both(to, hub, c4j__deliver_to(e, cid, cid_len, channel, channel_len,
+                                      data, len, time_ms));
+  if (hub == 0) C4J__COUNT(e->sends_to);
+  return hub;
+}
+
+static int send_user(c4j_engine_t *e, const char *user, size_t user_len,
+                     const char *channel, size_t channel_len, int json,
+                     const char *data, size_t len, int64_t time_ms) {
+  int rc;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
+  if (user == NULL || user_len == 0 || user_len > C4J_MAX_USER)
+    return C4J_EBADNAME;
+  if (!channel_ok(channel, channel_len)) return C4J_EBADNAME;
+  if (!data_ok(json, data, len)) return C4J_EBADJSON;
+  if (time_ms == 0) time_ms = c4j__wall_ms();
+  rc = c4j__deliver_user(e, user, user_len, channel, channel_len, data, len,
+                         time_ms);
+  /* The user's connections on the other nodes too. */
+  if (rc == 0 && c4j__hub_remote(e))
+    rc = c4j__hub_send_user(e, user, user_len, channel, channel_len, data,
+                            len, time_ms);
+  if (rc == 0) C4J__COUNT(e->sends_user);
+  return rc;
 }
 
 int c4j_send_all(c4j_engine_t *e, const char *channel, size_t channel_len,
                  const char *json, size_t json_len, int64_t time_ms) {
-  if (!c4j__engine_valid(e)) return C4J_ESTATE;
-  if (!channel_ok(channel, channel_len)) return C4J_EBADNAME;
-  if (json == NULL) return C4J_EBADJSON;
-  if (time_ms == 0) time_ms = c4j__wall_ms();
-  if (c4j__hub_remote(e))
-    return c4j__hub_send_all(e, channel, channel_len, json, json_len,
-                             time_ms);
-  return c4j__deliver_all(e, channel, channel_len, json, json_len, time_ms);
+  return send_all(e, channel, channel_len, 1, json, json_len, time_ms);
 }
 
 int c4j_send_to(c4j_engine_t *e, const char *cid, size_t cid_len,
                 const char *channel, size_t channel_len,
                 const char *json, size_t json_len, int64_t time_ms) {
-  int to, hub = 0;
-  if (!c4j__engine_valid(e)) return C4J_ESTATE;
-  if (!cid_ok(cid, cid_len)) return C4J_EBADNAME;
-  if (!channel_ok(channel, channel_len)) return C4J_EBADNAME;
-  if (json == NULL) return C4J_EBADJSON;
-  if (time_ms == 0) time_ms = c4j__wall_ms();
-  if ((to = route(e, cid, cid_len)) & TO_HUB) {
-    hub = c4j__hub_send_to(e, cid, cid_len, channel, channel_len, json,
-                           json_len, time_ms);
-    if (!(to & TO_HERE)) return hub;
-  }
-  return both(hub, c4j__deliver_to(e, cid, cid_len, channel, channel_len,
-                                   json, json_len, time_ms));
+  return send_to(e, cid, cid_len, channel, channel_len, 1, json, json_len,
+                 time_ms);
 }
+
+int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
+                  const char *channel, size_t channel_len,
+                  const char *json, size_t json_len, int64_t time_ms) {
+  return send_user(e, user, user_len, channel, channel_len, 1, json,
+                   json_len, time_ms);
+}
+
+int c4j_send_all_binary(c4j_engine_t *e, const char *channel,
+                        size_t channel_len, const void *data, size_t len,
+                        int64_t time_ms) {
+  char *t;
+  int rc;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
+  if (data == NULL && len > 0) return UV_EINVAL;
+  if ((t = tagged(data, len)) == NULL) return C4J_ENOMEM;
+  rc = send_all(e, channel, channel_len, 0, t, len + 1, time_ms);
+  c4j__free(t);
+  return rc;
+}
+
+int c4j_send_to_binary(c4j_engine_t *e, const char *cid, size_t cid_len,
+                       const char *channel, size_t channel_len,
+                       const void *data, size_t len, int64_t time_ms) {
+  char *t;
+  int rc;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
+  if (data == NULL && len > 0) return UV_EINVAL;
+  if ((t = tagged(data, len)) == NULL) return C4J_ENOMEM;
+  rc = send_to(e, cid, cid_len, channel, channel_len, 0, t, len + 1,
+               time_ms);
+  c4j__free(t);
+  return rc;
+}
+
+int c4j_send_user_binary(c4j_engine_t *e, const char *user, size_t user_len,
+                         const char *channel, size_t channel_len,
+                         const void *data, size_t len, int64_t time_ms) {
+  char *t;
+  int rc;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
+  if (data == NULL && len > 0) return UV_EINVAL;
+  if ((t = tagged(data, len)) == NULL) return C4J_ENOMEM;
+  rc = send_user(e, user, user_len, channel, channel_len, 0, t, len + 1,
+                 time_ms);
+  c4j__free(t);
+  return rc;
+}
+
+/* ---- Drops, commands, frames ----------------------------------------------- */
 
 int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
              const char *reason) {
@@ -87,9 +200,12 @@ int c4j_drop(c4j_engine_t *e, const char *cid, size_t cid_len, int code,
   if (code != 1000 && (code < 3000 || code > 4999)) return UV_EINVAL;
   if ((to = route(e, cid, cid_len)) & TO_HUB) {
     hub = c4j__hub_drop(e, cid, cid_len, code, reason ? reason : "");
-    if (!(to & TO_HERE)) return hub;
+    if (!(to & TO_HERE)) {
+      if (hub == 0) C4J__COUNT(e->sends_to);
+      return hub;
+    }
   }
-  return both(hub, c4j__deliver_drop(e, cid, cid_len, code, reason));
+  return both(to, hub, c4j__deliver_drop(e, cid, cid_len, code, reason));
 }
 
 /* A (un)subscription of an id: here, and through the hub when this node
@@ -104,14 +220,16 @@ static int routed_command(c4j_engine_t *e, int subscribe, const char *cid,
   if ((to = route(e, cid, cid_len)) & TO_HUB) {
     hub = c4j__hub_command(e, subscribe, cid, cid_len, channel, channel_len,
                            id);
-    if (!(to & TO_HERE)) return hub;
+    if (!(to & TO_HERE)) {
+      if (hub == 0) C4J__COUNT(e->sends_to);
+      return hub;
+    }
   }
-  return both(hub, subscribe ? c4j__deliver_subscribe(e, cid, cid_len,
-                                                      channel, channel_len,
-                                                      id)
-                             : c4j__deliver_unsubscribe(e, cid, cid_len,
-                                                        channel,
-                                                        channel_len));
+  return both(to, hub,
+              subscribe ? c4j__deliver_subscribe(e, cid, cid_len, channel,
+                                                 channel_len, id)
+                        : c4j__deliver_unsubscribe(e, cid, cid_len, channel,
+                                                   channel_len));
 }
 
 int c4j_subscribe(c4j_engine_t *e, const char *cid, size_t cid_len,
@@ -137,10 +255,13 @@ int c4j_send_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
     return C4J_ETOOBIG;
   if ((to = route(e, cid, cid_len)) & TO_HUB) {
     hub = c4j__hub_send_frame(e, cid, cid_len, frame_json + a, b - a);
-    if (!(to & TO_HERE)) return hub;
+    if (!(to & TO_HERE)) {
+      if (hub == 0) C4J__COUNT(e->sends_to);
+      return hub;
+    }
   }
-  return both(hub, c4j__deliver_frame(e, cid, cid_len, frame_json + a,
-                                      b - a));
+  return both(to, hub, c4j__deliver_frame(e, cid, cid_len, frame_json + a,
+                                          b - a));
 }
 
 int c4j_send_channel_frame(c4j_engine_t *e, const char *channel,
@@ -157,25 +278,6 @@ int c4j_send_channel_frame(c4j_engine_t *e, const char *channel,
   if (rc == 0 && c4j__hub_remote(e))
     rc = c4j__hub_send_chan_frame(e, channel, channel_len, frame_json + a,
                                   b - a);
-  return rc;
-}
-
-int c4j_send_user(c4j_engine_t *e, const char *user, size_t user_len,
-                  const char *channel, size_t channel_len,
-                  const char *json, size_t json_len, int64_t time_ms) {
-  int rc;
-  if (!c4j__engine_valid(e)) return C4J_ESTATE;
-  if (user == NULL || user_len == 0 || user_len > C4J_MAX_USER)
-    return C4J_EBADNAME;
-  if (!channel_ok(channel, channel_len)) return C4J_EBADNAME;
-  if (json == NULL) return C4J_EBADJSON;
-  if (time_ms == 0) time_ms = c4j__wall_ms();
-  rc = c4j__deliver_user(e, user, user_len, channel, channel_len, json,
-                         json_len, time_ms);
-  /* The user's connections on the other nodes too. */
-  if (rc == 0 && c4j__hub_remote(e))
-    rc = c4j__hub_send_user(e, user, user_len, channel, channel_len, json,
-                            json_len, time_ms);
   return rc;
 }
 

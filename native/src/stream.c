@@ -1,9 +1,12 @@
-/* stream.c - SSE events, long-poll bodies and HTTP answer heads. */
+/* stream.c - SSE events, long-poll bodies and HTTP answer heads, and the
+ * JSON form of a binary message frame that both HTTP transports send. */
 #include <stdio.h>
 #include <string.h>
+#include <openssl/evp.h>
 
 #include "common.h"
 #include "stream.h"
+#include "ws.h"
 
 const uint8_t *c4j__frame_json(const c4j__buf_t *ws, size_t *n) {
   size_t h = 2, len7 = ws->data[1] & 0x7f;
@@ -13,10 +16,63 @@ const uint8_t *c4j__frame_json(const c4j__buf_t *ws, size_t *n) {
   return ws->data + h;
 }
 
+static int is_binary(const c4j__buf_t *ws) {
+  return (ws->data[0] & 0x0f) == C4J_WS_OP_BINARY;
+}
+
+/* The JSON form of a binary message frame: its head (the u16 length, the
+ * JSON object) without the final '}', then ,"b64":"..."}.  NULL when out
+ * of memory or malformed. */
+static c4j__buf_t *binary_text(const c4j__buf_t *ws) {
+  static const char key[] = ",\"b64\":\"";
+  size_t n, hlen, blen, b64, len, h, at;
+  const uint8_t *p = c4j__frame_json(ws, &n);
+  c4j__buf_t *t;
+  if (n < 2) return NULL;
+  hlen = (size_t)p[0] << 8 | p[1];
+  if (hlen < 2 || hlen > n - 2 || p[2] != '{' || p[1 + hlen] != '}')
+    return NULL;
+  blen = n - 2 - hlen;
+  b64 = (blen + 2) / 3 * 4;
+  len = hlen - 1 + sizeof(key) - 1 + b64 + 2;
+  h = c4j_ws_header_len(len);
+  if ((t = c4j__buf_new(h + len)) == NULL) return NULL;
+  at = c4j_ws_write_header(t->data, C4J_WS_OP_TEXT, len);
+  memcpy(t->data + at, p + 2, hlen - 1);
+  at += hlen - 1;
+  memcpy(t->data + at, key, sizeof(key) - 1);
+  at += sizeof(key) - 1;
+  /* EVP_EncodeBlock takes an int length: encode in slices of whole
+   * 3-byte groups.  Each slice ends with a NUL, which the next one (or
+   * the closing quote) overwrites. */
+  for (size_t done = 0; done < blen;) {
+    size_t k = blen - done > (3u << 20) ? 3u << 20 : blen - done;
+    at += (size_t)EVP_EncodeBlock(t->data + at, p + 2 + hlen + done, (int)k);
+    done += k;
+  }
+  memcpy(t->data + at, "\"}", 2);
+  t->offset = ws->offset;
+  t->chan = ws->chan;
+  return t;
+}
+
+c4j__buf_t *c4j__stream_text(c4j__buf_t *ws) {
+  c4j__buf_t *t;
+  if (!is_binary(ws)) return ws;
+  t = atomic_load_explicit(&ws->alt, memory_order_acquire);
+  if (t != NULL) return t;
+  /* Made on first use, like the SSE event: an engine whose pages are all
+   * on WebSocket never encodes a byte in base64. */
+  if ((t = binary_text(ws)) == NULL) return NULL;
+  return c4j__buf_set_alt(ws, t);
+}
+
 c4j__buf_t *c4j__stream_event(c4j__buf_t *ws) {
-  c4j__buf_t *ev = atomic_load_explicit(&ws->alt, memory_order_acquire);
+  c4j__buf_t *ev;
   const uint8_t *json;
   size_t n;
+  if ((ws = c4j__stream_text(ws)) == NULL) return NULL;
+  ev = atomic_load_explicit(&ws->alt, memory_order_acquire);
   if (ev != NULL) return ev;
   /* Made on first use rather than at publish time, so that an engine with
    * no SSE client never pays for it; once made, every SSE connection on
@@ -100,7 +156,9 @@ c4j__buf_t *c4j__stream_poll_body(c4j__buf_t *const *frames, size_t n,
   long h;
   c4j__buf_t *b;
   for (size_t i = 0; i < n; i++) {
-    c4j__frame_json(frames[i], &len);
+    c4j__buf_t *t = c4j__stream_text(frames[i]);
+    if (t == NULL) return NULL;
+    c4j__frame_json(t, &len);
     body += len;
   }
   h = c4j__http_head(head, sizeof(head), 200, "application/json",
@@ -110,7 +168,7 @@ c4j__buf_t *c4j__stream_poll_body(c4j__buf_t *const *frames, size_t n,
   at = (size_t)h;
   b->data[at++] = '[';
   for (size_t i = 0; i < n; i++) {
-    const uint8_t *json = c4j__frame_json(frames[i], &len);
+    const uint8_t *json = c4j__frame_json(c4j__stream_text(frames[i]), &len);
     if (i > 0) b->data[at++] = ',';
     memcpy(b->data + at, json, len);
     at += len;

@@ -11,13 +11,22 @@
 
 #include "buf.h"
 
-/* The JSON text inside an unmasked server frame: returns where it starts
- * and sets *n to its length. */
+/* The payload of an unmasked server frame (for a text frame, its JSON
+ * text): returns where it starts and sets *n to its length. */
 const uint8_t *c4j__frame_json(const c4j__buf_t *ws, size_t *n);
 
-/* The SSE event "data: <json>\n\n" for the WebSocket frame ws, created on
- * first use and shared by every SSE connection (see buf.h, `alt`).  The
- * result is borrowed from ws; NULL when out of memory. */
+/* The text frame the HTTP transports send for the server frame ws: ws
+ * itself for a text frame; for a binary message frame (frames.h), its
+ * JSON form, the head with "b64":"<base64>" last, created on first use
+ * and shared (buf.h, `alt`; the text frame carries ws's offset and
+ * channel).  Borrowed from ws; NULL when out of memory or when ws is
+ * binary but no message frame. */
+c4j__buf_t *c4j__stream_text(c4j__buf_t *ws);
+
+/* The SSE event "data: <json>\n\n" for the WebSocket frame ws (of a
+ * binary one, its JSON form's), created on first use and shared by every
+ * SSE connection (see buf.h, `alt`).  The result is borrowed from ws;
+ * NULL when out of memory. */
 c4j__buf_t *c4j__stream_event(c4j__buf_t *ws);
 
 /* Writes the head of an HTTP answer: status line, Content-Type (unless
@@ -29,8 +38,8 @@ long c4j__http_head(char *out, size_t cap, int status, const char *ctype,
                     long long length, int keep_open, const char *acao);
 
 /* A long-poll answer: the head and the JSON array of the n frames (WebSocket
- * frames, their JSON copied out), as one new buffer; NULL when out of
- * memory. */
+ * frames, their JSON copied out; of a binary one, its JSON form's), as
+ * one new buffer; NULL when out of memory. */
 c4j__buf_t *c4j__stream_poll_body(c4j__buf_t *const *frames, size_t n,
                                   const char *acao);
 

@@ -69,6 +69,36 @@ static int add_to_ghost(c4j__worker_t *w, c4j__cid_t *id, const char *channel,
   return rc < 0 ? ERR_BUSY : rc == 0 ? -1 : 0;
 }
 
+/* A live subscription of c to channel that starts after off: the
+ * broadcasts above off that reached this worker before the command's
+ * turn (it waited for an earlier one, or followed its identity from
+ * another worker) come from the history, in order; the `last` of the
+ * subscription skips them when they come again.  A gap older than the
+ * history is said with a `recovered` false frame.  Only an attached
+ * connection's: a parked ghost with a history starts the channel at off
+ * in the held register, where its next poll's replay begins, and its
+ * subscription in the index takes only what has no offset. */
+static void catch_up(c4j__conn_t *c, const char *channel, const void *hist,
+                     uint64_t off) {
+  c4j_engine_t *e = c4j__conn_engine(c);
+  c4j__sub_t *s;
+  c4j__buf_t **missed = NULL;
+  size_t n = 0, k = 0;
+  int rc;
+  c4j__hist_lock(&e->hist);
+  rc = c4j__hist_after(&e->hist, (c4j__hist_chan_t *)hist, off,
+                       c4j__mono_ms(), &missed, &n);
+  c4j__hist_unlock(&e->hist);
+  s = c4j__chan_sub_of(c->subs, channel, strlen(channel));
+  /* Sending may close c (a slow consumer), which frees s. */
+  for (; k < n && s != NULL && c->state == C4J__CONN_OPEN; k++)
+    c4j__conn_send_sub(c, s, missed[k]);
+  for (k = 0; k < n; k++) c4j__buf_unref(missed[k]);
+  c4j__free(missed);
+  if (rc != 1 && c->state == C4J__CONN_OPEN) /* or out of memory */
+    c4j__conn_send_new(c, c4j__frame_recovered(channel, 0));
+}
+
 int c4j__subscription_add(c4j__worker_t *w, const char *cid, size_t len,
                           const char *channel, int64_t ack_id,
                           const void *hist, uint64_t off) {
@@ -76,7 +106,7 @@ int c4j__subscription_add(c4j__worker_t *w, const char *cid, size_t len,
   c4j__cid_t *id = c4j__cid_map_find(&w->cids, cid, len);
   size_t chlen = strlen(channel);
   c4j__conn_t *c;
-  int err = 0;
+  int err = 0, fresh = 0;
   if (id == NULL) return 0;
   c = id->conn;
   if (in_transition(c)) return C4J__LATER;
@@ -95,13 +125,14 @@ int c4j__subscription_add(c4j__worker_t *w, const char *cid, size_t len,
         return 0;
       }
       s = c->subs; /* the new node is the head */
-      /* Every broadcast above off is still to come through this inbox
-       * (c4j_subscribe pushed this message under the history's lock, as
-       * publishers do), and those at or below it are skipped (`last`). */
+      /* The subscription starts after off (those at or below it are
+       * skipped: `last`); what came above it before this command's turn
+       * is replayed below. */
       s->hist = hist;
       s->last = off;
       c4j__held_update(&e->held, id->id, w->index, c4j__names_of(c->subs),
                        NULL, NULL, 0);
+      fresh = 1;
     }
     hist = s->hist;
     off = s->last;
@@ -120,6 +151,7 @@ int c4j__subscription_add(c4j__worker_t *w, const char *cid, size_t len,
   c4j__identity_joined(c, channel, chlen);
   if (ack_id >= 0)
     c4j__conn_send_new(c, c4j__frame_ack(ack_id, channel, chlen, hist, off));
+  if (fresh && hist != NULL) catch_up(c, channel, hist, off);
   return 0;
 }
 

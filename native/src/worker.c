@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "frames.h"
 #include "listener.h"
+#include "tls.h"
 #include "worker.h"
 
 #define H_ASYNC 0x01
@@ -28,8 +29,42 @@ static c4j__conn_t *find_conn(c4j__worker_t *w, const c4j__msg_t *m) {
   return e ? e->conn : NULL;
 }
 
-/* Handles one inbox message; returns 1 when it must be kept for a later
- * tick (see retry_later), else 0 and the caller frees it. */
+/* What handle() did with a message. */
+enum { DONE, KEEP, MOVED };
+
+/* A run-time (un)subscription, in its identity's order (held.h): applied
+ * when its turn has come and the identity is here; kept for later while
+ * an earlier one is not applied or the identity's socket is closing here;
+ * handed to the worker that holds the identity now, if another. */
+static int command(c4j__worker_t *w, c4j__msg_t *m) {
+  c4j_engine_t *e = w->engine;
+  int holder = -1, r;
+  switch (c4j__held_cmd_turn(&e->held, m->text, m->name_len, w->index,
+                             m->seq, &holder)) {
+    case C4J__CMD_WAIT:
+      return KEEP;
+    case C4J__CMD_DROP:
+      return DONE;
+    case C4J__CMD_MOVED:
+      if (!c4j__engine_enter(e)) return DONE;
+      atomic_store(&m->node.next, NULL);
+      c4j__worker_push(e->workers[holder], &m->node);
+      c4j__engine_leave(e);
+      return MOVED;
+  }
+  if (m->type == C4J__MSG_SUB)
+    r = c4j__subscription_add(w, m->text, m->name_len, m->reason, m->id,
+                              m->hist, m->off);
+  else
+    r = c4j__subscription_remove(w, m->text, m->name_len, m->reason);
+  if (r == C4J__LATER) return KEEP;
+  c4j__held_cmd_done(&e->held, m->text, m->name_len, m->seq);
+  w->applied = 1;
+  return DONE;
+}
+
+/* Handles one inbox message: DONE (the caller frees it), KEEP (for a
+ * later turn: see retry_later) or MOVED (to another worker's inbox). */
 static int handle(c4j__worker_t *w, c4j__msg_t *m) {
   c4j__conn_t *c;
   c4j__chan_t *ch;
@@ -42,7 +77,7 @@ static int handle(c4j__worker_t *w, c4j__msg_t *m) {
         c4j__listener_unplace(w->engine, m->seq, m->code);
       } else {
         if (m->fd >= 0)
-          c4j__listener_place(w, m->fd, m->buf, m->seq, m->code);
+          c4j__listener_place(w, m->fd, m->buf, m->seq, m->code, m->tls);
         if (m->sink >= 0) c4j__listener_sink(w, m->sink);
       }
       break;
@@ -57,6 +92,12 @@ static int handle(c4j__worker_t *w, c4j__msg_t *m) {
           next = s->next;
           c4j__conn_send_sub(s->conn, s, m->buf);
         }
+      }
+      /* Timed until the flush has written it (or when the turn's list is
+       * full, until now). */
+      if (m->fan != NULL && w->nfans < C4J__MAX_FANS) {
+        w->fans[w->nfans++] = m->fan;
+        m->fan = NULL;
       }
       break;
     case C4J__MSG_SEND_TO:
@@ -76,14 +117,7 @@ static int handle(c4j__worker_t *w, c4j__msg_t *m) {
       break;
     case C4J__MSG_SUB:
     case C4J__MSG_UNSUB:
-      /* Commands for one identity keep their order: while any waits, the
-       * next ones wait behind it. */
-      if (w->later != NULL) return 1;
-      if (m->type == C4J__MSG_SUB)
-        return c4j__subscription_add(w, m->text, m->name_len, m->reason,
-                                     m->id, m->hist, m->off) == C4J__LATER;
-      return c4j__subscription_remove(w, m->text, m->name_len, m->reason) ==
-             C4J__LATER;
+      return command(w, m);
     case C4J__MSG_DROP:
       if ((c = find_conn(w, m)) != NULL)
         c4j__conn_close(c, m->code, m->reason, 0);
@@ -147,36 +181,51 @@ static void keep_for_later(c4j__worker_t *w, c4j__msg_t *m) {
   *tail = &m->node;
 }
 
-/* Hands the waiting commands in again, oldest first.  A command still
- * waiting after RETRY_TICKS ticks is dropped: its identity never became a
- * ghost (it was dropped for good, and the command with it). */
+/* Hands the waiting commands in again, oldest first; on a tick (`tick`)
+ * each counts one wait more.  A command still waiting after RETRY_TICKS
+ * ticks is given up (its identity never became a ghost: it was dropped
+ * for good, and the command with it), and the next one of its identity
+ * has its turn. */
 #define RETRY_TICKS 20
-static void retry_later(c4j__worker_t *w) {
+static void retry_later(c4j__worker_t *w, int tick) {
   c4j__qnode_t *n = w->later, *next;
   w->later = NULL;
   for (; n != NULL; n = next) {
     c4j__msg_t *m = C4J__CONTAINER_OF(n, c4j__msg_t, node);
+    int r;
     next = atomic_load(&n->next);
-    if (handle(w, m) && ++m->code < RETRY_TICKS)
+    r = handle(w, m);
+    if (r == KEEP && (!tick || ++m->code < RETRY_TICKS)) {
       keep_for_later(w, m);
-    else
+    } else if (r != MOVED) {
+      if (r == KEEP)
+        c4j__held_cmd_done(&w->engine->held, m->text, m->name_len, m->seq);
       c4j__msg_free(m);
+    }
   }
 }
 
 static void async_cb(uv_async_t *a) {
   c4j__worker_t *w = C4J__CONTAINER_OF(a, c4j__worker_t, async);
   c4j__qnode_t *n;
+  int r;
+  w->applied = 0;
   while ((n = c4j__mpsc_pop(&w->inbox)) != NULL) {
     if (n == &w->stop_node) {
       begin_stop(w);
       continue;
     }
     c4j__msg_t *m = C4J__CONTAINER_OF(n, c4j__msg_t, node);
-    if (handle(w, m))
+    if ((r = handle(w, m)) == KEEP)
       keep_for_later(w, m);
-    else
+    else if (r == DONE)
       c4j__msg_free(m);
+  }
+  /* A command applied may be the one that others of its identity wait
+   * for: they go on now, not at the next tick. */
+  while (w->applied && w->later != NULL) {
+    w->applied = 0;
+    retry_later(w, 0);
   }
 }
 
@@ -185,12 +234,14 @@ static void async_cb(uv_async_t *a) {
 typedef struct {
   uint32_t now;
   int ping;
+  uint64_t queued; /* bytes queued to the connections walked */
 } tick_t;
 
 static void tick_walk_cb(uv_handle_t *h, void *arg) {
   tick_t *t = arg;
   if (h->type != UV_TCP || uv_is_closing(h)) return;
   c4j__conn_tick((c4j__conn_t *)h, t->now, t->ping);
+  t->queued += ((c4j__conn_t *)h)->queued;
 }
 
 static void tick_cb(uv_timer_t *timer) {
@@ -201,12 +252,16 @@ static void tick_cb(uv_timer_t *timer) {
   if (t.ping) w->next_ping = t.now + (uint32_t)w->engine->cfg.heartbeat_ms;
   c4j__listener_resume(w);
   if (w->index == 0) c4j__listener_report(w);
-  retry_later(w);
+  c4j__request_report(w);
+  retry_later(w, 1);
+  t.queued = 0;
   uv_walk(&w->loop, tick_walk_cb, &t);
   for (c4j__conn_t *g = w->ghosts, *next; g != NULL; g = next) {
     next = g->gnext; /* the tick may free g */
+    t.queued += g->queued;
     c4j__identity_ghost_tick(g, t.now);
   }
+  atomic_store_explicit(&w->out_queued, t.queued, memory_order_relaxed);
 }
 
 /* ---- The flush ------------------------------------------------------------ */
@@ -226,12 +281,23 @@ static void flush(c4j__worker_t *w) {
                               memory_order_relaxed);
     w->messages_out = w->bytes_out = 0;
   }
+#ifndef C4J_NO_METRICS
+  if (w->messages_in > 0) {
+    atomic_fetch_add_explicit(&w->engine->messages_in, w->messages_in,
+                              memory_order_relaxed);
+    atomic_fetch_add_explicit(&w->engine->bytes_in, w->bytes_in,
+                              memory_order_relaxed);
+    w->messages_in = w->bytes_in = 0;
+  }
+#endif
   while ((c = w->flush_list) != NULL) {
     w->flush_list = c->flush_next;
     c->flush_next = NULL;
     c->flags &= (uint8_t)~C4J__F_IN_FLUSH;
     c4j__conn_flush(c);
   }
+  for (int i = 0; i < w->nfans; i++) c4j__fan_done(w->fans[i]);
+  w->nfans = 0;
 }
 
 static void prepare_cb(uv_prepare_t *p) {
@@ -340,6 +406,8 @@ void c4j__worker_free(c4j__worker_t *w) {
       w->later = atomic_load(&n->next);
       c4j__msg_free(C4J__CONTAINER_OF(n, c4j__msg_t, node));
     }
+    for (int i = 0; i < w->nfans; i++) c4j__fan_done(w->fans[i]);
+    w->nfans = 0;
     if (uv_loop_close(&w->loop) == UV_EBUSY) {
       uv_run(&w->loop, UV_RUN_DEFAULT);
       uv_loop_close(&w->loop);
@@ -353,4 +421,5 @@ void c4j__worker_free(c4j__worker_t *w) {
   c4j__chan_index_free(&w->chans);
   c4j__chan_index_free(&w->users);
   c4j__cid_map_free(&w->cids);
+  c4j__tls_worker_free(w);
 }

@@ -21,8 +21,10 @@
 #include "ws.h"
 
 typedef struct c4j__conn_s c4j__conn_t;
+struct evp_cipher_ctx_st;
 
 #define C4J__READ_BUF (64 * 1024)
+#define C4J__MAX_FANS 64 /* broadcasts timed in one loop turn */
 
 /* Invariant: everything here except `inbox`, `async` (for uv_async_send)
  * and the atomic counters belongs to the worker's thread once it runs.
@@ -49,8 +51,9 @@ struct c4j__worker_s {
   c4j__cid_map_t cids;
   c4j__conn_t *flush_list;  /* connections with output to write */
   c4j__conn_t *ghosts;      /* identities without a socket (conn.h) */
-  c4j__qnode_t *later;      /* subscribe commands to hand in again at the
-                               next tick, oldest first (C4J__LATER) */
+  c4j__qnode_t *later;      /* (un)subscriptions waiting for their turn
+                               or a ghost, oldest first (worker.c) */
+  int applied;              /* one was applied in this inbox round */
   c4j__conn_t *api_wait;    /* /api/ requests waiting for their answer
                                (conn.h) */
   c4j__conn_t *batch;       /* long-polls to answer when `batch_timer`
@@ -63,6 +66,12 @@ struct c4j__worker_s {
   uint64_t report_ms;       /* worker 0: when the listener last logged the
                                refusals, and their counts then */
   uint64_t reported[5];
+  struct {                  /* request.c: the refusals for a ticket (401)
+                               and an origin (403) logged, one line a
+                               minute: when that minute began (0: none
+                               running) and how many more it refused */
+    uint64_t since_ms, more;
+  } refusal_log[2];
   uv_timer_t batch_timer;   /* poll.c's, started with the first poll of
                                a batch */
   uint64_t start_ms;
@@ -73,11 +82,19 @@ struct c4j__worker_s {
   c4j__buf_t *pong_text;
   c4j__buf_t *comment;
   uint64_t messages_out, bytes_out; /* not yet added to the engine's */
+  uint64_t messages_in, bytes_in;   /* the same, for client texts */
+  atomic_ullong out_queued; /* bytes queued to its connections at the last
+                               tick (read by c4j_engine_stats) */
+  c4j__fan_t *fans[C4J__MAX_FANS]; /* broadcasts handled since the last
+                               flush: done once it wrote them */
+  int nfans;
   unsigned rr;              /* round-robin position of the listener */
   uint8_t handles;          /* which handles were initialized */
   c4j_ws_parser_t parser;   /* scratch parser for connections between
                                frames (see conn.c) */
   c4j_ticket_t ticket;      /* scratch for the handshake */
+  struct evp_cipher_ctx_st *tls_cipher; /* tls.c's, keyed for each record
+                               sealed or opened; NULL until needed */
   int rbuf_busy;
   uint8_t rbuf[C4J__READ_BUF];
 };

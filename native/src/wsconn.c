@@ -1,7 +1,8 @@
 /* wsconn.c - an attached WebSocket: the frames its client sends (text
- * messages to the embedder, {"t":"ping"} answered here, pings ponged),
- * protocol errors closed with their code, and the client's side of the
- * close handshake.  ws.c parses; this file decides.
+ * and binary messages to the embedder, {"t":"ping"} answered here, pings
+ * ponged), protocol errors closed with their code, the client's side of
+ * the close handshake, and the conformance echo (engine.h).  ws.c parses;
+ * this file decides.
  *
  * Between frames a connection holds no parser: the worker's scratch
  * parser reads for it, and only a frame or message left half read moves
@@ -84,16 +85,57 @@ static int is_ping(const uint8_t *data, size_t len) {
   return yes;
 }
 
+/* ---- The conformance echo --------------------------------------------------- */
+
+void c4j__wsconn_echo_open(c4j__conn_t *c, const char *accept) {
+  char resp[256];
+  int n = snprintf(resp, sizeof(resp),
+                   "HTTP/1.1 101 Switching Protocols\r\n"
+                   "Upgrade: websocket\r\n"
+                   "Connection: Upgrade\r\n"
+                   "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+  if (n < 0 || (size_t)n >= sizeof(resp) ||
+      c4j__conn_queue_bytes(c, resp, (size_t)n) < 0) {
+    c4j__request_refuse(c, 503, "out of memory");
+    return;
+  }
+  c4j__free(c->u.http);
+  c->u.ws = NULL;
+  c->flags &= (uint8_t)~C4J__F_HTTP;
+  c->transport = C4J__T_WS;
+  c->state = C4J__CONN_OPEN;
+  c->stamp = c4j__worker_now(c4j__conn_worker(c));
+}
+
+/* The message back as it came: one frame of the same opcode. */
+static void echo(c4j__conn_t *c, int op, const uint8_t *data, size_t len) {
+  size_t h = c4j_ws_header_len(len);
+  c4j__buf_t *b = c4j__buf_new(h + len);
+  if (b != NULL) {
+    c4j_ws_write_header(b->data, op, len);
+    if (len) memcpy(b->data + h, data, len);
+  }
+  c4j__conn_send_new(c, b);
+}
+
+/* ---- Messages ------------------------------------------------------------------ */
+
 static int on_message(c4j_ws_parser_t *p, int op, const uint8_t *data,
                       size_t len) {
   c4j__conn_t *c = p->data;
   c4j__worker_t *w = c4j__conn_worker(c);
   if (c->state != C4J__CONN_OPEN) return c->state == C4J__CONN_CLOSED;
-  if (op != C4J_WS_OP_TEXT) {
-    c4j__conn_close(c, C4J_CLOSE_UNSUPPORTED, "binary messages refused", 0);
-    return 0;
+  if (w->engine->echo && c->cid == NULL) { /* the conformance echo */
+    echo(c, op, data, len);
+    return c->state == C4J__CONN_CLOSED;
   }
-  if (is_ping(data, len)) {
+  w->messages_in++; /* added to the engine's by the flush */
+  w->bytes_in += len;
+  if (op == C4J_WS_OP_BINARY) {
+    /* Whole and unread: the embedder decodes it (docs/protocol.md section
+     * 11).  A full event queue loses it, as it loses a text message. */
+    c4j__events_binary(&w->engine->events, c->cid->id, data, len);
+  } else if (is_ping(data, len)) {
     c4j__conn_send(c, w->pong_text);
   } else if (len > 65535) {
     /* An event string carries at most 65535 bytes. */
@@ -125,7 +167,8 @@ static int on_close(c4j_ws_parser_t *p, int code, const uint8_t *reason,
     uint8_t frame[127];
     size_t n;
     snprintf(text, sizeof(text), "%.*s", (int)len, (const char *)reason);
-    c4j__identity_detach(c, code, len ? text : "closed by client", 0);
+    if (c->cid != NULL) /* the conformance echo has no identity */
+      c4j__identity_detach(c, code, len ? text : "closed by client", 0);
     c->state = C4J__CONN_CLOSING;
     c->stamp = c4j__worker_now(c4j__conn_worker(c));
     /* Echo the code; 1005 means "none" and must not be sent. */

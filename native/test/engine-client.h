@@ -96,8 +96,18 @@ typedef struct {
   char cid[80], user[80], ip[64], transport[16], text[256];
   int code, port;
   uint32_t id;           /* C4J_EV_API: id; method in user, path in cid,
-                            query in ip, body in text */
+                            query in ip, body in text; C4J_EV_BINARY: the
+                            FNV-1a hash of every byte */
+  uint32_t len;          /* C4J_EV_BINARY: the bytes' count (the first
+                            ones in text, not NUL ended) */
 } event_t;
+
+/* FNV-1a over n bytes: what a test compares a big binary message by. */
+static uint32_t fnv1a(const void *p, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) h = (h ^ ((const uint8_t *)p)[i]) * 16777619u;
+  return h;
+}
 
 #define MAX_EVENTS 4096
 static event_t events[MAX_EVENTS];
@@ -113,7 +123,7 @@ static size_t get_str(const uint8_t *p, char *out, size_t cap) {
 
 /* Reads whatever events are pending (waiting up to ms) into events[]. */
 static int pump(c4j_engine_t *e, int ms) {
-  static uint8_t buf[1 << 16];
+  static uint8_t buf[1 << 18]; /* a binary message of 200 KiB fits */
   int n = c4j_engine_poll(e, buf, sizeof(buf), ms);
   if (n <= 0) return n;
   for (int at = 0; at < n;) {
@@ -139,6 +149,14 @@ static int pump(c4j_engine_t *e, int ms) {
     } else if (ev->type == C4J_EV_MESSAGE) {
       p += get_str(p, ev->cid, sizeof(ev->cid));
       p += get_str(p, ev->text, sizeof(ev->text));
+    } else if (ev->type == C4J_EV_BINARY) {
+      p += get_str(p, ev->cid, sizeof(ev->cid));
+      ev->len = p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
+      p += 4;
+      memcpy(ev->text, p, ev->len < sizeof(ev->text) ? ev->len
+                                                      : sizeof(ev->text));
+      ev->id = fnv1a(p, ev->len);
+      p += ev->len;
     } else if (ev->type == C4J_EV_LOG) {
       p += 1;
       p += get_str(p, ev->text, sizeof(ev->text));

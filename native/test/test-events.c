@@ -333,7 +333,55 @@ TEST(events_stop) {
   c4j__events_free(&ev);
 }
 
-TEST_MAIN(T(events_record_layouts), T(events_ring_wraps),
+/* A client's binary message: cid, u32 length, the bytes whole (past the
+ * 65535 bytes a string carries, NULs among them) and across the ring's
+ * end; one that can never fit the queue is dropped and counted. */
+TEST(events_binary_records) {
+  c4j__events_t ev;
+  static uint8_t bytes[100000], buf[1 << 18];
+  size_t at = 0;
+  reader_t r;
+  int n;
+  enum { BIG = 70000 };
+  for (size_t i = 0; i < sizeof(bytes); i++) bytes[i] = (uint8_t)(i * 7);
+  CHECK_EQ(c4j__events_init(&ev, 100000), 0);
+  CHECK_EQ(c4j__events_binary(&ev, "cid", bytes, 3), 0);
+  CHECK_EQ(c4j__events_binary(&ev, "cid", NULL, 0), 0);
+  n = c4j__events_poll(&ev, buf, sizeof(buf), 0);
+  CHECK_EQ(n, (8 + 2 + 3 + 4 + 3) + (8 + 2 + 3 + 4));
+  CHECK_EQ(record(buf, (size_t)n, &at, &r), C4J_EV_BINARY);
+  CHECK(STR_IS(&r, "cid"));
+  CHECK_EQ(u32(&r), 3);
+  CHECK(memcmp(r.p, bytes, 3) == 0);
+  CHECK_EQ(record(buf, (size_t)n, &at, &r), C4J_EV_BINARY);
+  CHECK(STR_IS(&r, "cid"));
+  CHECK_EQ(u32(&r), 0);
+  CHECK(r.p == r.end);
+  /* 70000 bytes, written where the ring wraps (head at 37 now). */
+  CHECK_EQ(c4j__events_binary(&ev, "c", bytes, BIG), 0);
+  CHECK_EQ(c4j__events_binary(&ev, "c", bytes, 30000), C4J_EFULL);
+  CHECK_EQ(dropped(&ev), 1);
+  at = 0;
+  n = c4j__events_poll(&ev, buf, sizeof(buf), 0);
+  CHECK_EQ(n, 8 + 2 + 1 + 4 + BIG);
+  CHECK_EQ(record(buf, (size_t)n, &at, &r), C4J_EV_BINARY);
+  CHECK(STR_IS(&r, "c"));
+  CHECK_EQ(u32(&r), BIG);
+  CHECK(memcmp(r.p, bytes, BIG) == 0);
+  CHECK_EQ(c4j__events_binary(&ev, "c", bytes, BIG), 0);
+  n = c4j__events_poll(&ev, buf, sizeof(buf), 0); /* wrapped this time */
+  at = 0;
+  CHECK_EQ(record(buf, (size_t)n, &at, &r), C4J_EV_BINARY);
+  CHECK(STR_IS(&r, "c"));
+  CHECK_EQ(u32(&r), BIG);
+  CHECK(memcmp(r.p, bytes, BIG) == 0);
+  /* Bigger than the whole queue: never. */
+  CHECK_EQ(c4j__events_binary(&ev, "c", bytes, 100000), C4J_EFULL);
+  CHECK_EQ(dropped(&ev), 2);
+  c4j__events_free(&ev);
+}
+
+TEST_MAIN(T(events_binary_records), T(events_record_layouts), T(events_ring_wraps),
           T(events_full_queue_counts_dropped),
           T(events_poll_copies_whole_records), T(events_cut_long_strings),
           T(events_poll_waits), T(events_poll_woken_by_a_record),

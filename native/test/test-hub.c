@@ -2,11 +2,11 @@
  * redis-server (started here on a free port, no persistence, killed and
  * restarted on the same port): broadcasts, sends to an id or a user held
  * by another engine, drops, resume on another engine, a late engine
- * filling its history from Redis, the action queue, Redis going away;
- * what records of other nodes mean (written straight onto the bus here):
- * a gap Redis cannot fill told to the pages, copies skipped, an offset
- * given twice; the outbox's bound; a parked long-poll page during an
- * outage.
+ * filling its history from Redis, binary messages through all of it, the
+ * action queue, Redis going away; what records of other nodes mean
+ * (written straight onto the bus here): a gap Redis cannot fill told to
+ * the pages, copies skipped, an offset given twice; the outbox's bound; a
+ * parked long-poll page during an outage.
  */
 #include <hiredis/hiredis.h>
 
@@ -358,6 +358,97 @@ TEST(hub_late_engine_fills_its_history) {
   client_close(&c);
   client_close(&p);
   finish(a);
+  finish(late);
+}
+
+/* Reads frames until a binary one: its head (NUL ended) into head and
+ * whether its bytes are p[0..n). */
+static int expect_binary(client_t *c, char *head, size_t cap, const void *p,
+                         size_t n) {
+  static char got[1 << 16];
+  size_t len = 0, hlen;
+  int op;
+  head[0] = '\0';
+  do op = read_frame(c, got, sizeof(got), &len);
+  while (op == WSC_OP_PING || op == WSC_OP_TEXT);
+  CHECK_EQ(op, WSC_OP_BINARY);
+  if (op != WSC_OP_BINARY || len < 2) return 0;
+  hlen = (size_t)(uint8_t)got[0] << 8 | (uint8_t)got[1];
+  if (hlen > len - 2 || hlen >= cap) return 0;
+  memcpy(head, got + 2, hlen);
+  head[hlen] = '\0';
+  return len - 2 - hlen == n && memcmp(got + 2 + hlen, p, n) == 0;
+}
+
+/* Binary messages cross the hub with their bytes whole (a tab, a newline
+ * and NULs in them: the bus records' separators), broadcasts with one
+ * offset on every engine, sendTo and sendToUser to a page on another
+ * engine; and the Redis history keeps them: an engine started later
+ * replays them to a page resuming there, as binary on WebSocket and as
+ * base64 on long-poll. */
+TEST(hub_binary_messages) {
+  static const uint8_t bin[] = { 0, '\t', '\n', 0xff, 0, 'm', '\t' };
+  c4j_engine_t *a = hub_engine(1), *b = hub_engine(1), *late;
+  client_t ca, cb, *lp = calloc(1, sizeof(*lp));
+  char ha[256], hb[256], epoch[16], since[160], text[1024];
+  char ticket[2048], target[2600];
+  uint64_t base;
+  attach_news(a, &ca, "hubX1", NULL);
+  mint(b, "hubX2", "bob", "[\"news\"]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  CHECK_EQ(upgrade(&cb, c4j_engine_port(b), target, NULL, 0), 101);
+  next_text(&cb, text, sizeof(text));
+  CHECK_EQ(c4j_send_all_binary(a, "news", 4, bin, sizeof(bin), 5), 0);
+  CHECK(expect_binary(&ca, ha, sizeof(ha), bin, sizeof(bin)));
+  CHECK(expect_binary(&cb, hb, sizeof(hb), bin, sizeof(bin)));
+  CHECK_STR(ha, hb); /* one offset, one epoch, the same head */
+  base = offset_of(ha);
+  CHECK(base > 0);
+  CHECK(strstr(ha, "\"time\":5}") != NULL);
+  snprintf(epoch, sizeof(epoch), "%.8s",
+           strstr(ha, "\"e\":\"") ? strstr(ha, "\"e\":\"") + 5 : "");
+  CHECK_EQ(c4j_send_all(b, "news", 4, "2", 1, 6), 0);
+  CHECK_EQ(expect_data(&ca, 2), (long long)base + 1);
+  CHECK_EQ(c4j_send_all_binary(b, "news", 4, bin, 3, 7), 0);
+  CHECK(expect_binary(&ca, ha, sizeof(ha), bin, 3));
+  CHECK_EQ(offset_of(ha), base + 2);
+  CHECK(expect_binary(&cb, hb, sizeof(hb), bin, 3));
+  CHECK_STR(ha, hb);
+  /* To a page held by the other engine. */
+  CHECK_EQ(c4j_send_to_binary(a, "hubX2", 5, "direct", 6, bin, 7, 8), 0);
+  CHECK(expect_binary(&cb, hb, sizeof(hb), bin, 7));
+  CHECK_STR(hb, "{\"t\":\"msg\",\"ch\":\"direct\",\"time\":8}");
+  CHECK_EQ(c4j_send_user_binary(a, "bob", 3, "u", 1, bin + 1, 2, 9), 0);
+  CHECK(expect_binary(&cb, hb, sizeof(hb), bin + 1, 2));
+  CHECK_STR(hb, "{\"t\":\"msg\",\"ch\":\"u\",\"time\":9}");
+
+  /* Started after them: its history comes from Redis's streams. */
+  late = hub_engine(1);
+  snprintf(since, sizeof(since),
+           "%%7B%%22news%%22%%3A%%5B%%22%s%%22%%2C%" PRIu64 "%%5D%%7D",
+           epoch, base - 1);
+  attach_news(late, &ca, "hubX3", since);
+  CHECK(expect_binary(&ca, ha, sizeof(ha), bin, sizeof(bin)));
+  CHECK_EQ(offset_of(ha), base);
+  CHECK_EQ(expect_data(&ca, 2), (long long)base + 1);
+  CHECK(expect_binary(&ca, ha, sizeof(ha), bin, 3));
+  CHECK_EQ(offset_of(ha), base + 2);
+  client_close(&ca);
+  mint(late, "hubX4", NULL, "[\"news\"]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/poll?ticket=%s&since=%s", ticket, since);
+  CHECK_EQ(http(lp, c4j_engine_port(late), "GET", target, NULL, NULL, NULL),
+           200);
+  snprintf(text, sizeof(text), "\"o\":%" PRIu64 ",\"time\":5,"
+           "\"b64\":\"AAkK/wBtCQ==\"}", base);
+  CHECK(strstr(body_of(lp), text) != NULL);
+  snprintf(text, sizeof(text), "\"o\":%" PRIu64 ",\"time\":7,"
+           "\"b64\":\"AAkK\"}", base + 2);
+  CHECK(strstr(body_of(lp), text) != NULL);
+  close(lp->fd);
+  free(lp);
+  client_close(&cb);
+  finish(a);
+  finish(b);
   finish(late);
 }
 
@@ -761,6 +852,7 @@ TEST_MAIN(T(hub_setup), T(hub_unreachable_fails_start),
           T(hub_direct_sends_cross_engines), T(hub_resume_on_another_engine),
           T(hub_send_to_a_page_that_moved),
           T(hub_late_engine_fills_its_history), T(hub_ring_serves_later_pages),
+          T(hub_binary_messages),
           T(hub_action_runs_once_on_a_listener),
           T(hub_action_of_a_lost_node_runs_elsewhere),
           T(hub_tells_pages_what_was_lost), T(hub_skips_copies),

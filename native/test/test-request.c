@@ -312,7 +312,48 @@ TEST(request_status_lines) {
   finish(e);
 }
 
-TEST_MAIN(T(request_refusals),
+/* Many refusals for a ticket or an origin: at most one log line a minute
+ * per worker and kind (the others are counted for a line once the minute
+ * is over), naming the address and the origin. */
+TEST(request_refusals_logged_a_line_a_minute) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  int port, tickets = 0, origins = 0, named = 0;
+  base_config(&cfg);
+  cfg.allowed_origins = "http://good.example";
+  e = start(&cfg);
+  if (e == NULL) return;
+  port = c4j_engine_port(e);
+  reset_events();
+  for (int i = 0; i < 200; i++) {
+    CHECK_EQ(upgrade(c, port, "/ws?ticket=forged", NULL, 0), 401);
+    client_close(c);
+    CHECK_EQ(upgrade(c, port, "/ws?ticket=x",
+                     "Origin: http://evil.example\r\n", 0), 403);
+    client_close(c);
+  }
+  for (uint64_t end = ms_now() + 1000; ms_now() < end;) pump(e, 50);
+  for (int i = 0; i < nevents; i++) {
+    if (events[i].type != C4J_EV_LOG) continue;
+    if (strstr(events[i].text, "refused for their ticket (401)")) {
+      tickets++;
+      named += strstr(events[i].text, "invalid ticket, from 127.0.0.1") != 0;
+    }
+    if (strstr(events[i].text, "refused for their origin (403")) {
+      origins++;
+      named += strstr(events[i].text,
+                      "from 127.0.0.1, origin http://evil.example") != 0;
+    }
+  }
+  CHECK(tickets >= 1 && tickets <= cfg.threads);
+  CHECK(origins >= 1 && origins <= cfg.threads);
+  CHECK_EQ(named, tickets + origins);
+  free(c);
+  finish(e);
+}
+
+TEST_MAIN(T(request_refusals), T(request_refusals_logged_a_line_a_minute),
           T(request_handshake_timeout_and_pipelined_frame),
           T(request_upgrade_and_method_checks),
           T(request_target_too_long_and_not_http),

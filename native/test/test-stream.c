@@ -1,12 +1,14 @@
 /* test-stream.c - the HTTP transports' encodings: the JSON inside a server
  * frame of every header size, the SSE event made once per frame and shared
- * (buf.h's alt), the head of every HTTP answer with its CORS headers, and
- * long-poll answer bodies. */
+ * (buf.h's alt), the head of every HTTP answer with its CORS headers,
+ * long-poll answer bodies, and the JSON form of a binary message frame
+ * (frames.h: its head with "b64") shared by both HTTP transports. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "buf.h"
 #include "common.h"
+#include "frames.h"
 #include "stream.h"
 #include "test.h"
 #include "ws.h"
@@ -198,7 +200,131 @@ TEST(poll_answer_long_frames) {
   free(json);
 }
 
+/* ---- Binary message frames ----------------------------------------------- */
+
+/* The binary message frame of n bytes (frames.c), as the sends make it. */
+static c4j__buf_t *binary(const uint8_t *bytes, size_t n, size_t max) {
+  char *tagged = malloc(n + 1);
+  c4j__buf_t *b = NULL;
+  tagged[0] = C4J__DATA_BINARY;
+  memcpy(tagged + 1, bytes, n);
+  CHECK_EQ(c4j__frame_msg(max, "bin", 3, NULL, NULL, tagged, n + 1, 42, &b),
+           0);
+  free(tagged);
+  return b;
+}
+
+/* Standard base64, written here apart from the core's. */
+static char *b64(const uint8_t *p, size_t n) {
+  static const char a[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  char *out = malloc((n + 2) / 3 * 4 + 1);
+  size_t o = 0;
+  for (size_t i = 0; i < n; i += 3) {
+    uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? p[i + 1] << 8 : 0) |
+                 (i + 2 < n ? p[i + 2] : 0);
+    out[o++] = a[v >> 18];
+    out[o++] = a[(v >> 12) & 63];
+    out[o++] = i + 1 < n ? a[(v >> 6) & 63] : '=';
+    out[o++] = i + 2 < n ? a[v & 63] : '=';
+  }
+  out[o] = '\0';
+  return out;
+}
+
+TEST(binary_frame_and_its_json_form) {
+  static const uint8_t bytes[] = { 0, 0xff, '"', '\n', 'z' };
+  static const char *want[] = { "", "AA==", "AP8=", "AP8i", "AP8iCg==",
+                                "AP8iCno=" };
+  for (size_t n = 0; n <= 5; n++) {
+    c4j__buf_t *b = binary(bytes, n, 1 << 20), *t, *ev;
+    size_t len = 0;
+    const uint8_t *p;
+    char json[128];
+    if (b == NULL) continue;
+    /* The WebSocket frame: opcode 2, u16 head length, head, bytes. */
+    CHECK_EQ(b->data[0], 0x82);
+    p = c4j__frame_json(b, &len);
+    CHECK_EQ((p[0] << 8 | p[1]), 32);
+    CHECK(memcmp(p + 2, "{\"t\":\"msg\",\"ch\":\"bin\",\"time\":42}", 32) == 0);
+    CHECK_EQ(len, 2 + 32 + n);
+    CHECK(memcmp(p + 2 + 32, bytes, n) == 0);
+    /* Its JSON form, made once and shared. */
+    t = c4j__stream_text(b);
+    CHECK(t != NULL && t != b);
+    if (t == NULL) continue;
+    CHECK(c4j__stream_text(b) == t);
+    CHECK_EQ(t->data[0], 0x81);
+    snprintf(json, sizeof(json),
+             "{\"t\":\"msg\",\"ch\":\"bin\",\"time\":42,\"b64\":\"%s\"}",
+             want[n]);
+    p = c4j__frame_json(t, &len);
+    CHECK_EQ(len, strlen(json));
+    CHECK(memcmp(p, json, len) == 0);
+    /* The SSE event of the binary frame is its JSON form's. */
+    ev = c4j__stream_event(b);
+    CHECK(ev != NULL && ev == c4j__stream_event(t));
+    if (ev) {
+      char sse[160];
+      snprintf(sse, sizeof(sse), "data: %s\n\n", json);
+      CHECK_EQ(ev->len, strlen(sse));
+      CHECK(memcmp(ev->data, sse, strlen(sse)) == 0);
+    }
+    c4j__buf_unref(b); /* frees the JSON form and the event too */
+  }
+}
+
+/* A text frame is its own JSON form; binary frames go in a poll answer in
+ * their JSON form, between text ones; and the base64 of a message longer
+ * than the core encodes in one slice (3 MiB) is whole. */
+TEST(binary_in_poll_bodies_and_long) {
+  static const uint8_t bytes[] = { 1, 2, 3, 4 };
+  size_t big = (3u << 20) + 7;
+  uint8_t *lots = malloc(big);
+  c4j__buf_t *f[3], *b, *t;
+  char *enc;
+  size_t len;
+  const uint8_t *p;
+  f[0] = frame("{\"o\":1}", 1, NULL);
+  CHECK(c4j__stream_text(f[0]) == f[0]);
+  f[1] = binary(bytes, 4, 1 << 20);
+  f[2] = frame("[3]", 3, NULL);
+  b = c4j__stream_poll_body(f, 3, NULL);
+  CHECK(b != NULL);
+  if (b)
+    CHECK_STR(strstr(text(b), "\r\n\r\n") + 4,
+              "[{\"o\":1},{\"t\":\"msg\",\"ch\":\"bin\",\"time\":42,"
+              "\"b64\":\"AQIDBA==\"},[3]]");
+  c4j__buf_unref(b);
+  for (int i = 0; i < 3; i++) c4j__buf_unref(f[i]);
+
+  for (size_t i = 0; i < big; i++) lots[i] = (uint8_t)(i * 13 + (i >> 10));
+  f[0] = binary(lots, big, 8u << 20);
+  t = f[0] ? c4j__stream_text(f[0]) : NULL;
+  CHECK(t != NULL);
+  if (t) {
+    enc = b64(lots, big);
+    p = c4j__frame_json(t, &len);
+    /* The head without its '}' (31 bytes), ,"b64":" (8), the base64. */
+    CHECK_EQ(len, 31 + 8 + strlen(enc) + 2);
+    CHECK(len > 39 && memcmp(p + 39, enc, strlen(enc)) == 0);
+    CHECK(memcmp(p + len - 2, "\"}", 2) == 0);
+    free(enc);
+  }
+  c4j__buf_unref(f[0]);
+  free(lots);
+  /* A binary frame that is no message frame has no JSON form. */
+  f[0] = c4j__buf_new(4);
+  c4j_ws_write_header(f[0]->data, C4J_WS_OP_BINARY, 2);
+  f[0]->data[2] = 0, f[0]->data[3] = 9;
+  CHECK(c4j__stream_text(f[0]) == NULL);
+  CHECK(c4j__stream_event(f[0]) == NULL);
+  c4j__buf_unref(f[0]);
+}
+
 TEST_MAIN(T(frame_json_every_header_size), T(stream_event_made_once_and_shared),
           T(stream_event_one_data_line), T(stream_event_of_a_long_frame),
           T(http_head_fields), T(http_head_cors), T(http_head_does_not_fit),
-          T(poll_answer_bodies), T(poll_answer_long_frames))
+          T(poll_answer_bodies), T(poll_answer_long_frames),
+          T(binary_frame_and_its_json_form),
+          T(binary_in_poll_bodies_and_long))

@@ -455,9 +455,8 @@ TEST(subscription_survives_revival_and_poll_hop) {
   send_on(e, "room", 3);
   send_on(e, "news", 4);
   /* A command that finds the answered poll still closing waits for the
-   * next tick (C4J__LATER); let it land before the next poll.
-   * XXX(subscribe-race): a command racing with the next poll's attach on
-   * another worker can still be applied to the old worker's state only. */
+   * next tick (C4J__LATER); subscription_follows_its_identity races it
+   * with the next poll. */
   usleep(400000);
   for (int hop = 0; hop < 3; hop++) {
     CHECK_EQ(http(c, c4j_engine_port(e), "GET", target, NULL, NULL, NULL),
@@ -487,7 +486,103 @@ TEST(subscription_survives_revival_and_poll_hop) {
   finish(e);
 }
 
+/* Counts "ack" frames with id in text. */
+static int acks_of(const char *text, int id) {
+  char want[48];
+  int n = 0;
+  snprintf(want, sizeof(want), "{\"t\":\"ack\",\"id\":%d,", id);
+  for (const char *p = text; (p = strstr(p, want)) != NULL; p++) n++;
+  return n;
+}
+
+/* One long-poll of target: the request goes out, then run(e) (the
+ * command racing with the poll's attach, on whichever worker it lands),
+ * then the whole answer is read; its body is appended to got. */
+static void poll_racing(c4j_engine_t *e, client_t *c, const char *target,
+                        void (*run)(c4j_engine_t *, int), int arg,
+                        char *got, size_t cap) {
+  char req[3100];
+  int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n",
+                   target);
+  memset(c, 0, sizeof(*c));
+  c->fd = tcp_connect(c4j_engine_port(e), 0);
+  CHECK_EQ(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
+  if (run != NULL) run(e, arg);
+  while (c->len + 1 < sizeof(c->buf) && fill(c) > 0) {
+  }
+  c->buf[c->len] = '\0';
+  if (strlen(got) + strlen(body_of(c)) < cap) strcat(got, body_of(c));
+  client_close(c);
+}
+
+static void sub_room(c4j_engine_t *e, int id) {
+  CHECK_EQ(c4j_subscribe(e, "lr", 2, "room", 4, id), 0);
+}
+static void unsub_room(c4j_engine_t *e, int id) {
+  (void)id;
+  CHECK_EQ(c4j_unsubscribe(e, "lr", 2, "room", 4), 0);
+}
+
+/* Run-time (un)subscriptions made while a long-poll client hops between
+ * the two workers, each one right as the next poll attaches: every one is
+ * applied once, in the order made, on whichever worker holds the identity
+ * when its turn comes (none is lost to the worker the identity left). */
+TEST(subscription_follows_its_identity_across_poll_hops) {
+  enum { HOPS = 16 };
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[3000];
+  static char got[1 << 16];
+  base_config(&cfg);
+  cfg.history_size = 10;
+  cfg.conn_expires_ms = 5000;
+  cfg.idle_timeout_ms = 600; /* polls held 300 ms */
+  cfg.heartbeat_ms = 500;
+  e = start(&cfg);
+  if (e == NULL) return;
+  mint(e, "lr", NULL, "[\"news\"]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/poll?ticket=%s", ticket);
+  got[0] = '\0';
+  poll_racing(e, c, target, NULL, 0, got, sizeof(got));
+  CHECK(strncmp(got, "[{\"t\":\"open\"", 12) == 0);
+  /* Subscribe (ack 1, 3, ...) and unsubscribe in turn, ending with an
+   * unsubscription. */
+  for (int hop = 0; hop < HOPS; hop++)
+    poll_racing(e, c, target, hop % 2 ? unsub_room : sub_room, hop + 1, got,
+                sizeof(got));
+  for (int k = 0; k < 4; k++) {
+    int all = 1;
+    for (int id = 1; id <= HOPS; id += 2) all &= acks_of(got, id) == 1;
+    if (all) break;
+    poll_racing(e, c, target, NULL, 0, got, sizeof(got));
+  }
+  for (int id = 1; id <= HOPS; id += 2) {
+    if (acks_of(got, id) != 1) fprintf(stderr, "ack %d\n", id);
+    CHECK_EQ(acks_of(got, id), 1);
+  }
+  /* The last command was an unsubscription: room is not heard, news is. */
+  got[0] = '\0';
+  send_on(e, "room", 1);
+  send_on(e, "news", 1);
+  poll_racing(e, c, target, NULL, 0, got, sizeof(got));
+  CHECK(strstr(got, "\"ch\":\"news\"") != NULL);
+  CHECK(strstr(got, "\"ch\":\"room\"") == NULL);
+  /* And a subscription racing the next poll hears what follows it. */
+  got[0] = '\0';
+  poll_racing(e, c, target, sub_room, 99, got, sizeof(got));
+  for (int k = 0; k < 4 && acks_of(got, 99) == 0; k++)
+    poll_racing(e, c, target, NULL, 0, got, sizeof(got));
+  CHECK_EQ(acks_of(got, 99), 1);
+  send_on(e, "room", 2);
+  poll_racing(e, c, target, NULL, 0, got, sizeof(got));
+  CHECK(strstr(got, "\"ch\":\"room\",\"e\"") != NULL);
+  free(c);
+  finish(e);
+}
+
 TEST_MAIN(T(subscription_out_of_memory_is_answered),
           T(subscription_events_in_order), T(subscription_questions),
           T(subscription_presence_frames), T(subscription_ack_and_unsubscribe),
-          T(subscription_limit), T(subscription_survives_revival_and_poll_hop))
+          T(subscription_limit), T(subscription_survives_revival_and_poll_hop),
+          T(subscription_follows_its_identity_across_poll_hops))

@@ -10,8 +10,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/ssl.h>
 
 #include "wsclient.h"
 
@@ -222,8 +224,77 @@ int wsc_open(wsc_t *c, int port, int rcvbuf) {
 }
 
 void wsc_close(wsc_t *c) {
+  SSL_free(c->ssl);
+  c->ssl = NULL;
   if (c->fd >= 0) close(c->fd);
   c->fd = -1;
+}
+
+int wsc_tls(wsc_t *c, const wsc_tls_opts_t *o) {
+  SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+  SSL *s = ctx ? SSL_new(ctx) : NULL;
+  int rc = -1;
+  ERR_clear_error();
+  if (s != NULL) {
+    if (o != NULL && o->min) SSL_set_min_proto_version(s, o->min);
+    if (o != NULL && o->max) SSL_set_max_proto_version(s, o->max);
+    if (o != NULL && ((o->min && o->min < TLS1_2_VERSION) ||
+                      (o->max && o->max < TLS1_2_VERSION))) {
+      SSL_set_security_level(s, 0);
+      SSL_set_cipher_list(s, "DEFAULT:@SECLEVEL=0");
+    }
+    if (o != NULL && o->ciphers != NULL) SSL_set_cipher_list(s, o->ciphers);
+    if (o != NULL && o->suites != NULL) SSL_set_ciphersuites(s, o->suites);
+    if (o != NULL && o->alpn != NULL)
+      SSL_set_alpn_protos(s, (const unsigned char *)o->alpn,
+                          (unsigned)strlen(o->alpn));
+    if (o != NULL && o->session != NULL) SSL_set_session(s, o->session);
+    SSL_set_tlsext_host_name(s, "localhost");
+    SSL_set_verify(s, SSL_VERIFY_NONE, NULL);
+    SSL_set_fd(s, c->fd);
+    rc = SSL_connect(s);
+  }
+  SSL_CTX_free(ctx); /* s keeps its reference */
+  if (rc != 1) {
+    const char *why = ERR_reason_error_string(ERR_peek_error());
+    snprintf(c->body, sizeof(c->body), "%s", why ? why : "no reason");
+    SSL_free(s);
+    ERR_clear_error();
+    return WSC_ETLS;
+  }
+  c->ssl = s;
+  return 0;
+}
+
+int wsc_write(wsc_t *c, const void *p, size_t n) {
+  if (c->ssl != NULL) {
+    ERR_clear_error();
+    return n == 0 || SSL_write(c->ssl, p, (int)n) == (int)n ? 0 : WSC_ESEND;
+  }
+  return send(c->fd, p, n, MSG_NOSIGNAL) == (ssize_t)n ? 0 : WSC_ESEND;
+}
+
+/* SSL_read's answer as recv's: bytes, 0 at the end, -1 with errno. */
+static ssize_t tls_recv(wsc_t *c, void *p, size_t n) {
+  int r, err;
+  ERR_clear_error();
+  r = SSL_read(c->ssl, p, (int)n);
+  if (r > 0) return r;
+  err = SSL_get_error(c->ssl, r);
+  if (err == SSL_ERROR_ZERO_RETURN) {
+    c->tls_notified = 1;
+    return 0;
+  }
+  if (err == SSL_ERROR_WANT_READ) {
+    errno = EAGAIN;
+    return -1;
+  }
+  if (err == SSL_ERROR_SSL &&
+      ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING)
+    return 0;
+  if (err == SSL_ERROR_SYSCALL && errno == 0) return 0;
+  if (err != SSL_ERROR_SYSCALL) errno = ECONNRESET;
+  return -1;
 }
 
 ssize_t wsc_fill(wsc_t *c) {
@@ -232,7 +303,7 @@ ssize_t wsc_fill(wsc_t *c) {
     errno = ENOBUFS;
     return -1;
   }
-  if (c->deadline_ms != 0) {
+  if (c->deadline_ms != 0 && (c->ssl == NULL || SSL_pending(c->ssl) == 0)) {
     struct pollfd p = { c->fd, POLLIN, 0 };
     uint64_t now = wsc_now_ms();
     if (now >= c->deadline_ms ||
@@ -241,7 +312,10 @@ ssize_t wsc_fill(wsc_t *c) {
       return -1;
     }
   }
-  r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+  if (c->ssl != NULL)
+    r = tls_recv(c, c->buf + c->len, sizeof(c->buf) - c->len);
+  else
+    r = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
   if (r > 0) c->len += (size_t)r;
   return r;
 }
@@ -266,7 +340,7 @@ int wsc_handshake(wsc_t *c, const char *target, const char *extra) {
   char req[32768];
   int n = wsc_request(req, sizeof(req), "127.0.0.1", target, extra), rc;
   if (n < 0) return n;
-  if (send(c->fd, req, (size_t)n, MSG_NOSIGNAL) != n) return WSC_ESEND;
+  if (wsc_write(c, req, (size_t)n) < 0) return WSC_ESEND;
   for (;;) {
     long head = wsc_head(c->buf, c->len, &c->status);
     if (head < 0) return (int)head;
@@ -346,12 +420,12 @@ int wsc_send_frame(wsc_t *c, int op, int fin, const void *data, size_t len) {
   static const uint8_t mask[4] = { 0x12, 0x34, 0x56, 0x78 };
   uint8_t *f = malloc(len + 14);
   size_t n;
-  ssize_t sent;
+  int rc;
   if (f == NULL) return WSC_ESEND;
   n = wsc_frame_write(f, op, fin, mask, data, len);
-  sent = send(c->fd, f, n, MSG_NOSIGNAL);
+  rc = wsc_write(c, f, n);
   free(f);
-  return sent == (ssize_t)n ? 0 : WSC_ESEND;
+  return rc;
 }
 
 int wsc_send_text(wsc_t *c, const char *text) {

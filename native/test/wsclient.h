@@ -7,8 +7,9 @@
  * head, masked client frames out, unmasked server frames in, HS256
  * tickets, and a reader that a caller's own event loop feeds (the libuv
  * benches).  The blocking client drives one socket with it (the tests).
- * It shares no code with the core (ws.c, auth.c), so that it checks the
- * server from the outside; it needs libc and libcrypto only.
+ * It shares no code with the core (ws.c, auth.c, tls.c), so that it checks
+ * the server from the outside; it needs libc, libcrypto and, for TLS
+ * (wsc_tls: OpenSSL's own client over the socket), libssl.
  *
  * Every function returns >= 0 on success and a WSC_E* code on failure.
  */
@@ -40,7 +41,8 @@ enum {
   XX(WSC_ESEND, -7, "short send")                                            \
   XX(WSC_ETOOBIG, -8, "does not fit in the buffer")                          \
   XX(WSC_EACCEPT, -9, "wrong Sec-WebSocket-Accept in the 101")               \
-  XX(WSC_EMASKED, -10, "server frame is masked")
+  XX(WSC_EMASKED, -10, "server frame is masked")                           \
+  XX(WSC_ETLS, -11, "TLS handshake failed")
 
 enum {
 #define XX(name, val, msg) name = val,
@@ -126,6 +128,9 @@ typedef struct {
   int status;                 /* the upgrade answer's status */
   char body[256];             /* an error answer's body */
   uint64_t deadline_ms;
+  void *ssl;                  /* the SSL * after wsc_tls: every read and
+                                 write goes through it */
+  int tls_notified;           /* the server's close_notify was read */
 } wsc_t;
 
 uint64_t wsc_now_ms(void);
@@ -140,13 +145,33 @@ int wsc_open(wsc_t *c, int port, int rcvbuf);
  * read to its end, its head left NUL ended in buf and its body copied into
  * body.  Returns the status, or a WSC_E* code. */
 int wsc_handshake(wsc_t *c, const char *target, const char *extra);
+/* TLS on c's open socket: OpenSSL's client handshake, without checking
+ * the certificate (the tests' are self-signed).  Options: alpn, the
+ * protocols offered in wire form ("\x08http/1.1"; NULL: none); min and
+ * max, TLS1_x_VERSION or 0 (OpenSSL's defaults; below TLS 1.2 the
+ * security level is lowered so that the client offers it at all);
+ * ciphers and suites, the TLS 1.2 cipher list and the TLS 1.3 suites
+ * offered (NULL: OpenSSL's); session, one to resume (SSL_SESSION *, NULL
+ * for none).  Returns 0, or WSC_ETLS with OpenSSL's reason in body. */
+typedef struct {
+  const char *alpn;
+  int min, max;
+  const char *ciphers, *suites;
+  void *session;
+} wsc_tls_opts_t;
+int wsc_tls(wsc_t *c, const wsc_tls_opts_t *o);
+/* Writes n bytes as they are (through TLS after wsc_tls): 0 or WSC_ESEND. */
+int wsc_write(wsc_t *c, const void *p, size_t n);
+
 /* wsc_open, then wsc_handshake. */
 int wsc_upgrade(wsc_t *c, int port, const char *target, const char *extra,
                 int rcvbuf);
 void wsc_close(wsc_t *c);
 
-/* Reads more bytes into buf: returns the count, 0 at the end, or -1 (errno
- * set; ENOBUFS when buf is full, ETIMEDOUT past the deadline). */
+/* Reads more bytes into buf: returns the count, 0 at the end (with TLS:
+ * the server's close_notify, tls_notified set, or EOF), or -1 (errno set;
+ * ENOBUFS when buf is full, ETIMEDOUT past the deadline, ECONNRESET for
+ * a reset or a TLS alert). */
 ssize_t wsc_fill(wsc_t *c);
 /* Drops the first n bytes of buf. */
 void wsc_consume(wsc_t *c, size_t n);

@@ -13,6 +13,7 @@
 #   C4J_KEYSTORE=FILE       its PKCS12 keystore (password changeit), required with it
 #   C4J_HTTPS_H2=1          that connector also speaks h2 (ALPN)
 #   C4J_NIO2_PORT=N         a third connector, plain HTTP on Http11Nio2Protocol, on N
+#   C4J_LOGGING=LINES       lines added to conf/logging.properties (a later key wins)
 # BASE must not exist or be empty. Tomcat itself comes from Debian's
 # tomcat10-common (CATALINA_HOME=/usr/share/tomcat10); only configuration,
 # logs and the WAR live in BASE. Start it with
@@ -43,6 +44,7 @@ mkdir -p "$base/conf/Catalina/localhost" "$base/logs" "$base/temp" \
 for f in web.xml context.xml catalina.properties logging.properties; do
   cp "$skel/$f" "$base/conf/$f"
 done
+[ -n "${C4J_LOGGING:-}" ] && printf '%s\n' "$C4J_LOGGING" >> "$base/conf/logging.properties"
 
 h2='<UpgradeProtocol className="org.apache.coyote.http2.Http2Protocol"/>'
 http_inner=

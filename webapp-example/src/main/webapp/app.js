@@ -59,6 +59,20 @@
       li.textContent = (note.name || 'anonymous') + ': ' + note.text;
       $('board-log').appendChild(li);
     },
+    /* A message of bytes: a Uint8Array, on every transport. */
+    bytes: function (data) {
+      events.push({ name: 'bytes', bytes: data instanceof Uint8Array,
+                    data: Array.prototype.slice.call(data) });
+      var hex = Array.prototype.map.call(data.subarray(0, 16), function (b) {
+        return (b < 16 ? '0' : '') + b.toString(16);
+      }).join(' ');
+      logBytes(data.length + ' bytes: ' + hex + (data.length > 16 ? ' ...' : ''));
+    },
+    'bytes.seen': function (seen) {
+      events.push({ name: 'bytes.seen', data: seen });
+      logBytes('the server saw ' + seen.length + ' bytes from ' + seen.cId +
+               ' (sum ' + seen.sum + ')');
+    },
     join: function (channel, user, cId) {
       events.push({ name: 'join', channel: channel, user: user, cId: cId });
       if (channel === 'lobby') showMember(cId, user);
@@ -97,6 +111,26 @@
     li.textContent = (user || cId) + (cId === JS.Engine.getId() ? ' (you)' : '');
     $('lobby').appendChild(li);
   }
+
+  function logBytes(text) {
+    var li = document.createElement('li');
+    li.textContent = text;
+    $('bytes-log').appendChild(li);
+  }
+
+  JS.on($('bytes-send'), 'click', function () {
+    var b = new Uint8Array(16);
+    for (var i = 0; i < b.length; i++) b[i] = Math.floor(Math.random() * 256);
+    JS.Engine.publish('bytes', b).then(null, function (err) {
+      logBytes('error ' + err.code + ': ' + err.message);
+    });
+  });
+
+  JS.on($('bytes-make'), 'click', function () {
+    JS.Engine.request('bytes.make', { n: 16 }).then(null, function (err) {
+      logBytes('error ' + err.code + ': ' + err.message);
+    });
+  });
 
   function failed(el) {
     return function (err) {

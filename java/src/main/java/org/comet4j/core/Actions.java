@@ -85,6 +85,7 @@ final class Actions {
                     if (f != null) {
                         f.cancel(true);
                     }
+                    engine.figures().actions[2].increment();
                     engine.sendError(cid, id, CometProtocol.ERR_TIMEOUT,
                             "request timed out after " + timeoutMs + " ms");
                     fin.run();
@@ -96,11 +97,18 @@ final class Actions {
         try {
             task.set(pool.submit(() -> {
                 String frame;
+                long t0 = System.nanoTime();
                 try {
-                    Object result = handler.handle(request);
+                    Object result;
+                    try {
+                        result = handler.handle(request);
+                    } finally {
+                        engine.figures().actionTime(System.nanoTime() - t0);
+                    }
                     frame = "{\"t\":\"res\",\"id\":" + id + ",\"result\":" + JSONUtil.object2json(result) + "}";
                 } catch (Throwable t) {
                     if (answered.compareAndSet(false, true)) {
+                        engine.figures().actions[1].increment();
                         timeout.cancel(false);
                         if (t instanceof Error && !(t instanceof AssertionError)) {
                             LOG.log(Level.SEVERE, "comet4j: action " + request.getRoute() + " failed", t);
@@ -115,6 +123,7 @@ final class Actions {
                     return;
                 }
                 if (answered.compareAndSet(false, true)) {
+                    engine.figures().actions[0].increment();
                     timeout.cancel(false);
                     engine.sendFrame(cid, frame);
                     fin.run();
@@ -123,10 +132,16 @@ final class Actions {
         } catch (RejectedExecutionException e) {
             timeout.cancel(false);
             if (answered.compareAndSet(false, true) && !pool.isShutdown()) {
+                engine.figures().actions[3].increment();
                 engine.sendError(cid, id, CometProtocol.ERR_BUSY, "too many requests waiting");
                 fin.run();
             }
         }
+    }
+
+    /** Requests waiting for a pool thread now (the action_queue gauge). */
+    int queued() {
+        return pool.getQueue().size();
     }
 
     /** Interrupts running actions and waits a little for the threads to end. */

@@ -2,6 +2,7 @@ package org.comet4j.core;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -19,6 +20,8 @@ import org.comet4j.core.util.JSONUtil;
  * <ul>
  * <li>POST /api/publish {"channel","data"}: sendToAll</li>
  * <li>POST /api/send {"channel","data","cId" or "user"}: sendTo / sendToUser</li>
+ * <li>either with "b64" (bytes in base64) in place of "data": a binary
+ *     message (docs/protocol.md section 11)</li>
  * <li>GET /api/online[?user=u]: online users and connections</li>
  * <li>GET /api/presence?channel=c: the channel's members</li>
  * <li>GET /api/stats: the engine's counters (getStats)</li>
@@ -92,7 +95,7 @@ final class ApiHandler {
                 } catch (IllegalArgumentException e) {
                     throw new Failure(400, e.getMessage());
                 } catch (NativeException e) {
-                    throw sendFailure(e);
+                    throw coreFailure(e);
                 }
                 return ok();
             }
@@ -120,7 +123,7 @@ final class ApiHandler {
                 } catch (IllegalArgumentException e) {
                     throw new Failure(400, e.getMessage());
                 } catch (NativeException e) {
-                    throw sendFailure(e);
+                    throw coreFailure(e);
                 }
                 return ok();
             }
@@ -158,23 +161,18 @@ final class ApiHandler {
         return "{\"ok\":true}";
     }
 
-    /** A send the core refused, as comet4j-node answers it: 503 (outbox full: retry), 400 or 500. */
-    private static Failure sendFailure(NativeException e) {
+    /**
+     * The core's refusal, as comet4j-node answers it: 503 for a send the hub's
+     * full outbox refused (kept nowhere: retry) or a stopping engine, 400 for
+     * bad input, else 500.
+     */
+    private static Failure coreFailure(NativeException e) {
         int code = e.getCode();
         if (code == NativeException.EFULL) {
             return new Failure(503, Delivery.OUTBOX_FULL);
         }
-        if (code == NativeException.ETOOBIG || code == NativeException.EBADJSON
-                || code == NativeException.EBADNAME) {
-            return new Failure(400, e.getMessage());
-        }
-        return new Failure(500, e.getMessage());
-    }
-
-    /** The core's refusal of a question, as comet4j-node answers it: 400, 503 or 500. */
-    private static Failure coreFailure(NativeException e) {
-        int code = e.getCode();
-        int status = code == NativeException.EBADNAME ? 400 : code == NativeException.ESTOPPED ? 503 : 500;
+        int status = code == NativeException.EBADNAME || code == NativeException.ETOOBIG
+                || code == NativeException.EBADJSON ? 400 : code == NativeException.ESTOPPED ? 503 : 500;
         return new Failure(status, e.getMessage());
     }
 
@@ -209,9 +207,28 @@ final class ApiHandler {
         return (String) v;
     }
 
+    /**
+     * The message's data: "data", any JSON value, or "b64", bytes in base64
+     * sent as a binary message (docs/protocol.md section 11); one of them.
+     */
     private static Object data(Map<String, Object> b) {
-        if (!b.containsKey("data")) {
-            throw new Failure(400, "\"data\" is required");
+        boolean json = b.containsKey("data"), bytes = b.containsKey("b64");
+        if (json && bytes) {
+            throw new Failure(400, "\"data\" or \"b64\", not both");
+        }
+        if (bytes) {
+            Object v = b.get("b64");
+            if (!(v instanceof String)) {
+                throw new Failure(400, "\"b64\" must be a base64 string");
+            }
+            try {
+                return Base64.getDecoder().decode((String) v);
+            } catch (IllegalArgumentException e) {
+                throw new Failure(400, "\"b64\" is not base64: " + e.getMessage());
+            }
+        }
+        if (!json) {
+            throw new Failure(400, "\"data\" (or \"b64\") is required");
         }
         return b.get("data");
     }

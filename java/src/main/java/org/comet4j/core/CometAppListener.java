@@ -83,6 +83,10 @@ public class CometAppListener implements ServletContextListener {
         if (!servlet.getMappings().contains(m) && !servlet.addMapping(m).isEmpty()) {
             throw new IllegalStateException("comet4j: " + m + " is mapped to another servlet");
         }
+        String metrics = sc.getInitParameter(CometProtocol.CONFIG_METRICS);
+        if (metrics != null && !metrics.trim().isEmpty() && !metrics.trim().equalsIgnoreCase("false")) {
+            MetricsServlet.register(sc); // the listener added below may not add servlets
+        }
         if (sc.getAttribute(REGISTERED) == null) {
             sc.addListener(new CometAppListener());
             sc.setAttribute(REGISTERED, m);
@@ -113,7 +117,7 @@ public class CometAppListener implements ServletContextListener {
     public void contextInitialized(ServletContextEvent event) {
         ServletContext sc = event.getServletContext();
         if (sc.getAttribute(STARTED_BY) != null) {
-            sc.log("comet4j: a CometAppListener already runs in this context; this second one does nothing"
+            LOG.info("comet4j: a CometAppListener already runs in this context; this second one does nothing"
                     + " (CometAppListener in web.xml and Comet.Mapping, or registered twice)");
             return;
         }
@@ -123,7 +127,10 @@ public class CometAppListener implements ServletContextListener {
             CometContext.getInstance().init(event);
             CometConfig cfg = CometContext.getInstance().getConfig();
             sc.setAttribute(STARTED_BY, this);
-            sc.log(cfg.isOnePort() ? Language.text(cfg.getLocale(), "StartedOnePort", sc.getContextPath())
+            if (cfg.isMetricsEnabled()) {
+                MetricsServlet.register(sc); // <context>/comet4j/metrics (docs/metrics.md)
+            }
+            LOG.info(cfg.isOnePort() ? Language.text(cfg.getLocale(), "StartedOnePort", sc.getContextPath())
                     : Language.text(cfg.getLocale(), "Started", CometContext.getInstance().getPort()));
             StartupChecks.run(sc);
             if (cfg.isOnePort()) {
@@ -136,7 +143,6 @@ public class CometAppListener implements ServletContextListener {
         } catch (RuntimeException | LinkageError e) {
             String msg = Language.t("StartFailed", e.getMessage());
             LOG.log(Level.SEVERE, msg, e);
-            sc.log(msg, e);
             CometContext.getInstance().destroy();
             throw e;
         }
@@ -188,9 +194,7 @@ public class CometAppListener implements ServletContextListener {
         if (owner != null && owner != this) {
             return; // the second one of a context: the first stops the engine
         }
-        java.util.Locale l = CometContext.getInstance().getLocale(); // before destroy forgets the instance
-        CometContext.getInstance().destroy();
+        CometContext.getInstance().destroy(); // logs "stopped"
         sc.removeAttribute(STARTED_BY);
-        sc.log(Language.text(l, "Stopped"));
     }
 }

@@ -55,12 +55,12 @@ public final class CometConfig {
             CONFIG_MAXHEADER, CONFIG_HISTORYSIZE, CONFIG_MAXFRAME, CONFIG_MAXMESSAGE, CONFIG_MAXQUEUE,
             CONFIG_MAXCONNECTIONS, CONFIG_HANDSHAKETIMEOUT, CONFIG_MAXPENDINGPERADDRESS,
             CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
-            CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY,
+            CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY, CONFIG_METRICS,
             CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS, CONFIG_WORKERS,
             CONFIG_HUBOUTBOXRECORDS, CONFIG_HUBOUTBOXBYTES, CONFIG_HUBCATCHUPRECORDS,
-            CONFIG_HUBCATCHUPBYTES, CONFIG_IDLETIMEOUT, CONFIG_ENGINE,
+            CONFIG_HUBCATCHUPBYTES, CONFIG_IDLETIMEOUT, CONFIG_ENGINE, CONFIG_TLSCERT, CONFIG_TLSKEY,
             CONFIG_MAPPING, // read by CometInitializer, not here
-            NativeLoader.PARAM);
+            NativeLoader.PARAM, Logs.PARAM);
 
     /** The longest hold the core takes (c4j_config_t.hold_ms), and the longest dying period. */
     private static final int MAX_MS = 86400000;
@@ -76,6 +76,8 @@ public final class CometConfig {
     private final int connFrequency;
     private final String workStyle;
     private final boolean debug;
+    /** Comet.LogLevel's (or Comet.Debug's) level of the org.comet4j logger; null: logging.properties'. */
+    private final java.util.logging.Level logLevel;
     private final int port;
     private final String host;
     private final List<String> publicUrls;
@@ -96,6 +98,8 @@ public final class CometConfig {
     private final int actionTimeout;
     private final int actionThreads;
     private final String apiKey;
+    /** Comet.Metrics: null (off), "true", or the normalized address list. */
+    private final String metrics;
     private final String hub;
     private final String hubPrefix;
     private final boolean listenActions;
@@ -103,6 +107,8 @@ public final class CometConfig {
     private final int hubOutboxBytes;
     private final int hubCatchUpRecords;
     private final int hubCatchUpBytes;
+    private final String tlsCert;
+    private final String tlsKey;
 
     private CometConfig(Map<String, String> p) {
         locale = language(p);
@@ -117,6 +123,7 @@ public final class CometConfig {
         connFrequency = intParam(p, CONFIG_CONNFREQUENCY, 5000, Integer.MIN_VALUE, Integer.MAX_VALUE);
         workStyle = choice(p, CONFIG_WORKSTYLE, WORKSTYLE_AUTO, WORK_STYLES);
         debug = debug(p);
+        logLevel = Logs.level(raw(p, Logs.PARAM), debug, locale);
         engineClass = text(p, CONFIG_ENGINE, null);
         if (engineClass != null && !engineClass.equals(CometEngine.class.getName())) {
             LOG.warning(Language.text(locale, "EngineClass", CONFIG_ENGINE, engineClass));
@@ -146,6 +153,7 @@ public final class CometConfig {
                 || !apiKey.chars().allMatch(ch -> ch > ' ' && ch < 0x7f))) {
             throw new ConfigException(CONFIG_APIKEY, "must be 16 to 256 printable ASCII characters");
         }
+        metrics = metrics(p, apiKey);
         hub = hub(p);
         hubPrefix = text(p, CONFIG_HUBPREFIX, "c4j");
         if (!HUB_PREFIX.matcher(hubPrefix).matches()) {
@@ -160,6 +168,18 @@ public final class CometConfig {
         if (port == -1 && publicUrls.isEmpty()) {
             throw new ConfigException(CONFIG_PUBLICURL, "required when " + CONFIG_PORT
                     + " is -1 (no listener here: it lists the nodes pages attach to)");
+        }
+        tlsCert = pemFile(p, CONFIG_TLSCERT);
+        tlsKey = pemFile(p, CONFIG_TLSKEY);
+        if ((tlsCert == null) != (tlsKey == null)) {
+            String missing = tlsCert == null ? CONFIG_TLSCERT : CONFIG_TLSKEY;
+            throw new ConfigException(missing, "required with " + (tlsCert == null ? CONFIG_TLSKEY : CONFIG_TLSCERT)
+                    + " (TLS on the native port needs a PEM certificate and its private key)");
+        }
+        if (tlsCert != null && (port == ONE_PORT || port == -1)) {
+            throw new ConfigException(CONFIG_TLSCERT, "TLS is for the native port: set " + CONFIG_PORT
+                    + " (" + (port == -1 ? "-1 runs no listener" : "not set: one port, where the container's connector"
+                    + " does TLS") + ")");
         }
         if (idleTimeout <= heartbeat) {
             throw new ConfigException(CONFIG_IDLETIMEOUT, Language.text(locale, "GreaterThan", CONFIG_HEARTBEAT,
@@ -257,6 +277,26 @@ public final class CometConfig {
     }
 
     /** A comma list of IP addresses, each checked. */
+    /** Comet.Metrics: null (unset or false), "true" (needs the key), or its addresses, checked. */
+    private static String metrics(Map<String, String> p, String apiKey) {
+        String v = raw(p, CONFIG_METRICS);
+        if (v == null || v.trim().isEmpty() || v.trim().equalsIgnoreCase("false")) {
+            return null;
+        }
+        if (v.trim().equalsIgnoreCase("true")) {
+            if (apiKey.isEmpty()) {
+                throw new ConfigException(CONFIG_METRICS, "true needs " + CONFIG_APIKEY
+                        + " (the key Prometheus sends as a bearer), or list the addresses that may read");
+            }
+            return "true";
+        }
+        Set<String> list = addresses(p, CONFIG_METRICS);
+        if (list.isEmpty() || list.size() > 32) {
+            throw new ConfigException(CONFIG_METRICS, "true, false, or a comma list of up to 32 IP addresses");
+        }
+        return String.join(",", list);
+    }
+
     private static Set<String> addresses(Map<String, String> p, String name) {
         String v = raw(p, name);
         if (v == null) {
@@ -352,6 +392,23 @@ public final class CometConfig {
         return Collections.unmodifiableList(out);
     }
 
+    /** A readable file's path (the core reads and checks its PEM), or null. */
+    private static String pemFile(Map<String, String> p, String name) {
+        String v = raw(p, name);
+        if (v == null) {
+            return null;
+        }
+        java.nio.file.Path f = java.nio.file.Paths.get(v);
+        if (!java.nio.file.Files.isRegularFile(f)) {
+            throw new ConfigException(name, "cannot read " + v + ": "
+                    + (java.nio.file.Files.exists(f) ? "not a file" : "no such file"));
+        }
+        if (!java.nio.file.Files.isReadable(f)) {
+            throw new ConfigException(name, "cannot read " + v + ": permission denied");
+        }
+        return v;
+    }
+
     private static String hub(Map<String, String> p) {
         String v = raw(p, CONFIG_HUB);
         if (v == null || v.equals(HUB_LOCAL)) {
@@ -444,6 +501,13 @@ public final class CometConfig {
     public String getWorkStyle() { return workStyle; }
     /** Comet.Debug (default false). */
     public boolean isDebug() { return debug; }
+    /**
+     * Comet.LogLevel (error, warn, info, debug) as the java.util.logging
+     * level of the logger org.comet4j: SEVERE, WARNING, INFO or FINE; FINE
+     * when only Comet.Debug is true; null when neither is set (the level
+     * stays logging.properties').
+     */
+    public java.util.logging.Level getLogLevel() { return logLevel; }
     /** Comet.Language as a locale: Chinese for zh, else English (the default). */
     public Locale getLocale() { return locale; }
     /** Comet.Language's language code, e.g. "zh" or "en". */
@@ -547,6 +611,10 @@ public final class CometConfig {
 
     /** Comet.ApiKey: the key of the HTTP API on the native port; "" (the default) turns the API off. */
     String getApiKey() { return apiKey; }
+    /** Comet.Metrics: null when off, "true" (the key as a bearer), or a comma list of addresses. */
+    String getMetrics() { return metrics; }
+    /** Whether Comet.Metrics lets someone read the metrics (the servlet is then registered). */
+    public boolean isMetricsEnabled() { return metrics != null; }
     /** Whether Comet.ApiKey is set, that is the native port answers /api/ requests. */
     public boolean isApiEnabled() { return !apiKey.isEmpty(); }
 
@@ -579,6 +647,13 @@ public final class CometConfig {
     /** Comet.HubCatchUpBytes: live records a node holds while it fetches what it missed (default 64 MiB). */
     public int getHubCatchUpBytes() { return hubCatchUpBytes; }
 
+    /** Comet.TlsCert: the native port's PEM certificate file, or null without TLS. */
+    public String getTlsCert() { return tlsCert; }
+    /** Comet.TlsKey: its private key's PEM file, or null without TLS. */
+    public String getTlsKey() { return tlsKey; }
+    /** Whether the native port speaks TLS (Comet.TlsCert and Comet.TlsKey are set). */
+    public boolean isTls() { return tlsCert != null; }
+
     /** Maps a c4j_config_t field name (from the core's error) to its parameter. */
     static String parameterOf(String coreField) {
         if (coreField == null) {
@@ -599,11 +674,12 @@ public final class CometConfig {
             {"max_pending_per_addr", CONFIG_MAXPENDINGPERADDRESS},
             {"allowed_origins", CONFIG_ALLOWEDORIGINS},
             {"conn_expires", CONFIG_CONNEXPIRES}, {"history_size", CONFIG_HISTORYSIZE},
-            {"history_age", CONFIG_CACHEEXPIRES}, {"api_key", CONFIG_APIKEY},
+            {"history_age", CONFIG_CACHEEXPIRES}, {"api_key", CONFIG_APIKEY}, {"metrics", CONFIG_METRICS},
             {"hub_prefix", CONFIG_HUBPREFIX}, {"listen_actions", CONFIG_LISTENACTIONS},
             {"hub_outbox_records", CONFIG_HUBOUTBOXRECORDS}, {"hub_outbox_bytes", CONFIG_HUBOUTBOXBYTES},
             {"hub_catchup_records", CONFIG_HUBCATCHUPRECORDS}, {"hub_catchup_bytes", CONFIG_HUBCATCHUPBYTES},
             {"hub", CONFIG_HUB},
+            {"tls_cert", CONFIG_TLSCERT}, {"tls_key", CONFIG_TLSKEY},
         };
         for (String[] row : table) {
             if (field.equals(row[0]) || field.startsWith(row[0] + "_ms")) {

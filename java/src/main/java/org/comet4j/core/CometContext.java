@@ -51,6 +51,10 @@ public class CometContext extends Observable<CometContextEvent, CometContextList
     private volatile CometConfig config;
     private volatile boolean init;
     private volatile ServletContext servletContext;
+    /** The engine's MBean while it runs (null when it could not be registered). */
+    private volatile EngineMBean mbean;
+    /** The level the logger org.comet4j had before Comet.LogLevel set it (see {@link Logs}). */
+    private volatile Level levelBefore;
 
     private CometContext() {}
 
@@ -87,9 +91,18 @@ public class CometContext extends Observable<CometContextEvent, CometContextList
             if (init) {
                 throw new IllegalStateException("comet4j: CometContext is already initialized");
             }
-            engine.start(cfg);
+            Level before = Logs.apply(cfg.getLogLevel());
+            try {
+                engine.start(cfg);
+            } catch (RuntimeException | Error e) {
+                Logs.restore(before);
+                throw e;
+            }
+            levelBefore = before;
             config = cfg;
             init = true;
+            ServletContext sc = servletContext;
+            mbean = EngineMBean.register(engine, this::getAppModules, sc == null ? null : sc.getContextPath());
             java.util.Locale l = cfg.getLocale();
             String where = cfg.isOnePort() ? Language.text(l, "OnePort")
                     : cfg.getPort() == -1 ? Language.text(l, "NoListener", cfg.getPublicUrls())
@@ -134,6 +147,11 @@ public class CometContext extends Observable<CometContextEvent, CometContextList
         boolean was;
         synchronized (this) {
             was = init;
+            EngineMBean m = mbean;
+            mbean = null;
+            if (m != null) {
+                m.unregister();
+            }
             engine.stop();
             engine.removeAllListeners();
             init = false;
@@ -142,6 +160,8 @@ public class CometContext extends Observable<CometContextEvent, CometContextList
             CometContextEvent e = new CometContextEvent(this, CometContextEvent.DESTROYED);
             e.setServletContext(servletContext);
             fireContextEvent(e);
+            LOG.info(Language.text(getLocale(), "Stopped"));
+            Logs.restore(levelBefore);
         }
         super.destroy();
         synchronized (CometContext.class) {
@@ -222,30 +242,19 @@ public class CometContext extends Observable<CometContextEvent, CometContextList
     }
 
     /**
-     * Logs str when Comet.Debug is true (Comet4J's log): to the servlet
-     * context's log once initialized by CometAppListener, else to the
-     * "org.comet4j" logger.
+     * Logs str when debug lines are on (Comet4J's log; Comet.Debug true,
+     * or Comet.LogLevel debug): to the "org.comet4j" logger, at INFO.
      */
     public void log(String str) {
-        if (isDebug()) {
-            ServletContext sc = servletContext;
-            if (sc != null) {
-                sc.log(str);
-            } else {
-                LOG.info(str);
-            }
+        if (engine.isDebugOn()) {
+            LOG.info(str);
         }
     }
 
     /** {@link #log(String)} with a throwable. */
     public void log(String str, Throwable trb) {
-        if (isDebug()) {
-            ServletContext sc = servletContext;
-            if (sc != null) {
-                sc.log(str, trb);
-            } else {
-                LOG.log(Level.INFO, str, trb);
-            }
+        if (engine.isDebugOn()) {
+            LOG.log(Level.INFO, str, trb);
         }
     }
 

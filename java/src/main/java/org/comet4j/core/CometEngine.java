@@ -92,6 +92,7 @@ import org.comet4j.event.Observable;
 public class CometEngine extends Observable {
 
     private static final Logger LOG = Logger.getLogger("org.comet4j");
+    private static final Logger NATIVE_LOG = Logger.getLogger(Logs.NATIVE);
 
     private final Map<String, ChannelOptions> channelOptions;
     private final ClusterMaps cluster = new ClusterMaps(this);
@@ -241,7 +242,14 @@ public class CometEngine extends Observable {
 
     // ---- sending ---------------------------------------------------------------
 
-    /** Sends data (serialized by JSONUtil) on channel to one connection. */
+    /**
+     * Sends data (serialized by JSONUtil) on channel to one connection.  A
+     * byte[] is sent as bytes, a binary message (docs/protocol.md section
+     * 11): a WebSocket binary frame, base64 on SSE and long-poll, a
+     * Uint8Array to the page's listeners.  (This form has no byte[]
+     * overload of its own: with Comet4J's {@code List<Object>} one it would
+     * make {@code sendTo(channel, c, null)} ambiguous.)
+     */
     public void sendTo(String channel, CometConnection c, Object data) {
         delivery.sendTo(channel, c, data);
     }
@@ -253,28 +261,57 @@ public class CometEngine extends Observable {
         }
     }
 
-    /** Sends data, serialized once, to each connection of the list. */
+    /** Sends data, serialized once, to each connection of the list (a byte[]: as bytes). */
     public void sendTo(String channel, List<CometConnection> list, Object data) {
         delivery.sendTo(channel, list, data);
     }
 
     /**
+     * Sends bytes on channel to each connection of the list: a binary
+     * message (docs/protocol.md section 11).  Null sends JSON null, as
+     * {@link #sendTo(String, List, Object)} does.
+     */
+    public void sendTo(String channel, List<CometConnection> list, byte[] data) {
+        delivery.sendTo(channel, list, (Object) data);
+    }
+
+    /**
      * Sends data on channel to every connection: serialized once, fanned out
-     * by the core (with a Redis hub, on every node, in one order).  Comet4J's
-     * void signature stays: a message the core cannot keep is reported by an
-     * exception, never dropped after a normal return.  With a Redis hub that
-     * is down or slow the message waits in this node's outbox for the other
-     * nodes (this node's pages get it at once); once the outbox holds
-     * Comet.HubOutboxRecords records or Comet.HubOutboxBytes bytes, sendToAll
-     * throws a {@link org.comet4j.core.exception.NativeException} whose
-     * {@code getCode()} is {@code NativeException.EFULL}: the message was not
-     * sent, to no page, not even this node's; retry later.  A send while the
-     * engine stops is ignored (its connections are closing).
+     * by the core (with a Redis hub, on every node, in one order; a byte[]
+     * passed as an Object: as bytes, like {@link #sendToAll(String, byte[])}).
+     * Comet4J's void signature stays: a message the core cannot keep is
+     * reported by an exception, never dropped after a normal return.  With a
+     * Redis hub that is down or slow the message waits in this node's outbox
+     * for the other nodes (this node's pages get it at once); once the outbox
+     * holds Comet.HubOutboxRecords records or Comet.HubOutboxBytes bytes,
+     * sendToAll throws a {@link org.comet4j.core.exception.NativeException}
+     * whose {@code getCode()} is {@code NativeException.EFULL}: the message
+     * was not sent, to no page, not even this node's; retry later.  A send
+     * while the engine stops is ignored (its connections are closing).
      * @throws org.comet4j.core.exception.NativeException EFULL as above, or
      *         another code of the core (ETOOBIG, EBADJSON, ENOMEM)
      */
     public void sendToAll(String channel, Object data) {
         delivery.sendToAll(channel, data);
+    }
+
+    /**
+     * Sends bytes on channel to every connection, a binary message
+     * (docs/protocol.md section 11): copied once by the core, framed once,
+     * a WebSocket binary frame for pages on WebSocket and a JSON frame with
+     * the bytes in base64 for pages on SSE and long-poll, which comet4j.js
+     * hands its listeners as a Uint8Array.  It takes the channel's next
+     * offset and is kept in the history like any broadcast, so a page that
+     * resumes gets it again, in order; with a Redis hub it reaches every
+     * node.  MessageEvents carry the same array.  Null sends JSON null, as
+     * {@link #sendToAll(String, Object)} does.
+     * @throws org.comet4j.core.exception.NativeException when the message,
+     *         in base64, would not fit Comet.MaxQueue (ETOOBIG), or EFULL
+     *         when the hub's outbox is full, as for
+     *         {@link #sendToAll(String, Object)}
+     */
+    public void sendToAll(String channel, byte[] data) {
+        delivery.sendToAll(channel, (Object) data);
     }
 
     /**
@@ -304,6 +341,11 @@ public class CometEngine extends Observable {
         delivery.sendToUser(userId, channel, data);
     }
 
+    /** {@link #sendToUser(String, String, Object)} with bytes: a binary message (see {@link #sendToAll(String, byte[])}). */
+    public void sendToUser(String userId, String channel, byte[] data) {
+        delivery.sendToUser(userId, channel, (Object) data);
+    }
+
     /**
      * Sends data on channel to one connection by its id, wherever it is: on
      * this node, or (Comet.Hub=redis://...) on whichever node holds it.  For
@@ -312,6 +354,11 @@ public class CometEngine extends Observable {
      */
     public void sendToConnection(String connectionId, String channel, Object data) {
         delivery.sendToConnection(connectionId, channel, data);
+    }
+
+    /** {@link #sendToConnection(String, String, Object)} with bytes: a binary message (see {@link #sendToAll(String, byte[])}). */
+    public void sendToConnection(String connectionId, String channel, byte[] data) {
+        delivery.sendToConnection(connectionId, channel, (Object) data);
     }
 
     /**
@@ -504,42 +551,78 @@ public class CometEngine extends Observable {
      * linked to Redis), hubOutbox (records Redis does not have yet),
      * hubRefused (sends refused because the outbox was over
      * Comet.HubOutboxRecords or Comet.HubOutboxBytes: each one threw or was
-     * answered 503, none reached a page), hubLost (broadcasts this node's
-     * pages never got: gone from Redis before this node could fetch them;
-     * the pages were told, with how many), hubGaps (how often that happened)
-     * and hubDuplicates (copies of broadcasts delivered here already, sent
-     * again after a lost link, skipped), and the unfinished requests'
+     * answered 503, none reached a page), and the unfinished requests'
      * (docs/protocol.md section 2): pending (sockets whose request has not
      * fully arrived, now), refusedFull (503: full and nothing could make
      * room), refusedAddress (429: the address had
      * Comet.MaxPendingPerAddress unfinished requests), evicted (503: the
      * oldest unfinished request, closed to make room), timeouts (408 at
      * Comet.HandshakeTimeout), timeoutsShortened (408 at the deadline
-     * shortened while the core is crowded).
+     * shortened while the core is crowded); then messagesIn, bytesIn
+     * (client texts), broadcasts, sendsTo, sendsUser (sends taken),
+     * resumesRecovered, resumesLost (attaches that resumed), eventQueueBytes,
+     * outputQueueBytes (now), fanouts (broadcasts timed), and the hub's
+     * again: hubLost (broadcasts this node's pages never got: gone from
+     * Redis before this node could fetch them; the pages were told, with how
+     * many), hubGaps (how often that happened) and hubDuplicates (copies of
+     * broadcasts delivered here already, sent again after a lost link,
+     * skipped).  Every figure, with its labelled ones, is in
+     * {@code <context>/comet4j/metrics} (docs/metrics.md).
      */
     public Map<String, Long> getStats() {
-        long[] s = new long[18];
+        long[] s = new long[STATS.length];
         running("getStats").call("getStats", h -> {
             Native.stats(h, s);
             return 0;
         });
         Map<String, Long> m = new LinkedHashMap<>();
-        String[] names = {"conns", "accepted", "messagesOut", "bytesOut", "slowConsumers", "eventsDropped",
-            "hubUp", "hubOutbox", "hubRefused", "hubLost", "hubGaps", "hubDuplicates",
-            "pending", "refusedFull", "refusedAddress", "evicted", "timeouts", "timeoutsShortened"};
-        for (int i = 0; i < names.length; i++) {
-            m.put(names[i], s[i]);
+        for (int i = 0; i < STATS.length; i++) {
+            m.put(STATS[i], s[i]);
         }
-        m.put("originsRefused", originsRefused.get());
+        m.put("originsRefused", figures.originsRefused.sum());
         return m;
     }
 
-    /** Handshakes refused for their Origin (Comet.AllowedOrigins), counted for getStats(). */
-    private final java.util.concurrent.atomic.AtomicLong originsRefused = new java.util.concurrent.atomic.AtomicLong();
+    /** The names of Native.stats's slots, in order (c4j_stats_t's scalars, jni.c). */
+    private static final String[] STATS = {"conns", "accepted", "messagesOut", "bytesOut", "slowConsumers",
+        "eventsDropped", "hubUp", "hubOutbox", "hubRefused", "pending", "refusedFull", "refusedAddress",
+        "evicted", "timeouts", "timeoutsShortened", "messagesIn", "bytesIn", "broadcasts", "sendsTo",
+        "sendsUser", "resumesRecovered", "resumesLost", "eventQueueBytes", "outputQueueBytes", "fanouts",
+        "hubLost", "hubGaps", "hubDuplicates"};
+
+    /** What Java counts itself (the handshakes, commands, actions): {@link Figures}. */
+    private final Figures figures = new Figures();
+
+    Figures figures() { return figures; }
+
+    /**
+     * The core's figures and Java's own in Prometheus's text format 0.0.4
+     * (docs/metrics.md), as MetricsServlet serves them.
+     */
+    String metricsText() {
+        Actions a = actions;
+        byte[] extra = EngineHandle.utf8(figures.text(a != null ? a.queued() : 0));
+        byte[] text = running("metrics").get("metricsText", h -> Native.metricsText(h, extra));
+        if (text == null) {
+            throw new org.comet4j.core.exception.NativeException("metricsText: out of memory",
+                    org.comet4j.core.exception.NativeException.ENOMEM);
+        }
+        return new String(text, java.nio.charset.StandardCharsets.UTF_8);
+    }
 
     void originRefused() {
-        originsRefused.incrementAndGet();
+        figures.originsRefused.increment();
     }
+
+    /** Handshakes refused for their origin: a line at most once a minute per origin ({@link RateLog}). */
+    private final RateLog originLog = new RateLog(LOG, Level.WARNING, "handshakes refused for their origin");
+
+    RateLog originLog() { return originLog; }
+
+    /** Sockets handed to the core (one port) that it closed at once (full...): a line a minute per reason. */
+    private final RateLog adoptLog = new RateLog(LOG, Level.WARNING, "connections handed to the core and closed");
+
+    RateLog adoptLog() { return adoptLog; }
 
     // ---- listeners (Comet4J's names) ------------------------------------------------
 
@@ -647,6 +730,14 @@ public class CometEngine extends Observable {
         commands.handle(cid, text);
     }
 
+    /** A client's binary message (a BINARY record): a command with bytes, answered by {@link Commands#handleBinary}. */
+    void onClientBinary(String cid, byte[] message) {
+        if (isDebugOn()) {
+            LOG.info("comet4j: binary frame from " + cid + " (" + message.length + " bytes)");
+        }
+        commands.handleBinary(cid, message);
+    }
+
     /** An HTTP API request that passed the key (docs/protocol.md section 8): answered by {@link ApiHandler}. */
     void onApi(long id, String method, String path, String query, String body) {
         api.handle(id, method, path, query, body);
@@ -655,10 +746,9 @@ public class CometEngine extends Observable {
     /** A record from the hub's action queue (event ACTION): run by {@link RemoteActions}. */
     void onAction(String json) { remoteActions.onAction(json); }
 
+    /** A LOG record of the core: to the logger org.comet4j.native at its level ({@link Logs}). */
     void onLog(int level, String text) {
-        Level l = level == 0 ? Level.SEVERE : level == 1 ? Level.WARNING : level == 2 ? Level.INFO
-                : (config != null && config.isDebug()) ? Level.INFO : Level.FINE;
-        LOG.log(l, "comet4j core: " + text);
+        NATIVE_LOG.log(Logs.ofCore(level), "comet4j core: " + text);
         if (level == 0) {
             fireError(new CometException("comet4j core: " + text));
         }
@@ -668,6 +758,8 @@ public class CometEngine extends Observable {
     void onTick() {
         CometConfig c = config;
         connections.retryRemovals(System.currentTimeMillis(), c == null ? 5000 : c.removalRetryMs());
+        originLog.tick();
+        adoptLog.tick();
     }
 
     /** Fires e to its listeners; one that throws is logged (and an ErrorEvent fired) and the others still run. */
@@ -716,9 +808,9 @@ public class CometEngine extends Observable {
         return h;
     }
 
+    /** Debug lines are logged: Comet.LogLevel debug, Comet.Debug true, or org.comet4j at FINE ({@link Logs#debug}). */
     boolean isDebugOn() {
-        CometConfig c = config;
-        return c != null && c.isDebug();
+        return Logs.debug();
     }
 
     /** Whether Comet.Hub is Redis on this running engine. */
@@ -769,7 +861,10 @@ public class CometEngine extends Observable {
     void sendAck(String cid, long id) { delivery.ack(cid, id); }
 
     /** {"t":"err","id":id,"code":code,"message":message}; no id when id < 0 (the command had none). */
-    void sendError(String cid, long id, int code, String message) { delivery.error(cid, id, code, message); }
+    void sendError(String cid, long id, int code, String message) {
+        figures.error(code);
+        delivery.error(cid, id, code, message);
+    }
 
     /** A request onto the hub's action queue ({@link RemoteActions#enqueue}): 0, or a negative code. */
     int hubAction(String requestJson) { return remoteActions.enqueue(requestJson); }

@@ -1,6 +1,8 @@
 package org.comet4j.core;
 
 import java.util.Set;
+import java.util.logging.Level;
+import java.util.logging.Logger;
 
 import jakarta.servlet.ServletContainerInitializer;
 import jakarta.servlet.ServletContext;
@@ -21,6 +23,8 @@ import jakarta.servlet.ServletException;
  */
 public class CometInitializer implements ServletContainerInitializer {
 
+    private static final Logger LOG = Logger.getLogger("org.comet4j");
+
     @Override
     public void onStartup(Set<Class<?>> classes, ServletContext sc) throws ServletException {
         String mapping = sc.getInitParameter(CometProtocol.CONFIG_MAPPING);
@@ -31,10 +35,10 @@ public class CometInitializer implements ServletContainerInitializer {
             CometAppListener.register(sc, mapping);
         } catch (RuntimeException e) {
             String msg = "comet4j: start-up failed: " + e.getMessage();
-            sc.log(msg, e);
+            LOG.log(Level.SEVERE, msg, e);
             throw new ServletException(msg, e);
         }
-        sc.log("comet4j: CometAppListener and CometServlet at " + mapping.trim()
+        LOG.info("comet4j: CometAppListener and CometServlet at " + mapping.trim()
                 + " registered (" + CometProtocol.CONFIG_MAPPING + ")");
     }
 }

@@ -100,6 +100,14 @@ public class CometProtocol {
     public static final String CONFIG_ACTIONTHREADS = "Comet.ActionThreads";
     /** The key of the HTTP API on the native port (docs/protocol.md section 8); empty: off. */
     public static final String CONFIG_APIKEY = "Comet.ApiKey";
+    /**
+     * Who may read the Prometheus metrics (docs/metrics.md) at
+     * {@code <context>/comet4j/metrics} and /metrics on Comet.Port: unset or
+     * false (the default): nobody, the servlet is not registered; true: a
+     * request carrying Comet.ApiKey as a bearer; else a comma list of client
+     * IP addresses (which the key also opens when set).
+     */
+    public static final String CONFIG_METRICS = "Comet.Metrics";
     /** How nodes reach each other: "local" (the default) or redis://host[:port][/db] (docs/protocol.md section 9). */
     public static final String CONFIG_HUB = "Comet.Hub";
     /** Prefix of every Redis key and channel of the hub (default c4j): one cluster per prefix. */
@@ -124,6 +132,14 @@ public class CometProtocol {
     public static final String CONFIG_HUBCATCHUPBYTES = "Comet.HubCatchUpBytes";
     /** How many nodes a Comet.PublicUrl entry with {workerIndex} stands for (0 to count-1; default 1). */
     public static final String CONFIG_WORKERS = "Comet.Workers";
+    /**
+     * TLS on the native port (Comet.Port): the PEM file of its certificate
+     * (then any chain) and, with Comet.TlsKey, of its private key; both or
+     * neither (docs/protocol.md section 13).
+     */
+    public static final String CONFIG_TLSCERT = "Comet.TlsCert";
+    /** The PEM file of Comet.TlsCert's private key (unencrypted). */
+    public static final String CONFIG_TLSKEY = "Comet.TlsKey";
     /**
      * The URL pattern (e.g. /conn) at which the jar's ServletContainerInitializer
      * registers CometAppListener and CometServlet itself, for applications

@@ -93,8 +93,9 @@ public class CometServlet extends HttpServlet {
         List<String> bases = cfg.isOnePort() ? null : bases(cfg, engine.getPort(), request);
         if (secure && bases != null && insecure(bases)) {
             String why = "the page is https but its endpoints would be ws:// and http:// " + bases
-                    + " (the native port Comet.Port has no TLS): set Comet.PublicUrl to wss:// or https://"
-                    + " URLs (a TLS proxy in front of the native port), or leave Comet.Port unset (one port)";
+                    + " (the native port Comet.Port has no TLS): set Comet.TlsCert and Comet.TlsKey (TLS on"
+                    + " the native port), or Comet.PublicUrl to wss:// or https:// URLs (a TLS proxy in front"
+                    + " of the native port), or leave Comet.Port unset (one port)";
             if (INSECURE_LOGGED.compareAndSet(false, true)) {
                 LOG.warning("comet4j: handshake refused: " + why);
             }
@@ -131,6 +132,7 @@ public class CometServlet extends HttpServlet {
             cid = engine.newId();
             BeforeConnectEvent before = new BeforeConnectEvent(engine, request, response, cid);
             if (!engine.fireEvent(before)) {
+                engine.figures().beforeConnectRefused.increment();
                 if (!response.isCommitted()) {
                     error(response, 403, 4030, Language.t("ConnectRefused"));
                 }
@@ -172,7 +174,7 @@ public class CometServlet extends HttpServlet {
         answer.put("heartbeat", cfg.getHeartbeat());
         answer.put("connExpires", cfg.getConnExpires());
         write(response, 200, JSONUtil.object2json(answer));
-        if (cfg.isDebug()) {
+        if (engine.isDebugOn()) {
             LOG.info("comet4j: handshake " + cid + (known != null ? " (known)" : elsewhere != null
                     ? " (known elsewhere)" : "") + " from "
                     + request.getRemoteAddr());
@@ -213,7 +215,8 @@ public class CometServlet extends HttpServlet {
     /**
      * One http(s) base per endpoint, without a trailing slash: each entry of
      * Comet.PublicUrl (ws→http, wss→https; an entry ending in /ws is its base
-     * without /ws), else http://&lt;the request's host&gt;:&lt;port&gt;.
+     * without /ws), else http(s)://&lt;the request's host&gt;:&lt;port&gt; (https when
+     * the native port has TLS, Comet.TlsCert).
      */
     static List<String> bases(CometConfig cfg, int port, HttpServletRequest request) {
         List<String> pub = cfg.getPublicUrls();
@@ -230,7 +233,8 @@ public class CometServlet extends HttpServlet {
         } else if (host.indexOf(':') >= 0 && !host.startsWith("[")) {
             host = "[" + host + "]"; // an IPv6 literal
         }
-        return Collections.singletonList("http://" + host + ":" + port);
+        // https when the native port speaks TLS (Comet.TlsCert): urls() makes wss:// of it.
+        return Collections.singletonList((cfg.isTls() ? "https://" : "http://") + host + ":" + port);
     }
 
     /**
@@ -255,8 +259,6 @@ public class CometServlet extends HttpServlet {
     /** The insecure-endpoints refusal is logged once. */
     private static final java.util.concurrent.atomic.AtomicBoolean INSECURE_LOGGED =
             new java.util.concurrent.atomic.AtomicBoolean();
-    /** When each refused origin was last logged (once a minute per origin). */
-    private static final Map<String, Long> ORIGIN_LOGGED = new java.util.concurrent.ConcurrentHashMap<>();
 
     /**
      * Whether the page reached this servlet over TLS: the request is secure,
@@ -332,14 +334,9 @@ public class CometServlet extends HttpServlet {
     private static void refuseOrigin(CometEngine engine, HttpServletResponse response, String origin)
             throws IOException {
         engine.originRefused();
-        long now = System.currentTimeMillis();
-        Long last = ORIGIN_LOGGED.get(origin);
-        if ((last == null || now - last >= 60_000) && ORIGIN_LOGGED.size() < 10_000) {
-            ORIGIN_LOGGED.put(origin, now);
-            LOG.warning("comet4j: handshake refused for origin " + origin + ": not in "
-                    + CometProtocol.CONFIG_ALLOWEDORIGINS + " (" + engine.getConfig().getAllowedOrigins()
-                    + "); add it there if its pages may connect (logged once a minute per origin)");
-        }
+        engine.originLog().event(origin, o -> "comet4j: handshake refused for origin " + o + ": not in "
+                + CometProtocol.CONFIG_ALLOWEDORIGINS + " (" + engine.getConfig().getAllowedOrigins()
+                + "); add it there if its pages may connect (logged once a minute per origin)");
         cors(response, origin);
         error(response, 403, CometProtocol.ERR_ORIGIN, "origin not allowed: " + origin + " ("
                 + CometProtocol.CONFIG_ALLOWEDORIGINS + ")");

@@ -2,6 +2,9 @@ package org.comet4j.core;
 
 import static org.comet4j.core.CometProtocol.*;
 
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.logging.Level;
@@ -25,7 +28,12 @@ import org.comet4j.core.util.JSONUtil;
  * <li>{"t":"unsub","id","ch"}: Native.unsubscribe, ack;</li>
  * <li>{"t":"pub","id","ch","data"}: registered (4040) and client-writable
  *     (4031) channel, PublishListeners (4030), the channel's ChannelListeners,
- *     then the broadcast (sendToAll, through the core), ack;</li>
+ *     then the broadcast (sendToAll, through the core), ack.  A pub of bytes
+ *     (docs/protocol.md section 11) comes as a BINARY record (u16 n, the
+ *     command's JSON head, the bytes: {@link #handleBinary}) or with
+ *     "b64" in place of "data" (over /cmd, or from comet4j-node through
+ *     the action queue); its data is then a byte[] for the listeners and
+ *     the broadcast is binary;</li>
  * <li>{"t":"req","id","route","params"}: the route's ActionHandler on the
  *     engine's pool (4040 without one), res or err later.  With a Redis hub
  *     and Comet.ListenActions=false it is not run here: it goes to the hub's
@@ -58,30 +66,76 @@ final class Commands {
     }
 
     void handle(String cid, String text) {
+        Map<?, ?> m = command(cid, text);
+        if (m != null) {
+            run((String) m.get("t"), engine.known(cid), (Long) m.get("id"), m);
+        }
+    }
+
+    /**
+     * A page's binary message (docs/protocol.md section 11): u16 n
+     * (big-endian), n bytes of a command's JSON head, then the bytes, which
+     * become its "data".  Only a pub carries bytes; anything else, or a
+     * message that is no such thing, gets err 4000.
+     */
+    void handleBinary(String cid, byte[] message) {
+        int n = message.length >= 2 ? (message[0] & 0xff) << 8 | (message[1] & 0xff) : -1;
+        if (n < 2 || n > message.length - 2) {
+            engine.sendError(cid, -1, ERR_BAD_COMMAND,
+                    "a binary message is a u16 length, a command's JSON head and the bytes");
+            return;
+        }
+        Map<?, ?> head = command(cid, new String(message, 2, n, StandardCharsets.UTF_8));
+        if (head == null) {
+            return;
+        }
+        long id = (Long) head.get("id");
+        if (!"pub".equals(head.get("t"))) {
+            engine.sendError(cid, id, ERR_BAD_COMMAND, "a binary message carries a pub only");
+            return;
+        }
+        if (head.containsKey("data") || head.containsKey("b64")) {
+            engine.sendError(cid, id, ERR_BAD_COMMAND, "the bytes of a binary pub are its data");
+            return;
+        }
+        Map<Object, Object> m = new LinkedHashMap<>(head);
+        m.put("data", Arrays.copyOfRange(message, 2 + n, message.length));
+        run("pub", engine.known(cid), id, m);
+    }
+
+    /**
+     * A command's JSON object with a String "t" and a Long "id" >= 0, or
+     * null once answered err 4000.
+     */
+    private Map<?, ?> command(String cid, String text) {
         Object v;
         try {
             v = JSONUtil.parse(text);
         } catch (IllegalArgumentException e) {
+            engine.figures().command("invalid");
             engine.sendError(cid, -1, ERR_BAD_COMMAND, e.getMessage());
-            return;
+            return null;
         }
         if (!(v instanceof Map)) {
+            engine.figures().command("invalid");
             engine.sendError(cid, -1, ERR_BAD_COMMAND, "a command is a JSON object");
-            return;
+            return null;
         }
         Map<?, ?> m = (Map<?, ?>) v;
         Object t = m.get("t");
         Object idv = m.get("id");
         long id = idv instanceof Long ? (Long) idv : -1;
         if (!(t instanceof String)) {
+            engine.figures().command("invalid");
             engine.sendError(cid, id, ERR_BAD_COMMAND, "missing \"t\"");
-            return;
+            return null;
         }
         if (id < 0) {
+            engine.figures().command("invalid");
             engine.sendError(cid, -1, ERR_BAD_COMMAND, "\"id\" must be an integer >= 0");
-            return;
+            return null;
         }
-        run((String) t, engine.known(cid), id, m);
+        return m;
     }
 
     /**
@@ -90,6 +144,7 @@ final class Commands {
      * came through the hub's action queue, RemoteActions.onAction).
      */
     void run(String t, CometConnection c, long id, Map<?, ?> m) {
+        engine.figures().command(t);
         switch (t) {
             case "sub":
                 sub(c, id, m);
@@ -176,6 +231,20 @@ final class Commands {
             return;
         }
         Object data = m.get("data");
+        Object b64 = m.get("b64");
+        if (b64 != null) {
+            // Bytes over /cmd or through the action queue (docs/protocol.md section 11).
+            if (m.containsKey("data") || !(b64 instanceof String)) {
+                engine.sendError(c.getId(), id, ERR_BAD_COMMAND, "\"b64\" (a base64 string) or \"data\", not both");
+                return;
+            }
+            try {
+                data = Base64.getDecoder().decode((String) b64);
+            } catch (IllegalArgumentException e) {
+                engine.sendError(c.getId(), id, ERR_BAD_COMMAND, "\"b64\" is not base64: " + e.getMessage());
+                return;
+            }
+        }
         if (!engine.decide(new PublishEvent(engine, c, ch, data))) {
             engine.sendError(c.getId(), id, ERR_REFUSED, "publication refused");
             return;

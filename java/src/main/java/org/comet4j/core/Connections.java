@@ -164,7 +164,9 @@ final class Connections {
             nextPurge = now + 1000;
             purge(now);
         }
-        pending.put(cid, new Pending(request, user, expiresAtMillis + PENDING_GRACE_MS));
+        if (pending.put(cid, new Pending(request, user, expiresAtMillis + PENDING_GRACE_MS)) == null) {
+            engine.figures().ticketsIssued.increment();
+        }
     }
 
     /** Forgets the handshakes whose wait ended before now. */
@@ -172,6 +174,7 @@ final class Connections {
         for (Iterator<Pending> it = pending.values().iterator(); it.hasNext();) {
             if (it.next().expiresAt < now) {
                 it.remove();
+                engine.figures().ticketsExpiredUnused.increment();
             }
         }
     }
@@ -214,6 +217,9 @@ final class Connections {
 
     void onConnect(String cid, String user, String ip, int remotePort, String transport) {
         Pending p = pending.remove(cid);
+        if (p != null) {
+            engine.figures().ticketsAttached.increment();
+        }
         CometConnection c = connections.get(cid);
         if (c != null) {
             // A new transport took the id of a live connection (the page
@@ -356,7 +362,9 @@ final class Connections {
             onConnect(cid, user, ip, remotePort, transport);
             return;
         }
-        pending.remove(cid); // the handshake that got it its fresh ticket
+        if (pending.remove(cid) != null) { // the handshake that got it its fresh ticket
+            engine.figures().ticketsAttached.increment();
+        }
         revive(c, ip, remotePort, transport);
     }
 

@@ -12,7 +12,9 @@ import org.comet4j.core.util.JSONUtil;
 /**
  * What this node hands the core to deliver to pages: the engine's sendTo,
  * sendToAll, sendToUser and sendToConnection (the data serialized once by
- * JSONUtil, then the MessageEvents CometEngine's class comment tells),
+ * JSONUtil, or, when it is a byte[], handed over as bytes: a binary
+ * message, docs/protocol.md section 11; then the MessageEvents
+ * CometEngine's class comment tells, with the data as given),
  * (un)subscriptions, a whole frame to one page (the answers to its
  * commands: ack, err, res) and drops.  Each call only enqueues: the core frames a message once and fans
  * it out, here or, with a Redis hub, on whichever node holds the
@@ -36,12 +38,27 @@ final class Delivery {
 
     // ---- messages (CometEngine's sendTo*, with their MessageEvents) ----------------------
 
+    /**
+     * What a send hands the core: the bytes themselves when data is a
+     * byte[] (a binary message), else its JSON (UTF-8).  The array is
+     * read, never kept: the core copies it before the call returns.
+     */
+    private static final class Payload {
+        final boolean binary;
+        final byte[] bytes;
+
+        Payload(Object data) {
+            binary = data instanceof byte[];
+            bytes = binary ? (byte[]) data : EngineHandle.utf8(JSONUtil.object2json(data));
+        }
+    }
+
     void sendTo(String channel, CometConnection c, Object data) {
         checkChannel(channel);
         if (c == null) {
             throw new NullPointerException("connection");
         }
-        sendJson(channel, c.getId(), JSONUtil.object2json(data));
+        sendData(channel, c.getId(), new Payload(data));
         fireMessage(c, data, channel);
     }
 
@@ -50,9 +67,9 @@ final class Delivery {
         if (list.isEmpty()) {
             return;
         }
-        String json = JSONUtil.object2json(data);
+        Payload p = new Payload(data);
         for (CometConnection c : list) {
-            sendJson(channel, c.getId(), json);
+            sendData(channel, c.getId(), p);
         }
         for (CometConnection c : list) {
             fireMessage(c, data, channel);
@@ -62,8 +79,9 @@ final class Delivery {
     void sendToAll(String channel, Object data) {
         checkChannel(channel);
         byte[] ch = EngineHandle.utf8(channel);
-        byte[] json = EngineHandle.utf8(JSONUtil.object2json(data));
-        int rc = engine.running("sendToAll").call("sendToAll", h -> Native.sendAll(h, ch, json, 0));
+        Payload p = new Payload(data);
+        int rc = engine.running("sendToAll").call("sendToAll", h -> p.binary
+                ? Native.sendAllBinary(h, ch, p.bytes, 0) : Native.sendAll(h, ch, p.bytes, 0));
         if (rc == NativeException.ESTOPPED) {
             return; // the engine is stopping: every connection is closing anyway
         }
@@ -82,8 +100,9 @@ final class Delivery {
         }
         byte[] u = EngineHandle.utf8(userId);
         byte[] ch = EngineHandle.utf8(channel);
-        byte[] json = EngineHandle.utf8(JSONUtil.object2json(data));
-        int rc = engine.running("sendToUser").call("sendToUser", h -> Native.sendUser(h, u, ch, json, 0));
+        Payload p = new Payload(data);
+        int rc = engine.running("sendToUser").call("sendToUser", h -> p.binary
+                ? Native.sendUserBinary(h, u, ch, p.bytes, 0) : Native.sendUser(h, u, ch, p.bytes, 0));
         if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
             return;
         }
@@ -101,7 +120,7 @@ final class Delivery {
         if (connectionId == null || connectionId.isEmpty()) {
             throw new IllegalArgumentException("comet4j: connection id must not be empty");
         }
-        sendJson(channel, connectionId, JSONUtil.object2json(data));
+        sendData(channel, connectionId, new Payload(data));
     }
 
     static void checkChannel(String channel) {
@@ -116,12 +135,12 @@ final class Delivery {
         }
     }
 
-    /** Native.sendTo: to connection cid, wherever it is. */
-    private void sendJson(String channel, String cid, String json) {
+    /** Native.sendTo (or sendToBinary): to connection cid, wherever it is. */
+    private void sendData(String channel, String cid, Payload p) {
         byte[] id = EngineHandle.utf8(cid);
         byte[] ch = EngineHandle.utf8(channel);
-        byte[] js = EngineHandle.utf8(json);
-        int rc = engine.running("sendTo").call("sendTo", h -> Native.sendTo(h, id, ch, js, 0));
+        int rc = engine.running("sendTo").call("sendTo", h -> p.binary
+                ? Native.sendToBinary(h, id, ch, p.bytes, 0) : Native.sendTo(h, id, ch, p.bytes, 0));
         // A connection that closed a moment ago is not an error (Comet4J did not
         // fail either), nor is a send while the engine stops.
         if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {

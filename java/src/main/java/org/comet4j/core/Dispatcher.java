@@ -12,9 +12,10 @@ import org.comet4j.core.exception.NativeException;
 /**
  * The "comet4j-dispatcher" thread: blocks in Native.poll with a direct
  * buffer, parses the event records (CONNECT, DROP, MESSAGE, LOG, DYING,
- * REVIVAL, API, ACTION, SUB; the format is in c4j.h: u32 size, u8 type,
- * three zero bytes, then fields; strings are a u16 length and UTF-8 bytes;
- * all little-endian) and hands each one to the engine, which fires the
+ * REVIVAL, API, ACTION, SUB, BINARY; the format is in c4j.h: u32 size, u8
+ * type, three zero bytes, then fields; strings are a u16 length and UTF-8
+ * bytes, a binary message a u32 length and its bytes; all little-endian)
+ * and hands each one to the engine, which fires the
  * listeners on this thread; between polls (at most a second apart) it
  * offers the vetoed removals again.  It ends when the core reports that the engine
  * stopped and every event was read.  Nothing a listener throws ends it.
@@ -34,6 +35,7 @@ final class Dispatcher implements Runnable {
     private static final int EV_API = 7;
     private static final int EV_ACTION = 8;
     private static final int EV_SUB = 9;
+    private static final int EV_BINARY = 10;
 
     private static final int POLL_TIMEOUT_MS = 1000;
 
@@ -196,6 +198,17 @@ final class Dispatcher implements Runnable {
                 boolean subscribed = buf.get() != 0;
                 int code = buf.getShort() & 0xffff;
                 engine.onSubscribed(cid, channel, subscribed, code);
+                break;
+            }
+            case EV_BINARY: {
+                String cid = string();
+                long len = buf.getInt() & 0xffffffffL;
+                if (len > buf.remaining()) {
+                    throw new BufferUnderflowException();
+                }
+                byte[] message = new byte[(int) len];
+                buf.get(message);
+                engine.onClientBinary(cid, message);
                 break;
             }
             default:

@@ -52,11 +52,19 @@ final class EngineHandle implements AutoCloseable {
                 cfg.getConnExpires(), cfg.getHistorySize(), cfg.getCacheExpires(),
                 cfg.getApiKey(), cfg.getHub(), cfg.getHubPrefix(), cfg.isListenActions() ? 1 : 0,
                 cfg.getHandshakeTimeout(), cfg.getMaxPendingPerAddress(),
+                cfg.getTlsCert(), cfg.getTlsKey(), cfg.getMetrics(),
                 cfg.getHubOutboxRecords(), cfg.getHubOutboxBytes(), cfg.getHubCatchUpRecords(),
                 cfg.getHubCatchUpBytes());
         if (h < 0) {
             if (h == NativeException.EINVAL_CONFIG) {
                 String field = Native.configError();
+                String param = CometConfig.parameterOf(field);
+                if (param.equals(CometProtocol.CONFIG_TLSCERT) || param.equals(CometProtocol.CONFIG_TLSKEY)) {
+                    // The core read the PEM files: its reason is the message
+                    // ("tls_key: does not match the certificate in tls_cert: /k").
+                    throw new ConfigException(param, field.substring(field.indexOf(':') + 1).trim()
+                            .replace("certificate in tls_cert:", "certificate in " + CometProtocol.CONFIG_TLSCERT + ":"));
+                }
                 throw new ConfigException(CometConfig.parameterOf(field),
                         "refused by the native core: " + field);
             }

@@ -13,7 +13,8 @@ final class Native {
     private Native() {}
 
     /**
-     * Validates the configuration and allocates an engine.
+     * Validates the configuration and allocates an engine; tlsCert and
+     * tlsKey (PEM paths, both or null) are read and checked here.
      * @return a handle (> 0), or a negative code; on -1000 (invalid
      *         configuration) {@link #configError()} names the field.
      */
@@ -24,7 +25,8 @@ final class Native {
                                  int connExpiresMs, int historySize, int historyAgeMs,
                                  String apiKey, String hub, String hubPrefix,
                                  int listenActions, int handshakeTimeoutMs,
-                                 int maxPendingPerAddr, int hubOutboxRecords,
+                                 int maxPendingPerAddr, String tlsCert, String tlsKey,
+                                 String metrics, int hubOutboxRecords,
                                  int hubOutboxBytes, int hubCatchUpRecords,
                                  int hubCatchUpBytes);
 
@@ -63,6 +65,16 @@ final class Native {
     /** Sends a message to every connection whose ticket names this user. */
     static native int sendUser(long h, byte[] user, byte[] channel, byte[] json, long timeMs);
 
+    /** sendAll with bytes for data (c4j_send_all_binary, docs/protocol.md section 11):
+     *  a binary frame on WebSocket, base64 on SSE and long-poll. */
+    static native int sendAllBinary(long h, byte[] channel, byte[] data, long timeMs);
+
+    /** sendTo with bytes for data (c4j_send_to_binary). */
+    static native int sendToBinary(long h, byte[] cid, byte[] channel, byte[] data, long timeMs);
+
+    /** sendUser with bytes for data (c4j_send_user_binary). */
+    static native int sendUserBinary(long h, byte[] user, byte[] channel, byte[] data, long timeMs);
+
     /** A new random connection id (22 URL-safe characters). */
     static native String newId();
 
@@ -78,6 +90,9 @@ final class Native {
 
     /** Fills out with c4j_stats_t's fields in order. */
     static native void stats(long h, long[] out);
+
+    /** c4j_metrics_text with extra (UTF-8, may be null) appended: the UTF-8 text, or null when out of memory. */
+    static native byte[] metricsText(long h, byte[] extra);
 
     /** Answers HTTP API request id (event 7) with status and a JSON body; 0 once queued. */
     static native int apiReply(long h, long id, int status, byte[] json);

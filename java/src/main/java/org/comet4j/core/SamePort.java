@@ -73,8 +73,9 @@ final class SamePort {
             if (rc >= 0 || rc <= -1000) {
                 response.setHeader("Connection", "close");
                 if (rc < 0) {
-                    LOG.warning("comet4j: a connection handed to the core was closed: "
-                            + Errors.exception("adopt", rc).getMessage());
+                    String m = Errors.exception("adopt", rc).getMessage();
+                    engine.adoptLog().event(m, k -> "comet4j: a connection handed to the core was closed: " + k
+                            + " (logged once a minute per reason)");
                 }
                 // Tomcat now writes its own answer to the dummy under the
                 // socket's old number, and closes it; the client never sees it.

@@ -31,7 +31,6 @@ final class StartupChecks {
         }
         for (String line : out) {
             LOG.warning(line);
-            sc.log(line);
         }
         return out;
     }

@@ -49,25 +49,35 @@ class CometAppListenerTest {
         List<String> log = new ArrayList<>();
         ServletContextEvent ev = new ServletContextEvent(context(p, log));
         CometAppListener l = new CometAppListener();
-        l.contextInitialized(ev);
-        try {
-            assertTrue(CometContext.getInstance().isInit());
-            assertTrue(CometContext.getInstance().getEngine().isRunning());
-            assertTrue(CometContext.getInstance().getPort() > 0);
-        } finally {
-            l.contextDestroyed(ev);
+        try (LogCapture jul = new LogCapture("org.comet4j")) {
+            l.contextInitialized(ev);
+            try {
+                assertTrue(CometContext.getInstance().isInit());
+                assertTrue(CometContext.getInstance().getEngine().isRunning());
+                assertTrue(CometContext.getInstance().getPort() > 0);
+                assertEquals(1, jul.containing("comet4j: started").size(), jul.messages().toString());
+            } finally {
+                l.contextDestroyed(ev);
+            }
+            assertFalse(CometContext.getInstance().isInit());
+            List<String> m = jul.messages();
+            assertTrue(m.get(m.size() - 1).contains("stopped"), m.toString());
+            // Everything through java.util.logging, nothing to the servlet context's log.
+            assertEquals(List.of(), log);
         }
-        assertFalse(CometContext.getInstance().isInit());
-        assertTrue(log.get(log.size() - 1).contains("stopped"), log.toString());
     }
 
     @Test
     void badParameterFailsDeploymentNamingIt() {
         List<String> log = new ArrayList<>();
         ServletContextEvent ev = new ServletContextEvent(context(Map.of("Comet.Port", "abc"), log));
-        ConfigException e = assertThrows(ConfigException.class, () -> new CometAppListener().contextInitialized(ev));
-        assertEquals("Comet.Port: not a number: 'abc'", e.getMessage());
-        assertTrue(log.get(0).contains("Comet.Port: not a number: 'abc'"), log.toString());
+        try (LogCapture jul = new LogCapture("org.comet4j")) {
+            ConfigException e = assertThrows(ConfigException.class,
+                    () -> new CometAppListener().contextInitialized(ev));
+            assertEquals("Comet.Port: not a number: 'abc'", e.getMessage());
+            assertEquals(1, jul.containing("Comet.Port: not a number: 'abc'").size(), jul.messages().toString());
+            assertEquals(java.util.logging.Level.SEVERE, jul.containing("Comet.Port").get(0).getLevel());
+        }
         assertFalse(CometContext.getInstance().isInit());
     }
 

@@ -236,9 +236,11 @@ final class Harness {
         }
     }
 
-    /** A WebSocket client that queues the text messages it receives. */
+    /** A WebSocket client that queues the text messages it receives (and the binary ones apart). */
     static final class Client implements WebSocket.Listener {
         final BlockingQueue<String> messages = new LinkedBlockingQueue<>();
+        final BlockingQueue<byte[]> binaries = new LinkedBlockingQueue<>();
+        private final java.io.ByteArrayOutputStream binaryPart = new java.io.ByteArrayOutputStream();
         final CompletableFuture<Integer> closed = new CompletableFuture<>();
         volatile String closeReason;
         volatile WebSocket ws;
@@ -260,6 +262,34 @@ final class Harness {
                 }
             }
             return null;
+        }
+
+        @Override
+        public CompletionStage<?> onBinary(WebSocket webSocket, java.nio.ByteBuffer data, boolean last) {
+            synchronized (binaryPart) {
+                byte[] b = new byte[data.remaining()];
+                data.get(b);
+                binaryPart.write(b, 0, b.length);
+                if (last) {
+                    binaries.add(binaryPart.toByteArray());
+                    binaryPart.reset();
+                }
+            }
+            return null;
+        }
+
+        /** The next binary message, whole, waiting up to ms. */
+        byte[] nextBinary(long ms) throws InterruptedException {
+            byte[] m = binaries.poll(ms, TimeUnit.MILLISECONDS);
+            if (m == null) {
+                throw new AssertionError("no binary message within " + ms + " ms");
+            }
+            return m;
+        }
+
+        /** Sends a binary message: u16 n, the head (JSON), the bytes (docs/protocol.md section 11). */
+        void sendBinary(String head, byte[] bytes) {
+            ws.sendBinary(java.nio.ByteBuffer.wrap(binaryMessage(head, bytes)), true).join();
         }
 
         @Override
@@ -328,6 +358,29 @@ final class Harness {
                 w.abort();
             }
         }
+    }
+
+    /** A binary message of the protocol: u16 n (big-endian), n bytes of head (UTF-8), the bytes. */
+    static byte[] binaryMessage(String head, byte[] bytes) {
+        byte[] h = head.getBytes(StandardCharsets.UTF_8);
+        byte[] m = new byte[2 + h.length + bytes.length];
+        m[0] = (byte) (h.length >> 8);
+        m[1] = (byte) h.length;
+        System.arraycopy(h, 0, m, 2, h.length);
+        System.arraycopy(bytes, 0, m, 2 + h.length, bytes.length);
+        return m;
+    }
+
+    /** The head of a binary message, parsed. */
+    static Map<String, Object> binaryHead(byte[] m) {
+        int n = (m[0] & 0xff) << 8 | (m[1] & 0xff);
+        return MiniJson.object(new String(m, 2, n, StandardCharsets.UTF_8));
+    }
+
+    /** The bytes of a binary message, after its head. */
+    static byte[] binaryData(byte[] m) {
+        int n = (m[0] & 0xff) << 8 | (m[1] & 0xff);
+        return java.util.Arrays.copyOfRange(m, 2 + n, m.length);
     }
 
     static List<String> list(Object o) {

@@ -1,5 +1,6 @@
 package org.comet4j.core;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -11,8 +12,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import org.comet4j.core.event.PublishEvent;
 import org.comet4j.core.event.SubscribeEvent;
 import org.comet4j.core.exception.NativeException;
+import org.comet4j.core.listener.PublishListener;
 import org.comet4j.core.listener.SubscribeListener;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -86,6 +89,26 @@ class RemoteActionsTest {
             remote.onAction(json);
         }
         assertTrue(asked.isEmpty(), "no listener was asked: " + asked);
+    }
+
+    /** comet4j-node queues a page's binary pub with its bytes as "b64" (docs/protocol.md section 11). */
+    @Test
+    void aBinaryPubFromAnotherNodeIsDecidedWithItsBytes() {
+        channels.put("room", ChannelOptions.defaults().clientWritable());
+        List<Object> data = new ArrayList<>();
+        engine.addPublishListener(new PublishListener() {
+            @Override
+            public boolean handleEvent(PublishEvent e) {
+                data.add(e.getData());
+                return false; // refused: nothing goes to the (absent) core
+            }
+        });
+        remote.onAction("{\"t\":\"pub\",\"cId\":\"c9\",\"user\":\"zed\",\"id\":4,\"ch\":\"room\",\"b64\":\"AP8K\"}");
+        remote.onAction("{\"t\":\"pub\",\"cId\":\"c9\",\"user\":\"zed\",\"id\":5,\"ch\":\"room\",\"b64\":\"A*8K\"}");
+        remote.onAction("{\"t\":\"pub\",\"cId\":\"c9\",\"user\":\"zed\",\"id\":6,\"ch\":\"room\",\"data\":[1]}");
+        assertEquals(2, data.size(), "the bad base64 is refused before any listener: " + data);
+        assertArrayEquals(new byte[] {0, (byte) 0xff, 10}, (byte[]) data.get(0));
+        assertEquals(List.of(1L), data.get(1));
     }
 
     @Test

@@ -57,12 +57,18 @@ class StartupChecksTest {
     @Test
     void noCometServletMappedIsTold() {
         List<String> log = new ArrayList<>();
-        List<String> said = StartupChecks.run(context(Map.of("default", reg("org.apache.catalina.servlets"
-                + ".DefaultServlet", "/"), "comet", reg(CometServlet.class.getName())), log));
+        List<String> said;
+        List<String> warned;
+        try (LogCapture jul = new LogCapture("org.comet4j")) {
+            said = StartupChecks.run(context(Map.of("default", reg("org.apache.catalina.servlets"
+                    + ".DefaultServlet", "/"), "comet", reg(CometServlet.class.getName())), log));
+            warned = jul.messages();
+        }
         assertEquals(1, said.size(), said.toString());
         assertTrue(said.get(0).contains("no CometServlet is mapped in /shop"), said.get(0));
         assertTrue(said.get(0).contains("map org.comet4j.core.CometServlet at /conn"), said.get(0));
-        assertEquals(said, log);
+        assertEquals(said, warned, "through java.util.logging");
+        assertEquals(List.of(), log, "nothing to the servlet context's log");
     }
 
     @Test

@@ -23,10 +23,12 @@ import org.comet4j.core.CometConnection;
 import org.comet4j.core.CometContext;
 import org.comet4j.core.CometEngine;
 import org.comet4j.core.event.BeforeConnectEvent;
+import org.comet4j.core.event.ChannelEvent;
 import org.comet4j.core.event.ConnectEvent;
 import org.comet4j.core.event.DropEvent;
 import org.comet4j.core.event.PublishEvent;
 import org.comet4j.core.listener.BeforeConnectListener;
+import org.comet4j.core.listener.ChannelListener;
 import org.comet4j.core.listener.ConnectListener;
 import org.comet4j.core.listener.DropListener;
 import org.comet4j.core.listener.PublishListener;
@@ -46,6 +48,16 @@ public class AppInit implements ServletContextListener {
     public static final String BOARD = "board";
     /** Who is here: pages get join and leave frames. */
     public static final String LOBBY = "lobby";
+    /**
+     * Bytes (docs/protocol.md section 11): pages publish a Uint8Array, the
+     * application gets a byte[] and every page gets the bytes back as a
+     * Uint8Array, whatever its transport.
+     */
+    public static final String BYTES = "bytes";
+    /** What the application saw of each page's bytes: {cId, length, sum}. */
+    public static final String BYTES_SEEN = "bytes.seen";
+
+    static final int MAX_BYTES = 4096;
 
     static final int MAX_NOTE = 200;
     static final int MAX_NAME = 40;
@@ -64,6 +76,8 @@ public class AppInit implements ServletContextListener {
         cc.registChannel(COUNT);
         cc.registChannel(BOARD, ChannelOptions.defaults().clientWritable());
         cc.registChannel(LOBBY, ChannelOptions.defaults().presence());
+        cc.registChannel(BYTES, ChannelOptions.defaults().clientWritable());
+        cc.registChannel(BYTES_SEEN);
 
         final CometEngine engine = cc.getEngine();
         engine.addBeforeConnectListener(new RefuseOnRequest());
@@ -79,6 +93,38 @@ public class AppInit implements ServletContextListener {
         });
         engine.addActionHandler("sum", AppInit::sum);
         engine.addActionHandler("lobby.who", req -> who(engine));
+        // Bytes from the application: n bytes (1 to MAX_BYTES) counting up,
+        // to every page with sendToAll(channel, byte[]).
+        engine.addActionHandler("bytes.make", req -> {
+            Object n = req.getParam("n");
+            if (!(n instanceof Number) || ((Number) n).intValue() < 1
+                    || ((Number) n).intValue() > MAX_BYTES) {
+                throw new IllegalArgumentException("n must be 1 to " + MAX_BYTES);
+            }
+            byte[] b = new byte[((Number) n).intValue()];
+            for (int i = 0; i < b.length; i++) {
+                b[i] = (byte) i;
+            }
+            engine.sendToAll(BYTES, b);
+            return b.length;
+        });
+        // A page's bytes, as the application gets them: a byte[].
+        engine.addChannelListener(BYTES, new ChannelListener() {
+            @Override
+            public boolean handleEvent(ChannelEvent e) {
+                byte[] b = (byte[]) e.getData();
+                long sum = 0;
+                for (byte x : b) {
+                    sum += x & 0xff;
+                }
+                Map<String, Object> seen = new LinkedHashMap<>();
+                seen.put("cId", e.getConn().getId());
+                seen.put("length", b.length);
+                seen.put("sum", sum);
+                engine.sendToAll(BYTES_SEEN, seen);
+                return true;
+            }
+        });
         engine.addConnectListener(new ConnectListener() {
             @Override
             public boolean handleEvent(ConnectEvent e) {
@@ -202,12 +248,17 @@ public class AppInit implements ServletContextListener {
 
     /**
      * Pages may publish on the board only notes: {"name": ..., "text": ...}
-     * with a text of 1 to MAX_NOTE characters. Anything else is refused
-     * (the page's publish rejects with 4030).
+     * with a text of 1 to MAX_NOTE characters, and on bytes only bytes (1
+     * to MAX_BYTES of them). Anything else is refused (the page's publish
+     * rejects with 4030).
      */
     static class NotesOnly extends PublishListener {
         @Override
         public boolean handleEvent(PublishEvent e) {
+            if (BYTES.equals(e.getChannel())) {
+                return e.getData() instanceof byte[] && ((byte[]) e.getData()).length >= 1
+                        && ((byte[]) e.getData()).length <= MAX_BYTES;
+            }
             if (!BOARD.equals(e.getChannel()) || !(e.getData() instanceof Map)) {
                 return false;
             }

@@ -28,7 +28,11 @@ public class ChannelEvent extends Event<CometEngine> {
         return channel;
     }
 
-    /** The published value, parsed (JSONUtil.parse: Map, List, String, Number, Boolean or null). */
+    /**
+     * The published value, parsed (JSONUtil.parse: Map, List, String, Number,
+     * Boolean or null), or a byte[] when the page published bytes
+     * (docs/protocol.md section 11).
+     */
     public Object getData() {
         return data;
     }

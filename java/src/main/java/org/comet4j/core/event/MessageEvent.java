@@ -32,7 +32,7 @@ public class MessageEvent extends Event<CometEngine> {
         this.conn = conn;
     }
 
-    /** The message: {@code getData().getData()} is the data as passed to sendTo/sendToAll (before serialization). */
+    /** The message: {@code getData().getData()} is the data as passed to sendTo/sendToAll (before serialization; a byte[] for a binary message). */
     public CometMessage getData() {
         return data;
     }
