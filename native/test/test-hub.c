@@ -172,6 +172,17 @@ static void attach_ch(c4j_engine_t *e, client_t *c, const char *cid,
   CHECK(strstr(open, "\"t\":\"open\"") != NULL);
 }
 
+/* Whether e's Prometheus text (c4j_metrics_text) holds needle. */
+static int metrics_has(c4j_engine_t *e, const char *needle) {
+  char *text = NULL;
+  size_t len = 0;
+  int found;
+  if (c4j_metrics_text(e, NULL, &text, &len) != 0) return 0;
+  found = strstr(text, needle) != NULL;
+  free(text);
+  return found;
+}
+
 /* Whether a log event holding needle comes within ms. */
 static int logged(c4j_engine_t *e, const char *needle, int ms) {
   for (int t = 0; t < ms; t += 50) {
@@ -651,6 +662,8 @@ TEST(hub_tells_pages_what_was_lost) {
   c4j_engine_stats(a, &st);
   CHECK_EQ(st.hub_lost, 49);
   CHECK_EQ(st.hub_gaps, 1);
+  CHECK(metrics_has(a, "\ncomet4j_hub_lost_total 49\n"));
+  CHECK(metrics_has(a, "\ncomet4j_hub_gaps_total 1\n"));
   CHECK(logged(a, "broadcasts lost here", 1000));
   /* Redis's offset is behind what this node has now: it still goes on
    * from this node's (known_last). */
@@ -729,6 +742,8 @@ TEST(hub_refuses_over_the_outbox_bound) {
   c4j_engine_stats(a, &st);
   CHECK_EQ(st.hub_refused, 1);
   CHECK_EQ(st.hub_outbox, 3);
+  CHECK(metrics_has(a, "\ncomet4j_hub_refused_total 1\n"));
+  CHECK(metrics_has(a, "\ncomet4j_hub_outbox 3\n"));
   redis_start();
   CHECK(wait_link(a, 1, 8000));
   CHECK(wait_link(b, 1, 8000));
