@@ -9,9 +9,9 @@
  *   JS.Engine.on('clock', function (data, time, engine) { ... });
  *   JS.Engine.on({ start: fn, stop: fn });
  *   JS.Engine.start('conn');               // or start('conn', {room: 7})
- *   JS.Engine.on('recovered', function (recovered, channel) {
+ *   JS.Engine.on('recovered', function (recovered, channel, engine, lost) {
  *     if (!recovered) reloadStateOf(channel);   // messages were lost
- *   });
+ *   });                                         // (lost: how many, when known)
  *
  * Transports: WebSocket, else streaming (SSE), else long-polling, chosen
  * by itself; the server's Comet.WorkStyle or the page forces one:
@@ -1792,11 +1792,15 @@
    * open. Unlike Comet4J, listeners stay registered after 'stop': they are
    * needed again when the engine reconnects or the page starts it again.
    *
-   * Other events: 'recovered' (recovered, channel, engine) after a
+   * Other events: 'recovered' (recovered, channel, engine, lost) after a
    * reconnect, once per channel the page had a position in: recovered is
    * true if every message missed meanwhile was delivered (before this
    * event), false if some were lost (older than the server's history, or
    * the server restarted): the page should reload that channel's state.
+   * It also comes while connected, with recovered false and lost, how many
+   * messages of the channel this page will never get (a node was cut off
+   * from the others' Redis longer than its bounds keep: docs/protocol.md
+   * section 9); lost is undefined when the server does not know.
    *
    * 'join' and 'leave' (channel, user, cId, engine): someone's connection
    * subscribed to, or left, a channel registered with presence that this
@@ -2739,9 +2743,12 @@
       }
     } else if (f.t === 'recovered') {
       if (this._state === 'open') {
-        this._tell('_notice', 'recovered', [f.recovered === true, f.ch]);
+        /* "lost": how many, when the server lost messages of a channel
+         * while the page was connected (section 9). */
+        var lost = typeof f.lost === 'number' && f.lost >= 0 ? [f.lost] : [];
+        this._tell('_notice', 'recovered', [f.recovered === true, f.ch], lost);
         if (id === this._attempt) {
-          this.fire('recovered', f.recovered === true, f.ch, this);
+          this.fire.apply(this, ['recovered', f.recovered === true, f.ch, this].concat(lost));
         }
       }
     } else if (f.t === 'ack' || f.t === 'res' || f.t === 'err') {
@@ -2925,8 +2932,8 @@
    *                              is not retried, autoReconnect off)
    *   stop (cause, cId, url, conn)  stopped for good; cause is the page's,
    *                              or one of the engine's stop causes
-   * and this client's own: recovered (recovered, channel, conn), join and
-   * leave (channel, user, cId, conn), as the engine's.
+   * and this client's own: recovered (recovered, channel, conn[, lost]),
+   * join and leave (channel, user, cId, conn), as the engine's.
    *
    * Config (Comet4J's): url, param, retryCount (3), retryDelay (ms, 1000:
    * the scale of the first reconnect delay, the engine's retryMin),
@@ -3130,8 +3137,9 @@
       this.fireEvent('message', channel, data, time, this);
     },
 
-    _notice: function (name, args) {
-      this.fireEvent.apply(this, [name].concat(args, [this]));
+    /* args, then the connector, then after (e.g. recovered's lost). */
+    _notice: function (name, args, after) {
+      this.fireEvent.apply(this, [name].concat(args, [this], after || []));
     },
 
     /* A try failed or the connection was lost; the engine retries. */

@@ -236,6 +236,9 @@ test('alone: listeners in the config; presence, recovered; commands over it', as
   assert.deepEqual(joined, [['chat', 'alice', 'cX']]);
   srv.frame({ t: 'recovered', ch: 'clock', recovered: false });
   assert.deepEqual((await next(c, 'recovered')).slice(0, 2), [false, 'clock']);
+  srv.frame({ t: 'recovered', ch: 'clock', recovered: false, lost: 7 });
+  const r = await next(c, 'recovered');
+  assert.deepEqual([r[0], r[1], r[2] === c, r[3]], [false, 'clock', true, 7]);
   await c.subscribe('room');
   assert.deepEqual(srv.subs.c1, ['room']);
   srv.routes.sum = (p) => p.a + p.b;

@@ -374,6 +374,24 @@ test('recovered:false reaches the page; a new epoch after it is delivered', asyn
   assert.deepEqual(got, [1, 'after restart']);
 });
 
+test('a live recovered:false with lost reaches the page with the count; messages go on', async () => {
+  const e = engine();
+  const got = [];
+  e.on('chat', (d) => got.push(d));
+  e.start(srv.url);
+  await next(e, 'start');
+  srv.broadcast('chat', 1);
+  await until('1', () => got.length === 1);
+  // A node cut off from Redis longer than its bounds keep tells its pages.
+  srv.frame({ t: 'recovered', ch: 'chat', recovered: false, lost: 1234 });
+  const [ok, ch, self, lost] = await next(e, 'recovered');
+  assert.deepEqual([ok, ch, lost], [false, 'chat', 1234]);
+  assert.equal(self, e);
+  srv.broadcast('chat', 2);
+  await until('2', () => got.length === 2);
+  assert.deepEqual(got, [1, 2]);
+});
+
 test('a start() after stop() is a new session: no cId, no since', async () => {
   const e = engine();
   e.start(srv.url);

@@ -146,6 +146,23 @@ typedef struct {
                              (api_key needed); else a comma list of
                              client addresses (IPv4 or IPv6, up to 32)
                              allowed without the key (copied) */
+  /* The hub's bounds (docs/protocol.md section 9, "Redis faults"); the
+   * defaults keep a 10 s outage at 1,000 broadcasts a second with room to
+   * spare. */
+  int hub_outbox_records; /* records (broadcasts, sends, commands) a node
+                             keeps until Redis has them, while Redis is
+                             down or slow; a send over it (or over
+                             hub_outbox_bytes) is refused: C4J_EFULL, kept
+                             nowhere.  Default 100000, 1 to 10000000 */
+  size_t hub_outbox_bytes; /* the same in bytes; default 64 MiB, 65536 to
+                             16 GiB */
+  int hub_catchup_records; /* broadcasts Redis keeps per channel (its
+                             stream, at least history_size of them) for a
+                             node that was cut off to fetch; default
+                             100000, 0 to 10000000 */
+  size_t hub_catchup_bytes; /* live records a node holds while it fetches
+                             what it missed (beyond: fetched again from
+                             Redis); default 64 MiB, 65536 to 16 GiB */
 } c4j_config_t;
 
 /* Fills every field with its default. */
@@ -269,9 +286,13 @@ int c4j_send_user_binary(c4j_engine_t *e, const char *user, size_t user_len,
  * the history) to every node, this one included; c4j_send_to,
  * c4j_send_frame and c4j_drop reach an id held by any node; c4j_send_user
  * reaches the user's connections on every node.  While Redis is
- * unreachable, sends still reach this node's own connections at once and
- * wait in a bounded outbox for the others; the node reconnects with
- * backoff.  None of these calls blocks on Redis.
+ * unreachable (or slow), sends still reach this node's own connections at
+ * once and wait in a bounded outbox for the others (hub_outbox_records,
+ * hub_outbox_bytes); a send over the bounds fails with C4J_EFULL and
+ * reaches no connection, not even here.  The node reconnects with backoff
+ * and fetches what it missed; pages that lost broadcasts Redis no longer
+ * had are told (docs/protocol.md section 9).  None of these calls blocks
+ * on Redis.
  *
  * c4j_hub_action queues a request (a JSON object the embedder made: the
  * core does not read it) for exactly one node with listen_actions, which
@@ -472,8 +493,17 @@ struct c4j_stats_s {
   uint64_t slow_consumers;   /* closed with C4J_CLOSE_SLOW_CONSUMER */
   uint64_t events_dropped;   /* event queue overflows */
   uint64_t hub_up;           /* 1 while the Redis hub is linked */
-  uint64_t hub_outbox;       /* hub records waiting for Redis */
-  uint64_t hub_dropped;      /* hub records lost (outbox full) */
+  uint64_t hub_outbox;       /* hub records Redis does not have yet (or
+                                has not confirmed) */
+  uint64_t hub_refused;      /* sends refused (C4J_EFULL): the outbox was
+                                over hub_outbox_records or _bytes */
+  uint64_t hub_lost;         /* broadcasts this node's pages never got:
+                                gone from Redis before this node fetched
+                                them; its pages were told how many */
+  uint64_t hub_gaps;         /* how often that happened (one notice to the
+                                channel's pages each time) */
+  uint64_t hub_duplicates;   /* copies of broadcasts delivered here already
+                                (sent again after a lost link), skipped */
   /* Unfinished requests (docs/protocol.md section 2): how many there are
    * now, and what was refused, by reason, since start. */
   uint64_t pending;          /* sockets whose request has not fully arrived */

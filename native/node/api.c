@@ -1,9 +1,10 @@
-/* api.c - /api/publish, /api/send, /api/online, /api/presence for
- * comet4j-node: routes, checks like ApiHandler (publish and send take
- * "data" or "b64"), answers with jansson.  The
- * online and presence answers are the core's own (c4j_online,
- * c4j_members: the JSON the Java library's ApiHandler passes on too),
- * the cluster's with a Redis hub. */
+/* api.c - /api/publish, /api/send, /api/online, /api/presence and
+ * /api/stats for comet4j-node: routes, checks like ApiHandler (publish and
+ * send take "data" or "b64"), answers with jansson.  The online and
+ * presence answers are the core's own (c4j_online, c4j_members: the JSON
+ * the Java library's ApiHandler passes on too), the cluster's with a Redis
+ * hub; the statistics are c4j_engine_stats with the names of the JVM's
+ * getStats(). */
 #include "api.h"
 #include "base64.h"
 
@@ -125,11 +126,47 @@ static const char *string_field(fail_t *f, json_t *b, const char *name) {
 
 static json_t *ok(void) { return json_pack("{s:b}", "ok", 1); }
 
+/* A send that the hub's full outbox refused was kept nowhere: 503, so
+ * that the caller retries (docs/protocol.md section 9). */
+#define OUTBOX_FULL "the hub's outbox is full: Redis is unreachable or slow " \
+  "(Comet.HubOutboxRecords, Comet.HubOutboxBytes); not sent, retry later"
+
 static json_t *send_result(fail_t *f, int rc) {
   if (rc >= 0) return ok();
   if (rc == C4J_EBADNAME || rc == C4J_ETOOBIG || rc == C4J_EBADJSON)
     return failf(f, 400, "%s", c4j_strerror(rc));
+  if (rc == C4J_EFULL) return failf(f, 503, "%s", OUTBOX_FULL);
   return failf(f, rc == C4J_ESTOPPED ? 503 : 500, "%s", c4j_strerror(rc));
+}
+
+/* GET /api/stats: the core's counters, with getStats()'s names and order. */
+static json_t *stats(c4j_engine_t *e) {
+  c4j_stats_t s;
+  c4j_engine_stats(e, &s);
+  const struct { const char *name; uint64_t v; } f[] = {
+    {"conns", s.conns}, {"accepted", s.accepted},
+    {"messagesOut", s.messages_out}, {"bytesOut", s.bytes_out},
+    {"slowConsumers", s.slow_consumers}, {"eventsDropped", s.events_dropped},
+    {"hubUp", s.hub_up}, {"hubOutbox", s.hub_outbox},
+    {"hubRefused", s.hub_refused}, {"pending", s.pending},
+    {"refusedFull", s.refused_full}, {"refusedAddress", s.refused_address},
+    {"evicted", s.evicted}, {"timeouts", s.timeouts},
+    {"timeoutsShortened", s.timeouts_short}, {"messagesIn", s.messages_in},
+    {"bytesIn", s.bytes_in}, {"broadcasts", s.broadcasts},
+    {"sendsTo", s.sends_to}, {"sendsUser", s.sends_user},
+    {"resumesRecovered", s.resumes[1]}, {"resumesLost", s.resumes[0]},
+    {"eventQueueBytes", s.events_queued},
+    {"outputQueueBytes", s.out_queued}, {"fanouts", s.fanout_count},
+    {"hubLost", s.hub_lost}, {"hubGaps", s.hub_gaps},
+    {"hubDuplicates", s.hub_duplicates},
+  };
+  json_t *o = json_object();
+  for (size_t i = 0; o != NULL && i < sizeof f / sizeof f[0]; i++)
+    if (json_object_set_new(o, f[i].name, json_integer((json_int_t)f[i].v))) {
+      json_decref(o);
+      o = NULL;
+    }
+  return o;
 }
 
 /* Asks the core with ask(e, buf, cap), growing the buffer while the
@@ -296,6 +333,10 @@ static json_t *route(c4j_engine_t *e, fail_t *f, str_t method, str_t path,
     json_t *res = core_answer(f, n, ans_buf);
     free(u);
     return res;
+  }
+  if (eq(path, "/api/stats")) {
+    if (!eq(method, "GET")) return failf(f, 405, "method must be GET%s", "");
+    return stats(e);
   }
   if (eq(path, "/api/presence")) {
     if (!eq(method, "GET")) return failf(f, 405, "method must be GET%s", "");

@@ -262,11 +262,12 @@ static void on_record(c4j_engine_t *e, const uint8_t *rec, size_t size) {
 }
 
 /* With a Redis hub: while the link is down (the core logs its loss and
- * return), how much waits in the outbox, every 10 s; and any record the
- * outbox lost.  Checked at most once a second. */
+ * return), how much waits in the outbox, every 10 s; and the sends the
+ * full outbox refused (each answered 503 or an error already).  Checked
+ * at most once a second.  What pages lost the core logs itself. */
 static void watch_hub(c4j_engine_t *e) {
   static int64_t last_check, last_report;
-  static uint64_t was_dropped;
+  static uint64_t was_refused;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
@@ -279,10 +280,11 @@ static void watch_hub(c4j_engine_t *e) {
           (unsigned long long)st.hub_outbox);
     last_report = now;
   }
-  if (st.hub_dropped != was_dropped)
-    logf_(LOG_WARN, "hub: %llu records lost so far (outbox full)",
-          (unsigned long long)st.hub_dropped);
-  was_dropped = st.hub_dropped;
+  if (st.hub_refused != was_refused)
+    logf_(LOG_WARN, "hub: %llu sends refused so far: the outbox was full "
+          "(Comet.HubOutboxRecords, Comet.HubOutboxBytes)",
+          (unsigned long long)st.hub_refused);
+  was_refused = st.hub_refused;
 }
 
 int main(int argc, char **argv) {

@@ -47,6 +47,10 @@ static opt_t opts[] = {
   {"Comet.ApiTimeout", "--api-timeout", T_INT, 1, 2147483647L, NULL, NULL},
   {"Comet.Hub", "--hub", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.HubPrefix", "--hub-prefix", T_TEXT, 0, 0, NULL, NULL},
+  {"Comet.HubOutboxRecords", "--hub-outbox-records", T_INT, 1, 10000000, NULL, NULL},
+  {"Comet.HubOutboxBytes", "--hub-outbox-bytes", T_INT, 65536, 2147483647L, NULL, NULL},
+  {"Comet.HubCatchUpRecords", "--hub-catch-up-records", T_INT, 0, 10000000, NULL, NULL},
+  {"Comet.HubCatchUpBytes", "--hub-catch-up-bytes", T_INT, 65536, 2147483647L, NULL, NULL},
   {"Comet.ListenActions", "--listen-actions", T_BOOL, 0, 0, NULL, NULL},
   {"Comet.PresenceChannels", "--presence-channels", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.TlsCert", "--tls-cert", T_TEXT, 0, 0, NULL, NULL},
@@ -162,6 +166,9 @@ static void usage(void) {
   fprintf(stderr, "A secret (Comet.Secret or Comet.SecretFile, >= 16 bytes) is required.\n"
                   "Comet.Hub: local (default) or redis://host[:port][/db] (several nodes);\n"
                   "Comet.ListenActions: false (requests go to the hub's action queue).\n"
+                  "Comet.HubOutbox{Records,Bytes}: what a node keeps while Redis is down\n"
+                  "  or slow (a publish beyond: 503); Comet.HubCatchUp{Records,Bytes}: what\n"
+                  "  Redis keeps per channel, and a node holds, for a node that catches up.\n"
                   "Comet.PresenceChannels: a comma list of channels whose members\n"
                   "  get join/leave frames and are listed in the hub's presence map.\n"
                   "Comet.HandshakeTimeout: ms a request may take to arrive (default\n"
@@ -313,7 +320,11 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
       if (!prefix_ok(o->value))
         return bad(k, "must be 1 to 64 of A-Z a-z 0-9 _ . : -: '%s'", o->value);
       c->hub_prefix = o->value;
-    } else if (!strcmp(k, "Comet.ListenActions")) {
+    } else if (!strcmp(k, "Comet.HubOutboxRecords")) c->hub_outbox_records = n;
+    else if (!strcmp(k, "Comet.HubOutboxBytes")) c->hub_outbox_bytes = (size_t)n;
+    else if (!strcmp(k, "Comet.HubCatchUpRecords")) c->hub_catchup_records = n;
+    else if (!strcmp(k, "Comet.HubCatchUpBytes")) c->hub_catchup_bytes = (size_t)n;
+    else if (!strcmp(k, "Comet.ListenActions")) {
       /* The JVM's default is true; here there is nothing to run a
        * request, so only false is accepted (requests go to the queue for
        * the application's nodes). */
@@ -381,6 +392,10 @@ const char *node_options_key_of(const char *core_error) {
     {"hub_prefix", "Comet.HubPrefix"},
     {"tls_cert", "Comet.TlsCert"}, {"tls_key", "Comet.TlsKey"},
     {"metrics", "Comet.Metrics"},
+    {"hub_outbox_records", "Comet.HubOutboxRecords"},
+    {"hub_outbox_bytes", "Comet.HubOutboxBytes"},
+    {"hub_catchup_records", "Comet.HubCatchUpRecords"},
+    {"hub_catchup_bytes", "Comet.HubCatchUpBytes"},
   };
   size_t n = strcspn(core_error, ":");
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)

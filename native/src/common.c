@@ -151,6 +151,10 @@ void c4j_config_init(c4j_config_t *cfg) {
    * their requests arrive at once, and the cap only applies to a crowded
    * engine (docs/protocol.md section 2). */
   cfg->max_pending_per_addr = 16;
+  cfg->hub_outbox_records = 100000;
+  cfg->hub_outbox_bytes = (size_t)64 << 20;
+  cfg->hub_catchup_records = 100000;
+  cfg->hub_catchup_bytes = (size_t)64 << 20;
 }
 
 #define BAD(text)                                                            \
@@ -264,5 +268,15 @@ int c4j__config_check(const c4j_config_t *cfg) {
       BAD("metrics: \"true\" needs api_key (or list the addresses that "
           "may read)");
   }
+  if (cfg->hub_outbox_records < 1 || cfg->hub_outbox_records > 10000000)
+    BAD("hub_outbox_records: must be between 1 and 10000000");
+  if (cfg->hub_outbox_bytes < 65536 ||
+      cfg->hub_outbox_bytes > ((size_t)16 << 30))
+    BAD("hub_outbox_bytes: must be between 65536 and 17179869184");
+  if (cfg->hub_catchup_records < 0 || cfg->hub_catchup_records > 10000000)
+    BAD("hub_catchup_records: must be between 0 and 10000000");
+  if (cfg->hub_catchup_bytes < 65536 ||
+      cfg->hub_catchup_bytes > ((size_t)16 << 30))
+    BAD("hub_catchup_bytes: must be between 65536 and 17179869184");
   return 0;
 }

@@ -518,6 +518,9 @@ static void queue_frame(c4j__conn_t *c, c4j__buf_t *b, int limit) {
     keep(c, b);
     return;
   }
+  /* A broadcast with a history comes back through the positions a
+   * parked poll's next request names. */
+  if (c->state == C4J__CONN_PARKED && b->chan != NULL) return;
   if (c->state != C4J__CONN_OPEN && c->state != C4J__CONN_PARKED) return;
   w = c4j__conn_worker(c);
   if (c->transport == C4J__T_SSE && c->state == C4J__CONN_OPEN &&

@@ -143,6 +143,13 @@ int c4j__deliver_channel_frame(c4j_engine_t *e, const char *ch,
   return whole_frame(e, C4J__MSG_SEND_ALL, ch, ch_len, frame, len);
 }
 
+int c4j__deliver_lost(c4j_engine_t *e, const char *ch, size_t ch_len,
+                      uint64_t lost) {
+  c4j__buf_t *buf = c4j__frame_lost(ch, ch_len, lost);
+  if (buf == NULL) return C4J_ENOMEM;
+  return push_all(e, C4J__MSG_SEND_ALL, ch, ch_len, buf, 0, NULL);
+}
+
 /* ---- Commands and drops --------------------------------------------------- */
 
 /* Pushes one command message (cid, channel, id) to the worker holding

@@ -47,6 +47,11 @@ int c4j__deliver_frame(c4j_engine_t *e, const char *cid, size_t cid_len,
                        const char *frame, size_t len);
 int c4j__deliver_channel_frame(c4j_engine_t *e, const char *ch,
                                size_t ch_len, const char *frame, size_t len);
+/* The live recovered:false frame with the count lost (frames.h) to the
+ * attached subscribers of ch (a page between two polls learns it from
+ * its position when it comes back).  0, or a negative code. */
+int c4j__deliver_lost(c4j_engine_t *e, const char *ch, size_t ch_len,
+                      uint64_t lost);
 /* (Un)subscribes cid to ch (see c4j_subscribe; ack_id: the ack's, or -1).
  * A subscription starts after the channel's newest broadcast now: it is
  * pushed under the history's lock, as broadcasts are, so that every later

@@ -310,7 +310,7 @@ void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out) {
   c4j__histo_read(&m->fanout, out->fanout_le, &out->fanout_count,
                   &out->fanout_sum_ns);
   if (c4j__engine_enter(m)) { /* the hub lives while the engine runs */
-    c4j__hub_stats(m, &out->hub_up, &out->hub_outbox, &out->hub_dropped);
+    c4j__hub_stats(m, out);
     for (int i = 0; i < m->nworkers; i++)
       out->out_queued += atomic_load_explicit(&m->workers[i]->out_queued,
                                               memory_order_relaxed);

@@ -82,8 +82,12 @@ struct c4j_engine_s {
   char node_id[C4J__NODE_ID_LEN + 1]; /* this engine's id on the hub */
   c4j__redis_t *redis;     /* the link to Redis; NULL with hub "local" */
   struct c4j__hub_wait_s *hub_waits; /* hub.c's, on the Redis thread */
-  atomic_ullong hub_msg_ids;  /* message ids of broadcasts delivered here
-                                 while cut from Redis */
+  size_t hub_held;         /* bytes of the records in hub_waits (idem) */
+  uint64_t hub_own_max;    /* without a history: the highest of this
+                              node's message numbers delivered here (idem) */
+  uint64_t hub_msg_ids;    /* the n of this node's message ids
+                              "<node id>.<n>", under the history lock */
+  atomic_ullong hub_lost, hub_gaps, hub_duplicates; /* c4j_stats_t's */
   atomic_int hub_warned;   /* a cluster map went unanswered (logged) */
   atomic_uint next_seq;    /* attach order, for "replaced" (4004) */
   atomic_uint next_adopt;  /* round-robin of the sockets handed over */

@@ -247,3 +247,13 @@ c4j__buf_t *c4j__frame_recovered(const char *ch, int recovered) {
   if (n < 0 || (size_t)n >= sizeof(text)) return NULL;
   return c4j__frame_text(text, (size_t)n);
 }
+
+c4j__buf_t *c4j__frame_lost(const char *ch, size_t ch_len, uint64_t lost) {
+  char text[C4J_MAX_CHANNEL + 96];
+  int n = snprintf(text, sizeof(text),
+                   "{\"t\":\"recovered\",\"ch\":\"%.*s\",\"recovered\":false,"
+                   "\"lost\":%llu}",
+                   (int)ch_len, ch, (unsigned long long)lost);
+  if (n < 0 || (size_t)n >= sizeof(text)) return NULL;
+  return c4j__frame_text(text, (size_t)n);
+}

@@ -1,6 +1,6 @@
 /* frames.h - every frame the core writes itself, made in one place: the
  * message frame of a broadcast or a send ({"t":"msg"}), the open frame,
- * a subscription's ack, a command's err, the recovered frame, pong, and
+ * a subscription's ack, a command's err, the recovered frames, pong, and
  * a whole frame the embedder serialized.  Each comes back as a new buffer
  * (one reference, the caller's) holding one unmasked WebSocket text
  * frame, which the HTTP transports re-encode (stream.h), but for the
@@ -93,5 +93,10 @@ c4j__buf_t *c4j__frame_err(int64_t id, int code, const char *message);
 /* {"t":"recovered","ch":ch,"recovered":true|false}.  NULL when out of
  * memory. */
 c4j__buf_t *c4j__frame_recovered(const char *ch, int recovered);
+
+/* {"t":"recovered","ch":ch,"recovered":false,"lost":lost}: live, to the
+ * pages of a channel that lost broadcasts while they were attached.
+ * NULL when out of memory. */
+c4j__buf_t *c4j__frame_lost(const char *ch, size_t ch_len, uint64_t lost);
 
 #endif /* C4J_FRAMES_H */

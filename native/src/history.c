@@ -28,6 +28,7 @@ static void chan_free(c4j__hist_chan_t *ch, uint32_t size) {
   for (uint32_t i = 0; i < ch->len; i++)
     c4j__buf_unref(ch->ring[(ch->head + i) % size].buf);
   c4j__free(ch->ring);
+  c4j__free(ch->origins);
   c4j__free(ch);
 }
 
@@ -148,6 +149,33 @@ void c4j__hist_jump(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t last) {
   if (last <= ch->last) return;
   while (ch->len > 0) drop_oldest(h, ch);
   ch->last = last;
+}
+
+int c4j__hist_seen(c4j__hist_chan_t *ch, const char *node, size_t len,
+                   uint64_t n) {
+  c4j__hist_origin_t *o, *oldest;
+  if (len == 0 || len > C4J__NODE_ID_LEN) return 0;
+  if (ch->origins == NULL &&
+      (ch->origins = c4j__calloc(C4J__HIST_ORIGINS,
+                                 sizeof(*ch->origins))) == NULL)
+    return 0;
+  oldest = &ch->origins[0];
+  ch->tick++;
+  for (int i = 0; i < C4J__HIST_ORIGINS; i++) {
+    o = &ch->origins[i];
+    if (strlen(o->node) == len && memcmp(o->node, node, len) == 0) {
+      o->used = ch->tick;
+      if (n <= o->n) return 1;
+      o->n = n;
+      return 0;
+    }
+    if (o->used < oldest->used) oldest = o;
+  }
+  memcpy(oldest->node, node, len);
+  oldest->node[len] = '\0';
+  oldest->n = n;
+  oldest->used = ch->tick;
+  return 0;
 }
 
 int c4j__hist_after(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t offset,

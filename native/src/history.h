@@ -16,6 +16,19 @@ typedef struct {
   uint64_t stamp;           /* c4j__mono_ms() when appended */
 } c4j__hist_entry_t;
 
+/* The highest message number delivered here of one node that publishes
+ * on a channel, for the hub's copies (hub.c): message ids are
+ * "<node id>.<n>" with n growing per node, and a channel's broadcasts of
+ * one node come in the order of n, so a second copy (the node sent it
+ * again after losing its link, or it came both fetched and live) is one
+ * whose n is not above the highest. */
+#define C4J__HIST_ORIGINS 16 /* nodes remembered per channel */
+typedef struct {
+  char node[C4J__NODE_ID_LEN + 1];
+  uint64_t n;
+  uint64_t used;            /* the channel's tick when last seen */
+} c4j__hist_origin_t;
+
 /* Invariants: a channel's entries hold consecutive offsets ending at
  * `last` (the newest), oldest at `head`; `len` <= the history's size;
  * offsets start at 1 and `last` is 0 before the first broadcast.  A
@@ -31,6 +44,9 @@ typedef struct c4j__hist_chan_s {
   uint32_t hash;
   char epoch[C4J__EPOCH_LEN + 1];
   c4j__hist_entry_t *ring;  /* `size` slots, allocated with the channel */
+  c4j__hist_origin_t *origins; /* C4J__HIST_ORIGINS slots once a hub
+                                  delivered a message id, else NULL */
+  uint64_t tick;            /* of the origins */
   char name[];
 } c4j__hist_chan_t;
 
@@ -73,6 +89,13 @@ void c4j__hist_each(c4j__hist_t *h, void (*fn)(c4j__hist_chan_t *, void *),
 /* With the lock held: forgets ch's entries and makes `last` its newest
  * offset (only forward): the offsets between were never seen here. */
 void c4j__hist_jump(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t last);
+/* With the lock held: whether message n of node (len bytes, at most
+ * C4J__NODE_ID_LEN) was delivered on ch already (n is at most the
+ * highest of node's seen here); if not, it is now the highest.  A node
+ * not among the C4J__HIST_ORIGINS seen last on ch (the least recent one
+ * makes room), or no memory for the table, counts as new: 0. */
+int c4j__hist_seen(c4j__hist_chan_t *ch, const char *node, size_t len,
+                   uint64_t n);
 /* With the lock held: the entries of ch after offset, as for
  * c4j__hist_since (without the epoch check). */
 int c4j__hist_after(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t offset,

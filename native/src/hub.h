@@ -12,10 +12,13 @@
  * "<prefix>:bus"; a record is a header line of tab-separated fields, a
  * '\n', then the payload (bytes up to the end):
  *   m <origin> <channel> <epoch> <offset> <time> <u> \n <data>
- *       a broadcast; offset assigned by the publish script; u "-", or the
- *       message id "<origin>.<n>" the origin gave it when it delivered it
- *       to its own connections itself (it waited in the outbox: the frames
- *       carry "u" so that pages drop the second copy)
+ *       a broadcast; offset assigned by the publish script; u its message
+ *       id "<origin>.<n>" (n grows with each broadcast of the origin),
+ *       with "~" before it unless the origin delivered it to its own
+ *       connections itself before Redis had it (it waited in the outbox:
+ *       the frames carry "u" so that pages drop the second copy; a node
+ *       of an older version writes "-" for none).  A node tells copies
+ *       apart by u: a record sent again after a lost link may come twice
  *   t <origin> <cid> <channel> <time> \n <data>        sendTo
  *   u <origin> <channel> <time> <user length> \n <user><data>
  *                                                       sendToUser
@@ -40,8 +43,10 @@
  *   <p>:epoch          the cluster's epoch (SET NX by every node)
  *   <p>:seq            hash: channel -> its newest offset
  *   <p>:h:<channel>    stream: id "<offset>-1", fields t (time), d (data),
- *                      u (the message id, when not "-");
- *                      MAXLEN history_size, PEXPIRE history_age_ms
+ *                      u (the message id, as in the record);
+ *                      MAXLEN ~ max(history_size, hub_catchup_records),
+ *                      PEXPIRE history_age_ms: what a node that was cut
+ *                      off fetches
  *   <p>:actions        list: requests for listen_actions nodes (LPUSH;
  *                      popped from the right)
  *   <p>:taken:<node>   list: the requests a node popped and is running
@@ -71,16 +76,16 @@ int c4j__hub_start(c4j_engine_t *e);
 void c4j__hub_stop(c4j_engine_t *e);
 /* Whether the engine has a Redis hub (else everything is local). */
 int c4j__hub_remote(const c4j_engine_t *e);
-/* hub_up, hub_outbox and hub_dropped of c4j_engine_stats (zeros without a
- * Redis hub). */
-void c4j__hub_stats(c4j_engine_t *e, uint64_t *up, uint64_t *outbox,
-                    uint64_t *dropped);
+/* The hub_* fields of c4j_engine_stats (zeros without a Redis hub). */
+void c4j__hub_stats(c4j_engine_t *e, c4j_stats_t *out);
 
 /* The sends of c4j.h with a Redis hub, after their checks (time_ms set),
  * for what this node does not hold.  Each returns 0 once queued,
- * C4J_EFULL when the outbox is full, C4J_ENOMEM, or (send_all)
- * C4J_EBADJSON / C4J_ETOOBIG.  A broadcast is delivered here too, from
- * the bus, or at once while the link is down. */
+ * C4J_EFULL when the outbox is over its bounds (hub_outbox_records,
+ * hub_outbox_bytes: the send is refused and reaches nobody, not even
+ * here), C4J_ENOMEM, or (send_all) C4J_EBADJSON / C4J_ETOOBIG.  A
+ * broadcast is delivered here too, from the bus, or while the link is
+ * down as soon as it is queued (never twice). */
 int c4j__hub_send_all(c4j_engine_t *e, const char *ch, size_t ch_len,
                       const char *json, size_t len, int64_t time_ms);
 int c4j__hub_send_to(c4j_engine_t *e, const char *cid, size_t cid_len,

@@ -144,9 +144,11 @@ static c4j__pos_t *positions(c4j__conn_t *c) {
 
 /* Moves c's identity into a new ghost in state, leaving its positions in
  * the held register for whichever connection takes it next.  A DYING
- * ghost reports DYING.  Either drops the subscriptions, since the next
- * connection replays the history from the positions, except a PARKED one
- * without history, which queues broadcasts for the next poll. */
+ * ghost reports DYING and drops the subscriptions, since the next
+ * connection replays the history from the positions.  A PARKED one keeps
+ * them and queues for the next poll what no history brings back: every
+ * broadcast without history, and with one what has no offset (this
+ * node's own broadcasts while the hub's link is down, lost notices). */
 c4j__conn_t *c4j__identity_to_ghost(c4j__conn_t *c, int state, int code,
                                     const char *reason) {
   c4j__worker_t *w = c4j__conn_worker(c);
@@ -173,7 +175,7 @@ c4j__conn_t *c4j__identity_to_ghost(c4j__conn_t *c, int state, int code,
   if (g->user != NULL) g->user->conn = g;
   g->ho = c->ho; /* a hand-over still in progress goes on with the identity */
   c->ho = NULL;
-  if (state == C4J__CONN_PARKED && e->hist.size == 0) {
+  if (state == C4J__CONN_PARKED) {
     g->subs = c->subs;
     for (c4j__sub_t *s = g->subs; s; s = s->conn_next) s->conn = g;
   } else {
@@ -341,6 +343,10 @@ static int take_identity(c4j__conn_t *c, attach_t *a, const c4j_ticket_t *t) {
     c->cid = g->cid;
     c->cid->conn = c;
     g->cid = NULL;
+    /* With a history the held register has the channel set (run-time
+     * changes while parked included): subscribe_set starts from it. */
+    if (w->engine->hist.size > 0)
+      c4j__chan_unsubscribe_all(&w->chans, &g->subs);
     c->subs = g->subs;
     g->subs = NULL;
     for (c4j__sub_t *s = c->subs; s; s = s->conn_next) s->conn = c;

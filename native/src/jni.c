@@ -69,7 +69,9 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jstring hub, jstring hub_prefix,
                           jint listen_actions, jint handshake_timeout_ms,
                           jint max_pending_per_addr, jstring tls_cert,
-                          jstring tls_key, jstring metrics) {
+                          jstring tls_key, jstring metrics,
+                          jint hub_outbox_records, jint hub_outbox_bytes,
+                          jint hub_catchup_records, jint hub_catchup_bytes) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
   char *h, *o, *s, *k, *hb, *hp, *tc, *tk, *mt;
@@ -120,6 +122,12 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   cfg.tls_cert = tc; /* NULL (or ""): no TLS */
   cfg.tls_key = tk;
   cfg.metrics = mt; /* NULL: off */
+  /* The hub's bounds as CometConfig has them (its defaults are the
+   * core's); a negative one becomes huge or stays negative: refused. */
+  cfg.hub_outbox_records = hub_outbox_records;
+  cfg.hub_outbox_bytes = (size_t)(int64_t)hub_outbox_bytes;
+  cfg.hub_catchup_records = hub_catchup_records;
+  cfg.hub_catchup_bytes = (size_t)(int64_t)hub_catchup_bytes;
   rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
 done:
   free(mt);
@@ -369,7 +377,7 @@ static jint n_poll(JNIEnv *env, jclass cls, jlong h, jobject buf,
 static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   c4j_engine_t *e = handle(h);
   c4j_stats_t s;
-  jlong v[25];
+  jlong v[28];
   jsize n;
   if (e == NULL || out == NULL) return;
   c4j_engine_stats(e, &s);
@@ -381,7 +389,7 @@ static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   v[5] = (jlong)s.events_dropped;
   v[6] = (jlong)s.hub_up;
   v[7] = (jlong)s.hub_outbox;
-  v[8] = (jlong)s.hub_dropped;
+  v[8] = (jlong)s.hub_refused;
   v[9] = (jlong)s.pending;
   v[10] = (jlong)s.refused_full;
   v[11] = (jlong)s.refused_address;
@@ -398,8 +406,11 @@ static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   v[22] = (jlong)s.events_queued;
   v[23] = (jlong)s.out_queued;
   v[24] = (jlong)s.fanout_count;
+  v[25] = (jlong)s.hub_lost;
+  v[26] = (jlong)s.hub_gaps;
+  v[27] = (jlong)s.hub_duplicates;
   n = (*env)->GetArrayLength(env, out);
-  (*env)->SetLongArrayRegion(env, out, 0, n < 25 ? n : 25, v);
+  (*env)->SetLongArrayRegion(env, out, 0, n < 28 ? n : 28, v);
 }
 
 /* The Prometheus text (c4j_metrics_text) with extra appended, as UTF-8
@@ -740,7 +751,7 @@ static const JNINativeMethod methods[] = {
   { "engineNew",
     "(Ljava/lang/String;II[BIIIIIIIILjava/lang/String;IIILjava/lang/String;"
     "Ljava/lang/String;Ljava/lang/String;IIILjava/lang/String;"
-    "Ljava/lang/String;Ljava/lang/String;)J",
+    "Ljava/lang/String;Ljava/lang/String;IIII)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },
   { "engineStart", "(J)I", (void *)n_engine_start },

@@ -357,10 +357,21 @@ int c4j__metrics_render(const c4j_stats_t *s, const char *extra, char **out,
   one(&o, "output_queue_bytes", "gauge",
       "Bytes queued to connections (sampled once a tick).", s->out_queued);
   one(&o, "hub_up", "gauge", "1 while the Redis hub is linked.", s->hub_up);
-  one(&o, "hub_outbox", "gauge", "Hub records waiting for Redis.",
+  one(&o, "hub_outbox", "gauge",
+      "Hub records Redis does not have (or has not confirmed) yet.",
       s->hub_outbox);
-  one(&o, "hub_records_lost_total", "counter",
-      "Hub records lost to a full outbox.", s->hub_dropped);
+  one(&o, "hub_refused_total", "counter",
+      "Sends refused because the hub's outbox was full (hub_outbox_records "
+      "or hub_outbox_bytes).", s->hub_refused);
+  one(&o, "hub_lost_total", "counter",
+      "Broadcasts this node's pages never got: gone from Redis before this "
+      "node fetched them (the pages were told how many).", s->hub_lost);
+  one(&o, "hub_gaps_total", "counter",
+      "Times broadcasts were lost that way (one notice to the channel's "
+      "pages each time).", s->hub_gaps);
+  one(&o, "hub_duplicates_total", "counter",
+      "Copies of broadcasts delivered here already (sent again after a lost "
+      "link), skipped.", s->hub_duplicates);
   histogram(&o, "broadcast_fanout_seconds",
             "From a broadcast's call to its frame written to every "
             "subscriber of this node.",

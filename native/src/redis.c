@@ -29,8 +29,6 @@
 #include "redis.h"
 #include "redisint.h"
 
-#define OUTBOX_MAX_N 10000
-#define OUTBOX_MAX_BYTES (16u << 20)
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 5000
 #define GUARD_MS 1500       /* a connect attempt that has not linked by then
@@ -224,16 +222,18 @@ static void heartbeat(c4j__redis_t *r) {
     r->hb_sent = c4j__mono_ms();
 }
 
+/* The layer above hears of the link first: what it writes then (the
+ * floors of the offsets) goes before the outbox. */
 static void link_up(c4j__redis_t *r) {
   uv_timer_stop(&r->guard);
   r->fails = 0;
   heartbeat(r);
   c4j__rkv_write_all(r, 0);
+  c4j__rlink_log(r, 2, "hub: linked to %s%s", r->url, "");
+  r->cb.link_cb(r->cb.data, 1);
   c4j__rbus_flush(r);
   atomic_store(&r->up, 1);
   if (r->listen) c4j__ract_start(r); /* after the heartbeat */
-  c4j__rlink_log(r, 2, "hub: linked to %s%s", r->url, "");
-  r->cb.link_cb(r->cb.data, 1);
 }
 
 void c4j__rlink_ready(c4j__redis_t *r) {
@@ -335,8 +335,9 @@ static uint64_t backoff(c4j__redis_t *r) {
   return d / 2 + r->rng % (d / 2 + 1);
 }
 
-/* Drops every connection, puts the unanswered records back in the
- * outbox, tells the layer above once, and schedules the next attempt.
+/* Drops every connection, puts the unconfirmed records back in the
+ * outbox (this node's pages get the broadcasts among them now, through
+ * local_cb), tells the layer above once, and schedules the next attempt.
  * Safe to reach again from the callbacks that freeing the connections
  * runs. */
 static void link_lost(c4j__redis_t *r, const char *why) {
@@ -441,7 +442,7 @@ static void dispatch(c4j__redis_t *r, req_t *q) {
   switch (q->kind) {
   case R_FETCH: c4j__rbus_fetch(r, q); break;
   case R_SET: c4j__rkv_dispatch(r, q); break;
-  default: fifo_push(&r->outbox, q); break;
+  default: c4j__rbus_queue(r, q); break;
   }
 }
 
@@ -466,7 +467,8 @@ static void run(void *arg) {
 }
 
 /* Queues q for the Redis thread.  Records (bounded) count in the outbox
- * until written; over its bounds while the link is down: C4J_EFULL. */
+ * until Redis has them; over its bounds, linked or not (a slow Redis
+ * fills it too): C4J_EFULL, and q is refused. */
 int c4j__rlink_submit(c4j__redis_t *r, req_t *q, int bounded) {
   size_t sz;
   int rc = 0;
@@ -475,10 +477,9 @@ int c4j__rlink_submit(c4j__redis_t *r, req_t *q, int bounded) {
   uv_mutex_lock(&r->lock);
   if (r->closing) {
     rc = C4J_ESTOPPED;
-  } else if (bounded && !linked(r) &&
-             (r->pending_n >= OUTBOX_MAX_N ||
-              r->pending_bytes + sz > OUTBOX_MAX_BYTES)) {
-    atomic_fetch_add(&r->dropped, 1);
+  } else if (bounded && (r->pending_n >= r->outbox_records ||
+                         r->pending_bytes + sz > r->outbox_bytes)) {
+    atomic_fetch_add(&r->refused, 1);
     rc = C4J_EFULL;
   } else {
     if (bounded) r->pending_n++, r->pending_bytes += sz;
@@ -555,7 +556,11 @@ int c4j__redis_start(const c4j__redis_options_t *opts,
   }
   r->cb = *cb;
   r->history_size = opts->history_size;
+  r->stream_len = opts->stream_len > opts->history_size ? opts->stream_len
+                                                        : opts->history_size;
   r->history_age_ms = opts->history_age_ms;
+  r->outbox_records = opts->outbox_records > 0 ? opts->outbox_records : 1;
+  r->outbox_bytes = opts->outbox_bytes;
   r->listen = opts->listen_actions == 1;
   if (parse_url(r, url) != 0) {
     snprintf(why, why_cap, "bad URL %s (redis://host[:port][/db])",
@@ -589,19 +594,18 @@ void c4j__redis_stop(c4j__redis_t *r) {
   uv_loop_close(&r->loop);
   uv_mutex_destroy(&r->lock);
   fifo_free(&r->in);
-  fifo_free(&r->outbox);
-  fifo_free(&r->sent);
+  c4j__rbus_free(r);
   c4j__rkv_free(r);
   c4j__free(r);
 }
 
 int c4j__redis_up(c4j__redis_t *r) { return r != NULL && linked(r); }
 
-void c4j__redis_stats(c4j__redis_t *r, uint64_t *outbox, uint64_t *dropped) {
-  *outbox = *dropped = 0;
+void c4j__redis_stats(c4j__redis_t *r, uint64_t *outbox, uint64_t *refused) {
+  *outbox = *refused = 0;
   if (r == NULL) return;
   uv_mutex_lock(&r->lock);
   *outbox = r->pending_n;
   uv_mutex_unlock(&r->lock);
-  *dropped = atomic_load(&r->dropped);
+  *refused = atomic_load(&r->refused);
 }

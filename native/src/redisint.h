@@ -43,18 +43,24 @@
 
 /* ---- Types ---------------------------------------------------------------
  * A request from any thread.  a, b and c point into data (NUL ended):
- *   publish: a channel, b data (num known_last, time_ms, u: the message
- *            id when this node delivered it itself, else "")
+ *   publish: a channel, b data (num known_last, time_ms, u its message
+ *            id "<node id>.<n>")
  *   bus: a record; action, done: a JSON text; fetch: a channel (num after)
  *   set: a key, b field, c value (has_value 0: remove); in the kv table
  *        num holds the hash of key and field.
  */
 enum { R_PUBLISH, R_BUS, R_ACTION, R_DONE, R_FETCH, R_SET };
 
+/* A publish is confirmed when Redis answered it and its own copy came
+ * back on the bus (`replied` and `echoed`): an answer alone may be all
+ * that reached this node before Redis died, with the bus copy lost for
+ * every node.  `local`: this node's pages have it already (local_cb). */
 typedef struct req_s {
-  struct req_s *next;
+  struct req_s *next, *prev; /* in `in`, `outbox` or `sent` */
+  struct req_s *enext;       /* in `echo` (publishes written, not echoed) */
   int kind;
   char u[C4J__MSG_ID_CAP];
+  unsigned local : 1, replied : 1, echoed : 1, in_echo : 1;
   int has_value;
   int64_t time_ms;
   uint64_t num;
@@ -67,6 +73,12 @@ typedef struct {
   req_t *head, *tail;
 } fifo_t;
 
+/* The publishes written and waiting for their copy from the bus, oldest
+ * first (through enext): the copies come back in this order. */
+typedef struct {
+  req_t *head, *tail;
+} echo_t;
+
 typedef struct {
   c4j__redis_t *r;
   redisAsyncContext *ac; /* NULL when none; once hiredis frees it (in its
@@ -78,15 +90,20 @@ typedef struct {
  * and guarded by `lock`; everything below `thread` belongs to the Redis
  * thread (and to start and stop while that thread does not run); what is
  * above `lock` is set by start and only read after.
- * pending_* count the publish, bus, action and done records not yet
- * written to Redis (in `in` or in `outbox`); `sent` holds those written
- * and not yet answered, in order: when the link drops they go back to the
- * head of the outbox.  The link is up (`up`) once the command connection
- * has the script (`scripted`), the bus subscription is in (`subscribed`)
- * and, when listening, the action connection is connected. */
+ * pending_* count the publish, bus, action and done records that Redis
+ * does not have yet for sure (in `in`, `outbox` or `sent`): the outbox's
+ * bounds (outbox_records, outbox_bytes) apply to them, linked or not.
+ * `sent` holds those written and not yet confirmed, in order: when the
+ * link drops they go back to the head of the outbox (but a publish whose
+ * copy came back on the bus: it was run).  The link is up (`up`) once the
+ * command connection has the script (`scripted`), the bus subscription is
+ * in (`subscribed`) and, when listening, the action connection is
+ * connected. */
 struct c4j__redis_s {
   c4j__redis_callbacks_t cb;
   int history_size, history_age_ms;
+  int stream_len;             /* MAXLEN of a channel's stream */
+  size_t outbox_records, outbox_bytes;
   char host[256];
   int port, db;
   char url[300];
@@ -102,7 +119,7 @@ struct c4j__redis_s {
   size_t pending_n, pending_bytes;
   int closing;
   atomic_int up;
-  atomic_ullong dropped;
+  atomic_ullong refused;
 
   uv_thread_t thread;
   uv_loop_t loop;
@@ -115,6 +132,7 @@ struct c4j__redis_s {
   uint64_t hb_sent; /* when the unanswered heartbeat left, or 0 */
   uint64_t rng;
   fifo_t outbox, sent;
+  echo_t echo;
   req_t **slots; /* the kv table: chains of R_SET requests */
   size_t nslots, nkv;
 };
@@ -123,6 +141,7 @@ struct c4j__redis_s {
 
 static inline void fifo_push(fifo_t *f, req_t *q) {
   q->next = NULL;
+  q->prev = f->tail;
   if (f->tail) f->tail->next = q;
   else f->head = q;
   f->tail = q;
@@ -133,19 +152,18 @@ static inline req_t *fifo_pop(fifo_t *f) {
   if (q == NULL) return NULL;
   f->head = q->next;
   if (f->head == NULL) f->tail = NULL;
-  q->next = NULL;
+  else f->head->prev = NULL;
+  q->next = q->prev = NULL;
   return q;
 }
 
-/* Removes q wherever it is (replies come in order, so it is the head). */
+/* Removes q, which is in f. */
 static inline void fifo_remove(fifo_t *f, req_t *q) {
-  req_t *prev = NULL, *p = f->head;
-  while (p != NULL && p != q) prev = p, p = p->next;
-  if (p == NULL) return;
-  if (prev) prev->next = p->next;
-  else f->head = p->next;
-  if (f->tail == p) f->tail = prev;
-  p->next = NULL;
+  if (q->prev) q->prev->next = q->next;
+  else f->head = q->next;
+  if (q->next) q->next->prev = q->prev;
+  else f->tail = q->prev;
+  q->next = q->prev = NULL;
 }
 
 static inline void fifo_free(fifo_t *f) {
@@ -167,9 +185,10 @@ static inline int linked(c4j__redis_t *r) { return atomic_load(&r->up); }
 req_t *c4j__rlink_req(int kind, const char *a, size_t al, const char *b,
                       size_t bl, const char *c, size_t cl);
 /* Queues q for the Redis thread (any thread) and steals it: freed when
- * refused.  Records (bounded) count in the outbox until written.  Returns
- * 0, C4J_ENOMEM for a NULL q, C4J_ESTOPPED once stopping, or C4J_EFULL
- * when bounded, the link is down and the outbox is over its bounds. */
+ * refused.  Records (bounded) count in the outbox until Redis has them.
+ * Returns 0, C4J_ENOMEM for a NULL q, C4J_ESTOPPED once stopping, or
+ * C4J_EFULL (counted in `refused`) when bounded and the outbox would go
+ * over outbox_records or outbox_bytes. */
 int c4j__rlink_submit(c4j__redis_t *r, req_t *q, int bounded);
 /* "<prefix><mid><name>" into buf (KEY_CAP bytes); its length (any
  * thread).  A name that does not fit is left out: callers bound it. */
@@ -202,10 +221,18 @@ void c4j__rbus_load_script(c4j__redis_t *r);
  * c4j__rlink_ready; every message then goes to record_cb. */
 void c4j__rbus_subscribe(c4j__redis_t *r);
 /* Writes the whole outbox (the connections are ready); the records wait
- * in `sent` for their answers. */
+ * in `sent` for their answers (and a publish for its copy). */
 void c4j__rbus_flush(c4j__redis_t *r);
-/* The link dropped: `sent` goes back to the head of the outbox. */
+/* A record of the outbox's kinds from `in`, stolen: into the outbox;
+ * while the link is down, a publish is handed to local_cb first. */
+void c4j__rbus_queue(c4j__redis_t *r, req_t *q);
+/* The link dropped (the connections are freed: no reply callback runs
+ * any more): `sent` goes back to the head of the outbox, but for the
+ * publishes whose copy came back (they were run), and every publish of
+ * the outbox that this node's pages do not have yet goes to local_cb. */
 void c4j__rbus_requeue(c4j__redis_t *r);
+/* Frees the records of the outbox's lists (stop). */
+void c4j__rbus_free(c4j__redis_t *r);
 /* An R_FETCH request, stolen; its answer goes to history_cb (empty at
  * once when the link is down). */
 void c4j__rbus_fetch(c4j__redis_t *r, req_t *q);

@@ -16,9 +16,11 @@
 #define ERR_TOO_MANY 4290
 #define ERR_BUSY 5030
 
-/* Whether c's subscriptions are in the channel index (attached, or a
- * parked ghost without history, which queues broadcasts); otherwise its
- * channel set and positions live in the held register only. */
+/* Whether c's subscriptions are the model (attached, or a parked ghost
+ * without history, which queues broadcasts); otherwise its channel set
+ * and positions live in the held register, and a parked ghost's
+ * subscriptions in the index only follow it (they queue what has no
+ * offset, identity.c). */
 static int subs_live(c4j__conn_t *c) {
   return c->state == C4J__CONN_OPEN ||
          (c->state == C4J__CONN_PARKED && c4j__conn_engine(c)->hist.size == 0);
@@ -72,7 +74,10 @@ static int add_to_ghost(c4j__worker_t *w, c4j__cid_t *id, const char *channel,
  * turn (it waited for an earlier one, or followed its identity from
  * another worker) come from the history, in order; the `last` of the
  * subscription skips them when they come again.  A gap older than the
- * history is said with a `recovered` false frame. */
+ * history is said with a `recovered` false frame.  Only an attached
+ * connection's: a parked ghost with a history starts the channel at off
+ * in the held register, where its next poll's replay begins, and its
+ * subscription in the index takes only what has no offset. */
 static void catch_up(c4j__conn_t *c, const char *channel, const void *hist,
                      uint64_t off) {
   c4j_engine_t *e = c4j__conn_engine(c);
@@ -136,6 +141,11 @@ int c4j__subscription_add(c4j__worker_t *w, const char *cid, size_t len,
     refuse(c, channel, chlen, ack_id, err,
            err == ERR_TOO_MANY ? "too many subscriptions" : "out of memory");
     return 0;
+  } else if (c->state == C4J__CONN_PARKED &&
+             c4j__chan_sub_of(c->subs, channel, chlen) == NULL &&
+             c4j__chan_subscribe(&w->chans, channel, chlen, c, &c->subs) == 0) {
+    c->subs->hist = hist; /* out of memory: only what has no offset waits */
+    c->subs->last = off;
   }
   /* Decided: the register follows (nothing when subscribed already). */
   c4j__identity_joined(c, channel, chlen);
@@ -163,6 +173,8 @@ int c4j__subscription_remove(c4j__worker_t *w, const char *cid, size_t len,
     }
     return 0;
   }
+  if (c->state == C4J__CONN_PARKED)
+    c4j__chan_unsubscribe(&w->chans, &c->subs, channel, chlen);
   if (!c4j__held_chans(&e->held, id->id, w->index, &set)) return 0;
   if (c4j__names_has(set, channel, chlen) &&
       (less = c4j__names_without(set, channel, chlen)) != NULL &&

@@ -141,5 +141,35 @@ TEST(history_none) {
   c4j__hist_free(&h);
 }
 
+/* The highest message number per node: a number not above it is a copy;
+ * the least recent of C4J__HIST_ORIGINS nodes makes room for a new one. */
+TEST(history_seen_origins) {
+  c4j__hist_t h;
+  c4j__hist_chan_t *ch;
+  char node[C4J__NODE_ID_LEN + 1];
+  CHECK_EQ(c4j__hist_init(&h, 4, 60000), 0);
+  c4j__hist_lock(&h);
+  ch = c4j__hist_chan(&h, "o", 1);
+  CHECK_EQ(c4j__hist_seen(ch, "A", 1, 5), 0);
+  CHECK_EQ(c4j__hist_seen(ch, "A", 1, 5), 1);
+  CHECK_EQ(c4j__hist_seen(ch, "A", 1, 3), 1);
+  CHECK_EQ(c4j__hist_seen(ch, "A", 1, 6), 0);
+  CHECK_EQ(c4j__hist_seen(ch, "B", 1, 1), 0); /* per node */
+  CHECK_EQ(c4j__hist_seen(ch, "AB", 2, 6), 0);
+  CHECK_EQ(c4j__hist_seen(ch, "", 0, 1), 0);   /* no node: never a copy */
+  CHECK_EQ(c4j__hist_seen(ch, "", 0, 1), 0);
+  /* Fill the table with others while A stays in use: B goes first. */
+  for (int i = 0; i < C4J__HIST_ORIGINS; i++) {
+    snprintf(node, sizeof(node), "N%d", i);
+    CHECK_EQ(c4j__hist_seen(ch, node, strlen(node), 1), 0);
+    CHECK_EQ(c4j__hist_seen(ch, "A", 1, 6), 1);
+  }
+  CHECK_EQ(c4j__hist_seen(ch, "A", 1, 6), 1);  /* remembered */
+  CHECK_EQ(c4j__hist_seen(ch, "B", 1, 1), 0);  /* forgotten: new again */
+  c4j__hist_unlock(&h);
+  c4j__hist_free(&h);
+}
+
 TEST_MAIN(T(history_offsets_and_epoch), T(history_since),
-          T(history_expires_by_age), T(history_after_a_jump), T(history_none))
+          T(history_expires_by_age), T(history_after_a_jump), T(history_none),
+          T(history_seen_origins))

@@ -3,9 +3,14 @@
  * restarted on the same port): broadcasts, sends to an id or a user held
  * by another engine, drops, resume on another engine, a late engine
  * filling its history from Redis, binary messages through all of it, the
- * action queue, Redis going away, a drop record with a code c4j_drop
- * refuses.
+ * action queue, Redis going away; what records of other nodes mean
+ * (written straight onto the bus here): a gap Redis cannot fill told to
+ * the pages, copies skipped, an offset given twice; the outbox's bound; a
+ * parked long-poll page during an outage; a drop record with a code
+ * c4j_drop refuses.
  */
+#include <hiredis/hiredis.h>
+
 #include "engine-client.h"
 #include "redis-server.h"
 
@@ -123,6 +128,74 @@ static long long expect_data(client_t *c, long k) {
   }
   fprintf(stderr, "  data %ld never came\n", k);
   return -1;
+}
+
+/* Publishes rec (an "m" record of another node, as hub.h has them) on
+ * the bus, as that node's script would, but without the stream. */
+static void raw_record(const char *ch, uint64_t offset, const char *u,
+                       const char *data) {
+  char rec[512];
+  struct timeval tv = { 3, 0 };
+  redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+  redisReply *rep;
+  int n = snprintf(rec, sizeof(rec),
+                   "m\tZZZZZZZZZZZZZZZZZZZZZZ\t%s\tEEEEEEEE\t%llu\t1\t%s\n%s",
+                   ch, (unsigned long long)offset, u, data);
+  CHECK(c != NULL && c->err == 0);
+  if (c == NULL) return;
+  rep = redisCommand(c, "PUBLISH c4j:bus %b", rec, (size_t)n);
+  CHECK(rep != NULL && rep->type == REDIS_REPLY_INTEGER);
+  if (rep) freeReplyObject(rep);
+  redisFree(c);
+}
+
+/* One Redis command (hiredis format, three string arguments). */
+static void raw_cmd(const char *fmt, const char *a, const char *b,
+                    const char *c3) {
+  struct timeval tv = { 3, 0 };
+  redisContext *c = redisConnectWithTimeout("127.0.0.1", redis_port, tv);
+  redisReply *rep;
+  CHECK(c != NULL && c->err == 0);
+  if (c == NULL) return;
+  rep = redisCommand(c, fmt, a, b, c3);
+  CHECK(rep != NULL && rep->type != REDIS_REPLY_ERROR);
+  if (rep) freeReplyObject(rep);
+  redisFree(c);
+}
+
+/* Attaches c to e for channel ch and reads the open frame. */
+static void attach_ch(c4j_engine_t *e, client_t *c, const char *cid,
+                      const char *ch) {
+  char ticket[2048], target[2200], chans[160], open[1024];
+  snprintf(chans, sizeof(chans), "[\"%s\"]", ch);
+  mint(e, cid, NULL, chans, 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  CHECK_EQ(upgrade(c, c4j_engine_port(e), target, NULL, 0), 101);
+  next_text(c, open, sizeof(open));
+  CHECK(strstr(open, "\"t\":\"open\"") != NULL);
+}
+
+/* Whether e's Prometheus text (c4j_metrics_text) holds needle. */
+static int metrics_has(c4j_engine_t *e, const char *needle) {
+  char *text = NULL;
+  size_t len = 0;
+  int found;
+  if (c4j_metrics_text(e, NULL, &text, &len) != 0) return 0;
+  found = strstr(text, needle) != NULL;
+  free(text);
+  return found;
+}
+
+/* Whether a log event holding needle comes within ms. */
+static int logged(c4j_engine_t *e, const char *needle, int ms) {
+  for (int t = 0; t < ms; t += 50) {
+    reset_events();
+    pump(e, 50);
+    for (int i = 0; i < nevents; i++)
+      if (events[i].type == C4J_EV_LOG && strstr(events[i].text, needle))
+        return 1;
+  }
+  return 0;
 }
 
 /* ---- Tests ------------------------------------------------------------------------ */
@@ -600,6 +673,221 @@ TEST(hub_drop_record_with_a_bad_code_is_ignored) {
   finish(a);
 }
 
+/* A gap that Redis cannot fill (the stream does not hold the offsets) is
+ * jumped, and the channel's pages here are told how many they lost, with
+ * a counter and a log line; the broadcasts that follow come as before. */
+TEST(hub_tells_pages_what_was_lost) {
+  c4j_engine_t *a = hub_engine(1);
+  client_t c;
+  char text[1024];
+  c4j_stats_t st;
+  long long o1;
+  attach_ch(a, &c, "hubT1", "lossy");
+  CHECK_EQ(c4j_send_all(a, "lossy", 5, "1", 1, 0), 0);
+  next_text(&c, text, sizeof(text));
+  o1 = (long long)offset_of(text);
+  CHECK(o1 > 0);
+  raw_record("lossy", (uint64_t)o1 + 50, "~ZZZZZZZZZZZZZZZZZZZZZZ.1", "2");
+  next_text(&c, text, sizeof(text));
+  CHECK_STR(text, "{\"t\":\"recovered\",\"ch\":\"lossy\",\"recovered\":false,"
+                  "\"lost\":49}");
+  next_text(&c, text, sizeof(text));
+  CHECK_EQ(data_of(text), 2);
+  CHECK_EQ(offset_of(text), (uint64_t)o1 + 50);
+  CHECK(strstr(text, "\"u\"") == NULL); /* not local to its node */
+  c4j_engine_stats(a, &st);
+  CHECK_EQ(st.hub_lost, 49);
+  CHECK_EQ(st.hub_gaps, 1);
+  CHECK(metrics_has(a, "\ncomet4j_hub_lost_total 49\n"));
+  CHECK(metrics_has(a, "\ncomet4j_hub_gaps_total 1\n"));
+  CHECK(logged(a, "broadcasts lost here", 1000));
+  /* Redis's offset is behind what this node has now: it still goes on
+   * from this node's (known_last). */
+  CHECK_EQ(c4j_send_all(a, "lossy", 5, "3", 1, 0), 0);
+  next_text(&c, text, sizeof(text));
+  CHECK_EQ(data_of(text), 3);
+  CHECK_EQ(offset_of(text), (uint64_t)o1 + 51);
+  client_close(&c);
+  finish(a);
+}
+
+/* A broadcast's copy (the same message id again, at a new offset: its
+ * node sent it again after losing its link) only goes into the ring; an
+ * offset this node has already, with a message it never saw (a Redis
+ * that restarted empty gave the offset twice), is delivered without one. */
+TEST(hub_skips_copies) {
+  c4j_engine_t *a = hub_engine(1);
+  client_t c;
+  char text[1024];
+  c4j_stats_t st;
+  uint64_t o1;
+  attach_ch(a, &c, "hubD1", "dups");
+  CHECK_EQ(c4j_send_all(a, "dups", 4, "1", 1, 0), 0);
+  next_text(&c, text, sizeof(text));
+  o1 = offset_of(text);
+  raw_record("dups", o1 + 1, "~ZZZZZZZZZZZZZZZZZZZZZZ.7", "7");
+  raw_record("dups", o1 + 2, "~ZZZZZZZZZZZZZZZZZZZZZZ.7", "7"); /* a copy */
+  raw_record("dups", o1 + 3, "~ZZZZZZZZZZZZZZZZZZZZZZ.8", "8");
+  raw_record("dups", o1 + 2, "~ZZZZZZZZZZZZZZZZZZZZZZ.7", "7"); /* had it */
+  raw_record("dups", o1 + 1, "YYYYYYYYYYYYYYYYYYYYYY.1", "9");  /* new */
+  next_text(&c, text, sizeof(text));
+  CHECK_EQ(data_of(text), 7);
+  CHECK_EQ(offset_of(text), o1 + 1);
+  next_text(&c, text, sizeof(text));
+  CHECK_EQ(data_of(text), 8);
+  CHECK_EQ(offset_of(text), o1 + 3);
+  next_text(&c, text, sizeof(text));
+  CHECK_EQ(data_of(text), 9);
+  CHECK_EQ(offset_of(text), 0); /* no offset: this node has o1 + 1 */
+  CHECK(strstr(text, "\"u\":\"YYYYYYYYYYYYYYYYYYYYYY.1\"") != NULL); /* local */
+  c4j_engine_stats(a, &st);
+  CHECK_EQ(st.hub_duplicates, 1);
+  CHECK_EQ(st.hub_lost, 0);
+  client_close(&c);
+  finish(a);
+}
+
+/* Redis down: what the outbox keeps reaches this node's pages at once and
+ * the others later; a broadcast over its bound (hub_outbox_records) is
+ * refused, C4J_EFULL, and reaches nobody, not even here. */
+TEST(hub_refuses_over_the_outbox_bound) {
+  c4j_config_t cfg;
+  c4j_engine_t *a, *b;
+  client_t ca, cb;
+  char text[1024];
+  c4j_stats_t st;
+  hub_config(&cfg, 1);
+  cfg.hub_outbox_records = 3;
+  a = start(&cfg);
+  b = hub_engine(1);
+  attach_ch(a, &ca, "hubO1", "full");
+  attach_ch(b, &cb, "hubO2", "full");
+  redis_kill();
+  CHECK(wait_link(a, 0, 3000));
+  for (int k = 1; k <= 3; k++) {
+    char d[8];
+    int n = snprintf(d, sizeof(d), "%d", k);
+    CHECK_EQ(c4j_send_all(a, "full", 4, d, (size_t)n, 0), 0);
+  }
+  CHECK_EQ(c4j_send_all(a, "full", 4, "4", 1, 0), C4J_EFULL);
+  for (int k = 1; k <= 3; k++) {
+    next_text(&ca, text, sizeof(text));
+    CHECK_EQ(data_of(text), k);
+    CHECK(strstr(text, "\"u\":\"") != NULL); /* local: no offset yet */
+  }
+  c4j_engine_stats(a, &st);
+  CHECK_EQ(st.hub_refused, 1);
+  CHECK_EQ(st.hub_outbox, 3);
+  CHECK(metrics_has(a, "\ncomet4j_hub_refused_total 1\n"));
+  CHECK(metrics_has(a, "\ncomet4j_hub_outbox 3\n"));
+  redis_start();
+  CHECK(wait_link(a, 1, 8000));
+  CHECK(wait_link(b, 1, 8000));
+  for (int k = 1; k <= 3; k++) CHECK(expect_data(&cb, k) > 0);
+  CHECK_EQ(c4j_send_all(a, "full", 4, "5", 1, 0), 0);
+  next_text(&ca, text, sizeof(text));
+  CHECK_EQ(data_of(text), 5); /* not 4, and 1-3 only once */
+  next_text(&cb, text, sizeof(text));
+  CHECK_EQ(data_of(text), 5);
+  client_close(&ca);
+  client_close(&cb);
+  finish(a);
+  finish(b);
+}
+
+/* A long-poll page between two polls (parked) gets this node's own
+ * broadcasts of an outage on its next poll, though they have no offset
+ * for its positions to bring back. */
+TEST(hub_parked_poll_gets_local_broadcasts) {
+  c4j_config_t cfg;
+  c4j_engine_t *a;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2200], u41[64], u[64];
+  const char *body;
+  hub_config(&cfg, 1);
+  cfg.idle_timeout_ms = 600; /* a poll held 300 ms */
+  cfg.heartbeat_ms = 500;
+  cfg.conn_expires_ms = 5000;
+  a = start(&cfg);
+  mint(a, "hubP1", NULL, "[\"lp\"]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/poll?ticket=%s", ticket);
+  CHECK_EQ(http(c, c4j_engine_port(a), "GET", target, NULL, NULL, NULL), 200);
+  CHECK(strstr(body_of(c), "\"t\":\"open\"") != NULL);
+  client_close(c); /* parked until the next poll */
+  redis_kill();
+  CHECK(wait_link(a, 0, 3000));
+  CHECK_EQ(c4j_send_all(a, "lp", 2, "41", 2, 0), 0);
+  CHECK_EQ(c4j_send_all(a, "lp", 2, "42", 2, 0), 0);
+  uv_sleep(100);
+  CHECK_EQ(http(c, c4j_engine_port(a), "GET", target, NULL, NULL, NULL), 200);
+  body = body_of(c);
+  CHECK(strstr(body, "\"data\":41") != NULL);
+  CHECK(strstr(body, "\"data\":42") != NULL);
+  CHECK(strstr(body, "\"data\":41") < strstr(body, "\"data\":42"));
+  CHECK(offset_of(body) == 0); /* local: no offset yet */
+  u_of(body, u41, sizeof(u41));
+  CHECK(strlen(u41) > 22);
+  client_close(c);
+  redis_start();
+  CHECK(wait_link(a, 1, 8000));
+  /* Its positions are from before: the copies may come again, with the
+   * same ids (the page tells them apart), then what follows. */
+  CHECK_EQ(c4j_send_all(a, "lp", 2, "43", 2, 0), 0);
+  uv_sleep(200);
+  CHECK_EQ(http(c, c4j_engine_port(a), "GET", target, NULL, NULL, NULL), 200);
+  body = body_of(c);
+  CHECK(strstr(body, "\"data\":43") != NULL);
+  if (strstr(body, "\"data\":41") != NULL) {
+    u_of(body, u, sizeof(u));
+    CHECK_STR(u, u41);
+    CHECK(offset_of(body) > 0);
+  }
+  client_close(c);
+  free(c);
+  finish(a);
+}
+
+/* A channel without a broadcast here yet: its pages stand before the
+ * first, so what Redis has before the first record seen here is theirs
+ * (another node published it while this one was cut off); a channel whose
+ * history expired in Redis starts where its offset is (the preload). */
+TEST(hub_new_channel_gets_what_came_before) {
+  c4j_engine_t *a = hub_engine(1), *late;
+  client_t c, d;
+  char text[1024];
+  c4j_stats_t st;
+  attach_ch(a, &c, "hubN1", "fresh");
+  for (int k = 1; k <= 3; k++) {
+    char id[16], u[40];
+    snprintf(id, sizeof(id), "%d-1", k);
+    snprintf(u, sizeof(u), "~ZZZZZZZZZZZZZZZZZZZZZZ.%d", k);
+    raw_cmd("XADD c4j:h:fresh %s t 1 d 1%s u %s", id, "", u);
+  }
+  raw_cmd("HSET c4j:seq %s %s%s", "fresh", "3", "");
+  raw_record("fresh", 4, "~ZZZZZZZZZZZZZZZZZZZZZZ.4", "14");
+  for (int k = 1; k <= 4; k++) {
+    next_text(&c, text, sizeof(text));
+    CHECK(strstr(text, "\"t\":\"msg\"") != NULL);
+    CHECK_EQ(offset_of(text), (uint64_t)k);
+  }
+  c4j_engine_stats(a, &st);
+  CHECK_EQ(st.hub_lost, 0);
+  /* Its stream expired, its offset stayed: a late engine starts there. */
+  raw_cmd("HSET c4j:seq %s %s%s", "stale", "5000", "");
+  late = hub_engine(1);
+  attach_ch(late, &d, "hubN2", "stale");
+  raw_record("stale", 5001, "~ZZZZZZZZZZZZZZZZZZZZZZ.9", "9");
+  next_text(&d, text, sizeof(text));
+  CHECK_EQ(data_of(text), 9); /* no notice before it */
+  CHECK_EQ(offset_of(text), 5001);
+  c4j_engine_stats(late, &st);
+  CHECK_EQ(st.hub_lost, 0);
+  client_close(&c);
+  client_close(&d);
+  finish(a);
+  finish(late);
+}
+
 static void setup(void) {
   signal(SIGPIPE, SIG_IGN);
   redis_port = test_free_port();
@@ -618,5 +906,9 @@ TEST_MAIN(T(hub_setup), T(hub_unreachable_fails_start),
           T(hub_binary_messages),
           T(hub_action_runs_once_on_a_listener),
           T(hub_action_of_a_lost_node_runs_elsewhere),
+          T(hub_tells_pages_what_was_lost), T(hub_skips_copies),
+          T(hub_new_channel_gets_what_came_before),
+          T(hub_refuses_over_the_outbox_bound),
+          T(hub_parked_poll_gets_local_broadcasts),
           T(hub_survives_redis_restart),
           T(hub_drop_record_with_a_bad_code_is_ignored), T(hub_teardown))

@@ -46,7 +46,7 @@ export class CometClient extends EventEmitter {
     this.frames = [];       // every frame delivered, after dedupe
     this.duplicates = 0;    // frames dropped as already delivered
     this.ids = new Set();   // message ids ("u") delivered
-    this.recovered = [];    // {ch, recovered}
+    this.recovered = [];    // {ch, recovered, lost}: lost, a live notice's count
     this.closed = null;     // {code, reason} once the transport ended
     this.open = false;
     this._stopped = false;
@@ -105,7 +105,7 @@ export class CometClient extends EventEmitter {
       this.emit('open', f);
       return;
     }
-    if (f.t === 'recovered') this.recovered.push({ ch: f.ch, recovered: f.recovered });
+    if (f.t === 'recovered') this.recovered.push({ ch: f.ch, recovered: f.recovered, lost: f.lost });
     // As comet4j.js does: by offset, and by message id (a broadcast its
     // node delivered while cut from Redis, and its copy with an offset).
     let seen = false;

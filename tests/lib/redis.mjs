@@ -7,6 +7,7 @@
 //   redis.url                                 // redis://127.0.0.1:PORT/0
 //   await redis.command(['LLEN', 'c4j:actions'])
 //   await redis.stop(); await redis.restart(); // same port, empty again
+//   await redis.kill();                       // SIGKILL, as when Redis dies
 //   await redis.close();                      // in after()
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -101,8 +102,8 @@ process.on('exit', () => {
 
 /**
  * Starts redis-server on a free port (or `port`) and waits until it
- * answers PING. Returns { port, url, log, pid, command(args), stop(),
- * restart(), close(), logTail() }. stop() ends the process (SIGTERM, then
+ * answers PING. Returns { port, url, log, pid, command(args), kill(sig),
+ * stop(), restart(), close(), logTail() }. stop() ends the process (SIGTERM, then
  * SIGKILL) and resolves once the port is closed; restart() starts it again
  * on the same port (empty: nothing is saved); close() stops it and removes
  * its directory.
@@ -150,6 +151,14 @@ export async function startRedis({ port } = {}) {
         }
         await new Promise((res) => setTimeout(res, 50));
       }
+    },
+    /** Kills the process with sig (SIGKILL: Redis dies) and resolves once it is gone. */
+    async kill(sig = 'SIGKILL') {
+      const child = r.child;
+      if (!child) return;
+      try { process.kill(-child.pid, sig); } catch { /* gone */ }
+      await child.exited;
+      r.child = null;
     },
     async stop() {
       const child = r.child;

@@ -24,8 +24,11 @@ import org.comet4j.core.util.JSONUtil;
  *     message (docs/protocol.md section 11)</li>
  * <li>GET /api/online[?user=u]: online users and connections</li>
  * <li>GET /api/presence?channel=c: the channel's members</li>
+ * <li>GET /api/stats: the engine's counters (getStats)</li>
  * </ul>
- * Errors are {"error":{"code":n,"message":"..."}}.
+ * Errors are {"error":{"code":n,"message":"..."}}; a send the hub's full
+ * outbox refused (Redis down or slow) is 503 with the reason: it was kept
+ * nowhere, the caller retries.
  *
  * <p>Online and presence are the core's own answers (c4j_online,
  * c4j_members), passed on as the core writes them: the same JSON as
@@ -124,6 +127,10 @@ final class ApiHandler {
                 }
                 return ok();
             }
+            case "/api/stats": {
+                get(method);
+                return JSONUtil.object2json(engine.getStats());
+            }
             case "/api/online": {
                 get(method);
                 String user = q.get("user");
@@ -154,9 +161,16 @@ final class ApiHandler {
         return "{\"ok\":true}";
     }
 
-    /** The core's refusal of a question, as comet4j-node answers it: 400, 503 or 500. */
+    /**
+     * The core's refusal, as comet4j-node answers it: 503 for a send the hub's
+     * full outbox refused (kept nowhere: retry) or a stopping engine, 400 for
+     * bad input, else 500.
+     */
     private static Failure coreFailure(NativeException e) {
         int code = e.getCode();
+        if (code == NativeException.EFULL) {
+            return new Failure(503, Delivery.OUTBOX_FULL);
+        }
         int status = code == NativeException.EBADNAME || code == NativeException.ETOOBIG
                 || code == NativeException.EBADJSON ? 400 : code == NativeException.ESTOPPED ? 503 : 500;
         return new Failure(status, e.getMessage());

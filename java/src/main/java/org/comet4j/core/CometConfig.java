@@ -57,7 +57,8 @@ public final class CometConfig {
             CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
             CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY, CONFIG_METRICS,
             CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS, CONFIG_WORKERS,
-            CONFIG_IDLETIMEOUT, CONFIG_ENGINE, CONFIG_TLSCERT, CONFIG_TLSKEY,
+            CONFIG_HUBOUTBOXRECORDS, CONFIG_HUBOUTBOXBYTES, CONFIG_HUBCATCHUPRECORDS,
+            CONFIG_HUBCATCHUPBYTES, CONFIG_IDLETIMEOUT, CONFIG_ENGINE, CONFIG_TLSCERT, CONFIG_TLSKEY,
             CONFIG_MAPPING, // read by CometInitializer, not here
             NativeLoader.PARAM, Logs.PARAM);
 
@@ -102,6 +103,10 @@ public final class CometConfig {
     private final String hub;
     private final String hubPrefix;
     private final boolean listenActions;
+    private final int hubOutboxRecords;
+    private final int hubOutboxBytes;
+    private final int hubCatchUpRecords;
+    private final int hubCatchUpBytes;
     private final String tlsCert;
     private final String tlsKey;
 
@@ -156,6 +161,10 @@ public final class CometConfig {
                     "must be 1 to 64 characters of A-Z a-z 0-9 _ . : - ('" + hubPrefix + "')");
         }
         listenActions = bool(p, CONFIG_LISTENACTIONS, true);
+        hubOutboxRecords = intParam(p, CONFIG_HUBOUTBOXRECORDS, 100000, 1, 10000000);
+        hubOutboxBytes = intParam(p, CONFIG_HUBOUTBOXBYTES, 64 << 20, 65536, Integer.MAX_VALUE);
+        hubCatchUpRecords = intParam(p, CONFIG_HUBCATCHUPRECORDS, 100000, 0, 10000000);
+        hubCatchUpBytes = intParam(p, CONFIG_HUBCATCHUPBYTES, 64 << 20, 65536, Integer.MAX_VALUE);
         if (port == -1 && publicUrls.isEmpty()) {
             throw new ConfigException(CONFIG_PUBLICURL, "required when " + CONFIG_PORT
                     + " is -1 (no listener here: it lists the nodes pages attach to)");
@@ -621,6 +630,22 @@ public final class CometConfig {
      * false); false queues this node's page requests for the others.
      */
     public boolean isListenActions() { return listenActions; }
+    /**
+     * Comet.HubOutboxRecords: with a Redis hub, the records this node keeps
+     * until Redis has them, while Redis is down or slow (default 100000).  A
+     * send beyond it (or beyond Comet.HubOutboxBytes) is refused and reaches
+     * nobody: sendToAll throws, /api/publish answers 503.
+     */
+    public int getHubOutboxRecords() { return hubOutboxRecords; }
+    /** Comet.HubOutboxBytes: the same bound in bytes (default 64 MiB). */
+    public int getHubOutboxBytes() { return hubOutboxBytes; }
+    /**
+     * Comet.HubCatchUpRecords: broadcasts Redis keeps per channel (at least
+     * Comet.HistorySize of them) for a node that was cut off (default 100000).
+     */
+    public int getHubCatchUpRecords() { return hubCatchUpRecords; }
+    /** Comet.HubCatchUpBytes: live records a node holds while it fetches what it missed (default 64 MiB). */
+    public int getHubCatchUpBytes() { return hubCatchUpBytes; }
 
     /** Comet.TlsCert: the native port's PEM certificate file, or null without TLS. */
     public String getTlsCert() { return tlsCert; }
@@ -650,7 +675,10 @@ public final class CometConfig {
             {"allowed_origins", CONFIG_ALLOWEDORIGINS},
             {"conn_expires", CONFIG_CONNEXPIRES}, {"history_size", CONFIG_HISTORYSIZE},
             {"history_age", CONFIG_CACHEEXPIRES}, {"api_key", CONFIG_APIKEY}, {"metrics", CONFIG_METRICS},
-            {"hub_prefix", CONFIG_HUBPREFIX}, {"listen_actions", CONFIG_LISTENACTIONS}, {"hub", CONFIG_HUB},
+            {"hub_prefix", CONFIG_HUBPREFIX}, {"listen_actions", CONFIG_LISTENACTIONS},
+            {"hub_outbox_records", CONFIG_HUBOUTBOXRECORDS}, {"hub_outbox_bytes", CONFIG_HUBOUTBOXBYTES},
+            {"hub_catchup_records", CONFIG_HUBCATCHUPRECORDS}, {"hub_catchup_bytes", CONFIG_HUBCATCHUPBYTES},
+            {"hub", CONFIG_HUB},
             {"tls_cert", CONFIG_TLSCERT}, {"tls_key", CONFIG_TLSKEY},
         };
         for (String[] row : table) {

@@ -277,8 +277,19 @@ public class CometEngine extends Observable {
 
     /**
      * Sends data on channel to every connection: serialized once, fanned out
-     * by the core (a byte[] passed as an Object: as bytes, like
-     * {@link #sendToAll(String, byte[])}).
+     * by the core (with a Redis hub, on every node, in one order; a byte[]
+     * passed as an Object: as bytes, like {@link #sendToAll(String, byte[])}).
+     * Comet4J's void signature stays: a message the core cannot keep is
+     * reported by an exception, never dropped after a normal return.  With a
+     * Redis hub that is down or slow the message waits in this node's outbox
+     * for the other nodes (this node's pages get it at once); once the outbox
+     * holds Comet.HubOutboxRecords records or Comet.HubOutboxBytes bytes,
+     * sendToAll throws a {@link org.comet4j.core.exception.NativeException}
+     * whose {@code getCode()} is {@code NativeException.EFULL}: the message
+     * was not sent, to no page, not even this node's; retry later.  A send
+     * while the engine stops is ignored (its connections are closing).
+     * @throws org.comet4j.core.exception.NativeException EFULL as above, or
+     *         another code of the core (ETOOBIG, EBADJSON, ENOMEM)
      */
     public void sendToAll(String channel, Object data) {
         delivery.sendToAll(channel, data);
@@ -295,7 +306,9 @@ public class CometEngine extends Observable {
      * node.  MessageEvents carry the same array.  Null sends JSON null, as
      * {@link #sendToAll(String, Object)} does.
      * @throws org.comet4j.core.exception.NativeException when the message,
-     *         in base64, would not fit Comet.MaxQueue (ETOOBIG)
+     *         in base64, would not fit Comet.MaxQueue (ETOOBIG), or EFULL
+     *         when the hub's outbox is full, as for
+     *         {@link #sendToAll(String, Object)}
      */
     public void sendToAll(String channel, byte[] data) {
         delivery.sendToAll(channel, (Object) data);
@@ -534,20 +547,27 @@ public class CometEngine extends Observable {
     /**
      * Counters of the native core: conns, accepted, messagesOut, bytesOut,
      * slowConsumers, eventsDropped, originsRefused (handshakes refused for their
-     * Origin), the hub's: hubUp (1 while linked to
-     * Redis), hubOutbox (records waiting for Redis), hubDropped (records lost
-     * to a full outbox), and the unfinished requests' (docs/protocol.md
-     * section 2): pending (sockets whose request has not fully arrived, now),
-     * refusedFull (503: full and nothing could make room), refusedAddress
-     * (429: the address had Comet.MaxPendingPerAddress unfinished requests),
-     * evicted (503: the oldest unfinished request, closed to make room),
-     * timeouts (408 at Comet.HandshakeTimeout), timeoutsShortened (408 at the
-     * deadline shortened while the core is crowded); then messagesIn, bytesIn
+     * Origin), the hub's (docs/protocol.md section 9): hubUp (1 while
+     * linked to Redis), hubOutbox (records Redis does not have yet),
+     * hubRefused (sends refused because the outbox was over
+     * Comet.HubOutboxRecords or Comet.HubOutboxBytes: each one threw or was
+     * answered 503, none reached a page), and the unfinished requests'
+     * (docs/protocol.md section 2): pending (sockets whose request has not
+     * fully arrived, now), refusedFull (503: full and nothing could make
+     * room), refusedAddress (429: the address had
+     * Comet.MaxPendingPerAddress unfinished requests), evicted (503: the
+     * oldest unfinished request, closed to make room), timeouts (408 at
+     * Comet.HandshakeTimeout), timeoutsShortened (408 at the deadline
+     * shortened while the core is crowded); then messagesIn, bytesIn
      * (client texts), broadcasts, sendsTo, sendsUser (sends taken),
      * resumesRecovered, resumesLost (attaches that resumed), eventQueueBytes,
-     * outputQueueBytes (now) and fanouts (broadcasts timed).  Every figure,
-     * with its labelled ones, is in {@code <context>/comet4j/metrics}
-     * (docs/metrics.md).
+     * outputQueueBytes (now), fanouts (broadcasts timed), and the hub's
+     * again: hubLost (broadcasts this node's pages never got: gone from
+     * Redis before this node could fetch them; the pages were told, with how
+     * many), hubGaps (how often that happened) and hubDuplicates (copies of
+     * broadcasts delivered here already, sent again after a lost link,
+     * skipped).  Every figure, with its labelled ones, is in
+     * {@code <context>/comet4j/metrics} (docs/metrics.md).
      */
     public Map<String, Long> getStats() {
         long[] s = new long[STATS.length];
@@ -565,9 +585,10 @@ public class CometEngine extends Observable {
 
     /** The names of Native.stats's slots, in order (c4j_stats_t's scalars, jni.c). */
     private static final String[] STATS = {"conns", "accepted", "messagesOut", "bytesOut", "slowConsumers",
-        "eventsDropped", "hubUp", "hubOutbox", "hubDropped", "pending", "refusedFull", "refusedAddress",
+        "eventsDropped", "hubUp", "hubOutbox", "hubRefused", "pending", "refusedFull", "refusedAddress",
         "evicted", "timeouts", "timeoutsShortened", "messagesIn", "bytesIn", "broadcasts", "sendsTo",
-        "sendsUser", "resumesRecovered", "resumesLost", "eventQueueBytes", "outputQueueBytes", "fanouts"};
+        "sendsUser", "resumesRecovered", "resumesLost", "eventQueueBytes", "outputQueueBytes", "fanouts",
+        "hubLost", "hubGaps", "hubDuplicates"};
 
     /** What Java counts itself (the handshakes, commands, actions): {@link Figures}. */
     private final Figures figures = new Figures();

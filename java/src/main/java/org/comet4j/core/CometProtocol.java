@@ -114,6 +114,22 @@ public class CometProtocol {
     public static final String CONFIG_HUBPREFIX = "Comet.HubPrefix";
     /** With a Redis hub, whether this node runs page requests (true, the default) or queues them for others. */
     public static final String CONFIG_LISTENACTIONS = "Comet.ListenActions";
+    /**
+     * With a Redis hub, how many records (broadcasts, sends, commands) this
+     * node keeps until Redis has them, while Redis is down or slow (default
+     * 100000); a send beyond it, or beyond Comet.HubOutboxBytes, is refused
+     * (docs/protocol.md section 9).
+     */
+    public static final String CONFIG_HUBOUTBOXRECORDS = "Comet.HubOutboxRecords";
+    /** The same bound in bytes (default 67108864, 64 MiB). */
+    public static final String CONFIG_HUBOUTBOXBYTES = "Comet.HubOutboxBytes";
+    /**
+     * Broadcasts Redis keeps per channel (at least Comet.HistorySize) for a
+     * node that was cut off to fetch what it missed (default 100000).
+     */
+    public static final String CONFIG_HUBCATCHUPRECORDS = "Comet.HubCatchUpRecords";
+    /** Bytes of live records a node holds while it fetches what it missed (default 67108864). */
+    public static final String CONFIG_HUBCATCHUPBYTES = "Comet.HubCatchUpBytes";
     /** How many nodes a Comet.PublicUrl entry with {workerIndex} stands for (0 to count-1; default 1). */
     public static final String CONFIG_WORKERS = "Comet.Workers";
     /**

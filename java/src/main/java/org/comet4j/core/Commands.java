@@ -252,6 +252,15 @@ final class Commands {
         engine.fireChannel(new ChannelEvent(engine, ch, data, c));
         try {
             engine.sendToAll(ch, data);
+        } catch (NativeException e) {
+            if (e.getCode() == NativeException.EFULL) { // kept nowhere: the page may retry
+                engine.sendError(c.getId(), id, ERR_BUSY,
+                        "the hub's outbox is full (Redis unreachable or slow): retry later");
+                return;
+            }
+            LOG.log(Level.WARNING, "comet4j: publication of " + c.getId() + " on " + ch + " not sent", e);
+            engine.sendError(c.getId(), id, ERR_ACTION, String.valueOf(e.getMessage()));
+            return;
         } catch (RuntimeException e) {
             LOG.log(Level.WARNING, "comet4j: publication of " + c.getId() + " on " + ch + " not sent", e);
             engine.sendError(c.getId(), id, ERR_ACTION, String.valueOf(e.getMessage()));

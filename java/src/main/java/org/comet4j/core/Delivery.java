@@ -85,7 +85,7 @@ final class Delivery {
         if (rc == NativeException.ESTOPPED) {
             return; // the engine is stopping: every connection is closing anyway
         }
-        Errors.check("sendToAll(" + channel + ")", rc);
+        check("sendToAll(" + channel + ")", rc);
         if (engine.hasListener(MessageEvent.class)) {
             for (CometConnection c : connections.all()) {
                 fireMessage(c, data, channel);
@@ -106,7 +106,7 @@ final class Delivery {
         if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
             return;
         }
-        Errors.check("sendToUser(" + userId + ", " + channel + ")", rc);
+        check("sendToUser(" + userId + ", " + channel + ")", rc);
         if (engine.hasListener(MessageEvent.class)) {
             for (CometConnection c : engine.getUserConnections(userId)) {
                 fireMessage(c, data, channel);
@@ -147,7 +147,19 @@ final class Delivery {
             LOG.fine("comet4j: sendTo(" + cid + "): connection gone");
             return;
         }
-        Errors.check("sendTo(" + channel + ", " + cid + ")", rc);
+        check("sendTo(" + channel + ", " + cid + ")", rc);
+    }
+
+    /** What the core answers a send when the hub's outbox cannot take it. */
+    static final String OUTBOX_FULL = "the hub's outbox is full: Redis is unreachable or slow"
+            + " (Comet.HubOutboxRecords, Comet.HubOutboxBytes); not sent, retry later";
+
+    /** Errors.check, with the reason of a full outbox spelled out (EFULL). */
+    private static void check(String op, int rc) {
+        if (rc == NativeException.EFULL) {
+            throw new NativeException(op + ": " + OUTBOX_FULL + " (" + rc + ")", rc);
+        }
+        Errors.check(op, rc);
     }
 
     // ---- subscriptions, drops and frames ----------------------------------------------------

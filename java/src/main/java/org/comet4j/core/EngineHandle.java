@@ -52,7 +52,9 @@ final class EngineHandle implements AutoCloseable {
                 cfg.getConnExpires(), cfg.getHistorySize(), cfg.getCacheExpires(),
                 cfg.getApiKey(), cfg.getHub(), cfg.getHubPrefix(), cfg.isListenActions() ? 1 : 0,
                 cfg.getHandshakeTimeout(), cfg.getMaxPendingPerAddress(),
-                cfg.getTlsCert(), cfg.getTlsKey(), cfg.getMetrics());
+                cfg.getTlsCert(), cfg.getTlsKey(), cfg.getMetrics(),
+                cfg.getHubOutboxRecords(), cfg.getHubOutboxBytes(), cfg.getHubCatchUpRecords(),
+                cfg.getHubCatchUpBytes());
         if (h < 0) {
             if (h == NativeException.EINVAL_CONFIG) {
                 String field = Native.configError();

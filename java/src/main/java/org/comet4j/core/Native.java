@@ -26,7 +26,9 @@ final class Native {
                                  String apiKey, String hub, String hubPrefix,
                                  int listenActions, int handshakeTimeoutMs,
                                  int maxPendingPerAddr, String tlsCert, String tlsKey,
-                                 String metrics);
+                                 String metrics, int hubOutboxRecords,
+                                 int hubOutboxBytes, int hubCatchUpRecords,
+                                 int hubCatchUpBytes);
 
     static native String configError();
 

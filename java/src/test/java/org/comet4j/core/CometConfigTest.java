@@ -155,6 +155,29 @@ class CometConfigTest {
     }
 
     @Test
+    void hubBounds() {
+        CometConfig d = CometConfig.defaults();
+        assertEquals(100000, d.getHubOutboxRecords()); // 10 s at 1,000 a second, ten times over
+        assertEquals(64 << 20, d.getHubOutboxBytes());
+        assertEquals(100000, d.getHubCatchUpRecords());
+        assertEquals(64 << 20, d.getHubCatchUpBytes());
+        CometConfig c = CometConfig.parse(Map.of("Comet.HubOutboxRecords", "5", "Comet.HubOutboxBytes", "65536",
+                "Comet.HubCatchUpRecords", "0", "Comet.HubCatchUpBytes", "1048576"));
+        assertEquals(5, c.getHubOutboxRecords());
+        assertEquals(65536, c.getHubOutboxBytes());
+        assertEquals(0, c.getHubCatchUpRecords());
+        assertEquals(1048576, c.getHubCatchUpBytes());
+        bad("Comet.HubOutboxRecords", "0", "between 1 and 10000000");
+        bad("Comet.HubOutboxBytes", "1000", "between 65536 and");
+        bad("Comet.HubCatchUpRecords", "-1", "between 0 and 10000000");
+        bad("Comet.HubCatchUpBytes", "x", "not a number");
+        assertEquals("Comet.HubOutboxRecords",
+                CometConfig.parameterOf("hub_outbox_records: must be between 1 and 10000000"));
+        assertEquals("Comet.HubCatchUpBytes",
+                CometConfig.parameterOf("hub_catchup_bytes: must be between 65536 and 17179869184"));
+    }
+
+    @Test
     void portMinusOneNeedsPublicUrl() {
         CometConfig c = CometConfig.parse(Map.of("Comet.Port", "-1", "Comet.PublicUrl", "ws://node1:4100/ws"));
         assertEquals(-1, c.getPort());

@@ -35,7 +35,7 @@ class HubFallbackTest {
     }
 
     /**
-     * Redis killed, the outbox filled to its bound (10,000 records) with
+     * Redis killed, the outbox filled to its bound (Comet.HubOutboxRecords) with
      * sends to ids nobody holds, then the sub of a page another node holds
      * (as comet4j-node queues it, run by Commands here): Native.subscribe
      * answers EFULL, which is "the server cannot take it now" (5030), not
@@ -57,20 +57,27 @@ class HubFallbackTest {
             }
         };
         try {
-            e.start(config(redis.url));
+            Map<String, String> small = new HashMap<>();
+            small.put("Comet.Port", "0");
+            small.put("Comet.Host", "127.0.0.1");
+            small.put("Comet.Threads", "1");
+            small.put("Comet.Secret", Harness.SECRET);
+            small.put("Comet.Hub", redis.url);
+            small.put("Comet.HubOutboxRecords", "50");
+            e.start(CometConfig.parse(small));
             redis.close();
             redis = null;
             HubTest.await(() -> e.getStats().get("hubUp") == 0, "the link down");
             int queued = 0;
             try {
-                while (queued <= 20000) {
+                while (queued <= 1000) {
                     e.sendToConnection(e.newId(), "room", queued);
                     queued++;
                 }
             } catch (NativeException full) {
                 assertEquals(NativeException.EFULL, full.getCode(), full.getMessage());
             }
-            assertTrue(queued <= 10000, queued + " records queued");
+            assertEquals(50, queued, queued + " records queued");
 
             String page = e.newId(); // held by no node here: its commands go through the hub
             new Commands(e).run("sub", CometConnection.remote(page, "zoe"), 7,

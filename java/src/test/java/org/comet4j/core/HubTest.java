@@ -231,7 +231,7 @@ class HubTest {
     @Test
     void sendToAllOnAReachesPagesOnBothNodes() throws Exception {
         assertEquals(1L, a.getStats().get("hubUp"));
-        assertEquals(0L, b.getStats().get("hubDropped"));
+        assertEquals(0L, b.getStats().get("hubRefused"));
         Harness.Client onB = openOnB("bob");
         Harness.Client onA = openOnA("alice");
         a.sendToAll("news", Map.of("n", 1L));

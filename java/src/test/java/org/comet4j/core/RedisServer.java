@@ -13,7 +13,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A real redis-server (/usr/bin/redis-server, or $REDIS_SERVER) on a free
  * loopback port for the hub's tests: no persistence, its log in a temporary
- * file, stopped by {@link #close()}.  {@link #command(String...)} sends one
+ * file, stopped by {@link #close()} (or killed, {@link #kill()}, and started
+ * again on its port).  {@link #command(String...)} sends one
  * command and returns its reply line (enough for PING, LLEN, DBSIZE).
  */
 final class RedisServer implements AutoCloseable {
@@ -34,11 +35,15 @@ final class RedisServer implements AutoCloseable {
 
     /** Starts one and waits (up to 10 s) until it answers PING. */
     static RedisServer start() throws Exception {
+        return start(freePort());
+    }
+
+    /** The same on a given port (a restart after {@link #kill()}): an empty Redis. */
+    static RedisServer start(int port) throws Exception {
         if (!new File(BINARY).canExecute()) {
             throw new AssertionError("the hub's tests need a redis-server at " + BINARY
                     + " (apt-get install redis-server, or set REDIS_SERVER)");
         }
-        int port = freePort();
         File log = File.createTempFile("comet4j-redis-", ".log");
         Process p = new ProcessBuilder(BINARY, "--port", String.valueOf(port), "--bind", "127.0.0.1",
                 "--save", "", "--appendonly", "no", "--daemonize", "no", "--protected-mode", "no")
@@ -88,6 +93,12 @@ final class RedisServer implements AutoCloseable {
             }
             return line.toString();
         }
+    }
+
+    /** Kills it with SIGKILL, as a crash would (nothing written, connections cut). */
+    void kill() throws InterruptedException {
+        process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+        log.delete();
     }
 
     @Override
