@@ -369,7 +369,7 @@ static jint n_poll(JNIEnv *env, jclass cls, jlong h, jobject buf,
 static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   c4j_engine_t *e = handle(h);
   c4j_stats_t s;
-  jlong v[25];
+  jlong v[27];
   jsize n;
   if (e == NULL || out == NULL) return;
   c4j_engine_stats(e, &s);
@@ -398,8 +398,11 @@ static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   v[22] = (jlong)s.events_queued;
   v[23] = (jlong)s.out_queued;
   v[24] = (jlong)s.fanout_count;
+  v[25] = (jlong)s.fanout_sum_ns;
+  v[26] = 0;
+  for (int i = 0; i < C4J_STATS_NSTATUSES; i++) v[26] += (jlong)s.refused[i];
   n = (*env)->GetArrayLength(env, out);
-  (*env)->SetLongArrayRegion(env, out, 0, n < 25 ? n : 25, v);
+  (*env)->SetLongArrayRegion(env, out, 0, n < 27 ? n : 27, v);
 }
 
 /* The Prometheus text (c4j_metrics_text) with extra appended, as UTF-8

@@ -545,7 +545,9 @@ public class CometEngine extends Observable {
      * deadline shortened while the core is crowded); then messagesIn, bytesIn
      * (client texts), broadcasts, sendsTo, sendsUser (sends taken),
      * resumesRecovered, resumesLost (attaches that resumed), eventQueueBytes,
-     * outputQueueBytes (now) and fanouts (broadcasts timed).  Every figure,
+     * outputQueueBytes (now), fanouts (broadcasts timed) and fanoutNanos
+     * (their fan-out times summed), httpRefused (HTTP requests the core
+     * answered with an error, every status).  Every figure,
      * with its labelled ones, is in {@code <context>/comet4j/metrics}
      * (docs/metrics.md).
      */
@@ -567,7 +569,8 @@ public class CometEngine extends Observable {
     private static final String[] STATS = {"conns", "accepted", "messagesOut", "bytesOut", "slowConsumers",
         "eventsDropped", "hubUp", "hubOutbox", "hubDropped", "pending", "refusedFull", "refusedAddress",
         "evicted", "timeouts", "timeoutsShortened", "messagesIn", "bytesIn", "broadcasts", "sendsTo",
-        "sendsUser", "resumesRecovered", "resumesLost", "eventQueueBytes", "outputQueueBytes", "fanouts"};
+        "sendsUser", "resumesRecovered", "resumesLost", "eventQueueBytes", "outputQueueBytes", "fanouts", "fanoutNanos",
+        "httpRefused"};
 
     /** What Java counts itself (the handshakes, commands, actions): {@link Figures}. */
     private final Figures figures = new Figures();
