@@ -592,6 +592,20 @@ static jbyteArray n_hub_get(JNIEnv *env, jclass cls, jlong h, jbyteArray key,
   return arr;
 }
 
+static int ask_hub_nodes(c4j_engine_t *e, const question_t *q, char *out,
+                         size_t cap) {
+  return c4j_hub_nodes(e, out, cap, q->timeout_ms);
+}
+
+/* c4j_hub_nodes: [{"id","heartbeat","alive","self"},...]. */
+static jbyteArray n_hub_nodes(JNIEnv *env, jclass cls, jlong h,
+                              jint timeout_ms, jintArray rc_out) {
+  c4j_engine_t *e = handle(h);
+  question_t q = { NULL, 0, 0, timeout_ms };
+  return answer(env, e, ask_hub_nodes, &q, 4096, e == NULL ? C4J_ESTATE : 0,
+                rc_out);
+}
+
 /* c4j_members: {"channel","count","members":[{"cId","user"},...]}. */
 static jbyteArray n_members(JNIEnv *env, jclass cls, jlong h,
                             jbyteArray channel, jint cluster,
@@ -771,6 +785,7 @@ static const JNINativeMethod methods[] = {
   { "hubActionDone", "(J[B)I", (void *)n_hub_action_done },
   { "hubSet", "(J[B[B[B)I", (void *)n_hub_set },
   { "hubGet", "(J[BI[I)[B", (void *)n_hub_get },
+  { "hubNodes", "(JI[I)[B", (void *)n_hub_nodes },
   { "members", "(J[BII[I)[B", (void *)n_members },
   { "memberCount", "(J[BII)I", (void *)n_member_count },
   { "online", "(J[BII[I)[B", (void *)n_online },

@@ -31,7 +31,8 @@ import org.comet4j.core.util.JSONUtil;
  * every second: CometEngine.getStats() and Java's handshake figures as
  * they are (the page keeps the ring of samples and the rates), the
  * registered channels with their subscriber counts and, for presence
- * channels, members, and the hub's state;</li>
+ * channels, members, and the hub's state (with Redis, the nodes and
+ * their last heartbeats, asked of the core);</li>
  * <li>{@code POST /comet4j/admin/publish}: {@code {"channel":..,"data":..}}
  * as {@code application/json}, sent through CometEngine.sendToAll.</li>
  * </ul>
@@ -56,6 +57,8 @@ public class AdminServlet extends HttpServlet {
     private static final String REGISTERED = AdminServlet.class.getName() + ".registered";
     /** A publish's body, at most. */
     static final int MAX_BODY = 64 * 1024;
+    /** How long a stats request waits for Redis to list the nodes. */
+    static final int NODES_TIMEOUT_MS = 500;
     /** Members listed per presence channel, at most (memberCount says how many there are). */
     static final int MAX_MEMBERS = 100;
     /** The page's own policy: its script from here, fetches to here, no frame. */
@@ -251,6 +254,8 @@ public class AdminServlet extends HttpServlet {
         if (cfg.isHubRedis()) {
             hub.put("redis", cfg.getHub());
             hub.put("prefix", cfg.getHubPrefix());
+            // null: not known now (the link down, Redis silent for NODES_TIMEOUT_MS)
+            hub.put("nodes", engine.cluster().nodes(NODES_TIMEOUT_MS));
         }
         out.put("hub", hub);
         return out;

@@ -798,6 +798,9 @@ public class CometEngine extends Observable {
     /** Whether Comet.Hub is Redis on this running engine. */
     boolean isHubRedis() { return hubRedis; }
 
+    /** What this node reads of the hub's maps (the handshake, the admin page's nodes). */
+    ClusterMaps cluster() { return cluster; }
+
     /** Whether page requests go to the hub's action queue (Redis hub, Comet.ListenActions=false). */
     boolean queuesActions() { return queueActions; }
 

@@ -213,6 +213,38 @@ class AdminServletTest {
     }
 
     @Test
+    @SuppressWarnings("unchecked")
+    void withARedisHubTheNodesAreListed() throws Exception {
+        try (RedisServer redis = RedisServer.start()) {
+            CometContext.getInstance().registChannel("room", ChannelOptions.defaults().presence());
+            Harness.start(Map.of("Comet.Admin", "127.0.0.1", "Comet.Hub", redis.url, "Comet.HubPrefix", "admintest"),
+                    "news");
+            Map<String, Object> hub = null;
+            long deadline = System.currentTimeMillis() + 10000;
+            while (System.currentTimeMillis() < deadline) {
+                hub = (Map<String, Object>) stats().get("hub");
+                Object nodes = hub.get("nodes");
+                if (nodes instanceof List && !((List<Object>) nodes).isEmpty()) {
+                    break;
+                }
+                Thread.sleep(50);
+            }
+            assertEquals("redis", hub.get("mode"));
+            assertEquals(redis.url, hub.get("redis"));
+            assertEquals("admintest", hub.get("prefix"));
+            List<Object> nodes = (List<Object>) hub.get("nodes");
+            assertEquals(1, nodes.size(), String.valueOf(hub));
+            Map<String, Object> self = (Map<String, Object>) nodes.get(0);
+            assertEquals(Boolean.TRUE, self.get("self"));
+            assertEquals(Boolean.TRUE, self.get("alive"));
+            long age = System.currentTimeMillis() - (Long) self.get("heartbeat");
+            assertTrue(age >= -1000 && age < 10000, "heartbeat " + age + " ms ago");
+            assertTrue(((String) self.get("id")).length() > 0);
+            Harness.stop();
+        }
+    }
+
+    @Test
     void theOriginRule() {
         assertTrue(AdminServlet.sameOrigin(null, "a.example"));
         assertTrue(AdminServlet.sameOrigin("https://a.example", "a.example"));

@@ -90,6 +90,7 @@
     $('hub-link').textContent = now.hub.mode === 'redis' ? (s.hubUp ? 'up' : 'DOWN') : '-';
     $('hub-outbox').textContent = String(s.hubOutbox);
     $('hub-lost').textContent = String(s.hubDropped);
+    showNodes(now.hub, now.time);
     $('online').textContent = String(now.online);
     $('broadcasts').textContent = String(s.broadcasts);
     $('tickets').textContent = now.handshakes.ticketsIssued + ' (' + now.handshakes.ticketsAttached + ' attached)';
@@ -168,6 +169,30 @@
       });
       if (chosen) select.value = chosen;
     }
+  }
+
+  /* The cluster's nodes as Redis holds them: alive or silent, the last heartbeat's age. */
+  function showNodes(hub, time) {
+    var ul = $('nodes');
+    ul.textContent = '';
+    var nodes = hub.mode !== 'redis' ? [] : hub.nodes;
+    if (nodes === null) {
+      ul.appendChild(item('unknown: Redis does not answer', ''));
+    } else if (nodes.length === 0) {
+      ul.appendChild(item('this node alone', ''));
+    }
+    (nodes || []).forEach(function (n) {
+      var age = Math.max(0, Math.round((time - n.heartbeat) / 1000));
+      ul.appendChild(item(n.id + (n.self ? ' (this node)' : '') + ': ' + (n.alive ? 'alive' : 'silent') +
+                          ', heartbeat ' + age + ' s ago', n.alive ? 'alive' : 'silent'));
+    });
+  }
+
+  function item(text, state) {
+    var li = document.createElement('li');
+    if (state) li.setAttribute('data-state', state);
+    li.textContent = text;
+    return li;
   }
 
   function cell(tr, text) {
