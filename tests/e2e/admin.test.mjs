@@ -1,5 +1,7 @@
 // The admin page (docs/metrics.md, "The admin page") in a real Tomcat with
-// webapp-example, seen from headless Chromium: Comet.Admin=true, so the
+// webapp-example on a real Redis hub, seen from headless Chromium: the
+// cluster's nodes as Redis holds them (this node, then a heartbeat written
+// for another, fresh and then old); Comet.Admin=true, so the
 // page asks for the API key and sends it as a bearer; while the test
 // connects pages, refuses handshakes (?refuse=1), publishes through the
 // admin's JSON endpoint and closes a page, the figures the page shows move
@@ -14,12 +16,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { startTomcat, logOnFailure, CONTEXT } from '../lib/tomcat.mjs';
 import { launchBrowser } from '../lib/browser.mjs';
+import { startRedis } from '../lib/redis.mjs';
 
 const KEY = 'e2e-admin-key-0123456789abcdefXYZ';
 const N = 3;   // pages connected
 const K = 2;   // handshakes refused by the example's BeforeConnectListener
 const M = 10;  // broadcasts published through the admin endpoint
 
+let redis;
 let tomcat;
 let browser;
 let adminUrl;
@@ -28,13 +32,15 @@ const shots = process.env.C4J_ARTIFACTS ? path.join(process.env.C4J_ARTIFACTS, '
 fs.mkdirSync(shots, { recursive: true });
 
 before(async () => {
-  tomcat = await startTomcat({ params: { 'Comet.ApiKey': KEY, 'Comet.Admin': 'true' } });
+  redis = await startRedis();
+  tomcat = await startTomcat({ params: { 'Comet.ApiKey': KEY, 'Comet.Admin': 'true', 'Comet.Hub': redis.url } });
   browser = await launchBrowser();
   adminUrl = `http://127.0.0.1:${tomcat.httpPort}${CONTEXT}/comet4j/admin`;
 });
 after(async () => {
   await browser?.close();
   await tomcat?.stop();
+  await redis?.close();
 });
 
 const withLogs = (fn) => logOnFailure(() => tomcat, fn);
@@ -84,7 +90,20 @@ test('the live figures follow pages, refusals and broadcasts; the form publishes
   await admin.click('#key-send');
   await admin.waitForSelector('#state[data-state="live"]', { timeout: 15000 });
   await shows(admin, '#conns', 0);
-  await shows(admin, '#hub-mode', 'local (this node alone)');
+  await shows(admin, '#hub-mode', `${redis.url} (prefix c4j)`);
+  await shows(admin, '#hub-link', 'up');
+  await admin.waitForFunction(() => /\(this node\): alive/.test(document.getElementById('nodes').textContent),
+    null, { timeout: 15000 });
+  assert.equal(await admin.$$eval('#nodes li[data-state]', (l) => l.length), 1);
+  // Another node's heartbeat, as a node writes it: listed alive; ten seconds old: silent.
+  await redis.command(['HSET', 'c4j:nodes', 'other-node', String(Date.now())]);
+  await admin.waitForFunction(() => document.querySelectorAll('#nodes li[data-state="alive"]').length === 2,
+    null, { timeout: 15000 });
+  assert.match(await admin.textContent('#nodes'), /other-node: alive/);
+  await redis.command(['HSET', 'c4j:nodes', 'other-node', String(Date.now() - 60000)]);
+  await admin.waitForFunction(() => /other-node: silent, heartbeat 6\d s ago/.test(
+    document.getElementById('nodes').textContent), null, { timeout: 15000 });
+  await redis.command(['HDEL', 'c4j:nodes', 'other-node']);
   const refused0 = await number(admin, '#refused');
 
   // N pages: connections, subscribers and the lobby's presence members.
