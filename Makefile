@@ -3,8 +3,12 @@
 #   make demo    install what is missing, build, run Tomcat with the example
 #   make test    install, build, run every suite, print a summary line
 #   make bench   the figures: memory per connection, broadcast fan-out, the
-#                hub (cross-node latency, connections across 4 nodes), and
-#                the kernel's floor for the same fan-out
+#                hub (cross-node latency, connections across 4 nodes), the
+#                kernel's floor for the same fan-out, and each way a page
+#                reaches the core in a real Tomcat (bench/README.md)
+#   make fuzz    the libFuzzer targets of native/fuzz/, FUZZ_SECONDS each
+#                (60), then each one's executions and coverage; fails on a
+#                crash (clang and libclang-rt-14-dev come from .ci/install)
 #   make dist    the release jars with linux-x86_64 and linux-aarch64 inside:
 #                installs the cross toolchain, arm64 libraries and qemu-user
 #                (.ci/install-cross, which adds the arm64 dpkg architecture:
@@ -31,9 +35,11 @@ demo: build
 bench: build
 	bash bench/run.sh
 
-# The stress suite at full size (tests/stress/README.md); make test runs it short.
+# The stress suite at full size (tests/stress/README.md) and the slowloris
+# scenario at full scale (native/test/test-slowloris.c); make test runs both short.
 stress: build
 	cd tests && C4J_STRESS=full node --test --test-concurrency=1 stress/
+	$(MAKE) -C native stress-slowloris
 
 fuzz: install
 	$(MAKE) -C native fuzz

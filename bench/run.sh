@@ -13,7 +13,12 @@
 #      10,000 messages a second, published by a HubServer JVM and through
 #      node A's HTTP API, to 20 subscribers on node B (bench/hub-latency.sh);
 #      72,000 connections across 4 comet4j-node processes, one broadcast
-#      (bench/hub-conns.sh).
+#      (bench/hub-conns.sh);
+#   5. issue 10: memory per connection and fan-out for each way a page
+#      reaches the core, in a real Tomcat, and Tomcat's own JSR-356
+#      endpoint for scale (bench/modes.sh; every mode at the largest N
+#      the container way holds under 20,000 open files, then the others
+#      at 10,000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/out
@@ -25,3 +30,4 @@ bash bench/tls.sh 10000 2 20 250
 bash bench/hub-latency.sh 20 10000 5 1 jvm
 bash bench/hub-latency.sh 20 10000 5 1 api
 bash bench/hub-conns.sh 18000 4 2
+bash bench/modes.sh 10000 20 250

@@ -6,55 +6,105 @@
  *
  * It is one libuv loop over the shared test client's codec and reader
  * (native/test/wsclient.h); the frames only need "seq" and "ts" looked for.
- * With -tls 1 each client speaks TLS (OpenSSL's client over memory BIOs,
- * TLS 1.3 with AES-128-GCM first, as browsers offer it).
  *
- *   wsbench -p PORT -t TICKETS_FILE -n N -pid SERVER_PID -cmd FIFO
- *           [-m MESSAGES] [-i INTERVAL_MS] [-per-addr 5000] [-tls 1]
+ *   wsbench -p PORT -n N -pid SERVER_PID
+ *           (-t TICKETS_FILE | -handshake PATH [-hs-port PORT] [-hs-tls 1])
+ *           (-cmd FIFO | -send-port PORT -send-path PATH)
+ *           [-path TARGET] [-tls 1] [-hook CMD]
+ *           [-m MESSAGES] [-i INTERVAL_MS] [-per-addr 5000] [-src FIRST]
+ *           [-steps K]
  *
- * The server (bench/BenchServer.java) reads "send SEQ" lines from FIFO and
- * broadcasts {"seq": SEQ, "ts": <microseconds since the epoch>}.
+ * Tickets: one a line from TICKETS_FILE, or fetched through the
+ * application's real handshake, GET PATH (e.g. /ctx/conn?cmd=conn) on
+ * 127.0.0.1:hs-port (default PORT) over one keep-alive connection (TLS
+ * with -hs-tls 1), each step's just before its clients open; "ticket" is
+ * taken from the JSON answer.  The upgrade request's target is TARGET with
+ * the ticket appended (default /ws?ticket=); "-t none" with no -handshake
+ * sends TARGET as it is (an endpoint that wants no ticket).
+ *
+ * -tls 1: every WebSocket runs over TLS (OpenSSL over memory BIOs under
+ * the libuv stream, TLS 1.3 with AES-128-GCM first, as browsers offer it;
+ * the server's certificate is not checked: the benches' are self-signed,
+ * made at run time).
+ *
+ * Broadcasts: "send SEQ" lines written to FIFO (bench/BenchServer.java
+ * reads them), or GET PATH<SEQ> on 127.0.0.1:send-port (a new plain
+ * connection each, not waited for: the loop keeps reading), for an
+ * application that broadcasts {"seq": SEQ, "ts": <microseconds since the
+ * epoch>} when asked.
+ *
+ * -src FIRST: the first source address is 127.0.0.FIRST (default 2), so
+ * that runs one after another do not meet the TIME_WAIT ports of the one
+ * before.
+ *
+ * -steps K: the clients open in K steps (default 2: N/2, then N), the
+ * server's RSS read after each once it has settled.  A step whose clients
+ * stop moving (none opens or fails for 20 s) fails the run, unless the
+ * clients stuck are at most one in a thousand of N: those are closed and
+ * given up on, said in "stuck:" lines on stdout, and the fan-out counts
+ * the clients that opened.  A connection lost while the clients open
+ * fails the run; one lost later (the server's close frame, a reset) is
+ * said in a "lost:" line, and the fan-out counts the clients still open.
+ *
+ * -hook CMD: runs "CMD LABEL CONNECTIONS" (system(3)) before the first
+ * step (LABEL start) and after each RSS reading (step, and full after the
+ * last), while the connections are idle; its output goes to stdout (e.g.
+ * the server's heap after a GC).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
-#include <uv.h>
+#include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <uv.h>
 
 #include "../native/test/wsclient.h"
 
 typedef struct {
   uv_tcp_t tcp;
   uv_connect_t req;
-  uv_write_t wreq;
   char *request;
-  int opened;     /* {"t":"open"} seen */
+  SSL *ssl;        /* -tls: the session, its BIOs in memory; else NULL */
+  int opened;      /* {"t":"open"} seen */
   wsc_reader_t rd; /* the 101, then the server's frames */
-  SSL *ssl;       /* with -tls: its records go through rb and wb */
-  BIO *rb, *wb;
-  int secured;    /* the TLS handshake is done, the request sent */
 } client_t;
 
-static int use_tls;
-static SSL_CTX *tls_ctx;
+/* One write of bytes the call owns: freed when written. */
+typedef struct {
+  uv_write_t w;
+  char data[];
+} wbuf_t;
 
 static int n_clients, port, messages = 20, interval_ms = 250;
-static int per_addr = 5000, server_pid;
+static int per_addr = 5000, server_pid, first_addr = 2, steps = 2;
 static int n_open, n_failed, n_started, n_target;
+/* Clients given up on: they neither opened nor failed while nothing moved
+ * for 20 s (at most one in a thousand, else the run fails). */
+static int n_gaveup;
+/* Connections lost after they opened, and how many of them by the
+ * server's close frame. */
+static int n_lost_open, n_closed;
 /* Handshakes in flight at once: a burst of thousands of SYNs overflows the
  * listen queue, and the clients dropped there wait out TCP backoff. */
 #define MAX_CONNECTING 256
-static const char *cmd_path;
+static const char *cmd_path, *ticket_path, *hs_path, *hook;
+static const char *target_prefix = "/ws?ticket=";
+static const char *send_path;
+static int send_port, hs_port, hs_tls, use_tls, no_tickets;
 static FILE *cmd;
 static client_t *clients;
 static char **tickets;
+static SSL_CTX *tls_ctx;
 
 /* Per message: how many clients have it, and when the last one got it. */
 typedef struct { int got; int64_t sent_us, first_us, last_us; } msg_stat_t;
@@ -62,15 +112,18 @@ static msg_stat_t *stats;
 static int next_seq;
 static uv_timer_t timer;
 static long rss_before_kb;
+static double cpu_at_full_ms; /* this process's CPU time when the broadcasts began */
+static double server_cpu_before_ms; /* the server's, when the first was asked */
 
-static int64_t now_us(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+static double cpu_ms(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+         (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
 
 /* The server's CPU time so far (user + system, every thread), ms. */
-static double cpu_ms(int pid) {
+static double server_cpu_ms(int pid) {
   char path[64], buf[1024], *p;
   unsigned long ut = 0, st = 0;
   FILE *f;
@@ -85,7 +138,12 @@ static double cpu_ms(int pid) {
     return -1;
   return (ut + st) * 1000.0 / sysconf(_SC_CLK_TCK);
 }
-static double cpu_before_ms;
+
+static int64_t now_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static long rss_kb(int pid) {
   char path[64], line[256];
@@ -99,12 +157,187 @@ static long rss_kb(int pid) {
   return kb;
 }
 
+static void run_hook(const char *label, int conns) {
+  char line[1024];
+  if (!hook) return;
+  fflush(stdout);
+  snprintf(line, sizeof(line), "%s %s %d", hook, label, conns);
+  if (system(line) != 0) fprintf(stderr, "wsbench: hook failed: %s\n", line);
+  fflush(stdout);
+}
+
+static SSL_CTX *tls_context(void) {
+  if (tls_ctx) return tls_ctx;
+  tls_ctx = SSL_CTX_new(TLS_client_method());
+  if (!tls_ctx) {
+    fprintf(stderr, "wsbench: SSL_CTX_new failed\n");
+    exit(1);
+  }
+  SSL_CTX_set_min_proto_version(tls_ctx, TLS1_2_VERSION);
+  SSL_CTX_set_ciphersuites(tls_ctx, "TLS_AES_128_GCM_SHA256:"
+                           "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+  SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
+  /* The client's own buffers go back while idle: 10,000 sessions in one
+   * process. */
+  SSL_CTX_set_mode(tls_ctx, SSL_MODE_RELEASE_BUFFERS);
+  static const unsigned char alpn[] = "\x08http/1.1";
+  SSL_CTX_set_alpn_protos(tls_ctx, alpn, sizeof(alpn) - 1);
+  return tls_ctx;
+}
+
+/* ---- The handshake: tickets through the application's servlet ----------- */
+
+/* One blocking keep-alive connection to 127.0.0.1:hs_port, TLS or not. */
+typedef struct {
+  int fd;
+  SSL *ssl;
+  char buf[65536];
+  size_t len;
+} hconn_t;
+
+static void hs_close(hconn_t *h) {
+  if (h->ssl) SSL_free(h->ssl);
+  if (h->fd >= 0) close(h->fd);
+  h->ssl = NULL;
+  h->fd = -1;
+  h->len = 0;
+}
+
+static int hs_open(hconn_t *h) {
+  struct sockaddr_in a = {0};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(hs_port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  h->len = 0;
+  h->ssl = NULL;
+  h->fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (h->fd < 0 || connect(h->fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+    perror("wsbench: handshake connect");
+    return -1;
+  }
+  if (hs_tls) {
+    h->ssl = SSL_new(tls_context());
+    SSL_set_fd(h->ssl, h->fd);
+    if (SSL_connect(h->ssl) != 1) {
+      fprintf(stderr, "wsbench: handshake TLS: ");
+      ERR_print_errors_fp(stderr);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+static ssize_t hs_io(hconn_t *h, void *p, size_t n, int wr) {
+  if (h->ssl) {
+    int r = wr ? SSL_write(h->ssl, p, (int)n) : SSL_read(h->ssl, p, (int)n);
+    return r > 0 ? r : (SSL_get_error(h->ssl, r) == SSL_ERROR_ZERO_RETURN ? 0 : -1);
+  }
+  return wr ? write(h->fd, p, n) : read(h->fd, p, n);
+}
+
+/* Reads until buf holds want bytes: 0, or -1 at the end. */
+static int hs_fill(hconn_t *h, size_t want) {
+  while (h->len < want) {
+    if (h->len == sizeof(h->buf)) return -1;
+    ssize_t r = hs_io(h, h->buf + h->len, sizeof(h->buf) - h->len, 0);
+    if (r <= 0) return -1;
+    h->len += (size_t)r;
+  }
+  return 0;
+}
+
+static void hs_consume(hconn_t *h, size_t n) {
+  memmove(h->buf, h->buf + n, h->len - n);
+  h->len -= n;
+}
+
+/* GET path: the status, the body (Content-Length or chunked) NUL ended in
+ * body; -1 when the connection failed.  *keep is 0 after "Connection:
+ * close". */
+static int hs_get(hconn_t *h, const char *path, char *body, size_t cap,
+                  int *keep) {
+  char req[1024];
+  int n = snprintf(req, sizeof(req),
+                   "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                   "User-Agent: wsbench\r\n\r\n", path, hs_port);
+  if (hs_io(h, req, (size_t)n, 1) != n) return -1;
+  char *end;
+  for (;;) {
+    h->buf[h->len < sizeof(h->buf) ? h->len : sizeof(h->buf) - 1] = 0;
+    if ((end = memmem(h->buf, h->len, "\r\n\r\n", 4))) break;
+    if (hs_fill(h, h->len + 1) < 0) return -1;
+  }
+  size_t head = (size_t)(end - h->buf) + 4;
+  *end = 0;
+  int status = 0;
+  if (sscanf(h->buf, "HTTP/1.1 %d", &status) != 1) return -1;
+  *keep = !strcasestr(h->buf, "\nConnection: close");
+  int chunked = strcasestr(h->buf, "\nTransfer-Encoding: chunked") != NULL;
+  const char *cl = strcasestr(h->buf, "\nContent-Length:");
+  long len = cl ? atol(cl + 16) : -1;
+  hs_consume(h, head);
+  size_t got = 0;
+  if (!chunked) {
+    if (len < 0) return -1;
+    if (hs_fill(h, (size_t)len) < 0) return -1;
+    got = (size_t)len < cap - 1 ? (size_t)len : cap - 1;
+    memcpy(body, h->buf, got);
+    hs_consume(h, (size_t)len);
+  } else {
+    for (;;) {
+      char *eol;
+      while (!(eol = memmem(h->buf, h->len, "\r\n", 2)))
+        if (hs_fill(h, h->len + 1) < 0) return -1;
+      long size = strtol(h->buf, NULL, 16);
+      size_t line = (size_t)(eol - h->buf) + 2;
+      if (hs_fill(h, line + (size_t)size + 2) < 0) return -1;
+      size_t k = (size_t)size < cap - 1 - got ? (size_t)size : cap - 1 - got;
+      memcpy(body + got, h->buf + line, k);
+      got += k;
+      hs_consume(h, line + (size_t)size + 2);
+      if (size == 0) break;
+    }
+  }
+  body[got] = 0;
+  return status;
+}
+
+/* Tickets [from, to) through the handshake, one request each. */
+static void fetch_tickets(int from, int to) {
+  static hconn_t h = {.fd = -1};
+  char body[4096];
+  int64_t t0 = now_us();
+  for (int i = from; i < to; i++) {
+    int keep = 1, status = -1;
+    for (int attempt = 0; attempt < 2 && status < 0; attempt++) {
+      if (h.fd < 0 && hs_open(&h) < 0) exit(1);
+      status = hs_get(&h, hs_path, body, sizeof(body), &keep);
+      if (status < 0) hs_close(&h); /* the server closed it: once more */
+    }
+    if (!keep) hs_close(&h);
+    const char *t = strstr(body, "\"ticket\":\"");
+    char *e = t ? strchr(t + 10, '"') : NULL;
+    if (status != 200 || !e) {
+      fprintf(stderr, "wsbench: handshake %d answered %d: %.200s\n", i, status,
+              body);
+      exit(1);
+    }
+    tickets[i] = strndup(t + 10, (size_t)(e - t - 10));
+  }
+  printf("handshake: %d tickets through GET %s on port %d%s, %.1f s\n",
+         to - from, hs_path, hs_port, hs_tls ? " (TLS)" : "",
+         (now_us() - t0) / 1e6);
+  fflush(stdout);
+}
+
+/* ---- The clients ---------------------------------------------------------- */
+
 static void start_client(uv_loop_t *loop, int i);
 
 /* Starts clients up to n_target, keeping MAX_CONNECTING in the handshake. */
 static void ramp(uv_loop_t *loop) {
   while (n_started < n_target &&
-         n_started - n_open - n_failed < MAX_CONNECTING)
+         n_started - n_open - n_failed - n_gaveup < MAX_CONNECTING)
     start_client(loop, n_started++);
 }
 
@@ -112,6 +345,28 @@ static void alloc_cb(uv_handle_t *h, size_t size, uv_buf_t *buf) {
   static char slab[65536];
   buf->base = slab;
   buf->len = sizeof(slab);
+}
+
+static void on_written(uv_write_t *w, int status) {
+  free(w->data);
+}
+
+/* Writes n bytes (copied) on the client's socket. */
+static void put(client_t *c, const void *p, size_t n) {
+  wbuf_t *b = malloc(sizeof(*b) + n);
+  memcpy(b->data, p, n);
+  b->w.data = b;
+  uv_buf_t ub = uv_buf_init(b->data, (unsigned)n);
+  uv_write(&b->w, (uv_stream_t *)&c->tcp, &ub, 1, on_written);
+}
+
+/* What TLS has for the network goes out. */
+static void tls_flush(client_t *c) {
+  BIO *wbio = SSL_get_wbio(c->ssl);
+  char tmp[16384];
+  int r;
+  while (BIO_ctrl_pending(wbio) > 0 && (r = BIO_read(wbio, tmp, sizeof(tmp))) > 0)
+    put(c, tmp, (size_t)r);
 }
 
 static void on_text(client_t *c, const char *p, size_t n) {
@@ -134,76 +389,41 @@ static void on_text(client_t *c, const char *p, size_t n) {
   stats[seq].last_us = now;
 }
 
+static void lost(client_t *c, const char *why);
 
-/* One whole frame from the server; only text frames matter here. */
+/* One whole frame from the server; only text frames matter here, and a
+ * close frame ends the client (counted as lost). */
 static void on_frame(void *arg, const wsc_frame_t *f) {
   client_t *c = arg;
   if (f->op == WSC_OP_TEXT) on_text(c, (const char *)f->data, f->len);
-  if (f->op == WSC_OP_CLOSE && f->len >= 2 && n_failed < 3)
-    fprintf(stderr, "wsbench: server closed with %d %.*s\n",
-            (f->data[0] << 8) | f->data[1], (int)f->len - 2,
-            (const char *)f->data + 2);
-}
-
-/* Writes what the client's SSL produced (records) to its socket. */
-static void free_write(uv_write_t *w, int status) { free(w); }
-
-static void tls_send(client_t *c) {
-  size_t n = BIO_ctrl_pending(c->wb);
-  uv_write_t *w;
-  if (n == 0) return;
-  w = malloc(sizeof(*w) + n);
-  BIO_read(c->wb, (char *)(w + 1), (int)n);
-  uv_buf_t b = uv_buf_init((char *)(w + 1), (unsigned)n);
-  uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, free_write);
-}
-
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
-
-/* TLS: ciphertext in, the handshake or plaintext for the reader out. */
-static int tls_read(client_t *c, const char *p, size_t n) {
-  static char plain[65536];
-  int r, rc = 0;
-  BIO_write(c->rb, p, (int)n);
-  if (!c->secured) {
-    r = SSL_do_handshake(c->ssl);
-    tls_send(c);
-    if (r != 1) {
-      if (SSL_get_error(c->ssl, r) == SSL_ERROR_WANT_READ) return 0;
-      fprintf(stderr, "wsbench: TLS handshake failed\n");
-      ERR_print_errors_fp(stderr);
-      exit(1);
-    }
-    c->secured = 1;
-    SSL_write(c->ssl, c->request, (int)strlen(c->request));
-    free(c->request);
-    c->request = NULL;
-    tls_send(c);
+  if (f->op == WSC_OP_CLOSE && !uv_is_closing((uv_handle_t *)&c->tcp)) {
+    if (n_closed++ < 3)
+      fprintf(stderr, "wsbench: server closed with %d %.*s\n",
+              f->len >= 2 ? (f->data[0] << 8) | f->data[1] : 1005,
+              f->len >= 2 ? (int)f->len - 2 : 0,
+              f->len >= 2 ? (const char *)f->data + 2 : "");
+    lost(c, "close frame");
   }
-  while (rc == 0 && (r = SSL_read(c->ssl, plain, sizeof(plain))) > 0)
-    rc = wsc_reader_feed(&c->rd, plain, (size_t)r, on_frame, c);
-  tls_send(c); /* a key update's answer, say */
-  return rc;
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  client_t *c = s->data;
-  int rc;
-  if (nread < 0) {
-    if (c->opened) n_open--;
-    n_failed++;
-    if (n_failed <= 3)  /* one line says it; ten thousand would not */
-      fprintf(stderr, "wsbench: connection closed: %s (%s)\n",
-              uv_strerror(nread), c->rd.upgraded ? "after 101" : "before 101");
-    uv_close((uv_handle_t *)s, NULL);
-    ramp(s->loop);
-    return;
-  }
-  if (c->ssl != NULL) rc = tls_read(c, buf->base, (size_t)nread);
-  else rc = wsc_reader_feed(&c->rd, buf->base, (size_t)nread, on_frame, c);
+static void lost(client_t *c, const char *why) {
+  if (uv_is_closing((uv_handle_t *)&c->tcp)) return;
+  if (c->opened) n_open--, n_lost_open++;
+  n_failed++;
+  if (n_failed <= 3)  /* one line says it; ten thousand would not */
+    fprintf(stderr, "wsbench: connection closed: %s (%s)\n", why,
+            c->rd.upgraded ? "after 101" : "before 101");
+  uv_read_stop((uv_stream_t *)&c->tcp);
+  uv_close((uv_handle_t *)&c->tcp, NULL);
+  ramp(c->tcp.loop);
+}
+
+/* Plain bytes from the server (after TLS, if any). */
+static void feed(client_t *c, const char *p, size_t n) {
+  int rc = wsc_reader_feed(&c->rd, p, n, on_frame, c);
   if (rc == WSC_EREFUSED) {
     fprintf(stderr, "wsbench: handshake refused: %.*s\n",
-            (int)(c->rd.len < 40 ? c->rd.len : 40), (char *)c->rd.buf);
+            (int)(c->rd.len < 200 ? c->rd.len : 200), (char *)c->rd.buf);
     exit(1);
   }
   if (rc < 0) {
@@ -212,10 +432,44 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   }
 }
 
-static void on_written(uv_write_t *w, int status) {
-  client_t *c = w->data;
+/* TLS: once the handshake is done, the upgrade request goes out. */
+static void tls_request(client_t *c) {
+  if (!c->request || !SSL_is_init_finished(c->ssl)) return;
+  SSL_write(c->ssl, c->request, (int)strlen(c->request));
   free(c->request);
   c->request = NULL;
+}
+
+/* TLS: the network's bytes in, the handshake on, the request out once it
+ * is done, what is readable fed, what TLS has to say sent. */
+static void tls_read(client_t *c, const char *p, size_t n) {
+  char plain[16384];
+  int r;
+  BIO_write(SSL_get_rbio(c->ssl), p, (int)n);
+  for (;;) {
+    tls_request(c);
+    if ((r = SSL_read(c->ssl, plain, sizeof(plain))) <= 0) break;
+    feed(c, plain, (size_t)r);
+  }
+  int e = SSL_get_error(c->ssl, r);
+  tls_request(c);
+  tls_flush(c);
+  if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+    char msg[256];
+    ERR_error_string_n(ERR_get_error(), msg, sizeof(msg));
+    lost(c, e == SSL_ERROR_ZERO_RETURN ? "TLS close_notify" : msg);
+  }
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  client_t *c = s->data;
+  if (nread == 0) return;
+  if (nread < 0) {
+    lost(c, uv_strerror((int)nread));
+    return;
+  }
+  if (c->ssl) tls_read(c, buf->base, (size_t)nread);
+  else feed(c, buf->base, (size_t)nread);
 }
 
 static void on_connect(uv_connect_t *req, int status) {
@@ -225,19 +479,16 @@ static void on_connect(uv_connect_t *req, int status) {
     exit(1);
   }
   if (use_tls) {
-    c->ssl = SSL_new(tls_ctx);
-    c->rb = BIO_new(BIO_s_mem());
-    c->wb = BIO_new(BIO_s_mem());
-    SSL_set_bio(c->ssl, c->rb, c->wb);
+    c->ssl = SSL_new(tls_context());
+    SSL_set_bio(c->ssl, BIO_new(BIO_s_mem()), BIO_new(BIO_s_mem()));
     SSL_set_connect_state(c->ssl);
     SSL_do_handshake(c->ssl);
-    tls_send(c);
-    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
-    return;
+    tls_flush(c);
+  } else {
+    put(c, c->request, strlen(c->request));
+    free(c->request);
+    c->request = NULL;
   }
-  uv_buf_t b = uv_buf_init(c->request, strlen(c->request));
-  c->wreq.data = c;
-  uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_written);
   uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, on_read);
 }
 
@@ -245,8 +496,8 @@ static void start_client(uv_loop_t *loop, int i) {
   client_t *c = &clients[i];
   struct sockaddr_in src, dst;
   char ip[32];
-  snprintf(ip, sizeof(ip), "127.0.%d.%d", (2 + i / per_addr) / 256,
-           (2 + i / per_addr) % 256);
+  snprintf(ip, sizeof(ip), "127.0.%d.%d", (first_addr + i / per_addr) / 256,
+           (first_addr + i / per_addr) % 256);
   uv_ip4_addr(ip, 0, &src);
   uv_ip4_addr("127.0.0.1", port, &dst);
   uv_tcp_init(loop, &c->tcp);
@@ -256,10 +507,11 @@ static void start_client(uv_loop_t *loop, int i) {
     fprintf(stderr, "wsbench: bind %s: %s\n", ip, uv_strerror(rc));
     exit(1);
   }
-  size_t cap = strlen(tickets[i]) + 256;
+  const char *ticket = no_tickets ? "" : tickets[i];
+  size_t cap = strlen(ticket) + strlen(target_prefix) + 256;
   char host[32], *target = malloc(cap);
   snprintf(host, sizeof(host), "127.0.0.1:%d", port);
-  snprintf(target, cap, "/ws?ticket=%s", tickets[i]);
+  snprintf(target, cap, "%s%s", target_prefix, ticket);
   c->request = malloc(cap);
   if (wsc_request(c->request, cap, host, target, NULL) < 0) {
     fprintf(stderr, "wsbench: ticket %d too long\n", i);
@@ -270,6 +522,76 @@ static void start_client(uv_loop_t *loop, int i) {
   uv_tcp_connect(&c->req, &c->tcp, (struct sockaddr *)&dst, on_connect);
 }
 
+/* ---- Broadcasts asked of the application over HTTP ---------------------- */
+
+typedef struct {
+  uv_tcp_t tcp;
+  uv_connect_t req;
+  int seq;
+  size_t len;
+  char in[256];
+} trigger_t;
+
+static void trigger_closed(uv_handle_t *h) {
+  free(h->data);
+}
+
+static void trigger_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
+  trigger_t *t = h->data;
+  buf->base = t->in + t->len;
+  buf->len = sizeof(t->in) - 1 - t->len;
+}
+
+static void trigger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  trigger_t *t = s->data;
+  if (nread > 0) t->len += (size_t)nread;
+  if (nread < 0 || t->len >= sizeof(t->in) - 1) {
+    t->in[t->len] = 0;
+    if (strncmp(t->in, "HTTP/1.1 200", 12) != 0)
+      fprintf(stderr, "wsbench: broadcast %d: %.80s\n", t->seq,
+              t->len ? t->in : "no answer");
+    uv_close((uv_handle_t *)s, trigger_closed);
+  }
+}
+
+static void trigger_connected(uv_connect_t *req, int status) {
+  trigger_t *t = req->data;
+  if (status < 0) {
+    fprintf(stderr, "wsbench: broadcast %d: connect: %s\n", t->seq,
+            uv_strerror(status));
+    uv_close((uv_handle_t *)&t->tcp, trigger_closed);
+    return;
+  }
+  char line[1024];
+  int n = snprintf(line, sizeof(line),
+                   "GET %s%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                   "Connection: close\r\n\r\n", send_path, t->seq, send_port);
+  wbuf_t *b = malloc(sizeof(*b) + (size_t)n);
+  memcpy(b->data, line, (size_t)n);
+  b->w.data = b;
+  uv_buf_t ub = uv_buf_init(b->data, (unsigned)n);
+  uv_write(&b->w, (uv_stream_t *)&t->tcp, &ub, 1, on_written);
+  uv_read_start((uv_stream_t *)&t->tcp, trigger_alloc, trigger_read);
+}
+
+static void broadcast(uv_loop_t *loop, int seq) {
+  if (!send_path) {
+    fprintf(cmd, "send %d\n", seq);
+    fflush(cmd);
+    return;
+  }
+  trigger_t *t = calloc(1, sizeof(*t));
+  struct sockaddr_in dst;
+  t->seq = seq;
+  t->tcp.data = t;
+  t->req.data = t;
+  uv_ip4_addr("127.0.0.1", send_port, &dst);
+  uv_tcp_init(loop, &t->tcp);
+  uv_tcp_connect(&t->req, &t->tcp, (struct sockaddr *)&dst, trigger_connected);
+}
+
+/* ---- The run -------------------------------------------------------------- */
+
 static int cmp_i64(const void *a, const void *b) {
   int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
   return x < y ? -1 : x > y;
@@ -279,9 +601,9 @@ static void report(void) {
   int64_t lat[1024], first[1024];
   int k = 0;
   for (int i = 0; i < messages; i++) {
-    if (stats[i].got != n_clients) {
+    if (stats[i].got < n_open) {
       fprintf(stderr, "wsbench: message %d reached %d of %d\n", i,
-              stats[i].got, n_clients);
+              stats[i].got, n_open);
       continue;
     }
     first[k] = stats[i].first_us - stats[i].sent_us;
@@ -296,66 +618,127 @@ static void report(void) {
   int p99 = (int)((k * 99 + 99) / 100) - 1;
   printf("fanout: %d clients, %d/%d messages complete: median %.2f ms, "
          "p99 %.2f ms, max %.2f ms (first client: median %.2f ms); server "
-         "CPU %.1f ms a broadcast\n", n_clients,
+         "CPU %.1f ms a broadcast\n", n_open,
          k, messages, lat[k / 2] / 1000.0, lat[p99] / 1000.0,
          lat[k - 1] / 1000.0, first[k / 2] / 1000.0,
-         (cpu_ms(server_pid) - cpu_before_ms) / messages);
+         (server_cpu_ms(server_pid) - server_cpu_before_ms) / messages);
+  if (n_lost_open)
+    printf("lost: %d connections closed after they opened (%d by the "
+           "server's close frame): the fan-out counts the %d still open\n",
+           n_lost_open, n_closed, n_open);
+  printf("client: %.0f ms of CPU since the broadcasts began\n",
+         cpu_ms() - cpu_at_full_ms);
 }
 
-/* The run, one step per timer tick: open the first half of the clients,
- * settle and read the server's RSS; open the second half, settle and read
- * it again; then broadcast.  Memory per connection is the slope between the
- * two readings, so that one-time costs of the first connections (JIT
- * compilation, heap and arena growth) are not charged to each of them. */
+/* Says where the clients that neither opened nor failed are stuck (five of
+ * them, on out); with give_up, closes every one of them and counts it in
+ * n_gaveup. */
+static void stuck(int upto, FILE *out, int give_up) {
+  int shown = 0;
+  for (int i = 0; i < upto && i < n_started; i++) {
+    client_t *c = &clients[i];
+    if (c->opened || uv_is_closing((uv_handle_t *)&c->tcp)) continue;
+    if (give_up) {
+      n_gaveup++;
+      uv_read_stop((uv_stream_t *)&c->tcp);
+      uv_close((uv_handle_t *)&c->tcp, NULL);
+    }
+    if (shown++ >= 5) continue;
+    fprintf(out, "%s client %d: %s%s, %s, %zu bytes unread: %.*s\n",
+            give_up ? "stuck: given up on" : "wsbench:", i,
+            c->ssl ? "TLS " : "",
+            c->ssl ? (SSL_is_init_finished(c->ssl) ? "handshake done" : "in its handshake") : "plain",
+            c->request ? "request not sent" : c->rd.upgraded ? "after the 101" : "request sent",
+            c->rd.len, (int)(c->rd.len < 80 ? c->rd.len : 80), (const char *)c->rd.buf);
+  }
+}
+
+/* How many clients are open after step j of the ramp (1..steps). */
+static int step_target(int j) {
+  return j >= steps ? n_clients : (int)((long)n_clients * j / steps);
+}
+
+/* The run, one step per timer tick: open the first 1/steps of the clients
+ * (half of them by default), settle and read the server's RSS; open the
+ * next, settle and read it again, up to all N; then broadcast.  Memory per
+ * connection is the slope between the first reading and the last, so that
+ * one-time costs of the first connections (JIT compilation, heap and arena
+ * growth) are not charged to each of them. */
 static void tick(uv_timer_t *t) {
-  static int phase, waited;
-  static int target = -1;
-  static long rss_half_kb;
+  static int phase, waited, step = 1, last_seen = -1;
+  static long rss_first_kb;
   uv_loop_t *loop = t->loop;
-  if (target < 0) target = n_clients / 2;
-  if (phase == 0 || phase == 2) { /* waiting for `target` clients to open */
-    if (n_open + n_failed < target && waited++ < 600) return;
-    if (n_open < target) {
+  int target = step_target(step);
+  if (phase == 0) {               /* waiting for `target` clients to open */
+    int seen = n_open + n_failed + n_gaveup;
+    if (seen < target) {
+      if (seen != last_seen) {      /* still moving */
+        last_seen = seen;
+        waited = 0;
+        return;
+      }
+      if (++waited * interval_ms < 20000) return;
+      /* Nothing moved for 20 s: the clients still waiting are stuck.  A
+       * few (one in a thousand) are given up on and said, more fail. */
+      if (n_failed == 0 && n_gaveup + target - seen <= n_clients / 1000) {
+        stuck(target, stdout, 1);
+        printf("stuck: %d of %d clients so far neither opened nor failed in "
+               "20 s: given up on\n", n_gaveup, target);
+        fflush(stdout);
+      } else {
+        fprintf(stderr, "wsbench: only %d of %d opened\n", n_open, target);
+        stuck(target, stderr, 0);
+        exit(1);
+      }
+    }
+    if (n_failed) {
       fprintf(stderr, "wsbench: only %d of %d opened\n", n_open, target);
       exit(1);
     }
-    phase++;
+    phase = 1;
     waited = 0;
     return;
   }
-  if (phase == 1 || phase == 3) { /* let the server settle, read RSS */
+  if (phase == 1) {               /* let the server settle, read RSS */
     if (++waited < 8) return;
     waited = 0;
-    if (phase == 1) {
-      rss_half_kb = rss_kb(server_pid);
-      target = n_target = n_clients;
+    long kb = rss_kb(server_pid);
+    if (step < steps) {
+      if (step == 1) rss_first_kb = kb;
+      run_hook("step", target);
+      n_target = step_target(++step);
+      if (hs_path) fetch_tickets(target, n_target);
       ramp(loop);
-      phase = 2;
+      phase = 0;
       return;
     }
-    long full = rss_kb(server_pid);
+    int first = step_target(1);
     printf("memory: server RSS %ld kB at start, %ld kB with %d, %ld kB with "
            "%d idle connections: %.0f bytes per connection (slope), %.0f "
-           "(total growth / N)\n", rss_before_kb, rss_half_kb, n_clients / 2,
-           full, n_clients,
-           (full - rss_half_kb) * 1024.0 / (n_clients - n_clients / 2),
-           (full - rss_before_kb) * 1024.0 / n_clients);
+           "(total growth / N)\n", rss_before_kb, rss_first_kb, first,
+           kb, n_clients, (kb - rss_first_kb) * 1024.0 / (n_clients - first),
+           (kb - rss_before_kb) * 1024.0 / n_clients);
     fflush(stdout);
-    phase = 4;
+    run_hook("full", n_clients);
+    cpu_at_full_ms = cpu_ms();
+    phase = 2;
     return;
   }
-  if (phase == 4) {               /* one broadcast per tick */
-    if (next_seq == 0) cpu_before_ms = cpu_ms(server_pid);
+  if (phase == 2) {               /* one broadcast per tick */
+    if (next_seq == 0) server_cpu_before_ms = server_cpu_ms(server_pid);
     if (next_seq < messages) {
-      fprintf(cmd, "send %d\n", next_seq++);
-      fflush(cmd);
+      broadcast(loop, next_seq++);
       return;
     }
-    phase = 5;
+    phase = 3;
     waited = 0;
     return;
   }
-  if (++waited > 8) {             /* stragglers had their chance */
+  int done = 0;                   /* every message reached every client */
+  for (int i = 0; i < messages; i++) done += stats[i].got >= n_open;
+  /* Done when every message reached every client, else stragglers get 40
+   * ticks (10 s by default). */
+  if ((done == messages && waited >= 2) || ++waited > 40) {
     report();
     fflush(stdout);
     _exit(0);
@@ -365,7 +748,6 @@ static void tick(uv_timer_t *t) {
 static void load_tickets(const char *path) {
   FILE *f = fopen(path, "r");
   if (!f) { perror(path); exit(1); }
-  tickets = calloc(n_clients, sizeof(char *));
   char line[4096];
   for (int i = 0; i < n_clients; i++) {
     if (!fgets(line, sizeof(line), f)) {
@@ -380,40 +762,57 @@ static void load_tickets(const char *path) {
 }
 
 int main(int argc, char **argv) {
-  const char *ticket_path = NULL;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (!strcmp(argv[i], "-p")) port = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "-t")) ticket_path = argv[i + 1];
-    else if (!strcmp(argv[i], "-n")) n_clients = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "-pid")) server_pid = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "-cmd")) cmd_path = argv[i + 1];
-    else if (!strcmp(argv[i], "-m")) messages = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "-i")) interval_ms = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "-per-addr")) per_addr = atoi(argv[i + 1]);
-    else if (!strcmp(argv[i], "-tls")) use_tls = atoi(argv[i + 1]);
+    const char *k = argv[i], *v = argv[i + 1];
+    if (!strcmp(k, "-p")) port = atoi(v);
+    else if (!strcmp(k, "-t")) ticket_path = v;
+    else if (!strcmp(k, "-n")) n_clients = atoi(v);
+    else if (!strcmp(k, "-pid")) server_pid = atoi(v);
+    else if (!strcmp(k, "-cmd")) cmd_path = v;
+    else if (!strcmp(k, "-m")) messages = atoi(v);
+    else if (!strcmp(k, "-i")) interval_ms = atoi(v);
+    else if (!strcmp(k, "-per-addr")) per_addr = atoi(v);
+    else if (!strcmp(k, "-path")) target_prefix = v;
+    else if (!strcmp(k, "-tls")) use_tls = atoi(v);
+    else if (!strcmp(k, "-handshake")) hs_path = v;
+    else if (!strcmp(k, "-hs-port")) hs_port = atoi(v);
+    else if (!strcmp(k, "-hs-tls")) hs_tls = atoi(v);
+    else if (!strcmp(k, "-send-port")) send_port = atoi(v);
+    else if (!strcmp(k, "-send-path")) send_path = v;
+    else if (!strcmp(k, "-hook")) hook = v;
+    else if (!strcmp(k, "-src")) first_addr = atoi(v);
+    else if (!strcmp(k, "-steps")) steps = atoi(v);
+    else {
+      fprintf(stderr, "wsbench: unknown option %s\n", k);
+      return 2;
+    }
   }
-  if (!port || !ticket_path || n_clients <= 0 || !server_pid || !cmd_path ||
-      messages <= 0 || messages > 1024) {
-    fprintf(stderr, "usage: wsbench -p PORT -t TICKETS -n N -pid PID "
-                    "-cmd FIFO [-m MESSAGES<=1024] [-i MS] [-tls 1]\n");
+  no_tickets = !hs_path && ticket_path && !strcmp(ticket_path, "none");
+  if (!hs_port) hs_port = port;
+  if (!port || (!ticket_path && !hs_path) || n_clients <= 0 || !server_pid ||
+      (!cmd_path && !(send_path && send_port)) || messages <= 0 ||
+      messages > 1024 || steps < 2 || steps > n_clients) {
+    fprintf(stderr, "usage: wsbench -p PORT -n N -pid PID (-t TICKETS | "
+                    "-handshake PATH [-hs-port P] [-hs-tls 1]) (-cmd FIFO | "
+                    "-send-port P -send-path PATH) [-path TARGET] [-tls 1] "
+                    "[-hook CMD] [-steps K] [-src FIRST] [-m MESSAGES<=1024] "
+                    "[-i MS]\n");
     return 2;
   }
-  if (use_tls) {
-    tls_ctx = SSL_CTX_new(TLS_client_method());
-    SSL_CTX_set_verify(tls_ctx, SSL_VERIFY_NONE, NULL);
-    SSL_CTX_set_mode(tls_ctx, SSL_MODE_RELEASE_BUFFERS);
-    SSL_CTX_set_ciphersuites(tls_ctx, "TLS_AES_128_GCM_SHA256:"
-                             "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+  if (cmd_path && !send_path) {
+    cmd = fopen(cmd_path, "w");
+    if (!cmd) { perror(cmd_path); return 1; }
   }
-  cmd = fopen(cmd_path, "w");
-  if (!cmd) { perror(cmd_path); return 1; }
-  load_tickets(ticket_path);
+  tickets = calloc(n_clients, sizeof(char *));
+  if (!hs_path && !no_tickets) load_tickets(ticket_path);
   clients = calloc(n_clients, sizeof(client_t));
   stats = calloc(messages, sizeof(msg_stat_t));
   rss_before_kb = rss_kb(server_pid);
+  run_hook("start", 0);
 
   uv_loop_t *loop = uv_default_loop();
-  n_target = n_clients / 2;
+  n_target = step_target(1);
+  if (hs_path) fetch_tickets(0, n_target);
   ramp(loop);
   uv_timer_init(loop, &timer);
   uv_timer_start(&timer, tick, 100, interval_ms);

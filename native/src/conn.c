@@ -252,7 +252,18 @@ void c4j__conn_close(c4j__conn_t *c, int code, const char *reason,
   }
   c4j__identity_end(c, code, reason);
   c4j__poll_unbatch(c);
-  if (discard) c4j__conn_drop_out(c);
+  if (discard) {
+    /* A cut before the first write (a resume replay over max_queue) still
+     * answers the request: the page learns why from a close frame. */
+    c4j__buf_t *head = c->head ? c4j__conn_pop_out(c) : NULL;
+    if (head != NULL) c->queued -= head->len;
+    c4j__conn_drop_out(c);
+    if (head != NULL && c4j__conn_push_out(c, head) < 0) {
+      c4j__buf_unref(head);
+      c4j__conn_abort(c);
+      return;
+    }
+  }
   c->stamp = c4j__worker_now(c4j__conn_worker(c));
   if (c->transport != C4J__T_WS) {
     /* HTTP transports have no close frame: end the response. */
@@ -354,6 +365,7 @@ void c4j__conn_flush(c4j__conn_t *c) {
     c4j__conn_abort(c);
     return;
   }
+  c->head = 0; /* written now, or handed to uv_write below */
   done = (size_t)r;
   while (done > 0) {
     c4j__buf_t *b = *c4j__conn_slot(c, 0);

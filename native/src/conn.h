@@ -141,6 +141,9 @@ struct c4j__conn_s {
   uint8_t state;
   uint8_t flags;
   uint8_t transport;
+  uint8_t head;             /* outq's first buffer is the answer head (the
+                               101 or the SSE head), not yet written: a
+                               discard keeps it */
   uint32_t born;            /* an open SSE stream: when it attached (its
                                hold, c4j__poll_end_stream) */
   uint32_t akey;            /* its address's key while C4J__F_PENDING */
@@ -185,7 +188,7 @@ void c4j__conn_send_sub(c4j__conn_t *c, c4j__sub_t *s, c4j__buf_t *b);
 /* conn.c: ends a connection with code and reason: a transport loss (1006,
  * 4002) leaves a dying ghost when conn_expires_ms allows, anything else
  * drops the identity.  A WebSocket gets a close frame; discard drops
- * output not yet written.  A ghost is dropped and freed. */
+ * output not yet written but the answer head (`head`).  A ghost is dropped and freed. */
 void c4j__conn_close(c4j__conn_t *c, int code, const char *reason,
                      int discard);
 /* conn.c: closes the socket now (no close frame); the identity counts as

@@ -152,15 +152,17 @@ void c4j__hist_jump(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t last) {
 
 int c4j__hist_after(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t offset,
                     uint64_t now, c4j__buf_t ***out, size_t *n) {
-  uint64_t first;
-  size_t missed;
+  uint64_t missed;
   *out = NULL;
   *n = 0;
   if (offset > ch->last) return 0;
   expire(h, ch, now);
-  missed = (size_t)(ch->last - offset);
-  first = ch->last - ch->len + 1; /* the oldest offset still kept */
-  if (missed > 0 && offset + 1 < first) return 0;
+  /* The ring keeps the len newest offsets, up to last: the last - offset
+   * missed are all kept when they are no more than len (compared without
+   * a sum that could wrap: a hub record may carry any offset, up to
+   * UINT64_MAX). */
+  missed = ch->last - offset;
+  if (missed > ch->len) return 0;
   if (missed > 0) {
     *out = c4j__malloc(missed * sizeof(**out));
     if (*out == NULL) return C4J_ENOMEM;

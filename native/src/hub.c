@@ -392,15 +392,19 @@ static void on_direct(c4j_engine_t *e, const hub_fields_t *r, int k) {
         c4j__deliver_unsubscribe(e, r->f[2], r->n[2], r->f[3], r->n[3]);
     }
     break;
-  case 'd': /* d origin cid code; payload: the reason */
-    if (k == 4 && cid_ok) {
+  case 'd': { /* d origin cid code; payload: the reason */
+    /* Only the codes c4j_drop sends: another would go to the page as a
+     * close code no server may send (1005, 0, ...). */
+    uint64_t code = k == 4 ? field_u64(r, 3) : 0;
+    if (cid_ok && (code == 1000 || (code >= 3000 && code <= 4999))) {
       size_t n = r->payload_len < sizeof(reason) ? r->payload_len
                                                  : sizeof(reason) - 1;
       memcpy(reason, r->payload, n);
       reason[n] = '\0';
-      c4j__deliver_drop(e, r->f[2], r->n[2], (int)field_u64(r, 3), reason);
+      c4j__deliver_drop(e, r->f[2], r->n[2], (int)code, reason);
     }
     break;
+  }
   }
 }
 

@@ -23,7 +23,8 @@
  *   c <origin> <channel> \n <frame>                      channel frame
  *   s <origin> <cid> <channel> <ack id or -1> \n         subscribe
  *   x <origin> <cid> <channel> \n                        unsubscribe
- *   d <origin> <cid> <code> \n <reason>                  drop
+ *   d <origin> <cid> <code> \n <reason>                  drop (code 1000
+ *                                                       or 3000-4999)
  * (the spaces above stand for single tabs).  Channel names, ids, epochs
  * and numbers never hold a tab or a newline; user ids may, so they travel
  * in the payload with their length.  <data> is a message's data as

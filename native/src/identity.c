@@ -440,6 +440,7 @@ static int plan(c4j__conn_t *c, attach_t *a, const c4j_ticket_t *t,
                        acao);
   if (n < 0 || (n > 0 && c4j__conn_queue_bytes(c, resp, (size_t)n) < 0))
     return -1;
+  c->head = n > 0;
   /* acao points into the request, which goes at commit. */
   if (c->transport == C4J__T_POLL &&
       (a->acao = c4j__strndup(acao, strlen(acao))) == NULL)
@@ -464,6 +465,7 @@ static void unplan(c4j__conn_t *c, attach_t *a) {
   c4j__free(a->starts);
   c4j__free(a->acao);
   c4j__conn_drop_out(c);
+  c->head = 0;
 }
 
 void c4j__identity_attach(c4j__conn_t *c, int transport, const char *accept,

@@ -3,7 +3,8 @@
  * tick's idle timeouts and heartbeats (WebSocket pings, SSE comments), the
  * SSE encoding of frames, and an SSE stream kept alive by its /cmd; the
  * output ring given back when idle, writes in parts, the frames a dying
- * ghost keeps, input the HTTP transports ignore, a stalled body's cut.
+ * ghost keeps, input the HTTP transports ignore, a stalled body's cut,
+ * the answer head kept by a cut during the attach.
  */
 #include "engine-client.h"
 #include "common.h"
@@ -515,6 +516,53 @@ TEST(conn_stalled_body_cut_after_handshake_timeout) {
   finish(e);
 }
 
+/* A resume whose replay passes max_queue is cut as a slow consumer (4001)
+ * before anything was written: the cut still answers the request first
+ * (found by fuzz-engine: the 101 was dropped with the frames, and the
+ * page got a bare close frame where its HTTP answer belonged). */
+TEST(conn_slow_consumer_on_attach_keeps_the_answer_head) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c));
+  char ticket[2048], target[2300], text[2048], epoch[9] = "", reason[64];
+  char data[1002];
+  base_config(&cfg);
+  cfg.history_size = 16;
+  cfg.max_queue = 4096;
+  e = start(&cfg);
+  if (e == NULL) return;
+  CHECK_EQ(attach(e, c, "r1", "[\"news\"]"), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0); /* open */
+  data[0] = '"';
+  memset(data + 1, 'z', sizeof(data) - 2);
+  data[sizeof(data) - 1] = '"';
+  /* Ten broadcasts of 1 KB, read as they come; the first gives the
+   * epoch. */
+  for (int k = 0; k < 10; k++) {
+    CHECK_EQ(c4j_send_all(e, "news", 4, data, sizeof(data), 1), 0);
+    CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+    if (k == 0) CHECK_EQ(frame_offset(text, epoch), 1);
+  }
+  client_close(c);
+  /* Resuming from offset 1 replays 9 KB: over max_queue. */
+  mint(e, "r1", NULL, "[\"news\"]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s&since=%%7B%%22news%%22%%3A"
+           "%%5B%%22%s%%22%%2C1%%5D%%7D", ticket, epoch);
+  CHECK_EQ(upgrade(c, c4j_engine_port(e), target, NULL, 0), 101);
+  CHECK_EQ(read_close(c, reason, sizeof(reason)), C4J_CLOSE_SLOW_CONSUMER);
+  CHECK_STR(reason, "slow consumer");
+  client_close(c);
+  /* The same over SSE: its answer head, then the end of the stream. */
+  snprintf(target, sizeof(target), "/sse?ticket=%s&since=%%7B%%22news%%22%%3A"
+           "%%5B%%22%s%%22%%2C1%%5D%%7D", ticket, epoch);
+  CHECK_EQ(http(c, c4j_engine_port(e), "GET", target, NULL, NULL, NULL),
+           200);
+  CHECK(strstr((char *)c->buf, "text/event-stream") != NULL);
+  close(c->fd);
+  free(c);
+  finish(e);
+}
+
 TEST_MAIN(T(conn_slow_consumer), T(conn_idle_timeout_and_heartbeat),
           T(conn_sse_stream), T(conn_sse_hold_ends_stream_and_resumes),
           T(conn_sse_idle_timeout_and_cmd_liveness),
@@ -522,4 +570,5 @@ TEST_MAIN(T(conn_slow_consumer), T(conn_idle_timeout_and_heartbeat),
           T(conn_partial_writes_keep_order),
           T(conn_dying_keeps_the_newest_within_max_queue),
           T(conn_http_transports_ignore_input),
-          T(conn_stalled_body_cut_after_handshake_timeout))
+          T(conn_stalled_body_cut_after_handshake_timeout),
+          T(conn_slow_consumer_on_attach_keeps_the_answer_head))

@@ -92,6 +92,46 @@ TEST(history_expires_by_age) {
   c4j__hist_free(&h);
 }
 
+/* A channel whose offset jumped (hub.c: a broadcast lost here, or never
+ * seen) keeps nothing up to it; a jump to the very end (a bus record with
+ * offset UINT64_MAX) made the oldest kept offset wrap to 0, and a resume
+ * from below asked for 2^64 - offset entries (found by fuzz-bus: an
+ * allocation of 2^64 bytes, or a small one written far past its end). */
+TEST(history_after_a_jump) {
+  c4j__hist_t h;
+  c4j__hist_chan_t *ch;
+  c4j__buf_t **out;
+  size_t n;
+  uint64_t last;
+  char e[9];
+  CHECK_EQ(c4j__hist_init(&h, 3, 1000), 0);
+  for (int i = 0; i < 2; i++) add(&h, 0); /* offsets 1, 2 */
+  snprintf(e, sizeof(e), "%s", epoch_of(&h));
+  c4j__hist_lock(&h);
+  ch = c4j__hist_chan(&h, "c", 1);
+  c4j__hist_jump(&h, ch, 10);
+  c4j__hist_unlock(&h);
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, e, 2, 0, &out, &n, &last), 0);
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, e, 9, 0, &out, &n, &last), 0);
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, e, 10, 0, &out, &n, &last), 1);
+  CHECK_EQ(n, 0);
+  c4j__hist_lock(&h);
+  c4j__hist_jump(&h, ch, UINT64_MAX);
+  c4j__hist_unlock(&h);
+  n = 7;
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, e, 5, 0, &out, &n, &last), 0);
+  CHECK_EQ(n, 0);
+  CHECK(out == NULL);
+  /* 2^61 + 1 missed: times 8 bytes, 8 bytes. */
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, e, UINT64_MAX - (1ull << 61) - 1, 0,
+                           &out, &n, &last), 0);
+  CHECK_EQ(n, 0);
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, e, UINT64_MAX, 0, &out, &n, &last), 1);
+  CHECK_EQ(n, 0);
+  CHECK_EQ(last, UINT64_MAX);
+  c4j__hist_free(&h);
+}
+
 TEST(history_none) {
   c4j__hist_t h;
   CHECK_EQ(c4j__hist_init(&h, 0, 100), 0);
@@ -102,4 +142,4 @@ TEST(history_none) {
 }
 
 TEST_MAIN(T(history_offsets_and_epoch), T(history_since),
-          T(history_expires_by_age), T(history_none))
+          T(history_expires_by_age), T(history_after_a_jump), T(history_none))

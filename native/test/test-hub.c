@@ -3,10 +3,13 @@
  * restarted on the same port): broadcasts, sends to an id or a user held
  * by another engine, drops, resume on another engine, a late engine
  * filling its history from Redis, binary messages through all of it, the
- * action queue, Redis going away.
+ * action queue, Redis going away, a drop record with a code c4j_drop
+ * refuses.
  */
 #include "engine-client.h"
 #include "redis-server.h"
+
+#include <hiredis/hiredis.h>
 
 /* ---- redis-server ------------------------------------------------------------ */
 
@@ -564,6 +567,39 @@ TEST(hub_survives_redis_restart) {
   finish(b);
 }
 
+/* A record that no node writes (any client of Redis can publish on the
+ * bus): a drop whose code c4j_drop refuses is ignored, not sent to the
+ * page as a close code no server may send (found by fuzz-bus: a "d"
+ * record with 1005 reached the page as close 1005). */
+TEST(hub_drop_record_with_a_bad_code_is_ignored) {
+  c4j_engine_t *a = hub_engine(0);
+  client_t c;
+  redisContext *r = redisConnect("127.0.0.1", redis_port);
+  static const char *const bad[] = { "0", "999", "1005", "1006", "2999",
+                                     "5000", "70000" };
+  char rec[128], reason[64];
+  if (a == NULL || r == NULL || r->err) {
+    CHECK(0);
+    return;
+  }
+  attach_news(a, &c, "hubD1", NULL);
+  for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+    int n = snprintf(rec, sizeof(rec), "d\tintruder\thubD1\t%s\nbad", bad[i]);
+    redisReply *rep = redisCommand(r, "PUBLISH c4j:bus %b", rec, (size_t)n);
+    CHECK(rep != NULL && rep->type == REDIS_REPLY_INTEGER);
+    if (rep) freeReplyObject(rep);
+  }
+  /* Then one that c4j_drop would send: the page hears that one only. */
+  redisReply *rep = redisCommand(r, "PUBLISH c4j:bus %s",
+                                 "d\tintruder\thubD1\t4003\nby the bus");
+  if (rep) freeReplyObject(rep);
+  CHECK_EQ(read_close(&c, reason, sizeof(reason)), 4003);
+  CHECK_STR(reason, "by the bus");
+  client_close(&c);
+  redisFree(r);
+  finish(a);
+}
+
 static void setup(void) {
   signal(SIGPIPE, SIG_IGN);
   redis_port = test_free_port();
@@ -620,4 +656,5 @@ TEST_MAIN(T(hub_setup), T(hub_unreachable_fails_start),
           T(hub_action_runs_once_on_a_listener),
           T(hub_action_of_a_lost_node_runs_elsewhere),
           T(hub_nodes_lists_the_cluster),
-          T(hub_survives_redis_restart), T(hub_teardown))
+          T(hub_survives_redis_restart),
+          T(hub_drop_record_with_a_bad_code_is_ignored), T(hub_teardown))

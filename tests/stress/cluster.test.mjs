@@ -76,8 +76,13 @@ test('node A killed under publishing: its pages resume on node B with every broa
 
   const total = sent;
   const want = Array.from({ length: total }, (_, i) => i + 1);
-  await until(`all ${total} on every page`, () => clients.every((c) =>
-    c.messages('moving').filter((d) => d.tag === tag).length >= total), 90000);
+  const got = (c) => c.messages('moving').filter((d) => d.tag === tag).length;
+  await until(`all ${total} on every page`, () => clients.every((c) => got(c) >= total), 90000).catch((e) => {
+    const late = clients.filter((c) => got(c) < total);
+    throw new Error(`${e.message}: ${late.length} behind, e.g. ` + late.slice(0, 4).map((c) =>
+      `${c.cId} (${c.workStyle}) has ${got(c)}, at ${JSON.stringify(c.positions.moving)}, open ${c.open}, ` +
+      `closed ${JSON.stringify(c.closed)}, recovered ${JSON.stringify(c.recovered)}`).join('; '));
+  });
   await sleep(300);
   for (const c of clients) {
     const frames = c.frames.filter((f) => f.t === 'msg' && f.ch === 'moving' && f.data.tag === tag);
