@@ -308,7 +308,14 @@ int c4j_send_user_binary(c4j_engine_t *e, const char *user, size_t user_len,
  * node lives and written again after Redis restarts; get returns, into
  * out, the JSON object {field: value} merged over every live node, and
  * its length; it waits for Redis at most timeout_ms (then C4J_EHUB).
- * Both answer C4J_ESTATE with hub "local" (the embedder knows it all). */
+ * Both answer C4J_ESTATE with hub "local" (the embedder knows it all).
+ *
+ * c4j_hub_nodes returns, into out, the nodes of the cluster as Redis
+ * holds them (<prefix>:nodes, each node's last heartbeat):
+ * [{"id":..,"heartbeat":<wall ms>,"alive":<a heartbeat within 10 s>,
+ * "self":<this node>}, ...] sorted by id, and its length; C4J_ESTATE with
+ * hub "local", C4J_EHUB while the link is down or Redis does not answer
+ * within timeout_ms, C4J_ETOOBIG when cap is too small. */
 int c4j_hub_action(c4j_engine_t *e, const char *json, size_t len);
 int c4j_hub_action_done(c4j_engine_t *e, const char *json, size_t len);
 int c4j_hub_set(c4j_engine_t *e, const char *key, size_t key_len,
@@ -316,6 +323,7 @@ int c4j_hub_set(c4j_engine_t *e, const char *key, size_t key_len,
                 size_t value_len);
 int c4j_hub_get(c4j_engine_t *e, const char *key, size_t key_len, char *out,
                 size_t cap, int timeout_ms);
+int c4j_hub_nodes(c4j_engine_t *e, char *out, size_t cap, int timeout_ms);
 
 /* ---- Ids and tickets ------------------------------------------------------
  * A connection id is 22 characters of URL-safe base64 (128 random bits).

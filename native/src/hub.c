@@ -797,6 +797,21 @@ int c4j_hub_set(c4j_engine_t *e, const char *key, size_t key_len,
   return rc;
 }
 
+int c4j_hub_nodes(c4j_engine_t *e, char *out, size_t cap, int timeout_ms) {
+  int rc;
+  if (!c4j__engine_valid(e)) return C4J_ESTATE;
+  if (out == NULL || cap == 0) return C4J_ETOOBIG;
+  if (timeout_ms < 1) timeout_ms = 1;
+  if (!c4j__engine_enter(e))
+    return c4j__engine_refusal(e);
+  rc = e->redis == NULL            ? C4J_ESTATE
+       : !c4j__redis_up(e->redis) ? C4J_EHUB
+                                  : c4j__redis_nodes(e->redis, out, cap,
+                                                     timeout_ms);
+  c4j__engine_leave(e);
+  return rc;
+}
+
 int c4j_hub_get(c4j_engine_t *e, const char *key, size_t key_len, char *out,
                 size_t cap, int timeout_ms) {
   int rc;

@@ -377,7 +377,7 @@ static jint n_poll(JNIEnv *env, jclass cls, jlong h, jobject buf,
 static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   c4j_engine_t *e = handle(h);
   c4j_stats_t s;
-  jlong v[28];
+  jlong v[30];
   jsize n;
   if (e == NULL || out == NULL) return;
   c4j_engine_stats(e, &s);
@@ -409,8 +409,11 @@ static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   v[25] = (jlong)s.hub_lost;
   v[26] = (jlong)s.hub_gaps;
   v[27] = (jlong)s.hub_duplicates;
+  v[28] = (jlong)s.fanout_sum_ns;
+  v[29] = 0;
+  for (int i = 0; i < C4J_STATS_NSTATUSES; i++) v[29] += (jlong)s.refused[i];
   n = (*env)->GetArrayLength(env, out);
-  (*env)->SetLongArrayRegion(env, out, 0, n < 28 ? n : 28, v);
+  (*env)->SetLongArrayRegion(env, out, 0, n < 30 ? n : 30, v);
 }
 
 /* The Prometheus text (c4j_metrics_text) with extra appended, as UTF-8
@@ -600,6 +603,20 @@ static jbyteArray n_hub_get(JNIEnv *env, jclass cls, jlong h, jbyteArray key,
   return arr;
 }
 
+static int ask_hub_nodes(c4j_engine_t *e, const question_t *q, char *out,
+                         size_t cap) {
+  return c4j_hub_nodes(e, out, cap, q->timeout_ms);
+}
+
+/* c4j_hub_nodes: [{"id","heartbeat","alive","self"},...]. */
+static jbyteArray n_hub_nodes(JNIEnv *env, jclass cls, jlong h,
+                              jint timeout_ms, jintArray rc_out) {
+  c4j_engine_t *e = handle(h);
+  question_t q = { NULL, 0, 0, timeout_ms };
+  return answer(env, e, ask_hub_nodes, &q, 4096, e == NULL ? C4J_ESTATE : 0,
+                rc_out);
+}
+
 /* c4j_members: {"channel","count","members":[{"cId","user"},...]}. */
 static jbyteArray n_members(JNIEnv *env, jclass cls, jlong h,
                             jbyteArray channel, jint cluster,
@@ -779,6 +796,7 @@ static const JNINativeMethod methods[] = {
   { "hubActionDone", "(J[B)I", (void *)n_hub_action_done },
   { "hubSet", "(J[B[B[B)I", (void *)n_hub_set },
   { "hubGet", "(J[BI[I)[B", (void *)n_hub_get },
+  { "hubNodes", "(JI[I)[B", (void *)n_hub_nodes },
   { "members", "(J[BII[I)[B", (void *)n_members },
   { "memberCount", "(J[BII)I", (void *)n_member_count },
   { "online", "(J[BII[I)[B", (void *)n_online },

@@ -152,6 +152,9 @@ int c4j__redis_set(c4j__redis_t *r, const char *key, size_t key_len,
                    size_t value_len);
 int c4j__redis_get(c4j__redis_t *r, const char *key, size_t key_len,
                    char *out, size_t cap, int timeout_ms);
+/* c4j_hub_nodes (see c4j.h): HGETALL <p>:nodes on a connection of its
+ * own, as c4j__redis_get. */
+int c4j__redis_nodes(c4j__redis_t *r, char *out, size_t cap, int timeout_ms);
 /* The records Redis does not have yet, and those refused (the outbox
  * over its bounds). */
 void c4j__redis_stats(c4j__redis_t *r, uint64_t *outbox, uint64_t *refused);

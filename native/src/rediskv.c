@@ -299,3 +299,67 @@ int c4j__redis_get(c4j__redis_t *r, const char *key, size_t key_len,
   redisFree(c);
   return rc;
 }
+
+/* [{"id":..,"heartbeat":ms,"alive":bool,"self":bool}, ...] of `nodes`,
+ * sorted by id; the length or C4J_ETOOBIG. */
+static int write_nodes(const c4j__redis_t *r, const redisReply *nodes,
+                       char *out, size_t cap) {
+  int64_t now = c4j__wall_ms();
+  size_t n = 0, pos = 0;
+  item_t *v = NULL;
+  char num[64];
+  if (nodes->elements > 0) {
+    v = c4j__calloc(nodes->elements / 2 + 1, sizeof(*v));
+    if (v == NULL) return C4J_ENOMEM;
+  }
+  for (size_t i = 0; i + 1 < nodes->elements; i += 2) {
+    const redisReply *k = nodes->element[i], *t = nodes->element[i + 1];
+    if (k->type != REDIS_REPLY_STRING || t->type != REDIS_REPLY_STRING)
+      continue;
+    v[n].field = k->str, v[n].field_len = k->len;
+    v[n].value = t->str, v[n].value_len = t->len;
+    n++;
+  }
+  if (n > 0) qsort(v, n, sizeof(*v), item_cmp);
+  put(out, cap, &pos, "[", 1);
+  for (size_t i = 0; i < n; i++) {
+    char *end;
+    long long t = strtoll(v[i].value, &end, 10);
+    int ok = end != v[i].value && *end == '\0';
+    int alive = ok && t > now - ALIVE_MS && t < now + ALIVE_MS;
+    int self = v[i].field_len == strlen(r->node_id) &&
+               memcmp(v[i].field, r->node_id, v[i].field_len) == 0;
+    if (i > 0) put(out, cap, &pos, ",", 1);
+    put(out, cap, &pos, "{\"id\":", 6);
+    put_escaped(out, cap, &pos, v[i].field, v[i].field_len);
+    snprintf(num, sizeof(num), ",\"heartbeat\":%lld,\"alive\":%s,\"self\":%s}",
+             ok ? t : 0LL, alive ? "true" : "false", self ? "true" : "false");
+    put(out, cap, &pos, num, strlen(num));
+  }
+  put(out, cap, &pos, "]", 1);
+  c4j__free(v);
+  if (pos > cap || pos > INT_MAX) return C4J_ETOOBIG;
+  if (pos < cap) out[pos] = '\0';
+  return (int)pos;
+}
+
+int c4j__redis_nodes(c4j__redis_t *r, char *out, size_t cap,
+                     int timeout_ms) {
+  char why[256];
+  const char *argv[2] = { "HGETALL", r->k_nodes };
+  size_t lens[2] = { 7, strlen(r->k_nodes) };
+  redisReply *nodes = NULL;
+  redisContext *c;
+  int rc = C4J_EHUB;
+  if (out == NULL && cap > 0) return UV_EINVAL;
+  if ((c = c4j__rlink_connect_sync(r, timeout_ms, why, sizeof(why))) == NULL)
+    return C4J_EHUB;
+  nodes = redisCommandArgv(c, 2, argv, lens);
+  if (nodes != NULL) {
+    if (nodes->type != REDIS_REPLY_ARRAY) nodes->elements = 0;
+    rc = write_nodes(r, nodes, out, cap);
+    freeReplyObject(nodes);
+  }
+  redisFree(c);
+  return rc;
+}

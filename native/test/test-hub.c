@@ -895,6 +895,43 @@ static void setup(void) {
   redis_start();
 }
 
+/* How many times needle occurs in s. */
+static int occurrences(const char *s, const char *needle) {
+  int n = 0;
+  for (const char *p = s; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+    n++;
+  return n;
+}
+
+/* c4j_hub_nodes: every engine on the hub, alive, one of them self; a node
+ * that stopped is gone; a local engine has none to tell. */
+TEST(hub_nodes_lists_the_cluster) {
+  c4j_engine_t *a = hub_engine(1), *b = hub_engine(1), *local = start_default();
+  char out[2048], tiny[8];
+  int n = 0;
+  CHECK(wait_link(a, 1, 5000) && wait_link(b, 1, 5000));
+  for (int t = 0; t < 5000; t += 20) { /* both heartbeats written */
+    n = c4j_hub_nodes(a, out, sizeof(out), 2000);
+    if (n > 0 && occurrences(out, "\"id\":") == 2) break;
+    uv_sleep(20);
+  }
+  CHECK(n > 0);
+  CHECK_EQ((size_t)n, strlen(out));
+  CHECK(out[0] == '[' && out[n - 1] == ']');
+  CHECK_EQ(occurrences(out, "\"id\":"), 2);
+  CHECK_EQ(occurrences(out, "\"alive\":true"), 2);
+  CHECK_EQ(occurrences(out, "\"self\":true"), 1);
+  CHECK_EQ(c4j_hub_nodes(a, tiny, sizeof(tiny), 2000), C4J_ETOOBIG);
+  CHECK_EQ(c4j_hub_nodes(local, out, sizeof(out), 2000), C4J_ESTATE);
+  finish(b);
+  n = c4j_hub_nodes(a, out, sizeof(out), 2000);
+  CHECK(n > 0);
+  CHECK_EQ(occurrences(out, "\"id\":"), 1);
+  CHECK_EQ(occurrences(out, "\"self\":true"), 1);
+  finish(a);
+  finish(local);
+}
+
 TEST(hub_setup) { setup(); }
 TEST(hub_teardown) { redis_kill(); }
 
@@ -910,5 +947,6 @@ TEST_MAIN(T(hub_setup), T(hub_unreachable_fails_start),
           T(hub_new_channel_gets_what_came_before),
           T(hub_refuses_over_the_outbox_bound),
           T(hub_parked_poll_gets_local_broadcasts),
+          T(hub_nodes_lists_the_cluster),
           T(hub_survives_redis_restart),
           T(hub_drop_record_with_a_bad_code_is_ignored), T(hub_teardown))

@@ -1,6 +1,7 @@
 package org.comet4j.core;
 
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 
 import org.comet4j.core.util.JSONUtil;
@@ -8,7 +9,8 @@ import org.comet4j.core.util.JSONUtil;
 /**
  * What this node reads of the hub's cluster maps itself
  * (Comet.Hub=redis://..., docs/protocol.md section 9): whether another node
- * holds a connection id, for the handshake ({@link #knownElsewhere}).  The
+ * holds a connection id, for the handshake ({@link #knownElsewhere}), and
+ * the nodes with their last heartbeats, for the admin page ({@link #nodes}).  The
  * core writes every map ("online", "conn:&lt;cId&gt;", "presence:&lt;channel&gt;")
  * for its own identities and answers the members and online questions
  * from them ({@link Membership}); Java writes none.
@@ -50,6 +52,36 @@ final class ClusterMaps {
             return new String[] {null};
         }
         return u instanceof String && !((String) u).isEmpty() ? new String[] {(String) u} : null;
+    }
+
+    /**
+     * With a Redis hub, the cluster's nodes as Redis holds them (each
+     * {@code {id, heartbeat, alive, self}}, sorted by id), asked of the core
+     * each time, waiting at most timeoutMs; null with hub local, the link
+     * down or Redis silent.
+     */
+    List<?> nodes(int timeoutMs) {
+        EngineHandle h = engine.handle();
+        if (!engine.isHubRedis() || h == null) {
+            return null;
+        }
+        byte[] json;
+        try {
+            json = h.get("hubNodes", a -> Native.hubNodes(a, timeoutMs, new int[1]));
+        } catch (IllegalStateException e) { // closed meanwhile
+            return null;
+        }
+        if (json != null) {
+            try {
+                Object o = JSONUtil.parse(new String(json, StandardCharsets.UTF_8));
+                if (o instanceof List) {
+                    return (List<?>) o;
+                }
+            } catch (IllegalArgumentException e) {
+                // not a list: none known
+            }
+        }
+        return null;
     }
 
     /** Native.hubGet parsed: the map merged over every live node; null on any failure. */

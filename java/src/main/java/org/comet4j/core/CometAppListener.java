@@ -83,15 +83,23 @@ public class CometAppListener implements ServletContextListener {
         if (!servlet.getMappings().contains(m) && !servlet.addMapping(m).isEmpty()) {
             throw new IllegalStateException("comet4j: " + m + " is mapped to another servlet");
         }
-        String metrics = sc.getInitParameter(CometProtocol.CONFIG_METRICS);
-        if (metrics != null && !metrics.trim().isEmpty() && !metrics.trim().equalsIgnoreCase("false")) {
-            MetricsServlet.register(sc); // the listener added below may not add servlets
+        // The listener added below may not add servlets: these are added now, when set.
+        if (isSet(sc.getInitParameter(CometProtocol.CONFIG_METRICS))) {
+            MetricsServlet.register(sc);
+        }
+        if (isSet(sc.getInitParameter(CometProtocol.CONFIG_ADMIN))) {
+            AdminServlet.register(sc);
         }
         if (sc.getAttribute(REGISTERED) == null) {
             sc.addListener(new CometAppListener());
             sc.setAttribute(REGISTERED, m);
         }
         return servlet;
+    }
+
+    /** Whether a Comet.Metrics or Comet.Admin value turns it on (CometConfig checks it further). */
+    private static boolean isSet(String v) {
+        return v != null && !v.trim().isEmpty() && !v.trim().equalsIgnoreCase("false");
     }
 
     /** {@link #register(ServletContext, String)} at {@link #DEFAULT_MAPPING}. */
@@ -129,6 +137,9 @@ public class CometAppListener implements ServletContextListener {
             sc.setAttribute(STARTED_BY, this);
             if (cfg.isMetricsEnabled()) {
                 MetricsServlet.register(sc); // <context>/comet4j/metrics (docs/metrics.md)
+            }
+            if (cfg.isAdminEnabled()) {
+                AdminServlet.register(sc); // <context>/comet4j/admin (docs/metrics.md)
             }
             LOG.info(cfg.isOnePort() ? Language.text(cfg.getLocale(), "StartedOnePort", sc.getContextPath())
                     : Language.text(cfg.getLocale(), "Started", CometContext.getInstance().getPort()));

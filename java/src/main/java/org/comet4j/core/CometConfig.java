@@ -55,7 +55,7 @@ public final class CometConfig {
             CONFIG_MAXHEADER, CONFIG_HISTORYSIZE, CONFIG_MAXFRAME, CONFIG_MAXMESSAGE, CONFIG_MAXQUEUE,
             CONFIG_MAXCONNECTIONS, CONFIG_HANDSHAKETIMEOUT, CONFIG_MAXPENDINGPERADDRESS,
             CONFIG_ALLOWEDORIGINS, CONFIG_TICKETTTL,
-            CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY, CONFIG_METRICS,
+            CONFIG_ACTIONTIMEOUT, CONFIG_ACTIONTHREADS, CONFIG_APIKEY, CONFIG_METRICS, CONFIG_ADMIN,
             CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS, CONFIG_WORKERS,
             CONFIG_HUBOUTBOXRECORDS, CONFIG_HUBOUTBOXBYTES, CONFIG_HUBCATCHUPRECORDS,
             CONFIG_HUBCATCHUPBYTES, CONFIG_IDLETIMEOUT, CONFIG_ENGINE, CONFIG_TLSCERT, CONFIG_TLSKEY,
@@ -100,6 +100,8 @@ public final class CometConfig {
     private final String apiKey;
     /** Comet.Metrics: null (off), "true", or the normalized address list. */
     private final String metrics;
+    /** Comet.Admin: as metrics. */
+    private final String admin;
     private final String hub;
     private final String hubPrefix;
     private final boolean listenActions;
@@ -153,7 +155,8 @@ public final class CometConfig {
                 || !apiKey.chars().allMatch(ch -> ch > ' ' && ch < 0x7f))) {
             throw new ConfigException(CONFIG_APIKEY, "must be 16 to 256 printable ASCII characters");
         }
-        metrics = metrics(p, apiKey);
+        metrics = access(p, CONFIG_METRICS, apiKey, "the key Prometheus sends as a bearer");
+        admin = access(p, CONFIG_ADMIN, apiKey, "the key the admin page asks for");
         hub = hub(p);
         hubPrefix = text(p, CONFIG_HUBPREFIX, "c4j");
         if (!HUB_PREFIX.matcher(hubPrefix).matches()) {
@@ -276,27 +279,30 @@ public final class CometConfig {
         return false;
     }
 
-    /** A comma list of IP addresses, each checked. */
-    /** Comet.Metrics: null (unset or false), "true" (needs the key), or its addresses, checked. */
-    private static String metrics(Map<String, String> p, String apiKey) {
-        String v = raw(p, CONFIG_METRICS);
+    /**
+     * Comet.Metrics or Comet.Admin (name): null (unset or false), "true"
+     * (needs the key, which is then what for), or its addresses, checked.
+     */
+    private static String access(Map<String, String> p, String name, String apiKey, String what) {
+        String v = raw(p, name);
         if (v == null || v.trim().isEmpty() || v.trim().equalsIgnoreCase("false")) {
             return null;
         }
         if (v.trim().equalsIgnoreCase("true")) {
             if (apiKey.isEmpty()) {
-                throw new ConfigException(CONFIG_METRICS, "true needs " + CONFIG_APIKEY
-                        + " (the key Prometheus sends as a bearer), or list the addresses that may read");
+                throw new ConfigException(name, "true needs " + CONFIG_APIKEY
+                        + " (" + what + "), or list the addresses that may read");
             }
             return "true";
         }
-        Set<String> list = addresses(p, CONFIG_METRICS);
+        Set<String> list = addresses(p, name);
         if (list.isEmpty() || list.size() > 32) {
-            throw new ConfigException(CONFIG_METRICS, "true, false, or a comma list of up to 32 IP addresses");
+            throw new ConfigException(name, "true, false, or a comma list of up to 32 IP addresses");
         }
         return String.join(",", list);
     }
 
+    /** A comma list of IP addresses, each checked. */
     private static Set<String> addresses(Map<String, String> p, String name) {
         String v = raw(p, name);
         if (v == null) {
@@ -615,6 +621,10 @@ public final class CometConfig {
     String getMetrics() { return metrics; }
     /** Whether Comet.Metrics lets someone read the metrics (the servlet is then registered). */
     public boolean isMetricsEnabled() { return metrics != null; }
+    /** Comet.Admin: null when off, "true" (the key as a bearer), or a comma list of addresses. */
+    String getAdmin() { return admin; }
+    /** Whether Comet.Admin lets someone open the admin page (the servlet is then registered). */
+    public boolean isAdminEnabled() { return admin != null; }
     /** Whether Comet.ApiKey is set, that is the native port answers /api/ requests. */
     public boolean isApiEnabled() { return !apiKey.isEmpty(); }
 

@@ -566,7 +566,9 @@ public class CometEngine extends Observable {
      * Redis before this node could fetch them; the pages were told, with how
      * many), hubGaps (how often that happened) and hubDuplicates (copies of
      * broadcasts delivered here already, sent again after a lost link,
-     * skipped).  Every figure, with its labelled ones, is in
+     * skipped); fanoutNanos (the fan-out times of the timed broadcasts
+     * summed), httpRefused (HTTP requests the core answered with an error,
+     * every status).  Every figure, with its labelled ones, is in
      * {@code <context>/comet4j/metrics} (docs/metrics.md).
      */
     public Map<String, Long> getStats() {
@@ -588,7 +590,7 @@ public class CometEngine extends Observable {
         "eventsDropped", "hubUp", "hubOutbox", "hubRefused", "pending", "refusedFull", "refusedAddress",
         "evicted", "timeouts", "timeoutsShortened", "messagesIn", "bytesIn", "broadcasts", "sendsTo",
         "sendsUser", "resumesRecovered", "resumesLost", "eventQueueBytes", "outputQueueBytes", "fanouts",
-        "hubLost", "hubGaps", "hubDuplicates"};
+        "hubLost", "hubGaps", "hubDuplicates", "fanoutNanos", "httpRefused"};
 
     /** What Java counts itself (the handshakes, commands, actions): {@link Figures}. */
     private final Figures figures = new Figures();
@@ -815,6 +817,9 @@ public class CometEngine extends Observable {
 
     /** Whether Comet.Hub is Redis on this running engine. */
     boolean isHubRedis() { return hubRedis; }
+
+    /** What this node reads of the hub's maps (the handshake, the admin page's nodes). */
+    ClusterMaps cluster() { return cluster; }
 
     /** Whether page requests go to the hub's action queue (Redis hub, Comet.ListenActions=false). */
     boolean queuesActions() { return queueActions; }

@@ -108,6 +108,12 @@ public class CometProtocol {
      * IP addresses (which the key also opens when set).
      */
     public static final String CONFIG_METRICS = "Comet.Metrics";
+    /**
+     * Who may open the admin page {@code <context>/comet4j/admin}
+     * (docs/metrics.md): the same values as {@link #CONFIG_METRICS}; with
+     * true the page asks for Comet.ApiKey and sends it as a bearer.
+     */
+    public static final String CONFIG_ADMIN = "Comet.Admin";
     /** How nodes reach each other: "local" (the default) or redis://host[:port][/db] (docs/protocol.md section 9). */
     public static final String CONFIG_HUB = "Comet.Hub";
     /** Prefix of every Redis key and channel of the hub (default c4j): one cluster per prefix. */

@@ -119,6 +119,11 @@ final class Native {
      *  the negative code (c4j_hub_get). */
     static native byte[] hubGet(long h, byte[] key, int timeoutMs, int[] rc);
 
+    /** The cluster's nodes as Redis holds them, a UTF-8 JSON array of
+     *  {id, heartbeat, alive, self}, or null with rc[0] the negative code
+     *  (c4j_hub_nodes). */
+    static native byte[] hubNodes(long h, int timeoutMs, int[] rc);
+
     // ---- who is here (the core's one model of membership, c4j.h) -------------
     // Each answer is a new UTF-8 JSON text, or null with rc[0] the negative
     // code (rc[0] is 0 on success); the buffer grows while it does not fit.

@@ -40,6 +40,10 @@ public final class FakeHttp {
         /** isSecure() (and the https scheme): a TLS connector, whose sockets stay the container's. */
         public boolean secure;
         public String protocol = "HTTP/1.1";
+        /** getPathInfo (null: none), getContentType, and the body getInputStream reads. */
+        public String pathInfo;
+        public String contentType;
+        public byte[] body = new byte[0];
         /** The classes upgrade() was called with (the instance made is returned). */
         public final List<Object> upgraded = new ArrayList<>();
         public final Map<String, String> params = new LinkedHashMap<>();
@@ -132,8 +136,39 @@ public final class FakeHttp {
                         case "getQueryString": return r.query();
                         case "getLocale": return Locale.US;
                         case "getLocales": return Collections.enumeration(List.of(Locale.US));
-                        case "getContentLengthLong": return -1L;
-                        case "getContentLength": return -1;
+                        case "getContentLengthLong": return r.body.length == 0 ? -1L : (long) r.body.length;
+                        case "getContentLength": return r.body.length == 0 ? -1 : r.body.length;
+                        case "getPathInfo": return r.pathInfo;
+                        case "getContentType": return r.contentType;
+                        case "getInputStream": {
+                            java.io.ByteArrayInputStream in = new java.io.ByteArrayInputStream(r.body);
+                            return new jakarta.servlet.ServletInputStream() {
+                                @Override
+                                public int read() {
+                                    return in.read();
+                                }
+
+                                @Override
+                                public int read(byte[] b, int off, int len) {
+                                    return in.read(b, off, len);
+                                }
+
+                                @Override
+                                public boolean isFinished() {
+                                    return in.available() == 0;
+                                }
+
+                                @Override
+                                public boolean isReady() {
+                                    return true;
+                                }
+
+                                @Override
+                                public void setReadListener(jakarta.servlet.ReadListener l) {
+                                    throw new UnsupportedOperationException("not async");
+                                }
+                            };
+                        }
                         case "getAttribute": return attrs.get((String) a[0]);
                         case "setAttribute": attrs.put((String) a[0], a[1]); return null;
                         case "toString": return "FakeRequest";
@@ -175,6 +210,7 @@ public final class FakeHttp {
                         case "setContentLength": r.contentLength = (Integer) a[0]; return null;
                         case "setContentLengthLong": r.contentLength = (Long) a[0]; return null;
                         case "isCommitted": return false;
+                        case "sendRedirect": r.status = 302; r.headers.put("Location", (String) a[0]); return null;
                         case "toString": return "FakeResponse";
                         case "hashCode": return System.identityHashCode(proxy);
                         case "equals": return proxy == a[0];
