@@ -1490,14 +1490,19 @@
     this.close();
     this.callbacks.onClose(code, reason);
   };
-  StreamTransport.prototype.close = function () {
+  /* linger (ms, optional): the request stays open that long for the
+   * server to end it (a drop asked for: the server drops the identity
+   * rather than seeing its transport lost first); nothing of it is read
+   * any more. */
+  StreamTransport.prototype.close = function (linger) {
+    var ctrl = this.ctrl;
     this.closed = true;
     abortCommands(this);
-    if (this.ctrl) {
-      try { this.ctrl.abort(); } catch (e) { /* already over */ }
-    }
     this.ctrl = null;
     this.reader = null;
+    if (ctrl) later(linger, function () {
+      try { ctrl.abort(); } catch (e) { /* already over */ }
+    });
   };
 
   /* --- long-polling ---
@@ -1552,12 +1557,21 @@
     return postCommand(this, text, failed);
   };
   PollTransport.prototype.fail = StreamTransport.prototype.fail;
-  PollTransport.prototype.close = function () {
+  PollTransport.prototype.close = function (linger) {
+    var req = this.req;
     this.closed = true;
     abortCommands(this);
-    if (this.req) this.req.abort();
     this.req = null;
+    if (req) later(linger, function () { req.abort(); });
   };
+
+  /* fn now, or after ms when ms > 0 (a transport's linger). */
+  function later(ms, fn) {
+    var t;
+    if (!(ms > 0)) return fn();
+    t = setTimeout(fn, ms);
+    if (t && t.unref) t.unref(); /* node: no reason to stay alive */
+  }
 
   /* workStyle -> transport constructor, and the order of the automatic
    * fallback. */
@@ -2277,6 +2291,7 @@
 
   function CometEngine(options) {
     var self = this;
+    this._linger = 0; /* ms a closed transport stays open (Connector.stop) */
     this.options = {};
     for (var k in DEFAULTS) this.options[k] = DEFAULTS[k];
     this.config(options);
@@ -2875,7 +2890,7 @@
     this._beat = null;
     if (this._http) this._http.abort();
     this._http = null;
-    if (this._transport) this._transport.close();
+    if (this._transport) this._transport.close(this._linger);
     this._transport = null;
     this.running = this.connector.running = false;
     this.connector.cId = '';
@@ -3049,12 +3064,16 @@
       if (this.fireEvent('beforeStop', cause, this.cId, this.url, this) === false) {
         return;
       }
-      this.doDrop();
+      /* A drop asked for: the transport stays open until the server ends
+       * it (10 s at most), so that the server drops the connection
+       * rather than seeing it lost first (Comet4J's events: no Dying). */
+      this._engine._linger = this.doDrop() ? 10000 : 0;
       this._asked = true;
       try {
         this._engine.stop(cause);
       } finally {
         this._asked = false;
+        this._engine._linger = 0;
       }
       /* The engine was stopped already (a veto earlier): end here. */
       this._finish(cause);
@@ -3076,16 +3095,17 @@
      * transports (see above); unloading: the page is going away. */
     doDrop: function (unloading) {
       if (!this.running || !this.cId ||
-          (this.workStyle !== 'stream' && this.workStyle !== 'lpool')) return;
+          (this.workStyle !== 'stream' && this.workStyle !== 'lpool')) return false;
       var url = appendQuery(appendQuery(this.url, this.CMDTAG + '=drop&cid=' +
                                         encodeURIComponent(this.cId)),
                             toQuery(this.param));
       var nav = root.navigator;
       if (unloading && nav && typeof nav.sendBeacon === 'function') {
         try { nav.sendBeacon(url); } catch (e) { /* gone anyway */ }
-        return;
+        return false;
       }
       request('GET', url, null, function () {}, { timeout: 5000 });
+      return true;
     },
 
     subscribe: function (channel) { return this._engine.subscribe(channel); },
