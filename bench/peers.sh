@@ -238,10 +238,10 @@ import sys
 rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
 heads = ["fan-out", "p99", "latency", "p99", "memory", "slope", "CPU", "CPU ms"]
 units = ["median ms", "ms", "p50 ms", "ms", "B/conn", "B/conn", "s", "/bcast"]
-print("%-34s %5s" % ("server", "round") + "".join("%11s" % h for h in heads))
-print("%-34s %5s" % ("", "") + "".join("%11s" % u for u in units))
+print("%-37s %5s" % ("server", "round") + "".join("%11s" % h for h in heads))
+print("%-37s %5s" % ("", "") + "".join("%11s" % u for u in units))
 for p, name, r, *v in rows:
-    print("%-34s %5s" % (name, r) + "".join("%11s" % x for x in v))
+    print("%-37s %5s" % (name, r) + "".join("%11s" % x for x in v))
 def mean(p, i):
     xs = [float(v[i]) for q, _, _, *v in rows if q == p and v[i] not in ("-", "")]
     return sum(xs) / len(xs) if xs else None
@@ -259,7 +259,7 @@ if any(q == "nchan" for q, *_ in rows):
             a, b = mean(p, i), mean("nchan", i)
             if a is not None and b:
                 parts.append("%s %.2f" % (k, a / b))
-        print("%-34s %s" % (name, ", ".join(parts)))
+        print("%-37s %s" % (name, ", ".join(parts)))
 PY
 echo
 echo "fan-out: from the publish (the time in the message) to the last of the N clients, median and p99 over"
