@@ -6,6 +6,10 @@
 #                hub (cross-node latency, connections across 4 nodes), the
 #                kernel's floor for the same fan-out, and each way a page
 #                reaches the core in a real Tomcat (bench/README.md)
+#   make bench-peers  the same client against comet4j-node, the jar in
+#                Tomcat, nchan, node's ws, Tomcat's JSR-356 endpoint and the
+#                kernel's floor, two rounds, one table (bench/peers.sh;
+#                installs nginx and nchan through .ci/install-bench)
 #   make fuzz    the libFuzzer targets of native/fuzz/, FUZZ_SECONDS each
 #                (60), then each one's executions and coverage; fails on a
 #                crash (clang and libclang-rt-14-dev come from .ci/install)
@@ -16,7 +20,7 @@
 #                comet4j-node, runs their unit tests under qemu, then mvn
 #                (tests skipped: make test runs them; .ci/run runs both)
 
-.PHONY: all install build test demo bench stress fuzz clean dist
+.PHONY: all install build test demo bench bench-peers stress fuzz clean dist
 
 all: build
 
@@ -34,6 +38,11 @@ demo: build
 
 bench: build
 	bash bench/run.sh
+
+# PEERS_ARGS: bench/peers.sh's N MESSAGES INTERVAL_MS SIZE (10000 20 250 64).
+bench-peers: build
+	bash .ci/install-bench
+	bash bench/peers.sh $(PEERS_ARGS)
 
 # The stress suite at full size (tests/stress/README.md) and the slowloris
 # scenario at full scale (native/test/test-slowloris.c); make test runs both short.

@@ -9,8 +9,9 @@
  *
  *   wsbench -p PORT -n N -pid SERVER_PID
  *           (-t TICKETS_FILE | -handshake PATH [-hs-port PORT] [-hs-tls 1])
- *           (-cmd FIFO | -send-port PORT -send-path PATH)
- *           [-path TARGET] [-tls 1] [-hook CMD]
+ *           (-cmd FIFO | -send-port PORT -send-path PATH
+ *                       [-send-body FORMAT [-send-header LINE] [-size B]])
+ *           [-path TARGET] [-tls 1] [-open 101] [-hook CMD]
  *           [-m MESSAGES] [-i INTERVAL_MS] [-per-addr 5000] [-src FIRST]
  *           [-steps K]
  *
@@ -31,7 +32,16 @@
  * reads them), or GET PATH<SEQ> on 127.0.0.1:send-port (a new plain
  * connection each, not waited for: the loop keeps reading), for an
  * application that broadcasts {"seq": SEQ, "ts": <microseconds since the
- * epoch>} when asked.
+ * epoch>} when asked.  With -send-body, a server that is handed the
+ * message instead (nchan's publisher, an HTTP API, bench/ws-peer.cjs):
+ * each broadcast is POST PATH with FORMAT as its body, its one %s replaced
+ * by the message wsbench makes, {"seq":SEQ,"ts":<microseconds>,"pad":"x.."}
+ * padded to B bytes (-size, default 64), ts read just before the request
+ * is written; -send-header adds one header line (e.g. the API's key).  Any
+ * 2xx answer is taken.
+ *
+ * -open 101: a client counts as open at its 101, for a server that sends
+ * nothing when a subscriber attaches (nchan); else at {"t":"open"}.
  *
  * -src FIRST: the first source address is 127.0.0.FIRST (default 2), so
  * that runs one after another do not meet the TIME_WAIT ports of the one
@@ -50,6 +60,10 @@
  * step (LABEL start) and after each RSS reading (step, and full after the
  * last), while the connections are idle; its output goes to stdout (e.g.
  * the server's heap after a GC).
+ *
+ * Besides the fan-out to the last client, every delivery's latency (from
+ * "ts" to its arrival) goes into a histogram of 10 us buckets: the
+ * "deliveries:" line gives its p50 and p99.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -99,7 +113,13 @@ static int n_lost_open, n_closed;
 #define MAX_CONNECTING 256
 static const char *cmd_path, *ticket_path, *hs_path, *hook;
 static const char *target_prefix = "/ws?ticket=";
-static const char *send_path;
+static const char *send_path, *send_body, *send_header;
+static int msg_size = 64, open_on_101;
+/* Every delivery's latency, in 10 us buckets up to 60 s (the last one
+ * holds anything later). */
+#define LAT_BUCKETS 6000000
+static uint32_t *lat_hist;
+static long n_deliveries;
 static int send_port, hs_port, hs_tls, use_tls, no_tickets;
 static FILE *cmd;
 static client_t *clients;
@@ -369,14 +389,19 @@ static void tls_flush(client_t *c) {
     put(c, tmp, (size_t)r);
 }
 
+static void mark_open(client_t *c) {
+  c->opened = 1;
+  n_open++;
+  ramp(c->tcp.loop);
+}
+
 static void on_text(client_t *c, const char *p, size_t n) {
   if (!c->opened) {
-    if (n >= 10 && memmem(p, n, "\"open\"", 6)) {
-      c->opened = 1;
-      n_open++;
-      ramp(c->tcp.loop);
+    if (open_on_101) mark_open(c);
+    else {
+      if (n >= 10 && memmem(p, n, "\"open\"", 6)) mark_open(c);
+      return;
     }
-    return;
   }
   const char *s = memmem(p, n, "\"seq\":", 6);
   const char *t = memmem(p, n, "\"ts\":", 5);
@@ -387,6 +412,9 @@ static void on_text(client_t *c, const char *p, size_t n) {
   if (stats[seq].got++ == 0) stats[seq].first_us = now;
   stats[seq].sent_us = strtoll(t + 5, NULL, 10);
   stats[seq].last_us = now;
+  int64_t b = (now - stats[seq].sent_us) / 10;
+  lat_hist[b < 0 ? 0 : b >= LAT_BUCKETS ? LAT_BUCKETS - 1 : b]++;
+  n_deliveries++;
 }
 
 static void lost(client_t *c, const char *why);
@@ -430,6 +458,9 @@ static void feed(client_t *c, const char *p, size_t n) {
     fprintf(stderr, "wsbench: %s\n", wsc_strerror(rc));
     exit(1);
   }
+  if (open_on_101 && c->rd.upgraded && !c->opened &&
+      !uv_is_closing((uv_handle_t *)&c->tcp))
+    mark_open(c);
 }
 
 /* TLS: once the handshake is done, the upgrade request goes out. */
@@ -532,6 +563,17 @@ typedef struct {
   char in[256];
 } trigger_t;
 
+/* The message of -send-body: {"seq":SEQ,"ts":TS,"pad":"x..."}, msg_size
+ * bytes (more if SEQ and TS need them). */
+static int make_message(char *out, size_t cap, int seq, int64_t ts) {
+  int n = snprintf(out, cap, "{\"seq\":%d,\"ts\":%" PRId64 ",\"pad\":\"", seq, ts);
+  while (n < msg_size - 2 && (size_t)n < cap - 3) out[n++] = 'x';
+  out[n++] = '"';
+  out[n++] = '}';
+  out[n] = 0;
+  return n;
+}
+
 static void trigger_closed(uv_handle_t *h) {
   free(h->data);
 }
@@ -547,7 +589,7 @@ static void trigger_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (nread > 0) t->len += (size_t)nread;
   if (nread < 0 || t->len >= sizeof(t->in) - 1) {
     t->in[t->len] = 0;
-    if (strncmp(t->in, "HTTP/1.1 200", 12) != 0)
+    if (strncmp(t->in, "HTTP/1.1 2", 10) != 0)
       fprintf(stderr, "wsbench: broadcast %d: %.80s\n", t->seq,
               t->len ? t->in : "no answer");
     uv_close((uv_handle_t *)s, trigger_closed);
@@ -562,10 +604,24 @@ static void trigger_connected(uv_connect_t *req, int status) {
     uv_close((uv_handle_t *)&t->tcp, trigger_closed);
     return;
   }
-  char line[1024];
-  int n = snprintf(line, sizeof(line),
-                   "GET %s%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
-                   "Connection: close\r\n\r\n", send_path, t->seq, send_port);
+  char line[8192];
+  int n;
+  if (send_body) {
+    char msg[2048], body[4096];
+    make_message(msg, sizeof(msg), t->seq, now_us());
+    const char *at = strstr(send_body, "%s"); /* checked in main */
+    int bn = snprintf(body, sizeof(body), "%.*s%s%s", (int)(at - send_body),
+                      send_body, msg, at + 2);
+    n = snprintf(line, sizeof(line),
+                 "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s"
+                 "Content-Type: application/json\r\nContent-Length: %d\r\n"
+                 "Connection: close\r\n\r\n%s", send_path, send_port,
+                 send_header ? send_header : "", send_header ? "\r\n" : "",
+                 bn, body);
+  } else
+    n = snprintf(line, sizeof(line),
+                 "GET %s%d HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n"
+                 "Connection: close\r\n\r\n", send_path, t->seq, send_port);
   wbuf_t *b = malloc(sizeof(*b) + (size_t)n);
   memcpy(b->data, line, (size_t)n);
   b->w.data = b;
@@ -626,6 +682,15 @@ static void report(void) {
     printf("lost: %d connections closed after they opened (%d by the "
            "server's close frame): the fan-out counts the %d still open\n",
            n_lost_open, n_closed, n_open);
+  long p50 = -1, p99d = -1, seen = 0;
+  for (long b = 0; b < LAT_BUCKETS && p99d < 0; b++) {
+    seen += lat_hist[b];
+    if (p50 < 0 && seen * 2 >= n_deliveries) p50 = b;
+    if (seen * 100 >= n_deliveries * 99) p99d = b;
+  }
+  if (n_deliveries)
+    printf("deliveries: %ld, latency p50 %.2f ms, p99 %.2f ms\n", n_deliveries,
+           (p50 + 1) / 100.0, (p99d + 1) / 100.0);
   printf("client: %.0f ms of CPU since the broadcasts began\n",
          cpu_ms() - cpu_at_full_ms);
 }
@@ -779,6 +844,10 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "-hs-tls")) hs_tls = atoi(v);
     else if (!strcmp(k, "-send-port")) send_port = atoi(v);
     else if (!strcmp(k, "-send-path")) send_path = v;
+    else if (!strcmp(k, "-send-body")) send_body = v;
+    else if (!strcmp(k, "-send-header")) send_header = v;
+    else if (!strcmp(k, "-size")) msg_size = atoi(v);
+    else if (!strcmp(k, "-open")) open_on_101 = atoi(v) == 101;
     else if (!strcmp(k, "-hook")) hook = v;
     else if (!strcmp(k, "-src")) first_addr = atoi(v);
     else if (!strcmp(k, "-steps")) steps = atoi(v);
@@ -791,10 +860,14 @@ int main(int argc, char **argv) {
   if (!hs_port) hs_port = port;
   if (!port || (!ticket_path && !hs_path) || n_clients <= 0 || !server_pid ||
       (!cmd_path && !(send_path && send_port)) || messages <= 0 ||
-      messages > 1024 || steps < 2 || steps > n_clients) {
+      messages > 1024 || steps < 2 || steps > n_clients ||
+      (send_body && (!send_path || !strstr(send_body, "%s"))) ||
+      msg_size < 0 || msg_size > 1024) {
     fprintf(stderr, "usage: wsbench -p PORT -n N -pid PID (-t TICKETS | "
                     "-handshake PATH [-hs-port P] [-hs-tls 1]) (-cmd FIFO | "
-                    "-send-port P -send-path PATH) [-path TARGET] [-tls 1] "
+                    "-send-port P -send-path PATH [-send-body FMT] "
+                    "[-send-header LINE] [-size B]) [-path TARGET] [-tls 1] "
+                    "[-open 101] "
                     "[-hook CMD] [-steps K] [-src FIRST] [-m MESSAGES<=1024] "
                     "[-i MS]\n");
     return 2;
@@ -807,6 +880,7 @@ int main(int argc, char **argv) {
   if (!hs_path && !no_tickets) load_tickets(ticket_path);
   clients = calloc(n_clients, sizeof(client_t));
   stats = calloc(messages, sizeof(msg_stat_t));
+  lat_hist = calloc(LAT_BUCKETS, sizeof(uint32_t));
   rss_before_kb = rss_kb(server_pid);
   run_hook("start", 0);
 
