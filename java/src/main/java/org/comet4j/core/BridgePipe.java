@@ -13,6 +13,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
+import jakarta.servlet.ServletOutputStream;
+
 /**
  * One page's bytes between the container's streams and the core ({@link
  * Bridge}): a loopback socket to the core's internal port, the request as
@@ -60,18 +62,34 @@ final class BridgePipe {
         volatile BridgePipe pipe;
         /** The container ended the page (an error, complete): no call into it any more. */
         volatile boolean gone;
+        /** The container's non-blocking output, set (with its WriteListener) before the pipe writes. */
+        ServletOutputStream out;
 
         /** Puts the core's answer head on the response (HTTP); nothing for a WebSocket. */
         abstract void head(Answer a);
 
         /** Whether the page takes bytes now (isReady); false registers for onWritePossible. */
-        abstract boolean ready();
+        boolean ready() {
+            return !gone && out.isReady();
+        }
 
         /** Writes (and flushes) bytes; only after ready() was true. */
-        abstract void write(byte[] b, int off, int len) throws IOException;
+        void write(byte[] b, int off, int len) throws IOException {
+            if (gone) {
+                throw new IOException("the page is gone");
+            }
+            out.write(b, off, len);
+            if (out.isReady()) {
+                out.flush();
+            }
+        }
 
         /** Flushes what is written (commits an SSE head); only when ready. */
-        abstract void flush() throws IOException;
+        void flush() throws IOException {
+            if (!gone) {
+                out.flush();
+            }
+        }
 
         /** Reads from the page: bytes read, 0 when none now (onDataAvailable follows), -1 at its end. */
         int read(byte[] b, int off, int len) throws IOException {

@@ -4,7 +4,6 @@ import java.io.IOException;
 
 import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletInputStream;
-import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.WriteListener;
 import jakarta.servlet.http.HttpUpgradeHandler;
 import jakarta.servlet.http.WebConnection;
@@ -64,7 +63,6 @@ public final class BridgeUpgrade implements HttpUpgradeHandler {
     static final class WsPage extends BridgePipe.Page implements ReadListener, WriteListener {
         private final WebConnection wc;
         ServletInputStream in;
-        ServletOutputStream out;
 
         WsPage(WebConnection wc) {
             this.wc = wc;
@@ -73,29 +71,6 @@ public final class BridgeUpgrade implements HttpUpgradeHandler {
         @Override
         void head(BridgePipe.Answer a) {
             // the 101 went out with the upgrade
-        }
-
-        @Override
-        boolean ready() {
-            return !gone && out.isReady();
-        }
-
-        @Override
-        void write(byte[] b, int off, int len) throws IOException {
-            if (gone) {
-                throw new IOException("the page is gone");
-            }
-            out.write(b, off, len);
-            if (out.isReady()) {
-                out.flush();
-            }
-        }
-
-        @Override
-        void flush() throws IOException {
-            if (!gone) {
-                out.flush();
-            }
         }
 
         @Override

@@ -15,7 +15,6 @@ import jakarta.servlet.AsyncListener;
 import jakarta.servlet.ReadListener;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.ServletInputStream;
-import jakarta.servlet.ServletOutputStream;
 import jakarta.servlet.WriteListener;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
@@ -230,7 +229,6 @@ final class ContainerWay {
     static final class HttpPage extends BridgePipe.Page implements WriteListener, AsyncListener {
         private final AsyncContext ac;
         private final HttpServletResponse response;
-        private ServletOutputStream out;
 
         HttpPage(AsyncContext ac, HttpServletResponse response) {
             this.ac = ac;
@@ -256,29 +254,6 @@ final class ContainerWay {
             copyHeaders(a, response);
             if (a.contentLength >= 0) {
                 response.setContentLengthLong(a.contentLength);
-            }
-        }
-
-        @Override
-        boolean ready() {
-            return !gone && out.isReady();
-        }
-
-        @Override
-        void write(byte[] b, int off, int len) throws IOException {
-            if (gone) {
-                throw new IOException("the page is gone");
-            }
-            out.write(b, off, len);
-            if (out.isReady()) {
-                out.flush();
-            }
-        }
-
-        @Override
-        void flush() throws IOException {
-            if (!gone) {
-                out.flush();
             }
         }
 
