@@ -21,8 +21,9 @@
 # per connection are least-squares slopes over the readings after each
 # step (the first connections' one-time costs, JIT compilation, arenas, are
 # not charged to each), the handshake and attach shares means over the
-# steps after the first.  With C4J_CONN_HISTO=1 the classes with the most
-# live bytes after GC at the end of run (a) are printed (jmap -histo:live).
+# steps after the first.  With C4J_CONN_HISTO=1, run (a) also says which
+# classes the connections added to the live heap: jmap -histo:live after
+# the first step and with all N, per class the growth per connection.
 #
 # Usage: bench/conn-memory.sh [N ...]   (default: 10000 19000)
 # Environment: C4J_BENCH_HEAP (1g), C4J_CONN_STEPS (5), C4J_CONN_RUNS ("a b"),
@@ -50,6 +51,10 @@ if [ "$gc" = 1 ]; then
   printf 'GC.run\nSystem.trim_native_heap\nGC.heap_info\n' > "$0.cmds"
   out=$(jcmd "$pid" -f "$0.cmds" 2>/dev/null)
   used=$(echo "$out" | sed -n 's/.* heap .*used \([0-9]*\)K.*/\1/p' | head -1)
+fi
+if [ "${C4J_CONN_HISTO:-0}" = 1 ] && [ "$gc" = 1 ] && { [ "$label" = full ] || [ ! -e "$0.histo" ]; } &&
+   [ "$label" != start ] && [ "$label" != tickets ]; then
+  jmap -histo:live "$pid" 2>/dev/null | awk -v n="$n" '$1 ~ /^[0-9]+:$/ { print n, $4, $2, $3 }' >> "$0.histo"
 fi
 echo "read: $label $n heap_kB=${used:-0} rss_kB=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")" \
   "fds=$(ls "/proc/$pid/fd" | wc -l)"
@@ -99,9 +104,13 @@ for n in $NS; do
       exit 1
     fi
     sed 's/^/   /' "$log"
-    if [ "$run" = a ] && [ "${C4J_CONN_HISTO:-0}" = 1 ]; then
-      echo "   the live heap's largest classes at $n connections:"
-      jmap -histo:live "$tomcat" 2>/dev/null | sed -n '1,28p' | sed 's/^/   /'
+    if [ "$run" = a ] && [ -e "$work/read.sh.histo" ]; then
+      echo "   what the connections added to the live heap, per connection (jmap -histo:live):"
+      awk '{ if (!($2 in n0)) { n0[$2] = $1; c0[$2] = $3; b0[$2] = $4 } n1[$2] = $1; c1[$2] = $3; b1[$2] = $4 }
+           END { for (k in n1) if (n1[k] > n0[k]) { d = n1[k] - n0[k]
+                   printf "%10.1f B %7.2f objects  %s\n", (b1[k] - b0[k]) / d, (c1[k] - c0[k]) / d, k } }' \
+        "$work/read.sh.histo" | sort -rn | head -15 | sed 's/^/   /'
+      rm -f "$work/read.sh.histo"
     fi
     stop_tomcat
     # Each run its own source addresses: the last one's ports are in TIME_WAIT.

@@ -374,7 +374,18 @@ final class Connections {
         engine.fire(new RevivalEvent(engine, c));
     }
 
+    /** The transport's name as one of CometProtocol's constants (each connection keeps it). */
     private static String workStyle(String transport) {
-        return transport.isEmpty() ? CometProtocol.WORKSTYLE_WEBSOCKET : transport;
+        switch (transport) {
+            case "":
+            case CometProtocol.WORKSTYLE_WEBSOCKET:
+                return CometProtocol.WORKSTYLE_WEBSOCKET;
+            case CometProtocol.WORKSTYLE_STREAM:
+                return CometProtocol.WORKSTYLE_STREAM;
+            case CometProtocol.WORKSTYLE_LLOOP:
+                return CometProtocol.WORKSTYLE_LLOOP;
+            default:
+                return transport;
+        }
     }
 }
