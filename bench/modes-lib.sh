@@ -62,7 +62,9 @@ start_tomcat() {
   # the request threads are all there from the start (minSpareThreads =
   # maxThreads, Tomcat's 200), so that the pool growing under the clients'
   # burst of upgrades is not counted as memory of the connections.
-  sed -i 's#<Connector #<Connector maxConnections="-1" maxThreads="200" minSpareThreads="200" #' \
+  # $CONNECTOR_ATTRS, when a script sets it: more attributes of the
+  # connectors (bench/handshakes.sh's acceptCount).
+  sed -i "s#<Connector #<Connector maxConnections=\"-1\" maxThreads=\"200\" minSpareThreads=\"200\" ${CONNECTOR_ATTRS:-}#" \
     "$base/conf/server.xml"
   CATALINA_BASE=$base CATALINA_PID= \
     CATALINA_OPTS="$TOMCAT_OPTS" \

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# bench/handshakes.sh - handshakes a second when every page comes back at
+# once (issue 15, item 5), as after a server restart: a fresh Tomcat 10.1
+# on bench/modes/'s webapp (comet4j's listener and CometServlet as a
+# user's web.xml has them) with Comet.Port, and N pages (bench/hsbench)
+# that each do the real handshake (GET /modes/conn?cmd=conn on a
+# connection of its own: BeforeConnect, the ticket, the pending
+# handshake) and attach a WebSocket with the ticket on the native port,
+# at most C of them at once.  The figure: N over the time from the first
+# request to the last open.  Then the RSS the storm left behind, read
+# before it and with every page open and idle, each after jcmd GC.run and
+# System.trim_native_heap, with a fixed pre-touched heap (-Xms = -Xmx,
+# C4J_BENCH_HEAP, default 1g: the RSS's growth is what lives outside the
+# heap) and the live heap's growth (GC.heap_info).
+#
+# With C4J_HS_JFR=1, Tomcat runs under Java Flight Recorder through the
+# storm and the hottest Java frames of its samples are printed
+# (jfr print --events jdk.ExecutionSample), for finding what limits it.
+#
+# Usage: bench/handshakes.sh [N=10000] [C=1000]
+# Environment: C4J_BENCH_HEAP (1g), C4J_HS_ROUNDS (rounds, each with a
+# fresh Tomcat; default 2), C4J_HS_JFR (0).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-10000}; C=${2:-1000}
+HEAP=${C4J_BENCH_HEAP:-1g}
+ROUNDS=${C4J_HS_ROUNDS:-2}
+me=handshakes
+# A listen queue that holds the storm's SYNs (Tomcat's default is 100).
+CONNECTOR_ATTRS="acceptCount=\"$C\" "
+source bench/modes-lib.sh
+
+cat > "$work/read.sh" <<'SH'
+pid=$1 label=$2
+printf 'GC.run\nSystem.trim_native_heap\nGC.heap_info\n' > "$0.cmds"
+out=$(jcmd "$pid" -f "$0.cmds" 2>/dev/null)
+used=$(echo "$out" | sed -n 's/.* heap .*used \([0-9]*\)K.*/\1/p' | head -1)
+echo "read: $label heap_kB=${used:-0} rss_kB=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")" \
+  "fds=$(ls "/proc/$pid/fd" | wc -l)"
+SH
+
+src=2
+rates=()
+for round in $(seq "$ROUNDS"); do
+  TOMCAT_OPTS="-Xms$HEAP -Xmx$HEAP -XX:+AlwaysPreTouch"
+  cport=$(free_port)
+  start_tomcat "hs-$round" "$cport"
+  echo "== round $round: $N pages at once (at most $C in flight), Tomcat's pid $tomcat"
+  log=$base.out
+  sh "$work/read.sh" "$tomcat" before > "$log"
+  [ "${C4J_HS_JFR:-0}" = 1 ] && jcmd "$tomcat" JFR.start name=hs settings=profile >/dev/null
+  if ! timeout 300 "$bin/hsbench" -p "$cport" -hs-port "$http" -n "$N" -c "$C" -src "$src" \
+      -handshake /modes/conn?cmd=conn -hook "sh $work/read.sh $tomcat after" >> "$log"; then
+    cat "$log"
+    echo "$me: hsbench failed; Tomcat's log:" >&2
+    tail -30 "$base/logs/console.log" >&2
+    exit 1
+  fi
+  src=$((src + (N + 4999) / 5000))
+  sed 's/^/   /' "$log"
+  awk -v n="$N" '$1 == "read:" { split($3, h, "="); split($4, r, "="); heap[$2] = h[2]; rss[$2] = r[2] }
+    END { printf "   left behind per page, after GC: RSS %.0f B (outside the heap), live heap %.0f B\n",
+            (rss["after"] - rss["before"]) * 1024 / n, (heap["after"] - heap["before"]) * 1024 / n }' "$log"
+  rates+=("$(sed -n 's/^handshakes: .*: \([0-9]*\) a second$/\1/p' "$log")")
+  if [ "${C4J_HS_JFR:-0}" = 1 ]; then
+    jcmd "$tomcat" JFR.stop name=hs filename="$work/hs.jfr" >/dev/null 2>&1 || true
+    jfr print --events jdk.ExecutionSample "$work/hs.jfr" 2>/dev/null > "$work/hs.txt" || true
+    echo "   the recording's samples of Java code: $(grep -c 'jdk.ExecutionSample' "$work/hs.txt"); the hottest frames (top of stack):"
+    awk '/stackTrace = \[/ { getline; sub(/^[ \t]+/, ""); sub(/line:.*/, ""); top[$0]++; n++ }
+         END { for (k in top) printf "%6.1f %%  %s\n", top[k] * 100 / n, k }' "$work/hs.txt" |
+      sort -rn | head -15 | sed 's/^/   /'
+    echo "   comet4j's and the servlet's methods anywhere in the stack (share of the samples):"
+    awk '/jdk.ExecutionSample/ { n++; delete seen }
+         /^[ \t]+(org\.comet4j|org\.apache\.coyote\.http11\.Http11Processor\.service|org\.apache\.catalina\.connector\.CoyoteAdapter\.service|org\.apache\.tomcat\.util\.net\.NioEndpoint)/ {
+           f = $1; sub(/\(.*/, "", f); if (!(f in seen)) { seen[f] = 1; in_[f]++ } }
+         END { for (k in in_) printf "%6.1f %%  %s\n", in_[k] * 100 / n, k }' "$work/hs.txt" |
+      sort -rn | head -25 | sed 's/^/   /'
+  fi
+  stop_tomcat
+done
+echo
+echo "handshakes a second (first request to last open), $N pages, at most $C at once: ${rates[*]}"
+uptime
