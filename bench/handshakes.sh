@@ -18,13 +18,17 @@
 # (jfr print --events jdk.ExecutionSample), for finding what limits it.
 #
 # Usage: bench/handshakes.sh [N=10000] [C=1000]
+# Each round's Tomcat first takes a warm-up storm of C4J_HS_WARM pages
+# (default 5000; 0 for none: a cold JVM, as right after a restart), gone
+# before the measured storm starts.
 # Environment: C4J_BENCH_HEAP (1g), C4J_HS_ROUNDS (rounds, each with a
-# fresh Tomcat; default 2), C4J_HS_JFR (0).
+# fresh Tomcat; default 2), C4J_HS_WARM (5000), C4J_HS_JFR (0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}; C=${2:-1000}
 HEAP=${C4J_BENCH_HEAP:-1g}
 ROUNDS=${C4J_HS_ROUNDS:-2}
+WARM=${C4J_HS_WARM:-5000}
 me=handshakes
 # A listen queue that holds the storm's SYNs (Tomcat's default is 100).
 CONNECTOR_ATTRS="acceptCount=\"$C\" "
@@ -32,8 +36,19 @@ source bench/modes-lib.sh
 
 cat > "$work/read.sh" <<'SH'
 pid=$1 label=$2
+# Tomcat's CPU time (clock ticks) between the two readings, the GCs
+# asked here left out.
+# And by thread (names without their numbers): who took it.
+cpu() {
+  echo "cpu: $label $(awk '{print $14 + $15}' "/proc/$pid/stat")"
+  for t in /proc/$pid/task/*; do
+    echo "thread: $label $(tr ' ' _ < "$t/comm" | sed 's/[-_]*[0-9]*$//') $(sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}')"
+  done 2>/dev/null
+}
+[ "$label" = after ] && cpu
 printf 'GC.run\nSystem.trim_native_heap\nGC.heap_info\n' > "$0.cmds"
 out=$(jcmd "$pid" -f "$0.cmds" 2>/dev/null)
+[ "$label" = before ] && cpu
 used=$(echo "$out" | sed -n 's/.* heap .*used \([0-9]*\)K.*/\1/p' | head -1)
 echo "read: $label heap_kB=${used:-0} rss_kB=$(awk '/^VmRSS:/ {print $2}' "/proc/$pid/status")" \
   "fds=$(ls "/proc/$pid/fd" | wc -l)"
@@ -44,7 +59,16 @@ rates=()
 for round in $(seq "$ROUNDS"); do
   TOMCAT_OPTS="-Xms$HEAP -Xmx$HEAP -XX:+AlwaysPreTouch"
   cport=$(free_port)
-  start_tomcat "hs-$round" "$cport"
+  start_tomcat "hs-$round" "$cport" Comet.ConnExpires=1000
+  # A warm-up storm of WARM pages, gone before the measured one (dying for
+  # Comet.ConnExpires, 1 s, then dropped): the JIT has compiled the path.
+  if [ "$WARM" -gt 0 ]; then
+    timeout 120 "$bin/hsbench" -p "$cport" -hs-port "$http" -n "$WARM" -c "$C" -src "$src" \
+      -handshake /modes/conn?cmd=conn > "$base.warm" || { cat "$base.warm"; exit 1; }
+    echo "   warm-up: $(sed -n 's/^handshakes: //p' "$base.warm")"
+    src=$((src + (WARM + 4999) / 5000))
+    sleep 4
+  fi
   echo "== round $round: $N pages at once (at most $C in flight), Tomcat's pid $tomcat"
   log=$base.out
   sh "$work/read.sh" "$tomcat" before > "$log"
@@ -57,14 +81,21 @@ for round in $(seq "$ROUNDS"); do
     exit 1
   fi
   src=$((src + (N + 4999) / 5000))
-  sed 's/^/   /' "$log"
+  grep -v '^thread: ' "$log" | sed 's/^/   /'
   awk -v n="$N" '$1 == "read:" { split($3, h, "="); split($4, r, "="); heap[$2] = h[2]; rss[$2] = r[2] }
     END { printf "   left behind per page, after GC: RSS %.0f B (outside the heap), live heap %.0f B\n",
             (rss["after"] - rss["before"]) * 1024 / n, (heap["after"] - heap["before"]) * 1024 / n }' "$log"
+  awk -v n="$N" -v tck="$(getconf CLK_TCK)" '$1 == "cpu:" { c[$2] = $3 }
+    END { us = (c["after"] - c["before"]) / tck * 1e6 / n
+          printf "   Tomcat CPU per page: %.0f us (the whole storm: the handshake, the attach, the GCs of the JVM)\n", us }' "$log"
+  echo "   Tomcat's CPU by thread, per page:"
+  awk -v n="$N" -v tck="$(getconf CLK_TCK)" '$1 == "thread:" { if ($2 == "before") b[$3] += $4; else a[$3] += $4 }
+    END { for (k in a) if (a[k] - b[k] > 0) printf "%8.0f us  %s\n", (a[k] - b[k]) / tck * 1e6 / n, k }' "$log" |
+    sort -rn | head -8 | sed 's/^/   /'
   rates+=("$(sed -n 's/^handshakes: .*: \([0-9]*\) a second$/\1/p' "$log")")
   if [ "${C4J_HS_JFR:-0}" = 1 ]; then
     jcmd "$tomcat" JFR.stop name=hs filename="$work/hs.jfr" >/dev/null 2>&1 || true
-    jfr print --events jdk.ExecutionSample "$work/hs.jfr" 2>/dev/null > "$work/hs.txt" || true
+    jfr print --stack-depth 64 --events jdk.ExecutionSample "$work/hs.jfr" 2>/dev/null > "$work/hs.txt" || true
     echo "   the recording's samples of Java code: $(grep -c 'jdk.ExecutionSample' "$work/hs.txt"); the hottest frames (top of stack):"
     awk '/stackTrace = \[/ { getline; sub(/^[ \t]+/, ""); sub(/line:.*/, ""); top[$0]++; n++ }
          END { for (k in top) printf "%6.1f %%  %s\n", top[k] * 100 / n, k }' "$work/hs.txt" |
