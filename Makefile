@@ -10,6 +10,11 @@
 #                Tomcat, nchan, node's ws, Tomcat's JSR-356 endpoint and the
 #                kernel's floor, two rounds, one table (bench/peers.sh;
 #                installs nginx and nchan through .ci/install-bench)
+#   make bench-conn-memory  what a connection keeps in Tomcat, handshake
+#                included: 10,000 and 19,000 through CometServlet, a fixed
+#                pre-touched heap and Tomcat's default (bench/conn-memory.sh)
+#   make bench-handshakes  10,000 pages back at once: CometServlet
+#                handshakes a second and the RSS left (bench/handshakes.sh)
 #   make fuzz    the libFuzzer targets of native/fuzz/, FUZZ_SECONDS each
 #                (60), then each one's executions and coverage; fails on a
 #                crash (clang and libclang-rt-14-dev come from .ci/install)
@@ -20,7 +25,8 @@
 #                comet4j-node, runs their unit tests under qemu, then mvn
 #                (tests skipped: make test runs them; .ci/run runs both)
 
-.PHONY: all install build test demo bench bench-peers stress fuzz clean dist
+.PHONY: all install build test demo bench bench-peers stress fuzz clean dist \
+        bench-conn-memory bench-handshakes
 
 all: build
 
@@ -43,6 +49,12 @@ bench: build
 bench-peers: build
 	bash .ci/install-bench
 	bash bench/peers.sh $(PEERS_ARGS)
+
+bench-conn-memory: build
+	bash bench/conn-memory.sh 10000 19000
+
+bench-handshakes: build
+	bash bench/handshakes.sh 10000 1000
 
 # The stress suite at full size (tests/stress/README.md) and the slowloris
 # scenario at full scale (native/test/test-slowloris.c); make test runs both short.
