@@ -109,7 +109,7 @@ for n in $NS; do
       awk '{ if (!($2 in n0)) { n0[$2] = $1; c0[$2] = $3; b0[$2] = $4 } n1[$2] = $1; c1[$2] = $3; b1[$2] = $4 }
            END { for (k in n1) if (n1[k] > n0[k]) { d = n1[k] - n0[k]
                    printf "%10.1f B %7.2f objects  %s\n", (b1[k] - b0[k]) / d, (c1[k] - c0[k]) / d, k } }' \
-        "$work/read.sh.histo" | sort -rn | head -15 | sed 's/^/   /'
+        "$work/read.sh.histo" | sort -rn | sed -n 1,15p | sed 's/^/   /'
       rm -f "$work/read.sh.histo"
     fi
     stop_tomcat

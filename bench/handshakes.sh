@@ -91,7 +91,7 @@ for round in $(seq "$ROUNDS"); do
   echo "   Tomcat's CPU by thread, per page:"
   awk -v n="$N" -v tck="$(getconf CLK_TCK)" '$1 == "thread:" { if ($2 == "before") b[$3] += $4; else a[$3] += $4 }
     END { for (k in a) if (a[k] - b[k] > 0) printf "%8.0f us  %s\n", (a[k] - b[k]) / tck * 1e6 / n, k }' "$log" |
-    sort -rn | head -8 | sed 's/^/   /'
+    sort -rn | sed -n 1,8p | sed 's/^/   /'
   rates+=("$(sed -n 's/^handshakes: .*: \([0-9]*\) a second$/\1/p' "$log")")
   if [ "${C4J_HS_JFR:-0}" = 1 ]; then
     jcmd "$tomcat" JFR.stop name=hs filename="$work/hs.jfr" >/dev/null 2>&1 || true
@@ -99,13 +99,13 @@ for round in $(seq "$ROUNDS"); do
     echo "   the recording's samples of Java code: $(grep -c 'jdk.ExecutionSample' "$work/hs.txt"); the hottest frames (top of stack):"
     awk '/stackTrace = \[/ { getline; sub(/^[ \t]+/, ""); sub(/line:.*/, ""); top[$0]++; n++ }
          END { for (k in top) printf "%6.1f %%  %s\n", top[k] * 100 / n, k }' "$work/hs.txt" |
-      sort -rn | head -15 | sed 's/^/   /'
+      sort -rn | sed -n 1,15p | sed 's/^/   /'
     echo "   comet4j's and the servlet's methods anywhere in the stack (share of the samples):"
     awk '/jdk.ExecutionSample/ { n++; delete seen }
          /^[ \t]+(org\.comet4j|org\.apache\.coyote\.http11\.Http11Processor\.service|org\.apache\.catalina\.connector\.CoyoteAdapter\.service|org\.apache\.tomcat\.util\.net\.NioEndpoint)/ {
            f = $1; sub(/\(.*/, "", f); if (!(f in seen)) { seen[f] = 1; in_[f]++ } }
          END { for (k in in_) printf "%6.1f %%  %s\n", in_[k] * 100 / n, k }' "$work/hs.txt" |
-      sort -rn | head -25 | sed 's/^/   /'
+      sort -rn | sed -n 1,25p | sed 's/^/   /'
   fi
   stop_tomcat
 done
