@@ -302,7 +302,9 @@ public class CometServlet extends HttpServlet {
         if (request.isSecure()) {
             return true;
         }
-        if (!cfg.getTrustedProxies().contains(normalized(request.getRemoteAddr()))) {
+        // No trusted proxy (the default): no address to parse a handshake.
+        if (cfg.getTrustedProxies().isEmpty()
+                || !cfg.getTrustedProxies().contains(normalized(request.getRemoteAddr()))) {
             return false;
         }
         String xfp = request.getHeader("X-Forwarded-Proto");
