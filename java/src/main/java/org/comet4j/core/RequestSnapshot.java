@@ -85,8 +85,9 @@ public final class RequestSnapshot implements HttpServletRequest {
         w.string(r.getPathInfo());
         w.string(r.getRemoteAddr());
         w.string(r.getRemoteHost());
-        w.string(r.getLocalAddr());
-        w.string(r.getLocalName());
+        String localAddr = r.getLocalAddr();
+        w.string(localAddr);
+        w.string(localName(r, localAddr));
         w.string(r.getAuthType());
         w.string(r.getRemoteUser());
         String requested = r.getRequestedSessionId();
@@ -171,6 +172,31 @@ public final class RequestSnapshot implements HttpServletRequest {
             sc = null;
         }
         servletContext = sc;
+    }
+
+    /**
+     * The local names the container gave for each local address (Tomcat's
+     * getLocalName is a reverse lookup of the socket's address, made again
+     * for every new connection: tens of microseconds a handshake), kept a
+     * minute; a server has one or a few local addresses.
+     */
+    private static final Map<String, Object[]> LOCAL_NAMES = new ConcurrentHashMap<>();
+    private static final long LOCAL_NAME_MS = 60_000;
+
+    private static String localName(HttpServletRequest r, String localAddr) {
+        if (localAddr == null) {
+            return r.getLocalName();
+        }
+        long now = System.currentTimeMillis();
+        Object[] known = LOCAL_NAMES.get(localAddr);
+        if (known != null && (long) known[1] > now) {
+            return (String) known[0];
+        }
+        String name = r.getLocalName();
+        if (LOCAL_NAMES.size() < 64 || known != null) {
+            LOCAL_NAMES.put(localAddr, new Object[] {name, now + LOCAL_NAME_MS});
+        }
+        return name;
     }
 
     /** Copies what stays meaningful after the request ends. */

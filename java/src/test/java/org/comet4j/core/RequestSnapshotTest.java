@@ -256,6 +256,28 @@ class RequestSnapshotTest {
     }
 
     @Test
+    void theLocalNameOfAnAddressIsAskedOnce() {
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        Map<String, Object> v = rich();
+        v.put("getLocalAddr", "198.51.100.9");
+        HttpServletRequest r = request(v, null);
+        HttpServletRequest counting = (HttpServletRequest) Proxy.newProxyInstance(getClass().getClassLoader(),
+                new Class<?>[] {HttpServletRequest.class}, (p, m, a) -> {
+                    if (m.getName().equals("getLocalName")) {
+                        asked.incrementAndGet();
+                        return "name-of-198.example";
+                    }
+                    return m.invoke(r, a);
+                });
+        assertEquals("name-of-198.example", RequestSnapshot.of(counting).getLocalName());
+        assertEquals("name-of-198.example", RequestSnapshot.of(counting).getLocalName());
+        assertEquals(1, asked.get(), "the container's reverse lookup, once for the address");
+        v.put("getLocalAddr", "198.51.100.10");
+        v.put("getLocalName", "another.example");
+        assertEquals("another.example", RequestSnapshot.of(request(v, null)).getLocalName());
+    }
+
+    @Test
     void equalStringsAreKeptOnce() {
         Map<String, Object> v = rich();
         RequestSnapshot same = RequestSnapshot.of(request(v, null));
