@@ -88,6 +88,14 @@ for round in $(seq "$ROUNDS"); do
   awk -v n="$N" -v tck="$(getconf CLK_TCK)" '$1 == "cpu:" { c[$2] = $3 }
     END { us = (c["after"] - c["before"]) / tck * 1e6 / n
           printf "   Tomcat CPU per page: %.0f us (the whole storm: the handshake, the attach, the GCs of the JVM)\n", us }' "$log"
+  # What the storm itself costs Tomcat (its connector, CometServlet, the
+  # core), the JIT's compiling left out, and the rate that would allow
+  # with Tomcat alone on the cores (the client and the kernel take more).
+  awk -v n="$N" -v tck="$(getconf CLK_TCK)" -v cores="$(nproc)" '$1 == "thread:" && $3 !~ /Compiler/ {
+      if ($2 == "before") b += $4; else a += $4 }
+    END { us = (a - b) / tck * 1e6 / n
+          printf "   without the JIT compiler threads: %.0f us a page (Tomcat alone on %d cores: %.0f a second)\n",
+            us, cores, (us > 0 ? cores * 1e6 / us : 0) }' "$log"
   echo "   Tomcat's CPU by thread, per page:"
   awk -v n="$N" -v tck="$(getconf CLK_TCK)" '$1 == "thread:" { if ($2 == "before") b[$3] += $4; else a[$3] += $4 }
     END { for (k in a) if (a[k] - b[k] > 0) printf "%8.0f us  %s\n", (a[k] - b[k]) / tck * 1e6 / n, k }' "$log" |
