@@ -1,6 +1,7 @@
 package org.comet4j.core;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -10,6 +11,7 @@ import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
+import org.comet4j.core.exception.NativeException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -58,6 +60,34 @@ class ConcurrentSendTest {
             c.abort();
         }
         Harness.stop();
+    }
+
+    @Test
+    void largeMessagesAndRefusalsCrossAsBefore() throws Exception {
+        CometEngine engine = Harness.engine();
+        // Over the 4 KB copied onto the native stack: the array is pinned instead.
+        String big = "\u00e9".repeat(6000) + "end";
+        engine.sendTo("news", conns.get(0), big);
+        assertEquals(big, clients.get(0).nextMsg(10000).get("data"));
+        byte[] bytes = new byte[9000];
+        new Random(4).nextBytes(bytes);
+        engine.sendToUser("user1", "news", bytes);
+        for (int p : new int[] {2, 3}) {
+            assertEquals(java.util.Arrays.toString(bytes),
+                    java.util.Arrays.toString(Harness.binaryData(clients.get(p).nextBinary(10000))));
+        }
+        NativeException e = assertThrows(NativeException.class,
+                () -> engine.sendToUser("u".repeat(1000), "news", "x"));
+        assertEquals(NativeException.EBADNAME, e.getCode(), "a user name too long");
+        e = assertThrows(NativeException.class, () -> engine.sendToAll("c".repeat(1000), "x"));
+        assertEquals(NativeException.EBADNAME, e.getCode(), "a channel name too long");
+        e = assertThrows(NativeException.class, () -> engine.sendTo("news", conns.get(0), "x".repeat(2 << 20)));
+        assertEquals(NativeException.ETOOBIG, e.getCode(), "over Comet.MaxQueue");
+        engine.sendToConnection("no-such-page-anywhere", "news", "x"); // nobody: no error
+        // After all that, the pages got nothing else.
+        for (Harness.Client c : clients) {
+            assertEquals(null, c.messages.poll(200, TimeUnit.MILLISECONDS));
+        }
     }
 
     @Test
