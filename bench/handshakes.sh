@@ -19,16 +19,16 @@
 #
 # Usage: bench/handshakes.sh [N=10000] [C=1000]
 # Each round's Tomcat first takes a warm-up storm of C4J_HS_WARM pages
-# (default 5000; 0 for none: a cold JVM, as right after a restart), gone
+# (default 10000; 0 for none: a cold JVM, as right after a restart), gone
 # before the measured storm starts.
 # Environment: C4J_BENCH_HEAP (1g), C4J_HS_ROUNDS (rounds, each with a
-# fresh Tomcat; default 2), C4J_HS_WARM (5000), C4J_HS_JFR (0).
+# fresh Tomcat; default 2), C4J_HS_WARM (10000), C4J_HS_JFR (0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}; C=${2:-1000}
 HEAP=${C4J_BENCH_HEAP:-1g}
 ROUNDS=${C4J_HS_ROUNDS:-2}
-WARM=${C4J_HS_WARM:-5000}
+WARM=${C4J_HS_WARM:-10000}
 me=handshakes
 # A listen queue that holds the storm's SYNs (Tomcat's default is 100).
 CONNECTOR_ATTRS="acceptCount=\"$C\" "
