@@ -163,6 +163,10 @@ typedef struct {
   size_t hub_catchup_bytes; /* live records a node holds while it fetches
                              what it missed (beyond: fetched again from
                              Redis); default 64 MiB, 65536 to 16 GiB */
+  int deflate;            /* permessage-deflate (RFC 7692) on WebSocket
+                             (docs/protocol.md, "Compression"): 1 (the
+                             default) negotiates it with a client that
+                             offers it, 0 never; Comet.Deflate */
 } c4j_config_t;
 
 /* Fills every field with its default. */

@@ -20,6 +20,7 @@
 
 #include "common.h"
 #include "conn.h"
+#include "deflate.h"
 #include "engine.h"
 #include "stream.h"
 #include "tls.h"
@@ -500,6 +501,14 @@ void c4j__handover_free(c4j__handover_t *ho) {
   c4j__free(ho);
 }
 
+/* What a connection that negotiated permessage-deflate gets for b: its
+ * compressed twin, made once for every such receiver (deflate.h). */
+static c4j__buf_t *deflated(c4j__conn_t *c, c4j__buf_t *b) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  if (w->zip == NULL && (w->zip = c4j__zip_new()) == NULL) return b;
+  return c4j__deflate_frame(w->zip, b);
+}
+
 /* Queues b; `limit` 0 skips the max_queue cut (never the ring's). */
 static void queue_frame(c4j__conn_t *c, c4j__buf_t *b, int limit) {
   c4j__worker_t *w;
@@ -528,6 +537,7 @@ static void queue_frame(c4j__conn_t *c, c4j__buf_t *b, int limit) {
     c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
     return;
   }
+  if (c->deflate && c->state == C4J__CONN_OPEN) out = deflated(c, b);
   if ((limit && (size_t)c->queued + out->len > w->engine->cfg.max_queue) ||
       c->out_len >= C4J__MAX_OUT) {
     atomic_fetch_add(&w->engine->slow_consumers, 1);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "deflate.h"
 #include "conn.h"
 #include "frames.h"
 #include "listener.h"
@@ -422,4 +423,6 @@ void c4j__worker_free(c4j__worker_t *w) {
   c4j__chan_index_free(&w->users);
   c4j__cid_map_free(&w->cids);
   c4j__tls_worker_free(w);
+  c4j__zip_free(w->zip);
+  w->zip = NULL;
 }
