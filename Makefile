@@ -20,7 +20,8 @@
 #                comet4j-node, runs their unit tests under qemu, then mvn
 #                (tests skipped: make test runs them; .ci/run runs both)
 
-.PHONY: all install build test demo bench bench-peers stress fuzz clean dist
+.PHONY: all install build test demo bench bench-peers stress fuzz clean dist \
+        bench-deflate
 
 all: build
 
@@ -43,6 +44,10 @@ bench: build
 bench-peers: build
 	bash .ci/install-bench
 	bash bench/peers.sh $(PEERS_ARGS)
+
+# DEFLATE_ARGS: bench/deflate.sh's N MESSAGES INTERVAL_MS (5000 200 20).
+bench-deflate:
+	bash bench/deflate.sh $(DEFLATE_ARGS)
 
 # The stress suite at full size (tests/stress/README.md) and the slowloris
 # scenario at full scale (native/test/test-slowloris.c); make test runs both short.
