@@ -10,6 +10,8 @@
 #                Tomcat, nchan, node's ws, Tomcat's JSR-356 endpoint and the
 #                kernel's floor, two rounds, one table (bench/peers.sh;
 #                installs nginx and nchan through .ci/install-bench)
+#   make bench-deflate  permessage-deflate off and on: bytes on the wire and
+#                server CPU for a JSON stream (bench/deflate.sh)
 #   make fuzz    the libFuzzer targets of native/fuzz/, FUZZ_SECONDS each
 #                (60), then each one's executions and coverage; fails on a
 #                crash (clang and libclang-rt-14-dev come from .ci/install)
