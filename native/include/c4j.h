@@ -560,6 +560,10 @@ struct c4j_stats_s {
   uint64_t fanout_le[C4J_STATS_NBUCKETS]; /* counts <= each bound (not
                                 cumulative: Prometheus sums them) */
   uint64_t fanout_count, fanout_sum_ns;
+  /* permessage-deflate (docs/protocol.md section 14): frames compressed,
+   * each once whatever its receivers, and their payloads' bytes before
+   * and after. */
+  uint64_t deflated, deflate_bytes_in, deflate_bytes_out;
 };
 void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out);
 

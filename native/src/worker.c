@@ -330,6 +330,9 @@ int c4j__worker_init(c4j__worker_t *w, c4j_engine_t *e, int index) {
   w->comment = c4j__buf_copy(":\n\n", 3);
   if (w->ping == NULL || w->pong_text == NULL || w->comment == NULL)
     return C4J_ENOMEM;
+  /* permessage-deflate's streams: zlib allocates them at their first use;
+   * made here, so that the statistics read a pointer that never moves. */
+  if (cfg->deflate && (w->zip = c4j__zip_new()) == NULL) return C4J_ENOMEM;
   rc = uv_loop_init(&w->loop);
   if (rc != 0) return rc;
   w->loop_ready = 1;

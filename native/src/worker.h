@@ -97,7 +97,8 @@ struct c4j__worker_s {
                                sealed or opened; NULL until needed */
   struct c4j__zip_s *zip;   /* deflate.c's deflater and inflater for every
                                connection of the worker that negotiated
-                               permessage-deflate; NULL until needed */
+                               permessage-deflate (made with the worker
+                               when deflate is on, else NULL) */
   int rbuf_busy;
   uint8_t rbuf[C4J__READ_BUF];
 };

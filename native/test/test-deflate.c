@@ -524,6 +524,7 @@ TEST(deflate_engine_broadcast_compressed_once) {
   c4j_config_t cfg;
   c4j_engine_t *e;
   client_t *z = calloc(1, sizeof(*z)), *p = calloc(1, sizeof(*p));
+  client_t *z2 = calloc(1, sizeof(*z2));
   char head[2048];
   char *big = json_of(30000);
   uint8_t *gz = malloc(1 << 17), *gp = malloc(1 << 17);
@@ -540,6 +541,10 @@ TEST(deflate_engine_broadcast_compressed_once) {
                      "client_no_context_takeover\r\n") != NULL);
   CHECK_EQ(attach_ext(e, p, "p1", "[\"q\"]", NULL, head, sizeof(head)), 101);
   CHECK(strstr(head, "sec-websocket-extensions") == NULL);
+  /* Another one, on the other worker (connections go round-robin). */
+  CHECK_EQ(attach_ext(e, z2, "z2", "[\"q\"]", "permessage-deflate", head,
+                      sizeof(head)), 101);
+  CHECK_EQ(read_message(z2, gz, 1 << 17, &nz, &rz), WSC_OP_TEXT);
   /* The open frames first. */
   CHECK_EQ(read_message(z, gz, 1 << 17, &nz, &rz), WSC_OP_TEXT);
   CHECK(nz > 0 && memmem(gz, nz, "\"t\":\"open\"", 10) != NULL);
@@ -554,6 +559,22 @@ TEST(deflate_engine_broadcast_compressed_once) {
   CHECK_EQ(nz, np);
   CHECK(nz == np && memcmp(gz, gp, np) == 0);
   CHECK(memmem(gp, np, big, strlen(big)) != NULL);
+  CHECK_EQ(read_message(z2, gz, 1 << 17, &nz, &rz), WSC_OP_TEXT);
+  CHECK_EQ(rz, 1);
+  CHECK(nz == np && memcmp(gz, gp, np) == 0);
+  /* Compressed once for both (the open frames are under the threshold). */
+  {
+    c4j_stats_t s;
+    char *text = NULL;
+    size_t tl;
+    c4j_engine_stats(e, &s);
+    CHECK_EQ(s.deflated, 1);
+    CHECK(s.deflate_bytes_in > strlen(big));
+    CHECK(s.deflate_bytes_out * 4 < s.deflate_bytes_in);
+    CHECK_EQ(c4j_metrics_text(e, NULL, &text, &tl), 0);
+    CHECK(text != NULL && strstr(text, "\ncomet4j_deflated_total 1\n") != NULL);
+    free(text);
+  }
   /* A small one goes plain to both. */
   CHECK_EQ(c4j_send_all(e, "q", 1, "1", 1, 0), 0);
   CHECK_EQ(read_message(z, gz, 1 << 17, &nz, &rz), WSC_OP_TEXT);
@@ -577,8 +598,10 @@ TEST(deflate_engine_broadcast_compressed_once) {
     CHECK(nz == 12 && memcmp(gz, "{\"t\":\"pong\"}", 12) == 0);
   }
   client_close(z);
+  client_close(z2);
   client_close(p);
   finish(e);
+  free(z2);
   free(z);
   free(p);
   free(big);
@@ -672,6 +695,11 @@ TEST(deflate_engine_off) {
   send_raw_frame(c, 0x80 | 0x40 | WSC_OP_TEXT, "x", 1);
   CHECK_EQ(read_close(c, NULL, 0), C4J_CLOSE_PROTOCOL);
   client_close(c);
+  {
+    c4j_stats_t s;
+    c4j_engine_stats(e, &s);
+    CHECK_EQ(s.deflated, 0);
+  }
   finish(e);
   cfg.deflate = 2;
   CHECK_EQ(c4j_engine_new(&cfg, &e), C4J_EINVAL_CONFIG);
