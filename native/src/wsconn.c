@@ -90,7 +90,7 @@ static int is_ping(const uint8_t *data, size_t len) {
 /* ---- The conformance echo --------------------------------------------------- */
 
 void c4j__wsconn_echo_open(c4j__conn_t *c, const char *accept) {
-  char resp[256];
+  char resp[512];
   int n = snprintf(resp, sizeof(resp),
                    "HTTP/1.1 101 Switching Protocols\r\n"
                    "Upgrade: websocket\r\n"

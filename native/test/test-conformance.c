@@ -335,20 +335,31 @@ TEST(conformance_big_and_many) {
 
 /* ---- 12.*, 13.*: permessage-deflate ------------------------------------------ */
 
+static int offer(c4j_engine_t *e, client_t *c, const char *ext, char *head,
+                 size_t cap);
+
 /* The echo's upgrade with the offer the suite's cases 12 make; the 101's
  * head in lower case into head.  Returns the status. */
 static int offer_deflate(c4j_engine_t *e, client_t *c, char *head,
                          size_t cap) {
+  return offer(e, c, "permessage-deflate; client_no_context_takeover; "
+                     "client_max_window_bits, x-webkit-deflate-frame",
+               head, cap);
+}
+
+/* The same with the offer ext. */
+static int offer(c4j_engine_t *e, client_t *c, const char *ext, char *head,
+                 size_t cap) {
+  char extra[512];
   const char *end;
   size_t n;
-  int status = http(c, c4j_engine_port(e), "GET", "/",
-                    "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                    "Sec-WebSocket-Version: 13\r\n"
-                    "Sec-WebSocket-Extensions: permessage-deflate; "
-                    "client_no_context_takeover; client_max_window_bits, "
-                    "x-webkit-deflate-frame\r\n",
-                    NULL, "\r\n\r\n");
+  int status;
+  snprintf(extra, sizeof(extra),
+           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\n"
+           "Sec-WebSocket-Extensions: %s\r\n", ext);
+  status = http(c, c4j_engine_port(e), "GET", "/", extra, NULL, "\r\n\r\n");
   end = strstr((char *)c->buf, "\r\n\r\n");
   CHECK(end != NULL);
   if (end == NULL) return -1;
@@ -421,6 +432,13 @@ TEST(conformance_deflate_negotiated) {
   expect_frame(c, WSC_OP_TEXT, "Hello, world", 12);
   send_byte0(c, 0x80 | 0x40 | WSC_OP_PING, "", 0); /* a compressed ping */
   expect_close(c, C4J_CLOSE_PROTOCOL);
+  client_close(c);
+  /* The longest answer (13.4, 13.6: server_max_window_bits=15 named). */
+  CHECK_EQ(offer(e, c, "permessage-deflate; client_no_context_takeover; "
+                       "client_max_window_bits; server_max_window_bits=15",
+                 head, sizeof(head)), 101);
+  CHECK(strstr(head, "client_no_context_takeover; "
+                     "server_max_window_bits=15\r\n") != NULL);
 out:
   client_close(c);
   free(c);
