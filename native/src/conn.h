@@ -145,8 +145,9 @@ struct c4j__conn_s {
                                101 or the SSE head), not yet written: a
                                discard keeps it */
   uint8_t deflate;          /* a WebSocket that negotiated
-                               permessage-deflate (deflate.h's
-                               C4J__DEFLATE_ON or _ON_15), else 0: its
+                               permessage-deflate (what
+                               c4j__deflate_negotiate returned: 1, or the
+                               server_max_window_bits named), else 0: its
                                data frames go compressed, and its client
                                may send compressed messages */
   uint32_t born;            /* an open SSE stream: when it attached (its

@@ -68,16 +68,20 @@ static int offer_param(const char *name, size_t nlen, int has,
   return !has || window_bits(v, vlen) > 0; /* client_max_window_bits */
 }
 
+#define ANSWER                                                              \
+  "Sec-WebSocket-Extensions: permessage-deflate; "                          \
+  "server_no_context_takeover; client_no_context_takeover"
+/* Accepting an offer of server_max_window_bits means answering it
+ * (7.1.2.1). */
+#define BITS(n)                                                             \
+  case n: return ANSWER "; server_max_window_bits=" #n "\r\n"
+
 const char *c4j__deflate_header(int on) {
-  if (on == C4J__DEFLATE_ON)
-    return "Sec-WebSocket-Extensions: permessage-deflate; "
-           "server_no_context_takeover; client_no_context_takeover\r\n";
-  /* Accepting an offer of it means answering it (7.1.2.1). */
-  if (on == C4J__DEFLATE_ON_15)
-    return "Sec-WebSocket-Extensions: permessage-deflate; "
-           "server_no_context_takeover; client_no_context_takeover; "
-           "server_max_window_bits=15\r\n";
-  return "";
+  switch (on) {
+  case C4J__DEFLATE_ON: return ANSWER "\r\n";
+  BITS(9); BITS(10); BITS(11); BITS(12); BITS(13); BITS(14); BITS(15);
+  default: return "";
+  }
 }
 
 int c4j__deflate_negotiate(const char *offers) {
@@ -138,11 +142,11 @@ int c4j__deflate_negotiate(const char *offers) {
         ok = offer_param(name, nlen, has, v, vlen, &seen, &smwb);
     }
     if (*p != ',' && *p != '\0') return -1;
-    /* The first offer the core honours: server_max_window_bits below 15
-     * would need a compression of its own for this receiver. */
+    /* The first offer the core honours: zlib makes no raw deflate with a
+     * window of 2^8 bytes. */
     if (!accepted && ok && is(ext, elen, "permessage-deflate") &&
-        (smwb == 0 || smwb == 15)) {
-      accepted = smwb == 15 ? C4J__DEFLATE_ON_15 : C4J__DEFLATE_ON;
+        smwb != 8) {
+      accepted = smwb != 0 ? smwb : C4J__DEFLATE_ON;
     }
   }
   return accepted;
@@ -153,8 +157,12 @@ int c4j__deflate_negotiate(const char *offers) {
 /* A frame's compressed twin is made with the full window and zlib's
  * default level: once per broadcast, whatever the subscribers. */
 struct c4j__zip_s {
-  z_stream def, inf;
-  int def_ready, inf_ready;
+  z_stream def[7];    /* windows of 2^9 to 2^15 bytes (def[bits - 9]): the
+                         full one for the shared twins, the others for
+                         c4j__deflate_own */
+  uint8_t def_ready[7];
+  z_stream inf;
+  int inf_ready;
   uint8_t *out;       /* output of the last compression or inflation */
   size_t cap;
   atomic_ullong made, plain, packed;
@@ -174,14 +182,19 @@ static void zfree(voidpf opaque, voidpf p) {
 c4j__zip_t *c4j__zip_new(void) {
   c4j__zip_t *z = c4j__calloc(1, sizeof(*z));
   if (z == NULL) return NULL;
-  z->def.zalloc = z->inf.zalloc = zalloc;
-  z->def.zfree = z->inf.zfree = zfree;
+  z->inf.zalloc = zalloc;
+  z->inf.zfree = zfree;
+  for (int i = 0; i < 7; i++) {
+    z->def[i].zalloc = zalloc;
+    z->def[i].zfree = zfree;
+  }
   return z;
 }
 
 void c4j__zip_free(c4j__zip_t *z) {
   if (z == NULL) return;
-  if (z->def_ready) deflateEnd(&z->def);
+  for (int i = 0; i < 7; i++)
+    if (z->def_ready[i]) deflateEnd(&z->def[i]);
   if (z->inf_ready) inflateEnd(&z->inf);
   c4j__free(z->out);
   c4j__free(z);
@@ -235,31 +248,41 @@ static size_t data_frame(const c4j__buf_t *b, size_t *plen) {
   return h;
 }
 
-/* The compressed frame of b, whose payload starts at h and has n bytes;
- * NULL when it would not be smaller, or out of memory. */
-static c4j__buf_t *compress_frame(c4j__zip_t *z, const c4j__buf_t *b,
-                                  size_t h, size_t n) {
-  size_t bound, clen, ch;
-  c4j__buf_t *out;
-  int rc;
-  if (!z->def_ready) {
-    if (deflateInit2(&z->def, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
+/* The deflater of a window of 2^bits bytes, made at its first use; NULL
+ * when out of memory. */
+static z_stream *deflater(c4j__zip_t *z, int bits) {
+  z_stream *s = &z->def[bits - 9];
+  if (!z->def_ready[bits - 9]) {
+    if (deflateInit2(s, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -bits, 8,
                      Z_DEFAULT_STRATEGY) != Z_OK)
       return NULL;
-    z->def_ready = 1;
+    z->def_ready[bits - 9] = 1;
   }
+  return s;
+}
+
+/* The compressed frame of b, whose payload starts at h and has n bytes,
+ * with a window of 2^bits bytes; NULL when it would not be smaller, or out
+ * of memory. */
+static c4j__buf_t *compress_frame(c4j__zip_t *z, const c4j__buf_t *b,
+                                  size_t h, size_t n, int bits) {
+  size_t bound, clen, ch;
+  c4j__buf_t *out;
+  z_stream *s = deflater(z, bits);
+  int rc;
+  if (s == NULL) return NULL;
   /* deflateBound, and the sync flush's empty stored block. */
-  bound = deflateBound(&z->def, (uLong)n) + 16;
+  bound = deflateBound(s, (uLong)n) + 16;
   if (reserve(z, bound) < 0) return NULL;
-  z->def.next_in = (Bytef *)(b->data + h);
-  z->def.avail_in = (uInt)n;
-  z->def.next_out = z->out;
-  z->def.avail_out = (uInt)bound;
-  rc = deflate(&z->def, Z_SYNC_FLUSH);
-  clen = bound - z->def.avail_out;
+  s->next_in = (Bytef *)(b->data + h);
+  s->avail_in = (uInt)n;
+  s->next_out = z->out;
+  s->avail_out = (uInt)bound;
+  rc = deflate(s, Z_SYNC_FLUSH);
+  clen = bound - s->avail_out;
   /* server_no_context_takeover: the next message starts afresh. */
-  deflateReset(&z->def);
-  if (rc != Z_OK || z->def.avail_in != 0 || z->def.avail_out == 0 ||
+  deflateReset(s);
+  if (rc != Z_OK || s->avail_in != 0 || s->avail_out == 0 ||
       clen < 4 || memcmp(z->out + clen - 4, "\0\0\xff\xff", 4) != 0)
     return NULL;
   clen -= 4; /* RFC 7692 section 7.2.1: the tail goes */
@@ -285,7 +308,7 @@ c4j__buf_t *c4j__deflate_frame(c4j__zip_t *z, c4j__buf_t *b) {
     if (atomic_compare_exchange_strong_explicit(&b->zip, &zp, C4J__ZIP_BUSY,
                                                 memory_order_acq_rel,
                                                 memory_order_acquire)) {
-      zp = compress_frame(z, b, h, n);
+      zp = compress_frame(z, b, h, n, 15);
       if (zp == NULL) zp = C4J__ZIP_PLAIN;
       atomic_store_explicit(&b->zip, zp, memory_order_release);
     }
@@ -295,6 +318,14 @@ c4j__buf_t *c4j__deflate_frame(c4j__zip_t *z, c4j__buf_t *b) {
     zp = atomic_load_explicit(&b->zip, memory_order_acquire);
   }
   return zp == C4J__ZIP_PLAIN ? b : zp;
+}
+
+c4j__buf_t *c4j__deflate_own(c4j__zip_t *z, const c4j__buf_t *b, int bits) {
+  size_t h, n;
+  if (bits < 9 || bits > 14 || (h = data_frame(b, &n)) == 0 ||
+      n < C4J__DEFLATE_MIN)
+    return NULL;
+  return compress_frame(z, b, h, n, bits);
 }
 
 /* ---- Input: a client's compressed message -------------------------------- */

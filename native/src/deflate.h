@@ -8,9 +8,11 @@
  * client_no_context_takeover: every message is compressed and inflated
  * alone, so that one worker-owned deflater and inflater (c4j__zip_t) serve
  * all its connections and an idle connection keeps no zlib state (one
- * flag).  A server_max_window_bits below 15 is declined (a frame
- * compressed once with the full window serves every receiver); the
- * client's window needs no answer (an inflater of 15 bits reads any).
+ * flag).  A frame is compressed once with the full window for every
+ * receiver; a client that asks for a smaller one (server_max_window_bits
+ * 9 to 14, which no browser does) gets its frames compressed for it
+ * alone; 8, which zlib cannot make, is declined.  The client's window
+ * needs no answer (an inflater of 15 bits reads any).
  */
 #ifndef C4J_DEFLATE_H
 #define C4J_DEFLATE_H
@@ -30,12 +32,12 @@
  * permessage-deflate offer the core can honour (RFC 7692 section 5,
  * 7.1): an offer with an unknown parameter, a parameter twice, a value
  * where none belongs or a bad window size is declined, as is
- * server_max_window_bits below 15; other extensions are ignored.
- * Returns C4J__DEFLATE_ON (accepted), C4J__DEFLATE_ON_15 (accepted, the
- * offer named server_max_window_bits=15), 0 (none accepted), or -1 when
- * the header breaks RFC 6455's grammar (section 9.1: the handshake gets
- * 400). */
-enum { C4J__DEFLATE_ON = 1, C4J__DEFLATE_ON_15 = 2 };
+ * server_max_window_bits=8; other extensions are ignored.  Returns
+ * C4J__DEFLATE_ON (accepted), 9 to 15 (accepted, the offer named
+ * server_max_window_bits with that value: C4J__DEFLATE_ON_15 for 15), 0
+ * (none accepted), or -1 when the header breaks RFC 6455's grammar
+ * (section 9.1: the handshake gets 400). */
+enum { C4J__DEFLATE_ON = 1, C4J__DEFLATE_ON_15 = 15 };
 int c4j__deflate_negotiate(const char *offers);
 /* The header line of the 101 for what c4j__deflate_negotiate returned:
  * "Sec-WebSocket-Extensions: permessage-deflate; ...\r\n", or "" for 0. */
@@ -60,6 +62,11 @@ void c4j__zip_free(c4j__zip_t *z);
  * whole text or binary frame, or when out of memory.  Borrowed for as
  * long as b lives. */
 c4j__buf_t *c4j__deflate_frame(c4j__zip_t *z, c4j__buf_t *b);
+/* b compressed for one receiver whose window is 2^bits bytes (bits 9 to
+ * 14, its server_max_window_bits): a new buffer (one reference, the
+ * caller's), or NULL when b goes plain (as c4j__deflate_frame's cases) or
+ * out of memory. */
+c4j__buf_t *c4j__deflate_own(c4j__zip_t *z, const c4j__buf_t *b, int bits);
 /* What z compressed so far: frames, and their payload bytes before and
  * after (relaxed atomics: any thread may read them). */
 void c4j__zip_counts(const c4j__zip_t *z, uint64_t *made, uint64_t *plain,

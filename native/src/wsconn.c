@@ -131,7 +131,7 @@ static int inflated(c4j__conn_t *c, int op, const uint8_t **data,
   c4j__worker_t *w = c4j__conn_worker(c);
   c4j_utf8_t u = { 0 };
   int rc;
-  if (w->zip == NULL && (w->zip = c4j__zip_new()) == NULL) {
+  if (w->zip == NULL) { /* made with the worker when deflate is on */
     rc = C4J__INFLATE_NOMEM;
   } else {
     rc = c4j__inflate_message(w->zip, *data, *len, w->engine->cfg.max_message,

@@ -89,8 +89,8 @@ TEST(deflate_negotiation_accepts) {
     "client_no_context_takeover",
     "x-webkit-deflate-frame, permessage-deflate",
     "foo; a=1; b=\"x y\", permessage-deflate",  /* another's quoted value */
-    /* The first offer needs a window of 10: declined; the second taken. */
-    "permessage-deflate; server_max_window_bits=10, permessage-deflate",
+    /* The first offer needs a window of 2^8: declined; the second taken. */
+    "permessage-deflate; server_max_window_bits=8, permessage-deflate",
     "permessage-deflate; bogus, permessage-deflate",
     ", ,permessage-deflate ,",                   /* empty list elements */
     "PerMessage-Deflate",
@@ -103,6 +103,14 @@ TEST(deflate_negotiation_accepts) {
   CHECK_EQ(c4j__deflate_negotiate("permessage-deflate; "
                                   "server_max_window_bits=15"),
            C4J__DEFLATE_ON_15);
+  /* A smaller window is honoured: the value comes back. */
+  CHECK_EQ(c4j__deflate_negotiate("permessage-deflate; "
+                                  "server_max_window_bits=9"), 9);
+  CHECK_EQ(c4j__deflate_negotiate("permessage-deflate; "
+                                  "server_max_window_bits=\"12\"; "
+                                  "client_max_window_bits"), 12);
+  CHECK(strstr(c4j__deflate_header(12), "; server_max_window_bits=12\r\n") !=
+        NULL);
   CHECK(strstr(c4j__deflate_header(C4J__DEFLATE_ON_15),
                "server_max_window_bits=15\r\n") != NULL);
   CHECK_STR(c4j__deflate_header(C4J__DEFLATE_ON),
@@ -119,8 +127,7 @@ TEST(deflate_negotiation_declines) {
     "permessage-deflate; server_no_context_takeover=1",
     "permessage-deflate; client_no_context_takeover=\"x\"",
     "permessage-deflate; server_max_window_bits",    /* needs a value */
-    "permessage-deflate; server_max_window_bits=9",  /* cannot honour */
-    "permessage-deflate; server_max_window_bits=8",
+    "permessage-deflate; server_max_window_bits=8",  /* zlib cannot */
     "permessage-deflate; server_max_window_bits=16",
     "permessage-deflate; server_max_window_bits=015",
     "permessage-deflate; client_max_window_bits=7",
@@ -234,6 +241,77 @@ TEST(deflate_frame_made_once_by_racing_threads) {
     c4j__buf_unref(b);
   }
   free(json);
+}
+
+/* A client's smaller window: its own compression, which an inflater of
+ * that window reads (one of the full window could not: distances past
+ * 512 bytes). */
+/* Inflates a compressed payload (the tail appended) as a client of a
+ * window of 2^bits bytes does: 64 bytes out at a time, so that only the
+ * window holds what came before.  Returns the length in out, or -1. */
+static long unzip_window(const uint8_t *p, size_t n, int bits, uint8_t *out,
+                         size_t cap) {
+  z_stream s;
+  uint8_t *in = malloc(n + 4), chunk[64];
+  size_t got = 0;
+  int r = Z_OK;
+  memset(&s, 0, sizeof(s));
+  memcpy(in, p, n);
+  memcpy(in + n, "\0\0\xff\xff", 4);
+  CHECK_EQ(inflateInit2(&s, -bits), Z_OK);
+  s.next_in = in;
+  s.avail_in = (uInt)(n + 4);
+  while (r == Z_OK && (s.avail_in > 0 || s.avail_out == 0)) {
+    s.next_out = chunk;
+    s.avail_out = sizeof(chunk);
+    r = inflate(&s, Z_SYNC_FLUSH);
+    if (r != Z_OK && r != Z_BUF_ERROR) break;
+    if (got + sizeof(chunk) - s.avail_out > cap) break;
+    memcpy(out + got, chunk, sizeof(chunk) - s.avail_out);
+    got += sizeof(chunk) - s.avail_out;
+    if (r == Z_BUF_ERROR) r = Z_OK, s.avail_out = 1; /* all in */
+    if (s.avail_in == 0 && s.avail_out != 0) break;
+  }
+  inflateEnd(&s);
+  free(in);
+  return r == Z_OK ? (long)got : -1;
+}
+
+/* A client's smaller window: its own compression, which an inflater of
+ * that window reads; the full window's twin, whose matches reach 1000
+ * bytes back, it cannot. */
+TEST(deflate_frame_own_window) {
+  /* 1000 letters twice: the second copy is 1000 bytes back. */
+  char *text = malloc(2001);
+  uint32_t x = 7;
+  for (int i = 0; i < 1000; i++) {
+    x = x * 1103515245u + 12345u;
+    text[i] = text[i + 1000] = (char)('a' + (x >> 16) % 26);
+  }
+  text[2000] = '\0';
+  c4j__buf_t *b = text_frame(text), *own, *twin;
+  c4j__zip_t *z = c4j__zip_new();
+  uint8_t *back = malloc(4000);
+  own = c4j__deflate_own(z, b, 9);
+  CHECK(own != NULL && own != b);
+  if (own == NULL) return;
+  CHECK_EQ(own->data[0], 0x80 | 0x40 | C4J_WS_OP_TEXT);
+  CHECK(atomic_load(&b->zip) == NULL); /* the shared twin is not made */
+  CHECK_EQ(unzip_window(own->data + head_of(own), own->len - head_of(own), 9,
+                        back, 4000), 2000);
+  CHECK(memcmp(back, text, 2000) == 0);
+  twin = c4j__deflate_frame(z, b);
+  CHECK(twin != b && twin->len < own->len);
+  CHECK_EQ(unzip_window(twin->data + head_of(twin),
+                        twin->len - head_of(twin), 15, back, 4000), 2000);
+  CHECK_EQ(unzip_window(twin->data + head_of(twin),
+                        twin->len - head_of(twin), 9, back, 4000), -1);
+  CHECK(c4j__deflate_own(z, b, 8) == NULL); /* no such window */
+  c4j__buf_unref(own);
+  c4j__buf_unref(b);
+  c4j__zip_free(z);
+  free(back);
+  free(text);
 }
 
 TEST(deflate_frame_plain_cases) {
@@ -524,7 +602,7 @@ TEST(deflate_engine_broadcast_compressed_once) {
   c4j_config_t cfg;
   c4j_engine_t *e;
   client_t *z = calloc(1, sizeof(*z)), *p = calloc(1, sizeof(*p));
-  client_t *z2 = calloc(1, sizeof(*z2));
+  client_t *z2 = calloc(1, sizeof(*z2)), *z3 = calloc(1, sizeof(*z3));
   char head[2048];
   char *big = json_of(30000);
   uint8_t *gz = malloc(1 << 17), *gp = malloc(1 << 17);
@@ -545,6 +623,13 @@ TEST(deflate_engine_broadcast_compressed_once) {
   CHECK_EQ(attach_ext(e, z2, "z2", "[\"q\"]", "permessage-deflate", head,
                       sizeof(head)), 101);
   CHECK_EQ(read_message(z2, gz, 1 << 17, &nz, &rz), WSC_OP_TEXT);
+  /* One that asks for a window of 2^10 bytes gets frames of its own. */
+  CHECK_EQ(attach_ext(e, z3, "z3", "[\"q\"]",
+                      "permessage-deflate; server_max_window_bits=10", head,
+                      sizeof(head)), 101);
+  CHECK(strstr(head, "client_no_context_takeover; "
+                     "server_max_window_bits=10\r\n") != NULL);
+  CHECK_EQ(read_message(z3, gz, 1 << 17, &nz, &rz), WSC_OP_TEXT);
   /* The open frames first. */
   CHECK_EQ(read_message(z, gz, 1 << 17, &nz, &rz), WSC_OP_TEXT);
   CHECK(nz > 0 && memmem(gz, nz, "\"t\":\"open\"", 10) != NULL);
@@ -562,17 +647,29 @@ TEST(deflate_engine_broadcast_compressed_once) {
   CHECK_EQ(read_message(z2, gz, 1 << 17, &nz, &rz), WSC_OP_TEXT);
   CHECK_EQ(rz, 1);
   CHECK(nz == np && memcmp(gz, gp, np) == 0);
-  /* Compressed once for both (the open frames are under the threshold). */
+  {
+    static uint8_t raw[1 << 17];
+    uint8_t b0;
+    size_t n;
+    long k;
+    CHECK_EQ(raw_frame(z3, &b0, raw, sizeof(raw), &n), WSC_OP_TEXT);
+    CHECK_EQ(b0, 0x80 | 0x40 | WSC_OP_TEXT);
+    k = unzip_window(raw, n, 10, gz, 1 << 17);
+    CHECK_EQ(k, (long)np);
+    CHECK(k == (long)np && memcmp(gz, gp, np) == 0);
+  }
+  /* Compressed once for both (the open frames are under the threshold),
+   * and once more for z3's window. */
   {
     c4j_stats_t s;
     char *text = NULL;
     size_t tl;
     c4j_engine_stats(e, &s);
-    CHECK_EQ(s.deflated, 1);
-    CHECK(s.deflate_bytes_in > strlen(big));
+    CHECK_EQ(s.deflated, 2);
+    CHECK(s.deflate_bytes_in > 2 * strlen(big));
     CHECK(s.deflate_bytes_out * 4 < s.deflate_bytes_in);
     CHECK_EQ(c4j_metrics_text(e, NULL, &text, &tl), 0);
-    CHECK(text != NULL && strstr(text, "\ncomet4j_deflated_total 1\n") != NULL);
+    CHECK(text != NULL && strstr(text, "\ncomet4j_deflated_total 2\n") != NULL);
     free(text);
   }
   /* A small one goes plain to both. */
@@ -599,9 +696,11 @@ TEST(deflate_engine_broadcast_compressed_once) {
   }
   client_close(z);
   client_close(z2);
+  client_close(z3);
   client_close(p);
   finish(e);
   free(z2);
+  free(z3);
   free(z);
   free(p);
   free(big);
@@ -710,6 +809,7 @@ TEST(deflate_engine_off) {
 TEST_MAIN(T(deflate_negotiation_accepts), T(deflate_negotiation_declines),
           T(deflate_negotiation_malformed), T(deflate_frame_once_shared),
           T(deflate_frame_made_once_by_racing_threads),
+          T(deflate_frame_own_window),
           T(deflate_frame_plain_cases), T(deflate_inflate_within_limit),
           T(deflate_inflate_bomb), T(deflate_parser_rsv1_rules),
           T(deflate_engine_broadcast_compressed_once),
