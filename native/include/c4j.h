@@ -561,8 +561,9 @@ struct c4j_stats_s {
                                 cumulative: Prometheus sums them) */
   uint64_t fanout_count, fanout_sum_ns;
   /* permessage-deflate (docs/protocol.md section 14): frames compressed,
-   * each once whatever its receivers, and their payloads' bytes before
-   * and after. */
+   * each once whatever its receivers (and once for each receiver that
+   * asked for a smaller window), and their payloads' bytes before and
+   * after. */
   uint64_t deflated, deflate_bytes_in, deflate_bytes_out;
 };
 void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out);
