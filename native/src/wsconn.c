@@ -1,8 +1,9 @@
 /* wsconn.c - an attached WebSocket: the frames its client sends (text
  * and binary messages to the embedder, {"t":"ping"} answered here, pings
- * ponged), protocol errors closed with their code, the client's side of
- * the close handshake, and the conformance echo (engine.h).  ws.c parses;
- * this file decides.
+ * ponged; a compressed one, with permessage-deflate, inflated first by
+ * the worker's deflate.c scratch), protocol errors closed with their
+ * code, the client's side of the close handshake, and the conformance
+ * echo (engine.h).  ws.c parses; this file decides.
  *
  * Between frames a connection holds no parser: the worker's scratch
  * parser reads for it, and only a frame or message left half read moves
