@@ -3,7 +3,7 @@
 # bench-deflate): comet4j-node with --deflate off and on, in ROUNDS rounds
 # interleaved, the same client (bench/wsbench -deflate 1: N WebSocket
 # subscribers that offer the extension as browsers do), MESSAGES broadcasts
-# of a JSON stream (a quote board of about 0.8 KB a message, published
+# of a JSON stream (a quote board, a frame of about 1 KB, published
 # through the HTTP API) every INTERVAL_MS.  Per run: the bytes the clients
 # read per message and client (the kernel's view: frames with their
 # headers), the server's CPU seconds over the broadcasts (wsbench's
