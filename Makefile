@@ -10,6 +10,9 @@
 #                Tomcat, nchan, node's ws, Tomcat's JSR-356 endpoint and the
 #                kernel's floor, two rounds, one table (bench/peers.sh;
 #                installs nginx and nchan through .ci/install-bench)
+#   make bench-javasend  the Java send path: application threads calling
+#                sendTo and sendToUser to 10,000 connections, every message
+#                counted, and the costs of a send's parts (bench/javasend.sh)
 #   make bench-deflate  permessage-deflate off and on: bytes on the wire and
 #                server CPU for a JSON stream (bench/deflate.sh)
 #   make fuzz    the libFuzzer targets of native/fuzz/, FUZZ_SECONDS each
@@ -22,7 +25,7 @@
 #                comet4j-node, runs their unit tests under qemu, then mvn
 #                (tests skipped: make test runs them; .ci/run runs both)
 
-.PHONY: all install build test demo bench bench-peers stress fuzz clean dist \
+.PHONY: all install build test demo bench bench-peers stress fuzz clean dist bench-javasend \
         bench-deflate
 
 all: build
@@ -46,6 +49,10 @@ bench: build
 bench-peers: build
 	bash .ci/install-bench
 	bash bench/peers.sh $(PEERS_ARGS)
+
+# JAVASEND_ARGS: bench/javasend.sh's N SENDERS CALLS THREADS (10000 4 2000000 2).
+bench-javasend: build
+	bash bench/javasend.sh $(JAVASEND_ARGS)
 
 # DEFLATE_ARGS: bench/deflate.sh's N MESSAGES INTERVAL_MS (5000 200 20).
 bench-deflate:
