@@ -18,6 +18,8 @@
 #                pre-touched heap and Tomcat's default (bench/conn-memory.sh)
 #   make bench-handshakes  10,000 pages back at once: CometServlet
 #                handshakes a second and the RSS left (bench/handshakes.sh)
+#   make bench-deflate  permessage-deflate off and on: bytes on the wire and
+#                server CPU for a JSON stream (bench/deflate.sh)
 #   make fuzz    the libFuzzer targets of native/fuzz/, FUZZ_SECONDS each
 #                (60), then each one's executions and coverage; fails on a
 #                crash (clang and libclang-rt-14-dev come from .ci/install)
@@ -29,7 +31,7 @@
 #                (tests skipped: make test runs them; .ci/run runs both)
 
 .PHONY: all install build test demo bench bench-peers stress fuzz clean dist bench-javasend \
-        bench-conn-memory bench-handshakes
+        bench-conn-memory bench-handshakes bench-deflate
 
 all: build
 
@@ -62,6 +64,10 @@ bench-conn-memory: build
 
 bench-handshakes: build
 	bash bench/handshakes.sh 10000 1000
+
+# DEFLATE_ARGS: bench/deflate.sh's N MESSAGES INTERVAL_MS (5000 200 20).
+bench-deflate:
+	bash bench/deflate.sh $(DEFLATE_ARGS)
 
 # The stress suite at full size (tests/stress/README.md) and the slowloris
 # scenario at full scale (native/test/test-slowloris.c); make test runs both short.
