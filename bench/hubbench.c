@@ -288,8 +288,9 @@ static void sub_report(void) {
   printf("; cpu %ld ms", (long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
                              (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
   if (n_deliveries)
-    printf("; delay p50 %.2f ms, p99 %.2f ms, max %.2f ms", percentile(0.50),
-           percentile(0.99), max_delay_us / 1000.0);
+    printf("; delay p50 %.2f ms, p99 %.2f ms, max %.2f ms, min %.2f ms",
+           percentile(0.50), percentile(0.99), max_delay_us / 1000.0,
+           min_delay_us / 1000.0);
   printf("\n");
   fflush(stdout);
   FILE *f = hist_path ? fopen(hist_path, "w") : NULL;

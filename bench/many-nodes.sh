@@ -74,6 +74,15 @@ if [ "$somax" -lt 1024 ]; then
   raise net.core.somaxconn 4096 "the handshakes in flight" ||
     echo "  somaxconn below 1024: handshakes beyond it wait for the SYN's retransmission (slower ramp, not a limit)"
 fi
+backlog=$(sys net.core.netdev_max_backlog)
+# Every loopback packet waits in its CPU's input queue: a node's burst of
+# writes to its clients (and their ACKs) beyond it is dropped and comes
+# again a retransmission (200 ms or more) later.
+echo "  net.core.netdev_max_backlog $backlog (the loopback's input queue a CPU; a node writes to $PER_NODE clients in one burst)"
+if [ "$backlog" -lt $((2 * PER_NODE)) ]; then
+  raise net.core.netdev_max_backlog $((2 * PER_NODE)) "a node's burst and its ACKs" ||
+    echo "  below $((2 * PER_NODE)): the broadcast's packets beyond it are dropped and retransmitted (a slower last client, not a limit)"
+fi
 read -r tlo tpr thi <<<"$(sys net.ipv4.tcp_mem)"
 # A broadcast queues one small skb at each end of every connection while
 # the clients catch up: about a page a connection at the peak.
@@ -103,9 +112,10 @@ if [ "$watches" -lt $((2 * N + 20000)) ]; then
     cap_n $(( (watches - 20000) / 2 )) "fs.epoll.max_user_watches $watches"
 fi
 avail=$(meminfo MemAvailable)
-# About 2 KB a connection in the node, 2 KB in the client, 8 KB in the kernel.
-echo "  MemAvailable $((avail / 1024)) MiB: about $((N * 12 / 1024)) MiB needed (12 KB a connection: node, client, kernel)"
-cap_n $((avail / 12 * 9 / 10)) "memory: MemAvailable $((avail / 1024)) MiB at 12 KB a connection"
+# About 1.6 KB a connection in the node, 1.8 KB in the client, 10 KB in
+# the kernel (bench/README.md).
+echo "  MemAvailable $((avail / 1024)) MiB: about $((N * 14 / 1024)) MiB needed (14 KB a connection: node, client, kernel)"
+cap_n $((avail / 14 * 9 / 10)) "memory: MemAvailable $((avail / 1024)) MiB at 14 KB a connection"
 if [ "$limit_n" -lt "$N" ]; then
   echo "many-nodes: N=$N cannot be reached here: $limit_why; the largest reachable is about $limit_n: running that"
   N=$limit_n
@@ -134,10 +144,13 @@ drops() {
     "$(awk '/^TcpExt:/ {if (!h) {for (i = 1; i <= NF; i++) c[$i] = i; h = 1} else print $c["ListenOverflows"]}' /proc/net/netstat)" \
     "$(awk '/^Tcp:/ {if (!h) {for (i = 1; i <= NF; i++) c[$i] = i; h = 1} else print $c["RetransSegs"]}' /proc/net/snmp)"
 }
+# cpus PID...: their CPU time so far, ms, summed.
+cpus() { local p t=0; for p in "$@"; do t=$((t + $(cpu_ms "$p"))); done; echo "$t"; }
 read -r slab0 sunr0 tcpuse0 tcpmem0 <<<"$(kernel)"
 read -r bdrop0 lover0 retr0 <<<"$(drops)"
 
 start_redis
+redis0=$(rss_kb "$redis_pid")
 declare -a port pid rss0 want
 for i in $(seq 0 $((NODES - 1))); do
   want[$i]=$(( N / NODES + (i < N % NODES ? 1 : 0) ))
@@ -186,7 +199,10 @@ echo "many-nodes: $held of $N connections open in $((SECONDS - t0)) s ($failed f
 
 # ---- memory, idle -----------------------------------------------------------
 
+c0=$(cpus "${pid[@]}"); s0=$(cpus "${sub_pid[@]}"); r0=$(cpus "$redis_pid"); tt=$(date +%s%N)
 sleep 5
+tt=$(( ($(date +%s%N) - tt) / 10000000 ))   # hundredths of a second: ms / tt is % of a core
+idle_cpu="nodes $(( ($(cpus "${pid[@]}") - c0) / tt ))%, clients $(( ($(cpus "${sub_pid[@]}") - s0) / tt ))%, redis-server $(( ($(cpus "$redis_pid") - r0) / tt ))% of a core"
 node_kb=0; client_kb=0
 for i in $(seq 0 $((NODES - 1))); do
   r=$(rss_kb "${pid[$i]}") || { echo "node $i died: $(tail -3 "$work/n$i.log")"; exit 1; }
@@ -198,7 +214,9 @@ read -r slab sunr tcpuse tcpmem <<<"$(kernel)"
 per() { echo $(( $1 * 1024 / (held > 0 ? held : 1) )); }
 echo "memory, $held idle connections:"
 echo "  user space: nodes' RSS +$((node_kb / 1024)) MiB: $(per "$node_kb") bytes a connection;" \
-  "clients' RSS +$((client_kb / 1024)) MiB: $(per "$client_kb") bytes a connection; redis-server $(rss_kb "$redis_pid") kB"
+  "clients' RSS +$((client_kb / 1024)) MiB: $(per "$client_kb") bytes a connection;" \
+  "redis-server's RSS +$(( ($(rss_kb "$redis_pid") - redis0) / 1024 )) MiB: $(per $(( $(rss_kb "$redis_pid") - redis0 ))) bytes a connection (the cluster's map of connections)"
+echo "  CPU while idle (the heartbeats: a ping every 25 s a connection): $idle_cpu"
 echo "  kernel (both ends of each loopback connection, $((tcpuse - tcpuse0)) more TCP sockets):" \
   "Slab +$(( (slab - slab0) / 1024 )) MiB: $(per $((slab - slab0))) bytes a connection, about $(( $(per $((slab - slab0))) / 2 )) a server-side socket;" \
   "SUnreclaim +$(( (sunr - sunr0) / 1024 )) MiB: $(per $((sunr - sunr0))) bytes a connection;" \
@@ -207,10 +225,13 @@ echo "  kernel (both ends of each loopback connection, $((tcpuse - tcpuse0)) mor
 # ---- the broadcast ----------------------------------------------------------
 
 peak=$tcpmem
+c0=$(cpus "${pid[@]}"); r0=$(cpus "$redis_pid"); s0=$(cpus "${sub_pid[@]}")
 ( while :; do awk '/^TCP:/ {print $NF}' /proc/net/sockstat; sleep 0.1; done ) >"$work/tcpmem" &
 sampler=$!; pids+=("$sampler")
 "$bin/hubbench" pub -p "${port[0]}" -k "$API_KEY" -count 1 -c 1 -addr $((base - 1))
 subs_finish 120 >"$work/finish"
+c1=$(cpus "${pid[@]}"); r1=$(cpus "$redis_pid")
+s1=$(sed -n 's/.*; cpu \([0-9]*\) ms.*/\1/p' "$work/finish" | paste -sd+ | bc)
 kill "$sampler" 2>/dev/null || true
 peak=$(sort -n "$work/tcpmem" | tail -1)
 # Only the client processes where some missed it.
@@ -225,6 +246,10 @@ read -r p50 p99 <<<"$(cat "$work"/hist* 2>/dev/null | sort -n | awk '
 echo "broadcast: received by $subs_got of $held connections open ($N asked);" \
   "from the publish to the median client $p50 ms, p99 $p99 ms, to the last ${maxd:-?} ms;" \
   "kernel TCP memory at the peak +$((peak - tcpmem0)) pages ($(per $(( (peak - tcpmem0) * 4 ))) bytes a connection)"
+first=$(sed -n 's/.*min \([0-9.]*\) ms.*/\1/p' "$work"/sub*.out | sort -g | sed -n '1p;$p' | paste -sd' ')
+lasts=$(sed -n 's/.*max \([0-9.]*\) ms.*/\1/p' "$work"/sub*.out | sort -g | sed -n '1p;$p' | paste -sd' ')
+echo "the nodes' clients: the first delivery of a node from ${first/ / to } ms; the last of a node from ${lasts/ / to } ms"
+echo "CPU from the publish to the last client: nodes $((c1 - c0)) ms, clients $((s1 - s0)) ms, redis-server $((r1 - r0)) ms (2 cores: $(( (c1 - c0 + s1 - s0 + r1 - r0) / 2 )) ms of wall time at least)"
 echo "kernel meanwhile: $((bdrop - bdrop0)) loopback packets dropped at the backlog, $((lover - lover0)) listen queue overflows, $((retr - retr0)) segments retransmitted"
 for i in $(seq 0 $((NODES - 1))); do
   kill -0 "${pid[$i]}" 2>/dev/null || echo "node $i died: $(tail -3 "$work/n$i.log")"
