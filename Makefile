@@ -10,6 +10,10 @@
 #                Tomcat, nchan, node's ws, Tomcat's JSR-356 endpoint and the
 #                kernel's floor, two rounds, one table (bench/peers.sh;
 #                installs nginx and nchan through .ci/install-bench)
+#   make bench-many  half a million WebSocket connections across
+#                comet4j-node processes on one Redis hub, one broadcast to
+#                all, memory per connection in user space and in the kernel
+#                (bench/many-nodes.sh; raises a sysctl for the run if needed)
 #   make fuzz    the libFuzzer targets of native/fuzz/, FUZZ_SECONDS each
 #                (60), then each one's executions and coverage; fails on a
 #                crash (clang and libclang-rt-14-dev come from .ci/install)
@@ -20,7 +24,7 @@
 #                comet4j-node, runs their unit tests under qemu, then mvn
 #                (tests skipped: make test runs them; .ci/run runs both)
 
-.PHONY: all install build test demo bench bench-peers stress fuzz clean dist
+.PHONY: all install build test demo bench bench-peers stress fuzz clean dist bench-many
 
 all: build
 
@@ -43,6 +47,12 @@ bench: build
 bench-peers: build
 	bash .ci/install-bench
 	bash bench/peers.sh $(PEERS_ARGS)
+
+# MANY_ARGS: bench/many-nodes.sh's N PER_NODE THREADS STEP_NODES
+# (500000 18000 1 4); it needs only comet4j-node and the bench clients.
+bench-many: install
+	$(MAKE) -C native node
+	bash bench/many-nodes.sh $(MANY_ARGS)
 
 # The stress suite at full size (tests/stress/README.md) and the slowloris
 # scenario at full scale (native/test/test-slowloris.c); make test runs both short.

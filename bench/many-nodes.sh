@@ -158,7 +158,11 @@ for i in $(seq 0 $((NODES - 1))); do
   # handshakes in flight: the per-address cap on unfinished requests, which
   # applies above half full, would refuse them; it guards against one
   # address holding many sockets open without a request, not tested here.
-  start_node "n$i" --threads "$THREADS" --max-pending-per-address 0
+  # So does the request's deadline, which shrinks as a node fills: at
+  # 18,000 of its ~19,700 places the default's 10 s is 1.8 s, and clients
+  # starved of CPU on a loaded machine (load 50 in one run) missed it
+  # (408): 60 s gives them 10 s there.
+  start_node "n$i" --threads "$THREADS" --max-pending-per-address 0 --handshake-timeout 60000
   eval "port[$i]=\$n${i}_port pid[$i]=\$n${i}_pid"
   rss0[$i]=$(rss_kb "${pid[$i]}")
 done
