@@ -96,16 +96,22 @@ start_sub() {
 # ready line), empty before it.
 sub_ready() { sed -n 's/^ready \([0-9]*\) of.*/\1/p' "$work/sub$1.out" 2>/dev/null; }
 
-# subs_finish SECONDS: every subscriber process ends once each of its
-# clients has the broadcast; those still waiting after SECONDS report what
-# they have.  Prints each one's sub: line; $subs_got: the clients that got it.
+# subs_finish SECONDS: every subscriber process reports (and ends, unless
+# -stay) once each of its clients has the broadcast; those still waiting
+# after SECONDS report what they have.  Prints each one's sub: line;
+# $subs_got: the clients that got it.
 subs_finish() {
-  local i alive line g
-  for _ in $(seq $(($1 * 10))); do
-    alive=0
-    for i in "${!sub_pid[@]}"; do kill -0 "${sub_pid[$i]}" 2>/dev/null && alive=1; done
-    [ "$alive" = 0 ] && break
-    sleep 0.1
+  local i f waiting line g
+  for _ in $(seq $(($1 * 5))); do
+    waiting=0
+    # One grep a round (not one a process: they would take the CPU the
+    # deliveries need); a process gone without its report waits no more.
+    for f in $(grep -L '^sub:' "$work"/sub*.out); do
+      i=${f##*/sub}; i=${i%.out}
+      kill -0 "${sub_pid[$i]}" 2>/dev/null && waiting=1
+    done
+    [ "$waiting" = 0 ] && break
+    sleep 0.2
   done
   subs_got=0
   for i in "${!sub_pid[@]}"; do

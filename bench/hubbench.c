@@ -4,7 +4,7 @@
  *
  *   hubbench sub -p PORT -s SECRET -n N [-ch CHANNEL] [-m MESSAGES]
  *                [-addr K] [-per-addr 5000] [-idle MS] [-T SECONDS]
- *                [-ready-T SECONDS] [-hist FILE]
+ *                [-ready-T SECONDS] [-hist FILE] [-stay 1]
  *     Mints N HS256 tickets with SECRET (channel CHANNEL, default "bench"),
  *     attaches N WebSocket clients bound to 127.0.K/256.K%256, then the
  *     next address, ... (per-addr clients each), prints "ready N of N
@@ -20,7 +20,9 @@
  *     (default 120), or on SIGTERM; prints one "sub:" line and, with
  *     -hist, writes the delays' histogram to FILE ("UPPER_US COUNT" lines,
  *     10 us buckets, the empty ones left out) for a caller that merges
- *     several.  It answers the server's pings.
+ *     several.  With -stay 1 it reports then and stays connected (no
+ *     client's close in the way of the others' deliveries) until SIGTERM
+ *     or SECONDS.  It answers the server's pings.
  *
  *   hubbench pub -p PORT -k APIKEY [-ch CHANNEL] [-r RATE] [-d SECONDS]
  *                [-count N] [-c CONCURRENCY] [-addr K]
@@ -46,7 +48,7 @@
 #include "../native/test/wsclient.h"
 
 static int port, n_clients, messages = 1, per_addr = 5000, addr_base = 2;
-static int idle_ms = 3000, limit_s = 120, ready_s;
+static int idle_ms = 3000, limit_s = 120, ready_s, stay, reported;
 static const char *secret, *api_key, *channel = "bench", *hist_path;
 static uv_loop_t *loop;
 static int64_t start_us;
@@ -345,16 +347,18 @@ static void sub_tick(uv_timer_t *t) {
   }
   if (done || (last_msg_us && now - last_msg_us > (int64_t)idle_ms * 1000) ||
       now - start_us > (int64_t)limit_s * 1000000) {
-    sub_report();
+    if (!reported) sub_report();
+    reported = 1;
+    if (stay && now - start_us <= (int64_t)limit_s * 1000000) return;
     uv_timer_stop(t);
     _exit(0);   /* the kernel closes tens of thousands of sockets faster */
   }
 }
 
-/* SIGTERM or SIGINT: report what came so far and exit. */
+/* SIGTERM or SIGINT: report what came so far (unless done) and exit. */
 static void on_term(uv_signal_t *h, int sig) {
   (void)h; (void)sig;
-  sub_report();
+  if (!reported) sub_report();
   _exit(0);
 }
 
@@ -508,6 +512,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "-T")) limit_s = atoi(v);
     else if (!strcmp(k, "-ready-T")) ready_s = atoi(v);
     else if (!strcmp(k, "-hist")) hist_path = v;
+    else if (!strcmp(k, "-stay")) stay = atoi(v);
     else if (!strcmp(k, "-r")) rate = atoi(v);
     else if (!strcmp(k, "-d")) duration_s = atoi(v);
     else if (!strcmp(k, "-count")) total = atoll(v);

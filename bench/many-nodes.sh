@@ -22,6 +22,8 @@
 # this machine's, so a connection is two sockets); then the broadcast:
 # how many got it, from its publish (the time in the message) to the
 # median and to the last client, and the kernel's TCP pages at the peak.
+# The clients stay connected until every one has reported (a process that
+# closed its 18,000 would load the nodes while others still deliver).
 # Everything started is stopped at the end and on interrupt.
 #
 # Usage: bench/many-nodes.sh [N=500000] [PER_NODE=18000] [THREADS=1] [STEP_NODES=4]
@@ -174,7 +176,7 @@ for s in $(seq 0 $((STEPS - 1))); do
   ts=$SECONDS; asked=0
   for i in $(seq "$first" "$last"); do
     start_sub "$i" "${port[$i]}" "${want[$i]}" $((base + i * ADDRS)) -per-addr "$PER_ADDR" \
-      -ready-T "$STEP_S" -T "$LIFE" -idle 10000 -hist "$work/hist$i"
+      -ready-T "$STEP_S" -T "$LIFE" -idle 10000 -hist "$work/hist$i" -stay 1
     asked=$((asked + want[i]))
   done
   for i in $(seq "$first" "$last"); do
