@@ -54,10 +54,15 @@ raise() {
 echo "many-nodes: the machine ($(nproc) cores, $(( $(meminfo MemTotal) / 1024 )) MiB, load $(cut -d' ' -f1-3 /proc/loadavg))"
 free -m | sed 's/^/  /'
 files=$(ulimit -n)
+if [ "$(ulimit -Hn)" != unlimited ] && [ "$files" -lt "$(ulimit -Hn)" ]; then
+  ulimit -n "$(ulimit -Hn)" && echo "  raised ulimit -n from $files to its hard limit $(ulimit -n) for this run's processes"
+  files=$(ulimit -n)
+fi
 echo "  open files per process (ulimit -n): $files (hard $(ulimit -Hn)); fs.nr_open $(sys fs.nr_open)"
-if [ $((PER_NODE + 64)) -gt "$files" ]; then
-  PER_NODE=$((files - 64))
-  echo "  PER_NODE lowered to $PER_NODE: each node and each client process holds PER_NODE sockets and a few more files"
+# A node keeps 256 descriptors for itself (listener.c's FD_RESERVE).
+if [ $((PER_NODE + 320)) -gt "$files" ]; then
+  PER_NODE=$((files - 320))
+  echo "  PER_NODE lowered to $PER_NODE: a node keeps 256 files for itself below ulimit -n"
 fi
 read -r fmax <<<"$(sys fs.file-max)"; read -r fused _ <<<"$(sys fs.file-nr)"
 need=$((2 * N + fused + 20000))
