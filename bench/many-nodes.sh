@@ -237,14 +237,24 @@ echo "  kernel (both ends of each loopback connection, $((tcpuse - tcpuse0)) mor
 
 peak=$tcpmem
 c0=$(cpus "${pid[@]}"); r0=$(cpus "$redis_pid"); s0=$(cpus "${sub_pid[@]}")
-( while :; do awk '/^TCP:/ {print $NF}' /proc/net/sockstat; sleep 0.1; done ) >"$work/tcpmem" &
+# Every 0.1 s: ms since the publish, TCP's pages, the nodes' CPU and the
+# machine's busy CPU time (/proc/stat: all but idle and iowait), ms.
+stats=(); for p in "${pid[@]}"; do stats+=("/proc/$p/stat"); done
+tick=$(getconf CLK_TCK); tp=$(date +%s%N)
+busy() { awk -v t="$tick" '/^cpu / {print int(($2 + $3 + $4 + $7 + $8 + $9) * 1000 / t)}' /proc/stat; }
+m0=$(busy)
+( while :; do
+    echo "$(( ($(date +%s%N) - tp) / 1000000 )) $(awk '/^TCP:/ {print $NF}' /proc/net/sockstat)" \
+      "$(cat "${stats[@]}" | awk -v t="$tick" '{s += $14 + $15} END {print int(s * 1000 / t)}') $(busy)"
+    sleep 0.1
+  done ) >"$work/samples" &
 sampler=$!; pids+=("$sampler")
 "$bin/hubbench" pub -p "${port[0]}" -k "$API_KEY" -count 1 -c 1 -addr $((base - 1))
 subs_finish 120 >"$work/finish"
-c1=$(cpus "${pid[@]}"); r1=$(cpus "$redis_pid")
+c1=$(cpus "${pid[@]}"); r1=$(cpus "$redis_pid"); tw=$(( ($(date +%s%N) - tp) / 1000000 ))
 s1=$(sed -n 's/.*; cpu \([0-9]*\) ms.*/\1/p' "$work/finish" | paste -sd+ | bc)
 kill "$sampler" 2>/dev/null || true
-peak=$(sort -n "$work/tcpmem" | tail -1)
+peak=$(awk '{print $2}' "$work/samples" | sort -n | tail -1)
 # Only the client processes where some missed it.
 grep -v ', 0 with none;' "$work/finish" || true
 read -r bdrop lover retr <<<"$(drops)"
@@ -260,7 +270,12 @@ echo "broadcast: received by $subs_got of $held connections open ($N asked);" \
 first=$(sed -n 's/.*min \([0-9.]*\) ms.*/\1/p' "$work"/sub*.out | sort -g | sed -n '1p;$p' | paste -sd' ')
 lasts=$(sed -n 's/.*max \([0-9.]*\) ms.*/\1/p' "$work"/sub*.out | sort -g | sed -n '1p;$p' | paste -sd' ')
 echo "the nodes' clients: the first delivery of a node from ${first/ / to } ms; the last of a node from ${lasts/ / to } ms"
-echo "CPU from the publish to the last client: nodes $((c1 - c0)) ms, clients $((s1 - s0)) ms, redis-server $((r1 - r0)) ms (2 cores: $(( (c1 - c0 + s1 - s0 + r1 - r0) / 2 )) ms of wall time at least)"
+# Column COL of the last sample at most T ms after the publish, less BASE.
+by() { awk -v t="$1" -v k="$2" -v b="$3" '$1 <= t {v = $k} END {print (v ? v - b : 0)}' "$work/samples"; }
+last=${maxd%.*}
+echo "CPU from the publish to the last client ($last ms, sampled every 0.1 s): the machine busy $(by "$last" 4 "$m0") ms" \
+  "of $((2 * last)) (every process's, the kernel's softirq work included), the nodes $(by "$last" 3 "$c0") ms as charged to them" \
+  "($(by "${p50%.*}" 3 "$c0") ms by the median client); to the last report ($tw ms): nodes $((c1 - c0)) ms, clients $((s1 - s0)) ms, redis-server $((r1 - r0)) ms"
 echo "kernel meanwhile: $((bdrop - bdrop0)) loopback packets dropped at the backlog, $((lover - lover0)) listen queue overflows, $((retr - retr0)) segments retransmitted"
 for i in $(seq 0 $((NODES - 1))); do
   kill -0 "${pid[$i]}" 2>/dev/null || echo "node $i died: $(tail -3 "$work/n$i.log")"
