@@ -97,7 +97,7 @@ typedef struct {
   uv_connect_t req;
   uv_write_t wreq;
   char *request;
-  int opened, closed, stuck;
+  int opened, closed;
   int got;          /* broadcasts received */
   wsc_reader_t rd;  /* the 101, then the server's frames */
 } client_t;
@@ -309,7 +309,7 @@ static void give_up(void) {
   for (int i = 0; i < n_started; i++) {
     client_t *c = &clients[i];
     if (c->opened || c->closed) continue;
-    c->closed = c->stuck = 1;
+    c->closed = 1;
     n_stuck++;
     if (shown++ < 3)
       fprintf(stderr, "hubbench: client %d stuck: %s, %zu bytes unread\n", i,
