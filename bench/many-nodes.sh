@@ -236,7 +236,7 @@ echo "  kernel (both ends of each loopback connection, $((tcpuse - tcpuse0)) mor
 # ---- the broadcast ----------------------------------------------------------
 
 peak=$tcpmem
-c0=$(cpus "${pid[@]}"); r0=$(cpus "$redis_pid"); s0=$(cpus "${sub_pid[@]}")
+c0=$(cpus "${pid[@]}"); s0=$(cpus "${sub_pid[@]}")
 # Every 0.1 s: ms since the publish, TCP's pages, the nodes' CPU and the
 # machine's busy CPU time (/proc/stat: all but idle and iowait), ms.
 stats=(); for p in "${pid[@]}"; do stats+=("/proc/$p/stat"); done
@@ -251,7 +251,6 @@ m0=$(busy)
 sampler=$!; pids+=("$sampler")
 "$bin/hubbench" pub -p "${port[0]}" -k "$API_KEY" -count 1 -c 1 -addr $((base - 1))
 subs_finish 120 >"$work/finish"
-c1=$(cpus "${pid[@]}"); r1=$(cpus "$redis_pid"); tw=$(( ($(date +%s%N) - tp) / 1000000 ))
 s1=$(sed -n 's/.*; cpu \([0-9]*\) ms.*/\1/p' "$work/finish" | paste -sd+ | bc)
 kill "$sampler" 2>/dev/null || true
 peak=$(awk '{print $2}' "$work/samples" | sort -n | tail -1)
@@ -275,7 +274,7 @@ by() { awk -v t="$1" -v k="$2" -v b="$3" '$1 <= t {v = $k} END {print (v ? v - b
 last=${maxd%.*}
 echo "CPU from the publish to the last client ($last ms, sampled every 0.1 s): the machine busy $(by "$last" 4 "$m0") ms" \
   "of $((2 * last)) (every process's, the kernel's softirq work included), the nodes $(by "$last" 3 "$c0") ms as charged to them" \
-  "($(by "${p50%.*}" 3 "$c0") ms by the median client); to the last report ($tw ms): nodes $((c1 - c0)) ms, clients $((s1 - s0)) ms, redis-server $((r1 - r0)) ms"
+  "($(by "${p50%.*}" 3 "$c0") ms by the median client), the clients $((s1 - s0)) ms (to their reports)"
 echo "kernel meanwhile: $((bdrop - bdrop0)) loopback packets dropped at the backlog, $((lover - lover0)) listen queue overflows, $((retr - retr0)) segments retransmitted"
 for i in $(seq 0 $((NODES - 1))); do
   kill -0 "${pid[$i]}" 2>/dev/null || echo "node $i died: $(tail -3 "$work/n$i.log")"
