@@ -10,6 +10,14 @@
 #                Tomcat, nchan, node's ws, Tomcat's JSR-356 endpoint and the
 #                kernel's floor, two rounds, one table (bench/peers.sh;
 #                installs nginx and nchan through .ci/install-bench)
+#   make bench-javasend  the Java send path: application threads calling
+#                sendTo and sendToUser to 10,000 connections, every message
+#                counted, and the costs of a send's parts (bench/javasend.sh)
+#   make bench-conn-memory  what a connection keeps in Tomcat, handshake
+#                included: 10,000 and 19,000 through CometServlet, a fixed
+#                pre-touched heap and Tomcat's default (bench/conn-memory.sh)
+#   make bench-handshakes  10,000 pages back at once: CometServlet
+#                handshakes a second and the RSS left (bench/handshakes.sh)
 #   make bench-many  half a million WebSocket connections across
 #                comet4j-node processes on one Redis hub, one broadcast to
 #                all, memory per connection in user space and in the kernel
@@ -24,7 +32,9 @@
 #                comet4j-node, runs their unit tests under qemu, then mvn
 #                (tests skipped: make test runs them; .ci/run runs both)
 
-.PHONY: all install build test demo bench bench-peers stress fuzz clean dist bench-many
+.PHONY: all install build test demo bench bench-peers stress fuzz clean dist bench-javasend \
+        bench-conn-memory bench-handshakes \
+        bench-many
 
 all: build
 
@@ -47,6 +57,16 @@ bench: build
 bench-peers: build
 	bash .ci/install-bench
 	bash bench/peers.sh $(PEERS_ARGS)
+
+# JAVASEND_ARGS: bench/javasend.sh's N SENDERS CALLS THREADS (10000 4 2000000 2).
+bench-javasend: build
+	bash bench/javasend.sh $(JAVASEND_ARGS)
+
+bench-conn-memory: build
+	bash bench/conn-memory.sh 10000 19000
+
+bench-handshakes: build
+	bash bench/handshakes.sh 10000 1000
 
 # MANY_ARGS: bench/many-nodes.sh's N PER_NODE THREADS STEP_NODES
 # (500000 18000 1 4); it needs only comet4j-node and the bench clients.

@@ -13,7 +13,7 @@
  *                       [-send-body FORMAT [-send-header LINE] [-size B]])
  *           [-path TARGET] [-tls 1] [-open 101] [-hook CMD]
  *           [-m MESSAGES] [-i INTERVAL_MS] [-per-addr 5000] [-src FIRST]
- *           [-steps K]
+ *           [-steps K] [-hook-tickets 1]
  *
  * Tickets: one a line from TICKETS_FILE, or fetched through the
  * application's real handshake, GET PATH (e.g. /ctx/conn?cmd=conn) on
@@ -59,7 +59,9 @@
  * -hook CMD: runs "CMD LABEL CONNECTIONS" (system(3)) before the first
  * step (LABEL start) and after each RSS reading (step, and full after the
  * last), while the connections are idle; its output goes to stdout (e.g.
- * the server's heap after a GC).
+ * the server's heap after a GC).  With -hook-tickets 1 (and -handshake)
+ * it also runs "CMD tickets TICKETS" after each step's tickets are fetched
+ * and before its clients open: what the handshakes alone left.
  *
  * Besides the fan-out to the last client, every delivery's latency (from
  * "ts" to its arrival) goes into a histogram of 10 us buckets: the
@@ -114,7 +116,7 @@ static int n_lost_open, n_closed;
 static const char *cmd_path, *ticket_path, *hs_path, *hook;
 static const char *target_prefix = "/ws?ticket=";
 static const char *send_path, *send_body, *send_header;
-static int msg_size = 64, open_on_101;
+static int msg_size = 64, open_on_101, hook_tickets;
 /* Every delivery's latency, in 10 us buckets up to 60 s (the last one
  * holds anything later). */
 #define LAT_BUCKETS 6000000
@@ -773,6 +775,7 @@ static void tick(uv_timer_t *t) {
       run_hook("step", target);
       n_target = step_target(++step);
       if (hs_path) fetch_tickets(target, n_target);
+      if (hs_path && hook_tickets) run_hook("tickets", n_target);
       ramp(loop);
       phase = 0;
       return;
@@ -851,6 +854,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "-hook")) hook = v;
     else if (!strcmp(k, "-src")) first_addr = atoi(v);
     else if (!strcmp(k, "-steps")) steps = atoi(v);
+    else if (!strcmp(k, "-hook-tickets")) hook_tickets = atoi(v);
     else {
       fprintf(stderr, "wsbench: unknown option %s\n", k);
       return 2;
@@ -868,7 +872,7 @@ int main(int argc, char **argv) {
                     "-send-port P -send-path PATH [-send-body FMT] "
                     "[-send-header LINE] [-size B]) [-path TARGET] [-tls 1] "
                     "[-open 101] "
-                    "[-hook CMD] [-steps K] [-src FIRST] [-m MESSAGES<=1024] "
+                    "[-hook CMD] [-hook-tickets 1] [-steps K] [-src FIRST] [-m MESSAGES<=1024] "
                     "[-i MS]\n");
     return 2;
   }
@@ -887,6 +891,7 @@ int main(int argc, char **argv) {
   uv_loop_t *loop = uv_default_loop();
   n_target = step_target(1);
   if (hs_path) fetch_tickets(0, n_target);
+  if (hs_path && hook_tickets) run_hook("tickets", n_target);
   ramp(loop);
   uv_timer_init(loop, &timer);
   uv_timer_start(&timer, tick, 100, interval_ms);
