@@ -20,6 +20,10 @@
 #                handshakes a second and the RSS left (bench/handshakes.sh)
 #   make bench-deflate  permessage-deflate off and on: bytes on the wire and
 #                server CPU for a JSON stream (bench/deflate.sh)
+#   make bench-many  half a million WebSocket connections across
+#                comet4j-node processes on one Redis hub, one broadcast to
+#                all, memory per connection in user space and in the kernel
+#                (bench/many-nodes.sh; raises a sysctl for the run if needed)
 #   make fuzz    the libFuzzer targets of native/fuzz/, FUZZ_SECONDS each
 #                (60), then each one's executions and coverage; fails on a
 #                crash (clang and libclang-rt-14-dev come from .ci/install)
@@ -31,7 +35,7 @@
 #                (tests skipped: make test runs them; .ci/run runs both)
 
 .PHONY: all install build test demo bench bench-peers stress fuzz clean dist bench-javasend \
-        bench-conn-memory bench-handshakes bench-deflate
+        bench-conn-memory bench-handshakes bench-deflate bench-many
 
 all: build
 
@@ -68,6 +72,12 @@ bench-handshakes: build
 # DEFLATE_ARGS: bench/deflate.sh's N MESSAGES INTERVAL_MS (5000 200 20).
 bench-deflate:
 	bash bench/deflate.sh $(DEFLATE_ARGS)
+
+# MANY_ARGS: bench/many-nodes.sh's N PER_NODE THREADS STEP_NODES
+# (500000 18000 1 4); it needs only comet4j-node and the bench clients.
+bench-many: install
+	$(MAKE) -C native node
+	bash bench/many-nodes.sh $(MANY_ARGS)
 
 # The stress suite at full size (tests/stress/README.md) and the slowloris
 # scenario at full scale (native/test/test-slowloris.c); make test runs both short.
