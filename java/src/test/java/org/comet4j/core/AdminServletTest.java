@@ -149,9 +149,16 @@ class AdminServletTest {
 
         Harness.Client c = Harness.connect((String) Harness.handshake().get("ticket"));
         assertEquals("open", c.next(10000).get("t"));
+        // The page hears "open" from the core; the CometConnection follows
+        // when the engine's poll thread reports the attach.
+        long deadline = System.currentTimeMillis() + 10000;
+        while (Harness.engine().getConnections().isEmpty() && System.currentTimeMillis() < deadline) {
+            Thread.sleep(10);
+        }
+        assertEquals(1, Harness.engine().getConnections().size());
         c.id = (String) Harness.engine().getConnections().get(0).getId();
         assertTrue(Harness.engine().subscribe(c.id, "room"));
-        long deadline = System.currentTimeMillis() + 10000;
+        deadline = System.currentTimeMillis() + 10000;
         Map<String, Object> after = stats();
         while (((List<Object>) channel(after, "room").get("members")).isEmpty()
                 && System.currentTimeMillis() < deadline) {
