@@ -10,6 +10,9 @@
 #                Tomcat, nchan, node's ws, Tomcat's JSR-356 endpoint and the
 #                kernel's floor, two rounds, one table (bench/peers.sh;
 #                installs nginx and nchan through .ci/install-bench)
+#   make bench-sustained  sustained throughput: 10,000 subscribers, the
+#                broadcast rate stepped up until p99 passes 100 ms, for
+#                comet4j-node and nchan (bench/sustained.sh)
 #   make fuzz    the libFuzzer targets of native/fuzz/, FUZZ_SECONDS each
 #                (60), then each one's executions and coverage; fails on a
 #                crash (clang and libclang-rt-14-dev come from .ci/install)
@@ -20,7 +23,8 @@
 #                comet4j-node, runs their unit tests under qemu, then mvn
 #                (tests skipped: make test runs them; .ci/run runs both)
 
-.PHONY: all install build test demo bench bench-peers stress fuzz clean dist
+.PHONY: all install build test demo bench bench-peers stress fuzz clean dist \
+        bench-sustained
 
 all: build
 
@@ -43,6 +47,12 @@ bench: build
 bench-peers: build
 	bash .ci/install-bench
 	bash bench/peers.sh $(PEERS_ARGS)
+
+# SUSTAINED_ARGS: bench/sustained.sh's N "RATES" STEP_S SIZE (10000
+# "10 25 50 100 200 400 800 1600 3200 6400" 3 64).
+bench-sustained: build
+	bash .ci/install-bench
+	bash bench/sustained.sh $(SUSTAINED_ARGS)
 
 # The stress suite at full size (tests/stress/README.md) and the slowloris
 # scenario at full scale (native/test/test-slowloris.c); make test runs both short.
