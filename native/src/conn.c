@@ -32,8 +32,11 @@ void c4j__conn_want_flush(c4j__conn_t *c) {
   c4j__worker_t *w = c4j__conn_worker(c);
   if (c->flags & C4J__F_IN_FLUSH) return;
   c->flags |= C4J__F_IN_FLUSH;
-  c->flush_next = w->flush_list;
-  w->flush_list = c;
+  c->flush_next = NULL;
+  if (w->flush_tail != NULL) w->flush_tail->flush_next = c;
+  else w->flush_list = c;
+  w->flush_tail = c;
+  w->flush_len++;
 }
 
 int c4j__conn_push_out(c4j__conn_t *c, c4j__buf_t *b) {
@@ -216,6 +219,12 @@ static void close_cb(uv_handle_t *h) {
   if (c->flags & C4J__F_EVICTED) atomic_fetch_sub(&e->evicting, 1);
   if (c->tls != NULL) c4j__tls_free(c);
   atomic_fetch_sub(&e->open_socks, 1);
+  /* The flush list outlives a loop turn when the flush is sliced
+   * (worker.c): the flush frees what it finds gone. */
+  if (c->flags & C4J__F_IN_FLUSH) {
+    c->state = C4J__CONN_GONE;
+    return;
+  }
   c4j__free(c);
 }
 
