@@ -10,9 +10,11 @@
 #               POST /api/publish
 #   nchan       Debian's nginx with libnginx-mod-nchan (one worker,
 #               C4J_SUSTAINED_NCHAN_WORKERS), its websocket subscriber,
-#               POST to its publisher location
+#               POST to its publisher location; nchan-Kw: with K workers
 #   tomcat-api  the jar in Tomcat 10.1 (bench/modes/), tickets through the
 #               real CometServlet handshake, POST /api/publish on Comet.Port
+#   node-b      comet4j-node built otherwise (C4J_NODE_B: its path), e.g.
+#               before a change, for a before/after in one run
 # in ROUNDS rounds interleaved.  For every step: the messages published,
 # deliveries over what was expected (published x subscribers), every
 # delivery's latency from the time it was due to its receipt (p50, p99),
@@ -21,7 +23,8 @@
 # system's ramp stops at the first step whose p99 passes 100 ms or which
 # lost a delivery (or a publish); the rate before it is the highest held.
 # Prints one table a system and round, then the highest rates held, their
-# deliveries a second and the ratios to nchan's.
+# deliveries a second and the ratios of their means over the rounds to
+# nchan's.
 #
 # Usage: bench/sustained.sh [N=10000] [RATES="10 25 50 100 200 400 800 1600
 #        3200 6400"] [STEP_S=3] [SIZE=64]
@@ -70,16 +73,24 @@ run_system() {
   local ctl=$work/ctl-$1-$2
   echo "== ($r) $s, $N subscribers"
   case $s in
-    node)
+    node|node-b)
       NAME[$s]="comet4j-node, HTTP API"
-      start_node "$work/node-$r.log" || return 1
+      if [ "$s" = node-b ]; then
+        [ -x "${C4J_NODE_B:-}" ] || { echo "$me: node-b: C4J_NODE_B is not an executable" >&2; return 1; }
+        NAME[$s]="comet4j-node (C4J_NODE_B), HTTP API"
+      fi
+      local bin_node=$NODE
+      [ "$s" = node ] || bin_node=$C4J_NODE_B
+      NODE=$bin_node start_node "$work/$s-$r.log" || return 1
       spids=$pid
       mint "$N"
       args=(-p "$port" -t "$work/tickets")
       pub=(-port "$port" -path /api/publish -body "$BODY_API" -header "X-Api-Key: $API_KEY") ;;
-    nchan)
-      NAME[$s]="nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null | sed 's/^[0-9]*://; s/+.*//') ($NCHAN_WORKERS worker)"
-      start_nchan "$r" "$NCHAN_WORKERS" || return 1
+    nchan|nchan-*w)
+      local nw=$NCHAN_WORKERS
+      [ "$s" = nchan ] || nw=${s#nchan-}; nw=${nw%w}
+      NAME[$s]="nchan $(dpkg-query -W -f='${Version}' libnginx-mod-nchan 2>/dev/null | sed 's/^[0-9]*://; s/+.*//') ($nw worker$([ "$nw" = 1 ] || echo s))"
+      start_nchan "$s-$r" "$nw" || return 1
       spids=$server
       args=(-p "$port" -t none -path /sub -open 101)
       pub=(-port "$port" -path /pub) ;;
@@ -98,7 +109,7 @@ run_system() {
     >"$log" 2>"$log.err" &
   client=$!
   for _ in $(seq 1800); do
-    grep -q '^ready:' "$log" && break
+    grep -q '^ready:' "$log" 2>/dev/null && break
     kill -0 "$client" 2>/dev/null || break
     sleep 0.1
   done
@@ -194,13 +205,15 @@ mean() {   # mean SYS FIELD(1 rate, 2 deliveries/s)
   for r in $(seq "$ROUNDS"); do xs+=("$(cut -d' ' -f"$2" <<<"${HELD[$1,$r]:--}")"); done
   printf '%s\n' "${xs[@]}" | awk '$1 != "-" { s += $1; n++ } END { if (n) printf "%.1f", s / n }'
 }
-nrate=$(mean nchan 1); ndps=$(mean nchan 2)
-if [ -n "$nrate" ] && [ "$nrate" != 0.0 ]; then
+for ns in $SYSTEMS; do   # the ratios to each nchan run
+  case $ns in nchan|nchan-*w) ;; *) continue ;; esac
+  nrate=$(mean "$ns" 1); ndps=$(mean "$ns" 2)
+  [ -n "$nrate" ] && [ "$nrate" != 0.0 ] || continue
   for s in $SYSTEMS; do
-    [ "$s" = nchan ] && continue
+    case $s in nchan|nchan-*w) continue ;; esac
     a=$(mean "$s" 1); b=$(mean "$s" 2)
-    [ -n "$a" ] && awk -v n="${NAME[$s]:-$s}" -v a="$a" -v b="$b" -v c="$nrate" -v d="$ndps" \
-      'BEGIN { printf "%s / nchan: rate held %.2f, deliveries/s %.2f\n", n, a / c, b / d }'
+    [ -n "$a" ] && awk -v n="${NAME[$s]:-$s}" -v m="${NAME[$ns]}" -v a="$a" -v b="$b" -v c="$nrate" -v d="$ndps" \
+      'BEGIN { printf "%s / %s: rate held %.2f, deliveries/s %.2f\n", n, m, a / c, b / d }'
   done
-fi
+done
 echo "load after: $(uptime); $((SECONDS - t0)) s"
