@@ -141,7 +141,7 @@ static const char *ctl_path;
 static uv_pipe_t ctl_pipe;
 static char ctl_line[512];
 static size_t ctl_len;
-static int64_t win_last_us, win_max_us, win_asked_us;
+static int64_t win_last_us, win_max_us, win_asked_us, read_us;
 static long win_expected = -1;
 static char win_label[64];
 
@@ -426,7 +426,9 @@ static void on_text(client_t *c, const char *p, size_t n) {
   const char *t = memmem(p, n, "\"ts\":", 5);
   if (!s || !t) return;
   int seq = atoi(s + 6);
-  int64_t now = now_us(), sent = strtoll(t + 5, NULL, 10);
+  /* -ctl: the time of the read that brought the frame (one clock read for
+   * all the frames a read brings, at high rates many). */
+  int64_t now = ctl_path ? read_us : now_us(), sent = strtoll(t + 5, NULL, 10);
   if (ctl_path) {
     win_last_us = now;
     if (now - sent > win_max_us) win_max_us = now - sent;
@@ -523,6 +525,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     lost(c, uv_strerror((int)nread));
     return;
   }
+  if (ctl_path) read_us = now_us();
   if (c->ssl) tls_read(c, buf->base, (size_t)nread);
   else feed(c, buf->base, (size_t)nread);
 }
