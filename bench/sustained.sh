@@ -20,7 +20,8 @@
 # delivery's latency from the time it was due to its receipt (p50, p99),
 # deliveries a second, and the CPU seconds of the server, the client, the
 # publisher and the rest of the machine (others) over the step.  A
-# system's ramp stops at the first step whose p99 passes 100 ms or which
+# system's ramp stops at the first step whose p99 passes 100 ms (or
+# C4J_SUSTAINED_P99_MS) or which
 # lost a delivery (or a publish); the rate before it is the highest held.
 # Prints one table a system and round, then the highest rates held, their
 # deliveries a second and the ratios of their means over the rounds to
@@ -29,7 +30,10 @@
 # Usage: bench/sustained.sh [N=10000] [RATES="10 25 50 100 200 400 800 1600
 #        3200 6400"] [STEP_S=3] [SIZE=64]
 # Environment: C4J_SUSTAINED (default "node nchan"), C4J_SUSTAINED_ROUNDS
-# (default 1), C4J_SUSTAINED_NCHAN_WORKERS (1), C4J_SUSTAINED_TOMCAT_OPTS.
+# (default 1), C4J_SUSTAINED_NCHAN_WORKERS (1), C4J_SUSTAINED_TOMCAT_OPTS,
+# C4J_SUSTAINED_QUIET (seconds to wait for quiet cores before a ramp, 20),
+# C4J_SUSTAINED_P99_MS (the p99 a step may reach and be held, 100),
+# C4J_NODE_B (node-b's comet4j-node).
 # Install what it needs first: .ci/install-bench.
 N=${1:-10000}; RATES=${2:-10 25 50 100 200 400 800 1600 3200 6400}
 STEP_S=${3:-3}; SIZE=${4:-64}
@@ -40,7 +44,7 @@ me=sustained
 TOMCAT_OPTS=${C4J_SUSTAINED_TOMCAT_OPTS:-}
 source "$(dirname "$0")/modes-lib.sh"
 source "$(dirname "$0")/peers-lib.sh"
-P99_MAX_MS=100
+P99_MAX_MS=${C4J_SUSTAINED_P99_MS:-100}
 TCK=$(getconf CLK_TCK)
 
 client=
@@ -63,6 +67,21 @@ ticks() {
 }
 # busy: the machine's busy clock ticks so far (all cores).
 busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+
+# quiet: waits (at most C4J_SUSTAINED_QUIET seconds, default 20) for the
+# shared cores to be less than 30 % busy before a ramp starts, and says
+# how busy they were.
+quiet() {
+  local waited=0 pct b0
+  while :; do
+    b0=$(busy); sleep 1
+    pct=$((($(busy) - b0) * 100 / TCK / $(nproc)))
+    [ "$pct" -le 30 ] && break
+    waited=$((waited + 1))
+    [ "$waited" -ge "${C4J_SUSTAINED_QUIET:-20}" ] && break
+  done
+  echo "   the cores were $pct % busy before the ramp (waited $waited s)"
+}
 
 declare -A HELD   # HELD[sys,round] = "rate deliveries/s"
 declare -A NAME
@@ -120,6 +139,7 @@ run_system() {
     return 1
   fi
   sed 's/^/   /' "$log"
+  quiet
   local rate seq0=0 out w held="- -" rows=()
   for rate in $RATES; do
     local s0 c0 p0 b0 s1 c1 b1
