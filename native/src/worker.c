@@ -2,9 +2,9 @@
  * each message to the connection layer: fan-out of a broadcast to a
  * channel's subscribers, sends to an id or a user, commands, drops,
  * hand-overs), ticks once a period for heartbeats and timeouts (one timer
- * per worker, none per connection), and writes once a loop turn what the
- * turn queued (the flush, a uv_prepare and a uv_check, a slice of the
- * connections at a time).
+ * per worker, none per connection), and writes what was queued, each
+ * connection once for all it got (the flush, a uv_prepare and a uv_check,
+ * a slice of the connections at a time).
  */
 #include <pthread.h>
 #include <stdio.h>
