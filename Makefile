@@ -13,6 +13,9 @@
 #   make bench-sustained  sustained throughput: 10,000 subscribers, the
 #                broadcast rate stepped up until p99 passes 100 ms, for
 #                comet4j-node and nchan (bench/sustained.sh)
+#   make bench-javasend  the Java send path: application threads calling
+#                sendTo and sendToUser to 10,000 connections, every message
+#                counted, and the costs of a send's parts (bench/javasend.sh)
 #   make fuzz    the libFuzzer targets of native/fuzz/, FUZZ_SECONDS each
 #                (60), then each one's executions and coverage; fails on a
 #                crash (clang and libclang-rt-14-dev come from .ci/install)
@@ -23,7 +26,7 @@
 #                comet4j-node, runs their unit tests under qemu, then mvn
 #                (tests skipped: make test runs them; .ci/run runs both)
 
-.PHONY: all install build test demo bench bench-peers stress fuzz clean dist \
+.PHONY: all install build test demo bench bench-peers stress fuzz clean dist bench-javasend \
         bench-sustained
 
 all: build
@@ -53,6 +56,10 @@ bench-peers: build
 bench-sustained: build
 	bash .ci/install-bench
 	bash bench/sustained.sh $(SUSTAINED_ARGS)
+
+# JAVASEND_ARGS: bench/javasend.sh's N SENDERS CALLS THREADS (10000 4 2000000 2).
+bench-javasend: build
+	bash bench/javasend.sh $(JAVASEND_ARGS)
 
 # The stress suite at full size (tests/stress/README.md) and the slowloris
 # scenario at full scale (native/test/test-slowloris.c); make test runs both short.

@@ -19,6 +19,9 @@
 #      endpoint for scale (bench/modes.sh; every mode at the largest N
 #      the container way holds under 20,000 open files, then the others
 #      at 10,000).
+#   6. issue 15: the Java send path, sendTo and sendToUser from 4
+#      application threads to 10,000 connections over 5,000 users, every
+#      message counted (bench/javasend.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/out
@@ -31,3 +34,4 @@ bash bench/hub-latency.sh 20 10000 5 1 jvm
 bash bench/hub-latency.sh 20 10000 5 1 api
 bash bench/hub-conns.sh 18000 4 2
 bash bench/modes.sh 10000 20 250
+bash bench/javasend.sh 10000 4 2000000 2

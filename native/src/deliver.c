@@ -13,15 +13,8 @@
  * their count, or C4J_ENOMEM with none left allocated. */
 static int new_msgs(c4j_engine_t *e, c4j__msg_t **msgs, int type,
                     const char *name, size_t name_len, const char *reason) {
-  int n = e->nworkers;
-  for (int i = 0; i < n; i++) {
-    msgs[i] = c4j__msg_new(type, name, name_len, reason);
-    if (msgs[i] == NULL) {
-      while (i-- > 0) c4j__free(msgs[i]);
-      return C4J_ENOMEM;
-    }
-  }
-  return n;
+  int rc = c4j__msgs_new(msgs, e->nworkers, type, name, name_len, reason);
+  return rc < 0 ? rc : e->nworkers;
 }
 
 /* Pushes one message of type to every worker, all sharing buf (whose

@@ -99,12 +99,38 @@ static int frame_binary(size_t max, const char *ch, size_t ch_len,
   return 0;
 }
 
+/* Appends the decimal digits of v at p; returns the end. */
+static char *put_u64(char *p, uint64_t v) {
+  char tmp[20];
+  int n = 0;
+  do tmp[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+  while (n > 0) *p++ = tmp[--n];
+  return p;
+}
+
+static char *put_i64(char *p, int64_t v) {
+  if (v < 0) {
+    *p++ = '-';
+    return put_u64(p, (uint64_t)0 - (uint64_t)v);
+  }
+  return put_u64(p, (uint64_t)v);
+}
+
+static char *put(char *p, const char *s, size_t n) {
+  memcpy(p, s, n);
+  return p + n;
+}
+#define PUT_LIT(p, lit) put((p), (lit), sizeof(lit) - 1)
+
+/* A message's text frame is {"t":"msg","ch":CH[,"u":U][,"e":E,"o":O],
+ * "data":DATA,"time":T}: built with memcpy and digits, no printf, since
+ * every send to a page makes one. */
 int c4j__frame_msg(size_t max, const char *ch, size_t ch_len,
                    const c4j__hist_chan_t *hc, const char *u,
                    const char *json, size_t json_len, int64_t time_ms,
                    c4j__buf_t **out) {
   static const char a[] = "{\"t\":\"msg\",\"ch\":\"";
-  char mid[160], tail[40];
+  char mid[160], tail[40], *m = mid, *t = tail;
   size_t mid_len, tail_len, len, h, at;
   c4j__buf_t *buf;
 
@@ -112,18 +138,24 @@ int c4j__frame_msg(size_t max, const char *ch, size_t ch_len,
     return frame_binary(max, ch, ch_len, hc, u, (const uint8_t *)json + 1,
                         json_len - 1, time_ms, out);
   if (!c4j__frame_json_ok(json, json_len)) return C4J_EBADJSON;
-  mid_len = 0;
-  if (u != NULL)
-    mid_len = (size_t)snprintf(mid, sizeof(mid), "\",\"u\":\"%.47s", u);
-  if (hc != NULL)
-    mid_len += (size_t)snprintf(mid + mid_len, sizeof(mid) - mid_len,
-                                "\",\"e\":\"%s\",\"o\":%" PRIu64 ",\"data\":",
-                                hc->epoch, hc->last + 1);
-  else
-    mid_len += (size_t)snprintf(mid + mid_len, sizeof(mid) - mid_len,
-                                "\",\"data\":");
-  tail_len = (size_t)snprintf(tail, sizeof(tail), ",\"time\":%" PRId64 "}",
-                              time_ms);
+  if (u != NULL) { /* at most 47 bytes of it, as "%.47s" */
+    m = PUT_LIT(m, "\",\"u\":\"");
+    m = put(m, u, strnlen(u, 47));
+  }
+  if (hc != NULL) {
+    m = PUT_LIT(m, "\",\"e\":\"");
+    m = put(m, hc->epoch, strlen(hc->epoch));
+    m = PUT_LIT(m, "\",\"o\":");
+    m = put_u64(m, hc->last + 1);
+    m = PUT_LIT(m, ",\"data\":");
+  } else {
+    m = PUT_LIT(m, "\",\"data\":");
+  }
+  mid_len = (size_t)(m - mid);
+  t = PUT_LIT(t, ",\"time\":");
+  t = put_i64(t, time_ms);
+  *t++ = '}';
+  tail_len = (size_t)(t - tail);
   len = sizeof(a) - 1 + ch_len + mid_len + json_len + tail_len;
   h = c4j_ws_header_len(len);
   if (h + len > max) return C4J_ETOOBIG;

@@ -54,6 +54,8 @@ typedef struct {
                            the worker took it */
   uint16_t name_len;
   const char *reason;   /* points into text, after the name's NUL */
+  void *block;          /* NULL, or the allocation it shares with the
+                           other messages of one send (c4j__msgs_new) */
   char text[];          /* name NUL reason NUL */
 } c4j__msg_t;
 
@@ -62,6 +64,12 @@ typedef struct {
  * c4j__msg_free, which drops buf. */
 c4j__msg_t *c4j__msg_new(int type, const char *name, size_t name_len,
                          const char *reason);
+/* n (1..256) such messages, alike, in one allocation (one send to every
+ * worker: one malloc, not n, and one free, by whichever worker frees its
+ * message last); 0, or C4J_ENOMEM with none made.  Each is freed with
+ * c4j__msg_free like any other. */
+int c4j__msgs_new(c4j__msg_t **out, int n, int type, const char *name,
+                  size_t name_len, const char *reason);
 void c4j__msg_free(c4j__msg_t *m);
 
 #endif /* C4J_INBOX_H */

@@ -180,14 +180,16 @@ static int copy_name(JNIEnv *env, jbyteArray a, char *out, jsize max,
   return 0;
 }
 
-/* What the six sends share: who (an id, a user or nobody), a channel and
- * the data, JSON or (binary) bytes.  The data stays pinned only for the
- * copy into the frame (no blocking happens inside); empty binary data is
- * not pinned at all. */
-enum { TO_ALL, TO_CID, TO_USER };
+/* The six sends (Native.send): one array from a SendBuffer holding the
+ * data, the channel and who it goes to (an id, a user or nobody), back to
+ * back.  What fits in SMALL is copied onto the stack (one JNI call); a
+ * larger one stays pinned only for the copy into the frame (no blocking
+ * happens inside).  Empty binary data is a message; empty JSON is not. */
+enum { TO_ALL = 0, TO_CID = 1, TO_USER = 2, BINARY = 4 };
+#define SMALL 4096
 
 static jint send_to_core(c4j_engine_t *e, int to, int binary, const char *w,
-                         jsize wn, const char *ch, jsize chn, const jbyte *d,
+                         jsize wn, const char *ch, jsize chn, const char *d,
                          jsize dn, jlong time_ms) {
   if (binary && to == TO_ALL)
     return c4j_send_all_binary(e, ch, (size_t)chn, d, (size_t)dn, time_ms);
@@ -198,68 +200,43 @@ static jint send_to_core(c4j_engine_t *e, int to, int binary, const char *w,
     return c4j_send_user_binary(e, w, (size_t)wn, ch, (size_t)chn, d,
                                 (size_t)dn, time_ms);
   if (to == TO_ALL)
-    return c4j_send_all(e, ch, (size_t)chn, (const char *)d, (size_t)dn,
-                        time_ms);
+    return c4j_send_all(e, ch, (size_t)chn, d, (size_t)dn, time_ms);
   if (to == TO_CID)
-    return c4j_send_to(e, w, (size_t)wn, ch, (size_t)chn, (const char *)d,
-                       (size_t)dn, time_ms);
-  return c4j_send_user(e, w, (size_t)wn, ch, (size_t)chn, (const char *)d,
-                       (size_t)dn, time_ms);
+    return c4j_send_to(e, w, (size_t)wn, ch, (size_t)chn, d, (size_t)dn,
+                       time_ms);
+  return c4j_send_user(e, w, (size_t)wn, ch, (size_t)chn, d, (size_t)dn,
+                       time_ms);
 }
 
-static jint send_data(JNIEnv *env, jlong h, int to, int binary,
-                      jbyteArray who, jbyteArray channel, jbyteArray data,
-                      jlong time_ms) {
+static jint n_send(JNIEnv *env, jclass cls, jlong h, jint kind,
+                   jbyteArray buf, jint dn, jint chn, jint wn,
+                   jlong time_ms) {
   c4j_engine_t *e = handle(h);
-  char ch[C4J_MAX_CHANNEL + 1], w[C4J_MAX_USER + 1];
-  jsize chn = 0, wn = 0, dn;
-  jbyte *d;
+  int to = kind & 3, binary = (kind & BINARY) != 0;
+  jsize max = to == TO_CID ? C4J_MAX_ID : C4J_MAX_USER;
+  int64_t total = (int64_t)dn + chn + wn;
+  char small[SMALL];
+  jbyte *p;
   jint rc;
   if (e == NULL) return C4J_ESTATE;
-  if (to != TO_ALL &&
-      (rc = copy_name(env, who, w, to == TO_CID ? C4J_MAX_ID : C4J_MAX_USER,
-                      &wn)) != 0)
-    return rc;
-  if ((rc = copy_name(env, channel, ch, C4J_MAX_CHANNEL, &chn)) != 0)
-    return rc;
-  if (data == NULL) return binary ? C4J_EINVAL_ARG : C4J_EBADJSON;
-  dn = (*env)->GetArrayLength(env, data);
-  if (dn == 0 && binary)
-    return send_to_core(e, to, binary, w, wn, ch, chn, NULL, 0, time_ms);
-  if (dn <= 0) return C4J_EBADJSON;
-  d = (*env)->GetPrimitiveArrayCritical(env, data, NULL);
-  if (d == NULL) return C4J_ENOMEM;
-  rc = send_to_core(e, to, binary, w, wn, ch, chn, d, dn, time_ms);
-  (*env)->ReleasePrimitiveArrayCritical(env, data, d, JNI_ABORT);
+  if (buf == NULL || kind < 0 || kind > (TO_USER | BINARY) || to > TO_USER ||
+      dn < 0 || chn < 0 || wn < 0 ||
+      total > (*env)->GetArrayLength(env, buf))
+    return C4J_EINVAL_ARG;
+  if (to == TO_ALL ? wn != 0 : wn == 0 || wn > max) return C4J_EBADNAME;
+  if (chn == 0 || chn > C4J_MAX_CHANNEL) return C4J_EBADNAME;
+  if (dn == 0 && !binary) return C4J_EBADJSON;
+  if (total <= SMALL) {
+    (*env)->GetByteArrayRegion(env, buf, 0, (jsize)total, (jbyte *)small);
+    return send_to_core(e, to, binary, small + dn + chn, wn, small + dn, chn,
+                        small, dn, time_ms);
+  }
+  p = (*env)->GetPrimitiveArrayCritical(env, buf, NULL);
+  if (p == NULL) return C4J_ENOMEM;
+  rc = send_to_core(e, to, binary, (const char *)p + dn + chn, wn,
+                    (const char *)p + dn, chn, (const char *)p, dn, time_ms);
+  (*env)->ReleasePrimitiveArrayCritical(env, buf, p, JNI_ABORT);
   return rc;
-}
-
-static jint n_send_all(JNIEnv *env, jclass cls, jlong h, jbyteArray channel,
-                       jbyteArray json, jlong time_ms) {
-  return send_data(env, h, TO_ALL, 0, NULL, channel, json, time_ms);
-}
-
-static jint n_send_to(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
-                      jbyteArray channel, jbyteArray json, jlong time_ms) {
-  return send_data(env, h, TO_CID, 0, cid, channel, json, time_ms);
-}
-
-static jint n_send_all_binary(JNIEnv *env, jclass cls, jlong h,
-                              jbyteArray channel, jbyteArray data,
-                              jlong time_ms) {
-  return send_data(env, h, TO_ALL, 1, NULL, channel, data, time_ms);
-}
-
-static jint n_send_to_binary(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
-                             jbyteArray channel, jbyteArray data,
-                             jlong time_ms) {
-  return send_data(env, h, TO_CID, 1, cid, channel, data, time_ms);
-}
-
-static jint n_send_user_binary(JNIEnv *env, jclass cls, jlong h,
-                               jbyteArray user, jbyteArray channel,
-                               jbyteArray data, jlong time_ms) {
-  return send_data(env, h, TO_USER, 1, user, channel, data, time_ms);
 }
 
 static jint n_drop(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
@@ -332,11 +309,6 @@ static jint n_send_frame(JNIEnv *env, jclass cls, jlong h, jbyteArray cid,
   rc = c4j_send_frame(e, id, (size_t)idn, (const char *)f, (size_t)fn);
   (*env)->ReleasePrimitiveArrayCritical(env, frame, f, JNI_ABORT);
   return rc;
-}
-
-static jint n_send_user(JNIEnv *env, jclass cls, jlong h, jbyteArray user,
-                        jbyteArray channel, jbyteArray json, jlong time_ms) {
-  return send_data(env, h, TO_USER, 0, user, channel, json, time_ms);
 }
 
 static jstring n_new_id(JNIEnv *env, jclass cls) {
@@ -775,16 +747,11 @@ static const JNINativeMethod methods[] = {
   { "enginePort", "(J)I", (void *)n_engine_port },
   { "engineStop", "(J)I", (void *)n_engine_stop },
   { "engineFree", "(J)V", (void *)n_engine_free },
-  { "sendAll", "(J[B[BJ)I", (void *)n_send_all },
-  { "sendTo", "(J[B[B[BJ)I", (void *)n_send_to },
+  { "send", "(JI[BIIIJ)I", (void *)n_send },
   { "drop", "(J[BILjava/lang/String;)I", (void *)n_drop },
   { "subscribe", "(J[B[BJ)I", (void *)n_subscribe },
   { "unsubscribe", "(J[B[B)I", (void *)n_unsubscribe },
   { "sendFrame", "(J[B[B)I", (void *)n_send_frame },
-  { "sendUser", "(J[B[B[BJ)I", (void *)n_send_user },
-  { "sendAllBinary", "(J[B[BJ)I", (void *)n_send_all_binary },
-  { "sendToBinary", "(J[B[B[BJ)I", (void *)n_send_to_binary },
-  { "sendUserBinary", "(J[B[B[BJ)I", (void *)n_send_user_binary },
   { "newId", "()Ljava/lang/String;", (void *)n_new_id },
   { "ticket", "(J[B)Ljava/lang/String;", (void *)n_ticket },
   { "poll", "(JLjava/nio/ByteBuffer;I)I", (void *)n_poll },

@@ -39,26 +39,24 @@ final class Delivery {
     // ---- messages (CometEngine's sendTo*, with their MessageEvents) ----------------------
 
     /**
-     * What a send hands the core: the bytes themselves when data is a
-     * byte[] (a binary message), else its JSON (UTF-8).  The array is
-     * read, never kept: the core copies it before the call returns.
+     * What a send hands the core ({@link SendBuffer}, one JNI call): the
+     * bytes themselves when data is a byte[] (a binary message), else its
+     * JSON (UTF-8); the channel; who.  Each send to a list reuses the
+     * encoded data and channel.
      */
-    private static final class Payload {
-        final boolean binary;
-        final byte[] bytes;
-
-        Payload(Object data) {
-            binary = data instanceof byte[];
-            bytes = binary ? (byte[]) data : EngineHandle.utf8(JSONUtil.object2json(data));
-        }
-    }
-
     void sendTo(String channel, CometConnection c, Object data) {
         checkChannel(channel);
         if (c == null) {
             throw new NullPointerException("connection");
         }
-        sendData(channel, c.getId(), new Payload(data));
+        SendBuffer b = SendBuffer.take();
+        try {
+            boolean binary = data instanceof byte[];
+            b.data(data, binary, channel);
+            sendData(channel, c.getId(), binary, b);
+        } finally {
+            b.release();
+        }
         fireMessage(c, data, channel);
     }
 
@@ -67,9 +65,15 @@ final class Delivery {
         if (list.isEmpty()) {
             return;
         }
-        Payload p = new Payload(data);
-        for (CometConnection c : list) {
-            sendData(channel, c.getId(), p);
+        SendBuffer b = SendBuffer.take();
+        try {
+            boolean binary = data instanceof byte[];
+            b.data(data, binary, channel);
+            for (CometConnection c : list) {
+                sendData(channel, c.getId(), binary, b);
+            }
+        } finally {
+            b.release();
         }
         for (CometConnection c : list) {
             fireMessage(c, data, channel);
@@ -78,10 +82,15 @@ final class Delivery {
 
     void sendToAll(String channel, Object data) {
         checkChannel(channel);
-        byte[] ch = EngineHandle.utf8(channel);
-        Payload p = new Payload(data);
-        int rc = engine.running("sendToAll").call("sendToAll", h -> p.binary
-                ? Native.sendAllBinary(h, ch, p.bytes, 0) : Native.sendAll(h, ch, p.bytes, 0));
+        SendBuffer b = SendBuffer.take();
+        int rc;
+        try {
+            boolean binary = data instanceof byte[];
+            b.data(data, binary, channel);
+            rc = engine.running("sendToAll").send("sendToAll", Native.TO_ALL | (binary ? Native.BINARY : 0), b, 0);
+        } finally {
+            b.release();
+        }
         if (rc == NativeException.ESTOPPED) {
             return; // the engine is stopping: every connection is closing anyway
         }
@@ -98,11 +107,16 @@ final class Delivery {
         if (userId == null || userId.isEmpty()) {
             throw new IllegalArgumentException("comet4j: user must not be empty");
         }
-        byte[] u = EngineHandle.utf8(userId);
-        byte[] ch = EngineHandle.utf8(channel);
-        Payload p = new Payload(data);
-        int rc = engine.running("sendToUser").call("sendToUser", h -> p.binary
-                ? Native.sendUserBinary(h, u, ch, p.bytes, 0) : Native.sendUser(h, u, ch, p.bytes, 0));
+        SendBuffer b = SendBuffer.take();
+        int rc;
+        try {
+            boolean binary = data instanceof byte[];
+            b.data(data, binary, channel);
+            b.who(userId);
+            rc = engine.running("sendToUser").send("sendToUser", Native.TO_USER | (binary ? Native.BINARY : 0), b, 0);
+        } finally {
+            b.release();
+        }
         if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {
             return;
         }
@@ -120,7 +134,14 @@ final class Delivery {
         if (connectionId == null || connectionId.isEmpty()) {
             throw new IllegalArgumentException("comet4j: connection id must not be empty");
         }
-        sendData(channel, connectionId, new Payload(data));
+        SendBuffer b = SendBuffer.take();
+        try {
+            boolean binary = data instanceof byte[];
+            b.data(data, binary, channel);
+            sendData(channel, connectionId, binary, b);
+        } finally {
+            b.release();
+        }
     }
 
     static void checkChannel(String channel) {
@@ -135,12 +156,10 @@ final class Delivery {
         }
     }
 
-    /** Native.sendTo (or sendToBinary): to connection cid, wherever it is. */
-    private void sendData(String channel, String cid, Payload p) {
-        byte[] id = EngineHandle.utf8(cid);
-        byte[] ch = EngineHandle.utf8(channel);
-        int rc = engine.running("sendTo").call("sendTo", h -> p.binary
-                ? Native.sendToBinary(h, id, ch, p.bytes, 0) : Native.sendTo(h, id, ch, p.bytes, 0));
+    /** Native.send to connection cid, wherever it is, of the data and channel in b. */
+    private void sendData(String channel, String cid, boolean binary, SendBuffer b) {
+        b.who(cid);
+        int rc = engine.running("sendTo").send("sendTo", Native.TO_ID | (binary ? Native.BINARY : 0), b, 0);
         // A connection that closed a moment ago is not an error (Comet4J did not
         // fail either), nor is a send while the engine stops.
         if (rc == NativeException.ENOCONN || rc == NativeException.ESTOPPED) {

@@ -4,7 +4,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.function.LongFunction;
 import java.util.function.LongToIntFunction;
 import java.util.logging.Logger;
@@ -13,12 +13,20 @@ import org.comet4j.core.exception.ConfigException;
 import org.comet4j.core.exception.NativeException;
 
 /**
- * Owns one native engine (a c4j_engine_t*) and guards every use of it: calls
- * take a read lock and fail with IllegalStateException once the engine is
- * stopping; {@link #close()} frees it under the write lock, so no call can
- * run on freed memory.  Life cycle: open (created and started) → stopping
- * ({@link #stop()}: only poll still works, to drain the last events) →
- * closed ({@link #close()}, compare-and-set, idempotent).
+ * Owns one native engine (a c4j_engine_t*) and guards every use of it: each
+ * call counts itself in while it runs and fails with IllegalStateException
+ * once the engine is closed; {@link #close()} frees it only when no call is
+ * counted in, so no call can run on freed memory.  Life cycle: open
+ * (created and started) → stopping ({@link #stop()}: calls answer -1008,
+ * only poll still works, to drain the last events) → closed
+ * ({@link #close()}, compare-and-set, idempotent).
+ *
+ * <p>The count is striped (a counter for each of {@value #STRIPES} groups of
+ * threads, each on a cache line of its own) because every send takes it:
+ * one shared counter, or a read lock, would bounce between the cores at
+ * each call.  A call increments its stripe, then reads the state; close
+ * sets the state, then waits for every stripe to read 0: both are volatile,
+ * so either the call sees CLOSED or close sees the call.
  */
 final class EngineHandle implements AutoCloseable {
 
@@ -28,9 +36,14 @@ final class EngineHandle implements AutoCloseable {
     private static final int STOPPING = 1;
     private static final int CLOSED = 2;
 
+    /** Stripes of the count of calls in flight (a power of two). */
+    static final int STRIPES = 16;
+    /** Longs between two stripes: 64 bytes, a cache line. */
+    private static final int SPREAD = 8;
+
     private final long address;
     private final AtomicInteger state = new AtomicInteger(OPEN);
-    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    private final AtomicLongArray inFlight = new AtomicLongArray(STRIPES * SPREAD);
 
     private EngineHandle(long address) {
         this.address = address;
@@ -111,48 +124,78 @@ final class EngineHandle implements AutoCloseable {
         return new NativeException(CometProtocol.CONFIG_HUB + ": " + reason + " (" + rc + ")", rc);
     }
 
+    /** Counts the calling thread's call in: its stripe's index, for {@link #leave}. */
+    private int enter() {
+        int i = (int) Thread.currentThread().getId() & (STRIPES - 1);
+        inFlight.getAndIncrement(i * SPREAD);
+        return i;
+    }
+
+    private void leave(int i) {
+        inFlight.getAndDecrement(i * SPREAD);
+    }
+
     /**
      * Runs a native call that takes the handle and returns an int.  While
      * stopping it returns -1008 (engine stopped) without calling.
      * @throws IllegalStateException once closed
      */
     int call(String op, LongToIntFunction f) {
-        lock.readLock().lock();
+        int i = enter();
         try {
-            ensureNotClosed(op);
-            if (state.get() != OPEN) {
-                return NativeException.ESTOPPED;
+            int s = state.get();
+            if (s == CLOSED) {
+                throw closed(op);
             }
-            return f.applyAsInt(address);
+            return s == OPEN ? f.applyAsInt(address) : NativeException.ESTOPPED;
         } finally {
-            lock.readLock().unlock();
+            leave(i);
+        }
+    }
+
+    /**
+     * Native.send of what b holds (see {@link SendBuffer}): {@link #call}
+     * without a lambda, for the sends.
+     * @throws IllegalStateException once closed
+     */
+    int send(String op, int kind, SendBuffer b, long timeMs) {
+        int i = enter();
+        try {
+            int s = state.get();
+            if (s == CLOSED) {
+                throw closed(op);
+            }
+            return s == OPEN ? Native.send(address, kind, b.bytes(), b.dataLen, b.channelLen, b.whoLen, timeMs)
+                    : NativeException.ESTOPPED;
+        } finally {
+            leave(i);
         }
     }
 
     /** Like {@link #call}, for calls returning an object: null while stopping. */
     <T> T get(String op, LongFunction<T> f) {
-        lock.readLock().lock();
+        int i = enter();
         try {
-            ensureNotClosed(op);
-            if (state.get() != OPEN) {
-                return null;
+            int s = state.get();
+            if (s == CLOSED) {
+                throw closed(op);
             }
-            return f.apply(address);
+            return s == OPEN ? f.apply(address) : null;
         } finally {
-            lock.readLock().unlock();
+            leave(i);
         }
     }
 
     /** Native.poll, still allowed while stopping; -1008 once closed. */
     int poll(ByteBuffer buf, int timeoutMs) {
-        lock.readLock().lock();
+        int i = enter();
         try {
             if (state.get() == CLOSED) {
                 return NativeException.ESTOPPED;
             }
             return Native.poll(address, buf, timeoutMs);
         } finally {
-            lock.readLock().unlock();
+            leave(i);
         }
     }
 
@@ -163,11 +206,11 @@ final class EngineHandle implements AutoCloseable {
     /** Closes the listener and every connection; idempotent. */
     void stop() {
         if (state.compareAndSet(OPEN, STOPPING)) {
-            lock.readLock().lock();
+            int i = enter(); // counted in: a close() from another thread waits for it
             try {
                 Native.engineStop(address);
             } finally {
-                lock.readLock().unlock();
+                leave(i);
             }
         }
     }
@@ -177,19 +220,43 @@ final class EngineHandle implements AutoCloseable {
     public void close() {
         stop();
         if (state.compareAndSet(STOPPING, CLOSED)) {
-            lock.writeLock().lock();
-            try {
-                Native.engineFree(address);
-            } finally {
-                lock.writeLock().unlock();
-            }
+            awaitCalls();
+            Native.engineFree(address);
         }
     }
 
-    private void ensureNotClosed(String op) {
-        if (state.get() == CLOSED) {
-            throw new IllegalStateException("comet4j: " + op + " after the engine was closed");
+    /**
+     * Waits until no call is counted in (a call that counts itself in from
+     * now on sees CLOSED and does not call).  Calls never block on the
+     * network; poll and the cluster's questions wait at most their timeout.
+     */
+    private void awaitCalls() {
+        boolean interrupted = false;
+        for (int spins = 0; ; spins++) {
+            boolean idle = true;
+            for (int i = 0; i < STRIPES && idle; i++) {
+                idle = inFlight.get(i * SPREAD) == 0;
+            }
+            if (idle) {
+                break;
+            }
+            if (spins < 100) {
+                Thread.onSpinWait();
+            } else {
+                try {
+                    Thread.sleep(1);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
         }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static IllegalStateException closed(String op) {
+        return new IllegalStateException("comet4j: " + op + " after the engine was closed");
     }
 
     static byte[] utf8(String s) {

@@ -44,9 +44,23 @@ final class Native {
     /** Frees a stopped engine; the handle is invalid afterwards. */
     static native void engineFree(long h);
 
-    static native int sendAll(long h, byte[] channel, byte[] json, long timeMs);
+    /** {@link #send}'s kinds: to every page of a channel, to one connection, to a user's. */
+    static final int TO_ALL = 0, TO_ID = 1, TO_USER = 2;
+    /** Added to a kind: the data is bytes, a binary message (docs/protocol.md section 11):
+     *  a binary frame on WebSocket, base64 on SSE and long-poll. */
+    static final int BINARY = 4;
 
-    static native int sendTo(long h, byte[] cid, byte[] channel, byte[] json, long timeMs);
+    /**
+     * One message, all in buf (a {@link SendBuffer}'s array): the data, its
+     * first dataLen bytes (JSON in UTF-8, or with BINARY the bytes), then
+     * the channel (channelLen bytes), then the connection id or user
+     * (whoLen bytes, none for TO_ALL): c4j_send_all, c4j_send_to,
+     * c4j_send_user or their _binary forms as kind says.  The core copies
+     * what it keeps before returning.  0 or a negative code (-22 when the
+     * lengths do not fit the array).
+     */
+    static native int send(long h, int kind, byte[] buf, int dataLen, int channelLen, int whoLen,
+                           long timeMs);
 
     static native int drop(long h, byte[] cid, int code, String reason);
 
@@ -61,19 +75,6 @@ final class Native {
 
     /** Sends one whole frame (a JSON object, e.g. a command's answer) to one connection. */
     static native int sendFrame(long h, byte[] cid, byte[] frameJson);
-
-    /** Sends a message to every connection whose ticket names this user. */
-    static native int sendUser(long h, byte[] user, byte[] channel, byte[] json, long timeMs);
-
-    /** sendAll with bytes for data (c4j_send_all_binary, docs/protocol.md section 11):
-     *  a binary frame on WebSocket, base64 on SSE and long-poll. */
-    static native int sendAllBinary(long h, byte[] channel, byte[] data, long timeMs);
-
-    /** sendTo with bytes for data (c4j_send_to_binary). */
-    static native int sendToBinary(long h, byte[] cid, byte[] channel, byte[] data, long timeMs);
-
-    /** sendUser with bytes for data (c4j_send_user_binary). */
-    static native int sendUserBinary(long h, byte[] user, byte[] channel, byte[] data, long timeMs);
 
     /** A new random connection id (22 URL-safe characters). */
     static native String newId();

@@ -8,7 +8,6 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
 import java.util.Date;
-import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -53,6 +52,16 @@ public class JSONUtil {
     }
 
     /**
+     * Appends obj's JSON text (what {@link #object2json(Object)} returns)
+     * to sb, for a caller that reuses one builder for many values.
+     * @return sb
+     */
+    public static StringBuilder append(StringBuilder sb, Object obj) {
+        new Writer(sb).value(obj, 0);
+        return sb;
+    }
+
+    /**
      * A bean as a JSON object of its public getters (even a Map, List or
      * String: their getters), as Comet4J's bean2json; "{}" for null.
      */
@@ -62,7 +71,7 @@ public class JSONUtil {
         }
         StringBuilder sb = new StringBuilder();
         Writer w = new Writer(sb);
-        w.path.put(bean, Boolean.TRUE);
+        w.enter(bean);
         w.bean(bean, 0);
         return sb.toString();
     }
@@ -387,7 +396,17 @@ public class JSONUtil {
     /** Appends s as a JSON string (with quotes) to sb. */
     public static void quote(StringBuilder sb, String s) {
         sb.append('"');
-        for (int i = 0; i < s.length(); i++) {
+        int n = s.length(), i = 0;
+        while (i < n && plain(s.charAt(i))) {
+            i++;
+        }
+        // The plain start in one copy (most strings are plain to the end).
+        if (i == n) {
+            sb.append(s);
+        } else if (i > 0) {
+            sb.append(s, 0, i);
+        }
+        for (; i < n; i++) {
             char c = s.charAt(i);
             switch (c) {
                 case '"': sb.append("\\\""); break;
@@ -408,12 +427,36 @@ public class JSONUtil {
         sb.append('"');
     }
 
+    /** A char that {@link #quote} copies as it is. */
+    private static boolean plain(char c) {
+        return c >= 0x20 && c != '"' && c != '\\' && c != 0x7f && c != '\u2028' && c != '\u2029';
+    }
+
     private static final class Writer {
         private final StringBuilder sb;
-        private final IdentityHashMap<Object, Boolean> path = new IdentityHashMap<>();
+        /** The containers and beans being written, outermost first (a cycle is one met again). */
+        private Object[] path;
+        private int onPath;
 
         Writer(StringBuilder sb) {
             this.sb = sb;
+        }
+
+        /** Puts o on the path; throws for a cycle, o already on it. */
+        void enter(Object o) {
+            if (path == null) {
+                path = new Object[8];
+            }
+            for (int i = 0; i < onPath; i++) {
+                if (path[i] == o) {
+                    throw new CometException("JSONUtil: cycle: a " + o.getClass().getName()
+                            + " contains itself");
+                }
+            }
+            if (onPath == path.length) {
+                path = java.util.Arrays.copyOf(path, onPath * 2);
+            }
+            path[onPath++] = o;
         }
 
         void value(Object o, int depth) {
@@ -439,6 +482,10 @@ public class JSONUtil {
         }
 
         private void number(Number n) {
+            if (n instanceof Integer || n instanceof Long || n instanceof Short || n instanceof Byte) {
+                sb.append(n.longValue()); // the digits of toString(), without a String
+                return;
+            }
             if (n instanceof Double || n instanceof Float) {
                 double d = n.doubleValue();
                 if (Double.isNaN(d) || Double.isInfinite(d)) {
@@ -454,10 +501,7 @@ public class JSONUtil {
                 throw new CometException("JSONUtil: nesting deeper than " + MAX_DEPTH
                         + " at " + o.getClass().getName());
             }
-            if (path.put(o, Boolean.TRUE) != null) {
-                throw new CometException("JSONUtil: cycle: a " + o.getClass().getName()
-                        + " contains itself");
-            }
+            enter(o);
             try {
                 if (o instanceof Map) {
                     map((Map<?, ?>) o, depth);
@@ -488,7 +532,7 @@ public class JSONUtil {
                     bean(o, depth);
                 }
             } finally {
-                path.remove(o);
+                path[--onPath] = null;
             }
         }
 
