@@ -16,6 +16,17 @@
 #   make bench-javasend  the Java send path: application threads calling
 #                sendTo and sendToUser to 10,000 connections, every message
 #                counted, and the costs of a send's parts (bench/javasend.sh)
+#   make bench-conn-memory  what a connection keeps in Tomcat, handshake
+#                included: 10,000 and 19,000 through CometServlet, a fixed
+#                pre-touched heap and Tomcat's default (bench/conn-memory.sh)
+#   make bench-handshakes  10,000 pages back at once: CometServlet
+#                handshakes a second and the RSS left (bench/handshakes.sh)
+#   make bench-deflate  permessage-deflate off and on: bytes on the wire and
+#                server CPU for a JSON stream (bench/deflate.sh)
+#   make bench-many  half a million WebSocket connections across
+#                comet4j-node processes on one Redis hub, one broadcast to
+#                all, memory per connection in user space and in the kernel
+#                (bench/many-nodes.sh; raises a sysctl for the run if needed)
 #   make fuzz    the libFuzzer targets of native/fuzz/, FUZZ_SECONDS each
 #                (60), then each one's executions and coverage; fails on a
 #                crash (clang and libclang-rt-14-dev come from .ci/install)
@@ -27,6 +38,7 @@
 #                (tests skipped: make test runs them; .ci/run runs both)
 
 .PHONY: all install build test demo bench bench-peers stress fuzz clean dist bench-javasend \
+        bench-conn-memory bench-handshakes bench-deflate bench-many \
         bench-sustained
 
 all: build
@@ -60,6 +72,22 @@ bench-sustained: build
 # JAVASEND_ARGS: bench/javasend.sh's N SENDERS CALLS THREADS (10000 4 2000000 2).
 bench-javasend: build
 	bash bench/javasend.sh $(JAVASEND_ARGS)
+
+bench-conn-memory: build
+	bash bench/conn-memory.sh 10000 19000
+
+bench-handshakes: build
+	bash bench/handshakes.sh 10000 1000
+
+# DEFLATE_ARGS: bench/deflate.sh's N MESSAGES INTERVAL_MS (5000 200 20).
+bench-deflate:
+	bash bench/deflate.sh $(DEFLATE_ARGS)
+
+# MANY_ARGS: bench/many-nodes.sh's N PER_NODE THREADS STEP_NODES
+# (500000 18000 1 4); it needs only comet4j-node and the bench clients.
+bench-many: install
+	$(MAKE) -C native node
+	bash bench/many-nodes.sh $(MANY_ARGS)
 
 # The stress suite at full size (tests/stress/README.md) and the slowloris
 # scenario at full scale (native/test/test-slowloris.c); make test runs both short.

@@ -12,7 +12,7 @@ PER_NODE=${1:-18000}; NODES=${2:-4}; THREADS=${3:-2}
 source "$(dirname "$0")/hub-lib.sh"
 start_redis
 echo "hub-conns: $NODES nodes x $PER_NODE WebSocket clients, Comet.Threads=$THREADS"
-declare -a port pid rss0 sub
+declare -a port pid rss0
 for i in $(seq 0 $((NODES - 1))); do
   start_node "n$i" --threads "$THREADS"
   eval "port[$i]=\$n${i}_port pid[$i]=\$n${i}_pid"
@@ -21,44 +21,24 @@ done
 start=$SECONDS
 for i in $(seq 0 $((NODES - 1))); do
   # 8 source addresses per client process: 127.0.0.(2+8i)...
-  "$bin/hubbench" sub -p "${port[$i]}" -s "$SECRET" -n "$PER_NODE" -m 1 \
-    -addr $((2 + 8 * i)) -per-addr 5000 -idle 10000 -T 170 \
-    >"$work/sub$i.out" 2>"$work/sub$i.err" &
-  sub[$i]=$!; pids+=("${sub[$i]}")
+  start_sub "$i" "${port[$i]}" "$PER_NODE" $((2 + 8 * i)) -per-addr 5000 -idle 10000 -T 170
 done
 for i in $(seq 0 $((NODES - 1))); do
   wait_grep "$work/sub$i.out" 1200 '^ready' || { echo "clients of node $i not ready:"; cat "$work/sub$i.err"; exit 1; }
 done
 held=0
-for i in $(seq 0 $((NODES - 1))); do
-  n=$(sed -n 's/^ready \([0-9]*\) of.*/\1/p' "$work/sub$i.out"); held=$((held + n))
-done
+for i in $(seq 0 $((NODES - 1))); do held=$((held + $(sub_ready "$i"))); done
 echo "connected: $held clients in $((SECONDS - start)) s"
 sleep 2
 total_rss=0
 for i in $(seq 0 $((NODES - 1))); do
   r=$(rss_kb "${pid[$i]}"); total_rss=$((total_rss + r - rss0[i]))
-  n=$(sed -n 's/^ready \([0-9]*\) of.*/\1/p' "$work/sub$i.out")
+  n=$(sub_ready "$i")
   echo "node $i: $n clients, RSS ${rss0[$i]} kB idle, $r kB held: $(( (r - rss0[i]) * 1024 / (n > 0 ? n : 1) )) bytes per connection"
 done
 "$bin/hubbench" pub -p "${port[0]}" -k "$API_KEY" -count 1 -c 1
-# Every client process ends once each of its clients has the broadcast;
-# those still waiting after 30 s report what they have.
-for _ in $(seq 300); do
-  alive=0
-  for i in $(seq 0 $((NODES - 1))); do kill -0 "${sub[$i]}" 2>/dev/null && alive=1; done
-  [ "$alive" = 0 ] && break
-  sleep 0.1
-done
-for i in $(seq 0 $((NODES - 1))); do kill -TERM "${sub[$i]}" 2>/dev/null || true; done
-got=0
-for i in $(seq 0 $((NODES - 1))); do
-  wait "${sub[$i]}" || true
-  line=$(grep '^sub:' "$work/sub$i.out" || echo "sub: no report")
-  echo "node $i clients: $line"
-  g=$(sed -n 's/.*, \([0-9]*\) with all 1 messages.*/\1/p' "$work/sub$i.out"); got=$((got + ${g:-0}))
-done
-echo "hub-conns: $held connections held across $NODES nodes, broadcast received by $got of them;" \
+subs_finish 30
+echo "hub-conns: $held connections held across $NODES nodes, broadcast received by $subs_got of them;" \
   "$(( total_rss * 1024 / (held > 0 ? held : 1) )) bytes per connection (RSS growth of the nodes / connections)"
 for i in $(seq 0 $((NODES - 1))); do
   kill -0 "${pid[$i]}" 2>/dev/null || echo "node $i died: $(tail -3 "$work/n$i.log")"

@@ -4,14 +4,25 @@
  *
  *   hubbench sub -p PORT -s SECRET -n N [-ch CHANNEL] [-m MESSAGES]
  *                [-addr K] [-per-addr 5000] [-idle MS] [-T SECONDS]
+ *                [-ready-T SECONDS] [-hist FILE] [-stay 1]
  *     Mints N HS256 tickets with SECRET (channel CHANNEL, default "bench"),
- *     attaches N WebSocket clients bound to 127.0.0.K, 127.0.0.K+1, ...
- *     (per-addr clients each), prints "ready N" once all are open, then
+ *     attaches N WebSocket clients bound to 127.0.K/256.K%256, then the
+ *     next address, ... (per-addr clients each), prints "ready N of N
+ *     open" once every client opened or failed (a refused handshake or a
+ *     lost connection is a failure, the first three said on stderr), then
  *     counts the broadcasts {"seq":S,"ts":MICROSECONDS} each client gets
- *     and the delay now - ts of every delivery.  Ends when every client
- *     has MESSAGES of them, or after MS (default 3000) without one once
- *     one came, or after SECONDS (default 120), or on SIGTERM; prints one
- *     "sub:" line.  It answers the server's pings.
+ *     and the delay now - ts of every delivery.  With -ready-T, clients
+ *     that neither opened nor failed that long after the start are closed
+ *     and said in a "stuck:" line, and the ready line comes then.  The
+ *     ready line ends with ", F failed, S stuck; rss A kB at start, B kB"
+ *     (this process's).  Ends when every client has MESSAGES of them, or
+ *     after MS (default 3000) without one once one came, or after SECONDS
+ *     (default 120), or on SIGTERM; prints one "sub:" line and, with
+ *     -hist, writes the delays' histogram to FILE ("UPPER_US COUNT" lines,
+ *     10 us buckets, the empty ones left out) for a caller that merges
+ *     several.  With -stay 1 it reports then and stays connected (no
+ *     client's close in the way of the others' deliveries) until SIGTERM
+ *     or SECONDS.  It answers the server's pings.
  *
  *   hubbench pub -p PORT -k APIKEY [-ch CHANNEL] [-r RATE] [-d SECONDS]
  *                [-count N] [-c CONCURRENCY] [-addr K]
@@ -37,8 +48,8 @@
 #include "../native/test/wsclient.h"
 
 static int port, n_clients, messages = 1, per_addr = 5000, addr_base = 2;
-static int idle_ms = 3000, limit_s = 120;
-static const char *secret, *api_key, *channel = "bench";
+static int idle_ms = 3000, limit_s = 120, ready_s, stay, reported;
+static const char *secret, *api_key, *channel = "bench", *hist_path;
 static uv_loop_t *loop;
 static int64_t start_us;
 
@@ -92,10 +103,12 @@ typedef struct {
 } client_t;
 
 static client_t *clients;
-static int n_open, n_failed, n_started, n_ready_printed;
+static int n_open, n_failed, n_stuck, n_started, n_ready_printed;
 static int64_t n_deliveries, last_msg_us;
-/* Delivery delays in 10 us buckets up to 2 s; beyond goes in the last. */
-#define BUCKETS 200000
+static long rss_start_kb;
+/* Delivery delays in 10 us buckets up to 60 s; beyond goes in the last
+ * (only the buckets a delay falls in are touched). */
+#define BUCKETS 6000000
 static uint32_t *hist;
 static int64_t max_delay_us, min_delay_us = INT64_MAX;
 #define MAX_CONNECTING 256
@@ -103,7 +116,8 @@ static int64_t max_delay_us, min_delay_us = INT64_MAX;
 static void start_client(int i);
 
 static void ramp(void) {
-  while (n_started < n_clients && n_started - n_open - n_failed < MAX_CONNECTING)
+  while (n_started < n_clients &&
+         n_started - n_open - n_failed - n_stuck < MAX_CONNECTING)
     start_client(n_started++);
 }
 
@@ -159,30 +173,48 @@ static void on_frame(void *arg, const wsc_frame_t *f) {
             (const char *)f->data + 2);
 }
 
+static long self_rss_kb(void) {
+  char line[256];
+  long kb = -1;
+  FILE *f = fopen("/proc/self/status", "r");
+  if (!f) return -1;
+  while (fgets(line, sizeof line, f))
+    if (sscanf(line, "VmRSS: %ld kB", &kb) == 1) break;
+  fclose(f);
+  return kb;
+}
+
+/* The client is lost (refused, reset, closed): counted as failed, the
+ * first three said, its socket closed, the next one started. */
+static void fail(client_t *c, const char *what, const char *why) {
+  if (c->closed) return;
+  if (c->opened) n_open--;
+  n_failed++;
+  c->closed = 1;
+  if (n_failed <= 3) fprintf(stderr, "hubbench: %s: %s\n", what, why);
+  uv_close((uv_handle_t *)&c->tcp, NULL);
+  ramp();
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   client_t *c = s->data;
   int rc;
+  char why[96];
   if (nread < 0) {
-    if (c->opened) n_open--;
-    n_failed++;
-    c->closed = 1;
+    fail(c, "connection closed", uv_strerror((int)nread));
     if (n_failed <= 3)
-      fprintf(stderr, "hubbench: connection closed: %s (%s)\n",
-              uv_strerror((int)nread),
+      fprintf(stderr, "hubbench: (%s)\n",
               c->rd.upgraded ? "after 101" : "before 101");
-    uv_close((uv_handle_t *)s, NULL);
-    ramp();
     return;
   }
   rc = wsc_reader_feed(&c->rd, buf->base, (size_t)nread, on_frame, c);
   if (rc == WSC_EREFUSED) {
-    fprintf(stderr, "hubbench: handshake refused: %.*s\n",
-            (int)(c->rd.len < 60 ? c->rd.len : 60), (char *)c->rd.buf);
-    exit(1);
-  }
-  if (rc < 0) {
-    fprintf(stderr, "hubbench: %s\n", wsc_strerror(rc));
-    exit(1);
+    size_t n = c->rd.len < 60 ? c->rd.len : 60;
+    snprintf(why, sizeof why, "%.*s", (int)n, (char *)c->rd.buf);
+    why[strcspn(why, "\r\n")] = 0;
+    fail(c, "handshake refused", why);
+  } else if (rc < 0) {
+    fail(c, "bad answer", wsc_strerror(rc));
   }
 }
 
@@ -195,9 +227,10 @@ static void on_written(uv_write_t *w, int status) {
 
 static void on_connect(uv_connect_t *req, int status) {
   client_t *c = req->data;
+  if (c->closed) return; /* given up on (-ready-T) */
   if (status < 0) {
-    fprintf(stderr, "hubbench: connect: %s\n", uv_strerror(status));
-    exit(1);
+    fail(c, "connect", uv_strerror(status));
+    return;
   }
   uv_buf_t b = uv_buf_init(c->request, (unsigned)strlen(c->request));
   c->wreq.data = c;
@@ -257,17 +290,51 @@ static void sub_report(void) {
   printf("; cpu %ld ms", (long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
                              (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1000);
   if (n_deliveries)
-    printf("; delay p50 %.2f ms, p99 %.2f ms, max %.2f ms", percentile(0.50),
-           percentile(0.99), max_delay_us / 1000.0);
+    printf("; delay p50 %.2f ms, p99 %.2f ms, max %.2f ms, min %.2f ms",
+           percentile(0.50), percentile(0.99), max_delay_us / 1000.0,
+           min_delay_us / 1000.0);
   printf("\n");
   fflush(stdout);
+  FILE *f = hist_path ? fopen(hist_path, "w") : NULL;
+  if (hist_path && !f) perror(hist_path);
+  for (int b = 0; f && b < BUCKETS; b++)
+    if (hist[b]) fprintf(f, "%d %u\n", (b + 1) * 10, hist[b]);
+  if (f) fclose(f);
+}
+
+/* Closes the clients that neither opened nor failed (those not started
+ * yet too), says how many and where the first are, in a "stuck:" line. */
+static void give_up(void) {
+  int shown = 0, unstarted = n_clients - n_started;
+  for (int i = 0; i < n_started; i++) {
+    client_t *c = &clients[i];
+    if (c->opened || c->closed) continue;
+    c->closed = 1;
+    n_stuck++;
+    if (shown++ < 3)
+      fprintf(stderr, "hubbench: client %d stuck: %s, %zu bytes unread\n", i,
+              c->request ? "request not sent" : c->rd.upgraded
+                  ? "after the 101, no open frame" : "request sent",
+              c->rd.len);
+    uv_close((uv_handle_t *)&c->tcp, NULL);
+  }
+  n_stuck += unstarted;
+  n_started = n_clients;
+  printf("stuck: %d of %d clients neither opened nor failed in %d s "
+         "(%d of them not started): given up on\n", n_stuck, n_clients,
+         ready_s, unstarted);
 }
 
 static void sub_tick(uv_timer_t *t) {
   int64_t now = now_us();
-  if (!n_ready_printed && n_open + n_failed >= n_clients) {
+  if (!n_ready_printed && n_open + n_failed < n_clients && ready_s &&
+      now - start_us > (int64_t)ready_s * 1000000)
+    give_up();
+  if (!n_ready_printed && n_open + n_failed + n_stuck >= n_clients) {
     n_ready_printed = 1;
-    printf("ready %d of %d open\n", n_open, n_clients);
+    printf("ready %d of %d open, %d failed, %d stuck; rss %ld kB at start, "
+           "%ld kB\n", n_open, n_clients, n_failed, n_stuck, rss_start_kb,
+           self_rss_kb());
     fflush(stdout);
   }
   int done = n_ready_printed && n_deliveries >= (int64_t)messages * n_open &&
@@ -280,16 +347,18 @@ static void sub_tick(uv_timer_t *t) {
   }
   if (done || (last_msg_us && now - last_msg_us > (int64_t)idle_ms * 1000) ||
       now - start_us > (int64_t)limit_s * 1000000) {
-    sub_report();
+    if (!reported) sub_report();
+    reported = 1;
+    if (stay && now - start_us <= (int64_t)limit_s * 1000000) return;
     uv_timer_stop(t);
     _exit(0);   /* the kernel closes tens of thousands of sockets faster */
   }
 }
 
-/* SIGTERM or SIGINT: report what came so far and exit. */
+/* SIGTERM or SIGINT: report what came so far (unless done) and exit. */
 static void on_term(uv_signal_t *h, int sig) {
   (void)h; (void)sig;
-  sub_report();
+  if (!reported) sub_report();
   _exit(0);
 }
 
@@ -300,6 +369,7 @@ static int run_sub(void) {
   }
   clients = calloc((size_t)n_clients, sizeof *clients);
   hist = calloc(BUCKETS, sizeof *hist);
+  rss_start_kb = self_rss_kb();
   ramp();
   static uv_timer_t t;
   uv_timer_init(loop, &t);
@@ -440,6 +510,9 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "-per-addr")) per_addr = atoi(v);
     else if (!strcmp(k, "-idle")) idle_ms = atoi(v);
     else if (!strcmp(k, "-T")) limit_s = atoi(v);
+    else if (!strcmp(k, "-ready-T")) ready_s = atoi(v);
+    else if (!strcmp(k, "-hist")) hist_path = v;
+    else if (!strcmp(k, "-stay")) stay = atoi(v);
     else if (!strcmp(k, "-r")) rate = atoi(v);
     else if (!strcmp(k, "-d")) duration_s = atoi(v);
     else if (!strcmp(k, "-count")) total = atoll(v);

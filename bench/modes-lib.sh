@@ -2,7 +2,8 @@
 # the load clients and the webapp of bench/modes/ (the jar's listener and
 # CometServlet at /modes/conn, /modes/send, Tomcat's own JSR-356 endpoint
 # /modes/jsr) into $war, and starts and stops a fresh Tomcat 10.1 on it
-# (tests/lib/catalina-base.sh).  The caller sets $me (its name, for the
+# (tests/lib/catalina-base.sh), with the jar of java/target (or
+# C4J_BENCH_JAR's).  The caller sets $me (its name, for the
 # messages) and $TOMCAT_OPTS (the JVM's options); it may define
 # stop_others, called on exit before $work goes.
 set -euo pipefail
@@ -11,7 +12,8 @@ export CATALINA_HOME=${CATALINA_HOME:-/usr/share/tomcat10}
 out=bench/out
 bin=native/build/release
 mkdir -p "$out"
-jar=$(ls java/target/comet4j-native-*.jar 2>/dev/null | grep -v -e sources -e javadoc | head -1 || true)
+# C4J_BENCH_JAR: another build of the jar (a figure before a change, say).
+jar=${C4J_BENCH_JAR:-$(ls java/target/comet4j-native-*.jar 2>/dev/null | grep -v -e sources -e javadoc | head -1 || true)}
 [ -n "$jar" ] || { echo "$me: no java/target/comet4j-native-*.jar: mvn -q install -DskipTests" >&2; exit 1; }
 servlet=/usr/share/java/jakarta-servlet-api.jar
 make -s -C native bench-clients
@@ -62,7 +64,9 @@ start_tomcat() {
   # the request threads are all there from the start (minSpareThreads =
   # maxThreads, Tomcat's 200), so that the pool growing under the clients'
   # burst of upgrades is not counted as memory of the connections.
-  sed -i 's#<Connector #<Connector maxConnections="-1" maxThreads="200" minSpareThreads="200" #' \
+  # $CONNECTOR_ATTRS, when a script sets it: more attributes of the
+  # connectors (bench/handshakes.sh's acceptCount).
+  sed -i "s#<Connector #<Connector maxConnections=\"-1\" maxThreads=\"200\" minSpareThreads=\"200\" ${CONNECTOR_ATTRS:-}#" \
     "$base/conf/server.xml"
   CATALINA_BASE=$base CATALINA_PID= \
     CATALINA_OPTS="$TOMCAT_OPTS" \

@@ -22,6 +22,9 @@
 #   6. issue 15: the Java send path, sendTo and sendToUser from 4
 #      application threads to 10,000 connections over 5,000 users, every
 #      message counted (bench/javasend.sh).
+#   7. issue 15: what a connection keeps in Tomcat, handshake included
+#      (bench/conn-memory.sh), and handshakes a second with 10,000 pages
+#      back at once (bench/handshakes.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/out
@@ -35,3 +38,5 @@ bash bench/hub-latency.sh 20 10000 5 1 api
 bash bench/hub-conns.sh 18000 4 2
 bash bench/modes.sh 10000 20 250
 bash bench/javasend.sh 10000 4 2000000 2
+bash bench/conn-memory.sh 10000 19000
+bash bench/handshakes.sh 10000 1000

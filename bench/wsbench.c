@@ -13,7 +13,7 @@
  *                       [-send-body FORMAT [-send-header LINE] [-size B]])
  *           [-path TARGET] [-tls 1] [-open 101] [-hook CMD]
  *           [-m MESSAGES] [-i INTERVAL_MS] [-per-addr 5000] [-src FIRST]
- *           [-steps K] [-ctl FIFO]
+ *           [-steps K] [-ctl FIFO] [-hook-tickets 1] [-deflate 1]
  *
  * Tickets: one a line from TICKETS_FILE, or fetched through the
  * application's real handshake, GET PATH (e.g. /ctx/conn?cmd=conn) on
@@ -59,7 +59,15 @@
  * -hook CMD: runs "CMD LABEL CONNECTIONS" (system(3)) before the first
  * step (LABEL start) and after each RSS reading (step, and full after the
  * last), while the connections are idle; its output goes to stdout (e.g.
- * the server's heap after a GC).
+ * the server's heap after a GC).  With -hook-tickets 1 (and -handshake)
+ * it also runs "CMD tickets TICKETS" after each step's tickets are fetched
+ * and before its clients open: what the handshakes alone left.
+ *
+ * -deflate 1: every upgrade offers permessage-deflate (as browsers do:
+ * "permessage-deflate; client_max_window_bits"); a compressed frame
+ * (RSV1) is inflated before its "seq" is looked for.  Either way the
+ * "wire:" line gives the bytes the clients read from the broadcasts'
+ * start, per message and client.
  *
  * -ctl FIFO: no broadcasts of its own (bench/sustained.sh, whose
  * publisher is bench/pubbench.c): once the clients are open it prints
@@ -87,6 +95,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <zlib.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <uv.h>
@@ -123,7 +132,9 @@ static int n_lost_open, n_closed;
 static const char *cmd_path, *ticket_path, *hs_path, *hook;
 static const char *target_prefix = "/ws?ticket=";
 static const char *send_path, *send_body, *send_header;
-static int msg_size = 64, open_on_101;
+static int msg_size = 64, open_on_101, hook_tickets;
+static int offer_deflate;             /* -deflate 1 */
+static uint64_t wire_bytes, wire_at_full; /* read by all clients */
 /* Every delivery's latency, in 10 us buckets up to 60 s (the last one
  * holds anything later). */
 #define LAT_BUCKETS 6000000
@@ -447,8 +458,38 @@ static void lost(client_t *c, const char *why);
 
 /* One whole frame from the server; only text frames matter here, and a
  * close frame ends the client (counted as lost). */
+/* A permessage-deflate message inflated (the 00 00 ff ff tail put back)
+ * into one buffer of the loop; NULL when it does not inflate. */
+static const char *inflated(const wsc_frame_t *f, size_t *len) {
+  static uint8_t in[WSC_READER_CAP + 4], out[1 << 16];
+  static z_stream z;
+  static int ready;
+  if (!ready && inflateInit2(&z, -15) != Z_OK) return NULL;
+  ready = 1;
+  inflateReset(&z);
+  memcpy(in, f->data, (size_t)f->len);
+  memcpy(in + f->len, "\0\0\xff\xff", 4);
+  z.next_in = in;
+  z.avail_in = (uInt)f->len + 4;
+  z.next_out = out;
+  z.avail_out = sizeof(out);
+  if (inflate(&z, Z_SYNC_FLUSH) != Z_OK) return NULL;
+  *len = sizeof(out) - z.avail_out;
+  return (const char *)out;
+}
+
 static void on_frame(void *arg, const wsc_frame_t *f) {
   client_t *c = arg;
+  if (f->op == WSC_OP_TEXT && (f->rsv & 4)) {
+    size_t n;
+    const char *t = inflated(f, &n);
+    if (t == NULL) {
+      fprintf(stderr, "wsbench: a compressed frame does not inflate\n");
+      exit(1);
+    }
+    on_text(c, t, n);
+    return;
+  }
   if (f->op == WSC_OP_TEXT) on_text(c, (const char *)f->data, f->len);
   if (f->op == WSC_OP_CLOSE && !uv_is_closing((uv_handle_t *)&c->tcp)) {
     if (n_closed++ < 3)
@@ -474,7 +515,9 @@ static void lost(client_t *c, const char *why) {
 
 /* Plain bytes from the server (after TLS, if any). */
 static void feed(client_t *c, const char *p, size_t n) {
-  int rc = wsc_reader_feed(&c->rd, p, n, on_frame, c);
+  int rc;
+  wire_bytes += n;
+  rc = wsc_reader_feed(&c->rd, p, n, on_frame, c);
   if (rc == WSC_EREFUSED) {
     fprintf(stderr, "wsbench: handshake refused: %.*s\n",
             (int)(c->rd.len < 200 ? c->rd.len : 200), (char *)c->rd.buf);
@@ -566,12 +609,15 @@ static void start_client(uv_loop_t *loop, int i) {
     exit(1);
   }
   const char *ticket = no_tickets ? "" : tickets[i];
-  size_t cap = strlen(ticket) + strlen(target_prefix) + 256;
+  size_t cap = strlen(ticket) + strlen(target_prefix) + 384;
   char host[32], *target = malloc(cap);
   snprintf(host, sizeof(host), "127.0.0.1:%d", port);
   snprintf(target, cap, "%s%s", target_prefix, ticket);
   c->request = malloc(cap);
-  if (wsc_request(c->request, cap, host, target, NULL) < 0) {
+  if (wsc_request(c->request, cap, host, target,
+                  offer_deflate ? "Sec-WebSocket-Extensions: permessage-deflate; "
+                                  "client_max_window_bits\r\n"
+                                : NULL) < 0) {
     fprintf(stderr, "wsbench: ticket %d too long\n", i);
     exit(1);
   }
@@ -720,6 +766,10 @@ static void report(void) {
            (p50 + 1) / 100.0, (p99d + 1) / 100.0);
   printf("client: %.0f ms of CPU since the broadcasts began\n",
          cpu_ms() - cpu_at_full_ms);
+  if (n_open > 0)
+    printf("wire: %" PRIu64 " bytes read by the clients since the broadcasts "
+           "began: %.1f a message a client\n", wire_bytes - wire_at_full,
+           (double)(wire_bytes - wire_at_full) / messages / n_open);
 }
 
 /* ---- -ctl: windows asked over a FIFO ------------------------------------- */
@@ -879,6 +929,7 @@ static void tick(uv_timer_t *t) {
       run_hook("step", target);
       n_target = step_target(++step);
       if (hs_path) fetch_tickets(target, n_target);
+      if (hs_path && hook_tickets) run_hook("tickets", n_target);
       ramp(loop);
       phase = 0;
       return;
@@ -892,6 +943,7 @@ static void tick(uv_timer_t *t) {
     fflush(stdout);
     run_hook("full", n_clients);
     cpu_at_full_ms = cpu_ms();
+    wire_at_full = wire_bytes;
     phase = 2;
     if (ctl_path) {
       ctl_start(loop);
@@ -966,6 +1018,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "-src")) first_addr = atoi(v);
     else if (!strcmp(k, "-steps")) steps = atoi(v);
     else if (!strcmp(k, "-ctl")) ctl_path = v;
+    else if (!strcmp(k, "-hook-tickets")) hook_tickets = atoi(v);
+    else if (!strcmp(k, "-deflate")) offer_deflate = atoi(v) == 1;
     else {
       fprintf(stderr, "wsbench: unknown option %s\n", k);
       return 2;
@@ -983,8 +1037,8 @@ int main(int argc, char **argv) {
                     "-send-port P -send-path PATH [-send-body FMT] "
                     "[-send-header LINE] [-size B]) [-path TARGET] [-tls 1] "
                     "[-open 101] "
-                    "[-hook CMD] [-steps K] [-src FIRST] [-m MESSAGES<=1024] "
-                    "[-i MS] [-ctl FIFO]\n");
+                    "[-hook CMD] [-hook-tickets 1] [-steps K] [-src FIRST] [-m MESSAGES<=1024] "
+                    "[-i MS] [-ctl FIFO] [-deflate 1]\n");
     return 2;
   }
   if (cmd_path && !send_path) {
@@ -1002,6 +1056,7 @@ int main(int argc, char **argv) {
   uv_loop_t *loop = uv_default_loop();
   n_target = step_target(1);
   if (hs_path) fetch_tickets(0, n_target);
+  if (hs_path && hook_tickets) run_hook("tickets", n_target);
   ramp(loop);
   uv_timer_init(loop, &timer);
   uv_timer_start(&timer, tick, 100, interval_ms);

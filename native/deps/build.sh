@@ -4,18 +4,21 @@
 #
 #   deps/build.sh jansson 2.14-2 PREFIX
 #   deps/build.sh libuv1 1.44.2-1+deb12u1 PREFIX
+#   deps/build.sh zlib 1.2.13.dfsg-1 PREFIX
 #   deps/build.sh http-parser-bin 2.9.4-5 PREFIX   (a cross build only)
 #
 # Environment: CC and AR (the target's compiler and archiver: the cross
 # build sets aarch64-linux-gnu-gcc), C4J_CACHE (where downloads are kept,
 # default ~/.cache/comet4j-native).
 #
-# Why: Debian's libjansson.a is not position-independent (no -fPIC) and its
+# Why: Debian's libjansson.a and libz.a are not position-independent (no
+# -fPIC; libz.a's deflate.o: "recompile with -fPIC") and Debian's
 # libuv_a.a is built -fPIE, whose references to libc's data (environ) cannot
 # go into a shared object; neither links into libcomet4j.so. Debian's
 # libhiredis.a, libhttp_parser.a and libcrypto.a do, and are used as they
 # are. So jansson and libuv are compiled here, -fPIC, from the very source
-# package (upstream tarball and Debian's patches) of Debian 12's binaries,
+# package (upstream tarball and Debian's patches) of Debian 12's binaries
+# (zlib the same way, for permessage-deflate),
 # pinned by version and by the sha256 of both tarballs.
 #
 # Cache: the tarballs are downloaded once into $C4J_CACHE/src (apt-get
@@ -34,12 +37,14 @@ set -euo pipefail
 
 die() { echo "deps: $*" >&2; exit 1; }
 
-[ $# -eq 3 ] || die "usage: $0 jansson|libuv1|http-parser-bin VERSION PREFIX"
+[ $# -eq 3 ] || die "usage: $0 jansson|libuv1|zlib|http-parser-bin VERSION PREFIX"
 name=$1 version=$2 prefix=$3
 CC=${CC:-cc}
 AR=${AR:-ar}
 cache=${C4J_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/comet4j-native}
 upstream=${version%-*}   # 2.14-2 -> 2.14, 1.44.2-1+deb12u1 -> 1.44.2
+orig_ext=tar.gz           # the upstream tarball's compression
+epoch=                    # the version's epoch, for apt-get source
 
 # The pins: the sha256 of the upstream tarball and of Debian's part.
 case $name-$version in
@@ -49,6 +54,10 @@ case $name-$version in
   libuv1-1.44.2-1+deb12u1)
     orig_sha=d79b4b06ef04be85fb890bf39d55942cc64c2e15fd14eaa32dae5dce94485484
     deb_sha=14fc605e7d1520137416fd8c097b58a191be9b07bdbb406f7b39c7894b7d66a5 ;;
+  zlib-1.2.13.dfsg-1)
+    orig_ext=tar.bz2 epoch=1:
+    orig_sha=71feb7947e3c00ef125f83b79a4e529bde31171e5babe48b391f06758d1ab0a1
+    deb_sha=f66cf3d4f2d7defcd4d1fd1fb0a11ee39f1e01b42ec7d059c9dc5c1695133c44 ;;
   http-parser-bin-*) ;;
   *) die "no pinned checksums for $name $version: add them to $0" ;;
 esac
@@ -83,7 +92,7 @@ sha_ok() { [ -f "$1" ] && echo "$2  $1" | sha256sum -c --status; }
 
 fetch_source() {
   local src=$cache/src orig deb
-  orig=$src/${name}_${upstream}.orig.tar.gz
+  orig=$src/${name}_${upstream}.orig.$orig_ext
   deb=$src/${name}_${version}.debian.tar.xz
   if sha_ok "$orig" "$orig_sha" && sha_ok "$deb" "$deb_sha"; then
     ORIG=$orig DEB=$deb
@@ -98,7 +107,7 @@ fetch_source() {
   trap "rm -rf '$tmp'" EXIT
   "${APT[@]}" update >"$tmp/update.log" 2>&1 ||
     { cat "$tmp/update.log" >&2; die "apt-get update of the private deb-src lists failed"; }
-  (cd "$tmp" && "${APT[@]}" source --download-only "$name=$version") >"$tmp/source.log" 2>&1 ||
+  (cd "$tmp" && "${APT[@]}" source --download-only "$name=$epoch$version") >"$tmp/source.log" 2>&1 ||
     { cat "$tmp/source.log" >&2
       die "apt-get source $name=$version failed: that version may have left the archive; pin the current one (native/Makefile and $0)"; }
   mkdir -p "$src"
@@ -116,7 +125,7 @@ unpack() {
   local dir=$1 p opts
   rm -rf "$dir"
   mkdir -p "$dir"
-  tar xzf "$ORIG" -C "$dir" --strip-components=1
+  tar xaf "$ORIG" -C "$dir" --strip-components=1
   tar xJf "$DEB" -C "$dir"
   if [ -f "$dir/debian/patches/series" ]; then
     while read -r p opts; do
@@ -172,6 +181,23 @@ case $name in
     rm -rf "$prefix/include/uv"
     cp -r "$dir/include/uv.h" "$dir/include/uv" "$prefix/include/"
     cp "$dir/_build/libuv_a.a" "$prefix/lib/libuv.a"
+    ;;
+  zlib)
+    # zlib's own Makefile: the library alone, with the flags above (its
+    # configure script would pick its own; the sources need none).
+    fetch_source
+    dir=$prefix/src/zlib-$version
+    unpack "$dir"
+    objs=()
+    for f in adler32 crc32 deflate infback inffast inflate inftrees trees zutil \
+        compress uncompr; do
+      "$CC" $CFLAGS_DEPS -DHAVE_HIDDEN -c -o "$dir/$f.o" "$dir/$f.c" ||
+        die "build of zlib's $f.c failed"
+      objs+=("$dir/$f.o")
+    done
+    rm -f "$prefix/lib/libz.a"
+    "$AR" rcs "$prefix/lib/libz.a" "${objs[@]}"
+    cp "$dir/zlib.h" "$dir/zconf.h" "$prefix/include/"
     ;;
   http-parser-bin)
     tmp=$(mktemp -d)

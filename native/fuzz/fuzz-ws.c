@@ -22,7 +22,8 @@ static int on_close(c4j_ws_parser_t *p, int code, const uint8_t *d,
 static const c4j_ws_callbacks_t cbs = { on_message, on_control, on_close };
 
 /* The first byte picks the options: bit 0 require_mask off, bit 1 small
- * limits, bits 2..7 the chunk size the rest is fed in (0: all at once). */
+ * limits, bits 2..7 the chunk size the rest is fed in (0: all at once);
+ * an odd chunk size also allows RSV1 (permessage-deflate negotiated). */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c4j_ws_parser_t p;
   size_t chunk, at = 1;
@@ -30,6 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   c4j_ws_parser_init(&p, &cbs, data[0] & 2 ? 64 : 65536,
                      data[0] & 2 ? 200 : 65536);
   p.require_mask = !(data[0] & 1);
+  p.allow_rsv1 = (data[0] >> 2) & 1;
   chunk = data[0] >> 2;
   if (chunk == 0) chunk = size;
   while (at < size) {

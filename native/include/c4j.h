@@ -163,6 +163,10 @@ typedef struct {
   size_t hub_catchup_bytes; /* live records a node holds while it fetches
                              what it missed (beyond: fetched again from
                              Redis); default 64 MiB, 65536 to 16 GiB */
+  int deflate;            /* permessage-deflate (RFC 7692) on WebSocket
+                             (docs/protocol.md, "Compression"): 1 (the
+                             default) negotiates it with a client that
+                             offers it, 0 never; Comet.Deflate */
 } c4j_config_t;
 
 /* Fills every field with its default. */
@@ -556,6 +560,11 @@ struct c4j_stats_s {
   uint64_t fanout_le[C4J_STATS_NBUCKETS]; /* counts <= each bound (not
                                 cumulative: Prometheus sums them) */
   uint64_t fanout_count, fanout_sum_ns;
+  /* permessage-deflate (docs/protocol.md section 14): frames compressed,
+   * each once whatever its receivers (and once for each receiver that
+   * asked for a smaller window), and their payloads' bytes before and
+   * after. */
+  uint64_t deflated, deflate_bytes_in, deflate_bytes_out;
 };
 void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out);
 

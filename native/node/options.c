@@ -57,6 +57,7 @@ static opt_t opts[] = {
   {"Comet.TlsKey", "--tls-key", T_TEXT, 0, 0, NULL, NULL},
   {"Comet.LogLevel", "--log-level", T_LEVEL, 0, 0, NULL, NULL},
   {"Comet.Metrics", "--metrics", T_TEXT, 0, 0, NULL, NULL},
+  {"Comet.Deflate", "--deflate", T_BOOL, 0, 0, NULL, NULL},
 };
 #define NOPTS (sizeof opts / sizeof opts[0])
 
@@ -169,6 +170,8 @@ static void usage(void) {
                   "Comet.HubOutbox{Records,Bytes}: what a node keeps while Redis is down\n"
                   "  or slow (a publish beyond: 503); Comet.HubCatchUp{Records,Bytes}: what\n"
                   "  Redis keeps per channel, and a node holds, for a node that catches up.\n"
+                  "Comet.Deflate: on (default) or off: permessage-deflate on\n"
+                  "  WebSocket with a client that offers it.\n"
                   "Comet.PresenceChannels: a comma list of channels whose members\n"
                   "  get join/leave frames and are listed in the hub's presence map.\n"
                   "Comet.HandshakeTimeout: ms a request may take to arrive (default\n"
@@ -333,6 +336,12 @@ int node_options_parse(int argc, char **argv, node_options_t *out) {
                       "handlers): must be false%s", "");
       if (strcmp(o->value, "false") != 0)
         return bad(k, "must be true or false: '%s'", o->value);
+    } else if (!strcmp(k, "Comet.Deflate")) {
+      /* on|off, or the JVM's true|false. */
+      if (!strcmp(o->value, "on") || !strcmp(o->value, "true")) c->deflate = 1;
+      else if (!strcmp(o->value, "off") || !strcmp(o->value, "false"))
+        c->deflate = 0;
+      else return bad(k, "must be on or off: '%s'", o->value);
     } else if (!strcmp(k, "Comet.TlsCert")) c->tls_cert = o->value;
     else if (!strcmp(k, "Comet.TlsKey")) c->tls_key = o->value;
     else if (!strcmp(k, "Comet.PresenceChannels")) {
@@ -396,6 +405,7 @@ const char *node_options_key_of(const char *core_error) {
     {"hub_outbox_bytes", "Comet.HubOutboxBytes"},
     {"hub_catchup_records", "Comet.HubCatchUpRecords"},
     {"hub_catchup_bytes", "Comet.HubCatchUpBytes"},
+    {"deflate", "Comet.Deflate"},
   };
   size_t n = strcspn(core_error, ":");
   for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)

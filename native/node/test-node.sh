@@ -62,6 +62,9 @@ check "--listen-actions true exits 2: the node runs no actions" \
   '[ $rc -eq 2 ] && grep -q "Comet.ListenActions: comet4j-node runs no actions" "$dir/bad6.err"' "$dir/bad6.err"
 "$NODE" --listen-actions maybe --secret-file "$dir/secret" 2> "$dir/bad7.err"; rc=$?
 check "bad --listen-actions exits 2 naming it" '[ $rc -eq 2 ] && grep -q "Comet.ListenActions:" "$dir/bad7.err"' "$dir/bad7.err"
+"$NODE" --deflate maybe --secret-file "$dir/secret" 2> "$dir/bad7d.err"; rc=$?
+check "bad --deflate exits 2 naming Comet.Deflate" \
+  '[ $rc -eq 2 ] && grep -q "Comet.Deflate: must be on or off" "$dir/bad7d.err"' "$dir/bad7d.err"
 
 "$NODE" --presence-channels 'news,bad name' --secret-file "$dir/secret" --port 0 2> "$dir/bad8.err"; rc=$?
 check "a bad name in --presence-channels exits 2 naming Comet.PresenceChannels" \

@@ -14,6 +14,7 @@ c4j__buf_t *c4j__buf_new(size_t len) {
   b->offset = 0;
   b->chan = NULL;
   atomic_init(&b->alt, NULL);
+  atomic_init(&b->zip, NULL);
   return b;
 }
 
@@ -33,7 +34,9 @@ void c4j__buf_unref(c4j__buf_t *b) {
   /* Release on every drop, acquire before the free, as for shared_ptr. */
   if (atomic_fetch_sub_explicit(&b->refs, 1, memory_order_release) == 1) {
     atomic_thread_fence(memory_order_acquire);
+    c4j__buf_t *zip = atomic_load_explicit(&b->zip, memory_order_relaxed);
     c4j__buf_unref(atomic_load_explicit(&b->alt, memory_order_relaxed));
+    if (zip != C4J__ZIP_BUSY && zip != C4J__ZIP_PLAIN) c4j__buf_unref(zip);
     c4j__free(b);
   }
 }

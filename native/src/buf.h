@@ -21,15 +21,23 @@ typedef struct c4j__buf_s c4j__buf_t;
  * every other frame).  `alt` is NULL or another encoding of
  * the same frame (the SSE event), created at most once by whichever worker
  * first needs it and installed with a compare-and-swap; this buffer holds
- * one reference to it. */
+ * one reference to it.  `zip` is the same for the frame compressed for
+ * permessage-deflate (deflate.h): NULL until a worker needs it,
+ * C4J__ZIP_BUSY while one makes it, C4J__ZIP_PLAIN when it goes plain
+ * to every receiver, else the compressed frame (one reference held). */
 struct c4j__buf_s {
   atomic_uint refs;
   uint32_t len;
   uint64_t offset;
   const void *chan;
   _Atomic(c4j__buf_t *) alt;
+  _Atomic(c4j__buf_t *) zip;
   uint8_t data[];
 };
+
+/* The two marks `zip` holds instead of a buffer. */
+#define C4J__ZIP_BUSY ((c4j__buf_t *)1)
+#define C4J__ZIP_PLAIN ((c4j__buf_t *)2)
 
 /* A buffer of len bytes (contents undefined) with one reference, or NULL
  * when out of memory or len does not fit in 32 bits. */

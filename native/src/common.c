@@ -155,6 +155,7 @@ void c4j_config_init(c4j_config_t *cfg) {
   cfg->hub_outbox_bytes = (size_t)64 << 20;
   cfg->hub_catchup_records = 100000;
   cfg->hub_catchup_bytes = (size_t)64 << 20;
+  cfg->deflate = 1;
 }
 
 #define BAD(text)                                                            \
@@ -278,5 +279,7 @@ int c4j__config_check(const c4j_config_t *cfg) {
   if (cfg->hub_catchup_bytes < 65536 ||
       cfg->hub_catchup_bytes > ((size_t)16 << 30))
     BAD("hub_catchup_bytes: must be between 65536 and 17179869184");
+  if (cfg->deflate != 0 && cfg->deflate != 1)
+    BAD("deflate: must be 0 or 1");
   return 0;
 }

@@ -20,6 +20,7 @@
 
 #include "common.h"
 #include "conn.h"
+#include "deflate.h"
 #include "engine.h"
 #include "stream.h"
 #include "tls.h"
@@ -519,10 +520,22 @@ void c4j__handover_free(c4j__handover_t *ho) {
   c4j__free(ho);
 }
 
+/* What a connection that negotiated permessage-deflate gets for b: its
+ * compressed twin, made once for every such receiver (deflate.h); for a
+ * client that asked for a smaller window, b compressed for it alone, in
+ * *own (its reference the caller's). */
+static c4j__buf_t *deflated(c4j__conn_t *c, c4j__buf_t *b, c4j__buf_t **own) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  if (w->zip == NULL) return b;
+  if (c->deflate >= 9 && c->deflate < 15)
+    return (*own = c4j__deflate_own(w->zip, b, c->deflate)) ? *own : b;
+  return c4j__deflate_frame(w->zip, b);
+}
+
 /* Queues b; `limit` 0 skips the max_queue cut (never the ring's). */
 static void queue_frame(c4j__conn_t *c, c4j__buf_t *b, int limit) {
   c4j__worker_t *w;
-  c4j__buf_t *out = b;
+  c4j__buf_t *out = b, *own = NULL;
   /* A hand-over in progress: later frames wait, but for broadcasts with a
    * history, which their offsets order and bring back (a long-poll's
    * next request names its positions: one held here as well would come
@@ -547,17 +560,21 @@ static void queue_frame(c4j__conn_t *c, c4j__buf_t *b, int limit) {
     c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
     return;
   }
+  if (c->deflate && c->state == C4J__CONN_OPEN) out = deflated(c, b, &own);
   if ((limit && (size_t)c->queued + out->len > w->engine->cfg.max_queue) ||
       c->out_len >= C4J__MAX_OUT) {
+    c4j__buf_unref(own);
     atomic_fetch_add(&w->engine->slow_consumers, 1);
     c4j__conn_close(c, C4J_CLOSE_SLOW_CONSUMER, "slow consumer", 1);
     return;
   }
   if (c4j__conn_push_out(c, c4j__buf_ref(out, 1)) < 0) {
     c4j__buf_unref(out);
+    c4j__buf_unref(own);
     c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 1);
     return;
   }
+  c4j__buf_unref(own); /* the ring holds it now */
   if (c->transport == C4J__T_POLL && c->state == C4J__CONN_OPEN)
     c4j__poll_batch(c);
   w->messages_out++;

@@ -147,6 +147,12 @@ struct c4j__conn_s {
   uint8_t head;             /* outq's first buffer is the answer head (the
                                101 or the SSE head), not yet written: a
                                discard keeps it */
+  uint8_t deflate;          /* a WebSocket that negotiated
+                               permessage-deflate (what
+                               c4j__deflate_negotiate returned: 1, or the
+                               server_max_window_bits named), else 0: its
+                               data frames go compressed, and its client
+                               may send compressed messages */
   uint32_t born;            /* an open SSE stream: when it attached (its
                                hold, c4j__poll_end_stream) */
   uint32_t akey;            /* its address's key while C4J__F_PENDING */

@@ -11,6 +11,7 @@
 
 #include "auth.h"
 #include "common.h"
+#include "deflate.h"
 #include "engine.h"
 #include "hub.h"
 #include "listener.h"
@@ -311,9 +312,16 @@ void c4j_engine_stats(const c4j_engine_t *e, c4j_stats_t *out) {
                   &out->fanout_sum_ns);
   if (c4j__engine_enter(m)) { /* the hub lives while the engine runs */
     c4j__hub_stats(m, out);
-    for (int i = 0; i < m->nworkers; i++)
+    for (int i = 0; i < m->nworkers; i++) {
+      uint64_t made, plain, packed;
       out->out_queued += atomic_load_explicit(&m->workers[i]->out_queued,
                                               memory_order_relaxed);
+      if (m->workers[i]->zip == NULL) continue;
+      c4j__zip_counts(m->workers[i]->zip, &made, &plain, &packed);
+      out->deflated += made;
+      out->deflate_bytes_in += plain;
+      out->deflate_bytes_out += packed;
+    }
     c4j__engine_leave(m);
   }
 }

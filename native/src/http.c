@@ -7,7 +7,7 @@
 
 /* Which header a value belongs to (r->cur); H_NAME while a name is read. */
 enum { H_NAME, H_OTHER, H_KEY, H_VERSION, H_ORIGIN, H_XFF, H_UPGRADE,
-       H_CONNECTION, H_AUTH, H_APIKEY };
+       H_CONNECTION, H_AUTH, H_APIKEY, H_EXT };
 
 /* Headers whose second copy is an error (bit 1 << kind in r->seen). */
 #define ONCE ((1u << H_KEY) | (1u << H_VERSION) | (1u << H_ORIGIN) |      \
@@ -52,6 +52,7 @@ static char *dest(c4j_http_req_t *r, size_t *cap) {
   case H_XFF: *cap = sizeof(r->forwarded_for); return r->forwarded_for;
   case H_AUTH: *cap = sizeof(r->authorization); return r->authorization;
   case H_APIKEY: *cap = sizeof(r->api_key); return r->api_key;
+  case H_EXT: *cap = sizeof(r->ws_ext); return r->ws_ext;
   default: return NULL;
   }
 }
@@ -104,6 +105,7 @@ static int name_kind(const c4j_http_req_t *r) {
     { "origin", H_ORIGIN }, { "x-forwarded-for", H_XFF },
     { "upgrade", H_UPGRADE }, { "connection", H_CONNECTION },
     { "authorization", H_AUTH }, { "x-api-key", H_APIKEY },
+    { "sec-websocket-extensions", H_EXT },
   };
   size_t i;
   if (r->name_len >= sizeof(r->name)) return H_OTHER;
@@ -125,6 +127,11 @@ static int begin_value(c4j_http_req_t *r) {
   r->cur = kind;
   r->name_len = 0;
   r->value_len = 0;
+  /* Another Sec-WebSocket-Extensions goes on the same list. */
+  if (kind == H_EXT && (r->value_len = strlen(r->ws_ext)) > 0) {
+    if (r->value_len + 2 >= sizeof(r->ws_ext)) r->ws_ext_long = 1;
+    else r->value_len += (size_t)snprintf(r->ws_ext + r->value_len, 3, ", ");
+  }
   return 0;
 }
 
@@ -162,6 +169,10 @@ static int on_header_value(http_parser *hp, const char *at, size_t len) {
      * /api/ then refuses with 401 (and any other route ignores). */
     if (r->cur == H_AUTH || r->cur == H_APIKEY) {
       r->auth_too_long = 1;
+      return 0;
+    }
+    if (r->cur == H_EXT) { /* declined, not refused */
+      r->ws_ext_long = 1;
       return 0;
     }
     return stop(r, 431, "header too long");

@@ -28,6 +28,10 @@ typedef struct {
   char forwarded_for[64];      /* first address of X-Forwarded-For */
   char authorization[300];     /* Authorization (for /api/) */
   char api_key[264];           /* X-Api-Key (for /api/) */
+  char ws_ext[512];            /* Sec-WebSocket-Extensions, every copy's
+                                  value joined with ", " */
+  int ws_ext_long;             /* they did not fit: the extensions are
+                                  declined (not an error) */
   int auth_too_long;           /* one of these two did not fit: no key
                                   can match (not an error otherwise) */
   int upgrade_websocket;       /* Upgrade: websocket (any case) */

@@ -15,6 +15,7 @@
 
 #include "common.h"
 #include "conn.h"
+#include "deflate.h"
 #include "engine.h"
 #include "frames.h"
 #include "resume.h"
@@ -437,7 +438,8 @@ static int plan(c4j__conn_t *c, attach_t *a, const c4j_ticket_t *t,
                  "HTTP/1.1 101 Switching Protocols\r\n"
                  "Upgrade: websocket\r\n"
                  "Connection: Upgrade\r\n"
-                 "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+                 "%sSec-WebSocket-Accept: %s\r\n\r\n",
+                 c4j__deflate_header(c->deflate), accept);
   else if (c->transport == C4J__T_SSE)
     /* Connection: close: a stream without a length ends with the
      * connection, and a socket taken over from another server must get no

@@ -71,7 +71,8 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
                           jint max_pending_per_addr, jstring tls_cert,
                           jstring tls_key, jstring metrics,
                           jint hub_outbox_records, jint hub_outbox_bytes,
-                          jint hub_catchup_records, jint hub_catchup_bytes) {
+                          jint hub_catchup_records, jint hub_catchup_bytes,
+                          jint deflate) {
   c4j_config_t cfg;
   c4j_engine_t *e = NULL;
   char *h, *o, *s, *k, *hb, *hp, *tc, *tk, *mt;
@@ -128,6 +129,7 @@ static jlong n_engine_new(JNIEnv *env, jclass cls, jstring host, jint port,
   cfg.hub_outbox_bytes = (size_t)(int64_t)hub_outbox_bytes;
   cfg.hub_catchup_records = hub_catchup_records;
   cfg.hub_catchup_bytes = (size_t)(int64_t)hub_catchup_bytes;
+  cfg.deflate = deflate; /* CometConfig's Comet.Deflate: 1 on, 0 off */
   rc = c4j_engine_new(&cfg, &e); /* copies every string it keeps */
 done:
   free(mt);
@@ -740,7 +742,7 @@ static const JNINativeMethod methods[] = {
   { "engineNew",
     "(Ljava/lang/String;II[BIIIIIIIILjava/lang/String;IIILjava/lang/String;"
     "Ljava/lang/String;Ljava/lang/String;IIILjava/lang/String;"
-    "Ljava/lang/String;Ljava/lang/String;IIII)J",
+    "Ljava/lang/String;Ljava/lang/String;IIIII)J",
     (void *)n_engine_new },
   { "configError", "()Ljava/lang/String;", (void *)n_config_error },
   { "engineStart", "(J)I", (void *)n_engine_start },

@@ -334,6 +334,14 @@ int c4j__metrics_render(const c4j_stats_t *s, const char *extra, char **out,
       "Frames queued to connections.", s->messages_out);
   one(&o, "bytes_out_total", "counter",
       "Bytes of frames queued to connections.", s->bytes_out);
+  one(&o, "deflated_total", "counter",
+      "Frames compressed for permessage-deflate, each once for all its "
+      "receivers.", s->deflated);
+  one(&o, "deflate_plain_bytes_total", "counter",
+      "Payload bytes of those frames before compression.",
+      s->deflate_bytes_in);
+  one(&o, "deflate_compressed_bytes_total", "counter",
+      "Payload bytes of those frames once compressed.", s->deflate_bytes_out);
   head(&o, "sends_total", "counter",
        "Sends taken, by target: all (a broadcast), connection, user.");
   put(&o, "comet4j_sends_total{to=\"all\"} %llu\n"

@@ -173,6 +173,7 @@ static void record_cb(redisAsyncContext *ac, void *reply, void *priv) {
   redisReply *rep = reply;
   req_t *q = priv;
   if (rep == NULL) return; /* the link dropped: requeue decides */
+  c4j__rlink_answered(r);
   if (q->kind == R_PUBLISH && rep->type == REDIS_REPLY_ERROR &&
       strncmp(rep->str, "NOSCRIPT", 8) == 0) {
     fifo_remove(&r->sent, q);

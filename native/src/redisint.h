@@ -130,6 +130,7 @@ struct c4j__redis_s {
   unsigned fails;
   char sha[41];     /* the publish script's, or "" (EVAL then) */
   uint64_t hb_sent; /* when the unanswered heartbeat left, or 0 */
+  uint64_t answered; /* when Redis last answered a request (monotonic ms) */
   uint64_t rng;
   fifo_t outbox, sent;
   echo_t echo;
@@ -201,6 +202,9 @@ void c4j__rlink_log(c4j__redis_t *r, int level, const char *fmt,
  * 0, or -1 when c has no context or hiredis refuses it (fn never runs). */
 int c4j__rlink_send(conn_t *c, redisCallbackFn *fn, void *priv, int argc,
                     const char **argv, const size_t *lens);
+/* Redis answered a request: the link is alive, however late the
+ * heartbeat's answer (it waits behind the requests before it). */
+void c4j__rlink_answered(c4j__redis_t *r);
 /* The same for at most 12 arguments that are NUL-ended strings. */
 int c4j__rlink_send_strs(conn_t *c, redisCallbackFn *fn, void *priv,
                          int argc, const char **argv);

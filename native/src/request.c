@@ -14,6 +14,7 @@
 
 #include "common.h"
 #include "conn.h"
+#include "deflate.h"
 #include "engine.h"
 #include "stream.h"
 
@@ -241,6 +242,20 @@ static int check_upgrade(c4j_http_req_t *r, char accept[29],
   return 0;
 }
 
+/* The permessage-deflate offers of a checked upgrade (deflate.h), unless
+ * the engine has it off: c->deflate says what was accepted.  Returns 0,
+ * or 400 for a header that breaks RFC 6455's grammar. */
+static int negotiate(c4j__conn_t *c, const c4j_http_req_t *r,
+                     const char **why) {
+  int on;
+  c->deflate = 0;
+  if (!c4j__conn_engine(c)->cfg.deflate || r->ws_ext_long) return 0;
+  if ((on = c4j__deflate_negotiate(r->ws_ext)) < 0)
+    return *why = "bad Sec-WebSocket-Extensions", 400;
+  c->deflate = (uint8_t)on;
+  return 0;
+}
+
 /* ---- Routing -------------------------------------------------------------- */
 
 /* GET /metrics: Prometheus's text, to whom c4j_config_t.metrics allows. */
@@ -291,6 +306,7 @@ static void route(c4j__conn_t *c) {
   /* The conformance echo (engine.h, c4j__engine_echo): "/" alone. */
   if (c4j__conn_engine(c)->echo && strcmp(path, "/") == 0) {
     status = check_upgrade(r, accept, &why);
+    if (status == 0) status = negotiate(c, r, &why);
     if (status != 0) c4j__request_refuse(c, status, why);
     else c4j__wsconn_echo_open(c, accept);
     return;
@@ -320,8 +336,10 @@ static void route(c4j__conn_t *c) {
     return;
   }
 
-  if (transport == C4J__T_WS) status = check_upgrade(r, accept, &why);
-  else if (transport == C4J__T_CMD && r->method != HTTP_POST)
+  if (transport == C4J__T_WS) {
+    status = check_upgrade(r, accept, &why);
+    if (status == 0) status = negotiate(c, r, &why);
+  } else if (transport == C4J__T_CMD && r->method != HTTP_POST)
     status = 405, why = "method must be POST";
   else if (transport != C4J__T_CMD && r->method != HTTP_GET)
     status = 405, why = "method must be GET";

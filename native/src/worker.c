@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common.h"
+#include "deflate.h"
 #include "conn.h"
 #include "frames.h"
 #include "listener.h"
@@ -356,6 +357,9 @@ int c4j__worker_init(c4j__worker_t *w, c4j_engine_t *e, int index) {
   w->comment = c4j__buf_copy(":\n\n", 3);
   if (w->ping == NULL || w->pong_text == NULL || w->comment == NULL)
     return C4J_ENOMEM;
+  /* permessage-deflate's streams: zlib allocates them at their first use;
+   * made here, so that the statistics read a pointer that never moves. */
+  if (cfg->deflate && (w->zip = c4j__zip_new()) == NULL) return C4J_ENOMEM;
   rc = uv_loop_init(&w->loop);
   if (rc != 0) return rc;
   w->loop_ready = 1;
@@ -459,4 +463,6 @@ void c4j__worker_free(c4j__worker_t *w) {
   c4j__chan_index_free(&w->users);
   c4j__cid_map_free(&w->cids);
   c4j__tls_worker_free(w);
+  c4j__zip_free(w->zip);
+  w->zip = NULL;
 }

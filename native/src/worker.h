@@ -103,6 +103,10 @@ struct c4j__worker_s {
   c4j_ticket_t ticket;      /* scratch for the handshake */
   struct evp_cipher_ctx_st *tls_cipher; /* tls.c's, keyed for each record
                                sealed or opened; NULL until needed */
+  struct c4j__zip_s *zip;   /* deflate.c's deflater and inflater for every
+                               connection of the worker that negotiated
+                               permessage-deflate (made with the worker
+                               when deflate is on, else NULL) */
   int rbuf_busy;
   uint8_t rbuf[C4J__READ_BUF];
 };

@@ -105,6 +105,12 @@ static int is_control(int op) {
   return op & 0x8;
 }
 
+/* Whether the message in progress is text to check as UTF-8 while it
+ * arrives: a compressed one is checked once inflated, by the caller. */
+static int check_utf8(const c4j_ws_parser_t *p) {
+  return p->msg_opcode == C4J_WS_OP_TEXT && !p->msg_rsv1;
+}
+
 /* Bytes the header of the frame in hdr[] needs in all, known once its
  * second byte is in. */
 static size_t header_need(const c4j_ws_parser_t *p) {
@@ -120,7 +126,16 @@ static size_t header_need(const c4j_ws_parser_t *p) {
 static int check_byte0(c4j_ws_parser_t *p) {
   uint8_t b = p->hdr[0];
   int op = b & 0x0F;
-  if (b & 0x70) return fail(p, C4J_CLOSE_PROTOCOL, "reserved bits set");
+  if (b & 0x30) return fail(p, C4J_CLOSE_PROTOCOL, "reserved bits set");
+  if (b & 0x40) {
+    if (!p->allow_rsv1)
+      return fail(p, C4J_CLOSE_PROTOCOL, "reserved bits set");
+    if (is_control(op))
+      return fail(p, C4J_CLOSE_PROTOCOL, "compressed control frame");
+    if (op == C4J_WS_OP_CONT)
+      return fail(p, C4J_CLOSE_PROTOCOL, "RSV1 on a continuation frame");
+  }
+  p->rsv1 = (uint8_t)((b >> 6) & 1);
   switch (op) {
   case C4J_WS_OP_CONT:
     if (!p->msg_opcode)
@@ -281,6 +296,8 @@ static int deliver(c4j_ws_parser_t *p, int op, const uint8_t *data,
   p->msg = NULL;
   p->msg_len = p->msg_cap = 0;
   p->msg_opcode = 0;
+  p->compressed = p->msg_rsv1;
+  p->msg_rsv1 = 0;
   end_frame_state(p);
   if (cb && cb->on_message)
     rc = cb->on_message(p, op, data ? data : (const uint8_t *)"", len);
@@ -294,7 +311,7 @@ static int end_data(c4j_ws_parser_t *p) {
     end_frame_state(p);
     return 0;
   }
-  if (p->msg_opcode == C4J_WS_OP_TEXT && !c4j_utf8_complete(&p->utf8))
+  if (check_utf8(p) && !c4j_utf8_complete(&p->utf8))
     return fail(p, C4J_CLOSE_BAD_DATA, "text is not UTF-8");
   return deliver(p, p->msg_opcode, p->msg, p->msg_len);
 }
@@ -306,6 +323,7 @@ static void begin_frame(c4j_ws_parser_t *p) {
     p->ctl_len = 0;
   } else if (p->opcode != C4J_WS_OP_CONT) {
     p->msg_opcode = p->opcode;
+    p->msg_rsv1 = p->rsv1;
     p->msg_len = 0;
     p->utf8.state = 0;
   }
@@ -339,7 +357,7 @@ long c4j_ws_feed(c4j_ws_parser_t *p, const uint8_t *buf, size_t n) {
                p->payload_got == 0 && avail == p->payload_len) {
       /* A whole unmasked message in this buffer: no copy. */
       const uint8_t *data = buf + i;
-      if (p->opcode == C4J_WS_OP_TEXT &&
+      if (check_utf8(p) &&
           (c4j_utf8_feed(&p->utf8, data, avail) < 0 ||
            !c4j_utf8_complete(&p->utf8)))
         return fail(p, C4J_CLOSE_BAD_DATA, "text is not UTF-8");
@@ -352,8 +370,7 @@ long c4j_ws_feed(c4j_ws_parser_t *p, const uint8_t *buf, size_t n) {
       dst = p->msg + p->msg_len;
       unmask(p, dst, buf + i, avail);
       p->msg_len += avail;
-      if (p->msg_opcode == C4J_WS_OP_TEXT &&
-          c4j_utf8_feed(&p->utf8, dst, avail) < 0)
+      if (check_utf8(p) && c4j_utf8_feed(&p->utf8, dst, avail) < 0)
         return fail(p, C4J_CLOSE_BAD_DATA, "text is not UTF-8");
     }
     i += avail;

@@ -58,10 +58,20 @@ struct c4j_ws_parser_s {
   size_t max_message;            /* bytes in a reassembled message */
   int require_mask;              /* 1 on a server: clients must mask;
                                     0 accepts masked and unmasked */
+  int allow_rsv1;                /* 1: permessage-deflate was negotiated
+                                    (RFC 7692): RSV1 on a message's first
+                                    frame marks it compressed; 0 (the
+                                    default): RSV1 is an error (1002).
+                                    RSV1 on a control or continuation
+                                    frame is one either way */
+  int compressed;                /* read in on_message: the message had
+                                    RSV1, so its bytes are deflate data,
+                                    not yet checked as UTF-8 */
   /* private */
   uint8_t hdr[14];
   uint8_t hdr_len;
   uint8_t opcode, fin, masked, in_frame, msg_opcode;
+  uint8_t rsv1, msg_rsv1;
   uint8_t mask[4];
   uint64_t payload_len, payload_got;
   uint8_t *msg; size_t msg_len, msg_cap;

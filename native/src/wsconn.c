@@ -1,8 +1,9 @@
 /* wsconn.c - an attached WebSocket: the frames its client sends (text
  * and binary messages to the embedder, {"t":"ping"} answered here, pings
- * ponged), protocol errors closed with their code, the client's side of
- * the close handshake, and the conformance echo (engine.h).  ws.c parses;
- * this file decides.
+ * ponged; a compressed one, with permessage-deflate, inflated first by
+ * the worker's deflate.c scratch), protocol errors closed with their
+ * code, the client's side of the close handshake, and the conformance
+ * echo (engine.h).  ws.c parses; this file decides.
  *
  * Between frames a connection holds no parser: the worker's scratch
  * parser reads for it, and only a frame or message left half read moves
@@ -14,6 +15,7 @@
 
 #include "common.h"
 #include "conn.h"
+#include "deflate.h"
 #include "engine.h"
 
 static int on_message(c4j_ws_parser_t *p, int op, const uint8_t *data,
@@ -36,6 +38,7 @@ void c4j__wsconn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n) {
     p = &w->parser;
     c4j_ws_parser_init(p, &ws_callbacks, w->engine->cfg.max_frame,
                        w->engine->cfg.max_message);
+    p->allow_rsv1 = c->deflate != 0;
   }
   p->data = c;
   r = c4j_ws_feed(p, data, n);
@@ -88,12 +91,13 @@ static int is_ping(const uint8_t *data, size_t len) {
 /* ---- The conformance echo --------------------------------------------------- */
 
 void c4j__wsconn_echo_open(c4j__conn_t *c, const char *accept) {
-  char resp[256];
+  char resp[512];
   int n = snprintf(resp, sizeof(resp),
                    "HTTP/1.1 101 Switching Protocols\r\n"
                    "Upgrade: websocket\r\n"
                    "Connection: Upgrade\r\n"
-                   "Sec-WebSocket-Accept: %s\r\n\r\n", accept);
+                   "%sSec-WebSocket-Accept: %s\r\n\r\n",
+                   c4j__deflate_header(c->deflate), accept);
   if (n < 0 || (size_t)n >= sizeof(resp) ||
       c4j__conn_queue_bytes(c, resp, (size_t)n) < 0) {
     c4j__request_refuse(c, 503, "out of memory");
@@ -120,11 +124,44 @@ static void echo(c4j__conn_t *c, int op, const uint8_t *data, size_t len) {
 
 /* ---- Messages ------------------------------------------------------------------ */
 
+/* A compressed message (RSV1) inflated into the worker's scratch within
+ * max_message, and its text checked as UTF-8 as ws.c checks a plain one;
+ * 0, or -1 once c is closed with the code that says why. */
+static int inflated(c4j__conn_t *c, int op, const uint8_t **data,
+                    size_t *len) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  c4j_utf8_t u = { 0 };
+  int rc;
+  if (w->zip == NULL) { /* made with the worker when deflate is on */
+    rc = C4J__INFLATE_NOMEM;
+  } else {
+    rc = c4j__inflate_message(w->zip, *data, *len, w->engine->cfg.max_message,
+                              data, len);
+  }
+  if (rc == 0 && op == C4J_WS_OP_TEXT &&
+      (c4j_utf8_feed(&u, *data, *len) < 0 || !c4j_utf8_complete(&u))) {
+    c4j__conn_close(c, C4J_CLOSE_BAD_DATA, "text is not UTF-8", 0);
+    return -1;
+  }
+  if (rc == C4J__INFLATE_TOO_BIG)
+    c4j__conn_close(c, C4J_CLOSE_TOO_BIG, "message too big once inflated",
+                    0);
+  else if (rc == C4J__INFLATE_BAD)
+    c4j__conn_close(c, C4J_CLOSE_BAD_DATA, "invalid compressed data", 0);
+  else if (rc != 0)
+    c4j__conn_close(c, C4J_CLOSE_INTERNAL, "out of memory", 0);
+  return rc == 0 ? 0 : -1;
+}
+
 static int on_message(c4j_ws_parser_t *p, int op, const uint8_t *data,
                       size_t len) {
   c4j__conn_t *c = p->data;
   c4j__worker_t *w = c4j__conn_worker(c);
   if (c->state != C4J__CONN_OPEN) return c->state == C4J__CONN_CLOSED;
+  if (p->compressed && inflated(c, op, &data, &len) < 0) {
+    c->flags |= C4J__F_NO_INPUT;
+    return 1;
+  }
   if (w->engine->echo && c->cid == NULL) { /* the conformance echo */
     echo(c, op, data, len);
     return c->state == C4J__CONN_CLOSED;

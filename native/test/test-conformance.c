@@ -8,11 +8,12 @@
  * frames between fragments (5.*), UTF-8 checked as it arrives, not at
  * the end of the message (6.*: fail-fast, so that no case is
  * NON-STRICT), the close handshake and its codes (7.*), big messages in
- * small fragments and many messages in one read (9.*), no extension
- * negotiated when permessage-deflate is offered (12.*, 13.*); and the
+ * small fragments and many messages in one read (9.*), permessage-deflate
+ * negotiated when offered, and not when it is off (12.*, 13.*); and the
  * reach of the hook itself: nothing ticket-less on an engine without it.
  */
 #include <ctype.h>
+#include <zlib.h>
 
 #include "engine-client.h"
 #include "engine.h"
@@ -332,43 +333,138 @@ TEST(conformance_big_and_many) {
   finish(e);
 }
 
-/* ---- 12.*, 13.*: permessage-deflate is not negotiated ----------------------- */
+/* ---- 12.*, 13.*: permessage-deflate ------------------------------------------ */
+
+static int offer(c4j_engine_t *e, client_t *c, const char *ext, char *head,
+                 size_t cap);
+
+/* The echo's upgrade with the offer the suite's cases 12 make; the 101's
+ * head in lower case into head.  Returns the status. */
+static int offer_deflate(c4j_engine_t *e, client_t *c, char *head,
+                         size_t cap) {
+  return offer(e, c, "permessage-deflate; client_no_context_takeover; "
+                     "client_max_window_bits, x-webkit-deflate-frame",
+               head, cap);
+}
+
+/* The same with the offer ext. */
+static int offer(c4j_engine_t *e, client_t *c, const char *ext, char *head,
+                 size_t cap) {
+  char extra[512];
+  const char *end;
+  size_t n;
+  int status;
+  snprintf(extra, sizeof(extra),
+           "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+           "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\n"
+           "Sec-WebSocket-Extensions: %s\r\n", ext);
+  status = http(c, c4j_engine_port(e), "GET", "/", extra, NULL, "\r\n\r\n");
+  end = strstr((char *)c->buf, "\r\n\r\n");
+  CHECK(end != NULL);
+  if (end == NULL) return -1;
+  n = (size_t)(end + 4 - (char *)c->buf);
+  for (size_t i = 0; i < n && i < cap - 1; i++)
+    head[i] = (char)tolower(c->buf[i]);
+  head[n < cap - 1 ? n : cap - 1] = '\0';
+  CHECK(strstr(head, "sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=") !=
+        NULL);
+  consume(c, n);
+  return status;
+}
 
 /* A client that offers the extension (as the suite's cases 12 and 13 do)
- * gets a plain WebSocket: a 101 that names no extension, and frames
- * echoed as they are, RSV1 still a protocol error. */
-TEST(conformance_no_extension_negotiated) {
+ * gets it: the 101 names it, a compressed message (RSV1) comes back
+ * compressed, a short one plain; RSV1 on a control frame is a protocol
+ * error.  test-deflate.c tests the rest; Autobahn's cases 12 and 13 run
+ * against c4j-echo (docs/protocol.md section 12). */
+TEST(conformance_deflate_negotiated) {
   c4j_engine_t *e = start_echo();
   client_t *c = calloc(1, sizeof(*c));
   char head[2048];
-  const char *end;
+  /* "Hello, world" * 8, raw deflate without the 00 00 ff ff tail (zlib,
+   * level 6, sync flush). */
+  static const uint8_t hello[] = {
+    0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0xd7, 0x51, 0x28, 0xcf, 0x2f, 0xca, 0x49,
+    0xf1, 0xa0, 0x01, 0x1b, 0x00 };
+  uint8_t out[256];
   size_t n;
   if (e == NULL) return;
-  CHECK_EQ(http(c, c4j_engine_port(e), "GET", "/",
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                "Sec-WebSocket-Version: 13\r\n"
-                "Sec-WebSocket-Extensions: permessage-deflate; "
-                "client_max_window_bits, x-webkit-deflate-frame\r\n",
-                NULL, "\r\n\r\n"),
-           101);
-  end = strstr((char *)c->buf, "\r\n\r\n");
-  CHECK(end != NULL);
-  if (end == NULL) goto out;
-  n = (size_t)(end + 4 - (char *)c->buf);
-  for (size_t i = 0; i < n && i < sizeof(head) - 1; i++)
-    head[i] = (char)tolower(c->buf[i]);
-  head[n < sizeof(head) - 1 ? n : sizeof(head) - 1] = '\0';
-  CHECK(strstr(head, "sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo=") !=
-        NULL);
+  CHECK_EQ(offer_deflate(e, c, head, sizeof(head)), 101);
+  CHECK(strstr(head, "sec-websocket-extensions: permessage-deflate; "
+                     "server_no_context_takeover; "
+                     "client_no_context_takeover\r\n") != NULL);
+  send_byte0(c, 0x80 | 0x40 | WSC_OP_TEXT, hello, sizeof(hello));
+  /* The echo: 96 bytes, compressed again by the server (RSV1). */
+  for (;;) {
+    wsc_frame_t f;
+    long k = wsc_frame_parse(c->buf, c->len, &f);
+    CHECK(k >= 0);
+    if (k < 0) goto out;
+    if (k > 0) {
+      uint8_t in[256];
+      z_stream z;
+      CHECK_EQ(c->buf[0], 0x80 | 0x40 | WSC_OP_TEXT);
+      CHECK(f.len < 96 && f.len + 4 <= sizeof(in));
+      memcpy(in, f.data, (size_t)f.len);
+      memcpy(in + f.len, "\0\0\xff\xff", 4); /* the tail back */
+      memset(&z, 0, sizeof(z));
+      inflateInit2(&z, -15);
+      z.next_in = in;
+      z.avail_in = (uInt)f.len + 4;
+      z.next_out = out;
+      z.avail_out = sizeof(out);
+      CHECK_EQ(inflate(&z, Z_SYNC_FLUSH), Z_OK);
+      n = sizeof(out) - z.avail_out;
+      inflateEnd(&z);
+      CHECK_EQ(n, 96);
+      for (size_t i = 0; i < n; i += 12)
+        CHECK(memcmp(out + i, "Hello, world", 12) == 0);
+      consume(c, (size_t)k);
+      break;
+    }
+    if (fill(c) <= 0) {
+      CHECK(0);
+      goto out;
+    }
+  }
+  send_text(c, "Hello, world"); /* short: echoed plain */
+  expect_frame(c, WSC_OP_TEXT, "Hello, world", 12);
+  send_byte0(c, 0x80 | 0x40 | WSC_OP_PING, "", 0); /* a compressed ping */
+  expect_close(c, C4J_CLOSE_PROTOCOL);
+  client_close(c);
+  /* The longest answer (13.4, 13.6: server_max_window_bits=15 named). */
+  CHECK_EQ(offer(e, c, "permessage-deflate; client_no_context_takeover; "
+                       "client_max_window_bits; server_max_window_bits=15",
+                 head, sizeof(head)), 101);
+  CHECK(strstr(head, "client_no_context_takeover; "
+                     "server_max_window_bits=15\r\n") != NULL);
+out:
+  client_close(c);
+  free(c);
+  finish(e);
+}
+
+/* With it off (Comet.Deflate false) the offer is ignored: a 101 that
+ * names no extension, frames echoed as they are, RSV1 a protocol error. */
+TEST(conformance_deflate_off) {
+  c4j_config_t cfg;
+  c4j_engine_t *e = NULL;
+  client_t *c = calloc(1, sizeof(*c));
+  char head[2048];
+  base_config(&cfg);
+  cfg.deflate = 0;
+  CHECK_EQ(c4j_engine_new(&cfg, &e), 0);
+  if (e == NULL) return;
+  CHECK_EQ(c4j__engine_echo(e), 0);
+  CHECK_EQ(c4j_engine_start(e), 0);
+  CHECK_EQ(offer_deflate(e, c, head, sizeof(head)), 101);
   CHECK(strstr(head, "sec-websocket-extensions") == NULL);
   CHECK(strstr(head, "deflate") == NULL);
-  consume(c, n);
   send_text(c, "Hello, world");
   expect_frame(c, WSC_OP_TEXT, "Hello, world", 12);
   send_byte0(c, 0x80 | 0x40 | WSC_OP_TEXT, "x", 1); /* RSV1: compressed */
   expect_close(c, C4J_CLOSE_PROTOCOL);
-out:
   client_close(c);
   free(c);
   finish(e);
@@ -415,5 +511,5 @@ TEST_MAIN(T(conformance_framing_lengths), T(conformance_pings),
           T(conformance_reserved_bits_and_opcodes),
           T(conformance_fragmentation), T(conformance_utf8),
           T(conformance_close), T(conformance_big_and_many),
-          T(conformance_no_extension_negotiated),
+          T(conformance_deflate_negotiated), T(conformance_deflate_off),
           T(conformance_hook_is_test_only))

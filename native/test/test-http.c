@@ -295,6 +295,27 @@ TEST(strict_head) {
   }
 }
 
+/* Sec-WebSocket-Extensions: every copy on one list (byte by byte too),
+ * and a list too long for the request is declined, not refused. */
+TEST(extensions_joined) {
+  static const char two[] =
+      "GET /ws HTTP/1.1\r\nHost: x\r\n"
+      "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits \r\n"
+      "sec-websocket-extensions: x-webkit-deflate-frame\r\n\r\n";
+  char big[1400];
+  int n;
+  CHECK_EQ(feed_bytes(two, sizeof(two) - 1, 4096), (long)(sizeof(two) - 1));
+  CHECK_STR(req.ws_ext, "permessage-deflate; client_max_window_bits, "
+                        "x-webkit-deflate-frame");
+  CHECK_EQ(req.ws_ext_long, 0);
+  n = snprintf(big, sizeof(big),
+               "GET /ws HTTP/1.1\r\nSec-WebSocket-Extensions: %0600d\r\n\r\n",
+               0);
+  CHECK_EQ(feed2(big, (size_t)n, 10, 4096), n);
+  CHECK_EQ(req.done, 1);
+  CHECK_EQ(req.ws_ext_long, 1);
+}
+
 TEST_MAIN(T(upgrade_every_split), T(plain_requests), T(header_limit),
           T(target_limit), T(malformed), T(versions), T(query_and_path),
-          T(write_error), T(strict_head))
+          T(write_error), T(strict_head), T(extensions_joined))

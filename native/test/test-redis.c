@@ -3,13 +3,15 @@
  * floor, the fetch in pages, the outbox's bounds (down, and slow: CLIENT
  * PAUSE), the broadcasts handed to local_cb (queued while down, or in
  * flight when the link drops), the action queue, the cluster-wide maps,
- * Redis killed and restarted, stop while down.  A synchronous hiredis client watches Redis.  No engine:
+ * Redis killed and restarted, stop while down, a busy Redis that answers
+ * late (the link stays).  A synchronous hiredis client watches Redis.  No engine:
  * the link's callbacks are this test's (a host that keeps the actions in
  * a bounded queue, as the engine's events do, and the log lines).
  */
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -894,8 +896,66 @@ TEST(redis_in_flight_at_loss) {
   host_free(e);
 }
 
+/* Redis kept busy by another client (a script that spins 50 ms, again
+ * and again): between two of them it reads a little of this node's
+ * backlog of map entries and answers it, so the heartbeat sent behind
+ * the backlog is answered many seconds late.  A Redis that answers is
+ * slow, not lost: the link stays up (it was lost after 5 s), and every
+ * entry arrives. */
+static uv_thread_t hog_thread;
+static atomic_int hog_stop;
+
+static void hog(void *arg) {
+  static const char spin[] =
+      "local s = redis.call('TIME') local n repeat n = redis.call('TIME') "
+      "until (n[1] - s[1]) * 1000000 + (n[2] - s[2]) >= 50000 return 1";
+  redisContext *c = cli();
+  (void)arg;
+  while (c != NULL && !atomic_load(&hog_stop)) {
+    redisReply *rep = redisCommand(c, "EVAL %s 0", spin);
+    if (rep == NULL) break;
+    freeReplyObject(rep);
+  }
+  if (c) redisFree(c);
+}
+
+TEST(redis_slow_answers_keep_link) {
+  enum { ENTRIES = 200000 };
+  host_t *e = host(0);
+  c4j__redis_t *r = link_to(e, "busy", NODE_A, "abcdefgh", NULL);
+  long long held = -1;
+  int up = 1;
+  CHECK(wait_up(r, 1, 3000));
+  atomic_store(&hog_stop, 0);
+  CHECK_EQ(uv_thread_create(&hog_thread, hog, NULL), 0);
+  usleep(100000);
+  for (int i = 0; i < ENTRIES; i++) {
+    char f[16];
+    snprintf(f, sizeof(f), "c%d", i);
+    CHECK_EQ(set_kv(r, "m", f, "{\"node\":\"" NODE_A "\"}"), 0);
+  }
+  /* Past the heartbeat's 5 s and the tick that finds it late (the
+   * backlog takes 25 s or more: Redis reads about 16 KB of it a spin). */
+  for (int i = 0; i < 100; i++) {
+    usleep(100000);
+    up = up && c4j__redis_up(r);
+  }
+  held = cmd_int("HLEN %s%s", "busy:kv:m", "");
+  atomic_store(&hog_stop, 1);
+  uv_thread_join(&hog_thread);
+  CHECK_EQ(up, 1);
+  CHECK(!strstr(e->logs, "no answer to the heartbeat"));
+  /* The backlog was still going in after 10 s: the heartbeat waited. */
+  CHECK(held > 0 && held < ENTRIES);
+  for (int i = 0; i < 1000 && cmd_int("HLEN %s%s", "busy:kv:m", "") < ENTRIES; i++)
+    usleep(10000);
+  CHECK_EQ(cmd_int("HLEN %s%s", "busy:kv:m", ""), ENTRIES);
+  host_free(e);
+}
+
 TEST_MAIN(T(redis_server_starts), T(redis_start_errors), T(redis_epoch),
           T(redis_publish), T(redis_actions), T(redis_actions_full),
           T(redis_set_get), T(redis_fetch_pages), T(redis_floor),
-          T(redis_slow_fills_outbox), T(redis_in_flight_at_loss),
-          T(redis_restart), T(redis_stop_while_down))
+          T(redis_slow_fills_outbox), T(redis_slow_answers_keep_link),
+          T(redis_in_flight_at_loss), T(redis_restart),
+          T(redis_stop_while_down))

@@ -77,6 +77,7 @@ long wsc_frame_parse(const void *p, size_t n, wsc_frame_t *f) {
   if (len > n - h) return 0;
   f->op = b[0] & 0x0f;
   f->fin = b[0] >> 7;
+  f->rsv = (b[0] >> 4) & 7;
   f->data = b + h;
   f->len = len;
   return (long)(h + len);

@@ -76,6 +76,8 @@ typedef struct {
   int op, fin;
   const uint8_t *data;
   uint64_t len;
+  int rsv;                    /* RSV1..3 (4: RSV1, a permessage-deflate
+                                 compressed message) */
 } wsc_frame_t;
 
 /* Parses the frame at p[0..n): returns its whole size with *f set, 0 while

@@ -135,8 +135,12 @@ export class CometClient extends EventEmitter {
   }
 
   _ws(since) {
-    const ws = new WebSocket(withTicket(this._url('endpoints'), this.hs.ticket, since),
-      this.localAddress ? { localAddress: this.localAddress } : {});
+    // Plain frames (no permessage-deflate, which ws offers by default): these
+    // clients are many in one process and measure the core's own queues and
+    // fan-out; e2e/deflate.test.mjs and native/test/test-deflate.c test it.
+    const opts = { perMessageDeflate: false };
+    if (this.localAddress) opts.localAddress = this.localAddress;
+    const ws = new WebSocket(withTicket(this._url('endpoints'), this.hs.ticket, since), opts);
     this.ws = ws;
     ws.on('message', (data) => this._frame(JSON.parse(String(data))));
     ws.on('close', (code, reason) => this._closed(code, String(reason)));

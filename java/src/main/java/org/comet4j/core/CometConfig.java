@@ -59,6 +59,7 @@ public final class CometConfig {
             CONFIG_HUB, CONFIG_HUBPREFIX, CONFIG_LISTENACTIONS, CONFIG_WORKERS,
             CONFIG_HUBOUTBOXRECORDS, CONFIG_HUBOUTBOXBYTES, CONFIG_HUBCATCHUPRECORDS,
             CONFIG_HUBCATCHUPBYTES, CONFIG_IDLETIMEOUT, CONFIG_ENGINE, CONFIG_TLSCERT, CONFIG_TLSKEY,
+            CONFIG_DEFLATE,
             CONFIG_MAPPING, // read by CometInitializer, not here
             NativeLoader.PARAM, Logs.PARAM);
 
@@ -109,6 +110,7 @@ public final class CometConfig {
     private final int hubOutboxBytes;
     private final int hubCatchUpRecords;
     private final int hubCatchUpBytes;
+    private final boolean deflate;
     private final String tlsCert;
     private final String tlsKey;
 
@@ -168,6 +170,7 @@ public final class CometConfig {
         hubOutboxBytes = intParam(p, CONFIG_HUBOUTBOXBYTES, 64 << 20, 65536, Integer.MAX_VALUE);
         hubCatchUpRecords = intParam(p, CONFIG_HUBCATCHUPRECORDS, 100000, 0, 10000000);
         hubCatchUpBytes = intParam(p, CONFIG_HUBCATCHUPBYTES, 64 << 20, 65536, Integer.MAX_VALUE);
+        deflate = bool(p, CONFIG_DEFLATE, true);
         if (port == -1 && publicUrls.isEmpty()) {
             throw new ConfigException(CONFIG_PUBLICURL, "required when " + CONFIG_PORT
                     + " is -1 (no listener here: it lists the nodes pages attach to)");
@@ -657,6 +660,9 @@ public final class CometConfig {
     /** Comet.HubCatchUpBytes: live records a node holds while it fetches what it missed (default 64 MiB). */
     public int getHubCatchUpBytes() { return hubCatchUpBytes; }
 
+    /** Comet.Deflate: permessage-deflate on the core's WebSockets (default true). */
+    public boolean isDeflate() { return deflate; }
+
     /** Comet.TlsCert: the native port's PEM certificate file, or null without TLS. */
     public String getTlsCert() { return tlsCert; }
     /** Comet.TlsKey: its private key's PEM file, or null without TLS. */
@@ -690,6 +696,7 @@ public final class CometConfig {
             {"hub_catchup_records", CONFIG_HUBCATCHUPRECORDS}, {"hub_catchup_bytes", CONFIG_HUBCATCHUPBYTES},
             {"hub", CONFIG_HUB},
             {"tls_cert", CONFIG_TLSCERT}, {"tls_key", CONFIG_TLSKEY},
+            {"deflate", CONFIG_DEFLATE},
         };
         for (String[] row : table) {
             if (field.equals(row[0]) || field.startsWith(row[0] + "_ms")) {

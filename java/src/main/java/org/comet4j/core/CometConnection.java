@@ -35,8 +35,13 @@ public class CometConnection {
 
     private final String id;
     private volatile long dyingTime;
-    private volatile String clientIp;
-    private volatile int clientPort;
+    /**
+     * The client's address, compact: IPV4 | the IPv4 address << 16 | the
+     * port; or, for any other address (IPv6, null), the port alone with the
+     * address in {@link #otherIp}, written before this field.
+     */
+    private volatile long address;
+    private volatile String otherIp;
     private final String user;
     private volatile String workStyle;
     private volatile HttpServletRequest request;
@@ -56,8 +61,7 @@ public class CometConnection {
         this.engine = engine;
         this.remote = remote;
         this.id = id;
-        this.clientIp = clientIp;
-        this.clientPort = clientPort;
+        setAddress(clientIp, clientPort);
         this.user = user;
         this.workStyle = workStyle;
         this.request = request;
@@ -106,14 +110,60 @@ public class CometConnection {
         return id;
     }
 
+    private static final long IPV4 = 1L << 48;
+
+    private void setAddress(String ip, int port) {
+        long v4 = ipv4(ip);
+        if (v4 < 0) {
+            otherIp = ip;
+            address = port & 0xffff;
+        } else {
+            address = IPV4 | v4 << 16 | (port & 0xffff);
+            otherIp = null;
+        }
+    }
+
+    /** The dotted IPv4 address as an unsigned 32-bit number, or -1 for anything else. */
+    static long ipv4(String ip) {
+        if (ip == null || ip.length() < 7 || ip.length() > 15) {
+            return -1;
+        }
+        long out = 0;
+        int part = 0, digits = 0, dots = 0;
+        for (int i = 0; i < ip.length(); i++) {
+            char ch = ip.charAt(i);
+            if (ch == '.') {
+                if (digits == 0 || ++dots > 3) {
+                    return -1;
+                }
+                out = out << 8 | part;
+                part = 0;
+                digits = 0;
+            } else if (ch >= '0' && ch <= '9' && !(digits == 1 && part == 0) && ++digits <= 3) {
+                part = part * 10 + (ch - '0');
+                if (part > 255) {
+                    return -1;
+                }
+            } else {
+                return -1;
+            }
+        }
+        return dots == 3 && digits > 0 ? out << 8 | part : -1;
+    }
+
     /** The client's address as the native port saw it (of the latest attach). */
     public String getClientIp() {
-        return clientIp;
+        long a = address;
+        if ((a & IPV4) == 0) {
+            return otherIp;
+        }
+        long v4 = a >>> 16 & 0xffffffffL;
+        return (v4 >>> 24) + "." + (v4 >>> 16 & 0xff) + "." + (v4 >>> 8 & 0xff) + "." + (v4 & 0xff);
     }
 
     /** The client's port as the native port saw it (of the latest attach). */
     public int getClientPort() {
-        return clientPort;
+        return (int) (address & 0xffff);
     }
 
     /**
@@ -177,8 +227,7 @@ public class CometConnection {
 
     /** A new transport attached under this id: alive again, with its address and work style. */
     void revive(String clientIp, int clientPort, String workStyle) {
-        this.clientIp = clientIp;
-        this.clientPort = clientPort;
+        setAddress(clientIp, clientPort);
         this.workStyle = workStyle;
         this.state = CometProtocol.STATE_ALIVE;
     }
@@ -279,6 +328,6 @@ public class CometConnection {
 
     @Override
     public String toString() {
-        return "CometConnection[" + id + (remote ? " remote" : " " + clientIp + ":" + clientPort) + " " + state + "]";
+        return "CometConnection[" + id + (remote ? " remote" : " " + getClientIp() + ":" + getClientPort()) + " " + state + "]";
     }
 }

@@ -136,6 +136,11 @@ public class CometProtocol {
     public static final String CONFIG_HUBCATCHUPRECORDS = "Comet.HubCatchUpRecords";
     /** Bytes of live records a node holds while it fetches what it missed (default 67108864). */
     public static final String CONFIG_HUBCATCHUPBYTES = "Comet.HubCatchUpBytes";
+    /**
+     * permessage-deflate (RFC 7692) on the core's WebSockets: "true" (the
+     * default) negotiates it with a browser that offers it, "false" never.
+     */
+    public static final String CONFIG_DEFLATE = "Comet.Deflate";
     /** How many nodes a Comet.PublicUrl entry with {workerIndex} stands for (0 to count-1; default 1). */
     public static final String CONFIG_WORKERS = "Comet.Workers";
     /**

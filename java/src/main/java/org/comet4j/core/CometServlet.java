@@ -149,31 +149,43 @@ public class CometServlet extends HttpServlet {
         String ticket = engine.ticket(cid, user, expSeconds, channels);
         engine.addPending(cid, snapshot, user, expSeconds * 1000);
 
-        Map<String, Object> answer = new LinkedHashMap<>();
-        answer.put("v", 1);
-        answer.put("cId", cid);
-        answer.put("channels", channels);
-        answer.put("ticket", ticket);
+        // The answer, written as it goes (every handshake makes one: no map, no reflection).
+        StringBuilder a = new StringBuilder(640 + ticket.length());
+        a.append("{\"v\":1,\"cId\":");
+        JSONUtil.quote(a, cid);
+        a.append(",\"channels\":");
+        strings(a, channels);
+        a.append(",\"ticket\":");
+        JSONUtil.quote(a, ticket);
         if (cfg.isOnePort()) {
             // This servlet's own URL, on the page's scheme, host and port.
             String self = selfUrl(request, secure);
-            answer.put("endpoints", urls(Collections.singletonList(self), "?cmd=" + SamePort.CMD_WS, true));
-            answer.put("stream", Collections.singletonList(self + "?cmd=" + SamePort.CMD_SSE));
-            answer.put("lpool", Collections.singletonList(self + "?cmd=" + SamePort.CMD_POLL));
-            answer.put("cmd", Collections.singletonList(self + "?cmd=" + SamePort.CMD_POST));
+            a.append(",\"endpoints\":");
+            strings(a, urls(Collections.singletonList(self), "?cmd=" + SamePort.CMD_WS, true));
+            a.append(",\"stream\":");
+            strings(a, Collections.singletonList(self + "?cmd=" + SamePort.CMD_SSE));
+            a.append(",\"lpool\":");
+            strings(a, Collections.singletonList(self + "?cmd=" + SamePort.CMD_POLL));
+            a.append(",\"cmd\":");
+            strings(a, Collections.singletonList(self + "?cmd=" + SamePort.CMD_POST));
         } else {
-            answer.put("endpoints", urls(bases, PATH_WS, true));
-            answer.put("stream", urls(bases, PATH_SSE, false));
-            answer.put("lpool", urls(bases, PATH_POLL, false));
-            answer.put("cmd", urls(bases, PATH_CMD, false));
+            a.append(",\"endpoints\":");
+            strings(a, urls(bases, PATH_WS, true));
+            a.append(",\"stream\":");
+            strings(a, urls(bases, PATH_SSE, false));
+            a.append(",\"lpool\":");
+            strings(a, urls(bases, PATH_POLL, false));
+            a.append(",\"cmd\":");
+            strings(a, urls(bases, PATH_CMD, false));
         }
-        answer.put("workStyle", cfg.getWorkStyle());
-        answer.put("timeout", cfg.getTimeout());         // Comet.Timeout (Comet4J's connect answer)
-        answer.put("hold", cfg.getPollHold());            // what a long-poll is held
-        answer.put("idleTimeout", cfg.getIdleTimeout());
-        answer.put("heartbeat", cfg.getHeartbeat());
-        answer.put("connExpires", cfg.getConnExpires());
-        write(response, 200, JSONUtil.object2json(answer));
+        a.append(",\"workStyle\":");
+        quote(a, cfg.getWorkStyle());
+        a.append(",\"timeout\":").append(cfg.getTimeout());          // Comet.Timeout (Comet4J's connect answer)
+        a.append(",\"hold\":").append(cfg.getPollHold());             // what a long-poll is held
+        a.append(",\"idleTimeout\":").append(cfg.getIdleTimeout());
+        a.append(",\"heartbeat\":").append(cfg.getHeartbeat());
+        a.append(",\"connExpires\":").append(cfg.getConnExpires()).append('}');
+        write(response, 200, a.toString());
         if (engine.isDebugOn()) {
             LOG.info("comet4j: handshake " + cid + (known != null ? " (known)" : elsewhere != null
                     ? " (known elsewhere)" : "") + " from "
@@ -205,6 +217,27 @@ public class CometServlet extends HttpServlet {
         }
         String[] u = engine.knownElsewhere(id);
         return u != null && Objects.equals(u[0], user) ? u : null;
+    }
+
+    /** Appends the strings as a JSON array. */
+    static void strings(StringBuilder sb, List<String> list) {
+        sb.append('[');
+        for (int i = 0; i < list.size(); i++) {
+            if (i > 0) {
+                sb.append(',');
+            }
+            quote(sb, list.get(i));
+        }
+        sb.append(']');
+    }
+
+    /** Appends s as a JSON string, or null. */
+    static void quote(StringBuilder sb, String s) {
+        if (s == null) {
+            sb.append("null");
+        } else {
+            JSONUtil.quote(sb, s);
+        }
     }
 
     /** The WebSocket URLs: ws(s)://&lt;base&gt;/ws for each base ({@link #bases}). */
@@ -269,7 +302,9 @@ public class CometServlet extends HttpServlet {
         if (request.isSecure()) {
             return true;
         }
-        if (!cfg.getTrustedProxies().contains(normalized(request.getRemoteAddr()))) {
+        // No trusted proxy (the default): no address to parse a handshake.
+        if (cfg.getTrustedProxies().isEmpty()
+                || !cfg.getTrustedProxies().contains(normalized(request.getRemoteAddr()))) {
             return false;
         }
         String xfp = request.getHeader("X-Forwarded-Proto");

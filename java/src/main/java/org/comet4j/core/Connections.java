@@ -3,7 +3,6 @@ package org.comet4j.core;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -138,14 +137,18 @@ final class Connections {
 
     /** Signs a ticket for cid (see docs/protocol.md). */
     String ticket(String cid, String user, long expSeconds, List<String> channels) {
-        Map<String, Object> claims = new LinkedHashMap<>();
-        claims.put("cid", cid);
+        // {"cid":..,"sub":..,"exp":..,"ch":[..]}, written as it goes (one a handshake).
+        StringBuilder claims = new StringBuilder(96 + 24 * channels.size());
+        claims.append("{\"cid\":");
+        JSONUtil.quote(claims, cid);
         if (user != null) {
-            claims.put("sub", user);
+            claims.append(",\"sub\":");
+            JSONUtil.quote(claims, user);
         }
-        claims.put("exp", expSeconds);
-        claims.put("ch", channels);
-        byte[] json = EngineHandle.utf8(JSONUtil.object2json(claims));
+        claims.append(",\"exp\":").append(expSeconds).append(",\"ch\":");
+        CometServlet.strings(claims, channels);
+        claims.append('}');
+        byte[] json = EngineHandle.utf8(claims.toString());
         String t = engine.running("ticket").get("ticket", h -> Native.ticket(h, json));
         if (t == null) {
             throw new NativeException("ticket: the core could not sign the claims", NativeException.EBADJSON);
@@ -374,7 +377,18 @@ final class Connections {
         engine.fire(new RevivalEvent(engine, c));
     }
 
+    /** The transport's name as one of CometProtocol's constants (each connection keeps it). */
     private static String workStyle(String transport) {
-        return transport.isEmpty() ? CometProtocol.WORKSTYLE_WEBSOCKET : transport;
+        switch (transport) {
+            case "":
+            case CometProtocol.WORKSTYLE_WEBSOCKET:
+                return CometProtocol.WORKSTYLE_WEBSOCKET;
+            case CometProtocol.WORKSTYLE_STREAM:
+                return CometProtocol.WORKSTYLE_STREAM;
+            case CometProtocol.WORKSTYLE_LLOOP:
+                return CometProtocol.WORKSTYLE_LLOOP;
+            default:
+                return transport;
+        }
     }
 }

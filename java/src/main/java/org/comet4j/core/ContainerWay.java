@@ -25,7 +25,9 @@ import jakarta.servlet.http.HttpServletResponse;
  * {@link BridgePipe}.  A WebSocket: the request goes to the core first and
  * the servlet waits (on its own thread, a few milliseconds: the core
  * answers at once) for the core's answer head; a 101 is answered with the
- * core's Sec-WebSocket-Accept and {@code request.upgrade(BridgeUpgrade)},
+ * core's Sec-WebSocket-Accept (and its Sec-WebSocket-Extensions: the core
+ * negotiates permessage-deflate, then compresses and inflates the frames
+ * that pass through the pipe) and {@code request.upgrade(BridgeUpgrade)},
  * any other status (401 ticket, 403 origin, 503 full...) with the core's
  * status, type and body, and no upgrade.  SSE and long-poll: {@code
  * startAsync()} without a container timeout (the core has its own), the
@@ -125,10 +127,15 @@ final class ContainerWay {
             return;
         }
         String accept = a.header("Sec-WebSocket-Accept");
+        // permessage-deflate as the core negotiated it (it compresses and inflates the frames).
+        String extensions = a.header("Sec-WebSocket-Extensions");
         response.setHeader("Upgrade", "websocket");
         response.setHeader("Connection", "Upgrade");
         if (accept != null) {
             response.setHeader("Sec-WebSocket-Accept", accept);
+        }
+        if (extensions != null) {
+            response.setHeader("Sec-WebSocket-Extensions", extensions);
         }
         BridgeUpgrade u;
         try {
@@ -142,6 +149,7 @@ final class ContainerWay {
             response.setHeader("Upgrade", null);
             response.setHeader("Connection", null);
             response.setHeader("Sec-WebSocket-Accept", null);
+            response.setHeader("Sec-WebSocket-Extensions", null);
             CometServlet.error(response, 503, CometProtocol.ERR_BUSY, "the container cannot upgrade: " + e);
             return;
         }

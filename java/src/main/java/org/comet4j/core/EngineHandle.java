@@ -67,7 +67,7 @@ final class EngineHandle implements AutoCloseable {
                 cfg.getHandshakeTimeout(), cfg.getMaxPendingPerAddress(),
                 cfg.getTlsCert(), cfg.getTlsKey(), cfg.getMetrics(),
                 cfg.getHubOutboxRecords(), cfg.getHubOutboxBytes(), cfg.getHubCatchUpRecords(),
-                cfg.getHubCatchUpBytes());
+                cfg.getHubCatchUpBytes(), cfg.isDeflate() ? 1 : 0);
         if (h < 0) {
             if (h == NativeException.EINVAL_CONFIG) {
                 String field = Native.configError();

@@ -28,7 +28,7 @@ final class Native {
                                  int maxPendingPerAddr, String tlsCert, String tlsKey,
                                  String metrics, int hubOutboxRecords,
                                  int hubOutboxBytes, int hubCatchUpRecords,
-                                 int hubCatchUpBytes);
+                                 int hubCatchUpBytes, int deflate);
 
     static native String configError();
 

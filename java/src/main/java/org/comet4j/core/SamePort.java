@@ -133,8 +133,12 @@ final class SamePort {
         }
         b.append(" HTTP/1.1\r\n");
         for (String name : new String[] {"Host", "Origin", "Upgrade", "Connection", "Sec-WebSocket-Key",
-            "Sec-WebSocket-Version", "X-Forwarded-For", "Content-Length", "Content-Type"}) {
+            "Sec-WebSocket-Version", "X-Forwarded-For", "Content-Length", "Content-Type",
+            "Sec-WebSocket-Extensions"}) {
             String v = request.getHeader(name);
+            if (name.equals("Sec-WebSocket-Extensions")) {
+                v = joined(request, name); // the core negotiates permessage-deflate
+            }
             if (name.equals("X-Forwarded-For") && forwardedFor != null) {
                 v = forwardedFor;
             } else if (name.equals("Content-Length") && contentLength >= 0) {
@@ -146,6 +150,17 @@ final class SamePort {
         }
         b.append("\r\n");
         return b.toString().getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    /** Every copy of header name, joined with ", " as one list (null when absent). */
+    private static String joined(HttpServletRequest request, String name) {
+        java.util.Enumeration<String> all = request.getHeaders(name);
+        StringBuilder b = null;
+        while (all != null && all.hasMoreElements()) {
+            String v = all.nextElement();
+            b = b == null ? new StringBuilder(v) : b.append(", ").append(v);
+        }
+        return b == null ? null : b.toString();
     }
 
     /** The raw query without the parameters named name. */

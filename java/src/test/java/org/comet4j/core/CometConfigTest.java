@@ -178,6 +178,15 @@ class CometConfigTest {
     }
 
     @Test
+    void deflate() {
+        assertTrue(CometConfig.defaults().isDeflate());
+        assertFalse(CometConfig.parse(Map.of("Comet.Deflate", "false")).isDeflate());
+        assertTrue(CometConfig.parse(Map.of("Comet.Deflate", "TRUE")).isDeflate());
+        bad("Comet.Deflate", "on", "true or false");
+        assertEquals("Comet.Deflate", CometConfig.parameterOf("deflate: must be 0 or 1"));
+    }
+
+    @Test
     void portMinusOneNeedsPublicUrl() {
         CometConfig c = CometConfig.parse(Map.of("Comet.Port", "-1", "Comet.PublicUrl", "ws://node1:4100/ws"));
         assertEquals(-1, c.getPort());

@@ -115,8 +115,21 @@ class ContainerWayTest {
         String expected = Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-1")
                 .digest((KEY + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").getBytes(StandardCharsets.US_ASCII)));
         assertEquals(expected, r.headers.get("Sec-WebSocket-Accept"));
+        assertEquals(null, r.headers.get("Sec-WebSocket-Extensions")); // none offered
         assertEquals(before + 1, Harness.engine().bridge().openedCount());
         // The container drops the upgraded connection before init: the pipe closes.
+        ((BridgeUpgrade) req.upgraded.get(0)).destroy();
+    }
+
+    @Test
+    void aWebSocketThatOffersDeflateGetsTheCoresAnswer() throws Exception {
+        FakeHttp.Req req = wsRequest(ticket(), ORIGIN)
+                .header("Sec-WebSocket-Extensions", "permessage-deflate; client_max_window_bits");
+        FakeHttp.Resp r = serve(req);
+        assertEquals(1, req.upgraded.size());
+        // The core negotiated it, and compresses the frames through the pipe.
+        assertEquals("permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+                r.headers.get("Sec-WebSocket-Extensions"));
         ((BridgeUpgrade) req.upgraded.get(0)).destroy();
     }
 
