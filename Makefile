@@ -10,6 +10,9 @@
 #                Tomcat, nchan, node's ws, Tomcat's JSR-356 endpoint and the
 #                kernel's floor, two rounds, one table (bench/peers.sh;
 #                installs nginx and nchan through .ci/install-bench)
+#   make bench-sustained  sustained throughput: 10,000 subscribers, the
+#                broadcast rate stepped up until p99 passes 100 ms, for
+#                comet4j-node and nchan (bench/sustained.sh)
 #   make bench-javasend  the Java send path: application threads calling
 #                sendTo and sendToUser to 10,000 connections, every message
 #                counted, and the costs of a send's parts (bench/javasend.sh)
@@ -35,7 +38,8 @@
 #                (tests skipped: make test runs them; .ci/run runs both)
 
 .PHONY: all install build test demo bench bench-peers stress fuzz clean dist bench-javasend \
-        bench-conn-memory bench-handshakes bench-deflate bench-many
+        bench-conn-memory bench-handshakes bench-deflate bench-many \
+        bench-sustained
 
 all: build
 
@@ -58,6 +62,12 @@ bench: build
 bench-peers: build
 	bash .ci/install-bench
 	bash bench/peers.sh $(PEERS_ARGS)
+
+# SUSTAINED_ARGS: bench/sustained.sh's N "RATES" STEP_S SIZE (10000
+# "10 25 50 100 200 400 800 1600 3200 6400" 3 64).
+bench-sustained: build
+	bash .ci/install-bench
+	bash bench/sustained.sh $(SUSTAINED_ARGS)
 
 # JAVASEND_ARGS: bench/javasend.sh's N SENDERS CALLS THREADS (10000 4 2000000 2).
 bench-javasend: build

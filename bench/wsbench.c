@@ -13,7 +13,7 @@
  *                       [-send-body FORMAT [-send-header LINE] [-size B]])
  *           [-path TARGET] [-tls 1] [-open 101] [-hook CMD]
  *           [-m MESSAGES] [-i INTERVAL_MS] [-per-addr 5000] [-src FIRST]
- *           [-steps K] [-hook-tickets 1] [-deflate 1]
+ *           [-steps K] [-ctl FIFO] [-hook-tickets 1] [-deflate 1]
  *
  * Tickets: one a line from TICKETS_FILE, or fetched through the
  * application's real handshake, GET PATH (e.g. /ctx/conn?cmd=conn) on
@@ -68,6 +68,15 @@
  * (RSV1) is inflated before its "seq" is looked for.  Either way the
  * "wire:" line gives the bytes the clients read from the broadcasts'
  * start, per message and client.
+ *
+ * -ctl FIFO: no broadcasts of its own (bench/sustained.sh, whose
+ * publisher is bench/pubbench.c): once the clients are open it prints
+ * "ready: N clients open" and reads lines from FIFO: "mark" starts a
+ * window (deliveries and their latency counted from zero), "report LABEL
+ * MESSAGES" prints the window's figures once MESSAGES times the clients
+ * open deliveries arrived, or none for 1 s (at most 30 s): "window: LABEL deliveries D of E,
+ * latency p50 X ms, p99 Y ms, max Z ms, open O, lost L", and "quit" ends
+ * the run.  Every frame with "seq" and "ts" counts, whatever its seq.
  *
  * Besides the fan-out to the last client, every delivery's latency (from
  * "ts" to its arrival) goes into a histogram of 10 us buckets: the
@@ -136,6 +145,16 @@ static FILE *cmd;
 static client_t *clients;
 static char **tickets;
 static SSL_CTX *tls_ctx;
+/* -ctl: the FIFO, its partial line, the window's latest delivery and
+ * largest latency, the report asked (the deliveries it waits for, -1 for
+ * none) and since when. */
+static const char *ctl_path;
+static uv_pipe_t ctl_pipe;
+static char ctl_line[512];
+static size_t ctl_len;
+static int64_t win_last_us, win_max_us, win_asked_us, read_us;
+static long win_expected = -1;
+static char win_label[64];
 
 /* Per message: how many clients have it, and when the last one got it. */
 typedef struct { int got; int64_t sent_us, first_us, last_us; } msg_stat_t;
@@ -418,12 +437,19 @@ static void on_text(client_t *c, const char *p, size_t n) {
   const char *t = memmem(p, n, "\"ts\":", 5);
   if (!s || !t) return;
   int seq = atoi(s + 6);
-  if (seq < 0 || seq >= messages) return;
-  int64_t now = now_us();
-  if (stats[seq].got++ == 0) stats[seq].first_us = now;
-  stats[seq].sent_us = strtoll(t + 5, NULL, 10);
-  stats[seq].last_us = now;
-  int64_t b = (now - stats[seq].sent_us) / 10;
+  /* -ctl: the time of the read that brought the frame (one clock read for
+   * all the frames a read brings, at high rates many). */
+  int64_t now = ctl_path ? read_us : now_us(), sent = strtoll(t + 5, NULL, 10);
+  if (ctl_path) {
+    win_last_us = now;
+    if (now - sent > win_max_us) win_max_us = now - sent;
+  } else {
+    if (seq < 0 || seq >= messages) return;
+    if (stats[seq].got++ == 0) stats[seq].first_us = now;
+    stats[seq].sent_us = sent;
+    stats[seq].last_us = now;
+  }
+  int64_t b = (now - sent) / 10;
   lat_hist[b < 0 ? 0 : b >= LAT_BUCKETS ? LAT_BUCKETS - 1 : b]++;
   n_deliveries++;
 }
@@ -542,6 +568,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     lost(c, uv_strerror((int)nread));
     return;
   }
+  if (ctl_path) read_us = now_us();
   if (c->ssl) tls_read(c, buf->base, (size_t)nread);
   else feed(c, buf->base, (size_t)nread);
 }
@@ -745,6 +772,85 @@ static void report(void) {
            (double)(wire_bytes - wire_at_full) / messages / n_open);
 }
 
+/* ---- -ctl: windows asked over a FIFO ------------------------------------- */
+
+static void ctl_report(void) {
+  long p50 = -1, p99 = -1, seen = 0;
+  for (long b = 0; b < LAT_BUCKETS && p99 < 0 && n_deliveries; b++) {
+    seen += lat_hist[b];
+    if (p50 < 0 && seen * 2 >= n_deliveries) p50 = b;
+    if (seen * 100 >= n_deliveries * 99) p99 = b;
+  }
+  printf("window: %s deliveries %ld of %ld, latency p50 %.2f ms, p99 %.2f ms, "
+         "max %.2f ms, open %d, lost %d\n", win_label, n_deliveries,
+         win_expected, (p50 + 1) / 100.0, (p99 + 1) / 100.0,
+         win_max_us / 1000.0, n_open, n_lost_open);
+  fflush(stdout);
+  win_expected = -1;
+}
+
+static void ctl_command(const char *l) {
+  char label[64];
+  long expected;
+  if (!strcmp(l, "mark")) {
+    memset(lat_hist, 0, LAT_BUCKETS * sizeof(*lat_hist));
+    n_deliveries = 0;
+    win_max_us = 0;
+  } else if (sscanf(l, "report %63s %ld", label, &expected) == 2) {
+    snprintf(win_label, sizeof(win_label), "%s", label);
+    win_expected = expected * n_open;
+    win_asked_us = win_last_us = now_us();
+  } else if (!strcmp(l, "quit")) {
+    fflush(stdout);
+    _exit(0);
+  } else
+    fprintf(stderr, "wsbench: -ctl: unknown command %s\n", l);
+}
+
+static void ctl_alloc(uv_handle_t *h, size_t size, uv_buf_t *buf) {
+  buf->base = ctl_line + ctl_len;
+  buf->len = sizeof(ctl_line) - 1 - ctl_len;
+}
+
+static void ctl_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  char *nl;
+  if (nread < 0) {
+    fprintf(stderr, "wsbench: -ctl: %s\n", uv_strerror((int)nread));
+    exit(1);
+  }
+  ctl_len += (size_t)nread;
+  ctl_line[ctl_len] = 0;
+  while ((nl = strchr(ctl_line, '\n')) != NULL) {
+    *nl = 0;
+    ctl_command(ctl_line);
+    ctl_len -= (size_t)(nl + 1 - ctl_line);
+    memmove(ctl_line, nl + 1, ctl_len + 1);
+  }
+  if (ctl_len == sizeof(ctl_line) - 1) ctl_len = 0; /* no line that long */
+}
+
+static void ctl_start(uv_loop_t *loop) {
+  int fd = open(ctl_path, O_RDWR | O_NONBLOCK);
+  if (fd < 0 || uv_pipe_init(loop, &ctl_pipe, 0) != 0 ||
+      uv_pipe_open(&ctl_pipe, fd) != 0) {
+    perror(ctl_path);
+    exit(1);
+  }
+  uv_read_start((uv_stream_t *)&ctl_pipe, ctl_alloc, ctl_read);
+  printf("ready: %d clients open\n", n_open);
+  fflush(stdout);
+}
+
+/* A report asked is printed once its deliveries are in, or none came for
+ * 1 s, or after 30 s. */
+static void ctl_tick(void) {
+  int64_t now = now_us();
+  if (win_expected < 0) return;
+  if (n_deliveries >= win_expected || now - win_last_us > 1000000 ||
+      now - win_asked_us > 30000000)
+    ctl_report();
+}
+
 /* Says where the clients that neither opened nor failed are stuck (five of
  * them, on out); with give_up, closes every one of them and counts it in
  * n_gaveup. */
@@ -839,6 +945,14 @@ static void tick(uv_timer_t *t) {
     cpu_at_full_ms = cpu_ms();
     wire_at_full = wire_bytes;
     phase = 2;
+    if (ctl_path) {
+      ctl_start(loop);
+      phase = 4;
+    }
+    return;
+  }
+  if (phase == 4) {               /* -ctl: the FIFO's windows */
+    ctl_tick();
     return;
   }
   if (phase == 2) {               /* one broadcast per tick */
@@ -903,6 +1017,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "-hook")) hook = v;
     else if (!strcmp(k, "-src")) first_addr = atoi(v);
     else if (!strcmp(k, "-steps")) steps = atoi(v);
+    else if (!strcmp(k, "-ctl")) ctl_path = v;
     else if (!strcmp(k, "-hook-tickets")) hook_tickets = atoi(v);
     else if (!strcmp(k, "-deflate")) offer_deflate = atoi(v) == 1;
     else {
@@ -913,7 +1028,7 @@ int main(int argc, char **argv) {
   no_tickets = !hs_path && ticket_path && !strcmp(ticket_path, "none");
   if (!hs_port) hs_port = port;
   if (!port || (!ticket_path && !hs_path) || n_clients <= 0 || !server_pid ||
-      (!cmd_path && !(send_path && send_port)) || messages <= 0 ||
+      (!cmd_path && !ctl_path && !(send_path && send_port)) || messages <= 0 ||
       messages > 1024 || steps < 2 || steps > n_clients ||
       (send_body && (!send_path || !strstr(send_body, "%s"))) ||
       msg_size < 0 || msg_size > 1024) {
@@ -923,7 +1038,7 @@ int main(int argc, char **argv) {
                     "[-send-header LINE] [-size B]) [-path TARGET] [-tls 1] "
                     "[-open 101] "
                     "[-hook CMD] [-hook-tickets 1] [-steps K] [-src FIRST] [-m MESSAGES<=1024] "
-                    "[-i MS] [-deflate 1]\n");
+                    "[-i MS] [-ctl FIFO] [-deflate 1]\n");
     return 2;
   }
   if (cmd_path && !send_path) {

@@ -33,8 +33,11 @@ void c4j__conn_want_flush(c4j__conn_t *c) {
   c4j__worker_t *w = c4j__conn_worker(c);
   if (c->flags & C4J__F_IN_FLUSH) return;
   c->flags |= C4J__F_IN_FLUSH;
-  c->flush_next = w->flush_list;
-  w->flush_list = c;
+  c->flush_next = NULL;
+  if (w->flush_tail != NULL) w->flush_tail->flush_next = c;
+  else w->flush_list = c;
+  w->flush_tail = c;
+  w->flush_len++;
 }
 
 int c4j__conn_push_out(c4j__conn_t *c, c4j__buf_t *b) {
@@ -217,6 +220,12 @@ static void close_cb(uv_handle_t *h) {
   if (c->flags & C4J__F_EVICTED) atomic_fetch_sub(&e->evicting, 1);
   if (c->tls != NULL) c4j__tls_free(c);
   atomic_fetch_sub(&e->open_socks, 1);
+  /* The flush list outlives a loop turn when the flush is sliced
+   * (worker.c): the flush frees what it finds gone. */
+  if (c->flags & C4J__F_IN_FLUSH) {
+    c->state = C4J__CONN_GONE;
+    return;
+  }
   c4j__free(c);
 }
 
@@ -330,8 +339,12 @@ static void write_cb(uv_write_t *req, int status) {
   c4j__conn_flush(c);
 }
 
+/* Frames in one writev: a flush at a few thousand broadcasts a second
+ * finds a hundred or more small ones queued to each connection. */
+#define WRITEV_FRAMES 256
+
 void c4j__conn_flush(c4j__conn_t *c) {
-  uv_buf_t iov[C4J__MAX_IOV];
+  uv_buf_t iov[WRITEV_FRAMES];
   unsigned n, i;
   size_t done, off = 0;
   int r, hold;
@@ -353,38 +366,44 @@ void c4j__conn_flush(c4j__conn_t *c) {
     drained(c);
     return;
   }
-  /* First try to write at once, with one writev for up to MAX_IOV frames. */
-  n = c->out_len < C4J__MAX_IOV ? c->out_len : C4J__MAX_IOV;
-  for (i = 0; i < n; i++) {
-    c4j__buf_t *b = *c4j__conn_slot(c, i);
-    iov[i] = uv_buf_init((char *)b->data, b->len);
-  }
-  r = uv_try_write((uv_stream_t *)&c->tcp, iov, n);
-  if (r == UV_EAGAIN || r == UV_ENOSYS) {
-    r = 0;
-  } else if (r < 0) {
-    c4j__conn_abort(c);
-    return;
-  }
-  c->head = 0; /* written now, or handed to uv_write below */
-  done = (size_t)r;
-  while (done > 0) {
-    c4j__buf_t *b = *c4j__conn_slot(c, 0);
-    if (done < b->len) {
-      off = done;
-      break;
+  /* First try to write at once, one writev for up to WRITEV_FRAMES, and
+   * again while the kernel took all of them and more are queued. */
+  do {
+    size_t want = 0;
+    n = c->out_len < WRITEV_FRAMES ? c->out_len : WRITEV_FRAMES;
+    for (i = 0; i < n; i++) {
+      c4j__buf_t *b = *c4j__conn_slot(c, i);
+      iov[i] = uv_buf_init((char *)b->data, b->len);
+      want += b->len;
     }
-    done -= b->len;
-    c->queued -= b->len;
-    c4j__buf_unref(c4j__conn_pop_out(c));
-  }
-  if (c->out_len == 0) {
-    drained(c);
-    return;
-  }
-  /* The kernel is full: hand the rest (up to MAX_IOV frames) to uv_write,
+    r = uv_try_write((uv_stream_t *)&c->tcp, iov, n);
+    if (r == UV_EAGAIN || r == UV_ENOSYS) {
+      r = 0;
+    } else if (r < 0) {
+      c4j__conn_abort(c);
+      return;
+    }
+    c->head = 0; /* written now, or handed to uv_write below */
+    done = (size_t)r;
+    while (done > 0) {
+      c4j__buf_t *b = *c4j__conn_slot(c, 0);
+      if (done < b->len) {
+        off = done;
+        break;
+      }
+      done -= b->len;
+      c->queued -= b->len;
+      c4j__buf_unref(c4j__conn_pop_out(c));
+    }
+    if (c->out_len == 0) {
+      drained(c);
+      return;
+    }
+    if ((size_t)r < want) break;
+  } while (1);
+  /* The kernel is full: hand the rest (up to WRITEV_FRAMES) to uv_write,
    * which owns those references until write_cb. */
-  n = c->out_len < C4J__MAX_IOV ? c->out_len : C4J__MAX_IOV;
+  n = c->out_len < WRITEV_FRAMES ? c->out_len : WRITEV_FRAMES;
   wr = c4j__malloc(sizeof(*wr) + n * sizeof(c4j__buf_t *));
   if (wr == NULL) {
     c4j__conn_abort(c);

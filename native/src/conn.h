@@ -44,9 +44,12 @@ enum {
   C4J__CONN_BODY,      /* reading the body of POST /cmd or /api/ */
   C4J__CONN_PARKED,    /* ghost: a long-poll client between two polls */
   C4J__CONN_DYING,     /* ghost: transport lost, identity kept */
-  C4J__CONN_API        /* an /api/ request waiting for the embedder's
+  C4J__CONN_API,       /* an /api/ request waiting for the embedder's
                           answer: on the worker's api_wait list (`gnext`,
                           `gprev`), its id in `seq` */
+  C4J__CONN_GONE       /* closed (its close callback ran) while on the
+                          worker's flush list: freed when the flush
+                          reaches it */
 };
 
 enum { C4J__T_WS, C4J__T_SSE, C4J__T_POLL, C4J__T_CMD, C4J__T_API };

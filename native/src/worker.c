@@ -2,8 +2,9 @@
  * each message to the connection layer: fan-out of a broadcast to a
  * channel's subscribers, sends to an id or a user, commands, drops,
  * hand-overs), ticks once a period for heartbeats and timeouts (one timer
- * per worker, none per connection), and writes once a loop turn what the
- * turn queued (the flush, a uv_prepare).
+ * per worker, none per connection), and writes what was queued, each
+ * connection once for all it got (the flush, a uv_prepare and a uv_check,
+ * a slice of the connections at a time).
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -94,9 +95,10 @@ static int handle(c4j__worker_t *w, c4j__msg_t *m) {
           c4j__conn_send_sub(s->conn, s, m->buf);
         }
       }
-      /* Timed until the flush has written it (or when the turn's list is
-       * full, until now). */
+      /* Timed until the flush has written every connection queued so
+       * far (or when the list of those timed is full, until now). */
       if (m->fan != NULL && w->nfans < C4J__MAX_FANS) {
+        w->fan_at[w->nfans] = w->flushed + w->flush_len;
         w->fans[w->nfans++] = m->fan;
         m->fan = NULL;
       }
@@ -170,6 +172,7 @@ static void begin_stop(c4j__worker_t *w) {
   if (w->handles & H_FLUSH) {
     uv_close((uv_handle_t *)&w->flush, NULL);
     uv_close((uv_handle_t *)&w->flush_io, NULL);
+    uv_close((uv_handle_t *)&w->flush_more, NULL);
   }
   if (w->handles & H_ASYNC) uv_close((uv_handle_t *)&w->async, NULL);
 }
@@ -267,13 +270,25 @@ static void tick_cb(uv_timer_t *timer) {
 
 /* ---- The flush ------------------------------------------------------------ */
 
+/* Only keeps the loop from waiting while connections wait to be written:
+ * the prepare and check callbacks write them. */
+static void more_cb(uv_idle_t *h) { (void)h; }
+
 /* Twice a loop turn: before the loop waits for I/O (after the timers) and
- * right after the I/O callbacks, every connection that got output since
- * (from reads, the inbox, timers) is written, once, whatever number of
- * frames it got.  Both run before the turn's close callbacks, which free
- * connections: none on the list can be freed while on it. */
+ * right after the I/O callbacks, the connections that got output (from
+ * reads, the inbox, timers) are written, each once, whatever number of
+ * frames it got, oldest first, FLUSH_SLICE of them at a time: while some
+ * are left, the loop polls without waiting between two slices, so that
+ * the inbox (more broadcasts, which the connections still waiting take
+ * into the same write, and the API's answers) and new requests are not
+ * held up for a whole fan-out to 10,000 sockets.  A connection closed
+ * while on the list is freed here (C4J__CONN_GONE, conn.c's close
+ * callback). */
+#define FLUSH_SLICE 512
+
 static void flush(c4j__worker_t *w) {
   c4j__conn_t *c;
+  int n, k;
   /* Count before writing, so that whoever reads a frame sees it counted. */
   if (w->messages_out > 0) {
     atomic_fetch_add_explicit(&w->engine->messages_out, w->messages_out,
@@ -291,14 +306,26 @@ static void flush(c4j__worker_t *w) {
     w->messages_in = w->bytes_in = 0;
   }
 #endif
-  while ((c = w->flush_list) != NULL) {
-    w->flush_list = c->flush_next;
+  for (n = 0; n < FLUSH_SLICE && (c = w->flush_list) != NULL; n++) {
+    if ((w->flush_list = c->flush_next) == NULL) w->flush_tail = NULL;
     c->flush_next = NULL;
     c->flags &= (uint8_t)~C4J__F_IN_FLUSH;
-    c4j__conn_flush(c);
+    w->flush_len--;
+    w->flushed++;
+    if (c->state == C4J__CONN_GONE) c4j__free(c);
+    else c4j__conn_flush(c);
   }
-  for (int i = 0; i < w->nfans; i++) c4j__fan_done(w->fans[i]);
-  w->nfans = 0;
+  /* The broadcasts whose connections are all written, oldest first. */
+  for (k = 0; k < w->nfans && (w->flush_list == NULL ||
+                               w->flushed >= w->fan_at[k]); k++)
+    c4j__fan_done(w->fans[k]);
+  if (k > 0) {
+    w->nfans -= k;
+    memmove(w->fans, w->fans + k, (size_t)w->nfans * sizeof(w->fans[0]));
+    memmove(w->fan_at, w->fan_at + k, (size_t)w->nfans * sizeof(w->fan_at[0]));
+  }
+  if (w->flush_list != NULL) uv_idle_start(&w->flush_more, more_cb);
+  else uv_idle_stop(&w->flush_more);
 }
 
 static void prepare_cb(uv_prepare_t *p) {
@@ -345,6 +372,7 @@ int c4j__worker_init(c4j__worker_t *w, c4j_engine_t *e, int index) {
   w->handles |= H_BATCH;
   uv_prepare_init(&w->loop, &w->flush);
   uv_check_init(&w->loop, &w->flush_io);
+  uv_idle_init(&w->loop, &w->flush_more);
   w->handles |= H_FLUSH;
   if ((rc = uv_prepare_start(&w->flush, prepare_cb)) != 0 ||
       (rc = uv_check_start(&w->flush_io, check_cb)) != 0)
@@ -389,6 +417,7 @@ void c4j__worker_stop(c4j__worker_t *w) {
 
 void c4j__worker_free(c4j__worker_t *w) {
   c4j__qnode_t *n;
+  c4j__conn_t *c;
   if (w->loop_ready) {
     if (!w->stopping) c4j__worker_stop(w);
     /* Pushes in progress at stop time cannot exist (see engine.h); what
@@ -416,6 +445,14 @@ void c4j__worker_free(c4j__worker_t *w) {
       uv_run(&w->loop, UV_RUN_DEFAULT);
       uv_loop_close(&w->loop);
     }
+    /* Every socket is closed now: what the flush list still holds is
+     * gone (C4J__CONN_GONE). */
+    while ((c = w->flush_list) != NULL) {
+      w->flush_list = c->flush_next;
+      c4j__free(c);
+    }
+    w->flush_tail = NULL;
+    w->flush_len = 0;
     w->loop_ready = 0;
   }
   c4j__buf_unref(w->ping);

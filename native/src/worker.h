@@ -24,15 +24,16 @@ typedef struct c4j__conn_s c4j__conn_t;
 struct evp_cipher_ctx_st;
 
 #define C4J__READ_BUF (64 * 1024)
-#define C4J__MAX_FANS 64 /* broadcasts timed in one loop turn */
+#define C4J__MAX_FANS 64 /* broadcasts timed at once */
 
 /* Invariant: everything here except `inbox`, `async` (for uv_async_send)
  * and the atomic counters belongs to the worker's thread once it runs.
  * Connections are the loop's UV_TCP handles (found with uv_walk); the
  * listener, async, the timers and the flush (a uv_prepare and a
  * uv_check, see worker.c) are the only other handles.
- * `flush_list` holds the connections with output queued this turn: they
- * are written once, together, by the flush. */
+ * `flush_list` holds the connections with output queued, oldest first:
+ * each is written once, whatever number of frames it got, by the flush
+ * (worker.c), a slice of them at a time. */
 struct c4j__worker_s {
   c4j_engine_t *engine;
   int index;
@@ -41,6 +42,8 @@ struct c4j__worker_s {
   uv_timer_t tick;
   uv_prepare_t flush;       /* the flush: before waiting for I/O, */
   uv_check_t flush_io;      /* and after the I/O callbacks */
+  uv_idle_t flush_more;     /* active while the flush list is not empty:
+                               the loop polls without waiting */
   uv_poll_t listen;         /* worker 0 only, when listening */
   uv_thread_t thread;
   int loop_ready, thread_started, listening, listen_paused, stopping;
@@ -49,7 +52,10 @@ struct c4j__worker_s {
   c4j__chan_index_t chans;
   c4j__chan_index_t users;  /* user id -> its connections (conn.h) */
   c4j__cid_map_t cids;
-  c4j__conn_t *flush_list;  /* connections with output to write */
+  c4j__conn_t *flush_list;  /* connections with output to write, */
+  c4j__conn_t *flush_tail;  /* the last of them, */
+  uint64_t flush_len;       /* how many, */
+  uint64_t flushed;         /* and how many left it so far */
   c4j__conn_t *ghosts;      /* identities without a socket (conn.h) */
   c4j__qnode_t *later;      /* (un)subscriptions waiting for their turn
                                or a ghost, oldest first (worker.c) */
@@ -85,8 +91,10 @@ struct c4j__worker_s {
   uint64_t messages_in, bytes_in;   /* the same, for client texts */
   atomic_ullong out_queued; /* bytes queued to its connections at the last
                                tick (read by c4j_engine_stats) */
-  c4j__fan_t *fans[C4J__MAX_FANS]; /* broadcasts handled since the last
-                               flush: done once it wrote them */
+  c4j__fan_t *fans[C4J__MAX_FANS]; /* broadcasts handled, not yet
+                               written: done once the flush wrote them, */
+  uint64_t fan_at[C4J__MAX_FANS]; /* that is once `flushed` reaches this
+                               (it was flushed + flush_len then) */
   int nfans;
   unsigned rr;              /* round-robin position of the listener */
   uint8_t handles;          /* which handles were initialized */
