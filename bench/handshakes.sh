@@ -13,6 +13,14 @@
 # C4J_BENCH_HEAP, default 1g: the RSS's growth is what lives outside the
 # heap) and the live heap's growth (GC.heap_info).
 #
+# The ceiling, in the same Tomcat and round, just before the full storm:
+# the same storm shape (N requests, each on a new connection, C in
+# flight) of GETs alone (hsbench -attach 0), first of /modes/hello (a
+# servlet that answers a fixed short JSON body: what the container's own
+# HTTP/1.1 on a new connection allows), then of CometServlet's handshake
+# without the attach; each with Tomcat's CPU a request, and the ratios of
+# the three rates (handshake/bare, full/bare) at the end.
+#
 # With C4J_HS_JFR=1, Tomcat runs under Java Flight Recorder through the
 # storm and the hottest Java frames of its samples are printed
 # (jfr print --events jdk.ExecutionSample), for finding what limits it.
@@ -55,7 +63,23 @@ echo "read: $label heap_kB=${used:-0} rss_kB=$(awk '/^VmRSS:/ {print $2}' "/proc
 SH
 
 src=2
-rates=()
+rates=() summary=()
+# get_storm LABEL PATH: N GETs of PATH alone, each on a connection of its
+# own, at most C at once; prints the rate and Tomcat's CPU a request (all
+# its threads) and sets $get_rate and $get_us.
+get_storm() {
+  local label=$1 path=$2 c0 c1
+  c0=$(awk '{print $14 + $15}' "/proc/$tomcat/stat")
+  timeout 300 "$bin/hsbench" -p "$cport" -hs-port "$http" -n "$N" -c "$C" -src "$src" \
+    -attach 0 -handshake "$path" > "$base.$label" || { cat "$base.$label"; exit 1; }
+  c1=$(awk '{print $14 + $15}' "/proc/$tomcat/stat")
+  src=$((src + (N + 4999) / 5000))
+  get_rate=$(sed -n 's/^requests: .*: \([0-9]*\) a second$/\1/p' "$base.$label")
+  get_us=$(awk -v a="$c0" -v b="$c1" -v n="$N" -v tck="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.0f", (b - a) / tck * 1e6 / n }')
+  echo "   $label (GET $path alone, a new connection each): $get_rate a second, Tomcat CPU $get_us us a request"
+  sleep 2
+}
 for round in $(seq "$ROUNDS"); do
   TOMCAT_OPTS="-Xms$HEAP -Xmx$HEAP -XX:+AlwaysPreTouch"
   cport=$(free_port)
@@ -70,6 +94,8 @@ for round in $(seq "$ROUNDS"); do
     sleep 4
   fi
   echo "== round $round: $N pages at once (at most $C in flight), Tomcat's pid $tomcat"
+  get_storm bare /modes/hello; bare_rate=$get_rate bare_us=$get_us
+  get_storm handshake "/modes/conn?cmd=conn"; hs_rate=$get_rate hs_us=$get_us
   log=$base.out
   sh "$work/read.sh" "$tomcat" before > "$log"
   [ "${C4J_HS_JFR:-0}" = 1 ] && jcmd "$tomcat" JFR.start name=hs settings=profile >/dev/null
@@ -85,9 +111,9 @@ for round in $(seq "$ROUNDS"); do
   awk -v n="$N" '$1 == "read:" { split($3, h, "="); split($4, r, "="); heap[$2] = h[2]; rss[$2] = r[2] }
     END { printf "   left behind per page, after GC: RSS %.0f B (outside the heap), live heap %.0f B\n",
             (rss["after"] - rss["before"]) * 1024 / n, (heap["after"] - heap["before"]) * 1024 / n }' "$log"
-  awk -v n="$N" -v tck="$(getconf CLK_TCK)" '$1 == "cpu:" { c[$2] = $3 }
-    END { us = (c["after"] - c["before"]) / tck * 1e6 / n
-          printf "   Tomcat CPU per page: %.0f us (the whole storm: the handshake, the attach, the GCs of the JVM)\n", us }' "$log"
+  full_us=$(awk -v n="$N" -v tck="$(getconf CLK_TCK)" '$1 == "cpu:" { c[$2] = $3 }
+    END { printf "%.0f", (c["after"] - c["before"]) / tck * 1e6 / n }' "$log")
+  echo "   Tomcat CPU per page: $full_us us (the whole storm: the handshake, the attach, the GCs of the JVM)"
   # What the storm itself costs Tomcat (its connector, CometServlet, the
   # core), the JIT's compiling left out, and the rate that would allow
   # with Tomcat alone on the cores (the client and the kernel take more).
@@ -100,7 +126,12 @@ for round in $(seq "$ROUNDS"); do
   awk -v n="$N" -v tck="$(getconf CLK_TCK)" '$1 == "thread:" { if ($2 == "before") b[$3] += $4; else a[$3] += $4 }
     END { for (k in a) if (a[k] - b[k] > 0) printf "%8.0f us  %s\n", (a[k] - b[k]) / tck * 1e6 / n, k }' "$log" |
     sort -rn | sed -n 1,8p | sed 's/^/   /'
-  rates+=("$(sed -n 's/^handshakes: .*: \([0-9]*\) a second$/\1/p' "$log")")
+  full_rate=$(sed -n 's/^handshakes: .*: \([0-9]*\) a second$/\1/p' "$log")
+  rates+=("$full_rate")
+  summary+=("$(awk -v r="$round" -v b="$bare_rate" -v h="$hs_rate" -v f="$full_rate" \
+      -v bu="$bare_us" -v hu="$hs_us" -v fu="$full_us" 'BEGIN {
+    printf "%5d %8d %6d %9d %6d %9d %6d %8.2f %8.2f", r, b, bu, h, hu, f, fu,
+      (b > 0 ? h / b : 0), (b > 0 ? f / b : 0) }')")
   if [ "${C4J_HS_JFR:-0}" = 1 ]; then
     jcmd "$tomcat" JFR.stop name=hs filename="$work/hs.jfr" >/dev/null 2>&1 || true
     jfr print --stack-depth 64 --events jdk.ExecutionSample "$work/hs.jfr" 2>/dev/null > "$work/hs.txt" || true
@@ -119,4 +150,9 @@ for round in $(seq "$ROUNDS"); do
 done
 echo
 echo "handshakes a second (first request to last open), $N pages, at most $C at once: ${rates[*]}"
+echo
+echo "a second, each on a new connection ($N, at most $C at once), and Tomcat's CPU a request (us):"
+echo "round  bare/s  cpu  handshake/s  cpu  full/s   cpu  hs/bare  full/bare"
+printf '%s\n' "${summary[@]}"
+echo "(bare: GET /modes/hello; handshake: GET /modes/conn?cmd=conn alone; full: the handshake and its WebSocket's open)"
 uptime

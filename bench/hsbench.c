@@ -7,10 +7,13 @@
  * (TARGET with the ticket appended on 127.0.0.1:PORT), counted when
  * {"t":"open"} arrives.  At most C pages are between their first byte and
  * their open at once (a listen queue takes only so many SYNs; dropped ones
- * would wait out TCP's backoff and measure that instead).
+ * would wait out TCP's backoff and measure that instead).  With -attach 0
+ * a page is only its GET: done when the whole 200 answer is read (no
+ * ticket needed, so PATH may be any servlet), no WebSocket.
  *
  *   hsbench -p PORT -hs-port PORT -n N [-c C=1000] [-handshake PATH]
  *           [-path TARGET] [-src FIRST=2] [-per-addr 5000] [-hook CMD]
+ *           [-attach 1]
  *
  * Prints how long from the first request to the last open, and the
  * handshakes a second; the handshake answers' and the attaches' shares
@@ -43,7 +46,7 @@ typedef struct {
 } wbuf_t;
 
 static int n_pages, port, hs_port, max_busy = 1000, first_addr = 2;
-static int per_addr = 5000, n_started, n_open, n_answered;
+static int per_addr = 5000, n_started, n_open, n_answered, attach = 1;
 static const char *hs_path = "/modes/conn?cmd=conn", *target = "/ws?ticket=";
 static const char *hook;
 static page_t *pages;
@@ -108,18 +111,25 @@ static void answered(page_t *p) {
   int status = 0;
   if (sscanf(p->in, "HTTP/1.1 %d", &status) != 1 || status != 200)
     fail(p, p->len ? p->in : "no answer to the handshake");
+  p->t1 = now_s();
+  hs_sum += p->t1 - p->t0;
+  n_answered++;
+  if (!attach) { /* the GET alone: this page is done */
+    p->phase = 2;
+    t_last = p->t1;
+    n_open++;
+    return;
+  }
   const char *t = strstr(p->in, "\"ticket\":\"");
   const char *e = t ? strchr(t + 10, '"') : NULL;
   if (!e) fail(p, "no ticket in the handshake's answer");
   p->ticket = strndup(t + 10, (size_t)(e - t - 10));
-  p->t1 = now_s();
-  hs_sum += p->t1 - p->t0;
-  n_answered++;
 }
 
 static void on_closed(uv_handle_t *h) {
   page_t *p = h->data;
   if (p->phase == 0) open_ws(p);
+  else ramp(h->loop); /* -attach 0: its place is free once closed */
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -206,11 +216,19 @@ static void tick(uv_timer_t *t) {
     return;
   }
   double all = t_last - t_start;
-  printf("handshakes: %d pages (at most %d at once), first request to last "
-         "open %.0f ms: %.0f a second\n", n_pages, max_busy, all * 1000,
-         n_pages / all);
-  printf("shares: the handshake's answer %.2f ms a page on average, the "
-         "attach %.2f ms\n", hs_sum * 1000 / n_pages, ws_sum * 1000 / n_pages);
+  if (!attach) {
+    printf("requests: %d GETs (at most %d at once), first request to last "
+           "answer %.0f ms: %.0f a second\n", n_pages, max_busy, all * 1000,
+           n_pages / all);
+    printf("shares: the answer %.2f ms a request on average\n",
+           hs_sum * 1000 / n_pages);
+  } else {
+    printf("handshakes: %d pages (at most %d at once), first request to last "
+           "open %.0f ms: %.0f a second\n", n_pages, max_busy, all * 1000,
+           n_pages / all);
+    printf("shares: the handshake's answer %.2f ms a page on average, the "
+           "attach %.2f ms\n", hs_sum * 1000 / n_pages, ws_sum * 1000 / n_pages);
+  }
   fflush(stdout);
   if (hook) {
     char line[1024];
@@ -233,6 +251,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "-src")) first_addr = atoi(v);
     else if (!strcmp(k, "-per-addr")) per_addr = atoi(v);
     else if (!strcmp(k, "-hook")) hook = v;
+    else if (!strcmp(k, "-attach")) attach = atoi(v);
     else {
       fprintf(stderr, "hsbench: unknown option %s\n", k);
       return 2;
@@ -241,7 +260,7 @@ int main(int argc, char **argv) {
   if (!port || !hs_port || n_pages <= 0 || max_busy <= 0 || per_addr <= 0) {
     fprintf(stderr, "usage: hsbench -p PORT -hs-port PORT -n N [-c C] "
                     "[-handshake PATH] [-path TARGET] [-src FIRST] "
-                    "[-per-addr K] [-hook CMD]\n");
+                    "[-per-addr K] [-hook CMD] [-attach 0|1]\n");
     return 2;
   }
   pages = calloc((size_t)n_pages, sizeof(page_t));
