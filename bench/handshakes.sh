@@ -66,18 +66,29 @@ src=2
 rates=() summary=()
 # get_storm LABEL PATH: N GETs of PATH alone, each on a connection of its
 # own, at most C at once; prints the rate and Tomcat's CPU a request (all
-# its threads) and sets $get_rate and $get_us.
+# its threads, and without the JIT's compiler threads) and sets $get_rate,
+# $get_us and $get_nojit.
+# cpu_nojit: Tomcat's CPU time (clock ticks) but its compiler threads'.
+cpu_nojit() {
+  for t in /proc/$tomcat/task/*; do
+    case "$(cat "$t/comm")" in *Compiler*) continue ;; esac
+    sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}'
+  done 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
+}
 get_storm() {
-  local label=$1 path=$2 c0 c1
-  c0=$(awk '{print $14 + $15}' "/proc/$tomcat/stat")
+  local label=$1 path=$2 c0 c1 j0 j1
+  c0=$(awk '{print $14 + $15}' "/proc/$tomcat/stat") j0=$(cpu_nojit)
   timeout 300 "$bin/hsbench" -p "$cport" -hs-port "$http" -n "$N" -c "$C" -src "$src" \
     -attach 0 -handshake "$path" > "$base.$label" || { cat "$base.$label"; exit 1; }
-  c1=$(awk '{print $14 + $15}' "/proc/$tomcat/stat")
+  c1=$(awk '{print $14 + $15}' "/proc/$tomcat/stat") j1=$(cpu_nojit)
   src=$((src + (N + 4999) / 5000))
   get_rate=$(sed -n 's/^requests: .*: \([0-9]*\) a second$/\1/p' "$base.$label")
   get_us=$(awk -v a="$c0" -v b="$c1" -v n="$N" -v tck="$(getconf CLK_TCK)" \
     'BEGIN { printf "%.0f", (b - a) / tck * 1e6 / n }')
-  echo "   $label (GET $path alone, a new connection each): $get_rate a second, Tomcat CPU $get_us us a request"
+  get_nojit=$(awk -v a="$j0" -v b="$j1" -v n="$N" -v tck="$(getconf CLK_TCK)" \
+    'BEGIN { printf "%.0f", (b - a) / tck * 1e6 / n }')
+  echo "   $label (GET $path alone, a new connection each): $get_rate a second," \
+    "Tomcat CPU $get_us us a request ($get_nojit without the JIT's compiler threads)"
   sleep 2
 }
 for round in $(seq "$ROUNDS"); do
@@ -91,11 +102,16 @@ for round in $(seq "$ROUNDS"); do
       -handshake /modes/conn?cmd=conn > "$base.warm" || { cat "$base.warm"; exit 1; }
     echo "   warm-up: $(sed -n 's/^handshakes: //p' "$base.warm")"
     src=$((src + (WARM + 4999) / 5000))
+    # And Tomcat's path to the bare servlet (the handshake's GET is warm).
+    timeout 120 "$bin/hsbench" -p "$cport" -hs-port "$http" -n "$WARM" -c "$C" -src "$src" \
+      -attach 0 -handshake /modes/hello > "$base.warm" || { cat "$base.warm"; exit 1; }
+    echo "   warm-up of /modes/hello: $(sed -n 's/^requests: //p' "$base.warm")"
+    src=$((src + (WARM + 4999) / 5000))
     sleep 4
   fi
   echo "== round $round: $N pages at once (at most $C in flight), Tomcat's pid $tomcat"
-  get_storm bare /modes/hello; bare_rate=$get_rate bare_us=$get_us
-  get_storm handshake "/modes/conn?cmd=conn"; hs_rate=$get_rate hs_us=$get_us
+  get_storm bare /modes/hello; bare_rate=$get_rate bare_us=$get_us bare_nj=$get_nojit
+  get_storm handshake "/modes/conn?cmd=conn"; hs_rate=$get_rate hs_us=$get_us hs_nj=$get_nojit
   log=$base.out
   sh "$work/read.sh" "$tomcat" before > "$log"
   [ "${C4J_HS_JFR:-0}" = 1 ] && jcmd "$tomcat" JFR.start name=hs settings=profile >/dev/null
@@ -117,11 +133,11 @@ for round in $(seq "$ROUNDS"); do
   # What the storm itself costs Tomcat (its connector, CometServlet, the
   # core), the JIT's compiling left out, and the rate that would allow
   # with Tomcat alone on the cores (the client and the kernel take more).
-  awk -v n="$N" -v tck="$(getconf CLK_TCK)" -v cores="$(nproc)" '$1 == "thread:" && $3 !~ /Compiler/ {
+  full_nj=$(awk -v n="$N" -v tck="$(getconf CLK_TCK)" '$1 == "thread:" && $3 !~ /Compiler/ {
       if ($2 == "before") b += $4; else a += $4 }
-    END { us = (a - b) / tck * 1e6 / n
-          printf "   without the JIT compiler threads: %.0f us a page (Tomcat alone on %d cores: %.0f a second)\n",
-            us, cores, (us > 0 ? cores * 1e6 / us : 0) }' "$log"
+    END { printf "%.0f", (a - b) / tck * 1e6 / n }' "$log")
+  echo "   without the JIT compiler threads: $full_nj us a page (Tomcat alone on $(nproc) cores:" \
+    "$(awk -v us="$full_nj" -v c="$(nproc)" 'BEGIN { printf "%.0f", (us > 0 ? c * 1e6 / us : 0) }') a second)"
   echo "   Tomcat's CPU by thread, per page:"
   awk -v n="$N" -v tck="$(getconf CLK_TCK)" '$1 == "thread:" { if ($2 == "before") b[$3] += $4; else a[$3] += $4 }
     END { for (k in a) if (a[k] - b[k] > 0) printf "%8.0f us  %s\n", (a[k] - b[k]) / tck * 1e6 / n, k }' "$log" |
@@ -129,8 +145,8 @@ for round in $(seq "$ROUNDS"); do
   full_rate=$(sed -n 's/^handshakes: .*: \([0-9]*\) a second$/\1/p' "$log")
   rates+=("$full_rate")
   summary+=("$(awk -v r="$round" -v b="$bare_rate" -v h="$hs_rate" -v f="$full_rate" \
-      -v bu="$bare_us" -v hu="$hs_us" -v fu="$full_us" 'BEGIN {
-    printf "%5d %8d %6d %9d %6d %9d %6d %8.2f %8.2f", r, b, bu, h, hu, f, fu,
+      -v bu="$bare_us/$bare_nj" -v hu="$hs_us/$hs_nj" -v fu="$full_us/$full_nj" 'BEGIN {
+    printf "%5d %7d %9s %11d %9s %7d %9s %8.2f %9.2f", r, b, bu, h, hu, f, fu,
       (b > 0 ? h / b : 0), (b > 0 ? f / b : 0) }')")
   if [ "${C4J_HS_JFR:-0}" = 1 ]; then
     jcmd "$tomcat" JFR.stop name=hs filename="$work/hs.jfr" >/dev/null 2>&1 || true
@@ -151,8 +167,9 @@ done
 echo
 echo "handshakes a second (first request to last open), $N pages, at most $C at once: ${rates[*]}"
 echo
-echo "a second, each on a new connection ($N, at most $C at once), and Tomcat's CPU a request (us):"
-echo "round  bare/s  cpu  handshake/s  cpu  full/s   cpu  hs/bare  full/bare"
+echo "a second, each on a new connection ($N, at most $C at once), and Tomcat's CPU a request"
+echo "(us: all its threads / without the JIT's compiler threads):"
+echo "round  bare/s       cpu handshake/s       cpu  full/s       cpu  hs/bare full/bare"
 printf '%s\n' "${summary[@]}"
 echo "(bare: GET /modes/hello; handshake: GET /modes/conn?cmd=conn alone; full: the handshake and its WebSocket's open)"
 uptime
