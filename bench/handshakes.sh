@@ -19,7 +19,11 @@
 # servlet that answers a fixed short JSON body: what the container's own
 # HTTP/1.1 on a new connection allows), then of CometServlet's handshake
 # without the attach; each with Tomcat's CPU a request, and the ratios of
-# the three rates (handshake/bare, full/bare) at the end.
+# the three rates (handshake/bare, full/bare) at the end.  Then, as an
+# extra line each, the same GETs on keep-alive connections, K of them one
+# after another on a connection (C4J_HS_KEEPALIVE, default 10; 0: none):
+# not a storm of pages (each has its own connection), the container's cost
+# of a request without its connection's.
 #
 # With C4J_HS_JFR=1, Tomcat runs under Java Flight Recorder through the
 # storm and the hottest Java frames of its samples are printed
@@ -30,13 +34,15 @@
 # (default 10000; 0 for none: a cold JVM, as right after a restart), gone
 # before the measured storm starts.
 # Environment: C4J_BENCH_HEAP (1g), C4J_HS_ROUNDS (rounds, each with a
-# fresh Tomcat; default 2), C4J_HS_WARM (10000), C4J_HS_JFR (0).
+# fresh Tomcat; default 2), C4J_HS_WARM (10000), C4J_HS_JFR (0),
+# C4J_HS_KEEPALIVE (10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-10000}; C=${2:-1000}
 HEAP=${C4J_BENCH_HEAP:-1g}
 ROUNDS=${C4J_HS_ROUNDS:-2}
 WARM=${C4J_HS_WARM:-10000}
+KEEP=${C4J_HS_KEEPALIVE:-10}
 me=handshakes
 # A listen queue that holds the storm's SYNs (Tomcat's default is 100).
 CONNECTOR_ATTRS="acceptCount=\"$C\" "
@@ -64,8 +70,8 @@ SH
 
 src=2
 rates=() summary=()
-# get_storm LABEL PATH: N GETs of PATH alone, each on a connection of its
-# own, at most C at once; prints the rate and Tomcat's CPU a request (all
+# get_storm LABEL PATH [K]: N GETs of PATH alone, each on a connection of
+# its own (K on each, keep-alive, when K is given), at most C at once; prints the rate and Tomcat's CPU a request (all
 # its threads, and without the JIT's compiler threads) and sets $get_rate,
 # $get_us and $get_nojit.
 # cpu_nojit: Tomcat's CPU time (clock ticks) but its compiler threads'.
@@ -76,10 +82,11 @@ cpu_nojit() {
   done 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
 }
 get_storm() {
-  local label=$1 path=$2 c0 c1 j0 j1
+  local label=$1 path=$2 k=${3:-1} c0 c1 j0 j1 how="a new connection each"
+  [ "$k" -gt 1 ] && how="$k on each keep-alive connection"
   c0=$(awk '{print $14 + $15}' "/proc/$tomcat/stat") j0=$(cpu_nojit)
   timeout 300 "$bin/hsbench" -p "$cport" -hs-port "$http" -n "$N" -c "$C" -src "$src" \
-    -attach 0 -handshake "$path" > "$base.$label" || { cat "$base.$label"; exit 1; }
+    -attach 0 -keepalive "$k" -handshake "$path" > "$base.$label" || { cat "$base.$label"; exit 1; }
   c1=$(awk '{print $14 + $15}' "/proc/$tomcat/stat") j1=$(cpu_nojit)
   src=$((src + (N + 4999) / 5000))
   get_rate=$(sed -n 's/^requests: .*: \([0-9]*\) a second$/\1/p' "$base.$label")
@@ -87,7 +94,7 @@ get_storm() {
     'BEGIN { printf "%.0f", (b - a) / tck * 1e6 / n }')
   get_nojit=$(awk -v a="$j0" -v b="$j1" -v n="$N" -v tck="$(getconf CLK_TCK)" \
     'BEGIN { printf "%.0f", (b - a) / tck * 1e6 / n }')
-  echo "   $label (GET $path alone, a new connection each): $get_rate a second," \
+  echo "   $label (GET $path alone, $how): $get_rate a second," \
     "Tomcat CPU $get_us us a request ($get_nojit without the JIT's compiler threads)"
   sleep 2
 }
@@ -112,6 +119,10 @@ for round in $(seq "$ROUNDS"); do
   echo "== round $round: $N pages at once (at most $C in flight), Tomcat's pid $tomcat"
   get_storm bare /modes/hello; bare_rate=$get_rate bare_us=$get_us bare_nj=$get_nojit
   get_storm handshake "/modes/conn?cmd=conn"; hs_rate=$get_rate hs_us=$get_us hs_nj=$get_nojit
+  if [ "$KEEP" -gt 1 ]; then
+    get_storm bare-keepalive /modes/hello "$KEEP"
+    get_storm handshake-keepalive "/modes/conn?cmd=conn" "$KEEP"
+  fi
   log=$base.out
   sh "$work/read.sh" "$tomcat" before > "$log"
   [ "${C4J_HS_JFR:-0}" = 1 ] && jcmd "$tomcat" JFR.start name=hs settings=profile >/dev/null

@@ -9,11 +9,14 @@
  * their open at once (a listen queue takes only so many SYNs; dropped ones
  * would wait out TCP's backoff and measure that instead).  With -attach 0
  * a page is only its GET: done when the whole 200 answer is read (no
- * ticket needed, so PATH may be any servlet), no WebSocket.
+ * ticket needed, so PATH may be any servlet), no WebSocket; and with
+ * -keepalive K besides, a page is a keep-alive connection that does K such
+ * GETs one after another (the answers framed by their Content-Length, the
+ * last GET with "Connection: close"): N requests in all, N/K connections.
  *
  *   hsbench -p PORT -hs-port PORT -n N [-c C=1000] [-handshake PATH]
  *           [-path TARGET] [-src FIRST=2] [-per-addr 5000] [-hook CMD]
- *           [-attach 1]
+ *           [-attach 1] [-keepalive 1]
  *
  * Prints how long from the first request to the last open, and the
  * handshakes a second; the handshake answers' and the attaches' shares
@@ -33,6 +36,7 @@ typedef struct {
   uv_tcp_t tcp;
   uv_connect_t req;
   int i, phase;          /* 0 handshake, 1 WebSocket, 2 open */
+  int left;              /* -keepalive: GETs still to send after this one */
   char *ticket;
   size_t len;            /* bytes of the handshake answer in in */
   char in[2048];
@@ -47,6 +51,7 @@ typedef struct {
 
 static int n_pages, port, hs_port, max_busy = 1000, first_addr = 2;
 static int per_addr = 5000, n_started, n_open, n_answered, attach = 1;
+static int keepalive = 1;
 static const char *hs_path = "/modes/conn?cmd=conn", *target = "/ws?ticket=";
 static const char *hook;
 static page_t *pages;
@@ -132,6 +137,28 @@ static void on_closed(uv_handle_t *h) {
   else ramp(h->loop); /* -attach 0: its place is free once closed */
 }
 
+static void send_get(page_t *p);
+
+/* -keepalive: one answer whole in p->in (its head and Content-Length
+ * bytes)?  Then it is counted, and the next GET goes on the connection. */
+static void keepalive_answer(page_t *p) {
+  p->in[p->len] = 0;
+  const char *end = strstr(p->in, "\r\n\r\n");
+  if (!end) return;
+  const char *cl = strcasestr(p->in, "\r\nContent-Length:");
+  if (!cl || cl > end) fail(p, "a keep-alive answer without Content-Length");
+  size_t want = (size_t)(end + 4 - p->in) + strtoul(cl + 17, NULL, 10);
+  if (p->len < want) return;
+  if (p->len > want) fail(p, "more than one answer at once");
+  int status = 0;
+  if (sscanf(p->in, "HTTP/1.1 %d", &status) != 1 || status != 200) fail(p, p->in);
+  hs_sum += now_s() - p->t0;
+  n_answered++;
+  p->len = 0;
+  p->left--;
+  send_get(p);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   page_t *p = s->data;
   if (nread == 0) return;
@@ -140,6 +167,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
       if (p->len + (size_t)nread >= sizeof(p->in)) fail(p, "handshake answer too long");
       memcpy(p->in + p->len, buf->base, (size_t)nread);
       p->len += (size_t)nread;
+      if (p->left > 0) keepalive_answer(p);
       return;
     }
     if (nread != UV_EOF) fail(p, uv_strerror((int)nread));
@@ -152,27 +180,33 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   if (rc < 0) fail(p, wsc_strerror(rc));
 }
 
+/* The GET of PATH ("Connection: close" but before a -keepalive page's
+ * last). */
+static void send_get(page_t *p) {
+  char line[4096];
+  int n = snprintf(line, sizeof(line),
+                   "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: hsbench\r\n"
+                   "Accept: application/json\r\nConnection: %s\r\n\r\n",
+                   hs_path, hs_port, p->left > 0 ? "keep-alive" : "close");
+  p->t0 = now_s();
+  put(p, line, (size_t)n);
+}
+
 static void on_connect(uv_connect_t *req, int status) {
   page_t *p = req->data;
-  char line[4096];
-  int n;
   if (status < 0) fail(p, uv_strerror(status));
   if (p->phase == 0) {
-    n = snprintf(line, sizeof(line),
-                 "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUser-Agent: hsbench\r\n"
-                 "Accept: application/json\r\nConnection: close\r\n\r\n",
-                 hs_path, hs_port);
-    p->t0 = now_s();
+    send_get(p);
   } else {
-    char host[32], tgt[2048];
+    char line[4096], host[32], tgt[2048];
     snprintf(host, sizeof(host), "127.0.0.1:%d", port);
     snprintf(tgt, sizeof(tgt), "%s%s", target, p->ticket);
-    n = wsc_request(line, sizeof(line), host, tgt, NULL);
+    int n = wsc_request(line, sizeof(line), host, tgt, NULL);
     if (n < 0) fail(p, "ticket too long");
     free(p->ticket);
     p->ticket = NULL;
+    put(p, line, (size_t)n);
   }
-  put(p, line, (size_t)n);
   uv_read_start((uv_stream_t *)&p->tcp, alloc_cb, on_read);
 }
 
@@ -199,6 +233,7 @@ static void open_ws(page_t *p) {
 static void start_page(uv_loop_t *loop, int i) {
   page_t *p = &pages[i];
   p->i = i;
+  p->left = attach ? 0 : keepalive - 1;
   dial(p, loop, hs_port);
 }
 
@@ -217,11 +252,12 @@ static void tick(uv_timer_t *t) {
   }
   double all = t_last - t_start;
   if (!attach) {
-    printf("requests: %d GETs (at most %d at once), first request to last "
-           "answer %.0f ms: %.0f a second\n", n_pages, max_busy, all * 1000,
-           n_pages / all);
+    int n_req = n_pages * keepalive;
+    printf("requests: %d GETs on %d connections (at most %d at once), first "
+           "request to last answer %.0f ms: %.0f a second\n", n_req, n_pages,
+           max_busy, all * 1000, n_req / all);
     printf("shares: the answer %.2f ms a request on average\n",
-           hs_sum * 1000 / n_pages);
+           hs_sum * 1000 / n_req);
   } else {
     printf("handshakes: %d pages (at most %d at once), first request to last "
            "open %.0f ms: %.0f a second\n", n_pages, max_busy, all * 1000,
@@ -252,15 +288,23 @@ int main(int argc, char **argv) {
     else if (!strcmp(k, "-per-addr")) per_addr = atoi(v);
     else if (!strcmp(k, "-hook")) hook = v;
     else if (!strcmp(k, "-attach")) attach = atoi(v);
+    else if (!strcmp(k, "-keepalive")) keepalive = atoi(v);
     else {
       fprintf(stderr, "hsbench: unknown option %s\n", k);
       return 2;
     }
   }
-  if (!port || !hs_port || n_pages <= 0 || max_busy <= 0 || per_addr <= 0) {
+  if (keepalive > 1 && attach) {
+    fprintf(stderr, "hsbench: -keepalive K needs -attach 0\n");
+    return 2;
+  }
+  if (keepalive > 1) n_pages /= keepalive; /* N requests: N/K connections */
+  if (!port || !hs_port || n_pages <= 0 || max_busy <= 0 || per_addr <= 0 ||
+      keepalive <= 0) {
     fprintf(stderr, "usage: hsbench -p PORT -hs-port PORT -n N [-c C] "
                     "[-handshake PATH] [-path TARGET] [-src FIRST] "
-                    "[-per-addr K] [-hook CMD] [-attach 0|1]\n");
+                    "[-per-addr K] [-hook CMD] [-attach 0|1] "
+                    "[-keepalive K]\n");
     return 2;
   }
   pages = calloc((size_t)n_pages, sizeof(page_t));
