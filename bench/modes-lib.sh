@@ -1,7 +1,7 @@
 # bench/modes-lib.sh - sourced by bench/modes.sh and bench/peers.sh: builds
 # the load clients and the webapp of bench/modes/ (the jar's listener and
 # CometServlet at /modes/conn, /modes/send, Tomcat's own JSR-356 endpoint
-# /modes/jsr) into $war, and starts and stops a fresh Tomcat 10.1 on it
+# /modes/jsr, /modes/hello's fixed answer) into $war, and starts and stops a fresh Tomcat 10.1 on it
 # (tests/lib/catalina-base.sh), with the jar of java/target (or
 # C4J_BENCH_JAR's).  The caller sets $me (its name, for the
 # messages) and $TOMCAT_OPTS (the JVM's options); it may define
