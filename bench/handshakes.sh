@@ -70,10 +70,6 @@ SH
 
 src=2
 rates=() summary=()
-# get_storm LABEL PATH [K]: N GETs of PATH alone, each on a connection of
-# its own (K on each, keep-alive, when K is given), at most C at once; prints the rate and Tomcat's CPU a request (all
-# its threads, and without the JIT's compiler threads) and sets $get_rate,
-# $get_us and $get_nojit.
 # cpu_nojit: Tomcat's CPU time (clock ticks) but its compiler threads'.
 cpu_nojit() {
   for t in /proc/$tomcat/task/*; do
@@ -81,6 +77,10 @@ cpu_nojit() {
     sed 's/.*) //' "$t/stat" | awk '{print $12 + $13}'
   done 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
 }
+# get_storm LABEL PATH [K]: N GETs of PATH alone, each on a connection of
+# its own (K on each, keep-alive, when K is given), at most C at once;
+# prints the rate and Tomcat's CPU a request (all its threads, and without
+# the JIT's compiler threads) and sets $get_rate, $get_us and $get_nojit.
 get_storm() {
   local label=$1 path=$2 k=${3:-1} c0 c1 j0 j1 how="a new connection each"
   [ "$k" -gt 1 ] && how="$k on each keep-alive connection"
