@@ -1,5 +1,7 @@
 package org.comet4j.core;
 
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
 import org.comet4j.core.util.JSONUtil;
 
 /**
@@ -10,22 +12,28 @@ import org.comet4j.core.util.JSONUtil;
  * No array, String or builder is made per send: the JSON is written into
  * this thread's builder and encoded from it, the names are encoded in
  * place.  The core copies what it keeps before the native call returns,
- * so the array is free again once it has.  A thread keeps about 2 KB here
- * (more while it sends a larger message, given back after it when over
- * {@link #KEEP} bytes).
+ * so the array is free again once it has.  The buffers wait between sends
+ * in a small pool of slots, one chosen by the sending thread's id (so a
+ * thread finds its own again), about 2 KB each (more while one sends a
+ * larger message, given back after it when over {@link #KEEP} bytes).  No
+ * ThreadLocal: a container's threads outlive the application, and a value
+ * of this class left on them would pin its class loader after an undeploy
+ * (Tomcat's leak check reports it); the pool goes with the class.
  */
 final class SendBuffer {
 
     /** Arrays and builders larger than this after a send are dropped, not kept for the next. */
     static final int KEEP = 16 * 1024;
 
-    private static final ThreadLocal<SendBuffer> MINE = ThreadLocal.withInitial(SendBuffer::new);
+    /** The pool's slots (a power of two); an empty slot is null. */
+    private static final int SLOTS = 64;
+    private static final AtomicReferenceArray<SendBuffer> POOL = new AtomicReferenceArray<>(SLOTS);
 
     private byte[] bytes = new byte[512];
     private int len;
     private StringBuilder json = new StringBuilder(256);
     private char[] chars = new char[256];
-    private boolean busy;
+    private int slot;
 
     /** The data's byte count, the channel's, and who's (as {@link #who} left them). */
     int dataLen, channelLen, whoLen;
@@ -33,23 +41,24 @@ final class SendBuffer {
     private SendBuffer() {}
 
     /**
-     * This thread's buffer, emptied; a new one while it is in use (a
-     * send made from inside the serialization of another, by a getter).
-     * Give it back with {@link #release()}.
+     * This thread's buffer from the pool, emptied; a new one while its slot
+     * is empty (the buffer in use by a send made from inside the
+     * serialization of another, by a getter, or by another thread of the
+     * same slot).  Give it back with {@link #release()}.
      */
     static SendBuffer take() {
-        SendBuffer b = MINE.get();
-        if (b.busy) {
+        int slot = (int) ((Thread.currentThread().getId() * 0x9E3779B97F4A7C15L) >>> 58) & (SLOTS - 1);
+        SendBuffer b = POOL.getAndSet(slot, null);
+        if (b == null) {
             b = new SendBuffer();
+            b.slot = slot;
         }
-        b.busy = true;
         b.len = 0;
         b.dataLen = b.channelLen = b.whoLen = 0;
         return b;
     }
 
     void release() {
-        busy = false;
         if (bytes.length > KEEP) {
             bytes = new byte[512];
         }
@@ -59,6 +68,7 @@ final class SendBuffer {
         if (chars.length > KEEP) {
             chars = new char[256];
         }
+        POOL.compareAndSet(slot, null, this); // else the slot has another: this one is dropped
     }
 
     /** The packed bytes: data, channel, who. */
