@@ -76,7 +76,7 @@ size_t c4j__rlink_key(const c4j__redis_t *r, const char *mid,
 
 void c4j__rlink_log(c4j__redis_t *r, int level, const char *fmt,
                     const char *a, const char *b) {
-  char text[512];
+  char text[640]; /* the longest format with a url (300) and a reason (256) fits */
   snprintf(text, sizeof(text), fmt, a, b);
   r->cb.log_cb(r->cb.data, level, text);
 }
