@@ -5,11 +5,10 @@
 #include "common.h"
 #include "inbox.h"
 
-c4j__msg_t *c4j__msg_new(int type, const char *name, size_t name_len,
-                         const char *reason) {
-  size_t rlen = reason ? strnlen(reason, 1024) : 0;
-  c4j__msg_t *m = c4j__calloc(1, sizeof(*m) + name_len + 1 + rlen + 1);
-  if (m == NULL) return NULL;
+/* Fills a zeroed message with room for name and reason (rlen bytes of
+ * it) behind its struct. */
+static void msg_init(c4j__msg_t *m, int type, const char *name,
+                     size_t name_len, const char *reason, size_t rlen) {
   m->type = (uint8_t)type;
   m->fd = -1;
   m->sink = -1;
@@ -17,6 +16,14 @@ c4j__msg_t *c4j__msg_new(int type, const char *name, size_t name_len,
   if (name_len) memcpy(m->text, name, name_len);
   m->reason = m->text + name_len + 1;
   if (rlen) memcpy(m->text + name_len + 1, reason, rlen);
+}
+
+c4j__msg_t *c4j__msg_new(int type, const char *name, size_t name_len,
+                         const char *reason) {
+  size_t rlen = reason ? strnlen(reason, 1024) : 0;
+  c4j__msg_t *m = c4j__calloc(1, sizeof(*m) + name_len + 1 + rlen + 1);
+  if (m == NULL) return NULL;
+  msg_init(m, type, name, name_len, reason, rlen);
   return m;
 }
 
@@ -39,13 +46,7 @@ int c4j__msgs_new(c4j__msg_t **out, int n, int type, const char *name,
   atomic_init(&b->left, n);
   for (int i = 0; i < n; i++) {
     c4j__msg_t *m = (c4j__msg_t *)(p + head + (size_t)i * slot);
-    m->type = (uint8_t)type;
-    m->fd = -1;
-    m->sink = -1;
-    m->name_len = (uint16_t)name_len;
-    if (name_len) memcpy(m->text, name, name_len);
-    m->reason = m->text + name_len + 1;
-    if (rlen) memcpy(m->text + name_len + 1, reason, rlen);
+    msg_init(m, type, name, name_len, reason, rlen);
     m->block = b;
     out[i] = m;
   }
