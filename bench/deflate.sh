@@ -20,13 +20,17 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 N=${1:-5000}; MESSAGES=${2:-200}; INTERVAL=${3:-20}
 ROUNDS=${C4J_DEFLATE_ROUNDS:-2}
 bin=native/build/release
-NODE=native/build/comet4j-node
+me=deflate
 make -s -C native bench-clients node
 work=$(mktemp -d)
 server=
 trap '[ -n "$server" ] && kill "$server" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-SECRET=bench-deflate-secret-0123456789abcdef
-API_KEY=bench-deflate-api-key-0123456789
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+# comet4j-node, its tickets, cpu_s (bench/node-lib.sh).
+source bench/node-lib.sh
+
 # The message: wsbench's {"seq":..,"ts":..,"pad":".."} (64 bytes) in a
 # board of five quotes (wsbench reads frames of up to 1 KiB), the shape of a market or scores feed.
 Q='{"sym":"%s","name":"%s","bid":%s,"ask":%s,"last":%s,"vol":%s,"chg":%s,"at":"2026-12-02T02:05:%s.123Z"}'
@@ -38,36 +42,14 @@ quotes=$(printf "$Q,$Q,$Q,$Q,$Q" \
   GOOG "Alphabet Inc. C" 171.02 171.05 171.03 702334 0.27 53)
 BODY="{\"channel\":\"bench\",\"data\":{\"m\":%s,\"quotes\":[$quotes]}}"
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-cpu_s() { awk -v t="$(getconf CLK_TCK)" '{printf "%.2f", ($14 + $15) / t}' "/proc/$1/stat"; }
-
-# N tickets for comet4j-node, HS256 with its secret, channel bench.
-python3 - "$SECRET" "$N" >"$work/tickets" <<'PY'
-import base64, hashlib, hmac, json, os, sys, time
-b = lambda x: base64.urlsafe_b64encode(x).rstrip(b"=")
-secret, n = sys.argv[1].encode(), int(sys.argv[2])
-head = b(b'{"alg":"HS256","typ":"JWT"}')
-exp = int(time.time()) + 3600
-for _ in range(n):
-    claims = json.dumps({"cid": b(os.urandom(16)).decode(), "exp": exp, "ch": ["bench"]},
-                        separators=(",", ":")).encode()
-    msg = head + b"." + b(claims)
-    print((msg + b"." + b(hmac.new(secret, msg, hashlib.sha256).digest())).decode())
-PY
+mint "$N"
 
 declare -A R   # R[mode,round,key]
 
 # run MODE ROUND SRC: one run of comet4j-node with --deflate MODE.
 run() {
-  local mode=$1 r=$2 src=$3 port pid log=$work/$1-$2.out cpu0 cpu1
-  port=$(free_port)
-  "$NODE" --host 127.0.0.1 --port "$port" --secret "$SECRET" --api-key "$API_KEY" --threads 2 \
-    --idle-timeout 600000 --heartbeat 300000 --max-pending-per-address 0 \
-    --max-connections 100000 --history-size 0 --deflate "$mode" 2>"$work/node-$mode-$r.log" &
-  server=$!; pid=$server
-  for _ in $(seq 200); do grep -q 'listening on port' "$work/node-$mode-$r.log" && break; sleep 0.1; done
+  local mode=$1 r=$2 src=$3 log=$work/$1-$2.out cpu0 cpu1
+  start_node "$work/node-$mode-$r.log" --history-size 0 --deflate "$mode"
   cpu0=$(cpu_s "$pid")
   if ! timeout 300 "$bin/wsbench" -n "$N" -pid "$pid" -p "$port" -t "$work/tickets" \
       -send-port "$port" -send-path /api/publish -send-body "$BODY" \
