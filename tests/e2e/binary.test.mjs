@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTomcat, logOnFailure } from '../lib/tomcat.mjs';
-import { launchBrowser } from '../lib/browser.mjs';
+import { launchBrowser, waitEvent } from '../lib/browser.mjs';
 
 let tomcat;
 let browser;
@@ -31,20 +31,6 @@ async function openConnected(workStyle) {
   await page.waitForSelector('#status[data-state="connected"]', { timeout: 15000 });
   assert.equal(await page.evaluate(() => JS.Engine.getConnector().workStyle), workStyle);
   return page;
-}
-
-// The page's events of a name (app.js keeps them all in comet4jEvents).
-const eventsOf = (page, name) => page.evaluate((n) => window.comet4jEvents.filter((e) => e.name === n), name);
-
-// The page's events of a name that pred (run here) accepts, once there is one.
-async function waitEvent(page, name, pred, timeout = 10000) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const found = (await eventsOf(page, name)).filter(pred);
-    if (found.length) return found;
-    if (Date.now() > end) throw new Error(`no ${name} event as expected within ${timeout} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const sumOf = (bytes) => bytes.reduce((a, b) => a + b, 0);

@@ -11,7 +11,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startTomcat, logOnFailure } from '../lib/tomcat.mjs';
-import { launchBrowser } from '../lib/browser.mjs';
+import { launchBrowser, waitEvent } from '../lib/browser.mjs';
 import { publishLines } from '../lib/comet-client.mjs';
 
 const KEY = 'deflate-e2e-api-key-0123456789';
@@ -51,18 +51,6 @@ async function openPage(url) {
   await page.waitForSelector('#status[data-state="connected"]', { timeout: 15000 });
   assert.equal(await page.evaluate(() => JS.Engine.getConnector().workStyle), 'websocket');
   return { page, answers };
-}
-
-const eventsOf = (page, name) => page.evaluate((n) => window.comet4jEvents.filter((e) => e.name === n), name);
-
-async function waitEvent(page, name, pred, timeout = 10000) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const found = (await eventsOf(page, name)).filter(pred);
-    if (found.length) return found;
-    if (Date.now() > end) throw new Error(`no ${name} event as expected within ${timeout} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const NEGOTIATED = 'permessage-deflate; server_no_context_takeover; client_no_context_takeover';

@@ -18,3 +18,18 @@ export function launchBrowser({ ignoreCertificateErrors = false } = {}) {
 export function pageEvents(page) {
   return page.evaluate(() => window.comet4jEvents.slice());
 }
+
+/** The page's events of a name. */
+export const eventsOf = (page, name) =>
+  page.evaluate((n) => window.comet4jEvents.filter((e) => e.name === n), name);
+
+/** The page's events of a name that pred (run here) accepts, once there is one. */
+export async function waitEvent(page, name, pred, timeout = 10000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const found = (await eventsOf(page, name)).filter(pred);
+    if (found.length) return found;
+    if (Date.now() > end) throw new Error(`no ${name} event as expected within ${timeout} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
