@@ -15,6 +15,11 @@
 #               real CometServlet handshake, POST /api/publish on Comet.Port
 #   node-b      comet4j-node built otherwise (C4J_NODE_B: its path), e.g.
 #               before a change, for a before/after in one run
+#   floor       the machine's ceiling: bench/floorsrv.c, a minimal C server
+#               (no tickets, POST /pub) whose T writer threads (2,
+#               C4J_SUSTAINED_FLOOR_THREADS) send each frame, built once, to
+#               their subscribers with one plain send() a socket, frames
+#               that wait coalesced into one send(); floor-Kt: K threads
 # in ROUNDS rounds interleaved.  For every step: the messages published,
 # deliveries over what was expected (published x subscribers), every
 # delivery's latency from the time it was due to its receipt (p50, p99),
@@ -25,7 +30,8 @@
 # lost a delivery (or a publish); the rate before it is the highest held.
 # Prints one table a system and round, then the highest rates held, their
 # deliveries a second and the ratios of their means over the rounds to
-# nchan's.
+# nchan's, and with floor each system's share of the floor's rate and
+# deliveries in the same round.
 #
 # Usage: bench/sustained.sh [N=10000] [RATES="10 25 50 100 200 400 800 1600
 #        3200 6400"] [STEP_S=3] [SIZE=64]
@@ -36,7 +42,8 @@
 # C4J_SUSTAINED_RAMP_MS (the p99 at which the ramp stops, default the
 # same: with more, the ramp goes on past the rate held, and the highest
 # rate with every delivery within it is said too),
-# C4J_NODE_B (node-b's comet4j-node).
+# C4J_NODE_B (node-b's comet4j-node), C4J_SUSTAINED_FLOOR_THREADS (floor's
+# writer threads, 2).
 # Install what it needs first: .ci/install-bench.
 N=${1:-10000}; RATES=${2:-10 25 50 100 200 400 800 1600 3200 6400}
 STEP_S=${3:-3}; SIZE=${4:-64}
@@ -50,6 +57,10 @@ source "$(dirname "$0")/peers-lib.sh"
 P99_MAX_MS=${C4J_SUSTAINED_P99_MS:-100}
 RAMP_MS=${C4J_SUSTAINED_RAMP_MS:-$P99_MAX_MS}
 TCK=$(getconf CLK_TCK)
+FLOOR_THREADS=${C4J_SUSTAINED_FLOOR_THREADS:-2}
+case " $SYSTEMS " in *" floor"*)
+  cc -O2 -Wall -o "$out/floorsrv" bench/floorsrv.c -lpthread -lcrypto ;;
+esac
 
 client=
 stop_client() {
@@ -125,6 +136,16 @@ run_system() {
       spids=$tomcat
       args=(-p "$cport" -handshake /modes/conn?cmd=conn -hs-port "$http")
       pub=(-port "$cport" -path /api/publish -body "$BODY_API" -header "X-Api-Key: $API_KEY") ;;
+    floor|floor-*t)
+      local ft=$FLOOR_THREADS
+      [ "$s" = floor ] || ft=${s#floor-}; ft=${ft%t}
+      NAME[$s]="floor (plain writes, $ft thread$([ "$ft" = 1 ] || echo s))"
+      port=$(free_port)
+      "$out/floorsrv" "$port" "$ft" 2>"$work/$s-$r.log" &
+      server=$!; pid=$server; spids=$server
+      wait_for "$work/$s-$r.log" 'listening on port' || return 1
+      args=(-p "$port" -t none -path /sub -open 101)
+      pub=(-port "$port" -path /pub) ;;
     *) echo "$me: unknown system $s" >&2; return 1 ;;
   esac
   mkfifo "$ctl"
@@ -252,6 +273,19 @@ summary() {
       a=$(mean "$s" 1); b=$(mean "$s" 2)
       [ -n "$a" ] && awk -v n="${NAME[$s]:-$s}" -v m="${NAME[$ns]}" -v a="$a" -v b="$b" -v c="$nrate" -v d="$ndps" \
         'BEGIN { printf "%s / %s: rate %.2f, deliveries/s %.2f\n", n, m, a / c, b / d }'
+    done
+  done
+  # Each system's share of the floor's figures, round by round.
+  case " $SYSTEMS " in *" floor "*) ;; *) return 0 ;; esac
+  for r in $(seq "$ROUNDS"); do
+    local f=${fig[floor,$r]:-- -}
+    case ${f% *} in -|0) continue ;; esac
+    for s in $SYSTEMS; do
+      [ "$s" != floor ] || continue
+      a=${fig[$s,$r]:-- -}
+      [ "${a% *}" != - ] || continue
+      awk -v n="${NAME[$s]:-$s}" -v r="$r" -v a="${a% *}" -v b="${a#* }" -v c="${f% *}" -v d="${f#* }" \
+        'BEGIN { printf "%s / floor, round %s: rate %.2f, deliveries/s %.2f\n", n, r, a / c, b / d }'
     done
   done
   return 0
