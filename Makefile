@@ -12,7 +12,8 @@
 #                installs nginx and nchan through .ci/install-bench)
 #   make bench-sustained  sustained throughput: 10,000 subscribers, the
 #                broadcast rate stepped up until p99 passes 100 ms, for
-#                comet4j-node and nchan (bench/sustained.sh)
+#                comet4j-node, nchan and the machine's floor: plain
+#                writes from a minimal C server (bench/sustained.sh)
 #   make bench-javasend  the Java send path: application threads calling
 #                sendTo and sendToUser to 10,000 connections, every message
 #                counted, and the costs of a send's parts (bench/javasend.sh)

@@ -35,7 +35,7 @@
 #
 # Usage: bench/sustained.sh [N=10000] [RATES="10 25 50 100 200 400 800 1600
 #        3200 6400"] [STEP_S=3] [SIZE=64]
-# Environment: C4J_SUSTAINED (default "node nchan"), C4J_SUSTAINED_ROUNDS
+# Environment: C4J_SUSTAINED (default "node nchan floor"), C4J_SUSTAINED_ROUNDS
 # (default 1), C4J_SUSTAINED_NCHAN_WORKERS (1), C4J_SUSTAINED_TOMCAT_OPTS,
 # C4J_SUSTAINED_QUIET (seconds to wait for quiet cores before a ramp, 20),
 # C4J_SUSTAINED_P99_MS (the p99 a step may reach and be held, 100),
@@ -47,7 +47,7 @@
 # Install what it needs first: .ci/install-bench.
 N=${1:-10000}; RATES=${2:-10 25 50 100 200 400 800 1600 3200 6400}
 STEP_S=${3:-3}; SIZE=${4:-64}
-SYSTEMS=${C4J_SUSTAINED:-node nchan}
+SYSTEMS=${C4J_SUSTAINED:-node nchan floor}
 ROUNDS=${C4J_SUSTAINED_ROUNDS:-1}
 NCHAN_WORKERS=${C4J_SUSTAINED_NCHAN_WORKERS:-1}
 me=sustained
