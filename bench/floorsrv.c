@@ -18,7 +18,8 @@
  * no ping, no close handshake, nothing read from a subscriber.
  *
  * It is a bench tool, not a server: no limits on who connects, no checks
- * beyond what the two clients send.
+ * beyond what the two clients send (anything else is answered 400 and
+ * closed).
  *
  *   floorsrv PORT [THREADS=2]       (prints "listening on port PORT")
  */
@@ -309,6 +310,9 @@ int main(int argc, char **argv) {
       if (r < 0 && errno == EAGAIN) continue;
       int rc = r <= 0 ? -1 : (c->len += (size_t)r, requests(ep, c));
       if (rc < 0) {
+        static const char bad[] = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n"
+                                  "Connection: close\r\n\r\n";
+        if (r > 0 && send(c->fd, bad, sizeof(bad) - 1, MSG_NOSIGNAL) < 0) {}
         close(c->fd);
         free(c);
       }
