@@ -173,6 +173,7 @@ void c4j__conn_answered(c4j__conn_t *c, int keep) {
     c->u.cmd = NULL;
   }
   c->served++;
+  c->stamp = c4j__worker_now(c4j__conn_worker(c)); /* the answer's time */
   c->state = C4J__CONN_KEEP;
 }
 

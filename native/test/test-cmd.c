@@ -584,6 +584,7 @@ TEST(cmd_keepalive) {
   ka_reply(e, "/api/old", "{}");
   CHECK_EQ(next_answer(c, out, sizeof(out)), 200);
   CHECK(!has_close(out));
+  CHECK(strstr(out, "\r\nConnection: keep-alive\r\n") != NULL);
   ka_send(c, 1, "GET", "/api/online", "X-Api-Key: wrong-key-0123456\r\n",
           NULL);
   CHECK_EQ(next_answer(c, out, sizeof(out)), 401);
