@@ -2,11 +2,13 @@
  * shared buffers and its writes (uv_try_write first, uv_write for the
  * rest), sending a frame (with the slow-consumer cut), closing (the close
  * handshake's last steps, FIN, the close callback), the read dispatch to
- * the request, the WebSocket or the body, and the tick's timeouts and
- * heartbeats.  What a connection reads is the other files' (conn.h).  A
- * socket of a TLS native port takes one branch on read and one on flush
- * into tls.c, which decrypts into c4j__conn_bytes and seals the output
- * ring; the plain path is the same without it.
+ * the request, the WebSocket or the body, the tick's timeouts and
+ * heartbeats, and HTTP keep-alive (after an answer with a length the
+ * socket reads its next request as a new one would, what its client
+ * pipelined first).  What a connection reads is the other files'
+ * (conn.h).  A socket of a TLS native port takes one branch on read and
+ * one on flush into tls.c, which decrypts into c4j__conn_bytes and seals
+ * the output ring; the plain path is the same without it.
  *
  * Memory while idle: the uv_tcp_t and this struct, the cid entry, one node
  * per subscribed channel and, until the next tick, the output ring (with

@@ -319,7 +319,8 @@ int c4j__conn_queue_bytes(c4j__conn_t *c, const void *p, size_t n);
  * connection. */
 void c4j__conn_send_new(c4j__conn_t *c, c4j__buf_t *b);
 /* conn.c: what the client sent (decrypted, with TLS) goes where the
- * connection's state says: the request, a body, the WebSocket. */
+ * connection's state says: the request, a body, the WebSocket, or kept
+ * for the next request while this one is answered (HTTP keep-alive). */
 void c4j__conn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
 /* conn.c: puts c on the worker's flush list (written once this loop
  * turn ends). */
