@@ -168,6 +168,10 @@ out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/presence?channel=non
 check "GET /api/presence of an empty channel" '[ "$out" = "{\"channel\":\"none\",\"count\":0,\"members\":[]} 200" ]'
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/presence?channel=a%22b")
 check "GET /api/presence of a bad name: 400" '[ "${out##* }" = 400 ]'
+out=$(curl -s -H "X-Api-Key: $key" "$api/stats")
+check "GET /api/stats: getStats()'s names, the deflate and refusal figures among them" \
+  '(for f in conns broadcasts fanoutNanos httpRefused deflated deflatePlainBytes deflateCompressedBytes; do
+     [[ "$out" =~ \"$f\":[0-9]+ ]] || exit 1; done)' <(echo "got: $out")
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/nope")
 check "unknown API: 404" '[ "$out" = "{\"error\":{\"code\":404,\"message\":\"no such API: /api/nope\"}} 404" ]'
 # HTTP keep-alive: curl with three URLs uses one connection for all.
