@@ -513,7 +513,7 @@ void c4j__identity_attach(c4j__conn_t *c, int transport, const char *accept,
   c4j__free(a.chans);
   c4j__free(c->u.http);
   c->u.acao = a.acao;
-  c->flags &= (uint8_t)~C4J__F_HTTP;
+  c->flags &= (uint16_t)~C4J__F_HTTP;
   c->state = C4J__CONN_OPEN;
   c->stamp = c->born = c4j__worker_now(w);
   /* open, the replay, then what the ghost kept (sendTo frames; with no
