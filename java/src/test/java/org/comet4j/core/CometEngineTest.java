@@ -298,12 +298,7 @@ class CometEngineTest {
             s.setSoTimeout(5000);
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
-            out.write(("GET /ws?ticket=" + a.get("ticket") + " HTTP/1.1\r\n"
-                    + "Host: 127.0.0.1:" + Harness.engine().getPort() + "\r\n"
-                    + "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                    + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
+            writeUpgrade(out, a.get("ticket"), "");
             String head = readHead(in);
             assertTrue(head.startsWith("HTTP/1.1 101"), head);
             assertTrue(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), head);
@@ -347,13 +342,7 @@ class CometEngineTest {
             s.setSoTimeout(5000);
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
-            out.write(("GET /ws?ticket=" + a.get("ticket") + " HTTP/1.1\r\n"
-                    + "Host: 127.0.0.1:" + Harness.engine().getPort() + "\r\n"
-                    + "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                    + "Sec-WebSocket-Extensions: permessage-deflate\r\n"
-                    + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
+            writeUpgrade(out, a.get("ticket"), "Sec-WebSocket-Extensions: permessage-deflate\r\n");
             String head = readHead(in);
             assertTrue(head.startsWith("HTTP/1.1 101"), head);
             assertTrue(head.contains("permessage-deflate"), head);
@@ -400,6 +389,16 @@ class CometEngineTest {
         long plainBytes = after.get("deflatePlainBytes") - before.get("deflatePlainBytes");
         long packed = after.get("deflateCompressedBytes") - before.get("deflateCompressedBytes");
         assertTrue(plainBytes > 700 && packed > 0 && packed < plainBytes / 4, plainBytes + " -> " + packed);
+    }
+
+    /** A WebSocket upgrade to the engine's port with the ticket (and the extra header lines). */
+    private static void writeUpgrade(OutputStream out, Object ticket, String extra) throws java.io.IOException {
+        out.write(("GET /ws?ticket=" + ticket + " HTTP/1.1\r\n"
+                + "Host: 127.0.0.1:" + Harness.engine().getPort() + "\r\n"
+                + "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" + extra
+                + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
     }
 
     private static String readHead(InputStream in) throws java.io.IOException {
