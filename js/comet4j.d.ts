@@ -232,8 +232,9 @@ declare namespace JS {
     start: [cId: string, channels: string[], engine: CometEngine];
     /** lost (then retried, unless autoReconnect is off or the cause is not retried) or stopped. */
     stop: [cause: StopCause, cId: string, url: string, engine: CometEngine];
-    /** after a reconnect, per channel with a position: false means messages were lost. */
-    recovered: [recovered: boolean, channel: string, engine: CometEngine];
+    /** after a reconnect, per channel with a position: false means messages were lost (lost: how
+     * many, when the server knows); also while connected, false with lost. */
+    recovered: [recovered: boolean, channel: string, engine: CometEngine, lost?: number];
     /** someone's connection subscribed to a presence channel this page is on (user null:
      * anonymous). */
     join: [channel: string, user: string | null, cId: string, engine: CometEngine];

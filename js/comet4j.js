@@ -1809,8 +1809,9 @@
    * Other events: 'recovered' (recovered, channel, engine, lost) after a
    * reconnect, once per channel the page had a position in: recovered is
    * true if every message missed meanwhile was delivered (before this
-   * event), false if some were lost (older than the server's history, or
-   * the server restarted): the page should reload that channel's state.
+   * event), false if some were lost (older than the server's history:
+   * then lost says how many; or the server restarted): the page should
+   * reload that channel's state.
    * It also comes while connected, with recovered false and lost, how many
    * messages of the channel this page will never get (a node was cut off
    * from the others' Redis longer than its bounds keep: docs/protocol.md

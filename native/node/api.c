@@ -142,7 +142,9 @@ static json_t *send_result(fail_t *f, int rc) {
 /* GET /api/stats: the core's counters, with getStats()'s names and order. */
 static json_t *stats(c4j_engine_t *e) {
   c4j_stats_t s;
+  uint64_t refused = 0;
   c4j_engine_stats(e, &s);
+  for (int i = 0; i < C4J_STATS_NSTATUSES; i++) refused += s.refused[i];
   const struct { const char *name; uint64_t v; } f[] = {
     {"conns", s.conns}, {"accepted", s.accepted},
     {"messagesOut", s.messages_out}, {"bytesOut", s.bytes_out},
@@ -158,7 +160,10 @@ static json_t *stats(c4j_engine_t *e) {
     {"eventQueueBytes", s.events_queued},
     {"outputQueueBytes", s.out_queued}, {"fanouts", s.fanout_count},
     {"hubLost", s.hub_lost}, {"hubGaps", s.hub_gaps},
-    {"hubDuplicates", s.hub_duplicates},
+    {"hubDuplicates", s.hub_duplicates}, {"fanoutNanos", s.fanout_sum_ns},
+    {"httpRefused", refused}, {"deflated", s.deflated},
+    {"deflatePlainBytes", s.deflate_bytes_in},
+    {"deflateCompressedBytes", s.deflate_bytes_out},
   };
   json_t *o = json_object();
   for (size_t i = 0; o != NULL && i < sizeof f / sizeof f[0]; i++)

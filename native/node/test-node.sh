@@ -168,8 +168,20 @@ out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/presence?channel=non
 check "GET /api/presence of an empty channel" '[ "$out" = "{\"channel\":\"none\",\"count\":0,\"members\":[]} 200" ]'
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/presence?channel=a%22b")
 check "GET /api/presence of a bad name: 400" '[ "${out##* }" = 400 ]'
+out=$(curl -s -H "X-Api-Key: $key" "$api/stats")
+check "GET /api/stats: getStats()'s names, the deflate and refusal figures among them" \
+  '(for f in conns broadcasts fanoutNanos httpRefused deflated deflatePlainBytes deflateCompressedBytes; do
+     [[ "$out" =~ \"$f\":[0-9]+ ]] || exit 1; done)' <(echo "got: $out")
 out=$(curl -s -w ' %{http_code}' -H "X-Api-Key: $key" "$api/nope")
 check "unknown API: 404" '[ "$out" = "{\"error\":{\"code\":404,\"message\":\"no such API: /api/nope\"}} 404" ]'
+# HTTP keep-alive: curl with three URLs uses one connection for all.
+curl -sv -H "X-Api-Key: $key" -d '{"channel":"news","data":"kept"}' "$api/publish" \
+  "$api/publish" "$api/publish" > "$dir/keep.out" 2> "$dir/keep.err"
+check "keep-alive: curl re-uses its connection for three API requests" \
+  '[ "$(grep -c "Re-using existing connection" "$dir/keep.err")" = 2 ] &&
+   [ "$(grep -c "Connected to" "$dir/keep.err")" = 1 ] &&
+   [ "$(grep -o "{\"ok\":true}" "$dir/keep.out" | wc -l)" = 3 ] &&
+   ! grep -qi "^< Connection: close" "$dir/keep.err"' "$dir/keep.err"
 
 # Without a Redis hub a req is answered 4040 too (after the online counts:
 # this client stays dying a while).
@@ -242,6 +254,12 @@ check "a client attaches over TLS 1.3 with ALPN http/1.1 and the first certifica
 out=$(curl -sk -w ' %{http_code}' -H "X-Api-Key: $key" -d '{"channel":"news","data":"over tls"}' \
   "https://127.0.0.1:$tport/api/publish")
 check "curl over https: POST /api/publish" '[ "$out" = "{\"ok\":true} 200" ]' <(echo "got: $out")
+curl -skv -H "X-Api-Key: $key" -d '{"channel":"news","data":"kept over tls"}' \
+  "https://127.0.0.1:$tport/api/publish" "https://127.0.0.1:$tport/api/publish" \
+  > "$dir/tkeep.out" 2> "$dir/tkeep.err"
+check "keep-alive over https: curl re-uses its TLS connection" \
+  '[ "$(grep -c "Re-using existing connection" "$dir/tkeep.err")" = 1 ] &&
+   [ "$(grep -o "{\"ok\":true}" "$dir/tkeep.out" | wc -l)" = 2 ]' "$dir/tkeep.err"
 check "the TLS client got the broadcast" 'wait_for "$dir/tls1.out" "over tls"' "$dir/tls1.out"
 openssl s_client -connect "127.0.0.1:$tport" -tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' </dev/null \
   > "$dir/tls11.out" 2>&1; rc=$?

@@ -4,6 +4,8 @@
  * the HTTP API's /api/ requests (docs/protocol.md section 8: the key is
  * checked here, the request goes to the embedder as an API event and
  * waits on the worker's api_wait list for c4j_api_reply or its timeout).
+ * Their answers have a length, and may keep the socket for the next
+ * request (conn.c, c4j__conn_answered).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -16,6 +18,7 @@
 #include "common.h"
 #include "conn.h"
 #include "engine.h"
+#include "stream.h"
 
 /* The body of POST /cmd being read, for the connection id its ticket
  * names; or of an /api/ request (then `target` follows the body). */
@@ -34,7 +37,7 @@ static void api_run(c4j__conn_t *c);
 /* Takes the request's parser away: the body follows in cmd. */
 static void to_body(c4j__conn_t *c, c4j__cmd_t *cmd, int transport) {
   c4j__free(c->u.http);
-  c->flags &= (uint8_t)~C4J__F_HTTP;
+  c->flags &= (uint16_t)~C4J__F_HTTP;
   c->u.cmd = cmd;
   c->transport = (uint8_t)transport;
   c->state = C4J__CONN_BODY;
@@ -156,10 +159,12 @@ void c4j__cmd_bytes(c4j__conn_t *c, const uint8_t *data, size_t n) {
   size_t k = n < cmd->need - cmd->got ? n : cmd->need - cmd->got;
   memcpy(cmd->body + cmd->got, data, k);
   cmd->got += k;
-  if (cmd->got == cmd->need) {
-    if (c->transport == C4J__T_API) api_run(c);
-    else cmd_run(c);
-  }
+  if (cmd->got < cmd->need) return;
+  if (c->transport == C4J__T_API) api_run(c);
+  else cmd_run(c);
+  /* The next request, pipelined behind this body (conn.c keeps it or
+   * drops it, as the state says). */
+  if (k < n) c4j__conn_bytes(c, data + k, n - k);
 }
 
 /* ---- The HTTP API (docs/protocol.md section 8) ---------------------------- */
@@ -253,14 +258,31 @@ static void api_run(c4j__conn_t *c) {
   c4j__conn_list_add(&w->api_wait, c);
 }
 
-void c4j__cmd_api_reply(c4j__worker_t *w, uint32_t id, c4j__buf_t *b) {
+void c4j__cmd_api_reply(c4j__worker_t *w, uint32_t id, int status,
+                        const c4j__buf_t *body) {
   c4j__conn_t *c;
+  c4j__buf_t *b;
+  char head[256];
+  long h;
+  int keep;
   for (c = w->api_wait; c != NULL; c = c->gnext)
     if (c->seq == id) break;
   if (c == NULL) return;
   c4j__conn_list_remove(&w->api_wait, c);
-  c->state = C4J__CONN_REFUSING;
-  if (c4j__conn_push_out(c, c4j__buf_ref(b, 1)) < 0) {
+  /* The whole request was read, so any status the embedder chose may
+   * keep the socket. */
+  keep = c4j__conn_may_keep(c);
+  h = c4j__http_head(head, sizeof(head), status, "application/json",
+                     (long long)body->len, keep, NULL);
+  b = h < 0 ? NULL : c4j__buf_new((size_t)h + body->len);
+  c4j__conn_answered(c, keep);
+  if (b == NULL) {
+    c4j__conn_abort(c);
+    return;
+  }
+  memcpy(b->data, head, (size_t)h);
+  if (body->len) memcpy(b->data + h, body->data, body->len);
+  if (c4j__conn_push_out(c, b) < 0) {
     c4j__buf_unref(b);
     c4j__conn_abort(c);
   }

@@ -2,11 +2,13 @@
  * shared buffers and its writes (uv_try_write first, uv_write for the
  * rest), sending a frame (with the slow-consumer cut), closing (the close
  * handshake's last steps, FIN, the close callback), the read dispatch to
- * the request, the WebSocket or the body, and the tick's timeouts and
- * heartbeats.  What a connection reads is the other files' (conn.h).  A
- * socket of a TLS native port takes one branch on read and one on flush
- * into tls.c, which decrypts into c4j__conn_bytes and seals the output
- * ring; the plain path is the same without it.
+ * the request, the WebSocket or the body, the tick's timeouts and
+ * heartbeats, and HTTP keep-alive (after an answer with a length the
+ * socket reads its next request as a new one would, what its client
+ * pipelined first).  What a connection reads is the other files'
+ * (conn.h).  A socket of a TLS native port takes one branch on read and
+ * one on flush into tls.c, which decrypts into c4j__conn_bytes and seals
+ * the output ring; the plain path is the same without it.
  *
  * Memory while idle: the uv_tcp_t and this struct, the cid entry, one node
  * per subscribed channel and, until the next tick, the output ring (with
@@ -132,7 +134,7 @@ void c4j__conn_pending_done(c4j__conn_t *c) {
   c4j__worker_t *w;
   if (!(c->flags & C4J__F_PENDING)) return;
   w = c4j__conn_worker(c);
-  c->flags &= (uint8_t)~C4J__F_PENDING;
+  c->flags &= (uint16_t)~C4J__F_PENDING;
   if (c->gprev) c->gprev->gnext = c->gnext;
   else w->pending_new = c->gnext;
   if (c->gnext) {
@@ -146,6 +148,98 @@ void c4j__conn_pending_done(c4j__conn_t *c) {
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+
+/* ---- HTTP keep-alive ------------------------------------------------------ */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+int c4j__conn_may_keep(const c4j__conn_t *c) {
+  return (c->flags & (C4J__F_KEEP | C4J__F_ADOPTED)) == C4J__F_KEEP &&
+         c->served + 1 < C4J__KEEPALIVE_MAX;
+}
+
+void c4j__conn_answered(c4j__conn_t *c, int keep) {
+  c4j__conn_pending_done(c);
+  if (!keep) {
+    c->state = C4J__CONN_REFUSING;
+    return;
+  }
+  /* A body's (or an answered head's) memory goes now; what its client
+   * already sent of the next request (u.rest) stays. */
+  if (c->flags & C4J__F_HTTP) {
+    c4j__free(c->u.http);
+    c->flags &= (uint16_t)~C4J__F_HTTP;
+    c->u.http = NULL;
+  } else if (!(c->flags & C4J__F_REST)) {
+    c4j__free(c->u.cmd);
+    c->u.cmd = NULL;
+  }
+  c->served++;
+  c->stamp = c4j__worker_now(c4j__conn_worker(c)); /* the answer's time */
+  c->state = C4J__CONN_KEEP;
+}
+
+/* Bytes that came while the request is answered (an /api/ request
+ * waiting, an answer being written): the next request's, kept for when
+ * the socket reads one again.  Reading stops until then, so that what
+ * is kept is one read at most: the kernel holds the rest. */
+static void keep_rest(c4j__conn_t *c, const uint8_t *data, size_t n) {
+  c4j__buf_t *old = (c->flags & C4J__F_REST) ? c->u.rest : NULL;
+  size_t have = old ? old->len : 0;
+  c4j__buf_t *b = c4j__buf_new(have + n);
+  if (b == NULL) {
+    c4j__conn_abort(c);
+    return;
+  }
+  if (have) memcpy(b->data, old->data, have);
+  memcpy(b->data + have, data, n);
+  c4j__buf_unref(old);
+  c->u.rest = b;
+  c->flags |= C4J__F_REST;
+  uv_read_stop((uv_stream_t *)&c->tcp);
+}
+
+/* The kept-alive answer is written: a fresh request is read, as on a new
+ * socket, starting with what was kept. */
+static void next_request(c4j__conn_t *c) {
+  c4j__worker_t *w = c4j__conn_worker(c);
+  c4j__buf_t *rest = (c->flags & C4J__F_REST) ? c->u.rest : NULL;
+  c->flags &= (uint16_t)~(C4J__F_REST | C4J__F_KEEP);
+  c->u.http = NULL;
+  c->transport = C4J__T_WS; /* what a new socket has */
+  c->deflate = 0;
+  c->stamp = c4j__worker_now(w);
+  if (c4j__pending_add(&w->engine->pending, c->akey, 0) != 1) {
+    c4j__buf_unref(rest);
+    c4j__conn_abort(c);
+    return;
+  }
+  pending_add(c, c->akey);
+  c->state = C4J__CONN_HANDSHAKE;
+  if ((c->u.http = c4j__malloc(sizeof(*c->u.http))) != NULL) {
+    c->flags |= C4J__F_HTTP;
+    c4j_http_init(c->u.http, w->engine->cfg.max_header);
+  }
+  if (c->u.http == NULL ||
+      (rest != NULL &&
+       uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0)) {
+    c4j__buf_unref(rest);
+    c4j__conn_abort(c);
+    return;
+  }
+  if (rest != NULL) {
+    c4j__conn_bytes(c, rest->data, rest->len);
+    c4j__buf_unref(rest);
+  }
+}
+
+/* An idle kept-alive socket: nothing of its next request has come.  It
+ * is closed without an answer (a client would read one as its next
+ * request's). */
+static int idle_kept(const c4j__conn_t *c) {
+  return c->state == C4J__CONN_HANDSHAKE && c->served > 0 &&
+         (c->flags & C4J__F_HTTP) && c->u.http->header_bytes == 0;
+}
 
 /* Reads what c's client has sent and the loop has not read yet, as
  * read_cb would.  Returns 0, or -1 when the client has gone (or reset). */
@@ -181,7 +275,8 @@ int c4j__conn_evict_oldest(c4j__worker_t *w) {
   if (c == NULL) return 0;
   c->flags |= C4J__F_EVICTED;
   atomic_fetch_add(&w->engine->evicted, 1);
-  c4j__request_refuse_pending(c, 503, "server busy: request not complete");
+  if (idle_kept(c)) c4j__conn_abort(c);
+  else c4j__request_refuse_pending(c, 503, "server busy: request not complete");
   return 1;
 }
 
@@ -205,6 +300,8 @@ static void close_cb(uv_handle_t *h) {
   c4j_engine_t *e = c4j__worker_of(h->loop)->engine;
   if (c->flags & C4J__F_HTTP) {
     c4j__free(c->u.http);
+  } else if (c->flags & C4J__F_REST) {
+    c4j__buf_unref(c->u.rest);
   } else if (c->state == C4J__CONN_BODY || c->transport == C4J__T_CMD ||
              c->transport == C4J__T_API) {
     c4j__free(c->u.cmd);
@@ -256,7 +353,8 @@ void c4j__conn_close(c4j__conn_t *c, int code, const char *reason,
   }
   if (c->state != C4J__CONN_OPEN) {
     if (c->state == C4J__CONN_HANDSHAKE || c->state == C4J__CONN_REFUSING ||
-        c->state == C4J__CONN_BODY || c->state == C4J__CONN_API)
+        c->state == C4J__CONN_BODY || c->state == C4J__CONN_API ||
+        c->state == C4J__CONN_KEEP)
       c4j__conn_abort(c);
     return;
   }
@@ -302,6 +400,8 @@ static void drained(c4j__conn_t *c) {
   }
   if (c->state == C4J__CONN_REFUSING) {
     c4j__conn_abort(c);
+  } else if (c->state == C4J__CONN_KEEP) {
+    next_request(c);
   } else if (c->state == C4J__CONN_CLOSING) {
     uv_shutdown_t *req;
     if (c->flags & C4J__F_PEER_CLOSED) {
@@ -652,6 +752,9 @@ void c4j__conn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n) {
     c4j__request_bytes(c, data, n);
   } else if (c->state == C4J__CONN_BODY) {
     c4j__cmd_bytes(c, data, n);
+  } else if (c->state == C4J__CONN_KEEP ||
+             (c->state == C4J__CONN_API && (c->flags & C4J__F_KEEP))) {
+    if (n > 0) keep_rest(c, data, n); /* pipelined */
   } else if (c->transport == C4J__T_WS &&
              (c->state == C4J__CONN_OPEN || c->state == C4J__CONN_CLOSING)) {
     if (c->state == C4J__CONN_OPEN)
@@ -702,6 +805,7 @@ void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first,
     return;
   }
   c->flags |= C4J__F_HTTP;
+  if (first != NULL) c->flags |= C4J__F_ADOPTED;
   c4j_http_init(c->u.http, e->cfg.max_header);
   if (tls && c4j__tls_start(c) != 0) {
     c4j__conn_abort(c);
@@ -730,9 +834,14 @@ void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping) {
   switch (c->state) {
     case C4J__CONN_HANDSHAKE:
     case C4J__CONN_BODY:
-      /* The whole request, head and body, counts from the accept. */
+      /* The whole request, head and body, counts from the accept (or,
+       * kept alive, from the answer before). */
       deadline = request_deadline(w->engine);
       if (age < deadline) break;
+      if (idle_kept(c)) {
+        c4j__conn_abort(c);
+        break;
+      }
       if (deadline < (uint32_t)cfg->handshake_timeout_ms) {
         atomic_fetch_add(&w->engine->timeouts_short, 1);
         c4j__request_refuse_pending(c, 408, "request timeout (server busy)");
@@ -742,6 +851,7 @@ void c4j__conn_tick(c4j__conn_t *c, uint32_t now, int ping) {
       }
       break;
     case C4J__CONN_REFUSING:
+    case C4J__CONN_KEEP:
       if (age >= (uint32_t)cfg->handshake_timeout_ms) c4j__conn_abort(c);
       break;
     case C4J__CONN_OPEN:

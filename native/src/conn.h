@@ -47,9 +47,12 @@ enum {
   C4J__CONN_API,       /* an /api/ request waiting for the embedder's
                           answer: on the worker's api_wait list (`gnext`,
                           `gprev`), its id in `seq` */
-  C4J__CONN_GONE       /* closed (its close callback ran) while on the
+  C4J__CONN_GONE,      /* closed (its close callback ran) while on the
                           worker's flush list: freed when the flush
                           reaches it */
+  C4J__CONN_KEEP       /* writing an answer with a length, then reading
+                          the next request on the same socket (HTTP
+                          keep-alive: c4j__conn_answered) */
 };
 
 enum { C4J__T_WS, C4J__T_SSE, C4J__T_POLL, C4J__T_CMD, C4J__T_API };
@@ -66,6 +69,19 @@ enum { C4J__T_WS, C4J__T_SSE, C4J__T_POLL, C4J__T_CMD, C4J__T_API };
                                    worker's pending list */
 #define C4J__F_EVICTED 0x80     /* closing to make room: its close lowers
                                    the engine's `evicting` */
+#define C4J__F_KEEP 0x100       /* the request lets the socket stay open
+                                   after its answer (c4j_http_keep_alive) */
+#define C4J__F_REST 0x200       /* u.rest is the live member: bytes of the
+                                   next request, read while this one is
+                                   answered (API, KEEP); reading is stopped
+                                   meanwhile */
+#define C4J__F_ADOPTED 0x400    /* handed over by another server (section
+                                   10): every answer closes, as the next
+                                   request on it is that server's */
+
+/* Requests one socket may carry (HTTP keep-alive): the answer to the last
+ * says Connection: close, as nginx's keepalive_requests. */
+#define C4J__KEEPALIVE_MAX 1000
 
 #define C4J__MAX_IOV 64
 #define C4J__MAX_OUT 32768      /* entries in one output ring */
@@ -101,7 +117,11 @@ struct c4j__wreq_s {
  * request (C4J__F_PENDING): counted under its address's key `akey` in the
  * engine's register (pending.h) and on its worker's pending list
  * (`gnext` older, `gprev` newer; no other list holds it meanwhile), until
- * its request is complete or it closes.  `tls` is set for the whole life
+ * its request is complete or it closes; a socket kept open after an
+ * answer (HTTP keep-alive) is one again while it reads its next request,
+ * and one that has sent nothing of it since (`served` > 0, no header byte)
+ * is an idle one, closed without an answer at the deadline or to make
+ * room.  `tls` is set for the whole life
  * of a socket accepted on a TLS native port (tls.c's), NULL for every
  * other; with it, `outq` and `queued` hold plaintext, and a write in
  * flight ciphertext. */
@@ -125,6 +145,7 @@ struct c4j__conn_s {
     c4j_ws_parser_t *ws;    /* OPEN/CLOSING WebSocket, only mid-frame */
     c4j__cmd_t *cmd;        /* BODY */
     char *acao;             /* OPEN long-poll: the Allow-Origin to answer */
+    c4j__buf_t *rest;       /* C4J__F_REST: the next request's first bytes */
   } u;
   c4j__cid_t *cid;          /* entry in the cid map, or NULL */
   c4j__sub_t *subs;
@@ -142,7 +163,7 @@ struct c4j__conn_s {
   uint32_t lost;            /* frames a dying ghost dropped (queue full) */
   uint16_t out_head, out_len, out_cap;
   uint8_t state;
-  uint8_t flags;
+  uint16_t flags;
   uint8_t transport;
   uint8_t head;             /* outq's first buffer is the answer head (the
                                101 or the SSE head), not yet written: a
@@ -153,6 +174,8 @@ struct c4j__conn_s {
                                server_max_window_bits named), else 0: its
                                data frames go compressed, and its client
                                may send compressed messages */
+  uint16_t served;          /* answers that kept the socket open (HTTP
+                               keep-alive), up to C4J__KEEPALIVE_MAX - 1 */
   uint32_t born;            /* an open SSE stream: when it attached (its
                                hold, c4j__poll_end_stream) */
   uint32_t akey;            /* its address's key while C4J__F_PENDING */
@@ -163,9 +186,10 @@ struct c4j__conn_s {
 
 /* conn.c: adopts an accepted socket on worker w, counted by the listener
  * in open_socks and as an unfinished request of key (both counted out
- * again, and fd closed, on failure).  first: NULL, or the bytes its client
- * sent that another server read (a socket taken over): read as if they
- * came from the socket.  tls: the socket was accepted on the native port
+ * again, and fd closed, on failure).  first: NULL for a socket accepted
+ * on the native port, else the bytes (maybe none) its client sent that
+ * another server read (a socket taken over, C4J__F_ADOPTED): read as if
+ * they came from the socket.  tls: the socket was accepted on the native port
  * with a TLS context (never with first). */
 void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first,
                      uint32_t key, int tls);
@@ -246,9 +270,11 @@ int c4j__subscription_remove(c4j__worker_t *w, const char *cid, size_t len,
  * would undo it); else 0. */
 #define C4J__LATER 1
 
-/* cmd.c: the embedder answered /api/ request id: b (a whole HTTP answer,
- * one reference kept by the caller) goes to it if it still waits on w. */
-void c4j__cmd_api_reply(c4j__worker_t *w, uint32_t id, c4j__buf_t *b);
+/* cmd.c: the embedder answered /api/ request id with status and the JSON
+ * body (the caller's): the answer goes to it if it still waits on w,
+ * keeping the socket open when the request allows it. */
+void c4j__cmd_api_reply(c4j__worker_t *w, uint32_t id, int status,
+                        const c4j__buf_t *body);
 
 /* ---- Within the connection files ------------------------------------------ */
 
@@ -293,7 +319,8 @@ int c4j__conn_queue_bytes(c4j__conn_t *c, const void *p, size_t n);
  * connection. */
 void c4j__conn_send_new(c4j__conn_t *c, c4j__buf_t *b);
 /* conn.c: what the client sent (decrypted, with TLS) goes where the
- * connection's state says: the request, a body, the WebSocket. */
+ * connection's state says: the request, a body, the WebSocket, or kept
+ * for the next request while this one is answered (HTTP keep-alive). */
 void c4j__conn_bytes(c4j__conn_t *c, const uint8_t *data, size_t n);
 /* conn.c: puts c on the worker's flush list (written once this loop
  * turn ends). */
@@ -312,6 +339,19 @@ void c4j__conn_list_remove(c4j__conn_t **head, c4j__conn_t *c);
 /* conn.c: c's request is complete (or refused): it is no longer an
  * unfinished request.  Idempotent; nothing for a socket that was not one. */
 void c4j__conn_pending_done(c4j__conn_t *c);
+/* conn.c: whether the answer to c's request may leave the socket open
+ * (HTTP keep-alive): the request allows it (C4J__F_KEEP), the socket is
+ * the core's own (not C4J__F_ADOPTED) and the answer is not its
+ * C4J__KEEPALIVE_MAX-th. */
+int c4j__conn_may_keep(const c4j__conn_t *c);
+/* conn.c: the answer to c's request (a whole one, with its length) is
+ * queued: without keep the socket closes once it is written (REFUSING);
+ * with keep (what c4j__conn_may_keep said, its head without Connection:
+ * close) the request's memory goes and, once the answer is written, the
+ * socket reads a fresh request as a new one does (KEEP, then HANDSHAKE:
+ * an unfinished request again, whose deadline counts from then), first
+ * the bytes its client sent meanwhile (pipelined). */
+void c4j__conn_answered(c4j__conn_t *c, int keep);
 
 /* request.c: feeds bytes read during the handshake; once the request is
  * complete routes it, and hands what followed it in the same read to the

@@ -6,7 +6,6 @@
 #include "common.h"
 #include "deliver.h"
 #include "frames.h"
-#include "stream.h"
 #include "worker.h"
 
 /* Makes one message of type for each worker, all or nothing: returns
@@ -202,8 +201,6 @@ int c4j__deliver_drop(c4j_engine_t *e, const char *cid, size_t cid_len,
 
 int c4j__deliver_api_reply(c4j_engine_t *e, uint32_t id, int status,
                            const char *json, size_t len) {
-  char head[256];
-  long h;
   c4j__buf_t *buf;
   c4j__msg_t *m;
   unsigned wi;
@@ -213,18 +210,16 @@ int c4j__deliver_api_reply(c4j_engine_t *e, uint32_t id, int status,
     c4j__engine_leave(e);
     return C4J_ENOCONN;
   }
-  h = c4j__http_head(head, sizeof(head), status, "application/json",
-                     (long long)len, 0, NULL);
-  buf = h < 0 ? NULL : c4j__buf_new((size_t)h + len);
+  /* The worker writes the head: whether the socket stays open is its. */
+  buf = c4j__buf_copy(json, len);
   m = buf ? c4j__msg_new(C4J__MSG_API_REPLY, NULL, 0, NULL) : NULL;
   if (m == NULL) {
     c4j__buf_unref(buf);
     c4j__engine_leave(e);
     return C4J_ENOMEM;
   }
-  memcpy(buf->data, head, (size_t)h);
-  if (len) memcpy(buf->data + h, json, len);
   m->seq = id;
+  m->code = status;
   m->buf = buf;
   c4j__worker_push(e->workers[wi], &m->node);
   c4j__engine_leave(e);

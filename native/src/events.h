@@ -19,6 +19,8 @@ typedef struct {
   uint8_t *ring;
   size_t cap, head, used;
   int stopped;
+  int waiting;  /* readers asleep in c4j__events_poll */
+  int woken;    /* a writer signalled since a reader last woke up */
   atomic_ullong dropped;
 } c4j__events_t;
 

@@ -265,6 +265,12 @@ long c4j_http_feed(c4j_http_req_t *r, const uint8_t *buf, size_t n) {
   return (long)got;
 }
 
+int c4j_http_keep_alive(const c4j_http_req_t *r) {
+  /* libhttp-parser read the Connection tokens (close, keep-alive) and the
+   * version; a request never needs the end of the stream. */
+  return r->done && http_should_keep_alive(&r->parser);
+}
+
 void c4j_http_path(const c4j_http_req_t *r, char *out, size_t cap) {
   size_t n = strcspn(r->target, "?");
   if (cap == 0) return;

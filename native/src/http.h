@@ -63,6 +63,11 @@ void c4j_http_init(c4j_http_req_t *r, size_t max_header);
  * space) and white space between a field name and its colon. */
 long c4j_http_feed(c4j_http_req_t *r, const uint8_t *buf, size_t n);
 
+/* Whether the complete request r lets its connection stay open after the
+ * answer (RFC 9112 section 9.3): HTTP/1.1 without Connection: close, or
+ * HTTP/1.0 with Connection: keep-alive. */
+int c4j_http_keep_alive(const c4j_http_req_t *r);
+
 /* The path of the target, without the query: writes at most cap-1 bytes. */
 void c4j_http_path(const c4j_http_req_t *r, char *out, size_t cap);
 /* Looks up a query parameter by name, percent-decoding its value into out.

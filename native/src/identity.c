@@ -286,8 +286,8 @@ static int take_from(c4j__worker_t *w, int holder, const char *cid,
 }
 
 /* Sends each subscription what its start replays, then the `recovered`
- * frame it is owed: a quiet poll (one that continues a parked one) hears
- * only of losses. */
+ * frame it is owed (with `lost` when the count is known): a quiet poll
+ * (one that continues a parked one) hears only of losses. */
 static void replay(c4j__conn_t *c, c4j__start_t *st, int quiet) {
   size_t i = 0;
   for (c4j__sub_t *s = c->subs; s; s = s->conn_next, i++) {
@@ -299,8 +299,11 @@ static void replay(c4j__conn_t *c, c4j__start_t *st, int quiet) {
     if (st[i].say == C4J__SAY_NOTHING ||
         (quiet && st[i].say == C4J__SAY_RECOVERED))
       continue;
-    c4j__conn_send_new(c, c4j__frame_recovered(
-                              s->chan->name, st[i].say == C4J__SAY_RECOVERED));
+    c4j__conn_send_new(
+        c, st[i].lost > 0
+               ? c4j__frame_lost(s->chan->name, s->chan->len, st[i].lost)
+               : c4j__frame_recovered(s->chan->name,
+                                      st[i].say == C4J__SAY_RECOVERED));
     if (c->state != C4J__CONN_OPEN) break;
   }
 }
@@ -513,7 +516,7 @@ void c4j__identity_attach(c4j__conn_t *c, int transport, const char *accept,
   c4j__free(a.chans);
   c4j__free(c->u.http);
   c->u.acao = a.acao;
-  c->flags &= (uint8_t)~C4J__F_HTTP;
+  c->flags &= (uint16_t)~C4J__F_HTTP;
   c->state = C4J__CONN_OPEN;
   c->stamp = c->born = c4j__worker_now(w);
   /* open, the replay, then what the ghost kept (sendTo frames; with no

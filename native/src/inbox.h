@@ -39,9 +39,11 @@ typedef struct {
   int fd;
   int sink;             /* C4J__MSG_FD: -1, or the other end of the dummy
                            of a socket taken over (listener.h); buf: the
-                           bytes its request began with, or NULL */
+                           bytes its request began with (maybe none), or
+                           NULL for one accepted on the native port */
   int code;             /* C4J__MSG_SUB/UNSUB: ticks waited (see
-                           subscription.h, C4J__LATER) */
+                           subscription.h, C4J__LATER); API_REPLY: the
+                           status (buf: the JSON body) */
   uint32_t seq;
   int64_t id;           /* C4J__MSG_SUB: the ack's id, the channel's
                            history (or NULL) and its newest offset when

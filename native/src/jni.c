@@ -351,7 +351,7 @@ static jint n_poll(JNIEnv *env, jclass cls, jlong h, jobject buf,
 static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   c4j_engine_t *e = handle(h);
   c4j_stats_t s;
-  jlong v[30];
+  jlong v[33];
   jsize n;
   if (e == NULL || out == NULL) return;
   c4j_engine_stats(e, &s);
@@ -386,8 +386,11 @@ static void n_stats(JNIEnv *env, jclass cls, jlong h, jlongArray out) {
   v[28] = (jlong)s.fanout_sum_ns;
   v[29] = 0;
   for (int i = 0; i < C4J_STATS_NSTATUSES; i++) v[29] += (jlong)s.refused[i];
+  v[30] = (jlong)s.deflated;
+  v[31] = (jlong)s.deflate_bytes_in;
+  v[32] = (jlong)s.deflate_bytes_out;
   n = (*env)->GetArrayLength(env, out);
-  (*env)->SetLongArrayRegion(env, out, 0, n < 30 ? n : 30, v);
+  (*env)->SetLongArrayRegion(env, out, 0, n < 33 ? n : 33, v);
 }
 
 /* The Prometheus text (c4j_metrics_text) with extra appended, as UTF-8

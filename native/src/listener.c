@@ -344,7 +344,8 @@ int c4j__listener_adopt(c4j_engine_t *e, int fd, int sink, const char *bytes,
   }
   atomic_fetch_add(&e->accepted, 1);
   m = c4j__msg_new(C4J__MSG_FD, NULL, 0, NULL);
-  if (m == NULL || (len > 0 && (m->buf = c4j__buf_copy(bytes, len)) == NULL)) {
+  /* buf even when empty: it marks the socket as taken over (conn.h). */
+  if (m == NULL || (m->buf = c4j__buf_copy(bytes, len)) == NULL) {
     if (m != NULL) c4j__msg_free(m);
     c4j__engine_leave(e);
     close(fd);

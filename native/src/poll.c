@@ -62,7 +62,7 @@ void c4j__poll_batch(c4j__conn_t *c) {
 
 void c4j__poll_unbatch(c4j__conn_t *c) {
   if (!(c->flags & C4J__F_BATCH)) return;
-  c->flags &= (uint8_t)~C4J__F_BATCH;
+  c->flags &= (uint16_t)~C4J__F_BATCH;
   c4j__conn_list_remove(&c4j__conn_worker(c)->batch, c);
 }
 

@@ -1,6 +1,7 @@
-/* request.c - the HTTP request of a new connection: fed to http.c's
- * parser, then routed (`/ws`, `/sse`, `/poll`, `/cmd`, `/api/`, OPTIONS)
- * once complete; the Origin, the ticket (with the expiry forgiven while
+/* request.c - the HTTP request of a new connection (or the next one on a
+ * socket kept alive after an answer, conn.c): fed to http.c's parser,
+ * then routed (`/ws`, `/sse`, `/poll`, `/cmd`, `/api/`, OPTIONS) once
+ * complete; the Origin, the ticket (with the expiry forgiven while
  * the core holds the id), the WebSocket upgrade and `since` are checked
  * here, and every refusal is answered here with its status and reason.
  * What an accepted request becomes is identity.c's (attach) or cmd.c's
@@ -64,12 +65,13 @@ void c4j__request_answer(c4j__conn_t *c, int status, const char *ctype,
                          const char *body, const char *acao) {
   char head[1024];
   size_t blen = body ? strlen(body) : 0;
+  /* A refusal closes: what follows it on the socket may be unread. */
+  int keep = status < 400 && c4j__conn_may_keep(c);
   long n = c4j__http_head(head, sizeof(head), status, ctype,
-                          ctype ? (long long)blen : -1, 0, acao);
+                          ctype ? (long long)blen : -1, keep, acao);
   c4j__buf_t *b = n < 0 ? NULL : c4j__buf_new((size_t)n + blen);
   if (status >= 400)
     C4J__COUNT(c4j__conn_engine(c)->refused[c4j__metrics_status_slot(status)]);
-  c4j__conn_pending_done(c); /* answered: no longer waited for */
   if (b != NULL) {
     memcpy(b->data, head, (size_t)n);
     if (blen) memcpy(b->data + n, body, blen);
@@ -77,9 +79,9 @@ void c4j__request_answer(c4j__conn_t *c, int status, const char *ctype,
   if (c->flags & C4J__F_HTTP) {
     c4j__free(c->u.http);
     c->u.http = NULL;
-    c->flags &= (uint8_t)~C4J__F_HTTP;
+    c->flags &= (uint16_t)~C4J__F_HTTP;
   }
-  c->state = C4J__CONN_REFUSING;
+  c4j__conn_answered(c, keep); /* no longer waited for */
   if (b == NULL || c4j__conn_push_out(c, b) < 0) {
     c4j__buf_unref(b);
     c4j__conn_abort(c);
@@ -298,6 +300,9 @@ static void route(c4j__conn_t *c) {
   int status = 0, transport;
 
   c4j_http_path(r, path, sizeof(path));
+  /* An answer with a length may keep the socket for the next request
+   * (docs/protocol.md section 2, "Keep-alive"). */
+  if (c4j_http_keep_alive(r)) c->flags |= C4J__F_KEEP;
   /* The metrics are for servers too (docs/metrics.md). */
   if (strcmp(path, "/metrics") == 0 && c4j__conn_engine(c)->metrics.on) {
     metrics(c);
@@ -370,9 +375,7 @@ void c4j__request_bytes(c4j__conn_t *c, const uint8_t *data, size_t n) {
   }
   if (!c->u.http->done) return;
   route(c);
-  if (c->state == C4J__CONN_OPEN && c->transport == C4J__T_WS &&
-      (size_t)r < n)
-    c4j__wsconn_bytes(c, data + r, n - (size_t)r);
-  else if (c->state == C4J__CONN_BODY && (size_t)r < n)
-    c4j__cmd_bytes(c, data + r, n - (size_t)r);
+  /* What followed the head: WebSocket frames, a body, or the next
+   * request (kept, or ignored, as the state says). */
+  if ((size_t)r < n) c4j__conn_bytes(c, data + r, n - (size_t)r);
 }

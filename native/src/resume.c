@@ -42,8 +42,10 @@ static int plan_one(c4j__hist_t *h, c4j__sub_t *s, const json_t *since,
   rc = c4j__hist_after(h, ch, base, now, &st->missed, &st->n);
   if (rc < 0) return rc;
   if (rc == 0) {
-    /* A gap older than the ring, or an offset ahead of the channel. */
+    /* A gap older than the ring (how many: all after base, as none is
+     * replayed), or an offset ahead of the channel (not known). */
     st->say = C4J__SAY_LOST;
+    st->lost = base < ch->last ? ch->last - base : 0;
     base = ch->last;
   }
   st->start = s->last = base;

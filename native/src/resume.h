@@ -24,6 +24,9 @@ typedef struct {
   size_t n;
   uint64_t start;       /* the frames that follow have offsets above it */
   int say;              /* which `recovered` frame the client is owed */
+  uint64_t lost;        /* C4J__SAY_LOST with its position known (the gap
+                           older than the ring): the broadcasts after it,
+                           none of them replayed; 0 when not known */
 } c4j__start_t;
 
 /* For the i-th subscription of subs, fills out[i] and sets its `hist`

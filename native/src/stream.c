@@ -144,7 +144,8 @@ long c4j__http_head(char *out, size_t cap, int status, const char *ctype,
                "HTTP/1.1 %d %s\r\n%s%s%s%s%sCache-Control: no-store\r\n\r\n",
                status, phrase(status), type, clen,
                status == 426 ? "Upgrade: websocket\r\n" : "",
-               keep_open ? "" : "Connection: close\r\n", cors);
+               keep_open ? "Connection: keep-alive\r\n" : "Connection: close\r\n",
+               cors);
   if (n < 0 || (size_t)n >= cap) return -1;
   return n;
 }

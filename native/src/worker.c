@@ -135,7 +135,7 @@ static int handle(c4j__worker_t *w, c4j__msg_t *m) {
       c4j__identity_touch(w, m->text, m->name_len);
       break;
     case C4J__MSG_API_REPLY:
-      c4j__cmd_api_reply(w, m->seq, m->buf);
+      c4j__cmd_api_reply(w, m->seq, m->code, m->buf);
       break;
     default:
       break;
@@ -309,7 +309,7 @@ static void flush(c4j__worker_t *w) {
   for (n = 0; n < FLUSH_SLICE && (c = w->flush_list) != NULL; n++) {
     if ((w->flush_list = c->flush_next) == NULL) w->flush_tail = NULL;
     c->flush_next = NULL;
-    c->flags &= (uint8_t)~C4J__F_IN_FLUSH;
+    c->flags &= (uint16_t)~C4J__F_IN_FLUSH;
     w->flush_len--;
     w->flushed++;
     if (c->state == C4J__CONN_GONE) c4j__free(c);

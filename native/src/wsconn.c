@@ -105,7 +105,7 @@ void c4j__wsconn_echo_open(c4j__conn_t *c, const char *accept) {
   }
   c4j__free(c->u.http);
   c->u.ws = NULL;
-  c->flags &= (uint8_t)~C4J__F_HTTP;
+  c->flags &= (uint16_t)~C4J__F_HTTP;
   c->transport = C4J__T_WS;
   c->state = C4J__CONN_OPEN;
   c->stamp = c4j__worker_now(c4j__conn_worker(c));

@@ -275,7 +275,44 @@ static int attach(c4j_engine_t *e, client_t *c, const char *cid,
 
 /* ---- Plain HTTP, attaching, broadcasts ----------------------------------- */
 
-/* Sends a plain HTTP request and reads until `until` appears or EOF. */
+/* Whether c->buf holds a whole answer with a Content-Length, or a 204
+ * (the server may keep the socket open after it: HTTP keep-alive). */
+static int whole_answer(const client_t *c) {
+  const char *end = strstr((const char *)c->buf, "\r\n\r\n");
+  const char *cl = strcasestr((const char *)c->buf, "\r\nContent-Length:");
+  if (end != NULL && strncmp((const char *)c->buf, "HTTP/1.1 204 ", 13) == 0)
+    return 1;
+  if (end == NULL || cl == NULL || cl > end) return 0;
+  return c->len >= (size_t)(end + 4 - (const char *)c->buf) +
+                       strtoul(cl + 17, NULL, 10);
+}
+
+/* Reads one whole answer with a length (HTTP keep-alive: the socket stays
+ * open, and the next answer may follow in the same read), copies it into
+ * out (NUL ended) and consumes it.  Returns its status, or -1 at EOF or
+ * after the client's timeout. */
+static int next_answer(client_t *c, char *out, size_t cap) {
+  const char *end;
+  size_t n;
+  int status;
+  for (;;) {
+    c->buf[c->len] = '\0';
+    if (whole_answer(c)) break;
+    if (c->len + 1 >= sizeof(c->buf) || fill(c) <= 0) return -1;
+  }
+  end = strstr((const char *)c->buf, "\r\n\r\n");
+  n = (size_t)(end + 4 - (const char *)c->buf);
+  if (strncmp((const char *)c->buf, "HTTP/1.1 204 ", 13) != 0)
+    n += strtoul(strcasestr((const char *)c->buf, "\r\nContent-Length:") + 17,
+                 NULL, 10);
+  snprintf(out, cap, "%.*s", (int)n, (const char *)c->buf);
+  if (sscanf((const char *)c->buf, "HTTP/1.1 %d", &status) != 1) status = -1;
+  consume(c, n);
+  return status;
+}
+
+/* Sends a plain HTTP request and reads until `until` appears, a whole
+ * answer with a length is in, or EOF. */
 static int http(client_t *c, int port, const char *method, const char *target,
                 const char *extra, const char *body, const char *until) {
   char req[8192];
@@ -289,7 +326,8 @@ static int http(client_t *c, int port, const char *method, const char *target,
   CHECK_EQ(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
   for (;;) {
     c->buf[c->len] = '\0';
-    if (until && strstr((char *)c->buf, until)) break;
+    if (until ? strstr((char *)c->buf, until) != NULL : whole_answer(c))
+      break;
     if (c->len + 1 >= sizeof(c->buf) || fill(c) <= 0) break;
   }
   c->buf[c->len] = '\0';
@@ -334,9 +372,12 @@ static void send_k(c4j_engine_t *e, int from, int to) {
   }
 }
 
-/* Reads the answer to EOF; returns its status. */
+/* Reads the answer (to EOF, or whole when it has a length) and closes;
+ * returns its status. */
 static int http_answer(client_t *c) {
-  while (c->len + 1 < sizeof(c->buf) && fill(c) > 0) {}
+  c->buf[c->len] = '\0';
+  while (!whole_answer(c) && c->len + 1 < sizeof(c->buf) && fill(c) > 0)
+    c->buf[c->len] = '\0';
   c->buf[c->len] = '\0';
   if (sscanf((char *)c->buf, "HTTP/1.1 %d", &c->status) != 1) c->status = -1;
   close(c->fd);

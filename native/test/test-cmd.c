@@ -206,7 +206,8 @@ TEST(cmd_http_api) {
   CHECK_EQ(http_answer(c), 201);
   CHECK(strstr((char *)c->buf, "Content-Type: application/json\r\n") != NULL);
   CHECK(strstr((char *)c->buf, "Content-Length: 11\r\n") != NULL);
-  CHECK(strstr((char *)c->buf, "Connection: close\r\n") != NULL);
+  /* HTTP/1.1 without Connection: close: the socket is kept. */
+  CHECK(strstr((char *)c->buf, "Connection: close\r\n") == NULL);
   CHECK(strstr((char *)c->buf, "Cache-Control: no-store\r\n") != NULL);
   CHECK_STR(body_of(c), "{\"ok\":true}");
   CHECK_EQ(http_answer(d), 200);
@@ -456,5 +457,218 @@ TEST(cmd_slow_bodies_bounded) {
   finish(e);
 }
 
+
+/* ---- HTTP keep-alive -------------------------------------------------------- */
+
+/* Writes one request (HTTP/1.`minor`) on c's socket, without reading. */
+static void ka_send(client_t *c, int minor, const char *method,
+                    const char *target, const char *extra, const char *body) {
+  char req[8192];
+  int n = snprintf(req, sizeof(req),
+                   "%s %s HTTP/1.%d\r\nHost: x\r\n%sContent-Length: %zu\r\n"
+                   "\r\n%s",
+                   method, target, minor, extra ? extra : "",
+                   body ? strlen(body) : 0, body ? body : "");
+  CHECK_EQ(send(c->fd, req, (size_t)n, MSG_NOSIGNAL), n);
+}
+
+/* A new socket for c. */
+static void ka_open(client_t *c, int port) {
+  memset(c, 0, offsetof(client_t, buf));
+  c->len = 0;
+  c->fd = tcp_connect(port, 0);
+}
+
+/* Waits for the API request to target and answers it with body. */
+static void ka_reply(c4j_engine_t *e, const char *target, const char *body) {
+  event_t *ev = wait_api(e);
+  CHECK(ev != NULL);
+  if (ev == NULL) return;
+  CHECK_STR(ev->cid, target);
+  CHECK_EQ(c4j_api_reply(e, ev->id, 200, body, strlen(body)), 0);
+}
+
+static int has_close(const char *answer) {
+  return strstr(answer, "\r\nConnection: close\r\n") != NULL;
+}
+
+static uint64_t pending_now(c4j_engine_t *e) {
+  c4j_stats_t st;
+  c4j_engine_stats(e, &st);
+  return st.pending;
+}
+
+/* An answer with a length keeps an HTTP/1.1 socket (HTTP/1.0 with
+ * Connection: keep-alive) for the next request, of any route, counted as
+ * an unfinished request meanwhile; pipelined requests are answered in
+ * order; Connection: close, HTTP/1.0, a refusal and the
+ * C4J__KEEPALIVE_MAX-th answer close; an idle socket is closed without
+ * an answer at handshake_timeout_ms; one closed while its request and
+ * the next wait is freed. */
+TEST(cmd_keepalive) {
+  c4j_config_t cfg;
+  c4j_engine_t *e;
+  client_t *c = calloc(1, sizeof(*c)), *s = calloc(1, sizeof(*s));
+  static const char key[] = "X-Api-Key: " API_KEY "\r\n";
+  char out[4096], ticket[2048], target[2200], want[64], batch[8 * 2400];
+  uint64_t t0, timeouts;
+  c4j_stats_t st;
+  int port;
+  base_config(&cfg);
+  cfg.api_key = API_KEY;
+  cfg.handshake_timeout_ms = 1500;
+  e = start(&cfg);
+  if (e == NULL) return;
+  port = c4j_engine_port(e);
+  reset_events();
+
+  /* Three requests one after another on one socket. */
+  ka_open(c, port);
+  for (int i = 0; i < 3; i++) {
+    char body[32];
+    snprintf(body, sizeof(body), "{\"n\":%d}", i);
+    ka_send(c, 1, "POST", "/api/publish", key, body);
+    ka_reply(e, "/api/publish", body);
+    CHECK_EQ(next_answer(c, out, sizeof(out)), 200);
+    CHECK(!has_close(out));
+    CHECK_STR(strstr(out, "\r\n\r\n") + 4, body);
+  }
+  /* Waiting for its next request, it counts as an unfinished one. */
+  for (t0 = ms_now(); pending_now(e) != 1 && ms_now() - t0 < 2000;)
+    usleep(5000);
+  CHECK_EQ(pending_now(e), 1);
+
+  /* Two pipelined in one write: both answered, in order. */
+  {
+    char two[512];
+    snprintf(two, sizeof(two),
+             "GET /api/first HTTP/1.1\r\nHost: x\r\n%s\r\n"
+             "POST /api/second HTTP/1.1\r\nHost: x\r\n%s"
+             "Content-Length: 2\r\n\r\n{}", key, key);
+    CHECK_EQ(send(c->fd, two, strlen(two), MSG_NOSIGNAL),
+             (long long)strlen(two));
+    ka_reply(e, "/api/first", "{\"a\":1}");
+    ka_reply(e, "/api/second", "{\"b\":2}");
+    CHECK_EQ(next_answer(c, out, sizeof(out)), 200);
+    CHECK(strstr(out, "{\"a\":1}") != NULL);
+    CHECK_EQ(next_answer(c, out, sizeof(out)), 200);
+    CHECK(strstr(out, "{\"b\":2}") != NULL);
+  }
+  /* The next request is routed afresh: a WebSocket on the same socket. */
+  mint(e, "ka", NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/ws?ticket=%s", ticket);
+  CHECK_EQ(wsc_handshake(c, target, NULL), 101);
+  CHECK(wait_event(e, C4J_EV_CONNECT, "ka") != NULL);
+  client_close(c);
+
+  /* Connection: close, and HTTP/1.0 without keep-alive: closed. */
+  ka_open(c, port);
+  ka_send(c, 1, "GET", "/api/bye", "Connection: close\r\nX-Api-Key: " API_KEY
+          "\r\n", NULL);
+  ka_reply(e, "/api/bye", "{}");
+  CHECK_EQ(next_answer(c, out, sizeof(out)), 200);
+  CHECK(has_close(out));
+  CHECK(wait_eof(c));
+  close(c->fd);
+  ka_open(c, port);
+  ka_send(c, 0, "GET", "/api/old", key, NULL);
+  ka_reply(e, "/api/old", "{}");
+  CHECK_EQ(next_answer(c, out, sizeof(out)), 200);
+  CHECK(has_close(out));
+  CHECK(wait_eof(c));
+  close(c->fd);
+  /* HTTP/1.0 asking for keep-alive is kept; then a refusal closes. */
+  ka_open(c, port);
+  ka_send(c, 0, "GET", "/api/old", "Connection: keep-alive\r\nX-Api-Key: "
+          API_KEY "\r\n", NULL);
+  ka_reply(e, "/api/old", "{}");
+  CHECK_EQ(next_answer(c, out, sizeof(out)), 200);
+  CHECK(!has_close(out));
+  CHECK(strstr(out, "\r\nConnection: keep-alive\r\n") != NULL);
+  ka_send(c, 1, "GET", "/api/online", "X-Api-Key: wrong-key-0123456\r\n",
+          NULL);
+  CHECK_EQ(next_answer(c, out, sizeof(out)), 401);
+  CHECK(has_close(out));
+  CHECK(wait_eof(c));
+  close(c->fd);
+
+  /* Idle: closed without an answer at handshake_timeout_ms, and not
+   * counted as a 408. */
+  c4j_engine_stats(e, &st);
+  timeouts = st.timeouts;
+  ka_open(c, port);
+  ka_send(c, 1, "GET", "/api/idle", key, NULL);
+  ka_reply(e, "/api/idle", "{}");
+  CHECK_EQ(next_answer(c, out, sizeof(out)), 200);
+  t0 = ms_now();
+  CHECK(wait_eof(c));
+  CHECK(ms_now() - t0 >= 1000);
+  CHECK_EQ(c->len, 0);
+  close(c->fd);
+  c4j_engine_stats(e, &st);
+  CHECK_EQ(st.timeouts, timeouts);
+  for (t0 = ms_now(); pending_now(e) != 0 && ms_now() - t0 < 2000;)
+    usleep(5000);
+  CHECK_EQ(pending_now(e), 0);
+
+  /* Closed while its request waits, the next one behind it: freed. */
+  ka_open(c, port);
+  {
+    char two[512];
+    snprintf(two, sizeof(two),
+             "GET /api/left HTTP/1.1\r\nHost: x\r\n%s\r\n"
+             "GET /api/never HTTP/1.1\r\nHost: x\r\n%s\r\n", key, key);
+    CHECK_EQ(send(c->fd, two, strlen(two), MSG_NOSIGNAL),
+             (long long)strlen(two));
+  }
+  {
+    event_t *ev = wait_api(e);
+    CHECK(ev != NULL);
+    close(c->fd);
+    pump(e, 100);
+    if (ev) CHECK_EQ(c4j_api_reply(e, ev->id, 200, "{}", 2), 0);
+  }
+
+  /* POST /cmd, eight pipelined at a time: the 1000th answer closes. */
+  mint(e, "kc", NULL, "[]", 60, ticket, sizeof(ticket));
+  snprintf(target, sizeof(target), "/sse?ticket=%s", ticket);
+  CHECK_EQ(http(s, port, "GET", target, NULL, NULL, "\"t\":\"open\""), 200);
+  snprintf(target, sizeof(target), "/cmd?ticket=%s", ticket);
+  {
+    size_t len = 0;
+    for (int k = 0; k < 8; k++)
+      len += (size_t)snprintf(batch + len, sizeof(batch) - len,
+                              "POST %s HTTP/1.1\r\nHost: x\r\n"
+                              "Content-Length: 12\r\n\r\n{\"t\":\"ping\"}",
+                              target);
+    ka_open(c, port);
+    for (int i = 0; i < 1000; i += 8) {
+      CHECK_EQ(send(c->fd, batch, len, MSG_NOSIGNAL), (long long)len);
+      for (int k = 0; k < 8 && i + k < 1000; k++) {
+        int n = i + k + 1;
+        if (next_answer(c, out, sizeof(out)) != 200) {
+          snprintf(want, sizeof(want), "answer %d", n);
+          CHECK_STR(want, "answered");
+          i = 1000;
+          break;
+        }
+        CHECK_STR(strstr(out, "\r\n\r\n") + 4, "[{\"t\":\"pong\"}]");
+        if (has_close(out) != (n == 1000)) {
+          snprintf(want, sizeof(want), "answer %d closes: %d", n,
+                   has_close(out));
+          CHECK_STR(want, "only the 1000th closes");
+        }
+      }
+    }
+    CHECK(wait_eof(c));
+    close(c->fd);
+  }
+  client_close(s);
+  free(c);
+  free(s);
+  finish(e);
+}
+
 TEST_MAIN(T(cmd_options_and_cors), T(cmd_http_api), T(cmd_body_refusals),
-          T(cmd_body_in_pieces), T(cmd_slow_bodies_bounded))
+          T(cmd_body_in_pieces), T(cmd_slow_bodies_bounded),
+          T(cmd_keepalive))

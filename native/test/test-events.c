@@ -1,8 +1,11 @@
 /* test-events.c - the bounded event queue to the embedder: the record
  * layouts of c4j.h, a ring that wraps (headers and strings split at its
  * end), a full queue counting what it drops, polls copying whole records
- * only, waiting (timeouts, wake-ups) and stop. */
+ * only, waiting (timeouts, wake-ups: one for each sleeping reader, none
+ * slept through) and stop. */
+#include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <uv.h>
 
 #include "c4j.h"
@@ -304,6 +307,105 @@ TEST(events_poll_woken_by_a_record) {
   c4j__events_free(&ev);
 }
 
+/* A reader thread of the queue: one poll, its answer kept. */
+typedef struct {
+  c4j__events_t *ev;
+  uv_thread_t t;
+  uint8_t buf[64];
+  int n;
+  atomic_int done;
+} reader_thread_t;
+
+static void read_once(void *arg) {
+  reader_thread_t *r = arg;
+  r->n = c4j__events_poll(r->ev, r->buf, sizeof(r->buf), 10000);
+  atomic_store(&r->done, 1);
+}
+
+static int sleeping(c4j__events_t *ev) {
+  int n;
+  uv_mutex_lock(&ev->lock);
+  n = ev->waiting;
+  uv_mutex_unlock(&ev->lock);
+  return n;
+}
+
+/* Writers wake a sleeping reader once, not for every record; with two
+ * asleep, the record after the first one woke up wakes the other. */
+TEST(events_each_sleeping_reader_is_woken) {
+  c4j__events_t ev;
+  reader_thread_t r[2];
+  uint64_t t0;
+  int i, first;
+  size_t at;
+  CHECK_EQ(c4j__events_init(&ev, 256), 0);
+  for (i = 0; i < 2; i++) {
+    r[i].ev = &ev;
+    r[i].n = -1;
+    atomic_init(&r[i].done, 0);
+    CHECK_EQ(uv_thread_create(&r[i].t, read_once, &r[i]), 0);
+  }
+  for (t0 = c4j__mono_ms(); sleeping(&ev) < 2 && c4j__mono_ms() - t0 < 5000;)
+    uv_sleep(1);
+  CHECK_EQ(sleeping(&ev), 2);
+  t0 = c4j__mono_ms();
+  CHECK_EQ(message(&ev, 3, 'a'), 0);
+  while (!atomic_load(&r[0].done) && !atomic_load(&r[1].done) &&
+         c4j__mono_ms() - t0 < 5000)
+    uv_sleep(1);
+  first = atomic_load(&r[0].done) ? 0 : 1;
+  CHECK(atomic_load(&r[first].done));
+  CHECK_EQ(r[first].n, MSG_SIZE(3));
+  at = 0;
+  CHECK(is_message(r[first].buf, (size_t)r[first].n, &at, 3, 'a'));
+  CHECK_EQ(sleeping(&ev), 1);
+  CHECK_EQ(message(&ev, 4, 'b'), 0);
+  uv_thread_join(&r[1 - first].t);
+  CHECK(c4j__mono_ms() - t0 < 5000); /* not the poll's 10 s */
+  CHECK_EQ(r[1 - first].n, MSG_SIZE(4));
+  at = 0;
+  CHECK(is_message(r[1 - first].buf, (size_t)r[1 - first].n, &at, 4, 'b'));
+  uv_thread_join(&r[first].t);
+  c4j__events_free(&ev);
+}
+
+/* A writer thread's records, 20,000 through a small ring: the reader
+ * never sleeps through one (each poll comes back long before its 10 s)
+ * and gets every one, in order. */
+static void write_many(void *arg) {
+  c4j__events_t *ev = arg;
+  uint8_t five[5]; /* not message()'s filler, which the reader uses */
+  for (int i = 0; i < 20000;) {
+    memset(five, 'a' + i % 26, sizeof(five));
+    if (c4j__events_message(ev, "c", five, sizeof(five)) == 0) i++;
+    else uv_sleep(0);
+  }
+}
+
+TEST(events_a_stream_of_records_is_never_slept_through) {
+  c4j__events_t ev;
+  uv_thread_t t;
+  uint8_t buf[512];
+  int got = 0;
+  CHECK_EQ(c4j__events_init(&ev, 512), 0);
+  CHECK_EQ(uv_thread_create(&t, write_many, &ev), 0);
+  while (got < 20000) {
+    uint64_t t0 = c4j__mono_ms();
+    int n = c4j__events_poll(&ev, buf, sizeof(buf), 10000);
+    size_t at = 0;
+    CHECK(n > 0);
+    CHECK(c4j__mono_ms() - t0 < 5000);
+    if (n <= 0) break;
+    while (at < (size_t)n && is_message(buf, (size_t)n, &at, 5, (char)('a' + got % 26)))
+      got++;
+    CHECK_EQ(at, (size_t)n);
+    if (at != (size_t)n) break;
+  }
+  CHECK_EQ(got, 20000);
+  uv_thread_join(&t);
+  c4j__events_free(&ev);
+}
+
 TEST(events_stop) {
   c4j__events_t ev;
   uint8_t buf[64];
@@ -385,4 +487,6 @@ TEST_MAIN(T(events_binary_records), T(events_record_layouts), T(events_ring_wrap
           T(events_full_queue_counts_dropped),
           T(events_poll_copies_whole_records), T(events_cut_long_strings),
           T(events_poll_waits), T(events_poll_woken_by_a_record),
+          T(events_each_sleeping_reader_is_woken),
+          T(events_a_stream_of_records_is_never_slept_through),
           T(events_stop))

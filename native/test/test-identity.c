@@ -122,9 +122,19 @@ TEST(identity_resume_replays_without_gap_or_duplicate) {
   CHECK_EQ(frame_offset(text, epoch), 7);
   client_close(c);
 
-  /* A gap older than the ring (offset 1: 2..7 needed, 4..7 kept). */
+  /* A gap older than the ring (offset 1: 2..7 needed, 4..7 kept): none
+   * is replayed, and the frame says how many that is. */
   snprintf(since, sizeof(since),
            "%%7B%%22news%%22%%3A%%5B%%22%s%%22%%2C1%%5D%%7D", epoch);
+  CHECK_EQ(attach_since(e, c, "r1", "[\"news\"]", since, 60), 101);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_EQ(read_text(c, text, sizeof(text)), 0);
+  CHECK_STR(text, "{\"t\":\"recovered\",\"ch\":\"news\",\"recovered\":false,"
+            "\"lost\":6}");
+  client_close(c);
+  /* An offset ahead of the channel: how many is not known. */
+  snprintf(since, sizeof(since),
+           "%%7B%%22news%%22%%3A%%5B%%22%s%%22%%2C99%%5D%%7D", epoch);
   CHECK_EQ(attach_since(e, c, "r1", "[\"news\"]", since, 60), 101);
   CHECK_EQ(read_text(c, text, sizeof(text)), 0);
   CHECK_EQ(read_text(c, text, sizeof(text)), 0);

@@ -349,6 +349,54 @@ TEST(poll_and_cmd_over_tls) {
   finish(e);
 }
 
+/* HTTP keep-alive over TLS, both versions: POST /cmd answers keep the
+ * socket (the records of three requests, two of them in one write, are
+ * read in order), and Connection: close closes with close_notify. */
+TEST(keepalive_over_tls) {
+  c4j_engine_t *e = start_tls(ec_crt, ec_key);
+  static client_t c, s;
+  char ticket[2048], req[3 * 2600], out[1024], cid[23];
+  int versions[2] = { TLS1_3_VERSION, TLS1_2_VERSION };
+  if (e == NULL) return;
+  reset_events();
+  for (int v = 0; v < 2; v++) {
+    wsc_tls_opts_t o = { 0 };
+    int n = 0;
+    o.min = o.max = versions[v];
+    c4j_new_id(cid);
+    mint(e, cid, NULL, "[]", 60, ticket, sizeof(ticket));
+    CHECK_EQ(tls_open(&s, c4j_engine_port(e), &o), 0);
+    n = snprintf(req, sizeof(req),
+                 "GET /sse?ticket=%s HTTP/1.1\r\nHost: x\r\n\r\n", ticket);
+    CHECK_EQ(wsc_write(&s, req, (size_t)n), 0);
+    CHECK(wait_event(e, C4J_EV_CONNECT, cid) != NULL);
+    CHECK_EQ(tls_open(&c, c4j_engine_port(e), &o), 0);
+    n = 0;
+    for (int k = 0; k < 2; k++)
+      n += snprintf(req + n, sizeof(req) - (size_t)n,
+                    "POST /cmd?ticket=%s HTTP/1.1\r\nHost: x\r\n"
+                    "Content-Length: 12\r\n\r\n{\"t\":\"ping\"}", ticket);
+    CHECK_EQ(wsc_write(&c, req, (size_t)n), 0);
+    for (int k = 0; k < 2; k++) {
+      CHECK_EQ(next_answer(&c, out, sizeof(out)), 200);
+      CHECK(strstr(out, "Connection: close") == NULL);
+      CHECK(strstr(out, "[{\"t\":\"pong\"}]") != NULL);
+    }
+    n = snprintf(req, sizeof(req),
+                 "POST /cmd?ticket=%s HTTP/1.1\r\nHost: x\r\n"
+                 "Connection: close\r\nContent-Length: 12\r\n\r\n"
+                 "{\"t\":\"ping\"}", ticket);
+    CHECK_EQ(wsc_write(&c, req, (size_t)n), 0);
+    CHECK_EQ(next_answer(&c, out, sizeof(out)), 200);
+    CHECK(strstr(out, "Connection: close\r\n") != NULL);
+    CHECK(wait_eof(&c));
+    CHECK_EQ(c.tls_notified, 1);
+    client_close(&c);
+    client_close(&s);
+  }
+  finish(e);
+}
+
 /* Sends what SSL wrote into its memory BIO (the records of the calls
  * since) in chunks of `step` bytes, with pauses, so that the server reads
  * records cut anywhere, their headers too. */
@@ -934,6 +982,7 @@ TEST(end) { teardown(); }
 
 TEST_MAIN(T(begin), T(ws_over_tls_every_suite), T(rsa_certificate),
           T(sse_over_tls), T(stalled_handshake_cut), T(poll_and_cmd_over_tls),
+          T(keepalive_over_tls),
           T(frames_split_over_records_and_reads),
           T(close_notify), T(resumption_and_key_update),
           T(garbage_and_plain_http_instead_of_a_client_hello),

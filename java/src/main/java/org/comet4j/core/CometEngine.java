@@ -568,7 +568,9 @@ public class CometEngine extends Observable {
      * broadcasts delivered here already, sent again after a lost link,
      * skipped); fanoutNanos (the fan-out times of the timed broadcasts
      * summed), httpRefused (HTTP requests the core answered with an error,
-     * every status).  Every figure, with its labelled ones, is in
+     * every status); deflated (frames compressed for permessage-deflate,
+     * each once for all its receivers), deflatePlainBytes and
+     * deflateCompressedBytes (their payloads before and after).  Every figure, with its labelled ones, is in
      * {@code <context>/comet4j/metrics} (docs/metrics.md).
      */
     public Map<String, Long> getStats() {
@@ -590,7 +592,8 @@ public class CometEngine extends Observable {
         "eventsDropped", "hubUp", "hubOutbox", "hubRefused", "pending", "refusedFull", "refusedAddress",
         "evicted", "timeouts", "timeoutsShortened", "messagesIn", "bytesIn", "broadcasts", "sendsTo",
         "sendsUser", "resumesRecovered", "resumesLost", "eventQueueBytes", "outputQueueBytes", "fanouts",
-        "hubLost", "hubGaps", "hubDuplicates", "fanoutNanos", "httpRefused"};
+        "hubLost", "hubGaps", "hubDuplicates", "fanoutNanos", "httpRefused", "deflated", "deflatePlainBytes",
+        "deflateCompressedBytes"};
 
     /** What Java counts itself (the handshakes, commands, actions): {@link Figures}. */
     private final Figures figures = new Figures();

@@ -121,7 +121,9 @@ final class SamePort {
      * non-null (the container way: the core's peer is then loopback, which
      * it trusts): X-Forwarded-For is that address instead of the page's
      * own header.  contentLength &gt;= 0: Content-Length is that (a body
-     * read whole, or one too large for the core to take).
+     * read whole, or one too large for the core to take).  But for a
+     * WebSocket it says {@code Connection: close}: the core then closes
+     * after its answer rather than keep the socket for another request.
      */
     static byte[] rebuild(HttpServletRequest request, String path, String method, String forwardedFor,
             long contentLength) {
@@ -139,7 +141,11 @@ final class SamePort {
             if (name.equals("Sec-WebSocket-Extensions")) {
                 v = joined(request, name); // the core negotiates permessage-deflate
             }
-            if (name.equals("X-Forwarded-For") && forwardedFor != null) {
+            if (name.equals("Connection") && !CometServlet.PATH_WS.equals(path)) {
+                // One request a socket: the bridge streams the answer to the
+                // core's close, and a socket taken over is Tomcat's client's.
+                v = "close";
+            } else if (name.equals("X-Forwarded-For") && forwardedFor != null) {
                 v = forwardedFor;
             } else if (name.equals("Content-Length") && contentLength >= 0) {
                 v = Long.toString(contentLength);

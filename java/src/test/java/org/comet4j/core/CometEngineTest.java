@@ -11,12 +11,14 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.Inflater;
 
 import jakarta.servlet.http.HttpServletRequest;
 
@@ -296,12 +298,7 @@ class CometEngineTest {
             s.setSoTimeout(5000);
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
-            out.write(("GET /ws?ticket=" + a.get("ticket") + " HTTP/1.1\r\n"
-                    + "Host: 127.0.0.1:" + Harness.engine().getPort() + "\r\n"
-                    + "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                    + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-                    + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            out.flush();
+            writeUpgrade(out, a.get("ticket"), "");
             String head = readHead(in);
             assertTrue(head.startsWith("HTTP/1.1 101"), head);
             assertTrue(head.contains("s3pPLMBiTxaQ9kYGzzhZRbK+xOo="), head);
@@ -335,6 +332,73 @@ class CometEngineTest {
             }
         }
         assertEquals(1002, awaitDrop((String) a.get("cId")).getCode());
+    }
+
+    @Test
+    void aBroadcastToADeflatePageIsCompressedAndCountedInGetStats() throws Exception {
+        Map<String, Object> a = MiniJson.object(Harness.handshake(new FakeHttp.Req().param("cmd", "conn")).body.toString());
+        Map<String, Long> before = Harness.engine().getStats();
+        try (Socket s = new Socket("127.0.0.1", Harness.engine().getPort())) {
+            s.setSoTimeout(5000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            writeUpgrade(out, a.get("ticket"), "Sec-WebSocket-Extensions: permessage-deflate\r\n");
+            String head = readHead(in);
+            assertTrue(head.startsWith("HTTP/1.1 101"), head);
+            assertTrue(head.contains("permessage-deflate"), head);
+            String text = "every page gets the same long line; ".repeat(20);
+            long deadline = System.currentTimeMillis() + 5000;
+            while (Harness.engine().getConnection((String) a.get("cId")) == null
+                    && System.currentTimeMillis() < deadline) {
+                Thread.sleep(10);
+            }
+            Harness.engine().sendToAll("hello", text);
+            while (true) { // up to the broadcast: a compressed text frame (RSV1), inflated
+                int b0 = in.read();
+                int b1 = in.read();
+                assertTrue(b0 >= 0 && b1 >= 0, "connection ended before the broadcast");
+                int len = b1 & 0x7f;
+                if (len == 126) {
+                    len = (in.read() << 8) | in.read();
+                }
+                byte[] body = in.readNBytes(len);
+                if ((b0 & 0x40) == 0) {
+                    continue; // a frame too short to compress (the open frame)
+                }
+                assertEquals(0xC1, b0, "FIN, RSV1 and text");
+                Inflater inf = new Inflater(true);
+                byte[] all = Arrays.copyOf(body, len + 4);
+                all[len + 2] = (byte) 0xff; // the tail RFC 7692 strips: 00 00 ff ff
+                all[len + 3] = (byte) 0xff;
+                inf.setInput(all);
+                byte[] plain = new byte[8192];
+                int n = inf.inflate(plain);
+                inf.end();
+                Map<String, Object> m = MiniJson.object(new String(plain, 0, n, StandardCharsets.UTF_8));
+                if (!"msg".equals(m.get("t"))) {
+                    continue;
+                }
+                assertEquals("hello", m.get("ch"));
+                assertEquals(text, m.get("data"));
+                assertTrue(len < text.length() / 4, "compressed to " + len + " bytes");
+                break;
+            }
+        }
+        Map<String, Long> after = Harness.engine().getStats();
+        assertTrue(after.get("deflated") > before.get("deflated"), after.toString());
+        long plainBytes = after.get("deflatePlainBytes") - before.get("deflatePlainBytes");
+        long packed = after.get("deflateCompressedBytes") - before.get("deflateCompressedBytes");
+        assertTrue(plainBytes > 700 && packed > 0 && packed < plainBytes / 4, plainBytes + " -> " + packed);
+    }
+
+    /** A WebSocket upgrade to the engine's port with the ticket (and the extra header lines). */
+    private static void writeUpgrade(OutputStream out, Object ticket, String extra) throws java.io.IOException {
+        out.write(("GET /ws?ticket=" + ticket + " HTTP/1.1\r\n"
+                + "Host: 127.0.0.1:" + Harness.engine().getPort() + "\r\n"
+                + "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n" + extra
+                + "Sec-WebSocket-Version: 13\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        out.flush();
     }
 
     private static String readHead(InputStream in) throws java.io.IOException {
