@@ -113,8 +113,12 @@ static void drop_oldest(c4j__hist_t *h, c4j__hist_chan_t *ch) {
 }
 
 /* Drops the entries older than the history's age. */
+/* now may be older than the newest entries (a resume takes its time
+ * before it waits for the lock, while publishers append): an entry
+ * stamped after it is fresh, not 2^64 ms old. */
 static void expire(c4j__hist_t *h, c4j__hist_chan_t *ch, uint64_t now) {
-  while (ch->len > 0 && now - ch->ring[ch->head].stamp > h->age_ms)
+  while (ch->len > 0 && now > ch->ring[ch->head].stamp &&
+         now - ch->ring[ch->head].stamp > h->age_ms)
     drop_oldest(h, ch);
 }
 

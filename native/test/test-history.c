@@ -92,6 +92,26 @@ TEST(history_expires_by_age) {
   c4j__hist_free(&h);
 }
 
+/* A reader whose `now` is older than the entries (it took the time
+ * before the lock, and publishers appended meanwhile) keeps them: the
+ * first of a fresh channel was dropped as 2^64 ms old, and a long poll's
+ * resume then said recovered:false (test-poll's hops, under qemu). */
+TEST(history_entries_newer_than_now_are_kept) {
+  c4j__hist_t h;
+  c4j__buf_t **out;
+  size_t n;
+  uint64_t last;
+  char e[9];
+  CHECK_EQ(c4j__hist_init(&h, 10, 100), 0);
+  add(&h, 1000);
+  add(&h, 1001);
+  snprintf(e, sizeof(e), "%s", epoch_of(&h));
+  CHECK_EQ(c4j__hist_since(&h, "c", 1, e, 0, 990, &out, &n, &last), 1);
+  CHECK_EQ(n, 2);
+  release(out, n);
+  c4j__hist_free(&h);
+}
+
 /* A channel whose offset jumped (hub.c: a broadcast lost here, or never
  * seen) keeps nothing up to it; a jump to the very end (a bus record with
  * offset UINT64_MAX) made the oldest kept offset wrap to 0, and a resume
@@ -171,5 +191,6 @@ TEST(history_seen_origins) {
 }
 
 TEST_MAIN(T(history_offsets_and_epoch), T(history_since),
-          T(history_expires_by_age), T(history_after_a_jump), T(history_none),
+          T(history_expires_by_age), T(history_entries_newer_than_now_are_kept),
+          T(history_after_a_jump), T(history_none),
           T(history_seen_origins))
