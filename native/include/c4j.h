@@ -389,9 +389,9 @@ enum {
 /* Answers the HTTP API request `id` (from C4J_EV_API) with status and a
  * JSON body (application/json, Content-Length, Cache-Control: no-store;
  * Connection: close unless the request keeps its socket for the next
- * one: docs/protocol.md section 2, "Keep-alive").  Returns 0 once queued to the worker holding
- * the request; an id no longer held (answered, timed out, client gone) is
- * ignored.  status must be 100..599 (else UV_EINVAL). */
+ * one: docs/protocol.md section 2, "Keep-alive").  Returns 0 once queued
+ * to the worker holding the request; an id no longer held (answered,
+ * timed out, client gone) is ignored.  status must be 100..599 (else UV_EINVAL). */
 int c4j_api_reply(c4j_engine_t *e, uint32_t id, int status, const char *json,
                   size_t len);
 

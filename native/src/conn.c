@@ -199,6 +199,17 @@ static void keep_rest(c4j__conn_t *c, const uint8_t *data, size_t n) {
   uv_read_stop((uv_stream_t *)&c->tcp);
 }
 
+/* c reads a request (HANDSHAKE) with a fresh parser: a new socket, or
+ * one kept alive after an answer.  0, or -1 when out of memory. */
+static int to_request(c4j__conn_t *c) {
+  c->state = C4J__CONN_HANDSHAKE;
+  c->u.http = c4j__malloc(sizeof(*c->u.http));
+  if (c->u.http == NULL) return -1;
+  c->flags |= C4J__F_HTTP;
+  c4j_http_init(c->u.http, c4j__conn_engine(c)->cfg.max_header);
+  return 0;
+}
+
 /* The kept-alive answer is written: a fresh request is read, as on a new
  * socket, starting with what was kept. */
 static void next_request(c4j__conn_t *c) {
@@ -215,12 +226,7 @@ static void next_request(c4j__conn_t *c) {
     return;
   }
   pending_add(c, c->akey);
-  c->state = C4J__CONN_HANDSHAKE;
-  if ((c->u.http = c4j__malloc(sizeof(*c->u.http))) != NULL) {
-    c->flags |= C4J__F_HTTP;
-    c4j_http_init(c->u.http, w->engine->cfg.max_header);
-  }
-  if (c->u.http == NULL ||
+  if (to_request(c) != 0 ||
       (rest != NULL &&
        uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb) != 0)) {
     c4j__buf_unref(rest);
@@ -797,16 +803,12 @@ void c4j__conn_adopt(c4j__worker_t *w, int fd, const c4j__buf_t *first,
     close(fd);
     return;
   }
-  c->state = C4J__CONN_HANDSHAKE;
   uv_tcp_nodelay(&c->tcp, 1);
-  c->u.http = c4j__malloc(sizeof(*c->u.http));
-  if (c->u.http == NULL) {
+  if (to_request(c) != 0) {
     c4j__conn_abort(c);
     return;
   }
-  c->flags |= C4J__F_HTTP;
   if (first != NULL) c->flags |= C4J__F_ADOPTED;
-  c4j_http_init(c->u.http, e->cfg.max_header);
   if (tls && c4j__tls_start(c) != 0) {
     c4j__conn_abort(c);
     return;

@@ -32,8 +32,9 @@ c4j__buf_t *c4j__stream_event(c4j__buf_t *ws);
 /* Writes the head of an HTTP answer: status line, Content-Type (unless
  * NULL), Content-Length (unless negative), Connection: close, or with
  * keep_open Connection: keep-alive (what an HTTP/1.0 client needs to keep
- * the socket; the same to HTTP/1.1), Cache-Control: no-store and, when acao is not NULL, the CORS
- * headers with Access-Control-Allow-Origin: acao.  Returns its length or
+ * the socket; the same to HTTP/1.1), Cache-Control: no-store and, when
+ * acao is not NULL, the CORS headers with Access-Control-Allow-Origin:
+ * acao.  Returns its length or
  * -1 when it does not fit. */
 long c4j__http_head(char *out, size_t cap, int status, const char *ctype,
                     long long length, int keep_open, const char *acao);
